@@ -1,0 +1,122 @@
+# SPDX-License-Identifier: MIT
+# islo-net: one non-recursive Makefile.  `make V=1` shows the commands.
+#
+#   make            build ./islo-net (fetches lwIP from Debian's source package)
+#   make check      install what is missing, build, run every test
+#   make unit       build the unit-test runner only
+#   make fuzz       build and run the libFuzzer targets (clang)
+#   make lint       cppcheck + clang-tidy
+#   make format     clang-format the sources
+#   make install    PREFIX=/usr/local DESTDIR=
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   := build
+LWIPVER := 2.1.3
+LWIPDIR := deps/lwip-$(LWIPVER)
+
+Q := @
+ifeq ($(V),1)
+Q :=
+endif
+
+PKGS    := yaml-0.1 slirp
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith -Wstrict-prototypes \
+           -Wmissing-prototypes -Wno-unused-parameter -Wvla
+BASEFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE -fno-strict-aliasing \
+           -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(EXTRA_CFLAGS)
+LWIP_INC := -Ilwip-port -I$(LWIPDIR)/src/include
+CFLAGS_ISLO := $(BASEFLAGS) $(WARN) -Isrc $(LWIP_INC) $(PKG_CFLAGS) -MMD -MP
+CFLAGS_LWIP := $(BASEFLAGS) -w $(LWIP_INC) -MMD -MP
+LDFLAGS ?=
+LDLIBS  := $(PKG_LIBS) -l:libbearssl.a $(EXTRA_LDLIBS)
+
+SRCS    := $(filter-out src/main.c,$(wildcard src/*.c))
+OBJS    := $(SRCS:src/%.c=$(BUILD)/src/%.o)
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_OBJS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%.o)
+
+LWIP_CORE := def inet_chksum init ip mem memp netif pbuf raw stats sys tcp \
+             tcp_in tcp_out timeouts udp
+LWIP_V4   := ip4 ip4_addr ip4_frag icmp
+LWIP_V6   := ip6 ip6_addr ip6_frag icmp6 nd6 mld6 inet6 ethip6
+LWIP_SRCS := $(LWIP_CORE:%=$(LWIPDIR)/src/core/%.c) \
+             $(LWIP_V4:%=$(LWIPDIR)/src/core/ipv4/%.c) \
+             $(LWIP_V6:%=$(LWIPDIR)/src/core/ipv6/%.c)
+LWIP_OBJS := $(LWIP_SRCS:$(LWIPDIR)/%.c=$(BUILD)/lwip/%.o)
+LWIP_STAMP := $(LWIPDIR)/.islo-patched
+
+.PHONY: all check unit deps test fuzz lint format install clean distclean bench
+all: islo-net
+
+$(LWIP_STAMP): scripts/fetch-lwip.sh $(wildcard patches/lwip/*.patch)
+	$(Q)scripts/fetch-lwip.sh $(LWIPVER) deps
+
+$(LWIP_SRCS): $(LWIP_STAMP)
+
+$(BUILD)/lwip/%.o: $(LWIPDIR)/%.c $(LWIP_STAMP)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      lwip/$*.c")
+	$(Q)$(CC) $(CFLAGS_LWIP) -c -o $@ $<
+
+$(BUILD)/liblwip.a: $(LWIP_OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/src/%.o: src/%.c $(LWIP_STAMP)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ISLO) -c -o $@ $<
+
+$(BUILD)/unit/%.o: tests/unit/%.c $(LWIP_STAMP)
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      $<")
+	$(Q)$(CC) $(CFLAGS_ISLO) -Itests/unit -c -o $@ $<
+
+$(BUILD)/libislo.a: $(OBJS)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+islo-net: $(BUILD)/src/main.o $(BUILD)/libislo.a $(BUILD)/liblwip.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libislo.a $(BUILD)/liblwip.a
+	@$(if $(Q),echo "  LD      $@")
+	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+unit: $(BUILD)/unit-tests
+
+deps:
+	$(Q)scripts/install-deps.sh
+
+# The README's test command.  Installs what is missing (as root), builds,
+# then runs unit, corpus-replay and end-to-end tests under pytest.
+check: deps
+	$(Q)$(MAKE) --no-print-directory all unit
+	$(Q)scripts/run-tests.sh
+
+test: all unit
+	$(Q)scripts/run-tests.sh
+
+install: islo-net
+	install -D -m 0755 islo-net $(DESTDIR)$(PREFIX)/bin/islo-net
+	install -d $(DESTDIR)$(PREFIX)/share/islo-net/profiles
+	install -m 0644 profiles/*.yaml $(DESTDIR)$(PREFIX)/share/islo-net/profiles/
+
+format:
+	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h
+
+lint:
+	cppcheck --quiet --enable=warning,performance,portability --inline-suppr \
+		--error-exitcode=1 -D_GNU_SOURCE -Isrc src/
+	clang-tidy --quiet src/*.c -- $(CFLAGS_ISLO)
+
+clean:
+	rm -rf $(BUILD) islo-net
+
+distclean: clean
+	rm -rf deps
+
+-include $(wildcard $(BUILD)/*/*.d $(BUILD)/lwip/*/*.d $(BUILD)/lwip/*/*/*.d $(BUILD)/lwip/*/*/*/*.d)

@@ -1,0 +1,66 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * islo.h - types shared by the launcher (run.c), the two datapaths
+ * (gw.c: lwIP gateway, slirpnat.c: libslirp NAT) and main.c.
+ */
+#ifndef ISLO_H
+#define ISLO_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+struct profile;
+
+/* The sandbox's virtual network: slirp4netns's defaults (DESIGN.md 3). */
+#define ISLO_NET4        "10.0.2.0"
+#define ISLO_PREFIX4     24
+#define ISLO_GW4         "10.0.2.2"
+#define ISLO_DNS4        "10.0.2.3"
+#define ISLO_GUEST4      "10.0.2.100"
+#define ISLO_NET6        "fd00::"
+#define ISLO_PREFIX6     64
+#define ISLO_GW6         "fd00::2"
+#define ISLO_DNS6        "fd00::3"
+#define ISLO_GUEST6      "fd00::100"
+#define ISLO_TAP_NAME    "tap0"
+#define ISLO_MTU_DEFAULT 65520
+#define ISLO_MTU_MIN     1280
+#define ISLO_MTU_MAX     65520
+
+/* What `islo-net run` was asked to do, after option parsing. */
+struct run_opts {
+	const char *profile_name;      /* NULL: no gateway (libslirp NAT) */
+	const char *profile_path;      /* file it was loaded from */
+	struct profile *profile;       /* loaded and validated, or NULL */
+	const char *audit_path;        /* NULL: no audit log */
+	const char *dns_upstream;      /* "ADDR[:PORT]", NULL: host resolver */
+	int mtu;
+	char **argv;                   /* CMD and its arguments */
+};
+
+/*
+ * The supervisor: a signalfd for SIGCHLD, SIGINT, SIGTERM, SIGHUP and
+ * SIGUSR1 that each datapath loop watches.  supervisor_handle() reads it,
+ * forwards SIGINT/SIGTERM/SIGHUP to CMD, reaps CMD, calls on_usr1 (audit
+ * log reopen), and returns 1 once CMD has exited and the loop should stop.
+ */
+struct supervisor {
+	int sigfd;
+	pid_t child;
+	int exit_code;          /* CMD's exit status (128+N when killed) */
+	int done;
+	void (*on_usr1)(void *opaque);
+	void *opaque;
+};
+
+int supervisor_handle(struct supervisor *sv);
+
+/* Datapaths: serve the sandbox's TAP fd until sv->done; 0, or -1 on a
+ * fatal error (already reported). */
+int gw_serve(int tapfd, const struct run_opts *o, struct supervisor *sv);
+int slirpnat_serve(int tapfd, const struct run_opts *o, struct supervisor *sv);
+
+/* `islo-net run`: namespaces, TAP, datapath; returns CMD's exit status. */
+int run_main(const struct run_opts *o);
+
+#endif
