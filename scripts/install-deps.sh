@@ -1,0 +1,36 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# install-deps.sh - install what islo-net needs to build and test, from
+# Debian's packages.  Does nothing when everything is there; as root it runs
+# apt-get, otherwise it names what is missing.
+set -eu
+
+PKGS="gcc make pkg-config patch xz-utils libc6-dev
+libbearssl-dev libyaml-dev libslirp-dev libglib2.0-dev
+iproute2 util-linux passwd procps curl openssl dnsmasq-base
+python3 python3-pytest"
+[ -n "${ISLO_EXTRA_PKGS:-}" ] && PKGS="$PKGS $ISLO_EXTRA_PKGS"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+		missing="$missing $p"
+	fi
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
+		SUDO=sudo
+	else
+		echo "islo-net: missing packages:$missing" >&2
+		echo "  install them with: sudo apt-get install$missing" >&2
+		exit 1
+	fi
+else
+	SUDO=
+fi
+echo "  APT     $missing"
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >/dev/null

@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * audit.h - the audit log: one JSON object per line, append-only
+ * (DESIGN.md 5).
+ *
+ * An event is built in a caller-owned struct audit_ev (on the stack: no
+ * malloc per event), then written with a single write(2) so concurrent
+ * writers and logrotate never see half a line.  Every string goes through
+ * JSON escaping; audit_strn() takes sandbox-controlled bytes.
+ */
+#ifndef ISLO_AUDIT_H
+#define ISLO_AUDIT_H
+
+#include <stddef.h>
+
+struct audit;
+
+/**
+ * audit_open() - Open the audit log for appending
+ * @path:   File (O_WRONLY|O_APPEND|O_CREAT|O_CLOEXEC, mode 0600), or NULL
+ *          for a disabled writer whose emits do nothing
+ * @err:    Filled on error
+ * @errlen: Its size
+ * Return: the writer, or NULL on error (never NULL when @path is NULL,
+ *         unless out of memory)
+ */
+struct audit *audit_open(const char *path, char *err, size_t errlen);
+
+/**
+ * audit_reopen() - Reopen the same path (SIGUSR1 after logrotate)
+ * @a: Writer
+ * Return: 0, or -1 with errno set (the old file stays in use)
+ */
+int audit_reopen(struct audit *a);
+
+/* audit_close() - Close and free; NULL is fine. */
+void audit_close(struct audit *a);
+
+struct audit_ev {
+	char buf[8192];
+	size_t len;
+	int overflow;
+};
+
+/* audit_begin() - Start an event: {"ts":"2026-11-27T13:50:01.123Z","event":"..." */
+void audit_begin(struct audit_ev *e, const char *event);
+
+/* audit_str() - Add a string field, JSON-escaped; NULL @val: skipped. */
+void audit_str(struct audit_ev *e, const char *key, const char *val);
+
+/**
+ * audit_strn() - Add a string field from untrusted bytes
+ * @e:   Event
+ * @key: Field name
+ * @val: Bytes, need not be NUL-terminated or UTF-8 (NULL: skipped)
+ * @len: Their length
+ *
+ * Control characters, quotes and backslash are escaped; bytes that are not
+ * part of a valid UTF-8 sequence become \u00XX.  A value too long for the
+ * event is cut at a character boundary and the event marked truncated.
+ */
+void audit_strn(struct audit_ev *e, const char *key, const char *val, size_t len);
+
+void audit_int(struct audit_ev *e, const char *key, long long v);
+void audit_bool(struct audit_ev *e, const char *key, int v);
+
+/**
+ * audit_emit() - Close the object and write the line
+ * @a: Writer (NULL or disabled: nothing is written)
+ * @e: Event; one that overflowed gets "truncated":true and is still valid JSON
+ */
+void audit_emit(struct audit *a, struct audit_ev *e);
+
+#endif

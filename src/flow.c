@@ -1,0 +1,1120 @@
+// SPDX-License-Identifier: MIT
+/*
+ * flow.c - TCP connections from the sandbox: decide, connect, peek, relay.
+ *
+ * DOC: Theory of operation
+ *
+ * A flow starts as a held SYN (gw.c hands it to flow_syn()).  The policy
+ * decides on what is known at that point: the name behind a synthetic
+ * address (or the IP literal), the port.  A refusal is an RST for the held
+ * SYN, so the program sees "connection refused".  An allowed flow resolves
+ * the name on the host side (hostdns.c), refuses private/loopback/link-local
+ * answers unless the rule allows them, and connects upstream; only when
+ * upstream has accepted is the SYN re-injected into lwIP, whose catch-all
+ * listener then completes the sandbox's handshake.  So an upstream refusal
+ * is a refusal in the sandbox too, never "accepted, then dropped".
+ *
+ * Once open, the first bytes from the sandbox are peeked: a TLS ClientHello
+ * must name (SNI) the host the sandbox resolved, an HTTP request must carry
+ * it in Host.  Bytes from upstream flow to the sandbox meanwhile, so
+ * server-speaks-first protocols work.  For IP-literal flows the peeked name
+ * is checked against the profile's host rules (a deny rule still denies).
+ *
+ * Relay: lwIP's receive window is the sandbox->host buffer (we acknowledge
+ * with tcp_recved() only what the host socket took), and lwIP's send
+ * buffer bounds host->sandbox (we read from the host socket only as much as
+ * tcp_sndbuf() has room for).  No buffer grows without bound.
+ *
+ * Teardown is deferred: lwIP callbacks only mark a flow FLOW_DEAD, and
+ * flow_reap() frees it from the loop, so nothing is used after lwIP freed
+ * its pcb.
+ */
+#include "gw.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include "lwip/priv/tcp_priv.h"
+
+#include "audit.h"
+#include "dnspool.h"
+#include "log.h"
+#include "peek.h"
+#include "profile.h"
+
+#define CONNECT_TIMEOUT_MS 10000
+#define PEEK_TIMEOUT_MS 10000
+#define PEEK_MAX 16384
+#define DNS_TCP_MAX (65535 + 2)
+#define READ_CHUNK (256 * 1024)
+
+void gw_inject(struct gw *g, const uint8_t *ip, size_t len);
+size_t gw_dns_answer(struct gw *g, const uint8_t *q, size_t len, uint8_t *out,
+		     size_t outlen, const char *proto);
+
+static uint8_t rbuf[READ_CHUNK];
+
+static uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	       (uint32_t)p[2] << 8 | p[3];
+}
+
+static void flow_unlink(struct gw *g, struct flow *f)
+{
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		g->flows = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	g->nflows--;
+}
+
+/* Detach our callbacks so lwIP never calls into a dead flow. */
+static void pcb_detach(struct tcp_pcb *pcb)
+{
+	tcp_arg(pcb, NULL);
+	tcp_recv(pcb, NULL);
+	tcp_sent(pcb, NULL);
+	tcp_err(pcb, NULL);
+	tcp_poll(pcb, NULL, 0);
+}
+
+static void flow_release(struct flow *f)
+{
+	struct gw *g = f->g;
+
+	if (f->fd >= 0) {
+		if (f->registered)
+			gw_epoll_mod(g, f->fd, &f->ref, 0, EPOLL_CTL_DEL);
+		f->registered = 0;
+		close(f->fd);
+		f->fd = -1;
+	}
+	if (f->dns_id) {
+		hostdns_cancel(g->hostdns, f->dns_id);
+		f->dns_id = 0;
+	}
+	if (f->to_host) {
+		pbuf_free(f->to_host);
+		f->to_host = NULL;
+	}
+	if (f->host[0] && f->dst.family)
+		dns_pool_unref(g->pool, f->dst.family, f->dst.a);
+	free(f->peek);
+	f->peek = NULL;
+	free(f->syn);
+	f->syn = NULL;
+	free(f->down);
+	f->down = NULL;
+	f->state = FLOW_DEAD;
+}
+
+/* Answer the held SYN with an RST: "connection refused" in the sandbox. */
+static void flow_rst_syn(struct flow *f)
+{
+	ip_addr_t l, r;
+
+	ipaddr_to_lwip(&f->dst, &l);
+	ipaddr_to_lwip(&f->src, &r);
+	tcp_rst(NULL, 0, f->syn_seq + 1, &l, &r, f->dport, f->sport);
+}
+
+static void flow_refuse(struct flow *f, const char *reason)
+{
+	gw_audit_flow(f->g, f, "open", "deny", reason);
+	flow_rst_syn(f);
+	flow_release(f);
+}
+
+/**
+ * flow_abort() - Tear a flow down with an RST to the sandbox
+ * @f:      Flow
+ * @reason: For the audit log
+ * Return: ERR_ABRT if the pcb was aborted (return it from an lwIP
+ *         callback that was called for this pcb), ERR_OK otherwise
+ */
+static err_t flow_abort(struct flow *f, const char *reason)
+{
+	err_t r = ERR_OK;
+
+	if (f->state == FLOW_DEAD)
+		return ERR_OK;
+	if (f->pcb) {
+		pcb_detach(f->pcb);
+		tcp_abort(f->pcb);
+		f->pcb = NULL;
+		r = ERR_ABRT;
+	}
+	if (f->state == FLOW_OPEN)
+		gw_audit_flow(f->g, f, "close", "allow", reason);
+	flow_release(f);
+	return r;
+}
+
+/* Ask the loop to close the sandbox side: never tcp_close() from inside
+ * an lwIP callback, where a close that turns into an RST frees the pcb
+ * under tcp_input()'s feet. */
+static void flow_close_later(struct flow *f, const char *action,
+			     const char *reason)
+{
+	f->close_pending = 1;
+	f->close_action = action;
+	f->close_reason = reason;
+}
+
+static void flow_try_finish(struct flow *f)
+{
+	if (f->state != FLOW_OPEN || !f->pcb || f->close_pending)
+		return;
+	if (!(f->sandbox_eof && f->host_shut && f->host_eof &&
+	      f->sandbox_shut))
+		return;
+	flow_close_later(f, "allow", NULL);
+}
+
+/* From the loop: finish what flow_close_later() asked for. */
+static void flow_close_now(struct flow *f)
+{
+	struct tcp_pcb *pcb = f->pcb;
+
+	if (pcb) {
+		pcb_detach(pcb);
+		/* acknowledge what we will never read, so the close is a FIN */
+		if (f->to_host) {
+			u32_t left = f->to_host->tot_len - (u32_t)f->to_host_off;
+
+			while (left) {
+				u16_t step = left > 0xffff ? 0xffff : (u16_t)left;
+
+				tcp_recved(pcb, step);
+				left -= step;
+			}
+		}
+		tcp_output(pcb);
+		if (tcp_close(pcb) != ERR_OK)
+			tcp_abort(pcb);
+		f->pcb = NULL;
+	}
+	if (f->state == FLOW_OPEN)
+		gw_audit_flow(f->g, f, "close", f->close_action,
+			      f->close_reason);
+	flow_release(f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Host -> sandbox                                                     */
+
+static void want_events(struct flow *f, uint32_t ev)
+{
+	if (f->fd < 0)
+		return;
+	/* an fd with no events still reports HUP/ERR: take it out instead */
+	if (!ev) {
+		if (f->registered)
+			gw_epoll_mod(f->g, f->fd, &f->ref, 0, EPOLL_CTL_DEL);
+		f->registered = 0;
+		f->epoll_events = 0;
+		return;
+	}
+	if (f->registered && (uint32_t)f->epoll_events == ev)
+		return;
+	gw_epoll_mod(f->g, f->fd, &f->ref, ev,
+		     f->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD);
+	f->registered = 1;
+	f->epoll_events = (int)ev;
+}
+
+static void update_events(struct flow *f)
+{
+	uint32_t ev = 0;
+
+	if (f->state != FLOW_OPEN)
+		return;
+	if (f->to_host)
+		ev |= EPOLLOUT;
+	if (!f->host_eof && !f->down && f->pcb && tcp_sndbuf(f->pcb) > 0 &&
+	    tcp_sndqueuelen(f->pcb) < TCP_SND_QUEUELEN - 8)
+		ev |= EPOLLIN;
+	want_events(f, ev);
+}
+
+/* Push bytes held from the host into lwIP; keep what it can't take. */
+static int down_flush(struct flow *f)
+{
+	while (f->down && f->pcb) {
+		size_t left = f->down_len - f->down_off;
+		size_t room = tcp_sndbuf(f->pcb);
+		size_t n = left < room ? left : room;
+		err_t e;
+
+		if (n > 0xffff)
+			n = 0xffff;
+		if (!n)
+			break;
+		e = tcp_write(f->pcb, f->down + f->down_off, (u16_t)n,
+			      TCP_WRITE_FLAG_COPY);
+		if (e == ERR_MEM)
+			break;
+		if (e != ERR_OK)
+			return -1;
+		f->down_off += n;
+		f->bytes_down += n;
+		if (f->down_off == f->down_len) {
+			free(f->down);
+			f->down = NULL;
+		}
+	}
+	if (f->pcb)
+		tcp_output(f->pcb);
+	return 0;
+}
+
+static void host_readable(struct flow *f)
+{
+	int rounds;
+
+	for (rounds = 0; rounds < 4 && f->state == FLOW_OPEN && f->pcb &&
+			 !f->down && !f->host_eof && !f->close_pending;
+	     rounds++) {
+		size_t room = tcp_sndbuf(f->pcb), off = 0;
+		ssize_t n;
+
+		if (room == 0 || tcp_sndqueuelen(f->pcb) >= TCP_SND_QUEUELEN - 8)
+			break;
+		if (room > sizeof(rbuf))
+			room = sizeof(rbuf);
+		n = read(f->fd, rbuf, room);
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			flow_abort(f, strerror(errno));
+			return;
+		}
+		if (n == 0) {
+			f->host_eof = 1;
+			break;
+		}
+		while (off < (size_t)n) {
+			size_t chunk = (size_t)n - off;
+			err_t e;
+
+			if (chunk > 0xffff)
+				chunk = 0xffff;
+			if (chunk > tcp_sndbuf(f->pcb))
+				chunk = tcp_sndbuf(f->pcb);
+			e = chunk ? tcp_write(f->pcb, rbuf + off, (u16_t)chunk,
+					      TCP_WRITE_FLAG_COPY)
+				  : ERR_MEM;
+			if (e == ERR_MEM)
+				break;
+			if (e != ERR_OK) {
+				flow_abort(f, "sandbox send failed");
+				return;
+			}
+			off += chunk;
+			f->bytes_down += chunk;
+		}
+		if (off < (size_t)n) {
+			/* lwIP took less than it said it had room for: keep
+			 * the rest, read nothing more until it is sent */
+			f->down_len = (size_t)n - off;
+			f->down_off = 0;
+			f->down = malloc(f->down_len);
+			if (!f->down) {
+				flow_abort(f, "out of memory");
+				return;
+			}
+			memcpy(f->down, rbuf + off, f->down_len);
+		}
+		tcp_output(f->pcb);
+	}
+	if (f->state != FLOW_OPEN)
+		return;
+	if (f->host_eof && !f->down && !f->sandbox_shut && f->pcb) {
+		tcp_shutdown(f->pcb, 0, 1);
+		f->sandbox_shut = 1;
+	}
+	update_events(f);
+	flow_try_finish(f);
+}
+
+static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	struct flow *f = arg;
+
+	(void)pcb;
+	(void)len;
+	if (!f || f->state != FLOW_OPEN)
+		return ERR_OK;
+	if (down_flush(f) < 0)
+		return flow_abort(f, "sandbox send failed");
+	if (f->host_eof && !f->down && !f->sandbox_shut) {
+		tcp_shutdown(f->pcb, 0, 1);
+		f->sandbox_shut = 1;
+	}
+	update_events(f);
+	return ERR_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* Sandbox -> host                                                     */
+
+static int up_flush(struct flow *f)
+{
+	struct iovec iov[64];
+
+	while (f->to_host) {
+		struct pbuf *q;
+		size_t off = f->to_host_off, total = 0;
+		int n = 0;
+		ssize_t w;
+
+		for (q = f->to_host; q && n < 64; q = q->next) {
+			if (off >= q->len) {
+				off -= q->len;
+				continue;
+			}
+			iov[n].iov_base = (uint8_t *)q->payload + off;
+			iov[n].iov_len = q->len - off;
+			total += iov[n].iov_len;
+			off = 0;
+			n++;
+		}
+		if (!n) {
+			pbuf_free(f->to_host);
+			f->to_host = NULL;
+			break;
+		}
+		w = writev(f->fd, iov, n);
+		if (w < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			return -1;
+		}
+		f->bytes_up += (uint64_t)w;
+		{
+			size_t left = (size_t)w;
+
+			while (left) {
+				u16_t step = left > 0xffff ? 0xffff : (u16_t)left;
+
+				if (f->pcb)
+					tcp_recved(f->pcb, step);
+				left -= step;
+			}
+			/* drop fully-written pbufs from the head */
+			off = f->to_host_off + (size_t)w;
+			while (f->to_host && off >= f->to_host->len) {
+				struct pbuf *head = f->to_host;
+
+				off -= head->len;
+				/* the chain's reference to the next pbuf
+				 * becomes the queue's */
+				f->to_host = head->next;
+				head->next = NULL;
+				head->tot_len = head->len;
+				pbuf_free(head);
+			}
+			f->to_host_off = off;
+		}
+		if ((size_t)w < total)
+			break;
+	}
+	if (!f->to_host && f->sandbox_eof && !f->host_shut) {
+		shutdown(f->fd, SHUT_WR);
+		f->host_shut = 1;
+	}
+	return 0;
+}
+
+static void queue_up(struct flow *f, struct pbuf *p)
+{
+	if (f->to_host)
+		pbuf_cat(f->to_host, p);
+	else
+		f->to_host = p;
+}
+
+static const char *const http_deny_fmt =
+	"HTTP/1.1 403 Forbidden\r\n"
+	"Content-Type: application/json\r\n"
+	"Content-Length: %zu\r\n"
+	"Connection: close\r\n\r\n%s";
+
+static void json_esc(const char *s, char *out, size_t len)
+{
+	size_t o = 0;
+
+	for (; *s && o + 7 < len; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			out[o++] = '\\';
+			out[o++] = (char)c;
+		} else if (c < 0x20 || c >= 0x7f) {
+			o += (size_t)snprintf(out + o, len - o, "\\u%04x", c);
+		} else {
+			out[o++] = (char)c;
+		}
+	}
+	out[o] = '\0';
+}
+
+/* Refuse an open flow after peeking: a 403 for HTTP, an RST otherwise. */
+static err_t peek_refuse(struct flow *f, const char *reason, const char *seen,
+			 int http)
+{
+	struct audit_ev e;
+	char src[INET6_ADDRSTRLEN];
+
+	ipaddr_str(&f->src, src, sizeof(src));
+	audit_begin(&e, "security_event");
+	audit_str(&e, "action", "deny");
+	audit_str(&e, "profile", f->g->profile_name);
+	audit_str(&e, "rule", policy_rule_label(&f->dec));
+	audit_str(&e, "src", src);
+	audit_int(&e, "dst_port", f->dport);
+	if (f->host[0])
+		audit_strn(&e, "host", f->host, strlen(f->host));
+	if (seen)
+		audit_strn(&e, "requested_host", seen, strlen(seen));
+	audit_str(&e, "reason", reason);
+	audit_emit(f->g->audit, &e);
+
+	if (http && f->pcb) {
+		char body[1024], eh[300], es[300], er[200], resp[1400];
+		int blen, rlen;
+
+		json_esc(f->g->profile_name ? f->g->profile_name : "", er,
+			 sizeof(er));
+		json_esc(seen ? seen : f->host, eh, sizeof(eh));
+		json_esc(policy_rule_label(&f->dec), es, sizeof(es));
+		blen = snprintf(body, sizeof(body),
+				"{\"error\":\"islo-net: blocked by gateway profile\","
+				"\"profile\":\"%s\",\"host\":\"%s\",\"rule\":\"%s\","
+				"\"reason\":\"%s\"}\n",
+				er, eh, es, reason);
+		rlen = snprintf(resp, sizeof(resp), http_deny_fmt, (size_t)blen,
+				body);
+		if (rlen > 0 && (size_t)rlen < sizeof(resp) &&
+		    tcp_write(f->pcb, resp, (u16_t)rlen, TCP_WRITE_FLAG_COPY) ==
+			    ERR_OK) {
+			tcp_output(f->pcb);
+			f->need_peek = 0;
+			flow_close_later(f, "deny", reason);
+			want_events(f, 0);
+			return ERR_OK;
+		}
+	}
+	gw_audit_flow(f->g, f, "close", "deny", reason);
+	if (f->pcb) {
+		pcb_detach(f->pcb);
+		tcp_abort(f->pcb);
+		f->pcb = NULL;
+		flow_release(f);
+		return ERR_ABRT;
+	}
+	flow_release(f);
+	return ERR_OK;
+}
+
+static int first_line_is_http(const uint8_t *b, size_t len)
+{
+	const uint8_t *nl = memchr(b, '\n', len);
+	size_t l;
+
+	if (!nl)
+		return 0;
+	l = (size_t)(nl - b);
+	if (l && b[l - 1] == '\r')
+		l--;
+	return l >= 9 && (!memcmp(b + l - 9, " HTTP/1.1", 9) ||
+			  !memcmp(b + l - 9, " HTTP/1.0", 9));
+}
+
+/**
+ * peek_decide() - Check the first client bytes against the flow's name
+ * @f: Flow, with f->peek holding what the sandbox sent so far
+ * Return: 0 to keep waiting, 1 allowed (relay), -1 refused (already torn
+ *         down; the lwIP callback must return the stored error)
+ */
+static int peek_decide(struct flow *f, err_t *cb_err)
+{
+	char name[256] = "", method[16], path[512];
+	uint16_t hport;
+	size_t hlen;
+	int r, http = 0;
+
+	*cb_err = ERR_OK;
+	if (peek_is_tls(f->peek, f->peek_len)) {
+		r = peek_tls_sni(f->peek, f->peek_len, name, sizeof(name));
+	} else if (peek_is_http(f->peek, f->peek_len)) {
+		http = 1;
+		r = peek_http(f->peek, f->peek_len, PEEK_MAX, name, sizeof(name),
+			      method, sizeof(method), path, sizeof(path),
+			      &hport, &hlen);
+		if (r == PEEK_BAD && !first_line_is_http(f->peek, f->peek_len))
+			return 1; /* some other protocol that starts with a word */
+	} else {
+		/* too short to tell: wait for a few bytes, unless that is all */
+		if (f->peek_len < 8 && !f->sandbox_eof)
+			return 0;
+		return 1;
+	}
+	if (r == PEEK_NEED_MORE) {
+		if (f->peek_len >= PEEK_MAX || f->sandbox_eof) {
+			*cb_err = peek_refuse(f, "incomplete request head", NULL,
+					      http);
+			return -1;
+		}
+		return 0;
+	}
+	if (r == PEEK_BAD) {
+		*cb_err = peek_refuse(f, http ? "malformed HTTP request head"
+					      : "malformed TLS ClientHello",
+				      NULL, http);
+		return -1;
+	}
+	if (r == PEEK_NONE)
+		return 1; /* no name given: the connection goes where it was
+			   * decided, nothing to front with */
+	if (f->host[0]) {
+		if (strcmp(name, f->host)) {
+			*cb_err = peek_refuse(f, http ? "Host header does not match the name resolved"
+						      : "TLS SNI does not match the name resolved",
+					      name, http);
+			return -1;
+		}
+		return 1;
+	}
+	/* IP literal: the name in the request meets the host rules */
+	{
+		struct pf_query q = { .host = name, .port = f->dport,
+				      .proto = PF_TCP };
+		struct pf_decision d;
+
+		policy_decide(f->g->prof, &q, &d);
+		if (d.action == PF_DENY && d.rule) {
+			f->dec = d;
+			*cb_err = peek_refuse(f, "host denied by rule", name,
+					      http);
+			return -1;
+		}
+		snprintf(f->host, sizeof(f->host), "%s", name);
+	}
+	return 1;
+}
+
+static err_t dns_tcp_recv(struct flow *f, struct pbuf *p)
+{
+	uint8_t out[4096];
+
+	if (f->peek_len + p->tot_len > DNS_TCP_MAX) {
+		pbuf_free(p);
+		return flow_abort(f, "oversized DNS message");
+	}
+	pbuf_copy_partial(p, f->peek + f->peek_len, p->tot_len, 0);
+	f->peek_len += p->tot_len;
+	tcp_recved(f->pcb, p->tot_len);
+	pbuf_free(p);
+	while (f->peek_len >= 2) {
+		size_t mlen = rd16(f->peek), rlen;
+
+		if (f->peek_len < 2 + mlen)
+			break;
+		rlen = gw_dns_answer(f->g, f->peek + 2, mlen, out + 2,
+				     sizeof(out) - 2, "tcp");
+		if (rlen) {
+			out[0] = (uint8_t)(rlen >> 8);
+			out[1] = (uint8_t)rlen;
+			if (tcp_write(f->pcb, out, (u16_t)(rlen + 2),
+				      TCP_WRITE_FLAG_COPY) != ERR_OK)
+				return flow_abort(f, "DNS over TCP: send failed");
+		}
+		memmove(f->peek, f->peek + 2 + mlen, f->peek_len - 2 - mlen);
+		f->peek_len -= 2 + mlen;
+	}
+	tcp_output(f->pcb);
+	return ERR_OK;
+}
+
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	struct flow *f = arg;
+	err_t e;
+
+	if (!f || f->state == FLOW_DEAD || f->close_pending) {
+		if (p) {
+			tcp_recved(pcb, p->tot_len);
+			pbuf_free(p);
+		}
+		return ERR_OK;
+	}
+	if (f->state == FLOW_DNS) {
+		if (!p) {
+			flow_close_later(f, "allow", NULL);
+			return ERR_OK;
+		}
+		return dns_tcp_recv(f, p);
+	}
+	if (!p) {
+		f->sandbox_eof = 1;
+		if (f->need_peek && f->peek_len) {
+			if (peek_decide(f, &e) < 0)
+				return e;
+		}
+		if (f->need_peek) {
+			f->need_peek = 0;
+			free(f->peek);
+			f->peek = NULL;
+		}
+		if (up_flush(f) < 0)
+			return flow_abort(f, "upstream write failed");
+		update_events(f);
+		flow_try_finish(f);
+		return ERR_OK;
+	}
+	if (f->need_peek) {
+		size_t n = p->tot_len;
+		int r;
+
+		if (f->peek_len + n > PEEK_MAX + 0xffff) {
+			pbuf_free(p);
+			return peek_refuse(f, "request head too large", NULL, 0);
+		}
+		if (!f->peek) {
+			f->peek = malloc(PEEK_MAX + 0xffff);
+			if (!f->peek) {
+				pbuf_free(p);
+				return flow_abort(f, "out of memory");
+			}
+		}
+		pbuf_copy_partial(p, f->peek + f->peek_len, (u16_t)n, 0);
+		f->peek_len += n;
+		/* held in f->peek until decided; keep the pbuf for relaying */
+		queue_up(f, p);
+		r = peek_decide(f, &e);
+		if (r < 0)
+			return e;
+		if (r == 0)
+			return ERR_OK; /* not acknowledged yet: window shrinks */
+		f->need_peek = 0;
+		free(f->peek);
+		f->peek = NULL;
+		f->peek_len = 0;
+	} else {
+		queue_up(f, p);
+	}
+	if (up_flush(f) < 0)
+		return flow_abort(f, "upstream write failed");
+	update_events(f);
+	(void)err;
+	(void)pcb;
+	return ERR_OK;
+}
+
+static void on_err(void *arg, err_t err)
+{
+	struct flow *f = arg;
+
+	if (!f || f->state == FLOW_DEAD)
+		return;
+	f->pcb = NULL; /* already freed by lwIP */
+	if (f->state == FLOW_OPEN)
+		gw_audit_flow(f->g, f, "close", "allow",
+			      err == ERR_RST ? "sandbox reset" : "sandbox timeout");
+	flow_release(f);
+}
+
+/* ------------------------------------------------------------------ */
+/* Opening                                                             */
+
+static struct flow *flow_find(struct gw *g, const struct ipaddr *src,
+			      uint16_t sport, const struct ipaddr *dst,
+			      uint16_t dport)
+{
+	struct flow *f;
+	size_t al = src->family == AF_INET ? 4 : 16;
+
+	for (f = g->flows; f; f = f->next) {
+		if (f->state == FLOW_DEAD || f->sport != sport ||
+		    f->dport != dport || f->src.family != src->family)
+			continue;
+		if (!memcmp(f->src.a, src->a, al) && !memcmp(f->dst.a, dst->a, al))
+			return f;
+	}
+	return NULL;
+}
+
+err_t flow_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct gw *g = arg;
+	struct ipaddr src = { 0 }, dst = { 0 };
+	struct flow *f;
+
+	if (err != ERR_OK || !pcb)
+		return ERR_VAL;
+	if (IP_IS_V4(&pcb->remote_ip)) {
+		src.family = dst.family = AF_INET;
+		memcpy(src.a, &ip_2_ip4(&pcb->remote_ip)->addr, 4);
+		memcpy(dst.a, &ip_2_ip4(&pcb->local_ip)->addr, 4);
+	} else {
+		src.family = dst.family = AF_INET6;
+		memcpy(src.a, ip_2_ip6(&pcb->remote_ip)->addr, 16);
+		memcpy(dst.a, ip_2_ip6(&pcb->local_ip)->addr, 16);
+	}
+	f = flow_find(g, &src, pcb->remote_port, &dst, pcb->local_port);
+	if (!f || (f->state != FLOW_APPROVED && f->state != FLOW_DNS) ||
+	    f->pcb) {
+		tcp_abort(pcb);
+		return ERR_ABRT;
+	}
+	f->pcb = pcb;
+	tcp_arg(pcb, f);
+	tcp_recv(pcb, on_recv);
+	tcp_err(pcb, on_err);
+	tcp_nagle_disable(pcb);
+	if (f->state == FLOW_DNS) {
+		f->peek = malloc(DNS_TCP_MAX);
+		if (!f->peek) {
+			pcb_detach(pcb);
+			tcp_abort(pcb);
+			f->pcb = NULL;
+			flow_release(f);
+			return ERR_ABRT;
+		}
+		return ERR_OK;
+	}
+	tcp_sent(pcb, on_sent);
+	free(f->syn);
+	f->syn = NULL;
+	f->state = FLOW_OPEN;
+	f->peek_deadline = now_ms() + PEEK_TIMEOUT_MS;
+	update_events(f);
+	return ERR_OK;
+}
+
+static void flow_connect_next(struct flow *f, const char *why);
+
+static void flow_connected(struct flow *f)
+{
+	f->state = FLOW_APPROVED;
+	gw_audit_flow(f->g, f, "open", "allow", NULL);
+	want_events(f, 0);
+	gw_inject(f->g, f->syn, f->syn_len);
+}
+
+static void flow_connect_next(struct flow *f, const char *why)
+{
+	while (f->upi < f->nup) {
+		const struct ipaddr *a = &f->up[f->upi++];
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		int fd;
+
+		memset(&ss, 0, sizeof(ss));
+		if (a->family == AF_INET) {
+			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+
+			s4->sin_family = AF_INET;
+			s4->sin_port = htons(f->dport);
+			memcpy(&s4->sin_addr, a->a, 4);
+			sl = sizeof(*s4);
+		} else {
+			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+			s6->sin6_family = AF_INET6;
+			s6->sin6_port = htons(f->dport);
+			memcpy(&s6->sin6_addr, a->a, 16);
+			sl = sizeof(*s6);
+		}
+		if (f->fd >= 0) {
+			want_events(f, 0);
+			close(f->fd);
+			f->fd = -1;
+		}
+		fd = socket(a->family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			    0);
+		if (fd < 0) {
+			why = strerror(errno);
+			continue;
+		}
+		f->fd = fd;
+		f->up_addr = *a;
+		if (connect(fd, (struct sockaddr *)&ss, sl) == 0) {
+			flow_connected(f);
+			return;
+		}
+		if (errno != EINPROGRESS) {
+			why = strerror(errno);
+			close(fd);
+			f->fd = -1;
+			continue;
+		}
+		want_events(f, EPOLLOUT);
+		f->peek_deadline = now_ms() + CONNECT_TIMEOUT_MS;
+		return;
+	}
+	{
+		char reason[160];
+
+		snprintf(reason, sizeof(reason), "upstream: %s",
+			 why ? why : "no address");
+		flow_refuse(f, reason);
+	}
+}
+
+static void flow_resolved(struct gw *g, void *arg, int n,
+			  const struct ipaddr *addrs, const char *error)
+{
+	struct flow *f = arg;
+	int i, private_seen = 0;
+
+	(void)g;
+	f->dns_id = 0;
+	if (f->state != FLOW_HELD)
+		return;
+	f->nup = 0;
+	for (i = 0; i < n && f->nup < HOSTDNS_MAX_ADDRS; i++) {
+		if (policy_addr_is_private(addrs[i].family, addrs[i].a) &&
+		    !(f->dec.rule && f->dec.rule->allow_private)) {
+			private_seen = 1;
+			continue;
+		}
+		f->up[f->nup++] = addrs[i];
+	}
+	if (!f->nup) {
+		if (private_seen) {
+			f->up_addr = addrs[0];
+			flow_refuse(f, "resolves to a private, loopback or link-local address");
+		} else {
+			char reason[160];
+
+			snprintf(reason, sizeof(reason), "cannot resolve: %s",
+				 error ? error : "no address");
+			flow_refuse(f, reason);
+		}
+		return;
+	}
+	f->upi = 0;
+	flow_connect_next(f, NULL);
+}
+
+/**
+ * flow_syn() - A SYN for a new connection arrived from the sandbox
+ * @g:      Sandbox
+ * @ip:     The IP packet (length-checked by the caller up to the TCP header)
+ * @len:    Its length
+ * @family: AF_INET or AF_INET6
+ * Return: 1 if the SYN was consumed (held or refused), 0 to give it to lwIP
+ */
+int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
+{
+	struct ipaddr src = { .family = family }, dst = { .family = family };
+	size_t hl = family == AF_INET ? (size_t)(ip[0] & 15) * 4 : 40;
+	const uint8_t *th = ip + hl;
+	uint16_t sport, dport;
+	struct flow *f;
+	const char *name = NULL;
+
+	if (family == AF_INET) {
+		memcpy(src.a, ip + 12, 4);
+		memcpy(dst.a, ip + 16, 4);
+	} else {
+		memcpy(src.a, ip + 8, 16);
+		memcpy(dst.a, ip + 24, 16);
+	}
+	sport = rd16(th);
+	dport = rd16(th + 2);
+	f = flow_find(g, &src, sport, &dst, dport);
+	if (f)
+		return f->state == FLOW_HELD; /* retransmission */
+
+	f = calloc(1, sizeof(*f));
+	if (!f)
+		return 1;
+	f->ref.type = REF_FLOW;
+	f->g = g;
+	f->fd = -1;
+	f->src = src;
+	f->dst = dst;
+	f->sport = sport;
+	f->dport = dport;
+	f->syn_seq = rd32(th + 4);
+	f->t_start = now_ms();
+	f->state = FLOW_HELD;
+	f->next = g->flows;
+	if (g->flows)
+		g->flows->prev = f;
+	g->flows = f;
+	g->nflows++;
+
+	if (gw_is_own_addr(g, &dst)) {
+		if (dport == 53 && (!memcmp(&dst, &g->dns4, sizeof(dst)) ||
+				    !memcmp(&dst, &g->dns6, sizeof(dst)))) {
+			f->state = FLOW_DNS;
+			return 0;
+		}
+		flow_refuse(f, "the gateway's own address");
+		return 1;
+	}
+	if (g->nflows > g->max_flows) {
+		flow_refuse(f, "too many connections");
+		return 1;
+	}
+	if (dns_pool_in_range(family, dst.a)) {
+		name = dns_pool_name_for(g->pool, family, dst.a);
+		if (!name) {
+			flow_refuse(f, "synthetic address not handed out");
+			return 1;
+		}
+		snprintf(f->host, sizeof(f->host), "%s", name);
+		dns_pool_ref(g->pool, family, dst.a);
+	}
+	{
+		struct pf_query q = {
+			.host = name, .family = family,
+			.addr = name ? NULL : dst.a, .port = dport,
+			.proto = PF_TCP,
+		};
+
+		policy_decide(g->prof, &q, &f->dec);
+	}
+	if (f->dec.action != PF_ALLOW) {
+		flow_refuse(f, f->dec.rule ? "denied by rule" : "no rule allows it");
+		return 1;
+	}
+	f->syn = malloc(len);
+	if (!f->syn) {
+		flow_refuse(f, "out of memory");
+		return 1;
+	}
+	memcpy(f->syn, ip, len);
+	f->syn_len = len;
+	f->need_peek = 1;
+	f->peek_deadline = now_ms() + CONNECT_TIMEOUT_MS;
+	if (name) {
+		f->dns_id = hostdns_resolve(g->hostdns, name, flow_resolved, f);
+		if (!f->dns_id)
+			flow_refuse(f, "resolver busy");
+		return 1;
+	}
+	if (policy_addr_is_private(family, dst.a) &&
+	    !(f->dec.rule && f->dec.rule->allow_private)) {
+		flow_refuse(f, "private, loopback or link-local address");
+		return 1;
+	}
+	f->up[0] = dst;
+	f->nup = 1;
+	f->upi = 0;
+	flow_connect_next(f, NULL);
+	return 1;
+}
+
+void flow_sock_event(struct flow *f, uint32_t events)
+{
+	if (f->state == FLOW_DEAD)
+		return;
+	if (f->state == FLOW_HELD) {
+		int e = 0;
+		socklen_t el = sizeof(e);
+
+		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
+			return;
+		if (getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
+			e = errno;
+		if (e) {
+			flow_connect_next(f, strerror(e));
+			return;
+		}
+		flow_connected(f);
+		return;
+	}
+	if (f->state != FLOW_OPEN)
+		return;
+	if (events & EPOLLOUT) {
+		if (up_flush(f) < 0) {
+			flow_abort(f, "upstream write failed");
+			return;
+		}
+	}
+	if (f->state == FLOW_OPEN && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+		host_readable(f);
+	if (f->state == FLOW_OPEN) {
+		update_events(f);
+		flow_try_finish(f);
+	}
+}
+
+void flow_tick(struct gw *g)
+{
+	struct flow *f;
+	uint64_t now = now_ms();
+
+	for (f = g->flows; f; f = f->next) {
+		if (f->state == FLOW_HELD && now > f->peek_deadline &&
+		    !f->dns_id) {
+			flow_connect_next(f, "connection timed out");
+		} else if (f->state == FLOW_HELD && f->dns_id &&
+			   now > f->peek_deadline + 5000) {
+			flow_refuse(f, "name resolution timed out");
+		} else if (f->state == FLOW_APPROVED &&
+			   now > f->peek_deadline + CONNECT_TIMEOUT_MS) {
+			flow_abort(f, "sandbox never completed the handshake");
+		} else if (f->state == FLOW_OPEN && f->need_peek &&
+			   f->peek_len && now > f->peek_deadline) {
+			err_t e;
+
+			(void)e;
+			peek_refuse(f, "request head timed out", NULL,
+				    peek_is_http(f->peek, f->peek_len));
+		}
+	}
+}
+
+void flow_reap(struct gw *g)
+{
+	struct flow *f = g->flows, *next;
+
+	for (; f; f = next) {
+		next = f->next;
+		if (f->close_pending && f->state != FLOW_DEAD)
+			flow_close_now(f);
+		if (f->state != FLOW_DEAD)
+			continue;
+		flow_unlink(g, f);
+		free(f);
+	}
+}
+
+void flow_close_all(struct gw *g)
+{
+	struct flow *f;
+
+	for (f = g->flows; f; f = f->next) {
+		if (f->state == FLOW_DEAD)
+			continue;
+		if (f->pcb) {
+			pcb_detach(f->pcb);
+			tcp_abort(f->pcb);
+			f->pcb = NULL;
+		}
+		if (f->state == FLOW_OPEN)
+			gw_audit_flow(g, f, "close", "allow", "gateway exiting");
+		flow_release(f);
+	}
+}

@@ -1,0 +1,819 @@
+// SPDX-License-Identifier: MIT
+/*
+ * gw.c - the gateway datapath: one sandbox's link, its lwIP stack, its DNS.
+ *
+ * DOC: Theory of operation
+ *
+ * One thread, one epoll loop.  The sandbox's Ethernet frames arrive on its
+ * TAP fd.  We parse the link layer ourselves (lwIP is built without
+ * Ethernet/ARP): ARP requests and IPv6 neighbour solicitations for any
+ * address but the sandbox's own are answered with our MAC, so every
+ * destination, on-link or not, reaches us.  What is left is an IP packet,
+ * and the pre-filter (gw_ip_input()) decides what lwIP may see:
+ *
+ *  - ICMP echo to the gateway's own addresses is answered by lwIP; other
+ *    ICMP is dropped.
+ *  - UDP to the resolver address port 53 goes to our DNS server, which
+ *    answers A/AAAA with synthetic addresses (dnspool.c) and nothing else
+ *    ever leaves the process.  Other UDP is refused (lwIP answers ICMP port
+ *    unreachable) and logged.
+ *  - A TCP SYN that opens a new connection is *held*: flow.c decides with
+ *    the profile and, if allowed, resolves and connects upstream first; only
+ *    then is the SYN re-injected, so lwIP's catch-all listener completes the
+ *    sandbox's handshake.  A refusal is an RST.  Every other TCP segment
+ *    goes straight to lwIP.
+ *
+ * lwIP runs NO_SYS=1: its timers are driven from a timerfd armed for the
+ * next lwIP deadline, and everything it sends comes back through
+ * gw_output4()/gw_output6(), which add the Ethernet header and write the
+ * frame to the TAP fd.
+ */
+#include "gw.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/timerfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "lwip/init.h"
+#include "lwip/ip.h"
+#include "lwip/ip4.h"
+#include "lwip/ip6.h"
+#include "lwip/sys.h"
+#include "lwip/timeouts.h"
+#include "lwip/pbuf.h"
+
+#include "audit.h"
+#include "dns.h"
+#include "dnspool.h"
+#include "log.h"
+#include "profile.h"
+
+#define ETH_HLEN_ 14
+#define ETHTYPE_IP4 0x0800
+#define ETHTYPE_ARP_ 0x0806
+#define ETHTYPE_IP6 0x86dd
+#define FRAMES_PER_WAKE 64
+#define DNS_TTL 60
+
+/* lwIP NO_SYS: our clock. */
+u32_t sys_now(void)
+{
+	return (u32_t)now_ms();
+}
+
+uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static void wr16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+void ipaddr_str(const struct ipaddr *a, char *buf, size_t len)
+{
+	if (!inet_ntop(a->family, a->a, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+}
+
+void ipaddr_to_lwip(const struct ipaddr *a, ip_addr_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (a->family == AF_INET) {
+		IP_SET_TYPE(out, IPADDR_TYPE_V4);
+		memcpy(&ip_2_ip4(out)->addr, a->a, 4);
+	} else {
+		IP_SET_TYPE(out, IPADDR_TYPE_V6);
+		memcpy(ip_2_ip6(out)->addr, a->a, 16);
+	}
+}
+
+static void ipaddr_parse(struct ipaddr *a, int family, const char *s)
+{
+	a->family = family;
+	memset(a->a, 0, sizeof(a->a));
+	if (inet_pton(family, s, a->a) != 1)
+		die("bad built-in address %s", s);
+}
+
+static int ipaddr_eq(const struct ipaddr *a, const struct ipaddr *b)
+{
+	return a->family == b->family &&
+	       !memcmp(a->a, b->a, a->family == AF_INET ? 4 : 16);
+}
+
+int gw_is_own_addr(const struct gw *g, const struct ipaddr *a)
+{
+	return ipaddr_eq(a, &g->gw4) || ipaddr_eq(a, &g->dns4) ||
+	       ipaddr_eq(a, &g->gw6) || ipaddr_eq(a, &g->dns6);
+}
+
+void gw_epoll_mod(struct gw *g, int fd, struct epref *ref, uint32_t events,
+		  int op)
+{
+	struct epoll_event ev = { .events = events, .data.ptr = ref };
+
+	if (epoll_ctl(g->epfd, op, fd, &ev) < 0 && op != EPOLL_CTL_DEL)
+		warn("epoll_ctl(%d): %s", op, strerror(errno));
+}
+
+/* ------------------------------------------------------------------ */
+/* Audit                                                               */
+
+void gw_audit_flow(struct gw *g, const struct flow *f, const char *phase,
+		   const char *action, const char *reason)
+{
+	struct audit_ev e;
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+	char up[INET6_ADDRSTRLEN];
+
+	ipaddr_str(&f->src, src, sizeof(src));
+	ipaddr_str(&f->dst, dst, sizeof(dst));
+	audit_begin(&e, "connection");
+	audit_str(&e, "phase", phase);
+	audit_str(&e, "action", action);
+	audit_str(&e, "profile", g->profile_name);
+	audit_str(&e, "rule", policy_rule_label(&f->dec));
+	audit_str(&e, "proto", "tcp");
+	audit_str(&e, "src", src);
+	audit_int(&e, "src_port", f->sport);
+	audit_str(&e, "dst_ip", dst);
+	audit_int(&e, "dst_port", f->dport);
+	if (f->host[0])
+		audit_strn(&e, "host", f->host, strlen(f->host));
+	if (f->up_addr.family) {
+		ipaddr_str(&f->up_addr, up, sizeof(up));
+		audit_str(&e, "upstream", up);
+	}
+	if (reason)
+		audit_str(&e, "reason", reason);
+	if (!strcmp(phase, "close")) {
+		audit_int(&e, "bytes_up", (long long)f->bytes_up);
+		audit_int(&e, "bytes_down", (long long)f->bytes_down);
+		audit_int(&e, "duration_ms", (long long)(now_ms() - f->t_start));
+	}
+	audit_emit(g->audit, &e);
+}
+
+/* ------------------------------------------------------------------ */
+/* Link layer: frames out                                              */
+
+static int tap_write(struct gw *g, const uint8_t *frame, size_t len)
+{
+	ssize_t n = write(g->tapfd, frame, len);
+
+	if (n < 0) {
+		g->drops_tx++;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			debug("tap write: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+static err_t gw_output(struct gw *g, struct pbuf *p, uint16_t type)
+{
+	size_t len = p->tot_len;
+
+	if (len + ETH_HLEN_ > g->bufsize || !g->guest_mac_known)
+		return ERR_OK; /* dropped: TCP retransmits, nothing else cares */
+	memcpy(g->obuf, g->guest_mac, 6);
+	memcpy(g->obuf + 6, g->mac, 6);
+	wr16(g->obuf + 12, type);
+	if (pbuf_copy_partial(p, g->obuf + ETH_HLEN_, (u16_t)len, 0) != len)
+		return ERR_BUF;
+	tap_write(g, g->obuf, len + ETH_HLEN_);
+	return ERR_OK;
+}
+
+static err_t gw_output4(struct netif *netif, struct pbuf *p,
+			const ip4_addr_t *dst)
+{
+	(void)dst;
+	return gw_output(netif->state, p, ETHTYPE_IP4);
+}
+
+static err_t gw_output6(struct netif *netif, struct pbuf *p,
+			const ip6_addr_t *dst)
+{
+	(void)dst;
+	return gw_output(netif->state, p, ETHTYPE_IP6);
+}
+
+static err_t gw_netif_init(struct netif *netif)
+{
+	struct gw *g = netif->state;
+
+	netif->name[0] = 's';
+	netif->name[1] = 'b';
+	netif->output = gw_output4;
+	netif->output_ip6 = gw_output6;
+	netif->mtu = (u16_t)(g->o->mtu > 65535 ? 65535 : g->o->mtu);
+	netif->flags = NETIF_FLAG_BROADCAST;
+	return ERR_OK;
+}
+
+/* ------------------------------------------------------------------ */
+/* ARP and IPv6 neighbour discovery, answered for every address       */
+
+static void arp_input(struct gw *g, const uint8_t *f, size_t len)
+{
+	uint8_t r[42];
+
+	/* Ethernet/IPv4 ARP request only: htype 1, ptype 0x800, 6, 4, op 1 */
+	if (len < ETH_HLEN_ + 28)
+		return;
+	f += ETH_HLEN_;
+	if (rd16(f) != 1 || rd16(f + 2) != ETHTYPE_IP4 || f[4] != 6 ||
+	    f[5] != 4 || rd16(f + 6) != 1)
+		return;
+	/* never answer for the sandbox's own address (its DAD probes) or a
+	 * gratuitous announcement */
+	if (!memcmp(f + 24, g->guest4.a, 4) || !memcmp(f + 14, f + 24, 4))
+		return;
+	memcpy(r, f + 8, 6);            /* to the asker */
+	memcpy(r + 6, g->mac, 6);
+	wr16(r + 12, ETHTYPE_ARP_);
+	wr16(r + 14, 1);
+	wr16(r + 16, ETHTYPE_IP4);
+	r[18] = 6;
+	r[19] = 4;
+	wr16(r + 20, 2);                /* reply */
+	memcpy(r + 22, g->mac, 6);      /* sender: us, for the asked address */
+	memcpy(r + 28, f + 24, 4);
+	memcpy(r + 32, f + 8, 6);       /* target: the asker */
+	memcpy(r + 38, f + 14, 4);
+	tap_write(g, r, sizeof(r));
+}
+
+static uint16_t csum_fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+static uint32_t csum_add(uint32_t s, const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		s += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		s += (uint32_t)(p[len - 1] << 8);
+	return s;
+}
+
+/* Answer a neighbour solicitation (RFC 4861 4.3) for any target but the
+ * sandbox's own addresses.  @ip: the IPv6 packet, @len its length. */
+static void ndp_input(struct gw *g, const uint8_t *ip, size_t len)
+{
+	uint8_t r[ETH_HLEN_ + 40 + 32];
+	uint8_t *ip6 = r + ETH_HLEN_, *icmp = ip6 + 40;
+	const uint8_t *ns = ip + 40;
+	uint32_t s;
+
+	if (len < 40 + 24 || ip[6] != 58 || ns[0] != 135 || ip[7] != 255)
+		return;
+	if (!memcmp(ns + 8, g->guest6.a, 16) || ns[8] == 0xfe)
+		return; /* its own address, or link-local (its own, by DAD) */
+	memcpy(r, g->guest_mac, 6);
+	memcpy(r + 6, g->mac, 6);
+	wr16(r + 12, ETHTYPE_IP6);
+	memset(ip6, 0, 40);
+	ip6[0] = 0x60;
+	wr16(ip6 + 4, 32);
+	ip6[6] = 58;
+	ip6[7] = 255;
+	memcpy(ip6 + 8, ns + 8, 16);    /* from the solicited address */
+	memcpy(ip6 + 24, ip + 8, 16);   /* to the solicitor */
+	memset(icmp, 0, 32);
+	icmp[0] = 136;                  /* neighbour advertisement */
+	icmp[4] = 0x60;                 /* solicited, override */
+	memcpy(icmp + 8, ns + 8, 16);
+	icmp[24] = 2;                   /* target link-layer address option */
+	icmp[25] = 1;
+	memcpy(icmp + 26, g->mac, 6);
+	s = csum_add(0, ip6 + 8, 32);
+	s += 32 + 58;
+	s = csum_add(s, icmp, 32);
+	wr16(icmp + 2, csum_fold(s));
+	if (!memcmp(ip + 8, "\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 16))
+		return; /* DAD from an unspecified source: not for us */
+	tap_write(g, r, sizeof(r));
+}
+
+/* ------------------------------------------------------------------ */
+/* DNS server (UDP, on the resolver address)                           */
+
+/**
+ * dns_answer() - Answer one query from the sandbox
+ * @g:    Sandbox
+ * @q:    Query bytes
+ * @len:  Their length
+ * @out:  Response buffer
+ * @outlen: Its size
+ * @proto: "udp" or "tcp", for the audit log
+ * Return: response length, 0 to send nothing
+ */
+size_t gw_dns_answer(struct gw *g, const uint8_t *q, size_t len, uint8_t *out,
+		     size_t outlen, const char *proto);
+size_t gw_dns_answer(struct gw *g, const uint8_t *q, size_t len, uint8_t *out,
+		     size_t outlen, const char *proto)
+{
+	struct dns_question dq;
+	struct audit_ev e;
+	uint8_t addr[16];
+	int r = dns_parse_query(q, len, &dq);
+	int family = 0, rcode = DNS_RCODE_NOERROR;
+	const char *action = "allow";
+	char abuf[INET6_ADDRSTRLEN] = "";
+
+	if (r == DNS_SHORT)
+		return 0;
+	if (r == DNS_FORMERR)
+		return dns_build_response(NULL, q, len, DNS_RCODE_FORMERR, 0,
+					  NULL, 0, out, outlen);
+	if (r == DNS_NOTIMP)
+		return dns_build_response(NULL, q, len, DNS_RCODE_NOTIMP, 0,
+					  NULL, 0, out, outlen);
+	if (r == DNS_BAD_NAME || r < 0 || !dq.name[0]) {
+		rcode = DNS_RCODE_REFUSED;
+		action = "deny";
+	} else if (dq.qclass == 1 &&
+		   (dq.qtype == DNS_T_A || dq.qtype == DNS_T_AAAA)) {
+		family = dq.qtype == DNS_T_A ? AF_INET : AF_INET6;
+		if (dns_pool_addr_for(g->pool, dq.name, family, addr) < 0) {
+			rcode = DNS_RCODE_SERVFAIL;
+			family = 0;
+		} else {
+			inet_ntop(family, addr, abuf, sizeof(abuf));
+		}
+	}
+	/* the log says whether the name is allowed anywhere on the usual
+	 * ports; the answer is synthetic either way, so a refused name
+	 * fails as "connection refused", never as a lookup the host made */
+	if (r == 0 && dq.name[0]) {
+		struct pf_query pq = { .host = dq.name, .port = 443,
+				       .proto = PF_TCP };
+		struct pf_decision d1, d2;
+
+		policy_decide(g->prof, &pq, &d1);
+		pq.port = 80;
+		policy_decide(g->prof, &pq, &d2);
+		action = (d1.action == PF_ALLOW || d2.action == PF_ALLOW) ?
+				 "allow" : "deny";
+	}
+	audit_begin(&e, "dns");
+	audit_str(&e, "action", action);
+	audit_str(&e, "profile", g->profile_name);
+	audit_str(&e, "proto", proto);
+	if (r == 0 || r == DNS_BAD_NAME)
+		audit_strn(&e, "host", dq.name, strnlen(dq.name, sizeof(dq.name)));
+	if (r == 0)
+		audit_int(&e, "qtype", dq.qtype);
+	if (abuf[0])
+		audit_str(&e, "answer", abuf);
+	audit_int(&e, "rcode", rcode);
+	audit_emit(g->audit, &e);
+	return dns_build_response(r == 0 || r == DNS_BAD_NAME ? &dq : NULL, q,
+				  len, rcode, family, family ? addr : NULL,
+				  DNS_TTL, out, outlen);
+}
+
+static void dns_udp_recv(void *arg, struct udp_pcb *pcb, struct pbuf *p,
+			 const ip_addr_t *addr, u16_t port)
+{
+	struct gw *g = arg;
+	uint8_t q[1500], r[1500];
+	const ip_addr_t *dst = ip_current_dest_addr();
+	size_t len, rlen;
+	struct pbuf *rp;
+	struct ipaddr d = { 0 };
+
+	if (IP_IS_V4(dst)) {
+		d.family = AF_INET;
+		memcpy(d.a, &ip_2_ip4(dst)->addr, 4);
+	} else {
+		d.family = AF_INET6;
+		memcpy(d.a, ip_2_ip6(dst)->addr, 16);
+	}
+	if (!ipaddr_eq(&d, &g->dns4) && !ipaddr_eq(&d, &g->dns6))
+		goto out;
+	len = pbuf_copy_partial(p, q, sizeof(q), 0);
+	rlen = gw_dns_answer(g, q, len, r, 512 > sizeof(r) ? sizeof(r) : 512,
+			     "udp");
+	if (!rlen)
+		goto out;
+	rp = pbuf_alloc(PBUF_TRANSPORT, (u16_t)rlen, PBUF_RAM);
+	if (!rp)
+		goto out;
+	pbuf_take(rp, r, (u16_t)rlen);
+	udp_sendto_if_src(pcb, rp, addr, port, &g->netif, dst);
+	pbuf_free(rp);
+out:
+	pbuf_free(p);
+}
+
+/* ------------------------------------------------------------------ */
+/* Frames in: the pre-filter                                           */
+
+static void udp_refused(struct gw *g, const struct ipaddr *src,
+			const struct ipaddr *dst, uint16_t dport)
+{
+	static uint64_t last;
+	static unsigned count;
+	uint64_t now = now_ms();
+	struct audit_ev e;
+	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+
+	/* one line per datagram would let the sandbox fill the disk */
+	if (now / 1000 != last / 1000)
+		count = 0;
+	last = now;
+	if (++count > 20)
+		return;
+	ipaddr_str(src, s, sizeof(s));
+	ipaddr_str(dst, d, sizeof(d));
+	audit_begin(&e, "connection");
+	audit_str(&e, "action", "deny");
+	audit_str(&e, "profile", g->profile_name);
+	audit_str(&e, "rule", "default");
+	audit_str(&e, "proto", "udp");
+	audit_str(&e, "src", s);
+	audit_str(&e, "dst_ip", d);
+	audit_int(&e, "dst_port", dport);
+	audit_str(&e, "reason", "udp not allowed");
+	audit_emit(g->audit, &e);
+}
+
+/**
+ * gw_ip_input() - Decide what one IP packet from the sandbox becomes
+ * @g:      Sandbox
+ * @ip:     The packet (after the Ethernet header)
+ * @len:    Its length as received
+ * @family: AF_INET or AF_INET6 (from the EtherType)
+ */
+static void gw_ip_input(struct gw *g, const uint8_t *ip, size_t len,
+			int family)
+{
+	struct ipaddr src = { .family = family }, dst = { .family = family };
+	size_t hl, plen;
+	uint8_t proto;
+	const uint8_t *l4;
+	struct pbuf *p;
+
+	if (family == AF_INET) {
+		if (len < 20 || (ip[0] >> 4) != 4)
+			return;
+		hl = (size_t)(ip[0] & 15) * 4;
+		plen = rd16(ip + 2);
+		if (hl < 20 || plen < hl || plen > len)
+			return;
+		len = plen; /* drop Ethernet padding */
+		proto = ip[9];
+		memcpy(src.a, ip + 12, 4);
+		memcpy(dst.a, ip + 16, 4);
+		/* a fragment other than the first carries no L4 header */
+		if (rd16(ip + 6) & 0x1fff)
+			goto to_lwip;
+	} else {
+		if (len < 40 || (ip[0] >> 4) != 6)
+			return;
+		plen = 40 + (size_t)rd16(ip + 4);
+		if (plen > len)
+			return;
+		len = plen;
+		hl = 40;
+		proto = ip[6];
+		memcpy(src.a, ip + 8, 16);
+		memcpy(dst.a, ip + 24, 16);
+		/* extension headers: let lwIP walk them; we only pre-filter
+		 * the common case of an upper-layer header right after */
+		if (proto == 58) {
+			if (len >= 41 && (ip[40] == 135)) {
+				ndp_input(g, ip, len);
+				return;
+			}
+			if (len >= 41 && ip[40] >= 128 && ip[40] <= 137 &&
+			    ip[40] != 128 && ip[40] != 129)
+				return; /* other ND/MLD: nothing to do */
+		} else if (proto != 6 && proto != 17) {
+			/* unusual extension chains: refuse rather than guess */
+			if (proto != 44)
+				return;
+			goto to_lwip;
+		}
+	}
+	l4 = ip + hl;
+	switch (proto) {
+	case 1:   /* ICMP */
+	case 58:  /* ICMPv6 */
+		/* echo to the gateway is answered; elsewhere denied */
+		if (!gw_is_own_addr(g, &dst))
+			return;
+		break;
+	case 17:
+		if (len < hl + 8)
+			return;
+		if (rd16(l4 + 2) == 53 && (!memcmp(&dst, &g->dns4, sizeof(dst)) ||
+					   !memcmp(&dst, &g->dns6, sizeof(dst))))
+			break;
+		udp_refused(g, &src, &dst, rd16(l4 + 2));
+		break; /* lwIP answers ICMP port unreachable */
+	case 6:
+		if (len < hl + 20)
+			return;
+		/* SYN without ACK: a new connection, held for the policy */
+		if ((l4[13] & 0x12) == 0x02) {
+			if (flow_syn(g, ip, len, family))
+				return; /* held or refused */
+		}
+		break;
+	default:
+		return;
+	}
+to_lwip:
+	p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_RAM);
+	if (!p)
+		return;
+	pbuf_take(p, ip, (u16_t)len);
+	if (g->netif.input(p, &g->netif) != ERR_OK)
+		pbuf_free(p);
+}
+
+/* Re-inject a held SYN once its flow is approved (flow.c). */
+void gw_inject(struct gw *g, const uint8_t *ip, size_t len);
+void gw_inject(struct gw *g, const uint8_t *ip, size_t len)
+{
+	struct pbuf *p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_RAM);
+
+	if (!p)
+		return;
+	pbuf_take(p, ip, (u16_t)len);
+	if (g->netif.input(p, &g->netif) != ERR_OK)
+		pbuf_free(p);
+}
+
+static void frame_input(struct gw *g, const uint8_t *f, size_t len)
+{
+	uint16_t type;
+
+	if (len < ETH_HLEN_)
+		return;
+	/* frames for us, or broadcast/multicast (ARP, NDP) */
+	if (!(f[0] & 1) && memcmp(f, g->mac, 6))
+		return;
+	if (f[6] & 1)
+		return; /* a multicast source address is never valid */
+	if (!g->guest_mac_known || memcmp(g->guest_mac, f + 6, 6)) {
+		memcpy(g->guest_mac, f + 6, 6);
+		g->guest_mac_known = 1;
+	}
+	type = rd16(f + 12);
+	if (type == ETHTYPE_ARP_)
+		arp_input(g, f, len);
+	else if (type == ETHTYPE_IP4)
+		gw_ip_input(g, f + ETH_HLEN_, len - ETH_HLEN_, AF_INET);
+	else if (type == ETHTYPE_IP6)
+		gw_ip_input(g, f + ETH_HLEN_, len - ETH_HLEN_, AF_INET6);
+}
+
+static void tap_input(struct gw *g)
+{
+	int i;
+
+	for (i = 0; i < FRAMES_PER_WAKE; i++) {
+		ssize_t n = read(g->tapfd, g->ibuf, g->bufsize);
+
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				warn("tap read: %s", strerror(errno));
+			return;
+		}
+		if (n == 0)
+			return;
+		frame_input(g, g->ibuf, (size_t)n);
+	}
+}
+
+/* ------------------------------------------------------------------ */
+/* Set-up and loop                                                     */
+
+static void on_usr1(void *opaque)
+{
+	struct gw *g = opaque;
+
+	if (audit_reopen(g->audit) < 0)
+		warn("audit log reopen failed: %s", strerror(errno));
+}
+
+static void arm_timer(struct gw *g)
+{
+	struct itimerspec its = { 0 };
+	u32_t ms = sys_timeouts_sleeptime();
+
+	if (ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE || ms > 1000)
+		ms = 1000; /* flow_tick: peek and connect deadlines */
+	if (ms == 0)
+		ms = 1;
+	its.it_value.tv_sec = ms / 1000;
+	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
+	timerfd_settime(g->timerfd, 0, &its, NULL);
+}
+
+static int gw_setup(struct gw *g, int tapfd, const struct run_opts *o,
+		    struct supervisor *sv)
+{
+	static const uint8_t mac[6] = { 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02 };
+	ip4_addr_t a4, m4, gw4;
+	ip6_addr_t a6;
+	char err[512];
+
+	memset(g, 0, sizeof(*g));
+	g->o = o;
+	g->prof = o->profile;
+	g->profile_name = o->profile_name;
+	g->sv = sv;
+	g->tapfd = tapfd;
+	g->max_flows = 4096;
+	memcpy(g->mac, mac, 6);
+	ipaddr_parse(&g->gw4, AF_INET, ISLO_GW4);
+	ipaddr_parse(&g->dns4, AF_INET, ISLO_DNS4);
+	ipaddr_parse(&g->guest4, AF_INET, ISLO_GUEST4);
+	ipaddr_parse(&g->gw6, AF_INET6, ISLO_GW6);
+	ipaddr_parse(&g->dns6, AF_INET6, ISLO_DNS6);
+	ipaddr_parse(&g->guest6, AF_INET6, ISLO_GUEST6);
+
+	g->bufsize = (size_t)o->mtu + ETH_HLEN_ + 64;
+	g->ibuf = malloc(g->bufsize);
+	g->obuf = malloc(g->bufsize);
+	if (!g->ibuf || !g->obuf)
+		return -1;
+
+	g->audit = audit_open(o->audit_path, err, sizeof(err));
+	if (!g->audit) {
+		err("%s", err);
+		return -1;
+	}
+	g->pool = dns_pool_new(65536);
+	if (!g->pool) {
+		err("cannot allocate the DNS pool");
+		return -1;
+	}
+	g->hostdns = hostdns_new(g, o->dns_upstream, err, sizeof(err));
+	if (!g->hostdns) {
+		err("%s", err);
+		return -1;
+	}
+
+	lwip_init();
+	IP4_ADDR(&a4, 10, 0, 2, 2);
+	IP4_ADDR(&m4, 255, 255, 255, 0);
+	IP4_ADDR(&gw4, 0, 0, 0, 0);
+	if (!netif_add(&g->netif, &a4, &m4, &gw4, g, gw_netif_init, ip_input))
+		return -1;
+	memcpy(a6.addr, g->gw6.a, 16);
+	ip6_addr_clear_zone(&a6);
+	netif_ip6_addr_set(&g->netif, 0, &a6);
+	netif_ip6_addr_set_state(&g->netif, 0, IP6_ADDR_VALID);
+	memcpy(a6.addr, g->dns6.a, 16);
+	netif_ip6_addr_set(&g->netif, 1, &a6);
+	netif_ip6_addr_set_state(&g->netif, 1, IP6_ADDR_VALID);
+	netif_set_default(&g->netif);
+	netif_set_link_up(&g->netif);
+	netif_set_up(&g->netif);
+
+	g->listener = tcp_new_ip_type(IPADDR_TYPE_ANY);
+	if (!g->listener || tcp_bind(g->listener, IP_ANY_TYPE, 1) != ERR_OK)
+		return -1;
+	g->listener = tcp_listen_with_backlog(g->listener, 255);
+	if (!g->listener)
+		return -1;
+	tcp_arg(g->listener, g);
+	tcp_accept(g->listener, flow_accept);
+
+	g->dns_pcb = udp_new_ip_type(IPADDR_TYPE_ANY);
+	if (!g->dns_pcb || udp_bind(g->dns_pcb, IP_ANY_TYPE, 53) != ERR_OK)
+		return -1;
+	udp_recv(g->dns_pcb, dns_udp_recv, g);
+
+	g->epfd = epoll_create1(EPOLL_CLOEXEC);
+	g->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (g->epfd < 0 || g->timerfd < 0)
+		return -1;
+	fcntl(tapfd, F_SETFL, fcntl(tapfd, F_GETFL) | O_NONBLOCK);
+	g->tap_ref.type = REF_TAP;
+	g->timer_ref.type = REF_TIMER;
+	g->sig_ref.type = REF_SIG;
+	g->dns_ref.type = REF_HOSTDNS;
+	gw_epoll_mod(g, tapfd, &g->tap_ref, EPOLLIN, EPOLL_CTL_ADD);
+	gw_epoll_mod(g, g->timerfd, &g->timer_ref, EPOLLIN, EPOLL_CTL_ADD);
+	gw_epoll_mod(g, sv->sigfd, &g->sig_ref, EPOLLIN, EPOLL_CTL_ADD);
+	gw_epoll_mod(g, hostdns_fd(g->hostdns), &g->dns_ref, EPOLLIN,
+		     EPOLL_CTL_ADD);
+	sv->on_usr1 = on_usr1;
+	sv->opaque = g;
+	return 0;
+}
+
+static void gw_teardown(struct gw *g)
+{
+	flow_close_all(g);
+	flow_reap(g);
+	if (g->dns_pcb)
+		udp_remove(g->dns_pcb);
+	if (g->listener)
+		tcp_close(g->listener);
+	netif_remove(&g->netif);
+	if (g->hostdns)
+		hostdns_free(g->hostdns);
+	if (g->pool)
+		dns_pool_free(g->pool);
+	if (g->audit)
+		audit_close(g->audit);
+	if (g->epfd >= 0)
+		close(g->epfd);
+	if (g->timerfd >= 0)
+		close(g->timerfd);
+	free(g->ibuf);
+	free(g->obuf);
+	g->sv->on_usr1 = NULL;
+}
+
+int gw_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
+{
+	static struct gw gws; /* lwIP itself is a singleton: one per process */
+	struct gw *g = &gws;
+	struct epoll_event ev[64];
+	int rc = 0;
+
+	if (gw_setup(g, tapfd, o, sv) < 0) {
+		err("gateway set-up failed");
+		gw_teardown(g);
+		return -1;
+	}
+	info("gateway profile '%s' in force", o->profile_name);
+	while (!sv->done) {
+		int i, n;
+
+		arm_timer(g);
+		n = epoll_wait(g->epfd, ev, 64, 100);
+		if (n < 0 && errno != EINTR) {
+			err("epoll_wait: %s", strerror(errno));
+			rc = -1;
+			break;
+		}
+		for (i = 0; i < n; i++) {
+			struct epref *r = ev[i].data.ptr;
+
+			switch (r->type) {
+			case REF_TAP:
+				tap_input(g);
+				break;
+			case REF_TIMER: {
+				uint64_t x;
+
+				if (read(g->timerfd, &x, sizeof(x)) < 0)
+					(void)0;
+				break;
+			}
+			case REF_SIG:
+				supervisor_handle(sv);
+				break;
+			case REF_HOSTDNS:
+				hostdns_input(g->hostdns);
+				break;
+			case REF_FLOW:
+				flow_sock_event((struct flow *)r, ev[i].events);
+				break;
+			}
+		}
+		sys_check_timeouts();
+		hostdns_tick(g->hostdns);
+		flow_tick(g);
+		flow_reap(g);
+		if (!sv->done)
+			supervisor_handle(sv);
+	}
+	gw_teardown(g);
+	return rc;
+}

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * gw.h - the gateway datapath's shared state: one struct gw per sandbox,
+ * one struct flow per TCP connection the sandbox opens.
+ *
+ * Files: gw.c (loop, link, frames, ARP/NDP, lwIP glue, DNS server),
+ * flow.c (TCP flows: decision, upstream connect, peek, relay),
+ * hostdns.c (the host-side resolver, used only for allowed names).
+ */
+#ifndef ISLO_GW_H
+#define ISLO_GW_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "lwip/netif.h"
+#include "lwip/tcp.h"
+#include "lwip/udp.h"
+
+#include "islo.h"
+#include "policy.h"
+
+struct audit;
+struct dns_pool;
+struct gw;
+struct flow;
+
+/* Typed epoll references: every registered fd's data.ptr points at one. */
+enum ref_type { REF_TAP = 1, REF_TIMER, REF_SIG, REF_FLOW, REF_HOSTDNS };
+struct epref {
+	enum ref_type type;
+};
+
+/* An address as the policy and audit log see it. */
+struct ipaddr {
+	int family;             /* AF_INET or AF_INET6 */
+	uint8_t a[16];          /* 4 or 16 bytes used */
+};
+
+/* --- host-side resolver (hostdns.c) --- */
+#define HOSTDNS_MAX_ADDRS 8
+typedef void (*hostdns_cb)(struct gw *g, void *arg, int n,
+			   const struct ipaddr *addrs, const char *error);
+
+struct hostdns;
+struct hostdns *hostdns_new(struct gw *g, const char *upstream, char *err,
+			    size_t errlen);
+void hostdns_free(struct hostdns *h);
+int hostdns_fd(struct hostdns *h);
+void hostdns_input(struct hostdns *h);
+void hostdns_tick(struct hostdns *h);
+/* Resolve @name (A and AAAA); @cb runs later from the loop (never from
+ * inside this call).  The returned id cancels it with hostdns_cancel(). */
+uint32_t hostdns_resolve(struct hostdns *h, const char *name, hostdns_cb cb,
+			 void *arg);
+void hostdns_cancel(struct hostdns *h, uint32_t id);
+
+/* --- flows (flow.c) --- */
+enum flow_state {
+	FLOW_HELD,        /* SYN held while we resolve/connect upstream */
+	FLOW_APPROVED,    /* upstream connected; SYN re-injected into lwIP */
+	FLOW_OPEN,        /* lwIP accepted; relaying (after peek, if any) */
+	FLOW_DNS,         /* DNS over TCP to the gateway's resolver address */
+	FLOW_DEAD,        /* to be freed by flow_reap() */
+};
+
+struct flow {
+	struct epref ref;               /* REF_FLOW, for the host socket */
+	struct gw *g;
+	struct flow *next, *prev;
+	enum flow_state state;
+
+	/* identity, from the SYN */
+	struct ipaddr src, dst;
+	uint16_t sport, dport;
+	uint32_t syn_seq;
+	uint8_t *syn;                   /* the held SYN (IP packet) */
+	size_t syn_len;
+	char host[256];                 /* name, "" for an IP literal */
+
+	/* decision */
+	struct pf_decision dec;
+	int need_peek;                  /* first client bytes must be checked */
+	uint32_t dns_id;
+
+	/* upstream */
+	int fd;
+	struct ipaddr up[HOSTDNS_MAX_ADDRS];
+	int nup, upi;
+	struct ipaddr up_addr;          /* the one we connected to */
+	int epoll_events;
+
+	/* sandbox side */
+	struct tcp_pcb *pcb;
+
+	/* relay state */
+	struct pbuf *to_host;           /* sandbox bytes not yet written upstream */
+	size_t to_host_off;
+	uint8_t *peek;                  /* first client bytes while peeking */
+	size_t peek_len;
+	uint64_t peek_deadline;
+	uint8_t *down;                  /* host bytes lwIP could not take yet */
+	size_t down_len, down_off;
+	int sandbox_eof, host_eof, host_shut, sandbox_shut;
+	int close_pending;              /* closed from the loop, not a callback */
+	const char *close_action, *close_reason;
+	int registered;                 /* fd is in the epoll set */
+
+	uint64_t bytes_up, bytes_down;
+	uint64_t t_start;
+};
+
+int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family);
+void flow_sock_event(struct flow *f, uint32_t events);
+void flow_reap(struct gw *g);
+void flow_tick(struct gw *g);
+void flow_close_all(struct gw *g);
+err_t flow_accept(void *arg, struct tcp_pcb *pcb, err_t err);
+
+/* --- the sandbox (gw.c) --- */
+struct gw {
+	const struct run_opts *o;
+	const struct profile *prof;
+	const char *profile_name;
+	struct supervisor *sv;
+	struct audit *audit;
+	struct dns_pool *pool;
+	struct hostdns *hostdns;
+
+	int epfd, tapfd, timerfd;
+	struct epref tap_ref, timer_ref, sig_ref, dns_ref;
+
+	struct netif netif;
+	uint8_t mac[6], guest_mac[6];
+	int guest_mac_known;
+	struct ipaddr gw4, dns4, guest4, gw6, dns6, guest6;
+
+	struct tcp_pcb *listener;
+	struct udp_pcb *dns_pcb;
+
+	struct flow *flows;
+	unsigned nflows, max_flows;
+
+	uint8_t *obuf;                  /* one frame being written to the TAP */
+	uint8_t *ibuf;                  /* one frame being read from the TAP */
+	size_t bufsize;
+	uint64_t drops_tx;
+};
+
+uint64_t now_ms(void);
+int gw_is_own_addr(const struct gw *g, const struct ipaddr *a);
+void ipaddr_str(const struct ipaddr *a, char *buf, size_t len);
+void ipaddr_to_lwip(const struct ipaddr *a, ip_addr_t *out);
+void gw_epoll_mod(struct gw *g, int fd, struct epref *ref, uint32_t events,
+		  int op);
+
+/* Audit helpers shared by gw.c and flow.c. */
+void gw_audit_flow(struct gw *g, const struct flow *f, const char *phase,
+		   const char *action, const char *reason);
+
+#endif

@@ -1,0 +1,413 @@
+// SPDX-License-Identifier: MIT
+/*
+ * hostdns.c - the host-side resolver of the gateway datapath.
+ *
+ * A name is resolved for real only here, and only once a connection to it
+ * has been allowed (flow.c).  Queries go over UDP to one upstream: the
+ * --dns-upstream address, or the first nameserver of the host's
+ * /etc/resolv.conf.  A and AAAA are asked together; answers are checked
+ * against the transaction id, the upstream's address and port, and the
+ * question (dns_parse_response()), cached for their TTL (clamped), and
+ * handed to the caller from the loop, never from inside hostdns_resolve().
+ */
+#include "gw.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "dns.h"
+#include "log.h"
+
+#define HREQ_MAX 1024
+#define HCACHE_MAX 512
+#define RETRY_MS 1000
+#define TRIES 3
+#define TTL_MIN 5
+#define TTL_MAX 300
+
+struct hreq {
+	uint32_t id;                 /* 0: free slot */
+	char name[256];
+	uint16_t qid[2];             /* A, AAAA */
+	int got[2], rcode[2];
+	struct ipaddr addrs[HOSTDNS_MAX_ADDRS];
+	int n;
+	uint32_t ttl;
+	uint64_t next_send;
+	int tries;
+	int ready;                   /* answer complete (or from cache) */
+	hostdns_cb cb;
+	void *arg;
+};
+
+struct hcache {
+	char name[256];
+	struct ipaddr addrs[HOSTDNS_MAX_ADDRS];
+	int n;
+	uint64_t expires;
+	uint64_t used;
+};
+
+struct hostdns {
+	struct gw *g;
+	int fd;
+	struct sockaddr_storage up;
+	socklen_t uplen;
+	uint32_t next_id;
+	struct hreq req[HREQ_MAX];
+	struct hcache cache[HCACHE_MAX];
+};
+
+static int parse_upstream(const char *s, struct sockaddr_storage *ss,
+			  socklen_t *len)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *port = NULL;
+	unsigned long p = 53;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[') {
+		const char *e = strchr(s, ']');
+
+		if (!e || (size_t)(e - s - 1) >= sizeof(host))
+			return -1;
+		memcpy(host, s + 1, (size_t)(e - s - 1));
+		host[e - s - 1] = '\0';
+		if (e[1] == ':')
+			port = e + 2;
+		else if (e[1])
+			return -1;
+	} else {
+		const char *c = strchr(s, ':');
+
+		if (c && strchr(c + 1, ':'))
+			c = NULL; /* a bare IPv6 address */
+		if (strlen(s) >= sizeof(host))
+			return -1;
+		snprintf(host, sizeof(host), "%s", s);
+		if (c) {
+			host[c - s] = '\0';
+			port = c + 1;
+		}
+	}
+	if (port) {
+		char *end;
+
+		errno = 0;
+		p = strtoul(port, &end, 10);
+		if (errno || *end || !*port || p == 0 || p > 65535)
+			return -1;
+	}
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)p);
+		*len = sizeof(*s4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)p);
+		*len = sizeof(*s6);
+		return 0;
+	}
+	return -1;
+}
+
+static int host_resolv_conf(char *out, size_t len)
+{
+	FILE *f = fopen("/etc/resolv.conf", "re");
+	char line[512];
+	int found = 0;
+
+	if (!f)
+		return -1;
+	while (!found && fgets(line, sizeof(line), f)) {
+		char addr[INET6_ADDRSTRLEN + 1];
+
+		if (sscanf(line, " nameserver %46s", addr) == 1) {
+			char *pct = strchr(addr, '%');
+
+			if (pct)
+				*pct = '\0';
+			if (strchr(addr, ':'))
+				snprintf(out, len, "[%s]:53", addr);
+			else
+				snprintf(out, len, "%s:53", addr);
+			found = 1;
+		}
+	}
+	fclose(f);
+	return found ? 0 : -1;
+}
+
+struct hostdns *hostdns_new(struct gw *g, const char *upstream, char *err,
+			    size_t errlen)
+{
+	struct hostdns *h = calloc(1, sizeof(*h));
+	char buf[INET6_ADDRSTRLEN + 16];
+
+	if (!h) {
+		snprintf(err, errlen, "out of memory");
+		return NULL;
+	}
+	h->g = g;
+	h->fd = -1;
+	if (!upstream) {
+		if (host_resolv_conf(buf, sizeof(buf)) < 0) {
+			snprintf(err, errlen,
+				 "no nameserver in /etc/resolv.conf; give --dns-upstream ADDR[:PORT]");
+			free(h);
+			return NULL;
+		}
+		upstream = buf;
+	}
+	if (parse_upstream(upstream, &h->up, &h->uplen) < 0) {
+		snprintf(err, errlen,
+			 "--dns-upstream: '%s' is not ADDR[:PORT] (IPv6 as [ADDR]:PORT)",
+			 upstream);
+		free(h);
+		return NULL;
+	}
+	h->fd = socket(h->up.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+		       0);
+	if (h->fd < 0 || connect(h->fd, (struct sockaddr *)&h->up, h->uplen) < 0) {
+		snprintf(err, errlen, "DNS upstream %s: %s", upstream,
+			 strerror(errno));
+		if (h->fd >= 0)
+			close(h->fd);
+		free(h);
+		return NULL;
+	}
+	if (getrandom(&h->next_id, sizeof(h->next_id), 0) < 0)
+		h->next_id = (uint32_t)now_ms();
+	h->next_id |= 1;
+	return h;
+}
+
+void hostdns_free(struct hostdns *h)
+{
+	if (h->fd >= 0)
+		close(h->fd);
+	free(h);
+}
+
+int hostdns_fd(struct hostdns *h)
+{
+	return h->fd;
+}
+
+static uint16_t rand16(void)
+{
+	uint16_t v;
+
+	if (getrandom(&v, sizeof(v), GRND_NONBLOCK) != sizeof(v))
+		v = (uint16_t)random();
+	return v;
+}
+
+static void send_queries(struct hostdns *h, struct hreq *r)
+{
+	static const uint16_t types[2] = { DNS_T_A, DNS_T_AAAA };
+	uint8_t q[512];
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		size_t len;
+
+		if (r->got[i])
+			continue;
+		r->qid[i] = rand16();
+		len = dns_build_query(r->qid[i], r->name, types[i], q, sizeof(q));
+		if (len && send(h->fd, q, len, 0) < 0)
+			debug("DNS upstream send: %s", strerror(errno));
+	}
+	r->tries++;
+	r->next_send = now_ms() + RETRY_MS;
+}
+
+static struct hcache *cache_find(struct hostdns *h, const char *name)
+{
+	uint64_t now = now_ms();
+	int i;
+
+	for (i = 0; i < HCACHE_MAX; i++) {
+		struct hcache *c = &h->cache[i];
+
+		if (c->name[0] && c->expires > now && !strcmp(c->name, name)) {
+			c->used = now;
+			return c;
+		}
+	}
+	return NULL;
+}
+
+static void cache_put(struct hostdns *h, const struct hreq *r)
+{
+	struct hcache *victim = &h->cache[0];
+	uint64_t now = now_ms();
+	uint32_t ttl = r->ttl < TTL_MIN ? TTL_MIN : r->ttl > TTL_MAX ? TTL_MAX : r->ttl;
+	int i;
+
+	if (!r->n)
+		return;
+	for (i = 0; i < HCACHE_MAX; i++) {
+		struct hcache *c = &h->cache[i];
+
+		if (!c->name[0] || c->expires <= now || !strcmp(c->name, r->name)) {
+			victim = c;
+			break;
+		}
+		if (c->used < victim->used)
+			victim = c;
+	}
+	snprintf(victim->name, sizeof(victim->name), "%s", r->name);
+	memcpy(victim->addrs, r->addrs, sizeof(victim->addrs));
+	victim->n = r->n;
+	victim->expires = now + (uint64_t)ttl * 1000;
+	victim->used = now;
+}
+
+uint32_t hostdns_resolve(struct hostdns *h, const char *name, hostdns_cb cb,
+			 void *arg)
+{
+	struct hcache *c = cache_find(h, name);
+	struct hreq *r = NULL;
+	int i;
+
+	for (i = 0; i < HREQ_MAX; i++) {
+		if (!h->req[i].id) {
+			r = &h->req[i];
+			break;
+		}
+	}
+	if (!r)
+		return 0;
+	memset(r, 0, sizeof(*r));
+	r->id = h->next_id++;
+	if (!r->id)
+		r->id = h->next_id++;
+	snprintf(r->name, sizeof(r->name), "%s", name);
+	r->cb = cb;
+	r->arg = arg;
+	if (c) {
+		memcpy(r->addrs, c->addrs, sizeof(r->addrs));
+		r->n = c->n;
+		r->ready = 1;
+		return r->id;
+	}
+	send_queries(h, r);
+	return r->id;
+}
+
+void hostdns_cancel(struct hostdns *h, uint32_t id)
+{
+	int i;
+
+	for (i = 0; i < HREQ_MAX; i++)
+		if (h->req[i].id == id)
+			h->req[i].id = 0;
+}
+
+void hostdns_input(struct hostdns *h)
+{
+	uint8_t buf[4096];
+	int k;
+
+	for (k = 0; k < 64; k++) {
+		ssize_t n = recv(h->fd, buf, sizeof(buf), 0);
+		uint16_t id;
+		int i;
+
+		if (n < 0)
+			return;
+		if (n < 12)
+			continue;
+		id = (uint16_t)(buf[0] << 8 | buf[1]);
+		for (i = 0; i < HREQ_MAX; i++) {
+			struct hreq *r = &h->req[i];
+			uint8_t addrs[HOSTDNS_MAX_ADDRS][16];
+			uint32_t ttl = TTL_MAX;
+			int t, got, rcode = 0, j;
+
+			if (!r->id || r->ready)
+				continue;
+			for (t = 0; t < 2; t++)
+				if (!r->got[t] && r->qid[t] == id)
+					break;
+			if (t == 2)
+				continue;
+			got = dns_parse_response(buf, (size_t)n, id, r->name,
+						 t == 0 ? DNS_T_A : DNS_T_AAAA,
+						 addrs, HOSTDNS_MAX_ADDRS - r->n,
+						 &ttl, &rcode);
+			if (got < 0)
+				continue; /* not the answer to this question */
+			r->got[t] = 1;
+			r->rcode[t] = rcode;
+			for (j = 0; j < got && r->n < HOSTDNS_MAX_ADDRS; j++) {
+				struct ipaddr *a = &r->addrs[r->n++];
+
+				a->family = t == 0 ? AF_INET : AF_INET6;
+				memcpy(a->a, addrs[j], t == 0 ? 4 : 16);
+			}
+			if (got && (!r->ttl || ttl < r->ttl))
+				r->ttl = ttl;
+			if (r->got[0] && r->got[1]) {
+				r->ready = 1;
+				cache_put(h, r);
+			}
+			break;
+		}
+	}
+}
+
+void hostdns_tick(struct hostdns *h)
+{
+	uint64_t now = now_ms();
+	int i;
+
+	for (i = 0; i < HREQ_MAX; i++) {
+		struct hreq *r = &h->req[i];
+		char why[64];
+
+		if (!r->id)
+			continue;
+		if (!r->ready && now >= r->next_send) {
+			if (r->tries < TRIES) {
+				send_queries(h, r);
+				continue;
+			}
+			/* one family answered, the other never did: use it */
+			r->ready = 1;
+		}
+		if (!r->ready)
+			continue;
+		{
+			hostdns_cb cb = r->cb;
+			void *arg = r->arg;
+			int n = r->n;
+			struct ipaddr addrs[HOSTDNS_MAX_ADDRS];
+
+			memcpy(addrs, r->addrs, sizeof(addrs));
+			if (n)
+				why[0] = '\0';
+			else if (r->rcode[0] == 3 || r->rcode[1] == 3)
+				snprintf(why, sizeof(why), "NXDOMAIN");
+			else if (!r->got[0] && !r->got[1])
+				snprintf(why, sizeof(why), "DNS upstream did not answer");
+			else
+				snprintf(why, sizeof(why), "no address (rcode %d)",
+					 r->rcode[0] ? r->rcode[0] : r->rcode[1]);
+			r->id = 0;
+			cb(h->g, arg, n, addrs, n ? NULL : why);
+		}
+	}
+}

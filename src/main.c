@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: MIT
+/*
+ * main.c - the islo-net command line.
+ *
+ *   islo-net run [OPTIONS] -- CMD [ARGS...]   run CMD in a sandbox
+ *   islo-net check PROFILE                     validate a gateway profile
+ *   islo-net resolve                           show which profile applies
+ *
+ * Profile resolution (DESIGN.md 4): --gateway-profile/--profile > the
+ * nearest islo.yaml's gateway_profile > no gateway.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "islo.h"
+#include "log.h"
+#include "policy.h"
+#include "profile.h"
+#include "resolve.h"
+
+#define ISLO_VERSION "0.1.0"
+
+static const char usage_text[] =
+"Usage: islo-net run [OPTIONS] [--] CMD [ARGS...]\n"
+"       islo-net check PROFILE\n"
+"       islo-net resolve [--gateway-profile NAME] [--profiles-dir DIR]\n"
+"       islo-net --help | --version\n"
+"\n"
+"islo-net gives a sandbox its network.  `run` starts CMD in new user,\n"
+"network and mount namespaces whose only network is a TAP device served by\n"
+"this process: 10.0.2.100/24 (gateway 10.0.2.2, DNS 10.0.2.3) and\n"
+"fd00::100/64 (gateway fd00::2, DNS fd00::3).  No root is needed.\n"
+"\n"
+"With a gateway profile, every connection is decided by the profile: a\n"
+"refused one is \"connection refused\"; names resolve to synthetic addresses\n"
+"and are looked up for real on the host only when a connection is allowed;\n"
+"each decision is written to the audit log.  With no gateway profile, the\n"
+"sandbox gets unrestricted user-mode NAT (libslirp, as slirp4netns), and\n"
+"10.0.2.2 reaches the host's loopback.\n"
+"\n"
+"Options for run:\n"
+"  -g, --gateway-profile NAME  the gateway profile to enforce (highest\n"
+"                              precedence); NAME.yaml is looked up in the\n"
+"                              profile search path, or NAME is a file path\n"
+"      --profile NAME          the same as --gateway-profile\n"
+"      --profiles-dir DIR      search DIR first for profiles\n"
+"      --audit-log FILE        append audit events (JSON lines) to FILE;\n"
+"                              reopened on SIGUSR1\n"
+"      --dns-upstream ADDR[:PORT]\n"
+"                              the host-side resolver for allowed names\n"
+"                              (default: the first nameserver in\n"
+"                              /etc/resolv.conf); IPv6 as [ADDR]:PORT\n"
+"      --mtu N                 the sandbox link's MTU, 1280-65520\n"
+"                              (default 65520)\n"
+"  -v, --verbose               more diagnostics (repeat for debug)\n"
+"  -q, --quiet                 errors only\n"
+"\n"
+"Profile search path for NAME (first match wins):\n"
+"  --profiles-dir DIR, $ISLO_PROFILES_PATH (colon-separated), ./profiles,\n"
+"  $XDG_CONFIG_HOME/islo/profiles (~/.config/islo/profiles),\n"
+"  /etc/islo/profiles\n"
+"Precedence: --gateway-profile > gateway_profile: in the nearest islo.yaml\n"
+"(from the working directory upward) > no gateway.\n"
+"\n"
+"Exit status: CMD's exit status (128+N if killed by signal N); 125 if\n"
+"islo-net itself failed before or while running CMD; 127 if CMD could not\n"
+"be executed.\n"
+"\n"
+"Signals: SIGINT, SIGTERM and SIGHUP are passed to CMD (killed 3 s later\n"
+"if still running); SIGUSR1 reopens the audit log.\n";
+
+enum {
+	OPT_PROFILE = 256, OPT_PROFILES_DIR, OPT_AUDIT, OPT_DNS, OPT_MTU,
+	OPT_HELP, OPT_VERSION,
+};
+
+static const struct option run_opts_long[] = {
+	{ "gateway-profile", required_argument, NULL, 'g' },
+	{ "profile", required_argument, NULL, OPT_PROFILE },
+	{ "profiles-dir", required_argument, NULL, OPT_PROFILES_DIR },
+	{ "audit-log", required_argument, NULL, OPT_AUDIT },
+	{ "dns-upstream", required_argument, NULL, OPT_DNS },
+	{ "mtu", required_argument, NULL, OPT_MTU },
+	{ "verbose", no_argument, NULL, 'v' },
+	{ "quiet", no_argument, NULL, 'q' },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+static void usage(FILE *f, int code)
+{
+	fputs(usage_text, f);
+	exit(code);
+}
+
+static int parse_mtu(const char *s)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < ISLO_MTU_MIN || v > ISLO_MTU_MAX)
+		die("--mtu: '%s' is not a number from %d to %d", s,
+		    ISLO_MTU_MIN, ISLO_MTU_MAX);
+	return (int)v;
+}
+
+struct cli {
+	const char *flag_profile, *profiles_dir;
+	struct run_opts o;
+};
+
+static int parse_run_opts(struct cli *c, int argc, char **argv)
+{
+	int opt;
+
+	c->o.mtu = ISLO_MTU_DEFAULT;
+	optind = 1;
+	/* '+': stop at the first non-option, so CMD's own options are its */
+	while ((opt = getopt_long(argc, argv, "+g:vq", run_opts_long, NULL)) != -1) {
+		switch (opt) {
+		case 'g':
+		case OPT_PROFILE:
+			if (!*optarg)
+				die("--gateway-profile: empty name");
+			c->flag_profile = optarg;
+			break;
+		case OPT_PROFILES_DIR:
+			c->profiles_dir = optarg;
+			break;
+		case OPT_AUDIT:
+			c->o.audit_path = optarg;
+			break;
+		case OPT_DNS:
+			c->o.dns_upstream = optarg;
+			break;
+		case OPT_MTU:
+			c->o.mtu = parse_mtu(optarg);
+			break;
+		case 'v':
+			log_verbosity++;
+			break;
+		case 'q':
+			log_verbosity = LOG_ERR;
+			break;
+		case OPT_HELP:
+			usage(stdout, 0);
+			break;
+		default:
+			usage(stderr, 2);
+		}
+	}
+	return optind;
+}
+
+/* Resolve and load the profile that applies; 0 with none, -1 on error. */
+static int load_profile(struct cli *c)
+{
+	char err[4096], cwd[PATH_MAX];
+	char *path = NULL, *name = NULL;
+	struct profile *p;
+	int r;
+
+	if (!getcwd(cwd, sizeof(cwd)))
+		die("getcwd: %s", strerror(errno));
+	r = profile_resolve(c->flag_profile, c->profiles_dir, cwd, &path, &name,
+			    err, sizeof(err));
+	if (r < 0) {
+		fprintf(stderr, "islo-net: %s\n", err);
+		return -1;
+	}
+	if (r == 0)
+		return 0;
+	p = profile_load(path, err, sizeof(err));
+	if (!p) {
+		fprintf(stderr, "islo-net: %s\n", err);
+		free(path);
+		free(name);
+		return -1;
+	}
+	c->o.profile = p;
+	c->o.profile_path = path;
+	c->o.profile_name = p->name ? p->name : name;
+	return 1;
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	struct cli c = { 0 };
+	int first = parse_run_opts(&c, argc, argv), rc;
+
+	if (first >= argc) {
+		fprintf(stderr, "islo-net run: no command given\n\n");
+		usage(stderr, 2);
+	}
+	c.o.argv = argv + first;
+	if (load_profile(&c) < 0)
+		return 125;
+	rc = run_main(&c.o);
+	if (c.o.profile)
+		profile_free(c.o.profile);
+	return rc;
+}
+
+static void print_rule(const struct pf_rule *r)
+{
+	size_t i;
+
+	printf("  %-24s %-5s prio %-6d %s", r->name, r->action == PF_ALLOW ? "allow" : "deny",
+	       r->priority, r->protocol == PF_UDP ? "udp" : "tcp");
+	if (r->host_pattern)
+		printf(" host %s", r->host_pattern);
+	if (r->ncidrs)
+		printf(" (%zu cidr)", r->ncidrs);
+	printf(" ports");
+	for (i = 0; i < r->nports; i++) {
+		if (r->ports[i].lo == r->ports[i].hi)
+			printf(" %u", r->ports[i].lo);
+		else
+			printf(" %u-%u", r->ports[i].lo, r->ports[i].hi);
+	}
+	if (r->allow_private)
+		printf(" allow_private");
+	printf("\n");
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct cli c = { 0 };
+	int first = parse_run_opts(&c, argc, argv);
+	const struct profile *p;
+	size_t i;
+
+	if (first != argc - 1) {
+		fprintf(stderr, "Usage: islo-net check PROFILE\n");
+		return 2;
+	}
+	c.flag_profile = argv[first];
+	if (load_profile(&c) <= 0)
+		return 1;
+	p = c.o.profile;
+	printf("%s: profile '%s' is valid\n", c.o.profile_path, p->name);
+	printf("  default: %s\n", p->default_action == PF_ALLOW && p->internet_enabled ?
+	       "allow" : "deny");
+	for (i = 0; i < p->nrules; i++)
+		print_rule(&p->rules[i]);
+	profile_free(c.o.profile);
+	return 0;
+}
+
+static int cmd_resolve(int argc, char **argv)
+{
+	struct cli c = { 0 };
+	int first = parse_run_opts(&c, argc, argv), r;
+
+	if (first != argc) {
+		fprintf(stderr, "Usage: islo-net resolve [--gateway-profile NAME]\n");
+		return 2;
+	}
+	r = load_profile(&c);
+	if (r < 0)
+		return 1;
+	if (r == 0)
+		printf("no gateway (unrestricted user-mode NAT)\n");
+	else
+		printf("%s %s\n", c.o.profile_name, c.o.profile_path);
+	if (c.o.profile)
+		profile_free(c.o.profile);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	log_verbosity = LOG_WARN;
+	if (argc < 2)
+		usage(stderr, 2);
+	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help"))
+		usage(stdout, 0);
+	if (!strcmp(argv[1], "--version")) {
+		printf("islo-net %s\n", ISLO_VERSION);
+		return 0;
+	}
+	if (!strcmp(argv[1], "run"))
+		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "check"))
+		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "resolve"))
+		return cmd_resolve(argc - 1, argv + 1);
+	fprintf(stderr, "islo-net: unknown command '%s'\n\n", argv[1]);
+	usage(stderr, 2);
+	return 2;
+}

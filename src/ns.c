@@ -1,0 +1,719 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ns.c - the sandbox for `islo-net run`.
+ *
+ * DOC: Theory of Operation
+ *
+ * The parent writes a resolv.conf naming the gateway's resolvers into a
+ * temporary file, then forks.  The child:
+ *
+ *   1. resets the signal mask the supervisor set, asks for SIGKILL when the
+ *      parent dies (and checks the parent did not die already);
+ *   2. unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS) and maps uid and
+ *      gid 0 to the caller's own uid and gid: a single-line map of one's own
+ *      ids is what the kernel allows an unprivileged user, and it is just as
+ *      valid for real root, so both go down the same path;
+ *   3. makes / recursively private and bind-mounts the resolv.conf over
+ *      /etc/resolv.conf (or the target of that symlink); failing that, it
+ *      warns and goes on: the network still works by address;
+ *   4. creates tap0 and configures it over rtnetlink (no `ip` binary):
+ *      lo up; tap0 MTU, up; 10.0.2.100/24 with a default route via
+ *      10.0.2.2; fd00::100/64 (no DAD, so it is usable at once) with a
+ *      default route via fd00::2;
+ *   5. sends the TAP fd to the parent with SCM_RIGHTS over a SEQPACKET
+ *      socketpair, and waits for the parent's "go" byte, sent once the
+ *      datapath is about to run;
+ *   6. execs CMD.
+ *
+ * Any failure in 1-4 is sent to the parent as text instead of the fd; the
+ * parent prints it, reaps the child and fails before CMD runs.  The parent
+ * unlinks the resolv.conf as soon as the child answered either way: the bind
+ * mount keeps the inode alive, and nothing is left in the file system.
+ */
+#include "ns.h"
+
+#include "islo.h"
+#include "log.h"
+#include "supervisor.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <net/if.h>      /* before the linux/ headers: struct ifreq */
+#include <linux/if_addr.h>
+#include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* Messages on the control socket (SOCK_SEQPACKET: one per send). */
+#define NS_MSG_TAP   'T'   /* child -> parent: set up; TAP fd attached */
+#define NS_MSG_ERR   'E'   /* child -> parent: followed by the error text */
+#define NS_MSG_GO    'G'   /* parent -> child: exec CMD */
+
+#define NS_ERRLEN 512
+
+#define RESOLV_CONF "nameserver " ISLO_DNS4 "\nnameserver " ISLO_DNS6 "\n"
+
+/* ------------------------------------------------------------------ */
+/* rtnetlink, just what the sandbox needs                              */
+/* ------------------------------------------------------------------ */
+
+struct nl {
+	int fd;
+	uint32_t seq;
+};
+
+struct nl_req {
+	struct nlmsghdr h;
+	union {
+		struct ifinfomsg ifi;
+		struct ifaddrmsg ifa;
+		struct rtmsg rt;
+	} u;
+	char attrs[256];
+};
+
+static int nl_open(struct nl *nl)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+
+	nl->seq = 1;
+	nl->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (nl->fd < 0)
+		return -errno;
+	if (bind(nl->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		int e = errno;
+
+		close(nl->fd);
+		return -e;
+	}
+	return 0;
+}
+
+/**
+ * nl_req_init() - Start a request
+ * @r:      Request buffer
+ * @type:   RTM_*
+ * @flags:  NLM_F_* besides NLM_F_REQUEST | NLM_F_ACK
+ * @hlen:   Size of the family header following the nlmsghdr
+ */
+static void nl_req_init(struct nl_req *r, uint16_t type, uint16_t flags,
+			size_t hlen)
+{
+	memset(r, 0, sizeof(*r));
+	r->h.nlmsg_len = NLMSG_LENGTH(hlen);
+	r->h.nlmsg_type = type;
+	r->h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+}
+
+static void nl_attr(struct nl_req *r, uint16_t type, const void *data,
+		    size_t len)
+{
+	struct rtattr *rta;
+	size_t off = NLMSG_ALIGN(r->h.nlmsg_len);
+
+	/* Callers add a handful of fixed-size attributes: cannot overflow. */
+	if (off + RTA_SPACE(len) > sizeof(*r))
+		abort();
+	rta = (struct rtattr *)((char *)r + off);
+	rta->rta_type = type;
+	rta->rta_len = (unsigned short)RTA_LENGTH(len);
+	memcpy(RTA_DATA(rta), data, len);
+	r->h.nlmsg_len = (uint32_t)(off + RTA_SPACE(len));
+}
+
+/**
+ * nl_talk() - Send a request and wait for its acknowledgement
+ * @nl:  Socket
+ * @r:   Request
+ * Return: 0, or -errno from the kernel's answer
+ */
+static int nl_talk(struct nl *nl, struct nl_req *r)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	char buf[4096] __attribute__((aligned(NLMSG_ALIGNTO)));
+	ssize_t n;
+
+	r->h.nlmsg_seq = ++nl->seq;
+	if (sendto(nl->fd, r, r->h.nlmsg_len, 0, (struct sockaddr *)&sa,
+		   sizeof(sa)) < 0)
+		return -errno;
+
+	for (;;) {
+		struct nlmsghdr *h;
+		size_t len;
+
+		n = recv(nl->fd, buf, sizeof(buf), 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		len = (size_t)n;
+		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, len);
+		     h = NLMSG_NEXT(h, len)) {
+			const struct nlmsgerr *e;
+
+			if (h->nlmsg_seq != nl->seq)
+				continue;
+			if (h->nlmsg_type != NLMSG_ERROR)
+				continue;
+			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
+				return -EPROTO;
+			e = NLMSG_DATA(h);
+			return e->error;
+		}
+	}
+}
+
+static int nl_link_up(struct nl *nl, int ifindex, int mtu)
+{
+	struct nl_req r;
+
+	nl_req_init(&r, RTM_NEWLINK, 0, sizeof(r.u.ifi));
+	r.u.ifi.ifi_family = AF_UNSPEC;
+	r.u.ifi.ifi_index = ifindex;
+	r.u.ifi.ifi_flags = IFF_UP;
+	r.u.ifi.ifi_change = IFF_UP;
+	if (mtu > 0) {
+		uint32_t m = (uint32_t)mtu;
+
+		nl_attr(&r, IFLA_MTU, &m, sizeof(m));
+	}
+	return nl_talk(nl, &r);
+}
+
+static int nl_addr_add(struct nl *nl, int ifindex, int family,
+		       const char *addr, int prefixlen)
+{
+	unsigned char a[16];
+	size_t alen = family == AF_INET ? 4 : 16;
+	struct nl_req r;
+
+	if (inet_pton(family, addr, a) != 1)
+		return -EINVAL;
+	nl_req_init(&r, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
+		    sizeof(r.u.ifa));
+	r.u.ifa.ifa_family = (unsigned char)family;
+	r.u.ifa.ifa_prefixlen = (unsigned char)prefixlen;
+	r.u.ifa.ifa_scope = RT_SCOPE_UNIVERSE;
+	r.u.ifa.ifa_index = (unsigned int)ifindex;
+	nl_attr(&r, IFA_LOCAL, a, alen);
+	nl_attr(&r, IFA_ADDRESS, a, alen);
+	if (family == AF_INET6) {
+		uint32_t fl = IFA_F_NODAD;
+
+		r.u.ifa.ifa_flags = IFA_F_NODAD;
+		nl_attr(&r, IFA_FLAGS, &fl, sizeof(fl));
+	}
+	return nl_talk(nl, &r);
+}
+
+static int nl_default_route(struct nl *nl, int ifindex, int family,
+			    const char *gw)
+{
+	unsigned char a[16];
+	size_t alen = family == AF_INET ? 4 : 16;
+	uint32_t oif = (uint32_t)ifindex;
+	struct nl_req r;
+
+	if (inet_pton(family, gw, a) != 1)
+		return -EINVAL;
+	nl_req_init(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL,
+		    sizeof(r.u.rt));
+	r.u.rt.rtm_family = (unsigned char)family;
+	r.u.rt.rtm_table = RT_TABLE_MAIN;
+	r.u.rt.rtm_protocol = RTPROT_BOOT;
+	r.u.rt.rtm_scope = RT_SCOPE_UNIVERSE;
+	r.u.rt.rtm_type = RTN_UNICAST;
+	nl_attr(&r, RTA_GATEWAY, a, alen);
+	nl_attr(&r, RTA_OIF, &oif, sizeof(oif));
+	return nl_talk(nl, &r);
+}
+
+/* ------------------------------------------------------------------ */
+/* The child                                                           */
+/* ------------------------------------------------------------------ */
+
+struct ns_child {
+	const struct run_opts *o;
+	const char *resolv;     /* the parent's temporary resolv.conf */
+	uid_t uid;
+	gid_t gid;
+	char *msg;              /* error text for the parent */
+	size_t msglen;
+};
+
+static int __attribute__((format(printf, 2, 3)))
+child_fail(struct ns_child *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(c->msg, c->msglen, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Write a whole short string to a /proc file. Return: 0 or -errno */
+static int write_file(const char *path, const char *s)
+{
+	size_t len = strlen(s);
+	ssize_t n;
+	int fd, e = 0;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, len);
+	if (n < 0)
+		e = -errno;
+	else if ((size_t)n != len)
+		e = -EIO;
+	close(fd);
+	return e;
+}
+
+static int child_userns(struct ns_child *c)
+{
+	char map[64];
+	int e;
+
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS) < 0) {
+		e = errno;
+		return child_fail(c, "cannot create the sandbox's namespaces "
+				  "(unshare: %s)%s", strerror(e),
+				  e == EPERM || e == ENOSPC || e == EINVAL ?
+				  ": are unprivileged user namespaces enabled "
+				  "(user.max_user_namespaces, "
+				  "kernel.apparmor_restrict_unprivileged_userns)?" :
+				  "");
+	}
+	/* Before gid_map, as an unprivileged user must; ENOENT: old kernel. */
+	e = write_file("/proc/self/setgroups", "deny");
+	if (e < 0 && e != -ENOENT)
+		return child_fail(c, "/proc/self/setgroups: %s", strerror(-e));
+	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned int)c->uid);
+	e = write_file("/proc/self/uid_map", map);
+	if (e < 0)
+		return child_fail(c, "/proc/self/uid_map: %s", strerror(-e));
+	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned int)c->gid);
+	e = write_file("/proc/self/gid_map", map);
+	if (e < 0)
+		return child_fail(c, "/proc/self/gid_map: %s", strerror(-e));
+	return 0;
+}
+
+static int child_mounts(struct ns_child *c)
+{
+	char target[PATH_MAX];
+
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+		return child_fail(c, "cannot make / private in the sandbox's "
+				  "mount namespace: %s", strerror(errno));
+
+	/* realpath(): mount over the file a symlink points to, if any. */
+	if (!realpath("/etc/resolv.conf", target)) {
+		warn("/etc/resolv.conf: %s: the sandbox keeps the host's "
+		     "resolver configuration", strerror(errno));
+		return 0;
+	}
+	if (mount(c->resolv, target, NULL, MS_BIND, NULL) < 0) {
+		warn("cannot bind-mount the sandbox's resolv.conf over %s: %s",
+		     target, strerror(errno));
+		return 0;
+	}
+	/* Read-only, so CMD does not scribble on it; best effort. */
+	mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
+	return 0;
+}
+
+static int child_tap(struct ns_child *c, int *tapfd)
+{
+	struct ifreq ifr;
+	int fd, e;
+
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		e = errno;
+		if (e == EACCES || e == EPERM)
+			return child_fail(c, "cannot open /dev/net/tun: %s: "
+					  "a sandbox run by an ordinary user "
+					  "needs it readable and writable by "
+					  "all (chmod 0666 /dev/net/tun, as "
+					  "most distributions ship it)",
+					  strerror(e));
+		if (e == ENOENT || e == ENODEV || e == ENXIO)
+			return child_fail(c, "cannot open /dev/net/tun: %s "
+					  "(is the tun module loaded?)",
+					  strerror(e));
+		return child_fail(c, "cannot open /dev/net/tun: %s",
+				  strerror(e));
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ISLO_TAP_NAME);
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		e = errno;
+		close(fd);
+		return child_fail(c, "cannot create %s (TUNSETIFF): %s",
+				  ISLO_TAP_NAME, strerror(e));
+	}
+	*tapfd = fd;
+	return 0;
+}
+
+static int child_net(struct ns_child *c)
+{
+	static const char *const v6conf[] = {
+		"/proc/sys/net/ipv6/conf/" ISLO_TAP_NAME "/accept_dad",
+		"/proc/sys/net/ipv6/conf/" ISLO_TAP_NAME "/accept_ra",
+	};
+	struct nl nl;
+	int lo, tap, e;
+	size_t i;
+
+	lo = (int)if_nametoindex("lo");
+	tap = (int)if_nametoindex(ISLO_TAP_NAME);
+	if (!lo || !tap)
+		return child_fail(c, "cannot find lo or %s in the sandbox",
+				  ISLO_TAP_NAME);
+	/* Before the link is up; best effort (IPv6 may be disabled). */
+	for (i = 0; i < sizeof(v6conf) / sizeof(v6conf[0]); i++)
+		write_file(v6conf[i], "0");
+
+	e = nl_open(&nl);
+	if (e < 0)
+		return child_fail(c, "rtnetlink: %s", strerror(-e));
+	e = nl_link_up(&nl, lo, 0);
+	if (e < 0) {
+		child_fail(c, "cannot bring lo up: %s", strerror(-e));
+		goto out;
+	}
+	e = nl_link_up(&nl, tap, c->o->mtu);
+	if (e < 0) {
+		child_fail(c, "cannot bring %s up with MTU %d: %s",
+			   ISLO_TAP_NAME, c->o->mtu, strerror(-e));
+		goto out;
+	}
+	e = nl_addr_add(&nl, tap, AF_INET, ISLO_GUEST4, ISLO_PREFIX4);
+	if (e < 0) {
+		child_fail(c, "cannot add %s/%d to %s: %s", ISLO_GUEST4,
+			   ISLO_PREFIX4, ISLO_TAP_NAME, strerror(-e));
+		goto out;
+	}
+	e = nl_default_route(&nl, tap, AF_INET, ISLO_GW4);
+	if (e < 0) {
+		child_fail(c, "cannot add the default route via %s: %s",
+			   ISLO_GW4, strerror(-e));
+		goto out;
+	}
+	/*
+	 * IPv6 can be disabled on the host (ipv6.disable=1, or
+	 * disable_ipv6 by default): then the sandbox is IPv4 only.
+	 */
+	e = nl_addr_add(&nl, tap, AF_INET6, ISLO_GUEST6, ISLO_PREFIX6);
+	if (e == 0)
+		e = nl_default_route(&nl, tap, AF_INET6, ISLO_GW6);
+	if (e < 0) {
+		warn("IPv6 set-up of %s failed (%s): the sandbox has IPv4 "
+		     "only", ISLO_TAP_NAME, strerror(-e));
+		e = 0;
+	}
+out:
+	close(nl.fd);
+	return e < 0 ? -1 : 0;
+}
+
+static int child_setup(struct ns_child *c, int *tapfd)
+{
+	if (child_userns(c) < 0 || child_mounts(c) < 0)
+		return -1;
+	if (child_tap(c, tapfd) < 0)
+		return -1;
+	if (child_net(c) < 0) {
+		close(*tapfd);
+		return -1;
+	}
+	return 0;
+}
+
+static void child_send_err(int sock, const char *msg)
+{
+	char buf[NS_ERRLEN + 1];
+	size_t len = strnlen(msg, NS_ERRLEN);
+
+	buf[0] = NS_MSG_ERR;
+	memcpy(buf + 1, msg, len);
+	send(sock, buf, len + 1, MSG_NOSIGNAL);
+}
+
+static int child_send_tap(int sock, int tapfd)
+{
+	char byte = NS_MSG_TAP;
+	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *cm;
+
+	memset(&u, 0, sizeof(u));
+	cm = CMSG_FIRSTHDR(&mh);
+	cm->cmsg_level = SOL_SOCKET;
+	cm->cmsg_type = SCM_RIGHTS;
+	cm->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cm), &tapfd, sizeof(int));
+	return sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
+}
+
+static void __attribute__((noreturn))
+child_main(struct ns_child *c, int sock, pid_t ppid)
+{
+	char msg[NS_ERRLEN];
+	char go;
+	int tapfd = -1;
+	ssize_t n;
+
+	supervisor_child_reset();
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != ppid)
+		_exit(125);
+
+	c->msg = msg;
+	c->msglen = sizeof(msg);
+	if (child_setup(c, &tapfd) < 0) {
+		child_send_err(sock, msg);
+		_exit(125);
+	}
+	/* unshare() kept the parent-death signal; be sure all the same. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != ppid)
+		_exit(125);
+	if (child_send_tap(sock, tapfd) < 0)
+		_exit(125);
+	close(tapfd);
+
+	do
+		n = read(sock, &go, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1 || go != NS_MSG_GO)
+		_exit(125);   /* the parent gave up: it said why */
+	close(sock);
+
+	execvp(c->o->argv[0], c->o->argv);
+	fprintf(stderr, "islo-net: %s: %s\n", c->o->argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* ------------------------------------------------------------------ */
+/* The parent                                                          */
+/* ------------------------------------------------------------------ */
+
+/**
+ * resolv_write() - Write the sandbox's resolv.conf to a temporary file
+ * @path:  Its name, on success
+ * @size:  Size of @path
+ * Return: 0, or -1 (reported)
+ */
+static int resolv_write(char *path, size_t size)
+{
+	const char *dirs[2] = { getenv("XDG_RUNTIME_DIR"), "/tmp" };
+	size_t len = strlen(RESOLV_CONF), i;
+	int fd = -1, e = 0;
+
+	for (i = 0; i < 2 && fd < 0; i++) {
+		if (!dirs[i] || dirs[i][0] != '/')
+			continue;
+		if ((size_t)snprintf(path, size, "%s/islo-net-resolv.XXXXXX",
+				     dirs[i]) >= size)
+			continue;
+		fd = mkostemp(path, O_CLOEXEC);
+		e = errno;
+	}
+	if (fd < 0) {
+		err("cannot create a temporary resolv.conf: %s", strerror(e));
+		return -1;
+	}
+	if (fchmod(fd, 0644) < 0 || write(fd, RESOLV_CONF, len) != (ssize_t)len) {
+		err("%s: %s", path, strerror(errno));
+		close(fd);
+		unlink(path);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static void describe_exit(int status, char *buf, size_t size)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, size, "exited with status %d",
+			 WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, size, "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(buf, size, "stopped");
+}
+
+/**
+ * parent_recv() - Wait for the child's set-up report
+ * @sock:   Control socket
+ * @tapfd:  The TAP fd, on success
+ * @msg:    Error text, on failure (empty: the child died without a word)
+ * @size:   Size of @msg
+ * Return: 0, or -1
+ */
+static int parent_recv(int sock, int *tapfd, char *msg, size_t size)
+{
+	char buf[NS_ERRLEN + 1];
+	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
+	};
+	struct cmsghdr *cm;
+	ssize_t n;
+	int fd = -1;
+
+	msg[0] = '\0';
+	do
+		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		snprintf(msg, size, "control socket: %s", strerror(errno));
+		return -1;
+	}
+	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+		if (cm->cmsg_level == SOL_SOCKET &&
+		    cm->cmsg_type == SCM_RIGHTS &&
+		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+	}
+	if (n >= 1 && buf[0] == NS_MSG_TAP && fd >= 0 &&
+	    !(mh.msg_flags & MSG_CTRUNC)) {
+		*tapfd = fd;
+		return 0;
+	}
+	if (fd >= 0)
+		close(fd);
+	if (n >= 1 && buf[0] == NS_MSG_ERR) {
+		char esc[NS_ERRLEN * 4 + 4];
+
+		/* Our own child's words, but escape them all the same. */
+		log_escape(buf + 1, (size_t)n - 1, esc, sizeof(esc));
+		snprintf(msg, size, "%s", esc);
+	} else if (n > 0) {
+		snprintf(msg, size, "unexpected message from the sandbox");
+	}
+	return -1;
+}
+
+int ns_spawn(const struct run_opts *o, int *tapfd, pid_t *pid, int *ctlfd)
+{
+	struct ns_child c = {
+		.o = o, .uid = geteuid(), .gid = getegid(),
+	};
+	char resolv[PATH_MAX], msg[NS_ERRLEN * 4 + 8], how[64];
+	pid_t ppid = getpid(), child;
+	int sv[2], fd = -1, status, fl;
+
+	if (!o->argv || !o->argv[0]) {
+		err("no command to run");
+		return -1;
+	}
+	if (resolv_write(resolv, sizeof(resolv)) < 0)
+		return -1;
+	c.resolv = resolv;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		err("socketpair: %s", strerror(errno));
+		unlink(resolv);
+		return -1;
+	}
+	fflush(NULL);   /* nothing buffered is written twice */
+	child = fork();
+	if (child < 0) {
+		err("fork: %s", strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
+		unlink(resolv);
+		return -1;
+	}
+	if (child == 0) {
+		close(sv[0]);
+		child_main(&c, sv[1], ppid);
+	}
+	close(sv[1]);
+
+	if (parent_recv(sv[0], &fd, msg, sizeof(msg)) < 0) {
+		/* The child exits by itself after an error; reap it. */
+		unlink(resolv);
+		close(sv[0]);
+		if (!msg[0])
+			kill(child, SIGKILL);
+		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+			;
+		if (!msg[0]) {
+			describe_exit(status, how, sizeof(how));
+			snprintf(msg, sizeof(msg), "the sandbox's set-up "
+				 "process %s", how);
+		}
+		err("sandbox set-up failed: %s", msg);
+		return -1;
+	}
+	unlink(resolv);
+
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		err("TAP fd: %s", strerror(errno));
+		close(fd);
+		close(sv[0]);
+		kill(child, SIGKILL);
+		while (waitpid(child, &status, 0) < 0 && errno == EINTR)
+			;
+		return -1;
+	}
+	*tapfd = fd;
+	*pid = child;
+	*ctlfd = sv[0];
+	return 0;
+}
+
+int ns_go(int ctlfd)
+{
+	char go = NS_MSG_GO;
+	ssize_t n;
+
+	do
+		n = send(ctlfd, &go, 1, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	close(ctlfd);
+	if (n != 1) {
+		err("cannot start the command in the sandbox: %s",
+		    n < 0 ? strerror(errno) : "short write");
+		return -1;
+	}
+	return 0;
+}

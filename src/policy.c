@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+/*
+ * policy.c - decide allow/deny for a connection against a profile.
+ *
+ * The profile's rules are already sorted by (priority, file position)
+ * (profile.c), so the decision is "first match wins": a linear scan, no
+ * allocation.  Profiles are small; if they stop being small, an index by
+ * port and host suffix goes here without changing the API.
+ */
+#include "policy.h"
+
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+
+static const uint8_t v4mapped_prefix[12] = {
+	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff,
+};
+
+static const uint8_t nat64_prefix[12] = {
+	0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0,
+};
+
+/* The IPv4 address inside an IPv4-mapped IPv6 address, or NULL. */
+static const uint8_t *v4mapped(int family, const uint8_t *addr)
+{
+	if (family == AF_INET6 && addr && !memcmp(addr, v4mapped_prefix, 12))
+		return addr + 12;
+	return NULL;
+}
+
+int policy_host_match(const char *pattern, const char *host)
+{
+	size_t plen, hlen;
+
+	if (!pattern || !host)
+		return 0;
+	plen = strlen(pattern);
+	hlen = strlen(host);
+	if (plen && pattern[plen - 1] == '.')
+		plen--;
+	if (hlen && host[hlen - 1] == '.')
+		hlen--;
+	if (!plen || !hlen)
+		return 0;
+	if (pattern[0] == '*') {
+		/* "*.b": suffix ".b", with at least one byte before it. */
+		if (plen < 3 || pattern[1] != '.')
+			return 0;
+		if (hlen <= plen - 1)
+			return 0;
+		return !strncasecmp(host + hlen - (plen - 1), pattern + 1, plen - 1);
+	}
+	return hlen == plen && !strncasecmp(host, pattern, plen);
+}
+
+/* Compare the first @bits bits of @a and @b. */
+static int prefix_eq(const uint8_t *a, const uint8_t *b, int bits)
+{
+	int bytes = bits / 8, rem = bits % 8;
+	uint8_t mask;
+
+	if (bytes && memcmp(a, b, (size_t)bytes))
+		return 0;
+	if (!rem)
+		return 1;
+	mask = (uint8_t)(0xff << (8 - rem));
+	return (a[bytes] & mask) == (b[bytes] & mask);
+}
+
+int policy_cidr_match(const struct pf_cidr *c, int family, const uint8_t *addr)
+{
+	const uint8_t *v4;
+
+	if (!c || !addr)
+		return 0;
+	if (c->family == AF_INET) {
+		if (c->prefix < 0 || c->prefix > 32)
+			return 0;
+		if (family == AF_INET)
+			return prefix_eq(c->addr, addr, c->prefix);
+		v4 = v4mapped(family, addr);
+		return v4 ? prefix_eq(c->addr, v4, c->prefix) : 0;
+	}
+	if (c->family == AF_INET6 && family == AF_INET6) {
+		if (c->prefix < 0 || c->prefix > 128)
+			return 0;
+		return prefix_eq(c->addr, addr, c->prefix);
+	}
+	return 0;
+}
+
+static int v4_is_private(const uint8_t *a)
+{
+	return a[0] == 0 ||                                     /* 0/8 */
+	       a[0] == 10 ||                                    /* 10/8 */
+	       (a[0] == 100 && (a[1] & 0xc0) == 64) ||          /* 100.64/10 */
+	       a[0] == 127 ||                                   /* 127/8 */
+	       (a[0] == 169 && a[1] == 254) ||                  /* 169.254/16 */
+	       (a[0] == 172 && (a[1] & 0xf0) == 16) ||          /* 172.16/12 */
+	       (a[0] == 192 && a[1] == 0 && a[2] == 0) ||       /* 192.0.0/24 */
+	       (a[0] == 192 && a[1] == 168) ||                  /* 192.168/16 */
+	       (a[0] == 198 && (a[1] & 0xfe) == 18) ||          /* 198.18/15 */
+	       a[0] >= 224;                        /* multicast, reserved, broadcast */
+}
+
+int policy_addr_is_private(int family, const uint8_t *a)
+{
+	static const uint8_t zero[12];
+
+	if (!a)
+		return 1;
+	if (family == AF_INET)
+		return v4_is_private(a);
+	if (family != AF_INET6)
+		return 1;
+	if (!memcmp(a, v4mapped_prefix, 12) || !memcmp(a, nat64_prefix, 12))
+		return v4_is_private(a + 12);
+	if (a[0] == 0x20 && a[1] == 0x02)                /* 2002::/16 6to4 */
+		return v4_is_private(a + 2);
+	return !memcmp(a, zero, 12) ||     /* ::, ::1, deprecated ::a.b.c.d */
+	       (a[0] & 0xfe) == 0xfc ||                  /* fc00::/7 ULA */
+	       (a[0] == 0xfe && (a[1] & 0x80)) ||        /* fe80::/10, fec0::/10 */
+	       a[0] == 0xff ||                           /* ff00::/8 */
+	       (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b &&
+		a[4] == 0x00 && a[5] == 0x01);           /* 64:ff9b:1::/48 local NAT64 */
+}
+
+/* Whether @r's host_pattern IP literal is the query's address. */
+static int ip_literal_match(const struct pf_rule *r, const struct pf_query *q)
+{
+	const uint8_t *v4;
+
+	if (r->host_family == q->family)
+		return !memcmp(r->host_addr, q->addr,
+			       q->family == AF_INET ? 4 : 16);
+	if (r->host_family == AF_INET && (v4 = v4mapped(q->family, q->addr)))
+		return !memcmp(r->host_addr, v4, 4);
+	return 0;
+}
+
+static int ports_contain(const struct pf_rule *r, uint16_t port)
+{
+	size_t i;
+
+	for (i = 0; i < r->nports; i++)
+		if (port >= r->ports[i].lo && port <= r->ports[i].hi)
+			return 1;
+	return 0;
+}
+
+/**
+ * rule_match() - Whether one rule applies to a query
+ * @r: Rule
+ * @q: Query
+ * Return: how it matched, PF_MATCH_DEFAULT (0) if it does not
+ */
+static enum pf_match rule_match(const struct pf_rule *r, const struct pf_query *q)
+{
+	int have_addr = q->addr &&
+			(q->family == AF_INET || q->family == AF_INET6);
+	size_t i;
+
+	if (r->protocol != q->proto || !ports_contain(r, q->port))
+		return PF_MATCH_DEFAULT;
+	if (r->host_pattern) {
+		if (r->host_family) {
+			if (!q->host && have_addr && ip_literal_match(r, q))
+				return PF_MATCH_IP;
+		} else if (q->host && policy_host_match(r->host_pattern, q->host)) {
+			return PF_MATCH_HOST;
+		}
+	}
+	if (have_addr)
+		for (i = 0; i < r->ncidrs; i++)
+			if (policy_cidr_match(&r->cidrs[i], q->family, q->addr))
+				return PF_MATCH_CIDR;
+	return PF_MATCH_DEFAULT;
+}
+
+void policy_decide(const struct profile *p, const struct pf_query *q,
+		   struct pf_decision *d)
+{
+	enum pf_match m;
+	size_t i;
+
+	if (!d)
+		return;
+	d->action = PF_DENY;
+	d->rule = NULL;
+	d->match = PF_MATCH_DEFAULT;
+	if (!p || !q)
+		return;
+	for (i = 0; i < p->nrules; i++) {
+		m = rule_match(&p->rules[i], q);
+		if (m != PF_MATCH_DEFAULT) {
+			d->action = p->rules[i].action;
+			d->rule = &p->rules[i];
+			d->match = m;
+			return;
+		}
+	}
+	if (p->default_action == PF_ALLOW && p->internet_enabled)
+		d->action = PF_ALLOW;
+}
+
+int policy_private_blocked(const struct pf_decision *d, int family,
+			   const uint8_t *addr)
+{
+	if (!d || d->action != PF_ALLOW)
+		return 0;
+	if (!policy_addr_is_private(family, addr))
+		return 0;
+	if (d->rule && (d->rule->allow_private || d->match == PF_MATCH_IP ||
+			d->match == PF_MATCH_CIDR))
+		return 0;
+	return 1;
+}
+
+const char *policy_rule_label(const struct pf_decision *d)
+{
+	if (d && d->rule && d->rule->name)
+		return d->rule->name;
+	return "default";
+}

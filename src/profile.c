@@ -1,0 +1,1099 @@
+// SPDX-License-Identifier: MIT
+/*
+ * profile.c - strict gateway-profile parser (libyaml event API).
+ *
+ * DOC: Theory of Operation
+ *
+ * A profile is read whole (at most PF_MAX_FILE bytes) and fed to libyaml's
+ * event parser.  We do not build a generic YAML tree: the profile schema is
+ * fixed and shallow, so a small recursive-descent walk over the event stream
+ * checks each value against what its key expects, and stops at the first
+ * thing it does not expect.  That gives one precise message per error,
+ * FILE:LINE:COLUMN from libyaml's marks (which are 0-based; we print them
+ * 1-based), and no recursion driven by the input's nesting.
+ *
+ * What is refused rather than guessed at: unknown keys, duplicate keys,
+ * values of the wrong YAML type (a mapping where a list is expected; a
+ * quoted "true" for a boolean; "yes" for a port), numbers out of range,
+ * more than one document, and anchors, aliases and tags (they make what a
+ * reviewer reads differ from what is applied).  Keys that belong to later
+ * features (path_pattern, methods, ...) are recognised and refused with a
+ * message saying so, never silently ignored.
+ *
+ * The result is sorted by (priority, file position) once, so policy.c can
+ * take the first match.
+ */
+#include "profile.h"
+#include "log.h"
+
+#include <arpa/inet.h>
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <yaml.h>
+
+/* Parser context: one per profile_parse() call. */
+struct pp {
+	yaml_parser_t yp;
+	yaml_event_t ev;        /* current event, valid if have_ev */
+	int have_ev;
+	const char *buf;        /* input, to turn reader offsets into line:col */
+	size_t len;
+	const char *fname;
+	char *err;
+	size_t errlen;
+};
+
+/**
+ * pp_fail() - Record an error at a libyaml mark
+ * @c:   Parser context
+ * @m:   Where (0-based line and column, as libyaml gives them)
+ * @fmt: Message: what was expected, and what was found if useful
+ * Return: -1, so callers can `return pp_fail(...)`
+ */
+static int pp_fail(struct pp *c, yaml_mark_t m, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int pp_fail(struct pp *c, yaml_mark_t m, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (!c->err || !c->errlen)
+		return -1;
+	n = snprintf(c->err, c->errlen, "%s:%zu:%zu: ", c->fname,
+		     m.line + 1, m.column + 1);
+	if (n < 0 || (size_t)n >= c->errlen)
+		return -1;
+	va_start(ap, fmt);
+	vsnprintf(c->err + n, c->errlen - n, fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* Turn a byte offset (libyaml reader errors carry no mark) into a mark. */
+static yaml_mark_t pp_offset_mark(const struct pp *c, size_t off)
+{
+	yaml_mark_t m = { 0 };
+	size_t i;
+
+	for (i = 0; i < off && i < c->len; i++) {
+		if (c->buf[i] == '\n') {
+			m.line++;
+			m.column = 0;
+		} else {
+			m.column++;
+		}
+	}
+	m.index = off;
+	return m;
+}
+
+static const char *ev_anchor(const yaml_event_t *e)
+{
+	switch (e->type) {
+	case YAML_SCALAR_EVENT:
+		return (const char *)e->data.scalar.anchor;
+	case YAML_SEQUENCE_START_EVENT:
+		return (const char *)e->data.sequence_start.anchor;
+	case YAML_MAPPING_START_EVENT:
+		return (const char *)e->data.mapping_start.anchor;
+	default:
+		return NULL;
+	}
+}
+
+static const char *ev_tag(const yaml_event_t *e)
+{
+	switch (e->type) {
+	case YAML_SCALAR_EVENT:
+		return (const char *)e->data.scalar.tag;
+	case YAML_SEQUENCE_START_EVENT:
+		return (const char *)e->data.sequence_start.tag;
+	case YAML_MAPPING_START_EVENT:
+		return (const char *)e->data.mapping_start.tag;
+	default:
+		return NULL;
+	}
+}
+
+/**
+ * pp_next() - Advance to the next event, refusing YAML features we reject
+ * @c: Parser context
+ * Return: 0, or -1 with the error recorded
+ */
+static int pp_next(struct pp *c)
+{
+	if (c->have_ev) {
+		yaml_event_delete(&c->ev);
+		c->have_ev = 0;
+	}
+	if (!yaml_parser_parse(&c->yp, &c->ev)) {
+		const char *problem = c->yp.problem ? c->yp.problem : "error";
+		yaml_mark_t m = c->yp.problem_mark;
+
+		if (c->yp.error == YAML_READER_ERROR)
+			m = pp_offset_mark(c, c->yp.problem_offset);
+		if (c->yp.context)
+			return pp_fail(c, m, "invalid YAML: %s %s", problem,
+				       c->yp.context);
+		return pp_fail(c, m, "invalid YAML: %s", problem);
+	}
+	c->have_ev = 1;
+	if (c->ev.type == YAML_ALIAS_EVENT)
+		return pp_fail(c, c->ev.start_mark,
+			       "expected a value, found a YAML alias (aliases are not supported: write the value out)");
+	if (ev_anchor(&c->ev))
+		return pp_fail(c, c->ev.start_mark,
+			       "expected a value, found a YAML anchor (anchors are not supported)");
+	if (ev_tag(&c->ev))
+		return pp_fail(c, c->ev.start_mark,
+			       "expected a value, found a YAML tag (tags are not supported)");
+	return 0;
+}
+
+/* The current scalar's bytes, and whether it is a plain (unquoted) one. */
+static const char *sc_val(const struct pp *c)
+{
+	return (const char *)c->ev.data.scalar.value;
+}
+
+static size_t sc_len(const struct pp *c)
+{
+	return c->ev.data.scalar.length;
+}
+
+static int sc_plain(const struct pp *c)
+{
+	return c->ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+static int sc_is(const struct pp *c, const char *s)
+{
+	return sc_len(c) == strlen(s) && !memcmp(sc_val(c), s, sc_len(c));
+}
+
+/* A plain empty, ~ or null scalar: YAML's null. */
+static int sc_null(const struct pp *c)
+{
+	return sc_plain(c) && (sc_len(c) == 0 || sc_is(c, "~") ||
+			       sc_is(c, "null") || sc_is(c, "Null") ||
+			       sc_is(c, "NULL"));
+}
+
+/**
+ * pp_found() - Describe the current event for a message ("a mapping", "'x'")
+ * @c:    Parser context (current event is a node start or scalar)
+ * @out:  Buffer
+ * @size: Its size
+ * Return: @out
+ */
+static const char *pp_found(const struct pp *c, char *out, size_t size)
+{
+	char esc[80];
+
+	switch (c->ev.type) {
+	case YAML_MAPPING_START_EVENT:
+		snprintf(out, size, "a mapping");
+		break;
+	case YAML_SEQUENCE_START_EVENT:
+		snprintf(out, size, "a list");
+		break;
+	case YAML_SCALAR_EVENT:
+		if (sc_null(c)) {
+			snprintf(out, size, "an empty value");
+			break;
+		}
+		log_escape(sc_val(c), sc_len(c), esc, sizeof(esc));
+		snprintf(out, size, "'%s'", esc);
+		break;
+	default:
+		snprintf(out, size, "something else");
+		break;
+	}
+	return out;
+}
+
+#define FOUND(c) pp_found((c), found_, sizeof(found_))
+
+/**
+ * pp_string() - Take the current event as a string value
+ * @c:         Parser context
+ * @what:      What the key expects, for messages
+ * @multiline: Allow newlines and tabs (descriptions)
+ * @out:       Malloc'd, NUL-terminated copy
+ * Return: 0, or -1 on error (wrong type, empty, too long, control bytes)
+ */
+static int pp_string(struct pp *c, const char *what, int multiline, char **out)
+{
+	char found_[128];
+	size_t i, len;
+	const char *v;
+
+	if (c->ev.type != YAML_SCALAR_EVENT || sc_null(c))
+		return pp_fail(c, c->ev.start_mark, "expected %s, found %s",
+			       what, FOUND(c));
+	v = sc_val(c);
+	len = sc_len(c);
+	if (len > PF_MAX_STRING)
+		return pp_fail(c, c->ev.start_mark,
+			       "expected %s of at most %d bytes, found %zu bytes",
+			       what, PF_MAX_STRING, len);
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)v[i];
+
+		if (multiline && (ch == '\n' || ch == '\t'))
+			continue;
+		if (ch < 0x20 || ch == 0x7f)
+			return pp_fail(c, c->ev.start_mark,
+				       "expected %s without control characters, found byte 0x%02x",
+				       what, ch);
+	}
+	*out = strndup(v, len);
+	if (!*out)
+		return pp_fail(c, c->ev.start_mark, "out of memory");
+	return 0;
+}
+
+/**
+ * parse_uint() - Strict decimal: digits only, no sign, no leading zero
+ * @s:   Text
+ * @len: Its length
+ * @max: Largest value accepted
+ * @out: The value
+ * Return: 0, or -1 if @s is not a number in 0..@max
+ */
+static int parse_uint(const char *s, size_t len, unsigned long max,
+		      unsigned long *out)
+{
+	unsigned long v = 0;
+	size_t i;
+
+	if (!len || len > 10 || (len > 1 && s[0] == '0'))
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (unsigned long)(s[i] - '0');
+	}
+	if (v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+/**
+ * pp_int() - Take the current event as a plain integer in [@min, @max]
+ * @c:    Parser context
+ * @what: Key name, for messages
+ * @min:  Smallest value accepted
+ * @max:  Largest value accepted
+ * @out:  The value
+ * Return: 0, or -1 on error
+ */
+static int pp_int(struct pp *c, const char *what, unsigned long min,
+		  unsigned long max, int *out)
+{
+	char found_[128];
+	unsigned long v;
+
+	if (c->ev.type != YAML_SCALAR_EVENT || !sc_plain(c) ||
+	    parse_uint(sc_val(c), sc_len(c), max, &v) || v < min)
+		return pp_fail(c, c->ev.start_mark,
+			       "expected '%s' to be an integer from %lu to %lu, found %s",
+			       what, min, max, FOUND(c));
+	*out = (int)v;
+	return 0;
+}
+
+/* pp_bool() - Plain true/false only: "yes", "on" and "true" in quotes are refused. */
+static int pp_bool(struct pp *c, const char *what, int *out)
+{
+	char found_[128];
+
+	if (c->ev.type == YAML_SCALAR_EVENT && sc_plain(c)) {
+		if (sc_is(c, "true") || sc_is(c, "True") || sc_is(c, "TRUE")) {
+			*out = 1;
+			return 0;
+		}
+		if (sc_is(c, "false") || sc_is(c, "False") || sc_is(c, "FALSE")) {
+			*out = 0;
+			return 0;
+		}
+	}
+	return pp_fail(c, c->ev.start_mark,
+		       "expected '%s' to be true or false, found %s", what,
+		       FOUND(c));
+}
+
+/* pp_action() - `allow` or `deny`. */
+static int pp_action(struct pp *c, const char *what, enum pf_action *out)
+{
+	char found_[128];
+
+	if (c->ev.type == YAML_SCALAR_EVENT) {
+		if (sc_is(c, "allow")) {
+			*out = PF_ALLOW;
+			return 0;
+		}
+		if (sc_is(c, "deny")) {
+			*out = PF_DENY;
+			return 0;
+		}
+	}
+	return pp_fail(c, c->ev.start_mark,
+		       "expected '%s' to be allow or deny, found %s", what,
+		       FOUND(c));
+}
+
+/**
+ * host_pattern_normalize() - Validate and normalise a host pattern in place
+ * @s:      NUL-terminated pattern; lowercased and trailing dot stripped
+ * @family: Set to AF_INET/AF_INET6 for an IP literal, else 0
+ * @addr:   The literal's address (16 bytes)
+ * Return: NULL if valid, else a message saying what is wrong
+ */
+static const char *host_pattern_normalize(char *s, int *family, uint8_t *addr)
+{
+	size_t len = strlen(s), i, lab = 0;
+	const char *name = s, *last;
+	int digits_only = 1;
+
+	*family = 0;
+	for (i = 0; i < len; i++) {
+		if ((unsigned char)s[i] >= 0x80)
+			return "expected an ASCII host name (use the xn-- form for internationalised names)";
+		s[i] = (char)tolower((unsigned char)s[i]);
+	}
+	if (strchr(s, ':')) {
+		if (inet_pton(AF_INET6, s, addr) == 1) {
+			*family = AF_INET6;
+			return NULL;
+		}
+		return "expected a host name or an IP address: not a valid IPv6 address";
+	}
+	if (len && s[len - 1] == '.')
+		s[--len] = '\0';
+	if (!len)
+		return "expected a host name, *.domain or an IP address, found an empty pattern";
+	if (inet_pton(AF_INET, s, addr) == 1) {
+		*family = AF_INET;
+		return NULL;
+	}
+	if (s[0] == '*') {
+		if (len == 1)
+			return "expected a host name or *.domain: a bare '*' would match everything (use default_action instead)";
+		if (s[1] != '.' || len == 2)
+			return "expected '*' only as a whole first label, as in *.example.com";
+		name = s + 2;
+	}
+	if (strlen(name) > 253)
+		return "expected a host name of at most 253 characters";
+	for (i = 0; name[i]; i++) {
+		char ch = name[i];
+
+		if (ch == '.') {
+			if (!lab)
+				return "expected a host name: empty label (two dots in a row, or a leading dot)";
+			lab = 0;
+			continue;
+		}
+		if (ch == '*')
+			return "expected '*' only as a whole first label, as in *.example.com";
+		if (!isalnum((unsigned char)ch) && ch != '-' && ch != '_')
+			return "expected a host name of letters, digits, '-', '_' and '.'";
+		if (++lab > 63)
+			return "expected host name labels of at most 63 characters";
+	}
+	if (!lab)
+		return "expected a host name: empty label (two dots in a row, or a leading dot)";
+	/* A name whose last label is all digits is a mistyped IPv4 address. */
+	last = strrchr(name, '.');
+	last = last ? last + 1 : name;
+	for (i = 0; last[i]; i++)
+		if (!isdigit((unsigned char)last[i]))
+			digits_only = 0;
+	if (digits_only)
+		return "expected a host name or an IP address: not a valid IPv4 address";
+	return NULL;
+}
+
+/**
+ * cidr_parse() - Parse "ADDR/PREFIX" or a bare address (a /32 or /128)
+ * @s: NUL-terminated text
+ * @c: Result
+ * Return: NULL if valid, else a message saying what is wrong
+ */
+static const char *cidr_parse(const char *s, struct pf_cidr *c)
+{
+	char tmp[INET6_ADDRSTRLEN + 8];
+	const char *slash = strchr(s, '/');
+	size_t alen = slash ? (size_t)(slash - s) : strlen(s);
+	unsigned long prefix;
+	int max;
+
+	memset(c, 0, sizeof(*c));
+	if (!alen || alen >= sizeof(tmp))
+		return "expected a CIDR such as 10.0.0.0/8 or 2001:db8::/32";
+	memcpy(tmp, s, alen);
+	tmp[alen] = '\0';
+	if (inet_pton(AF_INET, tmp, c->addr) == 1) {
+		c->family = AF_INET;
+		max = 32;
+	} else if (inet_pton(AF_INET6, tmp, c->addr) == 1) {
+		c->family = AF_INET6;
+		max = 128;
+	} else {
+		return "expected a CIDR such as 10.0.0.0/8 or 2001:db8::/32: not an IP address";
+	}
+	if (!slash) {
+		c->prefix = max;
+		return NULL;
+	}
+	if (parse_uint(slash + 1, strlen(slash + 1), (unsigned long)max, &prefix))
+		return c->family == AF_INET ?
+		       "expected an IPv4 prefix length from 0 to 32" :
+		       "expected an IPv6 prefix length from 0 to 128";
+	c->prefix = (int)prefix;
+	return NULL;
+}
+
+/**
+ * port_item_parse() - One `ports:` entry: N, "LO-HI" or "*"
+ * @s:   Text
+ * @len: Its length
+ * @r:   Result
+ * Return: 0, or -1 if it is none of those
+ */
+static int port_item_parse(const char *s, size_t len, struct pf_portrange *r)
+{
+	const char *dash = memchr(s, '-', len);
+	unsigned long lo, hi;
+
+	if (len == 1 && s[0] == '*') {
+		r->lo = 1;
+		r->hi = 65535;
+		return 0;
+	}
+	if (!dash) {
+		if (parse_uint(s, len, 65535, &lo) || !lo)
+			return -1;
+		r->lo = r->hi = (uint16_t)lo;
+		return 0;
+	}
+	if (parse_uint(s, (size_t)(dash - s), 65535, &lo) || !lo ||
+	    parse_uint(dash + 1, len - (size_t)(dash - s) - 1, 65535, &hi) ||
+	    hi < lo)
+		return -1;
+	r->lo = (uint16_t)lo;
+	r->hi = (uint16_t)hi;
+	return 0;
+}
+
+/* pp_ports() - `ports:`: a list of entries, or the scalar "*". */
+static int pp_ports(struct pp *c, struct pf_rule *r)
+{
+	static const char expect[] =
+		"a port number from 1 to 65535, a range \"LO-HI\" or \"*\"";
+	char found_[128];
+	yaml_mark_t start = c->ev.start_mark;
+	struct pf_portrange pr, *n;
+
+	if (c->ev.type == YAML_SCALAR_EVENT && sc_is(c, "*")) {
+		r->ports = calloc(1, sizeof(*r->ports));
+		if (!r->ports)
+			return pp_fail(c, start, "out of memory");
+		r->ports[0].lo = 1;
+		r->ports[0].hi = 65535;
+		r->nports = 1;
+		return 0;
+	}
+	if (c->ev.type != YAML_SEQUENCE_START_EVENT)
+		return pp_fail(c, start,
+			       "expected 'ports' to be a list such as [80, 443, \"8000-8100\"] or \"*\", found %s",
+			       FOUND(c));
+	for (;;) {
+		if (pp_next(c))
+			return -1;
+		if (c->ev.type == YAML_SEQUENCE_END_EVENT)
+			break;
+		if (c->ev.type != YAML_SCALAR_EVENT ||
+		    port_item_parse(sc_val(c), sc_len(c), &pr))
+			return pp_fail(c, c->ev.start_mark,
+				       "expected %s, found %s", expect, FOUND(c));
+		if (r->nports >= PF_MAX_LIST)
+			return pp_fail(c, c->ev.start_mark,
+				       "expected at most %d entries in 'ports'",
+				       PF_MAX_LIST);
+		n = realloc(r->ports, (r->nports + 1) * sizeof(*n));
+		if (!n)
+			return pp_fail(c, c->ev.start_mark, "out of memory");
+		r->ports = n;
+		r->ports[r->nports++] = pr;
+	}
+	if (!r->nports)
+		return pp_fail(c, start,
+			       "expected at least one entry in 'ports' (or \"*\" for all)");
+	return 0;
+}
+
+/* One `cidr:` string: parse it, append it, remember its text for the name. */
+static int pp_cidr_one(struct pp *c, struct pf_rule *r, char **names)
+{
+	struct pf_cidr cd, *n;
+	const char *why;
+	char *s, *joined;
+	size_t ol;
+
+	if (pp_string(c, "a CIDR such as 10.0.0.0/8 or 2001:db8::/32", 0, &s))
+		return -1;
+	why = cidr_parse(s, &cd);
+	if (why) {
+		free(s);
+		return pp_fail(c, c->ev.start_mark, "%s", why);
+	}
+	if (r->ncidrs >= PF_MAX_LIST) {
+		free(s);
+		return pp_fail(c, c->ev.start_mark,
+			       "expected at most %d entries in 'cidr'", PF_MAX_LIST);
+	}
+	n = realloc(r->cidrs, (r->ncidrs + 1) * sizeof(*n));
+	if (!n) {
+		free(s);
+		return pp_fail(c, c->ev.start_mark, "out of memory");
+	}
+	r->cidrs = n;
+	r->cidrs[r->ncidrs++] = cd;
+	/* The default rule name: the CIDRs as written, comma-separated. */
+	ol = *names ? strlen(*names) : 0;
+	if (ol + strlen(s) + 2 <= PF_MAX_STRING) {
+		joined = realloc(*names, ol + strlen(s) + 2);
+		if (joined) {
+			if (ol)
+				joined[ol++] = ',';
+			strcpy(joined + ol, s);
+			*names = joined;
+		}
+	}
+	free(s);
+	return 0;
+}
+
+/* pp_cidrs() - `cidr:`: one string or a non-empty list of them. */
+static int pp_cidrs(struct pp *c, struct pf_rule *r, char **names)
+{
+	char found_[128];
+	yaml_mark_t start = c->ev.start_mark;
+
+	if (c->ev.type == YAML_SCALAR_EVENT)
+		return pp_cidr_one(c, r, names);
+	if (c->ev.type != YAML_SEQUENCE_START_EVENT)
+		return pp_fail(c, start,
+			       "expected 'cidr' to be a CIDR string or a list of them, found %s",
+			       FOUND(c));
+	for (;;) {
+		if (pp_next(c))
+			return -1;
+		if (c->ev.type == YAML_SEQUENCE_END_EVENT)
+			break;
+		if (pp_cidr_one(c, r, names))
+			return -1;
+	}
+	if (!r->ncidrs)
+		return pp_fail(c, start, "expected at least one CIDR in 'cidr'");
+	return 0;
+}
+
+enum {
+	RK_NAME, RK_PRIORITY, RK_HOST, RK_CIDR, RK_PORTS, RK_PROTO, RK_ACTION,
+	RK_PRIVATE, RK_N
+};
+
+static const char *const rule_keys[RK_N] = {
+	"name", "priority", "host_pattern", "cidr", "ports", "protocol",
+	"action", "allow_private",
+};
+
+/* Keys of later features: known, and refused out loud. */
+static const char *const unsupported_keys[] = {
+	"path_pattern", "methods", "rate_limit_rpm", "auth_strategy", "route",
+	"tls", "postgres",
+};
+
+/**
+ * key_lookup() - Find the current key scalar in a key table
+ * @c:    Parser context, current event is the key
+ * @keys: Table
+ * @n:    Its size
+ * Return: index, or -1 if absent
+ */
+static int key_lookup(const struct pp *c, const char *const *keys, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		if (sc_is(c, keys[i]))
+			return i;
+	return -1;
+}
+
+/**
+ * pp_key() - Check the current event is a known, not yet seen key
+ * @c:     Parser context
+ * @keys:  Known keys
+ * @n:     How many
+ * @where: "a rule" or "a profile", for messages
+ * @seen:  Line (1-based) each key was first seen at, 0 if not yet
+ * @rule:  Also refuse the keys of later features with their own message
+ * Return: key index, or -1 on error
+ */
+static int pp_key(struct pp *c, const char *const *keys, int n,
+		  const char *where, size_t *seen, int rule)
+{
+	char esc[80], list[256];
+	size_t i, o = 0;
+	int k;
+
+	if (c->ev.type != YAML_SCALAR_EVENT)
+		return pp_fail(c, c->ev.start_mark,
+			       "expected a key (a plain word) in %s", where);
+	k = key_lookup(c, keys, n);
+	log_escape(sc_val(c), sc_len(c), esc, sizeof(esc));
+	if (k >= 0) {
+		if (seen[k])
+			return pp_fail(c, c->ev.start_mark,
+				       "expected each key once in %s: duplicate key '%s' (first at line %zu)",
+				       where, esc, seen[k]);
+		seen[k] = c->ev.start_mark.line + 1;
+		return k;
+	}
+	if (rule)
+		for (i = 0; i < sizeof(unsupported_keys) / sizeof(*unsupported_keys); i++)
+			if (sc_is(c, unsupported_keys[i]))
+				return pp_fail(c, c->ev.start_mark,
+					       "'%s' is not supported by this version of islo-net",
+					       unsupported_keys[i]);
+	list[0] = '\0';
+	for (k = 0; k < n; k++) {
+		int w = snprintf(list + o, sizeof(list) - o, "%s%s",
+				 k ? ", " : "", keys[k]);
+
+		if (w < 0 || (size_t)w >= sizeof(list) - o)
+			break;
+		o += (size_t)w;
+	}
+	return pp_fail(c, c->ev.start_mark,
+		       "unknown key '%s' in %s: expected one of %s", esc, where,
+		       list);
+}
+
+/**
+ * pp_rule() - Parse one rule mapping (current event: its MAPPING_START)
+ * @c: Parser context
+ * @r: Rule to fill; index already set; freed by the caller on error
+ * Return: 0, or -1 on error
+ */
+static int pp_rule(struct pp *c, struct pf_rule *r)
+{
+	char found_[128];
+	yaml_mark_t start = c->ev.start_mark;
+	size_t seen[RK_N] = { 0 };
+	char *cidr_names = NULL, *namebuf;
+	const char *why;
+	int k;
+
+	if (c->ev.type != YAML_MAPPING_START_EVENT)
+		return pp_fail(c, start,
+			       "expected a rule (a mapping with host_pattern or cidr, ports, action, ...), found %s",
+			       FOUND(c));
+	r->priority = PF_DEFAULT_PRIORITY;
+	r->protocol = PF_TCP;
+	r->action = PF_ALLOW;
+	r->line = (int)start.line + 1;
+	for (;;) {
+		if (pp_next(c))
+			goto fail;
+		if (c->ev.type == YAML_MAPPING_END_EVENT)
+			break;
+		k = pp_key(c, rule_keys, RK_N, "a rule", seen, 1);
+		if (k < 0 || pp_next(c))
+			goto fail;
+		switch (k) {
+		case RK_NAME:
+			if (pp_string(c, "'name' to be a string", 0, &r->name))
+				goto fail;
+			break;
+		case RK_PRIORITY:
+			if (pp_int(c, "priority", 0, PF_MAX_PRIORITY, &r->priority))
+				goto fail;
+			break;
+		case RK_HOST:
+			if (pp_string(c, "'host_pattern' to be a host name, *.domain or an IP address",
+				      0, &r->host_pattern))
+				goto fail;
+			why = host_pattern_normalize(r->host_pattern,
+						     &r->host_family, r->host_addr);
+			if (why) {
+				pp_fail(c, c->ev.start_mark, "%s", why);
+				goto fail;
+			}
+			break;
+		case RK_CIDR:
+			if (pp_cidrs(c, r, &cidr_names))
+				goto fail;
+			break;
+		case RK_PORTS:
+			if (pp_ports(c, r))
+				goto fail;
+			break;
+		case RK_PROTO:
+			if (c->ev.type == YAML_SCALAR_EVENT && sc_is(c, "tcp")) {
+				r->protocol = PF_TCP;
+			} else if (c->ev.type == YAML_SCALAR_EVENT && sc_is(c, "udp")) {
+				r->protocol = PF_UDP;
+			} else {
+				pp_fail(c, c->ev.start_mark,
+					"expected 'protocol' to be tcp or udp, found %s",
+					FOUND(c));
+				goto fail;
+			}
+			break;
+		case RK_ACTION:
+			if (pp_action(c, "action", &r->action))
+				goto fail;
+			break;
+		case RK_PRIVATE:
+			if (pp_bool(c, "allow_private", &r->allow_private))
+				goto fail;
+			break;
+		}
+	}
+	if (!r->host_pattern && !r->ncidrs) {
+		pp_fail(c, start, "expected 'host_pattern' or 'cidr' in a rule");
+		goto fail;
+	}
+	if (!r->nports) {
+		r->ports = calloc(2, sizeof(*r->ports));
+		if (!r->ports) {
+			pp_fail(c, start, "out of memory");
+			goto fail;
+		}
+		r->ports[0].lo = r->ports[0].hi = 80;
+		r->ports[1].lo = r->ports[1].hi = 443;
+		r->nports = 2;
+	}
+	if (!r->name) {
+		if (r->host_pattern) {
+			r->name = strdup(r->host_pattern);
+		} else if (cidr_names) {
+			r->name = cidr_names;
+			cidr_names = NULL;
+		} else if (asprintf(&namebuf, "rule-%d", r->index + 1) >= 0) {
+			r->name = namebuf;
+		}
+		if (!r->name) {
+			pp_fail(c, start, "out of memory");
+			goto fail;
+		}
+	}
+	free(cidr_names);
+	return 0;
+fail:
+	free(cidr_names);
+	return -1;
+}
+
+/* pp_rules() - `rules:`: a list of rule mappings. */
+static int pp_rules(struct pp *c, struct profile *p)
+{
+	char found_[128];
+	struct pf_rule *n;
+
+	if (c->ev.type != YAML_SEQUENCE_START_EVENT)
+		return pp_fail(c, c->ev.start_mark,
+			       "expected 'rules' to be a list of rules, found %s",
+			       FOUND(c));
+	for (;;) {
+		if (pp_next(c))
+			return -1;
+		if (c->ev.type == YAML_SEQUENCE_END_EVENT)
+			return 0;
+		if (p->nrules >= PF_MAX_RULES)
+			return pp_fail(c, c->ev.start_mark,
+				       "expected at most %d rules", PF_MAX_RULES);
+		n = realloc(p->rules, (p->nrules + 1) * sizeof(*n));
+		if (!n)
+			return pp_fail(c, c->ev.start_mark, "out of memory");
+		p->rules = n;
+		memset(&p->rules[p->nrules], 0, sizeof(*n));
+		p->rules[p->nrules].index = (int)p->nrules;
+		/* Counted before parsing so profile_free() frees a partial rule. */
+		p->nrules++;
+		if (pp_rule(c, &p->rules[p->nrules - 1]))
+			return -1;
+	}
+}
+
+enum { TK_NAME, TK_DESC, TK_DEFAULT, TK_INTERNET, TK_RULES, TK_N };
+
+static const char *const top_keys[TK_N] = {
+	"name", "description", "default_action", "internet_enabled", "rules",
+};
+
+/* pp_top() - The profile mapping (current event: its MAPPING_START). */
+static int pp_top(struct pp *c, struct profile *p)
+{
+	size_t seen[TK_N] = { 0 };
+	int k;
+
+	for (;;) {
+		if (pp_next(c))
+			return -1;
+		if (c->ev.type == YAML_MAPPING_END_EVENT)
+			return 0;
+		k = pp_key(c, top_keys, TK_N, "a profile", seen, 0);
+		if (k < 0 || pp_next(c))
+			return -1;
+		switch (k) {
+		case TK_NAME:
+			if (pp_string(c, "'name' to be a string", 0, &p->name))
+				return -1;
+			break;
+		case TK_DESC:
+			if (pp_string(c, "'description' to be a string", 1,
+				      &p->description))
+				return -1;
+			break;
+		case TK_DEFAULT:
+			if (pp_action(c, "default_action", &p->default_action))
+				return -1;
+			break;
+		case TK_INTERNET:
+			if (pp_bool(c, "internet_enabled", &p->internet_enabled))
+				return -1;
+			break;
+		case TK_RULES:
+			if (pp_rules(c, p))
+				return -1;
+			break;
+		}
+	}
+}
+
+/**
+ * pp_document() - The whole stream: exactly one document holding a mapping
+ * @c: Parser context
+ * @p: Profile to fill
+ * Return: 0, or -1 on error
+ */
+static int pp_document(struct pp *c, struct profile *p)
+{
+	static const char expect[] =
+		"expected a mapping of profile settings (name, description, default_action, internet_enabled, rules)";
+	char found_[128];
+
+	if (pp_next(c))
+		return -1;
+	if (c->ev.type != YAML_STREAM_START_EVENT)
+		return pp_fail(c, c->ev.start_mark, "%s", expect);
+	if (pp_next(c))
+		return -1;
+	if (c->ev.type == YAML_STREAM_END_EVENT)
+		return pp_fail(c, c->ev.start_mark, "%s, found an empty file",
+			       expect);
+	if (pp_next(c))
+		return -1;
+	if (c->ev.type != YAML_MAPPING_START_EVENT)
+		return pp_fail(c, c->ev.start_mark, "%s, found %s", expect,
+			       FOUND(c));
+	if (pp_top(c, p) || pp_next(c))
+		return -1;
+	if (c->ev.type != YAML_DOCUMENT_END_EVENT)
+		return pp_fail(c, c->ev.start_mark, "expected the end of the document");
+	if (pp_next(c))
+		return -1;
+	if (c->ev.type != YAML_STREAM_END_EVENT)
+		return pp_fail(c, c->ev.start_mark,
+			       "expected a single YAML document, found another one");
+	return 0;
+}
+
+static int rule_cmp(const void *a, const void *b)
+{
+	const struct pf_rule *x = a, *y = b;
+
+	if (x->priority != y->priority)
+		return x->priority < y->priority ? -1 : 1;
+	return (x->index > y->index) - (x->index < y->index);
+}
+
+/* The profile name when there is no `name:`: the file's stem. */
+static char *file_stem(const char *fname)
+{
+	const char *base = strrchr(fname, '/');
+	size_t len;
+
+	base = base ? base + 1 : fname;
+	len = strlen(base);
+	if (len > 5 && !strcmp(base + len - 5, ".yaml"))
+		len -= 5;
+	else if (len > 4 && !strcmp(base + len - 4, ".yml"))
+		len -= 4;
+	if (!len)
+		return strdup("profile");
+	return strndup(base, len);
+}
+
+struct profile *profile_parse(const char *buf, size_t len, const char *fname,
+			      char *err, size_t errlen)
+{
+	struct pp c = { .buf = buf, .len = len, .err = err, .errlen = errlen };
+	struct profile *p;
+
+	c.fname = fname ? fname : "<profile>";
+	if (err && errlen)
+		err[0] = '\0';
+	if (!buf && len)
+		len = 0;
+	if (len > PF_MAX_FILE) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: expected a profile of at most %d bytes, found %zu",
+				 c.fname, PF_MAX_FILE, len);
+		return NULL;
+	}
+	p = calloc(1, sizeof(*p));
+	if (!p || !(p->path = strdup(c.fname))) {
+		free(p);
+		if (err && errlen)
+			snprintf(err, errlen, "%s: out of memory", c.fname);
+		return NULL;
+	}
+	p->default_action = PF_DENY;
+	p->internet_enabled = 1;
+	if (!yaml_parser_initialize(&c.yp)) {
+		profile_free(p);
+		if (err && errlen)
+			snprintf(err, errlen, "%s: out of memory", c.fname);
+		return NULL;
+	}
+	yaml_parser_set_input_string(&c.yp, (const unsigned char *)(buf ? buf : ""), len);
+	if (pp_document(&c, p)) {
+		if (err && errlen && !err[0])
+			snprintf(err, errlen, "%s: invalid profile", c.fname);
+		goto fail;
+	}
+	if (!p->name && !(p->name = file_stem(c.fname))) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: out of memory", c.fname);
+		goto fail;
+	}
+	if (p->nrules)
+		qsort(p->rules, p->nrules, sizeof(*p->rules), rule_cmp);
+	if (c.have_ev)
+		yaml_event_delete(&c.ev);
+	yaml_parser_delete(&c.yp);
+	return p;
+fail:
+	if (c.have_ev)
+		yaml_event_delete(&c.ev);
+	yaml_parser_delete(&c.yp);
+	profile_free(p);
+	return NULL;
+}
+
+struct profile *profile_load(const char *path, char *err, size_t errlen)
+{
+	struct profile *p = NULL;
+	struct stat st;
+	char *buf = NULL;
+	size_t got = 0;
+	ssize_t n;
+	int fd;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (!path) {
+		if (err && errlen)
+			snprintf(err, errlen, "no profile file given");
+		return NULL;
+	}
+	/* O_NONBLOCK: opening a FIFO must not hang us before fstat() says no. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &st)) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: expected a regular file", path);
+		goto out;
+	}
+	if (st.st_size > PF_MAX_FILE) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: expected a profile of at most %d bytes, found %lld",
+				 path, PF_MAX_FILE, (long long)st.st_size);
+		goto out;
+	}
+	buf = malloc(PF_MAX_FILE + 1);
+	if (!buf) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: out of memory", path);
+		goto out;
+	}
+	/* Read to EOF, not to st_size: the file may change under us. */
+	while (got <= PF_MAX_FILE) {
+		n = read(fd, buf + got, PF_MAX_FILE + 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			if (err && errlen)
+				snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+			goto out;
+		}
+		if (!n)
+			break;
+		got += (size_t)n;
+	}
+	if (got > PF_MAX_FILE) {
+		if (err && errlen)
+			snprintf(err, errlen, "%s: expected a profile of at most %d bytes",
+				 path, PF_MAX_FILE);
+		goto out;
+	}
+	p = profile_parse(buf, got, path, err, errlen);
+out:
+	free(buf);
+	close(fd);
+	return p;
+}
+
+void profile_free(struct profile *p)
+{
+	size_t i;
+
+	if (!p)
+		return;
+	for (i = 0; i < p->nrules; i++) {
+		free(p->rules[i].name);
+		free(p->rules[i].host_pattern);
+		free(p->rules[i].cidrs);
+		free(p->rules[i].ports);
+	}
+	free(p->rules);
+	free(p->name);
+	free(p->description);
+	free(p->path);
+	free(p);
+}

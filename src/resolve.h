@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * resolve.h - which gateway profile applies (DESIGN.md 4, "Resolution").
+ *
+ * --gateway-profile NAME (alias --profile) > `gateway_profile:` in the
+ * nearest islo.yaml from the working directory upward > no gateway.
+ */
+#ifndef ISLO_RESOLVE_H
+#define ISLO_RESOLVE_H
+
+#include <stddef.h>
+
+#define RESOLVE_MAX_NAME 255 /* bytes in a profile name */
+
+/**
+ * profile_resolve() - Find the profile file to use
+ * @flag_name:    From --gateway-profile/--profile, or NULL.  A NAME, or a
+ *                path to an existing file if it contains '/' or ends in
+ *                .yaml/.yml
+ * @profiles_dir: From --profiles-dir, or NULL
+ * @cwd:          Working directory (NULL: getcwd()); islo.yaml is searched
+ *                from here upward, ./profiles is relative to it
+ * @path_out:     Malloc'd path of the profile file
+ * @name_out:     Malloc'd profile name (NAME, or the file's stem)
+ * @err:          Filled on error; multi-line, ~4096 bytes is plenty
+ * @errlen:       Its size
+ *
+ * NAME is looked up as NAME.yaml, then NAME.yml, in: @profiles_dir, each
+ * entry of $ISLO_PROFILES_PATH, @cwd/profiles, $XDG_CONFIG_HOME/islo/profiles
+ * (default ~/.config/islo/profiles), /etc/islo/profiles.
+ *
+ * Return: 1 when a profile applies; 0 when no gateway is asked for (no flag,
+ * no islo.yaml naming one); -1 with @err filled (profile not found, bad
+ * name, malformed islo.yaml with file:line:column)
+ */
+int profile_resolve(const char *flag_name, const char *profiles_dir,
+		    const char *cwd, char **path_out, char **name_out,
+		    char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: MIT
+/*
+ * slirpnat.c - the no-gateway datapath: libslirp user-mode NAT, what
+ * slirp4netns gives, on the sandbox's TAP device.
+ *
+ * DOC: Theory of Operation
+ *
+ * libslirp never owns the loop: it asks us, through slirp_pollfds_fill(),
+ * which of its host sockets to poll and how long it may sleep, and is told
+ * the outcome through slirp_pollfds_poll().  Frames from the sandbox go in
+ * with slirp_input(); frames for the sandbox come out through the
+ * send_packet callback, written straight to the TAP fd (dropped if the TAP
+ * queue is full: TCP retransmits, as libslirp's contract says).  Its timers
+ * (IPv6 router advertisements in 4.7) are a short list checked each turn.
+ *
+ * The loop also polls the supervisor's signalfd and ends when CMD has
+ * exited.  The network is slirp4netns's: 10.0.2.0/24 with the host at
+ * 10.0.2.2 (which reaches the host's 127.0.0.1, as in slirp4netns) and DNS
+ * at 10.0.2.3 (forwarded to the host's resolver); fd00::/64 likewise.
+ */
+#include "islo.h"
+
+#include "log.h"
+#include "supervisor.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <slirp/libslirp.h>
+
+#define SNAT_BURST     64          /* frames read from the TAP per wake */
+#define SNAT_FRAME_MAX (65535 + 18) /* largest frame: MTU + Ethernet + VLAN */
+
+struct snat_timer {
+	struct snat_timer *next;
+	SlirpTimerCb cb;
+	void *cb_opaque;
+	int64_t expire_ms;          /* -1: not armed */
+};
+
+struct snat {
+	Slirp *slirp;
+	int tapfd;
+	int tap_dead;               /* read error: the device has gone */
+	struct pollfd *pfd;
+	size_t npfd, cap;
+	struct snat_timer *timers;
+	uint64_t tx_drops, tx_errors;
+	uint8_t *frame;
+};
+
+static int64_t snat_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* ------------------------------------------------------------------ */
+/* libslirp callbacks                                                  */
+/* ------------------------------------------------------------------ */
+
+static ssize_t snat_send_packet(const void *buf, size_t len, void *opaque)
+{
+	struct snat *s = opaque;
+	ssize_t n;
+
+	do
+		n = write(s->tapfd, buf, len);
+	while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
+			s->tx_drops++;
+		else if (s->tx_errors++ == 0)
+			warn("writing to the sandbox's TAP device: %s",
+			     strerror(errno));
+	}
+	/* Never < 0: libslirp would print a critical error per frame. */
+	return (ssize_t)len;
+}
+
+static void snat_guest_error(const char *msg, void *opaque)
+{
+	log_sandbox("%s", msg);
+}
+
+static int64_t snat_clock_get_ns(void *opaque)
+{
+	return snat_now_ns();
+}
+
+static void *snat_timer_new(SlirpTimerCb cb, void *cb_opaque, void *opaque)
+{
+	struct snat *s = opaque;
+	struct snat_timer *t = calloc(1, sizeof(*t));
+
+	if (!t)
+		die("out of memory");
+	t->cb = cb;
+	t->cb_opaque = cb_opaque;
+	t->expire_ms = -1;
+	t->next = s->timers;
+	s->timers = t;
+	return t;
+}
+
+static void snat_timer_free(void *timer, void *opaque)
+{
+	struct snat *s = opaque;
+	struct snat_timer **pp;
+
+	for (pp = &s->timers; *pp; pp = &(*pp)->next) {
+		if (*pp == timer) {
+			*pp = ((struct snat_timer *)timer)->next;
+			free(timer);
+			return;
+		}
+	}
+}
+
+static void snat_timer_mod(void *timer, int64_t expire_ms, void *opaque)
+{
+	((struct snat_timer *)timer)->expire_ms = expire_ms;
+}
+
+static void snat_register_poll_fd(int fd, void *opaque)
+{
+}
+
+static void snat_unregister_poll_fd(int fd, void *opaque)
+{
+}
+
+static void snat_notify(void *opaque)
+{
+}
+
+static const SlirpCb snat_cb = {
+	.send_packet = snat_send_packet,
+	.guest_error = snat_guest_error,
+	.clock_get_ns = snat_clock_get_ns,
+	.timer_new = snat_timer_new,
+	.timer_free = snat_timer_free,
+	.timer_mod = snat_timer_mod,
+	.register_poll_fd = snat_register_poll_fd,
+	.unregister_poll_fd = snat_unregister_poll_fd,
+	.notify = snat_notify,
+};
+
+/* slirp_pollfds_fill()'s add_poll: Return: the index of the pollfd */
+static int snat_add_poll(int fd, int events, void *opaque)
+{
+	struct snat *s = opaque;
+	short ev = 0;
+
+	if (s->npfd == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 64;
+		struct pollfd *p = realloc(s->pfd, cap * sizeof(*p));
+
+		if (!p)
+			die("out of memory");
+		s->pfd = p;
+		s->cap = cap;
+	}
+	if (events & SLIRP_POLL_IN)
+		ev |= POLLIN;
+	if (events & SLIRP_POLL_OUT)
+		ev |= POLLOUT;
+	if (events & SLIRP_POLL_PRI)
+		ev |= POLLPRI;
+	s->pfd[s->npfd].fd = fd;
+	s->pfd[s->npfd].events = ev;
+	s->pfd[s->npfd].revents = 0;
+	return (int)s->npfd++;
+}
+
+static int snat_get_revents(int idx, void *opaque)
+{
+	struct snat *s = opaque;
+	short re;
+	int ev = 0;
+
+	if (idx < 0 || (size_t)idx >= s->npfd)
+		return 0;
+	re = s->pfd[idx].revents;
+	if (re & POLLIN)
+		ev |= SLIRP_POLL_IN;
+	if (re & POLLOUT)
+		ev |= SLIRP_POLL_OUT;
+	if (re & POLLPRI)
+		ev |= SLIRP_POLL_PRI;
+	if (re & (POLLERR | POLLNVAL))
+		ev |= SLIRP_POLL_ERR;
+	if (re & POLLHUP)
+		ev |= SLIRP_POLL_HUP;
+	return ev;
+}
+
+/* ------------------------------------------------------------------ */
+/* The loop                                                            */
+/* ------------------------------------------------------------------ */
+
+/* Lower *timeout (ms) to the earliest armed timer. */
+static void snat_timers_timeout(const struct snat *s, uint32_t *timeout)
+{
+	int64_t now = snat_now_ns() / 1000000;
+	const struct snat_timer *t;
+
+	for (t = s->timers; t; t = t->next) {
+		int64_t left;
+
+		if (t->expire_ms < 0)
+			continue;
+		left = t->expire_ms - now;
+		if (left < 0)
+			left = 0;
+		if ((uint64_t)left < *timeout)
+			*timeout = (uint32_t)left;
+	}
+}
+
+static void snat_timers_run(struct snat *s)
+{
+	int64_t now = snat_now_ns() / 1000000;
+	struct snat_timer *t;
+
+	/* A callback may arm, create or free timers: rescan after each. */
+again:
+	for (t = s->timers; t; t = t->next) {
+		if (t->expire_ms >= 0 && t->expire_ms <= now) {
+			t->expire_ms = -1;
+			t->cb(t->cb_opaque);
+			goto again;
+		}
+	}
+}
+
+/* Feed what the sandbox sent to libslirp, a bounded burst per wake. */
+static void snat_tap_read(struct snat *s)
+{
+	int i;
+
+	for (i = 0; i < SNAT_BURST; i++) {
+		ssize_t n = read(s->tapfd, s->frame, SNAT_FRAME_MAX);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				return;
+			/*
+			 * The sandbox's network namespace is gone (CMD and
+			 * its children exited): wait for the supervisor.
+			 */
+			debug("TAP device: %s", strerror(errno));
+			s->tap_dead = 1;
+			return;
+		}
+		if (n == 0)
+			return;
+		slirp_input(s->slirp, s->frame, (int)n);
+	}
+}
+
+static int snat_config(SlirpConfig *cfg, const struct run_opts *o)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->version = 4;
+	cfg->restricted = 0;
+	cfg->in_enabled = true;
+	cfg->in6_enabled = true;
+	cfg->vprefix_len = ISLO_PREFIX6;
+	cfg->vnetmask.s_addr = htonl(~0U << (32 - ISLO_PREFIX4));
+	if (inet_pton(AF_INET, ISLO_NET4, &cfg->vnetwork) != 1 ||
+	    inet_pton(AF_INET, ISLO_GW4, &cfg->vhost) != 1 ||
+	    inet_pton(AF_INET, "10.0.2.15", &cfg->vdhcp_start) != 1 ||
+	    inet_pton(AF_INET, ISLO_DNS4, &cfg->vnameserver) != 1 ||
+	    inet_pton(AF_INET6, ISLO_NET6, &cfg->vprefix_addr6) != 1 ||
+	    inet_pton(AF_INET6, ISLO_GW6, &cfg->vhost6) != 1 ||
+	    inet_pton(AF_INET6, ISLO_DNS6, &cfg->vnameserver6) != 1)
+		return -1;
+	cfg->if_mtu = (size_t)o->mtu;
+	cfg->if_mru = (size_t)o->mtu;
+	/* 10.0.2.2 and fd00::2 reach the host's loopback, as slirp4netns. */
+	cfg->disable_host_loopback = false;
+	cfg->enable_emu = false;
+	cfg->disable_dns = false;
+	cfg->disable_dhcp = false;
+	return 0;
+}
+
+static void snat_free(struct snat *s)
+{
+	if (s->slirp)
+		slirp_cleanup(s->slirp);   /* frees its timers through us */
+	while (s->timers) {
+		struct snat_timer *t = s->timers;
+
+		s->timers = t->next;
+		free(t);
+	}
+	free(s->pfd);
+	free(s->frame);
+	if (s->tx_drops || s->tx_errors)
+		debug("frames to the sandbox dropped: %llu, failed: %llu",
+		      (unsigned long long)s->tx_drops,
+		      (unsigned long long)s->tx_errors);
+}
+
+/**
+ * slirpnat_serve() - Serve the sandbox's TAP device with libslirp NAT
+ * @tapfd:  TAP device (made non-blocking here; not closed)
+ * @o:      Options: mtu, dns_upstream
+ * @sv:     Supervisor: its signalfd is polled, and the loop ends once CMD
+ *          has exited
+ * Return: 0, or -1 on a fatal error (reported)
+ */
+int slirpnat_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
+{
+	struct snat s = { .tapfd = tapfd };
+	SlirpConfig cfg;
+	int rc = 0, fl;
+
+	if (o->dns_upstream)
+		warn("--dns-upstream applies to the gateway datapath only: "
+		     "without a gateway profile, DNS goes to the host's "
+		     "resolver");
+
+	fl = fcntl(tapfd, F_GETFL);
+	if (fl < 0 || fcntl(tapfd, F_SETFL, fl | O_NONBLOCK) < 0) {
+		err("TAP device: %s", strerror(errno));
+		return -1;
+	}
+	s.frame = malloc(SNAT_FRAME_MAX);
+	if (!s.frame || snat_config(&cfg, o) < 0) {
+		err("slirp: cannot set up");
+		free(s.frame);
+		return -1;
+	}
+	s.slirp = slirp_new(&cfg, &snat_cb, &s);
+	if (!s.slirp) {
+		err("slirp: cannot create the NAT stack (MTU %d)", o->mtu);
+		snat_free(&s);
+		return -1;
+	}
+
+	while (!sv->done) {
+		uint32_t timeout = UINT32_MAX;
+		int n, t, tap_idx = -1, sig_idx;
+
+		s.npfd = 0;
+		if (!s.tap_dead)
+			tap_idx = snat_add_poll(tapfd, SLIRP_POLL_IN, &s);
+		sig_idx = snat_add_poll(sv->sigfd, SLIRP_POLL_IN, &s);
+		snat_timers_timeout(&s, &timeout);
+		slirp_pollfds_fill(s.slirp, &timeout, snat_add_poll, &s);
+		t = supervisor_timeout_ms(sv);
+		if (t >= 0 && (uint32_t)t < timeout)
+			timeout = (uint32_t)t;
+
+		n = poll(s.pfd, s.npfd,
+			 timeout > INT_MAX ? -1 : (int)timeout);
+		if (n < 0 && errno != EINTR) {
+			err("poll: %s", strerror(errno));
+			rc = -1;
+			break;
+		}
+		if (((n > 0 && s.pfd[sig_idx].revents) || t == 0) &&
+		    supervisor_handle(sv))
+			break;
+		if (n > 0 && tap_idx >= 0 && s.pfd[tap_idx].revents)
+			snat_tap_read(&s);
+		slirp_pollfds_poll(s.slirp, n < 0, snat_get_revents, &s);
+		snat_timers_run(&s);
+	}
+
+	snat_free(&s);
+	return rc;
+}

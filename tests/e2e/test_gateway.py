@@ -1,0 +1,303 @@
+# SPDX-License-Identifier: MIT
+"""The gateway datapath, end to end: real clients in the sandbox, real
+servers on loopback, dnsmasq as the host-side resolver."""
+import json
+import os
+import re
+import signal
+import subprocess
+import time
+import uuid
+
+import pytest
+
+from conftest import ISLO, audit_events
+
+BASIC = """\
+name: basic
+description: the e2e profile
+default_action: deny
+rules:
+  - name: api
+    host_pattern: api.example.com
+    ports: [{http}, {https}]
+    allow_private: true
+  - name: wild
+    host_pattern: "*.wild.example"
+    ports: [{http}]
+    allow_private: true
+  - name: loopback-literal
+    cidr: 127.0.0.0/8
+    ports: [{http}]
+    allow_private: true
+  - name: v6-upstream
+    host_pattern: v6only.example.com
+    ports: [{http6}]
+    allow_private: true
+  - name: private-no-override
+    host_pattern: private.example.com
+    ports: [{http}]
+  - name: metadata
+    host_pattern: metadata.example.com
+    ports: [{http}]
+  - name: block-evil
+    host_pattern: evil.example.net
+    action: deny
+    ports: ["*"]
+  - name: refused-upstream
+    host_pattern: other.example.com
+    ports: [{closed}]
+    allow_private: true
+"""
+
+OPEN = """\
+name: open
+default_action: allow
+internet_enabled: true
+rules:
+  - name: everything-here
+    cidr: 127.0.0.0/8
+    host_pattern: other.example.com
+    ports: ["*"]
+    allow_private: true
+"""
+
+CURL = ["curl", "-sS", "--max-time", "15", "--noproxy", "*"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def profiles(world):
+    world.profile("basic", BASIC)
+    world.profile("open", OPEN)
+
+
+def events(r, **match):
+    out = []
+    for e in audit_events(r.audit):
+        if all(e.get(k) == v for k, v in match.items()):
+            out.append(e)
+    return out
+
+
+def test_allowed_host_over_http(islo, world):
+    r = islo(CURL + ["http://api.example.com:%d/hello" % world.http_port], "basic")
+    assert r.rc == 0, r
+    assert "hello from upstream host=api.example.com:%d path=/hello" % world.http_port in r.out
+    opens = events(r, event="connection", phase="open", action="allow", host="api.example.com")
+    assert opens and opens[0]["rule"] == "api" and opens[0]["profile"] == "basic", r
+    assert opens[0]["dst_port"] == world.http_port and opens[0]["proto"] == "tcp"
+    closes = events(r, event="connection", phase="close", host="api.example.com")
+    assert closes, r
+    assert closes[0]["bytes_up"] > 0 and closes[0]["bytes_down"] > 0
+    assert "duration_ms" in closes[0]
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$", closes[0]["ts"])
+    dns = events(r, event="dns", host="api.example.com")
+    assert dns and dns[0]["action"] == "allow"
+
+
+def test_allowed_host_over_https_passthrough(islo, world):
+    r = islo(CURL + ["--cacert", world.ca, "https://api.example.com:%d/tls" % world.https_port],
+             "basic")
+    assert r.rc == 0, r
+    assert "host=api.example.com:%d path=/tls" % world.https_port in r.out
+
+
+def test_https_without_trusting_the_test_ca_fails_verification(islo, world):
+    # passthrough: the sandbox sees the real server's certificate, so an
+    # untrusted CA is the client's own verification failure (curl exit 60)
+    r = islo(CURL + ["--cacert", "/dev/null", "https://api.example.com:%d/" % world.https_port],
+             "basic")
+    assert r.rc in (60, 77), r
+
+
+def test_disallowed_host_is_refused_and_logged(islo, world):
+    r = islo(CURL + ["http://other.example.com:%d/" % world.http_port], "basic")
+    assert r.rc == 7, r
+    assert "refused" in r.err.lower(), r
+    deny = events(r, event="connection", action="deny", host="other.example.com")
+    assert deny, r
+    assert deny[0]["profile"] == "basic" and deny[0]["rule"] == "default"
+    assert deny[0]["dst_port"] == world.http_port
+
+
+def test_deny_rule_is_named(islo, world):
+    r = islo(CURL + ["http://evil.example.net:%d/" % world.http_port], "basic")
+    assert r.rc == 7, r
+    deny = events(r, event="connection", action="deny", host="evil.example.net")
+    assert deny and deny[0]["rule"] == "block-evil", r
+
+
+def test_wildcard_match_and_non_match(islo, world):
+    ok1 = islo(CURL + ["http://a.wild.example:%d/" % world.http_port], "basic")
+    assert ok1.rc == 0 and "host=a.wild.example" in ok1.out, ok1
+    ok2 = islo(CURL + ["http://b.c.wild.example:%d/" % world.http_port], "basic")
+    assert ok2.rc == 0, ok2
+    bad = islo(CURL + ["http://wild.example:%d/" % world.http_port], "basic")
+    assert bad.rc == 7, bad
+    assert events(bad, action="deny", host="wild.example")
+
+
+def test_ip_literal_matched_by_cidr(islo, world):
+    r = islo(CURL + ["http://127.0.0.1:%d/lit" % world.http_port], "basic")
+    assert r.rc == 0, r
+    assert "path=/lit" in r.out
+    opens = events(r, event="connection", phase="open", action="allow")
+    assert opens and opens[0]["rule"] == "loopback-literal" and opens[0]["dst_ip"] == "127.0.0.1"
+
+
+def test_port_not_in_rule_is_refused(islo, world):
+    r = islo(CURL + ["--cacert", world.ca, "https://127.0.0.1:%d/" % world.https_port], "basic")
+    assert r.rc == 7, r
+    r2 = islo(CURL + ["http://api.example.com:%d/" % world.other_port], "basic")
+    assert r2.rc == 7, r2
+    deny = events(r2, event="connection", action="deny", host="api.example.com")
+    assert deny and deny[0]["dst_port"] == world.other_port and deny[0]["rule"] == "default"
+
+
+def test_upstream_refusal_is_a_refusal_in_the_sandbox(islo, world):
+    r = islo(CURL + ["http://other.example.com:%d/" % world.closed_port], "basic")
+    assert r.rc == 7, r
+    deny = events(r, event="connection", action="deny", host="other.example.com")
+    assert deny and "upstream" in deny[0]["reason"], r
+    assert deny[0]["rule"] == "refused-upstream"
+
+
+def test_ipv6_has_the_same_policy(islo, world):
+    ok = islo(CURL + ["-6", "http://api.example.com:%d/six" % world.http_port], "basic")
+    assert ok.rc == 0 and "path=/six" in ok.out, ok
+    opens = events(ok, event="connection", phase="open", action="allow")
+    assert opens and ":" in opens[0]["src"], ok      # an IPv6 sandbox address
+    bad = islo(CURL + ["-6", "http://other.example.com:%d/" % world.http_port], "basic")
+    assert bad.rc == 7, bad
+    bad4 = islo(CURL + ["-4", "http://other.example.com:%d/" % world.http_port], "basic")
+    assert bad4.rc == 7, bad4
+    # an IPv6 literal the cidr rule (IPv4 only) does not cover
+    lit = islo(CURL + ["http://[::1]:%d/" % world.http6_port], "basic")
+    assert lit.rc == 7, lit
+    # and an IPv4-mapped IPv6 literal is no way around it
+    mapped = islo(CURL + ["http://[::ffff:127.0.0.1]:%d/" % world.https_port], "basic")
+    assert mapped.rc != 0, mapped
+
+
+def test_ipv6_upstream(islo, world):
+    r = islo(CURL + ["http://v6only.example.com:%d/v6" % world.http6_port], "basic")
+    assert r.rc == 0 and "path=/v6" in r.out, r
+    opens = events(r, event="connection", phase="open", action="allow")
+    assert opens and opens[0]["upstream"] == "::1"
+
+
+def test_disallowed_name_never_reaches_the_resolver(islo, world):
+    secret = "leak-%s.example.org" % uuid.uuid4().hex[:12]
+    r = islo(CURL + ["http://%s:%d/" % (secret, world.http_port)], "basic")
+    assert r.rc == 7, r
+    assert events(r, event="dns", host=secret), r      # the sandbox did ask
+    time.sleep(0.2)
+    assert secret not in world.dns_queries()
+    # ...while an allowed name is looked up for real, on the host side
+    ok = islo(CURL + ["http://api.example.com:%d/" % world.http_port], "basic")
+    assert ok.rc == 0
+    assert "api.example.com" in world.dns_queries()
+
+
+def test_private_range_refused_unless_allow_private(islo, world):
+    r = islo(CURL + ["http://private.example.com:%d/" % world.http_port], "basic")
+    assert r.rc == 7, r
+    deny = events(r, event="connection", action="deny", host="private.example.com")
+    assert deny and "private" in deny[0]["reason"] and deny[0]["rule"] == "private-no-override"
+    meta = islo(CURL + ["http://metadata.example.com:%d/" % world.http_port], "basic")
+    assert meta.rc == 7, meta
+    deny = events(meta, event="connection", action="deny", host="metadata.example.com")
+    assert deny and "private" in deny[0]["reason"]
+    # api.example.com resolves to loopback too, but its rule allows it
+    ok = islo(CURL + ["http://api.example.com:%d/" % world.http_port], "basic")
+    assert ok.rc == 0, ok
+
+
+def test_host_header_must_match_the_name(islo, world):
+    r = islo(CURL + ["-H", "Host: evil.example.net",
+                     "http://api.example.com:%d/" % world.http_port], "basic")
+    assert r.rc == 0, r   # curl got an answer: our 403
+    body = json.loads(r.out)
+    assert body["error"] == "islo-net: blocked by gateway profile"
+    assert body["profile"] == "basic" and body["host"] == "evil.example.net"
+    assert events(r, event="security_event", requested_host="evil.example.net"), r
+
+
+def test_tls_sni_must_match_the_name(islo, world):
+    r = islo(["openssl", "s_client", "-connect", "api.example.com:%d" % world.https_port,
+              "-servername", "evil.example.net", "-CAfile", world.ca],
+             "basic", timeout=30)
+    assert "Verify return code: 0" not in r.out, r
+    ev = events(r, event="security_event")
+    assert ev and ev[0]["requested_host"] == "evil.example.net", r
+    assert "SNI" in ev[0]["reason"]
+
+
+def test_large_transfers_both_ways_are_intact(islo, world):
+    n = 8 * 1024 * 1024
+    script = (
+        "import hashlib,urllib.request\n"
+        "b=urllib.request.urlopen('http://api.example.com:%d/bytes/%d',timeout=30).read()\n"
+        "exp=bytes((i*7+3)&255 for i in range(%d))\n"
+        "assert b==exp,(len(b))\n"
+        "data=bytes((i*13+5)&255 for i in range(%d))\n"
+        "r=urllib.request.urlopen(urllib.request.Request('http://api.example.com:%d/up',data=data),timeout=30).read().decode()\n"
+        "assert hashlib.sha256(data).hexdigest() in r, r\n"
+        "print('ok')\n" % (world.http_port, n, n, n, world.http_port))
+    r = islo(["/usr/bin/python3", "-c", script], "basic", timeout=120)
+    assert r.rc == 0 and "ok" in r.out, r
+    closes = events(r, event="connection", phase="close")
+    assert sum(e["bytes_down"] for e in closes) >= n
+    assert sum(e["bytes_up"] for e in closes) >= n
+
+
+def test_udp_other_than_dns_is_refused(islo, world):
+    script = (
+        "import socket\n"
+        "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+        "s.settimeout(5)\n"
+        "s.connect((socket.gethostbyname('api.example.com'),%d))\n"
+        "s.send(b'x')\n"
+        "try:\n"
+        "    s.recv(10); print('got-answer')\n"
+        "except ConnectionRefusedError: print('refused')\n"
+        "except socket.timeout: print('timeout')\n" % world.http_port)
+    r = islo(["/usr/bin/python3", "-c", script], "basic")
+    assert r.rc == 0 and "refused" in r.out, r
+    assert events(r, event="connection", proto="udp", action="deny"), r
+
+
+def test_dns_over_tcp_and_synthetic_answers(islo, world):
+    script = (
+        "import socket,struct\n"
+        "q=struct.pack('>HHHHHH',0x1234,0x0100,1,0,0,0)+b'\\x03api\\x07example\\x03com\\x00'+struct.pack('>HH',1,1)\n"
+        "s=socket.create_connection(('10.0.2.3',53),timeout=5)\n"
+        "s.sendall(struct.pack('>H',len(q))+q)\n"
+        "n=struct.unpack('>H',s.recv(2))[0]\n"
+        "a=b''\n"
+        "while len(a)<n: a+=s.recv(n-len(a))\n"
+        "ip='.'.join(str(x) for x in a[-4:])\n"
+        "print('id',hex(struct.unpack('>H',a[:2])[0]),'ip',ip)\n"
+        "print('udp',socket.gethostbyname('api.example.com'))\n")
+    r = islo(["/usr/bin/python3", "-c", script], "basic")
+    assert r.rc == 0, r
+    m = re.search(r"id 0x1234 ip (\S+)", r.out)
+    assert m and m.group(1).startswith("198.1"), r
+    udp = re.search(r"udp (\S+)", r.out).group(1)
+    assert udp == m.group(1), r   # one name, one synthetic address
+
+
+def test_tcp_to_the_gateway_itself_is_refused(islo, world):
+    r = islo(CURL + ["http://10.0.2.2:%d/" % world.http_port], "basic")
+    assert r.rc == 7, r
+    deny = events(r, event="connection", action="deny", dst_ip="10.0.2.2")
+    assert deny and "gateway" in deny[0]["reason"]
+
+
+def test_resolv_conf_and_addresses_inside(islo, world):
+    r = islo(["sh", "-c", "cat /etc/resolv.conf; ip -br addr show tap0; ip route; ip -6 route"],
+             "basic")
+    assert r.rc == 0, r
+    assert "nameserver 10.0.2.3" in r.out
+    assert "10.0.2.100/24" in r.out and "fd00::100/64" in r.out
+    assert "default via 10.0.2.2" in r.out and "default via fd00::2" in r.out

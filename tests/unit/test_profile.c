@@ -1,0 +1,431 @@
+// SPDX-License-Identifier: MIT
+/* test_profile.c - the strict gateway-profile parser (src/profile.c). */
+#include "unit.h"
+#include "profile.h"
+
+#include <arpa/inet.h>
+#include <glob.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static struct profile *parse(const char *yaml, char *err, size_t errlen)
+{
+	return profile_parse(yaml, strlen(yaml), "t.yaml", err, errlen);
+}
+
+/* Parse @yaml expecting failure; err must start with @prefix. */
+static int fails_with(const char *yaml, const char *prefix)
+{
+	char err[1024];
+	struct profile *p = parse(yaml, err, sizeof(err));
+
+	if (p) {
+		fprintf(stderr, "expected failure for:\n%s\n", yaml);
+		profile_free(p);
+		return 0;
+	}
+	if (strncmp(err, prefix, strlen(prefix))) {
+		fprintf(stderr, "error \"%s\" does not start with \"%s\"\n", err, prefix);
+		return 0;
+	}
+	return 1;
+}
+
+TEST(profile_good_all_fields)
+{
+	static const char y[] =
+		"name: full\n"
+		"description: \"A profile\\twith everything\"\n"
+		"default_action: allow\n"
+		"internet_enabled: false\n"
+		"rules:\n"
+		"  - name: api\n"
+		"    priority: 10\n"
+		"    host_pattern: API.GitHub.com.\n"
+		"    ports: [443, \"8000-8100\", 9000-9001]\n"
+		"    protocol: tcp\n"
+		"    action: allow\n"
+		"    allow_private: true\n"
+		"  - cidr: [10.1.2.3/8, \"2001:db8::/32\"]\n"
+		"    protocol: udp\n"
+		"    action: deny\n"
+		"    ports: \"*\"\n"
+		"  - host_pattern: '*.npmjs.org'\n"
+		"  - host_pattern: 192.0.2.7\n"
+		"    priority: 0\n"
+		"  - host_pattern: \"2001:DB8::1\"\n"
+		"    cidr: 192.0.2.0/24\n";
+	char err[512];
+	struct profile *p = parse(y, err, sizeof(err));
+	const struct pf_rule *r;
+	uint8_t a[16];
+
+	if (!p)
+		fprintf(stderr, "%s\n", err);
+	REQUIRE(p);
+	CHECK_STR(p->name, "full");
+	CHECK_STR(p->description, "A profile\twith everything");
+	CHECK_STR(p->path, "t.yaml");
+	CHECK(p->default_action == PF_ALLOW);
+	CHECK(p->internet_enabled == 0);
+	REQUIRE(p->nrules == 5);
+
+	/* Sorted: priority 0, 10, then the 1000s in file order. */
+	r = &p->rules[0];
+	CHECK_STR(r->host_pattern, "192.0.2.7");
+	CHECK(r->host_family == AF_INET);
+	CHECK(r->priority == 0 && r->index == 3 && r->line == 18);
+	inet_pton(AF_INET, "192.0.2.7", a);
+	CHECK(!memcmp(r->host_addr, a, 4));
+
+	r = &p->rules[1];
+	CHECK_STR(r->name, "api");
+	CHECK_STR(r->host_pattern, "api.github.com");
+	CHECK(r->host_family == 0);
+	CHECK(r->priority == 10 && r->index == 0 && r->line == 6);
+	REQUIRE(r->nports == 3);
+	CHECK(r->ports[0].lo == 443 && r->ports[0].hi == 443);
+	CHECK(r->ports[1].lo == 8000 && r->ports[1].hi == 8100);
+	CHECK(r->ports[2].lo == 9000 && r->ports[2].hi == 9001);
+	CHECK(r->protocol == PF_TCP && r->action == PF_ALLOW && r->allow_private);
+
+	r = &p->rules[2];
+	CHECK(r->index == 1 && r->priority == 1000);
+	CHECK_STR(r->name, "10.1.2.3/8,2001:db8::/32");
+	CHECK(r->host_pattern == NULL);
+	REQUIRE(r->ncidrs == 2);
+	CHECK(r->cidrs[0].family == AF_INET && r->cidrs[0].prefix == 8);
+	CHECK(r->cidrs[0].addr[0] == 10 && r->cidrs[0].addr[3] == 3);
+	CHECK(r->cidrs[1].family == AF_INET6 && r->cidrs[1].prefix == 32);
+	CHECK(r->protocol == PF_UDP && r->action == PF_DENY);
+	REQUIRE(r->nports == 1);
+	CHECK(r->ports[0].lo == 1 && r->ports[0].hi == 65535);
+
+	r = &p->rules[3];
+	CHECK_STR(r->name, "*.npmjs.org");
+	CHECK(r->allow_private == 0);
+
+	r = &p->rules[4];
+	CHECK_STR(r->host_pattern, "2001:db8::1");
+	CHECK(r->host_family == AF_INET6);
+	REQUIRE(r->ncidrs == 1);
+	CHECK(r->cidrs[0].prefix == 24);
+	profile_free(p);
+}
+
+TEST(profile_defaults)
+{
+	char err[512];
+	struct profile *p;
+	const char *y = "rules:\n  - host_pattern: example.com\n";
+
+	p = profile_parse(y, strlen(y), "/some/dir/my-prof.yaml", err, sizeof(err));
+	REQUIRE(p);
+	CHECK_STR(p->name, "my-prof");
+	CHECK(p->description == NULL);
+	CHECK(p->default_action == PF_DENY);
+	CHECK(p->internet_enabled == 1);
+	REQUIRE(p->nrules == 1);
+	CHECK_STR(p->rules[0].name, "example.com");
+	CHECK(p->rules[0].priority == 1000);
+	CHECK(p->rules[0].protocol == PF_TCP);
+	CHECK(p->rules[0].action == PF_ALLOW);
+	CHECK(p->rules[0].allow_private == 0);
+	REQUIRE(p->rules[0].nports == 2);
+	CHECK(p->rules[0].ports[0].lo == 80 && p->rules[0].ports[0].hi == 80);
+	CHECK(p->rules[0].ports[1].lo == 443 && p->rules[0].ports[1].hi == 443);
+	profile_free(p);
+
+	p = profile_parse("{}", 2, "x.yml", err, sizeof(err));
+	REQUIRE(p);
+	CHECK_STR(p->name, "x");
+	CHECK(p->nrules == 0);
+	profile_free(p);
+
+	p = profile_parse("rules: []\n", 10, "x.yml", err, sizeof(err));
+	REQUIRE(p);
+	CHECK(p->nrules == 0);
+	profile_free(p);
+}
+
+TEST(profile_priority_sort_stable)
+{
+	static const char y[] =
+		"rules:\n"
+		"  - {host_pattern: a.com, priority: 50}\n"
+		"  - {host_pattern: b.com}\n"
+		"  - {host_pattern: c.com, priority: 50}\n"
+		"  - {host_pattern: d.com, priority: 1}\n"
+		"  - {host_pattern: e.com}\n";
+	char err[512];
+	struct profile *p = parse(y, err, sizeof(err));
+
+	REQUIRE(p);
+	REQUIRE(p->nrules == 5);
+	CHECK_STR(p->rules[0].name, "d.com");
+	CHECK_STR(p->rules[1].name, "a.com");
+	CHECK_STR(p->rules[2].name, "c.com");
+	CHECK_STR(p->rules[3].name, "b.com");
+	CHECK_STR(p->rules[4].name, "e.com");
+	profile_free(p);
+}
+
+TEST(profile_host_patterns)
+{
+	static const struct { const char *in, *out; } good[] = {
+		{ "Example.COM", "example.com" },
+		{ "example.com.", "example.com" },
+		{ "\"*.com\"", "*.com" },
+		{ "'*.Example.com.'", "*.example.com" },
+		{ "_dmarc.example.com", "_dmarc.example.com" },
+		{ "localhost", "localhost" },
+		{ "10.0.0.1", "10.0.0.1" },
+		{ "\"::1\"", "::1" },
+	};
+	static const char *const bad[] = {
+		"\"\"", "\"*\"", "\"a.*.com\"", "\"*a.com\"", "\"*.\"", "\"a..b\"",
+		"\".a.b\"", "\"a b.com\"", "\"a/b\"", "\"1.2.3\"", "\"999.1.1.1\"",
+		"\"::zz\"", "\"caf\xc3\xa9.com\"", "\"..\"", "\"a.com/\"",
+	};
+	char y[256], err[512];
+	struct profile *p;
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(*good); i++) {
+		snprintf(y, sizeof(y), "rules:\n  - host_pattern: %s\n", good[i].in);
+		p = parse(y, err, sizeof(err));
+		if (!p)
+			fprintf(stderr, "%s: %s\n", good[i].in, err);
+		REQUIRE(p);
+		CHECK_STR(p->rules[0].host_pattern, good[i].out);
+		profile_free(p);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		snprintf(y, sizeof(y), "rules:\n  - host_pattern: %s\n", bad[i]);
+		if (!fails_with(y, "t.yaml:2:19: expected"))
+			fprintf(stderr, "  (pattern %s)\n", bad[i]);
+	}
+}
+
+TEST(profile_error_positions)
+{
+	/* Unknown key: at the key. */
+	CHECK(fails_with("name: x\nrules:\n  - host_pattern: a.com\n    bogus: 1\n",
+			 "t.yaml:4:5: unknown key 'bogus' in a rule: expected one of name, priority, host_pattern"));
+	CHECK(fails_with("name: x\nrulez: []\n",
+			 "t.yaml:2:1: unknown key 'rulez' in a profile: expected one of name, description"));
+	/* Duplicate key: at the second occurrence. */
+	CHECK(fails_with("name: x\ndescription: a\nname: y\n",
+			 "t.yaml:3:1: expected each key once in a profile: duplicate key 'name' (first at line 1)"));
+	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    action: deny\n    action: allow\n",
+			 "t.yaml:4:5: expected each key once in a rule: duplicate key 'action'"));
+	/* "yes" for a port: at the item. */
+	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    ports: [443, yes]\n",
+			 "t.yaml:3:18: expected a port number from 1 to 65535"));
+	/* A mapping where a list is expected: at the value. */
+	CHECK(fails_with("rules:\n  a: b\n",
+			 "t.yaml:2:3: expected 'rules' to be a list of rules, found a mapping"));
+	/* Keys of later features. */
+	{
+		static const char *const keys[] = { "path_pattern", "methods",
+			"rate_limit_rpm", "auth_strategy", "route", "tls", "postgres" };
+		char y[256], want[256];
+		size_t i;
+
+		for (i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
+			char err[512];
+			struct profile *p;
+
+			snprintf(y, sizeof(y), "rules:\n  - host_pattern: a.com\n    %s: x\n", keys[i]);
+			snprintf(want, sizeof(want),
+				 "t.yaml:3:5: '%s' is not supported by this version of islo-net", keys[i]);
+			p = parse(y, err, sizeof(err));
+			CHECK(!p);
+			CHECK_STR(err, want);
+			profile_free(p);
+		}
+	}
+}
+
+TEST(profile_error_classes)
+{
+	/* Wrong types. */
+	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    ports: {a: 1}\n", "t.yaml:3:12: expected 'ports' to be a list"));
+	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    ports: 443\n", "t.yaml:3:12: expected 'ports' to be a list"));
+	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    ports: []\n", "t.yaml:3:12: expected at least one entry"));
+	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    ports: [[1]]\n", "t.yaml:3:13: expected a port number"));
+	CHECK(fails_with("internet_enabled: yes\n", "t.yaml:1:19: expected 'internet_enabled' to be true or false, found 'yes'"));
+	CHECK(fails_with("internet_enabled: \"true\"\n", "t.yaml:1:19: expected 'internet_enabled' to be true or false"));
+	CHECK(fails_with("default_action: maybe\n", "t.yaml:1:17: expected 'default_action' to be allow or deny"));
+	CHECK(fails_with("name: [a]\n", "t.yaml:1:7: expected 'name' to be a string, found a list"));
+	CHECK(fails_with("name:\n", "t.yaml:1:6: expected 'name' to be a string, found an empty value"));
+	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    protocol: icmp\n", "t.yaml:3:15: expected 'protocol' to be tcp or udp"));
+	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    allow_private: 1\n", "t.yaml:3:20: expected 'allow_private' to be true or false"));
+	CHECK(fails_with("rules:\n  - just-a-string\n", "t.yaml:2:5: expected a rule"));
+	/* Out of range numbers. */
+	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    ports: [0]\n", "t.yaml:3:13: expected a port number"));
+	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    ports: [65536]\n", "t.yaml:3:13: expected a port number"));
+	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    ports: [\"90-80\"]\n", "t.yaml:3:13: expected a port number"));
+	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    ports: [-1]\n", "t.yaml:3:13: expected a port number"));
+	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    ports: [0443]\n", "t.yaml:3:13: expected a port number"));
+	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    priority: 1000001\n", "t.yaml:3:15: expected 'priority' to be an integer from 0 to 1000000"));
+	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    priority: -1\n", "t.yaml:3:15: expected 'priority' to be an integer"));
+	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    priority: \"5\"\n", "t.yaml:3:15: expected 'priority' to be an integer"));
+	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    priority: 99999999999999999999\n", "t.yaml:3:15: expected 'priority'"));
+	/* CIDRs: host bits are fine, bad prefixes are not. */
+	CHECK(fails_with("rules:\n  - cidr: 10.0.0.0/33\n", "t.yaml:2:11: expected an IPv4 prefix length from 0 to 32"));
+	CHECK(fails_with("rules:\n  - cidr: \"::/129\"\n", "t.yaml:2:11: expected an IPv6 prefix length from 0 to 128"));
+	CHECK(fails_with("rules:\n  - cidr: 10.0.0.0/\n", "t.yaml:2:11: expected an IPv4 prefix"));
+	CHECK(fails_with("rules:\n  - cidr: example.com/8\n", "t.yaml:2:11: expected a CIDR"));
+	CHECK(fails_with("rules:\n  - cidr: []\n", "t.yaml:2:11: expected at least one CIDR"));
+	CHECK(fails_with("rules:\n  - cidr: {a: b}\n", "t.yaml:2:11: expected 'cidr' to be a CIDR string or a list"));
+	/* A rule with neither host_pattern nor cidr: at the rule. */
+	CHECK(fails_with("rules:\n  - action: deny\n    ports: [22]\n", "t.yaml:2:5: expected 'host_pattern' or 'cidr' in a rule"));
+	/* Documents. */
+	CHECK(fails_with("", "t.yaml:1:1: expected a mapping of profile settings"));
+	CHECK(fails_with("- a\n- b\n", "t.yaml:1:1: expected a mapping of profile settings"));
+	CHECK(fails_with("just text\n", "t.yaml:1:1: expected a mapping of profile settings"));
+	CHECK(fails_with("name: a\n---\nname: b\n", "t.yaml:2:1: expected a single YAML document"));
+	/* Anchors, aliases, tags. */
+	CHECK(fails_with("name: &n a\ndescription: b\n", "t.yaml:1:7: expected a value, found a YAML anchor"));
+	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    ports: &p [1]\n", "t.yaml:3:12: expected a value, found a YAML anchor"));
+	CHECK(fails_with("description: *n\n", "t.yaml:1:14: expected a value, found a YAML alias"));
+	CHECK(fails_with("name: !!str a\n", "t.yaml:1:7: expected a value, found a YAML tag"));
+	/* Syntax errors carry libyaml's position. */
+	CHECK(fails_with("name: [a\n", "t.yaml:"));
+	CHECK(fails_with("name: a\n  bad: indent\n", "t.yaml:2:6: invalid YAML"));
+	CHECK(fails_with("name: \"a\xff\"\n", "t.yaml:1:"));
+	/* Control bytes in a string. */
+	CHECK(fails_with("name: \"a\\x01b\"\n", "t.yaml:1:7: expected 'name' to be a string without control characters"));
+}
+
+TEST(profile_size_limits)
+{
+	char err[512];
+	struct profile *p;
+	size_t i, off = 0, n;
+	char *big;
+
+	/* An over-long string. */
+	big = malloc(4096);
+	REQUIRE(big);
+	off = (size_t)snprintf(big, 4096, "description: ");
+	for (i = 0; i < 1100; i++)
+		big[off++] = 'x';
+	big[off++] = '\n';
+	big[off] = '\0';
+	CHECK(fails_with(big, "t.yaml:1:14: expected 'description' to be a string of at most 1024 bytes"));
+	free(big);
+
+	/* Too many rules. */
+	n = 10001 * 32 + 64;
+	big = malloc(n);
+	REQUIRE(big);
+	off = (size_t)snprintf(big, n, "rules:\n");
+	for (i = 0; i < 10001; i++)
+		off += (size_t)snprintf(big + off, n - off, "- {host_pattern: h%zu.com}\n", i);
+	p = profile_parse(big, off, "t.yaml", err, sizeof(err));
+	CHECK(!p);
+	CHECK_STR(err, "t.yaml:10002:3: expected at most 10000 rules");
+	profile_free(p);
+	/* Exactly 10000 is fine. */
+	off = (size_t)snprintf(big, n, "rules:\n");
+	for (i = 0; i < 10000; i++)
+		off += (size_t)snprintf(big + off, n - off, "- {host_pattern: h%zu.com}\n", i);
+	p = profile_parse(big, off, "t.yaml", err, sizeof(err));
+	CHECK(p && p->nrules == 10000);
+	profile_free(p);
+	free(big);
+
+	/* Over 1 MiB. */
+	n = PF_MAX_FILE + 16;
+	big = malloc(n);
+	REQUIRE(big);
+	memset(big, '#', n);
+	p = profile_parse(big, n, "t.yaml", err, sizeof(err));
+	CHECK(!p);
+	CHECK(!strncmp(err, "t.yaml: expected a profile of at most", 37));
+	free(big);
+
+	/* NULL and garbage never crash. */
+	p = profile_parse(NULL, 0, NULL, err, sizeof(err));
+	CHECK(!p);
+	p = profile_parse("\0\0\0\0", 4, "t.yaml", NULL, 0);
+	CHECK(!p);
+	profile_free(NULL);
+}
+
+TEST(profile_load_files)
+{
+	char dir[] = "/tmp/islo-profile-XXXXXX", path[256], err[512];
+	struct profile *p;
+	FILE *f;
+
+	REQUIRE(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/ci.yaml", dir);
+	f = fopen(path, "w");
+	REQUIRE(f);
+	fputs("default_action: allow\nrules:\n  - host_pattern: x.org\n    action: deny\n", f);
+	fclose(f);
+	p = profile_load(path, err, sizeof(err));
+	REQUIRE(p);
+	CHECK_STR(p->name, "ci");
+	CHECK_STR(p->path, path);
+	CHECK(p->nrules == 1);
+	profile_free(p);
+
+	/* Errors name the path. */
+	f = fopen(path, "w");
+	REQUIRE(f);
+	fputs("name: ok\nfoo: 1\n", f);
+	fclose(f);
+	p = profile_load(path, err, sizeof(err));
+	CHECK(!p);
+	{
+		char want[300];
+
+		snprintf(want, sizeof(want), "%s:2:1: unknown key 'foo'", path);
+		CHECK(!strncmp(err, want, strlen(want)));
+	}
+	unlink(path);
+
+	/* Not a regular file; missing. */
+	p = profile_load(dir, err, sizeof(err));
+	CHECK(!p && strstr(err, "expected a regular file"));
+	p = profile_load("/dev/null", err, sizeof(err));
+	CHECK(!p && strstr(err, "expected a regular file"));
+	snprintf(path, sizeof(path), "%s/fifo.yaml", dir);
+	REQUIRE(!mkfifo(path, 0600));
+	p = profile_load(path, err, sizeof(err));
+	CHECK(!p && strstr(err, "expected a regular file"));
+	unlink(path);
+	p = profile_load(path, err, sizeof(err));
+	CHECK(!p && strstr(err, "cannot open"));
+	p = profile_load(NULL, err, sizeof(err));
+	CHECK(!p);
+	rmdir(dir);
+}
+
+/* Every shipped profile loads (tests run from the repository root). */
+TEST(profile_shipped_profiles_load)
+{
+	char err[512];
+	glob_t g;
+	size_t i;
+
+	REQUIRE(glob("profiles/*.yaml", 0, NULL, &g) == 0);
+	CHECK(g.gl_pathc >= 3);
+	for (i = 0; i < g.gl_pathc; i++) {
+		struct profile *p = profile_load(g.gl_pathv[i], err, sizeof(err));
+
+		if (!p)
+			fprintf(stderr, "%s\n", err);
+		CHECK(p != NULL);
+		if (p)
+			CHECK(p->nrules > 0);
+		profile_free(p);
+	}
+	globfree(&g);
+}
