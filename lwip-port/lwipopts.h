@@ -45,6 +45,7 @@
 #define IP_REASSEMBLY               1
 #define IP_FRAG                     0
 #define LWIP_IPV6_REASS             1
+#define IPV6_FRAG_COPYHEADER        1  /* 64-bit pointers do not fit the fragment header */
 #define LWIP_IPV6_FRAG              0
 #define IP_REASS_MAX_PBUFS          256
 #define IP_DEFAULT_TTL              64

@@ -321,11 +321,85 @@ static void ndp_input(struct gw *g, const uint8_t *ip, size_t len)
 	tap_write(g, r, sizeof(r));
 }
 
+/**
+ * icmp_unreach() - Refuse a datagram with "port unreachable"
+ * @g:      Sandbox
+ * @ip:     The refused IP packet, as the sandbox sent it
+ * @len:    Its length
+ * @family: AF_INET or AF_INET6
+ *
+ * The error comes from the refused destination's address, so the
+ * sandbox's socket sees ECONNREFUSED, as for a TCP RST.
+ */
+static void icmp_unreach(struct gw *g, const uint8_t *ip, size_t len,
+			 int family)
+{
+	uint8_t *f = g->obuf, *h = f + ETH_HLEN_;
+	size_t quote, hl = family == AF_INET ? 20 : 40, tot;
+	uint8_t *icmp = h + hl;
+	uint32_t sum;
+
+	quote = family == AF_INET ? 576 - 20 - 8 : 1280 - 40 - 8;
+	if (quote > len)
+		quote = len;
+	tot = hl + 8 + quote;
+	if (!g->guest_mac_known || ETH_HLEN_ + tot > g->bufsize)
+		return;
+	memcpy(f, g->guest_mac, 6);
+	memcpy(f + 6, g->mac, 6);
+	wr16(f + 12, family == AF_INET ? ETHTYPE_IP4 : ETHTYPE_IP6);
+	memset(h, 0, hl + 8);
+	memcpy(icmp + 8, ip, quote);
+	if (family == AF_INET) {
+		h[0] = 0x45;
+		wr16(h + 2, (uint16_t)tot);
+		h[8] = 64;
+		h[9] = 1;
+		memcpy(h + 12, ip + 16, 4);
+		memcpy(h + 16, ip + 12, 4);
+		wr16(h + 10, csum_fold(csum_add(0, h, 20)));
+		icmp[0] = 3;    /* destination unreachable */
+		icmp[1] = 3;    /* port unreachable */
+		wr16(icmp + 2, csum_fold(csum_add(0, icmp, 8 + quote)));
+	} else {
+		h[0] = 0x60;
+		wr16(h + 4, (uint16_t)(8 + quote));
+		h[6] = 58;
+		h[7] = 64;
+		memcpy(h + 8, ip + 24, 16);
+		memcpy(h + 24, ip + 8, 16);
+		icmp[0] = 1;    /* destination unreachable */
+		icmp[1] = 4;    /* port unreachable */
+		sum = csum_add(0, h + 8, 32);
+		sum += (uint32_t)(8 + quote) + 58;
+		sum = csum_add(sum, icmp, 8 + quote);
+		wr16(icmp + 2, csum_fold(sum));
+	}
+	tap_write(g, f, ETH_HLEN_ + tot);
+}
+
 /* ------------------------------------------------------------------ */
 /* DNS server (UDP, on the resolver address)                           */
 
+/* Is there a port on which a TCP connection to @name would be allowed?
+ * The first rule whose host pattern matches decides; else the default. */
+static int name_may_be_allowed(const struct profile *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->nrules; i++) {
+		const struct pf_rule *r = &p->rules[i];
+
+		if (r->protocol != PF_TCP || !r->host_pattern ||
+		    !policy_host_match(r->host_pattern, name))
+			continue;
+		return r->action == PF_ALLOW;
+	}
+	return p->default_action == PF_ALLOW && p->internet_enabled;
+}
+
 /**
- * dns_answer() - Answer one query from the sandbox
+ * gw_dns_answer() - Answer one query from the sandbox
  * @g:    Sandbox
  * @q:    Query bytes
  * @len:  Their length
@@ -368,20 +442,12 @@ size_t gw_dns_answer(struct gw *g, const uint8_t *q, size_t len, uint8_t *out,
 			inet_ntop(family, addr, abuf, sizeof(abuf));
 		}
 	}
-	/* the log says whether the name is allowed anywhere on the usual
-	 * ports; the answer is synthetic either way, so a refused name
+	/* the log says whether a connection to the name could be allowed
+	 * (the first rule whose pattern matches it, on any port, or the
+	 * default); the answer is synthetic either way, so a refused name
 	 * fails as "connection refused", never as a lookup the host made */
-	if (r == 0 && dq.name[0]) {
-		struct pf_query pq = { .host = dq.name, .port = 443,
-				       .proto = PF_TCP };
-		struct pf_decision d1, d2;
-
-		policy_decide(g->prof, &pq, &d1);
-		pq.port = 80;
-		policy_decide(g->prof, &pq, &d2);
-		action = (d1.action == PF_ALLOW || d2.action == PF_ALLOW) ?
-				 "allow" : "deny";
-	}
+	if (r == 0 && dq.name[0])
+		action = name_may_be_allowed(g->prof, dq.name) ? "allow" : "deny";
 	audit_begin(&e, "dns");
 	audit_str(&e, "action", action);
 	audit_str(&e, "profile", g->profile_name);
@@ -534,11 +600,12 @@ static void gw_ip_input(struct gw *g, const uint8_t *ip, size_t len,
 	case 17:
 		if (len < hl + 8)
 			return;
-		if (rd16(l4 + 2) == 53 && (!memcmp(&dst, &g->dns4, sizeof(dst)) ||
-					   !memcmp(&dst, &g->dns6, sizeof(dst))))
+		if (rd16(l4 + 2) == 53 && (ipaddr_eq(&dst, &g->dns4) ||
+					   ipaddr_eq(&dst, &g->dns6)))
 			break;
 		udp_refused(g, &src, &dst, rd16(l4 + 2));
-		break; /* lwIP answers ICMP port unreachable */
+		icmp_unreach(g, ip, len, family);
+		return;
 	case 6:
 		if (len < hl + 20)
 			return;

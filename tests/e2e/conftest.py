@@ -12,6 +12,7 @@ leaves this machine.  Tests that take a `who` parameter run both as the
 current user and, when we are root, as the ordinary user `islo-test`.
 """
 import http.server
+import sys
 import os
 import pwd
 import shutil
@@ -42,6 +43,10 @@ NAMES = {
     "metadata.example.com": "169.254.169.254",
 }
 V6_NAMES = {"v6only.example.com": "::1"}
+# The upstream namespace (root only): a veth to a namespace of our own whose
+# addresses are in TEST-NET-3, so they count as public, not private.
+PUB_HOST, PUB_PEER = "203.0.113.1", "203.0.113.2"
+NAMES["pub.example.com"] = PUB_PEER
 
 
 def free_port(family=socket.AF_INET, addr="127.0.0.1"):
@@ -52,34 +57,8 @@ def free_port(family=socket.AF_INET, addr="127.0.0.1"):
     return port
 
 
-class Handler(http.server.BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def do_GET(self):
-        if self.path.startswith("/bytes/"):
-            n = int(self.path.split("/")[2])
-            body = bytes((i * 7 + 3) & 0xFF for i in range(n))
-        else:
-            body = ("hello from upstream host=%s path=%s\n" % (
-                self.headers.get("Host"), self.path)).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_POST(self):
-        n = int(self.headers.get("Content-Length", "0"))
-        data = self.rfile.read(n)
-        import hashlib
-        body = ("sha256=%s len=%d\n" % (hashlib.sha256(data).hexdigest(), len(data))).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *a):
-        pass
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from servers import Handler  # noqa: E402
 
 
 class V6Server(http.server.ThreadingHTTPServer):
@@ -137,6 +116,31 @@ class World:
         # a port nothing listens on (upstream refusal)
         self.closed_port = free_port()
         self.start_dns()
+        self.netns = None
+        if os.getuid() == 0:
+            self.start_upstream_ns()
+
+    def start_upstream_ns(self):
+        ns = "islo-up-%d" % os.getpid()
+        h, n = "iu%dh" % os.getpid(), "iu%dn" % os.getpid()
+        cmds = [["ip", "netns", "add", ns],
+                ["ip", "link", "add", h, "type", "veth", "peer", "name", n],
+                ["ip", "link", "set", n, "netns", ns],
+                ["ip", "addr", "add", PUB_HOST + "/24", "dev", h],
+                ["ip", "link", "set", h, "up"],
+                ["ip", "-n", ns, "addr", "add", PUB_PEER + "/24", "dev", n],
+                ["ip", "-n", ns, "link", "set", n, "up"],
+                ["ip", "-n", ns, "link", "set", "lo", "up"]]
+        for c in cmds:
+            subprocess.run(c, check=True)
+        self.netns = ns
+        self.pub_port = free_port()
+        here = os.path.dirname(os.path.abspath(__file__))
+        self.pub = subprocess.Popen(["ip", "netns", "exec", ns, "/usr/bin/python3",
+                                     os.path.join(here, "servers.py"), PUB_PEER,
+                                     str(self.pub_port)],
+                                    stdout=subprocess.PIPE, text=True)
+        assert self.pub.stdout.readline().strip() == "ready"
 
     def start_dns(self):
         args = ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",
@@ -170,6 +174,10 @@ class World:
             s.shutdown()
         self.dns.terminate()
         self.dns.wait()
+        if self.netns:
+            self.pub.terminate()
+            self.pub.wait()
+            subprocess.run(["ip", "netns", "del", self.netns])
 
     def profile(self, name, text):
         """Write profiles/NAME.yaml; {http}, {https}, {http6} are ports."""
@@ -177,7 +185,8 @@ class World:
         with open(path, "w") as f:
             f.write(text.format(http=self.http_port, https=self.https_port,
                                 http6=self.http6_port, other=self.other_port,
-                                closed=self.closed_port))
+                                closed=self.closed_port,
+                                pub=getattr(self, "pub_port", 1)))
         os.chmod(path, 0o644)
         return path
 

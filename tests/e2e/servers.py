@@ -1,0 +1,50 @@
+# SPDX-License-Identifier: MIT
+"""Upstream test servers.  Run as a script to serve HTTP on ADDR PORT (the
+e2e world starts one this way inside its upstream network namespace)."""
+import http.server
+import socket
+import sys
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self):
+        if self.path.startswith("/bytes/"):
+            n = int(self.path.split("/")[2])
+            body = bytes((i * 7 + 3) & 0xFF for i in range(n))
+        else:
+            body = ("hello from upstream host=%s path=%s\n" % (
+                self.headers.get("Host"), self.path)).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):
+        n = int(self.headers.get("Content-Length", "0"))
+        data = self.rfile.read(n)
+        import hashlib
+        body = ("sha256=%s len=%d\n" % (hashlib.sha256(data).hexdigest(), len(data))).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *a):
+        pass
+
+
+
+class Server(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+
+if __name__ == "__main__":
+    addr, port = sys.argv[1], int(sys.argv[2])
+    if ":" in addr:
+        Server.address_family = socket.AF_INET6
+    srv = Server((addr, port), Handler)
+    print("ready", flush=True)
+    srv.serve_forever()
