@@ -301,13 +301,17 @@ TEST(dns_response_roundtrip)
 	CHECK(out[0] == 0x8a && out[1] == 0x5d && (out[3] & 0xf) == 1);
 	CHECK(out[5] == 0 && out[7] == 0);
 	/* NOTIMP after a parse that stopped at the header */
-	hdr((struct mb *)out, 9, 0x2900, 1, 0); /* opcode 5 (UPDATE), RD */
-	CHECK(dns_parse_query(out, 12, &q) == DNS_NOTIMP);
-	n = dns_build_response(&q, out, 12, DNS_RCODE_NOTIMP, AF_INET, v4, 1,
-			       out + 100, 100);
-	REQUIRE(n == 12);
-	CHECK(out[100] == 0 && out[101] == 9 && out[102] == 0x81 &&
-	      out[103] == 0x84 && out[107] == 0);
+	{
+		struct mb m;
+
+		hdr(&m, 9, 0x2900, 1, 0); /* opcode 5 (UPDATE), RD */
+		CHECK(dns_parse_query(m.d, m.n, &q) == DNS_NOTIMP);
+		n = dns_build_response(&q, m.d, m.n, DNS_RCODE_NOTIMP, AF_INET,
+				       v4, 1, out, sizeof(out));
+		REQUIRE(n == 12);
+		CHECK(out[0] == 0 && out[1] == 9 && out[2] == 0x81 &&
+		      out[3] == 0x84 && out[7] == 0);
+	}
 }
 
 TEST(dns_build_query_names)

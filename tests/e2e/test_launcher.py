@@ -1,0 +1,235 @@
+# SPDX-License-Identifier: MIT
+"""`islo-net run` as a launcher: profile resolution, errors before CMD
+starts, the no-gateway (libslirp) datapath, exit status, signals, clean-up."""
+import glob
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import ISLO, TEST_USER, audit_events
+
+CURL = ["curl", "-sS", "--max-time", "15", "--noproxy", "*"]
+
+STRICT = """\
+name: strict
+default_action: deny
+rules:
+  - name: api
+    host_pattern: api.example.com
+    ports: [{http}]
+    allow_private: true
+"""
+
+LOOSE = """\
+name: loose
+rules:
+  - name: api-and-other
+    host_pattern: "*.example.com"
+    ports: [{http}]
+    allow_private: true
+"""
+
+
+@pytest.fixture(scope="module", autouse=True)
+def profiles(world):
+    world.profile("strict", STRICT)
+    world.profile("loose", LOOSE)
+
+
+def project(scratch, content):
+    """A project directory with islo.yaml, and a subdirectory to run in."""
+    proj = os.path.join(scratch, "proj")
+    sub = os.path.join(proj, "src", "deep")
+    os.makedirs(sub, exist_ok=True)
+    with open(os.path.join(proj, "islo.yaml"), "w") as f:
+        f.write(content)
+    for d in (proj, os.path.join(proj, "src"), sub):
+        os.chmod(d, 0o755)
+    os.chmod(os.path.join(proj, "islo.yaml"), 0o644)
+    return sub
+
+
+def test_exit_status_is_propagated(islo):
+    r = islo(["sh", "-c", "exit 7"], "strict")
+    assert r.rc == 7, r
+    r = islo(["sh", "-c", "exit 0"])
+    assert r.rc == 0, r
+    r = islo(["/nonexistent/command"])
+    assert r.rc == 127, r
+    r = islo(["sh", "-c", "kill -TERM $$"], "strict")
+    assert r.rc == 128 + 15, r
+
+
+def test_no_gateway_reaches_host_loopback_through_10_0_2_2(islo, world):
+    r = islo(CURL + ["http://10.0.2.2:%d/nat" % world.http_port])
+    assert r.rc == 0, r
+    assert "path=/nat" in r.out
+    assert "no gateway profile" in r.err and "unrestricted" in r.err
+    assert len([l for l in r.err.splitlines() if "unrestricted" in l]) == 1
+    six = islo(CURL + ["http://[fd00::2]:%d/nat6" % world.http6_port])
+    assert six.rc == 0 and "path=/nat6" in six.out, six
+
+
+def test_no_gateway_udp_and_tcp_echo(islo, world):
+    script = (
+        "import socket\n"
+        "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(5)\n"
+        "s.sendto(b'ping',('10.0.2.2',%d)); print(s.recvfrom(100)[0].decode())\n")
+    import threading
+    import socket as so
+    u = so.socket(so.AF_INET, so.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    port = u.getsockname()[1]
+
+    def echo():
+        u.settimeout(20)
+        try:
+            data, a = u.recvfrom(100)
+            u.sendto(b"pong:" + data, a)
+        except OSError:
+            pass
+    t = threading.Thread(target=echo, daemon=True)
+    t.start()
+    r = islo(["/usr/bin/python3", "-c", script % port])
+    u.close()
+    assert r.rc == 0 and "pong:ping" in r.out, r
+
+
+def test_islo_yaml_applies_and_the_flag_overrides_it(islo, world, scratch):
+    sub = project(scratch, "# project settings\nimage: debian\ngateway_profile: strict\n")
+    denied = islo(CURL + ["http://other.example.com:%d/" % world.http_port], cwd=sub)
+    assert denied.rc == 7, denied
+    ev = audit_events(denied.audit)
+    assert any(e.get("profile") == "strict" and e.get("action") == "deny" for e in ev), denied
+    assert "unrestricted" not in denied.err
+    allowed = islo(CURL + ["http://other.example.com:%d/" % world.http_port], "loose", cwd=sub)
+    assert allowed.rc == 0 and "host=other.example.com" in allowed.out, allowed
+    ev = audit_events(allowed.audit)
+    assert ev and all(e.get("profile") == "loose" for e in ev if "profile" in e)
+
+
+def test_no_flag_no_islo_yaml_means_no_gateway(islo, world, scratch):
+    r = islo(CURL + ["http://10.0.2.2:%d/" % world.http_port], cwd=scratch)
+    assert r.rc == 0 and "unrestricted" in r.err, r
+
+
+def test_profile_not_found(islo, world):
+    r = islo(["true"], "no-such-profile")
+    assert r.rc == 125, r
+    assert "Gateway profile not found" in r.err
+    assert "no-such-profile" in r.err
+    assert world.profiles in r.err                   # the places searched
+    assert "/etc/islo/profiles" in r.err
+    assert "strict" in r.err and "loose" in r.err    # the profiles that exist
+    assert r.out == ""
+
+
+def test_profile_not_found_from_islo_yaml(islo, world, scratch):
+    sub = project(scratch, "gateway_profile: missing-one\n")
+    r = islo(["true"], cwd=sub)
+    assert r.rc == 125 and "Gateway profile not found" in r.err, r
+    assert "islo.yaml" in r.err
+
+
+def test_bad_profile_names_file_line_column(islo, world):
+    path = world.profile("broken", "name: broken\nrules:\n  - host_pattern: a.example\n    colour: blue\n")
+    r = islo(["true"], "broken")
+    assert r.rc == 125, r
+    assert "%s:4:5" % path in r.err, r
+    assert "colour" in r.err
+    path = world.profile("dup", "name: dup\ndefault_action: deny\ndefault_action: allow\n")
+    r = islo(["true"], "dup")
+    assert r.rc == 125 and "%s:3:1" % path in r.err, r
+    path = world.profile("badport", "rules:\n  - host_pattern: a.example\n    ports: [70000]\n")
+    r = islo(["true"], "badport")
+    assert r.rc == 125 and "%s:3:13" % path in r.err, r
+
+
+def test_check_command(world):
+    r = subprocess.run([ISLO, "check", "--profiles-dir", world.profiles, "strict"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0 and "is valid" in r.stdout and "api.example.com" in r.stdout, r
+    r = subprocess.run([ISLO, "check", "--profiles-dir", world.profiles, "broken"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "broken.yaml:4:5" in r.stderr, r
+
+
+def test_example_profiles_are_valid():
+    root = os.path.dirname(ISLO)
+    files = glob.glob(os.path.join(root, "profiles", "*.yaml"))
+    assert len(files) >= 3
+    for f in files:
+        r = subprocess.run([ISLO, "check", f], capture_output=True, text=True)
+        assert r.returncode == 0, (f, r.stderr)
+
+
+def test_help_is_complete():
+    r = subprocess.run([ISLO, "--help"], capture_output=True, text=True)
+    assert r.returncode == 0
+    for opt in ("--gateway-profile", "--profile", "--profiles-dir", "--audit-log",
+                "--dns-upstream", "--mtu", "islo.yaml", "ISLO_PROFILES_PATH"):
+        assert opt in r.stdout, opt
+    r = subprocess.run([ISLO, "run", "--mtu", "99"], capture_output=True, text=True)
+    assert r.returncode != 0 and "--mtu" in r.stderr
+
+
+def test_mtu_option(islo):
+    r = islo(["ip", "link", "show", "tap0"], "strict", extra=["--mtu", "1500"])
+    assert r.rc == 0 and " mtu 1500 " in r.out, r
+    r = islo(["ip", "link", "show", "tap0"])
+    assert r.rc == 0 and " mtu 65520 " in r.out, r
+
+
+def _islo_procs():
+    out = subprocess.run(["pgrep", "-f", ISLO + " run"], capture_output=True, text=True)
+    return out.stdout.split()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_tears_everything_down(world, scratch, sig):
+    audit = os.path.join(scratch, "a.log")
+    before = set(glob.glob("/tmp/islo-net-*")) | set(glob.glob("/run/user/*/islo-net-*"))
+    p = subprocess.Popen([ISLO, "run", "--profiles-dir", world.profiles, "-g", "strict",
+                          "--dns-upstream", "127.0.0.1:%d" % world.dns_port,
+                          "--audit-log", audit, "--", "sleep", "60"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(1.0)
+    children = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True,
+                              text=True).stdout.split()
+    assert children, "CMD is not running"
+    p.send_signal(sig)
+    try:
+        rc = p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise
+    assert rc == 128 + sig, (rc, p.stderr.read())
+    for c in children:
+        assert not os.path.exists("/proc/%s" % c) or \
+            open("/proc/%s/stat" % c).read().split()[2] == "Z"
+    after = set(glob.glob("/tmp/islo-net-*")) | set(glob.glob("/run/user/*/islo-net-*"))
+    assert after <= before, after - before
+
+
+def test_sigusr1_reopens_the_audit_log(world, scratch):
+    audit = os.path.join(scratch, "a.log")
+    script = ("import socket,time,urllib.request\n"
+              "time.sleep(1.5)\n"
+              "urllib.request.urlopen('http://api.example.com:%d/',timeout=10).read()\n"
+              % world.http_port)
+    p = subprocess.Popen([ISLO, "run", "--profiles-dir", world.profiles, "-g", "strict",
+                          "--dns-upstream", "127.0.0.1:%d" % world.dns_port,
+                          "--audit-log", audit, "--", "/usr/bin/python3", "-c", script],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.7)
+    assert os.path.exists(audit), "the audit log is opened at start"
+    os.rename(audit, audit + ".1")
+    p.send_signal(signal.SIGUSR1)
+    rc = p.wait(timeout=30)
+    assert rc == 0, p.stderr.read()
+    assert os.path.exists(audit), "audit log was not reopened"
+    ev = audit_events(open(audit).read())
+    assert any(e["event"] == "connection" and e.get("host") == "api.example.com" for e in ev)
