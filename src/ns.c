@@ -441,6 +441,17 @@ out:
 	return e < 0 ? -1 : 0;
 }
 
+/* A sysfs of the sandbox's own network namespace over /sys, so that
+ * /sys/class/net shows tap0 and lo rather than the host's interfaces, as in
+ * a container.  Best effort: some hosts forbid it (a locked /sys). */
+static void child_sysfs(void)
+{
+	if (mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) < 0)
+		debug("cannot mount the sandbox's own sysfs: %s",
+		      strerror(errno));
+}
+
 static int child_setup(struct ns_child *c, int *tapfd)
 {
 	if (child_userns(c) < 0 || child_mounts(c) < 0)
@@ -451,6 +462,7 @@ static int child_setup(struct ns_child *c, int *tapfd)
 		close(*tapfd);
 		return -1;
 	}
+	child_sysfs();
 	return 0;
 }
 

@@ -181,6 +181,10 @@ def test_mtu_option(islo):
     assert r.rc == 0 and " mtu 1500 " in r.out, r
     r = islo(["ip", "link", "show", "tap0"])
     assert r.rc == 0 and " mtu 65520 " in r.out, r
+    # the sandbox has a sysfs of its own network namespace
+    r = islo(["sh", "-c", "ls /sys/class/net; cat /sys/class/net/tap0/mtu"], "strict",
+             extra=["--mtu", "9000"])
+    assert r.rc == 0 and r.out.split() == ["lo", "tap0", "9000"], r
 
 
 def _islo_procs():
