@@ -378,6 +378,53 @@ static void icmp_unreach(struct gw *g, const uint8_t *ip, size_t len,
 	tap_write(g, f, ETH_HLEN_ + tot);
 }
 
+void gw_send_udp(struct gw *g, const struct ipaddr *src, uint16_t sport,
+		 const struct ipaddr *dst, uint16_t dport, const uint8_t *data,
+		 size_t len)
+{
+	uint8_t *f = g->obuf, *h = f + ETH_HLEN_;
+	size_t hl = src->family == AF_INET ? 20 : 40, tot = hl + 8 + len;
+	uint8_t *u = h + hl;
+	uint32_t sum;
+
+	/* no fragmentation toward the sandbox: a datagram larger than the
+	 * link's MTU is dropped, as a router with DF set would */
+	if (!g->guest_mac_known || tot > (size_t)g->o->mtu ||
+	    ETH_HLEN_ + tot > g->bufsize)
+		return;
+	memcpy(f, g->guest_mac, 6);
+	memcpy(f + 6, g->mac, 6);
+	wr16(f + 12, src->family == AF_INET ? ETHTYPE_IP4 : ETHTYPE_IP6);
+	memset(h, 0, hl + 8);
+	wr16(u, sport);
+	wr16(u + 2, dport);
+	wr16(u + 4, (uint16_t)(8 + len));
+	memcpy(u + 8, data, len);
+	if (src->family == AF_INET) {
+		h[0] = 0x45;
+		wr16(h + 2, (uint16_t)tot);
+		h[8] = 64;
+		h[9] = 17;
+		memcpy(h + 12, src->a, 4);
+		memcpy(h + 16, dst->a, 4);
+		wr16(h + 10, csum_fold(csum_add(0, h, 20)));
+		sum = csum_add(0, h + 12, 8);
+	} else {
+		h[0] = 0x60;
+		wr16(h + 4, (uint16_t)(8 + len));
+		h[6] = 17;
+		h[7] = 64;
+		memcpy(h + 8, src->a, 16);
+		memcpy(h + 24, dst->a, 16);
+		sum = csum_add(0, h + 8, 32);
+	}
+	sum += 17 + (uint32_t)(8 + len);
+	sum = csum_add(sum, u, 8 + len);
+	sum = csum_fold(sum);
+	wr16(u + 6, sum ? (uint16_t)sum : 0xffff);
+	tap_write(g, f, ETH_HLEN_ + tot);
+}
+
 /* ------------------------------------------------------------------ */
 /* DNS server (UDP, on the resolver address)                           */
 
@@ -503,13 +550,14 @@ out:
 /* Frames in: the pre-filter                                           */
 
 static void udp_refused(struct gw *g, const struct ipaddr *src,
-			const struct ipaddr *dst, uint16_t dport)
+			const struct ipaddr *dst, uint16_t dport,
+			const struct pf_decision *d, const char *reason)
 {
 	static uint64_t last;
 	static unsigned count;
 	uint64_t now = now_ms();
 	struct audit_ev e;
-	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN];
+	char s[INET6_ADDRSTRLEN], dstr[INET6_ADDRSTRLEN];
 
 	/* one line per datagram would let the sandbox fill the disk */
 	if (now / 1000 != last / 1000)
@@ -518,16 +566,16 @@ static void udp_refused(struct gw *g, const struct ipaddr *src,
 	if (++count > 20)
 		return;
 	ipaddr_str(src, s, sizeof(s));
-	ipaddr_str(dst, d, sizeof(d));
+	ipaddr_str(dst, dstr, sizeof(dstr));
 	audit_begin(&e, "connection");
 	audit_str(&e, "action", "deny");
 	audit_str(&e, "profile", g->profile_name);
-	audit_str(&e, "rule", "default");
+	audit_str(&e, "rule", policy_rule_label(d));
 	audit_str(&e, "proto", "udp");
 	audit_str(&e, "src", s);
-	audit_str(&e, "dst_ip", d);
+	audit_str(&e, "dst_ip", dstr);
 	audit_int(&e, "dst_port", dport);
-	audit_str(&e, "reason", "udp not allowed");
+	audit_str(&e, "reason", reason);
 	audit_emit(g->audit, &e);
 }
 
@@ -603,8 +651,15 @@ static void gw_ip_input(struct gw *g, const uint8_t *ip, size_t len,
 		if (rd16(l4 + 2) == 53 && (ipaddr_eq(&dst, &g->dns4) ||
 					   ipaddr_eq(&dst, &g->dns6)))
 			break;
-		udp_refused(g, &src, &dst, rd16(l4 + 2));
-		icmp_unreach(g, ip, len, family);
+		{
+			struct pf_decision d;
+			const char *why;
+
+			if (uflow_input(g, &src, &dst, l4, len - hl, &d, &why) == 0)
+				return;
+			udp_refused(g, &src, &dst, rd16(l4 + 2), &d, why);
+			icmp_unreach(g, ip, len, family);
+		}
 		return;
 	case 6:
 		if (len < hl + 20)
@@ -806,6 +861,7 @@ static void gw_teardown(struct gw *g)
 {
 	flow_close_all(g);
 	flow_reap(g);
+	uflow_tick(g, 1);
 	if (g->dns_pcb)
 		udp_remove(g->dns_pcb);
 	if (g->listener)
@@ -872,11 +928,15 @@ int gw_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
 			case REF_FLOW:
 				flow_sock_event((struct flow *)r, ev[i].events);
 				break;
+			case REF_UDP:
+				uflow_sock_event((struct uflow *)r);
+				break;
 			}
 		}
 		sys_check_timeouts();
 		hostdns_tick(g->hostdns);
 		flow_tick(g);
+		uflow_tick(g, 0);
 		flow_reap(g);
 		if (!sv->done)
 			supervisor_handle(sv);

@@ -28,7 +28,7 @@ struct gw;
 struct flow;
 
 /* Typed epoll references: every registered fd's data.ptr points at one. */
-enum ref_type { REF_TAP = 1, REF_TIMER, REF_SIG, REF_FLOW, REF_HOSTDNS };
+enum ref_type { REF_TAP = 1, REF_TIMER, REF_SIG, REF_FLOW, REF_HOSTDNS, REF_UDP };
 struct epref {
 	enum ref_type type;
 };
@@ -119,6 +119,14 @@ void flow_tick(struct gw *g);
 void flow_close_all(struct gw *g);
 err_t flow_accept(void *arg, struct tcp_pcb *pcb, err_t err);
 
+/* --- UDP flows (udpflow.c) --- */
+struct uflow;
+int uflow_input(struct gw *g, const struct ipaddr *src,
+		const struct ipaddr *dst, const uint8_t *udp, size_t len,
+		struct pf_decision *d, const char **reason);
+void uflow_sock_event(struct uflow *u);
+void uflow_tick(struct gw *g, int all);
+
 /* --- the sandbox (gw.c) --- */
 struct gw {
 	const struct run_opts *o;
@@ -142,6 +150,8 @@ struct gw {
 
 	struct flow *flows;
 	unsigned nflows, max_flows;
+	struct uflow *uflows;
+	unsigned nuflows;
 
 	uint8_t *obuf;                  /* one frame being written to the TAP */
 	uint8_t *ibuf;                  /* one frame being read from the TAP */
@@ -153,6 +163,9 @@ uint64_t now_ms(void);
 int gw_is_own_addr(const struct gw *g, const struct ipaddr *a);
 void ipaddr_str(const struct ipaddr *a, char *buf, size_t len);
 void ipaddr_to_lwip(const struct ipaddr *a, ip_addr_t *out);
+void gw_send_udp(struct gw *g, const struct ipaddr *src, uint16_t sport,
+		 const struct ipaddr *dst, uint16_t dport, const uint8_t *data,
+		 size_t len);
 void gw_epoll_mod(struct gw *g, int fd, struct epref *ref, uint32_t events,
 		  int op);
 

@@ -27,7 +27,9 @@
  *
  * NAME is looked up as NAME.yaml, then NAME.yml, in: @profiles_dir, each
  * entry of $ISLO_PROFILES_PATH, @cwd/profiles, $XDG_CONFIG_HOME/islo/profiles
- * (default ~/.config/islo/profiles), /etc/islo/profiles.
+ * (default ~/.config/islo/profiles), /etc/islo/profiles.  Relative
+ * directories (and relative direct paths) are taken relative to @cwd; a
+ * direct path named by islo.yaml is relative to that file's directory.
  *
  * Return: 1 when a profile applies; 0 when no gateway is asked for (no flag,
  * no islo.yaml naming one); -1 with @err filled (profile not found, bad

@@ -301,6 +301,63 @@ def test_udp_other_than_dns_is_refused(islo, world):
     assert events(r, event="connection", proto="udp", action="deny"), r
 
 
+@pytest.fixture(scope="module")
+def udp_echo(world):
+    import socket as so
+    import threading
+    u = so.socket(so.AF_INET, so.SOCK_DGRAM)
+    u.bind(("127.0.0.1", 0))
+    stop = threading.Event()
+
+    def loop():
+        u.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                data, a = u.recvfrom(65535)
+            except OSError:
+                continue
+            u.sendto(b"echo:" + data, a)
+    t = threading.Thread(target=loop, daemon=True)
+    t.start()
+    port = u.getsockname()[1]
+    world.profile("udp", """\
+name: udp
+rules:
+  - name: echo
+    host_pattern: api.example.com
+    protocol: udp
+    ports: [%d]
+    allow_private: true
+""" % port)
+    yield port
+    stop.set()
+    t.join()
+    u.close()
+
+
+def test_udp_allowed_by_a_udp_rule(islo, world, udp_echo):
+    script = (
+        "import socket\n"
+        "for fam in (socket.AF_INET, socket.AF_INET6):\n"
+        "    s=socket.socket(fam,socket.SOCK_DGRAM); s.settimeout(5)\n"
+        "    a=socket.getaddrinfo('api.example.com',%d,fam,socket.SOCK_DGRAM)[0][4]\n"
+        "    for i in range(3):\n"
+        "        s.sendto(b'hi%%d' %% i, a)\n"
+        "        print(s.recvfrom(100)[0].decode())\n"
+        "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(5)\n"
+        "s.connect((socket.gethostbyname('other.example.com'),%d)); s.send(b'x')\n"
+        "try:\n"
+        "    s.recv(10); print('leak')\n"
+        "except ConnectionRefusedError: print('refused')\n" % (udp_echo, udp_echo))
+    r = islo(["/usr/bin/python3", "-c", script], "udp")
+    assert r.rc == 0, r
+    assert r.out.split() == ["echo:hi0", "echo:hi1", "echo:hi2"] * 2 + ["refused"], r
+    opens = events(r, event="connection", proto="udp", phase="open", action="allow")
+    assert len(opens) == 2 and opens[0]["rule"] == "echo", r
+    closes = events(r, event="connection", proto="udp", phase="close")
+    assert closes and closes[0]["bytes_up"] == 9 and closes[0]["bytes_down"] == 24, r
+
+
 def test_dns_over_tcp_and_synthetic_answers(islo, world):
     script = (
         "import socket,struct\n"
