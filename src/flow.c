@@ -890,8 +890,8 @@ static void flow_resolved(struct gw *g, void *arg, int n,
 		return;
 	f->nup = 0;
 	for (i = 0; i < n && f->nup < HOSTDNS_MAX_ADDRS; i++) {
-		if (policy_addr_is_private(addrs[i].family, addrs[i].a) &&
-		    !(f->dec.rule && f->dec.rule->allow_private)) {
+		if (policy_private_blocked(&f->dec, addrs[i].family,
+					   addrs[i].a)) {
 			private_seen = 1;
 			continue;
 		}
@@ -1013,8 +1013,7 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 			flow_refuse(f, "resolver busy");
 		return 1;
 	}
-	if (policy_addr_is_private(family, dst.a) &&
-	    !(f->dec.rule && f->dec.rule->allow_private)) {
+	if (policy_private_blocked(&f->dec, family, dst.a)) {
 		flow_refuse(f, "private, loopback or link-local address");
 		return 1;
 	}

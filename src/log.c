@@ -62,6 +62,11 @@ char *log_escape(const char *in, size_t len, char *out, size_t size)
 	static const char hex[] = "0123456789abcdef";
 	size_t o = 0, i;
 
+	if (size < 8) {
+		if (size)
+			out[0] = '\0';
+		return out;
+	}
 	for (i = 0; i < len; i++) {
 		unsigned char c = (unsigned char)in[i];
 		size_t need = (c >= 0x20 && c < 0x7f && c != '\\') ? 1 : 4;

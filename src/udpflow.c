@@ -166,8 +166,8 @@ static void uflow_resolved(struct gw *g, void *arg, int n,
 	if (u->dead)
 		return;
 	for (i = 0; i < n; i++) {
-		if (policy_addr_is_private(addrs[i].family, addrs[i].a) &&
-		    !(u->dec.rule && u->dec.rule->allow_private))
+		if (policy_private_blocked(&u->dec, addrs[i].family,
+					   addrs[i].a))
 			continue;
 		uflow_open(u, &addrs[i]);
 		return;
@@ -258,8 +258,7 @@ int uflow_input(struct gw *g, const struct ipaddr *src, const struct ipaddr *dst
 	if (g->nuflows >= UFLOW_MAX)
 		return -1;
 	*reason = "private, loopback or link-local address";
-	if (!name && policy_addr_is_private(dst->family, dst->a) &&
-	    !(d->rule && d->rule->allow_private))
+	if (!name && policy_private_blocked(d, dst->family, dst->a))
 		return -1;
 	u = calloc(1, sizeof(*u));
 	if (!u)

@@ -378,6 +378,42 @@ def test_dns_over_tcp_and_synthetic_answers(islo, world):
     assert udp == m.group(1), r   # one name, one synthetic address
 
 
+PING = r"""
+import socket, struct, sys
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    s = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while s >> 16: s = (s & 0xffff) + (s >> 16)
+    return ~s & 0xffff
+def ping(dst):
+    s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+    s.settimeout(1.5)
+    pkt = struct.pack("!BBHHH", 8, 0, 0, 0x1234, 1) + b"islo"
+    pkt = pkt[:2] + struct.pack("!H", csum(pkt)) + pkt[4:]
+    s.sendto(pkt, (dst, 0))
+    try:
+        while True:
+            data, a = s.recvfrom(1500)
+            if data[20] == 0 and a[0] == dst:
+                return "reply"
+    except socket.timeout:
+        return "none"
+for d in sys.argv[1:]:
+    print(d, ping(d))
+"""
+
+
+def test_icmp_echo_only_to_the_gateway(islo, world):
+    r = islo(["sh", "-c", "/usr/bin/python3 -c '%s' 10.0.2.2 10.0.2.3 "
+              "$(getent ahostsv4 api.example.com | head -1 | cut -d' ' -f1) 203.0.113.2" % PING],
+             "basic")
+    assert r.rc == 0, r
+    lines = dict(l.split() for l in r.out.splitlines())
+    assert lines["10.0.2.2"] == "reply" and lines["10.0.2.3"] == "reply", r
+    assert lines["203.0.113.2"] == "none", r
+    assert list(lines.values()).count("none") == 2, r
+
+
 def test_tcp_to_the_gateway_itself_is_refused(islo, world):
     r = islo(CURL + ["http://10.0.2.2:%d/" % world.http_port], "basic")
     assert r.rc == 7, r
