@@ -11,7 +11,8 @@
 
 CC      ?= cc
 PREFIX  ?= /usr/local
-BUILD   := build
+BUILD   ?= build
+BIN     ?= islo-net
 LWIPVER := 2.1.3
 LWIPDIR := deps/lwip-$(LWIPVER)
 
@@ -49,8 +50,8 @@ LWIP_SRCS := $(LWIP_CORE:%=$(LWIPDIR)/src/core/%.c) \
 LWIP_OBJS := $(LWIP_SRCS:$(LWIPDIR)/%.c=$(BUILD)/lwip/%.o)
 LWIP_STAMP := $(LWIPDIR)/.islo-patched
 
-.PHONY: all check unit deps test fuzz lint format install clean distclean bench
-all: islo-net
+.PHONY: all check check-asan unit deps test fuzz lint format install clean distclean bench
+all: $(BIN)
 
 $(LWIP_STAMP): scripts/fetch-lwip.sh $(wildcard patches/lwip/*.patch)
 	$(Q)scripts/fetch-lwip.sh $(LWIPVER) deps
@@ -78,7 +79,7 @@ $(BUILD)/unit/%.o: tests/unit/%.c $(LWIP_STAMP)
 $(BUILD)/libislo.a: $(OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-islo-net: $(BUILD)/src/main.o $(BUILD)/libislo.a $(BUILD)/liblwip.a
+$(BIN): $(BUILD)/src/main.o $(BUILD)/libislo.a $(BUILD)/liblwip.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -100,7 +101,16 @@ check: deps
 test: all unit
 	$(Q)scripts/run-tests.sh
 
-install: islo-net
+# The same tests against a build with AddressSanitizer, UBSan and
+# LeakSanitizer (build-asan/).
+ASAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+check-asan: deps
+	$(Q)$(MAKE) --no-print-directory BUILD=build-asan BIN=build-asan/islo-net \
+		EXTRA_CFLAGS="$(ASAN_FLAGS)" EXTRA_LDLIBS="$(ASAN_FLAGS)" all unit
+	$(Q)ISLO_BIN=$(CURDIR)/build-asan/islo-net ISLO_UNIT=$(CURDIR)/build-asan/unit-tests \
+		UBSAN_OPTIONS=print_stacktrace=1 scripts/run-tests.sh
+
+install: $(BIN)
 	install -D -m 0755 islo-net $(DESTDIR)$(PREFIX)/bin/islo-net
 	install -d $(DESTDIR)$(PREFIX)/share/islo-net/profiles
 	install -m 0644 profiles/*.yaml $(DESTDIR)$(PREFIX)/share/islo-net/profiles/
@@ -114,7 +124,7 @@ lint:
 	clang-tidy --quiet src/*.c -- $(CFLAGS_ISLO)
 
 clean:
-	rm -rf $(BUILD) islo-net
+	rm -rf build build-asan islo-net
 
 distclean: clean
 	rm -rf deps

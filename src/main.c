@@ -113,8 +113,19 @@ static int parse_mtu(const char *s)
 
 struct cli {
 	const char *flag_profile, *profiles_dir;
+	char *path, *name;             /* from profile_resolve(), ours */
 	struct run_opts o;
 };
+
+static void cli_free(struct cli *c)
+{
+	if (c->o.profile)
+		profile_free(c->o.profile);
+	c->o.profile = NULL;
+	free(c->path);
+	free(c->name);
+	c->path = c->name = NULL;
+}
 
 static int parse_run_opts(struct cli *c, int argc, char **argv)
 {
@@ -177,11 +188,11 @@ static int load_profile(struct cli *c)
 	}
 	if (r == 0)
 		return 0;
+	c->path = path;
+	c->name = name;
 	p = profile_load(path, err, sizeof(err));
 	if (!p) {
 		fprintf(stderr, "islo-net: %s\n", err);
-		free(path);
-		free(name);
 		return -1;
 	}
 	c->o.profile = p;
@@ -200,11 +211,12 @@ static int cmd_run(int argc, char **argv)
 		usage(stderr, 2);
 	}
 	c.o.argv = argv + first;
-	if (load_profile(&c) < 0)
+	if (load_profile(&c) < 0) {
+		cli_free(&c);
 		return 125;
+	}
 	rc = run_main(&c.o);
-	if (c.o.profile)
-		profile_free(c.o.profile);
+	cli_free(&c);
 	return rc;
 }
 
@@ -242,15 +254,17 @@ static int cmd_check(int argc, char **argv)
 		return 2;
 	}
 	c.flag_profile = argv[first];
-	if (load_profile(&c) <= 0)
+	if (load_profile(&c) <= 0) {
+		cli_free(&c);
 		return 1;
+	}
 	p = c.o.profile;
 	printf("%s: profile '%s' is valid\n", c.o.profile_path, p->name);
 	printf("  default: %s\n", p->default_action == PF_ALLOW && p->internet_enabled ?
 	       "allow" : "deny");
 	for (i = 0; i < p->nrules; i++)
 		print_rule(&p->rules[i]);
-	profile_free(c.o.profile);
+	cli_free(&c);
 	return 0;
 }
 
@@ -264,14 +278,15 @@ static int cmd_resolve(int argc, char **argv)
 		return 2;
 	}
 	r = load_profile(&c);
-	if (r < 0)
+	if (r < 0) {
+		cli_free(&c);
 		return 1;
+	}
 	if (r == 0)
 		printf("no gateway (unrestricted user-mode NAT)\n");
 	else
 		printf("%s %s\n", c.o.profile_name, c.o.profile_path);
-	if (c.o.profile)
-		profile_free(c.o.profile);
+	cli_free(&c);
 	return 0;
 }
 

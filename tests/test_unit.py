@@ -6,7 +6,7 @@ import subprocess
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-UNIT = os.path.join(ROOT, "build", "unit-tests")
+UNIT = os.environ.get("ISLO_UNIT") or os.path.join(ROOT, "build", "unit-tests")
 
 
 def _names():

@@ -27,7 +27,7 @@ import time
 import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-ISLO = os.path.join(ROOT, "islo-net")
+ISLO = os.environ.get("ISLO_BIN") or os.path.join(ROOT, "islo-net")
 TEST_USER = "islo-test"
 
 # Names the test resolver knows.  All resolve to loopback, so rules that

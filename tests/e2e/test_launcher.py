@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import ISLO, TEST_USER, audit_events
+from conftest import ISLO, ROOT, TEST_USER, audit_events
 
 CURL = ["curl", "-sS", "--max-time", "15", "--noproxy", "*"]
 
@@ -158,7 +158,7 @@ def test_check_command(world):
 
 
 def test_example_profiles_are_valid():
-    root = os.path.dirname(ISLO)
+    root = ROOT
     files = glob.glob(os.path.join(root, "profiles", "*.yaml"))
     assert len(files) >= 3
     for f in files:
