@@ -16,7 +16,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
-TARGETS="fuzz_dns fuzz_peek"
+TARGETS="fuzz_dns fuzz_peek fuzz_profile"
 OUT=fuzz/build
 CFLAGS_COMMON="-std=gnu11 -D_GNU_SOURCE -g -O1 -Isrc -Wall -Wextra"
 
@@ -24,13 +24,21 @@ srcs() {
 	case "$1" in
 	fuzz_dns)  echo src/dns.c ;;
 	fuzz_peek) echo src/peek.c ;;
+	fuzz_profile) echo src/profile.c src/policy.c src/log.c ;;
 	*) echo "unknown target $1" >&2; exit 1 ;;
+	esac
+}
+
+libs() {
+	case "$1" in
+	fuzz_profile) echo -lyaml ;;
 	esac
 }
 
 maxlen() {
 	case "$1" in
 	fuzz_peek) echo 20000 ;;
+	fuzz_profile) echo 8192 ;;
 	*) echo 4096 ;;
 	esac
 }
@@ -52,7 +60,7 @@ replay)
 		echo "  CC      $OUT/$t-replay"
 		# shellcheck disable=SC2046
 		$CC $CFLAGS_COMMON $SAN -o "$OUT/$t-replay" fuzz/$t.c \
-			fuzz/replay.c $(srcs $t)
+			fuzz/replay.c $(srcs $t) $(libs $t)
 		"$OUT/$t-replay" "fuzz/corpus/$t" || rc=1
 	done
 	exit $rc
@@ -65,7 +73,7 @@ fuzz)
 		# shellcheck disable=SC2046
 		$CC $CFLAGS_COMMON -fsanitize=fuzzer,address,undefined \
 			-fno-sanitize-recover=undefined -o "$OUT/$t" fuzz/$t.c \
-			$(srcs $t)
+			$(srcs $t) $(libs $t)
 	done
 	for t in $TARGETS; do
 		mkdir -p "$OUT/corpus-$t"

@@ -554,7 +554,7 @@ static int first_line_is_http(const uint8_t *b, size_t len)
  */
 static int peek_decide(struct flow *f, err_t *cb_err)
 {
-	char name[256] = "", method[16], path[512];
+	char name[256] = "", method[PEEK_HTTP_METHOD_MAX + 1], path[PEEK_MAX];
 	uint16_t hport;
 	size_t hlen;
 	int r, http = 0;
