@@ -264,24 +264,6 @@ static void arp_input(struct gw *g, const uint8_t *f, size_t len)
 	tap_write(g, r, sizeof(r));
 }
 
-static uint16_t csum_fold(uint32_t s)
-{
-	while (s >> 16)
-		s = (s & 0xffff) + (s >> 16);
-	return (uint16_t)~s;
-}
-
-static uint32_t csum_add(uint32_t s, const uint8_t *p, size_t len)
-{
-	size_t i;
-
-	for (i = 0; i + 1 < len; i += 2)
-		s += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		s += (uint32_t)(p[len - 1] << 8);
-	return s;
-}
-
 /* Answer a neighbour solicitation (RFC 4861 4.3) for any target but the
  * sandbox's own addresses.  @ip: the IPv6 packet, @len its length. */
 static void ndp_input(struct gw *g, const uint8_t *ip, size_t len)
@@ -382,47 +364,17 @@ void gw_send_udp(struct gw *g, const struct ipaddr *src, uint16_t sport,
 		 const struct ipaddr *dst, uint16_t dport, const uint8_t *data,
 		 size_t len)
 {
-	uint8_t *f = g->obuf, *h = f + ETH_HLEN_;
-	size_t hl = src->family == AF_INET ? 20 : 40, tot = hl + 8 + len;
-	uint8_t *u = h + hl;
-	uint32_t sum;
+	size_t n;
 
 	/* no fragmentation toward the sandbox: a datagram larger than the
 	 * link's MTU is dropped, as a router with DF set would */
-	if (!g->guest_mac_known || tot > (size_t)g->o->mtu ||
-	    ETH_HLEN_ + tot > g->bufsize)
+	if (!g->guest_mac_known ||
+	    len + (src->family == AF_INET ? 28 : 48) > (size_t)g->o->mtu)
 		return;
-	memcpy(f, g->guest_mac, 6);
-	memcpy(f + 6, g->mac, 6);
-	wr16(f + 12, src->family == AF_INET ? ETHTYPE_IP4 : ETHTYPE_IP6);
-	memset(h, 0, hl + 8);
-	wr16(u, sport);
-	wr16(u + 2, dport);
-	wr16(u + 4, (uint16_t)(8 + len));
-	memcpy(u + 8, data, len);
-	if (src->family == AF_INET) {
-		h[0] = 0x45;
-		wr16(h + 2, (uint16_t)tot);
-		h[8] = 64;
-		h[9] = 17;
-		memcpy(h + 12, src->a, 4);
-		memcpy(h + 16, dst->a, 4);
-		wr16(h + 10, csum_fold(csum_add(0, h, 20)));
-		sum = csum_add(0, h + 12, 8);
-	} else {
-		h[0] = 0x60;
-		wr16(h + 4, (uint16_t)(8 + len));
-		h[6] = 17;
-		h[7] = 64;
-		memcpy(h + 8, src->a, 16);
-		memcpy(h + 24, dst->a, 16);
-		sum = csum_add(0, h + 8, 32);
-	}
-	sum += 17 + (uint32_t)(8 + len);
-	sum = csum_add(sum, u, 8 + len);
-	sum = csum_fold(sum);
-	wr16(u + 6, sum ? (uint16_t)sum : 0xffff);
-	tap_write(g, f, ETH_HLEN_ + tot);
+	n = frame_udp(g->obuf, g->bufsize, g->guest_mac, g->mac, src, sport,
+		      dst, dport, data, len);
+	if (n)
+		tap_write(g, g->obuf, n);
 }
 
 /* ------------------------------------------------------------------ */

@@ -19,6 +19,7 @@
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
 
+#include "frame.h"
 #include "islo.h"
 #include "policy.h"
 
@@ -33,11 +34,6 @@ struct epref {
 	enum ref_type type;
 };
 
-/* An address as the policy and audit log see it. */
-struct ipaddr {
-	int family;             /* AF_INET or AF_INET6 */
-	uint8_t a[16];          /* 4 or 16 bytes used */
-};
 
 /* --- host-side resolver (hostdns.c) --- */
 #define HOSTDNS_MAX_ADDRS 8

@@ -17,9 +17,16 @@
  * exited.  The network is slirp4netns's: 10.0.2.0/24 with the host at
  * 10.0.2.2 (which reaches the host's 127.0.0.1, as in slirp4netns) and DNS
  * at 10.0.2.3 (forwarded to the host's resolver); fd00::/64 likewise.
+ *
+ * --dns-upstream: libslirp 4.7 can only forward DNS to the host's
+ * resolv.conf, so with that option we take UDP queries to 10.0.2.3:53 and
+ * [fd00::3]:53 out of the frame stream before libslirp sees them, relay
+ * them to the given upstream under ids of our own, and write the answers
+ * back as UDP frames (frame.c).  DNS over TCP still goes through libslirp.
  */
 #include "islo.h"
 
+#include "frame.h"
 #include "log.h"
 #include "supervisor.h"
 
@@ -28,6 +35,9 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdio.h>
+#include <sys/random.h>
+#include <sys/socket.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,8 +56,23 @@ struct snat_timer {
 	int64_t expire_ms;          /* -1: not armed */
 };
 
+#define SNAT_DNS_PENDING 256
+#define SNAT_DNS_TIMEOUT_MS 10000
+
+/* A query relayed to --dns-upstream, waiting for its answer. */
+struct snat_dnsq {
+	int used;
+	uint16_t id, guest_id;
+	struct ipaddr guest, server;
+	uint16_t guest_port;
+	uint8_t guest_mac[6], our_mac[6];
+	int64_t sent_ms;
+};
+
 struct snat {
 	Slirp *slirp;
+	int dnsfd;                  /* --dns-upstream relay, -1 without */
+	struct snat_dnsq dnsq[SNAT_DNS_PENDING];
 	int tapfd;
 	int tap_dead;               /* read error: the device has gone */
 	struct pollfd *pfd;
@@ -244,6 +269,176 @@ again:
 	}
 }
 
+static uint16_t rd16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+static int parse_upstream(const char *spec, struct sockaddr_storage *ss,
+			  socklen_t *sl)
+{
+	char host[64];
+	const char *port = NULL;
+	unsigned long p = 53;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	const char *c;
+
+	memset(ss, 0, sizeof(*ss));
+	if (spec[0] == '[') {
+		c = strchr(spec, ']');
+		if (!c || (size_t)(c - spec) > sizeof(host))
+			return -1;
+		snprintf(host, sizeof(host), "%.*s", (int)(c - spec - 1), spec + 1);
+		if (c[1] == ':')
+			port = c + 2;
+		else if (c[1])
+			return -1;
+	} else {
+		c = strchr(spec, ':');
+		if (c && strchr(c + 1, ':'))
+			c = NULL;
+		if (strlen(spec) >= sizeof(host))
+			return -1;
+		snprintf(host, sizeof(host), "%.*s",
+			 (int)(c ? (size_t)(c - spec) : strlen(spec)), spec);
+		if (c)
+			port = c + 1;
+	}
+	if (port) {
+		char *end;
+
+		errno = 0;
+		p = strtoul(port, &end, 10);
+		if (errno || *end || !*port || !p || p > 65535)
+			return -1;
+	}
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)p);
+		*sl = sizeof(*s4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)p);
+		*sl = sizeof(*s6);
+		return 0;
+	}
+	return -1;
+}
+
+/**
+ * snat_dns_take() - Relay a UDP query to the resolver address ourselves
+ * @s:   NAT state
+ * @f:   Frame from the sandbox
+ * @len: Its length
+ * Return: 1 if the frame was a DNS query we took, 0 to give it to libslirp
+ */
+static int snat_dns_take(struct snat *s, const uint8_t *f, size_t len)
+{
+	static const uint8_t dns4[4] = { 10, 0, 2, 3 };
+	static const uint8_t dns6[16] = { 0xfd, [15] = 3 };
+	struct ipaddr src = { 0 }, dst = { 0 };
+	const uint8_t *ip = f + ETH_HDR_LEN, *udp;
+	size_t iplen = len - ETH_HDR_LEN, hl;
+	uint16_t ulen;
+	struct snat_dnsq *q = NULL;
+	int i;
+	uint8_t msg[4096];
+
+	if (s->dnsfd < 0 || len < ETH_HDR_LEN + 28)
+		return 0;
+	if (rd16(f + 12) == 0x0800) {
+		hl = (size_t)(ip[0] & 15) * 4;
+		if ((ip[0] >> 4) != 4 || hl < 20 || iplen < hl + 8 ||
+		    ip[9] != 17 || (rd16(ip + 6) & 0x3fff) ||
+		    memcmp(ip + 16, dns4, 4))
+			return 0;
+		src.family = dst.family = AF_INET;
+		memcpy(src.a, ip + 12, 4);
+		memcpy(dst.a, ip + 16, 4);
+	} else if (rd16(f + 12) == 0x86dd) {
+		hl = 40;
+		if (iplen < 48 || (ip[0] >> 4) != 6 || ip[6] != 17 ||
+		    memcmp(ip + 24, dns6, 16))
+			return 0;
+		src.family = dst.family = AF_INET6;
+		memcpy(src.a, ip + 8, 16);
+		memcpy(dst.a, ip + 24, 16);
+	} else {
+		return 0;
+	}
+	udp = ip + hl;
+	ulen = rd16(udp + 4);
+	if (rd16(udp + 2) != 53)
+		return 0;
+	if (ulen < 8 + 12 || ulen > iplen - hl || ulen - 8u > sizeof(msg))
+		return 1; /* a malformed query: dropped */
+	for (i = 0; i < SNAT_DNS_PENDING; i++) {
+		struct snat_dnsq *c = &s->dnsq[i];
+
+		if (c->used && snat_now_ns() / 1000000 - c->sent_ms >
+				       SNAT_DNS_TIMEOUT_MS)
+			c->used = 0;
+		if (!c->used && !q)
+			q = c;
+	}
+	if (!q)
+		return 1; /* too many outstanding: dropped, the client retries */
+	memset(q, 0, sizeof(*q));
+	q->used = 1;
+	if (getrandom(&q->id, sizeof(q->id), GRND_NONBLOCK) != sizeof(q->id))
+		q->id = (uint16_t)random();
+	q->guest_id = rd16(udp + 8);
+	q->guest = src;
+	q->server = dst;
+	q->guest_port = rd16(udp);
+	memcpy(q->guest_mac, f + 6, 6);
+	memcpy(q->our_mac, f, 6);
+	q->sent_ms = snat_now_ns() / 1000000;
+	memcpy(msg, udp + 8, ulen - 8u);
+	msg[0] = (uint8_t)(q->id >> 8);
+	msg[1] = (uint8_t)q->id;
+	if (send(s->dnsfd, msg, ulen - 8u, 0) < 0)
+		q->used = 0;
+	return 1;
+}
+
+/* Answers from --dns-upstream, back to the sandbox. */
+static void snat_dns_answers(struct snat *s)
+{
+	uint8_t msg[4096], frame[4096 + 80];
+	int k, i;
+
+	for (k = 0; k < 64; k++) {
+		ssize_t n = recv(s->dnsfd, msg, sizeof(msg), 0);
+		uint16_t id;
+
+		if (n < 0)
+			return;
+		if (n < 12)
+			continue;
+		id = rd16(msg);
+		for (i = 0; i < SNAT_DNS_PENDING; i++) {
+			struct snat_dnsq *q = &s->dnsq[i];
+			size_t len;
+
+			if (!q->used || q->id != id)
+				continue;
+			q->used = 0;
+			msg[0] = (uint8_t)(q->guest_id >> 8);
+			msg[1] = (uint8_t)q->guest_id;
+			len = frame_udp(frame, sizeof(frame), q->guest_mac,
+					q->our_mac, &q->server, 53, &q->guest,
+					q->guest_port, msg, (size_t)n);
+			if (len && write(s->tapfd, frame, len) < 0)
+				s->tx_drops++;
+			break;
+		}
+	}
+}
+
 /* Feed what the sandbox sent to libslirp, a bounded burst per wake. */
 static void snat_tap_read(struct snat *s)
 {
@@ -267,6 +462,8 @@ static void snat_tap_read(struct snat *s)
 		}
 		if (n == 0)
 			return;
+		if (snat_dns_take(s, s->frame, (size_t)n))
+			continue;
 		slirp_input(s->slirp, s->frame, (int)n);
 	}
 }
@@ -310,6 +507,8 @@ static void snat_free(struct snat *s)
 	}
 	free(s->pfd);
 	free(s->frame);
+	if (s->dnsfd >= 0)
+		close(s->dnsfd);
 	if (s->tx_drops || s->tx_errors)
 		debug("frames to the sandbox dropped: %llu, failed: %llu",
 		      (unsigned long long)s->tx_drops,
@@ -326,14 +525,30 @@ static void snat_free(struct snat *s)
  */
 int slirpnat_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
 {
-	struct snat s = { .tapfd = tapfd };
+	struct snat s = { .tapfd = tapfd, .dnsfd = -1 };
 	SlirpConfig cfg;
 	int rc = 0, fl;
 
-	if (o->dns_upstream)
-		warn("--dns-upstream applies to the gateway datapath only: "
-		     "without a gateway profile, DNS goes to the host's "
-		     "resolver");
+	if (o->dns_upstream) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+
+		if (parse_upstream(o->dns_upstream, &ss, &sl) < 0) {
+			err("--dns-upstream: '%s' is not ADDR[:PORT] (IPv6 as "
+			    "[ADDR]:PORT)", o->dns_upstream);
+			return -1;
+		}
+		s.dnsfd = socket(ss.ss_family,
+				 SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+		if (s.dnsfd < 0 ||
+		    connect(s.dnsfd, (struct sockaddr *)&ss, sl) < 0) {
+			err("DNS upstream %s: %s", o->dns_upstream,
+			    strerror(errno));
+			if (s.dnsfd >= 0)
+				close(s.dnsfd);
+			return -1;
+		}
+	}
 
 	fl = fcntl(tapfd, F_GETFL);
 	if (fl < 0 || fcntl(tapfd, F_SETFL, fl | O_NONBLOCK) < 0) {
@@ -343,7 +558,7 @@ int slirpnat_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
 	s.frame = malloc(SNAT_FRAME_MAX);
 	if (!s.frame || snat_config(&cfg, o) < 0) {
 		err("slirp: cannot set up");
-		free(s.frame);
+		snat_free(&s);
 		return -1;
 	}
 	s.slirp = slirp_new(&cfg, &snat_cb, &s);
@@ -355,12 +570,14 @@ int slirpnat_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
 
 	while (!sv->done) {
 		uint32_t timeout = UINT32_MAX;
-		int n, t, tap_idx = -1, sig_idx;
+		int n, t, tap_idx = -1, sig_idx, dns_idx = -1;
 
 		s.npfd = 0;
 		if (!s.tap_dead)
 			tap_idx = snat_add_poll(tapfd, SLIRP_POLL_IN, &s);
 		sig_idx = snat_add_poll(sv->sigfd, SLIRP_POLL_IN, &s);
+		if (s.dnsfd >= 0)
+			dns_idx = snat_add_poll(s.dnsfd, SLIRP_POLL_IN, &s);
 		snat_timers_timeout(&s, &timeout);
 		slirp_pollfds_fill(s.slirp, &timeout, snat_add_poll, &s);
 		t = supervisor_timeout_ms(sv);
@@ -379,6 +596,8 @@ int slirpnat_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
 			break;
 		if (n > 0 && tap_idx >= 0 && s.pfd[tap_idx].revents)
 			snat_tap_read(&s);
+		if (n > 0 && dns_idx >= 0 && s.pfd[dns_idx].revents)
+			snat_dns_answers(&s);
 		slirp_pollfds_poll(s.slirp, n < 0, snat_get_revents, &s);
 		snat_timers_run(&s);
 	}

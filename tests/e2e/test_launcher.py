@@ -73,6 +73,22 @@ def test_no_gateway_reaches_host_loopback_through_10_0_2_2(islo, world):
     assert six.rc == 0 and "path=/nat6" in six.out, six
 
 
+def test_no_gateway_dns_goes_to_the_given_upstream(islo, world):
+    name = "api.example.com"
+    r = islo(["sh", "-c", "getent ahostsv4 %s | head -1; getent hosts v6only.example.com" % name])
+    assert r.rc == 0, r
+    assert r.out.split()[0] == "127.0.0.1", r          # dnsmasq's answer, not a synthetic one
+    assert "::1" in r.out, r
+    assert name in world.dns_queries()
+    q = ("import socket,struct\n"
+         "q=struct.pack('>HHHHHH',0x4242,0x0100,1,0,0,0)+b'\\x05other\\x07example\\x03com\\x00'+struct.pack('>HH',1,1)\n"
+         "s=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM); s.settimeout(5)\n"
+         "s.sendto(q,('fd00::3',53)); a,src=s.recvfrom(512)\n"
+         "print(hex(struct.unpack('>H',a[:2])[0]), src[0], '.'.join(map(str,a[-4:])))\n")
+    r = islo(["/usr/bin/python3", "-c", q])
+    assert r.rc == 0 and r.out.split() == ["0x4242", "fd00::3", "127.0.0.1"], r
+
+
 def test_no_gateway_udp_and_tcp_echo(islo, world):
     script = (
         "import socket\n"

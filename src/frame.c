@@ -1,0 +1,78 @@
+// SPDX-License-Identifier: MIT
+/* frame.c - frames we build ourselves; see frame.h. */
+#include "frame.h"
+
+#include <string.h>
+#include <sys/socket.h>
+
+static void wr16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)(v >> 8);
+	p[1] = (uint8_t)v;
+}
+
+uint32_t csum_add(uint32_t s, const uint8_t *p, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		s += (uint32_t)(p[i] << 8 | p[i + 1]);
+	if (len & 1)
+		s += (uint32_t)(p[len - 1] << 8);
+	/* fold as we go so a long buffer cannot overflow 32 bits */
+	while (s >> 24)
+		s = (s & 0xffff) + (s >> 16);
+	return s;
+}
+
+uint16_t csum_fold(uint32_t s)
+{
+	while (s >> 16)
+		s = (s & 0xffff) + (s >> 16);
+	return (uint16_t)~s;
+}
+
+size_t frame_udp(uint8_t *buf, size_t size, const uint8_t *dst_mac,
+		 const uint8_t *src_mac, const struct ipaddr *src,
+		 uint16_t sport, const struct ipaddr *dst, uint16_t dport,
+		 const uint8_t *data, size_t len)
+{
+	size_t hl = src->family == AF_INET ? 20 : 40;
+	size_t tot = hl + 8 + len;
+	uint8_t *h = buf + ETH_HDR_LEN, *u = h + hl;
+	uint32_t sum;
+
+	if (len > 65535 - 8 - hl || ETH_HDR_LEN + tot > size)
+		return 0;
+	memcpy(buf, dst_mac, 6);
+	memcpy(buf + 6, src_mac, 6);
+	wr16(buf + 12, src->family == AF_INET ? 0x0800 : 0x86dd);
+	memset(h, 0, hl + 8);
+	wr16(u, sport);
+	wr16(u + 2, dport);
+	wr16(u + 4, (uint16_t)(8 + len));
+	memmove(u + 8, data, len);
+	if (src->family == AF_INET) {
+		h[0] = 0x45;
+		wr16(h + 2, (uint16_t)tot);
+		h[8] = 64;
+		h[9] = 17;
+		memcpy(h + 12, src->a, 4);
+		memcpy(h + 16, dst->a, 4);
+		wr16(h + 10, csum_fold(csum_add(0, h, 20)));
+		sum = csum_add(0, h + 12, 8);
+	} else {
+		h[0] = 0x60;
+		wr16(h + 4, (uint16_t)(8 + len));
+		h[6] = 17;
+		h[7] = 64;
+		memcpy(h + 8, src->a, 16);
+		memcpy(h + 24, dst->a, 16);
+		sum = csum_add(0, h + 8, 32);
+	}
+	sum += 17 + (uint32_t)(8 + len);
+	sum = csum_add(sum, u, 8 + len);
+	sum = csum_fold(sum);
+	wr16(u + 6, sum ? (uint16_t)sum : 0xffff);
+	return ETH_HDR_LEN + tot;
+}
