@@ -121,7 +121,14 @@ format:
 lint:
 	cppcheck --quiet --enable=warning,performance,portability --inline-suppr \
 		--error-exitcode=1 -D_GNU_SOURCE -Isrc src/
-	clang-tidy --quiet src/*.c -- $(CFLAGS_ISLO)
+	@# Preprocessor flags only (no -MMD: it would write .d files). One file
+	@# per run: clang-tidy 14 keeps checker state across translation units,
+	@# so in a multi-file run every va_start after the first file goes
+	@# unseen (a false clang-analyzer-valist.Uninitialized).
+	$(Q)fail=0; for f in src/*.c; do \
+		clang-tidy --quiet $$f -- -std=gnu11 -D_GNU_SOURCE -Isrc $(LWIP_INC) \
+			$(PKG_CFLAGS) || fail=1; \
+	done; exit $$fail
 
 clean:
 	rm -rf build build-asan islo-net

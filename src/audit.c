@@ -188,7 +188,10 @@ static int put_json_string(struct audit_ev *e, const char *s, size_t n, int *cut
 				olen = used = k;
 			} else {
 				/* Control byte, DEL, or not UTF-8: \u00XX. */
-				memcpy(esc, "\\u00", 4);
+				esc[0] = '\\';
+				esc[1] = 'u';
+				esc[2] = '0';
+				esc[3] = '0';
 				esc[4] = hex[c >> 4];
 				esc[5] = hex[c & 15];
 				olen = 6;

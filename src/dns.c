@@ -348,7 +348,8 @@ size_t dns_build_query(uint16_t id, const char *name, uint16_t qtype,
  */
 static size_t name_read(struct rd *r, uint8_t *wire)
 {
-	size_t pos = r->off, limit = r->off, wl = 0;
+	size_t pos = r->off, wl = 0;
+	size_t limit = pos; /* a pointer must point before this */
 	int jumped = 0;
 
 	if (r->err)
@@ -503,11 +504,13 @@ int dns_parse_response(const uint8_t *msg, size_t len, uint16_t id,
 			return -1;
 
 	for (hops = 0;; hops++) {
-		int found = 0;
+		int found = 0, cname = 0;
 
+		/* Re-reading records the first pass accepted: rr_read() cannot fail */
 		r.off = ansoff;
 		for (i = 0; i < an; i++) {
-			rr_read(&r, &rr);
+			if (rr_read(&r, &rr))
+				return -1;
 			if (rr.type != qtype || rr.cls != DNS_C_IN ||
 			    !name_eq(rr.owner, rr.olen, cur, curl))
 				continue;
@@ -526,14 +529,15 @@ int dns_parse_response(const uint8_t *msg, size_t len, uint16_t id,
 		if (found)
 			break;
 
+		/* rr is the CNAME record only if one was found */
 		r.off = ansoff;
-		for (i = 0; i < an; i++) {
-			rr_read(&r, &rr);
-			if (rr.type == DNS_T_CNAME && rr.cls == DNS_C_IN &&
-			    name_eq(rr.owner, rr.olen, cur, curl))
-				break;
+		for (i = 0; i < an && !cname; i++) {
+			if (rr_read(&r, &rr))
+				return -1;
+			cname = rr.type == DNS_T_CNAME && rr.cls == DNS_C_IN &&
+				name_eq(rr.owner, rr.olen, cur, curl);
 		}
-		if (i == an)
+		if (!cname)
 			break; /* end of the chain without addresses */
 		if (hops >= DNS_MAX_CNAME_HOPS)
 			return -1;

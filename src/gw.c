@@ -647,7 +647,7 @@ void gw_inject(struct gw *g, const uint8_t *ip, size_t len)
 		pbuf_free(p);
 }
 
-static void frame_input(struct gw *g, const uint8_t *f, size_t len)
+void gw_frame_input(struct gw *g, const uint8_t *f, size_t len)
 {
 	uint16_t type;
 
@@ -685,7 +685,7 @@ static void tap_input(struct gw *g)
 		}
 		if (n == 0)
 			return;
-		frame_input(g, g->ibuf, (size_t)n);
+		gw_frame_input(g, g->ibuf, (size_t)n);
 	}
 }
 
@@ -834,11 +834,73 @@ static void gw_teardown(struct gw *g)
 	g->sv->on_usr1 = NULL;
 }
 
+/**
+ * gw_run_once() - One turn of the loop: wait, dispatch, run timers
+ * @g:          Sandbox
+ * @timeout_ms: How long epoll may wait
+ * Return: 0, or -1 if epoll failed
+ */
+int gw_run_once(struct gw *g, int timeout_ms)
+{
+	struct epoll_event ev[64];
+	int i, n;
+
+	arm_timer(g);
+	n = epoll_wait(g->epfd, ev, 64, timeout_ms);
+	if (n < 0 && errno != EINTR) {
+		err("epoll_wait: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < n; i++) {
+		struct epref *r = ev[i].data.ptr;
+
+		switch (r->type) {
+		case REF_TAP:
+			tap_input(g);
+			break;
+		case REF_TIMER: {
+			uint64_t x;
+
+			if (read(g->timerfd, &x, sizeof(x)) < 0)
+				(void)0;
+			break;
+		}
+		case REF_SIG:
+			supervisor_handle(g->sv);
+			break;
+		case REF_HOSTDNS:
+			hostdns_input(g->hostdns);
+			break;
+		case REF_FLOW:
+			flow_sock_event((struct flow *)r, ev[i].events);
+			break;
+		case REF_UDP:
+			uflow_sock_event((struct uflow *)r);
+			break;
+		}
+	}
+	sys_check_timeouts();
+	hostdns_tick(g->hostdns);
+	flow_tick(g);
+	uflow_tick(g, 0);
+	flow_reap(g);
+	return 0;
+}
+
+/* lwIP is a singleton (its pcb lists, timers): one gateway per process. */
+static struct gw the_gw;
+
+struct gw *gw_test_new(int tapfd, const struct run_opts *o,
+		       struct supervisor *sv)
+{
+	if (gw_setup(&the_gw, tapfd, o, sv) < 0)
+		return NULL;
+	return &the_gw;
+}
+
 int gw_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
 {
-	static struct gw gws; /* lwIP itself is a singleton: one per process */
-	struct gw *g = &gws;
-	struct epoll_event ev[64];
+	struct gw *g = &the_gw;
 	int rc = 0;
 
 	if (gw_setup(g, tapfd, o, sv) < 0) {
@@ -848,48 +910,10 @@ int gw_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
 	}
 	info("gateway profile '%s' in force", o->profile_name);
 	while (!sv->done) {
-		int i, n;
-
-		arm_timer(g);
-		n = epoll_wait(g->epfd, ev, 64, 100);
-		if (n < 0 && errno != EINTR) {
-			err("epoll_wait: %s", strerror(errno));
+		if (gw_run_once(g, 100) < 0) {
 			rc = -1;
 			break;
 		}
-		for (i = 0; i < n; i++) {
-			struct epref *r = ev[i].data.ptr;
-
-			switch (r->type) {
-			case REF_TAP:
-				tap_input(g);
-				break;
-			case REF_TIMER: {
-				uint64_t x;
-
-				if (read(g->timerfd, &x, sizeof(x)) < 0)
-					(void)0;
-				break;
-			}
-			case REF_SIG:
-				supervisor_handle(sv);
-				break;
-			case REF_HOSTDNS:
-				hostdns_input(g->hostdns);
-				break;
-			case REF_FLOW:
-				flow_sock_event((struct flow *)r, ev[i].events);
-				break;
-			case REF_UDP:
-				uflow_sock_event((struct uflow *)r);
-				break;
-			}
-		}
-		sys_check_timeouts();
-		hostdns_tick(g->hostdns);
-		flow_tick(g);
-		uflow_tick(g, 0);
-		flow_reap(g);
 		if (!sv->done)
 			supervisor_handle(sv);
 	}

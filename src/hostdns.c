@@ -90,9 +90,11 @@ static int parse_upstream(const char *s, struct sockaddr_storage *ss,
 
 		if (c && strchr(c + 1, ':'))
 			c = NULL; /* a bare IPv6 address */
-		if (strlen(s) >= sizeof(host))
+		size_t l = strlen(s);
+
+		if (l >= sizeof(host))
 			return -1;
-		snprintf(host, sizeof(host), "%s", s);
+		memcpy(host, s, l + 1);
 		if (c) {
 			host[c - s] = '\0';
 			port = c + 1;

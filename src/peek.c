@@ -665,7 +665,7 @@ int peek_http(const uint8_t *buf, size_t len, size_t head_max, char *host,
 {
 	char uhost[256];
 	struct http_req req = { 0 };
-	size_t off = 0, hv = 0, hvl = 0, lines = 0;
+	size_t off = 0, hv = 0, hvl = 0, lines = 0, ul;
 	uint16_t uport;
 	int have_host = 0, r;
 
@@ -675,7 +675,7 @@ int peek_http(const uint8_t *buf, size_t len, size_t head_max, char *host,
 	*port_in_host = 0;
 	*head_len = 0;
 	if (!buf)
-		len = 0;
+		return PEEK_NEED_MORE;
 
 	for (;; lines++) {
 		const uint8_t *lf, *b = buf + off;
@@ -726,9 +726,10 @@ int peek_http(const uint8_t *buf, size_t len, size_t head_max, char *host,
 			return PEEK_BAD;
 		if (!uhost[0])
 			return PEEK_NONE;
-		if (strlen(uhost) >= hostlen)
+		ul = strlen(uhost);
+		if (ul >= hostlen)
 			return PEEK_BAD;
-		strcpy(host, uhost);
+		memcpy(host, uhost, ul + 1);
 		*port_in_host = uport;
 		return PEEK_DONE;
 	}

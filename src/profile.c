@@ -549,7 +549,7 @@ static int pp_cidr_one(struct pp *c, struct pf_rule *r, char **names)
 	struct pf_cidr cd, *n;
 	const char *why;
 	char *s, *joined;
-	size_t ol;
+	size_t ol, sl;
 
 	if (pp_string(c, "a CIDR such as 10.0.0.0/8 or 2001:db8::/32", 0, &s))
 		return -1;
@@ -572,12 +572,13 @@ static int pp_cidr_one(struct pp *c, struct pf_rule *r, char **names)
 	r->cidrs[r->ncidrs++] = cd;
 	/* The default rule name: the CIDRs as written, comma-separated. */
 	ol = *names ? strlen(*names) : 0;
-	if (ol + strlen(s) + 2 <= PF_MAX_STRING) {
-		joined = realloc(*names, ol + strlen(s) + 2);
+	sl = strlen(s);
+	if (ol + sl + 2 <= PF_MAX_STRING) {
+		joined = realloc(*names, ol + sl + 2);
 		if (joined) {
 			if (ol)
 				joined[ol++] = ',';
-			strcpy(joined + ol, s);
+			memcpy(joined + ol, s, sl + 1);
 			*names = joined;
 		}
 	}
@@ -963,7 +964,7 @@ struct profile *profile_parse(const char *buf, size_t len, const char *fname,
 		len = 0;
 	if (len > PF_MAX_FILE) {
 		if (err && errlen)
-			snprintf(err, errlen, "%s: expected a profile of at most %d bytes, found %zu",
+			snprintf(err, errlen, "%s: expected a profile of at most %zu bytes, found %zu",
 				 c.fname, PF_MAX_FILE, len);
 		return NULL;
 	}
@@ -1040,9 +1041,9 @@ struct profile *profile_load(const char *path, char *err, size_t errlen)
 			snprintf(err, errlen, "%s: expected a regular file", path);
 		goto out;
 	}
-	if (st.st_size > PF_MAX_FILE) {
+	if (st.st_size > (off_t)PF_MAX_FILE) {
 		if (err && errlen)
-			snprintf(err, errlen, "%s: expected a profile of at most %d bytes, found %lld",
+			snprintf(err, errlen, "%s: expected a profile of at most %zu bytes, found %lld",
 				 path, PF_MAX_FILE, (long long)st.st_size);
 		goto out;
 	}
@@ -1068,7 +1069,7 @@ struct profile *profile_load(const char *path, char *err, size_t errlen)
 	}
 	if (got > PF_MAX_FILE) {
 		if (err && errlen)
-			snprintf(err, errlen, "%s: expected a profile of at most %d bytes",
+			snprintf(err, errlen, "%s: expected a profile of at most %zu bytes",
 				 path, PF_MAX_FILE);
 		goto out;
 	}

@@ -17,7 +17,7 @@ enum pf_action { PF_DENY = 0, PF_ALLOW = 1 };
 enum pf_proto { PF_TCP = 1, PF_UDP = 2 };
 
 /* Limits: a profile is configuration, not data. */
-#define PF_MAX_FILE     (1024 * 1024) /* bytes in a profile file */
+#define PF_MAX_FILE     ((size_t)1024 * 1024) /* bytes in a profile file */
 #define PF_MAX_STRING   1024          /* bytes in one scalar value */
 #define PF_MAX_RULES    10000
 #define PF_MAX_LIST     1024          /* entries in `ports:` or `cidr:` */

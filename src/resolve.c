@@ -29,7 +29,7 @@
 
 #define RS_MAX_PLACES  40
 #define RS_MAX_LISTED  200
-#define RS_MAX_ISLO    (1024 * 1024)
+#define RS_MAX_ISLO    ((size_t)1024 * 1024)
 
 struct rs_place {
 	char *dir;
@@ -276,7 +276,10 @@ static int iy_parse(struct iy *y, char **name)
 	yaml_mark_t first = { 0 };
 	int seen = 0;
 
-	if (iy_next(y) || iy_next(y))
+	/* STREAM-START (libyaml always sends it first), then DOCUMENT-START */
+	if (iy_next(y))
+		return -1;
+	if (iy_next(y))
 		return -1;
 	if (y->ev.type == YAML_STREAM_END_EVENT)
 		return 0;                               /* empty file */
@@ -437,7 +440,12 @@ static void add_place(struct rs *r, const char *dir, const char *why)
 	if (!d)
 		return;
 	r->places[r->nplaces].dir = d;
-	r->places[r->nplaces].why = why;
+	/*
+	 * The analyzer forgets what an earlier call stored at another symbolic
+	 * index of places[] and calls it leaked; every dir is freed in
+	 * profile_resolve().
+	 */
+	r->places[r->nplaces].why = why; // NOLINT(clang-analyzer-unix.Malloc): see above
 	r->nplaces++;
 }
 

@@ -53,7 +53,7 @@ static void deadline_set(int ms)
 	struct itimerval it = { 0 };
 
 	it.it_value.tv_sec = ms / 1000;
-	it.it_value.tv_usec = (ms % 1000) * 1000;
+	it.it_value.tv_usec = (suseconds_t)(ms % 1000) * 1000;
 	setitimer(ITIMER_REAL, &it, NULL);
 	sup.deadline_ns = ms ? now_ns() + (int64_t)ms * 1000000 : 0;
 }
