@@ -1,0 +1,195 @@
+# SPDX-License-Identifier: MIT
+"""TCP semantics through the gateway: server-speaks-first protocols,
+half-close, upstream resets, many connections at once, a slow reader."""
+import hashlib
+import socket
+import struct
+import threading
+
+import pytest
+
+from conftest import audit_events
+
+
+class Services:
+    """Small TCP servers on 127.0.0.1, each on its own port."""
+
+    def __init__(self):
+        self.socks = []
+        self.banner = self.listen(self.serve_banner)
+        self.halfclose = self.listen(self.serve_halfclose)
+        self.reset = self.listen(self.serve_reset)
+        self.bulk = self.listen(self.serve_bulk)
+
+    def listen(self, fn):
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        s.bind(("127.0.0.1", 0))
+        s.listen(256)
+        self.socks.append(s)
+
+        def loop():
+            while True:
+                try:
+                    c, _ = s.accept()
+                except OSError:
+                    return
+                threading.Thread(target=self.guard, args=(fn, c), daemon=True).start()
+        threading.Thread(target=loop, daemon=True).start()
+        return s.getsockname()[1]
+
+    @staticmethod
+    def guard(fn, c):
+        try:
+            c.settimeout(30)
+            fn(c)
+        except OSError:
+            pass
+        finally:
+            c.close()
+
+    @staticmethod
+    def serve_banner(c):
+        c.sendall(b"220 islo-test ready\r\n")
+        line = b""
+        while not line.endswith(b"\n"):
+            b = c.recv(100)
+            if not b:
+                return
+            line += b
+        c.sendall(b"echo: " + line)
+
+    @staticmethod
+    def serve_halfclose(c):
+        h, n = hashlib.sha256(), 0
+        while True:
+            b = c.recv(65536)
+            if not b:
+                break
+            h.update(b)
+            n += len(b)
+        c.sendall(("got %d sha256=%s\n" % (n, h.hexdigest())).encode())
+
+    @staticmethod
+    def serve_reset(c):
+        c.recv(10)
+        c.sendall(b"partial")
+        c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+
+    @staticmethod
+    def serve_bulk(c):
+        n = int(c.recv(32).decode().strip())
+        chunk = bytes(range(256)) * 256
+        while n > 0:
+            c.sendall(chunk[:min(n, len(chunk))])
+            n -= len(chunk)
+
+    def close(self):
+        for s in self.socks:
+            s.close()
+
+
+@pytest.fixture(scope="module")
+def svc(world):
+    s = Services()
+    world.profile("svc", """\
+name: svc
+rules:
+  - name: services
+    host_pattern: api.example.com
+    ports: [%d, %d, %d, %d]
+    allow_private: true
+""" % (s.banner, s.halfclose, s.reset, s.bulk))
+    yield s
+    s.close()
+
+
+def py(islo, script, **kw):
+    return islo(["/usr/bin/python3", "-c", script], "svc", timeout=kw.get("timeout", 90))
+
+
+def test_server_speaks_first(islo, svc):
+    r = py(islo, (
+        "import socket\n"
+        "s=socket.create_connection(('api.example.com',%d),timeout=10)\n"
+        "print(s.recv(100).decode().strip())\n"
+        "s.sendall(b'hello there\\n')\n"
+        "print(s.recv(100).decode().strip())\n" % svc.banner))
+    assert r.rc == 0, r
+    assert r.out.splitlines() == ["220 islo-test ready", "echo: hello there"], r
+
+
+def test_half_close_keeps_the_other_direction(islo, svc):
+    r = py(islo, (
+        "import socket,hashlib\n"
+        "data=bytes((i*31+7)&255 for i in range(3000000))\n"
+        "s=socket.create_connection(('api.example.com',%d),timeout=20)\n"
+        "s.sendall(data); s.shutdown(socket.SHUT_WR)\n"
+        "out=b''\n"
+        "while True:\n"
+        "    b=s.recv(1000)\n"
+        "    if not b: break\n"
+        "    out+=b\n"
+        "print(out.decode().strip()); print('want sha256='+hashlib.sha256(data).hexdigest())\n"
+        % svc.halfclose))
+    assert r.rc == 0, r
+    got, want = r.out.splitlines()
+    assert got == "got 3000000 " + want.split()[1], r
+    close = [e for e in audit_events(r.audit) if e.get("phase") == "close"]
+    assert close and close[0]["bytes_up"] == 3000000 and "reason" not in close[0], r
+
+
+def test_upstream_reset_reaches_the_sandbox(islo, svc):
+    r = py(islo, (
+        "import socket\n"
+        "s=socket.create_connection(('api.example.com',%d),timeout=10)\n"
+        "s.sendall(b'go')\n"
+        "got=b''\n"
+        "try:\n"
+        "    while True:\n"
+        "        b=s.recv(100)\n"
+        "        if not b: print('eof'); break\n"
+        "        got+=b\n"
+        "except ConnectionResetError: print('reset')\n"
+        "print(got.decode())\n" % svc.reset))
+    assert r.rc == 0, r
+    assert r.out.split() == ["reset", "partial"], r
+
+
+def test_many_connections_at_once(islo, svc):
+    r = py(islo, (
+        "import socket,threading\n"
+        "ok=[]\n"
+        "def one(i):\n"
+        "    s=socket.create_connection(('api.example.com',%d),timeout=30)\n"
+        "    s.sendall(b'%%d\\n' %% (1000+i))\n"
+        "    n=0\n"
+        "    while True:\n"
+        "        b=s.recv(65536)\n"
+        "        if not b: break\n"
+        "        n+=len(b)\n"
+        "    ok.append(n==1000+i)\n"
+        "ts=[threading.Thread(target=one,args=(i,)) for i in range(200)]\n"
+        "[t.start() for t in ts]; [t.join() for t in ts]\n"
+        "print(len(ok), all(ok))\n" % svc.bulk), timeout=120)
+    assert r.rc == 0 and r.out.split() == ["200", "True"], r
+
+
+def test_slow_reader_gets_every_byte(islo, svc):
+    # the sandbox reads slowly: backpressure, not loss or unbounded buffering
+    r = py(islo, (
+        "import socket,time\n"
+        "s=socket.create_connection(('api.example.com',%d),timeout=30)\n"
+        "s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8192)\n"
+        "n=20000000\n"
+        "s.sendall(b'%%d\\n' %% n)\n"
+        "got=bytearray()\n"
+        "time.sleep(2)\n"
+        "while True:\n"
+        "    b=s.recv(1<<20)\n"
+        "    if not b: break\n"
+        "    got+=b\n"
+        "exp=(bytes(range(256))*256)\n"
+        "ok=all(got[i:i+len(exp)]==exp[:len(got[i:i+len(exp)])] for i in range(0,len(got),len(exp)))\n"
+        "print(len(got), ok)\n" % svc.bulk), timeout=120)
+    assert r.rc == 0 and r.out.split() == ["20000000", "True"], r
