@@ -81,6 +81,9 @@
 #define TCP_OOSEQ_MAX_BYTES         (2 * 1024 * 1024)
 #define TCP_OOSEQ_MAX_PBUFS         256
 #define LWIP_TCP_SACK_OUT           0
+/* Our patch (patches/lwip/0002): fill a window smaller than one segment
+ * at once rather than from the persist timer. */
+#define LWIP_TCP_SPLIT_TO_WINDOW    1
 #define TCP_LISTEN_BACKLOG          0
 #define LWIP_TCP_TIMESTAMPS         0
 #define TCP_CALCULATE_EFF_SEND_MSS  1

@@ -570,9 +570,8 @@ static int peek_decide(struct flow *f, err_t *cb_err)
 		if (r == PEEK_BAD && !first_line_is_http(f->peek, f->peek_len))
 			return 1; /* some other protocol that starts with a word */
 	} else {
-		/* too short to tell: wait for a few bytes, unless that is all */
-		if (f->peek_len < 8 && !f->sandbox_eof)
-			return 0;
+		/* cannot be the start of a ClientHello or of a request line
+		 * (an upper-case method): another protocol, nothing to check */
 		return 1;
 	}
 	if (r == PEEK_NEED_MORE) {
