@@ -16,7 +16,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
-TARGETS="fuzz_dns fuzz_peek fuzz_profile fuzz_frames"
+TARGETS="fuzz_dns fuzz_peek fuzz_profile fuzz_frames fuzz_http1"
 OUT=fuzz/build
 CFLAGS_COMMON="-std=gnu11 -D_GNU_SOURCE -g -O1 -Isrc -Ilwip-port -Ideps/lwip-2.1.3/src/include -Wall -Wextra"
 
@@ -24,10 +24,9 @@ srcs() {
 	case "$1" in
 	fuzz_dns)  echo src/dns.c ;;
 	fuzz_peek) echo src/peek.c ;;
+	fuzz_http1) echo src/http1.c ;;
 	fuzz_profile) echo src/profile.c src/policy.c src/log.c ;;
-	fuzz_frames) echo src/gw.c src/flow.c src/udpflow.c src/hostdns.c \
-		src/frame.c src/dns.c src/dnspool.c src/peek.c src/policy.c \
-		src/profile.c src/audit.c src/log.c src/supervisor.c ;;
+	fuzz_frames) ls src/*.c | grep -v '^src/main.c$' ;;
 	*) echo "unknown target $1" >&2; exit 1 ;;
 	esac
 }
@@ -35,13 +34,14 @@ srcs() {
 libs() {
 	case "$1" in
 	fuzz_profile) echo -lyaml ;;
-	fuzz_frames) echo build/liblwip.a -lyaml ;;
+	fuzz_frames) echo build/liblwip.a $(pkg-config --libs yaml-0.1 slirp) -l:libbearssl.a ;;
 	esac
 }
 
 maxlen() {
 	case "$1" in
 	fuzz_peek) echo 20000 ;;
+	fuzz_http1) echo 20000 ;;
 	fuzz_profile) echo 8192 ;;
 	fuzz_frames) echo 70000 ;;
 	*) echo 4096 ;;

@@ -120,6 +120,8 @@ static void flow_release(struct flow *f)
 	f->syn = NULL;
 	free(f->down);
 	f->down = NULL;
+	proxy_free(f->px);
+	f->px = NULL;
 	f->state = FLOW_DEAD;
 }
 
@@ -168,8 +170,8 @@ static err_t flow_abort(struct flow *f, const char *reason)
 /* Ask the loop to close the sandbox side: never tcp_close() from inside
  * an lwIP callback, where a close that turns into an RST frees the pcb
  * under tcp_input()'s feet. */
-static void flow_close_later(struct flow *f, const char *action,
-			     const char *reason)
+void flow_close_later(struct flow *f, const char *action,
+		      const char *reason)
 {
 	f->close_pending = 1;
 	f->close_action = action;
@@ -218,7 +220,7 @@ static void flow_close_now(struct flow *f)
 /* ------------------------------------------------------------------ */
 /* Host -> sandbox                                                     */
 
-static void want_events(struct flow *f, uint32_t ev)
+void flow_want_events(struct flow *f, uint32_t ev)
 {
 	if (f->fd < 0)
 		return;
@@ -242,14 +244,14 @@ static void update_events(struct flow *f)
 {
 	uint32_t ev = 0;
 
-	if (f->state != FLOW_OPEN)
+	if (f->state != FLOW_OPEN || f->px)
 		return;
 	if (f->to_host)
 		ev |= EPOLLOUT;
 	if (!f->host_eof && !f->down && f->pcb && tcp_sndbuf(f->pcb) > 0 &&
 	    tcp_sndqueuelen(f->pcb) < TCP_SND_QUEUELEN - 8)
 		ev |= EPOLLIN;
-	want_events(f, ev);
+	flow_want_events(f, ev);
 }
 
 /* Push bytes held from the host into lwIP; keep what it can't take. */
@@ -360,6 +362,10 @@ static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 	(void)len;
 	if (!f || f->state != FLOW_OPEN)
 		return ERR_OK;
+	if (f->px) {
+		proxy_pump(f);
+		return ERR_OK;
+	}
 	if (down_flush(f) < 0)
 		return flow_abort(f, "sandbox send failed");
 	if (f->host_eof && !f->down && !f->sandbox_shut) {
@@ -516,7 +522,7 @@ static err_t peek_refuse(struct flow *f, const char *reason, const char *seen,
 			tcp_output(f->pcb);
 			f->need_peek = 0;
 			flow_close_later(f, "deny", reason);
-			want_events(f, 0);
+			flow_want_events(f, 0);
 			return ERR_OK;
 		}
 	}
@@ -651,11 +657,44 @@ static err_t dns_tcp_recv(struct flow *f, struct pbuf *p)
 	return ERR_OK;
 }
 
+/**
+ * peek_done() - The first bytes were allowed: relay them, or intercept
+ * @f: Flow; f->peek still holds the bytes, f->to_host the same as pbufs
+ * Return: ERR_OK, or ERR_ABRT if the pcb was aborted
+ */
+static err_t peek_done(struct flow *f)
+{
+	const struct pf_rule *r = f->dec.rule;
+	int tls = f->peek_len && peek_is_tls(f->peek, f->peek_len);
+	int http = f->peek_len && !tls && peek_is_http(f->peek, f->peek_len);
+
+	f->need_peek = 0;
+	free(f->peek);
+	f->peek = NULL;
+	f->peek_len = 0;
+	if (r && pf_rule_intercepts(r)) {
+		if (!tls && !http)
+			return peek_refuse(f, "the rule needs to see HTTP; "
+					   "this connection is not HTTP or TLS",
+					   NULL, 0);
+		if (proxy_start(f, tls) < 0)
+			return peek_refuse(f, "cannot intercept this connection",
+					   NULL, http);
+		return ERR_OK;
+	}
+	if (up_flush(f) < 0)
+		return flow_abort(f, "upstream write failed");
+	update_events(f);
+	flow_try_finish(f);
+	return ERR_OK;
+}
+
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
 	struct flow *f = arg;
 	err_t e;
 
+	(void)err;
 	if (!f || f->state == FLOW_DEAD || f->close_pending) {
 		if (p) {
 			tcp_recved(pcb, p->tot_len);
@@ -670,11 +709,20 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		}
 		return dns_tcp_recv(f, p);
 	}
+	if (f->px) {
+		if (p)
+			queue_up(f, p);
+		else
+			f->sandbox_eof = 1;
+		proxy_pump(f);
+		return ERR_OK;
+	}
 	if (!p) {
 		f->sandbox_eof = 1;
 		if (f->need_peek && f->peek_len) {
 			if (peek_decide(f, &e) < 0)
 				return e;
+			return peek_done(f);
 		}
 		if (f->need_peek) {
 			f->need_peek = 0;
@@ -711,18 +759,12 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 			return e;
 		if (r == 0)
 			return ERR_OK; /* not acknowledged yet: window shrinks */
-		f->need_peek = 0;
-		free(f->peek);
-		f->peek = NULL;
-		f->peek_len = 0;
-	} else {
-		queue_up(f, p);
+		return peek_done(f);
 	}
+	queue_up(f, p);
 	if (up_flush(f) < 0)
 		return flow_abort(f, "upstream write failed");
 	update_events(f);
-	(void)err;
-	(void)pcb;
 	return ERR_OK;
 }
 
@@ -813,7 +855,7 @@ static void flow_connected(struct flow *f)
 {
 	f->state = FLOW_APPROVED;
 	gw_audit_flow(f->g, f, "open", "allow", NULL);
-	want_events(f, 0);
+	flow_want_events(f, 0);
 	gw_inject(f->g, f->syn, f->syn_len);
 }
 
@@ -830,19 +872,19 @@ static void flow_connect_next(struct flow *f, const char *why)
 			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 
 			s4->sin_family = AF_INET;
-			s4->sin_port = htons(f->dport);
+			s4->sin_port = htons(f->up_port);
 			memcpy(&s4->sin_addr, a->a, 4);
 			sl = sizeof(*s4);
 		} else {
 			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 
 			s6->sin6_family = AF_INET6;
-			s6->sin6_port = htons(f->dport);
+			s6->sin6_port = htons(f->up_port);
 			memcpy(&s6->sin6_addr, a->a, 16);
 			sl = sizeof(*s6);
 		}
 		if (f->fd >= 0) {
-			want_events(f, 0);
+			flow_want_events(f, 0);
 			close(f->fd);
 			f->fd = -1;
 		}
@@ -864,7 +906,7 @@ static void flow_connect_next(struct flow *f, const char *why)
 			f->fd = -1;
 			continue;
 		}
-		want_events(f, EPOLLOUT);
+		flow_want_events(f, EPOLLOUT);
 		f->peek_deadline = now_ms() + CONNECT_TIMEOUT_MS;
 		return;
 	}
@@ -889,8 +931,8 @@ static void flow_resolved(struct gw *g, void *arg, int n,
 		return;
 	f->nup = 0;
 	for (i = 0; i < n && f->nup < HOSTDNS_MAX_ADDRS; i++) {
-		if (policy_private_blocked(&f->dec, addrs[i].family,
-					   addrs[i].a)) {
+		if (!f->routed && policy_private_blocked(&f->dec, addrs[i].family,
+							 addrs[i].a)) {
 			private_seen = 1;
 			continue;
 		}
@@ -953,6 +995,7 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 	f->dst = dst;
 	f->sport = sport;
 	f->dport = dport;
+	f->up_port = dport;
 	f->syn_seq = rd32(th + 4);
 	f->t_start = now_ms();
 	f->state = FLOW_HELD;
@@ -1006,6 +1049,23 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 	f->syn_len = len;
 	f->need_peek = 1;
 	f->peek_deadline = now_ms() + CONNECT_TIMEOUT_MS;
+	if (f->dec.rule && f->dec.rule->route_host) {
+		/* `route:` an explicit endpoint, private or not: the profile's
+		 * author named it */
+		const struct pf_rule *r = f->dec.rule;
+
+		f->up_port = r->route_port;
+		f->routed = 1;
+		if (r->route_family) {
+			f->up[0].family = r->route_family;
+			memcpy(f->up[0].a, r->route_addr, 16);
+			f->nup = 1;
+			f->upi = 0;
+			flow_connect_next(f, NULL);
+			return 1;
+		}
+		name = r->route_host;
+	}
 	if (name) {
 		f->dns_id = hostdns_resolve(g->hostdns, name, flow_resolved, f);
 		if (!f->dns_id)
@@ -1044,6 +1104,10 @@ void flow_sock_event(struct flow *f, uint32_t events)
 	}
 	if (f->state != FLOW_OPEN)
 		return;
+	if (f->px) {
+		proxy_pump(f);
+		return;
+	}
 	if (events & EPOLLOUT) {
 		if (up_flush(f) < 0) {
 			flow_abort(f, "upstream write failed");

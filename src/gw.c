@@ -51,6 +51,7 @@
 #include "lwip/pbuf.h"
 
 #include "audit.h"
+#include "ca.h"
 #include "dns.h"
 #include "dnspool.h"
 #include "log.h"
@@ -379,6 +380,17 @@ void gw_send_udp(struct gw *g, const struct ipaddr *src, uint16_t sport,
 
 /* ------------------------------------------------------------------ */
 /* DNS server (UDP, on the resolver address)                           */
+
+/* Does any rule of the profile terminate TLS or HTTP? */
+int profile_intercepts(const struct profile *p)
+{
+	size_t i;
+
+	for (i = 0; p && i < p->nrules; i++)
+		if (p->rules[i].action == PF_ALLOW && pf_rule_intercepts(&p->rules[i]))
+			return 1;
+	return 0;
+}
 
 /* Is there a port on which a TCP connection to @name would be allowed?
  * The first rule whose host pattern matches decides; else the default. */
@@ -748,6 +760,33 @@ static int gw_setup(struct gw *g, int tapfd, const struct run_opts *o,
 		err("%s", err);
 		return -1;
 	}
+	if (profile_intercepts(o->profile)) {
+		char *def = o->ca_dir ? NULL : ca_default_dir();
+
+		g->ca = ca_open(o->ca_dir ? o->ca_dir : def, err, sizeof(err));
+		free(def);
+		if (!g->ca) {
+			err("%s", err);
+			return -1;
+		}
+		if (trust_add_system(&g->trust, err, sizeof(err)) < 0)
+			warn("%s", err);
+		if (o->upstream_ca &&
+		    trust_add_pem_file(&g->trust, o->upstream_ca, err,
+				       sizeof(err)) < 0) {
+			err("--upstream-ca: %s", err);
+			return -1;
+		}
+		if (!g->trust.n) {
+			err("no trust anchors for upstream TLS: install "
+			    "ca-certificates or give --upstream-ca FILE");
+			return -1;
+		}
+	}
+	g->nrates = g->prof->nrules;
+	g->rates = calloc(g->nrates ? g->nrates : 1, sizeof(*g->rates));
+	if (!g->rates)
+		return -1;
 	g->pool = dns_pool_new(65536);
 	if (!g->pool) {
 		err("cannot allocate the DNS pool");
@@ -825,6 +864,12 @@ static void gw_teardown(struct gw *g)
 		dns_pool_free(g->pool);
 	if (g->audit)
 		audit_close(g->audit);
+	if (g->ca)
+		ca_free(g->ca);
+	g->ca = NULL;
+	trust_free(&g->trust);
+	free(g->rates);
+	g->rates = NULL;
 	if (g->epfd >= 0)
 		close(g->epfd);
 	if (g->timerfd >= 0)

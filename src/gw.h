@@ -22,9 +22,12 @@
 #include "frame.h"
 #include "islo.h"
 #include "policy.h"
+#include "trust.h"
 
 struct audit;
+struct ca;
 struct dns_pool;
+struct proxy;
 struct gw;
 struct flow;
 
@@ -83,6 +86,8 @@ struct flow {
 
 	/* upstream */
 	int fd;
+	uint16_t up_port;               /* dport, or the rule's route port */
+	int routed;                     /* connecting to the rule's route */
 	struct ipaddr up[HOSTDNS_MAX_ADDRS];
 	int nup, upi;
 	struct ipaddr up_addr;          /* the one we connected to */
@@ -106,6 +111,8 @@ struct flow {
 
 	uint64_t bytes_up, bytes_down;
 	uint64_t t_start;
+
+	struct proxy *px;               /* intercepted (proxy.c), or NULL */
 };
 
 int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family);
@@ -114,6 +121,13 @@ void flow_reap(struct gw *g);
 void flow_tick(struct gw *g);
 void flow_close_all(struct gw *g);
 err_t flow_accept(void *arg, struct tcp_pcb *pcb, err_t err);
+void flow_close_later(struct flow *f, const char *action, const char *reason);
+void flow_want_events(struct flow *f, uint32_t ev);
+
+/* --- intercepted flows (proxy.c) --- */
+int proxy_start(struct flow *f, int tls);
+void proxy_pump(struct flow *f);
+void proxy_free(struct proxy *px);
 
 /* --- UDP flows (udpflow.c) --- */
 struct uflow;
@@ -149,6 +163,16 @@ struct gw {
 	struct uflow *uflows;
 	unsigned nuflows;
 
+	/* interception: the CA minting leaves, the upstream trust store, and
+	 * a token bucket per rule (indexed by pf_rule.index) */
+	struct ca *ca;
+	struct trust trust;
+	struct gw_rate {
+		double tokens;
+		uint64_t last;
+	} *rates;
+	size_t nrates;
+
 	uint8_t *obuf;                  /* one frame being written to the TAP */
 	uint8_t *ibuf;                  /* one frame being read from the TAP */
 	size_t bufsize;
@@ -156,6 +180,7 @@ struct gw {
 };
 
 uint64_t now_ms(void);
+int profile_intercepts(const struct profile *p);
 /* The loop's parts, for gw_serve() and for tests/fuzzing without a TAP. */
 int gw_run_once(struct gw *g, int timeout_ms);
 void gw_frame_input(struct gw *g, const uint8_t *f, size_t len);

@@ -10,6 +10,7 @@
 #include <sys/types.h>
 
 struct profile;
+struct secrets;
 
 /* The sandbox's virtual network: slirp4netns's defaults (DESIGN.md 3). */
 #define ISLO_NET4        "10.0.2.0"
@@ -36,6 +37,12 @@ struct run_opts {
 	const char *dns_upstream;      /* "ADDR[:PORT]", NULL: host resolver */
 	int mtu;
 	char **argv;                   /* CMD and its arguments */
+	/* credential injection (issue 3) */
+	const struct secrets *secrets; /* loaded at start-up, or NULL */
+	char **child_env;              /* CMD's environment, or NULL: ours */
+	const char *ca_dir;            /* islo-net CA state directory */
+	const char *upstream_ca;       /* extra trust anchors (PEM), or NULL */
+	const char *ca_bundle;         /* bundle CMD must trust, or NULL */
 };
 
 /*

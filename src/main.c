@@ -15,10 +15,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "ca.h"
+#include "gw.h"
 #include "islo.h"
 #include "log.h"
+#include "secret.h"
 #include "policy.h"
 #include "profile.h"
 #include "resolve.h"
@@ -28,6 +32,7 @@
 static const char usage_text[] =
 "Usage: islo-net run [OPTIONS] [--] CMD [ARGS...]\n"
 "       islo-net check PROFILE\n"
+"       islo-net ca path|export [--ca-dir DIR]\n"
 "       islo-net resolve [--gateway-profile NAME] [--profiles-dir DIR]\n"
 "       islo-net --help | --version\n"
 "\n"
@@ -57,6 +62,11 @@ static const char usage_text[] =
 "                              queries without one (default: the first\n"
 "                              nameserver in /etc/resolv.conf);\n"
 "                              IPv6 as [ADDR]:PORT\n"
+"      --ca-dir DIR            the islo-net CA's state directory (default\n"
+"                              $XDG_STATE_HOME/islo-net); the CA is made\n"
+"                              there on first use (key mode 0600)\n"
+"      --upstream-ca FILE      also trust the CA certificates in FILE (PEM)\n"
+"                              for upstream TLS, besides the system's\n"
 "      --mtu N                 the sandbox link's MTU, 1280-65520\n"
 "                              (default 65520)\n"
 "  -v, --verbose               more diagnostics (repeat for debug)\n"
@@ -78,7 +88,7 @@ static const char usage_text[] =
 
 enum {
 	OPT_PROFILE = 256, OPT_PROFILES_DIR, OPT_AUDIT, OPT_DNS, OPT_MTU,
-	OPT_HELP, OPT_VERSION,
+	OPT_HELP, OPT_VERSION, OPT_CA_DIR, OPT_UPSTREAM_CA,
 };
 
 static const struct option run_opts_long[] = {
@@ -88,6 +98,8 @@ static const struct option run_opts_long[] = {
 	{ "audit-log", required_argument, NULL, OPT_AUDIT },
 	{ "dns-upstream", required_argument, NULL, OPT_DNS },
 	{ "mtu", required_argument, NULL, OPT_MTU },
+	{ "ca-dir", required_argument, NULL, OPT_CA_DIR },
+	{ "upstream-ca", required_argument, NULL, OPT_UPSTREAM_CA },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -116,11 +128,19 @@ static int parse_mtu(const char *s)
 struct cli {
 	const char *flag_profile, *profiles_dir;
 	char *path, *name;             /* from profile_resolve(), ours */
+	struct secrets secrets;
+	char bundle[64];               /* temporary CA bundle, "" if none */
 	struct run_opts o;
 };
 
 static void cli_free(struct cli *c)
 {
+	secrets_env_free(c->o.child_env);
+	c->o.child_env = NULL;
+	secrets_free(&c->secrets);
+	if (c->bundle[0])
+		unlink(c->bundle);
+	c->bundle[0] = '\0';
 	if (c->o.profile)
 		profile_free(c->o.profile);
 	c->o.profile = NULL;
@@ -155,6 +175,12 @@ static int parse_run_opts(struct cli *c, int argc, char **argv)
 			break;
 		case OPT_MTU:
 			c->o.mtu = parse_mtu(optarg);
+			break;
+		case OPT_CA_DIR:
+			c->o.ca_dir = optarg;
+			break;
+		case OPT_UPSTREAM_CA:
+			c->o.upstream_ca = optarg;
 			break;
 		case 'v':
 			log_verbosity++;
@@ -203,6 +229,102 @@ static int load_profile(struct cli *c)
 	return 1;
 }
 
+/* Set NAME=VALUE in a malloc'd environment array (replacing NAME). */
+static int env_set(char ***envp, const char *name, const char *value)
+{
+	size_t nl = strlen(name), n = 0, i;
+	char **env = *envp, *kv, **grown;
+
+	kv = malloc(nl + strlen(value) + 2);
+	if (!kv)
+		return -1;
+	sprintf(kv, "%s=%s", name, value);
+	for (i = 0; env[i]; i++) {
+		if (!strncmp(env[i], name, nl) && env[i][nl] == '=') {
+			free(env[i]);
+			env[i] = kv;
+			return 0;
+		}
+	}
+	n = i;
+	grown = realloc(env, (n + 2) * sizeof(*env));
+	if (!grown) {
+		free(kv);
+		return -1;
+	}
+	grown[n] = kv;
+	grown[n + 1] = NULL;
+	*envp = grown;
+	return 0;
+}
+
+/**
+ * prepare_interception() - Secrets, placeholders and the CA bundle for CMD
+ * @c: Command line, profile loaded
+ * Return: 0, or -1 (reported) before anything has started
+ */
+static int prepare_interception(struct cli *c)
+{
+	static const char *const ca_vars[] = {
+		"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
+		"NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO",
+	};
+	extern char **environ;
+	char err[1024];
+	const char *inside;
+	size_t i;
+	int fd;
+
+	if (secrets_load_profile(&c->secrets, c->o.profile, err, sizeof(err)) < 0) {
+		fprintf(stderr, "islo-net: %s\n", err);
+		return -1;
+	}
+	if (c->secrets.n) {
+		c->o.secrets = &c->secrets;
+		secrets_no_core();
+	}
+	c->o.child_env = secrets_child_env(&c->secrets, c->o.profile, environ);
+	if (!c->o.child_env) {
+		fprintf(stderr, "islo-net: cannot build the sandbox's environment\n");
+		return -1;
+	}
+	if (!profile_intercepts(c->o.profile))
+		return 0;
+	{
+		char *def = c->o.ca_dir ? NULL : ca_default_dir();
+		struct ca *ca = ca_open(c->o.ca_dir ? c->o.ca_dir : def, err,
+					sizeof(err));
+
+		free(def);
+		if (!ca) {
+			fprintf(stderr, "islo-net: %s\n", err);
+			return -1;
+		}
+		snprintf(c->bundle, sizeof(c->bundle), "/tmp/islo-net-bundle.XXXXXX");
+		fd = mkstemp(c->bundle);
+		if (fd < 0 || ca_write_bundle(ca, c->bundle, err, sizeof(err)) < 0) {
+			fprintf(stderr, "islo-net: CA bundle: %s\n",
+				fd < 0 ? strerror(errno) : err);
+			if (fd >= 0)
+				close(fd);
+			ca_free(ca);
+			return -1;
+		}
+		close(fd);
+		chmod(c->bundle, 0644);
+		ca_free(ca);
+	}
+	c->o.ca_bundle = c->bundle;
+	/* the bundle is mounted over the system bundle inside; point the
+	 * usual variables at it too (Node.js reads only its own) */
+	inside = access("/etc/ssl/certs/ca-certificates.crt", F_OK) == 0 ?
+			 "/etc/ssl/certs/ca-certificates.crt" : c->bundle;
+	for (i = 0; i < sizeof(ca_vars) / sizeof(ca_vars[0]); i++)
+		if (env_set(&c->o.child_env, ca_vars[i], inside) < 0)
+			return -1;
+	return 0;
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	struct cli c = { 0 };
@@ -214,6 +336,10 @@ static int cmd_run(int argc, char **argv)
 	}
 	c.o.argv = argv + first;
 	if (load_profile(&c) < 0) {
+		cli_free(&c);
+		return 125;
+	}
+	if (c.o.profile && prepare_interception(&c) < 0) {
 		cli_free(&c);
 		return 125;
 	}
@@ -310,6 +436,8 @@ int main(int argc, char **argv)
 		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "resolve"))
 		return cmd_resolve(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "ca"))
+		return ca_cli_main(argc - 1, argv + 1);
 	fprintf(stderr, "islo-net: unknown command '%s'\n\n", argv[1]);
 	usage(stderr, 2);
 	return 2;

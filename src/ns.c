@@ -61,6 +61,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+extern char **environ;
+
 /* Messages on the control socket (SOCK_SEQPACKET: one per send). */
 #define NS_MSG_TAP   'T'   /* child -> parent: set up; TAP fd attached */
 #define NS_MSG_ERR   'E'   /* child -> parent: followed by the error text */
@@ -320,6 +322,35 @@ static int child_userns(struct ns_child *c)
 	return 0;
 }
 
+/* The system CA bundle paths a sandbox's TLS clients read; with
+ * interception, each that exists gets the islo-net bundle (the system CAs
+ * plus the islo-net CA) mounted over it, read-only. */
+static const char *const bundle_paths[] = {
+	"/etc/ssl/certs/ca-certificates.crt",
+	"/etc/pki/tls/certs/ca-bundle.crt",
+	"/etc/ssl/cert.pem",
+};
+
+static void child_bundle(struct ns_child *c)
+{
+	size_t i;
+
+	if (!c->o->ca_bundle)
+		return;
+	for (i = 0; i < sizeof(bundle_paths) / sizeof(bundle_paths[0]); i++) {
+		char target[PATH_MAX];
+
+		if (!realpath(bundle_paths[i], target))
+			continue;
+		if (mount(c->o->ca_bundle, target, NULL, MS_BIND, NULL) < 0) {
+			warn("cannot mount the islo-net CA bundle over %s: %s",
+			     target, strerror(errno));
+			continue;
+		}
+		mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
+	}
+}
+
 static int child_mounts(struct ns_child *c)
 {
 	char target[PATH_MAX];
@@ -456,6 +487,7 @@ static int child_setup(struct ns_child *c, int *tapfd)
 {
 	if (child_userns(c) < 0 || child_mounts(c) < 0)
 		return -1;
+	child_bundle(c);
 	if (child_tap(c, tapfd) < 0)
 		return -1;
 	if (child_net(c) < 0) {
@@ -531,6 +563,8 @@ child_main(struct ns_child *c, int sock, pid_t ppid)
 		_exit(125);   /* the parent gave up: it said why */
 	close(sock);
 
+	if (c->o->child_env)
+		environ = c->o->child_env;
 	execvp(c->o->argv[0], c->o->argv);
 	fprintf(stderr, "islo-net: %s: %s\n", c->o->argv[0], strerror(errno));
 	_exit(127);

@@ -17,8 +17,19 @@
  * quoted "true" for a boolean; "yes" for a port), numbers out of range,
  * more than one document, and anchors, aliases and tags (they make what a
  * reviewer reads differ from what is applied).  Keys that belong to later
- * features (path_pattern, methods, ...) are recognised and refused with a
- * message saying so, never silently ignored.
+ * features (postgres) are recognised and refused with a message saying so,
+ * never silently ignored.
+ *
+ * HTTP scoping and credential injection (path_pattern, methods,
+ * rate_limit_rpm, route, tls, tls_verify_name, allow_plaintext,
+ * auth_strategy) are checked key by key as they are read, then across keys
+ * once a rule is complete (rule_check(): "tls: passthrough" with a key that
+ * needs HTTP, auth_strategy without host_pattern, ...), so every
+ * combination error still points at the key that cannot stand.  A secret is
+ * only ever referenced (env:, file:, cred:), never written inline, and an
+ * error about `secret:` never quotes what was written there.  A profile
+ * that injects credentials must not be writable by anyone but its owner
+ * (profile_load()).
  *
  * The result is sorted by (priority, file position) once, so policy.c can
  * take the first match.
@@ -613,18 +624,25 @@ static int pp_cidrs(struct pp *c, struct pf_rule *r, char **names)
 
 enum {
 	RK_NAME, RK_PRIORITY, RK_HOST, RK_CIDR, RK_PORTS, RK_PROTO, RK_ACTION,
-	RK_PRIVATE, RK_N
+	RK_PRIVATE, RK_PATH, RK_METHODS, RK_RPM, RK_ROUTE, RK_TLS, RK_TLSNAME,
+	RK_PLAINTEXT, RK_AUTH, RK_N
 };
 
 static const char *const rule_keys[RK_N] = {
 	"name", "priority", "host_pattern", "cidr", "ports", "protocol",
-	"action", "allow_private",
+	"action", "allow_private", "path_pattern", "methods", "rate_limit_rpm",
+	"route", "tls", "tls_verify_name", "allow_plaintext", "auth_strategy",
+};
+
+enum { AK_MODE, AK_SECRET, AK_NAME, AK_USER, AK_FORMAT, AK_PLACEHOLDER, AK_N };
+
+static const char *const auth_keys[AK_N] = {
+	"mode", "secret", "name", "username", "format", "placeholder_env",
 };
 
 /* Keys of later features: known, and refused out loud. */
 static const char *const unsupported_keys[] = {
-	"path_pattern", "methods", "rate_limit_rpm", "auth_strategy", "route",
-	"tls", "postgres",
+	"postgres",
 };
 
 /**
@@ -694,16 +712,561 @@ static int pp_key(struct pp *c, const char *const *keys, int n,
 		       list);
 }
 
-/**
- * pp_rule() - Parse one rule mapping (current event: its MAPPING_START)
- * @c: Parser context
- * @r: Rule to fill; index already set; freed by the caller on error
- * Return: 0, or -1 on error
+/* [A-Za-z_][A-Za-z0-9_]*, at most PF_MAX_SECRET_NAME bytes: an environment variable name. */
+static int env_name_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (!len || len > PF_MAX_SECRET_NAME || isdigit((unsigned char)s[0]))
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '_')
+			return 0;
+	return 1;
+}
+
+/*
+ * A systemd credential name: a file name in $CREDENTIALS_DIRECTORY.  Letters,
+ * digits, '_', '-', '.', '@'; no '/', no leading '.' (so never "." or "..").
  */
-static int pp_rule(struct pp *c, struct pf_rule *r)
+static int cred_name_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (!len || len > PF_MAX_SECRET_NAME || s[0] == '.')
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) && !strchr("_-.@", s[i]))
+			return 0;
+	return 1;
+}
+
+/* An HTTP token (RFC 9110 tchar), for header names. */
+static int http_token_ok(const char *s, size_t len)
+{
+	size_t i;
+
+	if (!len)
+		return 0;
+	for (i = 0; i < len; i++)
+		if (!isalnum((unsigned char)s[i]) &&
+		    !strchr("!#$%&'*+-.^_`|~", s[i]))
+			return 0;
+	return 1;
+}
+
+/* Count the non-overlapping occurrences of @needle in @s. */
+static size_t count_substr(const char *s, const char *needle)
+{
+	size_t n = 0, nl = strlen(needle);
+
+	while ((s = strstr(s, needle))) {
+		n++;
+		s += nl;
+	}
+	return n;
+}
+
+/**
+ * path_pattern_check() - Validate one `path_pattern:` entry
+ * @s: NUL-terminated pattern (at most PF_MAX_STRING bytes, no control bytes)
+ * Return: NULL if valid, else what is wrong
+ */
+static const char *path_pattern_check(const char *s)
+{
+	size_t len = strlen(s), i;
+	const char *star = strchr(s, '*');
+
+	if (s[0] != '/')
+		return "expected 'path_pattern' to start with '/', as in /repos/*";
+	if (star && star != s + len - 1)
+		return "expected '*' only once, as the last character of a path_pattern, as in /repos/*";
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)s[i];
+
+		if (ch <= 0x20 || ch >= 0x7f)
+			return "expected a path_pattern of printable ASCII without spaces (percent-encode other bytes)";
+		if (ch == '?' || ch == '#')
+			return "expected a path_pattern without '?' or '#': patterns match the path, not the query or fragment";
+	}
+	/* "/./" and "/../" would never match a normalised path: say so. */
+	for (i = 0; i < len; i++) {
+		size_t seg;
+
+		if (s[i] != '/')
+			continue;
+		seg = strcspn(s + i + 1, "/");
+		if ((seg == 1 && s[i + 1] == '.') ||
+		    (seg == 2 && s[i + 1] == '.' && s[i + 2] == '.'))
+			return "expected a path_pattern without '.' or '..' segments";
+	}
+	return NULL;
+}
+
+/* One `path_pattern:` string: validate and append. */
+static int pp_path_one(struct pp *c, struct pf_rule *r)
+{
+	const char *why;
+	char *s, **n;
+
+	if (pp_string(c, "'path_pattern' to be a path such as /repos/*", 0, &s))
+		return -1;
+	why = path_pattern_check(s);
+	if (why) {
+		free(s);
+		return pp_fail(c, c->ev.start_mark, "%s", why);
+	}
+	if (r->npath_patterns >= PF_MAX_LIST) {
+		free(s);
+		return pp_fail(c, c->ev.start_mark,
+			       "expected at most %d entries in 'path_pattern'",
+			       PF_MAX_LIST);
+	}
+	n = realloc(r->path_patterns, (r->npath_patterns + 1) * sizeof(*n));
+	if (!n) {
+		free(s);
+		return pp_fail(c, c->ev.start_mark, "out of memory");
+	}
+	r->path_patterns = n;
+	r->path_patterns[r->npath_patterns++] = s;
+	return 0;
+}
+
+/* pp_paths() - `path_pattern:`: one string or a non-empty list of them. */
+static int pp_paths(struct pp *c, struct pf_rule *r)
 {
 	char found_[128];
 	yaml_mark_t start = c->ev.start_mark;
+
+	if (c->ev.type == YAML_SCALAR_EVENT)
+		return pp_path_one(c, r);
+	if (c->ev.type != YAML_SEQUENCE_START_EVENT)
+		return pp_fail(c, start,
+			       "expected 'path_pattern' to be a path or a list of paths, found %s",
+			       FOUND(c));
+	for (;;) {
+		if (pp_next(c))
+			return -1;
+		if (c->ev.type == YAML_SEQUENCE_END_EVENT)
+			break;
+		if (pp_path_one(c, r))
+			return -1;
+	}
+	if (!r->npath_patterns)
+		return pp_fail(c, start,
+			       "expected at least one path in 'path_pattern'");
+	return 0;
+}
+
+/* pp_methods() - `methods:`: a non-empty list of upper-case tokens. */
+static int pp_methods(struct pp *c, struct pf_rule *r)
+{
+	char found_[128];
+	yaml_mark_t start = c->ev.start_mark;
+	size_t i, len;
+	char **n;
+
+	if (c->ev.type != YAML_SEQUENCE_START_EVENT)
+		return pp_fail(c, start,
+			       "expected 'methods' to be a list such as [GET, HEAD], found %s",
+			       FOUND(c));
+	for (;;) {
+		if (pp_next(c))
+			return -1;
+		if (c->ev.type == YAML_SEQUENCE_END_EVENT)
+			break;
+		len = c->ev.type == YAML_SCALAR_EVENT ? sc_len(c) : 0;
+		for (i = 0; i < len; i++)
+			if (sc_val(c)[i] < 'A' || sc_val(c)[i] > 'Z')
+				break;
+		if (c->ev.type != YAML_SCALAR_EVENT || !len || i < len ||
+		    len > PF_MAX_METHOD)
+			return pp_fail(c, c->ev.start_mark,
+				       "expected an HTTP method in upper case (A-Z, at most %d letters) such as GET or POST, found %s",
+				       PF_MAX_METHOD, FOUND(c));
+		for (i = 0; i < r->nmethods; i++)
+			if (sc_is(c, r->methods[i]))
+				return pp_fail(c, c->ev.start_mark,
+					       "expected each method once in 'methods': duplicate %s",
+					       FOUND(c));
+		if (r->nmethods >= PF_MAX_LIST)
+			return pp_fail(c, c->ev.start_mark,
+				       "expected at most %d entries in 'methods'",
+				       PF_MAX_LIST);
+		n = realloc(r->methods, (r->nmethods + 1) * sizeof(*n));
+		if (!n)
+			return pp_fail(c, c->ev.start_mark, "out of memory");
+		r->methods = n;
+		if (!(r->methods[r->nmethods] = strndup(sc_val(c), len)))
+			return pp_fail(c, c->ev.start_mark, "out of memory");
+		r->nmethods++;
+	}
+	if (!r->nmethods)
+		return pp_fail(c, start, "expected at least one method in 'methods'");
+	return 0;
+}
+
+/**
+ * dns_name_check() - Validate a DNS name (no wildcard, no IP literal)
+ * @s: NUL-terminated name; lowercased and trailing dot stripped in place
+ * Return: NULL if valid, else what is wrong
+ */
+static const char *dns_name_check(char *s)
+{
+	uint8_t addr[16];
+	const char *why;
+	int family;
+
+	if (s[0] == '*')
+		return "expected a host name without '*'";
+	why = host_pattern_normalize(s, &family, addr);
+	if (why)
+		return why;
+	if (family)
+		return "expected a DNS name, not an IP address";
+	return NULL;
+}
+
+/**
+ * route_parse() - `route:` "HOST:PORT" or "[IPV6]:PORT"
+ * @s: NUL-terminated text
+ * @r: Rule: route_host, route_port, route_family, route_addr filled
+ * Return: NULL if valid, else what is wrong
+ */
+static const char *route_parse(const char *s, struct pf_rule *r)
+{
+	char v6[INET6_ADDRSTRLEN];
+	const char *colon, *why;
+	unsigned long port;
+	size_t hlen;
+	char *host;
+
+	if (s[0] == '[') {
+		const char *close = strchr(s, ']');
+
+		if (!close || close[1] != ':')
+			return "expected 'route' to be HOST:PORT or [IPV6]:PORT, as in [2001:db8::1]:8443";
+		hlen = (size_t)(close - s - 1);
+		colon = close + 1;
+		host = strndup(s + 1, hlen);
+		if (!host)
+			return "out of memory";
+		if (inet_pton(AF_INET6, host, r->route_addr) != 1) {
+			free(host);
+			return "expected an IPv6 address between '[' and ']' in 'route'";
+		}
+		/* Canonical text: lower case, zeros compressed. */
+		free(host);
+		if (!inet_ntop(AF_INET6, r->route_addr, v6, sizeof(v6)) ||
+		    !(host = strdup(v6)))
+			return "out of memory";
+		r->route_family = AF_INET6;
+	} else {
+		colon = strrchr(s, ':');
+		if (!colon)
+			return "expected 'route' to be HOST:PORT, as in 127.0.0.1:8443: the port is missing";
+		hlen = (size_t)(colon - s);
+		if (memchr(s, ':', hlen))
+			return "expected an IPv6 address in 'route' to be in brackets, as in [2001:db8::1]:8443";
+		if (!hlen)
+			return "expected 'route' to be HOST:PORT: the host is missing";
+		host = strndup(s, hlen);
+		if (!host)
+			return "out of memory";
+		why = host[0] == '*' ? "expected a host name without '*' in 'route'" :
+		      host_pattern_normalize(host, &r->route_family, r->route_addr);
+		if (why) {
+			free(host);
+			return why;
+		}
+	}
+	if (parse_uint(colon + 1, strlen(colon + 1), 65535, &port) || !port) {
+		free(host);
+		r->route_family = 0;
+		return "expected the port in 'route' to be a number from 1 to 65535";
+	}
+	free(r->route_host);
+	r->route_host = host;
+	r->route_port = (uint16_t)port;
+	return NULL;
+}
+
+/* Headers that frame or route the request: never set from a profile. */
+static int header_reserved(const char *name)
+{
+	static const char *const reserved[] = {
+		"host", "content-length", "transfer-encoding", "connection",
+		"upgrade", "te", "trailer", "keep-alive", "proxy-connection",
+		"expect",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(reserved) / sizeof(*reserved); i++)
+		if (!strcasecmp(name, reserved[i]))
+			return 1;
+	return 0;
+}
+
+/**
+ * pp_secret_ref() - `secret:` env:NAME, file:/PATH or cred:NAME
+ * @c:   Parser context
+ * @out: Malloc'd copy, as written
+ *
+ * Messages never quote the value: a profile author who pasted the secret
+ * itself must not find it in an error on a terminal or in a CI log.
+ *
+ * Return: 0, or -1 on error
+ */
+static int pp_secret_ref(struct pp *c, char **out)
+{
+	static const char expect[] =
+		"expected 'secret' to be env:NAME, file:/PATH or cred:NAME";
+	const char *v = sc_val(c);
+	size_t len = sc_len(c), i;
+
+	if (c->ev.type != YAML_SCALAR_EVENT)
+		return pp_fail(c, c->ev.start_mark, "%s, found a %s", expect,
+			       c->ev.type == YAML_MAPPING_START_EVENT ?
+			       "mapping" : "list");
+	if (sc_null(c))
+		return pp_fail(c, c->ev.start_mark, "%s, found an empty value",
+			       expect);
+	if (len > PF_MAX_STRING)
+		return pp_fail(c, c->ev.start_mark, "%s of at most %d bytes",
+			       expect, PF_MAX_STRING);
+	if (len > 4 && !memcmp(v, "env:", 4)) {
+		if (!env_name_ok(v + 4, len - 4))
+			return pp_fail(c, c->ev.start_mark,
+				       "expected env:NAME with NAME an environment variable name (letters, digits and '_', not starting with a digit)");
+	} else if (len > 5 && !memcmp(v, "cred:", 5)) {
+		if (!cred_name_ok(v + 5, len - 5))
+			return pp_fail(c, c->ev.start_mark,
+				       "expected cred:NAME with NAME a credential name (letters, digits, '_', '-', '.', '@'; no '/', not starting with '.')");
+	} else if (len > 5 && !memcmp(v, "file:", 5)) {
+		if (v[5] != '/')
+			return pp_fail(c, c->ev.start_mark,
+				       "expected file:PATH with an absolute PATH, as in file:/run/secrets/token");
+		for (i = 5; i < len; i++)
+			if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
+				return pp_fail(c, c->ev.start_mark,
+					       "expected file:PATH without control characters");
+	} else {
+		return pp_fail(c, c->ev.start_mark,
+			       "%s; an inline secret is not accepted (the value is not shown here): put it in an environment variable (env:NAME), a file (file:/PATH) or a systemd credential (cred:NAME)",
+			       expect);
+	}
+	*out = strndup(v, len);
+	if (!*out)
+		return pp_fail(c, c->ev.start_mark, "out of memory");
+	return 0;
+}
+
+/**
+ * pp_auth() - `auth_strategy:` mapping (current event: its MAPPING_START)
+ * @c: Parser context
+ * @a: Zeroed auth to fill; freed by the caller on error
+ * Return: 0, or -1 on error
+ */
+static int pp_auth(struct pp *c, struct pf_auth *a)
+{
+	char found_[128];
+	yaml_mark_t start = c->ev.start_mark, kmark[AK_N] = { { 0 } };
+	size_t seen[AK_N] = { 0 };
+	int k;
+
+	if (c->ev.type != YAML_MAPPING_START_EVENT)
+		return pp_fail(c, start,
+			       "expected 'auth_strategy' to be a mapping with mode and secret, found %s",
+			       FOUND(c));
+	a->secret_index = -1;
+	for (;;) {
+		if (pp_next(c))
+			return -1;
+		if (c->ev.type == YAML_MAPPING_END_EVENT)
+			break;
+		k = pp_key(c, auth_keys, AK_N, "auth_strategy", seen, 0);
+		if (k < 0)
+			return -1;
+		kmark[k] = c->ev.start_mark;
+		if (pp_next(c))
+			return -1;
+		switch (k) {
+		case AK_MODE:
+			if (c->ev.type == YAML_SCALAR_EVENT && sc_is(c, "bearer"))
+				a->mode = PF_AUTH_BEARER;
+			else if (c->ev.type == YAML_SCALAR_EVENT && sc_is(c, "basic"))
+				a->mode = PF_AUTH_BASIC;
+			else if (c->ev.type == YAML_SCALAR_EVENT && sc_is(c, "header"))
+				a->mode = PF_AUTH_HEADER;
+			else
+				return pp_fail(c, c->ev.start_mark,
+					       "expected 'mode' to be bearer, basic or header, found %s",
+					       FOUND(c));
+			break;
+		case AK_SECRET:
+			if (pp_secret_ref(c, &a->secret_ref))
+				return -1;
+			break;
+		case AK_NAME:
+			if (pp_string(c, "'name' to be an HTTP header name", 0,
+				      &a->header_name))
+				return -1;
+			if (!http_token_ok(a->header_name, strlen(a->header_name)))
+				return pp_fail(c, c->ev.start_mark,
+					       "expected 'name' to be an HTTP header name (letters, digits and !#$%%&'*+-.^_`|~), found %s",
+					       FOUND(c));
+			if (header_reserved(a->header_name))
+				return pp_fail(c, c->ev.start_mark,
+					       "expected 'name' to be a header a credential goes in: %s frames or routes the request",
+					       FOUND(c));
+			break;
+		case AK_USER:
+			if (pp_string(c, "'username' to be a string", 0, &a->username))
+				return -1;
+			if (strchr(a->username, ':'))
+				return pp_fail(c, c->ev.start_mark,
+					       "expected 'username' without ':' (HTTP basic authentication cannot carry it)");
+			break;
+		case AK_FORMAT:
+			if (pp_string(c, "'format' to be a string containing {secret}",
+				      0, &a->format))
+				return -1;
+			if (count_substr(a->format, "{secret}") != 1)
+				return pp_fail(c, c->ev.start_mark,
+					       "expected 'format' to contain {secret} exactly once, as in \"token {secret}\"");
+			break;
+		case AK_PLACEHOLDER:
+			if (pp_string(c, "'placeholder_env' to be an environment variable name",
+				      0, &a->placeholder_env))
+				return -1;
+			if (!env_name_ok(a->placeholder_env, strlen(a->placeholder_env)))
+				return pp_fail(c, c->ev.start_mark,
+					       "expected 'placeholder_env' to be an environment variable name (letters, digits and '_', not starting with a digit), found %s",
+					       FOUND(c));
+			break;
+		}
+	}
+	if (!seen[AK_MODE])
+		return pp_fail(c, start,
+			       "expected 'mode' (bearer, basic or header) in auth_strategy");
+	if (!seen[AK_SECRET])
+		return pp_fail(c, start,
+			       "expected 'secret' (env:NAME, file:/PATH or cred:NAME) in auth_strategy");
+	if (a->mode == PF_AUTH_HEADER && !a->header_name)
+		return pp_fail(c, start,
+			       "expected 'name' (the header to set) in auth_strategy with mode: header");
+	if (a->mode != PF_AUTH_HEADER && a->header_name)
+		return pp_fail(c, kmark[AK_NAME],
+			       "'name' is only for mode: header (bearer and basic use the Authorization header)");
+	if (a->mode == PF_AUTH_BASIC && !a->username)
+		return pp_fail(c, start,
+			       "expected 'username' in auth_strategy with mode: basic");
+	if (a->mode != PF_AUTH_BASIC && a->username)
+		return pp_fail(c, kmark[AK_USER],
+			       "'username' is only for mode: basic");
+	if (a->mode == PF_AUTH_BASIC && a->format)
+		return pp_fail(c, kmark[AK_FORMAT],
+			       "'format' is not allowed with mode: basic (the header is always \"Basic base64(username:secret)\")");
+	if (!a->format && a->mode != PF_AUTH_BASIC &&
+	    !(a->format = strdup(a->mode == PF_AUTH_BEARER ? "Bearer {secret}" :
+				 "{secret}")))
+		return pp_fail(c, start, "out of memory");
+	return 0;
+}
+
+/**
+ * placeholder_conflict() - Check a rule's placeholder_env against earlier rules
+ * @p: Profile; the rules before @r are complete
+ * @r: Rule just parsed, with auth and placeholder_env
+ * Return: the conflicting earlier rule, or NULL
+ *
+ * One variable can hold one placeholder: two rules may name the same
+ * placeholder_env only if they use the same secret (they then share it).
+ */
+static const struct pf_rule *placeholder_conflict(const struct profile *p,
+						   const struct pf_rule *r)
+{
+	size_t i;
+
+	for (i = 0; i < p->nrules && &p->rules[i] != r; i++) {
+		const struct pf_auth *o = p->rules[i].auth;
+
+		if (o && o->placeholder_env &&
+		    !strcmp(o->placeholder_env, r->auth->placeholder_env) &&
+		    strcmp(o->secret_ref, r->auth->secret_ref))
+			return &p->rules[i];
+	}
+	return NULL;
+}
+
+/**
+ * rule_check() - Checks across keys, once a rule's mapping is read
+ * @c:     Parser context
+ * @p:     Profile (earlier rules, for placeholder_env)
+ * @r:     The rule
+ * @start: Where the rule starts
+ * @seen:  Per-key line, 0 if absent
+ * @kmark: Per-key position, valid where @seen is set
+ * Return: 0, or -1 on error
+ */
+static int rule_check(struct pp *c, const struct profile *p,
+		      const struct pf_rule *r, yaml_mark_t start,
+		      const size_t *seen, const yaml_mark_t *kmark)
+{
+	static const int http_keys[] = { RK_PATH, RK_METHODS, RK_RPM, RK_AUTH };
+	static const int allow_only[] = { RK_AUTH, RK_ROUTE, RK_RPM, RK_TLSNAME };
+	const struct pf_rule *o;
+	size_t i;
+
+	(void)start;
+	if (r->tls_mode == PF_TLS_PASSTHROUGH)
+		for (i = 0; i < sizeof(http_keys) / sizeof(*http_keys); i++)
+			if (seen[http_keys[i]])
+				return pp_fail(c, kmark[RK_TLS],
+					       "'tls: passthrough' cannot be used with '%s': it needs to see HTTP (remove 'tls', or use tls: intercept)",
+					       rule_keys[http_keys[i]]);
+	if (r->protocol == PF_UDP)
+		for (i = RK_PATH; i < RK_N; i++)
+			if (seen[i])
+				return pp_fail(c, kmark[i],
+					       "'%s' needs protocol: tcp", rule_keys[i]);
+	if (r->action == PF_DENY)
+		for (i = 0; i < sizeof(allow_only) / sizeof(*allow_only); i++)
+			if (seen[allow_only[i]])
+				return pp_fail(c, kmark[allow_only[i]],
+					       "'%s' has no effect on a rule with action: deny",
+					       rule_keys[allow_only[i]]);
+	if (r->auth && !r->host_pattern)
+		return pp_fail(c, kmark[RK_AUTH],
+			       "'auth_strategy' needs a 'host_pattern': a credential is bound to host names, not to a cidr");
+	if (r->allow_plaintext && !r->auth)
+		return pp_fail(c, kmark[RK_PLAINTEXT],
+			       "'allow_plaintext' needs 'auth_strategy': it says whether the credential may be sent over plain HTTP");
+	if (r->tls_verify_name && !r->route_host)
+		return pp_fail(c, kmark[RK_TLSNAME],
+			       "'tls_verify_name' needs 'route': without it, upstream TLS is verified against the host the sandbox asked for");
+	if (r->tls_verify_name && !pf_rule_intercepts(r))
+		return pp_fail(c, kmark[RK_TLSNAME],
+			       "'tls_verify_name' needs an intercepted rule (tls: intercept, or path_pattern, methods, rate_limit_rpm or auth_strategy): in passthrough the sandbox's client verifies TLS");
+	if (r->auth && r->auth->placeholder_env &&
+	    (o = placeholder_conflict(p, r)))
+		return pp_fail(c, kmark[RK_AUTH],
+			       "placeholder_env '%s' is already used by rule '%s' (line %d) with a different secret",
+			       r->auth->placeholder_env, o->name, o->line);
+	return 0;
+}
+
+/**
+ * pp_rule() - Parse one rule mapping (current event: its MAPPING_START)
+ * @c: Parser context
+ * @p: Profile, for checks against earlier rules
+ * @r: Rule to fill; index already set; freed by the caller on error
+ * Return: 0, or -1 on error
+ */
+static int pp_rule(struct pp *c, const struct profile *p, struct pf_rule *r)
+{
+	char found_[128];
+	yaml_mark_t start = c->ev.start_mark, kmark[RK_N] = { { 0 } };
 	size_t seen[RK_N] = { 0 };
 	char *cidr_names = NULL, *namebuf;
 	const char *why;
@@ -723,7 +1286,10 @@ static int pp_rule(struct pp *c, struct pf_rule *r)
 		if (c->ev.type == YAML_MAPPING_END_EVENT)
 			break;
 		k = pp_key(c, rule_keys, RK_N, "a rule", seen, 1);
-		if (k < 0 || pp_next(c))
+		if (k < 0)
+			goto fail;
+		kmark[k] = c->ev.start_mark;
+		if (pp_next(c))
 			goto fail;
 		switch (k) {
 		case RK_NAME:
@@ -773,6 +1339,69 @@ static int pp_rule(struct pp *c, struct pf_rule *r)
 			if (pp_bool(c, "allow_private", &r->allow_private))
 				goto fail;
 			break;
+		case RK_PATH:
+			if (pp_paths(c, r))
+				goto fail;
+			break;
+		case RK_METHODS:
+			if (pp_methods(c, r))
+				goto fail;
+			break;
+		case RK_RPM:
+			if (pp_int(c, "rate_limit_rpm", 1, PF_MAX_RPM,
+				   &r->rate_limit_rpm))
+				goto fail;
+			break;
+		case RK_ROUTE: {
+			char *s;
+
+			if (pp_string(c, "'route' to be HOST:PORT or [IPV6]:PORT",
+				      0, &s))
+				goto fail;
+			why = route_parse(s, r);
+			free(s);
+			if (why) {
+				pp_fail(c, c->ev.start_mark, "%s", why);
+				goto fail;
+			}
+			break;
+		}
+		case RK_TLS:
+			if (c->ev.type == YAML_SCALAR_EVENT && sc_is(c, "passthrough")) {
+				r->tls_mode = PF_TLS_PASSTHROUGH;
+			} else if (c->ev.type == YAML_SCALAR_EVENT && sc_is(c, "intercept")) {
+				r->tls_mode = PF_TLS_INTERCEPT;
+			} else {
+				pp_fail(c, c->ev.start_mark,
+					"expected 'tls' to be passthrough or intercept, found %s",
+					FOUND(c));
+				goto fail;
+			}
+			break;
+		case RK_TLSNAME:
+			if (pp_string(c, "'tls_verify_name' to be a DNS name", 0,
+				      &r->tls_verify_name))
+				goto fail;
+			why = dns_name_check(r->tls_verify_name);
+			if (why) {
+				pp_fail(c, c->ev.start_mark, "%s", why);
+				goto fail;
+			}
+			break;
+		case RK_PLAINTEXT:
+			if (pp_bool(c, "allow_plaintext", &r->allow_plaintext))
+				goto fail;
+			break;
+		case RK_AUTH:
+			r->auth = calloc(1, sizeof(*r->auth));
+			if (!r->auth) {
+				pp_fail(c, c->ev.start_mark, "out of memory");
+				goto fail;
+			}
+			if (pp_auth(c, r->auth))
+				goto fail;
+			r->auth->line = (int)kmark[RK_AUTH].line + 1;
+			break;
 		}
 	}
 	if (!r->host_pattern && !r->ncidrs) {
@@ -803,6 +1432,8 @@ static int pp_rule(struct pp *c, struct pf_rule *r)
 			goto fail;
 		}
 	}
+	if (rule_check(c, p, r, start, seen, kmark))
+		goto fail;
 	free(cidr_names);
 	return 0;
 fail:
@@ -836,7 +1467,7 @@ static int pp_rules(struct pp *c, struct profile *p)
 		p->rules[p->nrules].index = (int)p->nrules;
 		/* Counted before parsing so profile_free() frees a partial rule. */
 		p->nrules++;
-		if (pp_rule(c, &p->rules[p->nrules - 1]))
+		if (pp_rule(c, p, &p->rules[p->nrules - 1]))
 			return -1;
 	}
 }
@@ -1008,6 +1639,39 @@ fail:
 	return NULL;
 }
 
+/**
+ * profile_may_inject() - May a profile file with auth_strategy be trusted?
+ * @path:   File name, for messages
+ * @st:     fstat() of the descriptor it was read from
+ * @err:    Filled on refusal
+ * @errlen: Size of @err
+ *
+ * Whoever can edit a profile that injects credentials can point a secret at
+ * a host of their choosing, so such a file must be writable by its owner
+ * only, and the owner must be us or root.
+ *
+ * Return: 1 if fine, 0 if refused
+ */
+static int profile_may_inject(const char *path, const struct stat *st,
+			      char *err, size_t errlen)
+{
+	if (st->st_mode & (S_IWGRP | S_IWOTH)) {
+		if (err && errlen)
+			snprintf(err, errlen,
+				 "%s: is writable by other users; a profile that injects credentials must not be (chmod go-w '%s')",
+				 path, path);
+		return 0;
+	}
+	if (st->st_uid != geteuid() && st->st_uid != 0) {
+		if (err && errlen)
+			snprintf(err, errlen,
+				 "%s: is owned by another user (uid %u); a profile that injects credentials must be owned by you or root",
+				 path, (unsigned)st->st_uid);
+		return 0;
+	}
+	return 1;
+}
+
 struct profile *profile_load(const char *path, char *err, size_t errlen)
 {
 	struct profile *p = NULL;
@@ -1074,10 +1738,63 @@ struct profile *profile_load(const char *path, char *err, size_t errlen)
 		goto out;
 	}
 	p = profile_parse(buf, got, path, err, errlen);
+	if (p && pf_profile_has_auth(p) && !profile_may_inject(path, &st, err, errlen)) {
+		profile_free(p);
+		p = NULL;
+	}
 out:
 	free(buf);
 	close(fd);
 	return p;
+}
+
+int pf_rule_needs_http(const struct pf_rule *r)
+{
+	return r->npath_patterns || r->nmethods || r->rate_limit_rpm ||
+	       r->auth;
+}
+
+int pf_rule_intercepts(const struct pf_rule *r)
+{
+	if (r->tls_mode == PF_TLS_INTERCEPT)
+		return 1;
+	return r->tls_mode == PF_TLS_AUTO && pf_rule_needs_http(r);
+}
+
+int pf_profile_has_auth(const struct profile *p)
+{
+	size_t i;
+
+	for (i = 0; p && i < p->nrules; i++)
+		if (p->rules[i].auth)
+			return 1;
+	return 0;
+}
+
+const char *pf_auth_header(const struct pf_auth *a)
+{
+	return a->mode == PF_AUTH_HEADER ? a->header_name : "Authorization";
+}
+
+static void strv_free(char **v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		free(v[i]);
+	free(v);
+}
+
+static void auth_free(struct pf_auth *a)
+{
+	if (!a)
+		return;
+	free(a->secret_ref);
+	free(a->header_name);
+	free(a->username);
+	free(a->format);
+	free(a->placeholder_env);
+	free(a);
 }
 
 void profile_free(struct profile *p)
@@ -1087,10 +1804,17 @@ void profile_free(struct profile *p)
 	if (!p)
 		return;
 	for (i = 0; i < p->nrules; i++) {
-		free(p->rules[i].name);
-		free(p->rules[i].host_pattern);
-		free(p->rules[i].cidrs);
-		free(p->rules[i].ports);
+		struct pf_rule *r = &p->rules[i];
+
+		free(r->name);
+		free(r->host_pattern);
+		free(r->cidrs);
+		free(r->ports);
+		strv_free(r->path_patterns, r->npath_patterns);
+		strv_free(r->methods, r->nmethods);
+		free(r->route_host);
+		free(r->tls_verify_name);
+		auth_free(r->auth);
 	}
 	free(p->rules);
 	free(p->name);

@@ -16,6 +16,12 @@
 enum pf_action { PF_DENY = 0, PF_ALLOW = 1 };
 enum pf_proto { PF_TCP = 1, PF_UDP = 2 };
 
+/* `tls:` on a rule.  AUTO: intercept iff the rule needs to see HTTP. */
+enum pf_tls { PF_TLS_AUTO = 0, PF_TLS_PASSTHROUGH = 1, PF_TLS_INTERCEPT = 2 };
+
+/* `auth_strategy: mode:` */
+enum pf_auth_mode { PF_AUTH_BEARER = 1, PF_AUTH_BASIC = 2, PF_AUTH_HEADER = 3 };
+
 /* Limits: a profile is configuration, not data. */
 #define PF_MAX_FILE     ((size_t)1024 * 1024) /* bytes in a profile file */
 #define PF_MAX_STRING   1024          /* bytes in one scalar value */
@@ -23,6 +29,9 @@ enum pf_proto { PF_TCP = 1, PF_UDP = 2 };
 #define PF_MAX_LIST     1024          /* entries in `ports:` or `cidr:` */
 #define PF_MAX_PRIORITY 1000000
 #define PF_DEFAULT_PRIORITY 1000
+#define PF_MAX_RPM      1000000       /* `rate_limit_rpm:` */
+#define PF_MAX_METHOD   32            /* bytes in one HTTP method token */
+#define PF_MAX_SECRET_NAME 255        /* bytes in env:NAME / cred:NAME */
 
 struct pf_cidr {
 	int family;          /* AF_INET/AF_INET6 */
@@ -32,6 +41,34 @@ struct pf_cidr {
 
 struct pf_portrange {
 	uint16_t lo, hi;     /* inclusive, 1 <= lo <= hi <= 65535 */
+};
+
+/**
+ * struct pf_auth - `auth_strategy:` of a rule: a credential the gateway adds
+ * @mode:            PF_AUTH_BEARER, PF_AUTH_BASIC or PF_AUTH_HEADER
+ * @secret_ref:      "env:NAME", "file:/ABS/PATH" or "cred:NAME", as written
+ *                   (ours); the value is loaded by secret.c, never stored here
+ * @header_name:     `name:`, the header for PF_AUTH_HEADER (case as written);
+ *                   NULL for bearer and basic (they use Authorization)
+ * @username:        `username:` for PF_AUTH_BASIC, else NULL
+ * @format:          The header value with "{secret}" where the secret goes,
+ *                   exactly once; defaults filled in ("Bearer {secret}" for
+ *                   bearer, "{secret}" for header); NULL for basic
+ * @placeholder_env: Variable set to the secret's placeholder in the sandbox
+ *                   (ours), or NULL
+ * @secret_index:    Index into struct secrets, set by secrets_load_profile();
+ *                   -1 until then
+ * @line:            Line of the `auth_strategy` key in the file, for messages
+ */
+struct pf_auth {
+	int mode;
+	char *secret_ref;
+	char *header_name;
+	char *username;
+	char *format;
+	char *placeholder_env;
+	int secret_index;
+	int line;
 };
 
 struct pf_rule {
@@ -48,6 +85,21 @@ struct pf_rule {
 	/* Added: host_pattern parsed, when it is an IP literal. */
 	int host_family;       /* AF_INET/AF_INET6 if host_pattern is an IP literal, else 0 */
 	uint8_t host_addr[16]; /* that address */
+	/*
+	 * Added: HTTP scoping, routing and credential injection (issue 3).
+	 * All optional; a rule without them behaves exactly as before.
+	 */
+	char **path_patterns; size_t npath_patterns; /* `path_pattern:` a string or list; "/exact" or "/prefix*" */
+	char **methods; size_t nmethods;  /* `methods:` upper-case tokens, no duplicates */
+	int rate_limit_rpm;    /* `rate_limit_rpm:` 1..PF_MAX_RPM, 0 = none */
+	char *route_host;      /* `route:` (ours) host without brackets, lowercased; NULL if absent */
+	uint16_t route_port;   /* its port, 1-65535 */
+	int route_family;      /* AF_INET/AF_INET6 if route_host is an IP literal, else 0 */
+	uint8_t route_addr[16];/* that address */
+	int tls_mode;          /* enum pf_tls, default PF_TLS_AUTO */
+	char *tls_verify_name; /* `tls_verify_name:` (ours) name upstream TLS is verified against; NULL = the original host */
+	int allow_plaintext;   /* `allow_plaintext:` (ours) inject into plain HTTP too; default false */
+	struct pf_auth *auth;  /* `auth_strategy:`, NULL if absent */
 };
 
 struct profile {
@@ -64,6 +116,11 @@ struct profile {
  * @path:   File to read: must be a regular file of at most PF_MAX_FILE bytes
  * @err:    Filled with "FILE:LINE:COLUMN: message" (or "FILE: message") on error
  * @errlen: Size of @err
+ *
+ * A profile in which some rule has auth_strategy is refused when the file
+ * is writable by group or others, or owned by someone other than the
+ * effective user or root: whoever can edit it could redirect the secret.
+ *
  * Return: the profile (free with profile_free()), or NULL on error
  */
 struct profile *profile_load(const char *path, char *err, size_t errlen);
@@ -79,6 +136,34 @@ struct profile *profile_load(const char *path, char *err, size_t errlen);
  */
 struct profile *profile_parse(const char *buf, size_t len, const char *fname,
 			      char *err, size_t errlen);
+
+/**
+ * pf_rule_needs_http() - Does the rule need to see HTTP requests?
+ * @r: Rule
+ * Return: 1 if it has path_pattern, methods, rate_limit_rpm or auth_strategy
+ */
+int pf_rule_needs_http(const struct pf_rule *r);
+
+/**
+ * pf_rule_intercepts() - Is TLS for this rule's flows terminated by us?
+ * @r: Rule
+ * Return: 1 if `tls: intercept`, or `tls` unset and pf_rule_needs_http()
+ */
+int pf_rule_intercepts(const struct pf_rule *r);
+
+/**
+ * pf_profile_has_auth() - Does any rule inject a credential?
+ * @p: Profile
+ * Return: 1 if some rule has auth_strategy
+ */
+int pf_profile_has_auth(const struct profile *p);
+
+/**
+ * pf_auth_header() - The request header a credential goes in
+ * @a: auth_strategy
+ * Return: "Authorization" for bearer and basic, else a->header_name
+ */
+const char *pf_auth_header(const struct pf_auth *a);
 
 /* profile_free() - Free a profile and everything it owns; NULL is fine. */
 void profile_free(struct profile *p);

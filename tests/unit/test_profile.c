@@ -229,8 +229,7 @@ TEST(profile_error_positions)
 			 "t.yaml:2:3: expected 'rules' to be a list of rules, found a mapping"));
 	/* Keys of later features. */
 	{
-		static const char *const keys[] = { "path_pattern", "methods",
-			"rate_limit_rpm", "auth_strategy", "route", "tls", "postgres" };
+		static const char *const keys[] = { "postgres" };
 		char y[256], want[256];
 		size_t i;
 
@@ -429,3 +428,426 @@ TEST(profile_shipped_profiles_load)
 	}
 	globfree(&g);
 }
+
+/* ---- HTTP scoping, routing, credential injection (issue 3) ---- */
+
+TEST(profile_http_keys_good)
+{
+	static const char y[] =
+		"name: gh\n"
+		"rules:\n"
+		"  - name: api\n"
+		"    priority: 10\n"
+		"    host_pattern: api.github.com\n"
+		"    ports: [443]\n"
+		"    path_pattern: [/repos/*, /user, \"/\"]\n"
+		"    methods: [GET, HEAD, PROPFIND]\n"
+		"    rate_limit_rpm: 600\n"
+		"    auth_strategy:\n"
+		"      mode: bearer\n"
+		"      secret: env:GITHUB_TOKEN\n"
+		"      placeholder_env: GITHUB_TOKEN\n"
+		"  - name: git\n"
+		"    priority: 20\n"
+		"    host_pattern: github.com\n"
+		"    path_pattern: /*\n"
+		"    allow_plaintext: true\n"
+		"    auth_strategy: {mode: basic, secret: env:GITHUB_TOKEN, username: x-access-token,\n"
+		"                    placeholder_env: GITHUB_TOKEN}\n"
+		"  - name: custom\n"
+		"    priority: 30\n"
+		"    host_pattern: '*.staging.example'\n"
+		"    route: Proxy.Example.:8443\n"
+		"    tls_verify_name: Internal.Example.\n"
+		"    auth_strategy:\n"
+		"      mode: header\n"
+		"      name: X-Api-Key\n"
+		"      secret: file:/run/secrets/key\n"
+		"      format: \"token {secret}\"\n"
+		"  - name: v6\n"
+		"    priority: 40\n"
+		"    host_pattern: v6.example\n"
+		"    route: \"[2001:DB8::1]:443\"\n"
+		"    tls: passthrough\n"
+		"  - name: v4\n"
+		"    priority: 50\n"
+		"    host_pattern: v4.example\n"
+		"    route: 127.0.0.1:8443\n"
+		"    tls: intercept\n"
+		"  - name: cred\n"
+		"    priority: 60\n"
+		"    host_pattern: c.example\n"
+		"    auth_strategy:\n"
+		"      mode: header\n"
+		"      name: Private-Token\n"
+		"      secret: cred:gitlab.token\n";
+	char err[512];
+	struct profile *p = parse(y, err, sizeof(err));
+	const struct pf_rule *r;
+	uint8_t a[16];
+
+	if (!p)
+		fprintf(stderr, "%s\n", err);
+	REQUIRE(p);
+	REQUIRE(p->nrules == 6);
+	CHECK(pf_profile_has_auth(p));
+
+	r = &p->rules[0];
+	CHECK_STR(r->name, "api");
+	REQUIRE(r->npath_patterns == 3);
+	CHECK_STR(r->path_patterns[0], "/repos/*");
+	CHECK_STR(r->path_patterns[1], "/user");
+	CHECK_STR(r->path_patterns[2], "/");
+	REQUIRE(r->nmethods == 3);
+	CHECK_STR(r->methods[0], "GET");
+	CHECK_STR(r->methods[2], "PROPFIND");
+	CHECK(r->rate_limit_rpm == 600);
+	CHECK(r->tls_mode == PF_TLS_AUTO);
+	CHECK(pf_rule_needs_http(r) && pf_rule_intercepts(r));
+	CHECK(!r->route_host && !r->tls_verify_name && !r->allow_plaintext);
+	REQUIRE(r->auth);
+	CHECK(r->auth->mode == PF_AUTH_BEARER);
+	CHECK_STR(r->auth->secret_ref, "env:GITHUB_TOKEN");
+	CHECK_STR(r->auth->format, "Bearer {secret}");
+	CHECK_STR(r->auth->placeholder_env, "GITHUB_TOKEN");
+	CHECK_STR(pf_auth_header(r->auth), "Authorization");
+	CHECK(!r->auth->header_name && !r->auth->username);
+	CHECK(r->auth->secret_index == -1);
+	CHECK(r->auth->line == 10);
+
+	r = &p->rules[1];
+	REQUIRE(r->npath_patterns == 1);
+	CHECK_STR(r->path_patterns[0], "/*");
+	CHECK(r->allow_plaintext == 1);
+	REQUIRE(r->auth);
+	CHECK(r->auth->mode == PF_AUTH_BASIC);
+	CHECK_STR(r->auth->username, "x-access-token");
+	CHECK(r->auth->format == NULL);
+	CHECK(r->nports == 2); /* default ports unchanged */
+
+	r = &p->rules[2];
+	CHECK_STR(r->route_host, "proxy.example");
+	CHECK(r->route_port == 8443 && r->route_family == 0);
+	CHECK_STR(r->tls_verify_name, "internal.example");
+	REQUIRE(r->auth);
+	CHECK(r->auth->mode == PF_AUTH_HEADER);
+	CHECK_STR(r->auth->header_name, "X-Api-Key");
+	CHECK_STR(pf_auth_header(r->auth), "X-Api-Key");
+	CHECK_STR(r->auth->format, "token {secret}");
+	CHECK_STR(r->auth->secret_ref, "file:/run/secrets/key");
+	CHECK(r->auth->placeholder_env == NULL);
+	CHECK(pf_rule_intercepts(r));
+
+	r = &p->rules[3];
+	CHECK_STR(r->route_host, "2001:db8::1");
+	CHECK(r->route_port == 443 && r->route_family == AF_INET6);
+	inet_pton(AF_INET6, "2001:db8::1", a);
+	CHECK(!memcmp(r->route_addr, a, 16));
+	CHECK(r->tls_mode == PF_TLS_PASSTHROUGH);
+	CHECK(!pf_rule_needs_http(r) && !pf_rule_intercepts(r));
+
+	r = &p->rules[4];
+	CHECK_STR(r->route_host, "127.0.0.1");
+	CHECK(r->route_family == AF_INET && r->route_port == 8443);
+	CHECK(r->tls_mode == PF_TLS_INTERCEPT);
+	CHECK(!pf_rule_needs_http(r) && pf_rule_intercepts(r));
+
+	r = &p->rules[5];
+	REQUIRE(r->auth);
+	CHECK_STR(r->auth->secret_ref, "cred:gitlab.token");
+	CHECK_STR(r->auth->format, "{secret}");
+	profile_free(p);
+}
+
+/* Profiles without the new keys: every new field at its default. */
+TEST(profile_http_keys_defaults)
+{
+	char err[256];
+	struct profile *p = parse("rules:\n  - host_pattern: a.com\n  - cidr: 10.0.0.0/8\n",
+				  err, sizeof(err));
+	size_t i;
+
+	REQUIRE(p);
+	CHECK(!pf_profile_has_auth(p));
+	for (i = 0; i < p->nrules; i++) {
+		const struct pf_rule *r = &p->rules[i];
+
+		CHECK(!r->path_patterns && !r->npath_patterns);
+		CHECK(!r->methods && !r->nmethods);
+		CHECK(!r->rate_limit_rpm && !r->route_host && !r->route_port);
+		CHECK(r->tls_mode == PF_TLS_AUTO && !r->tls_verify_name);
+		CHECK(!r->allow_plaintext && !r->auth);
+		CHECK(!pf_rule_needs_http(r) && !pf_rule_intercepts(r));
+	}
+	profile_free(p);
+	/* Each HTTP key alone makes the rule intercepted. */
+	p = parse("rules:\n  - {host_pattern: a.com, methods: [GET]}\n"
+		  "  - {host_pattern: b.com, rate_limit_rpm: 1}\n"
+		  "  - {host_pattern: c.com, path_pattern: /x}\n"
+		  "  - {host_pattern: d.com, rate_limit_rpm: 1000000, tls: intercept}\n"
+		  "  - {cidr: 10.0.0.0/8, path_pattern: /x, action: deny, methods: [DELETE]}\n",
+		  err, sizeof(err));
+	if (!p)
+		fprintf(stderr, "%s\n", err);
+	REQUIRE(p);
+	for (i = 0; i < p->nrules; i++)
+		CHECK(pf_rule_needs_http(&p->rules[i]) && pf_rule_intercepts(&p->rules[i]));
+	profile_free(p);
+}
+
+#define R "rules:\n  - host_pattern: a.com\n"
+#define AUTH "    auth_strategy:\n      mode: bearer\n      secret: env:T\n"
+
+TEST(profile_http_keys_errors)
+{
+	/* path_pattern */
+	CHECK(fails_with(R "    path_pattern: repos/*\n",
+			 "t.yaml:3:19: expected 'path_pattern' to start with '/'"));
+	CHECK(fails_with(R "    path_pattern: [/a, /re*pos]\n",
+			 "t.yaml:3:24: expected '*' only once, as the last character of a path_pattern"));
+	CHECK(fails_with(R "    path_pattern: /a**\n",
+			 "t.yaml:3:19: expected '*' only once"));
+	CHECK(fails_with(R "    path_pattern: \"/a b\"\n",
+			 "t.yaml:3:19: expected a path_pattern of printable ASCII without spaces"));
+	CHECK(fails_with(R "    path_pattern: /a?b=1\n",
+			 "t.yaml:3:19: expected a path_pattern without '?' or '#'"));
+	CHECK(fails_with(R "    path_pattern: /a/../b\n",
+			 "t.yaml:3:19: expected a path_pattern without '.' or '..' segments"));
+	CHECK(fails_with(R "    path_pattern: []\n",
+			 "t.yaml:3:19: expected at least one path in 'path_pattern'"));
+	CHECK(fails_with(R "    path_pattern: {a: b}\n",
+			 "t.yaml:3:19: expected 'path_pattern' to be a path or a list of paths, found a mapping"));
+	CHECK(fails_with(R "    path_pattern: [[/a]]\n",
+			 "t.yaml:3:20: expected 'path_pattern' to be a path such as /repos/*, found a list"));
+	/* methods */
+	CHECK(fails_with(R "    methods: [GET, post]\n",
+			 "t.yaml:3:20: expected an HTTP method in upper case (A-Z, at most 32 letters) such as GET or POST, found 'post'"));
+	CHECK(fails_with(R "    methods: [GET, HEAD, GET]\n",
+			 "t.yaml:3:26: expected each method once in 'methods': duplicate 'GET'"));
+	CHECK(fails_with(R "    methods: GET\n",
+			 "t.yaml:3:14: expected 'methods' to be a list such as [GET, HEAD], found 'GET'"));
+	CHECK(fails_with(R "    methods: []\n",
+			 "t.yaml:3:14: expected at least one method"));
+	CHECK(fails_with(R "    methods: [\"*\"]\n",
+			 "t.yaml:3:15: expected an HTTP method in upper case"));
+	CHECK(fails_with(R "    methods: [M-SEARCH]\n",
+			 "t.yaml:3:15: expected an HTTP method in upper case"));
+	/* rate_limit_rpm */
+	CHECK(fails_with(R "    rate_limit_rpm: 0\n",
+			 "t.yaml:3:21: expected 'rate_limit_rpm' to be an integer from 1 to 1000000, found '0'"));
+	CHECK(fails_with(R "    rate_limit_rpm: 1000001\n",
+			 "t.yaml:3:21: expected 'rate_limit_rpm' to be an integer from 1 to 1000000"));
+	CHECK(fails_with(R "    rate_limit_rpm: \"60\"\n",
+			 "t.yaml:3:21: expected 'rate_limit_rpm' to be an integer"));
+	/* route */
+	CHECK(fails_with(R "    route: 127.0.0.1\n",
+			 "t.yaml:3:12: expected 'route' to be HOST:PORT, as in 127.0.0.1:8443: the port is missing"));
+	CHECK(fails_with(R "    route: proxy.example:0\n",
+			 "t.yaml:3:12: expected the port in 'route' to be a number from 1 to 65535"));
+	CHECK(fails_with(R "    route: proxy.example:65536\n",
+			 "t.yaml:3:12: expected the port in 'route' to be a number from 1 to 65535"));
+	CHECK(fails_with(R "    route: \"proxy.example:\"\n",
+			 "t.yaml:3:12: expected the port in 'route'"));
+	CHECK(fails_with(R "    route: \"2001:db8::1:443\"\n",
+			 "t.yaml:3:12: expected an IPv6 address in 'route' to be in brackets"));
+	CHECK(fails_with(R "    route: \"[example.com]:443\"\n",
+			 "t.yaml:3:12: expected an IPv6 address between '[' and ']'"));
+	CHECK(fails_with(R "    route: \"[::1]443\"\n",
+			 "t.yaml:3:12: expected 'route' to be HOST:PORT or [IPV6]:PORT"));
+	CHECK(fails_with(R "    route: \"*.a.com:443\"\n",
+			 "t.yaml:3:12: expected a host name without '*'"));
+	CHECK(fails_with(R "    route: \":443\"\n",
+			 "t.yaml:3:12: expected 'route' to be HOST:PORT: the host is missing"));
+	CHECK(fails_with(R "    route: \"bad..name:443\"\n",
+			 "t.yaml:3:12: expected a host name: empty label"));
+	/* tls, tls_verify_name, allow_plaintext */
+	CHECK(fails_with(R "    tls: maybe\n",
+			 "t.yaml:3:10: expected 'tls' to be passthrough or intercept, found 'maybe'"));
+	CHECK(fails_with(R "    tls: passthrough\n    path_pattern: /x\n",
+			 "t.yaml:3:5: 'tls: passthrough' cannot be used with 'path_pattern': it needs to see HTTP"));
+	CHECK(fails_with(R "    methods: [GET]\n    tls: passthrough\n",
+			 "t.yaml:4:5: 'tls: passthrough' cannot be used with 'methods'"));
+	CHECK(fails_with(R "    tls: passthrough\n    rate_limit_rpm: 5\n",
+			 "t.yaml:3:5: 'tls: passthrough' cannot be used with 'rate_limit_rpm'"));
+	CHECK(fails_with(R "    tls: passthrough\n" AUTH,
+			 "t.yaml:3:5: 'tls: passthrough' cannot be used with 'auth_strategy'"));
+	CHECK(fails_with(R "    tls_verify_name: b.com\n",
+			 "t.yaml:3:5: 'tls_verify_name' needs 'route'"));
+	CHECK(fails_with(R "    route: b.com:443\n    tls_verify_name: c.com\n",
+			 "t.yaml:4:5: 'tls_verify_name' needs an intercepted rule"));
+	CHECK(fails_with(R "    route: b.com:443\n    tls: intercept\n    tls_verify_name: 10.0.0.1\n",
+			 "t.yaml:5:22: expected a DNS name, not an IP address"));
+	CHECK(fails_with(R "    route: b.com:443\n    tls: intercept\n    tls_verify_name: '*.c.com'\n",
+			 "t.yaml:5:22: expected a host name without '*'"));
+	CHECK(fails_with(R "    allow_plaintext: yes\n",
+			 "t.yaml:3:22: expected 'allow_plaintext' to be true or false"));
+	CHECK(fails_with(R "    allow_plaintext: true\n",
+			 "t.yaml:3:5: 'allow_plaintext' needs 'auth_strategy'"));
+	/* Combinations with protocol and action. */
+	CHECK(fails_with(R "    protocol: udp\n    methods: [GET]\n",
+			 "t.yaml:4:5: 'methods' needs protocol: tcp"));
+	CHECK(fails_with(R "    action: deny\n" AUTH,
+			 "t.yaml:4:5: 'auth_strategy' has no effect on a rule with action: deny"));
+	CHECK(fails_with(R "    route: b.com:1\n    action: deny\n",
+			 "t.yaml:3:5: 'route' has no effect on a rule with action: deny"));
+	CHECK(fails_with(R "    route: b.com:1\n    route: b.com:2\n",
+			 "t.yaml:4:5: expected each key once in a rule: duplicate key 'route'"));
+}
+
+TEST(profile_auth_errors)
+{
+	CHECK(fails_with(R "    auth_strategy: bearer\n",
+			 "t.yaml:3:20: expected 'auth_strategy' to be a mapping with mode and secret, found 'bearer'"));
+	CHECK(fails_with(R "    auth_strategy:\n      mode: digest\n      secret: env:T\n",
+			 "t.yaml:4:13: expected 'mode' to be bearer, basic or header, found 'digest'"));
+	CHECK(fails_with(R "    auth_strategy:\n      secret: env:T\n",
+			 "t.yaml:4:7: expected 'mode' (bearer, basic or header) in auth_strategy"));
+	CHECK(fails_with(R "    auth_strategy:\n      mode: bearer\n",
+			 "t.yaml:4:7: expected 'secret' (env:NAME, file:/PATH or cred:NAME) in auth_strategy"));
+	CHECK(fails_with(R AUTH "      colour: blue\n",
+			 "t.yaml:6:7: unknown key 'colour' in auth_strategy: expected one of mode, secret, name, username, format, placeholder_env"));
+	CHECK(fails_with(R AUTH "      mode: basic\n",
+			 "t.yaml:6:7: expected each key once in auth_strategy: duplicate key 'mode'"));
+	/* header needs name; others must not have one. */
+	CHECK(fails_with(R "    auth_strategy:\n      mode: header\n      secret: env:T\n",
+			 "t.yaml:4:7: expected 'name' (the header to set) in auth_strategy with mode: header"));
+	CHECK(fails_with(R AUTH "      name: X-Key\n",
+			 "t.yaml:6:7: 'name' is only for mode: header"));
+	CHECK(fails_with(R "    auth_strategy:\n      mode: header\n      name: \"X Key\"\n      secret: env:T\n",
+			 "t.yaml:5:13: expected 'name' to be an HTTP header name"));
+	CHECK(fails_with(R "    auth_strategy:\n      mode: header\n      name: Host\n      secret: env:T\n",
+			 "t.yaml:5:13: expected 'name' to be a header a credential goes in: 'Host' frames or routes the request"));
+	/* basic needs username; others must not have one; basic has no format. */
+	CHECK(fails_with(R "    auth_strategy:\n      mode: basic\n      secret: env:T\n",
+			 "t.yaml:4:7: expected 'username' in auth_strategy with mode: basic"));
+	CHECK(fails_with(R AUTH "      username: u\n",
+			 "t.yaml:6:7: 'username' is only for mode: basic"));
+	CHECK(fails_with(R "    auth_strategy:\n      mode: basic\n      username: \"a:b\"\n      secret: env:T\n",
+			 "t.yaml:5:17: expected 'username' without ':'"));
+	CHECK(fails_with(R "    auth_strategy:\n      mode: basic\n      username: u\n      format: \"x {secret}\"\n      secret: env:T\n",
+			 "t.yaml:6:7: 'format' is not allowed with mode: basic"));
+	/* format */
+	CHECK(fails_with(R AUTH "      format: \"token\"\n",
+			 "t.yaml:6:15: expected 'format' to contain {secret} exactly once"));
+	CHECK(fails_with(R AUTH "      format: \"{secret}{secret}\"\n",
+			 "t.yaml:6:15: expected 'format' to contain {secret} exactly once"));
+	CHECK(fails_with(R AUTH "      format: \"a\\r\\n{secret}\"\n",
+			 "t.yaml:6:15: expected 'format' to be a string containing {secret} without control characters"));
+	/* placeholder_env */
+	CHECK(fails_with(R AUTH "      placeholder_env: 1TOKEN\n",
+			 "t.yaml:6:24: expected 'placeholder_env' to be an environment variable name"));
+	CHECK(fails_with(R AUTH "      placeholder_env: A-B\n",
+			 "t.yaml:6:24: expected 'placeholder_env' to be an environment variable name"));
+	/* secret references */
+	CHECK(fails_with(R "    auth_strategy:\n      mode: bearer\n      secret: env:1A\n",
+			 "t.yaml:5:15: expected env:NAME with NAME an environment variable name"));
+	CHECK(fails_with(R "    auth_strategy:\n      mode: bearer\n      secret: \"env:\"\n",
+			 "t.yaml:5:15: expected 'secret' to be env:NAME, file:/PATH or cred:NAME; an inline secret is not accepted"));
+	CHECK(fails_with(R "    auth_strategy:\n      mode: bearer\n      secret: file:run/x\n",
+			 "t.yaml:5:15: expected file:PATH with an absolute PATH"));
+	CHECK(fails_with(R "    auth_strategy:\n      mode: bearer\n      secret: cred:../x\n",
+			 "t.yaml:5:15: expected cred:NAME with NAME a credential name"));
+	CHECK(fails_with(R "    auth_strategy:\n      mode: bearer\n      secret: cred:a/b\n",
+			 "t.yaml:5:15: expected cred:NAME with NAME a credential name"));
+	CHECK(fails_with(R "    auth_strategy:\n      mode: bearer\n      secret: [env:A]\n",
+			 "t.yaml:5:15: expected 'secret' to be env:NAME, file:/PATH or cred:NAME, found a list"));
+	/* An inline secret: refused, and the error does not repeat it. */
+	{
+		static const char y[] = R "    auth_strategy:\n      mode: bearer\n"
+					"      secret: ghp_S3cr3tV4lu3\n";
+		char err[1024];
+		struct profile *p = parse(y, err, sizeof(err));
+
+		CHECK(!p);
+		CHECK(!strncmp(err, "t.yaml:5:15: expected 'secret' to be env:NAME, file:/PATH or cred:NAME; an inline secret is not accepted", 104));
+		CHECK(strstr(err, "S3cr3t") == NULL);
+		profile_free(p);
+	}
+	/* Even with control bytes in it, the value is not echoed. */
+	{
+		static const char y[] = R "    auth_strategy:\n      mode: bearer\n"
+					"      secret: \"file:/a\\x01S3cr3t\"\n";
+		char err[1024];
+		struct profile *p = parse(y, err, sizeof(err));
+
+		CHECK(!p);
+		CHECK(strstr(err, "S3cr3t") == NULL && strstr(err, "t.yaml:5:15:"));
+		profile_free(p);
+	}
+	/* auth_strategy needs a host_pattern: a cidr alone is not enough. */
+	CHECK(fails_with("rules:\n  - cidr: 10.0.0.0/8\n" AUTH,
+			 "t.yaml:3:5: 'auth_strategy' needs a 'host_pattern'"));
+	/* One variable, two different secrets. */
+	CHECK(fails_with("rules:\n"
+			 "  - host_pattern: a.com\n    auth_strategy: {mode: bearer, secret: env:A, placeholder_env: TOK}\n"
+			 "  - host_pattern: b.com\n    auth_strategy: {mode: bearer, secret: env:B, placeholder_env: TOK}\n",
+			 "t.yaml:5:5: placeholder_env 'TOK' is already used by rule 'a.com' (line 2) with a different secret"));
+	/* The same variable for the same secret is fine. */
+	{
+		char err[512];
+		struct profile *p = parse("rules:\n"
+			"  - host_pattern: a.com\n    auth_strategy: {mode: bearer, secret: env:A, placeholder_env: TOK}\n"
+			"  - host_pattern: b.com\n    auth_strategy: {mode: header, name: K, secret: env:A, placeholder_env: TOK}\n",
+			err, sizeof(err));
+
+		if (!p)
+			fprintf(stderr, "%s\n", err);
+		CHECK(p != NULL);
+		profile_free(p);
+	}
+}
+
+/* Write @text to @path with @mode (umask aside). */
+static int write_file(const char *path, const char *text, mode_t mode)
+{
+	FILE *f = fopen(path, "w");
+
+	if (!f)
+		return -1;
+	fputs(text, f);
+	fclose(f);
+	return chmod(path, mode);
+}
+
+TEST(profile_auth_file_permissions)
+{
+	static const char with_auth[] = R AUTH;
+	static const char without[] = R "    path_pattern: /x\n";
+	char dir[] = "/tmp/islo-profile-XXXXXX", path[256], err[512], want[400];
+	struct profile *p;
+
+	REQUIRE(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/gh.yaml", dir);
+
+	REQUIRE(!write_file(path, with_auth, 0600));
+	p = profile_load(path, err, sizeof(err));
+	if (!p)
+		fprintf(stderr, "%s\n", err);
+	CHECK(p && pf_profile_has_auth(p));
+	profile_free(p);
+	REQUIRE(!write_file(path, with_auth, 0644)); /* readable is fine */
+	p = profile_load(path, err, sizeof(err));
+	CHECK(p != NULL);
+	profile_free(p);
+
+	snprintf(want, sizeof(want),
+		 "%s: is writable by other users; a profile that injects credentials must not be", path);
+	REQUIRE(!write_file(path, with_auth, 0620));
+	p = profile_load(path, err, sizeof(err));
+	CHECK(!p && !strncmp(err, want, strlen(want)));
+	REQUIRE(!write_file(path, with_auth, 0602));
+	p = profile_load(path, err, sizeof(err));
+	CHECK(!p && !strncmp(err, want, strlen(want)));
+	profile_free(p);
+
+	/* Without auth_strategy, a group-writable profile still loads. */
+	REQUIRE(!write_file(path, without, 0666));
+	p = profile_load(path, err, sizeof(err));
+	CHECK(p != NULL);
+	profile_free(p);
+	unlink(path);
+	rmdir(dir);
+}
+
+#undef R
+#undef AUTH

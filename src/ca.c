@@ -1,0 +1,1342 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ca.c - the islo-net certificate authority.
+ *
+ * DOC: Theory of Operation
+ *
+ * To intercept a sandbox's TLS connection, the gateway must present a
+ * certificate for the name the sandbox asked for, signed by an authority
+ * the sandbox trusts. That authority is this one: an ECDSA P-256 key and a
+ * self-signed certificate kept in a state directory, made on first use and
+ * loaded afterwards; `islo-net run` adds its certificate to the bundle the
+ * sandbox trusts (ca_write_bundle()).
+ *
+ * On disk: DIR/ca.pem and DIR/ca-key.pem (PEM "EC PRIVATE KEY", RFC 5915,
+ * so openssl reads it). The key is written to a temporary name created
+ * O_EXCL with mode 0600, then renamed: it is never readable by anyone else,
+ * not even for a moment. A key file that group or others may access is
+ * refused rather than used. The certificate is renamed into place before
+ * the key, so a crash leaves at worst a certificate without a key, which
+ * the next start replaces; a key without a certificate is an error for the
+ * operator (it may be the only copy of a CA someone trusts). ca_open()
+ * holds an flock() on DIR/ca.lock while it looks and creates, so two
+ * islo-net processes starting at once end up with one CA.
+ *
+ * Leaf certificates are minted on demand with our DER writer (der.c) and
+ * signed with BearSSL (deterministic ECDSA, RFC 6979, so signing needs no
+ * randomness; serials and keys come from an HMAC-DRBG seeded by
+ * getrandom()). Every leaf carries the same P-256 key, made at ca_open()
+ * and never written anywhere: one key is enough since the leaves are only
+ * ever presented by this process, and it makes a mint one signature.
+ *
+ * The cache is a fixed array of CA_CACHE_SIZE slots (allocated once),
+ * found by a chained hash on the name and ordered by an LRU list of slot
+ * indexes. A miss takes a never-used slot, else the least recently used
+ * one. A leaf with less than a day left is minted again into another slot
+ * and its old slot becomes the next victim, so what ca_leaf() returned for
+ * a name never changes under a caller who keeps asking for that name.
+ */
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "ca.h"
+#include "der.h"
+#include "trust.h"
+
+#define CA_CERT_MAX     2048  /* our CA certificate is ~500 bytes */
+#define CA_READ_MAX     65536 /* ca.pem / ca-key.pem */
+#define LEAF_DER_MAX    1280  /* worst case (253-byte name) is ~900 */
+#define LEAF_NAME_MAX   253
+#define CA_DN_MAX       1024
+#define CA_HASH_BUCKETS 2048  /* power of two, twice the slots */
+#define CA_VALIDITY     (3652L * 86400) /* ten years */
+#define LEAF_VALIDITY   (7L * 86400)
+#define LEAF_RENEW      86400L /* re-mint with less than this left */
+#define BACKDATE        3600L  /* clock skew between host and sandbox */
+#define CN_MAX          64     /* X.520 ub-common-name */
+#define UNIX_EPOCH_DAYS 719528 /* 1970-01-01 in BearSSL's days since 0 AD */
+
+/* OIDs, contents octets */
+static const uint8_t oid_cn[] = { 0x55, 0x04, 0x03 };
+static const uint8_t oid_o[] = { 0x55, 0x04, 0x0a };
+static const uint8_t oid_ec_pubkey[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
+static const uint8_t oid_p256[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
+static const uint8_t oid_ecdsa_sha256[] = { 0x2a, 0x86, 0x48, 0xce,
+					    0x3d, 0x04, 0x03, 0x02 };
+static const uint8_t oid_ski[] = { 0x55, 0x1d, 0x0e };
+static const uint8_t oid_ku[] = { 0x55, 0x1d, 0x0f };
+static const uint8_t oid_san[] = { 0x55, 0x1d, 0x11 };
+static const uint8_t oid_bc[] = { 0x55, 0x1d, 0x13 };
+static const uint8_t oid_aki[] = { 0x55, 0x1d, 0x23 };
+static const uint8_t oid_eku[] = { 0x55, 0x1d, 0x25 };
+static const uint8_t oid_server_auth[] = { 0x2b, 0x06, 0x01, 0x05,
+					   0x05, 0x07, 0x03, 0x01 };
+
+/* keyUsage named bits */
+#define KU_DIGITAL_SIGNATURE (1u << 0)
+#define KU_KEY_CERT_SIGN     (1u << 5)
+#define KU_CRL_SIGN          (1u << 6)
+
+/**
+ * struct leaf - one cached leaf certificate
+ * @name:      Host name or IP literal it is for ("" if the slot is free)
+ * @der:       The certificate
+ * @len:       Its length
+ * @not_after: Its expiry (Unix time)
+ * @prev:      LRU neighbour towards the most recent, -1 at the head
+ * @next:      LRU neighbour towards the least recent, -1 at the tail
+ * @hnext:     Next slot in the same hash bucket, -1 at the end
+ * @in_lru:    Linked into the LRU list
+ * @chain:     What ca_leaf() hands out: { @der, the CA certificate }
+ */
+struct leaf {
+	char name[LEAF_NAME_MAX + 1];
+	uint8_t der[LEAF_DER_MAX];
+	size_t len;
+	time_t not_after;
+	int prev, next, hnext;
+	int in_lru;
+	br_x509_certificate chain[2];
+};
+
+/**
+ * struct ca - the CA, its leaf key and the leaf cache
+ * @dir:        State directory
+ * @cert_path:  DIR/ca.pem
+ * @key_path:   DIR/ca-key.pem
+ * @cert:       CA certificate, DER
+ * @cert_len:   Its length
+ * @dn:         Its subject DN (DER, the issuer of every leaf)
+ * @dn_len:     Its length
+ * @ski:        Its subjectKeyIdentifier (SHA-1 of the public key)
+ * @not_after:  Its expiry (Unix time)
+ * @sk:         CA private key (@skbuf), secret
+ * @pk:         CA public key (@pkbuf)
+ * @leaf_sk:    Key shared by every leaf (@leaf_skbuf), secret
+ * @leaf_pk:    Its public key (@leaf_pkbuf)
+ * @rng:        HMAC-DRBG for keys and serials, secret state
+ * @leaves:     CA_CACHE_SIZE cache slots
+ * @nused:      Slots ever used (the never-used ones are taken first)
+ * @lru_head:   Most recently used slot, -1 if none
+ * @lru_tail:   Least recently used slot, -1 if none
+ * @bucket:     Hash buckets: first slot, -1 if empty
+ */
+struct ca {
+	char *dir, *cert_path, *key_path;
+	uint8_t *cert;
+	size_t cert_len;
+	uint8_t dn[CA_DN_MAX];
+	size_t dn_len;
+	uint8_t ski[br_sha1_SIZE];
+	time_t not_after;
+
+	br_ec_private_key sk;
+	uint8_t skbuf[BR_EC_KBUF_PRIV_MAX_SIZE];
+	br_ec_public_key pk;
+	uint8_t pkbuf[BR_EC_KBUF_PUB_MAX_SIZE];
+	br_ec_private_key leaf_sk;
+	uint8_t leaf_skbuf[BR_EC_KBUF_PRIV_MAX_SIZE];
+	br_ec_public_key leaf_pk;
+	uint8_t leaf_pkbuf[BR_EC_KBUF_PUB_MAX_SIZE];
+	br_hmac_drbg_context rng;
+
+	struct leaf *leaves;
+	int nused, lru_head, lru_tail;
+	int bucket[CA_HASH_BUCKETS];
+};
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static char *path_join(const char *dir, const char *file)
+{
+	char *p;
+
+	if (asprintf(&p, "%s/%s", dir, file) < 0)
+		return NULL;
+	return p;
+}
+
+/* ----------------------------------------------------------------------
+ * Files
+ */
+
+/**
+ * mkdir_p() - Create a directory and its missing parents, mode 0700
+ * @dir: Path
+ * Return: 0 if @dir is a directory now, -1 with errno set
+ */
+static int mkdir_p(const char *dir)
+{
+	struct stat st;
+	char *p = strdup(dir), *s;
+	int rc = 0;
+
+	if (!p)
+		return -1;
+	for (s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0700) && errno != EEXIST)
+			rc = -1;
+		*s = '/';
+		if (rc)
+			break;
+	}
+	if (!rc && mkdir(p, 0700) && errno != EEXIST)
+		rc = -1;
+	free(p);
+	if (rc)
+		return -1;
+	if (stat(dir, &st))
+		return -1;
+	if (!S_ISDIR(st.st_mode)) {
+		errno = ENOTDIR;
+		return -1;
+	}
+	return 0;
+}
+
+static int write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+
+	while (n) {
+		ssize_t r = write(fd, b, n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		b += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+/**
+ * write_file_atomic() - Write a file under a temporary name, then rename
+ * @path: Final name
+ * @data: Contents
+ * @len:  Their length
+ * @mode: Mode; the temporary file is created O_EXCL with it (so never more
+ *	  open than that) and fchmod()ed to it exactly, whatever the umask
+ * Return: 0, or -1 with errno set
+ */
+static int write_file_atomic(const char *path, const void *data, size_t len,
+			     mode_t mode)
+{
+	char *tmp;
+	int fd, e;
+
+	if (asprintf(&tmp, "%s.tmp.%ld", path, (long)getpid()) < 0)
+		return -1;
+	unlink(tmp); /* left over by a crashed process that had our pid */
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		  mode);
+	if (fd < 0)
+		goto fail_free;
+	if (fchmod(fd, mode) || write_all(fd, data, len) || fsync(fd)) {
+		e = errno;
+		close(fd);
+		errno = e;
+		goto fail_unlink;
+	}
+	if (close(fd) || rename(tmp, path))
+		goto fail_unlink;
+	free(tmp);
+	return 0;
+fail_unlink:
+	e = errno;
+	unlink(tmp);
+	errno = e;
+fail_free:
+	e = errno;
+	free(tmp);
+	errno = e;
+	return -1;
+}
+
+/**
+ * read_key_file() - Read the CA key file, refusing a loosely protected one
+ * @path:   ca-key.pem
+ * @buf:    malloc'd contents (secret: zero before freeing)
+ * @len:    Their length
+ * @err:    Message on failure
+ * @errlen: Its size
+ * Return: 0, 1 if the file does not exist, -1 on error
+ */
+static int read_key_file(const char *path, uint8_t **buf, size_t *len,
+			 char *err, size_t errlen)
+{
+	struct stat st;
+	uint8_t *b;
+	size_t n = 0;
+	int fd;
+
+	*buf = NULL;
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 && errno == ENOENT)
+		return 1;
+	if (fd < 0) {
+		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		seterr(err, errlen, "%s: not a regular file", path);
+		close(fd);
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		seterr(err, errlen,
+		       "%s: private key is readable or writable by group or "
+		       "others (mode %04o); refusing to use it: chmod 600 it "
+		       "if it is still secret",
+		       path, (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return -1;
+	}
+	if (st.st_size <= 0 || st.st_size > CA_READ_MAX) {
+		seterr(err, errlen, "%s: bad size %lld", path,
+		       (long long)st.st_size);
+		close(fd);
+		return -1;
+	}
+	b = malloc((size_t)st.st_size + 1);
+	if (!b) {
+		seterr(err, errlen, "out of memory");
+		close(fd);
+		return -1;
+	}
+	while (n < (size_t)st.st_size) {
+		ssize_t r = read(fd, b + n, (size_t)st.st_size - n);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
+	close(fd);
+	b[n] = '\0';
+	*buf = b;
+	*len = n;
+	return 0;
+}
+
+/* ----------------------------------------------------------------------
+ * Randomness and time
+ */
+
+static int rng_init(struct ca *ca)
+{
+	uint8_t seed[48];
+	size_t n = 0;
+
+	while (n < sizeof(seed)) {
+		ssize_t r = getrandom(seed + n, sizeof(seed) - n, 0);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0)
+			return -1;
+		n += (size_t)r;
+	}
+	br_hmac_drbg_init(&ca->rng, &br_sha256_vtable, seed, sizeof(seed));
+	explicit_bzero(seed, sizeof(seed));
+	return 0;
+}
+
+/* A positive 16-byte serial (RFC 5280: at most 20 octets, positive) */
+static void make_serial(struct ca *ca, uint8_t serial[16])
+{
+	br_hmac_drbg_generate(&ca->rng, serial, 16);
+	serial[0] = (uint8_t)((serial[0] & 0x7f) | 0x40);
+}
+
+static time_t bearssl_time(uint32_t days, uint32_t secs)
+{
+	return ((time_t)days - UNIX_EPOCH_DAYS) * 86400 + (time_t)secs;
+}
+
+/* ----------------------------------------------------------------------
+ * Certificates
+ */
+
+static void put_name_attr(struct der *d, const uint8_t *oid, size_t oidlen,
+			  const char *v, size_t vlen)
+{
+	size_t set = der_begin(d, DER_SET), seq = der_begin(d, DER_SEQUENCE);
+
+	der_oid(d, oid, oidlen);
+	der_utf8(d, v, vlen);
+	der_end(d, seq);
+	der_end(d, set);
+}
+
+static void put_spki(struct der *d, const br_ec_public_key *pk)
+{
+	size_t seq = der_begin(d, DER_SEQUENCE), alg;
+
+	alg = der_begin(d, DER_SEQUENCE);
+	der_oid(d, oid_ec_pubkey, sizeof(oid_ec_pubkey));
+	der_oid(d, oid_p256, sizeof(oid_p256));
+	der_end(d, alg);
+	der_bits(d, pk->q, pk->qlen);
+	der_end(d, seq);
+}
+
+static void put_sigalg(struct der *d)
+{
+	size_t seq = der_begin(d, DER_SEQUENCE);
+
+	der_oid(d, oid_ecdsa_sha256, sizeof(oid_ecdsa_sha256)); /* no params */
+	der_end(d, seq);
+}
+
+/**
+ * struct ext - marks of an extension being written
+ * @seq: Extension SEQUENCE
+ * @oct: extnValue OCTET STRING
+ */
+struct ext {
+	size_t seq, oct;
+};
+
+static struct ext ext_begin(struct der *d, const uint8_t *oid, size_t oidlen,
+			    int critical)
+{
+	struct ext e;
+
+	e.seq = der_begin(d, DER_SEQUENCE);
+	der_oid(d, oid, oidlen);
+	if (critical) /* DEFAULT FALSE: DER omits it when false */
+		der_bool(d, 1);
+	e.oct = der_begin(d, DER_OCTET_STRING);
+	return e;
+}
+
+static void ext_end(struct der *d, struct ext e)
+{
+	der_end(d, e.oct);
+	der_end(d, e.seq);
+}
+
+/**
+ * tbs_head() - Write a TBSCertificate's fields up to the subject
+ * @d:       Writer, inside the TBSCertificate SEQUENCE
+ * @serial:  16-byte serial
+ * @issuer:  Issuer DN, DER
+ * @ilen:    Its length
+ * @nb:      notBefore
+ * @na:      notAfter
+ */
+static void tbs_head(struct der *d, const uint8_t *serial, const uint8_t *issuer,
+		     size_t ilen, time_t nb, time_t na)
+{
+	size_t ver = der_begin(d, DER_CTX_CONS(0)), val;
+
+	der_int(d, 2); /* v3 */
+	der_end(d, ver);
+	der_int_bytes(d, serial, 16);
+	put_sigalg(d);
+	der_raw(d, issuer, ilen);
+	val = der_begin(d, DER_SEQUENCE);
+	der_time(d, nb);
+	der_time(d, na);
+	der_end(d, val);
+}
+
+/**
+ * cert_sign() - Close the TBSCertificate, sign it, close the Certificate
+ * @d:    Writer
+ * @cert: Mark of the Certificate SEQUENCE
+ * @tbs:  Mark of the TBSCertificate SEQUENCE
+ * @sk:   Signing key
+ * Return: 0, or -1 (with the writer's error set, or signing failed)
+ */
+static int cert_sign(struct der *d, size_t cert, size_t tbs,
+		     const br_ec_private_key *sk)
+{
+	br_sha256_context h;
+	uint8_t hash[br_sha256_SIZE], sig[80];
+	size_t siglen;
+
+	der_end(d, tbs);
+	if (der_error(d))
+		return -1;
+	/* tbs - 2 is where its tag went; it ends where we are now */
+	br_sha256_init(&h);
+	br_sha256_update(&h, d->buf + tbs - 2, der_len(d) - (tbs - 2));
+	br_sha256_out(&h, hash);
+	siglen = br_ecdsa_i31_sign_asn1(&br_ec_p256_m31, &br_sha256_vtable,
+					hash, sk, sig);
+	if (!siglen)
+		return -1;
+	put_sigalg(d);
+	der_bits(d, sig, siglen);
+	der_end(d, cert);
+	return der_error(d) ? -1 : 0;
+}
+
+/**
+ * make_ca_cert() - Build the self-signed CA certificate
+ * @ca:  CA, with @sk and @pk set
+ * @out: Buffer
+ * @cap: Its size
+ * @len: Certificate length on success
+ * Return: 0 or -1
+ */
+static int make_ca_cert(struct ca *ca, uint8_t *out, size_t cap, size_t *len)
+{
+	uint8_t serial[16], ski[br_sha1_SIZE], dn[CA_DN_MAX];
+	char host[64], cn[CN_MAX + 1];
+	br_sha1_context h;
+	struct der d, dd;
+	struct ext e;
+	size_t cert, tbs, m, i;
+	time_t now = time(NULL);
+
+	if (gethostname(host, sizeof(host)))
+		strcpy(host, "unknown");
+	host[sizeof(host) - 1] = '\0';
+	/* The host name is only decoration: keep it printable and short */
+	for (i = 0; host[i]; i++) {
+		unsigned char c = (unsigned char)host[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_'))
+			host[i] = '?';
+	}
+	snprintf(cn, sizeof(cn), "islo-net CA (%.48s)", host);
+
+	der_init(&dd, dn, sizeof(dn));
+	m = der_begin(&dd, DER_SEQUENCE);
+	put_name_attr(&dd, oid_o, sizeof(oid_o), "islo-net", 8);
+	put_name_attr(&dd, oid_cn, sizeof(oid_cn), cn, strlen(cn));
+	der_end(&dd, m);
+	if (der_error(&dd))
+		return -1;
+
+	br_sha1_init(&h);
+	br_sha1_update(&h, ca->pk.q, ca->pk.qlen);
+	br_sha1_out(&h, ski);
+	make_serial(ca, serial);
+
+	der_init(&d, out, cap);
+	cert = der_begin(&d, DER_SEQUENCE);
+	tbs = der_begin(&d, DER_SEQUENCE);
+	tbs_head(&d, serial, dn, der_len(&dd), now - BACKDATE, now + CA_VALIDITY);
+	der_raw(&d, dn, der_len(&dd)); /* subject = issuer */
+	put_spki(&d, &ca->pk);
+
+	m = der_begin(&d, DER_CTX_CONS(3));
+	{
+		size_t exts = der_begin(&d, DER_SEQUENCE), s;
+
+		e = ext_begin(&d, oid_bc, sizeof(oid_bc), 1);
+		s = der_begin(&d, DER_SEQUENCE);
+		der_bool(&d, 1); /* cA */
+		der_int(&d, 0);  /* pathLenConstraint: leaves only */
+		der_end(&d, s);
+		ext_end(&d, e);
+
+		e = ext_begin(&d, oid_ku, sizeof(oid_ku), 1);
+		der_named_bits(&d, KU_KEY_CERT_SIGN | KU_CRL_SIGN);
+		ext_end(&d, e);
+
+		e = ext_begin(&d, oid_ski, sizeof(oid_ski), 0);
+		der_octets(&d, ski, sizeof(ski));
+		ext_end(&d, e);
+		der_end(&d, exts);
+	}
+	der_end(&d, m);
+	if (cert_sign(&d, cert, tbs, &ca->sk))
+		return -1;
+	*len = der_len(&d);
+	return 0;
+}
+
+/**
+ * leaf_name_check() - Is @name something we mint a leaf for?
+ * @name: Candidate
+ * @ip:   IP address bytes if it is an IP literal
+ * Return: 0 for a DNS name, 4 or 16 for an IP literal, -1 if invalid
+ *
+ * Names are what host_normalise() leaves: lowercase labels of 1..63 bytes
+ * of [a-z0-9_-], at most 253 bytes, no trailing dot. No wildcards: the
+ * sandbox asked for one name and gets a certificate for exactly it.
+ */
+static int leaf_name_check(const char *name, uint8_t ip[16])
+{
+	size_t n = strnlen(name, LEAF_NAME_MAX + 1), i, lab = 0;
+
+	if (n == 0 || n > LEAF_NAME_MAX)
+		return -1;
+	if (strchr(name, ':'))
+		return inet_pton(AF_INET6, name, ip) == 1 ? 16 : -1;
+	if (inet_pton(AF_INET, name, ip) == 1)
+		return 4;
+	for (i = 0; i <= n; i++) {
+		char c = name[i];
+
+		if (c == '.' || c == '\0') {
+			if (lab == 0 || lab > 63)
+				return -1;
+			lab = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_'))
+			return -1;
+		lab++;
+	}
+	return 0;
+}
+
+/**
+ * make_leaf() - Mint a leaf certificate
+ * @ca:   CA
+ * @name: Host name or IP literal, checked by leaf_name_check()
+ * @ipn:  What leaf_name_check() returned
+ * @ip:   The address if @ipn is 4 or 16
+ * @l:    Slot to mint into (@der, @len, @not_after)
+ * Return: 0 or -1
+ */
+static int make_leaf(struct ca *ca, const char *name, int ipn,
+		     const uint8_t *ip, struct leaf *l)
+{
+	size_t namelen = strlen(name), cert, tbs, m, exts, s;
+	int with_cn = namelen <= CN_MAX;
+	time_t now = time(NULL), na = now + LEAF_VALIDITY;
+	uint8_t serial[16];
+	struct ext e;
+	struct der d;
+
+	if (na > ca->not_after)
+		na = ca->not_after;
+	make_serial(ca, serial);
+
+	der_init(&d, l->der, sizeof(l->der));
+	cert = der_begin(&d, DER_SEQUENCE);
+	tbs = der_begin(&d, DER_SEQUENCE);
+	tbs_head(&d, serial, ca->dn, ca->dn_len, now - BACKDATE, na);
+	m = der_begin(&d, DER_SEQUENCE);
+	if (with_cn)
+		put_name_attr(&d, oid_cn, sizeof(oid_cn), name, namelen);
+	der_end(&d, m);
+	put_spki(&d, &ca->leaf_pk);
+
+	m = der_begin(&d, DER_CTX_CONS(3));
+	exts = der_begin(&d, DER_SEQUENCE);
+
+	e = ext_begin(&d, oid_bc, sizeof(oid_bc), 1);
+	s = der_begin(&d, DER_SEQUENCE); /* cA DEFAULT FALSE: empty */
+	der_end(&d, s);
+	ext_end(&d, e);
+
+	e = ext_begin(&d, oid_ku, sizeof(oid_ku), 1);
+	der_named_bits(&d, KU_DIGITAL_SIGNATURE);
+	ext_end(&d, e);
+
+	e = ext_begin(&d, oid_eku, sizeof(oid_eku), 0);
+	s = der_begin(&d, DER_SEQUENCE);
+	der_oid(&d, oid_server_auth, sizeof(oid_server_auth));
+	der_end(&d, s);
+	ext_end(&d, e);
+
+	e = ext_begin(&d, oid_aki, sizeof(oid_aki), 0);
+	s = der_begin(&d, DER_SEQUENCE);
+	der_tlv(&d, DER_CTX_PRIM(0), ca->ski, sizeof(ca->ski)); /* keyIdentifier */
+	der_end(&d, s);
+	ext_end(&d, e);
+
+	/* An empty subject makes the SAN critical (RFC 5280 4.2.1.6) */
+	e = ext_begin(&d, oid_san, sizeof(oid_san), !with_cn);
+	s = der_begin(&d, DER_SEQUENCE);
+	if (ipn)
+		der_tlv(&d, DER_CTX_PRIM(7), ip, (size_t)ipn); /* iPAddress */
+	else
+		der_ia5(&d, DER_CTX_PRIM(2), name, namelen); /* dNSName */
+	der_end(&d, s);
+	ext_end(&d, e);
+
+	der_end(&d, exts);
+	der_end(&d, m);
+	if (cert_sign(&d, cert, tbs, &ca->sk))
+		return -1;
+	l->len = der_len(&d);
+	l->not_after = na;
+	return 0;
+}
+
+/* ----------------------------------------------------------------------
+ * Loading and creating
+ */
+
+struct first_obj {
+	const char *want1, *want2;
+	uint8_t *der;
+	size_t len;
+	int nomem;
+};
+
+static int first_obj_cb(void *ctx, const char *name, const uint8_t *der,
+			size_t len)
+{
+	struct first_obj *f = ctx;
+
+	if (strcmp(name, f->want1) && (!f->want2 || strcmp(name, f->want2)))
+		return 0;
+	f->der = malloc(len ? len : 1);
+	if (!f->der) {
+		f->nomem = 1;
+		return 1;
+	}
+	memcpy(f->der, der, len);
+	f->len = len;
+	return 1;
+}
+
+struct dn_copy {
+	struct ca *ca;
+	int err;
+};
+
+static void dn_copy_cb(void *ctx, const void *buf, size_t len)
+{
+	struct dn_copy *c = ctx;
+
+	if (c->err || len > sizeof(c->ca->dn) - c->ca->dn_len) {
+		c->err = 1;
+		return;
+	}
+	memcpy(c->ca->dn + c->ca->dn_len, buf, len);
+	c->ca->dn_len += len;
+}
+
+/**
+ * load_key() - Parse the CA key (SEC1 or PKCS#8 PEM) into @ca->sk, @ca->pk
+ * @ca:     CA
+ * @pem:    Key file contents
+ * @len:    Their length
+ * @err:    Message on failure
+ * @errlen: Its size
+ * Return: 0 or -1
+ */
+static int load_key(struct ca *ca, const uint8_t *pem, size_t len, char *err,
+		    size_t errlen)
+{
+	struct first_obj f = { "EC PRIVATE KEY", "PRIVATE KEY", NULL, 0, 0 };
+	br_skey_decoder_context *sd;
+	const br_ec_private_key *k;
+	int rc = -1;
+
+	trust_pem_each(pem, len, first_obj_cb, &f);
+	if (!f.der) {
+		seterr(err, errlen, "%s: no EC PRIVATE KEY in it", ca->key_path);
+		return -1;
+	}
+	sd = malloc(sizeof(*sd));
+	if (!sd) {
+		seterr(err, errlen, "out of memory");
+		goto out;
+	}
+	br_skey_decoder_init(sd);
+	br_skey_decoder_push(sd, f.der, f.len);
+	k = br_skey_decoder_get_ec(sd);
+	if (br_skey_decoder_last_error(sd) || !k || k->curve != BR_EC_secp256r1 ||
+	    k->xlen == 0 || k->xlen > sizeof(ca->skbuf)) {
+		seterr(err, errlen, "%s: not a P-256 EC private key",
+		       ca->key_path);
+		goto out;
+	}
+	memcpy(ca->skbuf, k->x, k->xlen);
+	ca->sk.curve = k->curve;
+	ca->sk.x = ca->skbuf;
+	ca->sk.xlen = k->xlen;
+	if (!br_ec_compute_pub(&br_ec_p256_m31, &ca->pk, ca->pkbuf, &ca->sk)) {
+		seterr(err, errlen, "%s: bad private key", ca->key_path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (sd) {
+		explicit_bzero(sd, sizeof(*sd));
+		free(sd);
+	}
+	explicit_bzero(f.der, f.len);
+	free(f.der);
+	return rc;
+}
+
+/**
+ * load_cert() - Read ca.pem and check it belongs to the key
+ * @ca:     CA, with the key loaded
+ * @err:    Message on failure
+ * @errlen: Its size
+ * Return: 0, 1 if ca.pem does not exist, -1 on error
+ */
+static int load_cert(struct ca *ca, char *err, size_t errlen)
+{
+	struct first_obj f = { "CERTIFICATE", NULL, NULL, 0, 0 };
+	br_x509_decoder_context *xd;
+	struct dn_copy dc = { ca, 0 };
+	const br_x509_pkey *pk;
+	uint8_t *buf;
+	size_t len;
+	int rc = -1;
+
+	if (trust_read_file(ca->cert_path, CA_READ_MAX, &buf, &len)) {
+		if (errno == ENOENT)
+			return 1;
+		seterr(err, errlen, "%s: %s", ca->cert_path, strerror(errno));
+		return -1;
+	}
+	trust_pem_each(buf, len, first_obj_cb, &f);
+	free(buf);
+	if (!f.der) {
+		seterr(err, errlen, "%s: no CERTIFICATE in it", ca->cert_path);
+		return -1;
+	}
+	xd = malloc(sizeof(*xd));
+	if (!xd) {
+		seterr(err, errlen, "out of memory");
+		free(f.der);
+		return -1;
+	}
+	ca->dn_len = 0;
+	br_x509_decoder_init(xd, dn_copy_cb, &dc);
+	br_x509_decoder_push(xd, f.der, f.len);
+	pk = br_x509_decoder_get_pkey(xd);
+	if (!pk || dc.err) {
+		seterr(err, errlen, "%s: cannot decode the certificate",
+		       ca->cert_path);
+		goto out;
+	}
+	if (pk->key_type != BR_KEYTYPE_EC || pk->key.ec.curve != BR_EC_secp256r1 ||
+	    pk->key.ec.qlen != ca->pk.qlen ||
+	    memcmp(pk->key.ec.q, ca->pk.q, ca->pk.qlen)) {
+		seterr(err, errlen, "%s does not match the key in %s",
+		       ca->cert_path, ca->key_path);
+		goto out;
+	}
+	if (!br_x509_decoder_isCA(xd)) {
+		seterr(err, errlen, "%s is not a CA certificate", ca->cert_path);
+		goto out;
+	}
+	ca->not_after = bearssl_time(xd->notafter_days, xd->notafter_seconds);
+	if (ca->not_after <= time(NULL)) {
+		seterr(err, errlen,
+		       "%s has expired: remove it and %s to make a new CA",
+		       ca->cert_path, ca->key_path);
+		goto out;
+	}
+	ca->cert = f.der;
+	ca->cert_len = f.len;
+	f.der = NULL;
+	{
+		/* Our SKI is SHA-1 of the key, as openssl's default is */
+		br_sha1_context h;
+
+		br_sha1_init(&h);
+		br_sha1_update(&h, ca->pk.q, ca->pk.qlen);
+		br_sha1_out(&h, ca->ski);
+	}
+	rc = 0;
+out:
+	free(xd);
+	free(f.der);
+	return rc;
+}
+
+/**
+ * create_ca() - Make a new CA key and certificate and write them
+ * @ca:     CA (paths set)
+ * @err:    Message on failure
+ * @errlen: Its size
+ * Return: 0 or -1
+ */
+static int create_ca(struct ca *ca, char *err, size_t errlen)
+{
+	uint8_t cert[CA_CERT_MAX], keyder[256];
+	char *pem = NULL;
+	size_t clen, klen, plen;
+	int rc = -1;
+
+	if (!br_ec_keygen(&ca->rng.vtable, &br_ec_p256_m31, &ca->sk, ca->skbuf,
+			  BR_EC_secp256r1) ||
+	    !br_ec_compute_pub(&br_ec_p256_m31, &ca->pk, ca->pkbuf, &ca->sk)) {
+		seterr(err, errlen, "CA key generation failed");
+		return -1;
+	}
+	if (make_ca_cert(ca, cert, sizeof(cert), &clen)) {
+		seterr(err, errlen, "cannot build the CA certificate");
+		return -1;
+	}
+	plen = br_pem_encode(NULL, cert, clen, "CERTIFICATE", BR_PEM_LINE64);
+	pem = malloc(plen + 1);
+	if (!pem) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	br_pem_encode(pem, cert, clen, "CERTIFICATE", BR_PEM_LINE64);
+	if (write_file_atomic(ca->cert_path, pem, plen, 0644)) {
+		seterr(err, errlen, "%s: %s", ca->cert_path, strerror(errno));
+		goto out;
+	}
+	free(pem);
+	pem = NULL;
+
+	klen = br_encode_ec_raw_der(NULL, &ca->sk, &ca->pk);
+	if (!klen || klen > sizeof(keyder)) {
+		seterr(err, errlen, "cannot encode the CA key");
+		goto out;
+	}
+	br_encode_ec_raw_der(keyder, &ca->sk, &ca->pk);
+	plen = br_pem_encode(NULL, keyder, klen, BR_ENCODE_PEM_EC_RAW,
+			     BR_PEM_LINE64);
+	pem = malloc(plen + 1);
+	if (!pem) {
+		seterr(err, errlen, "out of memory");
+		goto out;
+	}
+	br_pem_encode(pem, keyder, klen, BR_ENCODE_PEM_EC_RAW, BR_PEM_LINE64);
+	if (write_file_atomic(ca->key_path, pem, plen, 0600)) {
+		seterr(err, errlen, "%s: %s", ca->key_path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	explicit_bzero(keyder, sizeof(keyder));
+	if (pem) {
+		explicit_bzero(pem, plen);
+		free(pem);
+	}
+	return rc;
+}
+
+/**
+ * open_locked() - Load or create the CA, with DIR/ca.lock held
+ * @ca:     CA (paths and RNG set)
+ * @err:    Message on failure
+ * @errlen: Its size
+ * Return: 0 or -1
+ */
+static int open_locked(struct ca *ca, char *err, size_t errlen)
+{
+	uint8_t *key;
+	size_t klen;
+	int r;
+
+	r = read_key_file(ca->key_path, &key, &klen, err, errlen);
+	if (r < 0)
+		return -1;
+	if (r == 1) {
+		/* No key: a certificate alone is useless, make both */
+		if (create_ca(ca, err, errlen))
+			return -1;
+		r = read_key_file(ca->key_path, &key, &klen, err, errlen);
+		if (r) {
+			if (r == 1)
+				seterr(err, errlen, "%s vanished", ca->key_path);
+			return -1;
+		}
+	}
+	r = load_key(ca, key, klen, err, errlen);
+	explicit_bzero(key, klen);
+	free(key);
+	if (r)
+		return -1;
+	r = load_cert(ca, err, errlen);
+	if (r == 1)
+		seterr(err, errlen,
+		       "%s is missing but %s exists: restore it, or remove "
+		       "the key to make a new CA",
+		       ca->cert_path, ca->key_path);
+	return r ? -1 : 0;
+}
+
+struct ca *ca_open(const char *dir, char *err, size_t errlen)
+{
+	struct ca *ca;
+	char *lock = NULL;
+	int fd = -1, i;
+
+	if (!dir || !*dir) {
+		seterr(err, errlen, "no CA directory");
+		return NULL;
+	}
+	ca = calloc(1, sizeof(*ca));
+	if (!ca) {
+		seterr(err, errlen, "out of memory");
+		return NULL;
+	}
+	ca->lru_head = ca->lru_tail = -1;
+	for (i = 0; i < CA_HASH_BUCKETS; i++)
+		ca->bucket[i] = -1;
+	ca->dir = strdup(dir);
+	ca->cert_path = path_join(dir, CA_CERT_FILE);
+	ca->key_path = path_join(dir, CA_KEY_FILE);
+	lock = path_join(dir, "ca.lock");
+	ca->leaves = calloc(CA_CACHE_SIZE, sizeof(*ca->leaves));
+	if (!ca->dir || !ca->cert_path || !ca->key_path || !lock ||
+	    !ca->leaves) {
+		seterr(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (rng_init(ca)) {
+		seterr(err, errlen, "getrandom: %s", strerror(errno));
+		goto fail;
+	}
+	if (mkdir_p(dir)) {
+		seterr(err, errlen, "%s: %s", dir, strerror(errno));
+		goto fail;
+	}
+	fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0 || flock(fd, LOCK_EX)) {
+		seterr(err, errlen, "%s: %s", lock, strerror(errno));
+		goto fail;
+	}
+	if (open_locked(ca, err, errlen))
+		goto fail;
+	close(fd);
+	fd = -1;
+	free(lock);
+
+	if (!br_ec_keygen(&ca->rng.vtable, &br_ec_p256_m31, &ca->leaf_sk,
+			  ca->leaf_skbuf, BR_EC_secp256r1) ||
+	    !br_ec_compute_pub(&br_ec_p256_m31, &ca->leaf_pk, ca->leaf_pkbuf,
+			       &ca->leaf_sk)) {
+		seterr(err, errlen, "leaf key generation failed");
+		ca_free(ca);
+		return NULL;
+	}
+	return ca;
+fail:
+	if (fd >= 0)
+		close(fd);
+	free(lock);
+	ca_free(ca);
+	return NULL;
+}
+
+void ca_free(struct ca *ca)
+{
+	if (!ca)
+		return;
+	free(ca->dir);
+	free(ca->cert_path);
+	free(ca->key_path);
+	free(ca->cert);
+	free(ca->leaves);
+	explicit_bzero(ca, sizeof(*ca)); /* both private keys, the DRBG */
+	free(ca);
+}
+
+const char *ca_cert_path(const struct ca *ca)
+{
+	return ca->cert_path;
+}
+
+const unsigned char *ca_cert_der(const struct ca *ca, size_t *len)
+{
+	*len = ca->cert_len;
+	return ca->cert;
+}
+
+int ca_cert_pem(const struct ca *ca, char **pem, size_t *len)
+{
+	size_t n = br_pem_encode(NULL, ca->cert, ca->cert_len, "CERTIFICATE",
+				 BR_PEM_LINE64);
+	char *p = malloc(n + 1);
+
+	*pem = NULL;
+	*len = 0;
+	if (!p)
+		return -1;
+	br_pem_encode(p, ca->cert, ca->cert_len, "CERTIFICATE", BR_PEM_LINE64);
+	*pem = p;
+	*len = n;
+	return 0;
+}
+
+char *ca_default_dir(void)
+{
+	const char *x = getenv("XDG_STATE_HOME"), *home = getenv("HOME");
+	char *p;
+
+	/* XDG: a relative path is invalid and must be ignored */
+	if (x && x[0] == '/') {
+		if (asprintf(&p, "%s/islo-net", x) < 0)
+			return NULL;
+		return p;
+	}
+	if (!home || home[0] != '/') {
+		struct passwd *pw = getpwuid(getuid());
+
+		home = pw ? pw->pw_dir : NULL;
+	}
+	if (!home || home[0] != '/')
+		return NULL;
+	if (asprintf(&p, "%s/.local/state/islo-net", home) < 0)
+		return NULL;
+	return p;
+}
+
+/* ----------------------------------------------------------------------
+ * Leaf cache
+ */
+
+static unsigned name_hash(const char *s)
+{
+	uint32_t h = 2166136261u; /* FNV-1a */
+
+	while (*s) {
+		h ^= (uint8_t)*s++;
+		h *= 16777619u;
+	}
+	return h & (CA_HASH_BUCKETS - 1);
+}
+
+static void lru_unlink(struct ca *ca, int i)
+{
+	struct leaf *l = &ca->leaves[i];
+
+	if (!l->in_lru)
+		return;
+	if (l->prev >= 0)
+		ca->leaves[l->prev].next = l->next;
+	else
+		ca->lru_head = l->next;
+	if (l->next >= 0)
+		ca->leaves[l->next].prev = l->prev;
+	else
+		ca->lru_tail = l->prev;
+	l->prev = l->next = -1;
+	l->in_lru = 0;
+}
+
+static void lru_push_head(struct ca *ca, int i)
+{
+	struct leaf *l = &ca->leaves[i];
+
+	lru_unlink(ca, i);
+	l->prev = -1;
+	l->next = ca->lru_head;
+	if (ca->lru_head >= 0)
+		ca->leaves[ca->lru_head].prev = i;
+	ca->lru_head = i;
+	if (ca->lru_tail < 0)
+		ca->lru_tail = i;
+	l->in_lru = 1;
+}
+
+static void lru_push_tail(struct ca *ca, int i)
+{
+	struct leaf *l = &ca->leaves[i];
+
+	lru_unlink(ca, i);
+	l->next = -1;
+	l->prev = ca->lru_tail;
+	if (ca->lru_tail >= 0)
+		ca->leaves[ca->lru_tail].next = i;
+	ca->lru_tail = i;
+	if (ca->lru_head < 0)
+		ca->lru_head = i;
+	l->in_lru = 1;
+}
+
+static int hash_find(const struct ca *ca, const char *name)
+{
+	int i;
+
+	for (i = ca->bucket[name_hash(name)]; i >= 0; i = ca->leaves[i].hnext)
+		if (!strcmp(ca->leaves[i].name, name))
+			return i;
+	return -1;
+}
+
+/* Take slot @i out of the hash and mark it free (its bytes stay) */
+static void slot_forget(struct ca *ca, int i)
+{
+	struct leaf *l = &ca->leaves[i];
+	int *pp;
+
+	if (!l->name[0])
+		return;
+	for (pp = &ca->bucket[name_hash(l->name)]; *pp >= 0;
+	     pp = &ca->leaves[*pp].hnext)
+		if (*pp == i) {
+			*pp = l->hnext;
+			break;
+		}
+	l->hnext = -1;
+	l->name[0] = '\0';
+}
+
+/* A slot to mint into: never used, else least recent other than @keep */
+static int slot_victim(struct ca *ca, int keep)
+{
+	int i;
+
+	if (ca->nused < CA_CACHE_SIZE) {
+		i = ca->nused++;
+		ca->leaves[i].prev = ca->leaves[i].next = -1;
+		ca->leaves[i].hnext = -1;
+		return i;
+	}
+	i = ca->lru_tail;
+	if (i == keep)
+		i = ca->leaves[i].prev;
+	if (i >= 0)
+		slot_forget(ca, i);
+	return i;
+}
+
+int ca_leaf(struct ca *ca, const char *hostname,
+	    const br_x509_certificate **chain, size_t *chain_len,
+	    const br_ec_private_key **key)
+{
+	uint8_t ip[16];
+	struct leaf *l;
+	int ipn, i, old, b;
+
+	if (!ca || !hostname || !chain || !chain_len || !key)
+		return -1;
+	ipn = leaf_name_check(hostname, ip);
+	if (ipn < 0)
+		return -1;
+
+	old = hash_find(ca, hostname);
+	if (old >= 0 && ca->leaves[old].not_after - time(NULL) >= LEAF_RENEW) {
+		i = old;
+		goto found;
+	}
+	i = slot_victim(ca, old);
+	if (i < 0)
+		return -1;
+	l = &ca->leaves[i];
+	if (make_leaf(ca, hostname, ipn, ip, l)) {
+		lru_push_tail(ca, i); /* free: the next victim */
+		return -1;
+	}
+	if (old >= 0) { /* the expiring one goes next, but not under a caller */
+		slot_forget(ca, old);
+		lru_push_tail(ca, old);
+	}
+	snprintf(l->name, sizeof(l->name), "%s", hostname);
+	b = (int)name_hash(l->name);
+	l->hnext = ca->bucket[b];
+	ca->bucket[b] = i;
+	l->chain[0].data = l->der;
+	l->chain[0].data_len = l->len;
+	l->chain[1].data = ca->cert;
+	l->chain[1].data_len = ca->cert_len;
+found:
+	lru_push_head(ca, i);
+	*chain = ca->leaves[i].chain;
+	*chain_len = 2;
+	*key = &ca->leaf_sk;
+	return 0;
+}
+
+/* ----------------------------------------------------------------------
+ * Sandbox bundle
+ */
+
+struct bundle {
+	char *buf;
+	size_t len, cap;
+	int nomem;
+};
+
+static void bundle_add(struct bundle *b, const void *der, size_t len)
+{
+	size_t n = br_pem_encode(NULL, der, len, "CERTIFICATE", BR_PEM_LINE64);
+
+	if (b->nomem)
+		return;
+	if (n + 1 > b->cap - b->len) {
+		size_t cap = b->cap ? b->cap : 262144;
+		char *nb;
+
+		while (n + 1 > cap - b->len)
+			cap *= 2;
+		nb = realloc(b->buf, cap);
+		if (!nb) {
+			b->nomem = 1;
+			return;
+		}
+		b->buf = nb;
+		b->cap = cap;
+	}
+	b->len += br_pem_encode(b->buf + b->len, der, len, "CERTIFICATE",
+				BR_PEM_LINE64);
+}
+
+static int bundle_cb(void *ctx, const char *name, const uint8_t *der,
+		     size_t len)
+{
+	if (!strcmp(name, "CERTIFICATE") || !strcmp(name, "X509 CERTIFICATE"))
+		bundle_add(ctx, der, len);
+	return 0;
+}
+
+int ca_write_bundle(const struct ca *ca, const char *out_path, char *err,
+		    size_t errlen)
+{
+	struct bundle b = { 0 };
+	const char *sys = trust_system_bundle();
+	int rc = -1;
+
+	if (sys) {
+		uint8_t *buf;
+		size_t len;
+
+		if (trust_read_file(sys, 64u << 20, &buf, &len)) {
+			seterr(err, errlen, "%s: %s", sys, strerror(errno));
+			return -1;
+		}
+		trust_pem_each(buf, len, bundle_cb, &b);
+		free(buf);
+	}
+	bundle_add(&b, ca->cert, ca->cert_len);
+	if (b.nomem) {
+		seterr(err, errlen, "out of memory");
+		goto out;
+	}
+	if (write_file_atomic(out_path, b.buf, b.len, 0644)) {
+		seterr(err, errlen, "%s: %s", out_path, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	free(b.buf);
+	return rc;
+}

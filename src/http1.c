@@ -1,0 +1,1341 @@
+// SPDX-License-Identifier: MIT
+/*
+ * http1.c - the HTTP/1.1 engine of intercepted flows
+ *
+ * DOC: Theory of Operation
+ *
+ * On an intercepted flow the gateway is the sandbox's HTTP/1.1 server and
+ * the upstream's HTTP/1.1 client. Both peers are untrusted: the sandbox
+ * may try to smuggle a second request past the rules, the upstream may
+ * send anything. This module only parses and writes bytes; the caller owns
+ * sockets, buffers and policy.
+ *
+ * Heads (request and response) are parsed from the start of the caller's
+ * buffer on each call, as peek.c does: no state between calls, no
+ * allocation, header fields kept as offsets into the buffer, everything
+ * bounded (max_head, HTTP_MAX_HEADERS, HTTP_PATH_MAX). Only complete lines
+ * are judged, so a verdict of HTTP_BAD on some prefix stays HTTP_BAD on
+ * every longer input, and HTTP_DONE does not depend on how the bytes were
+ * split. The cost of a call is linear in the bytes up to the end of the
+ * head; callers call again only when more bytes have arrived.
+ *
+ * Framing is where proxies get smuggled past (RFC 9112 6.3, 11.2), so
+ * anything two implementations could read differently is refused rather
+ * than interpreted: Content-Length with Transfer-Encoding, differing
+ * Content-Lengths, any transfer coding but a lone "chunked" on requests,
+ * obs-fold, bare CR, whitespace before a colon, a second Host. Lines may
+ * end in a bare LF; the rewritten request always uses CR LF.
+ *
+ * Bodies are never buffered: struct http_body is a byte-driven state
+ * machine telling the caller how many of the bytes it holds belong to the
+ * current body, so they can be forwarded unchanged and the rest taken as
+ * the next message. Chunked framing is checked as it streams (bounded
+ * size digits, extensions and trailers; CR LF only), with a sticky error.
+ */
+
+#include <string.h>
+#include <strings.h>
+
+#include "http1.h"
+
+/* ----------------------------------------------------------------------
+ * Character classes
+ */
+
+static int lower(int c)
+{
+	return (c >= 'A' && c <= 'Z') ? c + 'a' - 'A' : c;
+}
+
+static int is_digit(int c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static int hexval(int c)
+{
+	if (is_digit(c))
+		return c - '0';
+	c = lower(c);
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	return -1;
+}
+
+/* RFC 9110 5.6.2 tchar */
+static int is_tchar(uint8_t c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c))
+		return 1;
+	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/* Field value bytes: VCHAR, obs-text, SP, HTAB */
+static int is_vbyte(uint8_t c)
+{
+	return c == '\t' || (c >= 0x20 && c != 0x7f);
+}
+
+/* Request-target bytes: VCHAR */
+static int is_tbyte(uint8_t c)
+{
+	return c > 0x20 && c < 0x7f;
+}
+
+/* RFC 3986 2.3 unreserved */
+static int is_unreserved(int c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+	       is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
+}
+
+/**
+ * ci_eq() - Compare bytes with a string, ASCII case-insensitively
+ * @b: Bytes
+ * @n: Their count
+ * @s: String, NUL-terminated
+ * Return: 1 if equal, 0 if not
+ */
+static int ci_eq(const uint8_t *b, size_t n, const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!s[i] || lower(b[i]) != lower((uint8_t)s[i]))
+			return 0;
+	return s[n] == '\0';
+}
+
+/**
+ * list_next() - Next element of a comma-separated list (RFC 9110 5.6.1)
+ * @v:   List bytes
+ * @n:   Their count
+ * @pos: In/out: scan position
+ * @e:   Output: element offset in @v
+ * @el:  Output: element length, OWS trimmed (never 0)
+ * Return: 1 if an element was found, 0 at the end of the list
+ */
+static int list_next(const uint8_t *v, size_t n, size_t *pos, size_t *e,
+		     size_t *el)
+{
+	size_t i = *pos, s, t;
+
+	for (;;) {
+		while (i < n && (v[i] == ' ' || v[i] == '\t' || v[i] == ','))
+			i++;
+		if (i >= n) {
+			*pos = i;
+			return 0;
+		}
+		s = i;
+		while (i < n && v[i] != ',')
+			i++;
+		t = i;
+		while (t > s && (v[t - 1] == ' ' || v[t - 1] == '\t'))
+			t--;
+		*pos = i;
+		*e = s;
+		*el = t - s;
+		return 1;
+	}
+}
+
+/* ----------------------------------------------------------------------
+ * Heads: lines and header fields
+ */
+
+/**
+ * header_line() - Check one header field line and record it
+ * @buf: Buffer
+ * @off: Offset of the line
+ * @n:   Line length, without its end
+ * @h:   Output: the field
+ * Return: NULL, or a static reason it is invalid
+ */
+static const char *header_line(const uint8_t *buf, size_t off, size_t n,
+			       struct http_hdr *h)
+{
+	const uint8_t *b = buf + off;
+	size_t i = 0, v, e;
+
+	if (b[0] == ' ' || b[0] == '\t')
+		return "obs-fold";
+	while (i < n && is_tchar(b[i]))
+		i++;
+	if (i == n)
+		return "header without colon";
+	if (b[i] == ' ' || b[i] == '\t')
+		return "whitespace before colon";
+	if (b[i] != ':')
+		return b[i] ? "bad header name" : "NUL in head";
+	if (i == 0)
+		return "empty header name";
+	for (e = i + 1; e < n; e++)
+		if (!is_vbyte(b[e]))
+			return b[e] ? "bad header value" : "NUL in head";
+
+	v = i + 1;
+	while (v < n && (b[v] == ' ' || b[v] == '\t'))
+		v++;
+	e = n;
+	while (e > v && (b[e - 1] == ' ' || b[e - 1] == '\t'))
+		e--;
+	h->name = (uint32_t)off;
+	h->name_len = (uint32_t)i;
+	h->value = (uint32_t)(off + v);
+	h->value_len = (uint32_t)(e - v);
+	return NULL;
+}
+
+/**
+ * head_scan() - Split a head into its first line and header fields
+ * @buf:      Bytes received
+ * @len:      Their count
+ * @max_head: Largest head accepted, blank line included
+ * @line1:    Output: length of the first line, without its end
+ * @hdr:      Output: header fields
+ * @nhdr:     Output: their count
+ * @head_len: Output: bytes of the head (on HTTP_DONE)
+ * @err:      Output: reason (on HTTP_BAD)
+ *
+ * Lines end in CR LF or LF. The first line is only delimited here; the
+ * caller checks it.
+ *
+ * Return: HTTP_DONE, HTTP_NEED_MORE or HTTP_BAD
+ */
+static int head_scan(const uint8_t *buf, size_t len, size_t max_head,
+		     size_t *line1, struct http_hdr *hdr, unsigned *nhdr,
+		     size_t *head_len, const char **err)
+{
+	size_t off = 0, lim, lines;
+
+	*nhdr = 0;
+	if (max_head > HTTP_HEAD_LIMIT)
+		max_head = HTTP_HEAD_LIMIT;
+	if (!buf)
+		len = 0;
+	lim = len < max_head ? len : max_head;
+
+	for (lines = 0;; lines++) {
+		const uint8_t *b = buf + off, *lf;
+		size_t n;
+
+		lf = lim > off ? memchr(b, '\n', lim - off) : NULL;
+		if (!lf) {
+			if (len >= max_head) {
+				*err = "head too large";
+				return HTTP_BAD;
+			}
+			return HTTP_NEED_MORE;
+		}
+		n = (size_t)(lf - b);
+		if (n && b[n - 1] == '\r')
+			n--;
+		if (memchr(b, '\r', n)) {
+			*err = "bare CR";
+			return HTTP_BAD;
+		}
+
+		if (lines == 0) {
+			if (!n) {
+				*err = "empty first line";
+				return HTTP_BAD;
+			}
+			*line1 = n;
+		} else if (!n) {
+			*head_len = off + (size_t)(lf - b) + 1;
+			return HTTP_DONE;
+		} else {
+			if (*nhdr == HTTP_MAX_HEADERS) {
+				*err = "too many headers";
+				return HTTP_BAD;
+			}
+			*err = header_line(buf, off, n, &hdr[*nhdr]);
+			if (*err)
+				return HTTP_BAD;
+			(*nhdr)++;
+		}
+		off += (size_t)(lf - b) + 1;
+	}
+}
+
+/**
+ * http_hdr_find() - First header field of a given name
+ * @h:    Fields
+ * @n:    Their count
+ * @buf:  Buffer they point into
+ * @name: Name, compared case-insensitively
+ * Return: the field, or NULL if there is none
+ */
+const struct http_hdr *http_hdr_find(const struct http_hdr *h, unsigned n,
+				     const uint8_t *buf, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; i < n; i++)
+		if (ci_eq(buf + h[i].name, h[i].name_len, name))
+			return &h[i];
+	return NULL;
+}
+
+/**
+ * parse_cl() - Parse a Content-Length value
+ * @v: Value bytes
+ * @n: Their count
+ * Return: the length, or -1 if not 1 to 18 digits
+ */
+static long long parse_cl(const uint8_t *v, size_t n)
+{
+	long long x = 0;
+	size_t i;
+
+	if (!n || n > 18)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (!is_digit(v[i]))
+			return -1;
+		x = x * 10 + (v[i] - '0');
+	}
+	return x;
+}
+
+/**
+ * parse_authority() - Parse "host[:port]" or "[v6][:port]"
+ * @s:    Bytes
+ * @n:    Their count
+ * @host: Output: host, lowercased, without brackets or trailing dot
+ * @port: Output: port, 0 if none
+ *
+ * Names are labels of 1..63 bytes of [a-z0-9_-], at most 253 bytes; IPv6
+ * literals hex digits, ':' and '.' in brackets.
+ *
+ * Return: 0, or -1 if invalid
+ */
+static int parse_authority(const uint8_t *s, size_t n, char *host,
+			   uint16_t *port)
+{
+	size_t hs = 0, hl, i, lab = 0;
+	const uint8_t *p;
+	uint32_t v = 0;
+
+	*port = 0;
+	host[0] = '\0';
+	if (!n)
+		return -1;
+	if (s[0] == '[') {
+		p = memchr(s, ']', n);
+		if (!p)
+			return -1;
+		hs = 1;
+		hl = (size_t)(p - s) - 1;
+		if (!hl || hl > 45 || !memchr(s + 1, ':', hl))
+			return -1;
+		for (i = 1; i <= hl; i++)
+			if (hexval(s[i]) < 0 && s[i] != ':' && s[i] != '.')
+				return -1;
+		p++;
+	} else {
+		p = memchr(s, ':', n);
+		if (!p)
+			p = s + n;
+		hl = (size_t)(p - s);
+		if (hl && s[hl - 1] == '.')
+			hl--;
+		if (!hl || hl > 253)
+			return -1;
+		for (i = 0; i <= hl; i++) {
+			if (i == hl || s[i] == '.') {
+				if (!lab || lab > 63)
+					return -1;
+				lab = 0;
+				continue;
+			}
+			if (!is_digit(s[i]) && !(lower(s[i]) >= 'a' &&
+						 lower(s[i]) <= 'z') &&
+			    s[i] != '-' && s[i] != '_')
+				return -1;
+			lab++;
+		}
+	}
+
+	if (p < s + n) {
+		size_t pl = (size_t)(s + n - p);
+
+		if (*p != ':' || pl < 2 || pl > 6)
+			return -1;
+		for (i = 1; i < pl; i++) {
+			if (!is_digit(p[i]))
+				return -1;
+			v = v * 10 + (uint32_t)(p[i] - '0');
+		}
+		if (v == 0 || v > 65535)
+			return -1;
+		*port = (uint16_t)v;
+	}
+
+	for (i = 0; i < hl; i++)
+		host[i] = (char)lower(s[hs + i]);
+	host[hl] = '\0';
+	return 0;
+}
+
+/**
+ * parse_version() - Parse "HTTP/1.0" or "HTTP/1.1"
+ * @b: Bytes, at least 8
+ * Return: 10, 11, or -1
+ */
+static int parse_version(const uint8_t *b)
+{
+	if (memcmp(b, "HTTP/1.", 7))
+		return -1;
+	return b[7] == '0' ? 10 : b[7] == '1' ? 11 : -1;
+}
+
+/* ----------------------------------------------------------------------
+ * Requests
+ */
+
+/**
+ * req_target() - Split the request-target into path and authority
+ * @buf: Buffer
+ * @r:   Request, with @target and @target_len set
+ * Return: NULL, or a static reason the target is refused
+ */
+static const char *req_target(const uint8_t *buf, struct http_req *r)
+{
+	const uint8_t *t = buf + r->target, *q;
+	size_t tl = r->target_len, a, skip = 0, pl;
+
+	if (memchr(t, '#', tl))
+		return "fragment in target";
+	if (t[0] != '/') {
+		if (tl >= 7 && !strncasecmp((const char *)t, "http://", 7))
+			skip = 7;
+		else if (tl >= 8 && !strncasecmp((const char *)t, "https://", 8))
+			skip = 8;
+		else
+			return "unsupported target form";
+		for (a = skip; a < tl && t[a] != '/' && t[a] != '?'; a++)
+			if (t[a] == '@')
+				return "userinfo in target";
+		if (parse_authority(t + skip, a - skip, r->absolute_host,
+				    &r->absolute_port))
+			return "bad target host";
+		r->absolute_https = skip == 8;
+		t += a;
+		tl -= a;
+	}
+	q = memchr(t, '?', tl);
+	pl = q ? (size_t)(q - t) : tl;
+	if (pl >= HTTP_PATH_MAX)
+		return "path too long";
+	if (!pl) {
+		r->path[0] = '/';
+		r->path[1] = '\0';
+	} else {
+		memcpy(r->path, t, pl);
+		r->path[pl] = '\0';
+	}
+	return NULL;
+}
+
+/**
+ * req_line() - Check the request line
+ * @buf: Buffer
+ * @n:   Line length, without its end
+ * @r:   Output: method, target, path, version
+ * Return: NULL, or a static reason it is refused
+ */
+static const char *req_line(const uint8_t *buf, size_t n, struct http_req *r)
+{
+	size_t i = 0, t;
+
+	if (n == 14 && !memcmp(buf, "PRI * HTTP/2.0", 14))
+		return "HTTP/2 prior knowledge";
+	while (i < n && ((buf[i] >= 'A' && buf[i] <= 'Z') || buf[i] == '-' ||
+			 buf[i] == '_'))
+		i++;
+	if (!i || i > HTTP_METHOD_MAX || i == n || buf[i] != ' ')
+		return "bad method";
+	memcpy(r->method, buf, i);
+	r->method[i] = '\0';
+
+	t = ++i;
+	while (i < n && is_tbyte(buf[i]))
+		i++;
+	if (i == t || i == n || buf[i] != ' ')
+		return "bad request target";
+	r->target = (uint32_t)t;
+	r->target_len = (uint32_t)(i - t);
+	i++;
+
+	if (n - i != 8 || (r->version = parse_version(buf + i)) < 0)
+		return "unsupported HTTP version";
+	return req_target(buf, r);
+}
+
+/**
+ * req_fields() - Interpret the request's header fields
+ * @buf: Buffer
+ * @r:   Request, head scanned
+ * Return: NULL, or a static reason the request is refused
+ */
+static const char *req_fields(const uint8_t *buf, struct http_req *r)
+{
+	int have_host = 0, te = 0, te_bad = 0, conn_close = 0, ka = 0, cu = 0;
+	int have_upgrade = 0, h2c = 0;
+	unsigned i;
+
+	for (i = 0; i < r->nhdr; i++) {
+		const struct http_hdr *h = &r->hdr[i];
+		const uint8_t *n = buf + h->name, *v = buf + h->value;
+		size_t nl = h->name_len, vl = h->value_len, pos = 0, e, el;
+		long long cl;
+
+		if (ci_eq(n, nl, "host")) {
+			if (have_host)
+				return "duplicate Host";
+			have_host = 1;
+			if (parse_authority(v, vl, r->host, &r->host_port))
+				return "bad Host";
+		} else if (ci_eq(n, nl, "content-length")) {
+			cl = parse_cl(v, vl);
+			if (cl < 0)
+				return "bad Content-Length";
+			if (r->content_length >= 0 && r->content_length != cl)
+				return "conflicting Content-Length";
+			r->content_length = cl;
+		} else if (ci_eq(n, nl, "transfer-encoding")) {
+			te = 1;
+			while (list_next(v, vl, &pos, &e, &el)) {
+				if (!ci_eq(v + e, el, "chunked") || r->chunked)
+					te_bad = 1;
+				r->chunked = 1;
+			}
+		} else if (ci_eq(n, nl, "connection")) {
+			while (list_next(v, vl, &pos, &e, &el)) {
+				conn_close |= ci_eq(v + e, el, "close");
+				ka |= ci_eq(v + e, el, "keep-alive");
+				cu |= ci_eq(v + e, el, "upgrade");
+			}
+		} else if (ci_eq(n, nl, "upgrade")) {
+			have_upgrade = 1;
+			while (list_next(v, vl, &pos, &e, &el))
+				h2c |= ci_eq(v + e, el, "h2c");
+		} else if (ci_eq(n, nl, "expect")) {
+			r->expect_continue |= ci_eq(v, vl, "100-continue");
+		}
+	}
+
+	if (!have_host) {
+		if (r->version == 11)
+			return "missing Host";
+		memcpy(r->host, r->absolute_host, sizeof(r->host));
+		r->host_port = r->absolute_port;
+	} else if (r->absolute_host[0]) {
+		uint16_t dflt = r->absolute_https ? 443 : 80;
+
+		if (strcmp(r->host, r->absolute_host) ||
+		    (r->host_port ? r->host_port : dflt) !=
+			    (r->absolute_port ? r->absolute_port : dflt))
+			return "Host does not match target";
+	}
+
+	if (te) {
+		if (r->version == 10)
+			return "Transfer-Encoding in HTTP/1.0";
+		if (r->content_length >= 0)
+			return "Content-Length with Transfer-Encoding";
+		if (te_bad || !r->chunked)
+			return "unsupported Transfer-Encoding";
+	}
+
+	r->keep_alive = r->version == 11 ? !conn_close : (ka && !conn_close);
+	r->upgrade = r->version == 11 && cu && have_upgrade;
+	r->upgrade_h2c = r->upgrade && h2c;
+	return NULL;
+}
+
+/**
+ * http_req_parse() - Parse a request head
+ * @buf:      Bytes received so far from the sandbox, starting at the head
+ * @len:      Their count
+ * @max_head: Largest head accepted, blank line included (clamped to
+ *            HTTP_HEAD_LIMIT)
+ * @r:        Output: the request; on HTTP_BAD, @r->error says why
+ *
+ * Accepts origin-form and absolute-form (http/https) targets only, HTTP/1.0
+ * and HTTP/1.1. An HTTP/1.1 request must have exactly one Host; one that
+ * disagrees with an absolute-form target is refused. For HTTP/1.0 without
+ * Host, @r->host is the absolute-form target's host ("" if none).
+ *
+ * Return: HTTP_DONE, HTTP_NEED_MORE or HTTP_BAD
+ */
+int http_req_parse(const uint8_t *buf, size_t len, size_t max_head,
+		   struct http_req *r)
+{
+	size_t line1 = 0, head_len = 0;
+	const char *err = NULL;
+	int res;
+
+	r->method[0] = r->path[0] = r->absolute_host[0] = r->host[0] = '\0';
+	r->target = r->target_len = 0;
+	r->absolute_port = r->host_port = 0;
+	r->absolute_https = 0;
+	r->version = 0;
+	r->head_len = 0;
+	r->content_length = -1;
+	r->chunked = r->keep_alive = r->expect_continue = 0;
+	r->upgrade = r->upgrade_h2c = 0;
+	r->error = NULL;
+
+	res = head_scan(buf, len, max_head, &line1, r->hdr, &r->nhdr,
+			&head_len, &err);
+	if (res == HTTP_DONE) {
+		err = req_line(buf, line1, r);
+		if (!err)
+			err = req_fields(buf, r);
+		if (err)
+			res = HTTP_BAD;
+	}
+	if (res == HTTP_BAD) {
+		r->error = err;
+		return HTTP_BAD;
+	}
+	r->head_len = res == HTTP_DONE ? head_len : 0;
+	return res;
+}
+
+/* ----------------------------------------------------------------------
+ * Responses
+ */
+
+/**
+ * resp_line() - Check the status line
+ * @buf: Buffer
+ * @n:   Line length, without its end
+ * @s:   Output: version and status
+ * Return: NULL, or a static reason it is refused
+ */
+static const char *resp_line(const uint8_t *buf, size_t n,
+			     struct http_resp *s)
+{
+	size_t i;
+
+	if (n < 12 || buf[8] != ' ' || (s->version = parse_version(buf)) < 0)
+		return "bad status line";
+	if (!is_digit(buf[9]) || !is_digit(buf[10]) || !is_digit(buf[11]))
+		return "bad status code";
+	s->status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 +
+		    (buf[11] - '0');
+	if (s->status < 100 || s->status > 599)
+		return "bad status code";
+	if (n > 12 && buf[12] != ' ')
+		return "bad status line";
+	for (i = 13; i < n; i++)
+		if (!is_vbyte(buf[i]))
+			return "bad reason phrase";
+	return NULL;
+}
+
+/**
+ * resp_fields() - Interpret the response's header fields and framing
+ * @buf: Buffer
+ * @req: The request answered, NULL if unknown
+ * @s:   Response, head scanned
+ *
+ * RFC 9112 6.3, in its order: no body for HEAD, 1xx, 204, 304; a tunnel
+ * after 101; chunked if it is the final transfer coding, until close with
+ * any other; else Content-Length; else until close. Content-Length with
+ * Transfer-Encoding, or differing Content-Lengths, are refused.
+ *
+ * Return: NULL, or a static reason the response is refused
+ */
+static const char *resp_fields(const uint8_t *buf, const struct http_req *req,
+			       struct http_resp *s)
+{
+	int te = 0, nchunked = 0, last_chunked = 0, conn_close = 0, ka = 0;
+	long long cl = -1;
+	unsigned i;
+
+	for (i = 0; i < s->nhdr; i++) {
+		const struct http_hdr *h = &s->hdr[i];
+		const uint8_t *n = buf + h->name, *v = buf + h->value;
+		size_t nl = h->name_len, vl = h->value_len, pos = 0, e, el;
+		long long x;
+
+		if (ci_eq(n, nl, "content-length")) {
+			x = parse_cl(v, vl);
+			if (x < 0)
+				return "bad Content-Length";
+			if (cl >= 0 && cl != x)
+				return "conflicting Content-Length";
+			cl = x;
+		} else if (ci_eq(n, nl, "transfer-encoding")) {
+			te = 1;
+			while (list_next(v, vl, &pos, &e, &el)) {
+				last_chunked = ci_eq(v + e, el, "chunked");
+				nchunked += last_chunked;
+			}
+		} else if (ci_eq(n, nl, "connection")) {
+			while (list_next(v, vl, &pos, &e, &el)) {
+				conn_close |= ci_eq(v + e, el, "close");
+				ka |= ci_eq(v + e, el, "keep-alive");
+			}
+		}
+	}
+
+	if (te) {
+		if (s->version == 10)
+			return "Transfer-Encoding in HTTP/1.0";
+		if (cl >= 0)
+			return "Content-Length with Transfer-Encoding";
+		if (nchunked > 1 || (nchunked && !last_chunked))
+			return "chunked is not the final coding";
+	}
+
+	s->keep_alive = s->version == 11 ? !conn_close : (ka && !conn_close);
+	if (req && !req->keep_alive)
+		s->keep_alive = 0;
+
+	if (s->status == 101) {
+		if (!req || !req->upgrade)
+			return "unsolicited 101";
+		s->tunnel = 1;
+		s->no_body = 1;
+		s->keep_alive = 0;
+		return NULL;
+	}
+	if (s->status < 200) {
+		s->informational = 1;
+		s->no_body = 1;
+		s->keep_alive = 1; /* the final response decides */
+		return NULL;
+	}
+	if (s->status == 204 || s->status == 304 ||
+	    (req && !strcmp(req->method, "HEAD"))) {
+		s->no_body = 1;
+		return NULL;
+	}
+	if (te) {
+		if (last_chunked)
+			s->chunked = 1;
+		else
+			s->until_close = 1;
+	} else if (cl >= 0) {
+		s->content_length = cl;
+	} else {
+		s->until_close = 1;
+	}
+	if (s->until_close)
+		s->keep_alive = 0;
+	return NULL;
+}
+
+/**
+ * http_resp_parse() - Parse a response head
+ * @buf:      Bytes received so far from the upstream, starting at the head
+ * @len:      Their count
+ * @max_head: Largest head accepted, blank line included
+ * @req:      The request this answers (for HEAD and Upgrade), or NULL
+ * @s:        Output: the response; on HTTP_BAD, @s->error says why
+ *
+ * After an informational (1xx but 101) head, the caller forwards it and
+ * parses the next head for the same request. A 101 not asked for by an
+ * Upgrade request is refused.
+ *
+ * Return: HTTP_DONE, HTTP_NEED_MORE or HTTP_BAD
+ */
+int http_resp_parse(const uint8_t *buf, size_t len, size_t max_head,
+		    const struct http_req *req, struct http_resp *s)
+{
+	size_t line1 = 0, head_len = 0;
+	const char *err = NULL;
+	int res;
+
+	s->version = s->status = 0;
+	s->head_len = 0;
+	s->informational = s->tunnel = s->no_body = 0;
+	s->content_length = -1;
+	s->chunked = s->until_close = s->keep_alive = 0;
+	s->error = NULL;
+
+	res = head_scan(buf, len, max_head, &line1, s->hdr, &s->nhdr,
+			&head_len, &err);
+	if (res == HTTP_DONE) {
+		err = resp_line(buf, line1, s);
+		if (!err)
+			err = resp_fields(buf, req, s);
+		if (err)
+			res = HTTP_BAD;
+	}
+	if (res == HTTP_BAD) {
+		s->error = err;
+		return HTTP_BAD;
+	}
+	s->head_len = res == HTTP_DONE ? head_len : 0;
+	return res;
+}
+
+/* ----------------------------------------------------------------------
+ * Request rewriting
+ */
+
+/**
+ * struct out - bounded output writer
+ * @p:    Buffer
+ * @cap:  Its size
+ * @len:  Bytes written
+ * @full: Sticky: something did not fit
+ */
+struct out {
+	uint8_t *p;
+	size_t cap, len;
+	int full;
+};
+
+static void put(struct out *o, const void *s, size_t n)
+{
+	if (o->full || n > o->cap - o->len) {
+		o->full = 1;
+		return;
+	}
+	if (n)
+		memcpy(o->p + o->len, s, n);
+	o->len += n;
+}
+
+static void put_str(struct out *o, const char *s)
+{
+	put(o, s, strlen(s));
+}
+
+/* A string we are asked to write into a field value or name */
+static int valid_value(const char *s)
+{
+	for (; *s; s++)
+		if (!is_vbyte((uint8_t)*s))
+			return 0;
+	return 1;
+}
+
+static int valid_name(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if (!is_tchar((uint8_t)*s))
+			return 0;
+	return 1;
+}
+
+/**
+ * put_value() - Write a header value, substituting placeholders
+ * @o:  Output
+ * @v:  Value bytes
+ * @vl: Their count
+ * @rw: Substitutions; @rw->nreplaced counts them
+ */
+static void put_value(struct out *o, const uint8_t *v, size_t vl,
+		      struct http_rewrite *rw)
+{
+	size_t i = 0, run = 0, k;
+
+	while (i < vl) {
+		for (k = 0; k < rw->nsubst; k++) {
+			const char *f = rw->subst[k].from;
+			size_t fl = f ? strlen(f) : 0;
+
+			if (fl && fl <= vl - i && !memcmp(v + i, f, fl)) {
+				put(o, v + run, i - run);
+				put_str(o, rw->subst[k].to);
+				rw->nreplaced++;
+				i += fl;
+				run = i;
+				break;
+			}
+		}
+		if (k == rw->nsubst)
+			i++;
+	}
+	put(o, v + run, vl - run);
+}
+
+/**
+ * http_req_write() - Write a parsed request head back, rewritten
+ * @r:   Request parsed with HTTP_DONE
+ * @buf: The buffer it was parsed from
+ * @rw:  Headers to drop, placeholders to replace, headers to add
+ * @out: Output buffer
+ * @cap: Its size
+ *
+ * The request line is written as received; each header as "Name: value"
+ * with CR LF, except those named in @rw->drop and any Content-Length after
+ * the first (duplicates were checked to be equal). Placeholders are
+ * replaced in header values only. @out may hold secrets afterwards: the
+ * caller wipes it.
+ *
+ * Return: bytes written, or 0 if they do not fit @cap or a replacement or
+ * added header holds bytes not allowed in a header
+ */
+size_t http_req_write(const struct http_req *r, const uint8_t *buf,
+		      struct http_rewrite *rw, uint8_t *out, size_t cap)
+{
+	struct out o = { out, cap, 0, 0 };
+	int cl_done = 0;
+	unsigned i;
+	size_t k;
+
+	rw->nreplaced = 0;
+	for (k = 0; k < rw->nsubst; k++)
+		if (!rw->subst[k].to || !valid_value(rw->subst[k].to))
+			return 0;
+	for (k = 0; k < rw->nadd; k++)
+		if (!rw->add[k].name || !rw->add[k].value ||
+		    !valid_name(rw->add[k].name) ||
+		    !valid_value(rw->add[k].value))
+			return 0;
+
+	put_str(&o, r->method);
+	put(&o, " ", 1);
+	put(&o, buf + r->target, r->target_len);
+	put_str(&o, r->version == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
+
+	for (i = 0; i < r->nhdr; i++) {
+		const struct http_hdr *h = &r->hdr[i];
+		const uint8_t *n = buf + h->name;
+
+		for (k = 0; k < rw->ndrop; k++)
+			if (rw->drop[k] && ci_eq(n, h->name_len, rw->drop[k]))
+				break;
+		if (k < rw->ndrop)
+			continue;
+		if (ci_eq(n, h->name_len, "content-length")) {
+			if (cl_done)
+				continue;
+			cl_done = 1;
+		}
+		put(&o, n, h->name_len);
+		put(&o, ": ", 2);
+		put_value(&o, buf + h->value, h->value_len, rw);
+		put(&o, "\r\n", 2);
+	}
+	for (k = 0; k < rw->nadd; k++) {
+		put_str(&o, rw->add[k].name);
+		put(&o, ": ", 2);
+		put_str(&o, rw->add[k].value);
+		put(&o, "\r\n", 2);
+	}
+	put(&o, "\r\n", 2);
+	return o.full ? 0 : o.len;
+}
+
+/**
+ * http_find_token() - Does a string occur anywhere in the request head?
+ * @r:      Request parsed with HTTP_DONE
+ * @buf:    The buffer it was parsed from
+ * @needle: String, e.g. a placeholder
+ *
+ * The whole head is searched (request line, names and values), so a
+ * placeholder cannot leave for a host it is not bound to in any part of it.
+ *
+ * Return: 1 if found, 0 if not or if @needle is empty
+ */
+int http_find_token(const struct http_req *r, const uint8_t *buf,
+		    const char *needle)
+{
+	size_t nl = needle ? strlen(needle) : 0;
+
+	if (!nl || !buf || nl > r->head_len)
+		return 0;
+	return memmem(buf, r->head_len, needle, nl) != NULL;
+}
+
+/* ----------------------------------------------------------------------
+ * Body framing
+ */
+
+enum { BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_CLOSE };
+
+enum {
+	CH_SIZE,      /* chunk-size digits */
+	CH_SIZE_WS,   /* BWS after the size: only before ';' */
+	CH_EXT,       /* chunk-ext, up to CR */
+	CH_SIZE_LF,   /* LF ending the chunk-size line */
+	CH_DATA,      /* chunk-data */
+	CH_DATA_CR,   /* CR after chunk-data */
+	CH_DATA_LF,   /* LF after chunk-data */
+	CH_TRL_START, /* start of a trailer line, or CR of the last CRLF */
+	CH_TRL_NAME,  /* trailer field name */
+	CH_TRL_VALUE, /* trailer field value, up to CR */
+	CH_TRL_LF,    /* LF ending a trailer line */
+	CH_END_LF,    /* LF of the last CRLF */
+};
+
+/**
+ * http_body_init() - Start framing a message body
+ * @b:              State
+ * @content_length: Body length, -1 if none
+ * @chunked:        Chunked transfer coding (wins over the rest)
+ * @until_close:    The body runs until the connection closes
+ *
+ * With neither, the body is empty (a request without framing headers, a
+ * response without a body).
+ */
+void http_body_init(struct http_body *b, long long content_length,
+		    int chunked, int until_close)
+{
+	memset(b, 0, sizeof(*b));
+	b->state = CH_SIZE;
+	if (chunked) {
+		b->mode = BODY_CHUNKED;
+	} else if (until_close) {
+		b->mode = BODY_CLOSE;
+	} else if (content_length > 0) {
+		b->mode = BODY_LENGTH;
+		b->left = (unsigned long long)content_length;
+	} else {
+		b->mode = BODY_NONE;
+		b->done = 1;
+	}
+}
+
+/**
+ * chunked_feed() - Run the chunked decoder over some bytes
+ * @b:   State, in BODY_CHUNKED mode
+ * @p:   Bytes
+ * @len: Their count
+ * Return: bytes consumed: all of them, or fewer if the body ended or a bad
+ * byte was met (@b->error set, the bad byte not counted)
+ */
+static size_t chunked_feed(struct http_body *b, const uint8_t *p, size_t len)
+{
+	size_t i = 0, n;
+
+#define CH_FAIL(why)                                                           \
+	do {                                                                   \
+		b->error = (why);                                              \
+		return i;                                                      \
+	} while (0)
+
+	while (i < len && !b->done) {
+		uint8_t c = p[i];
+		int x;
+
+		if (b->state >= CH_TRL_START && ++b->trailer > HTTP_TRAILER_MAX)
+			CH_FAIL("trailer section too long");
+
+		switch (b->state) {
+		case CH_SIZE:
+			x = hexval(c);
+			if (x >= 0) {
+				if (b->count == HTTP_CHUNK_DIGITS)
+					CH_FAIL("chunk size too long");
+				b->size = b->size << 4 | (unsigned)x;
+				b->count++;
+				break;
+			}
+			if (!b->count)
+				CH_FAIL("bad chunk size");
+			b->count = 0;
+			if (c == ' ' || c == '\t')
+				b->state = CH_SIZE_WS;
+			else if (c == ';')
+				b->state = CH_EXT;
+			else if (c == '\r')
+				b->state = CH_SIZE_LF;
+			else
+				CH_FAIL("bad chunk size");
+			break;
+		case CH_SIZE_WS:
+			if (++b->count > HTTP_CHUNK_EXT_MAX)
+				CH_FAIL("chunk extension too long");
+			if (c == ';')
+				b->state = CH_EXT;
+			else if (c != ' ' && c != '\t')
+				CH_FAIL("bad chunk size");
+			break;
+		case CH_EXT:
+			if (c == '\r') {
+				b->state = CH_SIZE_LF;
+				break;
+			}
+			if (!is_vbyte(c))
+				CH_FAIL("bad chunk extension");
+			if (++b->count > HTTP_CHUNK_EXT_MAX)
+				CH_FAIL("chunk extension too long");
+			break;
+		case CH_SIZE_LF:
+			if (c != '\n')
+				CH_FAIL("bad chunk size line end");
+			b->count = 0;
+			if (b->size) {
+				b->left = b->size;
+				b->size = 0;
+				b->state = CH_DATA;
+			} else {
+				b->state = CH_TRL_START;
+			}
+			break;
+		case CH_DATA:
+			n = len - i < b->left ? len - i : (size_t)b->left;
+			b->left -= n;
+			i += n;
+			if (!b->left)
+				b->state = CH_DATA_CR;
+			continue;
+		case CH_DATA_CR:
+			if (c != '\r')
+				CH_FAIL("no CRLF after chunk data");
+			b->state = CH_DATA_LF;
+			break;
+		case CH_DATA_LF:
+			if (c != '\n')
+				CH_FAIL("no CRLF after chunk data");
+			b->state = CH_SIZE;
+			break;
+		case CH_TRL_START:
+			if (c == '\r')
+				b->state = CH_END_LF;
+			else if (is_tchar(c))
+				b->state = CH_TRL_NAME;
+			else
+				CH_FAIL("bad trailer");
+			break;
+		case CH_TRL_NAME:
+			if (c == ':')
+				b->state = CH_TRL_VALUE;
+			else if (!is_tchar(c))
+				CH_FAIL("bad trailer");
+			break;
+		case CH_TRL_VALUE:
+			if (c == '\r')
+				b->state = CH_TRL_LF;
+			else if (!is_vbyte(c))
+				CH_FAIL("bad trailer");
+			break;
+		case CH_TRL_LF:
+			if (c != '\n')
+				CH_FAIL("bad trailer line end");
+			b->state = CH_TRL_START;
+			break;
+		case CH_END_LF:
+			if (c != '\n')
+				CH_FAIL("bad chunked body end");
+			b->done = 1;
+			break;
+		default:
+			CH_FAIL("bad chunked state");
+		}
+		i++;
+	}
+	return i;
+#undef CH_FAIL
+}
+
+/**
+ * http_body_feed() - Delimit the current message body in some bytes
+ * @b:    State from http_body_init()
+ * @p:    Bytes received after what was fed before
+ * @len:  Their count
+ * @done: Output: 1 if the body has ended (at once for an empty body)
+ *
+ * The caller forwards the first (return value) bytes unchanged as body;
+ * once @done, the bytes after them start the next message. A body running
+ * until close never ends here: the caller ends it at EOF. On bad chunked
+ * framing @b->error is set, stays set, and no later byte is accepted; the
+ * caller tears the connection down.
+ *
+ * Return: how many of the @len bytes belong to the body
+ */
+size_t http_body_feed(struct http_body *b, const uint8_t *p, size_t len,
+		      int *done)
+{
+	size_t n = 0;
+
+	if (!p)
+		len = 0;
+	if (!b->error && !b->done) {
+		switch (b->mode) {
+		case BODY_CLOSE:
+			n = len;
+			break;
+		case BODY_LENGTH:
+			n = len < b->left ? len : (size_t)b->left;
+			b->left -= n;
+			if (!b->left)
+				b->done = 1;
+			break;
+		case BODY_CHUNKED:
+			n = chunked_feed(b, p, len);
+			break;
+		default:
+			b->done = 1;
+		}
+	}
+	*done = b->done;
+	return n;
+}
+
+/* ----------------------------------------------------------------------
+ * Paths
+ */
+
+/**
+ * path_char() - Next character of a path, unreserved escapes decoded
+ * @p:   Position; advanced past the character
+ * @end: End of the string, or NULL to stop at '\0' or '?'
+ * Return: the character, or -1 at the end
+ */
+static int path_char(const char **p, const char *end)
+{
+	const char *s = *p;
+	int hi, lo;
+
+	if (end ? s >= end : (!*s || *s == '?'))
+		return -1;
+	if (*s == '%' && (!end || end - s >= 3) &&
+	    (hi = hexval((uint8_t)s[1])) >= 0 &&
+	    (lo = hexval((uint8_t)s[2])) >= 0 && is_unreserved(hi << 4 | lo)) {
+		*p = s + 3;
+		return hi << 4 | lo;
+	}
+	*p = s + 1;
+	return (uint8_t)*s;
+}
+
+/**
+ * http_path_match() - Does a path match a rule's path pattern?
+ * @pattern: Exact path, or a prefix followed by '*'
+ * @path:    Request path; a query ('?' on) is ignored
+ *
+ * Percent-encoded unreserved characters (RFC 3986 2.3), in @path and in
+ * @pattern, compare as the characters themselves ("/%72epos" is "/repos"),
+ * as the upstream will read them. Other escapes compare literally:
+ * http_path_normal() refuses the ones that matter.
+ *
+ * Return: 1 if it matches, 0 if not
+ */
+int http_path_match(const char *pattern, const char *path)
+{
+	const char *end;
+	size_t pl;
+	int prefix;
+
+	if (!pattern || !path)
+		return 0;
+	pl = strlen(pattern);
+	prefix = pl && pattern[pl - 1] == '*';
+	end = pattern + pl - (prefix ? 1 : 0);
+	for (;;) {
+		int pc = path_char(&pattern, end), c = path_char(&path, NULL);
+
+		if (pc < 0)
+			return prefix || c < 0;
+		if (c != pc)
+			return 0;
+	}
+}
+
+/**
+ * http_path_normal() - Is a path safe to match against path rules?
+ * @path: Request path; a query ('?' on) is ignored
+ *
+ * Refused: no leading '/'; "." or ".." segments (also with ";params", as
+ * some servers strip those); empty segments ("//": merged by some
+ * servers) but a trailing '/'; backslashes; escapes of '/', '.', '\' or
+ * NUL; malformed escapes; bytes other than VCHAR. Any of these could make
+ * the upstream see another path than the rule did.
+ *
+ * Return: 0 if the path is normal, -1 if not
+ */
+int http_path_normal(const char *path)
+{
+	const char *s;
+
+	if (!path || path[0] != '/')
+		return -1;
+	for (s = path; *s == '/';) {
+		const char *seg = ++s, *bare;
+		size_t bl;
+
+		for (; *s && *s != '/' && *s != '?'; s++) {
+			uint8_t c = (uint8_t)*s;
+			int hi, lo, d;
+
+			if (!is_tbyte(c) || c == '\\')
+				return -1;
+			if (c != '%')
+				continue;
+			hi = hexval((uint8_t)s[1]);
+			lo = hi < 0 ? -1 : hexval((uint8_t)s[2]);
+			if (lo < 0)
+				return -1;
+			d = hi << 4 | lo;
+			if (d == '/' || d == '.' || d == '\\' || d == 0)
+				return -1;
+			s += 2;
+		}
+		bare = memchr(seg, ';', (size_t)(s - seg));
+		bl = bare ? (size_t)(bare - seg) : (size_t)(s - seg);
+		if ((bl == 1 && seg[0] == '.') ||
+		    (bl == 2 && seg[0] == '.' && seg[1] == '.'))
+			return -1;
+		if (!bl && *s == '/')
+			return -1;
+	}
+	return 0;
+}
+
+/**
+ * http_path_for_log() - The target with query values removed, for logs
+ * @target: Request-target as sent (origin- or absolute-form)
+ * @len:    Its length
+ * @out:    Output, NUL-terminated, truncated to fit
+ * @outlen: Its size
+ *
+ * "/a?x=1&y=2" gives "/a?x=&y="; an absolute-form target gives its path.
+ * Query values may hold tokens: they never reach the audit log.
+ */
+void http_path_for_log(const char *target, size_t len, char *out,
+		       size_t outlen)
+{
+	size_t i = 0, o = 0, a;
+	int query = 0, value = 0;
+
+	if (!out || !outlen)
+		return;
+	out[0] = '\0';
+	if (!target)
+		return;
+
+	if (len && target[0] != '/') {
+		if (len >= 7 && !strncasecmp(target, "http://", 7))
+			i = 7;
+		else if (len >= 8 && !strncasecmp(target, "https://", 8))
+			i = 8;
+		for (a = i; a < len && target[a] != '/' && target[a] != '?';
+		     a++)
+			;
+		i = a;
+		if (o + 1 < outlen && (i == len || target[i] == '?'))
+			out[o++] = '/';
+	}
+
+	for (; i < len && target[i] && target[i] != '#' && o + 1 < outlen;
+	     i++) {
+		char c = target[i];
+
+		if (!query) {
+			query = c == '?';
+		} else if (c == '&' || c == ';') {
+			value = 0;
+		} else if (value) {
+			continue;
+		} else if (c == '=') {
+			value = 1;
+		}
+		out[o++] = c;
+	}
+	out[o] = '\0';
+}

@@ -1,0 +1,538 @@
+// SPDX-License-Identifier: MIT
+/*
+ * secret.c - secrets held by the gateway: loading, placeholders, the
+ * sandbox's environment.
+ *
+ * DOC: Theory of Operation
+ *
+ * Secrets are read once, at start-up, from the sources a profile names
+ * (env:, file:, cred:) and kept until exit.  Each gets its own anonymous
+ * private mapping:
+ *
+ * - MADV_DONTDUMP keeps it out of core dumps even if the process is still
+ *   dumpable (and secrets_no_core() makes it not dumpable at all);
+ * - mlock() keeps it out of swap; best effort, since RLIMIT_MEMLOCK may be
+ *   as low as 64 KiB for an unprivileged user and a secret that cannot be
+ *   locked is still better used than refused;
+ * - a file is read straight into the mapping (never through stdio or a heap
+ *   buffer), which is then shrunk to the pages the value needs.
+ *
+ * Dropping a secret zeroes the whole mapping with explicit_bzero() before
+ * unmapping it.  Messages name the reference ("env:GITHUB_TOKEN") and what
+ * is wrong with it, never the value, and never a literal that was not a
+ * valid reference (it may be a secret pasted in by mistake).
+ *
+ * File sources must be regular files not readable by "others": a secret
+ * that every local user can read is a leak already, and refusing it makes
+ * the operator notice.  Group-readable is accepted (a "secrets" group is a
+ * common, deliberate set-up).
+ */
+#include "secret.h"
+#include "profile.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/prctl.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void seterr(char *err, size_t errlen, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!err || !errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+}
+
+static size_t page_round(size_t n)
+{
+	long pg = sysconf(_SC_PAGESIZE);
+	size_t p = pg > 0 ? (size_t)pg : 4096;
+
+	return (n + p - 1) / p * p;
+}
+
+/**
+ * map_alloc() - A private anonymous mapping kept out of core dumps
+ * @size: Bytes wanted
+ * @out:  The mapping's size (page-rounded)
+ * Return: the mapping, or NULL
+ */
+static uint8_t *map_alloc(size_t size, size_t *out)
+{
+	size_t ms = page_round(size ? size : 1);
+	void *m = mmap(NULL, ms, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (m == MAP_FAILED)
+		return NULL;
+	/* Best effort: kernels without MADV_DONTDUMP still get PR_SET_DUMPABLE. */
+	(void)madvise(m, ms, MADV_DONTDUMP);
+	*out = ms;
+	return m;
+}
+
+/* Lock the value's pages; failure (RLIMIT_MEMLOCK) is not an error. */
+static void secret_lock(struct secret *s)
+{
+	s->locked = !mlock(s->val, s->mapsize);
+}
+
+/**
+ * load_file() - Read a secret file into @s's mapping
+ * @s:      Secret with ref set
+ * @path:   File to read
+ * @err:    Message on error
+ * @errlen: Its size
+ * Return: 0, or -1 on error
+ */
+static int load_file(struct secret *s, const char *path, char *err,
+		     size_t errlen)
+{
+	size_t got = 0, ms, need;
+	struct stat st;
+	uint8_t *m;
+	ssize_t n;
+	int fd;
+
+	/* O_NONBLOCK: a FIFO must not hang start-up before fstat() says no. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		seterr(err, errlen, "%s: cannot open %s: %s", s->ref, path,
+		       strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st)) {
+		seterr(err, errlen, "%s: cannot stat %s: %s", s->ref, path,
+		       strerror(errno));
+		goto fail_fd;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		seterr(err, errlen, "%s: %s is not a regular file", s->ref, path);
+		goto fail_fd;
+	}
+	if (st.st_mode & S_IROTH) {
+		seterr(err, errlen,
+		       "%s: %s is readable by other users (mode %04o); a secret file must not be (chmod o-r '%s')",
+		       s->ref, path, (unsigned)(st.st_mode & 07777), path);
+		goto fail_fd;
+	}
+	if (st.st_size > (off_t)SECRET_MAX) {
+		seterr(err, errlen, "%s: %s is larger than %zu bytes", s->ref,
+		       path, SECRET_MAX);
+		goto fail_fd;
+	}
+	m = map_alloc(SECRET_MAX + 1, &ms);
+	if (!m) {
+		seterr(err, errlen, "%s: out of memory", s->ref);
+		goto fail_fd;
+	}
+	/* Read to EOF, not to st_size: the file may change under us. */
+	while (got <= SECRET_MAX) {
+		n = read(fd, m + got, SECRET_MAX + 1 - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			seterr(err, errlen, "%s: cannot read %s: %s", s->ref,
+			       path, strerror(errno));
+			goto fail_map;
+		}
+		if (!n)
+			break;
+		got += (size_t)n;
+	}
+	if (got > SECRET_MAX) {
+		seterr(err, errlen, "%s: %s is larger than %zu bytes", s->ref,
+		       path, SECRET_MAX);
+		goto fail_map;
+	}
+	/* One trailing newline is how editors and `echo` end files. */
+	if (got && m[got - 1] == '\n')
+		got--;
+	if (got && m[got - 1] == '\r')
+		got--;
+	if (!got) {
+		seterr(err, errlen, "%s: %s is empty", s->ref, path);
+		goto fail_map;
+	}
+	/* Give back the pages past the value; the kernel drops their bytes. */
+	need = page_round(got);
+	if (need < ms) {
+		explicit_bzero(m + got, need - got);
+		if (mremap(m, ms, need, 0) != MAP_FAILED)
+			ms = need;
+	}
+	close(fd);
+	s->val = m;
+	s->len = got;
+	s->mapsize = ms;
+	return 0;
+fail_map:
+	explicit_bzero(m, ms);
+	munmap(m, ms);
+fail_fd:
+	close(fd);
+	return -1;
+}
+
+/* env:NAME */
+static int load_env(struct secret *s, const char *name, char *err,
+		    size_t errlen)
+{
+	const char *v = getenv(name);
+	size_t len;
+
+	if (!v) {
+		seterr(err, errlen, "%s: environment variable %s is not set",
+		       s->ref, name);
+		return -1;
+	}
+	len = strlen(v);
+	if (!len) {
+		seterr(err, errlen, "%s: environment variable %s is empty",
+		       s->ref, name);
+		return -1;
+	}
+	if (len > SECRET_MAX) {
+		seterr(err, errlen, "%s: environment variable %s is longer than %zu bytes",
+		       s->ref, name, SECRET_MAX);
+		return -1;
+	}
+	s->val = map_alloc(len, &s->mapsize);
+	if (!s->val) {
+		seterr(err, errlen, "%s: out of memory", s->ref);
+		return -1;
+	}
+	memcpy(s->val, v, len);
+	s->len = len;
+	return 0;
+}
+
+/* env:NAME's NAME: [A-Za-z_][A-Za-z0-9_]* */
+static int env_name_valid(const char *n)
+{
+	size_t i;
+
+	if (!n[0] || (n[0] >= '0' && n[0] <= '9'))
+		return 0;
+	for (i = 0; n[i]; i++)
+		if (!(n[i] == '_' || (n[i] >= 'a' && n[i] <= 'z') ||
+		      (n[i] >= 'A' && n[i] <= 'Z') || (n[i] >= '0' && n[i] <= '9')))
+			return 0;
+	return 1;
+}
+
+/* cred:NAME's NAME: a file name in the directory, never a path out of it. */
+static int cred_name_valid(const char *n)
+{
+	return n[0] && n[0] != '.' && !strchr(n, '/') &&
+	       strlen(n) <= PF_MAX_SECRET_NAME;
+}
+
+int secret_load(struct secret *s, const char *ref, char *err, size_t errlen)
+{
+	const char *dir;
+	char *path;
+	int rc = -1;
+
+	memset(s, 0, sizeof(*s));
+	if (err && errlen)
+		err[0] = '\0';
+	/* Unknown forms are not quoted: they may be a pasted secret. */
+	if (!ref || (strncmp(ref, "env:", 4) && strncmp(ref, "file:", 5) &&
+		     strncmp(ref, "cred:", 5))) {
+		seterr(err, errlen,
+		       "expected a secret reference env:NAME, file:/PATH or cred:NAME (an inline secret is not accepted; the value is not shown)");
+		return -1;
+	}
+	s->ref = strdup(ref);
+	if (!s->ref) {
+		seterr(err, errlen, "out of memory");
+		return -1;
+	}
+	if (!strncmp(ref, "env:", 4)) {
+		if (!env_name_valid(ref + 4))
+			seterr(err, errlen, "%s: not a valid environment variable name", ref);
+		else
+			rc = load_env(s, ref + 4, err, errlen);
+	} else if (!strncmp(ref, "file:", 5)) {
+		if (ref[5] != '/')
+			seterr(err, errlen, "%s: expected an absolute path", ref);
+		else
+			rc = load_file(s, ref + 5, err, errlen);
+	} else {
+		dir = getenv("CREDENTIALS_DIRECTORY");
+		if (!cred_name_valid(ref + 5)) {
+			seterr(err, errlen, "%s: not a valid credential name", ref);
+		} else if (!dir || !dir[0]) {
+			seterr(err, errlen,
+			       "%s: $CREDENTIALS_DIRECTORY is not set (cred: secrets come from systemd's LoadCredential= or SetCredential=)",
+			       ref);
+		} else if (asprintf(&path, "%s/%s", dir, ref + 5) < 0) {
+			seterr(err, errlen, "%s: out of memory", ref);
+		} else {
+			rc = load_file(s, path, err, errlen);
+			free(path);
+		}
+	}
+	if (rc) {
+		free(s->ref);
+		memset(s, 0, sizeof(*s));
+		return -1;
+	}
+	secret_lock(s);
+	return 0;
+}
+
+void secret_free(struct secret *s)
+{
+	if (!s)
+		return;
+	if (s->val) {
+		explicit_bzero(s->val, s->mapsize);
+		if (s->locked)
+			munlock(s->val, s->mapsize);
+		munmap(s->val, s->mapsize);
+	}
+	free(s->ref);
+	explicit_bzero(s->placeholder, sizeof(s->placeholder));
+	memset(s, 0, sizeof(*s));
+}
+
+int secret_placeholder(struct secret *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint8_t rnd[16];
+	size_t got = 0, i, o;
+	ssize_t n;
+
+	s->placeholder[0] = '\0';
+	while (got < sizeof(rnd)) {
+		n = getrandom(rnd + got, sizeof(rnd) - got, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			explicit_bzero(rnd, sizeof(rnd));
+			return -1;
+		}
+		got += (size_t)n;
+	}
+	o = strlen(SECRET_PH_PREFIX);
+	memcpy(s->placeholder, SECRET_PH_PREFIX, o);
+	for (i = 0; i < sizeof(rnd); i++) {
+		s->placeholder[o++] = hex[rnd[i] >> 4];
+		s->placeholder[o++] = hex[rnd[i] & 15];
+	}
+	s->placeholder[o] = '\0';
+	explicit_bzero(rnd, sizeof(rnd));
+	return 0;
+}
+
+int secret_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen)
+{
+	volatile uint8_t acc = 0;
+	size_t i;
+
+	if (alen != blen)
+		return 0;
+	for (i = 0; i < alen; i++)
+		acc |= a[i] ^ b[i];
+	return acc == 0;
+}
+
+/* A value bound for an HTTP header: no CR, LF, NUL or other control bytes. */
+static int header_safe(const struct secret *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->len; i++)
+		if (s->val[i] < 0x20 || s->val[i] == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* Reset every rule's secret_index (after a failed load). */
+static void unbind(const struct profile *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nrules; i++)
+		if (p->rules[i].auth)
+			p->rules[i].auth->secret_index = -1;
+}
+
+int secrets_load_profile(struct secrets *ss, const struct profile *p,
+			 char *err, size_t errlen)
+{
+	char why[512];
+	size_t i, j;
+
+	ss->s = NULL;
+	ss->n = 0;
+	if (err && errlen)
+		err[0] = '\0';
+	if (!p)
+		return 0;
+	for (i = 0; i < p->nrules; i++) {
+		const struct pf_rule *r = &p->rules[i];
+		struct pf_auth *a = r->auth;
+		struct secret *n;
+
+		if (!a)
+			continue;
+		for (j = 0; j < ss->n; j++)
+			if (!strcmp(ss->s[j].ref, a->secret_ref))
+				break;
+		if (j < ss->n) {
+			a->secret_index = (int)j;
+			continue;
+		}
+		n = realloc(ss->s, (ss->n + 1) * sizeof(*n));
+		if (!n) {
+			seterr(err, errlen, "%s:%d: out of memory", p->path, a->line);
+			goto fail;
+		}
+		ss->s = n;
+		if (secret_load(&ss->s[ss->n], a->secret_ref, why, sizeof(why))) {
+			seterr(err, errlen, "%s:%d: secret for rule '%s': %s",
+			       p->path, a->line, r->name, why);
+			goto fail;
+		}
+		ss->n++;
+		if (!header_safe(&ss->s[ss->n - 1])) {
+			seterr(err, errlen,
+			       "%s:%d: secret for rule '%s': %s: contains a control character (a line break or similar), which cannot go in an HTTP header",
+			       p->path, a->line, r->name, a->secret_ref);
+			goto fail;
+		}
+		if (secret_placeholder(&ss->s[ss->n - 1])) {
+			seterr(err, errlen, "%s:%d: secret for rule '%s': %s: cannot make a placeholder: %s",
+			       p->path, a->line, r->name, a->secret_ref, strerror(errno));
+			goto fail;
+		}
+		a->secret_index = (int)(ss->n - 1);
+	}
+	return 0;
+fail:
+	explicit_bzero(why, sizeof(why));
+	secrets_free(ss);
+	unbind(p);
+	return -1;
+}
+
+void secrets_free(struct secrets *ss)
+{
+	size_t i;
+
+	if (!ss)
+		return;
+	for (i = 0; i < ss->n; i++)
+		secret_free(&ss->s[i]);
+	free(ss->s);
+	ss->s = NULL;
+	ss->n = 0;
+}
+
+/* Does "NAME=..." (or "NAME") in @entry name the variable @name? */
+static int env_is(const char *entry, const char *name)
+{
+	size_t nl = strlen(name);
+
+	return !strncmp(entry, name, nl) && (entry[nl] == '=' || !entry[nl]);
+}
+
+/* Is @entry a variable the sandbox must not inherit (or will get anew)? */
+static int env_dropped(const char *entry, const struct profile *p)
+{
+	size_t i;
+
+	for (i = 0; i < p->nrules; i++) {
+		const struct pf_auth *a = p->rules[i].auth;
+
+		if (!a)
+			continue;
+		if (!strncmp(a->secret_ref, "env:", 4) &&
+		    env_is(entry, a->secret_ref + 4))
+			return 1;
+		if (a->placeholder_env && env_is(entry, a->placeholder_env))
+			return 1;
+	}
+	return 0;
+}
+
+void secrets_env_free(char **env)
+{
+	size_t i;
+
+	if (!env)
+		return;
+	for (i = 0; env[i]; i++)
+		free(env[i]);
+	free(env);
+}
+
+char **secrets_child_env(const struct secrets *ss, const struct profile *p,
+			 char *const *envp)
+{
+	size_t n = 0, cap, o = 0, i, j;
+	char **env;
+
+	for (i = 0; envp && envp[i]; i++)
+		n++;
+	cap = n + (p ? p->nrules : 0) + 1;
+	env = calloc(cap, sizeof(*env));
+	if (!env)
+		return NULL;
+	for (i = 0; i < n; i++) {
+		if (p && env_dropped(envp[i], p))
+			continue;
+		if (!(env[o++] = strdup(envp[i])))
+			goto fail;
+	}
+	for (i = 0; p && i < p->nrules; i++) {
+		const struct pf_auth *a = p->rules[i].auth;
+		const struct secret *s;
+		int dup = 0;
+
+		if (!a || !a->placeholder_env)
+			continue;
+		if (!ss || a->secret_index < 0 || (size_t)a->secret_index >= ss->n)
+			goto fail;
+		s = &ss->s[a->secret_index];
+		if (!s->placeholder[0])
+			goto fail;
+		/* Rules sharing a secret may name the same variable. */
+		for (j = 0; j < i; j++)
+			if (p->rules[j].auth && p->rules[j].auth->placeholder_env &&
+			    !strcmp(p->rules[j].auth->placeholder_env, a->placeholder_env))
+				dup = 1;
+		if (dup)
+			continue;
+		if (asprintf(&env[o], "%s=%s", a->placeholder_env, s->placeholder) < 0) {
+			env[o] = NULL;
+			goto fail;
+		}
+		o++;
+	}
+	env[o] = NULL;
+	return env;
+fail:
+	secrets_env_free(env);
+	return NULL;
+}
+
+int secrets_no_core(void)
+{
+	return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+}

@@ -1,0 +1,148 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * secret.h - secrets held by the gateway for credential injection (issue 3).
+ *
+ * A profile never contains a secret, only a reference to one: env:NAME,
+ * file:/PATH or cred:NAME (systemd's $CREDENTIALS_DIRECTORY).  All the
+ * secrets a profile needs are loaded at start-up, before the sandbox runs,
+ * and a missing or unsafe source stops the start (fail closed).  Each value
+ * lives in its own mmap'd region, locked against swap where the limit
+ * allows and excluded from core dumps, and is zeroed when dropped.  No
+ * message, log line or return value ever carries a secret's bytes.
+ *
+ * The sandbox gets a placeholder instead ("islo_ph_" + 32 random hex
+ * digits) in the variable the rule names (placeholder_env); the gateway
+ * swaps it for the real value in requests bound for the rule's hosts.
+ */
+#ifndef ISLO_SECRET_H
+#define ISLO_SECRET_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct profile;
+
+#define SECRET_MAX        ((size_t)64 * 1024) /* bytes in one secret */
+#define SECRET_PH_PREFIX  "islo_ph_"
+#define SECRET_PH_LEN     40                  /* prefix + 32 hex digits */
+
+/**
+ * struct secret - One secret value
+ * @ref:         The reference as written in the profile ("env:GITHUB_TOKEN"),
+ *               malloc'd; safe to log
+ * @val:         The value: start of a private mapping; never log it
+ * @len:         Its length in bytes (at least 1)
+ * @placeholder: NUL-terminated placeholder, empty until secret_placeholder()
+ * @mapsize:     Size of the mapping @val points at
+ * @locked:      1 if mlock() succeeded on it
+ */
+struct secret {
+	char *ref;
+	uint8_t *val;
+	size_t len;
+	char placeholder[64];
+	size_t mapsize;
+	int locked;
+};
+
+/**
+ * secret_load() - Read a secret from its source
+ * @s:      Filled on success; zeroed on failure (nothing to free)
+ * @ref:    env:NAME (must be set and non-empty), file:/PATH (a regular file
+ *          of at most SECRET_MAX bytes, not readable by others; one trailing
+ *          newline, "\n" or "\r\n", is dropped) or cred:NAME (the file NAME
+ *          in $CREDENTIALS_DIRECTORY, read as file:)
+ * @err:    On error: what is wrong, naming @ref's source but never the value
+ * @errlen: Size of @err
+ * Return: 0, or -1 on error
+ */
+int secret_load(struct secret *s, const char *ref, char *err, size_t errlen);
+
+/* secret_free() - Zero (explicit_bzero), unlock and unmap; idempotent. */
+void secret_free(struct secret *s);
+
+/**
+ * secret_placeholder() - Give @s a fresh random placeholder
+ * @s: Secret
+ * Return: 0, or -1 if getrandom() failed (placeholder left empty)
+ */
+int secret_placeholder(struct secret *s);
+
+/**
+ * secret_equal() - Compare two byte strings without a timing side channel
+ * @a, @alen: First
+ * @b, @blen: Second
+ *
+ * The time taken depends only on the lengths, never on the contents.
+ *
+ * Return: 1 if equal, else 0
+ */
+int secret_equal(const uint8_t *a, size_t alen, const uint8_t *b, size_t blen);
+
+/**
+ * struct secrets - All secrets a profile needs
+ * @s: Array, one entry per distinct secret reference, in order of first use
+ *     by the profile's rules (rules in policy order)
+ * @n: Its size
+ */
+struct secrets {
+	struct secret *s;
+	size_t n;
+};
+
+/**
+ * secrets_load_profile() - Load every secret the profile's rules reference
+ * @ss:     Filled on success; empty on failure
+ * @p:      Profile; each rule->auth->secret_index is set to its entry in @ss
+ *          (rules with the same `secret:` share one entry, so one
+ *          placeholder stands for one secret wherever it is used)
+ * @err:    On error: "PROFILE:LINE: secret REF for rule 'NAME': why"
+ * @errlen: Size of @err
+ *
+ * Fails closed: any missing, empty or unsafe source fails the whole load.
+ * A value with control characters is refused too: it is bound for an HTTP
+ * header.  Every entry gets a placeholder.
+ *
+ * Return: 0, or -1 on error
+ */
+int secrets_load_profile(struct secrets *ss, const struct profile *p,
+			 char *err, size_t errlen);
+
+/* secrets_free() - secret_free() each entry, free the array; idempotent. */
+void secrets_free(struct secrets *ss);
+
+/**
+ * secrets_child_env() - The environment for the sandboxed command
+ * @ss:   Secrets loaded for @p by secrets_load_profile()
+ * @p:    Profile
+ * @envp: The environment to start from (NULL: empty)
+ *
+ * A copy of @envp with (a) every variable named by an env: secret reference
+ * removed, and (b) each rule's placeholder_env set to its secret's
+ * placeholder (replacing any value it had).  Everything else is kept, in
+ * order.
+ *
+ * Return: malloc'd NULL-terminated array of malloc'd strings (free with
+ *         secrets_env_free()), or NULL on error
+ */
+char **secrets_child_env(const struct secrets *ss, const struct profile *p,
+			 char *const *envp);
+
+/* secrets_env_free() - Free what secrets_child_env() returned; NULL is fine. */
+void secrets_env_free(char **env);
+
+/**
+ * secrets_no_core() - Make this process non-dumpable (PR_SET_DUMPABLE 0)
+ *
+ * Call it in the gateway process once secrets are loaded: no core file,
+ * and no ptrace or /proc/PID/mem access by other processes of the same user
+ * (a sandbox running as that user included).  It is reset by execve(), so
+ * the sandboxed command is not affected.  Call it after any set-up that
+ * writes this process's own /proc files (uid_map and the like): a
+ * non-dumpable process's /proc/self is owned by root.
+ *
+ * Return: 0, or -1 with errno set
+ */
+int secrets_no_core(void);
+
+#endif
