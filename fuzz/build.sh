@@ -16,7 +16,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
-TARGETS="fuzz_dns fuzz_peek fuzz_profile fuzz_frames fuzz_http1"
+TARGETS="fuzz_dns fuzz_peek fuzz_profile fuzz_frames fuzz_http1 fuzz_cert"
 OUT=fuzz/build
 CFLAGS_COMMON="-std=gnu11 -D_GNU_SOURCE -g -O1 -Isrc -Ilwip-port -Ideps/lwip-2.1.3/src/include -Wall -Wextra"
 
@@ -25,6 +25,7 @@ srcs() {
 	fuzz_dns)  echo src/dns.c ;;
 	fuzz_peek) echo src/peek.c ;;
 	fuzz_http1) echo src/http1.c ;;
+	fuzz_cert) echo src/der.c src/ca.c src/trust.c src/peek.c src/log.c ;;
 	fuzz_profile) echo src/profile.c src/policy.c src/log.c ;;
 	fuzz_frames) ls src/*.c | grep -v '^src/main.c$' ;;
 	*) echo "unknown target $1" >&2; exit 1 ;;
@@ -34,6 +35,7 @@ srcs() {
 libs() {
 	case "$1" in
 	fuzz_profile) echo -lyaml ;;
+	fuzz_cert) echo -l:libbearssl.a ;;
 	fuzz_frames) echo build/liblwip.a $(pkg-config --libs yaml-0.1 slirp) -l:libbearssl.a ;;
 	esac
 }
@@ -44,6 +46,7 @@ maxlen() {
 	fuzz_http1) echo 20000 ;;
 	fuzz_profile) echo 8192 ;;
 	fuzz_frames) echo 70000 ;;
+	fuzz_cert) echo 300 ;;
 	*) echo 4096 ;;
 	esac
 }

@@ -32,9 +32,12 @@
  * The cache is a fixed array of CA_CACHE_SIZE slots (allocated once),
  * found by a chained hash on the name and ordered by an LRU list of slot
  * indexes. A miss takes a never-used slot, else the least recently used
- * one. A leaf with less than a day left is minted again into another slot
- * and its old slot becomes the next victim, so what ca_leaf() returned for
- * a name never changes under a caller who keeps asking for that name.
+ * one. A leaf with less than a day left is minted again into another slot;
+ * the old slot leaves the hash but keeps its LRU place. So a slot's bytes
+ * are rewritten only when it is the least recently used of all: what
+ * ca_leaf() returned stays intact until CA_CACHE_SIZE - 1 other slots have
+ * been used more recently, and never changes under a caller who keeps
+ * asking for the same name.
  */
 
 #include <arpa/inet.h>
@@ -1025,8 +1028,7 @@ struct ca *ca_open(const char *dir, char *err, size_t errlen)
 	}
 	if (open_locked(ca, err, errlen))
 		goto fail;
-	close(fd);
-	fd = -1;
+	close(fd); /* releases the lock */
 	free(lock);
 
 	if (!br_ec_keygen(&ca->rng.vtable, &br_ec_p256_m31, &ca->leaf_sk,
@@ -1246,10 +1248,13 @@ int ca_leaf(struct ca *ca, const char *hostname,
 		lru_push_tail(ca, i); /* free: the next victim */
 		return -1;
 	}
-	if (old >= 0) { /* the expiring one goes next, but not under a caller */
+	/*
+	 * The expiring one is forgotten but keeps its place in the LRU order:
+	 * its bytes stay intact for as long as any other slot's would, for a
+	 * caller still presenting it.
+	 */
+	if (old >= 0)
 		slot_forget(ca, old);
-		lru_push_tail(ca, old);
-	}
 	snprintf(l->name, sizeof(l->name), "%s", hostname);
 	b = (int)name_hash(l->name);
 	l->hnext = ca->bucket[b];

@@ -83,13 +83,17 @@ char *ca_default_dir(void);
  * Leaves are cached (an LRU of CA_CACHE_SIZE names); a cached leaf with
  * less than a day of validity left is minted again, into another slot.
  *
- * Lifetime: *@chain (the array and the leaf bytes it points at) stays
- * valid and unchanged until the next ca_leaf() call for a *different*
- * name, or ca_free(); calls for the same name leave it alone (a re-mint
- * goes elsewhere). In practice it survives much longer (until the name is
- * evicted), but only the above is promised: a BearSSL server engine that
- * keeps the pointer across a handshake while other names are minted must
- * copy the leaf. *@key stays valid until ca_free().
+ * Lifetime: the memory *@chain points at (the array, the leaf bytes, the
+ * CA bytes) is never freed before ca_free(), so a kept pointer never
+ * dangles. Its contents stay unchanged at least until CA_CACHE_SIZE - 1
+ * later ca_leaf() calls for other names have succeeded (a slot is reused
+ * only when it is the least recently used), so in particular until the
+ * next ca_leaf() call for a different name; calls for the same name never
+ * change it (a re-mint goes to another slot). A BearSSL server engine
+ * keeps the pointer for its whole handshake: that is safe unless over a
+ * thousand other names are minted meanwhile, in which case the handshake
+ * may send a wrong certificate and fail (memory stays safe). Copy the leaf
+ * if that matters. *@key stays valid until ca_free().
  *
  * Return: 0, or -1 if @hostname is not a valid name or IP literal, or
  *	   minting failed

@@ -387,7 +387,7 @@ void der_named_bits(struct der *d, uint32_t bits)
 		return;
 	}
 	b[0] = (uint8_t)(7 - hi % 8);
-	der_tlv(d, DER_BIT_STRING, b, (size_t)(hi / 8 + 2));
+	der_tlv(d, DER_BIT_STRING, b, (size_t)hi / 8 + 2);
 }
 
 /**

@@ -551,6 +551,8 @@ static const char *req_fields(const uint8_t *buf, struct http_req *r)
 	}
 
 	r->keep_alive = r->version == 11 ? !conn_close : (ka && !conn_close);
+	/* RFC 9110 10.1.1: 100-continue from HTTP/1.0 is ignored */
+	r->expect_continue &= r->version == 11;
 	r->upgrade = r->version == 11 && cu && have_upgrade;
 	r->upgrade_h2c = r->upgrade && h2c;
 	return NULL;

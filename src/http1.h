@@ -58,7 +58,7 @@ struct http_hdr {
  * @content_length:  Content-Length, -1 if none
  * @chunked:         Transfer-Encoding: chunked
  * @keep_alive:      The connection may carry another request after this one
- * @expect_continue: Expect: 100-continue
+ * @expect_continue: Expect: 100-continue (HTTP/1.1)
  * @upgrade:         Connection: upgrade with an Upgrade header (HTTP/1.1)
  * @upgrade_h2c:     ... and the Upgrade list names h2c
  * @error:           Static reason on HTTP_BAD, NULL otherwise

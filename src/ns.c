@@ -542,6 +542,14 @@ child_main(struct ns_child *c, int sock, pid_t ppid)
 	supervisor_child_reset();
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != ppid)
 		_exit(125);
+	/*
+	 * The gateway makes itself non-dumpable once it holds secrets
+	 * (secrets_no_core()), and we inherit that; but a non-dumpable
+	 * process cannot write its own /proc/self/{setgroups,uid_map,gid_map}.
+	 * This child holds the secrets only as the copy-on-write image that
+	 * execvp() below discards, and runs nothing else meanwhile.
+	 */
+	prctl(PR_SET_DUMPABLE, 1);
 
 	c->msg = msg;
 	c->msglen = sizeof(msg);

@@ -1021,8 +1021,8 @@ static int pp_secret_ref(struct pp *c, char **out)
 {
 	static const char expect[] =
 		"expected 'secret' to be env:NAME, file:/PATH or cred:NAME";
-	const char *v = sc_val(c);
-	size_t len = sc_len(c), i;
+	const char *v;
+	size_t len, i;
 
 	if (c->ev.type != YAML_SCALAR_EVENT)
 		return pp_fail(c, c->ev.start_mark, "%s, found a %s", expect,
@@ -1031,19 +1031,21 @@ static int pp_secret_ref(struct pp *c, char **out)
 	if (sc_null(c))
 		return pp_fail(c, c->ev.start_mark, "%s, found an empty value",
 			       expect);
+	v = sc_val(c);
+	len = sc_len(c);
 	if (len > PF_MAX_STRING)
 		return pp_fail(c, c->ev.start_mark, "%s of at most %d bytes",
 			       expect, PF_MAX_STRING);
-	if (len > 4 && !memcmp(v, "env:", 4)) {
+	if (len >= 4 && !memcmp(v, "env:", 4)) {
 		if (!env_name_ok(v + 4, len - 4))
 			return pp_fail(c, c->ev.start_mark,
 				       "expected env:NAME with NAME an environment variable name (letters, digits and '_', not starting with a digit)");
-	} else if (len > 5 && !memcmp(v, "cred:", 5)) {
+	} else if (len >= 5 && !memcmp(v, "cred:", 5)) {
 		if (!cred_name_ok(v + 5, len - 5))
 			return pp_fail(c, c->ev.start_mark,
 				       "expected cred:NAME with NAME a credential name (letters, digits, '_', '-', '.', '@'; no '/', not starting with '.')");
-	} else if (len > 5 && !memcmp(v, "file:", 5)) {
-		if (v[5] != '/')
+	} else if (len >= 5 && !memcmp(v, "file:", 5)) {
+		if (len == 5 || v[5] != '/')
 			return pp_fail(c, c->ev.start_mark,
 				       "expected file:PATH with an absolute PATH, as in file:/run/secrets/token");
 		for (i = 5; i < len; i++)

@@ -90,6 +90,7 @@ struct proxy {
 	char creds[128];                /* names of injected credentials */
 	char path_log[512];
 	const char *deny_reason;
+	char up_error[96];              /* why upstream TLS failed, "" if not */
 	int status_sent;
 };
 
@@ -634,6 +635,17 @@ static int http_up(struct proxy *px)
 						"malformed request");
 				continue;
 			}
+			if (px->up_error[0]) {
+				http_path_for_log((const char *)px->reqhead.b +
+						  px->req.target,
+						  px->req.target_len,
+						  px->path_log,
+						  sizeof(px->path_log));
+				answer(px, 502, px->up_error);
+				audit_request(px, "allow", 502, px->up_error);
+				px->deny_reason = px->up_error;
+				continue;
+			}
 			if (request_decide(px) < 0) {
 				audit_request(px, "deny", px->status_sent,
 					      px->deny_reason);
@@ -1018,19 +1030,20 @@ void proxy_pump(struct flow *f)
 		moved |= http_down(px);
 		moved |= to_sandbox(px);
 		moved |= to_upstream(px);
-		if (px->u.eng && side_closed(&px->u) && px->outstanding &&
-		    !px->resphead.len && px->rs == RS_HEAD && !px->closing) {
+		if (px->u.eng && side_closed(&px->u) && !px->up_error[0]) {
 			int e = br_ssl_engine_last_error(px->u.eng);
 			const char *why = tls_error(e);
-			char buf[96];
 
-			if (!why) {
-				snprintf(buf, sizeof(buf),
+			if (why)
+				snprintf(px->up_error, sizeof(px->up_error), "%s", why);
+			else if (e)
+				snprintf(px->up_error, sizeof(px->up_error),
 					 "upstream TLS failed (BearSSL error %d)", e);
-				why = buf;
-			}
-			answer(px, 502, why);
-			audit_request(px, "allow", 502, why);
+		}
+		if (px->up_error[0] && px->outstanding && !px->resphead.len &&
+		    px->rs == RS_HEAD && !px->closing) {
+			answer(px, 502, px->up_error);
+			audit_request(px, "allow", 502, px->up_error);
 			px->deny_reason = NULL;
 			moved = 1;
 		}
@@ -1056,7 +1069,7 @@ void proxy_pump(struct flow *f)
 		return;
 	}
 	if ((px->u.eof || side_closed(&px->u)) && !px->outstanding &&
-	    px->rs != RS_TUNNEL && !px->pend_down.len) {
+	    !px->up_error[0] && px->rs != RS_TUNNEL && !px->pend_down.len) {
 		flow_close_later(f, "allow", NULL);
 		return;
 	}

@@ -14,6 +14,10 @@
  * - mlock() keeps it out of swap; best effort, since RLIMIT_MEMLOCK may be
  *   as low as 64 KiB for an unprivileged user and a secret that cannot be
  *   locked is still better used than refused;
+ * - MADV_WIPEONFORK (Linux 4.14+): a child forked after loading (the
+ *   sandbox, between fork and exec) gets zero-filled pages, never a copy of
+ *   a secret; so the secrets must be loaded in the process that uses them
+ *   (the gateway), never in one that forks the gateway off;
  * - a file is read straight into the mapping (never through stdio or a heap
  *   buffer), which is then shrunk to the pages the value needs.
  *
@@ -79,6 +83,10 @@ static uint8_t *map_alloc(size_t size, size_t *out)
 		return NULL;
 	/* Best effort: kernels without MADV_DONTDUMP still get PR_SET_DUMPABLE. */
 	(void)madvise(m, ms, MADV_DONTDUMP);
+#ifdef MADV_WIPEONFORK
+	/* A forked child (the sandbox before its exec) sees zeros. */
+	(void)madvise(m, ms, MADV_WIPEONFORK);
+#endif
 	*out = ms;
 	return m;
 }

@@ -7,7 +7,8 @@
  * secrets a profile needs are loaded at start-up, before the sandbox runs,
  * and a missing or unsafe source stops the start (fail closed).  Each value
  * lives in its own mmap'd region, locked against swap where the limit
- * allows and excluded from core dumps, and is zeroed when dropped.  No
+ * allows, excluded from core dumps, wiped in forked children
+ * (MADV_WIPEONFORK), and is zeroed when dropped.  No
  * message, log line or return value ever carries a secret's bytes.
  *
  * The sandbox gets a placeholder instead ("islo_ph_" + 32 random hex
@@ -137,9 +138,15 @@ void secrets_env_free(char **env);
  * Call it in the gateway process once secrets are loaded: no core file,
  * and no ptrace or /proc/PID/mem access by other processes of the same user
  * (a sandbox running as that user included).  It is reset by execve(), so
- * the sandboxed command is not affected.  Call it after any set-up that
- * writes this process's own /proc files (uid_map and the like): a
- * non-dumpable process's /proc/self is owned by root.
+ * the sandboxed command is not affected once it runs.
+ *
+ * But it is inherited by fork(): a non-dumpable process's /proc/self files
+ * are owned by root, so an unprivileged forked child can no longer write
+ * its own /proc/self/uid_map, setgroups or gid_map after
+ * unshare(CLONE_NEWUSER) (EACCES).  Either call this after the sandbox
+ * child has finished that set-up, or have the child call
+ * prctl(PR_SET_DUMPABLE, 1) first thing after fork(); the latter is safe
+ * because secret pages are MADV_WIPEONFORK: the child holds no secret.
  *
  * Return: 0, or -1 with errno set
  */

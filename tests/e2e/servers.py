@@ -10,6 +10,17 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):
+        if self.path.startswith("/headers"):
+            import json
+            body = (json.dumps({"method": self.command, "path": self.path,
+                                "headers": [[k, v] for k, v in self.headers.items()]})
+                    + "\n").encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
         if self.path.startswith("/bytes/"):
             n = int(self.path.split("/")[2])
             body = bytes((i * 7 + 3) & 0xFF for i in range(n))
@@ -22,9 +33,29 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_DELETE(self):
+        self.do_GET()
+
+    def do_HEAD(self):
+        body = b"hello"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+
     def do_POST(self):
-        n = int(self.headers.get("Content-Length", "0"))
-        data = self.rfile.read(n)
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            data = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                data += self.rfile.read(size)
+                self.rfile.readline()
+        else:
+            n = int(self.headers.get("Content-Length", "0"))
+            data = self.rfile.read(n)
         import hashlib
         body = ("sha256=%s len=%d\n" % (hashlib.sha256(data).hexdigest(), len(data))).encode()
         self.send_response(200)

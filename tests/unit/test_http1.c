@@ -304,6 +304,9 @@ TEST(http1_req_connection)
 	REQUIRE(req("GET / HTTP/1.1\r\nHost: h\r\nExpect: 100-Continue\r\n\r\n")
 		== HTTP_DONE);
 	CHECK(R.expect_continue);
+	REQUIRE(req("GET / HTTP/1.0\r\nExpect: 100-continue\r\n\r\n") ==
+		HTTP_DONE);
+	CHECK(!R.expect_continue);
 	REQUIRE(req("GET /ws HTTP/1.1\r\nHost: h\r\nConnection: keep-alive, "
 		    "Upgrade\r\nUpgrade: websocket\r\n\r\n") == HTTP_DONE);
 	CHECK(R.upgrade && !R.upgrade_h2c);

@@ -407,6 +407,20 @@ TEST(profile_load_files)
 	rmdir(dir);
 }
 
+/* profile_parse() a file's contents (not profile_load(): no mode checks). */
+static struct profile *parse_file(const char *path, char *err, size_t errlen)
+{
+	static char buf[PF_MAX_FILE];
+	FILE *f = fopen(path, "r");
+	size_t n;
+
+	if (!f)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf), f);
+	fclose(f);
+	return profile_parse(buf, n, path, err, errlen);
+}
+
 /* Every shipped profile loads (tests run from the repository root). */
 TEST(profile_shipped_profiles_load)
 {
@@ -419,6 +433,13 @@ TEST(profile_shipped_profiles_load)
 	for (i = 0; i < g.gl_pathc; i++) {
 		struct profile *p = profile_load(g.gl_pathv[i], err, sizeof(err));
 
+		/*
+		 * A checkout made with umask 002 leaves a profile with
+		 * auth_strategy group-writable, which profile_load() rightly
+		 * refuses: check what the file says instead.
+		 */
+		if (!p && strstr(err, "is writable by other users"))
+			p = parse_file(g.gl_pathv[i], err, sizeof(err));
 		if (!p)
 			fprintf(stderr, "%s\n", err);
 		CHECK(p != NULL);
@@ -742,6 +763,12 @@ TEST(profile_auth_errors)
 	CHECK(fails_with(R "    auth_strategy:\n      mode: bearer\n      secret: env:1A\n",
 			 "t.yaml:5:15: expected env:NAME with NAME an environment variable name"));
 	CHECK(fails_with(R "    auth_strategy:\n      mode: bearer\n      secret: \"env:\"\n",
+			 "t.yaml:5:15: expected env:NAME with NAME an environment variable name"));
+	CHECK(fails_with(R "    auth_strategy:\n      mode: bearer\n      secret: \"file:\"\n",
+			 "t.yaml:5:15: expected file:PATH with an absolute PATH"));
+	CHECK(fails_with(R "    auth_strategy:\n      mode: bearer\n      secret: \"cred:\"\n",
+			 "t.yaml:5:15: expected cred:NAME with NAME a credential name"));
+	CHECK(fails_with(R "    auth_strategy:\n      mode: bearer\n      secret: ENV:A\n",
 			 "t.yaml:5:15: expected 'secret' to be env:NAME, file:/PATH or cred:NAME; an inline secret is not accepted"));
 	CHECK(fails_with(R "    auth_strategy:\n      mode: bearer\n      secret: file:run/x\n",
 			 "t.yaml:5:15: expected file:PATH with an absolute PATH"));

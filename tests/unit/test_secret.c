@@ -392,3 +392,29 @@ TEST(secrets_no_core_dump)
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	CHECK(prctl(PR_GET_DUMPABLE) == 1);
 }
+
+/* A forked child (the sandbox before exec) holds no copy of a secret. */
+TEST(secret_wiped_in_child)
+{
+	struct secret s;
+	char err[256];
+	int status;
+	pid_t pid;
+
+	setenv("ISLO_T_SECRET", VALUE, 1);
+	REQUIRE(!secret_load(&s, "env:ISLO_T_SECRET", err, sizeof(err)));
+	unsetenv("ISLO_T_SECRET");
+	pid = fork();
+	REQUIRE(pid >= 0);
+	if (!pid) {
+		size_t i, nz = 0;
+
+		for (i = 0; i < s.len; i++)
+			nz += s.val[i] != 0;
+		_exit(nz ? 1 : 0);
+	}
+	REQUIRE(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	CHECK(is_value(&s, VALUE)); /* the parent keeps it */
+	secret_free(&s);
+}

@@ -1,0 +1,247 @@
+# SPDX-License-Identifier: MIT
+"""Credential injection: TLS interception, HTTP scoping, placeholders.
+
+The upstream is the world's HTTPS server (test CA) whose /headers answers
+with the request it received, so the tests see what upstream saw."""
+import json
+import os
+import re
+
+import pytest
+
+from conftest import audit_events
+
+SECRET = "s3cr3t-Token-7f1e2d9c4b"
+BASIC_PW = "pa55-w0rd-basic"
+
+INJECT = """\
+name: inject
+rules:
+  - name: api
+    host_pattern: api.example.com
+    ports: [{https}, {http}]
+    allow_private: true
+    path_pattern: [/headers*, /bytes/*, /up, /hello]
+    methods: [GET, HEAD, POST]
+    auth_strategy:
+      mode: bearer
+      secret: env:ISLO_TEST_TOKEN
+      placeholder_env: GITHUB_TOKEN
+  - name: other
+    host_pattern: other.example.com
+    ports: [{https}, {http}]
+    allow_private: true
+    methods: [GET]
+  - name: limited
+    host_pattern: a.wild.example
+    ports: [{https}]
+    allow_private: true
+    rate_limit_rpm: 3
+  - name: basic
+    host_pattern: evil.example.net
+    ports: [{https}]
+    allow_private: true
+    auth_strategy:
+      mode: basic
+      username: robot
+      secret: file:{secret_file}
+  - name: mismatch
+    host_pattern: private.example.com
+    ports: [{https}]
+    allow_private: true
+    tls: intercept
+  - name: routed
+    host_pattern: api.staging.example
+    ports: [443]
+    route: 127.0.0.1:{https}
+    tls_verify_name: api.example.com
+    auth_strategy:
+      mode: header
+      name: X-Api-Key
+      secret: env:ISLO_TEST_TOKEN
+  - name: passthrough
+    host_pattern: b.c.wild.example
+    ports: [{https}]
+    allow_private: true
+"""
+
+CURL = ["curl", "-sS", "--max-time", "20", "--noproxy", "*"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def profile(world):
+    secret_file = os.path.join(world.dir, "basic.secret")
+    with open(secret_file, "w") as f:
+        f.write(BASIC_PW + "\n")
+    os.chmod(secret_file, 0o600)
+    if os.getuid() == 0:
+        import pwd
+        try:
+            u = pwd.getpwnam("islo-test")
+            os.chown(secret_file, u.pw_uid, u.pw_gid)
+        except KeyError:
+            pass
+    path = world.profile("inject", INJECT.replace("{secret_file}", secret_file))
+    os.chmod(path, 0o644)
+
+
+def run(islo, world, cmd, **kw):
+    extra = ["--upstream-ca", world.ca, "--ca-dir", os.path.join(islo.tmp, "ca")]
+    env = {"ISLO_TEST_TOKEN": SECRET}
+    return islo(cmd, "inject", extra=extra, env=env, timeout=kw.get("timeout", 60))
+
+
+def upstream_saw(out):
+    return [json.loads(l) for l in out.splitlines() if l.startswith("{")]
+
+
+def test_bearer_injected_and_never_seen_in_the_sandbox(islo, world):
+    r = run(islo, world, ["sh", "-c",
+        "echo ENV:$GITHUB_TOKEN; env | grep -c ISLO_TEST_TOKEN; "
+        "curl -sS --max-time 20 https://api.example.com:%d/headers "
+        "-H \"Authorization: Bearer $GITHUB_TOKEN\"; "
+        "curl -sS --max-time 20 https://api.example.com:%d/headers" % (world.https_port, world.https_port)])
+    assert r.rc == 0, r
+    ph = re.search(r"ENV:(\S+)", r.out).group(1)
+    assert ph.startswith("islo_ph_") and SECRET not in ph
+    assert "\n0\n" in r.out, r                  # the secret's variable is gone
+    saw = upstream_saw(r.out)
+    assert len(saw) == 2, r
+    for s in saw:
+        auth = [v for k, v in s["headers"] if k.lower() == "authorization"]
+        assert auth == ["Bearer " + SECRET], s   # replaced, not duplicated
+    # the sandbox saw upstream's JSON echo of the header: that is the test
+    # server reflecting it; nothing else of the sandbox's may hold it
+    ev = [e for e in audit_events(r.audit) if e["event"] == "http_request"]
+    assert ev and ev[0]["credentials"] == "env:ISLO_TEST_TOKEN" and ev[0]["status"] == 200
+    assert SECRET not in r.audit and SECRET not in r.err
+
+
+def test_python_client_trusts_the_islo_ca(islo, world):
+    script = ("import urllib.request,os\n"
+              "req=urllib.request.Request('https://api.example.com:%d/headers')\n"
+              "print(urllib.request.urlopen(req,timeout=20).read().decode())\n" % world.https_port)
+    r = run(islo, world, ["/usr/bin/python3", "-c", script])
+    assert r.rc == 0, r
+    saw = upstream_saw(r.out)
+    assert ["Authorization", "Bearer " + SECRET] in saw[0]["headers"], r
+
+
+def test_method_and_path_scoping(islo, world):
+    r = run(islo, world, ["sh", "-c",
+        "curl -sS -o /dev/null -w '%%{http_code}\\n' -X DELETE https://api.example.com:%d/headers; "
+        "curl -sS -w '\\n%%{http_code}\\n' https://api.example.com:%d/admin; "
+        "curl -sS -o /dev/null -w '%%{http_code}\\n' https://api.example.com:%d/headers/../admin; "
+        "curl -sS -o /dev/null -w '%%{http_code}\\n' --path-as-is https://api.example.com:%d/headers/../admin"
+        % ((world.https_port,) * 4)])
+    assert r.rc == 0, r
+    lines = [l for l in r.out.splitlines() if l]
+    assert lines[0] == "403", r
+    body = json.loads(lines[1])
+    assert body["error"] == "islo-net: blocked by gateway profile" and body["rule"] == "api"
+    assert lines[2] == "403" and lines[3] == "403", r
+    assert lines[4] == "403", r                   # a ".." path never matches
+    deny = [e for e in audit_events(r.audit) if e["event"] == "http_request" and e["action"] == "deny"]
+    assert len(deny) >= 3 and deny[0]["method"] == "DELETE"
+
+
+def test_placeholder_sent_to_another_host_is_refused(islo, world):
+    r = run(islo, world, ["sh", "-c",
+        "curl -sS -w '\\n%%{http_code}\\n' https://other.example.com:%d/headers "
+        "-H \"Authorization: token $GITHUB_TOKEN\"" % world.https_port])
+    assert r.rc == 0, r
+    assert r.out.strip().endswith("403"), r
+    sec = [e for e in audit_events(r.audit) if e["event"] == "security_event"]
+    assert sec and "placeholder" in sec[0]["reason"], r
+    assert SECRET not in r.out
+
+
+def test_rate_limit(islo, world):
+    r = run(islo, world, ["sh", "-c",
+        "for i in 1 2 3 4 5; do curl -sS -o /dev/null -w '%%{http_code}\\n' "
+        "https://a.wild.example:%d/hello; done" % world.https_port])
+    assert r.rc == 0, r
+    assert r.out.split() == ["200", "200", "200", "429", "429"], r
+
+
+def test_basic_auth_from_a_file_secret(islo, world):
+    r = run(islo, world, CURL + ["https://evil.example.net:%d/headers" % world.https_port])
+    assert r.rc == 0, r
+    import base64
+    want = "Basic " + base64.b64encode(("robot:" + BASIC_PW).encode()).decode()
+    assert ["Authorization", want] in upstream_saw(r.out)[0]["headers"], r
+
+
+def test_route_and_header_mode(islo, world):
+    r = run(islo, world, CURL + ["https://api.staging.example/headers"])
+    assert r.rc == 0, r
+    saw = upstream_saw(r.out)[0]
+    assert ["X-Api-Key", SECRET] in saw["headers"], r
+    assert ["Host", "api.staging.example"] in saw["headers"]
+
+
+def test_upstream_certificate_mismatch_is_502_and_no_request_sent(islo, world):
+    r = run(islo, world, ["sh", "-c",
+        "curl -sS -w '\\n%%{http_code}\\n' https://private.example.com:%d/headers" % world.https_port])
+    assert r.rc == 0, r
+    lines = [l for l in r.out.splitlines() if l]
+    assert lines[-1] == "502", r
+    body = json.loads(lines[0])
+    assert "does not match" in body["reason"], r
+
+
+def test_passthrough_host_sees_the_upstream_certificate(islo, world):
+    # no HTTP rule: TLS is not intercepted; the client verifies the real
+    # server's certificate against the test CA alone
+    r = run(islo, world, CURL + ["--cacert", world.ca, "-v",
+                                 "https://b.c.wild.example:%d/hello" % world.https_port])
+    # the test certificate does not name b.c.wild.example: curl refuses it,
+    # which proves it saw the upstream's certificate, not one we minted
+    assert r.rc == 60, r
+    assert "islo-net" not in r.err
+
+
+def test_plain_http_scoped_without_injection(islo, world):
+    r = run(islo, world, ["sh", "-c",
+        "curl -sS http://api.example.com:%d/headers; "
+        "curl -sS -o /dev/null -w '%%{http_code}\\n' http://api.example.com:%d/admin"
+        % (world.http_port, world.http_port)])
+    assert r.rc == 0, r
+    saw = upstream_saw(r.out)[0]
+    assert not [v for k, v in saw["headers"] if k.lower() == "authorization"], r
+    assert r.out.strip().endswith("403")
+
+
+def test_large_download_and_chunked_upload_stream(islo, world):
+    n = 64 * 1024 * 1024
+    script = (
+        "import hashlib,urllib.request,http.client,ssl\n"
+        "b=urllib.request.urlopen('https://api.example.com:%d/bytes/%d',timeout=60).read()\n"
+        "assert len(b)==%d and b[:4]==bytes([3,10,17,24]), len(b)\n"
+        "c=http.client.HTTPSConnection('api.example.com',%d,context=ssl.create_default_context(),timeout=60)\n"
+        "def gen():\n"
+        "    for i in range(64): yield bytes([i])*65536\n"
+        "c.request('POST','/up',body=gen(),encode_chunked=True,headers={'Transfer-Encoding':'chunked'})\n"
+        "print(c.getresponse().read().decode().strip())\n"
+        "h=hashlib.sha256(b''.join(bytes([i])*65536 for i in range(64))).hexdigest()\n"
+        "print('want', h)\n" % (world.https_port, n, n, world.https_port))
+    r = run(islo, world, ["/usr/bin/python3", "-c", script], timeout=180)
+    assert r.rc == 0, r
+    got = re.search(r"sha256=(\w+) len=(\d+)", r.out)
+    want = re.search(r"want (\w+)", r.out).group(1)
+    assert got and got.group(1) == want and got.group(2) == str(64 * 65536), r
+
+
+def test_ca_cli(islo, world, scratch):
+    import subprocess
+    from conftest import ISLO
+    d = os.path.join(scratch, "cadir")
+    p = subprocess.run([ISLO, "ca", "path", "--ca-dir", d], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    path = p.stdout.strip()
+    assert os.path.exists(path)
+    e = subprocess.run([ISLO, "ca", "export", "--ca-dir", d], capture_output=True, text=True)
+    assert e.stdout.startswith("-----BEGIN CERTIFICATE-----")
+    assert open(path).read() == e.stdout
+    keys = [f for f in os.listdir(d) if "key" in f]
+    assert keys and all(os.stat(os.path.join(d, k)).st_mode & 0o077 == 0 for k in keys)
