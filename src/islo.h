@@ -43,6 +43,7 @@ struct run_opts {
 	const char *ca_dir;            /* islo-net CA state directory */
 	const char *upstream_ca;       /* extra trust anchors (PEM), or NULL */
 	const char *ca_bundle;         /* bundle CMD must trust, or NULL */
+	char **hide_paths;             /* secret files/dirs CMD must not read */
 };
 
 /*

@@ -130,6 +130,8 @@ struct cli {
 	char *path, *name;             /* from profile_resolve(), ours */
 	struct secrets secrets;
 	char bundle[64];               /* temporary CA bundle, "" if none */
+	char *hide[64];                /* paths hidden from CMD */
+	size_t nhide;
 	struct run_opts o;
 };
 
@@ -137,6 +139,8 @@ static void cli_free(struct cli *c)
 {
 	secrets_env_free(c->o.child_env);
 	c->o.child_env = NULL;
+	while (c->nhide)
+		free(c->hide[--c->nhide]);
 	secrets_free(&c->secrets);
 	if (c->bundle[0])
 		unlink(c->bundle);
@@ -283,18 +287,33 @@ static int prepare_interception(struct cli *c)
 		c->o.secrets = &c->secrets;
 		secrets_no_core();
 	}
+	/* secret files and the credentials directory: hidden from CMD */
+	for (i = 0; i < c->secrets.n && c->nhide < 60; i++) {
+		const char *ref = c->secrets.s[i].ref;
+
+		if (!strncmp(ref, "file:", 5))
+			c->hide[c->nhide++] = strdup(ref + 5);
+		else if (!strncmp(ref, "cred:", 5) && getenv("CREDENTIALS_DIRECTORY"))
+			c->hide[c->nhide++] = strdup(getenv("CREDENTIALS_DIRECTORY"));
+	}
 	c->o.child_env = secrets_child_env(&c->secrets, c->o.profile, environ);
 	if (!c->o.child_env) {
 		fprintf(stderr, "islo-net: cannot build the sandbox's environment\n");
 		return -1;
 	}
-	if (!profile_intercepts(c->o.profile))
+	if (!profile_intercepts(c->o.profile)) {
+		c->hide[c->nhide] = NULL;
+		c->o.hide_paths = c->hide;
 		return 0;
+	}
 	{
 		char *def = c->o.ca_dir ? NULL : ca_default_dir();
 		struct ca *ca = ca_open(c->o.ca_dir ? c->o.ca_dir : def, err,
 					sizeof(err));
 
+		/* the CA's key: hidden from CMD too */
+		if (c->nhide < 63 && (c->o.ca_dir || def))
+			c->hide[c->nhide++] = strdup(c->o.ca_dir ? c->o.ca_dir : def);
 		free(def);
 		if (!ca) {
 			fprintf(stderr, "islo-net: %s\n", err);
@@ -315,6 +334,8 @@ static int prepare_interception(struct cli *c)
 		ca_free(ca);
 	}
 	c->o.ca_bundle = c->bundle;
+	c->hide[c->nhide] = NULL;
+	c->o.hide_paths = c->hide;
 	/* the bundle is mounted over the system bundle inside; point the
 	 * usual variables at it too (Node.js reads only its own) */
 	inside = access("/etc/ssl/certs/ca-certificates.crt", F_OK) == 0 ?

@@ -351,6 +351,34 @@ static void child_bundle(struct ns_child *c)
 	}
 }
 
+/* Secret files (file:, cred:) and the CA's directory are on the same
+ * file system as CMD, readable by the same uid: cover each with an empty,
+ * read-only file or directory in the sandbox's mount namespace.  A path
+ * that cannot be covered is fatal: we never run CMD next to a secret. */
+static int child_hide(struct ns_child *c)
+{
+	char **p;
+
+	for (p = c->o->hide_paths; p && *p; p++) {
+		struct stat st;
+
+		if (stat(*p, &st) < 0)
+			continue; /* nothing there to read */
+		if (S_ISDIR(st.st_mode)) {
+			if (mount("tmpfs", *p, "tmpfs", MS_RDONLY | MS_NOSUID |
+				  MS_NODEV | MS_NOEXEC, "size=4k,mode=0500") < 0)
+				return child_fail(c, "cannot hide %s from the "
+						  "sandbox: %s", *p, strerror(errno));
+		} else if (mount("/dev/null", *p, NULL, MS_BIND, NULL) < 0) {
+			return child_fail(c, "cannot hide %s from the sandbox: %s",
+					  *p, strerror(errno));
+		} else {
+			mount(NULL, *p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
+		}
+	}
+	return 0;
+}
+
 static int child_mounts(struct ns_child *c)
 {
 	char target[PATH_MAX];
@@ -488,6 +516,8 @@ static int child_setup(struct ns_child *c, int *tapfd)
 	if (child_userns(c) < 0 || child_mounts(c) < 0)
 		return -1;
 	child_bundle(c);
+	if (child_hide(c) < 0)
+		return -1;
 	if (child_tap(c, tapfd) < 0)
 		return -1;
 	if (child_net(c) < 0) {

@@ -76,6 +76,10 @@ struct proxy {
 	br_ssl_client_context cc;
 	br_x509_minimal_context xc;
 	uint8_t *sbuf, *cbuf;
+	/* our own copy of the leaf: the CA's cache may reuse its slot while
+	 * this handshake is still running */
+	br_x509_certificate chain[2];
+	uint8_t *leaf;
 
 	enum rq_state rq;
 	enum rs_state rs;
@@ -1109,8 +1113,16 @@ int proxy_start(struct flow *f, int tls)
 				    f->host;
 
 		if (!g->ca || !g->trust.n ||
-		    ca_leaf(g->ca, f->host, &chain, &n, &key) < 0)
+		    ca_leaf(g->ca, f->host, &chain, &n, &key) < 0 || n != 2)
 			goto fail;
+		px->leaf = malloc(chain[0].data_len);
+		if (!px->leaf)
+			goto fail;
+		memcpy(px->leaf, chain[0].data, chain[0].data_len);
+		px->chain[0].data = px->leaf;
+		px->chain[0].data_len = chain[0].data_len;
+		px->chain[1] = chain[1];
+		chain = px->chain;
 		px->sbuf = malloc(BR_SSL_BUFSIZE_BIDI);
 		px->cbuf = malloc(BR_SSL_BUFSIZE_BIDI);
 		if (!px->sbuf || !px->cbuf)
@@ -1169,6 +1181,7 @@ void proxy_free(struct proxy *px)
 		explicit_bzero(px->cbuf, BR_SSL_BUFSIZE_BIDI);
 	free(px->sbuf);
 	free(px->cbuf);
+	free(px->leaf);
 	explicit_bzero(px, sizeof(*px));
 	free(px);
 }

@@ -245,3 +245,17 @@ def test_ca_cli(islo, world, scratch):
     assert open(path).read() == e.stdout
     keys = [f for f in os.listdir(d) if "key" in f]
     assert keys and all(os.stat(os.path.join(d, k)).st_mode & 0o077 == 0 for k in keys)
+
+
+def test_secret_files_and_the_ca_key_are_hidden_from_the_sandbox(islo, world):
+    secret_file = os.path.join(world.dir, "basic.secret")
+    cadir = os.path.join(islo.tmp, "ca")
+    r = run(islo, world, ["sh", "-c",
+        "cat %s; echo rc=$?; ls -A %s | wc -l; cat /proc/$PPID/environ 2>/dev/null | tr '\\0' '\\n' | grep -c ISLO_TEST_TOKEN"
+        % (secret_file, cadir)])
+    assert BASIC_PW not in r.out and SECRET not in r.out, r
+    assert "rc=0" in r.out, r           # the file reads as empty
+    lines = r.out.split()
+    assert lines[1] == "0", r           # the CA directory looks empty
+    # outside the sandbox the CA is there, key and all
+    assert any("key" in f for f in os.listdir(cadir))
