@@ -104,6 +104,7 @@ class World:
         os.makedirs(self.profiles)
         make_ca(d)
         self.ca = os.path.join(d, "ca.pem")
+        self.make_git_repo()
         self.servers = [
             serve(http.server.ThreadingHTTPServer(("127.0.0.1", self.http_port), Handler)),
             serve(V6Server(("::1", self.http6_port), Handler)),
@@ -141,6 +142,26 @@ class World:
                                      str(self.pub_port)],
                                     stdout=subprocess.PIPE, text=True)
         assert self.pub.stdout.readline().strip() == "ready"
+
+    def make_git_repo(self):
+        """A bare repository served as git's "dumb" HTTP protocol (static
+        files) by the test servers under /git/repo.git/."""
+        root = os.path.join(self.dir, "git")
+        work = os.path.join(root, "work")
+        os.makedirs(work)
+        env = dict(os.environ, GIT_AUTHOR_NAME="t", GIT_AUTHOR_EMAIL="t@t",
+                   GIT_COMMITTER_NAME="t", GIT_COMMITTER_EMAIL="t@t", HOME=root)
+        def git(*a, cwd=work):
+            subprocess.run(["git", *a], cwd=cwd, env=env, check=True,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        git("init", "-q", "-b", "main")
+        with open(os.path.join(work, "README"), "w") as f:
+            f.write("cloned through islo-net\n")
+        git("add", "README")
+        git("commit", "-q", "-m", "first")
+        git("clone", "-q", "--bare", work, os.path.join(root, "repo.git"), cwd=root)
+        git("update-server-info", cwd=os.path.join(root, "repo.git"))
+        os.environ["ISLO_GIT_ROOT"] = root
 
     def start_dns(self):
         args = ["dnsmasq", "--keep-in-foreground", "--no-resolv", "--no-hosts",

@@ -10,6 +10,43 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):
+        if self.path == "/ws" and self.headers.get("Upgrade", "").lower() == "websocket":
+            import base64
+            import hashlib
+            key = self.headers.get("Sec-WebSocket-Key", "")
+            acc = base64.b64encode(hashlib.sha1(
+                (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()).digest()).decode()
+            self.send_response(101)
+            self.send_header("Upgrade", "websocket")
+            self.send_header("Connection", "Upgrade")
+            self.send_header("Sec-WebSocket-Accept", acc)
+            self.end_headers()
+            self.wfile.flush()
+            # after the upgrade: echo raw bytes back, upper-cased, until EOF
+            while True:
+                b = self.rfile.read1(65536)
+                if not b:
+                    break
+                self.wfile.write(b.upper())
+                self.wfile.flush()
+            self.close_connection = True
+            return
+        if self.path.startswith("/git/"):
+            import os
+            root = os.environ.get("ISLO_GIT_ROOT", "")
+            rel = self.path[len("/git/"):].split("?")[0]
+            full = os.path.realpath(os.path.join(root, rel))
+            if not root or not full.startswith(os.path.realpath(root)) or not os.path.isfile(full):
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            data = open(full, "rb").read()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+            return
         if self.path.startswith("/headers"):
             import json
             body = (json.dumps({"method": self.command, "path": self.path,

@@ -259,3 +259,83 @@ def test_secret_files_and_the_ca_key_are_hidden_from_the_sandbox(islo, world):
     assert lines[1] == "0", r           # the CA directory looks empty
     # outside the sandbox the CA is there, key and all
     assert any("key" in f for f in os.listdir(cadir))
+
+
+def test_websocket_upgrade_through_an_intercepted_host(islo, world):
+    script = (
+        "import socket,ssl\n"
+        "ctx=ssl.create_default_context()\n"
+        "s=ctx.wrap_socket(socket.create_connection(('api.example.com',%d),timeout=20),server_hostname='api.example.com')\n"
+        "s.sendall(b'GET /ws HTTP/1.1\\r\\nHost: api.example.com:%d\\r\\nUpgrade: websocket\\r\\n'\n"
+        "          b'Connection: Upgrade\\r\\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\\r\\nSec-WebSocket-Version: 13\\r\\n\\r\\n')\n"
+        "head=b''\n"
+        "while b'\\r\\n\\r\\n' not in head: head+=s.recv(1)\n"
+        "print(head.split(b'\\r\\n')[0].decode())\n"
+        "for m in (b'hello', b'over the tunnel'):\n"
+        "    s.sendall(m); got=b''\n"
+        "    while len(got)<len(m): got+=s.recv(100)\n"
+        "    print(got.decode())\n" % (world.https_port, world.https_port))
+    world.profile("ws", """\
+rules:
+  - host_pattern: api.example.com
+    ports: [{https}]
+    allow_private: true
+    path_pattern: /ws
+""")
+    extra = ["--upstream-ca", world.ca, "--ca-dir", os.path.join(islo.tmp, "ca")]
+    r = islo(["/usr/bin/python3", "-c", script], "ws", extra=extra)
+    assert r.rc == 0, r
+    assert r.out.splitlines() == ["HTTP/1.1 101 Switching Protocols", "HELLO",
+                                  "OVER THE TUNNEL"], r
+    ev = [e for e in audit_events(r.audit) if e["event"] == "http_request"]
+    assert ev and ev[0]["status"] == 101
+
+
+def test_git_clone_over_https_with_injection(islo, world):
+    r = run(islo, world, ["sh", "-c",
+        "cd /tmp && rm -rf islo-clone-$$ && git clone -q https://api.example.com:%d/git/repo.git "
+        "islo-clone-$$ && cat islo-clone-$$/README; rm -rf islo-clone-$$" % world.https_port],
+        timeout=120)
+    # /git/ is outside the rule's path_pattern: refused...
+    assert "403" in r.err and "cloned through" not in r.out, r
+    world.profile("gitp", """\
+rules:
+  - host_pattern: api.example.com
+    ports: [{https}]
+    allow_private: true
+    path_pattern: /git/*
+    methods: [GET]
+    auth_strategy:
+      mode: bearer
+      secret: env:ISLO_TEST_TOKEN
+""")
+    extra = ["--upstream-ca", world.ca, "--ca-dir", os.path.join(islo.tmp, "ca")]
+    r = islo(["sh", "-c",
+        "cd /tmp && rm -rf islo-clone-$$ && git clone -q https://api.example.com:%d/git/repo.git "
+        "islo-clone-$$ && cat islo-clone-$$/README; rm -rf islo-clone-$$" % world.https_port],
+        "gitp", extra=extra, env={"ISLO_TEST_TOKEN": SECRET}, timeout=120)
+    assert r.rc == 0 and "cloned through islo-net" in r.out, r
+    ev = [e for e in audit_events(r.audit) if e["event"] == "http_request"]
+    assert len(ev) >= 3 and all(e["credentials"] == "env:ISLO_TEST_TOKEN" for e in ev), ev
+
+
+def test_node_fetch_trusts_the_islo_ca(islo, world):
+    import shutil
+    if not shutil.which("node"):
+        pytest.skip("node is not installed")
+    script = ("fetch('https://api.example.com:%d/headers',{headers:{authorization:'Bearer '+process.env.GITHUB_TOKEN}})"
+              ".then(r=>r.text()).then(t=>console.log(t)).catch(e=>{console.error(e);process.exit(3)})"
+              % world.https_port)
+    r = run(islo, world, ["node", "-e", script], timeout=60)
+    assert r.rc == 0, r
+    assert ["authorization", "Bearer " + SECRET] in [[k.lower(), v] for k, v in upstream_saw(r.out)[0]["headers"]], r
+
+
+def test_expect_100_continue_upload(islo, world):
+    r = run(islo, world, ["sh", "-c",
+        "head -c 3000000 /dev/zero > /tmp/islo-up-$$; "
+        "curl -sS --max-time 30 -H 'Expect: 100-continue' --data-binary @/tmp/islo-up-$$ "
+        "https://api.example.com:%d/up; rm -f /tmp/islo-up-$$" % world.https_port])
+    assert r.rc == 0, r
+    import hashlib
+    assert "sha256=%s len=3000000" % hashlib.sha256(b"\0" * 3000000).hexdigest() in r.out, r
