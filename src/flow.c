@@ -48,6 +48,7 @@
 #include "log.h"
 #include "peek.h"
 #include "profile.h"
+#include "secret.h"
 
 #define CONNECT_TIMEOUT_MS 10000
 #define PEEK_TIMEOUT_MS 10000
@@ -552,6 +553,27 @@ static int first_line_is_http(const uint8_t *b, size_t len)
 			  !memcmp(b + l - 9, " HTTP/1.0", 9));
 }
 
+/* Does a plain-HTTP request head carry the placeholder of a secret that
+ * belongs to another rule?  (Intercepted flows check each request in
+ * proxy.c; TLS passthrough cannot be seen into, and a placeholder alone is
+ * worth nothing outside: it is not the secret.) */
+static int placeholder_elsewhere(const struct flow *f, size_t head_len)
+{
+	const struct secrets *ss = f->g->o->secrets;
+	const struct pf_rule *r = f->dec.rule;
+	size_t i;
+
+	for (i = 0; ss && i < ss->n; i++) {
+		const char *ph = ss->s[i].placeholder;
+
+		if (!ph[0] || (r && r->auth && r->auth->secret_index == (int)i))
+			continue;
+		if (memmem(f->peek, head_len, ph, strlen(ph)))
+			return 1;
+	}
+	return 0;
+}
+
 /**
  * peek_decide() - Check the first client bytes against the flow's name
  * @f: Flow, with f->peek holding what the sandbox sent so far
@@ -562,7 +584,7 @@ static int peek_decide(struct flow *f, err_t *cb_err)
 {
 	char name[256] = "", method[PEEK_HTTP_METHOD_MAX + 1], path[PEEK_MAX];
 	uint16_t hport;
-	size_t hlen;
+	size_t hlen = 0;
 	int r, http = 0;
 
 	*cb_err = ERR_OK;
@@ -592,6 +614,11 @@ static int peek_decide(struct flow *f, err_t *cb_err)
 		*cb_err = peek_refuse(f, http ? "malformed HTTP request head"
 					      : "malformed TLS ClientHello",
 				      NULL, http);
+		return -1;
+	}
+	if (http && r != PEEK_NONE && placeholder_elsewhere(f, hlen)) {
+		*cb_err = peek_refuse(f, "placeholder sent to a host outside "
+				      "its rule", name, http);
 		return -1;
 	}
 	if (r == PEEK_NONE)

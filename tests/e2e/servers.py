@@ -58,6 +58,16 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.end_headers()
             self.wfile.write(body)
             return
+        if self.path.startswith("/zeros/"):
+            n = int(self.path.split("/")[2])
+            self.send_response(200)
+            self.send_header("Content-Length", str(n))
+            self.end_headers()
+            chunk = b"\0" * (1 << 20)
+            while n > 0:
+                self.wfile.write(chunk[:min(n, len(chunk))])
+                n -= len(chunk)
+            return
         if self.path.startswith("/bytes/"):
             n = int(self.path.split("/")[2])
             body = bytes((i * 7 + 3) & 0xFF for i in range(n))

@@ -63,6 +63,10 @@ rules:
     host_pattern: b.c.wild.example
     ports: [{https}]
     allow_private: true
+  - name: plain-passthrough
+    host_pattern: wild.example
+    ports: [{http}]
+    allow_private: true
 """
 
 CURL = ["curl", "-sS", "--max-time", "20", "--noproxy", "*"]
@@ -154,6 +158,19 @@ def test_placeholder_sent_to_another_host_is_refused(islo, world):
     sec = [e for e in audit_events(r.audit) if e["event"] == "security_event"]
     assert sec and "placeholder" in sec[0]["reason"], r
     assert SECRET not in r.out
+
+
+def test_placeholder_in_plain_http_to_a_passthrough_host_is_refused(islo, world):
+    r = run(islo, world, ["sh", "-c",
+        "curl -sS -w '\n%%{http_code}\n' http://wild.example:%d/headers "
+        "-H \"X-Token: $GITHUB_TOKEN\"; "
+        "curl -sS -o /dev/null -w '%%{http_code}\n' http://wild.example:%d/headers"
+        % (world.http_port, world.http_port)])
+    assert r.rc == 0, r
+    codes = [l for l in r.out.splitlines() if l.isdigit()]
+    assert codes == ["403", "200"], r
+    sec = [e for e in audit_events(r.audit) if e["event"] == "security_event"]
+    assert sec and "placeholder" in sec[0]["reason"], r
 
 
 def test_rate_limit(islo, world):
@@ -339,3 +356,35 @@ def test_expect_100_continue_upload(islo, world):
     assert r.rc == 0, r
     import hashlib
     assert "sha256=%s len=3000000" % hashlib.sha256(b"\0" * 3000000).hexdigest() in r.out, r
+
+
+def test_1gib_download_streams_in_bounded_memory(world, scratch):
+    import subprocess
+    from conftest import ISLO
+    n = 1 << 30
+    args = [ISLO, "run", "--profiles-dir", world.profiles, "-g", "inject",
+            "--dns-upstream", "127.0.0.1:%d" % world.dns_port,
+            "--upstream-ca", world.ca, "--ca-dir", os.path.join(scratch, "ca"), "--",
+            "curl", "-sS", "--max-time", "120", "-o", "/dev/null", "-w", "%{size_download}",
+            "https://api.example.com:%d/bytes/../zeros/%d" % (world.https_port, n)]
+    # /zeros/ is outside the rule's paths: use a profile that allows it
+    world.profile("bulk", """\
+rules:
+  - host_pattern: api.example.com
+    ports: [{https}]
+    allow_private: true
+    path_pattern: /zeros/*
+    auth_strategy:
+      mode: bearer
+      secret: env:ISLO_TEST_TOKEN
+""")
+    args[args.index("inject")] = "bulk"
+    args[-1] = "https://api.example.com:%d/zeros/%d" % (world.https_port, n)
+    p = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         env=dict(os.environ, ISLO_TEST_TOKEN=SECRET))
+    _, status, usage = os.wait4(p.pid, 0)
+    out = p.stdout.read().decode()
+    assert os.waitstatus_to_exitcode(status) == 0, p.stderr.read()
+    assert out == str(n)
+    # the gateway (and curl, its child) stayed far below the body's size
+    assert usage.ru_maxrss < 200 * 1024, usage.ru_maxrss   # KiB
