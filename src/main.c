@@ -287,15 +287,29 @@ static int prepare_interception(struct cli *c)
 		c->o.secrets = &c->secrets;
 		secrets_no_core();
 	}
-	/* secret files and the credentials directory: hidden from CMD */
+	/* secret files and the credentials directory: hidden from CMD.
+	 * The analyzer loses track of pointers stored into c->hide[] at a
+	 * variable index; cli_free() frees every one of them. */
+	/* NOLINTBEGIN(clang-analyzer-unix.Malloc) */
 	for (i = 0; i < c->secrets.n && c->nhide < 60; i++) {
 		const char *ref = c->secrets.s[i].ref;
+		const char *credir = getenv("CREDENTIALS_DIRECTORY");
+		const char *hide = NULL;
 
 		if (!strncmp(ref, "file:", 5))
-			c->hide[c->nhide++] = strdup(ref + 5);
-		else if (!strncmp(ref, "cred:", 5) && getenv("CREDENTIALS_DIRECTORY"))
-			c->hide[c->nhide++] = strdup(getenv("CREDENTIALS_DIRECTORY"));
+			hide = ref + 5;
+		else if (!strncmp(ref, "cred:", 5) && credir)
+			hide = credir;
+		if (!hide)
+			continue;
+		c->hide[c->nhide] = strdup(hide);
+		if (!c->hide[c->nhide]) {
+			fprintf(stderr, "islo-net: out of memory\n");
+			return -1;
+		}
+		c->nhide++;
 	}
+	/* NOLINTEND(clang-analyzer-unix.Malloc) */
 	c->o.child_env = secrets_child_env(&c->secrets, c->o.profile, environ);
 	if (!c->o.child_env) {
 		fprintf(stderr, "islo-net: cannot build the sandbox's environment\n");
@@ -313,7 +327,7 @@ static int prepare_interception(struct cli *c)
 
 		/* the CA's key: hidden from CMD too */
 		if (c->nhide < 63 && (c->o.ca_dir || def))
-			c->hide[c->nhide++] = strdup(c->o.ca_dir ? c->o.ca_dir : def);
+			c->hide[c->nhide++] = strdup(c->o.ca_dir ? c->o.ca_dir : def); // NOLINT(clang-analyzer-unix.Malloc): freed by cli_free()
 		free(def);
 		if (!ca) {
 			fprintf(stderr, "islo-net: %s\n", err);

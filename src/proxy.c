@@ -451,7 +451,8 @@ static int auth_value(const struct pf_auth *a, const struct secret *s,
 		memcpy(tmp, a->username, ul);
 		tmp[ul] = ':';
 		memcpy(tmp + ul + 1, s->val, s->len);
-		memcpy(out, "Basic ", 6);
+		out[0] = 'B'; out[1] = 'a'; out[2] = 's'; out[3] = 'i';
+		out[4] = 'c'; out[5] = ' ';
 		n = base64((uint8_t *)tmp, ul + 1 + s->len, out + 6, cap - 6);
 		explicit_bzero(tmp, ul + 1 + s->len);
 		free(tmp);
