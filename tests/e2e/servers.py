@@ -6,6 +6,12 @@ import socket
 import sys
 
 
+# Requests to /record are kept here (in the test process, where the
+# servers run as threads) instead of being echoed back: the sandbox must
+# never see a secret, and an echo would show it one.
+RECORDED = []
+
+
 class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
@@ -46,6 +52,15 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
+            return
+        if self.path.startswith("/record"):
+            RECORDED.append({"method": self.command, "path": self.path,
+                             "headers": [[k, v] for k, v in self.headers.items()]})
+            body = b"recorded\n"
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
             return
         if self.path.startswith("/headers"):
             import json

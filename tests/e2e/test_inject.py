@@ -21,7 +21,7 @@ rules:
     host_pattern: api.example.com
     ports: [{https}, {http}]
     allow_private: true
-    path_pattern: [/headers*, /bytes/*, /up, /hello]
+    path_pattern: [/headers*, /bytes/*, /up, /hello, /record*]
     methods: [GET, HEAD, POST]
     auth_strategy:
       mode: bearer
@@ -119,6 +119,28 @@ def test_bearer_injected_and_never_seen_in_the_sandbox(islo, world):
     ev = [e for e in audit_events(r.audit) if e["event"] == "http_request"]
     assert ev and ev[0]["credentials"] == "env:ISLO_TEST_TOKEN" and ev[0]["status"] == 200
     assert SECRET not in r.audit and SECRET not in r.err
+
+
+def test_the_secret_reaches_upstream_and_nothing_the_sandbox_has(islo, world, scratch):
+    import servers
+    tag = os.urandom(6).hex()
+    out = os.path.join(scratch, "sandbox-wrote.txt")
+    r = run(islo, world, ["sh", "-c",
+        "env > %s; curl -sv https://api.example.com:%d/record/%s "
+        "-H \"Authorization: Bearer $GITHUB_TOKEN\" -H \"X-Copy: $GITHUB_TOKEN\" >> %s 2>&1; "
+        "cat /proc/self/environ | tr '\\0' '\\n' >> %s; chmod 644 %s"
+        % (out, world.https_port, tag, out, out, out)])
+    assert r.rc == 0, r
+    seen = [x for x in servers.RECORDED if x["path"].endswith(tag)]
+    assert len(seen) == 1, servers.RECORDED
+    hdrs = seen[0]["headers"]
+    assert ["Authorization", "Bearer " + SECRET] in hdrs
+    assert ["X-Copy", SECRET] in hdrs                      # placeholder swapped
+    assert [k for k, v in hdrs].count("Authorization") == 1
+    wrote = open(out).read()
+    assert "islo_ph_" in wrote and "recorded" in wrote, wrote
+    for text in (wrote, r.out, r.err, r.audit):
+        assert SECRET not in text
 
 
 def test_python_client_trusts_the_islo_ca(islo, world):
