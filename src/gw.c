@@ -38,7 +38,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/uio.h>
+#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -177,10 +181,83 @@ void gw_audit_flow(struct gw *g, const struct flow *f, const char *phase,
 /* ------------------------------------------------------------------ */
 /* Link layer: frames out                                              */
 
+static void link_down(struct gw *g);
+
+static void link_events(struct gw *g, uint32_t ev)
+{
+	if (g->tapfd < 0 || g->link_events == ev)
+		return;
+	gw_epoll_mod(g, g->tapfd, &g->tap_ref, ev, EPOLL_CTL_MOD);
+	g->link_events = ev;
+}
+
+/* Append to the stream link's output: whole frames only, or nothing. */
+static int stream_queue(struct gw *g, const uint8_t *p, size_t len)
+{
+	if (g->stx_cap - g->stx_len < len)
+		return -1;
+	memcpy(g->stx + g->stx_len, p, len);
+	g->stx_len += len;
+	return 0;
+}
+
+static void stream_flush(struct gw *g)
+{
+	while (g->stx_len && g->tapfd >= 0) {
+		ssize_t n = write(g->tapfd, g->stx, g->stx_len);
+
+		if (n < 0) {
+			if (errno == EAGAIN || errno == EINTR)
+				break;
+			link_down(g);
+			return;
+		}
+		memmove(g->stx, g->stx + n, g->stx_len - (size_t)n);
+		g->stx_len -= (size_t)n;
+	}
+	link_events(g, g->stx_len ? EPOLLIN | EPOLLOUT : EPOLLIN);
+}
+
 static int tap_write(struct gw *g, const uint8_t *frame, size_t len)
 {
-	ssize_t n = write(g->tapfd, frame, len);
+	ssize_t n;
 
+	if (g->tapfd < 0)
+		return -1;
+	if (g->stream) {
+		uint8_t hdr[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16),
+				   (uint8_t)(len >> 8), (uint8_t)len };
+		struct iovec iov[2] = { { hdr, 4 }, { (void *)frame, len } };
+
+		if (g->stx_len) {
+			if (g->stx_cap - g->stx_len < 4 + len) {
+				g->drops_tx++;
+				return -1;
+			}
+			stream_queue(g, hdr, 4);
+			stream_queue(g, frame, len);
+			return 0;
+		}
+		n = writev(g->tapfd, iov, 2);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR) {
+				link_down(g);
+				return -1;
+			}
+			n = 0;
+		}
+		/* a partial frame must be finished, or the stream is lost */
+		if ((size_t)n < 4) {
+			stream_queue(g, hdr + n, 4 - (size_t)n);
+			stream_queue(g, frame, len);
+		} else if ((size_t)n < 4 + len) {
+			stream_queue(g, frame + (n - 4), len - ((size_t)n - 4));
+		}
+		if (g->stx_len)
+			link_events(g, EPOLLIN | EPOLLOUT);
+		return 0;
+	}
+	n = write(g->tapfd, frame, len);
 	if (n < 0) {
 		g->drops_tx++;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
@@ -683,10 +760,81 @@ void gw_frame_input(struct gw *g, const uint8_t *f, size_t len)
 		gw_ip_input(g, f + ETH_HLEN_, len - ETH_HLEN_, AF_INET6);
 }
 
+/* The guest went away (QEMU exited or reconnects): its connections with
+ * it, and wait for the next one. */
+static void link_down(struct gw *g)
+{
+	if (!g->stream || g->tapfd < 0)
+		return;
+	info("QEMU disconnected; waiting for it on the socket again");
+	gw_epoll_mod(g, g->tapfd, &g->tap_ref, 0, EPOLL_CTL_DEL);
+	close(g->tapfd);
+	g->tapfd = -1;
+	g->srx_len = g->stx_len = 0;
+	g->guest_mac_known = 0;
+	flow_close_all(g);
+}
+
+static void stream_accept(struct gw *g)
+{
+	int fd = accept4(g->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+
+	if (fd < 0)
+		return;
+	if (g->tapfd >= 0) {
+		/* one guest per socket: a second connection is refused */
+		close(fd);
+		return;
+	}
+	g->tapfd = fd;
+	g->link_events = EPOLLIN;
+	gw_epoll_mod(g, fd, &g->tap_ref, EPOLLIN, EPOLL_CTL_ADD);
+	info("QEMU connected");
+}
+
+static void stream_input(struct gw *g)
+{
+	size_t off = 0;
+	ssize_t n = read(g->tapfd, g->srx + g->srx_len, g->srx_cap - g->srx_len);
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		link_down(g);
+		return;
+	}
+	if (n < 0)
+		return;
+	g->srx_len += (size_t)n;
+	while (g->srx_len - off >= 4) {
+		const uint8_t *p = g->srx + off;
+		size_t len = (size_t)p[0] << 24 | (size_t)p[1] << 16 |
+			     (size_t)p[2] << 8 | p[3];
+
+		if (len < ETH_HLEN_ || len > g->bufsize) {
+			log_sandbox("QEMU stream: a frame of %zu bytes; "
+				    "dropping the connection", len);
+			link_down(g);
+			return;
+		}
+		if (g->srx_len - off < 4 + len)
+			break;
+		memcpy(g->ibuf, p + 4, len);
+		off += 4 + len;
+		gw_frame_input(g, g->ibuf, len);
+		if (g->tapfd < 0)
+			return; /* the link went down while answering */
+	}
+	memmove(g->srx, g->srx + off, g->srx_len - off);
+	g->srx_len -= off;
+}
+
 static void tap_input(struct gw *g)
 {
 	int i;
 
+	if (g->stream) {
+		stream_input(g);
+		return;
+	}
 	for (i = 0; i < FRAMES_PER_WAKE; i++) {
 		ssize_t n = read(g->tapfd, g->ibuf, g->bufsize);
 
@@ -699,6 +847,45 @@ static void tap_input(struct gw *g)
 			return;
 		gw_frame_input(g, g->ibuf, (size_t)n);
 	}
+}
+
+static int stream_listen(struct gw *g, const char *path)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct stat st;
+
+	if (strlen(path) >= sizeof(sa.sun_path)) {
+		err("--socket: path too long");
+		return -1;
+	}
+	strcpy(sa.sun_path, path); /* NOLINT: length checked above */
+	/* a stale socket from an earlier run is replaced; anything else
+	 * at that path is not ours to remove */
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode)) {
+			err("--socket: %s exists and is not a socket", path);
+			return -1;
+		}
+		unlink(path);
+	}
+	g->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (g->listen_fd < 0 ||
+	    bind(g->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    chmod(path, 0600) < 0 || listen(g->listen_fd, 4) < 0) {
+		err("--socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	g->srx_cap = 2 * (g->bufsize + 4);
+	g->stx_cap = 4 * (g->bufsize + 4);
+	g->srx = malloc(g->srx_cap);
+	g->stx = malloc(g->stx_cap);
+	if (!g->srx || !g->stx)
+		return -1;
+	g->stream = 1;
+	g->listen_ref.type = REF_LISTEN;
+	gw_epoll_mod(g, g->listen_fd, &g->listen_ref, EPOLLIN, EPOLL_CTL_ADD);
+	info("waiting for QEMU on %s", path);
+	return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -735,6 +922,7 @@ static int gw_setup(struct gw *g, int tapfd, const struct run_opts *o,
 	char err[512];
 
 	memset(g, 0, sizeof(*g));
+	g->epfd = g->timerfd = g->listen_fd = -1;
 	g->o = o;
 	g->prof = o->profile;
 	g->profile_name = o->profile_name;
@@ -833,12 +1021,17 @@ static int gw_setup(struct gw *g, int tapfd, const struct run_opts *o,
 	g->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	if (g->epfd < 0 || g->timerfd < 0)
 		return -1;
-	fcntl(tapfd, F_SETFL, fcntl(tapfd, F_GETFL) | O_NONBLOCK);
 	g->tap_ref.type = REF_TAP;
 	g->timer_ref.type = REF_TIMER;
 	g->sig_ref.type = REF_SIG;
 	g->dns_ref.type = REF_HOSTDNS;
-	gw_epoll_mod(g, tapfd, &g->tap_ref, EPOLLIN, EPOLL_CTL_ADD);
+	if (tapfd >= 0) {
+		fcntl(tapfd, F_SETFL, fcntl(tapfd, F_GETFL) | O_NONBLOCK);
+		gw_epoll_mod(g, tapfd, &g->tap_ref, EPOLLIN, EPOLL_CTL_ADD);
+		g->link_events = EPOLLIN;
+	} else if (!o->qemu_socket || stream_listen(g, o->qemu_socket) < 0) {
+		return -1;
+	}
 	gw_epoll_mod(g, g->timerfd, &g->timer_ref, EPOLLIN, EPOLL_CTL_ADD);
 	gw_epoll_mod(g, sv->sigfd, &g->sig_ref, EPOLLIN, EPOLL_CTL_ADD);
 	gw_epoll_mod(g, hostdns_fd(g->hostdns), &g->dns_ref, EPOLLIN,
@@ -876,6 +1069,15 @@ static void gw_teardown(struct gw *g)
 		close(g->timerfd);
 	free(g->ibuf);
 	free(g->obuf);
+	if (g->listen_fd >= 0) {
+		close(g->listen_fd);
+		if (g->o->qemu_socket)
+			unlink(g->o->qemu_socket);
+	}
+	if (g->stream && g->tapfd >= 0)
+		close(g->tapfd);
+	free(g->srx);
+	free(g->stx);
 	g->sv->on_usr1 = NULL;
 }
 
@@ -901,7 +1103,13 @@ int gw_run_once(struct gw *g, int timeout_ms)
 
 		switch (r->type) {
 		case REF_TAP:
-			tap_input(g);
+			if (g->stream && (ev[i].events & EPOLLOUT))
+				stream_flush(g);
+			if (g->tapfd >= 0 && (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+				tap_input(g);
+			break;
+		case REF_LISTEN:
+			stream_accept(g);
 			break;
 		case REF_TIMER: {
 			uint64_t x;

@@ -32,7 +32,8 @@ struct gw;
 struct flow;
 
 /* Typed epoll references: every registered fd's data.ptr points at one. */
-enum ref_type { REF_TAP = 1, REF_TIMER, REF_SIG, REF_FLOW, REF_HOSTDNS, REF_UDP };
+enum ref_type { REF_TAP = 1, REF_TIMER, REF_SIG, REF_FLOW, REF_HOSTDNS, REF_UDP,
+		REF_LISTEN };
 struct epref {
 	enum ref_type type;
 };
@@ -148,7 +149,15 @@ struct gw {
 	struct hostdns *hostdns;
 
 	int epfd, tapfd, timerfd;
-	struct epref tap_ref, timer_ref, sig_ref, dns_ref;
+	struct epref tap_ref, timer_ref, sig_ref, dns_ref, listen_ref;
+
+	/* the link: a TAP fd (one frame per read/write), or a QEMU stream
+	 * socket (frames with a 4-byte big-endian length, the framing passt
+	 * and QEMU's -netdev stream use) accepted on listen_fd */
+	int stream, listen_fd;
+	uint8_t *srx, *stx;
+	size_t srx_len, stx_len, stx_cap, srx_cap;
+	uint32_t link_events;
 
 	struct netif netif;
 	uint8_t mac[6], guest_mac[6];

@@ -44,6 +44,8 @@ struct run_opts {
 	const char *upstream_ca;       /* extra trust anchors (PEM), or NULL */
 	const char *ca_bundle;         /* bundle CMD must trust, or NULL */
 	char **hide_paths;             /* secret files/dirs CMD must not read */
+	/* VM backends (issue 4) */
+	const char *qemu_socket;       /* serve QEMU -netdev stream here */
 };
 
 /*

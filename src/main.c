@@ -23,6 +23,13 @@
 #include "islo.h"
 #include "log.h"
 #include "secret.h"
+#include "supervisor.h"
+
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <sched.h>
+#include <sys/ioctl.h>
 #include "policy.h"
 #include "profile.h"
 #include "resolve.h"
@@ -33,6 +40,8 @@ static const char usage_text[] =
 "Usage: islo-net run [OPTIONS] [--] CMD [ARGS...]\n"
 "       islo-net check PROFILE\n"
 "       islo-net ca path|export [--ca-dir DIR]\n"
+"       islo-net tap (--tap NAME [--netns PATH] | --tap-fd N) [OPTIONS]\n"
+"       islo-net qemu --socket PATH [OPTIONS]\n"
 "       islo-net resolve [--gateway-profile NAME] [--profiles-dir DIR]\n"
 "       islo-net --help | --version\n"
 "\n"
@@ -72,6 +81,17 @@ static const char usage_text[] =
 "  -v, --verbose               more diagnostics (repeat for debug)\n"
 "  -q, --quiet                 errors only\n"
 "\n"
+"VM backends (the options above apply, without CMD; SIGINT/SIGTERM stop):\n"
+"  tap --tap NAME              serve an existing TAP device (or create it),\n"
+"                              as Firecracker, Cloud Hypervisor or QEMU\n"
+"                              -netdev tap use; --netns PATH opens it in\n"
+"                              that network namespace\n"
+"  tap --tap-fd N              serve a TAP device handed over as fd N\n"
+"  qemu --socket PATH          listen on a unix socket for QEMU 7.2+\n"
+"                              -netdev stream,server=off,addr.type=unix,\n"
+"                              addr.path=PATH (gateway profile required);\n"
+"                              a reconnecting QEMU is served again\n"
+"\n"
 "Profile search path for NAME (first match wins):\n"
 "  --profiles-dir DIR, $ISLO_PROFILES_PATH (colon-separated), ./profiles,\n"
 "  $XDG_CONFIG_HOME/islo/profiles (~/.config/islo/profiles),\n"
@@ -89,6 +109,7 @@ static const char usage_text[] =
 enum {
 	OPT_PROFILE = 256, OPT_PROFILES_DIR, OPT_AUDIT, OPT_DNS, OPT_MTU,
 	OPT_HELP, OPT_VERSION, OPT_CA_DIR, OPT_UPSTREAM_CA,
+	OPT_TAP, OPT_TAP_FD, OPT_NETNS, OPT_SOCKET,
 };
 
 static const struct option run_opts_long[] = {
@@ -100,6 +121,10 @@ static const struct option run_opts_long[] = {
 	{ "mtu", required_argument, NULL, OPT_MTU },
 	{ "ca-dir", required_argument, NULL, OPT_CA_DIR },
 	{ "upstream-ca", required_argument, NULL, OPT_UPSTREAM_CA },
+	{ "tap", required_argument, NULL, OPT_TAP },
+	{ "tap-fd", required_argument, NULL, OPT_TAP_FD },
+	{ "netns", required_argument, NULL, OPT_NETNS },
+	{ "socket", required_argument, NULL, OPT_SOCKET },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -128,6 +153,8 @@ static int parse_mtu(const char *s)
 struct cli {
 	const char *flag_profile, *profiles_dir;
 	char *path, *name;             /* from profile_resolve(), ours */
+	const char *tap, *netns, *socket_path;
+	int tap_fd;
 	struct secrets secrets;
 	char bundle[64];               /* temporary CA bundle, "" if none */
 	char *hide[64];                /* paths hidden from CMD */
@@ -158,6 +185,7 @@ static int parse_run_opts(struct cli *c, int argc, char **argv)
 	int opt;
 
 	c->o.mtu = ISLO_MTU_DEFAULT;
+	c->tap_fd = -1;
 	optind = 1;
 	/* '+': stop at the first non-option, so CMD's own options are its */
 	while ((opt = getopt_long(argc, argv, "+g:vq", run_opts_long, NULL)) != -1) {
@@ -185,6 +213,26 @@ static int parse_run_opts(struct cli *c, int argc, char **argv)
 			break;
 		case OPT_UPSTREAM_CA:
 			c->o.upstream_ca = optarg;
+			break;
+		case OPT_TAP:
+			c->tap = optarg;
+			break;
+		case OPT_TAP_FD: {
+			char *end;
+			long v;
+
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || v < 0 || v > 65535)
+				die("--tap-fd: '%s' is not a file descriptor", optarg);
+			c->tap_fd = (int)v;
+			break;
+		}
+		case OPT_NETNS:
+			c->netns = optarg;
+			break;
+		case OPT_SOCKET:
+			c->socket_path = optarg;
 			break;
 		case 'v':
 			log_verbosity++;
@@ -370,6 +418,11 @@ static int cmd_run(int argc, char **argv)
 		usage(stderr, 2);
 	}
 	c.o.argv = argv + first;
+	if (c.tap || c.tap_fd >= 0 || c.netns || c.socket_path) {
+		fprintf(stderr, "islo-net run: --tap, --tap-fd, --netns and --socket "
+			"belong to `islo-net tap` and `islo-net qemu`\n");
+		return 2;
+	}
 	if (load_profile(&c) < 0) {
 		cli_free(&c);
 		return 125;
@@ -381,6 +434,124 @@ static int cmd_run(int argc, char **argv)
 	rc = run_main(&c.o);
 	cli_free(&c);
 	return rc;
+}
+
+/**
+ * tap_open() - Open (attach to, or create) the TAP device NAME
+ * @name:  Interface name
+ * @netns: Network namespace to open it in (a path such as /run/netns/X),
+ *         or NULL for ours
+ * Return: the TAP fd, or -1 (reported)
+ */
+static int tap_open(const char *name, const char *netns)
+{
+	struct ifreq ifr;
+	int fd = -1, self = -1, ns = -1;
+
+	if (strlen(name) >= IFNAMSIZ) {
+		err("--tap: '%s' is too long for an interface name", name);
+		return -1;
+	}
+	if (netns) {
+		self = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		ns = open(netns, O_RDONLY | O_CLOEXEC);
+		if (self < 0 || ns < 0 || setns(ns, CLONE_NEWNET) < 0) {
+			err("--netns %s: %s", netns, strerror(errno));
+			goto out;
+		}
+	}
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	if (fd < 0) {
+		err("/dev/net/tun: %s", strerror(errno));
+		goto back;
+	}
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	memcpy(ifr.ifr_name, name, strlen(name));
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		err("TAP device %s: %s", name, strerror(errno));
+		close(fd);
+		fd = -1;
+	}
+back:
+	/* our own sockets (upstream, DNS) live in our namespace */
+	if (netns && setns(self, CLONE_NEWNET) < 0)
+		die("cannot return to our network namespace: %s", strerror(errno));
+out:
+	if (self >= 0)
+		close(self);
+	if (ns >= 0)
+		close(ns);
+	return fd;
+}
+
+/* Secrets for a VM backend: loaded at start-up, fail closed. */
+static int load_secrets(struct cli *c)
+{
+	char err[1024];
+
+	if (secrets_load_profile(&c->secrets, c->o.profile, err, sizeof(err)) < 0) {
+		fprintf(stderr, "islo-net: %s\n", err);
+		return -1;
+	}
+	if (c->secrets.n) {
+		c->o.secrets = &c->secrets;
+		secrets_no_core();
+	}
+	return 0;
+}
+
+/* islo-net tap / islo-net qemu: serve a VM's link until SIGINT/SIGTERM. */
+static int cmd_vm(int argc, char **argv, int qemu)
+{
+	struct cli c = { 0 };
+	struct supervisor sv;
+	int first = parse_run_opts(&c, argc, argv), fd = -1, rc;
+
+	if (first != argc) {
+		fprintf(stderr, "islo-net %s: unexpected argument '%s' (no command "
+			"runs: the guest is the VM)\n", argv[0], argv[first]);
+		return 2;
+	}
+	if (qemu ? !c.socket_path : (!c.tap == (c.tap_fd < 0))) {
+		fprintf(stderr, qemu ? "islo-net qemu: --socket PATH is required\n" :
+			"islo-net tap: give exactly one of --tap NAME and --tap-fd N\n");
+		return 2;
+	}
+	if (load_profile(&c) < 0 || (c.o.profile && load_secrets(&c) < 0)) {
+		cli_free(&c);
+		return 125;
+	}
+	if (!c.o.profile) {
+		if (qemu) {
+			fprintf(stderr, "islo-net qemu: a gateway profile is required "
+				"(the no-gateway NAT serves TAP devices and `run`)\n");
+			cli_free(&c);
+			return 125;
+		}
+		fprintf(stderr, "islo-net: no gateway profile: the guest's network "
+			"is unrestricted (user-mode NAT)\n");
+	}
+	if (qemu) {
+		c.o.qemu_socket = c.socket_path;
+	} else {
+		fd = c.tap_fd >= 0 ? c.tap_fd : tap_open(c.tap, c.netns);
+		if (fd < 0) {
+			cli_free(&c);
+			return 125;
+		}
+	}
+	if (supervisor_init(&sv) < 0) {
+		cli_free(&c);
+		return 125;
+	}
+	sv.child = -1;
+	rc = c.o.profile ? gw_serve(fd, &c.o, &sv) : slirpnat_serve(fd, &c.o, &sv);
+	supervisor_fini(&sv);
+	if (fd >= 0)
+		close(fd);
+	cli_free(&c);
+	return rc < 0 ? 125 : 0;
 }
 
 static void print_rule(const struct pf_rule *r)
@@ -473,6 +644,10 @@ int main(int argc, char **argv)
 		return cmd_resolve(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "ca"))
 		return ca_cli_main(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "tap"))
+		return cmd_vm(argc - 1, argv + 1, 0);
+	if (!strcmp(argv[1], "qemu"))
+		return cmd_vm(argc - 1, argv + 1, 1);
 	fprintf(stderr, "islo-net: unknown command '%s'\n\n", argv[1]);
 	usage(stderr, 2);
 	return 2;

@@ -162,6 +162,13 @@ static void forward(struct supervisor *sv, const struct signalfd_siginfo *si)
 {
 	int sig = (int)si->ssi_signo;
 
+	/* serving a link with no command (islo-net tap/qemu): INT and TERM
+	 * end the loop; HUP is for reloading, not stopping */
+	if (sv->child <= 0 && !sv->done && sig != SIGHUP) {
+		sv->exit_code = 0;
+		sv->done = 1;
+		return;
+	}
 	if (sv->child <= 0 || sv->done)
 		return;
 	if (si->ssi_code == SI_KERNEL) {
