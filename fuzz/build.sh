@@ -16,13 +16,14 @@
 set -eu
 
 cd "$(dirname "$0")/.."
-TARGETS="fuzz_dns fuzz_peek fuzz_profile fuzz_frames fuzz_http1 fuzz_cert"
+TARGETS="fuzz_dns fuzz_peek fuzz_profile fuzz_frames fuzz_http1 fuzz_cert fuzz_dhcp"
 OUT=fuzz/build
 CFLAGS_COMMON="-std=gnu11 -D_GNU_SOURCE -g -O1 -Isrc -Ilwip-port -Ideps/lwip-2.1.3/src/include -Wall -Wextra"
 
 srcs() {
 	case "$1" in
 	fuzz_dns)  echo src/dns.c ;;
+	fuzz_dhcp) echo src/dhcp.c src/ra.c src/frame.c ;;
 	fuzz_peek) echo src/peek.c ;;
 	fuzz_http1) echo src/http1.c ;;
 	fuzz_cert) echo src/der.c src/ca.c src/trust.c src/peek.c src/log.c ;;
@@ -47,6 +48,7 @@ maxlen() {
 	fuzz_profile) echo 8192 ;;
 	fuzz_frames) echo 70000 ;;
 	fuzz_cert) echo 300 ;;
+	fuzz_dhcp) echo 1500 ;;
 	*) echo 4096 ;;
 	esac
 }

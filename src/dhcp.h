@@ -49,7 +49,8 @@ struct dhcp_cfg {
  * @c:      Server configuration
  * @req:    UDP payload of a datagram to port 67 (the BOOTP message)
  * @len:    Its length
- * @out:    Reply UDP payload, to send from server_ip:67 to @dst_ip:68
+ * @out:    Reply UDP payload, to send from server_ip:67 to @dst_ip:68;
+ *          must not overlap @req
  * @outlen: Size of @out; DHCP_REPLY_MAX is always enough
  * @dst_ip: Destination of the reply: 255.255.255.255 for a NAK or when
  *          the client set the broadcast flag, ciaddr when the client has

@@ -700,10 +700,9 @@ static err_t peek_done(struct flow *f)
 	f->peek = NULL;
 	f->peek_len = 0;
 	if (r && pf_rule_intercepts(r)) {
-		if (!tls && !http)
-			return peek_refuse(f, "the rule needs to see HTTP; "
-					   "this connection is not HTTP or TLS",
-					   NULL, 0);
+		/* anything but TLS goes to the HTTP parser, which answers
+		 * what is not HTTP/1.x with a 400 */
+		(void)http;
 		if (proxy_start(f, tls) < 0)
 			return peek_refuse(f, "cannot intercept this connection",
 					   NULL, http);

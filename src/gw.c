@@ -928,7 +928,7 @@ static int gw_setup(struct gw *g, int tapfd, const struct run_opts *o,
 	g->profile_name = o->profile_name;
 	g->sv = sv;
 	g->tapfd = tapfd;
-	g->max_flows = 4096;
+	g->max_flows = o->max_connections > 0 ? (unsigned)o->max_connections : 4096;
 	memcpy(g->mac, mac, 6);
 	ipaddr_parse(&g->gw4, AF_INET, ISLO_GW4);
 	ipaddr_parse(&g->dns4, AF_INET, ISLO_DNS4);

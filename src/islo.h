@@ -36,6 +36,7 @@ struct run_opts {
 	const char *audit_path;        /* NULL: no audit log */
 	const char *dns_upstream;      /* "ADDR[:PORT]", NULL: host resolver */
 	int mtu;
+	int max_connections;           /* open TCP flows per sandbox, 0 = 4096 */
 	char **argv;                   /* CMD and its arguments */
 	/* credential injection (issue 3) */
 	const struct secrets *secrets; /* loaded at start-up, or NULL */

@@ -76,6 +76,9 @@ static const char usage_text[] =
 "                              there on first use (key mode 0600)\n"
 "      --upstream-ca FILE      also trust the CA certificates in FILE (PEM)\n"
 "                              for upstream TLS, besides the system's\n"
+"      --max-connections N     TCP connections the sandbox may have open\n"
+"                              through the gateway (default 4096); more\n"
+"                              are refused and logged\n"
 "      --mtu N                 the sandbox link's MTU, 1280-65520\n"
 "                              (default 65520)\n"
 "  -v, --verbose               more diagnostics (repeat for debug)\n"
@@ -109,7 +112,7 @@ static const char usage_text[] =
 enum {
 	OPT_PROFILE = 256, OPT_PROFILES_DIR, OPT_AUDIT, OPT_DNS, OPT_MTU,
 	OPT_HELP, OPT_VERSION, OPT_CA_DIR, OPT_UPSTREAM_CA,
-	OPT_TAP, OPT_TAP_FD, OPT_NETNS, OPT_SOCKET,
+	OPT_TAP, OPT_TAP_FD, OPT_NETNS, OPT_SOCKET, OPT_MAX_CONN,
 };
 
 static const struct option run_opts_long[] = {
@@ -121,6 +124,7 @@ static const struct option run_opts_long[] = {
 	{ "mtu", required_argument, NULL, OPT_MTU },
 	{ "ca-dir", required_argument, NULL, OPT_CA_DIR },
 	{ "upstream-ca", required_argument, NULL, OPT_UPSTREAM_CA },
+	{ "max-connections", required_argument, NULL, OPT_MAX_CONN },
 	{ "tap", required_argument, NULL, OPT_TAP },
 	{ "tap-fd", required_argument, NULL, OPT_TAP_FD },
 	{ "netns", required_argument, NULL, OPT_NETNS },
@@ -231,6 +235,18 @@ static int parse_run_opts(struct cli *c, int argc, char **argv)
 		case OPT_NETNS:
 			c->netns = optarg;
 			break;
+		case OPT_MAX_CONN: {
+			char *end;
+			long v;
+
+			errno = 0;
+			v = strtol(optarg, &end, 10);
+			if (errno || *end || v < 1 || v > 1000000)
+				die("--max-connections: '%s' is not a number from 1 "
+				    "to 1000000", optarg);
+			c->o.max_connections = (int)v;
+			break;
+		}
 		case OPT_SOCKET:
 			c->socket_path = optarg;
 			break;
