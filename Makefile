@@ -115,6 +115,16 @@ install: $(BIN)
 	install -d $(DESTDIR)$(PREFIX)/share/islo-net/profiles
 	install -m 0644 profiles/*.yaml $(DESTDIR)$(PREFIX)/share/islo-net/profiles/
 
+# Side by side with veth, libslirp, pasta and slirp4netns (bench/README.md).
+# About 10 minutes; BENCH_QUICK=1 for about 2; BENCH_ARGS= passes options
+# to bench/run.py (e.g. BENCH_ARGS="--modes islo-gw,pasta --rounds 5").
+bench: $(BIN)
+	@mkdir -p $(BUILD)/bench
+	@$(if $(Q),echo "  CC      bench/tcp_rr.c")
+	$(Q)$(CC) -O2 -Wall -Wextra -o $(BUILD)/bench/tcp_rr bench/tcp_rr.c
+	$(Q)python3 bench/run.py $(if $(filter 1,$(BENCH_QUICK)),--quick) \
+		--islo $(CURDIR)/$(BIN) --tcp-rr $(CURDIR)/$(BUILD)/bench/tcp_rr $(BENCH_ARGS)
+
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h
 

@@ -2,21 +2,23 @@
 /*
  * tcp_rr - a tiny TCP request/response benchmark for `make bench`.
  *
- * Three roles in one binary, so the same code measures every network mode:
+ * Four roles in one binary, so the same code measures every network mode:
  *
  *   tcp_rr server ADDR PORT       echo server (epoll, one thread): echoes
- *                                 whatever it reads; a read of exactly the
- *                                 one byte 'c' is a connection-rate probe:
- *                                 it is answered and the server closes
- *                                 first, so TIME_WAIT lands on the server's
- *                                 side, not on the client's ephemeral ports.
+ *                                 whatever it reads until EOF; a read of
+ *                                 exactly the one byte 's' is a probe that
+ *                                 asks the server to close first.
  *   tcp_rr rr  HOST PORT N        one connection, TCP_NODELAY, N one-byte
  *                                 round trips after 10% warm-up; prints
  *                                 {"p50_us":..,"p99_us":..,"mean_us":..}
  *   tcp_rr crr HOST PORT SECS     for SECS seconds: connect, send 1 byte,
- *                                 read 1 byte, read EOF, close; prints
+ *                                 read 1 byte, close (the client closes
+ *                                 first, as netperf's TCP_CRR); prints
  *                                 {"conn_per_s":..,"conns":..,"errors":..,
  *                                  "p50_us":..,"p99_us":..}
+ *   tcp_rr crr-sc HOST PORT SECS  the same, but the server closes first
+ *                                 (HTTP/1.0 style) and the client waits for
+ *                                 its FIN before closing.
  *
  * The probe bytes are lower-case on purpose: islo-net's gateway peeks at
  * the first bytes of every connection for a TLS SNI or an HTTP Host, and a
@@ -25,8 +27,9 @@
  *
  * HOST may be a name (resolved once, with getaddrinfo, before timing).
  * With -P as the first argument, the client first widens
- * net.ipv4.ip_local_port_range in its own network namespace (best effort):
- * at 10,000+ connections/s the default 28,000 ports would otherwise wrap
+ * net.ipv4.ip_local_port_range and sets net.ipv4.tcp_tw_reuse=1 in its own
+ * network namespace (best effort): at 10,000+ connections/s the default
+ * 28,000 ports, each held 60 s in TIME_WAIT, would otherwise run out
  * within a few seconds.
  */
 #define _GNU_SOURCE
@@ -154,7 +157,7 @@ static int run_rr(const struct addrinfo *ai, long n)
 	return 0;
 }
 
-static int run_crr(const struct addrinfo *ai, double secs)
+static int run_crr(const struct addrinfo *ai, double secs, int server_closes)
 {
 	size_t cap = 1 << 16, n = 0;
 	double *lat = malloc(cap * sizeof(*lat));
@@ -164,7 +167,7 @@ static int run_crr(const struct addrinfo *ai, double secs)
 	if (!lat)
 		die("malloc");
 	while ((t_last = now_us()) < t_end) {
-		char c = 'c', buf[16];
+		char c = server_closes ? 's' : 'c', buf[16];
 		int s = connect_to(ai);
 		ssize_t r;
 
@@ -179,9 +182,9 @@ static int run_crr(const struct addrinfo *ai, double secs)
 			close(s);
 			continue;
 		}
-		/* Wait for the server's FIN so that we are the passive closer. */
+		/* crr-sc: wait for the server's FIN; we are the passive closer. */
 		do
-			r = read(s, buf, sizeof(buf));
+			r = server_closes ? read(s, buf, sizeof(buf)) : 0;
 		while (r > 0 || (r < 0 && errno == EINTR));
 		close(s);
 		if (n == cap) {
@@ -268,22 +271,28 @@ static int serve(const char *addr, const char *port)
 				close(fd);
 				continue;
 			}
-			if (r == 1 && buf[0] == 'c')
-				close(fd); /* connection-rate probe: we close first */
+			if (r == 1 && buf[0] == 's')
+				close(fd); /* crr-sc probe: the server closes first */
 		}
+	}
+}
+
+static void write_sysctl(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY);
+
+	if (fd >= 0) {
+		if (write(fd, val, strlen(val)) < 0) {
+			/* best effort: the defaults still work, just run out sooner */
+		}
+		close(fd);
 	}
 }
 
 static void widen_port_range(void)
 {
-	int fd = open("/proc/sys/net/ipv4/ip_local_port_range", O_WRONLY);
-
-	if (fd >= 0) {
-		if (write(fd, "1024 65535", 10) < 0) {
-			/* best effort: the default range still works, just wraps sooner */
-		}
-		close(fd);
-	}
+	write_sysctl("/proc/sys/net/ipv4/ip_local_port_range", "1024 65535");
+	write_sysctl("/proc/sys/net/ipv4/tcp_tw_reuse", "1");
 }
 
 int main(int argc, char **argv)
@@ -298,15 +307,17 @@ int main(int argc, char **argv)
 	}
 	if (argc == 4 && !strcmp(argv[1], "server"))
 		return serve(argv[2], argv[3]);
-	if (argc != 5 || (strcmp(argv[1], "rr") && strcmp(argv[1], "crr"))) {
-		fprintf(stderr, "usage: tcp_rr [-P] server ADDR PORT | rr HOST PORT N | crr HOST PORT SECS\n");
+	if (argc != 5 || (strcmp(argv[1], "rr") && strcmp(argv[1], "crr") &&
+			  strcmp(argv[1], "crr-sc"))) {
+		fprintf(stderr, "usage: tcp_rr [-P] server ADDR PORT | rr HOST PORT N"
+				" | crr|crr-sc HOST PORT SECS\n");
 		return 2;
 	}
 	ai = resolve(argv[2], argv[3]);
 	if (!strcmp(argv[1], "rr"))
 		rc = run_rr(ai, atol(argv[4]));
 	else
-		rc = run_crr(ai, atof(argv[4]));
+		rc = run_crr(ai, atof(argv[4]), !strcmp(argv[1], "crr-sc"));
 	freeaddrinfo(ai);
 	return rc;
 }

@@ -9,6 +9,10 @@ PKGS="gcc make pkg-config patch xz-utils libc6-dev
 libbearssl-dev libyaml-dev libslirp-dev libglib2.0-dev
 iproute2 util-linux passwd procps curl openssl dnsmasq-base
 python3 python3-pytest"
+# The real-VM test (tests/e2e/test_qemu_guest.py): QEMU and a static busybox
+# for the guest's initramfs.  Its kernel is fetched by the test itself
+# (tests/e2e/guest/fetch-kernel.sh: apt-get download, not installed).
+PKGS="$PKGS qemu-system-x86 busybox-static"
 [ -n "${ISLO_EXTRA_PKGS:-}" ] && PKGS="$PKGS $ISLO_EXTRA_PKGS"
 
 missing=""

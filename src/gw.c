@@ -56,8 +56,10 @@
 
 #include "audit.h"
 #include "ca.h"
+#include "dhcp.h"
 #include "dns.h"
 #include "dnspool.h"
+#include "ra.h"
 #include "log.h"
 #include "profile.h"
 
@@ -344,6 +346,22 @@ static void arp_input(struct gw *g, const uint8_t *f, size_t len)
 
 /* Answer a neighbour solicitation (RFC 4861 4.3) for any target but the
  * sandbox's own addresses.  @ip: the IPv6 packet, @len its length. */
+/* Our link-local address (EUI-64 from our MAC), the source of our RAs. */
+static void router_ll(const struct gw *g, uint8_t ll[16])
+{
+	memset(ll, 0, 16);
+	ll[0] = 0xfe;
+	ll[1] = 0x80;
+	ll[8] = g->mac[0] ^ 0x02;
+	ll[9] = g->mac[1];
+	ll[10] = g->mac[2];
+	ll[11] = 0xff;
+	ll[12] = 0xfe;
+	ll[13] = g->mac[3];
+	ll[14] = g->mac[4];
+	ll[15] = g->mac[5];
+}
+
 static void ndp_input(struct gw *g, const uint8_t *ip, size_t len)
 {
 	uint8_t r[ETH_HLEN_ + 40 + 32];
@@ -353,8 +371,16 @@ static void ndp_input(struct gw *g, const uint8_t *ip, size_t len)
 
 	if (len < 40 + 24 || ip[6] != 58 || ns[0] != 135 || ip[7] != 255)
 		return;
-	if (!memcmp(ns + 8, g->guest6.a, 16) || ns[8] == 0xfe)
-		return; /* its own address, or link-local (its own, by DAD) */
+	{
+		uint8_t ll[16];
+
+		router_ll(g, ll);
+		/* its own address, or a link-local one (its own, by DAD) other
+		 * than ours */
+		if (!memcmp(ns + 8, g->guest6.a, 16) ||
+		    (ns[8] == 0xfe && memcmp(ns + 8, ll, 16)))
+			return;
+	}
 	memcpy(r, g->guest_mac, 6);
 	memcpy(r + 6, g->mac, 6);
 	wr16(r + 12, ETHTYPE_IP6);
@@ -620,6 +646,53 @@ static void udp_refused(struct gw *g, const struct ipaddr *src,
 	audit_emit(g->audit, &e);
 }
 
+/* A DHCPv4 request (UDP to port 67): the guest configures itself. */
+static void dhcp_input(struct gw *g, const uint8_t *udp, size_t len)
+{
+	static const uint8_t bcast_mac[6] = { 0xff, 0xff, 0xff, 0xff, 0xff, 0xff };
+	struct dhcp_cfg c = { .lease_secs = 86400 };
+	struct ipaddr src = { .family = AF_INET }, dst = { .family = AF_INET };
+	uint8_t out[1500], dst_ip[4];
+	size_t ulen = (size_t)rd16(udp + 4), n, f;
+
+	if (ulen < 8 || ulen > len || !g->guest_mac_known)
+		return;
+	memcpy(c.server_mac, g->mac, 6);
+	memcpy(c.server_ip, g->gw4.a, 4);
+	memcpy(c.dns_ip, g->dns4.a, 4);
+	memcpy(c.guest_ip, g->guest4.a, 4);
+	c.netmask[0] = c.netmask[1] = c.netmask[2] = 255;
+	c.mtu = (uint16_t)(g->o->mtu > 65535 ? 65535 : g->o->mtu);
+	n = dhcp_reply(&c, udp + 8, ulen - 8, out, sizeof(out), dst_ip);
+	if (!n)
+		return;
+	memcpy(src.a, g->gw4.a, 4);
+	memcpy(dst.a, dst_ip, 4);
+	f = frame_udp(g->obuf, g->bufsize,
+		      dst_ip[0] == 255 ? bcast_mac : g->guest_mac, g->mac,
+		      &src, 67, &dst, 68, out, n);
+	if (f)
+		tap_write(g, g->obuf, f);
+}
+
+/* A router solicitation: answer with our RA (prefix, MTU, RDNSS). */
+static void ra_send(struct gw *g, const uint8_t *to_ip)
+{
+	struct ra_cfg c = { .prefix_len = ISLO_PREFIX6, .router_lifetime = 1800 };
+	uint8_t out[RA_FRAME_MAX];
+	size_t n;
+
+	memcpy(c.router_mac, g->mac, 6);
+	router_ll(g, c.router_ll);
+	memcpy(c.prefix, g->gw6.a, 8);
+	memcpy(c.dns, g->dns6.a, 16);
+	c.mtu = (uint16_t)(g->o->mtu > 65535 ? 65535 : g->o->mtu);
+	n = ra_build(&c, NULL, NULL, out, sizeof(out));
+	(void)to_ip;
+	if (n)
+		tap_write(g, out, n);
+}
+
 /**
  * gw_ip_input() - Decide what one IP packet from the sandbox becomes
  * @g:      Sandbox
@@ -668,6 +741,11 @@ static void gw_ip_input(struct gw *g, const uint8_t *ip, size_t len,
 				ndp_input(g, ip, len);
 				return;
 			}
+			if (len >= 41 && ip[40] == 133) {
+				if (ra_is_solicit(ip, len))
+					ra_send(g, ip + 8);
+				return;
+			}
 			if (len >= 41 && ip[40] >= 128 && ip[40] <= 137 &&
 			    ip[40] != 128 && ip[40] != 129)
 				return; /* other ND/MLD: nothing to do */
@@ -692,6 +770,10 @@ static void gw_ip_input(struct gw *g, const uint8_t *ip, size_t len,
 		if (rd16(l4 + 2) == 53 && (ipaddr_eq(&dst, &g->dns4) ||
 					   ipaddr_eq(&dst, &g->dns6)))
 			break;
+		if (family == AF_INET && rd16(l4 + 2) == 67) {
+			dhcp_input(g, l4, len - hl);
+			return;
+		}
 		{
 			struct pf_decision d;
 			const char *why;

@@ -152,6 +152,67 @@ def test_qemu_stream_socket(world, scratch):
     assert sum(1 for e in ev if e["event"] == "dns" and e["host"] == "api.example.com") == 2
 
 
+def dhcp_discover(xid, msgtype=1, requested=None):
+    bootp = struct.pack("!BBBBIHH4s4s4s4s16s64s128s", 1, 1, 6, 0, xid, 0, 0x8000,
+                        b"\0" * 4, b"\0" * 4, b"\0" * 4, b"\0" * 4,
+                        fr.ME_MAC + b"\0" * 10, b"\0" * 64, b"\0" * 128)
+    opts = b"\x63\x82\x53\x63" + bytes([53, 1, msgtype])
+    if requested:
+        opts += bytes([50, 4]) + requested + bytes([54, 4]) + fr.GW4
+    opts += bytes([55, 4, 1, 3, 6, 26, 255])
+    u = struct.pack("!HHHH", 68, 67, 8 + len(bootp + opts), 0) + bootp + opts
+    h = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(u), 1, 0, 64, 17, 0,
+                    b"\0" * 4, b"\xff" * 4)
+    h = h[:10] + struct.pack("!H", fr.csum(h)) + h[12:]
+    return b"\xff" * 6 + fr.ME_MAC + b"\x08\x00" + h + u
+
+
+def dhcp_options(frame):
+    bootp = frame[42:]
+    opts, i, out = bootp[240:], 0, {}
+    while i < len(opts) and opts[i] != 255:
+        if opts[i] == 0:
+            i += 1
+            continue
+        out[opts[i]] = opts[i + 2:i + 2 + opts[i + 1]]
+        i += 2 + opts[i + 1]
+    return bootp[16:20], out
+
+
+def router_solicit():
+    src = bytes.fromhex("fe80000000000000000000fffe000064")
+    dst = bytes.fromhex("ff020000000000000000000000000002")
+    icmp = struct.pack("!BBHI", 133, 0, 0, 0) + bytes([1, 1]) + fr.ME_MAC
+    ph = src + dst + struct.pack("!IxxxB", len(icmp), 58)
+    icmp = icmp[:2] + struct.pack("!H", fr.csum(ph + icmp)) + icmp[4:]
+    ip = struct.pack("!IHBB16s16s", 0x60000000, len(icmp), 58, 255, src, dst)
+    return b"\x33\x33\x00\x00\x00\x02" + fr.ME_MAC + b"\x86\xdd" + ip + icmp
+
+
+def test_guest_configures_itself_dhcp_and_ra(world, scratch):
+    path = os.path.join(scratch, "d.sock")
+    p = start(["qemu", "--socket", path, "--mtu", "9000"], world, os.path.join(scratch, "a.log"))
+    try:
+        g = Stream(path)
+        g.send(dhcp_discover(0x1234abcd))
+        offer = g.recv_until(lambda f: f[12:14] == b"\x08\x00" and f[23] == 17 and f[36:38] == b"\x00\x44")
+        yiaddr, o = dhcp_options(offer)
+        assert yiaddr == bytes([10, 0, 2, 100]) and o[53] == b"\x02", o
+        assert o[3] == fr.GW4 and o[6] == fr.DNS4 and o[1] == bytes([255, 255, 255, 0])
+        assert struct.unpack("!H", o[26])[0] == 9000
+        g.send(dhcp_discover(0x1234abcd, 3, bytes([10, 0, 2, 100])))
+        ack = g.recv_until(lambda f: f[12:14] == b"\x08\x00" and f[23] == 17 and f[36:38] == b"\x00\x44")
+        assert dhcp_options(ack)[1][53] == b"\x05"
+        g.send(dhcp_discover(0x1234abce, 3, bytes([10, 0, 2, 77])))
+        nak = g.recv_until(lambda f: f[12:14] == b"\x08\x00" and f[23] == 17 and f[36:38] == b"\x00\x44")
+        assert dhcp_options(nak)[1][53] == b"\x06"
+        g.send(router_solicit())
+        ra = g.recv_until(lambda f: f[12:14] == b"\x86\xdd" and f[20] == 58 and f[54] == 134)
+        assert bytes.fromhex("fd00000000000000") in ra and bytes.fromhex("fd000000000000000000000000000003") in ra
+    finally:
+        stop(p)
+
+
 def test_qemu_needs_a_profile_and_a_socket(scratch):
     r = subprocess.run([ISLO, "qemu"], capture_output=True, text=True)
     assert r.returncode == 2 and "--socket" in r.stderr

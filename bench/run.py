@@ -1,0 +1,731 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""
+bench/run.py - `make bench`: islo-net side by side with the kernel (veth),
+libslirp (islo-net without a gateway), pasta and slirp4netns.
+
+Theory of operation
+-------------------
+Servers run on the host's loopback (iperf3, bench/tcp_rr's echo server, and
+a dnsmasq that answers bench.example with 127.0.0.1 for islo-net's gateway).
+Each measurement starts a fresh sandbox of one mode with the client inside
+it; the client reaches the loopback servers through that mode's datapath:
+
+  veth          two namespaces this script makes, joined by a veth pair
+                (MTU 65520); the servers get their own copies inside the
+                server namespace.  Root only.  The kernel: the limit.
+  islo-gw       islo-net run --gateway-profile bench/profiles/bench.yaml:
+                lwIP + the policy, one allow rule, passthrough; the client
+                connects to bench.example (a synthetic address).
+  islo-gw-1500  the same with --mtu 1500 (throughput only).
+  islo-nat      islo-net run with no profile: libslirp, to 10.0.2.2.
+  pasta         pasta --config-net, to the host's default gateway address,
+                which pasta maps to the host's loopback (its default
+                --map-gw behaviour); -o 127.0.0.1 binds every outbound
+                socket to loopback, so nothing can leave the host even if
+                the mapping did not apply.  Run as `nobody` (pasta refuses to
+                create its user namespace as root).
+  slirp4netns   unshare -rn + slirp4netns --configure --mtu=65520, to
+                10.0.2.2 (the host's loopback, host loopback not disabled).
+
+Rounds are interleaved: in each round, each figure is measured once per
+mode, the mode order rotating from round to round; the table shows the
+median of the rounds with their min-max.  Traffic goes only to 127.0.0.1
+and to the namespaces this script makes.
+
+Python standard library only; the optional chart uses matplotlib, from
+/usr/bin/python3 if this interpreter lacks it.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+TOP = os.path.dirname(HERE)
+PORT_LO, PORT_HI = 15200, 15299     # must match bench/profiles/bench.yaml
+VETH_SRV, VETH_CLI = "10.253.0.1", "10.253.0.2"
+NOBODY = 65534
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+MODES = ["veth", "islo-gw", "islo-gw-1500", "islo-nat", "pasta", "slirp4netns"]
+MODE_LABEL = {
+    "veth": "veth (kernel)",
+    "islo-gw": "islo-net gateway",
+    "islo-gw-1500": "islo-net gateway MTU 1500",
+    "islo-nat": "islo-net no-gateway (libslirp)",
+    "pasta": "pasta",
+    "slirp4netns": "slirp4netns --mtu=65520",
+}
+# figure key -> (label, unit, higher_is_better)
+FIGURES = {
+    "tcp_up": ("TCP bulk, sandbox -> host", "Gbit/s", True),
+    "tcp_down": ("TCP bulk, host -> sandbox (-R)", "Gbit/s", True),
+    "cpu_up": ("stack CPU per GB, sandbox -> host", "CPU s/GB", False),
+    "cpu_down": ("stack CPU per GB, host -> sandbox", "CPU s/GB", False),
+    "rr_p50": ("1-byte request/response p50", "us", False),
+    "rr_p99": ("1-byte request/response p99", "us", False),
+    "crr": ("connect + 1 byte each way + close", "conn/s", True),
+}
+REF = "islo-gw"
+PACKAGES = {"iperf3": "iperf3", "pasta": "passt", "slirp4netns": "slirp4netns",
+            "dnsmasq": "dnsmasq-base"}
+
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+# ---------------------------------------------------------------------------
+# Set-up
+
+def ensure_packages(want_chart):
+    """Install what is missing (root only); never fails the run."""
+    missing = [pkg for tool, pkg in PACKAGES.items() if not shutil.which(tool)
+               and not os.path.exists("/usr/sbin/" + tool)]
+    if want_chart and not have_matplotlib():
+        missing.append("python3-matplotlib")
+    if not missing:
+        return
+    if os.geteuid() != 0:
+        log("bench: not root, not installing: " + " ".join(missing))
+        return
+    log("bench: installing " + " ".join(missing))
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    cmd = ["apt-get", "install", "-y", "--no-install-recommends"] + missing
+    if subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL,
+                      stderr=subprocess.DEVNULL).returncode:
+        subprocess.run(["apt-get", "update"], env=env, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+        for pkg in missing:     # one by one: one unavailable must not stop the rest
+            subprocess.run(cmd[:4] + [pkg], env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+
+
+def have_matplotlib(python=None):
+    if python is None:
+        try:
+            import matplotlib  # noqa: F401
+            return True
+        except ImportError:
+            return have_matplotlib("/usr/bin/python3")
+    return os.path.exists(python) and subprocess.run(
+        [python, "-c", "import matplotlib"], stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL).returncode == 0
+
+
+def which(tool):
+    return shutil.which(tool) or (os.path.exists("/usr/sbin/" + tool) and "/usr/sbin/" + tool)
+
+
+def free_ports(n, exclude=()):
+    """n TCP ports in PORT_LO..PORT_HI that nothing listens on (TCP and UDP)."""
+    out = []
+    for port in range(PORT_LO, PORT_HI + 1):
+        if port in exclude:
+            continue
+        ok = True
+        for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+            s = socket.socket(socket.AF_INET, kind)
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                ok = False
+            finally:
+                s.close()
+        if ok:
+            out.append(port)
+            if len(out) == n:
+                return out
+    raise SystemExit("bench: no free ports in %d-%d" % (PORT_LO, PORT_HI))
+
+
+def wait_listening(port, ns=None, timeout=5.0):
+    """Wait until a TCP socket listens on port (in netns ns, else here)."""
+    hexport = ":%04X" % port
+    path = "/proc/net/tcp"
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if ns:
+            out = subprocess.run(["ip", "netns", "exec", ns, "cat", path],
+                                 capture_output=True, text=True).stdout
+        else:
+            with open(path) as f:
+                out = f.read()
+        for line in out.splitlines()[1:]:
+            f = line.split()
+            if f[1].endswith(hexport) and f[3] == "0A":
+                return True
+        time.sleep(0.05)
+    return False
+
+
+class Servers:
+    """The loopback servers (and the veth namespaces' own copies)."""
+
+    def __init__(self, args):
+        self.args = args
+        self.procs = []
+        self.netns = []
+        self.iperf_port, self.rr_port, self.dns_port = free_ports(3)
+        self.iperf = {}     # where -> Popen, restarted after a failed run
+
+    def start(self, want_veth):
+        a = self.args
+        self.spawn_iperf("lo")
+        self.procs.append(subprocess.Popen(
+            [a.tcp_rr, "server", "127.0.0.1", str(self.rr_port)],
+            stdout=subprocess.DEVNULL))
+        self.procs.append(subprocess.Popen(
+            [which("dnsmasq"), "-C", "/dev/null", "-k", "--no-resolv", "--no-hosts",
+             "--host-record=bench.example,127.0.0.1", "--listen-address=127.0.0.1",
+             "--bind-interfaces", "--port=%d" % self.dns_port, "--user=root",
+             "--pid-file=", "--log-facility=-"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        if not wait_listening(self.rr_port) or not wait_listening(self.iperf_port):
+            raise SystemExit("bench: the loopback servers did not start")
+        self.veth_error = None
+        if want_veth:
+            self.veth_error = self.make_veth()
+
+    def spawn_iperf(self, where):
+        old = self.iperf.get(where)
+        if old and old.poll() is None:
+            old.kill()
+            old.wait()
+        if where == "lo":
+            cmd = ["iperf3", "-s", "-B", "127.0.0.1", "-p", str(self.iperf_port)]
+        else:
+            cmd = ["ip", "netns", "exec", self.ns_srv, "iperf3", "-s", "-B",
+                   VETH_SRV, "-p", str(self.iperf_port)]
+        self.iperf[where] = subprocess.Popen(cmd, stdout=subprocess.DEVNULL,
+                                             stderr=subprocess.DEVNULL)
+        wait_listening(self.iperf_port, None if where == "lo" else self.ns_srv)
+
+    def make_veth(self):
+        """Two namespaces of our own joined by a veth pair; None or an error."""
+        if os.geteuid() != 0:
+            return "needs root"
+        pid = os.getpid()
+        self.ns_srv, self.ns_cli = "islobench-s%d" % pid, "islobench-c%d" % pid
+        sh = [
+            ["ip", "netns", "add", self.ns_srv],
+            ["ip", "netns", "add", self.ns_cli],
+            ["ip", "-n", self.ns_srv, "link", "add", "bs0", "type", "veth",
+             "peer", "name", "bc0", "netns", self.ns_cli],
+        ]
+        for ns, dev, addr in ((self.ns_srv, "bs0", VETH_SRV), (self.ns_cli, "bc0", VETH_CLI)):
+            sh += [["ip", "-n", ns, "link", "set", "lo", "up"],
+                   ["ip", "-n", ns, "link", "set", dev, "mtu", "65520"],
+                   ["ip", "-n", ns, "addr", "add", addr + "/30", "dev", dev],
+                   ["ip", "-n", ns, "link", "set", dev, "up"]]
+        for i, cmd in enumerate(sh):
+            r = subprocess.run(cmd, capture_output=True, text=True)
+            if i < 2 and r.returncode == 0:
+                self.netns.append(cmd[3])
+            if r.returncode:
+                return "%s: %s" % (" ".join(cmd), r.stderr.strip())
+        self.spawn_iperf("veth")
+        self.procs.append(subprocess.Popen(
+            ["ip", "netns", "exec", self.ns_srv, self.args.tcp_rr, "server",
+             VETH_SRV, str(self.rr_port)], stdout=subprocess.DEVNULL))
+        if not wait_listening(self.rr_port, self.ns_srv):
+            return "the veth servers did not start"
+        return None
+
+    def stop(self):
+        for p in list(self.iperf.values()) + self.procs:
+            if p.poll() is None:
+                p.terminate()
+        for p in list(self.iperf.values()) + self.procs:
+            try:
+                p.wait(timeout=3)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        for ns in self.netns:
+            subprocess.run(["ip", "netns", "del", ns], stderr=subprocess.DEVNULL)
+
+
+# ---------------------------------------------------------------------------
+# Modes: how to run one client command inside a fresh sandbox
+
+def mode_available(mode, args, servers):
+    """None if the mode can run here, else why not."""
+    if mode == "veth":
+        return servers.veth_error
+    if mode.startswith("islo"):
+        if not os.access(args.islo, os.X_OK):
+            return "%s not built (run make)" % args.islo
+        return None
+    if mode == "pasta":
+        if not which("pasta"):
+            return "pasta not installed (Debian package passt)"
+        if not host_gateway():
+            return "the host has no IPv4 default route (pasta maps the gateway address to loopback)"
+        if os.geteuid() == 0 and not which("setpriv"):
+            return "running as root needs setpriv to run pasta as nobody"
+        return None
+    if mode == "slirp4netns":
+        if not which("slirp4netns"):
+            return "slirp4netns not installed"
+        if not which("unshare"):
+            return "unshare not installed"
+        return None
+    return "unknown mode"
+
+
+_gw_cache = []
+
+
+def host_gateway():
+    if not _gw_cache:
+        out = subprocess.run(["ip", "-4", "route", "show", "default"],
+                             capture_output=True, text=True).stdout.split()
+        _gw_cache.append(out[2] if len(out) > 2 and out[0] == "default" and out[1] == "via" else None)
+    return _gw_cache[0]
+
+
+def target_host(mode):
+    return {"veth": VETH_SRV, "islo-gw": "bench.example", "islo-gw-1500": "bench.example",
+            "islo-nat": "10.0.2.2", "pasta": host_gateway(),
+            "slirp4netns": "10.0.2.2"}[mode]
+
+
+def launch(mode, client_sh, args, servers):
+    """Start client_sh (a shell command) inside a fresh sandbox of mode.
+
+    Return: (Popen of the sandbox, Popen of a helper or None, pid whose CPU
+    is the stack's or None)
+    """
+    islo_common = [args.islo, "run", "-q", "--dns-upstream",
+                   "127.0.0.1:%d" % servers.dns_port]
+    sh = ["sh", "-c", client_sh]
+    out = dict(stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+               start_new_session=True)
+    if mode == "veth":
+        return subprocess.Popen(["ip", "netns", "exec", servers.ns_cli] + sh, **out), None, None
+    if mode in ("islo-gw", "islo-gw-1500"):
+        cmd = islo_common + ["--gateway-profile", os.path.join(HERE, "profiles", "bench.yaml")]
+        if mode == "islo-gw-1500":
+            cmd += ["--mtu", "1500"]
+        p = subprocess.Popen(cmd + ["--"] + sh, **out)
+        return p, None, p.pid
+    if mode == "islo-nat":
+        p = subprocess.Popen(islo_common + ["--"] + sh, **out)
+        return p, None, p.pid
+    if mode == "pasta":
+        cmd = ["pasta", "--config-net", "-q", "-f", "-o", "127.0.0.1",
+               "-t", "none", "-u", "none", "-T", "none", "-U", "none", "--"] + sh
+        if os.geteuid() == 0:
+            cmd = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+                   "--clear-groups"] + cmd
+        p = subprocess.Popen(cmd, **out)
+        return p, None, p.pid
+    if mode == "slirp4netns":
+        wait_tap = ("i=0; while ! ip -4 -br addr show tap0 2>/dev/null | grep -q 10.0.2.100; "
+                    "do i=$((i+1)); [ $i -gt 500 ] && exit 99; sleep 0.01; done; ")
+        p = subprocess.Popen(["unshare", "-rn", "sh", "-c", wait_tap + client_sh], **out)
+        s = subprocess.Popen(["slirp4netns", "--configure", "--mtu=65520", str(p.pid), "tap0"],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)
+        return p, s, s.pid
+    raise ValueError(mode)
+
+
+def proc_cpu(pid):
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / CLK_TCK   # utime + stime
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class CpuSampler(threading.Thread):
+    """Follows a process's CPU time until it exits; keeps the last reading."""
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid, self.last, self.stop = pid, None, False
+
+    def run(self):
+        while not self.stop:
+            v = proc_cpu(self.pid)
+            if v is None:
+                return
+            self.last = v
+            time.sleep(0.02)
+
+
+def run_client(mode, client_sh, args, servers, timeout, cpu=False):
+    """Run client_sh in a fresh sandbox; return (stdout, error, cpu_s)."""
+    if cpu:
+        # idle tail: the sampler sees the stack's CPU time once traffic ends
+        client_sh = "%s; rc=$?; sleep 0.25; exit $rc" % client_sh
+    p, helper, cpu_pid = launch(mode, client_sh, args, servers)
+    sampler = None
+    if cpu and cpu_pid:
+        sampler = CpuSampler(cpu_pid)
+        sampler.start()
+    err = None
+    try:
+        stdout, stderr = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        stdout, stderr = p.communicate()
+        err = "timed out after %ds" % timeout
+    if sampler:
+        sampler.stop = True
+        sampler.join()
+    if helper:
+        if helper.poll() is None:
+            helper.terminate()
+        try:
+            helper.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            helper.kill()
+            helper.wait()
+    if err is None and p.returncode not in (0, None):
+        err = "exit status %d" % p.returncode
+    if err and stderr.strip():
+        err += ": " + " | ".join(stderr.strip().splitlines()[-3:])
+    return stdout, err, (sampler.last if sampler else None)
+
+
+def last_json(text):
+    for line in reversed(text.strip().splitlines()):
+        line = line.strip()
+        if line.startswith("{"):
+            try:
+                return json.loads(line)
+            except ValueError:
+                pass
+    try:
+        return json.loads(text)
+    except ValueError:
+        return None
+
+
+# ---------------------------------------------------------------------------
+# Figures
+
+def measure_iperf(mode, reverse, args, servers, startup_cpu):
+    host = target_host(mode)
+    cmd = "iperf3 -J -c %s -p %d -t %s -O %s%s" % (
+        host, servers.iperf_port, args.duration, args.omit, " -R" if reverse else "")
+    stdout, err, cpu = run_client(mode, cmd, args, servers,
+                                  timeout=args.duration + args.omit + 40, cpu=True)
+    j = None
+    if stdout.strip():
+        try:
+            j = json.loads(stdout[stdout.index("{"):])
+        except ValueError:
+            j = None
+    if j and j.get("error"):
+        err = "iperf3: " + j["error"]
+    if not j or "end" not in j or "sum_received" not in j["end"]:
+        servers.spawn_iperf("veth" if mode == "veth" else "lo")
+        return None, err or "no iperf3 result"
+    recv = j["end"]["sum_received"]
+    out = {("tcp_down" if reverse else "tcp_up"): recv["bits_per_second"] / 1e9}
+    if cpu is not None and recv["bytes"]:
+        out["cpu_down" if reverse else "cpu_up"] = \
+            max(cpu - startup_cpu.get(mode, 0.0), 0.0) / (recv["bytes"] / 1e9)
+    return out, None
+
+
+def measure_rr(mode, args, servers, _startup):
+    stdout, err, _ = run_client(
+        mode, "%s -P rr %s %d %d" % (args.tcp_rr, target_host(mode), servers.rr_port, args.rr_count),
+        args, servers, timeout=60)
+    j = last_json(stdout)
+    if not j or "p50_us" not in j:
+        return None, err or "no tcp_rr result"
+    return {"rr_p50": j["p50_us"], "rr_p99": j["p99_us"]}, None
+
+
+def measure_crr(mode, args, servers, _startup):
+    stdout, err, _ = run_client(
+        mode, "%s -P crr %s %d %s" % (args.tcp_rr, target_host(mode), servers.rr_port,
+                                      args.crr_seconds),
+        args, servers, timeout=args.crr_seconds + 40)
+    j = last_json(stdout)
+    if not j or "conn_per_s" not in j:
+        return None, err or "no tcp_rr result"
+    if j.get("errors"):
+        log("bench:   %s: %d failed connections" % (mode, j["errors"]))
+    return {"crr": j["conn_per_s"]}, None
+
+
+def startup_cpu(mode, args, servers):
+    """The stack's own CPU time for a sandbox that sends nothing."""
+    _, err, cpu = run_client(mode, "true", args, servers, timeout=30, cpu=True)
+    return cpu if cpu is not None and not err else 0.0
+
+
+# ---------------------------------------------------------------------------
+# Report
+
+def summarise(samples):
+    res = {}
+    for fig, per_mode in samples.items():
+        for mode, vals in per_mode.items():
+            if vals:
+                res.setdefault(fig, {})[mode] = {
+                    "median": statistics.median(vals), "min": min(vals),
+                    "max": max(vals), "values": vals}
+    return res
+
+
+def fmt(v):
+    if v >= 100:
+        return "%.0f" % v
+    if v >= 10:
+        return "%.1f" % v
+    return "%.2f" % v
+
+
+def table(summary, failures, skipped, modes):
+    lines = ["| figure | mode | median [min-max] | islo-net gateway / mode |",
+             "|---|---|---|---|"]
+    for fig, (label, unit, higher) in FIGURES.items():
+        per_mode = summary.get(fig, {})
+        ref = per_mode.get(REF)
+        first = True
+        for mode in modes:
+            name = "%s, %s (%s better)" % (label, unit, "higher" if higher else "lower") \
+                if first else ""
+            if mode in skipped:
+                continue
+            s = per_mode.get(mode)
+            if s is None:
+                why = failures.get((fig, mode))
+                if not why:
+                    continue        # figure not measured for this mode
+                cell, ratio = "FAILED (%s)" % why[:60], ""
+            else:
+                cell = "%s [%s-%s]" % (fmt(s["median"]), fmt(s["min"]), fmt(s["max"]))
+                ratio = "%.2f" % (ref["median"] / s["median"]) \
+                    if ref and mode != REF and s["median"] else ""
+            lines.append("| %s | %s | %s | %s |" % (name, MODE_LABEL[mode], cell, ratio))
+            first = False
+    return "\n".join(lines)
+
+
+def chart(json_path, png_path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    with open(json_path) as f:
+        data = json.load(f)
+    summary = data["summary"]
+    figs = [k for k in FIGURES if k in summary]
+    cols = 2
+    rows = (len(figs) + cols - 1) // cols
+    fig, axes = plt.subplots(rows, cols, figsize=(12, 3.2 * rows), squeeze=False)
+    for ax, key in zip([a for r in axes for a in r], figs):
+        label, unit, higher = FIGURES[key]
+        modes = [m for m in MODES if m in summary[key]]
+        med = [summary[key][m]["median"] for m in modes]
+        lo = [summary[key][m]["median"] - summary[key][m]["min"] for m in modes]
+        hi = [summary[key][m]["max"] - summary[key][m]["median"] for m in modes]
+        colors = ["tab:orange" if m.startswith("islo") else "tab:gray" for m in modes]
+        ax.barh(range(len(modes)), med, xerr=[lo, hi], color=colors, capsize=3)
+        ax.set_yticks(range(len(modes)))
+        ax.set_yticklabels([MODE_LABEL[m] for m in modes], fontsize=8)
+        ax.invert_yaxis()
+        ax.set_title("%s (%s, %s is better)" % (label, unit, "higher" if higher else "lower"),
+                     fontsize=9)
+        for i, v in enumerate(med):
+            ax.text(v, i, " " + fmt(v), va="center", fontsize=7)
+    for ax in [a for r in axes for a in r][len(figs):]:
+        ax.axis("off")
+    fig.suptitle("islo-net make bench, %s, %s" % (data["meta"]["timestamp"],
+                                                   data["meta"]["cpu"]), fontsize=10)
+    fig.tight_layout()
+    fig.savefig(png_path, dpi=110)
+
+
+def draw_chart(json_path):
+    png = json_path[:-5] + ".png"
+    try:
+        import matplotlib  # noqa: F401
+        chart(json_path, png)
+        return png
+    except ImportError:
+        pass
+    if have_matplotlib("/usr/bin/python3"):
+        r = subprocess.run(["/usr/bin/python3", os.path.abspath(__file__), "--chart-only",
+                            json_path], capture_output=True, text=True)
+        if r.returncode == 0:
+            return png
+        log("bench: chart failed: " + r.stderr.strip()[-300:])
+        return None
+    log("bench: chart skipped: matplotlib not available (apt-get install python3-matplotlib)")
+    return None
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return cpu
+
+
+def version(cmd):
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=5)
+        return (r.stdout or r.stderr).strip().splitlines()[0]
+    except (OSError, IndexError, subprocess.TimeoutExpired):
+        return None
+
+
+# ---------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="1 round, short runs (about 2 minutes)")
+    ap.add_argument("--rounds", type=int)
+    ap.add_argument("--duration", type=int, help="iperf3 seconds per run (after --omit)")
+    ap.add_argument("--omit", type=int, help="iperf3 warm-up seconds not counted")
+    ap.add_argument("--rr-count", type=int, help="round trips per latency run")
+    ap.add_argument("--crr-seconds", type=float, help="seconds per connection-rate run")
+    ap.add_argument("--modes", default=",".join(MODES),
+                    help="comma-separated subset of: " + ", ".join(MODES))
+    ap.add_argument("--islo", default=os.path.join(TOP, "islo-net"))
+    ap.add_argument("--tcp-rr", default=os.path.join(TOP, "build", "bench", "tcp_rr"))
+    ap.add_argument("--results", default=os.path.join(HERE, "results"))
+    ap.add_argument("--no-install", action="store_true")
+    ap.add_argument("--no-chart", action="store_true")
+    ap.add_argument("--chart-only", metavar="JSON", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.chart_only:
+        chart(args.chart_only, args.chart_only[:-5] + ".png")
+        return 0
+
+    q = args.quick
+    args.rounds = args.rounds or (1 if q else 3)
+    args.duration = args.duration or (2 if q else 5)
+    args.omit = args.omit if args.omit is not None else (0 if q else 1)
+    args.rr_count = args.rr_count or (5000 if q else 20000)
+    args.crr_seconds = args.crr_seconds or (2 if q else 4)
+    modes = [m for m in args.modes.split(",") if m]
+    for m in modes:
+        if m not in MODES:
+            ap.error("unknown mode %r" % m)
+
+    if not args.no_install:
+        ensure_packages(not args.no_chart)
+    if not which("iperf3") or not which("dnsmasq"):
+        log("bench: iperf3 and dnsmasq are needed (apt-get install iperf3 dnsmasq-base)")
+        return 1
+    if not os.access(args.tcp_rr, os.X_OK):
+        log("bench: %s not built (make bench builds it)" % args.tcp_rr)
+        return 1
+
+    servers = Servers(args)
+    started = time.time()
+    try:
+        servers.start("veth" in modes)
+        skipped = {}
+        for m in modes:
+            why = mode_available(m, args, servers)
+            if why:
+                skipped[m] = why
+                print("%s: not available: %s" % (MODE_LABEL[m], why), flush=True)
+        live = [m for m in modes if m not in skipped]
+
+        startup = {m: startup_cpu(m, args, servers) for m in live}
+        tests = [("tcp_up", lambda m: measure_iperf(m, False, args, servers, startup), live),
+                 ("tcp_down", lambda m: measure_iperf(m, True, args, servers, startup), live),
+                 ("rr", lambda m: measure_rr(m, args, servers, startup),
+                  [m for m in live if m != "islo-gw-1500"]),
+                 ("crr", lambda m: measure_crr(m, args, servers, startup),
+                  [m for m in live if m != "islo-gw-1500"])]
+        samples = {f: {} for f in FIGURES}
+        failures, raw = {}, []
+        for rnd in range(args.rounds):
+            for name, fn, tmodes in tests:
+                k = rnd % len(tmodes) if tmodes else 0
+                for mode in tmodes[k:] + tmodes[:k]:
+                    t0 = time.time()
+                    vals, err = fn(mode)
+                    raw.append({"round": rnd, "test": name, "mode": mode,
+                                "values": vals, "error": err,
+                                "seconds": round(time.time() - t0, 2)})
+                    if err or not vals:
+                        keys = {"tcp_up": ["tcp_up"], "tcp_down": ["tcp_down"],
+                                "rr": ["rr_p50", "rr_p99"], "crr": ["crr"]}[name]
+                        for key in keys:
+                            failures[(key, mode)] = err or "no result"
+                        log("bench: round %d %-6s %-13s FAILED: %s" % (rnd + 1, name, mode, err))
+                        continue
+                    for key, v in vals.items():
+                        samples[key].setdefault(mode, []).append(v)
+                    log("bench: round %d %-6s %-13s %s" % (
+                        rnd + 1, name, mode,
+                        " ".join("%s=%s" % (key, fmt(v)) for key, v in vals.items())))
+    finally:
+        servers.stop()
+
+    summary = summarise(samples)
+    tbl = table(summary, failures, skipped, modes)
+    stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    meta = {
+        "timestamp": stamp, "host": platform.node(), "kernel": platform.release(),
+        "cpu": machine(), "cpus": os.cpu_count(), "euid": os.geteuid(),
+        "rounds": args.rounds, "iperf_seconds": args.duration, "iperf_omit": args.omit,
+        "rr_count": args.rr_count, "crr_seconds": args.crr_seconds,
+        "quick": bool(q), "elapsed_s": round(time.time() - started, 1),
+        "startup_cpu_s": startup,
+        "versions": {"islo-net": version([args.islo, "--version"]),
+                     "iperf3": version(["iperf3", "--version"]),
+                     "slirp4netns": version(["slirp4netns", "--version"]),
+                     "passt": version(["dpkg-query", "-W", "-f", "${Version}", "passt"])},
+    }
+    ratios = {}
+    for fig, per_mode in summary.items():
+        ref = per_mode.get(REF)
+        if ref:
+            ratios[fig] = {m: ref["median"] / s["median"] for m, s in per_mode.items()
+                           if m != REF and s["median"]}
+    os.makedirs(args.results, exist_ok=True)
+    path = os.path.join(args.results, stamp + ".json")
+    with open(path, "w") as f:
+        json.dump({"meta": meta, "modes": {m: MODE_LABEL[m] for m in modes},
+                   "figures": {k: {"label": v[0], "unit": v[1], "higher_is_better": v[2]}
+                               for k, v in FIGURES.items()},
+                   "skipped": skipped, "summary": summary, "ratio_islo_gw_over": ratios,
+                   "failures": ["%s %s: %s" % (k[0], k[1], v) for k, v in failures.items()],
+                   "raw": raw}, f, indent=1)
+    print()
+    print("islo-net make bench: %d round(s), %s, %d CPUs, kernel %s, %.0f s" % (
+        args.rounds, meta["cpu"], meta["cpus"], meta["kernel"], meta["elapsed_s"]))
+    print(tbl)
+    print()
+    print("JSON: %s" % os.path.relpath(path, TOP))
+    if not args.no_chart:
+        png = draw_chart(path)
+        if png:
+            print("chart: %s" % os.path.relpath(png, TOP))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
