@@ -691,6 +691,7 @@ static void ra_send(struct gw *g, const uint8_t *to_ip)
 	(void)to_ip;
 	if (n)
 		tap_write(g, out, n);
+	g->last_ra = now_ms();
 }
 
 /**
@@ -832,6 +833,7 @@ void gw_frame_input(struct gw *g, const uint8_t *f, size_t len)
 	if (!g->guest_mac_known || memcmp(g->guest_mac, f + 6, 6)) {
 		memcpy(g->guest_mac, f + 6, 6);
 		g->guest_mac_known = 1;
+		g->last_ra = 0; /* a new guest: advertise at once */
 	}
 	type = rd16(f + 12);
 	if (type == ETHTYPE_ARP_)
@@ -1215,6 +1217,12 @@ int gw_run_once(struct gw *g, int timeout_ms)
 		}
 	}
 	sys_check_timeouts();
+	/* unsolicited RAs: RDNSS lifetimes are 3 x 600 s (ra.h) */
+	if (g->guest_mac_known && g->tapfd >= 0 &&
+	    now_ms() - g->last_ra > 300000) {
+		ra_send(g, NULL);
+		g->last_ra = now_ms();
+	}
 	hostdns_tick(g->hostdns);
 	flow_tick(g);
 	uflow_tick(g, 0);

@@ -182,6 +182,7 @@ struct gw {
 	} *rates;
 	size_t nrates;
 
+	uint64_t last_ra;               /* when we last sent a router advert */
 	uint8_t *obuf;                  /* one frame being written to the TAP */
 	uint8_t *ibuf;                  /* one frame being read from the TAP */
 	size_t bufsize;

@@ -145,7 +145,10 @@ def markers(console):
     return out
 
 
-def test_qemu_guest_through_islo_net(guest, world, scratch):
+@pytest.mark.parametrize("netcfg", ["auto", "static"])
+def test_qemu_guest_through_islo_net(guest, world, scratch, netcfg):
+    """netcfg auto: DHCP, else static addresses (the output says which);
+    static: the guest never asks for DHCP (a guest configured by hand)."""
     sock = os.path.join(scratch, "guest.sock")
     audit = os.path.join(scratch, "audit.log")
     serial = os.path.join(scratch, "serial.log")
@@ -180,7 +183,8 @@ def test_qemu_guest_through_islo_net(guest, world, scratch):
                 "-m", "256M", "-smp", "1", "-display", "none", "-no-reboot",
                 "-serial", "file:" + serial,
                 "-kernel", guest.kernel, "-initrd", guest.initrd,
-                "-append", "console=ttyS0 quiet panic=-1 islo.port=%d" % world.http_port,
+                "-append", "console=ttyS0 quiet panic=-1 islo.port=%d islo.net=%s" % (
+                    world.http_port, netcfg),
                 "-netdev", "stream,id=n0,server=off,addr.type=unix,addr.path=" + sock,
                 "-device", "virtio-net-pci,netdev=n0,romfile="]
         for a in guest.accel:
@@ -211,17 +215,20 @@ def test_qemu_guest_through_islo_net(guest, world, scratch):
     m = markers(console)
     net = m.get("NET", ("?", ""))[0]
     # The measurements: shown with -s, and in every failure message.
-    summary = ("qemu guest: %.1f s from QEMU start to poweroff, %.1f s in all "
+    summary = ("qemu guest (%s): %.1f s from QEMU start to poweroff, %.1f s in all "
                "(initramfs built in %.2f s); accel %s; network by %s; kernel %s (%s)" % (
-                   guest_s, time.monotonic() - t0, guest.build_s, ",".join(guest.accel),
+                   netcfg, guest_s, time.monotonic() - t0, guest.build_s, ",".join(guest.accel),
                    net, os.path.basename(guest.kernel), guest.where))
     print(summary)
+    print("\n".join(l for l in console.replace("\r", "").splitlines() if l.startswith("GUEST-")))
 
     assert islo_rc == 0, report("islo-net exited with %d after SIGTERM" % islo_rc)
     assert "BOOTED" in m, report("the guest's /init never ran")
     assert "INSMOD-FAILED" not in m, report("a module did not load in the guest")
     assert "NO-ETH0" not in m, report("the guest has no eth0")
     assert net in ("dhcp", "static"), report("the guest never configured its network")
+    if netcfg == "static":
+        assert net == "static", report("the guest asked for DHCP when told not to")
     if net == "dhcp":
         lease = m.get("LEASE", ("", ""))[0]
         assert "ip=10.0.2.100" in lease and "router=10.0.2.2" in lease \

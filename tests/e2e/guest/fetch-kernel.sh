@@ -44,7 +44,7 @@ dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp/x" --wildcards \
 	'./lib/modules/*/kernel/drivers/virtio/*' \
 	'./lib/modules/*/kernel/drivers/net/*' \
 	'./lib/modules/*/kernel/net/core/*'
-rm -rf "$dest/boot" "$dest/lib"
+rm -rf "${dest:?}/boot" "${dest:?}/lib"
 mv "$tmp/x/boot" "$tmp/x/lib" "$dest/"
 echo "$pkg" >"$dest/PACKAGE"
 ls "$dest"/boot/vmlinuz-*
