@@ -496,7 +496,7 @@ def fmt(v):
 
 
 def table(summary, failures, skipped, modes):
-    lines = ["| figure | mode | median [min-max] | islo-net gateway / mode |",
+    lines = ["| figure | mode | median [min-max] | islo-net gateway / mode (medians) |",
              "|---|---|---|---|"]
     for fig, (label, unit, higher) in FIGURES.items():
         per_mode = summary.get(fig, {})
@@ -588,6 +588,14 @@ def machine():
     return cpu
 
 
+def loadavg():
+    try:
+        with open("/proc/loadavg") as f:
+            return [float(x) for x in f.read().split()[:3]]
+    except (OSError, ValueError):
+        return None
+
+
 def version(cmd):
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=5)
@@ -620,11 +628,11 @@ def main():
         return 0
 
     q = args.quick
-    args.rounds = args.rounds or (1 if q else 3)
-    args.duration = args.duration or (2 if q else 5)
+    args.rounds = args.rounds or (1 if q else 5)
+    args.duration = args.duration or (2 if q else 3)
     args.omit = args.omit if args.omit is not None else (0 if q else 1)
     args.rr_count = args.rr_count or (5000 if q else 20000)
-    args.crr_seconds = args.crr_seconds or (2 if q else 4)
+    args.crr_seconds = args.crr_seconds or (2 if q else 3)
     modes = [m for m in args.modes.split(",") if m]
     for m in modes:
         if m not in MODES:
@@ -639,6 +647,10 @@ def main():
         log("bench: %s not built (make bench builds it)" % args.tcp_rr)
         return 1
 
+    load_before = loadavg()
+    if load_before and load_before[0] > 0.5:
+        print("bench: warning: load average %.2f before the run: other work shares "
+              "these CPUs, expect noisy figures" % load_before[0], flush=True)
     servers = Servers(args)
     started = time.time()
     try:
@@ -694,6 +706,7 @@ def main():
         "rr_count": args.rr_count, "crr_seconds": args.crr_seconds,
         "quick": bool(q), "elapsed_s": round(time.time() - started, 1),
         "startup_cpu_s": startup,
+        "loadavg_before": load_before, "loadavg_after": loadavg(),
         "versions": {"islo-net": version([args.islo, "--version"]),
                      "iperf3": version(["iperf3", "--version"]),
                      "slirp4netns": version(["slirp4netns", "--version"]),
@@ -715,8 +728,10 @@ def main():
                    "failures": ["%s %s: %s" % (k[0], k[1], v) for k, v in failures.items()],
                    "raw": raw}, f, indent=1)
     print()
-    print("islo-net make bench: %d round(s), %s, %d CPUs, kernel %s, %.0f s" % (
-        args.rounds, meta["cpu"], meta["cpus"], meta["kernel"], meta["elapsed_s"]))
+    print("islo-net make bench: %d round(s), %s, %d CPUs, kernel %s, %.0f s, "
+          "load average %s before, %s after" % (
+              args.rounds, meta["cpu"], meta["cpus"], meta["kernel"], meta["elapsed_s"],
+              load_before and load_before[0], meta["loadavg_after"] and meta["loadavg_after"][0]))
     print(tbl)
     print()
     print("JSON: %s" % os.path.relpath(path, TOP))

@@ -758,6 +758,22 @@ static void gw_ip_input(struct gw *g, const uint8_t *ip, size_t len,
 		}
 	}
 	l4 = ip + hl;
+	/* martians: nothing answers a loopback or multicast source, and the
+	 * unspecified address may only ask for DHCP (v4) or do ND (v6) */
+	if (family == AF_INET) {
+		if (src.a[0] == 127 || src.a[0] >= 224)
+			return;
+		if (!memcmp(src.a, "\0\0\0\0", 4) &&
+		    !(proto == 17 && len >= hl + 8 && rd16(l4 + 2) == 67))
+			return;
+	} else {
+		static const uint8_t any6[16], lo6[16] = { [15] = 1 };
+
+		if (src.a[0] == 0xff || !memcmp(src.a, lo6, 16))
+			return;
+		if (!memcmp(src.a, any6, 16) && proto != 58)
+			return;
+	}
 	switch (proto) {
 	case 1:   /* ICMP */
 	case 58:  /* ICMPv6 */

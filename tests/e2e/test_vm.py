@@ -68,7 +68,16 @@ def test_tap_device_in_a_namespace(world, scratch):
             f.write("nameserver 10.0.2.3\n")
         audit = os.path.join(scratch, "a.log")
         p = start(["tap", "--tap", "tapvm", "--netns", "/run/netns/" + ns], world, audit)
-        time.sleep(0.5)
+        # the guest autoconfigures IPv6 from our router advertisement:
+        # wait until its address has passed duplicate address detection
+        for _ in range(50):
+            a = subprocess.run(["ip", "-n", ns, "-6", "addr", "show", "dev", "tapvm"],
+                               capture_output=True, text=True).stdout
+            if "fd00:" in a and "tentative" not in a:
+                break
+            time.sleep(0.1)
+        else:
+            raise AssertionError("no IPv6 address from the RA: " + a)
         ok = subprocess.run(["ip", "netns", "exec", ns, "curl", "-sS", "--max-time", "10",
                              "http://api.example.com:%d/vm" % world.http_port],
                             capture_output=True, text=True)
