@@ -2,6 +2,9 @@
 /* frame.c - frames we build ourselves; see frame.h. */
 #include "frame.h"
 
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -76,3 +79,70 @@ size_t frame_udp(uint8_t *buf, size_t size, const uint8_t *dst_mac,
 	wr16(u + 6, sum ? (uint16_t)sum : 0xffff);
 	return ETH_HDR_LEN + tot;
 }
+
+/**
+ * sockaddr_parse() - Parse "ADDR[:PORT]" (IPv6 as "[ADDR]:PORT" or bare)
+ * @s:       The text
+ * @defport: Port when none is given
+ * @ss:      Filled with the address
+ * @len:     Filled with its length
+ * Return: 0, or -1 if @s is not an IP literal with an optional port
+ */
+int sockaddr_parse(const char *s, uint16_t defport, struct sockaddr_storage *ss,
+		   socklen_t *len)
+{
+	char host[INET6_ADDRSTRLEN + 2];
+	const char *port = NULL;
+	unsigned long p = defport;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (s[0] == '[') {
+		const char *e = strchr(s, ']');
+
+		if (!e || (size_t)(e - s - 1) >= sizeof(host))
+			return -1;
+		memcpy(host, s + 1, (size_t)(e - s - 1));
+		host[e - s - 1] = '\0';
+		if (e[1] == ':')
+			port = e + 2;
+		else if (e[1])
+			return -1;
+	} else {
+		const char *c = strchr(s, ':');
+		size_t l = strlen(s);
+
+		if (c && strchr(c + 1, ':'))
+			c = NULL; /* a bare IPv6 address */
+		if (l >= sizeof(host))
+			return -1;
+		memcpy(host, s, l + 1);
+		if (c) {
+			host[c - s] = '\0';
+			port = c + 1;
+		}
+	}
+	if (port) {
+		char *end;
+
+		errno = 0;
+		p = strtoul(port, &end, 10);
+		if (errno || *end || !*port || p == 0 || p > 65535)
+			return -1;
+	}
+	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)p);
+		*len = sizeof(*s4);
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)p);
+		*len = sizeof(*s6);
+		return 0;
+	}
+	return -1;
+}
+

@@ -39,4 +39,9 @@ size_t frame_udp(uint8_t *buf, size_t size, const uint8_t *dst_mac,
 		 uint16_t sport, const struct ipaddr *dst, uint16_t dport,
 		 const uint8_t *data, size_t len);
 
+#include <sys/socket.h>
+
+int sockaddr_parse(const char *s, uint16_t defport, struct sockaddr_storage *ss,
+		   socklen_t *len);
+
 #endif

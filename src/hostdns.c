@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "dns.h"
+#include "frame.h"
 #include "log.h"
 
 #define HREQ_MAX 1024
@@ -63,65 +64,6 @@ struct hostdns {
 	struct hreq req[HREQ_MAX];
 	struct hcache cache[HCACHE_MAX];
 };
-
-static int parse_upstream(const char *s, struct sockaddr_storage *ss,
-			  socklen_t *len)
-{
-	char host[INET6_ADDRSTRLEN + 2];
-	const char *port = NULL;
-	unsigned long p = 53;
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (s[0] == '[') {
-		const char *e = strchr(s, ']');
-
-		if (!e || (size_t)(e - s - 1) >= sizeof(host))
-			return -1;
-		memcpy(host, s + 1, (size_t)(e - s - 1));
-		host[e - s - 1] = '\0';
-		if (e[1] == ':')
-			port = e + 2;
-		else if (e[1])
-			return -1;
-	} else {
-		const char *c = strchr(s, ':');
-
-		if (c && strchr(c + 1, ':'))
-			c = NULL; /* a bare IPv6 address */
-		size_t l = strlen(s);
-
-		if (l >= sizeof(host))
-			return -1;
-		memcpy(host, s, l + 1);
-		if (c) {
-			host[c - s] = '\0';
-			port = c + 1;
-		}
-	}
-	if (port) {
-		char *end;
-
-		errno = 0;
-		p = strtoul(port, &end, 10);
-		if (errno || *end || !*port || p == 0 || p > 65535)
-			return -1;
-	}
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)p);
-		*len = sizeof(*s4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)p);
-		*len = sizeof(*s6);
-		return 0;
-	}
-	return -1;
-}
 
 static int host_resolv_conf(char *out, size_t len)
 {
@@ -171,7 +113,7 @@ struct hostdns *hostdns_new(struct gw *g, const char *upstream, char *err,
 		}
 		upstream = buf;
 	}
-	if (parse_upstream(upstream, &h->up, &h->uplen) < 0) {
+	if (sockaddr_parse(upstream, 53, &h->up, &h->uplen) < 0) {
 		snprintf(err, errlen,
 			 "--dns-upstream: '%s' is not ADDR[:PORT] (IPv6 as [ADDR]:PORT)",
 			 upstream);

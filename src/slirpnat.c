@@ -274,60 +274,6 @@ static uint16_t rd16(const uint8_t *p)
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
 
-static int parse_upstream(const char *spec, struct sockaddr_storage *ss,
-			  socklen_t *sl)
-{
-	char host[64];
-	const char *port = NULL;
-	unsigned long p = 53;
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-	const char *c;
-
-	memset(ss, 0, sizeof(*ss));
-	if (spec[0] == '[') {
-		c = strchr(spec, ']');
-		if (!c || (size_t)(c - spec) > sizeof(host))
-			return -1;
-		snprintf(host, sizeof(host), "%.*s", (int)(c - spec - 1), spec + 1);
-		if (c[1] == ':')
-			port = c + 2;
-		else if (c[1])
-			return -1;
-	} else {
-		c = strchr(spec, ':');
-		if (c && strchr(c + 1, ':'))
-			c = NULL;
-		if (strlen(spec) >= sizeof(host))
-			return -1;
-		snprintf(host, sizeof(host), "%.*s",
-			 (int)(c ? (size_t)(c - spec) : strlen(spec)), spec);
-		if (c)
-			port = c + 1;
-	}
-	if (port) {
-		char *end;
-
-		errno = 0;
-		p = strtoul(port, &end, 10);
-		if (errno || *end || !*port || !p || p > 65535)
-			return -1;
-	}
-	if (inet_pton(AF_INET, host, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)p);
-		*sl = sizeof(*s4);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)p);
-		*sl = sizeof(*s6);
-		return 0;
-	}
-	return -1;
-}
-
 /**
  * snat_dns_take() - Relay a UDP query to the resolver address ourselves
  * @s:   NAT state
@@ -533,7 +479,7 @@ int slirpnat_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
 		struct sockaddr_storage ss;
 		socklen_t sl;
 
-		if (parse_upstream(o->dns_upstream, &ss, &sl) < 0) {
+		if (sockaddr_parse(o->dns_upstream, 53, &ss, &sl) < 0) {
 			err("--dns-upstream: '%s' is not ADDR[:PORT] (IPv6 as "
 			    "[ADDR]:PORT)", o->dns_upstream);
 			return -1;

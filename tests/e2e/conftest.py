@@ -40,7 +40,6 @@ NAMES = {
     "wild.example": "127.0.0.1",
     "evil.example.net": "127.0.0.1",
     "private.example.com": "127.0.0.1",
-    "metadata.example.com": "169.254.169.254",
 }
 V6_NAMES = {"v6only.example.com": "::1"}
 # The upstream namespace (root only): a veth to a namespace of our own whose
