@@ -335,11 +335,31 @@ def launch(mode, client_sh, args, servers):
         wait_tap = ("i=0; while ! ip -4 -br addr show tap0 2>/dev/null | grep -q 10.0.2.100; "
                     "do i=$((i+1)); [ $i -gt 500 ] && exit 99; sleep 0.01; done; ")
         p = subprocess.Popen(["unshare", "-rn", "sh", "-c", wait_tap + client_sh], **out)
+        # Popen returns once unshare is exec'd, maybe before it has made
+        # its namespaces: slirp4netns must not join (and configure) ours.
+        if not wait_own_namespaces(p.pid):
+            os.killpg(p.pid, signal.SIGKILL)
+            p.wait()
+            raise RuntimeError("unshare -rn made no namespaces within 5 s")
         s = subprocess.Popen(["slirp4netns", "--configure", "--mtu=65520", str(p.pid), "tap0"],
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                              start_new_session=True)
         return p, s, s.pid
     raise ValueError(mode)
+
+
+def wait_own_namespaces(pid, timeout=5.0):
+    """Wait until pid is in a user and a network namespace other than ours."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if all(os.readlink("/proc/%d/ns/%s" % (pid, ns)) !=
+                   os.readlink("/proc/self/ns/%s" % ns) for ns in ("user", "net")):
+                return True
+        except OSError:
+            return False
+        time.sleep(0.005)
+    return False
 
 
 def proc_cpu(pid):
@@ -372,7 +392,10 @@ def run_client(mode, client_sh, args, servers, timeout, cpu=False):
     if cpu:
         # idle tail: the sampler sees the stack's CPU time once traffic ends
         client_sh = "%s; rc=$?; sleep 0.25; exit $rc" % client_sh
-    p, helper, cpu_pid = launch(mode, client_sh, args, servers)
+    try:
+        p, helper, cpu_pid = launch(mode, client_sh, args, servers)
+    except RuntimeError as e:
+        return "", str(e), None
     sampler = None
     if cpu and cpu_pid:
         sampler = CpuSampler(cpu_pid)
