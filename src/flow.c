@@ -877,11 +877,35 @@ err_t flow_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 
 static void flow_connect_next(struct flow *f, const char *why);
 
+/*
+ * The sandbox may reuse the ports of a connection our side closed first,
+ * which lwIP still holds in TIME_WAIT (2 MSL): its SYN would meet that pcb
+ * and never be answered.  The sandbox has clearly moved on (RFC 6191 lets
+ * a new SYN take over TIME_WAIT), so the old pcb goes.
+ */
+static void drop_time_wait(const struct flow *f)
+{
+	ip_addr_t l, r;
+	struct tcp_pcb *pcb;
+
+	ipaddr_to_lwip(&f->dst, &l);
+	ipaddr_to_lwip(&f->src, &r);
+	for (pcb = tcp_tw_pcbs; pcb; pcb = pcb->next) {
+		if (pcb->local_port == f->dport && pcb->remote_port == f->sport &&
+		    ip_addr_cmp(&pcb->local_ip, &l) &&
+		    ip_addr_cmp(&pcb->remote_ip, &r)) {
+			tcp_abort(pcb);
+			return;
+		}
+	}
+}
+
 static void flow_connected(struct flow *f)
 {
 	f->state = FLOW_APPROVED;
 	gw_audit_flow(f->g, f, "open", "allow", NULL);
 	flow_want_events(f, 0);
+	drop_time_wait(f);
 	gw_inject(f->g, f->syn, f->syn_len);
 }
 

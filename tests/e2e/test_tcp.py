@@ -193,3 +193,19 @@ def test_slow_reader_gets_every_byte(islo, svc):
         "ok=all(got[i:i+len(exp)]==exp[:len(got[i:i+len(exp)])] for i in range(0,len(got),len(exp)))\n"
         "print(len(got), ok)\n" % svc.bulk), timeout=120)
     assert r.rc == 0 and r.out.split() == ["20000000", "True"], r
+
+
+def test_port_reuse_after_the_server_closed_first(islo, svc):
+    # upstream closes first, so the gateway's side of each connection sits
+    # in TIME_WAIT; the sandbox reuses the same source port at once
+    r = py(islo, (
+        "import socket\n"
+        "for i in range(3):\n"
+        "    s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
+        "    s.bind(('0.0.0.0', 40123)); s.settimeout(10)\n"
+        "    s.connect(('api.example.com',%d))\n"
+        "    s.recv(100); s.sendall(b'x\\n'); s.recv(100)\n"
+        "    while s.recv(100): pass\n"
+        "    s.close()\n"
+        "    print('ok', i)\n" % svc.banner))
+    assert r.rc == 0 and r.out.split() == ["ok", "0", "ok", "1", "ok", "2"], r
