@@ -209,3 +209,50 @@ def test_port_reuse_after_the_server_closed_first(islo, svc):
         "    s.close()\n"
         "    print('ok', i)\n" % svc.banner))
     assert r.rc == 0 and r.out.split() == ["ok", "0", "ok", "1", "ok", "2"], r
+
+
+def test_soak_10000_connections_and_memory_comes_back(islo, svc):
+    if islo.who != "self":
+        pytest.skip("the soak runs once, as the current user")
+    r = py(islo, (
+        "import os,socket,time\n"
+        "def rss():\n"
+        "    for l in open('/proc/%%d/status' %% os.getppid()):\n"
+        "        if l.startswith('VmRSS:'): return int(l.split()[1])\n"
+        "addr=socket.getaddrinfo('api.example.com',%d,socket.AF_INET)[0][4]\n"
+        "def one():\n"
+        "    s=socket.create_connection(addr,timeout=10)\n"
+        "    s.sendall(b'x'); s.shutdown(socket.SHUT_WR)\n"
+        "    while s.recv(200): pass\n"
+        "    s.close()\n"
+        "for i in range(500): one()\n"
+        "time.sleep(1); base=rss()\n"
+        "t=time.time()\n"
+        "for i in range(10000): one()\n"
+        "dt=time.time()-t\n"
+        "time.sleep(1); after=rss()\n"
+        "print(base, after, round(10000/dt))\n" % svc.halfclose), timeout=300)
+    assert r.rc == 0, r
+    base, after, rate = map(int, r.out.split())
+    print("soak: RSS %d KiB -> %d KiB after 10,000 connections (%d/s)" % (base, after, rate))
+    from conftest import ISLO
+    # (under AddressSanitizer freed memory sits in its quarantine for a while)
+    slack = 300 * 1024 if "asan" in ISLO else 4096
+    assert after <= base * 1.10 + slack, (base, after)
+    closes = [e for e in audit_events(r.audit) if e.get("phase") == "close"]
+    assert len(closes) == 10500
+
+
+def test_dns_upstream_down_is_a_clean_refusal(islo, svc):
+    import time
+    dead = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    dead.bind(("127.0.0.1", 0))                  # a resolver that never answers
+    port = dead.getsockname()[1]
+    t = time.time()
+    r = islo(["curl", "-sS", "--max-time", "30", "http://api.example.com:%d/" % svc.banner],
+             "svc", dns=False, extra=["--dns-upstream", "127.0.0.1:%d" % port])
+    dead.close()
+    assert r.rc == 7, r
+    assert time.time() - t < 20
+    ev = [e for e in audit_events(r.audit) if e.get("action") == "deny"]
+    assert ev and "did not answer" in ev[0]["reason"], r
