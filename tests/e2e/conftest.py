@@ -43,8 +43,11 @@ NAMES = {
 }
 V6_NAMES = {"v6only.example.com": "::1"}
 # The upstream namespace (root only): a veth to a namespace of our own whose
-# addresses are in TEST-NET-3, so they count as public, not private.
-PUB_HOST, PUB_PEER = "203.0.113.1", "203.0.113.2"
+# addresses are in TEST-NET-2, so they count as public, not private.  A /30
+# only: the host must keep its routes to everything else (on these
+# machines the package mirrors answer from TEST-NET-3).
+PUB_HOST, PUB_PEER = "198.51.100.1", "198.51.100.2"
+PUB_PREFIX = "/30"
 NAMES["pub.example.com"] = PUB_PEER
 
 
@@ -126,9 +129,9 @@ class World:
         cmds = [["ip", "netns", "add", ns],
                 ["ip", "link", "add", h, "type", "veth", "peer", "name", n],
                 ["ip", "link", "set", n, "netns", ns],
-                ["ip", "addr", "add", PUB_HOST + "/24", "dev", h],
+                ["ip", "addr", "add", PUB_HOST + PUB_PREFIX, "dev", h],
                 ["ip", "link", "set", h, "up"],
-                ["ip", "-n", ns, "addr", "add", PUB_PEER + "/24", "dev", n],
+                ["ip", "-n", ns, "addr", "add", PUB_PEER + PUB_PREFIX, "dev", n],
                 ["ip", "-n", ns, "link", "set", n, "up"],
                 ["ip", "-n", ns, "link", "set", "lo", "up"]]
         for c in cmds:
