@@ -29,6 +29,7 @@
  * frame to the TAP fd.
  */
 #include "gw.h"
+#include "isolation.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1264,6 +1265,10 @@ int gw_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
 
 	if (gw_setup(g, tapfd, o, sv) < 0) {
 		err("gateway set-up failed");
+		gw_teardown(g);
+		return -1;
+	}
+	if (isolate_serving() < 0) {
 		gw_teardown(g);
 		return -1;
 	}

@@ -27,6 +27,7 @@
 #include "islo.h"
 
 #include "frame.h"
+#include "isolation.h"
 #include "log.h"
 #include "supervisor.h"
 
@@ -510,6 +511,10 @@ int slirpnat_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
 	s.slirp = slirp_new(&cfg, &snat_cb, &s);
 	if (!s.slirp) {
 		err("slirp: cannot create the NAT stack (MTU %d)", o->mtu);
+		snat_free(&s);
+		return -1;
+	}
+	if (isolate_serving() < 0) {
 		snat_free(&s);
 		return -1;
 	}

@@ -253,3 +253,16 @@ def test_sigusr1_reopens_the_audit_log(world, scratch):
     assert os.path.exists(audit), "audit log was not reopened"
     ev = audit_events(open(audit).read())
     assert any(e["event"] == "connection" and e.get("host") == "api.example.com" for e in ev)
+
+
+@pytest.mark.parametrize("gateway", [True, False])
+def test_the_serving_process_holds_no_privilege(islo, gateway):
+    r = islo(["sh", "-c", "grep -E '^(CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):' /proc/$PPID/status"],
+             "strict" if gateway else None)
+    assert r.rc == 0, r
+    status = dict(l.split(":\t") for l in r.out.splitlines())
+    assert status["NoNewPrivs"] == "1", status
+    for k in ("CapPrm", "CapEff", "CapAmb"):
+        assert int(status[k], 16) == 0, status
+    if os.getuid() == 0 and islo.who == "self":
+        assert int(status["CapBnd"], 16) == 0, status
