@@ -28,6 +28,12 @@ it; the client reaches the loopback servers through that mode's datapath:
   slirp4netns   unshare -rn + slirp4netns --configure --mtu=65520, to
                 10.0.2.2 (the host's loopback, host loopback not disabled).
 
+TLS modes (bench/tls_world.py makes the CA, the nginx upstream, the nginx
+reverse proxy and mitmdump): tls-direct, islo-tls (tls: intercept),
+islo-tls-inject (auth_strategy bearer), mitmproxy, nginx-proxy; their
+figures come from curl and bench/tls_client.c, and the memory figures
+read islo-net's PSS around 1,000/10,000 idle TLS connections.
+
 Rounds are interleaved: in each round, each figure is measured once per
 mode, the mode order rotating from round to round; the table shows the
 median of the rounds with their min-max.  Traffic goes only to 127.0.0.1
@@ -42,6 +48,7 @@ import datetime
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import socket
@@ -51,6 +58,8 @@ import sys
 import threading
 import time
 
+import tls_world
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 TOP = os.path.dirname(HERE)
 PORT_LO, PORT_HI = 15200, 15299     # must match bench/profiles/bench.yaml
@@ -58,7 +67,10 @@ VETH_SRV, VETH_CLI = "10.253.0.1", "10.253.0.2"
 NOBODY = 65534
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-MODES = ["veth", "islo-gw", "islo-gw-1500", "islo-nat", "pasta", "slirp4netns"]
+MODES = ["veth", "islo-gw", "islo-gw-1500", "islo-nat", "pasta", "slirp4netns",
+         "tls-direct", "islo-tls", "islo-tls-inject", "mitmproxy", "nginx-proxy"]
+TLS_MODES = ["tls-direct", "islo-tls", "islo-tls-inject", "mitmproxy", "nginx-proxy"]
+HOST_MODES = ["tls-direct", "mitmproxy", "nginx-proxy"]     # the client runs on the host
 MODE_LABEL = {
     "veth": "veth (kernel)",
     "islo-gw": "islo-net gateway",
@@ -66,6 +78,11 @@ MODE_LABEL = {
     "islo-nat": "islo-net no-gateway (libslirp)",
     "pasta": "pasta",
     "slirp4netns": "slirp4netns --mtu=65520",
+    "tls-direct": "direct TLS (host -> nginx)",
+    "islo-tls": "islo-net TLS interception",
+    "islo-tls-inject": "islo-net interception + bearer injection",
+    "mitmproxy": "mitmproxy (regular proxy)",
+    "nginx-proxy": "nginx TLS-terminating proxy",
 }
 # figure key -> (label, unit, higher_is_better)
 FIGURES = {
@@ -76,10 +93,22 @@ FIGURES = {
     "rr_p50": ("1-byte request/response p50", "us", False),
     "rr_p99": ("1-byte request/response p99", "us", False),
     "crr": ("connect + 1 byte each way + close", "conn/s", True),
+    "tls_down": ("HTTPS download of the large body (curl)", "Gbit/s", True),
+    "tls_rps": ("HTTPS keep-alive requests, one connection, tiny body", "req/s", True),
+    "tls_p50": ("HTTPS keep-alive request p50", "us", False),
+    "tls_added": ("HTTPS request p50 added to direct TLS's (same round)", "us", False),
+    "tls_cps": ("new TLS connections (full handshake + 1 request)", "conn/s", True),
+    "mem_pass": ("islo-net PSS per idle passthrough TLS connection", "KiB", False),
+    "mem_tls": ("islo-net PSS per idle intercepted TLS connection", "KiB", False),
 }
 REF = "islo-gw"
+# the islo-net mode each figure's ratio column compares with
+FIG_REF = {k: ("islo-tls" if k.startswith("tls_") else None if k.startswith("mem_") else REF)
+           for k in FIGURES}
+FIG_REF["tls_added"] = None     # a difference already; a ratio of differences says little
 PACKAGES = {"iperf3": "iperf3", "pasta": "passt", "slirp4netns": "slirp4netns",
-            "dnsmasq": "dnsmasq-base"}
+            "dnsmasq": "dnsmasq-base", "nginx": "nginx", "mitmdump": "mitmproxy",
+            "curl": "curl", "openssl": "openssl"}
 
 
 def log(msg):
@@ -179,6 +208,8 @@ class Servers:
         self.netns = []
         self.iperf_port, self.rr_port, self.dns_port = free_ports(3)
         self.iperf = {}     # where -> Popen, restarted after a failed run
+        self.tls = None     # tls_world.TlsWorld when TLS modes run
+        self.tls_error = None
 
     def start(self, want_veth):
         a = self.args
@@ -243,7 +274,22 @@ class Servers:
             return "the veth servers did not start"
         return None
 
+    def start_tls(self, want_mitm):
+        a = self.args
+        err = tls_world.build_client(a.tls_client)
+        if err:
+            self.tls_error = err
+            return
+        ports = free_ports(6, exclude=(self.iperf_port, self.rr_port, self.dns_port))[3:]
+        self.tls = tls_world.TlsWorld(ports, a.big_mib << 20, log)
+        try:
+            self.tls.start(want_mitm)
+        except RuntimeError as e:
+            self.tls_error = str(e)
+
     def stop(self):
+        if self.tls:
+            self.tls.stop()
         for p in list(self.iperf.values()) + self.procs:
             if p.poll() is None:
                 p.terminate()
@@ -263,6 +309,15 @@ def mode_available(mode, args, servers):
     """None if the mode can run here, else why not."""
     if mode == "veth":
         return servers.veth_error
+    if mode in TLS_MODES:
+        if servers.tls_error or not servers.tls:
+            return servers.tls_error or "the TLS servers did not start"
+        if mode == "mitmproxy" and servers.tls.mitm_error:
+            return servers.tls.mitm_error
+        if mode == "nginx-proxy" and servers.tls.nginx_error:
+            return servers.tls.nginx_error
+    if mode in HOST_MODES:
+        return None
     if mode.startswith("islo"):
         if not os.access(args.islo, os.X_OK):
             return "%s not built (run make)" % args.islo
@@ -301,7 +356,7 @@ def target_host(mode):
             "slirp4netns": "10.0.2.2"}[mode]
 
 
-def launch(mode, client_sh, args, servers):
+def launch(mode, client_sh, args, servers, extra=()):
     """Start client_sh (a shell command) inside a fresh sandbox of mode.
 
     Return: (Popen of the sandbox, Popen of a helper or None, pid whose CPU
@@ -314,10 +369,24 @@ def launch(mode, client_sh, args, servers):
                start_new_session=True)
     if mode == "veth":
         return subprocess.Popen(["ip", "netns", "exec", servers.ns_cli] + sh, **out), None, None
+    if mode in HOST_MODES:
+        return subprocess.Popen(sh, **out), None, None
+    if mode in ("islo-tls", "islo-tls-inject"):
+        t = servers.tls
+        env = dict(os.environ)
+        profile = t.profile_intercept
+        if mode == "islo-tls-inject":
+            profile = t.profile_inject
+            env["BENCH_TOKEN"] = "bench-secret-token"
+        cmd = islo_common + ["--gateway-profile", profile, "--upstream-ca", t.ca,
+                             "--ca-dir", t.ca_dir] + list(extra)
+        p = subprocess.Popen(cmd + ["--"] + sh, env=env, **out)
+        return p, None, p.pid
     if mode in ("islo-gw", "islo-gw-1500"):
         cmd = islo_common + ["--gateway-profile", os.path.join(HERE, "profiles", "bench.yaml")]
         if mode == "islo-gw-1500":
             cmd += ["--mtu", "1500"]
+        cmd += list(extra)
         p = subprocess.Popen(cmd + ["--"] + sh, **out)
         return p, None, p.pid
     if mode == "islo-nat":
@@ -387,13 +456,13 @@ class CpuSampler(threading.Thread):
             time.sleep(0.02)
 
 
-def run_client(mode, client_sh, args, servers, timeout, cpu=False):
+def run_client(mode, client_sh, args, servers, timeout, cpu=False, extra=()):
     """Run client_sh in a fresh sandbox; return (stdout, error, cpu_s)."""
     if cpu:
         # idle tail: the sampler sees the stack's CPU time once traffic ends
         client_sh = "%s; rc=$?; sleep 0.25; exit $rc" % client_sh
     try:
-        p, helper, cpu_pid = launch(mode, client_sh, args, servers)
+        p, helper, cpu_pid = launch(mode, client_sh, args, servers, extra)
     except RuntimeError as e:
         return "", str(e), None
     sampler = None
@@ -490,6 +559,112 @@ def measure_crr(mode, args, servers, _startup):
     return {"crr": j["conn_per_s"]}, None
 
 
+# -- TLS ---------------------------------------------------------------------
+
+def tls_target(mode, servers):
+    """(tls_client options, its HOST PORT, curl options + URL) for mode."""
+    t = servers.tls
+    up = t.up_port
+    if mode in ("islo-tls", "islo-tls-inject"):
+        # the sandbox trusts the islo-net CA (SSL_CERT_FILE, CURL_CA_BUNDLE)
+        return "", "bench.example %d" % up, "https://bench.example:%d" % up
+    if mode == "tls-direct":
+        port, ca, proxy = up, t.ca, ""
+    elif mode == "nginx-proxy":
+        port, ca, proxy = t.proxy_port, t.ca, ""
+    elif mode == "mitmproxy":
+        port, ca, proxy = up, t.mitm_ca, "127.0.0.1:%d" % t.mitm_port
+    else:
+        raise ValueError(mode)
+    opts = "-c %s -s bench.example %s" % (ca, "-x %s " % proxy if proxy else "")
+    curl = "--cacert %s " % ca
+    if proxy:
+        # CONNECT 127.0.0.1:PORT (mitmproxy resolves nothing), SNI bench.example
+        curl += "-x http://%s --connect-to bench.example:%d:127.0.0.1:%d " % (proxy, port, port)
+    else:
+        curl += "--resolve bench.example:%d:127.0.0.1 " % port
+    return opts, "127.0.0.1 %d" % port, curl + "https://bench.example:%d" % port
+
+
+def measure_tls_down(mode, args, servers, _startup):
+    _, _, url = tls_target(mode, servers)
+    cmd = ("curl -sS --http1.1 --tls-max 1.2 --ciphers %s -o /dev/null "
+           "-w '{\"bytes\":%%{size_download},\"Bps\":%%{speed_download},\"code\":%%{http_code}}\\n' "
+           "%s/big" % (tls_world.CLIENT_CIPHERS, url))
+    stdout, err, _ = run_client(mode, cmd, args, servers, timeout=180)
+    j = last_json(stdout)
+    if not j or j.get("code") != 200 or j.get("bytes") != args.big_mib << 20:
+        return None, err or "curl: %s" % stdout.strip()[-100:]
+    return {"tls_down": j["Bps"] * 8 / 1e9}, None
+
+
+def measure_tls_rr(mode, args, servers, _startup):
+    opts, target, _ = tls_target(mode, servers)
+    stdout, err, _ = run_client(
+        mode, "%s -2 %srr %s /tiny %d" % (args.tls_client, opts, target, args.tls_requests),
+        args, servers, timeout=120)
+    j = last_json(stdout)
+    if not j or "req_per_s" not in j:
+        return None, err or "no tls_client result"
+    return {"tls_rps": j["req_per_s"], "tls_p50": j["p50_us"]}, None
+
+
+def measure_tls_cps(mode, args, servers, _startup):
+    opts, target, _ = tls_target(mode, servers)
+    stdout, err, _ = run_client(
+        mode, "%s -P -2 %scps %s /tiny %s" % (args.tls_client, opts, target, args.tls_seconds),
+        args, servers, timeout=args.tls_seconds + 60)
+    j = last_json(stdout)
+    if not j or "conn_per_s" not in j:
+        return None, err or "no tls_client result"
+    if j.get("errors"):
+        log("bench:   %s: %d failed TLS connections" % (mode, j["errors"]))
+    return {"tls_cps": j["conn_per_s"]}, None
+
+
+def measure_mem(mode, args, servers, _startup):
+    """islo-net's PSS growth per idle TLS connection (handshake done, idle)."""
+    n, warm, hold = args.idle_conns, 10, 3
+    target = "bench.example %d" % servers.tls.up_port
+    if mode == "islo-gw":       # passthrough: the client checks nginx's own certificate
+        opts, key = "-c %s " % servers.tls.ca, "mem_pass"
+    else:                       # intercepted: the sandbox trusts the islo-net CA
+        opts, key = "", "mem_tls"
+    cmd = "%s -P -2 %sidle %s %d %d %d" % (args.tls_client, opts, target, warm, n, hold)
+    try:
+        p, _, pid = launch(mode, cmd, args, servers,
+                           extra=["--max-connections", str(n + warm + 100)])
+    except RuntimeError as e:
+        return None, str(e)
+    deadline = time.time() + 120 + n / 20
+    pss, info, err = {}, {}, None
+    timer = threading.Timer(max(deadline - time.time(), 1), lambda: os.killpg(p.pid, signal.SIGKILL))
+    timer.start()
+    try:
+        for line in p.stdout:
+            j = last_json(line)
+            if not j or "phase" not in j:
+                continue
+            time.sleep(1.0)         # let the last connections settle
+            pss[j["phase"]] = tls_world.pss_kib(pid)
+            info[j["phase"]] = j
+        _, stderr = p.communicate()
+    finally:
+        timer.cancel()
+    if p.returncode:
+        err = "exit status %d: %s" % (p.returncode, " | ".join(stderr.strip().splitlines()[-3:]))
+    if not pss.get("base") or not pss.get("full"):
+        return None, err or "no PSS reading"
+    opened = info["full"]["conns"] - info["base"]["conns"]
+    if opened <= 0:
+        return None, err or "no connection opened"
+    if info["full"].get("errors"):
+        log("bench:   %s: %d of %d idle connections failed" % (mode, info["full"]["errors"], n))
+    log("bench:   %s: PSS %d KiB -> %d KiB with %d more idle connections (opened in %.1f s)" % (
+        mode, pss["base"], pss["full"], opened, info["full"]["open_s"]))
+    return {key: (pss["full"] - pss["base"]) / opened}, None
+
+
 def startup_cpu(mode, args, servers):
     """The stack's own CPU time for a sandbox that sends nothing."""
     _, err, cpu = run_client(mode, "true", args, servers, timeout=30, cpu=True)
@@ -511,19 +686,20 @@ def summarise(samples):
 
 
 def fmt(v):
-    if v >= 100:
+    if abs(v) >= 100:
         return "%.0f" % v
-    if v >= 10:
+    if abs(v) >= 10:
         return "%.1f" % v
     return "%.2f" % v
 
 
 def table(summary, failures, skipped, modes):
-    lines = ["| figure | mode | median [min-max] | islo-net gateway / mode (medians) |",
+    lines = ["| figure | mode | median [min-max] | islo-net / mode (medians) |",
              "|---|---|---|---|"]
     for fig, (label, unit, higher) in FIGURES.items():
         per_mode = summary.get(fig, {})
-        ref = per_mode.get(REF)
+        fref = FIG_REF.get(fig)
+        ref = per_mode.get(fref) if fref else None
         first = True
         for mode in modes:
             name = "%s, %s (%s better)" % (label, unit, "higher" if higher else "lower") \
@@ -539,7 +715,7 @@ def table(summary, failures, skipped, modes):
             else:
                 cell = "%s [%s-%s]" % (fmt(s["median"]), fmt(s["min"]), fmt(s["max"]))
                 ratio = "%.2f" % (ref["median"] / s["median"]) \
-                    if ref and mode != REF and s["median"] else ""
+                    if ref and mode != fref and s["median"] else ""
             lines.append("| %s | %s | %s | %s |" % (name, MODE_LABEL[mode], cell, ratio))
             first = False
     return "\n".join(lines)
@@ -642,6 +818,12 @@ def main():
     ap.add_argument("--islo", default=os.path.join(TOP, "islo-net"))
     ap.add_argument("--tcp-rr", default=os.path.join(TOP, "build", "bench", "tcp_rr"))
     ap.add_argument("--results", default=os.path.join(HERE, "results"))
+    ap.add_argument("--tls-client", default=os.path.join(TOP, "build", "bench", "tls_client"),
+                    help="built from bench/tls_client.c (OpenSSL) when missing or older")
+    ap.add_argument("--big-mib", type=int, help="the large HTTPS body, MiB")
+    ap.add_argument("--tls-requests", type=int, help="keep-alive requests per run")
+    ap.add_argument("--tls-seconds", type=float, help="seconds per new-TLS-connection run")
+    ap.add_argument("--idle-conns", type=int, help="idle connections for the memory figures")
     ap.add_argument("--no-install", action="store_true")
     ap.add_argument("--no-chart", action="store_true")
     ap.add_argument("--chart-only", metavar="JSON", help=argparse.SUPPRESS)
@@ -656,6 +838,17 @@ def main():
     args.omit = args.omit if args.omit is not None else (0 if q else 1)
     args.rr_count = args.rr_count or (5000 if q else 20000)
     args.crr_seconds = args.crr_seconds or (2 if q else 3)
+    args.big_mib = args.big_mib or (64 if q else 256)
+    args.tls_requests = args.tls_requests or 2000
+    args.tls_seconds = args.tls_seconds or (2 if q else 3)
+    args.idle_conns = args.idle_conns or (1000 if q else 10000)
+    # 10,000 idle connections: fds for the client, islo-net and nginx
+    try:
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        want = 65536 if os.geteuid() == 0 else hard
+        resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(want, hard)))
+    except (ValueError, OSError):
+        pass
     modes = [m for m in args.modes.split(",") if m]
     for m in modes:
         if m not in MODES:
@@ -678,6 +871,9 @@ def main():
     started = time.time()
     try:
         servers.start("veth" in modes)
+        want_tls = any(m in TLS_MODES for m in modes)
+        if want_tls:
+            servers.start_tls("mitmproxy" in modes)
         skipped = {}
         for m in modes:
             why = mode_available(m, args, servers)
@@ -693,8 +889,21 @@ def main():
                   [m for m in live if m != "islo-gw-1500"]),
                  ("crr", lambda m: measure_crr(m, args, servers, startup),
                   [m for m in live if m != "islo-gw-1500"])]
+        old = [m for m in live if m not in TLS_MODES]
+        tests = [(n, f, [m for m in ms if m in old]) for n, f, ms in tests]
+        tls_live = [m for m in live if m in TLS_MODES]
+        tests += [("tls_down", lambda m: measure_tls_down(m, args, servers, startup), tls_live),
+                  ("tls_rr", lambda m: measure_tls_rr(m, args, servers, startup), tls_live),
+                  ("tls_cps", lambda m: measure_tls_cps(m, args, servers, startup), tls_live)]
+        if servers.tls and not servers.tls_error:
+            tests.append(("mem", lambda m: measure_mem(m, args, servers, startup),
+                          [m for m in live if m in ("islo-gw", "islo-tls")]))
+        fail_keys = {"tcp_up": ["tcp_up"], "tcp_down": ["tcp_down"],
+                     "rr": ["rr_p50", "rr_p99"], "crr": ["crr"], "tls_down": ["tls_down"],
+                     "tls_rr": ["tls_rps", "tls_p50"], "tls_cps": ["tls_cps"]}
         samples = {f: {} for f in FIGURES}
         failures, raw = {}, []
+        round_p50 = {}      # round -> mode -> tls_p50, for the added latency
         for rnd in range(args.rounds):
             for name, fn, tmodes in tests:
                 k = rnd % len(tmodes) if tmodes else 0
@@ -705,20 +914,27 @@ def main():
                                 "values": vals, "error": err,
                                 "seconds": round(time.time() - t0, 2)})
                     if err or not vals:
-                        keys = {"tcp_up": ["tcp_up"], "tcp_down": ["tcp_down"],
-                                "rr": ["rr_p50", "rr_p99"], "crr": ["crr"]}[name]
+                        keys = fail_keys.get(name) or (
+                            ["mem_pass"] if mode == "islo-gw" else ["mem_tls"])
                         for key in keys:
                             failures[(key, mode)] = err or "no result"
                         log("bench: round %d %-6s %-13s FAILED: %s" % (rnd + 1, name, mode, err))
                         continue
                     for key, v in vals.items():
                         samples[key].setdefault(mode, []).append(v)
+                    if name == "tls_rr":
+                        round_p50.setdefault(rnd, {})[mode] = vals["tls_p50"]
                     log("bench: round %d %-6s %-13s %s" % (
                         rnd + 1, name, mode,
                         " ".join("%s=%s" % (key, fmt(v)) for key, v in vals.items())))
     finally:
         servers.stop()
 
+    for per in round_p50.values():
+        if "tls-direct" in per:
+            for m, v in per.items():
+                if m != "tls-direct":
+                    samples["tls_added"].setdefault(m, []).append(v - per["tls-direct"])
     summary = summarise(samples)
     tbl = table(summary, failures, skipped, modes)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
@@ -733,21 +949,30 @@ def main():
         "versions": {"islo-net": version([args.islo, "--version"]),
                      "iperf3": version(["iperf3", "--version"]),
                      "slirp4netns": version(["slirp4netns", "--version"]),
-                     "passt": version(["dpkg-query", "-W", "-f", "${Version}", "passt"])},
+                     "passt": version(["dpkg-query", "-W", "-f", "${Version}", "passt"]),
+                     "nginx": version([which("nginx") or "nginx", "-v"]),
+                     "mitmproxy": version(["dpkg-query", "-W", "-f", "${Version}", "mitmproxy"]),
+                     "curl": version(["curl", "--version"]),
+                     "openssl": version(["openssl", "version"])},
+        "tls": {"big_mib": args.big_mib, "requests": args.tls_requests,
+                "cps_seconds": args.tls_seconds, "idle_conns": args.idle_conns,
+                "upstream": servers.tls.upstream if servers.tls else None},
     }
     ratios = {}
     for fig, per_mode in summary.items():
-        ref = per_mode.get(REF)
+        fref = FIG_REF.get(fig)
+        ref = per_mode.get(fref) if fref else None
         if ref:
             ratios[fig] = {m: ref["median"] / s["median"] for m, s in per_mode.items()
-                           if m != REF and s["median"]}
+                           if m != fref and s["median"]}
     os.makedirs(args.results, exist_ok=True)
     path = os.path.join(args.results, stamp + ".json")
     with open(path, "w") as f:
         json.dump({"meta": meta, "modes": {m: MODE_LABEL[m] for m in modes},
                    "figures": {k: {"label": v[0], "unit": v[1], "higher_is_better": v[2]}
                                for k, v in FIGURES.items()},
-                   "skipped": skipped, "summary": summary, "ratio_islo_gw_over": ratios,
+                   "skipped": skipped, "summary": summary, "ratio_islo_over": ratios,
+                   "ratio_reference": FIG_REF,
                    "failures": ["%s %s: %s" % (k[0], k[1], v) for k, v in failures.items()],
                    "raw": raw}, f, indent=1)
     print()

@@ -257,7 +257,10 @@ def test_sigusr1_reopens_the_audit_log(world, scratch):
 
 @pytest.mark.parametrize("gateway", [True, False])
 def test_the_serving_process_holds_no_privilege(islo, gateway):
-    r = islo(["sh", "-c", "grep -E '^(CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):' /proc/$PPID/status"],
+    # CMD may start while the datapath is still setting up; a DNS answer
+    # means the loop is serving, which happens only after isolation
+    r = islo(["sh", "-c", "getent hosts api.example.com >/dev/null; "
+              "grep -E '^(CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):' /proc/$PPID/status"],
              "strict" if gateway else None)
     assert r.rc == 0, r
     status = dict(l.split(":\t") for l in r.out.splitlines())
