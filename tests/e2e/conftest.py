@@ -46,7 +46,11 @@ V6_NAMES = {"v6only.example.com": "::1"}
 # addresses are in TEST-NET-2, so they count as public, not private.  A /30
 # only: the host must keep its routes to everything else (on these
 # machines the package mirrors answer from TEST-NET-3).
-PUB_HOST, PUB_PEER = "198.51.100.1", "198.51.100.2"
+# ISLO_TEST_SLOT (0-15) picks another /30, so that several test runs (one per
+# git worktree) can share a machine.
+_SLOT = int(os.environ.get("ISLO_TEST_SLOT", "0")) % 16
+PUB_NET = "198.51.100.%d/30" % (4 * _SLOT)
+PUB_HOST, PUB_PEER = "198.51.100.%d" % (4 * _SLOT + 1), "198.51.100.%d" % (4 * _SLOT + 2)
 PUB_PREFIX = "/30"
 NAMES["pub.example.com"] = PUB_PEER
 
@@ -209,6 +213,7 @@ class World:
             f.write(text.format(http=self.http_port, https=self.https_port,
                                 http6=self.http6_port, other=self.other_port,
                                 closed=self.closed_port,
+                                pub_net=PUB_NET, pub_peer=PUB_PEER,
                                 pub=getattr(self, "pub_port", 1)))
         os.chmod(path, 0o644)
         return path

@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 
-from conftest import audit_events
+from conftest import PUB_PEER, audit_events
 
 PROFILE = """\
 name: adv
@@ -41,10 +41,10 @@ def test_ip_literal_of_an_allowed_name_is_refused(islo, world):
         pytest.skip("the upstream namespace needs root")
     ok = islo(CURL + ["http://pub.example.com:%d/" % world.pub_port], "adv")
     assert ok.rc == 0, ok
-    lit = islo(CURL + ["http://198.51.100.2:%d/" % world.pub_port], "adv")
+    lit = islo(CURL + ["http://%s:%d/" % (PUB_PEER, world.pub_port)], "adv")
     assert lit.rc == 7, lit
     ev = [e for e in audit_events(lit.audit) if e.get("action") == "deny"]
-    assert ev and ev[0]["dst_ip"] == "198.51.100.2" and "host" not in ev[0]
+    assert ev and ev[0]["dst_ip"] == PUB_PEER and "host" not in ev[0]
 
 
 def test_connect_through_an_allowed_host_is_refused(islo, world):

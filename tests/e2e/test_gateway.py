@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from conftest import ISLO, audit_events
+from conftest import ISLO, PUB_PEER, audit_events
 
 BASIC = """\
 name: basic
@@ -42,7 +42,7 @@ rules:
     action: deny
     ports: ["*"]
   - name: public-by-cidr
-    cidr: [198.51.100.0/30]
+    cidr: [{pub_net}]
     ports: [{pub}]
   - name: refused-upstream
     host_pattern: other.example.com
@@ -157,11 +157,11 @@ def need_netns(world):
 
 def test_ip_literal_matched_by_cidr(islo, world):
     need_netns(world)
-    r = islo(CURL + ["http://198.51.100.2:%d/lit" % world.pub_port], "basic")
+    r = islo(CURL + ["http://%s:%d/lit" % (PUB_PEER, world.pub_port)], "basic")
     assert r.rc == 0, r
     assert "path=/lit" in r.out
     opens = events(r, event="connection", phase="open", action="allow")
-    assert opens and opens[0]["rule"] == "public-by-cidr" and opens[0]["dst_ip"] == "198.51.100.2"
+    assert opens and opens[0]["rule"] == "public-by-cidr" and opens[0]["dst_ip"] == PUB_PEER
     assert "host" not in opens[0]
     # the same address by name: no host rule allows the name, and cidr
     # rules match IP literals only
@@ -400,12 +400,12 @@ for d in sys.argv[1:]:
 
 def test_icmp_echo_only_to_the_gateway(islo, world):
     r = islo(["sh", "-c", "/usr/bin/python3 -c '%s' 10.0.2.2 10.0.2.3 "
-              "$(getent ahostsv4 api.example.com | head -1 | cut -d' ' -f1) 198.51.100.2" % PING],
+              "$(getent ahostsv4 api.example.com | head -1 | cut -d' ' -f1) %s" % (PING, PUB_PEER)],
              "basic")
     assert r.rc == 0, r
     lines = dict(l.split() for l in r.out.splitlines())
     assert lines["10.0.2.2"] == "reply" and lines["10.0.2.3"] == "reply", r
-    assert lines["198.51.100.2"] == "none", r
+    assert lines[PUB_PEER] == "none", r
     assert list(lines.values()).count("none") == 2, r
 
 
