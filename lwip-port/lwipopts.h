@@ -24,7 +24,15 @@
 #define LWIP_DNS                    0
 #define LWIP_ARP                    0  /* we write Ethernet headers ourselves */
 #define LWIP_ETHERNET               0
-#define LWIP_SINGLE_NETIF           1
+/* one netif per sandbox: `islo-net serve` runs many in one stack.  What a
+ * packet from a sandbox makes lwIP send without a pcb of its own (an RST,
+ * an ICMP error) leaves by that sandbox's netif: gw.c's routing hook. */
+#define LWIP_SINGLE_NETIF           0
+#define SO_REUSE                    1  /* a DNS pcb on port 53 per netif */
+struct netif;
+struct netif *islo_input_netif(void);
+#define LWIP_HOOK_IP4_ROUTE_SRC(src, dest) islo_input_netif()
+#define LWIP_HOOK_IP6_ROUTE(src, dest)     islo_input_netif()
 #define LWIP_NETIF_STATUS_CALLBACK  0
 #define LWIP_NETIF_LINK_CALLBACK    0
 #define LWIP_HAVE_LOOPIF            0

@@ -24,6 +24,7 @@
 struct audit {
 	int fd;          /* -1: disabled */
 	char *path;
+	char *sandbox;   /* added to every event as "sandbox", or NULL */
 };
 
 #define AUDIT_TRAILER ",\"truncated\":true}\n"
@@ -96,6 +97,7 @@ void audit_close(struct audit *a)
 	if (a->fd >= 0)
 		close(a->fd);
 	free(a->path);
+	free(a->sandbox);
 	free(a);
 }
 
@@ -328,6 +330,8 @@ void audit_emit(struct audit *a, struct audit_ev *e)
 		return;
 	if (e->len < 1 || e->len > AUDIT_LIMIT(e) || e->buf[0] != '{')
 		return;
+	if (a->sandbox && !e->overflow)
+		audit_str(e, "sandbox", a->sandbox);
 	if (e->overflow)
 		tail = AUDIT_TRAILER;
 	if (e->len == 1 && e->overflow)
@@ -346,4 +350,17 @@ void audit_emit(struct audit *a, struct audit_ev *e)
 	}
 	/* The event is consumed: a second emit writes nothing. */
 	e->len = 0;
+}
+
+int audit_set_sandbox(struct audit *a, const char *id)
+{
+	char *c = id ? strdup(id) : NULL;
+
+	if (!a || (id && !c)) {
+		free(c);
+		return -1;
+	}
+	free(a->sandbox);
+	a->sandbox = c;
+	return 0;
 }

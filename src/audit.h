@@ -36,6 +36,17 @@ int audit_reopen(struct audit *a);
 /* audit_close() - Close and free; NULL is fine. */
 void audit_close(struct audit *a);
 
+/**
+ * audit_set_sandbox() - Label every later event with "sandbox":@id
+ * @a:  Writer
+ * @id: Sandbox id (copied), or NULL for no label
+ *
+ * The daemon gives each sandbox its own writer; several may append to one
+ * file (each event is one write(2) to an O_APPEND descriptor).
+ * Return: 0, or -1 (out of memory)
+ */
+int audit_set_sandbox(struct audit *a, const char *id);
+
 struct audit_ev {
 	char buf[8192];
 	size_t len;

@@ -135,7 +135,9 @@ static void flow_rst_syn(struct flow *f)
 
 	ipaddr_to_lwip(&f->dst, &l);
 	ipaddr_to_lwip(&f->src, &r);
+	gw_route_via(f->g);
 	tcp_rst(NULL, 0, f->syn_seq + 1, &l, &r, f->dport, f->sport);
+	gw_route_via(NULL);
 }
 
 static void flow_refuse(struct flow *f, const char *reason)
@@ -561,7 +563,7 @@ static int first_line_is_http(const uint8_t *b, size_t len)
  * worth nothing outside: it is not the secret.) */
 static int placeholder_elsewhere(const struct flow *f, size_t head_len)
 {
-	const struct secrets *ss = f->g->o->secrets;
+	const struct secrets *ss = f->ps->secrets;
 	const struct pf_rule *r = f->dec.rule;
 	size_t i;
 
@@ -641,7 +643,7 @@ static int peek_decide(struct flow *f, err_t *cb_err)
 				      .proto = PF_TCP };
 		struct pf_decision d;
 
-		policy_decide(f->g->prof, &q, &d);
+		policy_decide(f->ps->prof, &q, &d);
 		if (d.action == PF_DENY && d.rule) {
 			f->dec = d;
 			*cb_err = peek_refuse(f, "host denied by rule", name,
@@ -705,6 +707,9 @@ static err_t peek_done(struct flow *f)
 		/* anything but TLS goes to the HTTP parser, which answers
 		 * what is not HTTP/1.x with a 400 */
 		(void)http;
+		f->g->st.conns[ACT_INTERCEPT]++;
+		if (tls)
+			f->g->st.tls_handshakes++;
 		if (proxy_start(f, tls) < 0)
 			return peek_refuse(f, "cannot intercept this connection",
 					   NULL, http);
@@ -1051,6 +1056,7 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 		return 1;
 	f->ref.type = REF_FLOW;
 	f->g = g;
+	f->ps = policyset_ref(g->ps);
 	f->fd = -1;
 	f->src = src;
 	f->dst = dst;
@@ -1076,6 +1082,20 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 		return 1;
 	}
 	if (g->nflows > g->max_flows) {
+		uint64_t now = now_ms();
+
+		g->st.syn_refused_limit++;
+		/* a flood must not become a flood of log lines: at most 20
+		 * a second are written, the rest counted (stats, metrics) */
+		if (now / 1000 != g->limit_log_last / 1000)
+			g->limit_log_count = 0;
+		g->limit_log_last = now;
+		if (++g->limit_log_count > 20) {
+			g->st.conns[ACT_DENY]++;
+			flow_rst_syn(f);
+			flow_release(f);
+			return 1;
+		}
 		flow_refuse(f, "too many connections");
 		return 1;
 	}
@@ -1095,7 +1115,7 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 			.proto = PF_TCP,
 		};
 
-		policy_decide(g->prof, &q, &f->dec);
+		policy_decide(f->ps->prof, &q, &f->dec);
 	}
 	if (f->dec.action != PF_ALLOW) {
 		flow_refuse(f, f->dec.rule ? "denied by rule" : "no rule allows it");
@@ -1220,6 +1240,7 @@ void flow_reap(struct gw *g)
 		if (f->state != FLOW_DEAD)
 			continue;
 		flow_unlink(g, f);
+		policyset_unref(f->ps);
 		free(f);
 	}
 }

@@ -54,6 +54,7 @@
 #include "lwip/sys.h"
 #include "lwip/timeouts.h"
 #include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
 
 #include "audit.h"
 #include "ca.h"
@@ -153,6 +154,19 @@ void gw_audit_flow(struct gw *g, const struct flow *f, const char *phase,
 	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 	char up[INET6_ADDRSTRLEN];
 
+	if (!strcmp(phase, "open")) {
+		if (!strcmp(action, "allow"))
+			g->st.conns[ACT_ALLOW]++;
+		else if (f->dec.action == PF_ALLOW)
+			g->st.conns[ACT_ERROR]++; /* allowed, upstream failed */
+		else
+			g->st.conns[ACT_DENY]++;
+	} else if (!strcmp(phase, "close")) {
+		g->st.bytes_up += f->bytes_up;
+		g->st.bytes_down += f->bytes_down;
+		if (!strcmp(action, "deny"))
+			g->st.conns[ACT_DENY]++; /* refused after the peek */
+	}
 	ipaddr_str(&f->src, src, sizeof(src));
 	ipaddr_str(&f->dst, dst, sizeof(dst));
 	audit_begin(&e, "connection");
@@ -563,6 +577,7 @@ size_t gw_dns_answer(struct gw *g, const uint8_t *q, size_t len, uint8_t *out,
 	 * fails as "connection refused", never as a lookup the host made */
 	if (r == 0 && dq.name[0])
 		action = name_may_be_allowed(g->prof, dq.name) ? "allow" : "deny";
+	g->st.dns[!strcmp(action, "allow") ? 0 : 1]++;
 	audit_begin(&e, "dns");
 	audit_str(&e, "action", action);
 	audit_str(&e, "profile", g->profile_name);
@@ -621,17 +636,17 @@ static void udp_refused(struct gw *g, const struct ipaddr *src,
 			const struct ipaddr *dst, uint16_t dport,
 			const struct pf_decision *d, const char *reason)
 {
-	static uint64_t last;
-	static unsigned count;
 	uint64_t now = now_ms();
 	struct audit_ev e;
 	char s[INET6_ADDRSTRLEN], dstr[INET6_ADDRSTRLEN];
 
-	/* one line per datagram would let the sandbox fill the disk */
-	if (now / 1000 != last / 1000)
-		count = 0;
-	last = now;
-	if (++count > 20)
+	g->st.udp[ACT_DENY]++;
+	/* one line per datagram would let the sandbox fill the disk (a
+	 * limit per sandbox: one cannot silence another's log) */
+	if (now / 1000 != g->udp_log_last / 1000)
+		g->udp_log_count = 0;
+	g->udp_log_last = now;
+	if (++g->udp_log_count > 20)
 		return;
 	ipaddr_str(src, s, sizeof(s));
 	ipaddr_str(dst, dstr, sizeof(dstr));
@@ -840,6 +855,7 @@ void gw_frame_input(struct gw *g, const uint8_t *f, size_t len)
 {
 	uint16_t type;
 
+	g->st.frames_in++;
 	if (len < ETH_HLEN_)
 		return;
 	/* frames for us, or broadcast/multicast (ARP, NDP) */
@@ -950,13 +966,14 @@ static void tap_input(struct gw *g)
 	}
 }
 
-static int stream_listen(struct gw *g, const char *path)
+static int stream_listen(struct gw *g, const char *path, char *err,
+			 size_t errlen)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	struct stat st;
 
 	if (strlen(path) >= sizeof(sa.sun_path)) {
-		err("--socket: path too long");
+		snprintf(err, errlen, "--socket: path too long");
 		return -1;
 	}
 	strcpy(sa.sun_path, path); /* NOLINT: length checked above */
@@ -964,7 +981,7 @@ static int stream_listen(struct gw *g, const char *path)
 	 * at that path is not ours to remove */
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode)) {
-			err("--socket: %s exists and is not a socket", path);
+			snprintf(err, errlen, "--socket: %s exists and is not a socket", path);
 			return -1;
 		}
 		unlink(path);
@@ -973,15 +990,17 @@ static int stream_listen(struct gw *g, const char *path)
 	if (g->listen_fd < 0 ||
 	    bind(g->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    chmod(path, 0600) < 0 || listen(g->listen_fd, 4) < 0) {
-		err("--socket %s: %s", path, strerror(errno));
+		snprintf(err, errlen, "--socket %s: %s", path, strerror(errno));
 		return -1;
 	}
 	g->srx_cap = 2 * (g->bufsize + 4);
 	g->stx_cap = 4 * (g->bufsize + 4);
 	g->srx = malloc(g->srx_cap);
 	g->stx = malloc(g->stx_cap);
-	if (!g->srx || !g->stx)
+	if (!g->srx || !g->stx) {
+		snprintf(err, errlen, "out of memory");
 		return -1;
+	}
 	g->stream = 1;
 	g->listen_ref.type = REF_LISTEN;
 	gw_epoll_mod(g, g->listen_fd, &g->listen_ref, EPOLLIN, EPOLL_CTL_ADD);
@@ -992,15 +1011,40 @@ static int stream_listen(struct gw *g, const char *path)
 /* ------------------------------------------------------------------ */
 /* Set-up and loop                                                     */
 
-static void on_usr1(void *opaque)
-{
-	struct gw *g = opaque;
+#define GW_OF(ptr, member) \
+	((struct gw *)(void *)((char *)(ptr) - offsetof(struct gw, member)))
 
-	if (audit_reopen(g->audit) < 0)
-		warn("audit log reopen failed: %s", strerror(errno));
+/*
+ * lwIP routing hook (lwipopts.h): while lwIP handles a packet from one
+ * sandbox, whatever it sends without a pcb (an RST for a stray segment,
+ * an ICMP error) goes back out of that same sandbox's netif; so does the
+ * RST flow.c sends for a refused SYN, which it brackets with
+ * gw_route_via().  Every pcb we accept is bound to its netif, so nothing
+ * else needs routing.
+ */
+static struct netif *route_via;
+
+struct netif *islo_input_netif(void)
+{
+	return route_via ? route_via : ip_current_input_netif();
 }
 
-static void arm_timer(struct gw *g)
+void gw_route_via(struct gw *g)
+{
+	route_via = g ? &g->netif : NULL;
+}
+
+static void on_usr1(void *opaque)
+{
+	struct gwd *d = opaque;
+	struct gw *g;
+
+	for (g = d->sandboxes; g; g = g->next)
+		if (audit_reopen(g->audit) < 0)
+			warn("audit log reopen failed: %s", strerror(errno));
+}
+
+static void arm_timer(struct gwd *d)
 {
 	struct itimerspec its = { 0 };
 	u32_t ms = sys_timeouts_sleeptime();
@@ -1011,83 +1055,103 @@ static void arm_timer(struct gw *g)
 		ms = 1;
 	its.it_value.tv_sec = ms / 1000;
 	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
-	timerfd_settime(g->timerfd, 0, &its, NULL);
+	timerfd_settime(d->timerfd, 0, &its, NULL);
 }
 
-static int gw_setup(struct gw *g, int tapfd, const struct run_opts *o,
-		    struct supervisor *sv)
+/**
+ * gwd_init() - Start the loop (and lwIP, once per process)
+ * @d:  Loop
+ * @sv: Supervisor whose signalfd the loop watches
+ * Return: 0, or -1 (reported)
+ */
+int gwd_init(struct gwd *d, struct supervisor *sv)
 {
-	static const uint8_t mac[6] = { 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02 };
-	ip4_addr_t a4, m4, gw4;
-	ip6_addr_t a6;
-	char err[512];
+	static int lwip_up;
 
-	memset(g, 0, sizeof(*g));
-	g->epfd = g->timerfd = g->listen_fd = -1;
-	g->o = o;
-	g->prof = o->profile;
-	g->profile_name = o->profile_name;
-	g->sv = sv;
-	g->tapfd = tapfd;
-	g->max_flows = o->max_connections > 0 ? (unsigned)o->max_connections : 4096;
-	memcpy(g->mac, mac, 6);
-	ipaddr_parse(&g->gw4, AF_INET, ISLO_GW4);
-	ipaddr_parse(&g->dns4, AF_INET, ISLO_DNS4);
-	ipaddr_parse(&g->guest4, AF_INET, ISLO_GUEST4);
-	ipaddr_parse(&g->gw6, AF_INET6, ISLO_GW6);
-	ipaddr_parse(&g->dns6, AF_INET6, ISLO_DNS6);
-	ipaddr_parse(&g->guest6, AF_INET6, ISLO_GUEST6);
-
-	g->bufsize = (size_t)o->mtu + ETH_HLEN_ + 64;
-	g->ibuf = malloc(g->bufsize);
-	g->obuf = malloc(g->bufsize);
-	if (!g->ibuf || !g->obuf)
-		return -1;
-
-	g->audit = audit_open(o->audit_path, err, sizeof(err));
-	if (!g->audit) {
-		err("%s", err);
+	memset(d, 0, sizeof(*d));
+	d->sv = sv;
+	if (!lwip_up) {
+		lwip_init();
+		lwip_up = 1;
+	}
+	d->epfd = epoll_create1(EPOLL_CLOEXEC);
+	d->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+	if (d->epfd < 0 || d->timerfd < 0) {
+		err("epoll/timerfd: %s", strerror(errno));
 		return -1;
 	}
-	if (profile_intercepts(o->profile)) {
+	d->timer_ref.type = REF_TIMER;
+	d->sig_ref.type = REF_SIG;
+	{
+		struct epoll_event ev = { .events = EPOLLIN,
+					  .data.ptr = &d->timer_ref };
+
+		epoll_ctl(d->epfd, EPOLL_CTL_ADD, d->timerfd, &ev);
+		if (sv && sv->sigfd >= 0) {
+			ev.data.ptr = &d->sig_ref;
+			epoll_ctl(d->epfd, EPOLL_CTL_ADD, sv->sigfd, &ev);
+		}
+	}
+	if (sv) {
+		sv->on_usr1 = on_usr1;
+		sv->opaque = d;
+	}
+	return 0;
+}
+
+void gwd_fini(struct gwd *d)
+{
+	while (d->sandboxes)
+		gw_remove(d->sandboxes);
+	if (d->epfd >= 0)
+		close(d->epfd);
+	if (d->timerfd >= 0)
+		close(d->timerfd);
+	d->epfd = d->timerfd = -1;
+	if (d->sv) {
+		d->sv->on_usr1 = NULL;
+		d->sv->opaque = NULL;
+	}
+}
+
+/* The CA and trust store, the first time a profile intercepts. */
+static int gw_prepare_interception(struct gw *g, char *err, size_t errlen)
+{
+	const struct run_opts *o = g->o;
+
+	if (g->ca || !profile_intercepts(g->prof))
+		return 0;
+	{
 		char *def = o->ca_dir ? NULL : ca_default_dir();
 
-		g->ca = ca_open(o->ca_dir ? o->ca_dir : def, err, sizeof(err));
+		g->ca = ca_open(o->ca_dir ? o->ca_dir : def, err, errlen);
 		free(def);
-		if (!g->ca) {
-			err("%s", err);
+		if (!g->ca)
 			return -1;
-		}
-		if (trust_add_system(&g->trust, err, sizeof(err)) < 0)
-			warn("%s", err);
-		if (o->upstream_ca &&
-		    trust_add_pem_file(&g->trust, o->upstream_ca, err,
-				       sizeof(err)) < 0) {
-			err("--upstream-ca: %s", err);
-			return -1;
-		}
-		if (!g->trust.n) {
-			err("no trust anchors for upstream TLS: install "
-			    "ca-certificates or give --upstream-ca FILE");
-			return -1;
-		}
 	}
-	g->nrates = g->prof->nrules;
-	g->rates = calloc(g->nrates ? g->nrates : 1, sizeof(*g->rates));
-	if (!g->rates)
-		return -1;
-	g->pool = dns_pool_new(65536);
-	if (!g->pool) {
-		err("cannot allocate the DNS pool");
-		return -1;
-	}
-	g->hostdns = hostdns_new(g, o->dns_upstream, err, sizeof(err));
-	if (!g->hostdns) {
-		err("%s", err);
-		return -1;
-	}
+	if (trust_add_system(&g->trust, err, errlen) < 0)
+		warn("%s", err);
+	if (o->upstream_ca &&
+	    trust_add_pem_file(&g->trust, o->upstream_ca, err, errlen) < 0) {
+		char why[512];
 
-	lwip_init();
+		snprintf(why, sizeof(why), "--upstream-ca: %s", err);
+		snprintf(err, errlen, "%s", why);
+		return -1;
+	}
+	if (!g->trust.n) {
+		snprintf(err, errlen, "no trust anchors for upstream TLS: install "
+			 "ca-certificates or give --upstream-ca FILE");
+		return -1;
+	}
+	return 0;
+}
+
+static int gw_netif_up(struct gw *g)
+{
+	ip4_addr_t a4, m4, gw4;
+	ip6_addr_t a6;
+
 	IP4_ADDR(&a4, 10, 0, 2, 2);
 	IP4_ADDR(&m4, 255, 255, 255, 0);
 	IP4_ADDR(&gw4, 0, 0, 0, 0);
@@ -1100,50 +1164,200 @@ static int gw_setup(struct gw *g, int tapfd, const struct run_opts *o,
 	memcpy(a6.addr, g->dns6.a, 16);
 	netif_ip6_addr_set(&g->netif, 1, &a6);
 	netif_ip6_addr_set_state(&g->netif, 1, IP6_ADDR_VALID);
-	netif_set_default(&g->netif);
+	if (!netif_default)
+		netif_set_default(&g->netif);
 	netif_set_link_up(&g->netif);
 	netif_set_up(&g->netif);
 
+	/* the catch-all listener and the DNS server see this netif only */
 	g->listener = tcp_new_ip_type(IPADDR_TYPE_ANY);
-	if (!g->listener || tcp_bind(g->listener, IP_ANY_TYPE, 1) != ERR_OK)
-		return -1;
-	g->listener = tcp_listen_with_backlog(g->listener, 255);
 	if (!g->listener)
 		return -1;
+	tcp_bind_netif(g->listener, &g->netif);
+	/* the catch-all listener takes SYNs for every port (patch 0001), so
+	 * its own port only has to be one nobody holds: lwIP refuses a
+	 * second listener on a port, even on another netif */
+	{
+		u16_t port = 1;
+
+		while (tcp_bind(g->listener, IP_ANY_TYPE, port) != ERR_OK)
+			if (++port == 0)
+				return -1;
+	}
+	{
+		struct tcp_pcb *l = tcp_listen_with_backlog(g->listener, 255);
+
+		if (!l)
+			return -1;
+		g->listener = l;
+	}
 	tcp_arg(g->listener, g);
 	tcp_accept(g->listener, flow_accept);
 
 	g->dns_pcb = udp_new_ip_type(IPADDR_TYPE_ANY);
-	if (!g->dns_pcb || udp_bind(g->dns_pcb, IP_ANY_TYPE, 53) != ERR_OK)
+	if (!g->dns_pcb)
+		return -1;
+	udp_bind_netif(g->dns_pcb, &g->netif);
+	/* every sandbox's resolver is port 53 on its own netif */
+	ip_set_option(g->dns_pcb, SOF_REUSEADDR);
+	if (udp_bind(g->dns_pcb, IP_ANY_TYPE, 53) != ERR_OK)
 		return -1;
 	udp_recv(g->dns_pcb, dns_udp_recv, g);
-
-	g->epfd = epoll_create1(EPOLL_CLOEXEC);
-	g->timerfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
-	if (g->epfd < 0 || g->timerfd < 0)
-		return -1;
-	g->tap_ref.type = REF_TAP;
-	g->timer_ref.type = REF_TIMER;
-	g->sig_ref.type = REF_SIG;
-	g->dns_ref.type = REF_HOSTDNS;
-	if (tapfd >= 0) {
-		fcntl(tapfd, F_SETFL, fcntl(tapfd, F_GETFL) | O_NONBLOCK);
-		gw_epoll_mod(g, tapfd, &g->tap_ref, EPOLLIN, EPOLL_CTL_ADD);
-		g->link_events = EPOLLIN;
-	} else if (!o->qemu_socket || stream_listen(g, o->qemu_socket) < 0) {
-		return -1;
-	}
-	gw_epoll_mod(g, g->timerfd, &g->timer_ref, EPOLLIN, EPOLL_CTL_ADD);
-	gw_epoll_mod(g, sv->sigfd, &g->sig_ref, EPOLLIN, EPOLL_CTL_ADD);
-	gw_epoll_mod(g, hostdns_fd(g->hostdns), &g->dns_ref, EPOLLIN,
-		     EPOLL_CTL_ADD);
-	sv->on_usr1 = on_usr1;
-	sv->opaque = g;
 	return 0;
 }
 
-static void gw_teardown(struct gw *g)
+/*
+ * Take the sandbox's netif out of lwIP without touching anyone else's
+ * connections: every pcb bound to it goes first, and its addresses are
+ * cleared by hand, because netif_remove() would otherwise abort every pcb
+ * in the process whose local address equals one of them (and every
+ * sandbox has the same gateway addresses).
+ */
+static void gw_netif_down(struct gw *g)
 {
+	u8_t idx = netif_get_index(&g->netif);
+	struct tcp_pcb *pcb, *next;
+	int i;
+
+	if (!idx || !g->netif.input)
+		return;
+	for (pcb = tcp_active_pcbs; pcb; pcb = next) {
+		next = pcb->next;
+		if (pcb->netif_idx == idx)
+			tcp_abort(pcb);
+	}
+	for (pcb = tcp_tw_pcbs; pcb; pcb = next) {
+		next = pcb->next;
+		if (pcb->netif_idx == idx)
+			tcp_abort(pcb);
+	}
+	ip_addr_set_zero_ip4(&g->netif.ip_addr);
+	for (i = 0; i < LWIP_IPV6_NUM_ADDRESSES; i++)
+		g->netif.ip6_addr_state[i] = IP6_ADDR_INVALID;
+	netif_remove(&g->netif);
+	if (!netif_default && netif_list)
+		netif_set_default(netif_list);
+	g->netif.input = NULL;
+}
+
+static const char *gw_own(struct gw *g, int slot, const char *s)
+{
+	if (!s)
+		return NULL;
+	free(g->own_strs[slot]);
+	g->own_strs[slot] = strdup(s);
+	return g->own_strs[slot];
+}
+
+struct gw *gw_add(struct gwd *d, const char *id, int tapfd,
+		  const struct run_opts *o, struct policyset *ps, char *err,
+		  size_t errlen)
+{
+	static const uint8_t mac[6] = { 0x52, 0x55, 0x0a, 0x00, 0x02, 0x02 };
+	struct gw *g = calloc(1, sizeof(*g));
+
+	if (!g) {
+		snprintf(err, errlen, "out of memory");
+		if (tapfd >= 0)
+			close(tapfd);
+		policyset_unref(ps);
+		return NULL;
+	}
+	g->d = d;
+	g->epfd = d->epfd;
+	g->sv = d->sv;
+	g->listen_fd = -1;
+	g->tapfd = -1;
+	snprintf(g->id, sizeof(g->id), "%s", id ? id : "");
+	g->own_o = *o;
+	g->own_o.audit_path = gw_own(g, 0, o->audit_path);
+	g->own_o.qemu_socket = gw_own(g, 1, o->qemu_socket);
+	g->o = &g->own_o;
+	g->ps = ps;
+	g->prof = ps->prof;
+	g->profile_name = ps->name;
+	g->t_added = now_ms();
+	g->max_flows = o->max_connections > 0 ? (unsigned)o->max_connections : 4096;
+	memcpy(g->mac, mac, 6);
+	ipaddr_parse(&g->gw4, AF_INET, ISLO_GW4);
+	ipaddr_parse(&g->dns4, AF_INET, ISLO_DNS4);
+	ipaddr_parse(&g->guest4, AF_INET, ISLO_GUEST4);
+	ipaddr_parse(&g->gw6, AF_INET6, ISLO_GW6);
+	ipaddr_parse(&g->dns6, AF_INET6, ISLO_DNS6);
+	ipaddr_parse(&g->guest6, AF_INET6, ISLO_GUEST6);
+	g->tap_ref.type = REF_TAP;
+	g->dns_ref.type = REF_HOSTDNS;
+	g->listen_ref.type = REF_LISTEN;
+
+	/* linked first, so that gw_remove() can undo a partial set-up */
+	g->next = d->sandboxes;
+	d->sandboxes = g;
+	d->nsandboxes++;
+
+	g->bufsize = (size_t)g->o->mtu + ETH_HLEN_ + 64;
+	g->ibuf = malloc(g->bufsize);
+	g->obuf = malloc(g->bufsize);
+	if (!g->ibuf || !g->obuf) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	g->audit = audit_open(g->o->audit_path, err, errlen);
+	if (!g->audit)
+		goto fail;
+	if (g->id[0] && audit_set_sandbox(g->audit, g->id) < 0) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	if (gw_prepare_interception(g, err, errlen) < 0)
+		goto fail;
+	g->pool = dns_pool_new(65536);
+	if (!g->pool) {
+		snprintf(err, errlen, "cannot allocate the DNS pool");
+		goto fail;
+	}
+	g->hostdns = hostdns_new(g, g->o->dns_upstream, err, errlen);
+	if (!g->hostdns)
+		goto fail;
+	if (gw_netif_up(g) < 0) {
+		snprintf(err, errlen, "lwIP: cannot add the sandbox's interface "
+			 "(at most 250 sandboxes per process)");
+		goto fail;
+	}
+	if (tapfd >= 0) {
+		g->tapfd = tapfd;
+		tapfd = -1;
+		fcntl(g->tapfd, F_SETFL, fcntl(g->tapfd, F_GETFL) | O_NONBLOCK);
+		gw_epoll_mod(g, g->tapfd, &g->tap_ref, EPOLLIN, EPOLL_CTL_ADD);
+		g->link_events = EPOLLIN;
+	} else if (!g->o->qemu_socket ||
+		   stream_listen(g, g->o->qemu_socket, err, errlen) < 0) {
+		if (!g->o->qemu_socket)
+			snprintf(err, errlen, "no link: give a TAP or a QEMU socket");
+		goto fail;
+	}
+	gw_epoll_mod(g, hostdns_fd(g->hostdns), &g->dns_ref, EPOLLIN,
+		     EPOLL_CTL_ADD);
+	return g;
+fail:
+	if (tapfd >= 0)
+		close(tapfd);
+	gw_remove(g);
+	return NULL;
+}
+
+void gw_remove(struct gw *g)
+{
+	struct gwd *d = g->d;
+	struct gw **pp;
+	int i;
+
+	for (pp = &d->sandboxes; *pp; pp = &(*pp)->next) {
+		if (*pp == g) {
+			*pp = g->next;
+			d->nsandboxes--;
+			break;
+		}
+	}
 	flow_close_all(g);
 	flow_reap(g);
 	uflow_tick(g, 1);
@@ -1151,23 +1365,19 @@ static void gw_teardown(struct gw *g)
 		udp_remove(g->dns_pcb);
 	if (g->listener)
 		tcp_close(g->listener);
-	netif_remove(&g->netif);
-	if (g->hostdns)
+	gw_netif_down(g);
+	if (g->hostdns) {
+		gw_epoll_mod(g, hostdns_fd(g->hostdns), &g->dns_ref, 0,
+			     EPOLL_CTL_DEL);
 		hostdns_free(g->hostdns);
+	}
 	if (g->pool)
 		dns_pool_free(g->pool);
 	if (g->audit)
 		audit_close(g->audit);
 	if (g->ca)
 		ca_free(g->ca);
-	g->ca = NULL;
 	trust_free(&g->trust);
-	free(g->rates);
-	g->rates = NULL;
-	if (g->epfd >= 0)
-		close(g->epfd);
-	if (g->timerfd >= 0)
-		close(g->timerfd);
 	free(g->ibuf);
 	free(g->obuf);
 	if (g->listen_fd >= 0) {
@@ -1175,26 +1385,104 @@ static void gw_teardown(struct gw *g)
 		if (g->o->qemu_socket)
 			unlink(g->o->qemu_socket);
 	}
-	if (g->stream && g->tapfd >= 0)
+	if (g->tapfd >= 0)
 		close(g->tapfd);
 	free(g->srx);
 	free(g->stx);
-	g->sv->on_usr1 = NULL;
+	policyset_unref(g->ps);
+	for (i = 0; i < 4; i++)
+		free(g->own_strs[i]);
+	free(g);
+}
+
+struct gw *gw_find(struct gwd *d, const char *id)
+{
+	struct gw *g;
+
+	for (g = d->sandboxes; g; g = g->next)
+		if (!strcmp(g->id, id))
+			return g;
+	return NULL;
+}
+
+int gw_reload(struct gw *g, char *err, size_t errlen)
+{
+	struct policyset *ps, *old = g->ps;
+	const struct profile *oldp = g->prof;
+
+	if (!old || !old->path) {
+		snprintf(err, errlen, "no profile file to re-read");
+		return 1;
+	}
+	ps = policyset_load(old->path, NULL, err, errlen);
+	if (!ps) {
+		g->st.reload_errors++;
+		return -1;
+	}
+	ps->generation = old->generation + 1;
+	g->prof = ps->prof;
+	if (gw_prepare_interception(g, err, errlen) < 0) {
+		g->prof = oldp;
+		policyset_unref(ps);
+		g->st.reload_errors++;
+		return -1;
+	}
+	/* flows hold their own references: established connections keep the
+	 * rules (and secrets) they were admitted under */
+	g->ps = ps;
+	g->profile_name = ps->name;
+	policyset_unref(old);
+	g->st.reloads++;
+	return 0;
+}
+
+int gw_reload_logged(struct gw *g, char *err, size_t errlen)
+{
+	int r = gw_reload(g, err, errlen);
+	struct audit_ev e;
+
+	if (r == 1)
+		return r;
+	if (r < 0)
+		err("%s%s%sprofile reload failed, the old one stays in "
+		    "force: %s", g->id[0] ? "sandbox " : "", g->id,
+		    g->id[0] ? ": " : "", err);
+	else
+		info("%s%s%sprofile '%s' reloaded", g->id[0] ? "sandbox " : "",
+		     g->id, g->id[0] ? ": " : "", g->profile_name);
+	audit_begin(&e, "profile_reload");
+	audit_str(&e, "profile", g->profile_name);
+	audit_str(&e, "result", r < 0 ? "error" : "ok");
+	if (r < 0)
+		audit_str(&e, "reason", err);
+	audit_int(&e, "generation", (long long)g->ps->generation);
+	audit_emit(g->audit, &e);
+	return r;
+}
+
+void gwd_reload_all(struct gwd *d)
+{
+	struct gw *g;
+	char err[4096];
+
+	for (g = d->sandboxes; g; g = g->next)
+		gw_reload_logged(g, err, sizeof(err));
 }
 
 /**
- * gw_run_once() - One turn of the loop: wait, dispatch, run timers
- * @g:          Sandbox
+ * gwd_run_once() - One turn of the loop: wait, dispatch, run timers
+ * @d:          Loop
  * @timeout_ms: How long epoll may wait
  * Return: 0, or -1 if epoll failed
  */
-int gw_run_once(struct gw *g, int timeout_ms)
+int gwd_run_once(struct gwd *d, int timeout_ms)
 {
 	struct epoll_event ev[64];
+	struct gw *g;
 	int i, n;
 
-	arm_timer(g);
-	n = epoll_wait(g->epfd, ev, 64, timeout_ms);
+	arm_timer(d);
+	n = epoll_wait(d->epfd, ev, 64, timeout_ms);
 	if (n < 0 && errno != EINTR) {
 		err("epoll_wait: %s", strerror(errno));
 		return -1;
@@ -1204,25 +1492,28 @@ int gw_run_once(struct gw *g, int timeout_ms)
 
 		switch (r->type) {
 		case REF_TAP:
+			g = GW_OF(r, tap_ref);
 			if (g->stream && (ev[i].events & EPOLLOUT))
 				stream_flush(g);
 			if (g->tapfd >= 0 && (ev[i].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
 				tap_input(g);
 			break;
 		case REF_LISTEN:
-			stream_accept(g);
+			stream_accept(GW_OF(r, listen_ref));
 			break;
 		case REF_TIMER: {
 			uint64_t x;
 
-			if (read(g->timerfd, &x, sizeof(x)) < 0)
+			if (read(d->timerfd, &x, sizeof(x)) < 0)
 				(void)0;
 			break;
 		}
 		case REF_SIG:
-			supervisor_handle(g->sv);
+			if (d->sv)
+				supervisor_handle(d->sv);
 			break;
 		case REF_HOSTDNS:
+			g = GW_OF(r, dns_ref);
 			hostdns_input(g->hostdns);
 			break;
 		case REF_FLOW:
@@ -1231,56 +1522,110 @@ int gw_run_once(struct gw *g, int timeout_ms)
 		case REF_UDP:
 			uflow_sock_event((struct uflow *)r);
 			break;
+		case REF_CTL_LISTEN:
+		case REF_CTL_CONN:
+		case REF_METRICS_LISTEN:
+		case REF_METRICS_CONN:
+			daemon_event(d, r, ev[i].events);
+			break;
 		}
 	}
 	sys_check_timeouts();
-	/* unsolicited RAs: RDNSS lifetimes are 3 x 600 s (ra.h) */
-	if (g->guest_mac_known && g->tapfd >= 0 &&
-	    now_ms() - g->last_ra > 300000) {
-		ra_send(g, NULL);
-		g->last_ra = now_ms();
+	if (d->sv && d->sv->reload) {
+		d->sv->reload = 0;
+		gwd_reload_all(d);
 	}
-	hostdns_tick(g->hostdns);
-	flow_tick(g);
-	uflow_tick(g, 0);
-	flow_reap(g);
+	for (g = d->sandboxes; g; g = g->next) {
+		/* unsolicited RAs: RDNSS lifetimes are 3 x 600 s (ra.h) */
+		if (g->guest_mac_known && g->tapfd >= 0 &&
+		    now_ms() - g->last_ra > 300000) {
+			ra_send(g, NULL);
+			g->last_ra = now_ms();
+		}
+		hostdns_tick(g->hostdns);
+		flow_tick(g);
+		uflow_tick(g, 0);
+		flow_reap(g);
+	}
 	return 0;
 }
 
-/* lwIP is a singleton (its pcb lists, timers): one gateway per process. */
-static struct gw the_gw;
+int gw_run_once(struct gw *g, int timeout_ms)
+{
+	return gwd_run_once(g->d, timeout_ms);
+}
 
+/* For the unit tests and fuzzers: one sandbox in a loop of its own. */
 struct gw *gw_test_new(int tapfd, const struct run_opts *o,
 		       struct supervisor *sv)
 {
-	if (gw_setup(&the_gw, tapfd, o, sv) < 0)
+	static struct gwd d;
+	struct policyset *ps;
+	char err[512];
+	struct gw *g;
+
+	if (!d.epfd && gwd_init(&d, sv) < 0)
 		return NULL;
-	return &the_gw;
+	ps = policyset_borrow(o->profile, o->secrets, o->profile_name,
+			      o->profile_path);
+	if (!ps)
+		return NULL;
+	g = gw_add(&d, "", tapfd, o, ps, err, sizeof(err));
+	if (!g)
+		err("%s", err);
+	return g;
 }
 
+/**
+ * gw_serve() - `islo-net run`, `tap` and `qemu`: the loop with one sandbox
+ * @tapfd: The link (not closed here), or -1 with o->qemu_socket
+ * @o:     Options, with the profile loaded
+ * @sv:    Supervisor (CMD, signals)
+ * Return: 0, or -1 on a fatal error (reported)
+ */
 int gw_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
 {
-	struct gw *g = &the_gw;
-	int rc = 0;
+	struct gwd d;
+	struct policyset *ps;
+	struct gw *g;
+	char err[1024];
+	int rc = 0, fd = -1;
 
-	if (gw_setup(g, tapfd, o, sv) < 0) {
-		err("gateway set-up failed");
-		gw_teardown(g);
+	if (gwd_init(&d, sv) < 0) {
+		gwd_fini(&d);
+		return -1;
+	}
+	ps = policyset_borrow(o->profile, o->secrets, o->profile_name,
+			      o->profile_path);
+	if (tapfd >= 0) {
+		fd = dup(tapfd);
+		if (fd < 0)
+			err("dup: %s", strerror(errno));
+	}
+	g = ps && (tapfd < 0 || fd >= 0) ?
+		gw_add(&d, "", fd, o, ps, err, sizeof(err)) : NULL;
+	if (!g) {
+		if (!ps)
+			snprintf(err, sizeof(err), "out of memory");
+		else if (tapfd >= 0 && fd < 0)
+			policyset_unref(ps);
+		err("gateway set-up failed: %s", err);
+		gwd_fini(&d);
 		return -1;
 	}
 	if (isolate_serving() < 0) {
-		gw_teardown(g);
+		gwd_fini(&d);
 		return -1;
 	}
 	info("gateway profile '%s' in force", o->profile_name);
 	while (!sv->done) {
-		if (gw_run_once(g, 100) < 0) {
+		if (gwd_run_once(&d, 100) < 0) {
 			rc = -1;
 			break;
 		}
 		if (!sv->done)
 			supervisor_handle(sv);
 	}
-	gw_teardown(g);
+	gwd_fini(&d);
 	return rc;
 }

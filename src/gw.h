@@ -22,6 +22,7 @@
 #include "frame.h"
 #include "islo.h"
 #include "policy.h"
+#include "policyset.h"
 #include "trust.h"
 
 struct audit;
@@ -33,7 +34,8 @@ struct flow;
 
 /* Typed epoll references: every registered fd's data.ptr points at one. */
 enum ref_type { REF_TAP = 1, REF_TIMER, REF_SIG, REF_FLOW, REF_HOSTDNS, REF_UDP,
-		REF_LISTEN };
+		REF_LISTEN, REF_CTL_LISTEN, REF_CTL_CONN, REF_METRICS_LISTEN,
+		REF_METRICS_CONN };
 struct epref {
 	enum ref_type type;
 };
@@ -114,6 +116,7 @@ struct flow {
 	uint64_t t_start;
 
 	struct proxy *px;               /* intercepted (proxy.c), or NULL */
+	struct policyset *ps;           /* the rules that admitted it */
 };
 
 int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family);
@@ -138,18 +141,42 @@ int uflow_input(struct gw *g, const struct ipaddr *src,
 void uflow_sock_event(struct uflow *u);
 void uflow_tick(struct gw *g, int all);
 
+/* Counters per sandbox, for `islo-net ctl stats` and the metrics. */
+enum { ACT_ALLOW, ACT_DENY, ACT_INTERCEPT, ACT_ERROR, ACT_N };
+struct gw_stats {
+	uint64_t conns[ACT_N];          /* TCP connections opened, by action */
+	uint64_t udp[ACT_N];            /* UDP flows, by action */
+	uint64_t dns[2];                /* DNS answers: allowed names, refused */
+	uint64_t http[ACT_N];           /* intercepted requests, by action */
+	uint64_t tls_handshakes, tls_failures;
+	uint64_t bytes_up, bytes_down;  /* of closed connections */
+	uint64_t frames_in, frames_out, frames_dropped;
+	uint64_t syn_refused_limit;     /* SYNs beyond max_connections */
+	uint64_t reloads, reload_errors;
+};
+
 /* --- the sandbox (gw.c) --- */
+struct gwd;
 struct gw {
+	struct gwd *d;                  /* the loop (and daemon) it runs in */
+	struct gw *next;
+	char id[64];                    /* sandbox id ("" for run/tap/qemu) */
+	struct run_opts own_o;          /* its options; o points here */
+	char *own_strs[4];              /* strings own_o points at, ours */
 	const struct run_opts *o;
-	const struct profile *prof;
-	const char *profile_name;
+	struct policyset *ps;           /* the rules in force */
+	const struct profile *prof;     /* = ps->prof */
+	const char *profile_name;       /* = ps->name */
+	uint64_t t_added;
+	int removing;                   /* removed at the end of this turn */
+	struct gw_stats st;
 	struct supervisor *sv;
 	struct audit *audit;
 	struct dns_pool *pool;
 	struct hostdns *hostdns;
 
-	int epfd, tapfd, timerfd;
-	struct epref tap_ref, timer_ref, sig_ref, dns_ref, listen_ref;
+	int epfd, tapfd;                /* epfd: the loop's (d->epfd) */
+	struct epref tap_ref, dns_ref, listen_ref;
 
 	/* the link: a TAP fd (one frame per read/write), or a QEMU stream
 	 * socket (frames with a 4-byte big-endian length, the framing passt
@@ -172,22 +199,74 @@ struct gw {
 	struct uflow *uflows;
 	unsigned nuflows;
 
-	/* interception: the CA minting leaves, the upstream trust store, and
-	 * a token bucket per rule (indexed by pf_rule.index) */
+	/* interception: the CA minting leaves, the upstream trust store
+	 * (loaded when a profile first needs them) */
 	struct ca *ca;
 	struct trust trust;
-	struct gw_rate {
-		double tokens;
-		uint64_t last;
-	} *rates;
-	size_t nrates;
 
 	uint64_t last_ra;               /* when we last sent a router advert */
+	uint64_t udp_log_last;          /* refused-UDP log lines: rate limit */
+	unsigned udp_log_count;
+	uint64_t limit_log_last;        /* over-the-limit SYNs: the same */
+	unsigned limit_log_count;
 	uint8_t *obuf;                  /* one frame being written to the TAP */
 	uint8_t *ibuf;                  /* one frame being read from the TAP */
 	size_t bufsize;
 	uint64_t drops_tx;
 };
+
+/*
+ * The loop: one epoll set for every sandbox's link and sockets, the lwIP
+ * timers, signals and, in `islo-net serve`, the control and metrics
+ * sockets (daemon.c).  lwIP is one stack for the process; each sandbox is
+ * one netif in it, and every pcb is bound to its sandbox's netif, so
+ * sandboxes with identical addresses never see each other's connections.
+ */
+struct daemon;
+struct gwd {
+	int epfd, timerfd;
+	struct epref timer_ref, sig_ref;
+	struct supervisor *sv;
+	struct gw *sandboxes;
+	unsigned nsandboxes;
+	struct daemon *dm;              /* serve mode, or NULL */
+	int reload_requested;           /* SIGHUP seen */
+};
+
+int gwd_init(struct gwd *d, struct supervisor *sv);
+void gwd_fini(struct gwd *d);
+int gwd_run_once(struct gwd *d, int timeout_ms);
+/**
+ * gw_add() - Start serving one sandbox
+ * @d:     Loop
+ * @id:    Sandbox id (copied; "" for the single sandbox of run/tap/qemu)
+ * @tapfd: Its link (a TAP fd, taken over), or -1 with o->qemu_socket
+ * @o:     Options (copied; the strings must outlive the sandbox unless
+ *         gw_own_str() took them)
+ * @ps:    Rules (the sandbox takes this reference)
+ * @err:   Why not, on failure
+ * Return: the sandbox, or NULL (then @tapfd is closed and @ps released)
+ */
+struct gw *gw_add(struct gwd *d, const char *id, int tapfd,
+		  const struct run_opts *o, struct policyset *ps, char *err,
+		  size_t errlen);
+void gw_remove(struct gw *g);
+struct gw *gw_find(struct gwd *d, const char *id);
+/**
+ * gw_reload() - Re-read the sandbox's profile; on error the old one stays
+ * Return: 0 (reloaded), 1 (nothing to reload), or -1 with @err set
+ */
+int gw_reload(struct gw *g, char *err, size_t errlen);
+/* gw_reload(), reported on stderr and as a profile_reload audit event. */
+int gw_reload_logged(struct gw *g, char *err, size_t errlen);
+void gwd_reload_all(struct gwd *d);
+
+/* Send what lwIP sends without a pcb (tcp_rst) out of @g's link; NULL
+ * to undo. */
+void gw_route_via(struct gw *g);
+
+/* daemon.c: events on its sockets */
+void daemon_event(struct gwd *d, struct epref *r, uint32_t events);
 
 uint64_t now_ms(void);
 int profile_intercepts(const struct profile *p);

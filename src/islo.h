@@ -60,6 +60,7 @@ struct supervisor {
 	pid_t child;
 	int exit_code;          /* CMD's exit status (128+N when killed) */
 	int done;
+	int reload;             /* SIGHUP with no CMD: re-read the profiles */
 	void (*on_usr1)(void *opaque);
 	void *opaque;
 };

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "ca.h"
+#include "ctlmsg.h"
+#include "daemon.h"
 #include "gw.h"
 #include "islo.h"
 #include "log.h"
@@ -113,6 +115,7 @@ enum {
 	OPT_PROFILE = 256, OPT_PROFILES_DIR, OPT_AUDIT, OPT_DNS, OPT_MTU,
 	OPT_HELP, OPT_VERSION, OPT_CA_DIR, OPT_UPSTREAM_CA,
 	OPT_TAP, OPT_TAP_FD, OPT_NETNS, OPT_SOCKET, OPT_MAX_CONN,
+	OPT_CONTROL, OPT_METRICS, OPT_ID, OPT_QEMU_SOCKET,
 };
 
 static const struct option run_opts_long[] = {
@@ -129,6 +132,10 @@ static const struct option run_opts_long[] = {
 	{ "tap-fd", required_argument, NULL, OPT_TAP_FD },
 	{ "netns", required_argument, NULL, OPT_NETNS },
 	{ "socket", required_argument, NULL, OPT_SOCKET },
+	{ "control", required_argument, NULL, OPT_CONTROL },
+	{ "metrics-listen", required_argument, NULL, OPT_METRICS },
+	{ "id", required_argument, NULL, OPT_ID },
+	{ "qemu-socket", required_argument, NULL, OPT_QEMU_SOCKET },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -158,7 +165,8 @@ struct cli {
 	const char *flag_profile, *profiles_dir;
 	char *path, *name;             /* from profile_resolve(), ours */
 	const char *tap, *netns, *socket_path;
-	int tap_fd;
+	const char *control, *metrics, *id, *qemu_socket;
+	int tap_fd, mtu_set, maxconn_set;
 	struct secrets secrets;
 	char bundle[64];               /* temporary CA bundle, "" if none */
 	char *hide[64];                /* paths hidden from CMD */
@@ -211,6 +219,7 @@ static int parse_run_opts(struct cli *c, int argc, char **argv)
 			break;
 		case OPT_MTU:
 			c->o.mtu = parse_mtu(optarg);
+			c->mtu_set = 1;
 			break;
 		case OPT_CA_DIR:
 			c->o.ca_dir = optarg;
@@ -245,10 +254,23 @@ static int parse_run_opts(struct cli *c, int argc, char **argv)
 				die("--max-connections: '%s' is not a number from 1 "
 				    "to 1000000", optarg);
 			c->o.max_connections = (int)v;
+			c->maxconn_set = 1;
 			break;
 		}
 		case OPT_SOCKET:
 			c->socket_path = optarg;
+			break;
+		case OPT_CONTROL:
+			c->control = optarg;
+			break;
+		case OPT_METRICS:
+			c->metrics = optarg;
+			break;
+		case OPT_ID:
+			c->id = optarg;
+			break;
+		case OPT_QEMU_SOCKET:
+			c->qemu_socket = optarg;
 			break;
 		case 'v':
 			log_verbosity++;
@@ -570,6 +592,168 @@ static int cmd_vm(int argc, char **argv, int qemu)
 	return rc < 0 ? 125 : 0;
 }
 
+/* islo-net serve: the daemon. */
+static int cmd_serve(int argc, char **argv)
+{
+	struct cli c = { 0 };
+	struct supervisor sv;
+	int first = parse_run_opts(&c, argc, argv), rc;
+
+	if (first != argc) {
+		fprintf(stderr, "islo-net serve: unexpected argument '%s'\n",
+			argv[first]);
+		return 2;
+	}
+	if (!c.control) {
+		fprintf(stderr, "islo-net serve: --control SOCKET is required\n");
+		return 2;
+	}
+	if (c.flag_profile || c.tap || c.tap_fd >= 0 || c.socket_path ||
+	    c.id || c.qemu_socket) {
+		fprintf(stderr, "islo-net serve: sandboxes, their links and "
+			"profiles are added with `islo-net ctl add`\n");
+		return 2;
+	}
+	if (c.o.audit_path && c.o.audit_path[0] != '/') {
+		fprintf(stderr, "islo-net serve: --audit-log needs an absolute "
+			"path\n");
+		return 2;
+	}
+	if (supervisor_init(&sv) < 0)
+		return 125;
+	sv.child = -1;
+	rc = daemon_serve(&c.o, c.control, c.metrics, &sv);
+	supervisor_fini(&sv);
+	cli_free(&c);
+	return rc < 0 ? 125 : 0;
+}
+
+/* Append ,"key":"value" (JSON-escaped) to a request being built. */
+static void req_str(struct ctlbuf *b, const char *key, const char *val)
+{
+	if (!val)
+		return;
+	cb_printf(b, ",\"%s\":", key);
+	cb_jstr(b, val);
+}
+
+/* islo-net ctl: one request to a running daemon. */
+static int cmd_ctl(int argc, char **argv)
+{
+	struct cli c = { 0 };
+	struct ctlbuf req = { 0 };
+	const char *verb;
+	char *answer = NULL, *abs = NULL;
+	int first = parse_run_opts(&c, argc, argv), fd = -1, rc = 1;
+
+	if (first >= argc) {
+		fprintf(stderr, "Usage: islo-net ctl --control SOCKET "
+			"add|remove|list|stats|reload|metrics [OPTIONS]\n");
+		return 2;
+	}
+	verb = argv[first];
+	first += parse_run_opts(&c, argc - first, argv + first) - 1;
+	if (first != argc - 1) {
+		fprintf(stderr, "islo-net ctl: unexpected argument '%s'\n",
+			argv[first + 1]);
+		return 2;
+	}
+	if (!c.control) {
+		fprintf(stderr, "islo-net ctl: --control SOCKET is required\n");
+		return 2;
+	}
+	cb_lit(&req, "{\"cmd\":");
+	cb_jstr(&req, verb);
+	req_str(&req, "id", c.id);
+	if (!strcmp(verb, "add")) {
+		if (!c.id) {
+			fprintf(stderr, "islo-net ctl add: --id ID is required\n");
+			goto out;
+		}
+		if ((c.tap != NULL) + (c.tap_fd >= 0) + (c.qemu_socket != NULL) != 1) {
+			fprintf(stderr, "islo-net ctl add: give exactly one of "
+				"--tap NAME, --tap-fd N and --qemu-socket PATH\n");
+			goto out;
+		}
+		/* the profile is resolved here, as `run` would, and the
+		 * daemon reads the file it names */
+		if (load_profile(&c) <= 0) {
+			if (!c.o.profile)
+				fprintf(stderr, "islo-net ctl add: a gateway profile "
+					"is required (--gateway-profile NAME, or "
+					"an islo.yaml)\n");
+			goto out;
+		}
+		abs = realpath(c.o.profile_path, NULL);
+		if (!abs) {
+			fprintf(stderr, "islo-net ctl add: %s: %s\n",
+				c.o.profile_path, strerror(errno));
+			goto out;
+		}
+		req_str(&req, "profile_path", abs);
+		req_str(&req, "profile", c.o.profile_name);
+		if (c.o.audit_path) {
+			char *a = realpath(c.o.audit_path, NULL);
+
+			if (!a && errno == ENOENT && c.o.audit_path[0] == '/') {
+				req_str(&req, "audit_log", c.o.audit_path);
+			} else if (!a) {
+				fprintf(stderr, "islo-net ctl add: --audit-log %s: "
+					"give an absolute path\n", c.o.audit_path);
+				goto out;
+			} else {
+				req_str(&req, "audit_log", a);
+				free(a);
+			}
+		}
+		if (c.maxconn_set)
+			cb_printf(&req, ",\"max_connections\":%d",
+				  c.o.max_connections);
+		if (c.mtu_set)
+			cb_printf(&req, ",\"mtu\":%d", c.o.mtu);
+		if (c.qemu_socket) {
+			if (c.qemu_socket[0] != '/') {
+				fprintf(stderr, "islo-net ctl add: --qemu-socket "
+					"needs an absolute path\n");
+				goto out;
+			}
+			req_str(&req, "qemu_socket", c.qemu_socket);
+		} else {
+			fd = c.tap_fd >= 0 ? c.tap_fd : tap_open(c.tap, c.netns);
+			if (fd < 0)
+				goto out;
+			cb_lit(&req, ",\"tap_fd\":true");
+		}
+	}
+	cb_lit(&req, "}");
+	if (req.oom || ctl_call(c.control, req.p, fd, &answer) < 0)
+		goto out;
+	{
+		int ok = !strncmp(answer, "{\"ok\":true", 10);
+		char *text = ctlmsg_answer_str(answer, strlen(answer),
+					       ok ? "metrics" : "error");
+
+		/* metrics: print the text itself */
+		if (ok && !strcmp(verb, "metrics") && text) {
+			fputs(text, stdout);
+		} else {
+			if (!ok && text)
+				fprintf(stderr, "islo-net ctl %s: %s\n", verb, text);
+			printf("%s\n", answer);
+		}
+		free(text);
+		rc = ok ? 0 : 1;
+	}
+out:
+	if (fd >= 0 && c.tap_fd < 0)
+		close(fd);
+	free(abs);
+	free(answer);
+	cb_free(&req);
+	cli_free(&c);
+	return rc;
+}
+
 static void print_rule(const struct pf_rule *r)
 {
 	size_t i;
@@ -664,6 +848,10 @@ int main(int argc, char **argv)
 		return cmd_vm(argc - 1, argv + 1, 0);
 	if (!strcmp(argv[1], "qemu"))
 		return cmd_vm(argc - 1, argv + 1, 1);
+	if (!strcmp(argv[1], "serve"))
+		return cmd_serve(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "ctl"))
+		return cmd_ctl(argc - 1, argv + 1);
 	fprintf(stderr, "islo-net: unknown command '%s'\n\n", argv[1]);
 	usage(stderr, 2);
 	return 2;

@@ -309,6 +309,8 @@ static void audit_request(struct proxy *px, const char *action, int status,
 	struct flow *f = px->f;
 	struct audit_ev e;
 
+	f->g->st.http[!strcmp(action, "allow") ? (status == 502 ? ACT_ERROR :
+						   ACT_ALLOW) : ACT_DENY]++;
 	audit_begin(&e, "http_request");
 	audit_str(&e, "action", action);
 	audit_str(&e, "profile", f->g->profile_name);
@@ -382,16 +384,16 @@ static int path_allowed(const struct pf_rule *r, const char *path)
 
 /* A token bucket per rule: rate_limit_rpm requests a minute, bursts of
  * up to that many. */
-static int rate_ok(struct gw *g, const struct pf_rule *r)
+static int rate_ok(struct policyset *ps, const struct pf_rule *r)
 {
 	struct gw_rate *rt;
 	uint64_t now = now_ms();
 	double cap;
 
 	if (!r || !r->rate_limit_rpm || r->index < 0 ||
-	    (size_t)r->index >= g->nrates)
+	    (size_t)r->index >= ps->nrates)
 		return 1;
-	rt = &g->rates[r->index];
+	rt = &ps->rates[r->index];
 	cap = r->rate_limit_rpm;
 	if (!rt->last) {
 		rt->tokens = cap;
@@ -481,9 +483,8 @@ static int auth_value(const struct pf_auth *a, const struct secret *s,
 static int request_decide(struct proxy *px)
 {
 	struct flow *f = px->f;
-	struct gw *g = f->g;
 	const struct pf_rule *r = f->dec.rule;
-	const struct secrets *ss = g->o->secrets;
+	const struct secrets *ss = f->ps->secrets;
 	struct http_subst subst[1];
 	struct http_field add[1];
 	const char *drop[3];
@@ -529,7 +530,7 @@ static int request_decide(struct proxy *px)
 			return -1;
 		}
 	}
-	if (!rate_ok(g, r)) {
+	if (!rate_ok(f->ps, r)) {
 		answer(px, 429, "rate limit of the rule exceeded");
 		return -1;
 	}

@@ -169,6 +169,10 @@ static void forward(struct supervisor *sv, const struct signalfd_siginfo *si)
 		sv->done = 1;
 		return;
 	}
+	if (sv->child <= 0 && sig == SIGHUP) {
+		sv->reload = 1;   /* the loop re-reads every profile */
+		return;
+	}
 	if (sv->child <= 0 || sv->done)
 		return;
 	if (si->ssi_code == SI_KERNEL) {

@@ -42,6 +42,7 @@ struct uflow {
 	uint16_t sport, dport;
 	char host[256];
 	struct pf_decision dec;
+	struct policyset *ps;           /* the rules that admitted it */
 	int fd;
 	int dead;
 	uint32_t dns_id;
@@ -58,6 +59,8 @@ static void uflow_audit(struct uflow *u, const char *phase, const char *action,
 	struct audit_ev e;
 	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], up[INET6_ADDRSTRLEN];
 
+	if (!strcmp(phase, "open"))
+		u->g->st.udp[!strcmp(action, "allow") ? ACT_ALLOW : ACT_DENY]++;
 	ipaddr_str(&u->src, s, sizeof(s));
 	ipaddr_str(&u->dst, d, sizeof(d));
 	audit_begin(&e, "connection");
@@ -265,6 +268,7 @@ int uflow_input(struct gw *g, const struct ipaddr *src, const struct ipaddr *dst
 		return -1;
 	u->ref.type = REF_UDP;
 	u->g = g;
+	u->ps = policyset_ref(g->ps);
 	u->fd = -1;
 	u->src = *src;
 	u->dst = *dst;
@@ -334,6 +338,7 @@ void uflow_tick(struct gw *g, int all)
 		if (u->dead) {
 			*pp = u->next;
 			g->nuflows--;
+			policyset_unref(u->ps);
 			free(u);
 			continue;
 		}
