@@ -909,18 +909,17 @@ static void stream_accept(struct gw *g)
 	info("QEMU connected");
 }
 
-static void stream_input(struct gw *g)
+/*
+ * QEMU's stream framing: a 4-byte big-endian length, then that many bytes
+ * of Ethernet frame.  A length outside [14, MTU + 14 + 64] cannot be a
+ * frame and means the stream is lost (or hostile): the guest is dropped,
+ * and may connect again.  Every complete frame in srx is handled; a partial
+ * one waits for its remaining bytes.
+ */
+static void stream_parse(struct gw *g)
 {
 	size_t off = 0;
-	ssize_t n = read(g->tapfd, g->srx + g->srx_len, g->srx_cap - g->srx_len);
 
-	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-		link_down(g);
-		return;
-	}
-	if (n < 0)
-		return;
-	g->srx_len += (size_t)n;
 	while (g->srx_len - off >= 4) {
 		const uint8_t *p = g->srx + off;
 		size_t len = (size_t)p[0] << 24 | (size_t)p[1] << 16 |
@@ -942,6 +941,35 @@ static void stream_input(struct gw *g)
 	}
 	memmove(g->srx, g->srx + off, g->srx_len - off);
 	g->srx_len -= off;
+}
+
+static void stream_input(struct gw *g)
+{
+	ssize_t n = read(g->tapfd, g->srx + g->srx_len, g->srx_cap - g->srx_len);
+
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+		link_down(g);
+		return;
+	}
+	if (n < 0)
+		return;
+	g->srx_len += (size_t)n;
+	stream_parse(g);
+}
+
+void gw_stream_feed(struct gw *g, const uint8_t *p, size_t n)
+{
+	while (n && g->stream && g->tapfd >= 0) {
+		size_t k = g->srx_cap - g->srx_len;
+
+		if (k > n)
+			k = n;
+		memcpy(g->srx + g->srx_len, p, k);
+		g->srx_len += k;
+		p += k;
+		n -= k;
+		stream_parse(g);
+	}
 }
 
 static void tap_input(struct gw *g)

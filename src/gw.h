@@ -275,6 +275,8 @@ int gw_run_once(struct gw *g, int timeout_ms);
 void gw_frame_input(struct gw *g, const uint8_t *f, size_t len);
 struct gw *gw_test_new(int tapfd, const struct run_opts *o,
 		       struct supervisor *sv);
+/* For the stream-framing fuzzer: bytes as if read from the QEMU socket. */
+void gw_stream_feed(struct gw *g, const uint8_t *p, size_t n);
 int gw_is_own_addr(const struct gw *g, const struct ipaddr *a);
 void ipaddr_str(const struct ipaddr *a, char *buf, size_t len);
 void ipaddr_to_lwip(const struct ipaddr *a, ip_addr_t *out);

@@ -473,3 +473,30 @@ def test_syn_flood_in_one_sandbox_does_not_starve_another(world, scratch, sandbo
         sink.close()
         if d.p.poll() is None:
             d.stop()
+
+
+def test_qemu_socket_sandbox(world, scratch, daemon):
+    from test_vm import Stream, fr
+    path = os.path.join(scratch, "vm.sock")
+    r = daemon.ctl_json("add", "--id", "vm", "--qemu-socket", path,
+                        "--profiles-dir", world.profiles, "-g", "dm-a")
+    assert r["sandbox"]["link"] == "qemu" and r["sandbox"]["link_up"] is False
+    assert os.stat(path).st_mode & 0o077 == 0
+    g = Stream(path)
+    g.send(fr.arp(fr.GW4))
+    g.recv_until(lambda f: f[12:14] == b"\x08\x06")
+    g.send(fr.udp4(fr.ME4, fr.DNS4, 5353, 53, fr.dnsq("api.example.com")))
+    d = g.recv_until(lambda f: f[12:14] == b"\x08\x00" and f[23] == 17)
+    assert d[42:44] == b"\x12\x34" and d[-4] == 198, d
+    assert daemon.ctl_json("stats", "--id", "vm")["sandbox"]["link_up"] is True
+    g.s.close()
+    assert daemon.ctl_json("remove", "--id", "vm") == {"ok": True}
+    for _ in range(20):
+        if not os.path.exists(path):
+            break
+        time.sleep(0.05)
+    assert not os.path.exists(path)
+    ev = audit_events(open(daemon.audit).read())
+    assert any(e["event"] == "dns" and e.get("sandbox") == "vm" and
+               e["host"] == "api.example.com" for e in ev)
+    assert [e["phase"] for e in ev if e["event"] == "sandbox"] == ["add", "remove"]
