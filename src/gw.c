@@ -1081,6 +1081,11 @@ static void arm_timer(struct gwd *d)
 		ms = 1000; /* flow_tick: peek and connect deadlines */
 	if (ms == 0)
 		ms = 1;
+	/* one syscall less per turn: a timer already set for the same
+	 * moment (to the millisecond) is left alone */
+	if (d->timer_at && d->timer_at == now_ms() + ms)
+		return;
+	d->timer_at = now_ms() + ms;
 	its.it_value.tv_sec = ms / 1000;
 	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
 	timerfd_settime(d->timerfd, 0, &its, NULL);
@@ -1534,6 +1539,7 @@ int gwd_run_once(struct gwd *d, int timeout_ms)
 
 			if (read(d->timerfd, &x, sizeof(x)) < 0)
 				(void)0;
+			d->timer_at = 0;
 			break;
 		}
 		case REF_SIG:

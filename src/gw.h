@@ -231,6 +231,7 @@ struct gwd {
 	unsigned nsandboxes;
 	struct daemon *dm;              /* serve mode, or NULL */
 	int reload_requested;           /* SIGHUP seen */
+	uint64_t timer_at;              /* when the timerfd fires, 0: unset */
 };
 
 int gwd_init(struct gwd *d, struct supervisor *sv);

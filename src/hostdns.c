@@ -63,7 +63,17 @@ struct hostdns {
 	uint32_t next_id;
 	struct hreq req[HREQ_MAX];
 	struct hcache cache[HCACHE_MAX];
+	/* slots at and above these are unused: the loops stop there (the
+	 * tick runs every loop turn, and most turns there is nothing) */
+	int req_hi, cache_hi;
 };
+
+static void req_free(struct hostdns *h, struct hreq *r)
+{
+	r->id = 0;
+	while (h->req_hi > 0 && !h->req[h->req_hi - 1].id)
+		h->req_hi--;
+}
 
 static int host_resolv_conf(char *out, size_t len)
 {
@@ -182,7 +192,7 @@ static struct hcache *cache_find(struct hostdns *h, const char *name)
 	uint64_t now = now_ms();
 	int i;
 
-	for (i = 0; i < HCACHE_MAX; i++) {
+	for (i = 0; i < h->cache_hi; i++) {
 		struct hcache *c = &h->cache[i];
 
 		if (c->name[0] && c->expires > now && !strcmp(c->name, name)) {
@@ -205,6 +215,11 @@ static void cache_put(struct hostdns *h, const struct hreq *r)
 	for (i = 0; i < HCACHE_MAX; i++) {
 		struct hcache *c = &h->cache[i];
 
+		if (i >= h->cache_hi) {
+			victim = c;
+			h->cache_hi = i + 1;
+			break;
+		}
 		if (!c->name[0] || c->expires <= now || !strcmp(c->name, r->name)) {
 			victim = c;
 			break;
@@ -229,6 +244,8 @@ uint32_t hostdns_resolve(struct hostdns *h, const char *name, hostdns_cb cb,
 	for (i = 0; i < HREQ_MAX; i++) {
 		if (!h->req[i].id) {
 			r = &h->req[i];
+			if (i >= h->req_hi)
+				h->req_hi = i + 1;
 			break;
 		}
 	}
@@ -255,9 +272,9 @@ void hostdns_cancel(struct hostdns *h, uint32_t id)
 {
 	int i;
 
-	for (i = 0; i < HREQ_MAX; i++)
+	for (i = 0; i < h->req_hi; i++)
 		if (h->req[i].id == id)
-			h->req[i].id = 0;
+			req_free(h, &h->req[i]);
 }
 
 void hostdns_input(struct hostdns *h)
@@ -275,7 +292,7 @@ void hostdns_input(struct hostdns *h)
 		if (n < 12)
 			continue;
 		id = (uint16_t)(buf[0] << 8 | buf[1]);
-		for (i = 0; i < HREQ_MAX; i++) {
+		for (i = 0; i < h->req_hi; i++) {
 			struct hreq *r = &h->req[i];
 			uint8_t addrs[HOSTDNS_MAX_ADDRS][16];
 			uint32_t ttl = TTL_MAX;
@@ -318,7 +335,7 @@ void hostdns_tick(struct hostdns *h)
 	uint64_t now = now_ms();
 	int i;
 
-	for (i = 0; i < HREQ_MAX; i++) {
+	for (i = 0; i < h->req_hi; i++) {
 		struct hreq *r = &h->req[i];
 		char why[64];
 
@@ -350,7 +367,7 @@ void hostdns_tick(struct hostdns *h)
 			else
 				snprintf(why, sizeof(why), "no address (rcode %d)",
 					 r->rcode[0] ? r->rcode[0] : r->rcode[1]);
-			r->id = 0;
+			req_free(h, r);
 			cb(h->g, arg, n, addrs, n ? NULL : why);
 		}
 	}

@@ -141,6 +141,9 @@ class Daemon:
         except subprocess.TimeoutExpired:
             self.p.kill()
             raise
+        log = open(self.log).read()
+        # under the sanitizer build, any report fails the test
+        assert "Sanitizer" not in log and "runtime error" not in log, log
         return rc
 
 
@@ -168,7 +171,7 @@ def daemon(world, scratch):
     d = Daemon(world, scratch)
     yield d
     if d.p.poll() is None:
-        d.stop()
+        assert d.stop() == 0
 
 
 def test_three_sandboxes_each_under_its_own_profile(world, scratch, daemon, sandboxes):
@@ -472,7 +475,7 @@ def test_syn_flood_in_one_sandbox_does_not_starve_another(world, scratch, sandbo
     finally:
         sink.close()
         if d.p.poll() is None:
-            d.stop()
+            assert d.stop() == 0
 
 
 def test_qemu_socket_sandbox(world, scratch, daemon):
