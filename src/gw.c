@@ -1647,7 +1647,7 @@ int gw_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
 		gwd_fini(&d);
 		return -1;
 	}
-	if (isolate_serving() < 0) {
+	if (isolate_serving() < 0 || supervisor_ready(sv) < 0) {
 		gwd_fini(&d);
 		return -1;
 	}

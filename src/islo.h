@@ -61,11 +61,16 @@ struct supervisor {
 	int exit_code;          /* CMD's exit status (128+N when killed) */
 	int done;
 	int reload;             /* SIGHUP with no CMD: re-read the profiles */
+	int go_fd;              /* CMD waits on it until the datapath is up,
+				 * or -1 */
 	void (*on_usr1)(void *opaque);
 	void *opaque;
 };
 
 int supervisor_handle(struct supervisor *sv);
+/* The datapath is set up and isolated: let CMD run (ns_go() on go_fd, if
+ * one is set).  Return: 0, or -1 (reported). */
+int supervisor_ready(struct supervisor *sv);
 
 /* Datapaths: serve the sandbox's TAP fd until sv->done; 0, or -1 on a
  * fatal error (already reported). */

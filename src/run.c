@@ -51,15 +51,19 @@ int run_main(const struct run_opts *o)
 	if (!o->profile)
 		fprintf(stderr, "islo-net: no gateway profile: the sandbox's "
 			"network is unrestricted (user-mode NAT)\n");
-	if (ns_go(ctlfd) < 0) {
-		rc = -1;
-	} else if (o->profile) {
+	/* CMD is let go by the datapath once it is set up and has dropped its
+	 * privileges (supervisor_ready()), so CMD never runs beside a
+	 * privileged gateway */
+	sv.go_fd = ctlfd;
+	if (o->profile) {
 		rc = gw_serve(tapfd, o, &sv);
 	} else {
 		rc = slirpnat_serve(tapfd, o, &sv);
 	}
 
 	close(tapfd);
+	if (sv.go_fd >= 0)
+		close(sv.go_fd);   /* never released: the child exits */
 	if (rc < 0 || !sv.done) {
 		kill_and_reap(&sv);
 		supervisor_fini(&sv);

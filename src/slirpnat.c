@@ -514,7 +514,7 @@ int slirpnat_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
 		snat_free(&s);
 		return -1;
 	}
-	if (isolate_serving() < 0) {
+	if (isolate_serving() < 0 || supervisor_ready(sv) < 0) {
 		snat_free(&s);
 		return -1;
 	}

@@ -21,6 +21,7 @@
 #include "supervisor.h"
 
 #include "log.h"
+#include "ns.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -68,6 +69,7 @@ int supervisor_init(struct supervisor *sv)
 	memset(sv, 0, sizeof(*sv));
 	sv->sigfd = -1;
 	sv->child = -1;
+	sv->go_fd = -1;
 
 	sigemptyset(&sup.set);
 	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
@@ -196,6 +198,16 @@ static void deadline_expired(struct supervisor *sv)
 	warn("the command did not exit within %d ms of the signal: killing it",
 	     SUPERVISOR_KILL_GRACE_MS);
 	kill(sv->child, SIGKILL);
+}
+
+int supervisor_ready(struct supervisor *sv)
+{
+	int fd = sv->go_fd;
+
+	if (fd < 0)
+		return 0;
+	sv->go_fd = -1;
+	return ns_go(fd);
 }
 
 int supervisor_handle(struct supervisor *sv)
