@@ -930,6 +930,15 @@ int daemon_serve(const struct run_opts *defaults, const char *control,
 		goto out;
 	if (metrics && metrics_listen(&dm, metrics) < 0)
 		goto out;
+	/* the CA is opened (or made: files written) now, while the process
+	 * may still write where it likes; sandboxes share it */
+	{
+		char err[512];
+
+		if (gwd_open_ca(&d, defaults->ca_dir, err, sizeof(err)) < 0)
+			warn("the islo-net CA is not available, so profiles "
+			     "that intercept TLS cannot be served: %s", err);
+	}
 	dm.ctl_ref.type = REF_CTL_LISTEN;
 	dm.metrics_ref.type = REF_METRICS_LISTEN;
 	{

@@ -1136,6 +1136,9 @@ void gwd_fini(struct gwd *d)
 {
 	while (d->sandboxes)
 		gw_remove(d->sandboxes);
+	if (d->ca)
+		ca_free(d->ca);
+	d->ca = NULL;
 	if (d->epfd >= 0)
 		close(d->epfd);
 	if (d->timerfd >= 0)
@@ -1147,21 +1150,33 @@ void gwd_fini(struct gwd *d)
 	}
 }
 
+int gwd_open_ca(struct gwd *d, const char *ca_dir, char *err, size_t errlen)
+{
+	char *def;
+
+	if (d->ca)
+		return 0;
+	def = ca_dir ? NULL : ca_default_dir();
+	d->ca = ca_open(ca_dir ? ca_dir : def, err, errlen);
+	free(def);
+	return d->ca ? 0 : -1;
+}
+
 /* The CA and trust store, the first time a profile intercepts. */
 static int gw_prepare_interception(struct gw *g, char *err, size_t errlen)
 {
 	const struct run_opts *o = g->o;
 
-	if (g->ca || !profile_intercepts(g->prof))
+	if (!profile_intercepts(g->prof))
 		return 0;
-	{
-		char *def = o->ca_dir ? NULL : ca_default_dir();
-
-		g->ca = ca_open(o->ca_dir ? o->ca_dir : def, err, errlen);
-		free(def);
-		if (!g->ca)
+	if (!g->ca) {
+		if (gwd_open_ca(g->d, o->ca_dir, err, errlen) < 0)
 			return -1;
+		g->ca = g->d->ca;
 	}
+	if (g->trust_loaded)
+		return 0;
+	trust_free(&g->trust);
 	if (trust_add_system(&g->trust, err, errlen) < 0)
 		warn("%s", err);
 	if (o->upstream_ca &&
@@ -1177,6 +1192,7 @@ static int gw_prepare_interception(struct gw *g, char *err, size_t errlen)
 			 "ca-certificates or give --upstream-ca FILE");
 		return -1;
 	}
+	g->trust_loaded = 1;
 	return 0;
 }
 
@@ -1408,8 +1424,7 @@ void gw_remove(struct gw *g)
 		dns_pool_free(g->pool);
 	if (g->audit)
 		audit_close(g->audit);
-	if (g->ca)
-		ca_free(g->ca);
+	g->ca = NULL;               /* the loop's, shared */
 	trust_free(&g->trust);
 	free(g->ibuf);
 	free(g->obuf);

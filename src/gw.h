@@ -201,8 +201,9 @@ struct gw {
 
 	/* interception: the CA minting leaves, the upstream trust store
 	 * (loaded when a profile first needs them) */
-	struct ca *ca;
+	struct ca *ca;                  /* = d->ca */
 	struct trust trust;
+	int trust_loaded;
 
 	uint64_t last_ra;               /* when we last sent a router advert */
 	uint64_t udp_log_last;          /* refused-UDP log lines: rate limit */
@@ -230,11 +231,16 @@ struct gwd {
 	struct gw *sandboxes;
 	unsigned nsandboxes;
 	struct daemon *dm;              /* serve mode, or NULL */
+	struct ca *ca;                  /* the islo-net CA, opened on first use;
+					 * every sandbox shares it (and its
+					 * leaf cache) */
 	int reload_requested;           /* SIGHUP seen */
 	uint64_t timer_at;              /* when the timerfd fires, 0: unset */
 };
 
 int gwd_init(struct gwd *d, struct supervisor *sv);
+/* Open (or make) the CA now, e.g. before the daemon drops privileges. */
+int gwd_open_ca(struct gwd *d, const char *ca_dir, char *err, size_t errlen);
 void gwd_fini(struct gwd *d);
 int gwd_run_once(struct gwd *d, int timeout_ms);
 /**

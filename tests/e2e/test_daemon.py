@@ -503,3 +503,50 @@ def test_qemu_socket_sandbox(world, scratch, daemon):
     assert any(e["event"] == "dns" and e.get("sandbox") == "vm" and
                e["host"] == "api.example.com" for e in ev)
     assert [e["phase"] for e in ev if e["event"] == "sandbox"] == ["add", "remove"]
+
+
+def test_intercepting_sandboxes_share_the_ca(world, scratch, sandboxes):
+    """Two sandboxes under a profile that intercepts TLS and injects a
+    credential from a file: the daemon made its CA before dropping its
+    privileges, both sandboxes get leaves from it, and the secret reaches
+    upstream only."""
+    secret = "dm-s3cr3t-%s" % os.urandom(4).hex()
+    sfile = os.path.join(scratch, "token")
+    with open(sfile, "w") as f:
+        f.write(secret)
+    os.chmod(sfile, 0o600)
+    path = world.profile("dm-tls", """\
+name: dm-tls
+rules:
+  - name: api
+    host_pattern: api.example.com
+    ports: [{https}]
+    allow_private: true
+    auth_strategy:
+      mode: bearer
+      secret: file:%s
+""" % sfile)
+    os.chmod(path, 0o644)
+    ca_dir = os.path.join(scratch, "ca")
+    d = Daemon(world, scratch, extra=["--ca-dir", ca_dir, "--upstream-ca", world.ca])
+    try:
+        ca = subprocess.run([ISLO, "ca", "path", "--ca-dir", ca_dir], capture_output=True,
+                            text=True, check=True).stdout.strip()
+        for tag in ("t1", "t2"):
+            sb = sandboxes(tag)
+            d.add(sb, "sb-" + tag, "dm-tls")
+            r = sb.run(CURL + ["--cacert", ca, "https://api.example.com:%d/headers"
+                               % world.https_port])
+            assert r.returncode == 0, r
+            saw = json.loads(r.stdout)
+            auth = [v for k, v in saw["headers"] if k.lower() == "authorization"]
+            assert auth == ["Bearer " + secret], saw
+        ev = audit_events(open(d.audit).read())
+        reqs = [e for e in ev if e["event"] == "http_request"]
+        assert sorted(e["sandbox"] for e in reqs) == ["sb-t1", "sb-t2"], reqs
+        assert secret not in open(d.audit).read() and secret not in open(d.log).read()
+        st = d.ctl_json("stats", "--id", "sb-t1")["sandbox"]
+        assert st["tls_handshakes"] == 1 and st["http"]["allow"] == 1, st
+    finally:
+        if d.p.poll() is None:
+            assert d.stop() == 0
