@@ -47,7 +47,7 @@ LWIP_V6   := ip6 ip6_addr ip6_frag icmp6 nd6 mld6 inet6 ethip6
 LWIP_SRCS := $(LWIP_CORE:%=$(LWIPDIR)/src/core/%.c) \
              $(LWIP_V4:%=$(LWIPDIR)/src/core/ipv4/%.c) \
              $(LWIP_V6:%=$(LWIPDIR)/src/core/ipv6/%.c)
-LWIP_OBJS := $(LWIP_SRCS:$(LWIPDIR)/%.c=$(BUILD)/lwip/%.o)
+LWIP_OBJS := $(LWIP_SRCS:$(LWIPDIR)/%.c=$(BUILD)/lwip/%.o) $(BUILD)/lwip/port/chksum.o
 LWIP_STAMP := $(LWIPDIR)/.islo-patched
 
 .PHONY: all check check-asan unit deps test fuzz lint format install clean distclean bench
@@ -62,6 +62,11 @@ $(BUILD)/lwip/%.o: $(LWIPDIR)/%.c $(LWIP_STAMP)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      lwip/$*.c")
 	$(Q)$(CC) $(CFLAGS_LWIP) -c -o $@ $<
+
+$(BUILD)/lwip/port/%.o: lwip-port/%.c
+	@mkdir -p $(dir $@)
+	@$(if $(Q),echo "  CC      lwip-port/$*.c")
+	$(Q)$(CC) $(CFLAGS_ISLO) -c -o $@ $<
 
 $(BUILD)/liblwip.a: $(LWIP_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^

@@ -235,46 +235,67 @@ static void stream_flush(struct gw *g)
 	link_events(g, g->stx_len ? EPOLLIN | EPOLLOUT : EPOLLIN);
 }
 
-static int tap_write(struct gw *g, const uint8_t *frame, size_t len)
+/*
+ * Write one frame given as pieces (the Ethernet header, then lwIP's pbuf
+ * chain): no copy into a frame buffer on the way out.  A TAP fd takes one
+ * frame per writev(); the QEMU stream gets the 4-byte length first, and
+ * whatever part of the frame the socket did not take is queued whole, so
+ * the framing is never lost.
+ */
+static int tap_writev(struct gw *g, struct iovec *iov, int niov, size_t len)
 {
 	ssize_t n;
+	int i;
 
 	if (g->tapfd < 0)
 		return -1;
 	if (g->stream) {
 		uint8_t hdr[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16),
 				   (uint8_t)(len >> 8), (uint8_t)len };
-		struct iovec iov[2] = { { hdr, 4 }, { (void *)frame, len } };
+		struct iovec all[18];
+		size_t done;
 
+		if (niov > 16)
+			return -1;
+		all[0].iov_base = hdr;
+		all[0].iov_len = 4;
+		memcpy(all + 1, iov, (size_t)niov * sizeof(*iov));
 		if (g->stx_len) {
-			if (g->stx_cap - g->stx_len < 4 + len) {
-				g->drops_tx++;
-				return -1;
-			}
-			stream_queue(g, hdr, 4);
-			stream_queue(g, frame, len);
-			return 0;
-		}
-		n = writev(g->tapfd, iov, 2);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR) {
-				link_down(g);
-				return -1;
-			}
 			n = 0;
+		} else {
+			n = writev(g->tapfd, all, niov + 1);
+			if (n < 0) {
+				if (errno != EAGAIN && errno != EINTR) {
+					link_down(g);
+					return -1;
+				}
+				n = 0;
+			}
 		}
-		/* a partial frame must be finished, or the stream is lost */
-		if ((size_t)n < 4) {
-			stream_queue(g, hdr + n, 4 - (size_t)n);
-			stream_queue(g, frame, len);
-		} else if ((size_t)n < 4 + len) {
-			stream_queue(g, frame + (n - 4), len - ((size_t)n - 4));
+		if ((size_t)n == 4 + len)
+			return 0;
+		if (n == 0 && g->stx_cap - g->stx_len < 4 + len) {
+			g->drops_tx++;   /* nothing of it went: drop it whole */
+			return -1;
 		}
-		if (g->stx_len)
-			link_events(g, EPOLLIN | EPOLLOUT);
+		/* a partial frame must be finished, or the stream is lost:
+		 * queue the rest (stx_cap holds several frames) */
+		done = (size_t)n;
+		for (i = 0; i < niov + 1; i++) {
+			size_t l = all[i].iov_len;
+
+			if (done >= l) {
+				done -= l;
+				continue;
+			}
+			stream_queue(g, (const uint8_t *)all[i].iov_base + done,
+				     l - done);
+			done = 0;
+		}
+		link_events(g, EPOLLIN | EPOLLOUT);
 		return 0;
 	}
-	n = write(g->tapfd, frame, len);
+	n = writev(g->tapfd, iov, niov);
 	if (n < 0) {
 		g->drops_tx++;
 		if (errno != EAGAIN && errno != EWOULDBLOCK)
@@ -284,18 +305,44 @@ static int tap_write(struct gw *g, const uint8_t *frame, size_t len)
 	return 0;
 }
 
+static int tap_write(struct gw *g, const uint8_t *frame, size_t len)
+{
+	struct iovec iov = { (void *)frame, len };
+
+	return tap_writev(g, &iov, 1, len);
+}
+
 static err_t gw_output(struct gw *g, struct pbuf *p, uint16_t type)
 {
 	size_t len = p->tot_len;
+	uint8_t eth[ETH_HLEN_];
+	struct iovec iov[16];
+	struct pbuf *q;
+	int n = 1;
 
 	if (len + ETH_HLEN_ > g->bufsize || !g->guest_mac_known)
 		return ERR_OK; /* dropped: TCP retransmits, nothing else cares */
-	memcpy(g->obuf, g->guest_mac, 6);
-	memcpy(g->obuf + 6, g->mac, 6);
-	wr16(g->obuf + 12, type);
-	if (pbuf_copy_partial(p, g->obuf + ETH_HLEN_, (u16_t)len, 0) != len)
-		return ERR_BUF;
-	tap_write(g, g->obuf, len + ETH_HLEN_);
+	memcpy(eth, g->guest_mac, 6);
+	memcpy(eth + 6, g->mac, 6);
+	wr16(eth + 12, type);
+	iov[0].iov_base = eth;
+	iov[0].iov_len = ETH_HLEN_;
+	for (q = p; q && n < 16; q = q->next) {
+		if (!q->len)
+			continue;
+		iov[n].iov_base = q->payload;
+		iov[n].iov_len = q->len;
+		n++;
+	}
+	if (q) {
+		/* an unusually long chain: flatten it */
+		memcpy(g->obuf, eth, ETH_HLEN_);
+		if (pbuf_copy_partial(p, g->obuf + ETH_HLEN_, (u16_t)len, 0) != len)
+			return ERR_BUF;
+		tap_write(g, g->obuf, len + ETH_HLEN_);
+		return ERR_OK;
+	}
+	tap_writev(g, iov, n, len + ETH_HLEN_);
 	return ERR_OK;
 }
 
