@@ -33,6 +33,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -894,11 +895,15 @@ static void drop_time_wait(const struct flow *f)
 {
 	ip_addr_t l, r;
 	struct tcp_pcb *pcb;
+	u8_t idx = netif_get_index(&f->g->netif);
 
 	ipaddr_to_lwip(&f->dst, &l);
 	ipaddr_to_lwip(&f->src, &r);
+
 	for (pcb = tcp_tw_pcbs; pcb; pcb = pcb->next) {
-		if (pcb->local_port == f->dport && pcb->remote_port == f->sport &&
+		/* another sandbox may hold the same four-tuple */
+		if (pcb->netif_idx == idx &&
+		    pcb->local_port == f->dport && pcb->remote_port == f->sport &&
 		    ip_addr_cmp(&pcb->local_ip, &l) &&
 		    ip_addr_cmp(&pcb->remote_ip, &r)) {
 			tcp_abort(pcb);
@@ -971,6 +976,18 @@ static void flow_connect_next(struct flow *f, const char *why)
 			close(fd);
 			f->fd = -1;
 			continue;
+		}
+		/* a loopback or LAN upstream has often answered before
+		 * connect() returns: finish now rather than a loop turn (and
+		 * two epoll_ctl calls) later */
+		{
+			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
+
+			if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT)) {
+				f->peek_deadline = now_ms() + CONNECT_TIMEOUT_MS;
+				flow_sock_event(f, EPOLLOUT);
+				return;
+			}
 		}
 		flow_want_events(f, EPOLLOUT);
 		f->peek_deadline = now_ms() + CONNECT_TIMEOUT_MS;
