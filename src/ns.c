@@ -23,7 +23,15 @@
  *   5. sends the TAP fd to the parent with SCM_RIGHTS over a SEQPACKET
  *      socketpair, and waits for the parent's "go" byte, sent once the
  *      datapath is about to run;
- *   6. execs CMD.
+ *   6. forks the sandbox's init, pid 1 of a new PID namespace, which
+ *      mounts its own /proc and forks CMD.  init forwards the signals it
+ *      is sent to CMD (not those the terminal sent the whole process
+ *      group: CMD has them already), reaps whatever CMD leaves orphaned,
+ *      and exits with CMD's status once CMD exits; the kernel then kills
+ *      everything left in the namespace, so no background process of CMD
+ *      outlives it.  The child, outside the namespace, relays signals to
+ *      init and exits with init's status: it is the process the
+ *      supervisor watches.
  *
  * Any failure in 1-4 is sent to the parent as text instead of the fd; the
  * parent prints it, reaps the child and fails before CMD runs.  The parent
@@ -297,7 +305,7 @@ static int child_userns(struct ns_child *c)
 	char map[64];
 	int e;
 
-	if (unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS) < 0) {
+	if (unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID) < 0) {
 		e = errno;
 		return child_fail(c, "cannot create the sandbox's namespaces "
 				  "(unshare: %s)%s", strerror(e),
@@ -561,6 +569,89 @@ static int child_send_tap(int sock, int tapfd)
 	return sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
 }
 
+/* ------------------------------------------------------------------ */
+/* The sandbox's init (pid 1 of its PID namespace), and its relay      */
+
+static volatile pid_t relay_to;   /* who a relayed signal goes to */
+
+static void relay_signal(int sig, siginfo_t *si, void *uc)
+{
+	(void)uc;
+	/* the terminal signals the whole process group: CMD has it too */
+	if (si && si->si_code == SI_KERNEL)
+		return;
+	if (relay_to > 0)
+		kill(relay_to, sig);
+}
+
+static void relay_signals(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT,
+				    SIGUSR1, SIGUSR2 };
+	struct sigaction sa;
+	size_t i;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = relay_signal;
+	sa.sa_flags = SA_SIGINFO | SA_RESTART;
+	sigemptyset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+/* Wait for @pid (reaping any other child on the way); its status as an
+ * exit code: N, or 128+N when signal N killed it. */
+static int relay_wait(pid_t pid)
+{
+	int status;
+	pid_t p;
+
+	relay_signals();
+	for (;;) {
+		p = waitpid(-1, &status, 0);
+		if (p < 0 && errno == EINTR)
+			continue;
+		if (p < 0)
+			return 125;
+		if (p != pid)
+			continue;
+		if (WIFEXITED(status))
+			return WEXITSTATUS(status);
+		if (WIFSIGNALED(status))
+			return 128 + WTERMSIG(status);
+	}
+}
+
+static void __attribute__((noreturn)) init_main(struct ns_child *c)
+{
+	pid_t cmd;
+
+	relay_to = 0;
+	/* the relay outside dies (SIGKILL from the supervisor): so do we,
+	 * and with pid 1 the whole namespace */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		_exit(125);
+	/* our own /proc: ps and /proc/PID show the sandbox's processes only.
+	 * Where the kernel refuses (a /proc with hidden parts), the old one
+	 * still works: /proc/self resolves in any PID namespace */
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) < 0)
+		debug("sandbox /proc not mounted: %s", strerror(errno));
+	cmd = fork();
+	if (cmd < 0) {
+		fprintf(stderr, "islo-net: fork: %s\n", strerror(errno));
+		_exit(125);
+	}
+	if (cmd == 0) {
+		execvp(c->o->argv[0], c->o->argv);
+		fprintf(stderr, "islo-net: %s: %s\n", c->o->argv[0],
+			strerror(errno));
+		_exit(127);
+	}
+	relay_to = cmd;
+	_exit(relay_wait(cmd));
+}
+
 static void __attribute__((noreturn))
 child_main(struct ns_child *c, int sock, pid_t ppid)
 {
@@ -603,9 +694,14 @@ child_main(struct ns_child *c, int sock, pid_t ppid)
 
 	if (c->o->child_env)
 		environ = c->o->child_env;
-	execvp(c->o->argv[0], c->o->argv);
-	fprintf(stderr, "islo-net: %s: %s\n", c->o->argv[0], strerror(errno));
-	_exit(127);
+	relay_to = fork();
+	if (relay_to < 0) {
+		fprintf(stderr, "islo-net: fork: %s\n", strerror(errno));
+		_exit(125);
+	}
+	if (relay_to == 0)
+		init_main(c);
+	_exit(relay_wait(relay_to));
 }
 
 /* ------------------------------------------------------------------ */
