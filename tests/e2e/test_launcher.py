@@ -260,11 +260,15 @@ def test_the_serving_process_holds_no_privilege(islo, gateway):
     # CMD may start while the datapath is still setting up; a DNS answer
     # means the loop is serving, which happens only after isolation
     r = islo(["sh", "-c", "getent hosts api.example.com >/dev/null; "
-              "grep -E '^(CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs):' /proc/$PPID/status"],
+              "grep -E '^(CapPrm|CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):' /proc/$PPID/status; "
+              "getent hosts api.example.com >/dev/null && printf 'Served:\\tyes\\n'"],
              "strict" if gateway else None)
     assert r.rc == 0, r
     status = dict(l.split(":\t") for l in r.out.splitlines())
     assert status["NoNewPrivs"] == "1", status
+    # stage 3: the system-call filter is on (2 = SECCOMP_MODE_FILTER), and
+    # the loop serves under it
+    assert status["Seccomp"] == "2" and status["Served"] == "yes", status
     for k in ("CapPrm", "CapEff", "CapAmb"):
         assert int(status[k], 16) == 0, status
     if os.getuid() == 0 and islo.who == "self":
