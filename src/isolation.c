@@ -122,22 +122,27 @@ struct sc_allow {
 
 /*
  * THE TABLE.  What the serving loops use after set-up, by purpose; to
- * extend it, run the tests with ISLO_SECCOMP=log and read the kernel log.
+ * extend it, run the tests with ISLO_SECCOMP=log (and, as the kernel
+ * rate-limits its log, under `strace -f`) and read what they call.
  */
 static const struct sc_allow seccomp_allow[] = {
 	/* the loop: epoll (gw.c), poll (slirpnat.c, glib), timers */
-	SC(epoll_wait), SC(epoll_pwait), SC(epoll_ctl),
+#ifdef __NR_epoll_wait
+	SC(epoll_wait),
+#else
+	SC(epoll_pwait),
+#endif
+	SC(epoll_ctl),
 #ifdef __NR_poll
 	SC(poll),
-#endif
+#else
 	SC(ppoll),
-	SC(timerfd_settime), SC(timerfd_gettime),
-	SC(clock_gettime), SC(gettimeofday), SC(clock_nanosleep),
-	SC(nanosleep),
-	SC(setitimer), SC(getitimer),          /* supervisor's kill deadline */
+#endif
+	SC(timerfd_settime), SC(clock_gettime), SC(gettimeofday),
+	SC(setitimer),                         /* supervisor's kill deadline */
 	/* file descriptors: the TAP, sockets, signalfd, timerfd */
-	SC(read), SC(write), SC(readv), SC(writev), SC(close), SC(fcntl),
-	SC(lseek), SC(fstat), SC(newfstatat),
+	SC(read), SC(write), SC(writev), SC(close), SC(fcntl),
+	SC(lseek), SC(newfstatat),             /* and stdio, localtime() */
 	/* stdio's first write to a character device asks whether it is a
 	 * terminal; libslirp sizes a UDP datagram with FIONREAD; no other
 	 * ioctl */
@@ -146,17 +151,23 @@ static const struct sc_allow seccomp_allow[] = {
 	/* upstream TCP and UDP, the host-side resolver, libslirp's NAT */
 	SC_ARG(socket, 0, 0xffffffffu, AF_INET),
 	SC_ARG(socket, 0, 0xffffffffu, AF_INET6),
-	SC(connect), SC(bind), SC(listen),
-	SC(getsockopt), SC(setsockopt), SC(getsockname), SC(getpeername),
-	SC(sendto), SC(recvfrom), SC(sendmsg), SC(recvmsg), SC(shutdown),
-	/* the QEMU stream socket; the daemon's control socket (SCM_RIGHTS
+	SC(connect), SC(getsockopt), SC(setsockopt), SC(shutdown),
+	SC(recvfrom), SC(recvmsg),
+	/* sendto: upstream UDP, the resolver, and the daemon's TCP metrics
+	 * socket */
+	SC(sendto),
+	/* the QEMU stream socket; the daemon's control socket (its SCM_RIGHTS
 	 * come with recvmsg, above) */
 	SC(accept4),
 	/* re-reading profiles and secret files on reload: read-only */
 	SC_ARG(openat, 2, OPEN_WRITES, O_RDONLY),
 	/* the audit log's reopen on SIGUSR1 (logrotate) */
 	SC_ARG(openat, 2, OPEN_WRITES, O_WRONLY | O_CREAT | O_APPEND),
-	SC(unlink), SC(unlinkat),              /* the QEMU socket at exit */
+#ifdef __NR_unlink
+	SC(unlink),            /* the CA bundle, the QEMU socket, at exit */
+#else
+	SC(unlinkat),
+#endif
 	/* memory: malloc, never executable */
 	SC(brk), SC(munmap), SC(mremap), SC(madvise),
 	SC(mlock), SC(munlock),                /* secrets: dropped; reloaded */
@@ -165,8 +176,8 @@ static const struct sc_allow seccomp_allow[] = {
 	/* signals (signalfd), CMD's life cycle, abort() */
 	SC(rt_sigprocmask), SC(rt_sigreturn), SC(rt_sigaction),
 	SC(kill), SC(wait4), SC(getpid), SC(gettid), SC(tgkill),
-	/* BearSSL's and our own seeds, lock-free waits in the C library */
-	SC(getrandom), SC(futex), SC(sched_yield),
+	/* BearSSL's and our own seeds; the C library's locks */
+	SC(getrandom), SC(futex),
 	/* leaving */
 	SC(restart_syscall), SC(exit), SC(exit_group),
 };
@@ -186,9 +197,15 @@ static const struct sc_allow seccomp_allow[] = {
 #ifdef ISLO_SANITIZED
 static const struct sc_allow seccomp_allow_sanitizer[] = {
 	SC(clone), SC(ptrace), SC(prctl), SC(sigaltstack), SC(getppid),
-	SC(sched_getaffinity), SC(getdents64), SC(readlink), SC(pipe2),
-	SC(mprotect), SC(mmap), SC(dup2), SC(dup), SC(open),
-	SC(openat),
+	SC(sched_getaffinity), SC(sched_yield), SC(getdents64), SC(readlink),
+	SC(pipe2), SC(mprotect), SC(mmap), SC(openat), SC(ioctl), SC(waitid),
+	SC(nanosleep), SC(clock_nanosleep), SC(fstat), SC(pread64),
+#ifdef __NR_getdents
+	SC(getdents),
+#endif
+#ifdef __NR_open
+	SC(open),
+#endif
 };
 #endif
 
