@@ -97,6 +97,7 @@ class Faults:
     @staticmethod
     def serve_reset(c):
         # a good part of a stream, then an RST in the middle of it
+        c.recv(1)
         c.sendall(b"r" * 200000)
         c.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
 
@@ -240,7 +241,7 @@ try:
     conn(%(refused)d); out['refused'] = 'connected'
 except ConnectionRefusedError:
     out['refused'] = 'refused'
-s = conn(%(reset)d); got = 0
+s = conn(%(reset)d); s.sendall(b'x'); got = 0
 try:
     while True:
         b = s.recv(65536)
