@@ -10,6 +10,9 @@
 #                                  libFuzzer + ASan + UBSan and run each
 #                                  target for SECONDS (default 60)
 #
+# FUZZ_TARGETS="fuzz_a fuzz_b" picks targets; FUZZ_LEAKS=1 turns on the
+# per-input leak check that fuzz_frames otherwise runs without.
+#
 # New inputs found while fuzzing go to fuzz/build/corpus-<target>/ (seeds
 # in fuzz/corpus/<target>/ are only read); crashes to fuzz/build/.
 # Copy a crasher into fuzz/corpus/<target>/ once fixed.

@@ -20,6 +20,7 @@
  * secret is "islo_ph_" followed by 32 zeros.
  */
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +72,7 @@ static void setup(void)
 	int tap = open("/dev/null", O_RDWR | O_CLOEXEC);
 
 	log_verbosity = -1;
+	signal(SIGPIPE, SIG_IGN);  /* as islo-net does (supervisor.c) */
 	trace = getenv("FUZZ_PROXY_TRACE") != NULL;
 	setenv("ISLO_FUZZ_TOKEN", "fuzz-secret-value", 1);
 	setenv("ISLO_FUZZ_OTHER", "other-secret", 1);
