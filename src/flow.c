@@ -1049,6 +1049,17 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 	sport = rd16(th);
 	dport = rd16(th + 2);
 	f = flow_find(g, &src, sport, &dst, dport);
+	if (f && f->close_pending) {
+		/*
+		 * The sandbox reuses the ports of a flow that ended in this
+		 * same batch of frames (its FIN and this SYN in one read):
+		 * finish that flow now, as flow_reap() would after the batch
+		 * (we are not in an lwIP callback), and take the SYN as a new
+		 * connection.  Given to lwIP, it met the old pcb: refused.
+		 */
+		flow_close_now(f);
+		f = NULL;
+	}
 	if (f)
 		return f->state == FLOW_HELD; /* retransmission */
 

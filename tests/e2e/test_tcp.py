@@ -200,7 +200,7 @@ def test_port_reuse_after_the_server_closed_first(islo, svc):
     # in TIME_WAIT; the sandbox reuses the same source port at once
     r = py(islo, (
         "import socket\n"
-        "for i in range(3):\n"
+        "for i in range(20):\n"
         "    s=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)\n"
         "    s.bind(('0.0.0.0', 40123)); s.settimeout(10)\n"
         "    s.connect(('api.example.com',%d))\n"
@@ -208,7 +208,9 @@ def test_port_reuse_after_the_server_closed_first(islo, svc):
         "    while s.recv(100): pass\n"
         "    s.close()\n"
         "    print('ok', i)\n" % svc.banner))
-    assert r.rc == 0 and r.out.split() == ["ok", "0", "ok", "1", "ok", "2"], r
+    # (the sandbox's FIN and its next SYN often reach the gateway in one
+    # read: the SYN used to meet the old pcb and be refused, 1 in 2)
+    assert r.rc == 0 and r.out.split() == sum((["ok", str(i)] for i in range(20)), []), r
 
 
 def test_soak_10000_connections_and_memory_comes_back(islo, svc):
