@@ -233,6 +233,13 @@ static void emit_table(struct bpf_buf *b, const struct sc_allow *t, size_t n)
 	size_t i;
 
 	for (i = 0; i < n; i++) {
+		/* the argument's low 32 bits */
+		unsigned int off = (unsigned int)offsetof(struct seccomp_data, args) +
+				   8u * (unsigned int)t[i].arg;
+
+#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+		off += 4;
+#endif
 		if (t[i].arg < 0) {
 			/* nr == this? allow : next entry */
 			emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
@@ -244,13 +251,7 @@ static void emit_table(struct bpf_buf *b, const struct sc_allow *t, size_t n)
 		/* nr == this? (arg & mask) == value? allow : reload nr, next */
 		emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
 				(unsigned int)t[i].nr, 0, 5));
-		emit(b, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS,
-				(unsigned int)(offsetof(struct seccomp_data, args) +
-					       8 * (unsigned int)t[i].arg
-#if __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
-					       + 4
-#endif
-					       )));
+		emit(b, (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, off));
 		emit(b, (struct sock_filter)BPF_STMT(BPF_ALU | BPF_AND | BPF_K,
 				t[i].mask));
 		emit(b, (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
