@@ -462,9 +462,20 @@ send(fr.ip4(17, fr.ME4, fr.DNS4, b'\xee' * 16, frag=0x2000 | 1, ident=78))
 send(fr.ip4(17, fr.ME4, fr.DNS4, udp[24:], frag=3, ident=78))
 send(fr.ip4(17, fr.ME4, fr.DNS4, b'\x00' * 64, frag=8190, ident=79))
 send(fr.ip4(6, fr.ME4, bytes([198, 18, 0, 1]), b'\x00' * 24, frag=0x2000 | 20, ident=80))
-syn = fr.tcp4(fr.ME4, bytes([198, 18, 0, 1]), 40999, 80, 0x02)[34:]
-send(fr.ip4(6, fr.ME4, bytes([198, 18, 0, 1]), syn[:8], frag=0x2000, ident=81))
-send(fr.ip4(6, fr.ME4, bytes([198, 18, 0, 1]), syn[8:], frag=1, ident=81))
+# a SYN to an allowed name in a tiny first fragment (ports only) and the
+# rest (its flags) in a second: the pre-filter never sees the flags, so
+# the pair must not open anything
+api = socket.inet_aton(socket.gethostbyname(H))
+syn = fr.tcp4(fr.ME4, api, 40999, %(sink)d, 0x02)[34:]
+send(fr.ip4(6, fr.ME4, api, syn[:8], frag=0x2000, ident=81))
+send(fr.ip4(6, fr.ME4, api, syn[8:], frag=1, ident=81))
+# and the same split the other way round, then one whose second fragment
+# overlaps the first to turn its ACK into a SYN
+send(fr.ip4(6, fr.ME4, api, syn[8:], frag=1, ident=82))
+send(fr.ip4(6, fr.ME4, api, syn[:8], frag=0x2000, ident=82))
+ack = fr.tcp4(fr.ME4, api, 40998, %(sink)d, 0x10, ack=1)[34:]
+send(fr.ip4(6, fr.ME4, api, ack[:16], frag=0x2000, ident=83))
+send(fr.ip4(6, fr.ME4, api, syn[8:], frag=1, ident=83))
 try:
     a = u.recv(600); out['overlap_dns'] = 'answered' if a[:2] == b'\x12\x34' else 'other'
 except socket.timeout:
@@ -477,6 +488,8 @@ out['down'] = download(%(source)d, '%(tok)sd', %(big)d)
     assert out["sent"] > 40 and out["toobig"] is False, out
     assert out["frag_dns"] is True, out
     check_transfers(faults, out, tok)
+    smuggled = [e for e in audit_events(r.audit) if e.get("src_port") in (40998, 40999)]
+    assert not smuggled, smuggled
 
 
 def test_overlapping_segments_and_fragments_in_a_flow(world, faults, scratch):
