@@ -130,6 +130,12 @@ bench: $(BIN)
 	$(Q)python3 bench/run.py $(if $(filter 1,$(BENCH_QUICK)),--quick) \
 		--islo $(CURDIR)/$(BIN) --tcp-rr $(CURDIR)/$(BUILD)/bench/tcp_rr $(BENCH_ARGS)
 
+# Each libFuzzer target for FUZZ_SECONDS (fuzz/build.sh; FUZZ_TARGETS=
+# picks some, FUZZ_LEAKS=1 turns fuzz_frames' leak check on).
+FUZZ_SECONDS ?= 60
+fuzz: $(BUILD)/liblwip.a
+	$(Q)fuzz/build.sh fuzz $(FUZZ_SECONDS)
+
 format:
 	clang-format -i src/*.c src/*.h tests/unit/*.c tests/unit/*.h
 

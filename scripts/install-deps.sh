@@ -13,6 +13,8 @@ python3 python3-pytest"
 # for the guest's initramfs.  Its kernel is fetched by the test itself
 # (tests/e2e/guest/fetch-kernel.sh: apt-get download, not installed).
 PKGS="$PKGS qemu-system-x86 busybox-static"
+# The memcheck test (tests/e2e/test_valgrind.py).
+PKGS="$PKGS valgrind"
 [ -n "${ISLO_EXTRA_PKGS:-}" ] && PKGS="$PKGS $ISLO_EXTRA_PKGS"
 
 missing=""

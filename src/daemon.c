@@ -951,7 +951,7 @@ int daemon_serve(const struct run_opts *defaults, const char *control,
 			epoll_ctl(d.epfd, EPOLL_CTL_ADD, dm.metrics_fd, &ev);
 		}
 	}
-	if (isolate_serving() < 0)
+	if (isolate_serving_daemon() < 0)
 		goto out;
 	info("serving; control socket %s", control);
 	rc = 0;

@@ -203,8 +203,14 @@ static void flow_close_now(struct flow *f)
 		pcb_detach(pcb);
 		/* acknowledge what we will never read, so the close is a FIN */
 		if (f->to_host) {
-			u32_t left = f->to_host->tot_len - (u32_t)f->to_host_off;
+			/* walked, not tot_len: a chain of more than 64 KiB
+			 * (the window is 1 MiB) wraps pbuf_cat()'s u16 sum */
+			u32_t left = 0;
+			const struct pbuf *q;
 
+			for (q = f->to_host; q; q = q->next)
+				left += q->len;
+			left -= (u32_t)f->to_host_off;
 			while (left) {
 				u16_t step = left > 0xffff ? 0xffff : (u16_t)left;
 

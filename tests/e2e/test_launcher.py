@@ -264,7 +264,8 @@ def test_the_serving_process_holds_no_privilege(islo, gateway):
     ready = os.path.join(islo.tmp, "ready-%s" % os.urandom(4).hex())
     done = []
     t = threading.Thread(target=lambda: done.append(islo(
-        ["sh", "-c", "getent hosts api.example.com >/dev/null; touch %s; sleep 3" % ready],
+        ["sh", "-c", "getent hosts api.example.com >/dev/null; touch %s; sleep 2; "
+         "getent hosts api.example.com >/dev/null && echo served" % ready],
         "strict" if gateway else None)))
     t.start()
     for _ in range(100):
@@ -290,7 +291,11 @@ def test_the_serving_process_holds_no_privilege(islo, gateway):
     t.join(timeout=30)
     assert done and done[0].rc == 0, done
     assert status, "gateway process not found"
+    status["Served"] = "yes" if "served" in done[0].out else "no"
     assert status["NoNewPrivs"] == "1", status
+    # stage 3: the system-call filter is on (2 = SECCOMP_MODE_FILTER), and
+    # the loop serves under it
+    assert status["Seccomp"] == "2" and status["Served"] == "yes", status
     for k in ("CapPrm", "CapEff", "CapAmb"):
         assert int(status[k], 16) == 0, status
     if os.getuid() == 0 and islo.who == "self":

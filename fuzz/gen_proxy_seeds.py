@@ -1,0 +1,57 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
+"""Write seed inputs for fuzz_proxy: a host selector byte, then operations
+(0 sandbox bytes, 1 upstream bytes, 2 sandbox EOF, 3 upstream EOF; bytes
+behind a 2-byte big-endian length).  Run from the repository root."""
+import os
+import struct
+
+OUT = "fuzz/corpus/fuzz_proxy"
+PH = b"islo_ph_" + b"0" * 32
+PH_OTHER = b"islo_ph_" + b"0" * 31 + b"1"
+
+
+def sb(b):
+    return b"\x00" + struct.pack("!H", len(b)) + b
+
+
+def up(b):
+    return b"\x01" + struct.pack("!H", len(b)) + b
+
+
+SB_EOF, UP_EOF = b"\x02", b"\x03"
+OK = b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+
+SEEDS = {
+    "get-injected": b"\x00" + sb(b"GET /ok HTTP/1.1\r\nHost: api.example\r\nAuthorization: Bearer " + PH + b"\r\n\r\n") + up(OK) + SB_EOF,
+    "post-chunked": b"\x00" + sb(b"POST /up HTTP/1.1\r\nHost: api.example\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhel") + sb(b"lo\r\n0\r\n\r\n")
+                    + up(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n") + SB_EOF,
+    "path-denied": b"\x00" + sb(b"GET /nope HTTP/1.1\r\nHost: api.example\r\n\r\n"),
+    "method-denied": b"\x00" + sb(b"DELETE /ok HTTP/1.1\r\nHost: api.example\r\n\r\n"),
+    "other-placeholder": b"\x00" + sb(b"GET /ok HTTP/1.1\r\nHost: api.example\r\nX-Key: " + PH_OTHER + b"\r\n\r\n"),
+    "host-mismatch": b"\x00" + sb(b"GET /ok HTTP/1.1\r\nHost: evil.example\r\n\r\n"),
+    "websocket": b"\x00" + sb(b"GET /ok HTTP/1.1\r\nHost: api.example\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n")
+                 + up(b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n\x81\x02hi")
+                 + sb(b"\x81\x82abcdXY") + UP_EOF + SB_EOF,
+    "pipelined": b"\x00" + sb(b"GET /ok1 HTTP/1.1\r\nHost: api.example\r\n\r\nHEAD /ok2 HTTP/1.1\r\nHost: api.example\r\n\r\n")
+                 + up(OK) + up(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\n") + SB_EOF,
+    "upstream-cut": b"\x00" + sb(b"GET /ok HTTP/1.1\r\nHost: api.example\r\n\r\n") + up(b"HTTP/1.1 200 OK\r\nContent-Length: 50\r\n\r\nabc") + UP_EOF,
+    "until-eof": b"\x00" + sb(b"GET /ok HTTP/1.0\r\nHost: api.example\r\n\r\n") + up(b"HTTP/1.0 200 OK\r\n\r\nbody without length") + UP_EOF,
+    "h2c": b"\x00" + sb(b"GET /ok HTTP/1.1\r\nHost: api.example\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n") + up(OK),
+    "h2-preface": b"\x00" + sb(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"),
+    "basic-other": b"\x01" + sb(b"GET / HTTP/1.1\r\nHost: other.example\r\nAuthorization: Basic " + PH_OTHER + b"\r\n\r\n") + up(OK),
+    "expect-continue": b"\x00" + sb(b"POST /up HTTP/1.1\r\nHost: api.example\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
+                       + up(b"HTTP/1.1 100 Continue\r\n\r\n") + sb(b"data") + up(OK),
+    "trickle": b"\x00" + b"".join(sb(bytes([c])) for c in b"GET /ok HTTP/1.1\r\nHost: api.example\r\n\r\n") + up(OK),
+}
+
+
+def main():
+    os.makedirs(OUT, exist_ok=True)
+    for name, data in SEEDS.items():
+        with open(os.path.join(OUT, name), "wb") as f:
+            f.write(data)
+
+
+if __name__ == "__main__":
+    main()
