@@ -24,6 +24,7 @@
 #include "gw.h"
 #include "islo.h"
 #include "log.h"
+#include "ns.h"
 #include "secret.h"
 #include "supervisor.h"
 
@@ -841,6 +842,32 @@ int main(int argc, char **argv)
 	log_verbosity = LOG_WARN;
 	if (argc < 2)
 		usage(stderr, 2);
+	/* the binary ns.c re-executes for the sandbox's init and relay: the
+	 * path we were started by (absolute, or found on PATH) */
+	if (strchr(argv[0], '/')) {
+		ns_self_exe = realpath(argv[0], NULL);
+	} else {
+		const char *path = getenv("PATH");
+		char buf[PATH_MAX];
+
+		while (path && *path && !ns_self_exe) {
+			size_t n = strcspn(path, ":");
+
+			if (n && n + strlen(argv[0]) + 2 <= sizeof(buf)) {
+				memcpy(buf, path, n);
+				buf[n] = '/';
+				strcpy(buf + n + 1, argv[0]); /* NOLINT: fits */
+				if (access(buf, X_OK) == 0)
+					ns_self_exe = realpath(buf, NULL);
+			}
+			path += n + (path[n] == ':');
+		}
+	}
+	/* the sandbox's own processes (ns.c), before anything else */
+	if (!strcmp(argv[1], "__sandbox-init"))
+		return ns_init_main(argc, argv);
+	if (!strcmp(argv[1], "__sandbox-relay"))
+		return ns_relay_main(argc, argv);
 	if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
 	    !strcmp(argv[1], "help"))
 		usage(stdout, 0);

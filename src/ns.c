@@ -622,15 +622,36 @@ static int relay_wait(pid_t pid)
 	}
 }
 
-static void __attribute__((noreturn)) init_main(struct ns_child *c)
+/*
+ * init and the relay are forks of the gateway, so they would carry a copy
+ * of its memory (its environment, a profile) for the sandbox's whole life,
+ * and init is ptrace-able by CMD (same user, same namespace).  Each of
+ * them therefore execs a fresh islo-net image at once (ns_init_main() and
+ * ns_relay_main(), chosen by main() from argv[1]).
+ */
+const char *ns_self_exe;
+
+static void __attribute__((noreturn)) exec_self(char **argv)
+{
+	/* our binary as main() found it: under valgrind (or another loader)
+	 * /proc/self/exe is the loader */
+	execv(ns_self_exe ? ns_self_exe : "/proc/self/exe", argv);
+	fprintf(stderr, "islo-net: cannot re-execute itself: %s\n",
+		strerror(errno));
+	_exit(125);
+}
+
+int ns_init_main(int argc, char **argv)
 {
 	pid_t cmd;
 
+	if (argc < 3)
+		return 125;
 	relay_to = 0;
 	/* the relay outside dies (SIGKILL from the supervisor): so do we,
 	 * and with pid 1 the whole namespace */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
-		_exit(125);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+		return 125;
 	/* our own /proc: ps and /proc/PID show the sandbox's processes only.
 	 * Where the kernel refuses (a /proc with hidden parts), the old one
 	 * still works: /proc/self resolves in any PID namespace */
@@ -640,16 +661,30 @@ static void __attribute__((noreturn)) init_main(struct ns_child *c)
 	cmd = fork();
 	if (cmd < 0) {
 		fprintf(stderr, "islo-net: fork: %s\n", strerror(errno));
-		_exit(125);
+		return 125;
 	}
 	if (cmd == 0) {
-		execvp(c->o->argv[0], c->o->argv);
-		fprintf(stderr, "islo-net: %s: %s\n", c->o->argv[0],
-			strerror(errno));
+		execvp(argv[2], argv + 2);
+		fprintf(stderr, "islo-net: %s: %s\n", argv[2], strerror(errno));
 		_exit(127);
 	}
 	relay_to = cmd;
-	_exit(relay_wait(cmd));
+	return relay_wait(cmd);
+}
+
+int ns_relay_main(int argc, char **argv)
+{
+	char *end;
+	long pid;
+
+	if (argc != 3)
+		return 125;
+	errno = 0;
+	pid = strtol(argv[2], &end, 10);
+	if (errno || *end || pid <= 1)
+		return 125;
+	relay_to = (pid_t)pid;
+	return relay_wait((pid_t)pid);
 }
 
 static void __attribute__((noreturn))
@@ -699,9 +734,31 @@ child_main(struct ns_child *c, int sock, pid_t ppid)
 		fprintf(stderr, "islo-net: fork: %s\n", strerror(errno));
 		_exit(125);
 	}
-	if (relay_to == 0)
-		init_main(c);
-	_exit(relay_wait(relay_to));
+	if (relay_to == 0) {
+		/* pid 1: islo-net __sandbox-init CMD ARGS... */
+		size_t na = 0, i;
+		char **av;
+
+		while (c->o->argv[na])
+			na++;
+		av = calloc(na + 3, sizeof(*av));
+		if (!av)
+			_exit(125);
+		av[0] = (char *)"islo-net";
+		av[1] = (char *)"__sandbox-init";
+		for (i = 0; i < na; i++)
+			av[2 + i] = c->o->argv[i];
+		exec_self(av);
+	}
+	{
+		/* the relay: islo-net __sandbox-relay PID */
+		char pidbuf[24];
+		char *av[] = { (char *)"islo-net", (char *)"__sandbox-relay",
+			       pidbuf, NULL };
+
+		snprintf(pidbuf, sizeof(pidbuf), "%d", (int)relay_to);
+		exec_self(av);
+	}
 }
 
 /* ------------------------------------------------------------------ */

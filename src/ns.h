@@ -35,4 +35,13 @@ int ns_spawn(const struct run_opts *o, int *tapfd, pid_t *pid, int *ctlfd);
  */
 int ns_go(int ctlfd);
 
+/* The sandbox's init (pid 1: `islo-net __sandbox-init CMD...`) and the
+ * relay outside its PID namespace (`islo-net __sandbox-relay PID`), each a
+ * fresh image exec'd by ns.c; main() dispatches to them. */
+int ns_init_main(int argc, char **argv);
+/* The islo-net binary to re-execute (main() sets it from argv[0]); NULL:
+ * /proc/self/exe. */
+extern const char *ns_self_exe;
+int ns_relay_main(int argc, char **argv);
+
 #endif
