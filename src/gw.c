@@ -1162,6 +1162,8 @@ static void gw_teardown(struct gw *g)
 		ca_free(g->ca);
 	g->ca = NULL;
 	trust_free(&g->trust);
+	proxy_shared_free(g->pxs);
+	g->pxs = NULL;
 	free(g->rates);
 	g->rates = NULL;
 	if (g->epfd >= 0)

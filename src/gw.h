@@ -129,6 +129,8 @@ void flow_want_events(struct flow *f, uint32_t ev);
 int proxy_start(struct flow *f, int tls);
 void proxy_pump(struct flow *f);
 void proxy_free(struct proxy *px);
+struct pxshared;
+void proxy_shared_free(struct pxshared *sh);
 
 /* --- UDP flows (udpflow.c) --- */
 struct uflow;
@@ -176,6 +178,7 @@ struct gw {
 	 * a token bucket per rule (indexed by pf_rule.index) */
 	struct ca *ca;
 	struct trust trust;
+	struct pxshared *pxs;           /* proxy.c's, made on first use */
 	struct gw_rate {
 		double tokens;
 		uint64_t last;

@@ -30,6 +30,41 @@
  * (pipelined requests wait in the head buffer).  101 turns the flow into a
  * tunnel.  A refusal is an HTTP answer (403, 429, 400, 502) followed by a
  * close, never the secret, never a silent drop.
+ *
+ * DOC: Memory and handshake cost
+ *
+ * Most intercepted connections sit idle most of the time (keep-alive
+ * pools, long polls), so a connection holds memory only while bytes are in
+ * flight.  Everything big is taken when needed and given back, wiped, at
+ * the end of any proxy_pump() that leaves it empty:
+ *
+ * - the TLS record buffers (about 33 KiB per engine) come from a small
+ *   per-gateway free list (struct pxshared); an engine whose handshake is
+ *   done and that holds no byte (no partial record in, nothing to send, no
+ *   decrypted data unread) is detached from its buffer, and attached to
+ *   one again when the next pump starts.  BearSSL keeps only offsets into
+ *   its buffers between calls, and in that state none of them points at a
+ *   live byte, so the buffer may change (side_attach(), side_release());
+ * - the HTTP head and pending buffers and the parsed exchange are taken
+ *   when a request starts and given back when it is done;
+ * - renegotiation is refused on both engines, so nothing but the first
+ *   handshake ever needs the leaf certificate or a full buffer unasked.
+ *
+ * What is wiped: every byte range an engine or buffer may have written
+ * since it was taken (a high-water mark), before it goes back: the upstream
+ * engine's buffer held the request with the injected credential.
+ *
+ * The handshakes: the leaf for the SNI is taken from the CA's cache and
+ * pinned there (one copy per name, not per connection) until the
+ * sandbox's handshake is done.  The sandbox may resume its TLS sessions
+ * (a per-gateway BearSSL session cache).  Upstream, the session of the
+ * last full handshake with the same (verified name, address, port) is
+ * offered for resumption: a resumed handshake costs no signature check
+ * and no key exchange, which are most of a new intercepted connection's
+ * CPU time (BearSSL's portable P-256 code).  A session is kept at most
+ * UPS_TTL_MS and forgotten when a handshake offering it fails; it was
+ * made with a certificate verified for that same name against the same
+ * trust store, so resuming it skips nothing the name has not passed.
  */
 #include "gw.h"
 
@@ -54,15 +89,93 @@
 #define PEND_MAX   (HEAD_MAX + 8192)
 #define PLAIN_BUF  32768
 
+/* one TLS engine's record buffers: input, then output */
+#define IO_IN      BR_SSL_BUFSIZE_INPUT
+#define IO_OUT     BR_SSL_BUFSIZE_OUTPUT
+#define IO_SIZE    (IO_IN + IO_OUT)
+#define SLAB_KEEP  16                   /* free record buffers kept */
+
+#define SRV_CACHE_BYTES (64 * 1024)     /* sandbox-side sessions, ~650 */
+#define UPS_MAX    256                  /* upstream sessions kept */
+#define UPS_TTL_MS (30 * 60 * 1000ULL)  /* never offered when older */
+
+/**
+ * struct buf - a byte buffer taken on first use, given back when empty
+ * @b:   Storage, NULL while not taken
+ * @len: Bytes held
+ * @cap: Size of the storage when taken
+ * @hwm: Bytes of @b written since it was taken (wiped when given back)
+ */
 struct buf {
 	uint8_t *b;
-	size_t len, cap;
+	size_t len, cap, hwm;
 };
 
+/**
+ * struct side - one end of the proxy
+ * @eng:     TLS engine, or NULL for plain bytes
+ * @io:      TLS: the engine's record buffers (IO_IN + IO_OUT) while
+ *	     attached, NULL while detached
+ * @in_hwm:  Bytes of the input buffer written since attached
+ * @out_hwm: Bytes of the output buffer written since attached
+ * @ready:   TLS: the handshake is done
+ * @rx:      Plain: transport -> app
+ * @tx:      Plain: app -> transport
+ * @eof:     The transport will send no more
+ */
 struct side {
-	br_ssl_engine_context *eng;     /* TLS, or NULL for plain bytes */
-	struct buf rx, tx;              /* plain: transport<->app */
-	int eof;                        /* the transport will send no more */
+	br_ssl_engine_context *eng;
+	uint8_t *io;
+	size_t in_hwm, out_hwm;
+	int ready;
+	struct buf rx, tx;
+	int eof;
+};
+
+/**
+ * struct upsess - an upstream TLS session that may be resumed
+ * @name: Name its certificate was verified for ("" if the slot is free)
+ * @addr: Upstream address
+ * @port: Upstream port
+ * @born: When its full handshake was made (now_ms())
+ * @used: Last store or offer (LRU order)
+ * @sp:   BearSSL's session parameters (the master secret: wiped when
+ *	  dropped)
+ */
+struct upsess {
+	char name[256];
+	struct ipaddr addr;
+	uint16_t port;
+	uint64_t born, used;
+	br_ssl_session_parameters sp;
+};
+
+/**
+ * struct pxshared - what a gateway's intercepted flows share (g->pxs)
+ * @slab:       Free TLS record buffers (IO_SIZE each)
+ * @nslab:      How many
+ * @srv_cache:  Sandbox-side TLS session cache
+ * @srv_store:  Its storage
+ * @ups:        Upstream sessions (UPS_MAX, allocated on first store)
+ * @ups_full:   Upstream handshakes done in full
+ * @ups_resumed: ... and resumed
+ */
+struct pxshared {
+	uint8_t *slab[SLAB_KEEP];
+	size_t nslab;
+	br_ssl_session_cache_lru srv_cache;
+	uint8_t *srv_store;
+	struct upsess *ups;
+	unsigned long ups_full, ups_resumed;
+};
+
+/**
+ * struct exchange - one HTTP request and its response, while in progress
+ */
+struct exchange {
+	struct http_req req;
+	struct http_resp resp;
+	struct http_body reqbody, respbody;
 };
 
 enum rq_state { RQ_HEAD, RQ_BODY, RQ_WAIT, RQ_TUNNEL };
@@ -70,23 +183,23 @@ enum rs_state { RS_IDLE, RS_HEAD, RS_BODY, RS_TUNNEL };
 
 struct proxy {
 	struct flow *f;
+	struct pxshared *sh;
 	int tls;
+	int oom;                        /* a buffer could not be taken */
 	struct side s, u;
 	br_ssl_server_context sc;
 	br_ssl_client_context cc;
 	br_x509_minimal_context xc;
-	uint8_t *sbuf, *cbuf;
-	/* our own copy of the leaf: the CA's cache may reuse its slot while
-	 * this handshake is still running */
-	br_x509_certificate chain[2];
-	uint8_t *leaf;
+	int leaf_pin;                   /* ca_leaf_pin() slot, -1 if none */
+	char vname[256];                /* upstream name verified */
+	int ups_offered;                /* a session was offered upstream */
+	uint8_t ups_id[32];             /* ... with this id */
+	size_t ups_id_len;
 
 	enum rq_state rq;
 	enum rs_state rs;
 	struct buf reqhead, resphead, pend_up, pend_down;
-	struct http_req req;
-	struct http_resp resp;
-	struct http_body reqbody, respbody;
+	struct exchange *ex;            /* NULL between exchanges */
 	int outstanding;                /* a request awaits its response */
 	int closing;                    /* close once pend_down is out */
 	int close_sent;
@@ -100,61 +213,375 @@ struct proxy {
 
 static const char *alpn[] = { "http/1.1" }; /* BearSSL wants non-const */
 
+/*
+ * The suites the sandbox is offered: ECDHE with our ECDSA leaf, AEAD first.
+ * BearSSL's full list also has static ECDH and 3DES suites no TLS 1.2
+ * client needs; every suite offered costs interpreted-code time in each
+ * handshake (the match of two lists).
+ */
+static const uint16_t server_suites[] = {
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+};
+
+/* ------------------------------------------------------------------ */
+/* Shared state: record buffers, session caches                        */
+
+static struct pxshared *pxshared_get(struct gw *g)
+{
+	struct pxshared *sh = g->pxs;
+
+	if (sh)
+		return sh;
+	sh = calloc(1, sizeof(*sh));
+	if (!sh)
+		return NULL;
+	sh->srv_store = malloc(SRV_CACHE_BYTES);
+	if (!sh->srv_store) {
+		free(sh);
+		return NULL;
+	}
+	br_ssl_session_cache_lru_init(&sh->srv_cache, sh->srv_store,
+				      SRV_CACHE_BYTES);
+	g->pxs = sh;
+	return sh;
+}
+
+void proxy_shared_free(struct pxshared *sh)
+{
+	size_t i;
+
+	if (!sh)
+		return;
+	for (i = 0; i < sh->nslab; i++)
+		free(sh->slab[i]); /* wiped when they were given back */
+	explicit_bzero(sh->srv_store, SRV_CACHE_BYTES);
+	free(sh->srv_store);
+	if (sh->ups) {
+		explicit_bzero(sh->ups, UPS_MAX * sizeof(*sh->ups));
+		free(sh->ups);
+	}
+	explicit_bzero(sh, sizeof(*sh));
+	free(sh);
+}
+
+static uint8_t *slab_get(struct pxshared *sh)
+{
+	if (sh->nslab)
+		return sh->slab[--sh->nslab];
+	return malloc(IO_SIZE);
+}
+
+/* @io must already be wiped. */
+static void slab_put(struct pxshared *sh, uint8_t *io)
+{
+	if (sh->nslab < SLAB_KEEP)
+		sh->slab[sh->nslab++] = io;
+	else
+		free(io);
+}
+
+static int ups_match(const struct upsess *e, const char *name,
+		     const struct ipaddr *a, uint16_t port)
+{
+	return e->name[0] && e->port == port && e->addr.family == a->family &&
+	       !memcmp(e->addr.a, a->a, a->family == AF_INET ? 4 : 16) &&
+	       !strcmp(e->name, name);
+}
+
+static struct upsess *ups_find(struct pxshared *sh, const char *name,
+			       const struct ipaddr *a, uint16_t port)
+{
+	size_t i;
+
+	for (i = 0; sh->ups && i < UPS_MAX; i++)
+		if (ups_match(&sh->ups[i], name, a, port))
+			return &sh->ups[i];
+	return NULL;
+}
+
+static void ups_drop(struct upsess *e)
+{
+	explicit_bzero(e, sizeof(*e));
+}
+
+/* Offer the session kept for this upstream, if any: px->cc gets it. */
+static void ups_offer(struct proxy *px)
+{
+	struct flow *f = px->f;
+	struct upsess *e = ups_find(px->sh, px->vname, &f->up_addr, f->up_port);
+	uint64_t now = now_ms();
+
+	if (!e)
+		return;
+	if (now - e->born > UPS_TTL_MS) {
+		ups_drop(e);
+		return;
+	}
+	e->used = now;
+	br_ssl_engine_set_session_parameters(&px->cc.eng, &e->sp);
+	memcpy(px->ups_id, e->sp.session_id, e->sp.session_id_len);
+	px->ups_id_len = e->sp.session_id_len;
+	px->ups_offered = 1;
+}
+
+/* The upstream handshake is done: keep its session for the next flow. */
+static void ups_store(struct proxy *px)
+{
+	struct pxshared *sh = px->sh;
+	struct flow *f = px->f;
+	br_ssl_session_parameters sp;
+	struct upsess *e, *victim = NULL;
+	uint64_t now = now_ms();
+	size_t i;
+	int resumed;
+
+	br_ssl_engine_get_session_parameters(&px->cc.eng, &sp);
+	resumed = px->ups_offered && sp.session_id_len == px->ups_id_len &&
+		  !memcmp(sp.session_id, px->ups_id, px->ups_id_len);
+	if (resumed)
+		sh->ups_resumed++;
+	else
+		sh->ups_full++;
+	debug("upstream TLS to %s: %s handshake", px->vname,
+	      resumed ? "resumed" : "full");
+	if (!sp.session_id_len)
+		goto out; /* the server keeps no sessions */
+	if (!sh->ups) {
+		sh->ups = calloc(UPS_MAX, sizeof(*sh->ups));
+		if (!sh->ups)
+			goto out;
+	}
+	e = ups_find(sh, px->vname, &f->up_addr, f->up_port);
+	if (e && resumed) {
+		e->used = now;
+		goto out;
+	}
+	if (!e) {
+		for (i = 0; i < UPS_MAX; i++) {
+			e = &sh->ups[i];
+			if (!e->name[0] || now - e->born > UPS_TTL_MS) {
+				victim = e;
+				break;
+			}
+			if (!victim || e->used < victim->used)
+				victim = e;
+		}
+		e = victim;
+	}
+	ups_drop(e);
+	snprintf(e->name, sizeof(e->name), "%s", px->vname);
+	e->addr = f->up_addr;
+	e->port = f->up_port;
+	e->born = e->used = now;
+	e->sp = sp;
+out:
+	explicit_bzero(&sp, sizeof(sp));
+}
+
+/* The upstream handshake failed: never offer that session again. */
+static void ups_forget(struct proxy *px)
+{
+	struct upsess *e;
+
+	if (!px->ups_offered)
+		return;
+	e = ups_find(px->sh, px->vname, &px->f->up_addr, px->f->up_port);
+	if (e && e->sp.session_id_len == px->ups_id_len &&
+	    !memcmp(e->sp.session_id, px->ups_id, px->ups_id_len))
+		ups_drop(e);
+	px->ups_offered = 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Buffers and sides                                                   */
 
-static int buf_init(struct buf *b, size_t cap)
+/* Set up @b to be taken (cap bytes) on first use. */
+static void buf_setup(struct buf *b, size_t cap)
 {
-	b->b = malloc(cap);
-	b->len = 0;
+	b->b = NULL;
+	b->len = b->hwm = 0;
 	b->cap = cap;
-	return b->b ? 0 : -1;
 }
 
+/* Take @b's storage if not yet.  Return: 0, or -1 (px->oom set) */
+static int buf_take(struct proxy *px, struct buf *b)
+{
+	if (b->b)
+		return 0;
+	b->b = malloc(b->cap);
+	b->len = b->hwm = 0;
+	if (!b->b) {
+		px->oom = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Give @b's storage back, wiped; whatever it still holds is lost. */
 static void buf_free(struct buf *b)
 {
-	free(b->b);
+	if (b->b) {
+		explicit_bzero(b->b, b->hwm);
+		free(b->b);
+	}
 	b->b = NULL;
-	b->len = b->cap = 0;
+	b->len = b->hwm = 0;
+}
+
+/* Give @b back if it is empty. */
+static void buf_release(struct buf *b)
+{
+	if (b->b && !b->len)
+		buf_free(b);
+}
+
+static void buf_grew(struct buf *b)
+{
+	if (b->len > b->hwm)
+		b->hwm = b->len;
 }
 
 static void buf_drop(struct buf *b, size_t n)
 {
+	if (!n)
+		return;
 	memmove(b->b, b->b + n, b->len - n);
 	b->len -= n;
 }
 
+/* @b must be taken. */
 static size_t buf_put(struct buf *b, const void *p, size_t n)
 {
 	if (n > b->cap - b->len)
 		n = b->cap - b->len;
+	if (!n)
+		return 0;
 	memcpy(b->b + b->len, p, n);
 	b->len += n;
+	buf_grew(b);
 	return n;
 }
 
+static void hwm_note(size_t *hwm, const uint8_t *base, const uint8_t *p,
+		     size_t n)
+{
+	size_t end = (size_t)(p - base) + n;
+
+	if (end > *hwm)
+		*hwm = end;
+}
+
+/**
+ * side_attach() - Give a TLS engine its record buffers back
+ * @px: Proxy
+ * @sd: Side
+ *
+ * A detached engine holds offsets only (see side_release()); with the
+ * buffers' sizes unchanged, any buffer will do.
+ *
+ * Return: 0, or -1 if out of memory (px->oom set)
+ */
+static int side_attach(struct proxy *px, struct side *sd)
+{
+	if (!sd->eng || sd->io)
+		return 0;
+	sd->io = slab_get(px->sh);
+	if (!sd->io) {
+		px->oom = 1;
+		return -1;
+	}
+	/* fields of BearSSL 0.6's engine: the buffers' addresses only */
+	sd->eng->ibuf = sd->io;
+	sd->eng->obuf = sd->io + IO_IN;
+	sd->in_hwm = sd->out_hwm = 0;
+	return 0;
+}
+
+/* Wipe what the engine wrote into its buffers and give them back. */
+static void side_detach(struct proxy *px, struct side *sd)
+{
+	explicit_bzero(sd->io, sd->in_hwm);
+	explicit_bzero(sd->io + IO_IN, sd->out_hwm);
+	slab_put(px->sh, sd->io);
+	sd->io = NULL;
+	sd->in_hwm = sd->out_hwm = 0;
+	sd->eng->ibuf = NULL;
+	sd->eng->obuf = NULL;
+}
+
+/**
+ * side_release() - Detach a TLS engine from its buffers if it holds no byte
+ * @px: Proxy
+ * @sd: Side
+ *
+ * Idle means: handshake done, not closing, no record to send, no
+ * decrypted byte unread, and waiting for the first byte of a record
+ * header (BearSSL then reads the next header at the start of the input
+ * buffer and assembles the next output record from scratch).  Its output
+ * is always flushed by app_out_ack(), so no partial record waits there.
+ */
+static void side_release(struct proxy *px, struct side *sd)
+{
+	size_t len;
+	uint8_t *p;
+
+	if (!sd->eng || !sd->io || !sd->ready || sd->eof ||
+	    (br_ssl_engine_current_state(sd->eng) & BR_SSL_CLOSED))
+		return;
+	if (br_ssl_engine_sendrec_buf(sd->eng, &len) && len)
+		return;
+	if (br_ssl_engine_recvapp_buf(sd->eng, &len) && len)
+		return;
+	p = br_ssl_engine_recvrec_buf(sd->eng, &len);
+	if (p != sd->io)
+		return;
+	side_detach(px, sd);
+}
+
 /* Transport bytes may be written here (received records). */
-static uint8_t *rec_in(struct side *sd, size_t *len)
+static uint8_t *rec_in(struct proxy *px, struct side *sd, size_t *len)
 {
 	if (sd->eng)
 		return br_ssl_engine_recvrec_buf(sd->eng, len);
+	*len = 0;
+	if (buf_take(px, &sd->rx) < 0)
+		return NULL;
 	*len = sd->rx.cap - sd->rx.len;
 	return *len ? sd->rx.b + sd->rx.len : NULL;
 }
 
 static void rec_in_ack(struct side *sd, size_t n)
 {
-	if (sd->eng)
+	if (sd->eng) {
+		size_t len;
+		uint8_t *p = br_ssl_engine_recvrec_buf(sd->eng, &len);
+
+		if (p)
+			hwm_note(&sd->in_hwm, sd->io, p, n);
 		br_ssl_engine_recvrec_ack(sd->eng, n);
-	else
+	} else {
 		sd->rx.len += n;
+		buf_grew(&sd->rx);
+	}
 }
 
 /* Transport bytes to send. */
 static uint8_t *rec_out(struct side *sd, size_t *len)
 {
-	if (sd->eng)
-		return br_ssl_engine_sendrec_buf(sd->eng, len);
+	uint8_t *p;
+
+	if (sd->eng) {
+		p = br_ssl_engine_sendrec_buf(sd->eng, len);
+		if (p)
+			hwm_note(&sd->out_hwm, sd->io + IO_IN, p, *len);
+		return p;
+	}
 	*len = sd->tx.len;
 	return *len ? sd->tx.b : NULL;
 }
@@ -185,10 +612,13 @@ static void app_in_ack(struct side *sd, size_t n)
 }
 
 /* Room for application bytes to send. */
-static uint8_t *app_out(struct side *sd, size_t *len)
+static uint8_t *app_out(struct proxy *px, struct side *sd, size_t *len)
 {
 	if (sd->eng)
 		return br_ssl_engine_sendapp_buf(sd->eng, len);
+	*len = 0;
+	if (buf_take(px, &sd->tx) < 0)
+		return NULL;
 	*len = sd->tx.cap - sd->tx.len;
 	return *len ? sd->tx.b + sd->tx.len : NULL;
 }
@@ -196,10 +626,16 @@ static uint8_t *app_out(struct side *sd, size_t *len)
 static void app_out_ack(struct side *sd, size_t n)
 {
 	if (sd->eng) {
+		size_t len;
+		uint8_t *p = br_ssl_engine_sendapp_buf(sd->eng, &len);
+
+		if (p)
+			hwm_note(&sd->out_hwm, sd->io + IO_IN, p, n);
 		br_ssl_engine_sendapp_ack(sd->eng, n);
 		br_ssl_engine_flush(sd->eng, 0);
 	} else {
 		sd->tx.len += n;
+		buf_grew(&sd->tx);
 	}
 }
 
@@ -209,13 +645,13 @@ static int side_closed(const struct side *sd)
 }
 
 /* Move as much of @b as @sd takes as application data. */
-static int pend_flush(struct side *sd, struct buf *b)
+static int pend_flush(struct proxy *px, struct side *sd, struct buf *b)
 {
 	int moved = 0;
 
 	while (b->len) {
 		size_t room, n;
-		uint8_t *p = app_out(sd, &room);
+		uint8_t *p = app_out(px, sd, &room);
 
 		if (!p || !room)
 			break;
@@ -275,8 +711,14 @@ static void answer(struct proxy *px, int status, const char *reason)
 			   texts[0];
 	int n;
 
-	if (buf_init(&body, 2048) < 0)
+	buf_setup(&body, 2048);
+	px->closing = 1;
+	px->status_sent = status;
+	px->deny_reason = reason;
+	if (buf_take(px, &body) < 0 || buf_take(px, &px->pend_down) < 0) {
+		buf_free(&body);
 		return;
+	}
 	buf_put(&body, "{\"error\":", 9);
 	json_str(&body, status == 502 ? "islo-net: upstream failed" :
 		 "islo-net: blocked by gateway profile");
@@ -298,9 +740,11 @@ static void answer(struct proxy *px, int status, const char *reason)
 	buf_put(&px->pend_down, head, (size_t)n);
 	buf_put(&px->pend_down, body.b, body.len);
 	buf_free(&body);
-	px->closing = 1;
-	px->status_sent = status;
-	px->deny_reason = reason;
+}
+
+static const char *px_method(const struct proxy *px)
+{
+	return px->ex ? px->ex->req.method : "";
 }
 
 static void audit_request(struct proxy *px, const char *action, int status,
@@ -314,7 +758,7 @@ static void audit_request(struct proxy *px, const char *action, int status,
 	audit_str(&e, "profile", f->g->profile_name);
 	audit_str(&e, "rule", policy_rule_label(&f->dec));
 	audit_str(&e, "proto", px->tls ? "https" : "http");
-	audit_strn(&e, "method", px->req.method, strlen(px->req.method));
+	audit_strn(&e, "method", px_method(px), strlen(px_method(px)));
 	audit_strn(&e, "host", f->host, strlen(f->host));
 	audit_strn(&e, "path", px->path_log, strlen(px->path_log));
 	if (status)
@@ -343,7 +787,7 @@ static void security_event(struct proxy *px, const char *reason,
 	audit_str(&e, "rule", policy_rule_label(&f->dec));
 	audit_str(&e, "src", src);
 	audit_strn(&e, "host", f->host, strlen(f->host));
-	audit_strn(&e, "method", px->req.method, strlen(px->req.method));
+	audit_strn(&e, "method", px_method(px), strlen(px_method(px)));
 	audit_strn(&e, "path", px->path_log, strlen(px->path_log));
 	audit_str(&e, "reason", reason);
 	if (detail)
@@ -489,13 +933,13 @@ static int request_decide(struct proxy *px)
 	const char *drop[3];
 	struct http_rewrite rw;
 	char value[4200];
-	const char *host = px->req.absolute_host[0] ? px->req.absolute_host :
-			   px->req.host;
+	const char *host = px->ex->req.absolute_host[0] ? px->ex->req.absolute_host :
+			   px->ex->req.host;
 	size_t i, n;
 	int inject;
 
-	http_path_for_log((const char *)px->reqhead.b + px->req.target,
-			  px->req.target_len, px->path_log,
+	http_path_for_log((const char *)px->reqhead.b + px->ex->req.target,
+			  px->ex->req.target_len, px->path_log,
 			  sizeof(px->path_log));
 	px->creds[0] = '\0';
 	if (strcmp(host, f->host)) {
@@ -504,15 +948,15 @@ static int request_decide(struct proxy *px)
 		answer(px, 403, "Host does not match the name the sandbox connected to");
 		return -1;
 	}
-	if (px->req.upgrade_h2c) {
+	if (px->ex->req.upgrade_h2c) {
 		/* handled below by dropping Upgrade/HTTP2-Settings */
 	}
-	if (!method_allowed(r, px->req.method)) {
+	if (!method_allowed(r, px->ex->req.method)) {
 		answer(px, 403, "method not allowed by the rule");
 		return -1;
 	}
-	if (!path_allowed(r, px->req.path)) {
-		answer(px, 403, http_path_normal(px->req.path) < 0 ?
+	if (!path_allowed(r, px->ex->req.path)) {
+		answer(px, 403, http_path_normal(px->ex->req.path) < 0 ?
 				"path is not in normal form" :
 				"path not allowed by the rule");
 		return -1;
@@ -522,7 +966,7 @@ static int request_decide(struct proxy *px)
 		if (r && r->auth && r->auth->secret_index == (int)i)
 			continue;
 		if (ss->s[i].placeholder[0] &&
-		    http_find_token(&px->req, px->reqhead.b, ss->s[i].placeholder)) {
+		    http_find_token(&px->ex->req, px->reqhead.b, ss->s[i].placeholder)) {
 			security_event(px, "placeholder sent to a host outside its rule",
 				       ss->s[i].ref);
 			answer(px, 403, "credential placeholder not valid for this host");
@@ -536,7 +980,7 @@ static int request_decide(struct proxy *px)
 
 	memset(&rw, 0, sizeof(rw));
 	n = 0;
-	if (px->req.upgrade_h2c) {
+	if (px->ex->req.upgrade_h2c) {
 		drop[n++] = "upgrade";
 		drop[n++] = "http2-settings";
 	}
@@ -568,8 +1012,14 @@ static int request_decide(struct proxy *px)
 	}
 	rw.drop = drop;
 	rw.ndrop = n;
-	px->pend_up.len = http_req_write(&px->req, px->reqhead.b, &rw,
+	if (buf_take(px, &px->pend_up) < 0) {
+		explicit_bzero(value, sizeof(value));
+		answer(px, 502, "out of memory");
+		return -1;
+	}
+	px->pend_up.len = http_req_write(&px->ex->req, px->reqhead.b, &rw,
 					 px->pend_up.b, px->pend_up.cap);
+	buf_grew(&px->pend_up);
 	explicit_bzero(value, sizeof(value));
 	if (!px->pend_up.len) {
 		answer(px, 431, "request head too large after rewriting");
@@ -581,14 +1031,36 @@ static int request_decide(struct proxy *px)
 /* ------------------------------------------------------------------ */
 /* The HTTP engine between the sides                                   */
 
+/* The exchange's parsed heads: taken when a request head arrives. */
+static int ex_take(struct proxy *px)
+{
+	if (px->ex)
+		return 0;
+	px->ex = calloc(1, sizeof(*px->ex));
+	if (!px->ex) {
+		px->oom = 1;
+		return -1;
+	}
+	return 0;
+}
+
+static void ex_free(struct proxy *px)
+{
+	if (!px->ex)
+		return;
+	explicit_bzero(px->ex, sizeof(*px->ex));
+	free(px->ex);
+	px->ex = NULL;
+}
+
 static void exchange_done(struct proxy *px)
 {
-	audit_request(px, "allow", px->resp.status, NULL);
+	audit_request(px, "allow", px->ex->resp.status, NULL);
 	px->outstanding = 0;
 	px->rs = RS_IDLE;
 	if (px->rq == RQ_WAIT)
 		px->rq = RQ_HEAD;
-	if (!px->resp.keep_alive || !px->req.keep_alive)
+	if (!px->ex->resp.keep_alive || !px->ex->req.keep_alive)
 		px->closing = 1;
 }
 
@@ -602,7 +1074,7 @@ static int http_up(struct proxy *px)
 		uint8_t *p, *q;
 
 		if (px->pend_up.len) {
-			moved |= pend_flush(&px->u, &px->pend_up);
+			moved |= pend_flush(px, &px->u, &px->pend_up);
 			if (px->pend_up.len)
 				return moved;
 		}
@@ -616,14 +1088,16 @@ static int http_up(struct proxy *px)
 				return moved;
 			p = app_in(&px->s, &len);
 			if (p && len) {
+				if (buf_take(px, &px->reqhead) < 0)
+					return moved;
 				n = buf_put(&px->reqhead, p, len);
 				app_in_ack(&px->s, n);
 				moved |= n > 0;
 			}
-			if (!px->reqhead.len)
+			if (!px->reqhead.len || ex_take(px) < 0)
 				return moved;
 			r = http_req_parse(px->reqhead.b, px->reqhead.len, HEAD_MAX,
-					   &px->req);
+					   &px->ex->req);
 			if (r == HTTP_NEED_MORE) {
 				if (px->reqhead.len >= px->reqhead.cap)
 					answer(px, 431, "request head too large");
@@ -635,15 +1109,15 @@ static int http_up(struct proxy *px)
 			px->req_bytes = px->resp_bytes = 0;
 			if (r == HTTP_BAD) {
 				snprintf(px->path_log, sizeof(px->path_log), "-");
-				audit_request(px, "deny", 400, px->req.error);
-				answer(px, 400, px->req.error ? px->req.error :
+				audit_request(px, "deny", 400, px->ex->req.error);
+				answer(px, 400, px->ex->req.error ? px->ex->req.error :
 						"malformed request");
 				continue;
 			}
 			if (px->up_error[0]) {
 				http_path_for_log((const char *)px->reqhead.b +
-						  px->req.target,
-						  px->req.target_len,
+						  px->ex->req.target,
+						  px->ex->req.target_len,
 						  px->path_log,
 						  sizeof(px->path_log));
 				answer(px, 502, px->up_error);
@@ -656,12 +1130,12 @@ static int http_up(struct proxy *px)
 					      px->deny_reason);
 				continue;
 			}
-			http_body_init(&px->reqbody, px->req.content_length,
-				       px->req.chunked, 0);
-			buf_drop(&px->reqhead, px->req.head_len);
+			http_body_init(&px->ex->reqbody, px->ex->req.content_length,
+				       px->ex->req.chunked, 0);
+			buf_drop(&px->reqhead, px->ex->req.head_len);
 			px->outstanding = 1;
 			px->rs = RS_HEAD;
-			px->rq = px->req.content_length > 0 || px->req.chunked ?
+			px->rq = px->ex->req.content_length > 0 || px->ex->req.chunked ?
 					 RQ_BODY : RQ_WAIT;
 			moved = 1;
 			break;
@@ -669,7 +1143,7 @@ static int http_up(struct proxy *px)
 		case RQ_BODY: {
 			int done = 0;
 
-			q = app_out(&px->u, &room);
+			q = app_out(px, &px->u, &room);
 			if (!q || !room)
 				return moved;
 			if (px->reqhead.len) {
@@ -682,9 +1156,9 @@ static int http_up(struct proxy *px)
 			}
 			if (len > room)
 				len = room;
-			n = http_body_feed(&px->reqbody, p, len, &done);
-			if (px->reqbody.error) {
-				answer(px, 400, px->reqbody.error);
+			n = http_body_feed(&px->ex->reqbody, p, len, &done);
+			if (px->ex->reqbody.error) {
+				answer(px, 400, px->ex->reqbody.error);
 				continue;
 			}
 			memcpy(q, p, n);
@@ -702,7 +1176,7 @@ static int http_up(struct proxy *px)
 		case RQ_WAIT:
 			return moved;
 		case RQ_TUNNEL:
-			q = app_out(&px->u, &room);
+			q = app_out(px, &px->u, &room);
 			if (!q || !room)
 				return moved;
 			if (px->reqhead.len) {
@@ -735,7 +1209,7 @@ static int http_down(struct proxy *px)
 		uint8_t *p, *q;
 
 		if (px->pend_down.len) {
-			moved |= pend_flush(&px->s, &px->pend_down);
+			moved |= pend_flush(px, &px->s, &px->pend_down);
 			if (px->pend_down.len)
 				return moved;
 		}
@@ -756,6 +1230,8 @@ static int http_down(struct proxy *px)
 
 			p = app_in(&px->u, &len);
 			if (p && len) {
+				if (buf_take(px, &px->resphead) < 0)
+					return moved;
 				n = buf_put(&px->resphead, p, len);
 				app_in_ack(&px->u, n);
 				moved |= n > 0;
@@ -768,7 +1244,7 @@ static int http_down(struct proxy *px)
 				return moved;
 			}
 			r = http_resp_parse(px->resphead.b, px->resphead.len,
-					    HEAD_MAX, &px->req, &px->resp);
+					    HEAD_MAX, &px->ex->req, &px->ex->resp);
 			if (r == HTTP_NEED_MORE) {
 				if (px->resphead.len >= px->resphead.cap ||
 				    px->u.eof || side_closed(&px->u)) {
@@ -780,35 +1256,37 @@ static int http_down(struct proxy *px)
 				continue;
 			}
 			if (r == HTTP_BAD) {
-				answer(px, 502, px->resp.error ? px->resp.error :
+				answer(px, 502, px->ex->resp.error ? px->ex->resp.error :
 						"bad response from upstream");
-				audit_request(px, "allow", 502, px->resp.error);
+				audit_request(px, "allow", 502, px->ex->resp.error);
 				continue;
 			}
-			buf_put(&px->pend_down, px->resphead.b, px->resp.head_len);
-			buf_drop(&px->resphead, px->resp.head_len);
+			if (buf_take(px, &px->pend_down) < 0)
+				return moved;
+			buf_put(&px->pend_down, px->resphead.b, px->ex->resp.head_len);
+			buf_drop(&px->resphead, px->ex->resp.head_len);
 			moved = 1;
-			if (px->resp.informational)
+			if (px->ex->resp.informational)
 				break;
-			if (px->resp.tunnel) {
+			if (px->ex->resp.tunnel) {
 				audit_request(px, "allow", 101, NULL);
 				px->rs = RS_TUNNEL;
 				px->rq = RQ_TUNNEL;
 				break;
 			}
-			if (px->resp.no_body) {
+			if (px->ex->resp.no_body) {
 				exchange_done(px);
 				break;
 			}
-			http_body_init(&px->respbody, px->resp.content_length,
-				       px->resp.chunked, px->resp.until_close);
+			http_body_init(&px->ex->respbody, px->ex->resp.content_length,
+				       px->ex->resp.chunked, px->ex->resp.until_close);
 			px->rs = RS_BODY;
 			break;
 		}
 		case RS_BODY: {
 			int done = 0;
 
-			q = app_out(&px->s, &room);
+			q = app_out(px, &px->s, &room);
 			if (!q || !room)
 				return moved;
 			if (px->resphead.len) {
@@ -817,7 +1295,7 @@ static int http_down(struct proxy *px)
 			} else {
 				p = app_in(&px->u, &len);
 				if (!p || !len) {
-					if (px->resp.until_close &&
+					if (px->ex->resp.until_close &&
 					    (px->u.eof || side_closed(&px->u))) {
 						exchange_done(px);
 						px->closing = 1;
@@ -827,11 +1305,11 @@ static int http_down(struct proxy *px)
 			}
 			if (len > room)
 				len = room;
-			n = http_body_feed(&px->respbody, p, len, &done);
-			if (px->respbody.error) {
+			n = http_body_feed(&px->ex->respbody, p, len, &done);
+			if (px->ex->respbody.error) {
 				px->closing = 1;
-				audit_request(px, "allow", px->resp.status,
-					      px->respbody.error);
+				audit_request(px, "allow", px->ex->resp.status,
+					      px->ex->respbody.error);
 				return 1;
 			}
 			memcpy(q, p, n);
@@ -847,7 +1325,7 @@ static int http_down(struct proxy *px)
 			break;
 		}
 		case RS_TUNNEL:
-			q = app_out(&px->s, &room);
+			q = app_out(px, &px->s, &room);
 			if (!q || !room)
 				return moved;
 			if (px->resphead.len) {
@@ -881,7 +1359,7 @@ static int from_sandbox(struct proxy *px)
 
 	while (f->to_host) {
 		size_t room, n;
-		uint8_t *p = rec_in(&px->s, &room);
+		uint8_t *p = rec_in(px, &px->s, &room);
 		struct pbuf *head = f->to_host;
 
 		if (!p || !room)
@@ -951,7 +1429,7 @@ static int from_upstream(struct proxy *px)
 
 	while (!px->u.eof && f->fd >= 0) {
 		size_t room;
-		uint8_t *p = rec_in(&px->u, &room);
+		uint8_t *p = rec_in(px, &px->u, &room);
 		ssize_t n;
 
 		if (!p || !room)
@@ -1013,6 +1491,52 @@ static const char *tls_error(int e)
 	}
 }
 
+/* Handshakes that just finished: let go of the leaf, keep the session. */
+static void handshakes_done(struct proxy *px)
+{
+	const unsigned app = BR_SSL_SENDAPP | BR_SSL_RECVAPP;
+
+	if (px->s.eng && !px->s.ready &&
+	    (br_ssl_engine_current_state(px->s.eng) & app)) {
+		px->s.ready = 1;
+		ca_leaf_unpin(px->f->g->ca, px->leaf_pin);
+		px->leaf_pin = -1;
+	}
+	if (px->u.eng && !px->u.ready &&
+	    (br_ssl_engine_current_state(px->u.eng) & app)) {
+		px->u.ready = 1;
+		ups_store(px);
+	}
+}
+
+/* Could the transport give the side more bytes now? */
+static int rec_in_room(const struct side *sd)
+{
+	size_t len;
+
+	if (sd->eng)
+		return br_ssl_engine_recvrec_buf(sd->eng, &len) && len;
+	return sd->rx.len < sd->rx.cap;
+}
+
+/* Give back what an idle flow does not need (see the theory above). */
+static void proxy_idle(struct proxy *px)
+{
+	side_release(px, &px->s);
+	side_release(px, &px->u);
+	buf_release(&px->s.rx);
+	buf_release(&px->s.tx);
+	buf_release(&px->u.rx);
+	buf_release(&px->u.tx);
+	buf_release(&px->reqhead);
+	buf_release(&px->resphead);
+	buf_release(&px->pend_up);
+	buf_release(&px->pend_down);
+	if (!px->outstanding && px->rq == RQ_HEAD && px->rs == RS_IDLE &&
+	    !px->reqhead.len)
+		ex_free(px);
+}
+
 /**
  * proxy_pump() - Move bytes through an intercepted flow until none move
  * @f: Flow with f->px set
@@ -1027,6 +1551,10 @@ void proxy_pump(struct flow *f)
 	uint32_t ev = 0;
 	size_t len;
 
+	if (side_attach(px, &px->s) < 0 || side_attach(px, &px->u) < 0) {
+		flow_close_later(f, "allow", "out of memory");
+		return;
+	}
 	do {
 		moved = 0;
 		moved |= from_sandbox(px);
@@ -1035,10 +1563,13 @@ void proxy_pump(struct flow *f)
 		moved |= http_down(px);
 		moved |= to_sandbox(px);
 		moved |= to_upstream(px);
+		handshakes_done(px);
 		if (px->u.eng && side_closed(&px->u) && !px->up_error[0]) {
 			int e = br_ssl_engine_last_error(px->u.eng);
 			const char *why = tls_error(e);
 
+			if (e)
+				ups_forget(px);
 			if (why)
 				snprintf(px->up_error, sizeof(px->up_error), "%s", why);
 			else if (e)
@@ -1056,6 +1587,10 @@ void proxy_pump(struct flow *f)
 
 	if (f->state != FLOW_OPEN)
 		return;
+	if (px->oom) {
+		flow_close_later(f, "allow", "out of memory");
+		return;
+	}
 	/* done: our answer is out, or the sandbox is gone, or upstream is
 	 * done and nothing of it remains to deliver */
 	if (px->closing && !px->pend_down.len) {
@@ -1078,11 +1613,59 @@ void proxy_pump(struct flow *f)
 		flow_close_later(f, "allow", NULL);
 		return;
 	}
-	if (!px->u.eof && rec_in(&px->u, &len) && len)
+	if (!px->u.eof && rec_in_room(&px->u))
 		ev |= EPOLLIN;
 	if (rec_out(&px->u, &len) && len)
 		ev |= EPOLLOUT;
 	flow_want_events(f, ev);
+	proxy_idle(px);
+}
+
+/* Set up the TLS engines of a flow about to be intercepted. */
+static int tls_setup(struct proxy *px)
+{
+	struct flow *f = px->f;
+	struct gw *g = f->g;
+	const struct pf_rule *r = f->dec.rule;
+	const br_x509_certificate *chain;
+	const br_ec_private_key *key;
+	size_t n;
+
+	if (!g->ca || !g->trust.n ||
+	    ca_leaf_pin(g->ca, f->host, &chain, &n, &key, &px->leaf_pin) < 0 ||
+	    n != 2)
+		return -1;
+	snprintf(px->vname, sizeof(px->vname), "%s",
+		 r && r->tls_verify_name ? r->tls_verify_name : f->host);
+	px->s.eng = &px->sc.eng;
+	px->u.eng = &px->cc.eng;
+	if (side_attach(px, &px->s) < 0 || side_attach(px, &px->u) < 0)
+		return -1;
+
+	/* sandbox side: the pinned leaf, the sandbox's sessions resumable */
+	br_ssl_server_init_full_ec(&px->sc, chain, n, BR_KEYTYPE_EC, key);
+	br_ssl_engine_set_versions(&px->sc.eng, BR_TLS12, BR_TLS12);
+	br_ssl_engine_set_suites(&px->sc.eng, server_suites,
+				 sizeof(server_suites) / sizeof(server_suites[0]));
+	br_ssl_engine_set_buffers_bidi(&px->sc.eng, px->s.io, IO_IN,
+				       px->s.io + IO_IN, IO_OUT);
+	br_ssl_engine_set_protocol_names(&px->sc.eng, alpn, 1);
+	br_ssl_engine_add_flags(&px->sc.eng, BR_OPT_NO_RENEGOTIATION);
+	br_ssl_server_set_cache(&px->sc, &px->sh->srv_cache.vtable);
+	if (!br_ssl_server_reset(&px->sc))
+		return -1;
+
+	/* upstream side: verified against the trust store, or resumed */
+	br_ssl_client_init_full(&px->cc, &px->xc, g->trust.ta, g->trust.n);
+	br_ssl_engine_set_versions(&px->cc.eng, BR_TLS12, BR_TLS12);
+	br_ssl_engine_set_buffers_bidi(&px->cc.eng, px->u.io, IO_IN,
+				       px->u.io + IO_IN, IO_OUT);
+	br_ssl_engine_set_protocol_names(&px->cc.eng, alpn, 1);
+	br_ssl_engine_add_flags(&px->cc.eng, BR_OPT_NO_RENEGOTIATION);
+	ups_offer(px);
+	if (!br_ssl_client_reset(&px->cc, px->vname, px->ups_offered))
+		return -1;
+	return 0;
 }
 
 /**
@@ -1093,65 +1676,24 @@ void proxy_pump(struct flow *f)
  */
 int proxy_start(struct flow *f, int tls)
 {
-	struct gw *g = f->g;
 	struct proxy *px = calloc(1, sizeof(*px));
-	const struct pf_rule *r = f->dec.rule;
 
 	if (!px)
 		return -1;
 	px->f = f;
 	px->tls = tls;
-	if (buf_init(&px->reqhead, HEAD_MAX) < 0 ||
-	    buf_init(&px->resphead, HEAD_MAX) < 0 ||
-	    buf_init(&px->pend_up, PEND_MAX) < 0 ||
-	    buf_init(&px->pend_down, PEND_MAX) < 0)
+	px->leaf_pin = -1;
+	buf_setup(&px->reqhead, HEAD_MAX);
+	buf_setup(&px->resphead, HEAD_MAX);
+	buf_setup(&px->pend_up, PEND_MAX);
+	buf_setup(&px->pend_down, PEND_MAX);
+	buf_setup(&px->s.rx, PLAIN_BUF);
+	buf_setup(&px->s.tx, PLAIN_BUF);
+	buf_setup(&px->u.rx, PLAIN_BUF);
+	buf_setup(&px->u.tx, PLAIN_BUF);
+	px->sh = pxshared_get(f->g);
+	if (!px->sh || (tls && tls_setup(px) < 0))
 		goto fail;
-	if (tls) {
-		const br_x509_certificate *chain;
-		const br_ec_private_key *key;
-		size_t n;
-		const char *vname = r && r->tls_verify_name ? r->tls_verify_name :
-				    f->host;
-
-		if (!g->ca || !g->trust.n ||
-		    ca_leaf(g->ca, f->host, &chain, &n, &key) < 0 || n != 2)
-			goto fail;
-		px->leaf = malloc(chain[0].data_len);
-		if (!px->leaf)
-			goto fail;
-		memcpy(px->leaf, chain[0].data, chain[0].data_len);
-		px->chain[0].data = px->leaf;
-		px->chain[0].data_len = chain[0].data_len;
-		px->chain[1] = chain[1];
-		chain = px->chain;
-		px->sbuf = malloc(BR_SSL_BUFSIZE_BIDI);
-		px->cbuf = malloc(BR_SSL_BUFSIZE_BIDI);
-		if (!px->sbuf || !px->cbuf)
-			goto fail;
-		br_ssl_server_init_full_ec(&px->sc, chain, n, BR_KEYTYPE_EC, key);
-		br_ssl_engine_set_versions(&px->sc.eng, BR_TLS12, BR_TLS12);
-		br_ssl_engine_set_buffer(&px->sc.eng, px->sbuf,
-					 BR_SSL_BUFSIZE_BIDI, 1);
-		br_ssl_engine_set_protocol_names(&px->sc.eng, alpn, 1);
-		if (!br_ssl_server_reset(&px->sc))
-			goto fail;
-		px->s.eng = &px->sc.eng;
-
-		br_ssl_client_init_full(&px->cc, &px->xc, g->trust.ta, g->trust.n);
-		br_ssl_engine_set_versions(&px->cc.eng, BR_TLS12, BR_TLS12);
-		br_ssl_engine_set_buffer(&px->cc.eng, px->cbuf,
-					 BR_SSL_BUFSIZE_BIDI, 1);
-		br_ssl_engine_set_protocol_names(&px->cc.eng, alpn, 1);
-		if (!br_ssl_client_reset(&px->cc, vname, 0))
-			goto fail;
-		px->u.eng = &px->cc.eng;
-	} else {
-		if (buf_init(&px->s.rx, PLAIN_BUF) < 0 ||
-		    buf_init(&px->s.tx, PLAIN_BUF) < 0 ||
-		    buf_init(&px->u.rx, PLAIN_BUF) < 0 ||
-		    buf_init(&px->u.tx, PLAIN_BUF) < 0)
-			goto fail;
-	}
 	px->rq = RQ_HEAD;
 	px->rs = RS_IDLE;
 	f->px = px;
@@ -1162,27 +1704,35 @@ fail:
 	return -1;
 }
 
+/* Wipe and give back a side's record buffers, attached or not. */
+static void side_free(struct proxy *px, struct side *sd)
+{
+	if (sd->io) {
+		if (px->sh) {
+			side_detach(px, sd);
+		} else {
+			explicit_bzero(sd->io, IO_SIZE);
+			free(sd->io);
+			sd->io = NULL;
+		}
+	}
+	buf_free(&sd->rx);
+	buf_free(&sd->tx);
+}
+
 void proxy_free(struct proxy *px)
 {
 	if (!px)
 		return;
 	buf_free(&px->reqhead);
 	buf_free(&px->resphead);
-	if (px->pend_up.b)
-		explicit_bzero(px->pend_up.b, px->pend_up.cap);
 	buf_free(&px->pend_up);
 	buf_free(&px->pend_down);
-	buf_free(&px->s.rx);
-	buf_free(&px->s.tx);
-	if (px->u.tx.b)
-		explicit_bzero(px->u.tx.b, px->u.tx.cap);
-	buf_free(&px->u.rx);
-	buf_free(&px->u.tx);
-	if (px->cbuf)
-		explicit_bzero(px->cbuf, BR_SSL_BUFSIZE_BIDI);
-	free(px->sbuf);
-	free(px->cbuf);
-	free(px->leaf);
+	side_free(px, &px->s);
+	side_free(px, &px->u);
+	ex_free(px);
+	if (px->leaf_pin >= 0 && px->f)
+		ca_leaf_unpin(px->f->g->ca, px->leaf_pin);
 	explicit_bzero(px, sizeof(*px));
 	free(px);
 }
