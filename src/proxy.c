@@ -348,8 +348,9 @@ static void ups_store(struct proxy *px)
 		sh->ups_resumed++;
 	else
 		sh->ups_full++;
-	debug("upstream TLS to %s: %s handshake", px->vname,
-	      resumed ? "resumed" : "full");
+	debug("upstream TLS to %s: %s handshake%s", px->vname,
+	      resumed ? "resumed" : "full",
+	      px->ups_offered && !resumed ? " (the session offered was refused)" : "");
 	if (!sp.session_id_len)
 		goto out; /* the server keeps no sessions */
 	if (!sh->ups) {
