@@ -453,6 +453,69 @@ TEST(ca_leaf_cache)
 	tmpdir_remove(t);
 }
 
+TEST(ca_leaf_pin)
+{
+	const br_x509_certificate *pc, *c;
+	const br_ec_private_key *sk;
+	char *t = tmpdir_make(), err[512], name[64];
+	uint8_t keep[2048];
+	size_t n, klen;
+	struct ca *ca;
+	int pin, pin2, i, *pins;
+
+	REQUIRE(t);
+	ca = ca_open(t, err, sizeof(err));
+	REQUIRE(ca);
+	CHECK(ca_leaf_pin(ca, "p.example.com", &pc, &n, &sk, NULL) == -1);
+	REQUIRE(ca_leaf_pin(ca, "p.example.com", &pc, &n, &sk, &pin) == 0);
+	REQUIRE(n == 2 && pc[0].data_len <= sizeof(keep));
+	klen = pc[0].data_len;
+	memcpy(keep, pc[0].data, klen);
+	/* the same name again: the same cached leaf, pinned twice */
+	REQUIRE(ca_leaf_pin(ca, "p.example.com", &c, &n, &sk, &pin2) == 0);
+	CHECK(c == pc && pin2 == pin);
+	ca_leaf_unpin(ca, pin2);
+
+	/* more names than the cache holds: the pinned leaf is never the
+	 * victim, though it is the least recently used */
+	for (i = 0; i < CA_CACHE_SIZE + 8; i++) {
+		snprintf(name, sizeof(name), "q%d.example.com", i);
+		REQUIRE(ca_leaf(ca, name, &c, &n, &sk) == 0);
+	}
+	CHECK(pc[0].data_len == klen && !memcmp(pc[0].data, keep, klen));
+	REQUIRE(ca_leaf(ca, "p.example.com", &c, &n, &sk) == 0);
+	CHECK(c == pc);
+	CHECK(bearssl_verify(ca, pc, 2, "p.example.com", sk) == 0);
+
+	/* unpinned, it ages out like any other */
+	ca_leaf_unpin(ca, pin);
+	ca_leaf_unpin(ca, -1); /* ignored */
+	for (i = 0; i < CA_CACHE_SIZE; i++) {
+		snprintf(name, sizeof(name), "r%d.example.com", i);
+		REQUIRE(ca_leaf(ca, name, &c, &n, &sk) == 0);
+	}
+	REQUIRE(ca_leaf(ca, "p.example.com", &c, &n, &sk) == 0);
+	CHECK(c[0].data_len != klen || memcmp(c[0].data, keep, klen));
+
+	/* every slot pinned: a new name cannot be minted, a cached one can
+	 * still be had */
+	pins = calloc(CA_CACHE_SIZE, sizeof(*pins));
+	REQUIRE(pins);
+	for (i = 0; i < CA_CACHE_SIZE; i++) {
+		snprintf(name, sizeof(name), "r%d.example.com", i);
+		if (i == 0)
+			snprintf(name, sizeof(name), "p.example.com");
+		REQUIRE(ca_leaf_pin(ca, name, &c, &n, &sk, &pins[i]) == 0);
+	}
+	CHECK(ca_leaf(ca, "new.example.com", &c, &n, &sk) == -1);
+	CHECK(ca_leaf(ca, "r5.example.com", &c, &n, &sk) == 0);
+	ca_leaf_unpin(ca, pins[7]);
+	CHECK(ca_leaf(ca, "new.example.com", &c, &n, &sk) == 0);
+	free(pins);
+	ca_free(ca);
+	tmpdir_remove(t);
+}
+
 TEST(trust_bundles)
 {
 	struct trust t = { 0 };
