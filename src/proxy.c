@@ -159,10 +159,21 @@ struct upsess {
  * @ups:        Upstream sessions (UPS_MAX, allocated on first store)
  * @ups_full:   Upstream handshakes done in full
  * @ups_resumed: ... and resumed
+ * @aes_ctr:    Cipher implementations, chosen once (BearSSL's own choice
+ *	        runs CPUID each time, a VM exit under a hypervisor: tens of
+ *	        microseconds per engine)
  */
 struct pxshared {
 	uint8_t *slab[SLAB_KEEP];
 	size_t nslab;
+	const br_block_ctr_class *aes_ctr;
+	const br_block_cbcenc_class *aes_cbcenc;
+	const br_block_cbcdec_class *aes_cbcdec;
+	br_ghash ghash;
+	br_chacha20_run chacha;
+	br_poly1305_run poly;
+	br_rsa_pkcs1_vrfy rsavrfy;
+	br_rsa_public rsapub;
 	br_ssl_session_cache_lru srv_cache;
 	uint8_t *srv_store;
 	struct upsess *ups;
@@ -229,6 +240,68 @@ static const uint16_t server_suites[] = {
 	BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
 };
 
+/*
+ * The suites offered upstream: every TLS 1.2 suite with forward secrecy
+ * and AES or ChaCha20, then RSA key exchange for servers without ECDHE.
+ * Not offered (BearSSL's full list has them): static ECDH, AES-CCM, 3DES.
+ */
+static const uint16_t client_suites[] = {
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384,
+	BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+	BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+	BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+	BR_TLS_RSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_RSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_RSA_WITH_AES_128_CBC_SHA256,
+	BR_TLS_RSA_WITH_AES_256_CBC_SHA256,
+	BR_TLS_RSA_WITH_AES_128_CBC_SHA,
+	BR_TLS_RSA_WITH_AES_256_CBC_SHA,
+};
+
+/* Hashes both engines may need (TLS 1.2 PRFs, signatures, certificates) */
+static const br_hash_class *const hashes[] = {
+	&br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable,
+	&br_sha384_vtable, &br_sha512_vtable,
+};
+
+/* TLS 1.2, the suites' hashes, PRFs and record ciphers (see pxshared) */
+static void engine_common(const struct pxshared *sh, br_ssl_engine_context *e,
+			  const uint16_t *suites, size_t nsuites)
+{
+	size_t i;
+
+	br_ssl_engine_set_versions(e, BR_TLS12, BR_TLS12);
+	br_ssl_engine_set_suites(e, suites, nsuites);
+	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
+		br_ssl_engine_set_hash(e, (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) &
+						 BR_HASHDESC_ID_MASK), hashes[i]);
+	br_ssl_engine_set_prf_sha256(e, br_tls12_sha256_prf);
+	br_ssl_engine_set_prf_sha384(e, br_tls12_sha384_prf);
+	br_ssl_engine_set_ec(e, &br_ec_all_m31);
+	br_ssl_engine_set_gcm(e, &br_sslrec_in_gcm_vtable,
+			      &br_sslrec_out_gcm_vtable);
+	br_ssl_engine_set_aes_ctr(e, sh->aes_ctr);
+	br_ssl_engine_set_ghash(e, sh->ghash);
+	br_ssl_engine_set_cbc(e, &br_sslrec_in_cbc_vtable,
+			      &br_sslrec_out_cbc_vtable);
+	br_ssl_engine_set_aes_cbc(e, sh->aes_cbcenc, sh->aes_cbcdec);
+	br_ssl_engine_set_chapol(e, &br_sslrec_in_chapol_vtable,
+				 &br_sslrec_out_chapol_vtable);
+	br_ssl_engine_set_chacha20(e, sh->chacha);
+	br_ssl_engine_set_poly1305(e, sh->poly);
+	br_ssl_engine_add_flags(e, BR_OPT_NO_RENEGOTIATION);
+}
+
 /* ------------------------------------------------------------------ */
 /* Shared state: record buffers, session caches                        */
 
@@ -248,6 +321,27 @@ static struct pxshared *pxshared_get(struct gw *g)
 	}
 	br_ssl_session_cache_lru_init(&sh->srv_cache, sh->srv_store,
 				      SRV_CACHE_BYTES);
+	/* the hardware implementations when the CPU has them */
+	sh->aes_ctr = br_aes_x86ni_ctr_get_vtable();
+	if (!sh->aes_ctr)
+		sh->aes_ctr = &br_aes_ct64_ctr_vtable;
+	sh->aes_cbcenc = br_aes_x86ni_cbcenc_get_vtable();
+	if (!sh->aes_cbcenc)
+		sh->aes_cbcenc = &br_aes_ct64_cbcenc_vtable;
+	sh->aes_cbcdec = br_aes_x86ni_cbcdec_get_vtable();
+	if (!sh->aes_cbcdec)
+		sh->aes_cbcdec = &br_aes_ct64_cbcdec_vtable;
+	sh->ghash = br_ghash_pclmul_get();
+	if (!sh->ghash)
+		sh->ghash = br_ghash_ctmul64;
+	sh->chacha = br_chacha20_sse2_get();
+	if (!sh->chacha)
+		sh->chacha = br_chacha20_ct_run;
+	sh->poly = br_poly1305_ctmulq_get();
+	if (!sh->poly)
+		sh->poly = br_poly1305_ctmul_run;
+	sh->rsavrfy = br_rsa_pkcs1_vrfy_get_default();
+	sh->rsapub = br_rsa_public_get_default();
 	g->pxs = sh;
 	return sh;
 }
@@ -1630,7 +1724,7 @@ static int tls_setup(struct proxy *px)
 	const struct pf_rule *r = f->dec.rule;
 	const br_x509_certificate *chain;
 	const br_ec_private_key *key;
-	size_t n;
+	size_t n, i;
 
 	if (!g->ca || !g->trust.n ||
 	    ca_leaf_pin(g->ca, f->host, &chain, &n, &key, &px->leaf_pin) < 0 ||
@@ -1644,25 +1738,37 @@ static int tls_setup(struct proxy *px)
 		return -1;
 
 	/* sandbox side: the pinned leaf, the sandbox's sessions resumable */
-	br_ssl_server_init_full_ec(&px->sc, chain, n, BR_KEYTYPE_EC, key);
-	br_ssl_engine_set_versions(&px->sc.eng, BR_TLS12, BR_TLS12);
-	br_ssl_engine_set_suites(&px->sc.eng, server_suites,
-				 sizeof(server_suites) / sizeof(server_suites[0]));
+	br_ssl_server_zero(&px->sc);
+	engine_common(px->sh, &px->sc.eng, server_suites,
+		      sizeof(server_suites) / sizeof(server_suites[0]));
+	br_ssl_server_set_single_ec(&px->sc, chain, n, key, BR_KEYTYPE_SIGN,
+				    BR_KEYTYPE_EC, &br_ec_all_m31,
+				    br_ecdsa_i31_sign_asn1);
 	br_ssl_engine_set_buffers_bidi(&px->sc.eng, px->s.io, IO_IN,
 				       px->s.io + IO_IN, IO_OUT);
 	br_ssl_engine_set_protocol_names(&px->sc.eng, alpn, 1);
-	br_ssl_engine_add_flags(&px->sc.eng, BR_OPT_NO_RENEGOTIATION);
 	br_ssl_server_set_cache(&px->sc, &px->sh->srv_cache.vtable);
 	if (!br_ssl_server_reset(&px->sc))
 		return -1;
 
 	/* upstream side: verified against the trust store, or resumed */
-	br_ssl_client_init_full(&px->cc, &px->xc, g->trust.ta, g->trust.n);
-	br_ssl_engine_set_versions(&px->cc.eng, BR_TLS12, BR_TLS12);
+	br_ssl_client_zero(&px->cc);
+	engine_common(px->sh, &px->cc.eng, client_suites,
+		      sizeof(client_suites) / sizeof(client_suites[0]));
+	br_x509_minimal_init(&px->xc, &br_sha256_vtable, g->trust.ta, g->trust.n);
+	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
+		br_x509_minimal_set_hash(&px->xc,
+					 (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) &
+					       BR_HASHDESC_ID_MASK), hashes[i]);
+	br_x509_minimal_set_rsa(&px->xc, px->sh->rsavrfy);
+	br_x509_minimal_set_ecdsa(&px->xc, &br_ec_all_m31, br_ecdsa_i31_vrfy_asn1);
+	br_ssl_engine_set_x509(&px->cc.eng, &px->xc.vtable);
+	br_ssl_engine_set_rsavrfy(&px->cc.eng, px->sh->rsavrfy);
+	br_ssl_engine_set_ecdsa(&px->cc.eng, br_ecdsa_i31_vrfy_asn1);
+	br_ssl_client_set_rsapub(&px->cc, px->sh->rsapub);
 	br_ssl_engine_set_buffers_bidi(&px->cc.eng, px->u.io, IO_IN,
 				       px->u.io + IO_IN, IO_OUT);
 	br_ssl_engine_set_protocol_names(&px->cc.eng, alpn, 1);
-	br_ssl_engine_add_flags(&px->cc.eng, BR_OPT_NO_RENEGOTIATION);
 	ups_offer(px);
 	if (!br_ssl_client_reset(&px->cc, px->vname, px->ups_offered))
 		return -1;
