@@ -152,6 +152,10 @@ struct upsess {
 
 /**
  * struct pxshared - what a gateway's intercepted flows share (g->pxs)
+ *
+ * Its scope must be the trust store's (g->trust): an upstream session is
+ * only as good as the anchors its certificate was verified against, so
+ * gateways with different trust stores must not share one.
  * @slab:       Free TLS record buffers (IO_SIZE each)
  * @nslab:      How many
  * @srv_cache:  Sandbox-side TLS session cache
@@ -1614,11 +1618,18 @@ static int rec_in_room(const struct side *sd)
 	return sd->rx.len < sd->rx.cap;
 }
 
-/* Give back what an idle flow does not need (see the theory above). */
+/*
+ * Give back what an idle flow does not need (see the theory above).  The
+ * record buffers stay while an exchange is in progress: a response body
+ * leaves both engines empty between two records, and giving the buffers
+ * back there would wipe and re-take them for every record.
+ */
 static void proxy_idle(struct proxy *px)
 {
-	side_release(px, &px->s);
-	side_release(px, &px->u);
+	if (!px->outstanding || px->rs == RS_TUNNEL) {
+		side_release(px, &px->s);
+		side_release(px, &px->u);
+	}
 	buf_release(&px->s.rx);
 	buf_release(&px->s.tx);
 	buf_release(&px->u.rx);
