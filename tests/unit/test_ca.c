@@ -516,6 +516,71 @@ TEST(ca_leaf_pin)
 	tmpdir_remove(t);
 }
 
+struct pem_seen {
+	int n;
+	char names[4][32];
+	size_t lens[4];
+	uint8_t first[4];
+	int stop_at;
+};
+
+static int pem_seen_cb(void *ctx, const char *name, const uint8_t *der,
+		       size_t len)
+{
+	struct pem_seen *s = ctx;
+
+	if (s->n < 4) {
+		snprintf(s->names[s->n], sizeof(s->names[0]), "%s", name);
+		s->lens[s->n] = len;
+		s->first[s->n] = len ? der[0] : 0;
+	}
+	s->n++;
+	return s->n == s->stop_at ? 7 : 0;
+}
+
+TEST(trust_pem_each)
+{
+	/* "hello" = aGVsbG8=, 0x30 0x82 = MII=, 3 bytes "abc" = YWJj */
+	static const char text[] =
+		"junk before\n"
+		"-----BEGIN CERTIFICATE-----\r\n"
+		"aGVs\r\n"
+		" bG8=\r\n"
+		"-----END CERTIFICATE-----\r\n"
+		"-----BEGIN BAD-----\n"
+		"a*Vs\n"
+		"-----END BAD-----\n"
+		"-----BEGIN PAD THEN DATA-----\n"
+		"YQ==YWJj\n"
+		"-----END PAD THEN DATA-----\n"
+		"-----BEGIN UNTERMINATED-----\n"
+		"YWJj\n"
+		"-----BEGIN EC PRIVATE KEY-----  \n"
+		"YWJj\n"
+		"-----END EC PRIVATE KEY-----";
+	struct pem_seen s = { 0 };
+
+	/* the malformed and the unterminated objects are dropped (-1), the
+	 * others all arrive, the last one without a final newline */
+	CHECK(trust_pem_each(text, sizeof(text) - 1, pem_seen_cb, &s) == -1);
+	REQUIRE(s.n == 2);
+	CHECK(!strcmp(s.names[0], "CERTIFICATE") && s.lens[0] == 5 &&
+	      s.first[0] == 'h');
+	CHECK(!strcmp(s.names[1], "EC PRIVATE KEY") && s.lens[1] == 3 &&
+	      s.first[1] == 'a');
+
+	/* a callback's non-zero value stops the walk and is returned */
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 1;
+	CHECK(trust_pem_each(text, sizeof(text) - 1, pem_seen_cb, &s) == 7);
+	CHECK(s.n == 1);
+
+	/* no PEM at all */
+	memset(&s, 0, sizeof(s));
+	CHECK(trust_pem_each("-----BEGIN", 10, pem_seen_cb, &s) == 0);
+	CHECK(trust_pem_each("", 0, pem_seen_cb, &s) == 0 && s.n == 0);
+}
+
 TEST(trust_bundles)
 {
 	struct trust t = { 0 };
