@@ -42,9 +42,9 @@
  *   per-gateway free list (struct pxshared); an engine whose handshake is
  *   done and that holds no byte (no partial record in, nothing to send, no
  *   decrypted data unread) is detached from its buffer, and attached to
- *   one again when the next pump starts.  BearSSL keeps only offsets into
- *   its buffers between calls, and in that state none of them points at a
- *   live byte, so the buffer may change (side_attach(), side_release());
+ *   one again when the next pump starts (tlsbuf.c says why BearSSL allows
+ *   it).  Not while an exchange is in progress: a response body leaves
+ *   both engines empty between two records;
  * - the HTTP head and pending buffers and the parsed exchange are taken
  *   when a request starts and given back when it is done;
  * - renegotiation is refused on both engines, so nothing but the first
@@ -84,15 +84,12 @@
 #include "log.h"
 #include "profile.h"
 #include "secret.h"
+#include "tlsbuf.h"
 
 #define HEAD_MAX   16384
 #define PEND_MAX   (HEAD_MAX + 8192)
 #define PLAIN_BUF  32768
 
-/* one TLS engine's record buffers: input, then output */
-#define IO_IN      BR_SSL_BUFSIZE_INPUT
-#define IO_OUT     BR_SSL_BUFSIZE_OUTPUT
-#define IO_SIZE    (IO_IN + IO_OUT)
 #define SLAB_KEEP  16                   /* free record buffers kept */
 
 #define SRV_CACHE_BYTES (64 * 1024)     /* sandbox-side sessions, ~650 */
@@ -114,10 +111,8 @@ struct buf {
 /**
  * struct side - one end of the proxy
  * @eng:     TLS engine, or NULL for plain bytes
- * @io:      TLS: the engine's record buffers (IO_IN + IO_OUT) while
- *	     attached, NULL while detached
- * @in_hwm:  Bytes of the input buffer written since attached
- * @out_hwm: Bytes of the output buffer written since attached
+ * @tb:      TLS: where its record buffers are (tlsbuf.c), .io NULL while
+ *	     detached
  * @ready:   TLS: the handshake is done
  * @rx:      Plain: transport -> app
  * @tx:      Plain: app -> transport
@@ -125,8 +120,7 @@ struct buf {
  */
 struct side {
 	br_ssl_engine_context *eng;
-	uint8_t *io;
-	size_t in_hwm, out_hwm;
+	struct tlsbuf tb;
 	int ready;
 	struct buf rx, tx;
 	int eof;
@@ -156,7 +150,7 @@ struct upsess {
  * Its scope must be the trust store's (g->trust): an upstream session is
  * only as good as the anchors its certificate was verified against, so
  * gateways with different trust stores must not share one.
- * @slab:       Free TLS record buffers (IO_SIZE each)
+ * @slab:       Free TLS record buffers (TLSBUF_SIZE each), wiped
  * @nslab:      How many
  * @srv_cache:  Sandbox-side TLS session cache
  * @srv_store:  Its storage
@@ -372,7 +366,7 @@ static uint8_t *slab_get(struct pxshared *sh)
 {
 	if (sh->nslab)
 		return sh->slab[--sh->nslab];
-	return malloc(IO_SIZE);
+	return malloc(TLSBUF_SIZE);
 }
 
 /* @io must already be wiped. */
@@ -567,80 +561,33 @@ static size_t buf_put(struct buf *b, const void *p, size_t n)
 	return n;
 }
 
-static void hwm_note(size_t *hwm, const uint8_t *base, const uint8_t *p,
-		     size_t n)
-{
-	size_t end = (size_t)(p - base) + n;
-
-	if (end > *hwm)
-		*hwm = end;
-}
-
 /**
- * side_attach() - Give a TLS engine its record buffers back
+ * side_attach() - Give a TLS engine record buffers (back)
  * @px: Proxy
  * @sd: Side
- *
- * A detached engine holds offsets only (see side_release()); with the
- * buffers' sizes unchanged, any buffer will do.
- *
  * Return: 0, or -1 if out of memory (px->oom set)
  */
 static int side_attach(struct proxy *px, struct side *sd)
 {
-	if (!sd->eng || sd->io)
+	uint8_t *io;
+
+	if (!sd->eng || sd->tb.io)
 		return 0;
-	sd->io = slab_get(px->sh);
-	if (!sd->io) {
+	io = slab_get(px->sh);
+	if (!io) {
 		px->oom = 1;
 		return -1;
 	}
-	/* fields of BearSSL 0.6's engine: the buffers' addresses only */
-	sd->eng->ibuf = sd->io;
-	sd->eng->obuf = sd->io + IO_IN;
-	sd->in_hwm = sd->out_hwm = 0;
+	tlsbuf_attach(sd->eng, &sd->tb, io);
 	return 0;
 }
 
-/* Wipe what the engine wrote into its buffers and give them back. */
-static void side_detach(struct proxy *px, struct side *sd)
-{
-	explicit_bzero(sd->io, sd->in_hwm);
-	explicit_bzero(sd->io + IO_IN, sd->out_hwm);
-	slab_put(px->sh, sd->io);
-	sd->io = NULL;
-	sd->in_hwm = sd->out_hwm = 0;
-	sd->eng->ibuf = NULL;
-	sd->eng->obuf = NULL;
-}
-
-/**
- * side_release() - Detach a TLS engine from its buffers if it holds no byte
- * @px: Proxy
- * @sd: Side
- *
- * Idle means: handshake done, not closing, no record to send, no
- * decrypted byte unread, and waiting for the first byte of a record
- * header (BearSSL then reads the next header at the start of the input
- * buffer and assembles the next output record from scratch).  Its output
- * is always flushed by app_out_ack(), so no partial record waits there.
- */
+/* Give a TLS engine's buffers back, wiped, if it holds no byte. */
 static void side_release(struct proxy *px, struct side *sd)
 {
-	size_t len;
-	uint8_t *p;
-
-	if (!sd->eng || !sd->io || !sd->ready || sd->eof ||
-	    (br_ssl_engine_current_state(sd->eng) & BR_SSL_CLOSED))
+	if (!sd->eng || !sd->ready || sd->eof || !tlsbuf_idle(sd->eng, &sd->tb))
 		return;
-	if (br_ssl_engine_sendrec_buf(sd->eng, &len) && len)
-		return;
-	if (br_ssl_engine_recvapp_buf(sd->eng, &len) && len)
-		return;
-	p = br_ssl_engine_recvrec_buf(sd->eng, &len);
-	if (p != sd->io)
-		return;
-	side_detach(px, sd);
+	slab_put(px->sh, tlsbuf_detach(sd->eng, &sd->tb));
 }
 
 /* Transport bytes may be written here (received records). */
@@ -661,8 +608,7 @@ static void rec_in_ack(struct side *sd, size_t n)
 		size_t len;
 		uint8_t *p = br_ssl_engine_recvrec_buf(sd->eng, &len);
 
-		if (p)
-			hwm_note(&sd->in_hwm, sd->io, p, n);
+		tlsbuf_wrote_in(&sd->tb, p, n);
 		br_ssl_engine_recvrec_ack(sd->eng, n);
 	} else {
 		sd->rx.len += n;
@@ -677,8 +623,7 @@ static uint8_t *rec_out(struct side *sd, size_t *len)
 
 	if (sd->eng) {
 		p = br_ssl_engine_sendrec_buf(sd->eng, len);
-		if (p)
-			hwm_note(&sd->out_hwm, sd->io + IO_IN, p, *len);
+		tlsbuf_wrote_out(&sd->tb, p, *len);
 		return p;
 	}
 	*len = sd->tx.len;
@@ -728,8 +673,7 @@ static void app_out_ack(struct side *sd, size_t n)
 		size_t len;
 		uint8_t *p = br_ssl_engine_sendapp_buf(sd->eng, &len);
 
-		if (p)
-			hwm_note(&sd->out_hwm, sd->io + IO_IN, p, n);
+		tlsbuf_wrote_out(&sd->tb, p, n);
 		br_ssl_engine_sendapp_ack(sd->eng, n);
 		br_ssl_engine_flush(sd->eng, 0);
 	} else {
@@ -1760,8 +1704,7 @@ static int tls_setup(struct proxy *px)
 	br_ssl_server_set_single_ec(&px->sc, chain, n, key, BR_KEYTYPE_SIGN,
 				    BR_KEYTYPE_EC, &br_ec_all_m31,
 				    br_ecdsa_i31_sign_asn1);
-	br_ssl_engine_set_buffers_bidi(&px->sc.eng, px->s.io, IO_IN,
-				       px->s.io + IO_IN, IO_OUT);
+	tlsbuf_init(&px->sc.eng, &px->s.tb, px->s.tb.io);
 	br_ssl_engine_set_protocol_names(&px->sc.eng, alpn, 1);
 	br_ssl_server_set_cache(&px->sc, &px->sh->srv_cache.vtable);
 	if (!br_ssl_server_reset(&px->sc))
@@ -1782,8 +1725,7 @@ static int tls_setup(struct proxy *px)
 	br_ssl_engine_set_rsavrfy(&px->cc.eng, px->sh->rsavrfy);
 	br_ssl_engine_set_ecdsa(&px->cc.eng, br_ecdsa_i31_vrfy_asn1);
 	br_ssl_client_set_rsapub(&px->cc, px->sh->rsapub);
-	br_ssl_engine_set_buffers_bidi(&px->cc.eng, px->u.io, IO_IN,
-				       px->u.io + IO_IN, IO_OUT);
+	tlsbuf_init(&px->cc.eng, &px->u.tb, px->u.tb.io);
 	br_ssl_engine_set_protocol_names(&px->cc.eng, alpn, 1);
 	ups_offer(px);
 	if (!br_ssl_client_reset(&px->cc, px->vname, px->ups_offered))
@@ -1827,18 +1769,11 @@ fail:
 	return -1;
 }
 
-/* Wipe and give back a side's record buffers, attached or not. */
+/* Wipe and give back a side's buffers. */
 static void side_free(struct proxy *px, struct side *sd)
 {
-	if (sd->io) {
-		if (px->sh) {
-			side_detach(px, sd);
-		} else {
-			explicit_bzero(sd->io, IO_SIZE);
-			free(sd->io);
-			sd->io = NULL;
-		}
-	}
+	if (sd->eng && sd->tb.io)
+		slab_put(px->sh, tlsbuf_detach(sd->eng, &sd->tb));
 	buf_free(&sd->rx);
 	buf_free(&sd->tx);
 }
