@@ -98,6 +98,8 @@ FIGURES = {
     "tls_p50": ("HTTPS keep-alive request p50", "us", False),
     "tls_added": ("HTTPS request p50 added to direct TLS's (same round)", "us", False),
     "tls_cps": ("new TLS connections (full handshake + 1 request)", "conn/s", True),
+    "tls_cpu_conn": ("islo-net CPU per new TLS connection (1000/this = conn/s per core)",
+                     "ms", False),
     "mem_pass": ("islo-net PSS per idle passthrough TLS connection", "KiB", False),
     "mem_tls": ("islo-net PSS per idle intercepted TLS connection", "KiB", False),
 }
@@ -609,17 +611,23 @@ def measure_tls_rr(mode, args, servers, _startup):
     return {"tls_rps": j["req_per_s"], "tls_p50": j["p50_us"]}, None
 
 
-def measure_tls_cps(mode, args, servers, _startup):
+def measure_tls_cps(mode, args, servers, startup):
     opts, target, _ = tls_target(mode, servers)
-    stdout, err, _ = run_client(
+    stdout, err, cpu = run_client(
         mode, "%s -P -2 %scps %s /tiny %s" % (args.tls_client, opts, target, args.tls_seconds),
-        args, servers, timeout=args.tls_seconds + 60)
+        args, servers, timeout=args.tls_seconds + 60, cpu=mode.startswith("islo"))
     j = last_json(stdout)
     if not j or "conn_per_s" not in j:
         return None, err or "no tls_client result"
     if j.get("errors"):
         log("bench:   %s: %d failed TLS connections" % (mode, j["errors"]))
-    return {"tls_cps": j["conn_per_s"]}, None
+    out = {"tls_cps": j["conn_per_s"]}
+    # islo-net's own CPU time per connection, less what starting the
+    # sandbox costs: the rate one core of islo-net could sustain, whatever
+    # the single sequential client's own ceiling
+    if cpu is not None and j.get("conns"):
+        out["tls_cpu_conn"] = max(cpu - startup.get(mode, 0.0), 0.0) * 1000 / j["conns"]
+    return out, None
 
 
 def measure_mem(mode, args, servers, _startup):
@@ -900,7 +908,7 @@ def main():
                           [m for m in live if m in ("islo-gw", "islo-tls")]))
         fail_keys = {"tcp_up": ["tcp_up"], "tcp_down": ["tcp_down"],
                      "rr": ["rr_p50", "rr_p99"], "crr": ["crr"], "tls_down": ["tls_down"],
-                     "tls_rr": ["tls_rps", "tls_p50"], "tls_cps": ["tls_cps"]}
+                     "tls_rr": ["tls_rps", "tls_p50"], "tls_cps": ["tls_cps", "tls_cpu_conn"]}
         samples = {f: {} for f in FIGURES}
         failures, raw = {}, []
         round_p50 = {}      # round -> mode -> tls_p50, for the added latency

@@ -139,6 +139,9 @@ http {
     client_header_timeout 600s;
     ssl_protocols TLSv1.2;
     ssl_ciphers %(cipher)s;
+    # session IDs resumable (nginx's default only offers tickets, which
+    # BearSSL's client does not speak): what most public servers do
+    ssl_session_cache shared:bench:10m;
     ssl_certificate %(top)s/leaf.pem;
     ssl_certificate_key %(top)s/leaf.key;
     default_type application/octet-stream;

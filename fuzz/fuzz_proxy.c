@@ -138,6 +138,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	f->ref.type = REF_FLOW;
 	f->g = g;
+	f->ps = policyset_ref(g->ps);   /* as flow_syn() does */
 	f->fd = sp[0];
 	f->src.family = f->dst.family = AF_INET;
 	f->dport = f->up_port = 80;
@@ -153,7 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(f->host, sizeof(f->host), "%s",
 			 hosts[size ? data[0] % 3 : 0]);
 		q.host = f->host[0] ? f->host : "api.example";
-		policy_decide(g->prof, &q, &f->dec);
+		policy_decide(f->ps->prof, &q, &f->dec);
 		off = size ? 1 : 0;
 	}
 	if (proxy_start(f, 0) < 0)
@@ -204,6 +205,7 @@ out:
 		pbuf_free(f->to_host);
 	close(sp[0]);
 	close(sp[1]);
+	policyset_unref(f->ps);
 	free(f);
 	return 0;
 }

@@ -38,6 +38,11 @@
  * ca_leaf() returned stays intact until CA_CACHE_SIZE - 1 other slots have
  * been used more recently, and never changes under a caller who keeps
  * asking for the same name.
+ *
+ * A caller that must keep the bytes for longer (a TLS handshake presenting
+ * the leaf) pins the slot with ca_leaf_pin() and lets go with
+ * ca_leaf_unpin(): a pinned slot is never chosen as a victim, so every
+ * connection to a name shares the one cached leaf instead of a copy each.
  */
 
 #include <arpa/inet.h>
@@ -103,6 +108,8 @@ static const uint8_t oid_server_auth[] = { 0x2b, 0x06, 0x01, 0x05,
  * @next:      LRU neighbour towards the least recent, -1 at the tail
  * @hnext:     Next slot in the same hash bucket, -1 at the end
  * @in_lru:    Linked into the LRU list
+ * @pins:      Handshakes presenting it now (ca_leaf_pin()): never reused
+ *	       while non-zero
  * @chain:     What ca_leaf() hands out: { @der, the CA certificate }
  */
 struct leaf {
@@ -112,6 +119,7 @@ struct leaf {
 	time_t not_after;
 	int prev, next, hnext;
 	int in_lru;
+	int pins;
 	br_x509_certificate chain[2];
 };
 
@@ -1202,7 +1210,10 @@ static void slot_forget(struct ca *ca, int i)
 	l->name[0] = '\0';
 }
 
-/* A slot to mint into: never used, else least recent other than @keep */
+/*
+ * A slot to mint into: never used, else the least recent one that is
+ * neither @keep nor pinned; -1 if every slot is pinned.
+ */
 static int slot_victim(struct ca *ca, int keep)
 {
 	int i;
@@ -1211,19 +1222,21 @@ static int slot_victim(struct ca *ca, int keep)
 		i = ca->nused++;
 		ca->leaves[i].prev = ca->leaves[i].next = -1;
 		ca->leaves[i].hnext = -1;
+		ca->leaves[i].pins = 0;
 		return i;
 	}
-	i = ca->lru_tail;
-	if (i == keep)
-		i = ca->leaves[i].prev;
+	for (i = ca->lru_tail; i >= 0; i = ca->leaves[i].prev)
+		if (i != keep && !ca->leaves[i].pins)
+			break;
 	if (i >= 0)
 		slot_forget(ca, i);
 	return i;
 }
 
-int ca_leaf(struct ca *ca, const char *hostname,
-	    const br_x509_certificate **chain, size_t *chain_len,
-	    const br_ec_private_key **key)
+/* ca_leaf() and ca_leaf_pin(): @pin NULL for no pin */
+static int leaf_get(struct ca *ca, const char *hostname,
+		    const br_x509_certificate **chain, size_t *chain_len,
+		    const br_ec_private_key **key, int *pin)
 {
 	uint8_t ip[16];
 	struct leaf *l;
@@ -1268,7 +1281,33 @@ found:
 	*chain = ca->leaves[i].chain;
 	*chain_len = 2;
 	*key = &ca->leaf_sk;
+	if (pin) {
+		ca->leaves[i].pins++;
+		*pin = i;
+	}
 	return 0;
+}
+
+int ca_leaf(struct ca *ca, const char *hostname,
+	    const br_x509_certificate **chain, size_t *chain_len,
+	    const br_ec_private_key **key)
+{
+	return leaf_get(ca, hostname, chain, chain_len, key, NULL);
+}
+
+int ca_leaf_pin(struct ca *ca, const char *hostname,
+		const br_x509_certificate **chain, size_t *chain_len,
+		const br_ec_private_key **key, int *pin)
+{
+	if (!pin)
+		return -1;
+	return leaf_get(ca, hostname, chain, chain_len, key, pin);
+}
+
+void ca_leaf_unpin(struct ca *ca, int pin)
+{
+	if (ca && pin >= 0 && pin < CA_CACHE_SIZE && ca->leaves[pin].pins > 0)
+		ca->leaves[pin].pins--;
 }
 
 /* ----------------------------------------------------------------------

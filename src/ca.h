@@ -103,6 +103,29 @@ int ca_leaf(struct ca *ca, const char *hostname,
 	    const br_ec_private_key **key);
 
 /**
+ * ca_leaf_pin() - ca_leaf(), and keep the leaf's bytes until unpinned
+ * @ca:        CA
+ * @hostname:  As for ca_leaf()
+ * @chain:     As for ca_leaf()
+ * @chain_len: As for ca_leaf()
+ * @key:       As for ca_leaf()
+ * @pin:       On success, what to give ca_leaf_unpin()
+ *
+ * While pinned, the slot is never reused for another name or a re-mint, so
+ * *@chain stays valid and unchanged however many other names are minted:
+ * a TLS server engine may present it without a copy. Pins nest. When every
+ * slot is pinned and the name is not cached, minting fails.
+ *
+ * Return: 0, or -1 as ca_leaf()
+ */
+int ca_leaf_pin(struct ca *ca, const char *hostname,
+		const br_x509_certificate **chain, size_t *chain_len,
+		const br_ec_private_key **key, int *pin);
+
+/* Let go of a ca_leaf_pin(); a negative @pin is ignored. */
+void ca_leaf_unpin(struct ca *ca, int pin);
+
+/**
  * ca_write_bundle() - Write the bundle a sandbox trusts
  * @ca:       CA
  * @out_path: Output file, replaced atomically, mode 0644

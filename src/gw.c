@@ -1473,6 +1473,8 @@ void gw_remove(struct gw *g)
 		audit_close(g->audit);
 	g->ca = NULL;               /* the loop's, shared */
 	trust_free(&g->trust);
+	proxy_shared_free(g->pxs);
+	g->pxs = NULL;
 	free(g->ibuf);
 	free(g->obuf);
 	if (g->listen_fd >= 0) {

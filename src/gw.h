@@ -132,6 +132,8 @@ void flow_want_events(struct flow *f, uint32_t ev);
 int proxy_start(struct flow *f, int tls);
 void proxy_pump(struct flow *f);
 void proxy_free(struct proxy *px);
+struct pxshared;
+void proxy_shared_free(struct pxshared *sh);
 
 /* --- UDP flows (udpflow.c) --- */
 struct uflow;
@@ -204,6 +206,9 @@ struct gw {
 	struct ca *ca;                  /* = d->ca */
 	struct trust trust;
 	int trust_loaded;
+	struct pxshared *pxs;           /* proxy.c's (upstream TLS sessions,
+					 * verified against this trust store:
+					 * the same scope), made on first use */
 
 	uint64_t last_ra;               /* when we last sent a router advert */
 	uint64_t udp_log_last;          /* refused-UDP log lines: rate limit */

@@ -30,6 +30,41 @@
  * (pipelined requests wait in the head buffer).  101 turns the flow into a
  * tunnel.  A refusal is an HTTP answer (403, 429, 400, 502) followed by a
  * close, never the secret, never a silent drop.
+ *
+ * DOC: Memory and handshake cost
+ *
+ * Most intercepted connections sit idle most of the time (keep-alive
+ * pools, long polls), so a connection holds memory only while bytes are in
+ * flight.  Everything big is taken when needed and given back, wiped, at
+ * the end of any proxy_pump() that leaves it empty:
+ *
+ * - the TLS record buffers (about 33 KiB per engine) come from a small
+ *   per-gateway free list (struct pxshared); an engine whose handshake is
+ *   done and that holds no byte (no partial record in, nothing to send, no
+ *   decrypted data unread) is detached from its buffer, and attached to
+ *   one again when the next pump starts (tlsbuf.c says why BearSSL allows
+ *   it).  Not while an exchange is in progress: a response body leaves
+ *   both engines empty between two records;
+ * - the HTTP head and pending buffers and the parsed exchange are taken
+ *   when a request starts and given back when it is done;
+ * - renegotiation is refused on both engines, so nothing but the first
+ *   handshake ever needs the leaf certificate or a full buffer unasked.
+ *
+ * What is wiped: every byte range an engine or buffer may have written
+ * since it was taken (a high-water mark), before it goes back: the upstream
+ * engine's buffer held the request with the injected credential.
+ *
+ * The handshakes: the leaf for the SNI is taken from the CA's cache and
+ * pinned there (one copy per name, not per connection) until the
+ * sandbox's handshake is done.  The sandbox may resume its TLS sessions
+ * (a per-gateway BearSSL session cache).  Upstream, the session of the
+ * last full handshake with the same (verified name, address, port) is
+ * offered for resumption: a resumed handshake costs no signature check
+ * and no key exchange, which are most of a new intercepted connection's
+ * CPU time (BearSSL's portable P-256 code).  A session is kept at most
+ * UPS_TTL_MS and forgotten when a handshake offering it fails; it was
+ * made with a certificate verified for that same name against the same
+ * trust store, so resuming it skips nothing the name has not passed.
  */
 #include "gw.h"
 
@@ -49,20 +84,107 @@
 #include "log.h"
 #include "profile.h"
 #include "secret.h"
+#include "tlsbuf.h"
 
 #define HEAD_MAX   16384
 #define PEND_MAX   (HEAD_MAX + 8192)
 #define PLAIN_BUF  32768
 
+#define SLAB_KEEP  16                   /* free record buffers kept */
+
+#define SRV_CACHE_BYTES (64 * 1024)     /* sandbox-side sessions, ~650 */
+#define UPS_MAX    256                  /* upstream sessions kept */
+#define UPS_TTL_MS (30 * 60 * 1000ULL)  /* never offered when older */
+
+/**
+ * struct buf - a byte buffer taken on first use, given back when empty
+ * @b:   Storage, NULL while not taken
+ * @len: Bytes held
+ * @cap: Size of the storage when taken
+ * @hwm: Bytes of @b written since it was taken (wiped when given back)
+ */
 struct buf {
 	uint8_t *b;
-	size_t len, cap;
+	size_t len, cap, hwm;
 };
 
+/**
+ * struct side - one end of the proxy
+ * @eng:     TLS engine, or NULL for plain bytes
+ * @tb:      TLS: where its record buffers are (tlsbuf.c), .io NULL while
+ *	     detached
+ * @ready:   TLS: the handshake is done
+ * @rx:      Plain: transport -> app
+ * @tx:      Plain: app -> transport
+ * @eof:     The transport will send no more
+ */
 struct side {
-	br_ssl_engine_context *eng;     /* TLS, or NULL for plain bytes */
-	struct buf rx, tx;              /* plain: transport<->app */
-	int eof;                        /* the transport will send no more */
+	br_ssl_engine_context *eng;
+	struct tlsbuf tb;
+	int ready;
+	struct buf rx, tx;
+	int eof;
+};
+
+/**
+ * struct upsess - an upstream TLS session that may be resumed
+ * @name: Name its certificate was verified for ("" if the slot is free)
+ * @addr: Upstream address
+ * @port: Upstream port
+ * @born: When its full handshake was made (now_ms())
+ * @used: Last store or offer (LRU order)
+ * @sp:   BearSSL's session parameters (the master secret: wiped when
+ *	  dropped)
+ */
+struct upsess {
+	char name[256];
+	struct ipaddr addr;
+	uint16_t port;
+	uint64_t born, used;
+	br_ssl_session_parameters sp;
+};
+
+/**
+ * struct pxshared - what a gateway's intercepted flows share (g->pxs)
+ *
+ * Its scope must be the trust store's (g->trust): an upstream session is
+ * only as good as the anchors its certificate was verified against, so
+ * gateways with different trust stores must not share one.
+ * @slab:       Free TLS record buffers (TLSBUF_SIZE each), wiped
+ * @nslab:      How many
+ * @srv_cache:  Sandbox-side TLS session cache
+ * @srv_store:  Its storage
+ * @ups:        Upstream sessions (UPS_MAX, allocated on first store)
+ * @ups_full:   Upstream handshakes done in full
+ * @ups_resumed: ... and resumed
+ * @aes_ctr:    Cipher implementations, chosen once (BearSSL's own choice
+ *	        runs CPUID each time, a VM exit under a hypervisor: tens of
+ *	        microseconds per engine)
+ */
+struct pxshared {
+	uint8_t *slab[SLAB_KEEP];
+	size_t nslab;
+	const br_block_ctr_class *aes_ctr;
+	const br_block_cbcenc_class *aes_cbcenc;
+	const br_block_cbcdec_class *aes_cbcdec;
+	br_ghash ghash;
+	br_chacha20_run chacha;
+	br_poly1305_run poly;
+	br_rsa_pkcs1_vrfy rsavrfy;
+	br_rsa_public rsapub;
+	br_ssl_session_cache_lru srv_cache;
+	uint8_t *srv_store;
+	struct upsess *ups;
+	unsigned long ups_full, ups_resumed;
+};
+
+/**
+ * struct exchange - one HTTP request and its response, while in progress
+ */
+struct exchange {
+	struct http_req req;
+	struct http_resp resp;
+	struct http_body reqbody, respbody;
 };
 
 enum rq_state { RQ_HEAD, RQ_BODY, RQ_WAIT, RQ_TUNNEL };
@@ -70,23 +192,23 @@ enum rs_state { RS_IDLE, RS_HEAD, RS_BODY, RS_TUNNEL };
 
 struct proxy {
 	struct flow *f;
+	struct pxshared *sh;
 	int tls;
+	int oom;                        /* a buffer could not be taken */
 	struct side s, u;
 	br_ssl_server_context sc;
 	br_ssl_client_context cc;
 	br_x509_minimal_context xc;
-	uint8_t *sbuf, *cbuf;
-	/* our own copy of the leaf: the CA's cache may reuse its slot while
-	 * this handshake is still running */
-	br_x509_certificate chain[2];
-	uint8_t *leaf;
+	int leaf_pin;                   /* ca_leaf_pin() slot, -1 if none */
+	char vname[256];                /* upstream name verified */
+	int ups_offered;                /* a session was offered upstream */
+	uint8_t ups_id[32];             /* ... with this id */
+	size_t ups_id_len;
 
 	enum rq_state rq;
 	enum rs_state rs;
 	struct buf reqhead, resphead, pend_up, pend_down;
-	struct http_req req;
-	struct http_resp resp;
-	struct http_body reqbody, respbody;
+	struct exchange *ex;            /* NULL between exchanges */
 	int outstanding;                /* a request awaits its response */
 	int closing;                    /* close once pend_down is out */
 	int close_sent;
@@ -100,61 +222,410 @@ struct proxy {
 
 static const char *alpn[] = { "http/1.1" }; /* BearSSL wants non-const */
 
+/*
+ * The suites the sandbox is offered: ECDHE with our ECDSA leaf, AEAD first.
+ * BearSSL's full list also has static ECDH and 3DES suites no TLS 1.2
+ * client needs; every suite offered costs interpreted-code time in each
+ * handshake (the match of two lists).
+ */
+static const uint16_t server_suites[] = {
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+};
+
+/*
+ * The suites offered upstream: every TLS 1.2 suite with forward secrecy
+ * and AES or ChaCha20, then RSA key exchange for servers without ECDHE.
+ * Not offered (BearSSL's full list has them): static ECDH, AES-CCM, 3DES.
+ */
+static const uint16_t client_suites[] = {
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+	BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384,
+	BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+	BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+	BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
+	BR_TLS_RSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_RSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_RSA_WITH_AES_128_CBC_SHA256,
+	BR_TLS_RSA_WITH_AES_256_CBC_SHA256,
+	BR_TLS_RSA_WITH_AES_128_CBC_SHA,
+	BR_TLS_RSA_WITH_AES_256_CBC_SHA,
+};
+
+/* Hashes both engines may need (TLS 1.2 PRFs, signatures, certificates) */
+static const br_hash_class *const hashes[] = {
+	&br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable,
+	&br_sha384_vtable, &br_sha512_vtable,
+};
+
+/* TLS 1.2, the suites' hashes, PRFs and record ciphers (see pxshared) */
+static void engine_common(const struct pxshared *sh, br_ssl_engine_context *e,
+			  const uint16_t *suites, size_t nsuites)
+{
+	size_t i;
+
+	br_ssl_engine_set_versions(e, BR_TLS12, BR_TLS12);
+	br_ssl_engine_set_suites(e, suites, nsuites);
+	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
+		br_ssl_engine_set_hash(e, (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) &
+						 BR_HASHDESC_ID_MASK), hashes[i]);
+	br_ssl_engine_set_prf_sha256(e, br_tls12_sha256_prf);
+	br_ssl_engine_set_prf_sha384(e, br_tls12_sha384_prf);
+	br_ssl_engine_set_ec(e, &br_ec_all_m31);
+	br_ssl_engine_set_gcm(e, &br_sslrec_in_gcm_vtable,
+			      &br_sslrec_out_gcm_vtable);
+	br_ssl_engine_set_aes_ctr(e, sh->aes_ctr);
+	br_ssl_engine_set_ghash(e, sh->ghash);
+	br_ssl_engine_set_cbc(e, &br_sslrec_in_cbc_vtable,
+			      &br_sslrec_out_cbc_vtable);
+	br_ssl_engine_set_aes_cbc(e, sh->aes_cbcenc, sh->aes_cbcdec);
+	br_ssl_engine_set_chapol(e, &br_sslrec_in_chapol_vtable,
+				 &br_sslrec_out_chapol_vtable);
+	br_ssl_engine_set_chacha20(e, sh->chacha);
+	br_ssl_engine_set_poly1305(e, sh->poly);
+	br_ssl_engine_add_flags(e, BR_OPT_NO_RENEGOTIATION);
+}
+
+/* ------------------------------------------------------------------ */
+/* Shared state: record buffers, session caches                        */
+
+static struct pxshared *pxshared_get(struct gw *g)
+{
+	struct pxshared *sh = g->pxs;
+
+	if (sh)
+		return sh;
+	sh = calloc(1, sizeof(*sh));
+	if (!sh)
+		return NULL;
+	sh->srv_store = malloc(SRV_CACHE_BYTES);
+	if (!sh->srv_store) {
+		free(sh);
+		return NULL;
+	}
+	br_ssl_session_cache_lru_init(&sh->srv_cache, sh->srv_store,
+				      SRV_CACHE_BYTES);
+	/* the hardware implementations when the CPU has them */
+	sh->aes_ctr = br_aes_x86ni_ctr_get_vtable();
+	if (!sh->aes_ctr)
+		sh->aes_ctr = &br_aes_ct64_ctr_vtable;
+	sh->aes_cbcenc = br_aes_x86ni_cbcenc_get_vtable();
+	if (!sh->aes_cbcenc)
+		sh->aes_cbcenc = &br_aes_ct64_cbcenc_vtable;
+	sh->aes_cbcdec = br_aes_x86ni_cbcdec_get_vtable();
+	if (!sh->aes_cbcdec)
+		sh->aes_cbcdec = &br_aes_ct64_cbcdec_vtable;
+	sh->ghash = br_ghash_pclmul_get();
+	if (!sh->ghash)
+		sh->ghash = br_ghash_ctmul64;
+	sh->chacha = br_chacha20_sse2_get();
+	if (!sh->chacha)
+		sh->chacha = br_chacha20_ct_run;
+	sh->poly = br_poly1305_ctmulq_get();
+	if (!sh->poly)
+		sh->poly = br_poly1305_ctmul_run;
+	sh->rsavrfy = br_rsa_pkcs1_vrfy_get_default();
+	sh->rsapub = br_rsa_public_get_default();
+	g->pxs = sh;
+	return sh;
+}
+
+void proxy_shared_free(struct pxshared *sh)
+{
+	size_t i;
+
+	if (!sh)
+		return;
+	for (i = 0; i < sh->nslab; i++)
+		free(sh->slab[i]); /* wiped when they were given back */
+	explicit_bzero(sh->srv_store, SRV_CACHE_BYTES);
+	free(sh->srv_store);
+	if (sh->ups) {
+		explicit_bzero(sh->ups, UPS_MAX * sizeof(*sh->ups));
+		free(sh->ups);
+	}
+	explicit_bzero(sh, sizeof(*sh));
+	free(sh);
+}
+
+static uint8_t *slab_get(struct pxshared *sh)
+{
+	if (sh->nslab)
+		return sh->slab[--sh->nslab];
+	return malloc(TLSBUF_SIZE);
+}
+
+/* @io must already be wiped. */
+static void slab_put(struct pxshared *sh, uint8_t *io)
+{
+	if (sh->nslab < SLAB_KEEP)
+		sh->slab[sh->nslab++] = io;
+	else
+		free(io);
+}
+
+static int ups_match(const struct upsess *e, const char *name,
+		     const struct ipaddr *a, uint16_t port)
+{
+	return e->name[0] && e->port == port && e->addr.family == a->family &&
+	       !memcmp(e->addr.a, a->a, a->family == AF_INET ? 4 : 16) &&
+	       !strcmp(e->name, name);
+}
+
+static struct upsess *ups_find(struct pxshared *sh, const char *name,
+			       const struct ipaddr *a, uint16_t port)
+{
+	size_t i;
+
+	for (i = 0; sh->ups && i < UPS_MAX; i++)
+		if (ups_match(&sh->ups[i], name, a, port))
+			return &sh->ups[i];
+	return NULL;
+}
+
+static void ups_drop(struct upsess *e)
+{
+	explicit_bzero(e, sizeof(*e));
+}
+
+/* Offer the session kept for this upstream, if any: px->cc gets it. */
+static void ups_offer(struct proxy *px)
+{
+	struct flow *f = px->f;
+	struct upsess *e = ups_find(px->sh, px->vname, &f->up_addr, f->up_port);
+	uint64_t now = now_ms();
+
+	if (!e)
+		return;
+	if (now - e->born > UPS_TTL_MS) {
+		ups_drop(e);
+		return;
+	}
+	e->used = now;
+	br_ssl_engine_set_session_parameters(&px->cc.eng, &e->sp);
+	memcpy(px->ups_id, e->sp.session_id, e->sp.session_id_len);
+	px->ups_id_len = e->sp.session_id_len;
+	px->ups_offered = 1;
+}
+
+/* The upstream handshake is done: keep its session for the next flow. */
+static void ups_store(struct proxy *px)
+{
+	struct pxshared *sh = px->sh;
+	struct flow *f = px->f;
+	br_ssl_session_parameters sp;
+	struct upsess *e, *victim = NULL;
+	uint64_t now = now_ms();
+	size_t i;
+	int resumed;
+
+	br_ssl_engine_get_session_parameters(&px->cc.eng, &sp);
+	resumed = px->ups_offered && sp.session_id_len == px->ups_id_len &&
+		  !memcmp(sp.session_id, px->ups_id, px->ups_id_len);
+	if (resumed)
+		sh->ups_resumed++;
+	else
+		sh->ups_full++;
+	debug("upstream TLS to %s: %s handshake%s", px->vname,
+	      resumed ? "resumed" : "full",
+	      px->ups_offered && !resumed ? " (the session offered was refused)" : "");
+	if (!sp.session_id_len)
+		goto out; /* the server keeps no sessions */
+	if (!sh->ups) {
+		sh->ups = calloc(UPS_MAX, sizeof(*sh->ups));
+		if (!sh->ups)
+			goto out;
+	}
+	e = ups_find(sh, px->vname, &f->up_addr, f->up_port);
+	if (e && resumed) {
+		e->used = now;
+		goto out;
+	}
+	if (!e) {
+		for (i = 0; i < UPS_MAX; i++) {
+			e = &sh->ups[i];
+			if (!e->name[0] || now - e->born > UPS_TTL_MS) {
+				victim = e;
+				break;
+			}
+			if (!victim || e->used < victim->used)
+				victim = e;
+		}
+		e = victim;
+	}
+	ups_drop(e);
+	snprintf(e->name, sizeof(e->name), "%s", px->vname);
+	e->addr = f->up_addr;
+	e->port = f->up_port;
+	e->born = e->used = now;
+	e->sp = sp;
+out:
+	explicit_bzero(&sp, sizeof(sp));
+}
+
+/* The upstream handshake failed: never offer that session again. */
+static void ups_forget(struct proxy *px)
+{
+	struct upsess *e;
+
+	if (!px->ups_offered)
+		return;
+	e = ups_find(px->sh, px->vname, &px->f->up_addr, px->f->up_port);
+	if (e && e->sp.session_id_len == px->ups_id_len &&
+	    !memcmp(e->sp.session_id, px->ups_id, px->ups_id_len))
+		ups_drop(e);
+	px->ups_offered = 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Buffers and sides                                                   */
 
-static int buf_init(struct buf *b, size_t cap)
+/* Set up @b to be taken (cap bytes) on first use. */
+static void buf_setup(struct buf *b, size_t cap)
 {
-	b->b = malloc(cap);
-	b->len = 0;
+	b->b = NULL;
+	b->len = b->hwm = 0;
 	b->cap = cap;
-	return b->b ? 0 : -1;
 }
 
+/* Take @b's storage if not yet.  Return: 0, or -1 (px->oom set) */
+static int buf_take(struct proxy *px, struct buf *b)
+{
+	if (b->b)
+		return 0;
+	b->b = malloc(b->cap);
+	b->len = b->hwm = 0;
+	if (!b->b) {
+		px->oom = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Give @b's storage back, wiped; whatever it still holds is lost. */
 static void buf_free(struct buf *b)
 {
-	free(b->b);
+	if (b->b) {
+		explicit_bzero(b->b, b->hwm);
+		free(b->b);
+	}
 	b->b = NULL;
-	b->len = b->cap = 0;
+	b->len = b->hwm = 0;
+}
+
+/* Give @b back if it is empty. */
+static void buf_release(struct buf *b)
+{
+	if (b->b && !b->len)
+		buf_free(b);
+}
+
+static void buf_grew(struct buf *b)
+{
+	if (b->len > b->hwm)
+		b->hwm = b->len;
 }
 
 static void buf_drop(struct buf *b, size_t n)
 {
+	if (!n)
+		return;
 	memmove(b->b, b->b + n, b->len - n);
 	b->len -= n;
 }
 
+/* @b must be taken. */
 static size_t buf_put(struct buf *b, const void *p, size_t n)
 {
 	if (n > b->cap - b->len)
 		n = b->cap - b->len;
+	if (!n)
+		return 0;
 	memcpy(b->b + b->len, p, n);
 	b->len += n;
+	buf_grew(b);
 	return n;
 }
 
+/**
+ * side_attach() - Give a TLS engine record buffers (back)
+ * @px: Proxy
+ * @sd: Side
+ * Return: 0, or -1 if out of memory (px->oom set)
+ */
+static int side_attach(struct proxy *px, struct side *sd)
+{
+	uint8_t *io;
+
+	if (!sd->eng || sd->tb.io)
+		return 0;
+	io = slab_get(px->sh);
+	if (!io) {
+		px->oom = 1;
+		return -1;
+	}
+	tlsbuf_attach(sd->eng, &sd->tb, io);
+	return 0;
+}
+
+/* Give a TLS engine's buffers back, wiped, if it holds no byte. */
+static void side_release(struct proxy *px, struct side *sd)
+{
+	if (!sd->eng || !sd->ready || sd->eof || !tlsbuf_idle(sd->eng, &sd->tb))
+		return;
+	slab_put(px->sh, tlsbuf_detach(sd->eng, &sd->tb));
+}
+
 /* Transport bytes may be written here (received records). */
-static uint8_t *rec_in(struct side *sd, size_t *len)
+static uint8_t *rec_in(struct proxy *px, struct side *sd, size_t *len)
 {
 	if (sd->eng)
 		return br_ssl_engine_recvrec_buf(sd->eng, len);
+	*len = 0;
+	if (buf_take(px, &sd->rx) < 0)
+		return NULL;
 	*len = sd->rx.cap - sd->rx.len;
 	return *len ? sd->rx.b + sd->rx.len : NULL;
 }
 
 static void rec_in_ack(struct side *sd, size_t n)
 {
-	if (sd->eng)
+	if (sd->eng) {
+		size_t len;
+		uint8_t *p = br_ssl_engine_recvrec_buf(sd->eng, &len);
+
+		tlsbuf_wrote_in(&sd->tb, p, n);
 		br_ssl_engine_recvrec_ack(sd->eng, n);
-	else
+	} else {
 		sd->rx.len += n;
+		buf_grew(&sd->rx);
+	}
 }
 
 /* Transport bytes to send. */
 static uint8_t *rec_out(struct side *sd, size_t *len)
 {
-	if (sd->eng)
-		return br_ssl_engine_sendrec_buf(sd->eng, len);
+	uint8_t *p;
+
+	if (sd->eng) {
+		p = br_ssl_engine_sendrec_buf(sd->eng, len);
+		tlsbuf_wrote_out(&sd->tb, p, *len);
+		return p;
+	}
 	*len = sd->tx.len;
 	return *len ? sd->tx.b : NULL;
 }
@@ -185,10 +656,13 @@ static void app_in_ack(struct side *sd, size_t n)
 }
 
 /* Room for application bytes to send. */
-static uint8_t *app_out(struct side *sd, size_t *len)
+static uint8_t *app_out(struct proxy *px, struct side *sd, size_t *len)
 {
 	if (sd->eng)
 		return br_ssl_engine_sendapp_buf(sd->eng, len);
+	*len = 0;
+	if (buf_take(px, &sd->tx) < 0)
+		return NULL;
 	*len = sd->tx.cap - sd->tx.len;
 	return *len ? sd->tx.b + sd->tx.len : NULL;
 }
@@ -196,10 +670,15 @@ static uint8_t *app_out(struct side *sd, size_t *len)
 static void app_out_ack(struct side *sd, size_t n)
 {
 	if (sd->eng) {
+		size_t len;
+		uint8_t *p = br_ssl_engine_sendapp_buf(sd->eng, &len);
+
+		tlsbuf_wrote_out(&sd->tb, p, n);
 		br_ssl_engine_sendapp_ack(sd->eng, n);
 		br_ssl_engine_flush(sd->eng, 0);
 	} else {
 		sd->tx.len += n;
+		buf_grew(&sd->tx);
 	}
 }
 
@@ -209,13 +688,13 @@ static int side_closed(const struct side *sd)
 }
 
 /* Move as much of @b as @sd takes as application data. */
-static int pend_flush(struct side *sd, struct buf *b)
+static int pend_flush(struct proxy *px, struct side *sd, struct buf *b)
 {
 	int moved = 0;
 
 	while (b->len) {
 		size_t room, n;
-		uint8_t *p = app_out(sd, &room);
+		uint8_t *p = app_out(px, sd, &room);
 
 		if (!p || !room)
 			break;
@@ -275,8 +754,14 @@ static void answer(struct proxy *px, int status, const char *reason)
 			   texts[0];
 	int n;
 
-	if (buf_init(&body, 2048) < 0)
+	buf_setup(&body, 2048);
+	px->closing = 1;
+	px->status_sent = status;
+	px->deny_reason = reason;
+	if (buf_take(px, &body) < 0 || buf_take(px, &px->pend_down) < 0) {
+		buf_free(&body);
 		return;
+	}
 	buf_put(&body, "{\"error\":", 9);
 	json_str(&body, status == 502 ? "islo-net: upstream failed" :
 		 "islo-net: blocked by gateway profile");
@@ -298,9 +783,11 @@ static void answer(struct proxy *px, int status, const char *reason)
 	buf_put(&px->pend_down, head, (size_t)n);
 	buf_put(&px->pend_down, body.b, body.len);
 	buf_free(&body);
-	px->closing = 1;
-	px->status_sent = status;
-	px->deny_reason = reason;
+}
+
+static const char *px_method(const struct proxy *px)
+{
+	return px->ex ? px->ex->req.method : "";
 }
 
 static void audit_request(struct proxy *px, const char *action, int status,
@@ -316,7 +803,7 @@ static void audit_request(struct proxy *px, const char *action, int status,
 	audit_str(&e, "profile", f->g->profile_name);
 	audit_str(&e, "rule", policy_rule_label(&f->dec));
 	audit_str(&e, "proto", px->tls ? "https" : "http");
-	audit_strn(&e, "method", px->req.method, strlen(px->req.method));
+	audit_strn(&e, "method", px_method(px), strlen(px_method(px)));
 	audit_strn(&e, "host", f->host, strlen(f->host));
 	audit_strn(&e, "path", px->path_log, strlen(px->path_log));
 	if (status)
@@ -345,7 +832,7 @@ static void security_event(struct proxy *px, const char *reason,
 	audit_str(&e, "rule", policy_rule_label(&f->dec));
 	audit_str(&e, "src", src);
 	audit_strn(&e, "host", f->host, strlen(f->host));
-	audit_strn(&e, "method", px->req.method, strlen(px->req.method));
+	audit_strn(&e, "method", px_method(px), strlen(px_method(px)));
 	audit_strn(&e, "path", px->path_log, strlen(px->path_log));
 	audit_str(&e, "reason", reason);
 	if (detail)
@@ -490,13 +977,13 @@ static int request_decide(struct proxy *px)
 	const char *drop[3];
 	struct http_rewrite rw;
 	char value[4200];
-	const char *host = px->req.absolute_host[0] ? px->req.absolute_host :
-			   px->req.host;
+	const char *host = px->ex->req.absolute_host[0] ? px->ex->req.absolute_host :
+			   px->ex->req.host;
 	size_t i, n;
 	int inject;
 
-	http_path_for_log((const char *)px->reqhead.b + px->req.target,
-			  px->req.target_len, px->path_log,
+	http_path_for_log((const char *)px->reqhead.b + px->ex->req.target,
+			  px->ex->req.target_len, px->path_log,
 			  sizeof(px->path_log));
 	px->creds[0] = '\0';
 	if (strcmp(host, f->host)) {
@@ -505,15 +992,15 @@ static int request_decide(struct proxy *px)
 		answer(px, 403, "Host does not match the name the sandbox connected to");
 		return -1;
 	}
-	if (px->req.upgrade_h2c) {
+	if (px->ex->req.upgrade_h2c) {
 		/* handled below by dropping Upgrade/HTTP2-Settings */
 	}
-	if (!method_allowed(r, px->req.method)) {
+	if (!method_allowed(r, px->ex->req.method)) {
 		answer(px, 403, "method not allowed by the rule");
 		return -1;
 	}
-	if (!path_allowed(r, px->req.path)) {
-		answer(px, 403, http_path_normal(px->req.path) < 0 ?
+	if (!path_allowed(r, px->ex->req.path)) {
+		answer(px, 403, http_path_normal(px->ex->req.path) < 0 ?
 				"path is not in normal form" :
 				"path not allowed by the rule");
 		return -1;
@@ -523,7 +1010,7 @@ static int request_decide(struct proxy *px)
 		if (r && r->auth && r->auth->secret_index == (int)i)
 			continue;
 		if (ss->s[i].placeholder[0] &&
-		    http_find_token(&px->req, px->reqhead.b, ss->s[i].placeholder)) {
+		    http_find_token(&px->ex->req, px->reqhead.b, ss->s[i].placeholder)) {
 			security_event(px, "placeholder sent to a host outside its rule",
 				       ss->s[i].ref);
 			answer(px, 403, "credential placeholder not valid for this host");
@@ -537,7 +1024,7 @@ static int request_decide(struct proxy *px)
 
 	memset(&rw, 0, sizeof(rw));
 	n = 0;
-	if (px->req.upgrade_h2c) {
+	if (px->ex->req.upgrade_h2c) {
 		drop[n++] = "upgrade";
 		drop[n++] = "http2-settings";
 	}
@@ -569,8 +1056,14 @@ static int request_decide(struct proxy *px)
 	}
 	rw.drop = drop;
 	rw.ndrop = n;
-	px->pend_up.len = http_req_write(&px->req, px->reqhead.b, &rw,
+	if (buf_take(px, &px->pend_up) < 0) {
+		explicit_bzero(value, sizeof(value));
+		answer(px, 502, "out of memory");
+		return -1;
+	}
+	px->pend_up.len = http_req_write(&px->ex->req, px->reqhead.b, &rw,
 					 px->pend_up.b, px->pend_up.cap);
+	buf_grew(&px->pend_up);
 	explicit_bzero(value, sizeof(value));
 	if (!px->pend_up.len) {
 		answer(px, 431, "request head too large after rewriting");
@@ -582,14 +1075,41 @@ static int request_decide(struct proxy *px)
 /* ------------------------------------------------------------------ */
 /* The HTTP engine between the sides                                   */
 
+/*
+ * The exchange's parsed heads: taken when a request head arrives.  Not
+ * zeroed (12 KiB, twice per request): http_req_parse() and
+ * http_resp_parse() set every field they report, and nothing reads a head
+ * before its parse.  Nor wiped when given back: they hold the method, path,
+ * host and header offsets, never the credential, which only the rewritten
+ * head (pend_up) and the upstream engine's buffer ever hold.
+ */
+static int ex_take(struct proxy *px)
+{
+	if (px->ex)
+		return 0;
+	px->ex = malloc(sizeof(*px->ex));
+	if (!px->ex) {
+		px->oom = 1;
+		return -1;
+	}
+	px->ex->req.method[0] = '\0';
+	return 0;
+}
+
+static void ex_free(struct proxy *px)
+{
+	free(px->ex);
+	px->ex = NULL;
+}
+
 static void exchange_done(struct proxy *px)
 {
-	audit_request(px, "allow", px->resp.status, NULL);
+	audit_request(px, "allow", px->ex->resp.status, NULL);
 	px->outstanding = 0;
 	px->rs = RS_IDLE;
 	if (px->rq == RQ_WAIT)
 		px->rq = RQ_HEAD;
-	if (!px->resp.keep_alive || !px->req.keep_alive)
+	if (!px->ex->resp.keep_alive || !px->ex->req.keep_alive)
 		px->closing = 1;
 }
 
@@ -603,7 +1123,7 @@ static int http_up(struct proxy *px)
 		uint8_t *p, *q;
 
 		if (px->pend_up.len) {
-			moved |= pend_flush(&px->u, &px->pend_up);
+			moved |= pend_flush(px, &px->u, &px->pend_up);
 			if (px->pend_up.len)
 				return moved;
 		}
@@ -617,14 +1137,16 @@ static int http_up(struct proxy *px)
 				return moved;
 			p = app_in(&px->s, &len);
 			if (p && len) {
+				if (buf_take(px, &px->reqhead) < 0)
+					return moved;
 				n = buf_put(&px->reqhead, p, len);
 				app_in_ack(&px->s, n);
 				moved |= n > 0;
 			}
-			if (!px->reqhead.len)
+			if (!px->reqhead.len || ex_take(px) < 0)
 				return moved;
 			r = http_req_parse(px->reqhead.b, px->reqhead.len, HEAD_MAX,
-					   &px->req);
+					   &px->ex->req);
 			if (r == HTTP_NEED_MORE) {
 				if (px->reqhead.len >= px->reqhead.cap)
 					answer(px, 431, "request head too large");
@@ -636,15 +1158,15 @@ static int http_up(struct proxy *px)
 			px->req_bytes = px->resp_bytes = 0;
 			if (r == HTTP_BAD) {
 				snprintf(px->path_log, sizeof(px->path_log), "-");
-				audit_request(px, "deny", 400, px->req.error);
-				answer(px, 400, px->req.error ? px->req.error :
+				audit_request(px, "deny", 400, px->ex->req.error);
+				answer(px, 400, px->ex->req.error ? px->ex->req.error :
 						"malformed request");
 				continue;
 			}
 			if (px->up_error[0]) {
 				http_path_for_log((const char *)px->reqhead.b +
-						  px->req.target,
-						  px->req.target_len,
+						  px->ex->req.target,
+						  px->ex->req.target_len,
 						  px->path_log,
 						  sizeof(px->path_log));
 				answer(px, 502, px->up_error);
@@ -657,12 +1179,12 @@ static int http_up(struct proxy *px)
 					      px->deny_reason);
 				continue;
 			}
-			http_body_init(&px->reqbody, px->req.content_length,
-				       px->req.chunked, 0);
-			buf_drop(&px->reqhead, px->req.head_len);
+			http_body_init(&px->ex->reqbody, px->ex->req.content_length,
+				       px->ex->req.chunked, 0);
+			buf_drop(&px->reqhead, px->ex->req.head_len);
 			px->outstanding = 1;
 			px->rs = RS_HEAD;
-			px->rq = px->req.content_length > 0 || px->req.chunked ?
+			px->rq = px->ex->req.content_length > 0 || px->ex->req.chunked ?
 					 RQ_BODY : RQ_WAIT;
 			moved = 1;
 			break;
@@ -670,7 +1192,7 @@ static int http_up(struct proxy *px)
 		case RQ_BODY: {
 			int done = 0;
 
-			q = app_out(&px->u, &room);
+			q = app_out(px, &px->u, &room);
 			if (!q || !room)
 				return moved;
 			if (px->reqhead.len) {
@@ -683,9 +1205,9 @@ static int http_up(struct proxy *px)
 			}
 			if (len > room)
 				len = room;
-			n = http_body_feed(&px->reqbody, p, len, &done);
-			if (px->reqbody.error) {
-				answer(px, 400, px->reqbody.error);
+			n = http_body_feed(&px->ex->reqbody, p, len, &done);
+			if (px->ex->reqbody.error) {
+				answer(px, 400, px->ex->reqbody.error);
 				continue;
 			}
 			memcpy(q, p, n);
@@ -703,7 +1225,7 @@ static int http_up(struct proxy *px)
 		case RQ_WAIT:
 			return moved;
 		case RQ_TUNNEL:
-			q = app_out(&px->u, &room);
+			q = app_out(px, &px->u, &room);
 			if (!q || !room)
 				return moved;
 			if (px->reqhead.len) {
@@ -736,7 +1258,7 @@ static int http_down(struct proxy *px)
 		uint8_t *p, *q;
 
 		if (px->pend_down.len) {
-			moved |= pend_flush(&px->s, &px->pend_down);
+			moved |= pend_flush(px, &px->s, &px->pend_down);
 			if (px->pend_down.len)
 				return moved;
 		}
@@ -757,6 +1279,8 @@ static int http_down(struct proxy *px)
 
 			p = app_in(&px->u, &len);
 			if (p && len) {
+				if (buf_take(px, &px->resphead) < 0)
+					return moved;
 				n = buf_put(&px->resphead, p, len);
 				app_in_ack(&px->u, n);
 				moved |= n > 0;
@@ -769,7 +1293,7 @@ static int http_down(struct proxy *px)
 				return moved;
 			}
 			r = http_resp_parse(px->resphead.b, px->resphead.len,
-					    HEAD_MAX, &px->req, &px->resp);
+					    HEAD_MAX, &px->ex->req, &px->ex->resp);
 			if (r == HTTP_NEED_MORE) {
 				if (px->resphead.len >= px->resphead.cap ||
 				    px->u.eof || side_closed(&px->u)) {
@@ -781,35 +1305,37 @@ static int http_down(struct proxy *px)
 				continue;
 			}
 			if (r == HTTP_BAD) {
-				answer(px, 502, px->resp.error ? px->resp.error :
+				answer(px, 502, px->ex->resp.error ? px->ex->resp.error :
 						"bad response from upstream");
-				audit_request(px, "allow", 502, px->resp.error);
+				audit_request(px, "allow", 502, px->ex->resp.error);
 				continue;
 			}
-			buf_put(&px->pend_down, px->resphead.b, px->resp.head_len);
-			buf_drop(&px->resphead, px->resp.head_len);
+			if (buf_take(px, &px->pend_down) < 0)
+				return moved;
+			buf_put(&px->pend_down, px->resphead.b, px->ex->resp.head_len);
+			buf_drop(&px->resphead, px->ex->resp.head_len);
 			moved = 1;
-			if (px->resp.informational)
+			if (px->ex->resp.informational)
 				break;
-			if (px->resp.tunnel) {
+			if (px->ex->resp.tunnel) {
 				audit_request(px, "allow", 101, NULL);
 				px->rs = RS_TUNNEL;
 				px->rq = RQ_TUNNEL;
 				break;
 			}
-			if (px->resp.no_body) {
+			if (px->ex->resp.no_body) {
 				exchange_done(px);
 				break;
 			}
-			http_body_init(&px->respbody, px->resp.content_length,
-				       px->resp.chunked, px->resp.until_close);
+			http_body_init(&px->ex->respbody, px->ex->resp.content_length,
+				       px->ex->resp.chunked, px->ex->resp.until_close);
 			px->rs = RS_BODY;
 			break;
 		}
 		case RS_BODY: {
 			int done = 0;
 
-			q = app_out(&px->s, &room);
+			q = app_out(px, &px->s, &room);
 			if (!q || !room)
 				return moved;
 			if (px->resphead.len) {
@@ -818,7 +1344,7 @@ static int http_down(struct proxy *px)
 			} else {
 				p = app_in(&px->u, &len);
 				if (!p || !len) {
-					if (px->resp.until_close &&
+					if (px->ex->resp.until_close &&
 					    (px->u.eof || side_closed(&px->u))) {
 						exchange_done(px);
 						px->closing = 1;
@@ -828,11 +1354,11 @@ static int http_down(struct proxy *px)
 			}
 			if (len > room)
 				len = room;
-			n = http_body_feed(&px->respbody, p, len, &done);
-			if (px->respbody.error) {
+			n = http_body_feed(&px->ex->respbody, p, len, &done);
+			if (px->ex->respbody.error) {
 				px->closing = 1;
-				audit_request(px, "allow", px->resp.status,
-					      px->respbody.error);
+				audit_request(px, "allow", px->ex->resp.status,
+					      px->ex->respbody.error);
 				return 1;
 			}
 			memcpy(q, p, n);
@@ -848,7 +1374,7 @@ static int http_down(struct proxy *px)
 			break;
 		}
 		case RS_TUNNEL:
-			q = app_out(&px->s, &room);
+			q = app_out(px, &px->s, &room);
 			if (!q || !room)
 				return moved;
 			if (px->resphead.len) {
@@ -882,7 +1408,7 @@ static int from_sandbox(struct proxy *px)
 
 	while (f->to_host) {
 		size_t room, n;
-		uint8_t *p = rec_in(&px->s, &room);
+		uint8_t *p = rec_in(px, &px->s, &room);
 		struct pbuf *head = f->to_host;
 
 		if (!p || !room)
@@ -952,7 +1478,7 @@ static int from_upstream(struct proxy *px)
 
 	while (!px->u.eof && f->fd >= 0) {
 		size_t room;
-		uint8_t *p = rec_in(&px->u, &room);
+		uint8_t *p = rec_in(px, &px->u, &room);
 		ssize_t n;
 
 		if (!p || !room)
@@ -1014,6 +1540,59 @@ static const char *tls_error(int e)
 	}
 }
 
+/* Handshakes that just finished: let go of the leaf, keep the session. */
+static void handshakes_done(struct proxy *px)
+{
+	const unsigned app = BR_SSL_SENDAPP | BR_SSL_RECVAPP;
+
+	if (px->s.eng && !px->s.ready &&
+	    (br_ssl_engine_current_state(px->s.eng) & app)) {
+		px->s.ready = 1;
+		ca_leaf_unpin(px->f->g->ca, px->leaf_pin);
+		px->leaf_pin = -1;
+	}
+	if (px->u.eng && !px->u.ready &&
+	    (br_ssl_engine_current_state(px->u.eng) & app)) {
+		px->u.ready = 1;
+		ups_store(px);
+	}
+}
+
+/* Could the transport give the side more bytes now? */
+static int rec_in_room(const struct side *sd)
+{
+	size_t len;
+
+	if (sd->eng)
+		return br_ssl_engine_recvrec_buf(sd->eng, &len) && len;
+	return sd->rx.len < sd->rx.cap;
+}
+
+/*
+ * Give back what an idle flow does not need (see the theory above).  The
+ * record buffers stay while an exchange is in progress: a response body
+ * leaves both engines empty between two records, and giving the buffers
+ * back there would wipe and re-take them for every record.
+ */
+static void proxy_idle(struct proxy *px)
+{
+	if (!px->outstanding || px->rs == RS_TUNNEL) {
+		side_release(px, &px->s);
+		side_release(px, &px->u);
+	}
+	buf_release(&px->s.rx);
+	buf_release(&px->s.tx);
+	buf_release(&px->u.rx);
+	buf_release(&px->u.tx);
+	buf_release(&px->reqhead);
+	buf_release(&px->resphead);
+	buf_release(&px->pend_up);
+	buf_release(&px->pend_down);
+	if (!px->outstanding && px->rq == RQ_HEAD && px->rs == RS_IDLE &&
+	    !px->reqhead.len)
+		ex_free(px);
+}
+
 /**
  * proxy_pump() - Move bytes through an intercepted flow until none move
  * @f: Flow with f->px set
@@ -1028,6 +1607,10 @@ void proxy_pump(struct flow *f)
 	uint32_t ev = 0;
 	size_t len;
 
+	if (side_attach(px, &px->s) < 0 || side_attach(px, &px->u) < 0) {
+		flow_close_later(f, "allow", "out of memory");
+		return;
+	}
 	do {
 		moved = 0;
 		moved |= from_sandbox(px);
@@ -1036,10 +1619,13 @@ void proxy_pump(struct flow *f)
 		moved |= http_down(px);
 		moved |= to_sandbox(px);
 		moved |= to_upstream(px);
+		handshakes_done(px);
 		if (px->u.eng && side_closed(&px->u) && !px->up_error[0]) {
 			int e = br_ssl_engine_last_error(px->u.eng);
 			const char *why = tls_error(e);
 
+			if (e)
+				ups_forget(px);
 			if (why)
 				snprintf(px->up_error, sizeof(px->up_error), "%s", why);
 			else if (e)
@@ -1057,6 +1643,10 @@ void proxy_pump(struct flow *f)
 
 	if (f->state != FLOW_OPEN)
 		return;
+	if (px->oom) {
+		flow_close_later(f, "allow", "out of memory");
+		return;
+	}
 	/* done: our answer is out, or the sandbox is gone, or upstream is
 	 * done and nothing of it remains to deliver */
 	if (px->closing && !px->pend_down.len) {
@@ -1079,11 +1669,69 @@ void proxy_pump(struct flow *f)
 		flow_close_later(f, "allow", NULL);
 		return;
 	}
-	if (!px->u.eof && rec_in(&px->u, &len) && len)
+	if (!px->u.eof && rec_in_room(&px->u))
 		ev |= EPOLLIN;
 	if (rec_out(&px->u, &len) && len)
 		ev |= EPOLLOUT;
 	flow_want_events(f, ev);
+	proxy_idle(px);
+}
+
+/* Set up the TLS engines of a flow about to be intercepted. */
+static int tls_setup(struct proxy *px)
+{
+	struct flow *f = px->f;
+	struct gw *g = f->g;
+	const struct pf_rule *r = f->dec.rule;
+	const br_x509_certificate *chain;
+	const br_ec_private_key *key;
+	size_t n, i;
+
+	if (!g->ca || !g->trust.n ||
+	    ca_leaf_pin(g->ca, f->host, &chain, &n, &key, &px->leaf_pin) < 0 ||
+	    n != 2)
+		return -1;
+	snprintf(px->vname, sizeof(px->vname), "%s",
+		 r && r->tls_verify_name ? r->tls_verify_name : f->host);
+	px->s.eng = &px->sc.eng;
+	px->u.eng = &px->cc.eng;
+	if (side_attach(px, &px->s) < 0 || side_attach(px, &px->u) < 0)
+		return -1;
+
+	/* sandbox side: the pinned leaf, the sandbox's sessions resumable */
+	br_ssl_server_zero(&px->sc);
+	engine_common(px->sh, &px->sc.eng, server_suites,
+		      sizeof(server_suites) / sizeof(server_suites[0]));
+	br_ssl_server_set_single_ec(&px->sc, chain, n, key, BR_KEYTYPE_SIGN,
+				    BR_KEYTYPE_EC, &br_ec_all_m31,
+				    br_ecdsa_i31_sign_asn1);
+	tlsbuf_init(&px->sc.eng, &px->s.tb, px->s.tb.io);
+	br_ssl_engine_set_protocol_names(&px->sc.eng, alpn, 1);
+	br_ssl_server_set_cache(&px->sc, &px->sh->srv_cache.vtable);
+	if (!br_ssl_server_reset(&px->sc))
+		return -1;
+
+	/* upstream side: verified against the trust store, or resumed */
+	br_ssl_client_zero(&px->cc);
+	engine_common(px->sh, &px->cc.eng, client_suites,
+		      sizeof(client_suites) / sizeof(client_suites[0]));
+	br_x509_minimal_init(&px->xc, &br_sha256_vtable, g->trust.ta, g->trust.n);
+	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
+		br_x509_minimal_set_hash(&px->xc,
+					 (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) &
+					       BR_HASHDESC_ID_MASK), hashes[i]);
+	br_x509_minimal_set_rsa(&px->xc, px->sh->rsavrfy);
+	br_x509_minimal_set_ecdsa(&px->xc, &br_ec_all_m31, br_ecdsa_i31_vrfy_asn1);
+	br_ssl_engine_set_x509(&px->cc.eng, &px->xc.vtable);
+	br_ssl_engine_set_rsavrfy(&px->cc.eng, px->sh->rsavrfy);
+	br_ssl_engine_set_ecdsa(&px->cc.eng, br_ecdsa_i31_vrfy_asn1);
+	br_ssl_client_set_rsapub(&px->cc, px->sh->rsapub);
+	tlsbuf_init(&px->cc.eng, &px->u.tb, px->u.tb.io);
+	br_ssl_engine_set_protocol_names(&px->cc.eng, alpn, 1);
+	ups_offer(px);
+	if (!br_ssl_client_reset(&px->cc, px->vname, px->ups_offered))
+		return -1;
+	return 0;
 }
 
 /**
@@ -1094,65 +1742,24 @@ void proxy_pump(struct flow *f)
  */
 int proxy_start(struct flow *f, int tls)
 {
-	struct gw *g = f->g;
 	struct proxy *px = calloc(1, sizeof(*px));
-	const struct pf_rule *r = f->dec.rule;
 
 	if (!px)
 		return -1;
 	px->f = f;
 	px->tls = tls;
-	if (buf_init(&px->reqhead, HEAD_MAX) < 0 ||
-	    buf_init(&px->resphead, HEAD_MAX) < 0 ||
-	    buf_init(&px->pend_up, PEND_MAX) < 0 ||
-	    buf_init(&px->pend_down, PEND_MAX) < 0)
+	px->leaf_pin = -1;
+	buf_setup(&px->reqhead, HEAD_MAX);
+	buf_setup(&px->resphead, HEAD_MAX);
+	buf_setup(&px->pend_up, PEND_MAX);
+	buf_setup(&px->pend_down, PEND_MAX);
+	buf_setup(&px->s.rx, PLAIN_BUF);
+	buf_setup(&px->s.tx, PLAIN_BUF);
+	buf_setup(&px->u.rx, PLAIN_BUF);
+	buf_setup(&px->u.tx, PLAIN_BUF);
+	px->sh = pxshared_get(f->g);
+	if (!px->sh || (tls && tls_setup(px) < 0))
 		goto fail;
-	if (tls) {
-		const br_x509_certificate *chain;
-		const br_ec_private_key *key;
-		size_t n;
-		const char *vname = r && r->tls_verify_name ? r->tls_verify_name :
-				    f->host;
-
-		if (!g->ca || !g->trust.n ||
-		    ca_leaf(g->ca, f->host, &chain, &n, &key) < 0 || n != 2)
-			goto fail;
-		px->leaf = malloc(chain[0].data_len);
-		if (!px->leaf)
-			goto fail;
-		memcpy(px->leaf, chain[0].data, chain[0].data_len);
-		px->chain[0].data = px->leaf;
-		px->chain[0].data_len = chain[0].data_len;
-		px->chain[1] = chain[1];
-		chain = px->chain;
-		px->sbuf = malloc(BR_SSL_BUFSIZE_BIDI);
-		px->cbuf = malloc(BR_SSL_BUFSIZE_BIDI);
-		if (!px->sbuf || !px->cbuf)
-			goto fail;
-		br_ssl_server_init_full_ec(&px->sc, chain, n, BR_KEYTYPE_EC, key);
-		br_ssl_engine_set_versions(&px->sc.eng, BR_TLS12, BR_TLS12);
-		br_ssl_engine_set_buffer(&px->sc.eng, px->sbuf,
-					 BR_SSL_BUFSIZE_BIDI, 1);
-		br_ssl_engine_set_protocol_names(&px->sc.eng, alpn, 1);
-		if (!br_ssl_server_reset(&px->sc))
-			goto fail;
-		px->s.eng = &px->sc.eng;
-
-		br_ssl_client_init_full(&px->cc, &px->xc, g->trust.ta, g->trust.n);
-		br_ssl_engine_set_versions(&px->cc.eng, BR_TLS12, BR_TLS12);
-		br_ssl_engine_set_buffer(&px->cc.eng, px->cbuf,
-					 BR_SSL_BUFSIZE_BIDI, 1);
-		br_ssl_engine_set_protocol_names(&px->cc.eng, alpn, 1);
-		if (!br_ssl_client_reset(&px->cc, vname, 0))
-			goto fail;
-		px->u.eng = &px->cc.eng;
-	} else {
-		if (buf_init(&px->s.rx, PLAIN_BUF) < 0 ||
-		    buf_init(&px->s.tx, PLAIN_BUF) < 0 ||
-		    buf_init(&px->u.rx, PLAIN_BUF) < 0 ||
-		    buf_init(&px->u.tx, PLAIN_BUF) < 0)
-			goto fail;
-	}
 	px->rq = RQ_HEAD;
 	px->rs = RS_IDLE;
 	f->px = px;
@@ -1163,27 +1770,28 @@ fail:
 	return -1;
 }
 
+/* Wipe and give back a side's buffers. */
+static void side_free(struct proxy *px, struct side *sd)
+{
+	if (sd->eng && sd->tb.io)
+		slab_put(px->sh, tlsbuf_detach(sd->eng, &sd->tb));
+	buf_free(&sd->rx);
+	buf_free(&sd->tx);
+}
+
 void proxy_free(struct proxy *px)
 {
 	if (!px)
 		return;
 	buf_free(&px->reqhead);
 	buf_free(&px->resphead);
-	if (px->pend_up.b)
-		explicit_bzero(px->pend_up.b, px->pend_up.cap);
 	buf_free(&px->pend_up);
 	buf_free(&px->pend_down);
-	buf_free(&px->s.rx);
-	buf_free(&px->s.tx);
-	if (px->u.tx.b)
-		explicit_bzero(px->u.tx.b, px->u.tx.cap);
-	buf_free(&px->u.rx);
-	buf_free(&px->u.tx);
-	if (px->cbuf)
-		explicit_bzero(px->cbuf, BR_SSL_BUFSIZE_BIDI);
-	free(px->sbuf);
-	free(px->cbuf);
-	free(px->leaf);
+	side_free(px, &px->s);
+	side_free(px, &px->u);
+	ex_free(px);
+	if (px->leaf_pin >= 0 && px->f)
+		ca_leaf_unpin(px->f->g->ca, px->leaf_pin);
 	explicit_bzero(px, sizeof(*px));
 	free(px);
 }

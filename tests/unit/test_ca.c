@@ -453,6 +453,134 @@ TEST(ca_leaf_cache)
 	tmpdir_remove(t);
 }
 
+TEST(ca_leaf_pin)
+{
+	const br_x509_certificate *pc, *c;
+	const br_ec_private_key *sk;
+	char *t = tmpdir_make(), err[512], name[64];
+	uint8_t keep[2048];
+	size_t n, klen;
+	struct ca *ca;
+	int pin, pin2, i, *pins;
+
+	REQUIRE(t);
+	ca = ca_open(t, err, sizeof(err));
+	REQUIRE(ca);
+	CHECK(ca_leaf_pin(ca, "p.example.com", &pc, &n, &sk, NULL) == -1);
+	REQUIRE(ca_leaf_pin(ca, "p.example.com", &pc, &n, &sk, &pin) == 0);
+	REQUIRE(n == 2 && pc[0].data_len <= sizeof(keep));
+	klen = pc[0].data_len;
+	memcpy(keep, pc[0].data, klen);
+	/* the same name again: the same cached leaf, pinned twice */
+	REQUIRE(ca_leaf_pin(ca, "p.example.com", &c, &n, &sk, &pin2) == 0);
+	CHECK(c == pc && pin2 == pin);
+	ca_leaf_unpin(ca, pin2);
+
+	/* more names than the cache holds: the pinned leaf is never the
+	 * victim, though it is the least recently used */
+	for (i = 0; i < CA_CACHE_SIZE + 8; i++) {
+		snprintf(name, sizeof(name), "q%d.example.com", i);
+		REQUIRE(ca_leaf(ca, name, &c, &n, &sk) == 0);
+	}
+	CHECK(pc[0].data_len == klen && !memcmp(pc[0].data, keep, klen));
+	REQUIRE(ca_leaf(ca, "p.example.com", &c, &n, &sk) == 0);
+	CHECK(c == pc);
+	CHECK(bearssl_verify(ca, pc, 2, "p.example.com", sk) == 0);
+
+	/* unpinned, it ages out like any other */
+	ca_leaf_unpin(ca, pin);
+	ca_leaf_unpin(ca, -1); /* ignored */
+	for (i = 0; i < CA_CACHE_SIZE; i++) {
+		snprintf(name, sizeof(name), "r%d.example.com", i);
+		REQUIRE(ca_leaf(ca, name, &c, &n, &sk) == 0);
+	}
+	REQUIRE(ca_leaf(ca, "p.example.com", &c, &n, &sk) == 0);
+	CHECK(c[0].data_len != klen || memcmp(c[0].data, keep, klen));
+
+	/* every slot pinned: a new name cannot be minted, a cached one can
+	 * still be had */
+	pins = calloc(CA_CACHE_SIZE, sizeof(*pins));
+	REQUIRE(pins);
+	for (i = 0; i < CA_CACHE_SIZE; i++) {
+		snprintf(name, sizeof(name), "r%d.example.com", i);
+		if (i == 0)
+			snprintf(name, sizeof(name), "p.example.com");
+		REQUIRE(ca_leaf_pin(ca, name, &c, &n, &sk, &pins[i]) == 0);
+	}
+	CHECK(ca_leaf(ca, "new.example.com", &c, &n, &sk) == -1);
+	CHECK(ca_leaf(ca, "r5.example.com", &c, &n, &sk) == 0);
+	ca_leaf_unpin(ca, pins[7]);
+	CHECK(ca_leaf(ca, "new.example.com", &c, &n, &sk) == 0);
+	free(pins);
+	ca_free(ca);
+	tmpdir_remove(t);
+}
+
+struct pem_seen {
+	int n;
+	char names[4][32];
+	size_t lens[4];
+	uint8_t first[4];
+	int stop_at;
+};
+
+static int pem_seen_cb(void *ctx, const char *name, const uint8_t *der,
+		       size_t len)
+{
+	struct pem_seen *s = ctx;
+
+	if (s->n < 4) {
+		snprintf(s->names[s->n], sizeof(s->names[0]), "%s", name);
+		s->lens[s->n] = len;
+		s->first[s->n] = len ? der[0] : 0;
+	}
+	s->n++;
+	return s->n == s->stop_at ? 7 : 0;
+}
+
+TEST(trust_pem_each)
+{
+	/* "hello" = aGVsbG8=, 0x30 0x82 = MII=, 3 bytes "abc" = YWJj */
+	static const char text[] =
+		"junk before\n"
+		"-----BEGIN CERTIFICATE-----\r\n"
+		"aGVs\r\n"
+		" bG8=\r\n"
+		"-----END CERTIFICATE-----\r\n"
+		"-----BEGIN BAD-----\n"
+		"a*Vs\n"
+		"-----END BAD-----\n"
+		"-----BEGIN PAD THEN DATA-----\n"
+		"YQ==YWJj\n"
+		"-----END PAD THEN DATA-----\n"
+		"-----BEGIN UNTERMINATED-----\n"
+		"YWJj\n"
+		"-----BEGIN EC PRIVATE KEY-----  \n"
+		"YWJj\n"
+		"-----END EC PRIVATE KEY-----";
+	struct pem_seen s = { 0 };
+
+	/* the malformed and the unterminated objects are dropped (-1), the
+	 * others all arrive, the last one without a final newline */
+	CHECK(trust_pem_each(text, sizeof(text) - 1, pem_seen_cb, &s) == -1);
+	REQUIRE(s.n == 2);
+	CHECK(!strcmp(s.names[0], "CERTIFICATE") && s.lens[0] == 5 &&
+	      s.first[0] == 'h');
+	CHECK(!strcmp(s.names[1], "EC PRIVATE KEY") && s.lens[1] == 3 &&
+	      s.first[1] == 'a');
+
+	/* a callback's non-zero value stops the walk and is returned */
+	memset(&s, 0, sizeof(s));
+	s.stop_at = 1;
+	CHECK(trust_pem_each(text, sizeof(text) - 1, pem_seen_cb, &s) == 7);
+	CHECK(s.n == 1);
+
+	/* no PEM at all */
+	memset(&s, 0, sizeof(s));
+	CHECK(trust_pem_each("-----BEGIN", 10, pem_seen_cb, &s) == 0);
+	CHECK(trust_pem_each("", 0, pem_seen_cb, &s) == 0 && s.n == 0);
+}
+
 TEST(trust_bundles)
 {
 	struct trust t = { 0 };
