@@ -1058,6 +1058,9 @@ static int gw_setup(struct gw *g, int tapfd, const struct run_opts *o,
 			err("%s", err);
 			return -1;
 		}
+	}
+	/* upstream TLS: intercepted rules and the database gateway */
+	if (profile_intercepts(o->profile) || pf_profile_has_postgres(o->profile)) {
 		if (trust_add_system(&g->trust, err, sizeof(err)) < 0)
 			warn("%s", err);
 		if (o->upstream_ca &&
