@@ -1,0 +1,429 @@
+# SPDX-License-Identifier: MIT
+"""The database gateway (issue 6), against a real PostgreSQL 15.
+
+A PostgreSQL cluster is made here on loopback (initdb as the `postgres`
+user when we are root), with a certificate from the test CA for
+db.internal.example and rw.internal.example, and scram-sha-256 for TCP in
+pg_hba.conf (TLS only).  The role `analyst` may write to analytics.items:
+what stops writes through a read-only rule is the gateway, not a missing
+grant.  Real clients run in the sandbox: psql (libpq), psycopg2 (libpq,
+simple protocol) and pg8000 (pure Python, extended protocol)."""
+import json
+import os
+import pwd
+import shutil
+import subprocess
+import time
+
+import pytest
+
+from conftest import audit_events, free_port
+
+PW = "pg-S3cret-7a1c9e-analyst"
+PGBIN = "/usr/lib/postgresql/15/bin"
+PY = "/usr/bin/python3"
+
+PROFILE = """\
+name: pg
+rules:
+  - name: db
+    host_pattern: db.internal.example
+    ports: [{pg}]
+    allow_private: true
+    postgres:
+      user: analyst
+      password: file:{pwfile}
+      database: analytics
+      read_only: true
+      tls: verify-full
+      log_statements: true
+  - name: db-rw
+    host_pattern: rw.internal.example
+    ports: [{pg}]
+    allow_private: true
+    postgres:
+      user: analyst
+      password: env:ISLO_PG_PW
+      database: [analytics]
+      read_only: false
+  - name: db-mismatch
+    host_pattern: mismatch.internal.example
+    ports: [{pg}]
+    allow_private: true
+    postgres:
+      user: analyst
+      password: file:{pwfile}
+      database: analytics
+  - name: db-nocheck
+    host_pattern: nocheck.internal.example
+    ports: [{pg}]
+    allow_private: true
+    postgres:
+      user: analyst
+      password: file:{pwfile}
+      database: analytics
+      tls: require
+  - name: db-down
+    host_pattern: db.internal.example
+    ports: [{closed}]
+    route: 127.0.0.1:{closed}
+    postgres:
+      user: analyst
+      password: file:{pwfile}
+      database: analytics
+"""
+
+# Every way out of read-only mode the issue lists, spelled several ways.
+ESCAPES = [
+    "BEGIN READ WRITE",
+    "begin transaction isolation level serializable, read write",
+    "START TRANSACTION READ WRITE",
+    "BEGIN READ/* hidden */WRITE",
+    "BEGIN READ -- comment\n WRITE",
+    "SET TRANSACTION READ WRITE",
+    "SET SESSION CHARACTERISTICS AS TRANSACTION READ WRITE",
+    "SET default_transaction_read_only = off",
+    "set DEFAULT_TRANSACTION_READ_ONLY to false",
+    "SET SESSION default_transaction_read_only TO off",
+    "SET LOCAL transaction_read_only = off",
+    'SET "default_transaction_read_only" = off',
+    'SET "Transaction_Read_Only" TO off',
+    "RESET ALL",
+    "RESET default_transaction_read_only",
+    "reset transaction_read_only",
+    "SELECT set_config('default_transaction_read_only', 'off', false)",
+    "SELECT pg_catalog.set_config('transaction_read_only', 'off', true)",
+    "SELECT set_config(lower('DEFAULT_TRANSACTION_READ_ONLY'), 'off', false)",
+    "SELECT \"set_config\"(E'default\\x5ftransaction_read_only', 'off', false)",
+    "SET ROLE postgres",
+    "SET SESSION ROLE postgres",
+    "set role none",
+    "SET SESSION AUTHORIZATION postgres",
+    "RESET SESSION AUTHORIZATION",
+    "SELECT 1; SET default_transaction_read_only = off",
+    "SELECT $$x$$; SET ROLE postgres",
+    "SELECT $q$ '; $q$; SET ROLE postgres; -- '",
+    "UPDATE pg_settings SET setting = 'off' WHERE name = 'default_transaction_read_only'",
+    "DO $$BEGIN PERFORM set_config('default_transaction_read_only','off',false); END$$",
+    "DISCARD ALL",
+    "ALTER ROLE analyst SET default_transaction_read_only = off",
+]
+
+# Harmless statements that mention the words: they must run.
+HARMLESS = [
+    ("SELECT 'set role postgres'", "set role postgres"),
+    ("SELECT 1 /* BEGIN READ WRITE */", "1"),
+    ("-- SET ROLE postgres\nSELECT 2", "2"),
+    ("SELECT $$RESET ALL$$", "RESET ALL"),
+    ("SELECT current_setting('default_transaction_read_only')", "on"),
+    ("SHOW transaction_read_only", "on"),
+    ("SELECT set_config('application_name', 'x', false)", "x"),
+    ("SELECT name FROM items WHERE name = 'read write' OR id = 1", "one"),
+]
+
+
+def runas_prefix():
+    return ["runuser", "-u", "postgres", "--"] if os.getuid() == 0 else []
+
+
+def openssl(*args, cwd):
+    subprocess.run(["openssl", *args], cwd=cwd, check=True,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+class Postgres:
+    def __init__(self, world):
+        self.dir = os.path.join(world.dir, "pg")
+        os.makedirs(self.dir)
+        self.data = os.path.join(self.dir, "data")
+        self.port = free_port()
+        owner = None
+        if os.getuid() == 0:
+            owner = pwd.getpwnam("postgres")
+            os.chown(self.dir, owner.pw_uid, owner.pw_gid)
+        # a server certificate from the test CA for the names the rules use
+        d = self.dir
+        openssl("ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "server.key", cwd=d)
+        openssl("req", "-new", "-key", "server.key", "-subj", "/CN=db.internal.example",
+                "-out", "server.csr", cwd=d)
+        with open(os.path.join(d, "ext.cnf"), "w") as f:
+            f.write("subjectAltName=DNS:db.internal.example,DNS:rw.internal.example\n")
+        openssl("x509", "-req", "-in", "server.csr", "-CA", world.ca, "-CAkey",
+                os.path.join(world.dir, "ca.key"), "-CAcreateserial", "-days", "2",
+                "-sha256", "-extfile", "ext.cnf", "-out", "server.crt", cwd=d)
+        os.chmod(os.path.join(d, "server.key"), 0o600)
+        if owner:
+            for n in ("server.key", "server.crt"):
+                os.chown(os.path.join(d, n), owner.pw_uid, owner.pw_gid)
+        subprocess.run(runas_prefix() + [PGBIN + "/initdb", "-D", self.data, "-U", "postgres",
+                        "--auth-local=trust", "--auth-host=scram-sha-256", "-E", "UTF8",
+                        "--locale=C"], check=True, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE)
+        with open(os.path.join(self.data, "pg_hba.conf"), "w") as f:
+            f.write("local all all trust\n"
+                    "hostssl all all 127.0.0.1/32 scram-sha-256\n")
+        self.log = os.path.join(self.dir, "server.log")
+        subprocess.run(runas_prefix() + [
+            PGBIN + "/pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "30", "start",
+            "-o", "-c port=%d -c listen_addresses=127.0.0.1 -c unix_socket_directories=%s "
+                  "-c ssl=on -c ssl_cert_file=%s/server.crt -c ssl_key_file=%s/server.key "
+                  "-c password_encryption=scram-sha-256 -c fsync=off"
+                  % (self.port, self.dir, self.dir, self.dir)],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.sql("postgres", "CREATE ROLE analyst LOGIN PASSWORD '%s'" % PW)
+        self.sql("postgres", "CREATE DATABASE analytics OWNER analyst")
+        self.sql("postgres", "CREATE DATABASE other")
+        self.sql("analytics", "SET ROLE analyst; CREATE TABLE items (id int, name text); "
+                              "INSERT INTO items VALUES (1, 'one'), (2, 'two'), (3, 'three')")
+
+    def sql(self, db, text):
+        r = subprocess.run(runas_prefix() + ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", self.dir,
+                                             "-p", str(self.port), "-U", "postgres", "-d", db,
+                                             "-Atc", text],
+                           capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        return r.stdout
+
+    def stop(self):
+        subprocess.run(runas_prefix() + [PGBIN + "/pg_ctl", "-D", self.data, "-m", "immediate",
+                                         "stop"], stdout=subprocess.DEVNULL,
+                       stderr=subprocess.DEVNULL)
+
+
+@pytest.fixture(scope="module")
+def pg(world):
+    p = Postgres(world)
+    pwfile = os.path.join(world.dir, "pg.password")
+    with open(pwfile, "w") as f:
+        f.write(PW + "\n")
+    os.chmod(pwfile, 0o600)
+    if os.getuid() == 0:
+        try:
+            u = pwd.getpwnam("islo-test")
+            os.chown(pwfile, u.pw_uid, u.pw_gid)
+        except KeyError:
+            pass
+    p.pwfile = pwfile
+    world.profile("pg", PROFILE.replace("{pwfile}", pwfile).replace("{pg}", str(p.port)))
+    yield p
+    p.stop()
+
+
+def run(islo, world, pg, cmd, timeout=90):
+    extra = ["--upstream-ca", world.ca]
+    return islo(cmd, "pg", extra=extra, env={"ISLO_PG_PW": PW}, timeout=timeout)
+
+
+def psql(pg, host, sql, user="analyst", db="analytics"):
+    return ("psql -X -w -v VERBOSITY=verbose \"host=%s port=%d dbname=%s user=%s "
+            "connect_timeout=20\" -Atc %s" % (host, pg.port, db, user, shquote(sql)))
+
+
+def shquote(s):
+    return "'" + s.replace("'", "'\"'\"'") + "'"
+
+
+def events(r, kind):
+    return [e for e in audit_events(r.audit) if e["event"] == kind]
+
+
+def test_psql_reads_through_the_gateway(islo, world, pg):
+    r = run(islo, world, pg, ["sh", "-c", psql(
+        pg, "db.internal.example",
+        "SELECT count(*) FROM items; SELECT current_user; SHOW transaction_read_only; "
+        "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")])
+    assert r.rc == 0, r
+    assert r.out.split() == ["3", "analyst", "on", "t"], r
+    s = events(r, "db_session")
+    assert s and s[0]["result"] == "ok" and s[0]["user"] == "analyst", r.audit
+    assert s[0]["database"] == "analytics" and s[0]["tls"] == "verify-full", s
+    assert s[0]["upstream"] == "127.0.0.1:%d" % pg.port and s[0]["read_only"] is True
+    q = events(r, "db_query")
+    assert q and q[0]["action"] == "allow" and q[0]["command"] == "SELECT 1", q
+    assert "count(*)" in q[0]["statement"]          # log_statements: true
+    assert "duration_ms" in q[0]
+    assert any(e["phase"] == "close" for e in s), s
+    assert PW not in r.audit and PW not in r.out + r.err
+
+
+ESCAPE_SCRIPT = r"""
+import json, sys
+import psycopg2
+conn = psycopg2.connect(host="db.internal.example", port=%(port)d, dbname="analytics",
+                        user="analyst", connect_timeout=20)
+conn.autocommit = True
+cur = conn.cursor()
+out = {"escapes": [], "harmless": []}
+for q in json.loads(sys.argv[1]):
+    try:
+        cur.execute(q)
+        out["escapes"].append([q, "ran"])
+    except psycopg2.Error as e:
+        out["escapes"].append([q, e.pgcode, str(e).strip()])
+    cur.execute("SELECT 42")            # the session is still usable
+    assert cur.fetchone()[0] == 42
+for q, want in json.loads(sys.argv[2]):
+    cur.execute(q)
+    out["harmless"].append([q, str(cur.fetchone()[0]), want])
+# in a transaction block: refused, then the server's own aborted state
+conn.autocommit = False
+try:
+    cur.execute("SET ROLE postgres")
+except psycopg2.Error as e:
+    out["in_txn"] = e.pgcode
+conn.rollback()
+cur.execute("SELECT current_user, current_setting('transaction_read_only')")
+out["after"] = list(cur.fetchone())
+try:
+    cur.execute("INSERT INTO items VALUES (9, 'nine')")
+    out["insert"] = "ran"
+except psycopg2.Error as e:
+    out["insert"] = e.pgcode
+conn.rollback()
+print("RESULT " + json.dumps(out))
+"""
+
+
+def test_every_escape_refused_with_25006_and_session_usable(islo, world, pg):
+    script = ESCAPE_SCRIPT % {"port": pg.port}
+    r = run(islo, world, pg, [PY, "-c", script, json.dumps(ESCAPES), json.dumps(HARMLESS)])
+    assert r.rc == 0, r
+    out = json.loads(r.out.split("RESULT ", 1)[1])
+    for q, code, *msg in out["escapes"]:
+        assert code == "25006", (q, code, msg)
+        assert "islo-net: read-only session" in msg[0], (q, msg)
+    for q, got, want in out["harmless"]:
+        assert got == want, (q, got, want)
+    assert out["in_txn"] == "25006"
+    assert out["after"] == ["analyst", "on"]
+    assert out["insert"] == "25006"     # the server's own: read-only transaction
+    deny = [e for e in events(r, "db_query") if e["action"] == "deny"]
+    assert len(deny) == len(ESCAPES) + 1, deny
+    assert all(e["sqlstate"] == "25006" and e["reason"] for e in deny)
+    # nothing changed upstream
+    assert pg.sql("analytics", "SELECT count(*) FROM items").strip() == "3"
+
+
+PG8000_SCRIPT = r"""
+import json, sys
+import pg8000
+conn = pg8000.connect(user="analyst", host="db.internal.example", port=%(port)d,
+                      database="analytics")
+conn.autocommit = True
+cur = conn.cursor()
+res = []
+for q in json.loads(sys.argv[1]):
+    try:
+        cur.execute(q)
+        res.append([q, "ran"])
+    except Exception as e:
+        res.append([q, repr(e.args)])
+    cur.execute("SELECT 40 + %%s", (2,))  # extended protocol, with a parameter
+    assert cur.fetchone()[0] == 42
+cur.execute("SELECT name FROM items WHERE id = %%s", (2,))
+print("RESULT " + json.dumps({"res": res, "row": cur.fetchone()[0]}))
+"""
+
+
+def test_extended_protocol_pg8000(islo, world, pg):
+    escapes = [q for q in ESCAPES if ";" not in q]    # one statement per Parse
+    script = PG8000_SCRIPT % {"port": pg.port}
+    r = run(islo, world, pg, [PY, "-c", script, json.dumps(escapes)])
+    assert r.rc == 0, r
+    out = json.loads(r.out.split("RESULT ", 1)[1])
+    for q, err in out["res"]:
+        assert "25006" in err and "islo-net" in err, (q, err)
+    assert out["row"] == "two"
+    q = [e for e in events(r, "db_query") if e["protocol"] == "extended"]
+    assert any(e["action"] == "deny" for e in q) and any(e["action"] == "allow" for e in q)
+
+
+def test_read_write_rule_writes_and_read_only_rule_does_not(islo, world, pg):
+    r = run(islo, world, pg, ["sh", "-c",
+        psql(pg, "db.internal.example", "INSERT INTO items VALUES (7, 'seven')") + "; echo RO=$?; " +
+        psql(pg, "rw.internal.example", "INSERT INTO items VALUES (8, 'eight') RETURNING id") +
+        "; echo RW=$?"])
+    assert "RO=1" in r.out and "25006" in r.err and "read-only transaction" in r.err, r
+    assert "8\nINSERT 0 1\nRW=0" in r.out, r
+    assert pg.sql("analytics", "SELECT string_agg(id::text, ',' ORDER BY id) FROM items").strip() == "1,2,3,8"
+    pg.sql("analytics", "DELETE FROM items WHERE id = 8")
+    rw = [e for e in events(r, "db_query") if e["rule"] == "db-rw"]
+    assert rw and rw[0]["command"] == "INSERT 0 1" and "statement" not in rw[0], rw
+
+
+# psql does not print the SQLSTATE of a connection error (and this
+# pg8000 turns 28000 into a message of its own): a few lines of Python
+# speak the start-up and print the fields of the ErrorResponse.
+PROBE = r"""
+import socket, struct, sys
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20)
+body = b"".join(k.encode() + b"\0" + v.encode() + b"\0" for k, v in
+                (("user", sys.argv[3]), ("database", sys.argv[4]))) + b"\0"
+s.sendall(struct.pack("!ii", 8 + len(body), 196608) + body)
+data = b""
+while len(data) < 5 or len(data) < 1 + struct.unpack("!i", data[1:5])[0]:
+    chunk = s.recv(4096)
+    if not chunk:
+        break
+    data += chunk
+if data[:1] == b"E":
+    fields = dict((f[:1].decode(), f[1:].decode()) for f in data[5:].split(b"\0") if f)
+    print("PROBE %s %s" % (fields.get("C"), fields.get("M")))
+else:
+    print("PROBE got %r" % data[:1])
+"""
+
+
+def probe(host, port, user="analyst", db="analytics"):
+    return "%s -c %s %s %d %s %s" % (PY, shquote(PROBE), host, port, user, db)
+
+
+def test_wrong_user_and_database_refused(islo, world, pg):
+    r = run(islo, world, pg, ["sh", "-c",
+        psql(pg, "db.internal.example", "SELECT 1", user="postgres") + "; echo U=$?; " +
+        psql(pg, "db.internal.example", "SELECT 1", db="other") + "; echo D=$?; " +
+        probe("db.internal.example", pg.port, user="postgres") + "; " +
+        probe("db.internal.example", pg.port, db="other")])
+    assert "U=2" in r.out and "D=2" in r.out, r
+    assert r.out.count("PROBE") == 2 and r.out.count("28000") == 2, r
+    assert 'does not allow user "postgres"' in r.err, r
+    assert 'does not allow database "other"' in r.err, r
+    s = events(r, "db_session")
+    assert [e["result"] for e in s] == ["denied"] * 4, s
+
+
+def test_certificate_mismatch_refused_under_verify_full(islo, world, pg):
+    r = run(islo, world, pg, ["sh", "-c",
+        psql(pg, "mismatch.internal.example", "SELECT 1") + "; echo M=$?; " +
+        psql(pg, "nocheck.internal.example", "SELECT 'encrypted'") + "; echo N=$?; " +
+        probe("mismatch.internal.example", pg.port)])
+    assert "M=2" in r.out, r
+    assert "does not match the host name" in r.err, r
+    assert "PROBE" in r.out and "08006" in r.out, r
+    assert "encrypted\nN=0" in r.out, r             # tls: require does not check the name
+    s = events(r, "db_session")
+    assert s[0]["result"] == "upstream_failed" and "host name" in s[0]["reason"], s
+
+
+def test_upstream_unreachable_is_a_postgres_error(islo, world, pg):
+    t = time.time()
+    r = run(islo, world, pg, ["sh", "-c",
+        "psql -X -w -v VERBOSITY=verbose \"host=db.internal.example port=%d dbname=analytics "
+        "user=analyst connect_timeout=20\" -Atc 'SELECT 1'; echo R=$?; " % world.closed_port +
+        probe("db.internal.example", world.closed_port)])
+    assert "R=2" in r.out and "Connection refused" in r.err, r
+    assert "PROBE" in r.out and "08006" in r.out, r
+    assert time.time() - t < 30
+
+
+def test_password_never_reaches_the_sandbox(islo, world, pg):
+    r = run(islo, world, pg, ["sh", "-c",
+        "env; cat /proc/self/environ | tr '\\0' '\\n'; echo FILE:; cat %s; echo :END; " % pg.pwfile +
+        psql(pg, "db.internal.example", "SELECT 'connected'") + "; " +
+        psql(pg, "rw.internal.example", "SELECT 'connected'") + "; " +
+        "PGPASSWORD=wrong " + psql(pg, "db.internal.example", "SELECT 'placeholder ok'")])
+    assert r.rc == 0, r
+    assert "FILE:\n:END" in r.out, r                 # the secret file is hidden
+    assert r.out.count("connected") == 2 and "placeholder ok" in r.out, r
+    assert PW not in r.out and PW not in r.err and PW not in r.audit
+    assert "ISLO_PG_PW" not in r.out                 # env: secret removed
