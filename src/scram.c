@@ -81,6 +81,9 @@ long scram_b64_decode(const char *in, size_t len, uint8_t *out, size_t cap)
 		}
 		w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
 		    (uint32_t)v[2] << 6 | (uint32_t)v[3];
+		/* canonical only: the bits padding leaves over are zero */
+		if ((pad == 1 && (w & 0xff)) || (pad == 2 && (w & 0xffff)))
+			return -1;
 		if (o + 3 - (size_t)pad > cap)
 			return -1;
 		out[o++] = (uint8_t)(w >> 16);
