@@ -88,10 +88,15 @@
 #define PGP_TEXT_MAX     2048       /* statement text kept for the audit log */
 #define PGP_STARTUP_MS   15000
 
+/* A byte queue: data at b + off, len bytes; dropping advances off, so a
+ * small message taken from a full buffer costs no copy of the rest. */
 struct pgbuf {
 	uint8_t *b;
-	size_t len, cap;
+	size_t off, len, cap;
+	int wipe;               /* zero bytes once consumed (passwords pass here) */
 };
+
+#define DATA(bf) ((bf).b + (bf).off)
 
 enum sb_state {
 	S_STARTUP,      /* reading the sandbox's start-up packet */
@@ -183,7 +188,7 @@ struct pgproxy {
 static int buf_init(struct pgbuf *b, size_t cap)
 {
 	b->b = malloc(cap);
-	b->len = 0;
+	b->off = b->len = 0;
 	b->cap = cap;
 	return b->b ? 0 : -1;
 }
@@ -194,16 +199,17 @@ static void buf_free(struct pgbuf *b)
 		explicit_bzero(b->b, b->cap);
 	free(b->b);
 	b->b = NULL;
-	b->len = b->cap = 0;
+	b->off = b->len = b->cap = 0;
 }
 
-/* Drop @n bytes from the front; the freed tail is zeroed (it may have
- * held a password message). */
 static void buf_drop(struct pgbuf *b, size_t n)
 {
-	memmove(b->b, b->b + n, b->len - n);
-	explicit_bzero(b->b + b->len - n, n);
+	if (b->wipe)
+		explicit_bzero(b->b + b->off, n);
+	b->off += n;
 	b->len -= n;
+	if (!b->len)
+		b->off = 0;
 }
 
 static size_t buf_room(const struct pgbuf *b)
@@ -211,11 +217,33 @@ static size_t buf_room(const struct pgbuf *b)
 	return b->cap - b->len;
 }
 
+/* The free space after the data, made as large as buf_room(). */
+static uint8_t *buf_tail(struct pgbuf *b, size_t *room)
+{
+	if (b->off && b->off + b->len + 4096 > b->cap) {
+		memmove(b->b, b->b + b->off, b->len);
+		if (b->wipe)
+			explicit_bzero(b->b + b->len, b->off);
+		b->off = 0;
+	}
+	*room = b->cap - b->off - b->len;
+	return b->b + b->off + b->len;
+}
+
 static size_t buf_put(struct pgbuf *b, const void *p, size_t n)
 {
+	size_t room;
+	uint8_t *t;
+
 	if (n > buf_room(b))
 		n = buf_room(b);
-	memcpy(b->b + b->len, p, n);
+	t = buf_tail(b, &room);
+	if (n > room) {
+		memmove(b->b, b->b + b->off, b->len);
+		b->off = 0;
+		t = b->b + b->len;
+	}
+	memcpy(t, p, n);
 	b->len += n;
 	return n;
 }
@@ -505,7 +533,7 @@ static int up_io(struct pgproxy *pp)
 		return 0;
 	if (!pp->tls_on) {
 		while (pp->uout.len) {
-			int n = sock_write(pp, pp->uout.b, pp->uout.len);
+			int n = sock_write(pp, DATA(pp->uout), pp->uout.len);
 
 			if (!n)
 				break;
@@ -517,9 +545,9 @@ static int up_io(struct pgproxy *pp)
 		 * the server's */
 		while (!pp->up_eof && buf_room(&pp->uin) &&
 		       !(pp->up == U_SSLWAIT && pp->uin.len)) {
-			ssize_t n = sock_read(pp, pp->uin.b + pp->uin.len,
-					      pp->up == U_SSLWAIT ? 1 :
-					      buf_room(&pp->uin));
+			size_t tr;
+			uint8_t *t = buf_tail(&pp->uin, &tr);
+			ssize_t n = sock_read(pp, t, pp->up == U_SSLWAIT ? 1 : tr);
 
 			if (n <= 0)
 				break;
@@ -536,7 +564,7 @@ static int up_io(struct pgproxy *pp)
 		       room) {
 			size_t n = pp->uout.len < room ? pp->uout.len : room;
 
-			memcpy(p, pp->uout.b, n);
+			memcpy(p, DATA(pp->uout), n);
 			br_ssl_engine_sendapp_ack(eng, n);
 			buf_drop(&pp->uout, n);
 			br_ssl_engine_flush(eng, 0);
@@ -722,7 +750,7 @@ static int sb_startup(struct pgproxy *pp)
 
 	if (pp->sb != S_STARTUP || !pp->sin.len)
 		return 0;
-	r = pgw_startup_parse(pp->sin.b, pp->sin.len, &s);
+	r = pgw_startup_parse(DATA(pp->sin), pp->sin.len, &s);
 	if (r == PGW_NEED_MORE)
 		return 0;
 	if (r == PGW_BAD) {
@@ -738,14 +766,14 @@ static int sb_startup(struct pgproxy *pp)
 		return 1;
 	}
 	if (s.code == PGW_CANCEL_REQUEST) {
-		memcpy(pp->cancel, pp->sin.b, 16);
+		memcpy(pp->cancel, DATA(pp->sin), 16);
 		buf_drop(&pp->sin, 16);
 		pp->sb = S_CANCEL;
 		if (pp->up == U_FAILED)
 			sb_finish(pp, "cancel: upstream unreachable");
 		return 1;
 	}
-	if (startup_accept(pp, pp->sin.b, &s) < 0) {
+	if (startup_accept(pp, DATA(pp->sin), &s) < 0) {
 		audit_session(pp, "open", "denied", "user, database or parameters not allowed by the profile");
 		buf_drop(&pp->sin, s.len);
 		sb_finish(pp, "start-up refused");
@@ -920,7 +948,7 @@ static int up_startup(struct pgproxy *pp)
 				up_fail(pp, "upstream closed the connection before answering the SSL request");
 			return 0;
 		}
-		if (pp->uin.b[0] == 'S') {
+		if (DATA(pp->uin)[0] == 'S') {
 			buf_drop(&pp->uin, 1);
 			if (tls_start(pp) < 0) {
 				up_fail(pp, "cannot start TLS (out of memory?)");
@@ -929,7 +957,7 @@ static int up_startup(struct pgproxy *pp)
 			pp->up = U_TLS;
 			return 1;
 		}
-		if (pp->uin.b[0] == 'N')
+		if (DATA(pp->uin)[0] == 'N')
 			up_fail(pp, "upstream does not accept TLS, and the rule asks for tls: %s",
 				tls_name(pp->cfg->tls));
 		else
@@ -958,10 +986,10 @@ static int up_startup(struct pgproxy *pp)
 			uint32_t blen;
 			size_t w;
 
-			if (pgw_header(pp->uin.b, pp->uin.len, &type, &blen) ==
+			if (pgw_header(DATA(pp->uin), pp->uin.len, &type, &blen) ==
 			    PGW_NEED_MORE)
 				break;
-			if (pgw_header(pp->uin.b, pp->uin.len, &type, &blen) == PGW_BAD ||
+			if (pgw_header(DATA(pp->uin), pp->uin.len, &type, &blen) == PGW_BAD ||
 			    blen > PGP_AUTH_MAX) {
 				up_fail(pp, "malformed message from upstream while authenticating");
 				return 1;
@@ -974,7 +1002,7 @@ static int up_startup(struct pgproxy *pp)
 			}
 			if (buf_room(&pp->sout) < w + 64)
 				break;
-			auth_msg(pp, type, pp->uin.b + 5, blen, pp->uin.b, w);
+			auth_msg(pp, type, DATA(pp->uin) + 5, blen, DATA(pp->uin), w);
 			buf_drop(&pp->uin, w);
 			moved = 1;
 		}
@@ -1080,7 +1108,7 @@ static int fe_relay(struct pgproxy *pp)
 		if (fr->mode == M_STREAM || fr->mode == M_DISCARD) {
 			n = pp->sin.len < fr->left ? pp->sin.len : fr->left;
 			if (fr->mode == M_STREAM)
-				n = buf_put(&pp->uout, pp->sin.b, n);
+				n = buf_put(&pp->uout, DATA(pp->sin), n);
 			if (!n && fr->left)
 				return moved;
 			buf_drop(&pp->sin, n);
@@ -1094,7 +1122,7 @@ static int fe_relay(struct pgproxy *pp)
 			n = pp->sin.len < fr->left ? pp->sin.len : fr->left;
 			if (!n)
 				return moved;
-			memcpy(fr->msg.b + fr->msg.len, pp->sin.b, n);
+			memcpy(fr->msg.b + fr->msg.len, DATA(pp->sin), n);
 			fr->msg.len += n;
 			buf_drop(&pp->sin, n);
 			fr->left -= (uint32_t)n;
@@ -1109,7 +1137,7 @@ static int fe_relay(struct pgproxy *pp)
 		{
 			uint8_t type;
 			uint32_t blen;
-			int r = pgw_header(pp->sin.b, pp->sin.len, &type, &blen);
+			int r = pgw_header(DATA(pp->sin), pp->sin.len, &type, &blen);
 
 			if (r == PGW_NEED_MORE)
 				return moved;
@@ -1151,7 +1179,7 @@ static int fe_relay(struct pgproxy *pp)
 						fr->msg.b = nb;
 						fr->msg.cap = 5 + (size_t)blen;
 					}
-					memcpy(fr->msg.b, pp->sin.b, 5);
+					memcpy(fr->msg.b, DATA(pp->sin), 5);
 					fr->msg.len = 5;
 					buf_drop(&pp->sin, 5);
 					fr->type = type;
@@ -1192,7 +1220,7 @@ static int fe_relay(struct pgproxy *pp)
 			}
 			if (buf_room(&pp->uout) < 5)
 				return moved;
-			buf_put(&pp->uout, pp->sin.b, 5);
+			buf_put(&pp->uout, DATA(pp->sin), 5);
 			buf_drop(&pp->sin, 5);
 			fr->type = type;
 			fr->left = blen;
@@ -1303,7 +1331,7 @@ static int be_relay(struct pgproxy *pp)
 			return moved;
 		if (fr->mode == M_STREAM) {
 			n = pp->uin.len < fr->left ? pp->uin.len : fr->left;
-			n = buf_put(&pp->sout, pp->uin.b, n);
+			n = buf_put(&pp->sout, DATA(pp->uin), n);
 			if (!n && fr->left)
 				return moved;
 			buf_drop(&pp->uin, n);
@@ -1317,7 +1345,7 @@ static int be_relay(struct pgproxy *pp)
 			n = pp->uin.len < fr->left ? pp->uin.len : fr->left;
 			if (!n)
 				return moved;
-			memcpy(fr->msg.b + fr->msg.len, pp->uin.b, n);
+			memcpy(fr->msg.b + fr->msg.len, DATA(pp->uin), n);
 			fr->msg.len += n;
 			buf_drop(&pp->uin, n);
 			fr->left -= (uint32_t)n;
@@ -1331,7 +1359,7 @@ static int be_relay(struct pgproxy *pp)
 		{
 			uint8_t type;
 			uint32_t blen;
-			int r = pgw_header(pp->uin.b, pp->uin.len, &type, &blen);
+			int r = pgw_header(DATA(pp->uin), pp->uin.len, &type, &blen);
 
 			if (r == PGW_NEED_MORE)
 				return moved;
@@ -1342,7 +1370,7 @@ static int be_relay(struct pgproxy *pp)
 			if ((type == 'C' || type == 'E' || type == 'Z' ||
 			     type == 'I' || type == 's') &&
 			    (size_t)blen + 5 <= fr->msg.cap) {
-				memcpy(fr->msg.b, pp->uin.b, 5);
+				memcpy(fr->msg.b, DATA(pp->uin), 5);
 				fr->msg.len = 5;
 				buf_drop(&pp->uin, 5);
 				fr->type = type;
@@ -1355,7 +1383,7 @@ static int be_relay(struct pgproxy *pp)
 			}
 			if (buf_room(&pp->sout) < 5)
 				return moved;
-			buf_put(&pp->sout, pp->uin.b, 5);
+			buf_put(&pp->sout, DATA(pp->uin), 5);
 			buf_drop(&pp->uin, 5);
 			fr->type = type;
 			fr->left = blen;
@@ -1376,9 +1404,10 @@ static int sandbox_in(struct pgproxy *pp)
 
 	while (f->to_host && buf_room(&pp->sin)) {
 		struct pbuf *h = f->to_host;
-		size_t room = buf_room(&pp->sin), n;
+		size_t room, n;
+		uint8_t *t = buf_tail(&pp->sin, &room);
 
-		n = pbuf_copy_partial(h, pp->sin.b + pp->sin.len,
+		n = pbuf_copy_partial(h, t,
 				      (u16_t)(room > 0xffff ? 0xffff : room),
 				      (u16_t)f->to_host_off);
 		if (!n)
@@ -1414,7 +1443,7 @@ static int sandbox_out(struct pgproxy *pp)
 		if (n > 0xffff)
 			n = 0xffff;
 		if (!n || tcp_sndqueuelen(f->pcb) >= TCP_SND_QUEUELEN - 8 ||
-		    tcp_write(f->pcb, pp->sout.b, (u16_t)n, TCP_WRITE_FLAG_COPY) !=
+		    tcp_write(f->pcb, DATA(pp->sout), (u16_t)n, TCP_WRITE_FLAG_COPY) !=
 			    ERR_OK)
 			break;
 		buf_drop(&pp->sout, n);
@@ -1533,6 +1562,7 @@ int pgproxy_start(struct flow *f)
 	    buf_init(&pp->uin, PGP_BUF) < 0 || buf_init(&pp->uout, PGP_BUF) < 0 ||
 	    buf_init(&pp->be.msg, PGP_BEMSG_MAX + 5) < 0)
 		goto fail;
+	pp->uout.wipe = 1; /* password messages */
 	pp->fifo = calloc(PGP_FIFO, sizeof(*pp->fifo));
 	if (!pp->fifo)
 		goto fail;

@@ -427,3 +427,30 @@ def test_password_never_reaches_the_sandbox(islo, world, pg):
     assert r.out.count("connected") == 2 and "placeholder ok" in r.out, r
     assert PW not in r.out and PW not in r.err and PW not in r.audit
     assert "ISLO_PG_PW" not in r.out                 # env: secret removed
+
+
+CANCEL_SCRIPT = r"""
+import threading, time
+import psycopg2
+conn = psycopg2.connect(host="db.internal.example", port=%(port)d, dbname="analytics",
+                        user="analyst", connect_timeout=20)
+conn.autocommit = True
+threading.Timer(1.0, conn.cancel).start()
+t0 = time.time()
+try:
+    conn.cursor().execute("SELECT pg_sleep(20)")
+    print("RESULT ran")
+except psycopg2.Error as e:
+    print("RESULT %%s %%.1f" %% (e.pgcode, time.time() - t0))
+cur = conn.cursor()
+cur.execute("SELECT 'still here'")
+print(cur.fetchone()[0])
+"""
+
+
+def test_cancel_request_reaches_upstream(islo, world, pg):
+    r = run(islo, world, pg, [PY, "-c", CANCEL_SCRIPT % {"port": pg.port}])
+    assert r.rc == 0, r
+    code, secs = r.out.split("RESULT ", 1)[1].split()[:2]
+    assert code == "57014" and float(secs) < 10, r      # query_canceled
+    assert "still here" in r.out
