@@ -80,11 +80,11 @@
 #include "scram.h"
 #include "secret.h"
 
-#define PGP_BUF          65536
+#define PGP_BUF          16384
 #define PGP_QUERY_MAX    ((size_t)1024 * 1024) /* a held Query/Parse */
-#define PGP_BEMSG_MAX    65536      /* a held upstream message */
+#define PGP_BEMSG_MAX    8192       /* a held upstream message (larger ones stream) */
 #define PGP_AUTH_MAX     8192       /* an upstream message while authenticating */
-#define PGP_FIFO         1024
+#define PGP_FIFO         256
 #define PGP_TEXT_MAX     2048       /* statement text kept for the audit log */
 #define PGP_STARTUP_MS   15000
 
