@@ -46,6 +46,9 @@ NAMES = {
     "rw.internal.example": "127.0.0.1",
     "mismatch.internal.example": "127.0.0.1",
     "nocheck.internal.example": "127.0.0.1",
+    "md5.internal.example": "127.0.0.1",
+    "plain.internal.example": "127.0.0.1",
+    "badpw.internal.example": "127.0.0.1",
 }
 V6_NAMES = {"v6only.example.com": "::1"}
 # The upstream namespace (root only): a veth to a namespace of our own whose

@@ -63,6 +63,33 @@ rules:
       password: file:{pwfile}
       database: analytics
       tls: require
+  - name: db-md5
+    host_pattern: md5.internal.example
+    ports: [{pg}]
+    allow_private: true
+    postgres:
+      user: md5user
+      password: env:ISLO_PG_PW
+      database: analytics
+      tls: require
+  - name: db-plain
+    host_pattern: plain.internal.example
+    ports: [{pg}]
+    allow_private: true
+    postgres:
+      user: plainuser
+      password: env:ISLO_PG_PW
+      database: analytics
+      tls: require
+  - name: db-badpw
+    host_pattern: badpw.internal.example
+    ports: [{pg}]
+    allow_private: true
+    postgres:
+      user: analyst
+      password: env:ISLO_PG_BADPW
+      database: analytics
+      tls: require
   - name: db-down
     host_pattern: db.internal.example
     ports: [{closed}]
@@ -161,16 +188,21 @@ class Postgres:
                        stderr=subprocess.PIPE)
         with open(os.path.join(self.data, "pg_hba.conf"), "w") as f:
             f.write("local all all trust\n"
+                    "hostssl all md5user 127.0.0.1/32 md5\n"
+                    "hostssl all plainuser 127.0.0.1/32 password\n"
                     "hostssl all all 127.0.0.1/32 scram-sha-256\n")
         self.log = os.path.join(self.dir, "server.log")
         subprocess.run(runas_prefix() + [
             PGBIN + "/pg_ctl", "-D", self.data, "-l", self.log, "-w", "-t", "30", "start",
             "-o", "-c port=%d -c listen_addresses=127.0.0.1 -c unix_socket_directories=%s "
                   "-c ssl=on -c ssl_cert_file=%s/server.crt -c ssl_key_file=%s/server.key "
-                  "-c password_encryption=scram-sha-256 -c fsync=off"
+                  "-c password_encryption=scram-sha-256 -c fsync=off -c log_connections=on"
                   % (self.port, self.dir, self.dir, self.dir)],
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         self.sql("postgres", "CREATE ROLE analyst LOGIN PASSWORD '%s'" % PW)
+        self.sql("postgres", "SET password_encryption = 'md5'; "
+                             "CREATE ROLE md5user LOGIN PASSWORD '%s'; "
+                             "CREATE ROLE plainuser LOGIN PASSWORD '%s'" % (PW, PW))
         self.sql("postgres", "CREATE DATABASE analytics OWNER analyst")
         self.sql("postgres", "CREATE DATABASE other")
         self.sql("analytics", "SET ROLE analyst; CREATE TABLE items (id int, name text); "
@@ -211,7 +243,8 @@ def pg(world):
 
 def run(islo, world, pg, cmd, timeout=90):
     extra = ["--upstream-ca", world.ca]
-    return islo(cmd, "pg", extra=extra, env={"ISLO_PG_PW": PW}, timeout=timeout)
+    return islo(cmd, "pg", extra=extra, timeout=timeout,
+                env={"ISLO_PG_PW": PW, "ISLO_PG_BADPW": "not-the-password"})
 
 
 def psql(pg, host, sql, user="analyst", db="analytics"):
@@ -454,3 +487,25 @@ def test_cancel_request_reaches_upstream(islo, world, pg):
     code, secs = r.out.split("RESULT ", 1)[1].split()[:2]
     assert code == "57014" and float(secs) < 10, r      # query_canceled
     assert "still here" in r.out
+
+
+def test_md5_and_cleartext_upstream_and_a_wrong_password(islo, world, pg):
+    """The server asks for md5 or a cleartext password (pg_hba.conf says so
+    for these roles); a wrong password in the profile is upstream's 28P01."""
+    r = run(islo, world, pg, ["sh", "-c",
+        psql(pg, "db.internal.example", "SELECT current_user") + "; " +
+        psql(pg, "md5.internal.example", "SELECT current_user", user="md5user") + "; " +
+        psql(pg, "plain.internal.example", "SELECT current_user", user="plainuser") + "; " +
+        psql(pg, "badpw.internal.example", "SELECT 1") + "; echo B=$?; " +
+        probe("badpw.internal.example", pg.port)])
+    assert "analyst\nmd5user\nplainuser\n" in r.out, r
+    assert "B=2" in r.out and 'password authentication failed for user "analyst"' in r.err, r
+    assert "PROBE 28P01" in r.out, r
+    s = events(r, "db_session")
+    assert [e["result"] for e in s if e["phase"] == "open"] == \
+        ["ok", "ok", "ok", "auth_failed", "auth_failed"], s
+    assert "not-the-password" not in r.audit and PW not in r.audit
+    log = open(pg.log).read()      # the methods the server really used
+    assert 'identity="md5user" method=md5' in log, log[-2000:]
+    assert 'identity="plainuser" method=password' in log, log[-2000:]
+    assert 'identity="analyst" method=scram-sha-256' in log, log[-2000:]
