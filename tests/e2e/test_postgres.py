@@ -509,3 +509,75 @@ def test_md5_and_cleartext_upstream_and_a_wrong_password(islo, world, pg):
     assert 'identity="md5user" method=md5' in log, log[-2000:]
     assert 'identity="plainuser" method=password' in log, log[-2000:]
     assert 'identity="analyst" method=scram-sha-256' in log, log[-2000:]
+
+
+RAW_SCRIPT = r"""
+import socket, struct, sys
+host, port = "db.internal.example", int(sys.argv[1])
+
+def ask(data):
+    s = socket.create_connection((host, port), timeout=20)
+    s.sendall(data)
+    out = b""
+    try:
+        while True:
+            c = s.recv(65536)
+            if not c:
+                break
+            out += c
+    except socket.timeout:
+        out += b"<timeout>"
+    fields = {}
+    if out[:1] == b"E":
+        fields = dict((f[:1].decode(), f[1:].decode(errors="replace"))
+                      for f in out[5:].split(b"\0") if f)
+    print("RAW", fields.get("C"), fields.get("M", out[:40]))
+
+def startup(*kv, ver=196608):
+    body = b"".join(k.encode() + b"\0" + v.encode() + b"\0" for k, v in kv) + b"\0"
+    return struct.pack("!ii", 8 + len(body), ver) + body
+
+ask(b"GET / HTTP/1.1\r\nHost: db.internal.example\r\n\r\n")
+ask(struct.pack("!ii", 100000, 196608))
+ask(startup(("user", "analyst"), ver=131072))
+ask(startup(("user", "analyst"), ("database", "analytics"),
+            ("options", "-c default_transaction_read_only=off")))
+ask(startup(("user", "analyst"), ("database", "analytics"), ("role", "postgres")))
+ask(startup(("user", "analyst"), ("database", "analytics"), ("replication", "database")))
+ask(startup(("user", "analyst"), ("database", "analytics"),
+            ("default_transaction_read_only", "off")))
+"""
+
+
+def test_hostile_startups_get_clean_refusals(islo, world, pg):
+    r = run(islo, world, pg, [PY, "-c", RAW_SCRIPT, str(pg.port)])
+    assert r.rc == 0, r
+    lines = [l.split(" ", 2) for l in r.out.splitlines() if l.startswith("RAW")]
+    assert [l[1] for l in lines] == ["08P01", "08P01", "08P01", "42501", "42501",
+                                     "42501", "42501"], r
+    assert all("islo-net" in l[2] for l in lines), lines
+    assert "'options'" in lines[3][2] and '"role"' in lines[4][2], lines
+
+
+BIG_SCRIPT = r"""
+import psycopg2
+conn = psycopg2.connect(host="db.internal.example", port=%(port)d, dbname="analytics",
+                        user="analyst", connect_timeout=20)
+conn.autocommit = True
+cur = conn.cursor()
+try:
+    cur.execute("SELECT 1 /*" + "x" * (1536 * 1024) + "*/")
+    print("RESULT ran")
+except psycopg2.Error as e:
+    print("RESULT", e.pgcode, str(e).strip())
+cur.execute("SELECT length(%%s)", ("y" * (900 * 1024),))
+print("RESULT", cur.fetchone()[0])
+"""
+
+
+def test_statements_too_long_to_check_are_refused(islo, world, pg):
+    r = run(islo, world, pg, [PY, "-c", BIG_SCRIPT % {"port": pg.port}])
+    assert r.rc == 0, r
+    res = [l for l in r.out.splitlines() if l.startswith("RESULT")]
+    assert res[0].startswith("RESULT 25006") and "too long" in res[0], r
+    assert res[1] == "RESULT 921600", r           # under the limit: checked, runs
