@@ -50,7 +50,7 @@ struct tok {
 
 /* Per-statement state of the checker. */
 struct stmt {
-	struct tok first[4];
+	struct tok first[6];
 	int nfirst;
 	struct tok prev;
 	int setcfg;             /* set_config( 'name' , progress: 0 none, 1-3 */
@@ -138,7 +138,9 @@ static void tok_put(struct tok *t, size_t *n, char c)
 
 /*
  * A quoted string starting at l->i (the opening quote).  @bs: backslash
- * escapes the next character.  Return: 0, or -1 if unterminated.
+ * escapes the next character; @bs < 0: the first quote ends it, doubled
+ * or not (bit strings, B'..' and X'..', have neither escape).
+ * Return: 0, or -1 if unterminated.
  */
 static int lex_quoted(struct lex *l, struct tok *t, char q, int bs)
 {
@@ -154,7 +156,7 @@ static int lex_quoted(struct lex *l, struct tok *t, char q, int bs)
 			return -1;
 		}
 		c = l->s[l->i];
-		if (bs && c == '\\') {
+		if (bs > 0 && c == '\\') {
 			if (l->i + 1 >= l->len) {
 				l->error = "unterminated quoted string";
 				return -1;
@@ -165,7 +167,7 @@ static int lex_quoted(struct lex *l, struct tok *t, char q, int bs)
 			continue;
 		}
 		if (c == q) {
-			if (peekc(l, 1) == q) {
+			if (bs >= 0 && peekc(l, 1) == q) {
 				tok_put(t, &n, q);
 				l->i += 2;
 				continue;
@@ -226,8 +228,12 @@ static int lex_next(struct lex *l, struct tok *t)
 		l->i++;
 		return lex_quoted(l, t, '\'', 1) < 0 ? -1 : 1;
 	}
-	if ((c == 'b' || c == 'B' || c == 'x' || c == 'X' || c == 'n' ||
-	     c == 'N') && c1 == '\'') {
+	if ((c == 'b' || c == 'B' || c == 'x' || c == 'X') && c1 == '\'') {
+		t->type = T_STRING;
+		l->i++;
+		return lex_quoted(l, t, '\'', -1) < 0 ? -1 : 1;
+	}
+	if ((c == 'n' || c == 'N') && c1 == '\'') {
 		t->type = T_STRING;
 		l->i++;
 		return lex_quoted(l, t, '\'', !l->scs) < 0 ? -1 : 1;
@@ -292,9 +298,11 @@ static int lex_next(struct lex *l, struct tok *t)
 	}
 	if (c >= '0' && c <= '9') {
 		t->type = T_NUM;
+		/* digits and '.': whatever follows (a letter, '_', '$', a
+		 * quote) starts a token of its own, as in PostgreSQL 15 */
 		while (peekc(l, 0) >= 0 &&
 		       ((peekc(l, 0) >= '0' && peekc(l, 0) <= '9') ||
-			peekc(l, 0) == '.' || peekc(l, 0) == '_'))
+			peekc(l, 0) == '.'))
 			l->i++;
 		return 1;
 	}
@@ -342,6 +350,46 @@ static int guarded_setting(const char *s)
 	return 0;
 }
 
+int pgguard_encoding_safe(const char *name)
+{
+	/* PostgreSQL's own spellings, cleaned as it cleans them (letters and
+	 * digits, lower case): the server encodings, every one an ASCII
+	 * superset whose multibyte characters use only bytes >= 0x80 */
+	static const char *const ok[] = {
+		"utf8", "unicode", "sqlascii", "eucjp", "euccn", "euckr", "euctw",
+		"eucjis2004", "muleinternal", "mule", "koi8", "koi8r", "koi8u",
+		"latin1", "latin2", "latin3", "latin4", "latin5", "latin6",
+		"latin7", "latin8", "latin9", "latin10", "iso88591", "iso88592",
+		"iso88593", "iso88594", "iso88595", "iso88596", "iso88597",
+		"iso88598", "iso88599", "iso885910", "iso885913", "iso885914",
+		"iso885915", "iso885916", "win866", "win874", "win1250", "win1251",
+		"win1252", "win1253", "win1254", "win1255", "win1256", "win1257",
+		"win1258", "windows866", "windows874", "windows1250",
+		"windows1251", "windows1252", "windows1253", "windows1254",
+		"windows1255", "windows1256", "windows1257", "windows1258",
+		"alt", "tcvn", "tcvn5712", "vscii", "abc",
+	};
+	char c[32];
+	size_t i, n = 0;
+
+	for (; *name; name++) {
+		char ch = *name;
+
+		if (ch >= 'A' && ch <= 'Z')
+			ch = (char)(ch - 'A' + 'a');
+		if ((ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9')) {
+			if (n + 1 >= sizeof(c))
+				return 0;
+			c[n++] = ch;
+		}
+	}
+	c[n] = '\0';
+	for (i = 0; i < sizeof(ok) / sizeof(*ok); i++)
+		if (!strcmp(c, ok[i]))
+			return 1;
+	return 0;
+}
+
 static void refuse(struct stmt *st, const char *why)
 {
 	if (!st->reason)
@@ -351,7 +399,7 @@ static void refuse(struct stmt *st, const char *why)
 /* One token of the current statement. */
 static void stmt_tok(struct stmt *st, const struct tok *t)
 {
-	if (st->nfirst < 4)
+	if (st->nfirst < 6)
 		st->first[st->nfirst++] = *t;
 
 	if (t->unicode && t->type == T_QIDENT)
@@ -383,6 +431,8 @@ static void stmt_tok(struct stmt *st, const struct tok *t)
 			    strlen(t->text)) {
 			if (guarded_setting(t->text))
 				refuse(st, "set_config() of a read-only or identity setting is not allowed");
+			if (!strcasecmp(t->text, "client_encoding"))
+				refuse(st, "set_config() of client_encoding is not allowed (use SET client_encoding)");
 			st->setcfg = 3;
 		} else {
 			refuse(st, "set_config() is only accepted with a literal setting name");
@@ -401,6 +451,24 @@ static void stmt_tok(struct stmt *st, const struct tok *t)
 		st->setcfg = 1;
 	}
 	st->prev = *t;
+}
+
+/*
+ * SET client_encoding / SET NAMES: in SJIS, BIG5, GBK, UHC, GB18030 and
+ * JOHAB a character's second byte can be a backslash, which the server
+ * reads as part of the character and this lexer would not: only the
+ * encodings where that cannot happen are accepted (or DEFAULT).
+ */
+static void check_encoding(struct stmt *st, const struct tok *f, int n, int v)
+{
+	if (v < n && punct_is(&f[v - 1], '=') == 0 && !kw_is(&f[v - 1], "to") &&
+	    !kw_is(&f[v - 1], "names"))
+		v = n; /* not SET x = value */
+	if (v < n && (kw_is(&f[v], "default") ||
+		      ((f[v].type == T_WORD || (f[v].type == T_STRING && f[v].plain)) &&
+		       pgguard_encoding_safe(f[v].text))))
+		return;
+	refuse(st, "client_encoding may only be set to an encoding such as UTF8 (SJIS, BIG5, GBK, UHC, GB18030 and JOHAB can hide a backslash)");
 }
 
 /* The end of a statement: decide on what its first tokens say. */
@@ -427,6 +495,8 @@ static void stmt_end(struct stmt *st)
 		else if (guarded_setting(f[i].text) &&
 			 (f[i].type == T_WORD || f[i].type == T_QIDENT))
 			refuse(st, "changing transaction_read_only, default_transaction_read_only, role or session_authorization is not allowed");
+		else if (kw_is(&f[i], "names") || name_is(&f[i], "client_encoding"))
+			check_encoding(st, f, n, kw_is(&f[i], "names") ? i + 1 : i + 2);
 	}
 	if (kw_is(&f[0], "reset") && n >= 2 &&
 	    (name_is(&f[1], "all") || name_is(&f[1], "session") ||

@@ -676,6 +676,13 @@ static int startup_accept(struct pgproxy *pp, const uint8_t *pkt,
 					 "islo-net: the 'options' start-up parameter is not allowed through the gateway (set parameters with SET after connecting)");
 				return -1;
 			}
+		} else if (!strcasecmp(k, "client_encoding") && c->read_only &&
+			   !pgguard_encoding_safe(v)) {
+			log_escape(v, strlen(v), esc, sizeof(esc));
+			sb_error(pp, "FATAL", "42501",
+				 "islo-net: client_encoding \"%s\" is not allowed in a read-only session (use UTF8)",
+				 esc);
+			return -1;
 		} else if (param_passes(k)) {
 			names[n] = k;
 			vals[n++] = v;

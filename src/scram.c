@@ -175,7 +175,10 @@ size_t scram_client_first(struct scram *s, const char *user, const char *nonce,
 	s->first_len = o;
 	if (3 + o + 1 > cap)
 		return 0;
-	memcpy(out, "n,,", 3);
+	/* gs2 header: no channel binding, no authzid */
+	out[0] = 'n';
+	out[1] = ',';
+	out[2] = ',';
 	memcpy(out + 3, s->first_bare, o + 1);
 	s->state = 1;
 	return 3 + o;
@@ -194,6 +197,26 @@ static int attr(const char **p, const char *end, char k, const char **v,
 	*vl = (size_t)((c ? c : end) - *v);
 	*p = c ? c + 1 : end;
 	return 0;
+}
+
+/* HMAC(@key, AuthMessage), AuthMessage fed in its three pieces. */
+static void auth_hmac(const struct scram *s, const uint8_t key[32],
+		      const char *srv, size_t srvlen, const char *nofinal,
+		      size_t nl, uint8_t out[32])
+{
+	br_hmac_key_context kc;
+	br_hmac_context hc;
+
+	br_hmac_key_init(&kc, &br_sha256_vtable, key, 32);
+	br_hmac_init(&hc, &kc, 0);
+	br_hmac_update(&hc, s->first_bare, s->first_len);
+	br_hmac_update(&hc, ",", 1);
+	br_hmac_update(&hc, srv, srvlen);
+	br_hmac_update(&hc, ",", 1);
+	br_hmac_update(&hc, nofinal, nl);
+	br_hmac_out(&hc, out);
+	explicit_bzero(&kc, sizeof(kc));
+	explicit_bzero(&hc, sizeof(hc));
 }
 
 size_t scram_client_final(struct scram *s, const uint8_t *pw, size_t pwlen,
@@ -247,26 +270,8 @@ size_t scram_client_final(struct scram *s, const uint8_t *pw, size_t pwlen,
 	br_sha256_init(&h);
 	br_sha256_update(&h, ckey, 32);
 	br_sha256_out(&h, stored);
-	/* AuthMessage, fed in pieces */
-	{
-		br_hmac_key_context kc;
-		br_hmac_context hc;
-		int pass;
-
-		for (pass = 0; pass < 2; pass++) {
-			br_hmac_key_init(&kc, &br_sha256_vtable,
-					 pass ? skey : stored, 32);
-			br_hmac_init(&hc, &kc, 0);
-			br_hmac_update(&hc, s->first_bare, s->first_len);
-			br_hmac_update(&hc, ",", 1);
-			br_hmac_update(&hc, srv, srvlen);
-			br_hmac_update(&hc, ",", 1);
-			br_hmac_update(&hc, nofinal, (size_t)nl);
-			br_hmac_out(&hc, pass ? s->server_sig : csig);
-		}
-		explicit_bzero(&kc, sizeof(kc));
-		explicit_bzero(&hc, sizeof(hc));
-	}
+	auth_hmac(s, stored, srv, srvlen, nofinal, (size_t)nl, csig);
+	auth_hmac(s, skey, srv, srvlen, nofinal, (size_t)nl, s->server_sig);
 	for (i = 0; i < 32; i++)
 		proof[i] = ckey[i] ^ csig[i];
 	o = (size_t)nl;
@@ -275,8 +280,9 @@ size_t scram_client_final(struct scram *s, const uint8_t *pw, size_t pwlen,
 		o = 0;
 	} else {
 		memcpy(out, nofinal, o);
-		memcpy(out + o, ",p=", 3);
-		o += 3;
+		out[o++] = ',';
+		out[o++] = 'p';
+		out[o++] = '=';
 		o += scram_b64_encode(proof, 32, out + o, cap - o);
 		s->state = 2;
 		*err = NULL;
@@ -352,7 +358,9 @@ void pg_md5_answer(const uint8_t *pw, size_t pwlen, const char *user,
 	br_md5_update(&m, h1, 32);
 	br_md5_update(&m, salt, 4);
 	br_md5_out(&m, d);
-	memcpy(out, "md5", 3);
+	out[0] = 'm';
+	out[1] = 'd';
+	out[2] = '5';
 	hex(d, 16, out + 3);
 	explicit_bzero(&m, sizeof(m));
 	explicit_bzero(d, sizeof(d));

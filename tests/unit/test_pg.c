@@ -244,6 +244,18 @@ TEST(pgguard_refuses_every_escape)
 		"LOAD 'plugin'",
 		"SET U&\"\\0072ole\" = 'postgres'",
 		"PREPARE p AS SELECT set_config('role', 'x', false)",
+		/* client encodings whose characters can hide a backslash */
+		"SET client_encoding TO 'SJIS'",
+		"SET NAMES 'BIG5'",
+		"set client_encoding = gbk",
+		"SET SESSION client_encoding TO 'WIN932'",
+		"SET client_encoding = \"UTF8\"",
+		"SELECT set_config('client_encoding', 'UTF8', false)",
+		/* bit strings have no escapes: the first quote ends them */
+		"SELECT X'1\\'; SET ROLE x; --'",
+		"SELECT B'1\\'; SET ROLE x; --'",
+		/* no '_' in PostgreSQL 15 numbers: "_$$" is an identifier */
+		"SELECT 1_$$ $$; SET ROLE x",
 		/* what cannot be read is refused */
 		"SELECT 'unterminated",
 		"SELECT \"unterminated",
@@ -261,6 +273,18 @@ TEST(pgguard_refuses_every_escape)
 	}
 	/* a NUL byte inside */
 	CHECK(pgguard_check("SELECT 1\0; SET ROLE x", 21, NULL) == 1);
+}
+
+TEST(pgguard_encodings)
+{
+	CHECK(pgguard_encoding_safe("UTF8") && pgguard_encoding_safe("utf-8") &&
+	      pgguard_encoding_safe("SQL_ASCII") && pgguard_encoding_safe("LATIN1") &&
+	      pgguard_encoding_safe("EUC_JP") && pgguard_encoding_safe("WIN1252"));
+	CHECK(!pgguard_encoding_safe("SJIS") && !pgguard_encoding_safe("Shift_JIS") &&
+	      !pgguard_encoding_safe("BIG5") && !pgguard_encoding_safe("GBK") &&
+	      !pgguard_encoding_safe("UHC") && !pgguard_encoding_safe("GB18030") &&
+	      !pgguard_encoding_safe("JOHAB") && !pgguard_encoding_safe("WIN932") &&
+	      !pgguard_encoding_safe("") && !pgguard_encoding_safe("auto"));
 }
 
 TEST(pgguard_passes_harmless_statements)
@@ -307,6 +331,12 @@ TEST(pgguard_passes_harmless_statements)
 		"INSERT INTO items VALUES (1, 'x')",   /* the server refuses writes */
 		"SELECT * FROM pg_settings WHERE name = 'role'",
 		"SELECT U&'d\\0061ta'",
+		"SET client_encoding TO 'UTF8'",
+		"SET client_encoding = 'utf-8'",
+		"SET NAMES 'LATIN1'",
+		"set client_encoding to default",
+		"SET SESSION client_encoding = 'SQL_ASCII'",
+		"SELECT B'0101', X'ff'",
 	};
 	size_t i;
 
