@@ -485,13 +485,15 @@ void gw_send_udp(struct gw *g, const struct ipaddr *src, uint16_t sport,
 /* ------------------------------------------------------------------ */
 /* DNS server (UDP, on the resolver address)                           */
 
-/* Does any rule of the profile terminate TLS or HTTP? */
+/* Does any rule of the profile terminate TLS or HTTP?  (The database
+ * gateway too, when it answers the sandbox's SSLRequest with TLS.) */
 int profile_intercepts(const struct profile *p)
 {
 	size_t i;
 
 	for (i = 0; p && i < p->nrules; i++)
-		if (p->rules[i].action == PF_ALLOW && pf_rule_intercepts(&p->rules[i]))
+		if ((p->rules[i].action == PF_ALLOW && pf_rule_intercepts(&p->rules[i])) ||
+		    pf_rule_client_tls(&p->rules[i]))
 			return 1;
 	return 0;
 }

@@ -73,6 +73,7 @@
 #include <bearssl.h>
 
 #include "audit.h"
+#include "ca.h"
 #include "log.h"
 #include "pgguard.h"
 #include "pgwire.h"
@@ -155,6 +156,13 @@ struct pgproxy {
 	const br_x509_class *xwrap;     /* tls: require: accepts any chain */
 	br_x509_minimal_context *xinner;
 	uint8_t *iobuf;
+
+	/* sandbox-side TLS (client_tls: true): 'S', then a BearSSL server
+	 * with a leaf for the host from the islo-net CA */
+	int stls, stls_pending;
+	br_ssl_server_context sc;
+	uint8_t *sbuf, *leaf;
+	br_x509_certificate chain[2];
 
 	struct scram scram;
 	int sasl;
@@ -749,6 +757,32 @@ static int startup_accept(struct pgproxy *pp, const uint8_t *pkt,
 	return 0;
 }
 
+/* Set up the server engine toward the sandbox.  Return: 0, or -1. */
+static int stls_start(struct pgproxy *pp)
+{
+	struct flow *f = pp->f;
+	const br_x509_certificate *chain;
+	const br_ec_private_key *key;
+	size_t n;
+
+	if (!f->g->ca || ca_leaf(f->g->ca, f->host, &chain, &n, &key) < 0 ||
+	    n != 2)
+		return -1;
+	/* our own copy: the CA's cache may reuse the slot mid-handshake */
+	pp->leaf = malloc(chain[0].data_len);
+	pp->sbuf = malloc(BR_SSL_BUFSIZE_BIDI);
+	if (!pp->leaf || !pp->sbuf)
+		return -1;
+	memcpy(pp->leaf, chain[0].data, chain[0].data_len);
+	pp->chain[0].data = pp->leaf;
+	pp->chain[0].data_len = chain[0].data_len;
+	pp->chain[1] = chain[1];
+	br_ssl_server_init_full_ec(&pp->sc, pp->chain, 2, BR_KEYTYPE_EC, key);
+	br_ssl_engine_set_versions(&pp->sc.eng, BR_TLS12, BR_TLS12);
+	br_ssl_engine_set_buffer(&pp->sc.eng, pp->sbuf, BR_SSL_BUFSIZE_BIDI, 1);
+	return br_ssl_server_reset(&pp->sc) ? 0 : -1;
+}
+
 /* The sandbox's first packets.  Return: 1 if anything moved. */
 static int sb_startup(struct pgproxy *pp)
 {
@@ -765,6 +799,23 @@ static int sb_startup(struct pgproxy *pp)
 			 s.error);
 		audit_session(pp, "open", "denied", s.error);
 		sb_finish(pp, s.error);
+		return 1;
+	}
+	if (s.code == PGW_SSL_REQUEST && pp->cfg->client_tls && !pp->stls) {
+		buf_drop(&pp->sin, s.len);
+		if (pp->sin.len) {
+			/* they would be taken as sent inside TLS */
+			sb_error(pp, "FATAL", "08P01",
+				 "islo-net: data after the SSL request");
+			sb_finish(pp, "data after the SSL request");
+			return 1;
+		}
+		if (stls_start(pp) < 0) {
+			buf_put(&pp->sout, "N", 1);
+			return 1;
+		}
+		buf_put(&pp->sout, "S", 1);
+		pp->stls_pending = 1; /* 'S' goes out in the clear, then TLS */
 		return 1;
 	}
 	if (s.code == PGW_SSL_REQUEST || s.code == PGW_GSSENC_REQUEST) {
@@ -1404,36 +1455,94 @@ static int be_relay(struct pgproxy *pp)
 /* ------------------------------------------------------------------ */
 /* Sandbox transport                                                   */
 
-static int sandbox_in(struct pgproxy *pp)
+/* Take bytes lwIP holds for us into @dst (at most @room).  Return: count. */
+static size_t from_pbufs(struct pgproxy *pp, uint8_t *dst, size_t room)
 {
 	struct flow *f = pp->f;
+	struct pbuf *h = f->to_host;
+	size_t n;
+
+	if (!h || !room)
+		return 0;
+	n = pbuf_copy_partial(h, dst, (u16_t)(room > 0xffff ? 0xffff : room),
+			      (u16_t)f->to_host_off);
+	if (!n)
+		return 0;
+	if (f->pcb)
+		tcp_recved(f->pcb, (u16_t)n);
+	f->bytes_up += n;
+	f->to_host_off += n;
+	while (f->to_host && f->to_host_off >= f->to_host->len) {
+		h = f->to_host;
+		f->to_host_off -= h->len;
+		f->to_host = h->next;
+		h->next = NULL;
+		h->tot_len = h->len;
+		pbuf_free(h);
+	}
+	return n;
+}
+
+/* Give lwIP up to @len bytes of @p.  Return: how many it took. */
+static size_t to_pcb(struct pgproxy *pp, const uint8_t *p, size_t len)
+{
+	struct flow *f = pp->f;
+	size_t n;
+
+	if (!f->pcb)
+		return 0;
+	n = tcp_sndbuf(f->pcb);
+	if (n > len)
+		n = len;
+	if (n > 0xffff)
+		n = 0xffff;
+	if (!n || tcp_sndqueuelen(f->pcb) >= TCP_SND_QUEUELEN - 8 ||
+	    tcp_write(f->pcb, p, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK)
+		return 0;
+	f->bytes_down += n;
+	return n;
+}
+
+static int sandbox_in(struct pgproxy *pp)
+{
 	int moved = 0;
+	size_t room, n;
+	uint8_t *p;
 
-	while (f->to_host && buf_room(&pp->sin)) {
-		struct pbuf *h = f->to_host;
-		size_t room, n;
-		uint8_t *t = buf_tail(&pp->sin, &room);
-
-		n = pbuf_copy_partial(h, t,
-				      (u16_t)(room > 0xffff ? 0xffff : room),
-				      (u16_t)f->to_host_off);
-		if (!n)
-			break;
-		pp->sin.len += n;
-		if (f->pcb)
-			tcp_recved(f->pcb, (u16_t)n);
-		f->bytes_up += n;
-		f->to_host_off += n;
-		while (f->to_host && f->to_host_off >= f->to_host->len) {
-			h = f->to_host;
-			f->to_host_off -= h->len;
-			f->to_host = h->next;
-			h->next = NULL;
-			h->tot_len = h->len;
-			pbuf_free(h);
+	if (pp->stls_pending)
+		return 0;
+	if (!pp->stls) {
+		while (buf_room(&pp->sin)) {
+			p = buf_tail(&pp->sin, &room);
+			n = from_pbufs(pp, p, room);
+			if (!n)
+				break;
+			pp->sin.len += n;
+			moved = 1;
 		}
+		return moved;
+	}
+	for (;;) {
+		br_ssl_engine_context *eng = &pp->sc.eng;
+		int m = 0;
+
+		while ((p = br_ssl_engine_recvrec_buf(eng, &room)) && room &&
+		       (n = from_pbufs(pp, p, room))) {
+			br_ssl_engine_recvrec_ack(eng, n);
+			m = 1;
+		}
+		while (buf_room(&pp->sin) &&
+		       (p = br_ssl_engine_recvapp_buf(eng, &n)) && n) {
+			n = buf_put(&pp->sin, p, n);
+			br_ssl_engine_recvapp_ack(eng, n);
+			m = 1;
+		}
+		if (!m)
+			break;
 		moved = 1;
 	}
+	if (!pp->f->to_host && pp->f->sandbox_eof)
+		br_ssl_engine_close(&pp->sc.eng);
 	return moved;
 }
 
@@ -1441,21 +1550,43 @@ static int sandbox_out(struct pgproxy *pp)
 {
 	struct flow *f = pp->f;
 	int moved = 0;
+	size_t n, len;
+	uint8_t *p;
 
-	while (f->pcb && pp->sout.len) {
-		size_t n = tcp_sndbuf(f->pcb);
+	if (!pp->stls) {
+		while (pp->sout.len && (n = to_pcb(pp, DATA(pp->sout), pp->sout.len))) {
+			buf_drop(&pp->sout, n);
+			moved = 1;
+		}
+		if (pp->stls_pending && !pp->sout.len) {
+			/* 'S' is on its way: from here on, TLS */
+			pp->stls_pending = 0;
+			pp->stls = 1;
+			moved = 1;
+		}
+	} else {
+		br_ssl_engine_context *eng = &pp->sc.eng;
 
-		if (n > pp->sout.len)
-			n = pp->sout.len;
-		if (n > 0xffff)
-			n = 0xffff;
-		if (!n || tcp_sndqueuelen(f->pcb) >= TCP_SND_QUEUELEN - 8 ||
-		    tcp_write(f->pcb, DATA(pp->sout), (u16_t)n, TCP_WRITE_FLAG_COPY) !=
-			    ERR_OK)
-			break;
-		buf_drop(&pp->sout, n);
-		f->bytes_down += n;
-		moved = 1;
+		while (pp->sout.len && (p = br_ssl_engine_sendapp_buf(eng, &len)) &&
+		       len) {
+			n = pp->sout.len < len ? pp->sout.len : len;
+			memcpy(p, DATA(pp->sout), n);
+			br_ssl_engine_sendapp_ack(eng, n);
+			buf_drop(&pp->sout, n);
+			br_ssl_engine_flush(eng, 0);
+			moved = 1;
+		}
+		while ((p = br_ssl_engine_sendrec_buf(eng, &len)) && len &&
+		       (n = to_pcb(pp, p, len))) {
+			br_ssl_engine_sendrec_ack(eng, n);
+			moved = 1;
+		}
+		if (br_ssl_engine_current_state(eng) == BR_SSL_CLOSED &&
+		    pp->sb != S_DONE) {
+			int e = br_ssl_engine_last_error(eng);
+
+			sb_finish(pp, e ? "TLS with the sandbox failed" : NULL);
+		}
 	}
 	if (moved && f->pcb)
 		tcp_output(f->pcb);
@@ -1495,7 +1626,9 @@ void pgproxy_pump(struct flow *f)
 		return;
 	}
 	if (pp->sb == S_DONE) {
-		if (!pp->sout.len) {
+		if (!pp->sout.len &&
+		    (!pp->stls || !br_ssl_engine_sendrec_buf(&pp->sc.eng, &len) ||
+		     !len)) {
 			flow_close_later(f, "allow", pp->close_reason);
 			return;
 		}
@@ -1629,6 +1762,8 @@ void pgproxy_free(struct pgproxy *pp)
 	if (pp->iobuf)
 		explicit_bzero(pp->iobuf, BR_SSL_BUFSIZE_BIDI);
 	free(pp->iobuf);
+	free(pp->sbuf);
+	free(pp->leaf);
 	explicit_bzero(pp, sizeof(*pp));
 	free(pp);
 }

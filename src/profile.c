@@ -639,10 +639,12 @@ static const char *const rule_keys[RK_N] = {
 	"postgres",
 };
 
-enum { PK_USER, PK_PASSWORD, PK_DATABASE, PK_READONLY, PK_TLS, PK_LOGSTMT, PK_N };
+enum { PK_USER, PK_PASSWORD, PK_DATABASE, PK_READONLY, PK_TLS, PK_LOGSTMT,
+       PK_CLIENTTLS, PK_N };
 
 static const char *const pg_keys[PK_N] = {
 	"user", "password", "database", "read_only", "tls", "log_statements",
+	"client_tls",
 };
 
 enum { AK_MODE, AK_SECRET, AK_NAME, AK_USER, AK_FORMAT, AK_PLACEHOLDER, AK_N };
@@ -1318,6 +1320,10 @@ static int pp_postgres(struct pp *c, struct pf_postgres *pg)
 			if (pp_bool(c, "log_statements", &pg->log_statements))
 				return -1;
 			break;
+		case PK_CLIENTTLS:
+			if (pp_bool(c, "client_tls", &pg->client_tls))
+				return -1;
+			break;
 		}
 	}
 	if (!pg->user)
@@ -1986,6 +1992,11 @@ static void pg_free(struct pf_postgres *pg)
 	free(pg->password_ref);
 	strv_free(pg->databases, pg->ndatabases);
 	free(pg);
+}
+
+int pf_rule_client_tls(const struct pf_rule *r)
+{
+	return r->pg && r->pg->client_tls && r->action == PF_ALLOW;
 }
 
 int pf_profile_has_postgres(const struct profile *p)

@@ -94,6 +94,9 @@ enum pf_pg_tls { PF_PG_VERIFY_FULL = 0, PF_PG_REQUIRE = 1, PF_PG_DISABLE = 2 };
  * @tls:            enum pf_pg_tls, default PF_PG_VERIFY_FULL
  * @log_statements: `log_statements:` default false: statement text in the
  *                  db_query audit events
+ * @client_tls:     `client_tls:` default false: answer the sandbox's
+ *                  SSLRequest with TLS, a certificate for the host from
+ *                  the islo-net CA (else 'N': plain on the local link)
  * @secret_index:   Index into struct secrets, set by secrets_load_profile()
  * @line:           Line of the `postgres` key, for messages
  */
@@ -106,6 +109,7 @@ struct pf_postgres {
 	int read_only;
 	int tls;
 	int log_statements;
+	int client_tls;
 	int secret_index;
 	int line;
 };
@@ -204,6 +208,14 @@ int pf_profile_has_auth(const struct profile *p);
  * Return: "Authorization" for bearer and basic, else a->header_name
  */
 const char *pf_auth_header(const struct pf_auth *a);
+
+/**
+ * pf_rule_client_tls() - Does the database gateway answer TLS for this rule?
+ * @r: Rule
+ * Return: 1 for an allow rule with `postgres: client_tls: true` (the
+ *         sandbox then needs the islo-net CA, as for interception)
+ */
+int pf_rule_client_tls(const struct pf_rule *r);
 
 /**
  * pf_profile_has_postgres() - Does any allow rule have `postgres:`?

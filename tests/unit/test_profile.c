@@ -885,12 +885,14 @@ TEST(profile_postgres)
 
 	p = parse(PG_RULE "      user: a\n      password: env:PG\n      database: \"*\"\n"
 		  "      read_only: false\n      tls: require\n      log_statements: true\n"
+		  "      client_tls: true\n"
 		  "    ports: [6432]\n    route: 127.0.0.1:5433\n",
 		  err, sizeof(err));
 	REQUIRE(p);
 	pg = p->rules[0].pg;
 	CHECK(pg->any_database && !pg->read_only && pg->tls == PF_PG_REQUIRE &&
 	      pg->log_statements && p->rules[0].ports[0].lo == 6432);
+	CHECK(pg->client_tls && pf_rule_client_tls(&p->rules[0]));
 	profile_free(p);
 
 	CHECK(fails_with(PG_RULE "      password: env:PG\n      database: d\n",
