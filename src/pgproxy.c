@@ -603,12 +603,12 @@ static int up_io(struct pgproxy *pp)
 			m = 1;
 		}
 		if (br_ssl_engine_current_state(eng) == BR_SSL_CLOSED) {
-			int e = br_ssl_engine_last_error(eng);
+			int e = br_ssl_engine_last_error(eng), was = pp->up_eof;
 
 			pp->up_eof = 1;
 			if (e && pp->up != U_RELAY)
 				up_fail(pp, "%s", tls_reason(e));
-			return 1;
+			return moved || m || !was;
 		}
 		if (!m)
 			break;
@@ -1205,9 +1205,13 @@ static int fe_relay(struct pgproxy *pp)
 				sb_finish(pp, "protocol violation by the sandbox");
 				return 1;
 			}
-			if (pp->fcount >= PGP_FIFO - 1) {
+			if (pp->fcount >= PGP_FIFO - 1 &&
+			    (type == 'Q' || type == 'P' || type == 'E' ||
+			     type == 'S' || type == 'F')) {
 				/* too many answers outstanding: make the server
-				 * send what it holds, wait for it */
+				 * send what it holds, wait for it (CopyData and
+				 * the like still pass: a COPY in progress must
+				 * be able to finish) */
 				if (!pp->flush_sent && buf_room(&pp->uout) >= 5) {
 					buf_put(&pp->uout, "H\0\0\0\4", 5);
 					pp->flush_sent = 1;

@@ -600,3 +600,62 @@ def test_client_tls_answers_with_the_islo_net_ca(islo, world, pg):
         "sslmode=require\" -Atc 'SELECT 1'; echo R=$?" % (pg.port, pg.port)])
     assert "V=0" in r.out and "SSL connection (protocol: TLSv1.2" in r.out, r
     assert "R=2" in r.err + r.out and "server does not support SSL" in r.err, r
+
+
+PIPELINE_SCRIPT = r"""
+import socket, struct, sys
+s = socket.create_connection(("db.internal.example", int(sys.argv[1])), timeout=30)
+
+def msg(t, body):
+    return t + struct.pack("!i", 4 + len(body)) + body
+
+buf = b""
+def read_msg():
+    global buf
+    while len(buf) < 5 or len(buf) < 1 + struct.unpack("!i", buf[1:5])[0]:
+        c = s.recv(65536)
+        if not c:
+            raise SystemExit("closed")
+        buf += c
+    n = 1 + struct.unpack("!i", buf[1:5])[0]
+    m, buf = buf[:n], buf[n:]
+    return m[:1], m[5:]
+
+body = b"user\0analyst\0database\0analytics\0\0"
+s.sendall(struct.pack("!ii", 8 + len(body), 196608) + body)
+while read_msg()[0] != b"Z":
+    pass
+# 400 statements pipelined in one batch, more than the gateway keeps track
+# of at once, with a refused one in the middle
+batch = b""
+for i in range(400):
+    q = b"SET ROLE postgres" if i == 300 else b"SELECT %d" % i
+    batch += (msg(b"P", b"\0" + q + b"\0\0\0") + msg(b"B", b"\0\0" + b"\0" * 6) +
+              msg(b"E", b"\0" + b"\0" * 4))
+    if i in (299, 399):
+        batch += msg(b"S", b"")
+s.sendall(batch)
+counts, errors, zs = {}, [], 0
+while zs < 2:
+    t, b = read_msg()
+    counts[t] = counts.get(t, 0) + 1
+    if t == b"E":
+        errors.append([f[1:].decode() for f in b.split(b"\0") if f[:1] == b"C"][0])
+    if t == b"Z":
+        zs += 1
+print("RESULT", counts.get(b"C", 0), errors)
+"""
+
+
+def test_pipelined_batch_and_copy(islo, world, pg):
+    r = run(islo, world, pg, ["sh", "-c",
+        "%s -c %s %d; " % (PY, shquote(PIPELINE_SCRIPT), pg.port) +
+        psql(pg, "db.internal.example", "COPY (SELECT id FROM items ORDER BY id) TO STDOUT") + "; " +
+        "printf '20\\ttwenty\\n21\\ttwenty-one\\n' | " +
+        psql(pg, "rw.internal.example", "COPY items FROM STDIN") + "; " +
+        psql(pg, "db.internal.example", "SELECT count(*) FROM items WHERE id >= 20")])
+    assert r.rc == 0, r
+    # the first 300 run; the refusal ends the second batch (discarded to Sync)
+    assert "RESULT 300 ['25006']" in r.out, r
+    assert "1\n2\n3\n" in r.out and "COPY 2" in r.out and r.out.rstrip().endswith("2"), r
+    pg.sql("analytics", "DELETE FROM items WHERE id >= 20")
