@@ -1085,6 +1085,14 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 	sport = rd16(th);
 	dport = rd16(th + 2);
 	f = flow_find(g, &src, sport, &dst, dport);
+	if (f && f->state == FLOW_OPEN && f->close_pending) {
+		/* the sandbox reuses the ports of a connection the loop was
+		 * about to close (its FIN and this SYN came in one batch of
+		 * frames): close that one now, then take the SYN as new,
+		 * rather than hand it to the old pcb, which answers RST */
+		flow_close_now(f);
+		f = NULL;
+	}
 	if (f)
 		return f->state == FLOW_HELD; /* retransmission */
 
