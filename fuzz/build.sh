@@ -19,7 +19,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
-TARGETS=${FUZZ_TARGETS:-"fuzz_dns fuzz_peek fuzz_profile fuzz_frames fuzz_http1 fuzz_cert fuzz_dhcp fuzz_proxy fuzz_stream fuzz_ctl"}
+TARGETS=${FUZZ_TARGETS:-"fuzz_dns fuzz_peek fuzz_profile fuzz_frames fuzz_http1 fuzz_cert fuzz_dhcp fuzz_proxy fuzz_stream fuzz_ctl fuzz_pg"}
 OUT=fuzz/build
 CFLAGS_COMMON="-std=gnu11 -D_GNU_SOURCE -g -O1 -Isrc -Ilwip-port -Ideps/lwip-2.1.3/src/include -Wall -Wextra"
 
@@ -29,6 +29,7 @@ srcs() {
 	fuzz_dhcp) echo src/dhcp.c src/ra.c src/frame.c ;;
 	fuzz_peek) echo src/peek.c ;;
 	fuzz_http1) echo src/http1.c ;;
+	fuzz_pg) echo src/pgwire.c src/pgguard.c ;;
 	fuzz_cert) echo src/der.c src/ca.c src/trust.c src/peek.c src/log.c ;;
 	fuzz_profile) echo src/profile.c src/policy.c src/log.c ;;
 	fuzz_frames|fuzz_stream) ls src/*.c | grep -v '^src/main.c$' ;;

@@ -15,6 +15,9 @@ python3 python3-pytest"
 PKGS="$PKGS qemu-system-x86 busybox-static"
 # The memcheck test (tests/e2e/test_valgrind.py).
 PKGS="$PKGS valgrind"
+# The database gateway's test (tests/e2e/test_postgres.py): a real
+# PostgreSQL 15 server and three real clients (psql, psycopg2, pg8000).
+PKGS="$PKGS postgresql-15 postgresql-client-15 python3-psycopg2 python3-pg8000"
 [ -n "${ISLO_EXTRA_PKGS:-}" ] && PKGS="$PKGS $ISLO_EXTRA_PKGS"
 
 missing=""

@@ -126,6 +126,8 @@ static void flow_release(struct flow *f)
 	f->down = NULL;
 	proxy_free(f->px);
 	f->px = NULL;
+	pgproxy_free(f->pg);
+	f->pg = NULL;
 	f->state = FLOW_DEAD;
 }
 
@@ -256,7 +258,7 @@ static void update_events(struct flow *f)
 {
 	uint32_t ev = 0;
 
-	if (f->state != FLOW_OPEN || f->px)
+	if (f->state != FLOW_OPEN || f->px || f->pg)
 		return;
 	if (f->to_host)
 		ev |= EPOLLOUT;
@@ -376,6 +378,10 @@ static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
 		return ERR_OK;
 	if (f->px) {
 		proxy_pump(f);
+		return ERR_OK;
+	}
+	if (f->pg) {
+		pgproxy_pump(f);
 		return ERR_OK;
 	}
 	if (down_flush(f) < 0)
@@ -749,12 +755,15 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		}
 		return dns_tcp_recv(f, p);
 	}
-	if (f->px) {
+	if (f->px || f->pg) {
 		if (p)
 			queue_up(f, p);
 		else
 			f->sandbox_eof = 1;
-		proxy_pump(f);
+		if (f->px)
+			proxy_pump(f);
+		else
+			pgproxy_pump(f);
 		return ERR_OK;
 	}
 	if (!p) {
@@ -885,6 +894,13 @@ err_t flow_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	f->syn = NULL;
 	f->state = FLOW_OPEN;
 	f->peek_deadline = now_ms() + PEEK_TIMEOUT_MS;
+	if (f->dec.rule && f->dec.rule->pg) {
+		/* the database gateway reads the start-up itself */
+		f->need_peek = 0;
+		if (pgproxy_start(f) < 0)
+			return flow_abort(f, "cannot start the database gateway");
+		return ERR_OK;
+	}
 	update_events(f);
 	return ERR_OK;
 }
@@ -925,6 +941,30 @@ static void flow_connected(struct flow *f)
 	flow_want_events(f, 0);
 	drop_time_wait(f);
 	gw_inject(f->g, f->syn, f->syn_len);
+}
+
+/*
+ * A postgres rule's upstream cannot be reached: accept the sandbox's
+ * connection anyway, so the database gateway can say why in a PostgreSQL
+ * error (08006) rather than a bare "connection refused".
+ * Return: 1 if taken care of, 0 if the caller refuses as usual.
+ */
+static int pg_open_failed(struct flow *f, const char *reason)
+{
+	if (!f->dec.rule || !f->dec.rule->pg || !f->syn)
+		return 0;
+	snprintf(f->up_fail, sizeof(f->up_fail), "%s", reason);
+	if (f->fd >= 0) {
+		flow_want_events(f, 0);
+		close(f->fd);
+		f->fd = -1;
+	}
+	f->state = FLOW_APPROVED;
+	f->peek_deadline = now_ms();
+	gw_audit_flow(f->g, f, "open", "allow", reason);
+	drop_time_wait(f);
+	gw_inject(f->g, f->syn, f->syn_len);
+	return 1;
 }
 
 static void flow_connect_next(struct flow *f, const char *why)
@@ -1004,7 +1044,8 @@ static void flow_connect_next(struct flow *f, const char *why)
 
 		snprintf(reason, sizeof(reason), "upstream: %s",
 			 why ? why : "no address");
-		flow_refuse(f, reason);
+		if (!pg_open_failed(f, reason))
+			flow_refuse(f, reason);
 	}
 }
 
@@ -1036,7 +1077,8 @@ static void flow_resolved(struct gw *g, void *arg, int n,
 
 			snprintf(reason, sizeof(reason), "cannot resolve: %s",
 				 error ? error : "no address");
-			flow_refuse(f, reason);
+			if (!pg_open_failed(f, reason))
+				flow_refuse(f, reason);
 		}
 		return;
 	}
@@ -1223,6 +1265,10 @@ void flow_sock_event(struct flow *f, uint32_t events)
 		proxy_pump(f);
 		return;
 	}
+	if (f->pg) {
+		pgproxy_pump(f);
+		return;
+	}
 	if (events & EPOLLOUT) {
 		if (up_flush(f) < 0) {
 			flow_abort(f, "upstream write failed");
@@ -1248,7 +1294,10 @@ void flow_tick(struct gw *g)
 			flow_connect_next(f, "connection timed out");
 		} else if (f->state == FLOW_HELD && f->dns_id &&
 			   now > f->peek_deadline + 5000) {
-			flow_refuse(f, "name resolution timed out");
+			hostdns_cancel(g->hostdns, f->dns_id);
+			f->dns_id = 0;
+			if (!pg_open_failed(f, "name resolution timed out"))
+				flow_refuse(f, "name resolution timed out");
 		} else if (f->state == FLOW_APPROVED &&
 			   now > f->peek_deadline + CONNECT_TIMEOUT_MS) {
 			flow_abort(f, "sandbox never completed the handshake");
@@ -1259,6 +1308,8 @@ void flow_tick(struct gw *g)
 			(void)e;
 			peek_refuse(f, "request head timed out", NULL,
 				    peek_is_http(f->peek, f->peek_len));
+		} else if (f->state == FLOW_OPEN && f->pg) {
+			pgproxy_tick(f);
 		}
 	}
 }

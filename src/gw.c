@@ -546,13 +546,15 @@ void gw_send_udp(struct gw *g, const struct ipaddr *src, uint16_t sport,
 /* ------------------------------------------------------------------ */
 /* DNS server (UDP, on the resolver address)                           */
 
-/* Does any rule of the profile terminate TLS or HTTP? */
+/* Does any rule of the profile terminate TLS or HTTP?  (The database
+ * gateway too, when it answers the sandbox's SSLRequest with TLS.) */
 int profile_intercepts(const struct profile *p)
 {
 	size_t i;
 
 	for (i = 0; p && i < p->nrules; i++)
-		if (p->rules[i].action == PF_ALLOW && pf_rule_intercepts(&p->rules[i]))
+		if ((p->rules[i].action == PF_ALLOW && pf_rule_intercepts(&p->rules[i])) ||
+		    pf_rule_client_tls(&p->rules[i]))
 			return 1;
 	return 0;
 }
@@ -1214,9 +1216,11 @@ static int gw_prepare_interception(struct gw *g, char *err, size_t errlen)
 {
 	const struct run_opts *o = g->o;
 
-	if (!profile_intercepts(g->prof))
+	/* the CA: intercepted rules, and the database gateway's client_tls;
+	 * the trust store: those, and the database gateway's upstream TLS */
+	if (!profile_intercepts(g->prof) && !pf_profile_has_postgres(g->prof))
 		return 0;
-	if (!g->ca) {
+	if (!g->ca && profile_intercepts(g->prof)) {
 		if (gwd_open_ca(g->d, o->ca_dir, err, errlen) < 0)
 			return -1;
 		g->ca = g->d->ca;

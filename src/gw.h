@@ -117,6 +117,10 @@ struct flow {
 
 	struct proxy *px;               /* intercepted (proxy.c), or NULL */
 	struct policyset *ps;           /* the rules that admitted it */
+	struct pgproxy *pg;             /* database gateway (pgproxy.c), or NULL */
+	char up_fail[160];              /* postgres rules: why upstream could not
+					 * be reached (told to the sandbox as a
+					 * PostgreSQL error), "" if it was */
 };
 
 int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family);
@@ -134,6 +138,16 @@ void proxy_pump(struct flow *f);
 void proxy_free(struct proxy *px);
 struct pxshared;
 void proxy_shared_free(struct pxshared *sh);
+/* proxy_tls_error() - A BearSSL error as a sentence, or NULL if not a
+ * common one. */
+const char *proxy_tls_error(int e);
+
+/* --- database gateway flows (pgproxy.c) --- */
+struct pgproxy;
+int pgproxy_start(struct flow *f);
+void pgproxy_pump(struct flow *f);
+void pgproxy_tick(struct flow *f);
+void pgproxy_free(struct pgproxy *pp);
 
 /* --- UDP flows (udpflow.c) --- */
 struct uflow;

@@ -17,8 +17,12 @@
  * quoted "true" for a boolean; "yes" for a port), numbers out of range,
  * more than one document, and anchors, aliases and tags (they make what a
  * reviewer reads differ from what is applied).  Keys that belong to later
- * features (postgres) are recognised and refused with a message saying so,
- * never silently ignored.
+ * features (none at the moment) are recognised and refused with a message
+ * saying so, never silently ignored.
+ *
+ * `postgres:` (the database gateway, issue 6) is a mapping read by
+ * pp_postgres(); rule_check() refuses it next to the HTTP keys and on
+ * deny rules, and gives such a rule port 5432 by default.
  *
  * HTTP scoping and credential injection (path_pattern, methods,
  * rate_limit_rpm, route, tls, tls_verify_name, allow_plaintext,
@@ -625,13 +629,22 @@ static int pp_cidrs(struct pp *c, struct pf_rule *r, char **names)
 enum {
 	RK_NAME, RK_PRIORITY, RK_HOST, RK_CIDR, RK_PORTS, RK_PROTO, RK_ACTION,
 	RK_PRIVATE, RK_PATH, RK_METHODS, RK_RPM, RK_ROUTE, RK_TLS, RK_TLSNAME,
-	RK_PLAINTEXT, RK_AUTH, RK_N
+	RK_PLAINTEXT, RK_AUTH, RK_PG, RK_N
 };
 
 static const char *const rule_keys[RK_N] = {
 	"name", "priority", "host_pattern", "cidr", "ports", "protocol",
 	"action", "allow_private", "path_pattern", "methods", "rate_limit_rpm",
 	"route", "tls", "tls_verify_name", "allow_plaintext", "auth_strategy",
+	"postgres",
+};
+
+enum { PK_USER, PK_PASSWORD, PK_DATABASE, PK_READONLY, PK_TLS, PK_LOGSTMT,
+       PK_CLIENTTLS, PK_N };
+
+static const char *const pg_keys[PK_N] = {
+	"user", "password", "database", "read_only", "tls", "log_statements",
+	"client_tls",
 };
 
 enum { AK_MODE, AK_SECRET, AK_NAME, AK_USER, AK_FORMAT, AK_PLACEHOLDER, AK_N };
@@ -642,7 +655,7 @@ static const char *const auth_keys[AK_N] = {
 
 /* Keys of later features: known, and refused out loud. */
 static const char *const unsupported_keys[] = {
-	"postgres",
+	NULL,
 };
 
 /**
@@ -693,7 +706,7 @@ static int pp_key(struct pp *c, const char *const *keys, int n,
 		return k;
 	}
 	if (rule)
-		for (i = 0; i < sizeof(unsupported_keys) / sizeof(*unsupported_keys); i++)
+		for (i = 0; unsupported_keys[i]; i++)
 			if (sc_is(c, unsupported_keys[i]))
 				return pp_fail(c, c->ev.start_mark,
 					       "'%s' is not supported by this version of islo-net",
@@ -1010,6 +1023,7 @@ static int header_reserved(const char *name)
 /**
  * pp_secret_ref() - `secret:` env:NAME, file:/PATH or cred:NAME
  * @c:   Parser context
+ * @key: The key, for messages ("secret", "password")
  * @out: Malloc'd copy, as written
  *
  * Messages never quote the value: a profile author who pasted the secret
@@ -1017,13 +1031,14 @@ static int header_reserved(const char *name)
  *
  * Return: 0, or -1 on error
  */
-static int pp_secret_ref(struct pp *c, char **out)
+static int pp_secret_ref(struct pp *c, const char *key, char **out)
 {
-	static const char expect[] =
-		"expected 'secret' to be env:NAME, file:/PATH or cred:NAME";
+	char expect[96];
 	const char *v;
 	size_t len, i;
 
+	snprintf(expect, sizeof(expect),
+		 "expected '%s' to be env:NAME, file:/PATH or cred:NAME", key);
 	if (c->ev.type != YAML_SCALAR_EVENT)
 		return pp_fail(c, c->ev.start_mark, "%s, found a %s", expect,
 			       c->ev.type == YAML_MAPPING_START_EVENT ?
@@ -1106,7 +1121,7 @@ static int pp_auth(struct pp *c, struct pf_auth *a)
 					       FOUND(c));
 			break;
 		case AK_SECRET:
-			if (pp_secret_ref(c, &a->secret_ref))
+			if (pp_secret_ref(c, "secret", &a->secret_ref))
 				return -1;
 			break;
 		case AK_NAME:
@@ -1176,6 +1191,153 @@ static int pp_auth(struct pp *c, struct pf_auth *a)
 	return 0;
 }
 
+/* A user or database name for PostgreSQL: 1-63 bytes, no control bytes. */
+static int pp_pg_name(struct pp *c, const char *what, char **out)
+{
+	if (pp_string(c, what, 0, out))
+		return -1;
+	if (strlen(*out) > PF_PG_NAME_MAX)
+		return pp_fail(c, c->ev.start_mark,
+			       "expected %s of at most %d bytes (PostgreSQL truncates longer names)",
+			       what, PF_PG_NAME_MAX);
+	return 0;
+}
+
+/* `database:` a name, or a list of names; "*" alone for any. */
+static int pp_pg_databases(struct pp *c, struct pf_postgres *pg)
+{
+	static const char what[] = "'database' to be a database name, a list of names, or \"*\"";
+	char found_[128];
+	yaml_mark_t start = c->ev.start_mark;
+	int list = c->ev.type == YAML_SEQUENCE_START_EVENT;
+	size_t i;
+
+	if (!list && c->ev.type != YAML_SCALAR_EVENT)
+		return pp_fail(c, start, "expected %s, found %s", what, FOUND(c));
+	for (;;) {
+		char **n, *name;
+
+		if (list) {
+			if (pp_next(c))
+				return -1;
+			if (c->ev.type == YAML_SEQUENCE_END_EVENT)
+				break;
+		}
+		if (pg->ndatabases >= PF_MAX_LIST)
+			return pp_fail(c, c->ev.start_mark,
+				       "expected at most %d entries in 'database'",
+				       PF_MAX_LIST);
+		if (pp_pg_name(c, what, &name))
+			return -1;
+		for (i = 0; i < pg->ndatabases; i++)
+			if (!strcmp(pg->databases[i], name)) {
+				free(name);
+				return pp_fail(c, c->ev.start_mark,
+					       "expected each database once in 'database': duplicate %s",
+					       FOUND(c));
+			}
+		n = realloc(pg->databases, (pg->ndatabases + 1) * sizeof(*n));
+		if (!n) {
+			free(name);
+			return pp_fail(c, c->ev.start_mark, "out of memory");
+		}
+		pg->databases = n;
+		pg->databases[pg->ndatabases++] = name;
+		if (!strcmp(name, "*"))
+			pg->any_database = 1;
+		if (!list)
+			break;
+	}
+	if (!pg->ndatabases)
+		return pp_fail(c, start, "expected at least one name in 'database'");
+	if (pg->any_database && pg->ndatabases > 1)
+		return pp_fail(c, start,
+			       "expected \"*\" alone in 'database': it already allows every database");
+	return 0;
+}
+
+/**
+ * pp_postgres() - `postgres:` mapping (current event: its MAPPING_START)
+ * @c:  Parser context
+ * @pg: Zeroed to fill; freed by the caller on error
+ * Return: 0, or -1 on error
+ */
+static int pp_postgres(struct pp *c, struct pf_postgres *pg)
+{
+	char found_[128];
+	yaml_mark_t start = c->ev.start_mark;
+	size_t seen[PK_N] = { 0 };
+	int k;
+
+	if (c->ev.type != YAML_MAPPING_START_EVENT)
+		return pp_fail(c, start,
+			       "expected 'postgres' to be a mapping with user, password and database, found %s",
+			       FOUND(c));
+	pg->read_only = 1;
+	pg->tls = PF_PG_VERIFY_FULL;
+	pg->secret_index = -1;
+	for (;;) {
+		if (pp_next(c))
+			return -1;
+		if (c->ev.type == YAML_MAPPING_END_EVENT)
+			break;
+		k = pp_key(c, pg_keys, PK_N, "postgres", seen, 0);
+		if (k < 0)
+			return -1;
+		if (pp_next(c))
+			return -1;
+		switch (k) {
+		case PK_USER:
+			if (pp_pg_name(c, "'user' to be a PostgreSQL role name",
+				       &pg->user))
+				return -1;
+			break;
+		case PK_PASSWORD:
+			if (pp_secret_ref(c, "password", &pg->password_ref))
+				return -1;
+			break;
+		case PK_DATABASE:
+			if (pp_pg_databases(c, pg))
+				return -1;
+			break;
+		case PK_READONLY:
+			if (pp_bool(c, "read_only", &pg->read_only))
+				return -1;
+			break;
+		case PK_TLS:
+			if (c->ev.type == YAML_SCALAR_EVENT && sc_is(c, "verify-full"))
+				pg->tls = PF_PG_VERIFY_FULL;
+			else if (c->ev.type == YAML_SCALAR_EVENT && sc_is(c, "require"))
+				pg->tls = PF_PG_REQUIRE;
+			else if (c->ev.type == YAML_SCALAR_EVENT && sc_is(c, "disable"))
+				pg->tls = PF_PG_DISABLE;
+			else
+				return pp_fail(c, c->ev.start_mark,
+					       "expected 'tls' to be verify-full, require or disable, found %s",
+					       FOUND(c));
+			break;
+		case PK_LOGSTMT:
+			if (pp_bool(c, "log_statements", &pg->log_statements))
+				return -1;
+			break;
+		case PK_CLIENTTLS:
+			if (pp_bool(c, "client_tls", &pg->client_tls))
+				return -1;
+			break;
+		}
+	}
+	if (!pg->user)
+		return pp_fail(c, start,
+			       "expected 'user' (the role to log in as upstream) in postgres");
+	if (!pg->password_ref)
+		return pp_fail(c, start,
+			       "expected 'password' (env:NAME, file:/PATH or cred:NAME) in postgres");
+	if (!pg->ndatabases)
+		return pp_fail(c, start,
+			       "expected 'database' (a name, a list of names, or \"*\") in postgres");
+	return 0;
+}
+
 /**
  * placeholder_conflict() - Check a rule's placeholder_env against earlier rules
  * @p: Profile; the rules before @r are complete
@@ -1216,7 +1378,10 @@ static int rule_check(struct pp *c, const struct profile *p,
 		      const size_t *seen, const yaml_mark_t *kmark)
 {
 	static const int http_keys[] = { RK_PATH, RK_METHODS, RK_RPM, RK_AUTH };
-	static const int allow_only[] = { RK_AUTH, RK_ROUTE, RK_RPM, RK_TLSNAME };
+	static const int allow_only[] = { RK_AUTH, RK_ROUTE, RK_RPM, RK_TLSNAME,
+					  RK_PG };
+	static const int not_pg[] = { RK_PATH, RK_METHODS, RK_RPM, RK_TLS,
+				      RK_PLAINTEXT, RK_AUTH };
 	const struct pf_rule *o;
 	size_t i;
 
@@ -1247,7 +1412,20 @@ static int rule_check(struct pp *c, const struct profile *p,
 	if (r->tls_verify_name && !r->route_host)
 		return pp_fail(c, kmark[RK_TLSNAME],
 			       "'tls_verify_name' needs 'route': without it, upstream TLS is verified against the host the sandbox asked for");
-	if (r->tls_verify_name && !pf_rule_intercepts(r))
+	if (r->pg) {
+		for (i = 0; i < sizeof(not_pg) / sizeof(*not_pg); i++)
+			if (seen[not_pg[i]])
+				return pp_fail(c, kmark[not_pg[i]],
+					       "'%s' cannot be used with 'postgres': the database gateway speaks PostgreSQL, not HTTP (its TLS is postgres: tls:)",
+					       rule_keys[not_pg[i]]);
+		if (!r->host_pattern || r->host_family || r->ncidrs)
+			return pp_fail(c, kmark[RK_PG],
+				       "'postgres' needs a 'host_pattern' that is a name (not an IP address or a cidr): upstream TLS is verified against it");
+		if (r->tls_verify_name && r->pg->tls != PF_PG_VERIFY_FULL)
+			return pp_fail(c, kmark[RK_TLSNAME],
+				       "'tls_verify_name' needs postgres: tls: verify-full (the only mode that checks the name)");
+	}
+	if (r->tls_verify_name && !r->pg && !pf_rule_intercepts(r))
 		return pp_fail(c, kmark[RK_TLSNAME],
 			       "'tls_verify_name' needs an intercepted rule (tls: intercept, or path_pattern, methods, rate_limit_rpm or auth_strategy): in passthrough the sandbox's client verifies TLS");
 	if (r->auth && r->auth->placeholder_env &&
@@ -1404,11 +1582,30 @@ static int pp_rule(struct pp *c, const struct profile *p, struct pf_rule *r)
 				goto fail;
 			r->auth->line = (int)kmark[RK_AUTH].line + 1;
 			break;
+		case RK_PG:
+			r->pg = calloc(1, sizeof(*r->pg));
+			if (!r->pg) {
+				pp_fail(c, c->ev.start_mark, "out of memory");
+				goto fail;
+			}
+			if (pp_postgres(c, r->pg))
+				goto fail;
+			r->pg->line = (int)kmark[RK_PG].line + 1;
+			break;
 		}
 	}
 	if (!r->host_pattern && !r->ncidrs) {
 		pp_fail(c, start, "expected 'host_pattern' or 'cidr' in a rule");
 		goto fail;
+	}
+	if (!r->nports && r->pg) {
+		r->ports = calloc(1, sizeof(*r->ports));
+		if (!r->ports) {
+			pp_fail(c, start, "out of memory");
+			goto fail;
+		}
+		r->ports[0].lo = r->ports[0].hi = PF_PG_PORT;
+		r->nports = 1;
 	}
 	if (!r->nports) {
 		r->ports = calloc(2, sizeof(*r->ports));
@@ -1787,6 +1984,31 @@ static void strv_free(char **v, size_t n)
 	free(v);
 }
 
+static void pg_free(struct pf_postgres *pg)
+{
+	if (!pg)
+		return;
+	free(pg->user);
+	free(pg->password_ref);
+	strv_free(pg->databases, pg->ndatabases);
+	free(pg);
+}
+
+int pf_rule_client_tls(const struct pf_rule *r)
+{
+	return r->pg && r->pg->client_tls && r->action == PF_ALLOW;
+}
+
+int pf_profile_has_postgres(const struct profile *p)
+{
+	size_t i;
+
+	for (i = 0; p && i < p->nrules; i++)
+		if (p->rules[i].pg && p->rules[i].action == PF_ALLOW)
+			return 1;
+	return 0;
+}
+
 static void auth_free(struct pf_auth *a)
 {
 	if (!a)
@@ -1817,6 +2039,7 @@ void profile_free(struct profile *p)
 		free(r->route_host);
 		free(r->tls_verify_name);
 		auth_free(r->auth);
+		pg_free(r->pg);
 	}
 	free(p->rules);
 	free(p->name);

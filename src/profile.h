@@ -71,6 +71,49 @@ struct pf_auth {
 	int line;
 };
 
+/* `postgres: tls:` how the gateway's own connection upstream is protected */
+enum pf_pg_tls { PF_PG_VERIFY_FULL = 0, PF_PG_REQUIRE = 1, PF_PG_DISABLE = 2 };
+
+#define PF_PG_PORT     5432          /* default `ports:` of a postgres rule */
+#define PF_PG_NAME_MAX 63            /* NAMEDATALEN - 1: user and database names */
+
+/**
+ * struct pf_postgres - `postgres:` of a rule: the database gateway (ours)
+ * @user:           The role the gateway logs in as upstream; the sandbox
+ *                  must ask for this user name
+ * @password_ref:   "env:NAME", "file:/PATH" or "cred:NAME" (loaded by
+ *                  secret.c, like auth_strategy's secret)
+ * @databases:      `database:` a name or a list of names the sandbox may
+ *                  ask for; the first is used when it asks for none; "*"
+ *                  (alone) lets it ask for any
+ * @ndatabases:     How many
+ * @any_database:   1 if `database: "*"`
+ * @read_only:      `read_only:` default true: the session starts with
+ *                  default_transaction_read_only on and the statement
+ *                  guard refuses ways out
+ * @tls:            enum pf_pg_tls, default PF_PG_VERIFY_FULL
+ * @log_statements: `log_statements:` default false: statement text in the
+ *                  db_query audit events
+ * @client_tls:     `client_tls:` default false: answer the sandbox's
+ *                  SSLRequest with TLS, a certificate for the host from
+ *                  the islo-net CA (else 'N': plain on the local link)
+ * @secret_index:   Index into struct secrets, set by secrets_load_profile()
+ * @line:           Line of the `postgres` key, for messages
+ */
+struct pf_postgres {
+	char *user;
+	char *password_ref;
+	char **databases;
+	size_t ndatabases;
+	int any_database;
+	int read_only;
+	int tls;
+	int log_statements;
+	int client_tls;
+	int secret_index;
+	int line;
+};
+
 struct pf_rule {
 	char *name;            /* `name:` (ours); if absent: host_pattern or the cidr text, else "rule-N" (N = 1-based file position) */
 	int priority;          /* `priority:`, default 1000; lower first, ties by file order */
@@ -100,6 +143,7 @@ struct pf_rule {
 	char *tls_verify_name; /* `tls_verify_name:` (ours) name upstream TLS is verified against; NULL = the original host */
 	int allow_plaintext;   /* `allow_plaintext:` (ours) inject into plain HTTP too; default false */
 	struct pf_auth *auth;  /* `auth_strategy:`, NULL if absent */
+	struct pf_postgres *pg;/* `postgres:` (ours, issue 6), NULL if absent */
 };
 
 struct profile {
@@ -164,6 +208,21 @@ int pf_profile_has_auth(const struct profile *p);
  * Return: "Authorization" for bearer and basic, else a->header_name
  */
 const char *pf_auth_header(const struct pf_auth *a);
+
+/**
+ * pf_rule_client_tls() - Does the database gateway answer TLS for this rule?
+ * @r: Rule
+ * Return: 1 for an allow rule with `postgres: client_tls: true` (the
+ *         sandbox then needs the islo-net CA, as for interception)
+ */
+int pf_rule_client_tls(const struct pf_rule *r);
+
+/**
+ * pf_profile_has_postgres() - Does any allow rule have `postgres:`?
+ * @p: Profile
+ * Return: 1 if so (the gateway then needs the upstream trust store)
+ */
+int pf_profile_has_postgres(const struct profile *p);
 
 /* profile_free() - Free a profile and everything it owns; NULL is fine. */
 void profile_free(struct profile *p);

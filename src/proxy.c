@@ -1521,7 +1521,7 @@ static int to_upstream(struct proxy *px)
 	return moved;
 }
 
-static const char *tls_error(int e)
+const char *proxy_tls_error(int e)
 {
 	switch (e) {
 	case BR_ERR_X509_NOT_TRUSTED:
@@ -1622,7 +1622,7 @@ void proxy_pump(struct flow *f)
 		handshakes_done(px);
 		if (px->u.eng && side_closed(&px->u) && !px->up_error[0]) {
 			int e = br_ssl_engine_last_error(px->u.eng);
-			const char *why = tls_error(e);
+			const char *why = proxy_tls_error(e);
 
 			if (e)
 				ups_forget(px);

@@ -375,16 +375,76 @@ static void unbind(const struct profile *p)
 {
 	size_t i;
 
-	for (i = 0; i < p->nrules; i++)
+	for (i = 0; i < p->nrules; i++) {
 		if (p->rules[i].auth)
 			p->rules[i].auth->secret_index = -1;
+		if (p->rules[i].pg)
+			p->rules[i].pg->secret_index = -1;
+	}
+}
+
+/**
+ * bind_ref() - Load one reference (or find it loaded) and bind it
+ * @ss:     Secrets so far
+ * @p:      Profile, for messages
+ * @r:      Rule naming @ref
+ * @ref:    auth_strategy's secret or postgres's password
+ * @line:   Line of the key that names it
+ * @index:  Set to its entry in @ss
+ * @what:   "secret" or "password", for messages
+ * @err:    On error
+ * @errlen: Its size
+ * Return: 0, or -1
+ */
+static int bind_ref(struct secrets *ss, const struct profile *p,
+		    const struct pf_rule *r, const char *ref, int line,
+		    int *index, const char *what, char *err, size_t errlen)
+{
+	char why[512];
+	struct secret *n;
+	size_t j;
+
+	for (j = 0; j < ss->n; j++)
+		if (!strcmp(ss->s[j].ref, ref))
+			break;
+	if (j < ss->n) {
+		*index = (int)j;
+		return 0;
+	}
+	n = realloc(ss->s, (ss->n + 1) * sizeof(*n));
+	if (!n) {
+		seterr(err, errlen, "%s:%d: out of memory", p->path, line);
+		return -1;
+	}
+	ss->s = n;
+	if (secret_load(&ss->s[ss->n], ref, why, sizeof(why))) {
+		seterr(err, errlen, "%s:%d: %s for rule '%s': %s",
+		       p->path, line, what, r->name, why);
+		explicit_bzero(why, sizeof(why));
+		return -1;
+	}
+	ss->n++;
+	if (!header_safe(&ss->s[ss->n - 1])) {
+		seterr(err, errlen,
+		       "%s:%d: %s for rule '%s': %s: contains a control character (a line break or similar), which cannot go in %s",
+		       p->path, line, what, r->name, ref,
+		       r->pg && r->pg->password_ref == ref ?
+		       "a PostgreSQL password message" : "an HTTP header");
+		return -1;
+	}
+	if (secret_placeholder(&ss->s[ss->n - 1])) {
+		seterr(err, errlen, "%s:%d: %s for rule '%s': %s: cannot make a placeholder: %s",
+		       p->path, line, what, r->name, ref, strerror(errno));
+		return -1;
+	}
+	*index = (int)(ss->n - 1);
+	return 0;
 }
 
 int secrets_load_profile(struct secrets *ss, const struct profile *p,
 			 char *err, size_t errlen)
 {
-	char why[512];
-	size_t i, j;
+	size_t i;
 
 	ss->s = NULL;
 	ss->n = 0;
@@ -395,45 +455,17 @@ int secrets_load_profile(struct secrets *ss, const struct profile *p,
 	for (i = 0; i < p->nrules; i++) {
 		const struct pf_rule *r = &p->rules[i];
 		struct pf_auth *a = r->auth;
-		struct secret *n;
+		struct pf_postgres *pg = r->pg;
 
-		if (!a)
-			continue;
-		for (j = 0; j < ss->n; j++)
-			if (!strcmp(ss->s[j].ref, a->secret_ref))
-				break;
-		if (j < ss->n) {
-			a->secret_index = (int)j;
-			continue;
-		}
-		n = realloc(ss->s, (ss->n + 1) * sizeof(*n));
-		if (!n) {
-			seterr(err, errlen, "%s:%d: out of memory", p->path, a->line);
+		if (a && bind_ref(ss, p, r, a->secret_ref, a->line,
+				  &a->secret_index, "secret", err, errlen))
 			goto fail;
-		}
-		ss->s = n;
-		if (secret_load(&ss->s[ss->n], a->secret_ref, why, sizeof(why))) {
-			seterr(err, errlen, "%s:%d: secret for rule '%s': %s",
-			       p->path, a->line, r->name, why);
+		if (pg && bind_ref(ss, p, r, pg->password_ref, pg->line,
+				   &pg->secret_index, "password", err, errlen))
 			goto fail;
-		}
-		ss->n++;
-		if (!header_safe(&ss->s[ss->n - 1])) {
-			seterr(err, errlen,
-			       "%s:%d: secret for rule '%s': %s: contains a control character (a line break or similar), which cannot go in an HTTP header",
-			       p->path, a->line, r->name, a->secret_ref);
-			goto fail;
-		}
-		if (secret_placeholder(&ss->s[ss->n - 1])) {
-			seterr(err, errlen, "%s:%d: secret for rule '%s': %s: cannot make a placeholder: %s",
-			       p->path, a->line, r->name, a->secret_ref, strerror(errno));
-			goto fail;
-		}
-		a->secret_index = (int)(ss->n - 1);
 	}
 	return 0;
 fail:
-	explicit_bzero(why, sizeof(why));
 	secrets_free(ss);
 	unbind(p);
 	return -1;
@@ -467,7 +499,11 @@ static int env_dropped(const char *entry, const struct profile *p)
 
 	for (i = 0; i < p->nrules; i++) {
 		const struct pf_auth *a = p->rules[i].auth;
+		const struct pf_postgres *pg = p->rules[i].pg;
 
+		if (pg && !strncmp(pg->password_ref, "env:", 4) &&
+		    env_is(entry, pg->password_ref + 4))
+			return 1;
 		if (!a)
 			continue;
 		if (!strncmp(a->secret_ref, "env:", 4) &&

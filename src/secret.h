@@ -94,9 +94,10 @@ struct secrets {
 /**
  * secrets_load_profile() - Load every secret the profile's rules reference
  * @ss:     Filled on success; empty on failure
- * @p:      Profile; each rule->auth->secret_index is set to its entry in @ss
- *          (rules with the same `secret:` share one entry, so one
- *          placeholder stands for one secret wherever it is used)
+ * @p:      Profile; each rule->auth->secret_index (and each
+ *          rule->pg->secret_index, for `postgres: password:`) is set to its
+ *          entry in @ss (rules with the same reference share one entry, so
+ *          one placeholder stands for one secret wherever it is used)
  * @err:    On error: "PROFILE:LINE: secret REF for rule 'NAME': why"
  * @errlen: Size of @err
  *

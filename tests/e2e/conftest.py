@@ -40,6 +40,15 @@ NAMES = {
     "wild.example": "127.0.0.1",
     "evil.example.net": "127.0.0.1",
     "private.example.com": "127.0.0.1",
+    # the database gateway (test_postgres.py): one PostgreSQL on loopback,
+    # reached under several names (its certificate names db. and rw. only)
+    "db.internal.example": "127.0.0.1",
+    "rw.internal.example": "127.0.0.1",
+    "mismatch.internal.example": "127.0.0.1",
+    "nocheck.internal.example": "127.0.0.1",
+    "md5.internal.example": "127.0.0.1",
+    "plain.internal.example": "127.0.0.1",
+    "badpw.internal.example": "127.0.0.1",
 }
 V6_NAMES = {"v6only.example.com": "::1"}
 # The upstream namespace (root only): a veth to a namespace of our own whose

@@ -227,25 +227,6 @@ TEST(profile_error_positions)
 	/* A mapping where a list is expected: at the value. */
 	CHECK(fails_with("rules:\n  a: b\n",
 			 "t.yaml:2:3: expected 'rules' to be a list of rules, found a mapping"));
-	/* Keys of later features. */
-	{
-		static const char *const keys[] = { "postgres" };
-		char y[256], want[256];
-		size_t i;
-
-		for (i = 0; i < sizeof(keys) / sizeof(*keys); i++) {
-			char err[512];
-			struct profile *p;
-
-			snprintf(y, sizeof(y), "rules:\n  - host_pattern: a.com\n    %s: x\n", keys[i]);
-			snprintf(want, sizeof(want),
-				 "t.yaml:3:5: '%s' is not supported by this version of islo-net", keys[i]);
-			p = parse(y, err, sizeof(err));
-			CHECK(!p);
-			CHECK_STR(err, want);
-			profile_free(p);
-		}
-	}
 }
 
 TEST(profile_error_classes)
@@ -878,3 +859,77 @@ TEST(profile_auth_file_permissions)
 
 #undef R
 #undef AUTH
+
+#define PG_RULE "rules:\n  - host_pattern: db.example\n    postgres:\n"
+
+TEST(profile_postgres)
+{
+	char err[1024];
+	struct profile *p;
+	const struct pf_postgres *pg;
+
+	p = parse(PG_RULE "      user: analyst\n      password: file:/run/secrets/pg\n"
+		  "      database: [analytics, reporting]\n",
+		  err, sizeof(err));
+	REQUIRE(p);
+	pg = p->rules[0].pg;
+	REQUIRE(pg);
+	CHECK_STR(pg->user, "analyst");
+	CHECK_STR(pg->password_ref, "file:/run/secrets/pg");
+	CHECK(pg->ndatabases == 2 && !strcmp(pg->databases[1], "reporting"));
+	CHECK(pg->read_only == 1 && pg->tls == PF_PG_VERIFY_FULL && !pg->log_statements);
+	CHECK(p->rules[0].nports == 1 && p->rules[0].ports[0].lo == 5432);
+	CHECK(pf_profile_has_postgres(p));
+	CHECK(!pf_rule_intercepts(&p->rules[0]));
+	profile_free(p);
+
+	p = parse(PG_RULE "      user: a\n      password: env:PG\n      database: \"*\"\n"
+		  "      read_only: false\n      tls: require\n      log_statements: true\n"
+		  "      client_tls: true\n"
+		  "    ports: [6432]\n    route: 127.0.0.1:5433\n",
+		  err, sizeof(err));
+	REQUIRE(p);
+	pg = p->rules[0].pg;
+	CHECK(pg->any_database && !pg->read_only && pg->tls == PF_PG_REQUIRE &&
+	      pg->log_statements && p->rules[0].ports[0].lo == 6432);
+	CHECK(pg->client_tls && pf_rule_client_tls(&p->rules[0]));
+	profile_free(p);
+
+	CHECK(fails_with(PG_RULE "      password: env:PG\n      database: d\n",
+			 "t.yaml:4:7: expected 'user'"));
+	CHECK(fails_with(PG_RULE "      user: a\n      database: d\n",
+			 "t.yaml:4:7: expected 'password'"));
+	CHECK(fails_with(PG_RULE "      user: a\n      password: env:PG\n",
+			 "t.yaml:4:7: expected 'database'"));
+	CHECK(fails_with(PG_RULE "      user: a\n      password: hunter2\n      database: d\n",
+			 "t.yaml:5:17: expected 'password' to be env:NAME, file:/PATH or cred:NAME; an inline secret is not accepted"));
+	CHECK(fails_with(PG_RULE "      user: a\n      password: env:PG\n      database: d\n      tls: prefer\n",
+			 "t.yaml:7:12: expected 'tls' to be verify-full, require or disable"));
+	CHECK(fails_with(PG_RULE "      user: a\n      password: env:PG\n      database: [d, d]\n",
+			 "t.yaml:6:21: expected each database once"));
+	CHECK(fails_with(PG_RULE "      user: a\n      password: env:PG\n      database: [\"*\", d]\n",
+			 "t.yaml:6:17: expected \"*\" alone"));
+	CHECK(fails_with(PG_RULE "      user: a\n      password: env:PG\n      database: d\n      colour: red\n",
+			 "t.yaml:7:7: unknown key 'colour' in postgres"));
+	CHECK(fails_with(PG_RULE "      user: aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\n"
+			 "      password: env:PG\n      database: d\n",
+			 "t.yaml:4:13: expected 'user' to be a PostgreSQL role name of at most 63 bytes"));
+	CHECK(fails_with(PG_RULE "      user: a\n      password: env:PG\n      database: d\n    methods: [GET]\n",
+			 "t.yaml:7:5: 'methods' cannot be used with 'postgres'"));
+	CHECK(fails_with(PG_RULE "      user: a\n      password: env:PG\n      database: d\n    tls: intercept\n",
+			 "t.yaml:7:5: 'tls' cannot be used with 'postgres'"));
+	CHECK(fails_with(PG_RULE "      user: a\n      password: env:PG\n      database: d\n    action: deny\n",
+			 "t.yaml:3:5: 'postgres' has no effect on a rule with action: deny"));
+	CHECK(fails_with("rules:\n  - cidr: 10.0.0.0/8\n    postgres:\n      user: a\n      password: env:PG\n      database: d\n",
+			 "t.yaml:3:5: 'postgres' needs a 'host_pattern' that is a name"));
+	CHECK(fails_with(PG_RULE "      user: a\n      password: env:PG\n      database: d\n      tls: require\n"
+			 "    route: 10.0.0.1:5432\n    tls_verify_name: db.other\n",
+			 "t.yaml:9:5: 'tls_verify_name' needs postgres: tls: verify-full"));
+	CHECK(fails_with(PG_RULE "      user: a\n      password: env:PG\n      database: d\n    protocol: udp\n",
+			 "t.yaml:3:5: 'postgres' needs protocol: tcp"));
+	/* tls_verify_name with route and verify-full is fine */
+	p = parse(PG_RULE "      user: a\n      password: env:PG\n      database: d\n"
+		  "    route: 10.0.0.1:5432\n    tls_verify_name: db.other\n", err, sizeof(err));
+	CHECK(p != NULL);
+	profile_free(p);
+}
