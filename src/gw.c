@@ -943,8 +943,27 @@ static void link_down(struct gw *g)
 
 static void stream_accept(struct gw *g)
 {
-	int fd = accept4(g->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	/*
+	 * One descriptor in reserve, per process as the limit is: out of
+	 * descriptors, a client waiting in the backlog keeps the listening
+	 * socket readable and the loop would spin on an accept that fails;
+	 * the reserve lets us take that client and close it (refused).
+	 */
+	static int spare = -1;
+	int fd;
 
+	if (spare < 0)
+		spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	fd = accept4(g->listen_fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+	if (fd < 0 && (errno == EMFILE || errno == ENFILE) && spare >= 0) {
+		close(spare);
+		fd = accept4(g->listen_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0)
+			close(fd);
+		spare = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		warn("out of file descriptors: a client of the socket was refused");
+		return;
+	}
 	if (fd < 0)
 		return;
 	if (g->tapfd >= 0) {

@@ -159,8 +159,14 @@ static const struct sc_allow seccomp_allow[] = {
 	/* the QEMU stream socket; the daemon's control socket (its SCM_RIGHTS
 	 * come with recvmsg, above) */
 	SC(accept4),
-	/* re-reading profiles and secret files on reload: read-only */
+	/* re-reading profiles and secret files on reload: read-only, and
+	 * resolve.c's search (access, the directory listing of "available
+	 * profiles", the working directory) */
 	SC_ARG(openat, 2, OPEN_WRITES, O_RDONLY),
+	SC(getdents64), SC(faccessat), SC(getcwd),
+#ifdef __NR_access
+	SC(access),
+#endif
 	/* the audit log's reopen on SIGUSR1 (logrotate) */
 	SC_ARG(openat, 2, OPEN_WRITES, O_WRONLY | O_CREAT | O_APPEND),
 #ifdef __NR_unlink

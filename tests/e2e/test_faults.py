@@ -539,3 +539,51 @@ def test_overlapping_segments_and_fragments_in_a_flow(world, faults, scratch):
     finally:
         rc = stop(p)
     assert rc == 0
+
+
+def cpu_ticks(pid):
+    with open("/proc/%d/stat" % pid) as f:
+        v = f.read().rsplit(")", 1)[1].split()
+    return int(v[11]) + int(v[12])        # utime + stime
+
+
+def test_out_of_file_descriptors_a_waiting_client_costs_no_cpu(world, faults, scratch):
+    """islo-net qemu with few descriptors: a guest's SYNs use them all up,
+    then another client waits on the socket: islo-net must neither spin
+    on the accept it cannot make nor stop serving the guest."""
+    from test_vm import Stream
+    world.profile("vm", open(os.path.join(world.profiles, "faults.yaml")).read()
+                  .replace("name: faults\n", "name: vm\n", 1))
+    path = os.path.join(scratch, "f.sock")
+    p = subprocess.Popen(["prlimit", "--nofile=24", ISLO, "qemu", "--socket", path,
+                          "--profiles-dir", world.profiles, "-g", "vm",
+                          "--dns-upstream", "127.0.0.1:%d" % world.dns_port],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        g = Stream(path)
+        g.send(fr.udp4(fr.ME4, fr.DNS4, 5353, 53, fr.dnsq("api.example.com")))
+        ip = g.recv_until(lambda f: f[12:14] == b"\x08\x00" and f[23] == 17)[-4:]
+        for i in range(40):                  # each SYN: an upstream socket
+            g.send(fr.tcp4(fr.ME4, ip, 42000 + i, faults.silent, 0x02, seq=7000))
+        time.sleep(1)
+        extra = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        extra.connect(path)                  # queued: no descriptor to accept it
+        time.sleep(0.3)
+        t0 = cpu_ticks(p.pid)
+        time.sleep(1.5)
+        used = cpu_ticks(p.pid) - t0
+        assert used < 40, "islo-net used %d ticks in 1.5 s" % used   # 100 ticks/s
+        print("islo-net used %d ticks in 1.5 s with a client waiting" % used)
+        g.send(fr.arp(fr.GW4))               # and the guest is still served
+        for _ in range(1000):
+            if g.recv()[12:14] == b"\x08\x06":
+                break
+        else:
+            raise AssertionError("no ARP answer")
+        assert p.poll() is None
+        extra.settimeout(3)
+        assert extra.recv(1) == b"", "the waiting client was not refused"
+        extra.close()
+    finally:
+        p.terminate()
+        p.wait(timeout=10)
