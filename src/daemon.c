@@ -951,6 +951,9 @@ int daemon_serve(const struct run_opts *defaults, const char *control,
 			epoll_ctl(d.epfd, EPOLL_CTL_ADD, dm.metrics_fd, &ev);
 		}
 	}
+	/* sandboxes added later bring secrets: non-dumpable from now on,
+	 * while prctl() is still allowed */
+	secrets_no_core();
 	if (isolate_serving_daemon() < 0)
 		goto out;
 	info("serving; control socket %s", control);

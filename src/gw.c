@@ -1734,6 +1734,9 @@ int gw_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
 		gwd_fini(&d);
 		return -1;
 	}
+	/* non-dumpable now, while prctl() is allowed: a reload may bring
+	 * secrets later (secrets_no_core() is then a no-op) */
+	secrets_no_core();
 	if (isolate_serving() < 0 || supervisor_ready(sv) < 0) {
 		gwd_fini(&d);
 		return -1;

@@ -192,8 +192,8 @@ static const struct sc_allow seccomp_allow[] = {
  * `islo-net serve` adds sandboxes after set-up, so it also needs what
  * gw_add() and the control socket use: the peer check (geteuid), a QEMU
  * stream socket made on request (an AF_UNIX socket, bound, mode 0600,
- * listening), a reload's policy set marking the process non-dumpable
- * again (PR_SET_DUMPABLE 0, secrets_no_core()).  Only the daemon gets
+ * listening).  (A reload's secrets_no_core() is a no-op by then: the
+ * daemon made itself non-dumpable before isolating.)  Only the daemon gets
  * these; `run`, `tap` and `qemu` never do.
  */
 static const struct sc_allow seccomp_allow_daemon[] = {
@@ -204,7 +204,6 @@ static const struct sc_allow seccomp_allow_daemon[] = {
 	SC(chmod),
 #endif
 	SC(fchmodat),
-	SC_ARG(prctl, 0, 0xffffffffu, PR_SET_DUMPABLE),
 	SC(getsockname),
 	/* the trust store loaded for a sandbox's first intercepting profile
 	 * looks for the system bundle */

@@ -578,5 +578,16 @@ fail:
 
 int secrets_no_core(void)
 {
-	return prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	static int done;
+
+	/* once is enough (it lasts until execve), and after self-isolation
+	 * the filter would not allow prctl() again: a profile reload that
+	 * brings the first secret finds it done already (gw_serve() and the
+	 * daemon call this before isolating) */
+	if (done)
+		return 0;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return -1;
+	done = 1;
+	return 0;
 }
