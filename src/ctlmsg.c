@@ -101,7 +101,7 @@ static const char *read_str(struct rd *r, char *out, size_t cap, size_t *o)
 	for (;;) {
 		int c = peek(r);
 
-		if (c < 0 || c < 0x20)
+		if (c < 0x20)   /* also the end of input (-1) */
 			return NULL;
 		r->off++;
 		if (c == '"')
@@ -286,9 +286,12 @@ char *ctlmsg_answer_str(const char *line, size_t len, const char *key)
 		return NULL;
 	/* unescaped strings are never longer than their JSON form */
 	if (parse(line, len, fs, 64, &n, buf, len + 2, err, sizeof(err)) == 0) {
-		for (i = 0; i < n; i++)
-			if (!strcmp(fs[i].key, key) && fs[i].type == CTL_STR)
+		for (i = 0; i < n; i++) {
+			if (!strcmp(fs[i].key, key) && fs[i].type == CTL_STR) {
 				out = strdup(fs[i].str);
+				break;   /* keys are unique */
+			}
+		}
 	}
 	free(buf);
 	return out;

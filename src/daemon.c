@@ -162,9 +162,9 @@ static void metrics_text(struct daemon *dm, struct ctlbuf *b)
 		    "names, HTTP requests.");
 	for (g = d->sandboxes; g; g = g->next)
 		cb_printf(b, "islo_policy_denials_total{sandbox=\"%s\"} %llu\n",
-			  g->id, (unsigned long long)(g->st.conns[ACT_DENY] +
+			  g->id, (unsigned long long)g->st.conns[ACT_DENY] +
 			  g->st.udp[ACT_DENY] + g->st.dns[1] +
-			  g->st.http[ACT_DENY]));
+			  g->st.http[ACT_DENY]);
 	metric_head(b, "islo_tls_handshakes_total", "counter",
 		    "TLS connections from the sandbox that were intercepted.");
 	for (g = d->sandboxes; g; g = g->next)
@@ -175,8 +175,9 @@ static void metrics_text(struct daemon *dm, struct ctlbuf *b)
 		    "SYNs refused over the connection limit.");
 	for (g = d->sandboxes; g; g = g->next) {
 		cb_printf(b, "islo_errors_total{sandbox=\"%s\",kind=\"upstream\"}"
-			  " %llu\n", g->id, (unsigned long long)
-			  (g->st.conns[ACT_ERROR] + g->st.http[ACT_ERROR]));
+			  " %llu\n", g->id,
+			  (unsigned long long)g->st.conns[ACT_ERROR] +
+			  g->st.http[ACT_ERROR]);
 		cb_printf(b, "islo_errors_total{sandbox=\"%s\",kind=\"limit\"}"
 			  " %llu\n", g->id,
 			  (unsigned long long)g->st.syn_refused_limit);
@@ -368,8 +369,8 @@ static void do_add(struct daemon *dm, struct ctlconn *c,
 	o.profile_name = ps->name;
 	o.profile_path = ps->path;
 	o.secrets = ps->secrets;
+	/* gw_add() takes the descriptor and the set, even when it fails */
 	g = gw_add(dm->d, id, fd, &o, ps, err, sizeof(err));
-	fd = -1; /* gw_add took it, and the set */
 	if (!g) {
 		answer_error(b, err);
 		return;

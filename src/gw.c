@@ -1443,8 +1443,7 @@ struct gw *gw_add(struct gwd *d, const char *id, int tapfd,
 		goto fail;
 	}
 	if (tapfd >= 0) {
-		g->tapfd = tapfd;
-		tapfd = -1;
+		g->tapfd = tapfd;   /* ours now: nothing below can fail */
 		fcntl(g->tapfd, F_SETFL, fcntl(g->tapfd, F_GETFL) | O_NONBLOCK);
 		gw_epoll_mod(g, g->tapfd, &g->tap_ref, EPOLLIN, EPOLL_CTL_ADD);
 		g->link_events = EPOLLIN;

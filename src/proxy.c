@@ -92,9 +92,9 @@
 
 #define SLAB_KEEP  16                   /* free record buffers kept */
 
-#define SRV_CACHE_BYTES (64 * 1024)     /* sandbox-side sessions, ~650 */
+#define SRV_CACHE_BYTES ((size_t)64 * 1024)     /* sandbox-side sessions, ~650 */
 #define UPS_MAX    256                  /* upstream sessions kept */
-#define UPS_TTL_MS (30 * 60 * 1000ULL)  /* never offered when older */
+#define UPS_TTL_MS (30ULL * 60 * 1000)  /* never offered when older */
 
 /**
  * struct buf - a byte buffer taken on first use, given back when empty
