@@ -110,6 +110,8 @@ struct netif *islo_input_netif(void);
 #include <stdint.h>
 uint16_t islo_chksum(const void *dataptr, int len);
 #define LWIP_CHKSUM                 islo_chksum
+/* per netif: with TAP checksum offload (IFF_VNET_HDR), no TCP sums */
+#define LWIP_CHECKSUM_CTRL_PER_NETIF 1
 #define CHECKSUM_GEN_IP             1
 #define CHECKSUM_GEN_UDP            1
 #define CHECKSUM_GEN_TCP            1

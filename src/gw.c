@@ -56,6 +56,11 @@
 #include "lwip/pbuf.h"
 #include "lwip/priv/tcp_priv.h"
 
+#include <linux/if.h>
+#include <linux/if_tun.h>
+#include <linux/virtio_net.h>
+#include <sys/ioctl.h>
+
 #include "audit.h"
 #include "ca.h"
 #include "dhcp.h"
@@ -235,6 +240,17 @@ static void stream_flush(struct gw *g)
 	link_events(g, g->stx_len ? EPOLLIN | EPOLLOUT : EPOLLIN);
 }
 
+static int tap_writev_raw(struct gw *g, struct iovec *iov, int niov)
+{
+	if (writev(g->tapfd, iov, niov) < 0) {
+		g->drops_tx++;
+		if (errno != EAGAIN && errno != EWOULDBLOCK)
+			debug("tap write: %s", strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Write one frame given as pieces (the Ethernet header, then lwIP's pbuf
  * chain): no copy into a frame buffer on the way out.  A TAP fd takes one
@@ -249,6 +265,19 @@ static int tap_writev(struct gw *g, struct iovec *iov, int niov, size_t len)
 
 	if (g->tapfd < 0)
 		return -1;
+	if (g->vnet) {
+		/* a frame with every checksum done: a zero virtio header
+		 * (gw_output() writes TCP's partial ones itself) */
+		static const uint8_t zero[16];
+		struct iovec all[17];
+
+		if (niov > 16)
+			return -1;
+		all[0].iov_base = (void *)zero;
+		all[0].iov_len = g->vnet;
+		memcpy(all + 1, iov, (size_t)niov * sizeof(*iov));
+		return tap_writev_raw(g, all, niov + 1);
+	}
 	if (g->stream) {
 		uint8_t hdr[4] = { (uint8_t)(len >> 24), (uint8_t)(len >> 16),
 				   (uint8_t)(len >> 8), (uint8_t)len };
@@ -295,14 +324,7 @@ static int tap_writev(struct gw *g, struct iovec *iov, int niov, size_t len)
 		link_events(g, EPOLLIN | EPOLLOUT);
 		return 0;
 	}
-	n = writev(g->tapfd, iov, niov);
-	if (n < 0) {
-		g->drops_tx++;
-		if (errno != EAGAIN && errno != EWOULDBLOCK)
-			debug("tap write: %s", strerror(errno));
-		return -1;
-	}
-	return 0;
+	return tap_writev_raw(g, iov, niov);
 }
 
 static int tap_write(struct gw *g, const uint8_t *frame, size_t len)
@@ -327,6 +349,48 @@ static err_t gw_output(struct gw *g, struct pbuf *p, uint16_t type)
 	wr16(eth + 12, type);
 	iov[0].iov_base = eth;
 	iov[0].iov_len = ETH_HLEN_;
+	if (g->vnet) {
+		/* a TCP segment leaves with its checksum partial (lwIP does
+		 * not compute it on this netif): the pseudo-header sum in the
+		 * field, the kernel (or nobody: a local socket trusts it)
+		 * finishes it */
+		uint8_t *ip = p->payload;
+		size_t ihl = 0;
+
+		memset(&g->vh_out, 0, sizeof(g->vh_out));
+		if (type == ETHTYPE_IP4 && p->len >= 20 && ip[9] == 6)
+			ihl = (size_t)(ip[0] & 15) * 4;
+		else if (type == ETHTYPE_IP6 && p->len >= 40 && ip[6] == 6)
+			ihl = 40;
+		if (ihl && p->len >= ihl + 18) {
+			uint8_t ph[40];
+			size_t tcplen = len - ihl, phl;
+			uint16_t sum;
+
+			if (type == ETHTYPE_IP4) {
+				memcpy(ph, ip + 12, 8);
+				ph[8] = 0;
+				ph[9] = 6;
+				wr16(ph + 10, (uint16_t)tcplen);
+				phl = 12;
+			} else {
+				memcpy(ph, ip + 8, 32);
+				memset(ph + 32, 0, 8);
+				wr16(ph + 34, (uint16_t)tcplen);
+				ph[39] = 6;
+				phl = 40;
+			}
+			sum = islo_chksum(ph, (int)phl);
+			memcpy(ip + ihl + 16, &sum, 2);
+			g->vh_out.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+			g->vh_out.csum_start = (uint16_t)(ETH_HLEN_ + ihl);
+			g->vh_out.csum_offset = 16;
+		}
+		memmove(iov + 1, iov, sizeof(*iov));
+		iov[0].iov_base = &g->vh_out;
+		iov[0].iov_len = g->vnet;
+		n = 2;
+	}
 	for (q = p; q && n < 16; q = q->next) {
 		if (!q->len)
 			continue;
@@ -339,10 +403,19 @@ static err_t gw_output(struct gw *g, struct pbuf *p, uint16_t type)
 		memcpy(g->obuf, eth, ETH_HLEN_);
 		if (pbuf_copy_partial(p, g->obuf + ETH_HLEN_, (u16_t)len, 0) != len)
 			return ERR_BUF;
+		if (g->vnet) {
+			iov[1].iov_base = g->obuf;
+			iov[1].iov_len = len + ETH_HLEN_;
+			tap_writev_raw(g, iov, 2);
+			return ERR_OK;
+		}
 		tap_write(g, g->obuf, len + ETH_HLEN_);
 		return ERR_OK;
 	}
-	tap_writev(g, iov, n, len + ETH_HLEN_);
+	if (g->vnet)
+		tap_writev_raw(g, iov, n);
+	else
+		tap_writev(g, iov, n, len + ETH_HLEN_);
 	return ERR_OK;
 }
 
@@ -370,6 +443,10 @@ static err_t gw_netif_init(struct netif *netif)
 	netif->output_ip6 = gw_output6;
 	netif->mtu = (u16_t)(g->o->mtu > 65535 ? 65535 : g->o->mtu);
 	netif->flags = NETIF_FLAG_BROADCAST;
+	/* with checksum offload on the TAP, TCP checksums are the kernel's */
+	NETIF_SET_CHECKSUM_CTRL(netif, g->vnet ? NETIF_CHECKSUM_ENABLE_ALL &
+				~(NETIF_CHECKSUM_GEN_TCP | NETIF_CHECKSUM_CHECK_TCP) :
+				NETIF_CHECKSUM_ENABLE_ALL);
 	return ERR_OK;
 }
 
@@ -1040,6 +1117,43 @@ void gw_stream_feed(struct gw *g, const uint8_t *p, size_t n)
 	}
 }
 
+/*
+ * TAP checksum offload (IFF_VNET_HDR; `islo-net run` asks for it, and a
+ * TAP handed over with it is used as it is).  Each frame carries a
+ * virtio_net_hdr.  The sandbox's kernel may leave a checksum for us to
+ * finish (VIRTIO_NET_HDR_F_NEEDS_CSUM, with the pseudo-header sum in
+ * place): TCP's is not needed, lwIP does not check TCP checksums on such a
+ * netif (what the sandbox could corrupt is its own stream); anything else
+ * is finished here, as the parsers behind us expect whole packets.  Toward
+ * the sandbox, TCP segments go out partial (gw_output()), so neither lwIP
+ * nor the sandbox's kernel sums their payload.
+ */
+static int vnet_input(struct gw *g, const uint8_t *h, uint8_t *f, size_t len)
+{
+	struct virtio_net_hdr vh;
+	size_t start, off;
+	uint16_t sum;
+
+	(void)g;
+	memcpy(&vh, h, sizeof(vh));
+	if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE)
+		return -1;   /* not offered (no TUN_F_TSO*): not ours */
+	if (!(vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		return 0;
+	start = vh.csum_start;
+	off = start + vh.csum_offset;
+	if (start < ETH_HLEN_ + 20 || start > len || off + 2 > len)
+		return -1;
+	/* TCP over IPv4 or IPv6 (no extension headers): leave it partial */
+	if (vh.csum_offset == 16 &&
+	    ((rd16(f + 12) == ETHTYPE_IP4 && f[ETH_HLEN_ + 9] == 6) ||
+	     (rd16(f + 12) == ETHTYPE_IP6 && f[ETH_HLEN_ + 6] == 6)))
+		return 0;
+	sum = (uint16_t)~islo_chksum(f + start, (int)(len - start));
+	memcpy(f + off, &sum, 2);
+	return 0;
+}
+
 static void tap_input(struct gw *g)
 {
 	int i;
@@ -1058,6 +1172,14 @@ static void tap_input(struct gw *g)
 		}
 		if (n == 0)
 			return;
+		if (g->vnet) {
+			if ((size_t)n < g->vnet ||
+			    vnet_input(g, g->ibuf, g->ibuf + g->vnet,
+				       (size_t)n - g->vnet) < 0)
+				continue;
+			gw_frame_input(g, g->ibuf + g->vnet, (size_t)n - g->vnet);
+			continue;
+		}
 		gw_frame_input(g, g->ibuf, (size_t)n);
 	}
 }
@@ -1437,6 +1559,25 @@ struct gw *gw_add(struct gwd *d, const char *id, int tapfd,
 	g->hostdns = hostdns_new(g, g->o->dns_upstream, err, errlen);
 	if (!g->hostdns)
 		goto fail;
+	if (tapfd >= 0) {
+		struct ifreq ifr;
+		int sz = 0;
+
+		memset(&ifr, 0, sizeof(ifr));
+		if (ioctl(tapfd, TUNGETIFF, &ifr) == 0 &&
+		    (ifr.ifr_flags & IFF_VNET_HDR) &&
+		    ioctl(tapfd, TUNGETVNETHDRSZ, &sz) == 0 &&
+		    sz >= (int)sizeof(struct virtio_net_hdr) && sz <= 16) {
+			g->vnet = (size_t)sz;
+			g->bufsize += (size_t)sz;
+			free(g->ibuf);
+			g->ibuf = malloc(g->bufsize);
+			if (!g->ibuf) {
+				snprintf(err, errlen, "out of memory");
+				goto fail;
+			}
+		}
+	}
 	if (gw_netif_up(g) < 0) {
 		snprintf(err, errlen, "lwIP: cannot add the sandbox's interface "
 			 "(at most 250 sandboxes per process)");

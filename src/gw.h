@@ -15,6 +15,8 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <linux/virtio_net.h>
+
 #include "lwip/netif.h"
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
@@ -233,6 +235,8 @@ struct gw {
 	uint8_t *ibuf;                  /* one frame being read from the TAP */
 	size_t bufsize;
 	uint64_t drops_tx;
+	size_t vnet;                    /* virtio_net_hdr size on the TAP, 0 */
+	struct virtio_net_hdr vh_out;   /* the header of the frame going out */
 };
 
 /*

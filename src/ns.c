@@ -434,7 +434,10 @@ static int child_tap(struct ns_child *c, int *tapfd)
 				  strerror(e));
 	}
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TAP | IFF_NO_PI;
+	/* with a gateway, checksum offload: a virtio_net_hdr on each frame,
+	 * and the sandbox's kernel may leave checksums partial (gw.c) */
+	ifr.ifr_flags = IFF_TAP | IFF_NO_PI |
+			(c->o->profile && !getenv("ISLO_NO_OFFLOAD") ? IFF_VNET_HDR : 0);
 	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", ISLO_TAP_NAME);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		e = errno;
@@ -442,6 +445,9 @@ static int child_tap(struct ns_child *c, int *tapfd)
 		return child_fail(c, "cannot create %s (TUNSETIFF): %s",
 				  ISLO_TAP_NAME, strerror(e));
 	}
+	/* best effort: without it the kernel sends whole checksums */
+	if (ifr.ifr_flags & IFF_VNET_HDR)
+		ioctl(fd, TUNSETOFFLOAD, (unsigned long)TUN_F_CSUM);
 	*tapfd = fd;
 	return 0;
 }
