@@ -47,6 +47,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <linux/if_tun.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -214,6 +215,9 @@ static const struct sc_allow seccomp_allow_daemon[] = {
 	SC(access),
 #endif
 	SC(faccessat),
+	/* is a TAP handed over with checksum offload (gw_add())? */
+	SC_ARG(ioctl, 1, 0xffffffffu, TUNGETIFF),
+	SC_ARG(ioctl, 1, 0xffffffffu, TUNGETVNETHDRSZ),
 };
 
 /*
