@@ -19,7 +19,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
-TARGETS=${FUZZ_TARGETS:-"fuzz_dns fuzz_peek fuzz_profile fuzz_frames fuzz_http1 fuzz_cert fuzz_dhcp fuzz_proxy fuzz_stream fuzz_ctl fuzz_pg"}
+TARGETS=${FUZZ_TARGETS:-"fuzz_dns fuzz_peek fuzz_profile fuzz_frames fuzz_http1 fuzz_cert fuzz_dhcp fuzz_proxy fuzz_stream fuzz_ctl fuzz_pg fuzz_vnet"}
 OUT=fuzz/build
 CFLAGS_COMMON="-std=gnu11 -D_GNU_SOURCE -g -O1 -Isrc -Ilwip-port -Ideps/lwip-2.1.3/src/include -Wall -Wextra"
 
@@ -32,7 +32,7 @@ srcs() {
 	fuzz_pg) echo src/pgwire.c src/pgguard.c ;;
 	fuzz_cert) echo src/der.c src/ca.c src/trust.c src/peek.c src/log.c ;;
 	fuzz_profile) echo src/profile.c src/policy.c src/log.c ;;
-	fuzz_frames|fuzz_stream) ls src/*.c | grep -v '^src/main.c$' ;;
+	fuzz_frames|fuzz_stream|fuzz_vnet) ls src/*.c | grep -v '^src/main.c$' ;;
 	fuzz_ctl) echo src/ctlmsg.c ;;
 	# fuzz_proxy.c includes src/proxy.c itself (its static doors)
 	fuzz_proxy) ls src/*.c | grep -v -e '^src/main.c$' -e '^src/proxy.c$' ;;
@@ -44,7 +44,7 @@ libs() {
 	case "$1" in
 	fuzz_profile) echo -lyaml ;;
 	fuzz_cert) echo -l:libbearssl.a ;;
-	fuzz_frames|fuzz_stream|fuzz_proxy) echo build/liblwip.a $(pkg-config --libs yaml-0.1 slirp) -l:libbearssl.a ;;
+	fuzz_frames|fuzz_stream|fuzz_proxy|fuzz_vnet) echo build/liblwip.a $(pkg-config --libs yaml-0.1 slirp) -l:libbearssl.a ;;
 	esac
 }
 
@@ -53,7 +53,7 @@ maxlen() {
 	fuzz_peek) echo 20000 ;;
 	fuzz_http1) echo 20000 ;;
 	fuzz_profile) echo 8192 ;;
-	fuzz_frames) echo 70000 ;;
+	fuzz_frames|fuzz_vnet) echo 70000 ;;
 	fuzz_stream) echo 140000 ;;
 	fuzz_ctl) echo 9000 ;;
 	fuzz_proxy) echo 40000 ;;
@@ -105,7 +105,7 @@ fuzz)
 		# by the replay run and the LeakSanitizer e2e run.
 		extra=""
 		# (FUZZ_LEAKS=1 checks them per input all the same.)
-		case $t in fuzz_frames|fuzz_stream) [ -z "${FUZZ_LEAKS:-}" ] && extra="-detect_leaks=0" ;; esac
+		case $t in fuzz_frames|fuzz_stream|fuzz_vnet) [ -z "${FUZZ_LEAKS:-}" ] && extra="-detect_leaks=0" ;; esac
 		# shellcheck disable=SC2086
 		"$OUT/$t" $extra -max_total_time="$SECS" -max_len="$(maxlen $t)" \
 			-artifact_prefix="$OUT/$t-" -print_final_stats=1 \

@@ -1172,16 +1172,20 @@ static void tap_input(struct gw *g)
 		}
 		if (n == 0)
 			return;
-		if (g->vnet) {
-			if ((size_t)n < g->vnet ||
-			    vnet_input(g, g->ibuf, g->ibuf + g->vnet,
-				       (size_t)n - g->vnet) < 0)
-				continue;
-			gw_frame_input(g, g->ibuf + g->vnet, (size_t)n - g->vnet);
-			continue;
-		}
-		gw_frame_input(g, g->ibuf, (size_t)n);
+		gw_tap_frame(g, g->ibuf, (size_t)n);
 	}
+}
+
+void gw_tap_frame(struct gw *g, uint8_t *buf, size_t n)
+{
+	if (g->vnet) {
+		if (n < g->vnet ||
+		    vnet_input(g, buf, buf + g->vnet, n - g->vnet) < 0)
+			return;
+		gw_frame_input(g, buf + g->vnet, n - g->vnet);
+		return;
+	}
+	gw_frame_input(g, buf, n);
 }
 
 static int stream_listen(struct gw *g, const char *path, char *err,

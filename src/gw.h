@@ -305,6 +305,10 @@ int gw_run_once(struct gw *g, int timeout_ms);
 void gw_frame_input(struct gw *g, const uint8_t *f, size_t len);
 struct gw *gw_test_new(int tapfd, const struct run_opts *o,
 		       struct supervisor *sv);
+/* One read from a TAP fd (with its virtio_net_hdr when g->vnet): the
+ * loop's, and the fuzzers'.  @buf is writable: a partial checksum is
+ * finished in place. */
+void gw_tap_frame(struct gw *g, uint8_t *buf, size_t n);
 /* For the stream-framing fuzzer: bytes as if read from the QEMU socket. */
 void gw_stream_feed(struct gw *g, const uint8_t *p, size_t n);
 int gw_is_own_addr(const struct gw *g, const struct ipaddr *a);
