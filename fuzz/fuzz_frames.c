@@ -70,6 +70,10 @@ static void setup(void)
 	g = gw_test_new(tap, &o, &sv);
 	if (!g)
 		abort();
+#ifdef FUZZ_VNET
+	/* as if the TAP had IFF_VNET_HDR (/dev/null cannot say so) */
+	g->vnet = sizeof(struct virtio_net_hdr);
+#endif
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -90,7 +94,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!frame)
 			abort();
 		memcpy(frame, data + off, len);
+#ifdef FUZZ_VNET
+		gw_tap_frame(g, frame, len);
+#else
 		gw_frame_input(g, frame, len);
+#endif
 		free(frame);
 		off += len;
 	}
