@@ -832,6 +832,8 @@ def main():
     ap.add_argument("--tls-requests", type=int, help="keep-alive requests per run")
     ap.add_argument("--tls-seconds", type=float, help="seconds per new-TLS-connection run")
     ap.add_argument("--idle-conns", type=int, help="idle connections for the memory figures")
+    ap.add_argument("--tests", help="comma-separated subset of: tcp_up, tcp_down, rr, crr, "
+                    "crr_par, tls_down, tls_rr, tls_cps, mem (default: all)")
     ap.add_argument("--no-install", action="store_true")
     ap.add_argument("--no-chart", action="store_true")
     ap.add_argument("--chart-only", metavar="JSON", help=argparse.SUPPRESS)
@@ -906,6 +908,9 @@ def main():
         if servers.tls and not servers.tls_error:
             tests.append(("mem", lambda m: measure_mem(m, args, servers, startup),
                           [m for m in live if m in ("islo-gw", "islo-tls")]))
+        if args.tests:
+            want = set(args.tests.split(","))
+            tests = [t for t in tests if t[0] in want]
         fail_keys = {"tcp_up": ["tcp_up"], "tcp_down": ["tcp_down"],
                      "rr": ["rr_p50", "rr_p99"], "crr": ["crr"], "tls_down": ["tls_down"],
                      "tls_rr": ["tls_rps", "tls_p50"], "tls_cps": ["tls_cps", "tls_cpu_conn"]}

@@ -30,7 +30,7 @@ srcs() {
 	fuzz_peek) echo src/peek.c ;;
 	fuzz_http1) echo src/http1.c ;;
 	fuzz_pg) echo src/pgwire.c src/pgguard.c ;;
-	fuzz_cert) echo src/der.c src/ca.c src/trust.c src/peek.c src/log.c ;;
+	fuzz_cert) echo src/der.c src/ca.c src/ecfast.c src/trust.c src/peek.c src/log.c ;;
 	fuzz_profile) echo src/profile.c src/policy.c src/log.c ;;
 	fuzz_frames|fuzz_stream|fuzz_vnet) ls src/*.c | grep -v '^src/main.c$' ;;
 	fuzz_ctl) echo src/ctlmsg.c ;;
@@ -43,8 +43,8 @@ srcs() {
 libs() {
 	case "$1" in
 	fuzz_profile) echo -lyaml ;;
-	fuzz_cert) echo -l:libbearssl.a ;;
-	fuzz_frames|fuzz_stream|fuzz_proxy|fuzz_vnet) echo build/liblwip.a $(pkg-config --libs yaml-0.1 slirp) -l:libbearssl.a ;;
+	fuzz_cert) echo -l:libbearssl.a -lcrypto ;;
+	fuzz_frames|fuzz_stream|fuzz_proxy|fuzz_vnet) echo build/liblwip.a $(pkg-config --libs yaml-0.1 slirp libcrypto) -l:libbearssl.a ;;
 	esac
 }
 

@@ -62,6 +62,7 @@
 
 #include "ca.h"
 #include "der.h"
+#include "ecfast.h"
 #include "trust.h"
 
 #define CA_CERT_MAX     2048  /* our CA certificate is ~500 bytes */
@@ -505,7 +506,7 @@ static int cert_sign(struct der *d, size_t cert, size_t tbs,
 	br_sha256_init(&h);
 	br_sha256_update(&h, d->buf + tbs - 2, der_len(d) - (tbs - 2));
 	br_sha256_out(&h, hash);
-	siglen = br_ecdsa_i31_sign_asn1(&br_ec_p256_m31, &br_sha256_vtable,
+	siglen = br_ecdsa_i31_sign_asn1(ecfast_impl(), &br_sha256_vtable,
 					hash, sk, sig);
 	if (!siglen)
 		return -1;
@@ -791,7 +792,7 @@ static int load_key(struct ca *ca, const uint8_t *pem, size_t len, char *err,
 	ca->sk.curve = k->curve;
 	ca->sk.x = ca->skbuf;
 	ca->sk.xlen = k->xlen;
-	if (!br_ec_compute_pub(&br_ec_p256_m31, &ca->pk, ca->pkbuf, &ca->sk)) {
+	if (!br_ec_compute_pub(ecfast_impl(), &ca->pk, ca->pkbuf, &ca->sk)) {
 		seterr(err, errlen, "%s: bad private key", ca->key_path);
 		goto out;
 	}
@@ -900,9 +901,9 @@ static int create_ca(struct ca *ca, char *err, size_t errlen)
 	size_t clen, klen, plen;
 	int rc = -1;
 
-	if (!br_ec_keygen(&ca->rng.vtable, &br_ec_p256_m31, &ca->sk, ca->skbuf,
+	if (!br_ec_keygen(&ca->rng.vtable, ecfast_impl(), &ca->sk, ca->skbuf,
 			  BR_EC_secp256r1) ||
-	    !br_ec_compute_pub(&br_ec_p256_m31, &ca->pk, ca->pkbuf, &ca->sk)) {
+	    !br_ec_compute_pub(ecfast_impl(), &ca->pk, ca->pkbuf, &ca->sk)) {
 		seterr(err, errlen, "CA key generation failed");
 		return -1;
 	}
@@ -1039,9 +1040,9 @@ struct ca *ca_open(const char *dir, char *err, size_t errlen)
 	close(fd); /* releases the lock */
 	free(lock);
 
-	if (!br_ec_keygen(&ca->rng.vtable, &br_ec_p256_m31, &ca->leaf_sk,
+	if (!br_ec_keygen(&ca->rng.vtable, ecfast_impl(), &ca->leaf_sk,
 			  ca->leaf_skbuf, BR_EC_secp256r1) ||
-	    !br_ec_compute_pub(&br_ec_p256_m31, &ca->leaf_pk, ca->leaf_pkbuf,
+	    !br_ec_compute_pub(ecfast_impl(), &ca->leaf_pk, ca->leaf_pkbuf,
 			       &ca->leaf_sk)) {
 		seterr(err, errlen, "leaf key generation failed");
 		ca_free(ca);

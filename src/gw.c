@@ -29,6 +29,7 @@
  * frame to the TAP fd.
  */
 #include "gw.h"
+#include "ecfast.h"
 #include "isolation.h"
 
 #include <arpa/inet.h>
@@ -1297,6 +1298,8 @@ int gwd_init(struct gwd *d, struct supervisor *sv)
 
 	memset(d, 0, sizeof(*d));
 	d->sv = sv;
+	/* libcrypto's EC code for BearSSL, set up before isolation */
+	ecfast_init();
 	if (!lwip_up) {
 		lwip_init();
 		lwip_up = 1;

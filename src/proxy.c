@@ -80,6 +80,7 @@
 
 #include "audit.h"
 #include "ca.h"
+#include "ecfast.h"
 #include "http1.h"
 #include "log.h"
 #include "profile.h"
@@ -285,7 +286,7 @@ static void engine_common(const struct pxshared *sh, br_ssl_engine_context *e,
 						 BR_HASHDESC_ID_MASK), hashes[i]);
 	br_ssl_engine_set_prf_sha256(e, br_tls12_sha256_prf);
 	br_ssl_engine_set_prf_sha384(e, br_tls12_sha384_prf);
-	br_ssl_engine_set_ec(e, &br_ec_all_m31);
+	br_ssl_engine_set_ec(e, ecfast_impl());
 	br_ssl_engine_set_gcm(e, &br_sslrec_in_gcm_vtable,
 			      &br_sslrec_out_gcm_vtable);
 	br_ssl_engine_set_aes_ctr(e, sh->aes_ctr);
@@ -1703,7 +1704,7 @@ static int tls_setup(struct proxy *px)
 	engine_common(px->sh, &px->sc.eng, server_suites,
 		      sizeof(server_suites) / sizeof(server_suites[0]));
 	br_ssl_server_set_single_ec(&px->sc, chain, n, key, BR_KEYTYPE_SIGN,
-				    BR_KEYTYPE_EC, &br_ec_all_m31,
+				    BR_KEYTYPE_EC, ecfast_impl(),
 				    br_ecdsa_i31_sign_asn1);
 	tlsbuf_init(&px->sc.eng, &px->s.tb, px->s.tb.io);
 	br_ssl_engine_set_protocol_names(&px->sc.eng, alpn, 1);
@@ -1721,7 +1722,7 @@ static int tls_setup(struct proxy *px)
 					 (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) &
 					       BR_HASHDESC_ID_MASK), hashes[i]);
 	br_x509_minimal_set_rsa(&px->xc, px->sh->rsavrfy);
-	br_x509_minimal_set_ecdsa(&px->xc, &br_ec_all_m31, br_ecdsa_i31_vrfy_asn1);
+	br_x509_minimal_set_ecdsa(&px->xc, ecfast_impl(), br_ecdsa_i31_vrfy_asn1);
 	br_ssl_engine_set_x509(&px->cc.eng, &px->xc.vtable);
 	br_ssl_engine_set_rsavrfy(&px->cc.eng, px->sh->rsavrfy);
 	br_ssl_engine_set_ecdsa(&px->cc.eng, br_ecdsa_i31_vrfy_asn1);
