@@ -15,6 +15,11 @@ BUILD   ?= build
 BIN     ?= islo-net
 LWIPVER := 2.1.3
 LWIPDIR := deps/lwip-$(LWIPVER)
+# BearSSL, built from Debian's source package: Debian's libbearssl.a is
+# compiled with -Os, which costs a third of a TLS handshake's CPU here
+# (its interpreted handshake code, SHA-2) (docs/DESIGN-NOTES.md).
+BEARVER := 0.6
+BEARDIR := deps/bearssl-$(BEARVER)
 
 Q := @
 ifeq ($(V),1)
@@ -30,10 +35,11 @@ WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith -Wstrict-prototypes
 BASEFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE -fno-strict-aliasing \
            -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(EXTRA_CFLAGS)
 LWIP_INC := -Ilwip-port -I$(LWIPDIR)/src/include
-CFLAGS_ISLO := $(BASEFLAGS) $(WARN) -Isrc $(LWIP_INC) $(PKG_CFLAGS) -MMD -MP
+BEAR_INC := -I$(BEARDIR)/inc
+CFLAGS_ISLO := $(BASEFLAGS) $(WARN) -Isrc $(LWIP_INC) $(BEAR_INC) $(PKG_CFLAGS) -MMD -MP
 CFLAGS_LWIP := $(BASEFLAGS) -w $(LWIP_INC) -MMD -MP
 LDFLAGS ?=
-LDLIBS  := $(PKG_LIBS) -l:libbearssl.a $(EXTRA_LDLIBS)
+LDLIBS  := $(PKG_LIBS) $(EXTRA_LDLIBS)
 
 SRCS    := $(filter-out src/main.c,$(wildcard src/*.c))
 OBJS    := $(SRCS:src/%.c=$(BUILD)/src/%.o)
@@ -49,12 +55,31 @@ LWIP_SRCS := $(LWIP_CORE:%=$(LWIPDIR)/src/core/%.c) \
              $(LWIP_V6:%=$(LWIPDIR)/src/core/ipv6/%.c)
 LWIP_OBJS := $(LWIP_SRCS:$(LWIPDIR)/%.c=$(BUILD)/lwip/%.o) $(BUILD)/lwip/port/chksum.o
 LWIP_STAMP := $(LWIPDIR)/.islo-patched
+BEAR_STAMP := $(BEARDIR)/.islo-patched
+STAMPS := $(LWIP_STAMP) $(BEAR_STAMP)
 
 .PHONY: all check check-asan unit deps test fuzz lint format install clean distclean bench
 all: $(BIN)
 
-$(LWIP_STAMP): scripts/fetch-lwip.sh $(wildcard patches/lwip/*.patch)
-	$(Q)scripts/fetch-lwip.sh $(LWIPVER) deps
+$(LWIP_STAMP): scripts/fetch-debsrc.sh $(wildcard patches/lwip/*.patch)
+	$(Q)scripts/fetch-debsrc.sh lwip $(LWIPVER)+dfsg1-2 lwip_$(LWIPVER)+dfsg1.orig.tar.xz \
+		0a8276d09fc4e97bbba2f953d74af2388fc2195ea156be9d7589e297a68fde24 \
+		lwip-$(LWIPVER) deps
+
+$(BEAR_STAMP): scripts/fetch-debsrc.sh
+	$(Q)scripts/fetch-debsrc.sh bearssl $(BEARVER)+dfsg.1-3 bearssl_$(BEARVER)+dfsg.1.orig.tar.xz \
+		102a625bd8f6155260867a50c508df8d8c3f796985dd744df1a68e5cd1a79004 \
+		bearssl-$(BEARVER) deps
+
+# Every BearSSL source file, with our optimisation and hardening flags
+# (the list is only known once the source is there: one recipe)
+$(BUILD)/libbearssl.a: $(BEAR_STAMP)
+	@mkdir -p $(BUILD)/bearssl
+	@$(if $(Q),echo "  CC      bearssl-$(BEARVER)/src/*/*.c")
+	$(Q)cd $(BEARDIR)/src && find . -name '*.c' | sort | \
+		sed -e 's|^\./||' | xargs -P "$$(nproc)" -I{} sh -c \
+		'$(CC) $(BASEFLAGS) -w -I. -I../inc -c -o "$(CURDIR)/$(BUILD)/bearssl/$$(echo {} | tr / _).o" {}'
+	$(Q)rm -f $@ && ar rcs $@ $(BUILD)/bearssl/*.o
 
 $(LWIP_SRCS): $(LWIP_STAMP)
 
@@ -71,12 +96,12 @@ $(BUILD)/lwip/port/%.o: lwip-port/%.c
 $(BUILD)/liblwip.a: $(LWIP_OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BUILD)/src/%.o: src/%.c $(LWIP_STAMP)
+$(BUILD)/src/%.o: src/%.c $(STAMPS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_ISLO) -c -o $@ $<
 
-$(BUILD)/unit/%.o: tests/unit/%.c $(LWIP_STAMP)
+$(BUILD)/unit/%.o: tests/unit/%.c $(STAMPS)
 	@mkdir -p $(dir $@)
 	@$(if $(Q),echo "  CC      $<")
 	$(Q)$(CC) $(CFLAGS_ISLO) -Itests/unit -c -o $@ $<
@@ -84,11 +109,11 @@ $(BUILD)/unit/%.o: tests/unit/%.c $(LWIP_STAMP)
 $(BUILD)/libislo.a: $(OBJS)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BIN): $(BUILD)/src/main.o $(BUILD)/libislo.a $(BUILD)/liblwip.a
+$(BIN): $(BUILD)/src/main.o $(BUILD)/libislo.a $(BUILD)/liblwip.a $(BUILD)/libbearssl.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libislo.a $(BUILD)/liblwip.a
+$(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libislo.a $(BUILD)/liblwip.a $(BUILD)/libbearssl.a
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
@@ -133,7 +158,7 @@ bench: $(BIN)
 # Each libFuzzer target for FUZZ_SECONDS (fuzz/build.sh; FUZZ_TARGETS=
 # picks some, FUZZ_LEAKS=1 turns fuzz_frames' leak check on).
 FUZZ_SECONDS ?= 60
-fuzz: $(BUILD)/liblwip.a
+fuzz: $(BUILD)/liblwip.a $(BUILD)/libbearssl.a
 	$(Q)fuzz/build.sh fuzz $(FUZZ_SECONDS)
 
 format:
@@ -147,7 +172,7 @@ lint:
 	@# so in a multi-file run every va_start after the first file goes
 	@# unseen (a false clang-analyzer-valist.Uninitialized).
 	$(Q)fail=0; for f in src/*.c; do \
-		clang-tidy --quiet $$f -- -std=gnu11 -D_GNU_SOURCE -Isrc $(LWIP_INC) \
+		clang-tidy --quiet $$f -- -std=gnu11 -D_GNU_SOURCE -Isrc $(LWIP_INC) $(BEAR_INC) \
 			$(PKG_CFLAGS) || fail=1; \
 	done; exit $$fail
 

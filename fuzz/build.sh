@@ -21,7 +21,7 @@ set -eu
 cd "$(dirname "$0")/.."
 TARGETS=${FUZZ_TARGETS:-"fuzz_dns fuzz_peek fuzz_profile fuzz_frames fuzz_http1 fuzz_cert fuzz_dhcp fuzz_proxy fuzz_stream fuzz_ctl fuzz_pg fuzz_vnet"}
 OUT=fuzz/build
-CFLAGS_COMMON="-std=gnu11 -D_GNU_SOURCE -g -O1 -Isrc -Ilwip-port -Ideps/lwip-2.1.3/src/include -Wall -Wextra"
+CFLAGS_COMMON="-std=gnu11 -D_GNU_SOURCE -g -O1 -Isrc -Ilwip-port -Ideps/lwip-2.1.3/src/include -Ideps/bearssl-0.6/inc -Wall -Wextra"
 
 srcs() {
 	case "$1" in
@@ -43,8 +43,8 @@ srcs() {
 libs() {
 	case "$1" in
 	fuzz_profile) echo -lyaml ;;
-	fuzz_cert) echo -l:libbearssl.a -lcrypto ;;
-	fuzz_frames|fuzz_stream|fuzz_proxy|fuzz_vnet) echo build/liblwip.a $(pkg-config --libs yaml-0.1 slirp libcrypto) -l:libbearssl.a ;;
+	fuzz_cert) echo build/libbearssl.a -lcrypto ;;
+	fuzz_frames|fuzz_stream|fuzz_proxy|fuzz_vnet) echo build/liblwip.a build/libbearssl.a $(pkg-config --libs yaml-0.1 slirp libcrypto) ;;
 	esac
 }
 
@@ -64,8 +64,9 @@ maxlen() {
 }
 
 mkdir -p "$OUT"
-# fuzz_frames links lwIP as the main build made it
+# the targets link lwIP and BearSSL as the main build made them
 [ -f build/liblwip.a ] || make --no-print-directory build/liblwip.a
+[ -f build/libbearssl.a ] || make --no-print-directory build/libbearssl.a
 
 case "${1:-}" in
 replay)

@@ -506,8 +506,8 @@ static int cert_sign(struct der *d, size_t cert, size_t tbs,
 	br_sha256_init(&h);
 	br_sha256_update(&h, d->buf + tbs - 2, der_len(d) - (tbs - 2));
 	br_sha256_out(&h, hash);
-	siglen = br_ecdsa_i31_sign_asn1(ecfast_impl(), &br_sha256_vtable,
-					hash, sk, sig);
+	siglen = ecfast_sign_asn1(ecfast_impl(), &br_sha256_vtable, hash, sk,
+				  sig);
 	if (!siglen)
 		return -1;
 	put_sigalg(d);

@@ -32,7 +32,9 @@
 #include <openssl/crypto.h>
 #include <openssl/ec.h>
 #include <openssl/evp.h>
+#include <openssl/core_names.h>
 #include <openssl/obj_mac.h>
+#include <openssl/param_build.h>
 
 #include "log.h"
 
@@ -244,6 +246,118 @@ static size_t x25519_mulgen(unsigned char *R, const unsigned char *x,
 }
 
 /* ------------------------------------------------------------------ */
+/* ECDSA signatures (P-256)                                            */
+
+/*
+ * libcrypto wants a key object; making one costs more than a signature,
+ * so the last few keys used are kept (the CA's leaf key signs every
+ * intercepted handshake). The copies of the private keys are wiped when
+ * an entry is replaced and at exit.
+ */
+#define SIGN_KEYS 4
+
+static struct sign_key {
+	unsigned char x[32];
+	size_t xlen;
+	EVP_PKEY *pkey;
+	unsigned long used;
+} sign_keys[SIGN_KEYS];
+static unsigned long sign_clock;
+
+static EVP_PKEY *p256_pkey(const br_ec_private_key *sk)
+{
+	unsigned char pub[P256_POINT];
+	OSSL_PARAM_BLD *bld = NULL;
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *c = NULL;
+	EVP_PKEY *pkey = NULL;
+	BIGNUM *priv = NULL;
+
+	if (p256_mulgen(pub, sk->x, sk->xlen) != P256_POINT)
+		return NULL;
+	priv = scalar(sk->x, sk->xlen);
+	bld = OSSL_PARAM_BLD_new();
+	if (!priv || !bld ||
+	    !OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+					     SN_X9_62_prime256v1, 0) ||
+	    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PRIV_KEY, priv) ||
+	    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pub,
+					      sizeof(pub)))
+		goto out;
+	params = OSSL_PARAM_BLD_to_param(bld);
+	c = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
+	if (!params || !c || EVP_PKEY_fromdata_init(c) <= 0 ||
+	    EVP_PKEY_fromdata(c, &pkey, EVP_PKEY_KEYPAIR, params) <= 0)
+		pkey = NULL;
+out:
+	EVP_PKEY_CTX_free(c);
+	OSSL_PARAM_free(params); /* the secure part (the key) is wiped */
+	OSSL_PARAM_BLD_free(bld);
+	BN_clear_free(priv);
+	return pkey;
+}
+
+static EVP_PKEY *sign_key_get(const br_ec_private_key *sk)
+{
+	struct sign_key *k, *old = &sign_keys[0];
+	size_t i;
+
+	for (i = 0; i < SIGN_KEYS; i++) {
+		k = &sign_keys[i];
+		if (k->pkey && k->xlen == sk->xlen &&
+		    CRYPTO_memcmp(k->x, sk->x, sk->xlen) == 0) {
+			k->used = ++sign_clock;
+			return k->pkey;
+		}
+		if (k->used < old->used)
+			old = k;
+	}
+	EVP_PKEY_free(old->pkey);
+	OPENSSL_cleanse(old->x, sizeof(old->x));
+	old->xlen = 0;
+	old->used = 0;
+	old->pkey = p256_pkey(sk);
+	if (!old->pkey)
+		return NULL;
+	memcpy(old->x, sk->x, sk->xlen);
+	old->xlen = sk->xlen;
+	old->used = ++sign_clock;
+	return old->pkey;
+}
+
+static void sign_keys_wipe(void)
+{
+	size_t i;
+
+	for (i = 0; i < SIGN_KEYS; i++) {
+		EVP_PKEY_free(sign_keys[i].pkey);
+		OPENSSL_cleanse(&sign_keys[i], sizeof(sign_keys[i]));
+	}
+}
+
+size_t ecfast_sign_asn1(const br_ec_impl *impl, const br_hash_class *hf,
+			const void *hash_value, const br_ec_private_key *sk,
+			void *sig)
+{
+	size_t hlen = (size_t)(hf->desc >> BR_HASHDESC_OUT_OFF) &
+		      BR_HASHDESC_OUT_MASK;
+	size_t n = 72; /* the longest DER signature on P-256 */
+	EVP_PKEY_CTX *c;
+	EVP_PKEY *pkey;
+
+	if (!active || sk->curve != BR_EC_secp256r1 || sk->xlen == 0 ||
+	    sk->xlen > 32)
+		return br_ecdsa_i31_sign_asn1(impl, hf, hash_value, sk, sig);
+	pkey = sign_key_get(sk);
+	c = pkey ? EVP_PKEY_CTX_new(pkey, NULL) : NULL;
+	if (!c || EVP_PKEY_sign_init(c) <= 0 ||
+	    EVP_PKEY_sign(c, sig, &n, hash_value, hlen) <= 0)
+		n = 0;
+	EVP_PKEY_CTX_free(c);
+	return n ? n : br_ecdsa_i31_sign_asn1(impl, hf, hash_value, sk, sig);
+}
+
+/* ------------------------------------------------------------------ */
 /* The br_ec_impl                                                      */
 
 static const unsigned char *api_generator(int curve, size_t *len)
@@ -365,6 +479,29 @@ static int self_test(void)
 	return 0;
 }
 
+/*
+ * One signature with a throwaway key, checked with BearSSL: it also seeds
+ * libcrypto's random generator (its nonces) now, before isolation.
+ */
+static int sign_test(void)
+{
+	unsigned char x[32], hash[32], sig[72], pub[P256_POINT];
+	br_ec_private_key sk = { BR_EC_secp256r1, x, sizeof(x) };
+	br_ec_public_key pk = { BR_EC_secp256r1, pub, sizeof(pub) };
+	size_t n;
+	int ok;
+
+	memcpy(x, kat_p256 + 1, 32); /* a key below the order: any will do */
+	x[0] &= 0x7f;
+	memset(hash, 0x5a, sizeof(hash));
+	n = ecfast_sign_asn1(&fast_impl, &br_sha256_vtable, hash, &sk, sig);
+	ok = n && p256_mulgen(pub, x, sizeof(x)) == P256_POINT &&
+	     br_ecdsa_i31_vrfy_asn1(slow, hash, sizeof(hash), &pk, sig, n);
+	sign_keys_wipe();
+	OPENSSL_cleanse(x, sizeof(x));
+	return ok ? 0 : -1;
+}
+
 int ecfast_init(void)
 {
 	const char *e = getenv("ISLO_EC");
@@ -384,8 +521,10 @@ int ecfast_init(void)
 	if (!p256 || !bnctx)
 		goto fail;
 	active = 1;
-	if (self_test() == 0)
+	if (self_test() == 0 && sign_test() == 0) {
+		atexit(sign_keys_wipe);
 		return 0;
+	}
 	active = 0;
 	logmsg(LOG_WARN, "libcrypto's EC code disagrees with BearSSL's; using BearSSL's");
 	return -1;

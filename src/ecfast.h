@@ -32,6 +32,16 @@ int ecfast_init(void);
  * br_ec_all_m31 otherwise (and when ISLO_EC=bearssl is set). */
 const br_ec_impl *ecfast_impl(void);
 
+/*
+ * An ECDSA signer (br_ecdsa_sign) for BearSSL: P-256 keys are signed by
+ * libcrypto (a random nonce from its generator, where BearSSL derives one
+ * from the key and hash), other curves and any failure by
+ * br_ecdsa_i31_sign_asn1().
+ */
+size_t ecfast_sign_asn1(const br_ec_impl *impl, const br_hash_class *hf,
+			const void *hash_value, const br_ec_private_key *sk,
+			void *sig);
+
 /* 1 when ecfast_impl() is libcrypto-backed */
 int ecfast_active(void);
 

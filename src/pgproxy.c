@@ -74,6 +74,7 @@
 
 #include "audit.h"
 #include "ca.h"
+#include "ecfast.h"
 #include "log.h"
 #include "pgguard.h"
 #include "pgwire.h"
@@ -778,6 +779,11 @@ static int stls_start(struct pgproxy *pp)
 	pp->chain[0].data_len = chain[0].data_len;
 	pp->chain[1] = chain[1];
 	br_ssl_server_init_full_ec(&pp->sc, pp->chain, 2, BR_KEYTYPE_EC, key);
+	/* libcrypto's EC code, as the HTTP side's (ecfast.h) */
+	br_ssl_engine_set_ec(&pp->sc.eng, ecfast_impl());
+	br_ssl_server_set_single_ec(&pp->sc, pp->chain, 2, key,
+				    BR_KEYTYPE_KEYX | BR_KEYTYPE_SIGN,
+				    BR_KEYTYPE_EC, ecfast_impl(), ecfast_sign_asn1);
 	br_ssl_engine_set_versions(&pp->sc.eng, BR_TLS12, BR_TLS12);
 	br_ssl_engine_set_buffer(&pp->sc.eng, pp->sbuf, BR_SSL_BUFSIZE_BIDI, 1);
 	return br_ssl_server_reset(&pp->sc) ? 0 : -1;

@@ -74,6 +74,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <bearssl.h>
@@ -267,23 +268,61 @@ static const uint16_t client_suites[] = {
 	BR_TLS_RSA_WITH_AES_256_CBC_SHA,
 };
 
-/* Hashes both engines may need (TLS 1.2 PRFs, signatures, certificates) */
+/* Hashes the upstream engine may need (TLS 1.2 PRFs, signatures,
+ * certificates) */
 static const br_hash_class *const hashes[] = {
 	&br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable,
 	&br_sha384_vtable, &br_sha512_vtable,
 };
 
-/* TLS 1.2, the suites' hashes, PRFs and record ciphers (see pxshared) */
-static void engine_common(const struct pxshared *sh, br_ssl_engine_context *e,
-			  const uint16_t *suites, size_t nsuites)
+/*
+ * The sandbox side's: the PRFs' SHA-256 and SHA-384 (the handshake is
+ * hashed with every hash an engine has), SHA-256 for our signature, and
+ * SHA-1 for a client that sends no signature_algorithms (TLS 1.2's
+ * default).
+ */
+static const br_hash_class *const server_hashes[] = {
+	&br_sha1_vtable, &br_sha256_vtable, &br_sha384_vtable,
+};
+
+static void set_hashes(br_ssl_engine_context *e, const br_hash_class *const *h,
+		       size_t n)
 {
 	size_t i;
 
+	for (i = 0; i < n; i++)
+		br_ssl_engine_set_hash(e, (int)((h[i]->desc >> BR_HASHDESC_ID_OFF) &
+						BR_HASHDESC_ID_MASK), h[i]);
+}
+
+/*
+ * Seed an engine's random generator from getrandom(). BearSSL's own
+ * seeder asks CPUID for RDRAND for every engine, and under a hypervisor
+ * CPUID is a VM exit (about 15 us here, two per intercepted connection).
+ * If getrandom() fails, BearSSL seeds itself as before.
+ */
+static void engine_seed(br_ssl_engine_context *e)
+{
+	unsigned char seed[32];
+
+	if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+		return;
+	br_ssl_engine_inject_entropy(e, seed, sizeof(seed));
+	e->rng_os_rand_done = 1;
+	explicit_bzero(seed, sizeof(seed));
+}
+
+/* TLS 1.2, the suites' hashes, PRFs and record ciphers (see pxshared) */
+static void engine_common(const struct pxshared *sh, br_ssl_engine_context *e,
+			  const uint16_t *suites, size_t nsuites, int server)
+{
 	br_ssl_engine_set_versions(e, BR_TLS12, BR_TLS12);
 	br_ssl_engine_set_suites(e, suites, nsuites);
-	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
-		br_ssl_engine_set_hash(e, (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) &
-						 BR_HASHDESC_ID_MASK), hashes[i]);
+	if (server)
+		set_hashes(e, server_hashes,
+			   sizeof(server_hashes) / sizeof(server_hashes[0]));
+	else
+		set_hashes(e, hashes, sizeof(hashes) / sizeof(hashes[0]));
 	br_ssl_engine_set_prf_sha256(e, br_tls12_sha256_prf);
 	br_ssl_engine_set_prf_sha384(e, br_tls12_sha384_prf);
 	br_ssl_engine_set_ec(e, ecfast_impl());
@@ -299,6 +338,7 @@ static void engine_common(const struct pxshared *sh, br_ssl_engine_context *e,
 	br_ssl_engine_set_chacha20(e, sh->chacha);
 	br_ssl_engine_set_poly1305(e, sh->poly);
 	br_ssl_engine_add_flags(e, BR_OPT_NO_RENEGOTIATION);
+	engine_seed(e);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1702,10 +1742,10 @@ static int tls_setup(struct proxy *px)
 	/* sandbox side: the pinned leaf, the sandbox's sessions resumable */
 	br_ssl_server_zero(&px->sc);
 	engine_common(px->sh, &px->sc.eng, server_suites,
-		      sizeof(server_suites) / sizeof(server_suites[0]));
+		      sizeof(server_suites) / sizeof(server_suites[0]), 1);
 	br_ssl_server_set_single_ec(&px->sc, chain, n, key, BR_KEYTYPE_SIGN,
 				    BR_KEYTYPE_EC, ecfast_impl(),
-				    br_ecdsa_i31_sign_asn1);
+				    ecfast_sign_asn1);
 	tlsbuf_init(&px->sc.eng, &px->s.tb, px->s.tb.io);
 	br_ssl_engine_set_protocol_names(&px->sc.eng, alpn, 1);
 	br_ssl_server_set_cache(&px->sc, &px->sh->srv_cache.vtable);
@@ -1715,7 +1755,7 @@ static int tls_setup(struct proxy *px)
 	/* upstream side: verified against the trust store, or resumed */
 	br_ssl_client_zero(&px->cc);
 	engine_common(px->sh, &px->cc.eng, client_suites,
-		      sizeof(client_suites) / sizeof(client_suites[0]));
+		      sizeof(client_suites) / sizeof(client_suites[0]), 0);
 	br_x509_minimal_init(&px->xc, &br_sha256_vtable, g->trust.ta, g->trust.n);
 	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
 		br_x509_minimal_set_hash(&px->xc,

@@ -1,8 +1,11 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
 #
-# fetch-lwip.sh VERSION DEPSDIR - fetch lwIP pristine from Debian's `lwip`
-# source package, check it by sha256, unpack it and apply our patches.
+# fetch-debsrc.sh PACKAGE DEBVER ORIG SHA256 TOPDIR DEPSDIR - fetch a
+# third-party library pristine from its Debian source package, check the
+# upstream tarball ORIG by sha256, unpack it as DEPSDIR/TOPDIR and apply
+# our patches from patches/PACKAGE/ (if any).  Used for lwIP and BearSSL
+# (see the Makefile for the versions and checksums).
 #
 # The deb-src entry is derived at run time from this machine's own Debian
 # sources (deb822 .sources or one-line sources.list): the same mirror, the
@@ -11,16 +14,18 @@
 # and no root is needed.  Nothing fetched here is ever committed.
 set -eu
 
-VERSION=${1:-2.1.3}
-DEPS=${2:-deps}
-DEBVER="${VERSION}+dfsg1-2"
-ORIG="lwip_${VERSION}+dfsg1.orig.tar.xz"
-SHA256=0a8276d09fc4e97bbba2f953d74af2388fc2195ea156be9d7589e297a68fde24
+[ $# -eq 6 ] || { echo "usage: $0 PACKAGE DEBVER ORIG SHA256 TOPDIR DEPSDIR" >&2; exit 2; }
+PKG=$1
+DEBVER=$2
+ORIG=$3
+SHA256=$4
+TOP=$5
+DEPS=$6
 HERE=$(cd "$(dirname "$0")/.." && pwd)
 
 mkdir -p "$DEPS"
 DEPS=$(cd "$DEPS" && pwd)
-SRC="$DEPS/lwip-$VERSION"
+SRC="$DEPS/$TOP"
 
 have_orig() {
 	[ -f "$DEPS/$ORIG" ] &&
@@ -28,7 +33,7 @@ have_orig() {
 }
 
 if ! have_orig; then
-	APT="$DEPS/apt"
+	APT="$DEPS/apt-$PKG"
 	rm -rf "$APT"
 	mkdir -p "$APT/parts" "$APT/lists/partial" "$APT/cache/archives/partial"
 	: >"$APT/none.list"
@@ -47,22 +52,22 @@ if ! have_orig; then
 	[ -s "$APT/parts/derived.list" ] && found=1
 	[ -f "$APT/parts/derived.list" ] && [ ! -s "$APT/parts/derived.list" ] && rm -f "$APT/parts/derived.list"
 	if [ "$found" = 0 ]; then
-		echo "fetch-lwip: no Debian sources entry found in /etc/apt to derive deb-src from" >&2
+		echo "fetch-debsrc: no Debian sources entry found in /etc/apt to derive deb-src from" >&2
 		exit 1
 	fi
 	OPTS="-o Dir::Etc::SourceList=$APT/none.list -o Dir::Etc::SourceParts=$APT/parts \
 	      -o Dir::State::Lists=$APT/lists -o Dir::Cache=$APT/cache \
 	      -o Debug::NoLocking=1 -o APT::Sandbox::User=root -qq"
-	echo "  FETCH   lwip $DEBVER (Debian source package)"
+	echo "  FETCH   $PKG $DEBVER (Debian source package)"
 	# shellcheck disable=SC2086
 	apt-get $OPTS update >/dev/null
-	(cd "$DEPS" && apt-get $OPTS source --download-only "lwip=$DEBVER" >/dev/null 2>&1) || {
-		echo "fetch-lwip: apt-get source lwip=$DEBVER failed" >&2
+	(cd "$DEPS" && apt-get $OPTS source --download-only "$PKG=$DEBVER" >/dev/null 2>&1) || {
+		echo "fetch-debsrc: apt-get source $PKG=$DEBVER failed" >&2
 		exit 1
 	}
 	rm -rf "$APT"
 	if ! have_orig; then
-		echo "fetch-lwip: $ORIG does not match sha256 $SHA256" >&2
+		echo "fetch-debsrc: $ORIG does not match sha256 $SHA256" >&2
 		exit 1
 	fi
 fi
@@ -70,9 +75,9 @@ fi
 rm -rf "$SRC" "$SRC.tmp"
 mkdir -p "$SRC.tmp"
 tar -C "$SRC.tmp" -xJf "$DEPS/$ORIG"
-mv "$SRC.tmp/lwip-$VERSION" "$SRC"
+mv "$SRC.tmp/$TOP" "$SRC"
 rmdir "$SRC.tmp"
-for p in "$HERE"/patches/lwip/*.patch; do
+for p in "$HERE"/patches/"$PKG"/*.patch; do
 	[ -f "$p" ] || continue
 	echo "  PATCH   $(basename "$p")"
 	patch -s -p1 -d "$SRC" <"$p"
