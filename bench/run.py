@@ -93,6 +93,8 @@ FIGURES = {
     "rr_p50": ("1-byte request/response p50", "us", False),
     "rr_p99": ("1-byte request/response p99", "us", False),
     "crr": ("connect + 1 byte each way + close", "conn/s", True),
+    "crr_cpu": ("stack CPU per connection (1e6/this = conn/s per core)", "us", False),
+    "crr_par": ("connect + 1 byte each way + close, 4 clients at once", "conn/s", True),
     "tls_down": ("HTTPS download of the large body (curl)", "Gbit/s", True),
     "tls_rps": ("HTTPS keep-alive requests, one connection, tiny body", "req/s", True),
     "tls_p50": ("HTTPS keep-alive request p50", "us", False),
@@ -104,6 +106,7 @@ FIGURES = {
     "mem_tls": ("islo-net PSS per idle intercepted TLS connection", "KiB", False),
 }
 REF = "islo-gw"
+CRR_CLIENTS = 4
 # the islo-net mode each figure's ratio column compares with
 FIG_REF = {k: ("islo-tls" if k.startswith("tls_") else None if k.startswith("mem_") else REF)
            for k in FIGURES}
@@ -548,17 +551,45 @@ def measure_rr(mode, args, servers, _startup):
     return {"rr_p50": j["p50_us"], "rr_p99": j["p99_us"]}, None
 
 
-def measure_crr(mode, args, servers, _startup):
-    stdout, err, _ = run_client(
+def measure_crr(mode, args, servers, startup):
+    stdout, err, cpu = run_client(
         mode, "%s -P crr %s %d %s" % (args.tcp_rr, target_host(mode), servers.rr_port,
                                       args.crr_seconds),
-        args, servers, timeout=args.crr_seconds + 40)
+        args, servers, timeout=args.crr_seconds + 40, cpu=True)
     j = last_json(stdout)
     if not j or "conn_per_s" not in j:
         return None, err or "no tcp_rr result"
     if j.get("errors"):
         log("bench:   %s: %d failed connections" % (mode, j["errors"]))
-    return {"crr": j["conn_per_s"]}, None
+    out = {"crr": j["conn_per_s"]}
+    # the stack's own CPU per connection (as for new TLS connections)
+    if cpu is not None and j.get("conns"):
+        out["crr_cpu"] = max(cpu - startup.get(mode, 0.0), 0.0) * 1e6 / j["conns"]
+    return out, None
+
+
+def measure_crr_par(mode, args, servers, _startup):
+    """The connection rate with CRR_CLIENTS sequential clients at once."""
+    one = "%s crr %s %d %s" % (args.tcp_rr, target_host(mode), servers.rr_port,
+                               args.crr_seconds)
+    sh = "%s -P crr %s %d 0.01 >/dev/null; %s" % (
+        args.tcp_rr, target_host(mode), servers.rr_port,
+        " & ".join([one] * CRR_CLIENTS) + " & wait")
+    stdout, err, _ = run_client(mode, sh, args, servers, timeout=args.crr_seconds + 40)
+    rates, errors = [], 0
+    for line in stdout.splitlines():
+        try:
+            j = json.loads(line)
+        except ValueError:
+            continue
+        if "conn_per_s" in j:
+            rates.append(j["conn_per_s"])
+            errors += j.get("errors", 0)
+    if len(rates) != CRR_CLIENTS:
+        return None, err or "%d of %d tcp_rr results" % (len(rates), CRR_CLIENTS)
+    if errors:
+        log("bench:   %s: %d failed connections" % (mode, errors))
+    return {"crr_par": sum(rates)}, None
 
 
 # -- TLS ---------------------------------------------------------------------
@@ -898,6 +929,8 @@ def main():
                  ("rr", lambda m: measure_rr(m, args, servers, startup),
                   [m for m in live if m != "islo-gw-1500"]),
                  ("crr", lambda m: measure_crr(m, args, servers, startup),
+                  [m for m in live if m != "islo-gw-1500"]),
+                 ("crr_par", lambda m: measure_crr_par(m, args, servers, startup),
                   [m for m in live if m != "islo-gw-1500"])]
         old = [m for m in live if m not in TLS_MODES]
         tests = [(n, f, [m for m in ms if m in old]) for n, f, ms in tests]
@@ -912,7 +945,8 @@ def main():
             want = set(args.tests.split(","))
             tests = [t for t in tests if t[0] in want]
         fail_keys = {"tcp_up": ["tcp_up"], "tcp_down": ["tcp_down"],
-                     "rr": ["rr_p50", "rr_p99"], "crr": ["crr"], "tls_down": ["tls_down"],
+                     "rr": ["rr_p50", "rr_p99"], "crr": ["crr", "crr_cpu"],
+                     "crr_par": ["crr_par"], "tls_down": ["tls_down"],
                      "tls_rr": ["tls_rps", "tls_p50"], "tls_cps": ["tls_cps", "tls_cpu_conn"]}
         samples = {f: {} for f in FIGURES}
         failures, raw = {}, []
