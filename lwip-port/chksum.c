@@ -14,6 +14,8 @@
 #include <string.h>
 
 uint16_t islo_chksum(const void *dataptr, int len);
+uint16_t islo_chksum_copy(void *dst, const void *src, uint16_t len);
+extern int islo_chksum_copy_off;
 
 uint16_t islo_chksum(const void *dataptr, int len)
 {
@@ -61,4 +63,18 @@ uint16_t islo_chksum(const void *dataptr, int len)
 	sum = (sum & 0xffff) + (sum >> 16);
 	sum = (sum & 0xffff) + (sum >> 16);
 	return (uint16_t)sum;
+}
+
+/*
+ * LWIP_CHKSUM_COPY: copy, and sum what was copied, unless the pcb being
+ * written to sends through a netif with TCP checksum offload, where the
+ * sum would never be used (gw_tcp_write() sets islo_chksum_copy_off
+ * around tcp_write() for such pcbs; a pcb never changes netif).
+ */
+int islo_chksum_copy_off;
+
+uint16_t islo_chksum_copy(void *dst, const void *src, uint16_t len)
+{
+	memcpy(dst, src, len);
+	return islo_chksum_copy_off ? 0 : islo_chksum(dst, len);
 }

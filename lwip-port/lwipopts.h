@@ -105,7 +105,7 @@ struct netif *islo_input_netif(void);
  * check does not apply.  The remaining checks hold by construction above. */
 #define LWIP_DISABLE_TCP_SANITY_CHECKS 1
 
-/* Checksums: generated and checked in software (TAP offloads: later). */
+/* Checksums: generated and checked in software, but see TAP offload. */
 /* our checksum routine (lwip-port/chksum.c): 64-bit accumulation */
 #include <stdint.h>
 uint16_t islo_chksum(const void *dataptr, int len);
@@ -123,6 +123,11 @@ uint16_t islo_chksum(const void *dataptr, int len);
 #define CHECKSUM_CHECK_ICMP         1
 #define CHECKSUM_CHECK_ICMP6        1
 #define LWIP_CHECKSUM_ON_COPY       1
+/* ... computed while tcp_write() copies, unless the segment's netif does
+ * not generate TCP checksums (TAP offload): gw_tcp_write() says which */
+extern int islo_chksum_copy_off;
+uint16_t islo_chksum_copy(void *dst, const void *src, uint16_t len);
+#define LWIP_CHKSUM_COPY(dst, src, len) islo_chksum_copy(dst, src, len)
 
 /* Our patch (patches/lwip/0001): terminate every destination address and
  * every port on the sandbox's netif. */

@@ -281,7 +281,7 @@ static int down_flush(struct flow *f)
 			n = 0xffff;
 		if (!n)
 			break;
-		e = tcp_write(f->pcb, f->down + f->down_off, (u16_t)n,
+		e = gw_tcp_write(f->pcb, f->down + f->down_off, (u16_t)n,
 			      TCP_WRITE_FLAG_COPY);
 		if (e == ERR_MEM)
 			break;
@@ -332,7 +332,7 @@ static void host_readable(struct flow *f)
 				chunk = 0xffff;
 			if (chunk > tcp_sndbuf(f->pcb))
 				chunk = tcp_sndbuf(f->pcb);
-			e = chunk ? tcp_write(f->pcb, rbuf + off, (u16_t)chunk,
+			e = chunk ? gw_tcp_write(f->pcb, rbuf + off, (u16_t)chunk,
 					      TCP_WRITE_FLAG_COPY)
 				  : ERR_MEM;
 			if (e == ERR_MEM)
@@ -535,7 +535,7 @@ static err_t peek_refuse(struct flow *f, const char *reason, const char *seen,
 		rlen = snprintf(resp, sizeof(resp), http_deny_fmt, (size_t)blen,
 				body);
 		if (rlen > 0 && (size_t)rlen < sizeof(resp) &&
-		    tcp_write(f->pcb, resp, (u16_t)rlen, TCP_WRITE_FLAG_COPY) ==
+		    gw_tcp_write(f->pcb, resp, (u16_t)rlen, TCP_WRITE_FLAG_COPY) ==
 			    ERR_OK) {
 			tcp_output(f->pcb);
 			f->need_peek = 0;
@@ -690,7 +690,7 @@ static err_t dns_tcp_recv(struct flow *f, struct pbuf *p)
 		if (rlen) {
 			out[0] = (uint8_t)(rlen >> 8);
 			out[1] = (uint8_t)rlen;
-			if (tcp_write(f->pcb, out, (u16_t)(rlen + 2),
+			if (gw_tcp_write(f->pcb, out, (u16_t)(rlen + 2),
 				      TCP_WRITE_FLAG_COPY) != ERR_OK)
 				return flow_abort(f, "DNS over TCP: send failed");
 		}

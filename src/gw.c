@@ -141,6 +141,19 @@ int gw_is_own_addr(const struct gw *g, const struct ipaddr *a)
 	       ipaddr_eq(a, &g->gw6) || ipaddr_eq(a, &g->dns6);
 }
 
+err_t gw_tcp_write(struct tcp_pcb *pcb, const void *data, u16_t len,
+		   u8_t flags)
+{
+	struct netif *nif = netif_get_by_index(pcb->netif_idx);
+	err_t e;
+
+	islo_chksum_copy_off =
+		nif && !(nif->chksum_flags & NETIF_CHECKSUM_GEN_TCP);
+	e = tcp_write(pcb, data, len, flags);
+	islo_chksum_copy_off = 0;
+	return e;
+}
+
 void gw_epoll_mod(struct gw *g, int fd, struct epref *ref, uint32_t events,
 		  int op)
 {

@@ -1507,7 +1507,7 @@ static size_t to_pcb(struct pgproxy *pp, const uint8_t *p, size_t len)
 	if (n > 0xffff)
 		n = 0xffff;
 	if (!n || tcp_sndqueuelen(f->pcb) >= TCP_SND_QUEUELEN - 8 ||
-	    tcp_write(f->pcb, p, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK)
+	    gw_tcp_write(f->pcb, p, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK)
 		return 0;
 	f->bytes_down += n;
 	return n;

@@ -1501,7 +1501,7 @@ static int to_sandbox(struct proxy *px)
 		if (n > 0xffff)
 			n = 0xffff;
 		if (!n || tcp_sndqueuelen(f->pcb) >= TCP_SND_QUEUELEN - 8 ||
-		    tcp_write(f->pcb, p, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK)
+		    gw_tcp_write(f->pcb, p, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK)
 			break;
 		rec_out_ack(&px->s, n);
 		f->bytes_down += n;
