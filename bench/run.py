@@ -100,6 +100,7 @@ FIGURES = {
     "tls_p50": ("HTTPS keep-alive request p50", "us", False),
     "tls_added": ("HTTPS request p50 added to direct TLS's (same round)", "us", False),
     "tls_cps": ("new TLS connections (full handshake + 1 request)", "conn/s", True),
+    "tls_cps_par": ("new TLS connections, 4 clients at once", "conn/s", True),
     "tls_cpu_conn": ("islo-net CPU per new TLS connection (1000/this = conn/s per core)",
                      "ms", False),
     "mem_pass": ("islo-net PSS per idle passthrough TLS connection", "KiB", False),
@@ -568,6 +569,26 @@ def measure_crr(mode, args, servers, startup):
     return out, None
 
 
+def par_rates(mode, sh, args, servers, timeout, what):
+    """Run sh (CRR_CLIENTS clients in the background, then wait); sum the
+    conn_per_s of their JSON lines. Returns (sum, error)."""
+    stdout, err, _ = run_client(mode, sh, args, servers, timeout=timeout)
+    rates, errors = [], 0
+    for line in stdout.splitlines():
+        try:
+            j = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(j, dict) and "conn_per_s" in j:
+            rates.append(j["conn_per_s"])
+            errors += j.get("errors", 0)
+    if len(rates) != CRR_CLIENTS:
+        return None, err or "%d of %d %s results" % (len(rates), CRR_CLIENTS, what)
+    if errors:
+        log("bench:   %s: %d failed connections" % (mode, errors))
+    return sum(rates), None
+
+
 def measure_crr_par(mode, args, servers, _startup):
     """The connection rate with CRR_CLIENTS sequential clients at once."""
     one = "%s crr %s %d %s" % (args.tcp_rr, target_host(mode), servers.rr_port,
@@ -575,21 +596,8 @@ def measure_crr_par(mode, args, servers, _startup):
     sh = "%s -P crr %s %d 0.01 >/dev/null; %s" % (
         args.tcp_rr, target_host(mode), servers.rr_port,
         " & ".join([one] * CRR_CLIENTS) + " & wait")
-    stdout, err, _ = run_client(mode, sh, args, servers, timeout=args.crr_seconds + 40)
-    rates, errors = [], 0
-    for line in stdout.splitlines():
-        try:
-            j = json.loads(line)
-        except ValueError:
-            continue
-        if "conn_per_s" in j:
-            rates.append(j["conn_per_s"])
-            errors += j.get("errors", 0)
-    if len(rates) != CRR_CLIENTS:
-        return None, err or "%d of %d tcp_rr results" % (len(rates), CRR_CLIENTS)
-    if errors:
-        log("bench:   %s: %d failed connections" % (mode, errors))
-    return {"crr_par": sum(rates)}, None
+    v, err = par_rates(mode, sh, args, servers, args.crr_seconds + 40, "tcp_rr")
+    return ({"crr_par": v}, None) if v is not None else (None, err)
 
 
 # -- TLS ---------------------------------------------------------------------
@@ -659,6 +667,16 @@ def measure_tls_cps(mode, args, servers, startup):
     if cpu is not None and j.get("conns"):
         out["tls_cpu_conn"] = max(cpu - startup.get(mode, 0.0), 0.0) * 1000 / j["conns"]
     return out, None
+
+
+def measure_tls_cps_par(mode, args, servers, _startup):
+    """New TLS connections/s with CRR_CLIENTS sequential clients at once:
+    the stack's capacity rather than one client's round trips."""
+    opts, target, _ = tls_target(mode, servers)
+    one = "%s -2 %scps %s /tiny %s" % (args.tls_client, opts, target, args.tls_seconds)
+    sh = " & ".join([one] * CRR_CLIENTS) + " & wait"
+    v, err = par_rates(mode, sh, args, servers, args.tls_seconds + 60, "tls_client")
+    return ({"tls_cps_par": v}, None) if v is not None else (None, err)
 
 
 def measure_mem(mode, args, servers, _startup):
@@ -864,7 +882,7 @@ def main():
     ap.add_argument("--tls-seconds", type=float, help="seconds per new-TLS-connection run")
     ap.add_argument("--idle-conns", type=int, help="idle connections for the memory figures")
     ap.add_argument("--tests", help="comma-separated subset of: tcp_up, tcp_down, rr, crr, "
-                    "crr_par, tls_down, tls_rr, tls_cps, mem (default: all)")
+                    "crr_par, tls_down, tls_rr, tls_cps, tls_cps_par, mem (default: all)")
     ap.add_argument("--no-install", action="store_true")
     ap.add_argument("--no-chart", action="store_true")
     ap.add_argument("--chart-only", metavar="JSON", help=argparse.SUPPRESS)
@@ -937,7 +955,9 @@ def main():
         tls_live = [m for m in live if m in TLS_MODES]
         tests += [("tls_down", lambda m: measure_tls_down(m, args, servers, startup), tls_live),
                   ("tls_rr", lambda m: measure_tls_rr(m, args, servers, startup), tls_live),
-                  ("tls_cps", lambda m: measure_tls_cps(m, args, servers, startup), tls_live)]
+                  ("tls_cps", lambda m: measure_tls_cps(m, args, servers, startup), tls_live),
+                  ("tls_cps_par", lambda m: measure_tls_cps_par(m, args, servers, startup),
+                   tls_live)]
         if servers.tls and not servers.tls_error:
             tests.append(("mem", lambda m: measure_mem(m, args, servers, startup),
                           [m for m in live if m in ("islo-gw", "islo-tls")]))
@@ -947,7 +967,8 @@ def main():
         fail_keys = {"tcp_up": ["tcp_up"], "tcp_down": ["tcp_down"],
                      "rr": ["rr_p50", "rr_p99"], "crr": ["crr", "crr_cpu"],
                      "crr_par": ["crr_par"], "tls_down": ["tls_down"],
-                     "tls_rr": ["tls_rps", "tls_p50"], "tls_cps": ["tls_cps", "tls_cpu_conn"]}
+                     "tls_rr": ["tls_rps", "tls_p50"], "tls_cps": ["tls_cps", "tls_cpu_conn"],
+                     "tls_cps_par": ["tls_cps_par"]}
         samples = {f: {} for f in FIGURES}
         failures, raw = {}, []
         round_p50 = {}      # round -> mode -> tls_p50, for the added latency
