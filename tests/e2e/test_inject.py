@@ -413,3 +413,28 @@ rules:
     # MiB of their own)
     bound = 640 if "asan" in ISLO else 200
     assert usage.ru_maxrss < bound * 1024, usage.ru_maxrss   # KiB
+
+
+def test_ecdhe_prefers_p256_and_leaves_x25519_to_clients_without_it(islo, world):
+    """The sandbox side's key exchange (proxy.c, prefer_p256): P-256 when
+    the client offers it (libcrypto's is the cheaper one), X25519 for a
+    client that offers nothing else."""
+    cmd = ("curl -sS --max-time 20 --tls-max 1.2 --curves %s "
+           "https://api.example.com:%d/headers; "
+           "echo | openssl s_client -tls1_2 -connect api.example.com:%d "
+           "-servername api.example.com -groups %s 2>&1 | grep 'Server Temp Key'")
+    for groups, want in (("X25519:P-256", "ECDH, prime256v1"), ("X25519", "X25519,"),
+                         ("P-256", "ECDH, prime256v1")):
+        r = run(islo, world, ["sh", "-c", cmd % (groups, world.https_port,
+                                                 world.https_port, groups)])
+        assert r.rc == 0, r
+        assert "Server Temp Key: " + want in r.out, r
+        if groups == "X25519":
+            # OpenSSL's TLS 1.2 client also holds the server's ECDSA key to
+            # the groups it offers, so it refuses our P-256 leaf whatever
+            # the key exchange; the server's choice above is the point
+            continue
+        # the upstream echoed the request's headers, the injected one too
+        saw = upstream_saw(r.out)
+        assert len(saw) == 1, (groups, r)
+        assert ["Authorization", "Bearer " + SECRET] in saw[0]["headers"], r
