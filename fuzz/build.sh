@@ -19,7 +19,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
-TARGETS=${FUZZ_TARGETS:-"fuzz_dns fuzz_peek fuzz_profile fuzz_frames fuzz_http1 fuzz_cert fuzz_dhcp fuzz_proxy fuzz_stream fuzz_ctl fuzz_pg fuzz_vnet"}
+TARGETS=${FUZZ_TARGETS:-"fuzz_dns fuzz_peek fuzz_profile fuzz_frames fuzz_http1 fuzz_cert fuzz_dhcp fuzz_proxy fuzz_stream fuzz_ctl fuzz_pg fuzz_vnet fuzz_ec"}
 OUT=fuzz/build
 CFLAGS_COMMON="-std=gnu11 -D_GNU_SOURCE -g -O1 -Isrc -Ilwip-port -Ideps/lwip-2.1.3/src/include -Ideps/bearssl-0.6/inc -Wall -Wextra"
 
@@ -34,6 +34,7 @@ srcs() {
 	fuzz_profile) echo src/profile.c src/policy.c src/log.c ;;
 	fuzz_frames|fuzz_stream|fuzz_vnet) ls src/*.c | grep -v '^src/main.c$' ;;
 	fuzz_ctl) echo src/ctlmsg.c ;;
+	fuzz_ec) echo src/ecfast.c src/log.c ;;
 	# fuzz_proxy.c includes src/proxy.c itself (its static doors)
 	fuzz_proxy) ls src/*.c | grep -v -e '^src/main.c$' -e '^src/proxy.c$' ;;
 	*) echo "unknown target $1" >&2; exit 1 ;;
@@ -43,7 +44,7 @@ srcs() {
 libs() {
 	case "$1" in
 	fuzz_profile) echo -lyaml ;;
-	fuzz_cert) echo build/libbearssl.a -lcrypto ;;
+	fuzz_cert|fuzz_ec) echo build/libbearssl.a -lcrypto ;;
 	fuzz_frames|fuzz_stream|fuzz_proxy|fuzz_vnet) echo build/liblwip.a build/libbearssl.a $(pkg-config --libs yaml-0.1 slirp libcrypto) ;;
 	esac
 }
@@ -59,6 +60,7 @@ maxlen() {
 	fuzz_proxy) echo 40000 ;;
 	fuzz_cert) echo 300 ;;
 	fuzz_dhcp) echo 1500 ;;
+	fuzz_ec) echo 200 ;;
 	*) echo 4096 ;;
 	esac
 }
