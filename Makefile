@@ -146,7 +146,7 @@ install: $(BIN)
 	install -m 0644 profiles/*.yaml $(DESTDIR)$(PREFIX)/share/islo-net/profiles/
 
 # Side by side with veth, libslirp, pasta and slirp4netns (bench/README.md).
-# About 8 minutes; BENCH_QUICK=1 for about 1; BENCH_ARGS= passes options
+# About 16 minutes; BENCH_QUICK=1 for about 2; BENCH_ARGS= passes options
 # to bench/run.py (e.g. BENCH_ARGS="--modes islo-gw,pasta --rounds 5").
 bench: $(BIN)
 	@mkdir -p $(BUILD)/bench
