@@ -172,8 +172,31 @@ static int put_json_string(struct audit_ev *e, const char *s, size_t n, int *cut
 		return -1;
 	while (i < n) {
 		const char *out = esc;
-		size_t olen, used = 1;
-		unsigned char c = u[i];
+		size_t olen, used = 1, j = i;
+		unsigned char c;
+
+		/* a run of printable ASCII needing no escape goes in one copy
+		 * (any byte of it is a character boundary to cut at) */
+		while (j < n && u[j] >= 0x20 && u[j] < 0x7f && u[j] != '"' &&
+		       u[j] != '\\')
+			j++;
+		if (j > i) {
+			size_t run = j - i, room = AUDIT_LIMIT(e) - e->len;
+
+			/* room for the closing quote (e->len <= the limit here) */
+			room = room ? room - 1 : 0;
+			if (run > room) {
+				memcpy(e->buf + e->len, s + i, room);
+				e->len += room;
+				*cut = 1;
+				break;
+			}
+			memcpy(e->buf + e->len, s + i, run);
+			e->len += run;
+			i = j;
+			continue;
+		}
+		c = u[i];
 
 		switch (c) {
 		case '"':  out = "\\\""; olen = 2; break;
