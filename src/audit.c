@@ -323,10 +323,12 @@ void audit_bool(struct audit_ev *e, const char *key, int v)
 
 void audit_begin(struct audit_ev *e, const char *event)
 {
+	/* the date and time to the second, formatted once per second */
+	static time_t sec = (time_t)-1;
+	static char when[64];
+	static size_t n;
 	struct timespec ts;
-	struct tm tm;
-	char when[64];
-	size_t n;
+	long ms;
 
 	if (!e)
 		return;
@@ -334,10 +336,21 @@ void audit_begin(struct audit_ev *e, const char *event)
 	e->overflow = 0;
 	e->buf[e->len++] = '{';
 	clock_gettime(CLOCK_REALTIME, &ts);
-	if (!gmtime_r(&ts.tv_sec, &tm))
-		memset(&tm, 0, sizeof(tm));
-	n = strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(when + n, sizeof(when) - n, ".%03ldZ", ts.tv_nsec / 1000000);
+	if (ts.tv_sec != sec) {
+		struct tm tm;
+
+		if (!gmtime_r(&ts.tv_sec, &tm))
+			memset(&tm, 0, sizeof(tm));
+		n = strftime(when, sizeof(when) - 8, "%Y-%m-%dT%H:%M:%S", &tm);
+		sec = ts.tv_sec;
+	}
+	ms = ts.tv_nsec / 1000000;
+	when[n] = '.';
+	when[n + 1] = (char)('0' + ms / 100);
+	when[n + 2] = (char)('0' + ms / 10 % 10);
+	when[n + 3] = (char)('0' + ms % 10);
+	when[n + 4] = 'Z';
+	when[n + 5] = '\0';
 	audit_str(e, "ts", when);
 	audit_str(e, "event", event ? event : "unknown");
 }
