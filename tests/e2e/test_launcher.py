@@ -334,18 +334,31 @@ def test_nat_bulk_upload_under_the_syscall_filter(islo):
     got = {}
 
     def sink():
-        ctl, _ = srv.accept()          # a control connection, as iperf3's
-        c, _ = srv.accept()
-        h, n = hashlib.sha256(), 0
-        while True:
-            b = c.recv(1 << 20)
-            if not b:
-                break
-            h.update(b)
-            n += len(b)
-        got["sum"], got["n"] = h.hexdigest(), n
-        c.close()
-        ctl.close()
+        # a control connection (as iperf3's) and the data one; the NAT's
+        # two host connects may complete in either order, so both are read
+        import selectors
+        conns = [srv.accept()[0], srv.accept()[0]]
+        sums = {c: [hashlib.sha256(), 0] for c in conns}
+        sel = selectors.DefaultSelector()
+        for c in conns:
+            sel.register(c, selectors.EVENT_READ)
+        left = len(conns)
+        while left:
+            events = sel.select(timeout=30)
+            if not events:
+                break                   # the assertion below says so
+            for key, _ in events:
+                b = key.fileobj.recv(1 << 20)
+                if not b:
+                    sel.unregister(key.fileobj)
+                    left -= 1
+                    continue
+                sums[key.fileobj][0].update(b)
+                sums[key.fileobj][1] += len(b)
+        data = max(conns, key=lambda c: sums[c][1])
+        got["sum"], got["n"] = sums[data][0].hexdigest(), sums[data][1]
+        for c in conns:
+            c.close()
     t = threading.Thread(target=sink)
     t.start()
     script = ("import hashlib, socket, os\n"
