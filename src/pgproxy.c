@@ -477,6 +477,10 @@ static int tls_start(struct pgproxy *pp)
 	if (!pp->iobuf)
 		return -1;
 	br_ssl_client_init_full(&pp->cc, &pp->xc, g->trust.ta, g->trust.n);
+	/* libcrypto's EC code for the key exchange and the chain's ECDSA
+	 * signatures (ecfast.h), as the HTTP side has */
+	br_ssl_engine_set_ec(&pp->cc.eng, ecfast_impl());
+	br_x509_minimal_set_ecdsa(&pp->xc, ecfast_impl(), br_ecdsa_i31_vrfy_asn1);
 	if (pp->cfg->tls == PF_PG_REQUIRE) {
 		require_vtable = br_x509_minimal_vtable;
 		require_vtable.end_chain = require_end_chain;
