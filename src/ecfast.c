@@ -195,10 +195,11 @@ static void x25519_key(unsigned char k[X25519_LEN], const unsigned char *x,
 	memset(k + xlen, 0, X25519_LEN - xlen);
 }
 
-/* 1 done, -1 libcrypto failed or the result is all zeros */
+/* 1 done, -1 libcrypto failed or the result is all zeros (@G is then
+ * untouched, for BearSSL's code to try) */
 static int x25519_mul(unsigned char *G, const unsigned char *x, size_t xlen)
 {
-	unsigned char k[X25519_LEN], u[X25519_LEN];
+	unsigned char k[X25519_LEN], u[X25519_LEN], out[X25519_LEN];
 	EVP_PKEY *priv, *peer = NULL;
 	EVP_PKEY_CTX *c = NULL;
 	size_t n = X25519_LEN;
@@ -218,8 +219,11 @@ static int x25519_mul(unsigned char *G, const unsigned char *x, size_t xlen)
 	/* libcrypto refuses an all-zero result (a small-order point) */
 	if (c && EVP_PKEY_derive_init(c) > 0 &&
 	    EVP_PKEY_derive_set_peer(c, peer) > 0 &&
-	    EVP_PKEY_derive(c, G, &n) > 0 && n == X25519_LEN)
+	    EVP_PKEY_derive(c, out, &n) > 0 && n == X25519_LEN) {
+		memcpy(G, out, X25519_LEN);
 		ret = 1;
+	}
+	OPENSSL_cleanse(out, sizeof(out));
 	EVP_PKEY_CTX_free(c);
 	EVP_PKEY_free(peer);
 	EVP_PKEY_free(priv);
