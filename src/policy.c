@@ -9,6 +9,8 @@
  */
 #include "policy.h"
 
+#include "http1.h"
+
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
@@ -21,12 +23,43 @@ static const uint8_t nat64_prefix[12] = {
 	0x00, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0,
 };
 
-/* The IPv4 address inside an IPv4-mapped IPv6 address, or NULL. */
-static const uint8_t *v4mapped(int family, const uint8_t *addr)
+int policy_embedded_v4(int family, const uint8_t *a, uint8_t v4[4])
 {
-	if (family == AF_INET6 && addr && !memcmp(addr, v4mapped_prefix, 12))
-		return addr + 12;
-	return NULL;
+	static const uint8_t zero[12];
+
+	if (!a)
+		return 0;
+	if (family == AF_INET) {
+		memcpy(v4, a, 4);
+		return 1;
+	}
+	if (family != AF_INET6)
+		return 0;
+	if (!memcmp(a, v4mapped_prefix, 12) || !memcmp(a, nat64_prefix, 12)) {
+		memcpy(v4, a + 12, 4);
+		return 1;
+	}
+	if (!memcmp(a, zero, 12)) {
+		/* IPv4-compatible, but :: and ::1 are IPv6's own */
+		if (!a[12] && !a[13] && !a[14] && a[15] <= 1)
+			return 0;
+		memcpy(v4, a + 12, 4);
+		return 1;
+	}
+	if (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b &&
+	    a[4] == 0x00 && a[5] == 0x01) {
+		/* 64:ff9b:1::/48, RFC 6052 2.2: bits 64-71 (byte 8) are zero */
+		v4[0] = a[6];
+		v4[1] = a[7];
+		v4[2] = a[9];
+		v4[3] = a[10];
+		return 1;
+	}
+	if (a[0] == 0x20 && a[1] == 0x02) {             /* 2002::/16 6to4 */
+		memcpy(v4, a + 2, 4);
+		return 1;
+	}
+	return 0;
 }
 
 int policy_host_match(const char *pattern, const char *host)
@@ -70,24 +103,25 @@ static int prefix_eq(const uint8_t *a, const uint8_t *b, int bits)
 
 int policy_cidr_match(const struct pf_cidr *c, int family, const uint8_t *addr)
 {
-	const uint8_t *v4;
+	uint8_t v4[4], mapped[16];
 
 	if (!c || !addr)
 		return 0;
 	if (c->family == AF_INET) {
 		if (c->prefix < 0 || c->prefix > 32)
 			return 0;
-		if (family == AF_INET)
-			return prefix_eq(c->addr, addr, c->prefix);
-		v4 = v4mapped(family, addr);
-		return v4 ? prefix_eq(c->addr, v4, c->prefix) : 0;
+		return policy_embedded_v4(family, addr, v4) &&
+		       prefix_eq(c->addr, v4, c->prefix);
 	}
-	if (c->family == AF_INET6 && family == AF_INET6) {
-		if (c->prefix < 0 || c->prefix > 128)
-			return 0;
+	if (c->family != AF_INET6 || c->prefix < 0 || c->prefix > 128)
+		return 0;
+	if (family == AF_INET6)
 		return prefix_eq(c->addr, addr, c->prefix);
-	}
-	return 0;
+	if (family != AF_INET)
+		return 0;
+	memcpy(mapped, v4mapped_prefix, 12);
+	memcpy(mapped + 12, addr, 4);
+	return prefix_eq(c->addr, mapped, c->prefix);
 }
 
 static int v4_is_private(const uint8_t *a)
@@ -107,36 +141,32 @@ static int v4_is_private(const uint8_t *a)
 int policy_addr_is_private(int family, const uint8_t *a)
 {
 	static const uint8_t zero[12];
+	uint8_t v4[4];
 
 	if (!a)
 		return 1;
-	if (family == AF_INET)
-		return v4_is_private(a);
+	if (policy_embedded_v4(family, a, v4))
+		return v4_is_private(v4);
 	if (family != AF_INET6)
 		return 1;
-	if (!memcmp(a, v4mapped_prefix, 12) || !memcmp(a, nat64_prefix, 12))
-		return v4_is_private(a + 12);
-	if (a[0] == 0x20 && a[1] == 0x02)                /* 2002::/16 6to4 */
-		return v4_is_private(a + 2);
-	return !memcmp(a, zero, 12) ||     /* ::, ::1, deprecated ::a.b.c.d */
+	return !memcmp(a, zero, 12) ||     /* :: and ::1 */
 	       (a[0] & 0xfe) == 0xfc ||                  /* fc00::/7 ULA */
 	       (a[0] == 0xfe && (a[1] & 0x80)) ||        /* fe80::/10, fec0::/10 */
-	       a[0] == 0xff ||                           /* ff00::/8 */
-	       (a[0] == 0x00 && a[1] == 0x64 && a[2] == 0xff && a[3] == 0x9b &&
-		a[4] == 0x00 && a[5] == 0x01);           /* 64:ff9b:1::/48 local NAT64 */
+	       a[0] == 0xff;                             /* ff00::/8 */
 }
 
-/* Whether @r's host_pattern IP literal is the query's address. */
+/* Whether @r's host_pattern IP literal is the query's address (an
+ * address carrying an IPv4 address is that address, on either side). */
 static int ip_literal_match(const struct pf_rule *r, const struct pf_query *q)
 {
-	const uint8_t *v4;
+	uint8_t a[4], b[4];
+	int ea = policy_embedded_v4(r->host_family, r->host_addr, a);
+	int eb = policy_embedded_v4(q->family, q->addr, b);
 
-	if (r->host_family == q->family)
-		return !memcmp(r->host_addr, q->addr,
-			       q->family == AF_INET ? 4 : 16);
-	if (r->host_family == AF_INET && (v4 = v4mapped(q->family, q->addr)))
-		return !memcmp(r->host_addr, v4, 4);
-	return 0;
+	if (ea || eb)
+		return ea && eb && !memcmp(a, b, 4);
+	return r->host_family == q->family &&
+	       !memcmp(r->host_addr, q->addr, q->family == AF_INET ? 4 : 16);
 }
 
 static int ports_contain(const struct pf_rule *r, uint16_t port)
@@ -178,29 +208,125 @@ static enum pf_match rule_match(const struct pf_rule *r, const struct pf_query *
 	return PF_MATCH_DEFAULT;
 }
 
+/* Does the rule cover only some HTTP requests? */
+static int conditional(const struct pf_rule *r)
+{
+	return r->nmethods || r->npath_patterns;
+}
+
+static void decide_init(struct pf_decision *d)
+{
+	d->action = PF_DENY;
+	d->rule = NULL;
+	d->match = PF_MATCH_DEFAULT;
+	d->per_request = 0;
+}
+
+static int default_allows(const struct profile *p)
+{
+	return p->default_action == PF_ALLOW && p->internet_enabled;
+}
+
 void policy_decide(const struct profile *p, const struct pf_query *q,
 		   struct pf_decision *d)
 {
+	const struct pf_rule *allow = NULL;
+	enum pf_match m, allow_m = PF_MATCH_DEFAULT;
+	size_t i;
+
+	if (!d)
+		return;
+	decide_init(d);
+	if (!p || !q)
+		return;
+	for (i = 0; i < p->nrules; i++) {
+		const struct pf_rule *r = &p->rules[i];
+
+		m = rule_match(r, q);
+		if (m == PF_MATCH_DEFAULT)
+			continue;
+		if (conditional(r)) {
+			/* decides some requests only: read on */
+			d->per_request = 1;
+			if (r->action == PF_ALLOW && !allow) {
+				allow = r;
+				allow_m = m;
+			}
+			continue;
+		}
+		if (r->action == PF_ALLOW && !allow) {
+			allow = r;
+			allow_m = m;
+		}
+		if (allow) {
+			d->action = PF_ALLOW;
+			d->rule = allow;
+			d->match = allow_m;
+		} else {
+			d->rule = r;    /* the deny rule that refuses everything */
+			d->match = m;
+		}
+		return;
+	}
+	if (allow || default_allows(p)) {
+		d->action = PF_ALLOW;
+		d->rule = allow;
+		d->match = allow_m;
+	}
+}
+
+static int method_in(const struct pf_rule *r, const char *m)
+{
+	size_t i;
+
+	if (!r->nmethods)
+		return 1;
+	for (i = 0; m && i < r->nmethods; i++)
+		if (!strcmp(r->methods[i], m))
+			return 1;
+	return 0;
+}
+
+static int path_in(const struct pf_rule *r, const char *path, int normal)
+{
+	size_t i;
+
+	if (!r->npath_patterns)
+		return 1;
+	if (!normal)
+		return r->action == PF_DENY;    /* fail closed, both ways */
+	for (i = 0; i < r->npath_patterns; i++)
+		if (http_path_match(r->path_patterns[i], path))
+			return 1;
+	return 0;
+}
+
+void policy_decide_request(const struct profile *p, const struct pf_query *q,
+			   const char *method, const char *path,
+			   struct pf_decision *d)
+{
+	int normal = path && http_path_normal(path) == 0;
 	enum pf_match m;
 	size_t i;
 
 	if (!d)
 		return;
-	d->action = PF_DENY;
-	d->rule = NULL;
-	d->match = PF_MATCH_DEFAULT;
+	decide_init(d);
 	if (!p || !q)
 		return;
 	for (i = 0; i < p->nrules; i++) {
-		m = rule_match(&p->rules[i], q);
-		if (m != PF_MATCH_DEFAULT) {
-			d->action = p->rules[i].action;
-			d->rule = &p->rules[i];
-			d->match = m;
-			return;
-		}
+		const struct pf_rule *r = &p->rules[i];
+
+		m = rule_match(r, q);
+		if (m == PF_MATCH_DEFAULT || !method_in(r, method) ||
+		    !path_in(r, path, normal))
+			continue;
+		d->action = r->action;
+		d->rule = r;
+		d->match = m;
+		return;
 	}
-	if (p->default_action == PF_ALLOW && p->internet_enabled)
+	if (default_allows(p))
 		d->action = PF_ALLOW;
 }
 

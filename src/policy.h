@@ -28,26 +28,86 @@ enum pf_match {
 	PF_MATCH_CIDR,         /* one of the rule's cidrs contains q->addr */
 };
 
+/**
+ * struct pf_decision - what policy_decide() or policy_decide_request() found
+ * @action:      PF_ALLOW or PF_DENY
+ * @rule:        The deciding rule, NULL for the profile default.  For a
+ *               connection that some rule allows only some requests on,
+ *               the first allow rule among its candidates (whose route,
+ *               TLS name and allow_private the connection takes)
+ * @match:       How @rule matched the connection
+ * @per_request: policy_decide() only: a rule with `methods` or
+ *               `path_pattern` is among the candidates, so each HTTP
+ *               request must be decided on its own (the connection is
+ *               intercepted)
+ */
 struct pf_decision {
 	enum pf_action action;
-	const struct pf_rule *rule;  /* NULL = profile default */
-	enum pf_match match;         /* added */
+	const struct pf_rule *rule;
+	enum pf_match match;
+	int per_request;
 };
 
 /**
- * policy_decide() - First matching rule in (priority, file) order, or default
+ * policy_decide() - Admit or refuse a connection
  * @p: Profile (NULL: deny everything)
  * @q: Query (NULL: deny)
  * @d: Decision
  *
- * A rule matches when its protocol is q->proto, its ports contain q->port,
- * and: its host_pattern (a name) matches q->host; or its host_pattern (an IP
- * literal) equals q->addr while q->host is NULL; or one of its cidrs contains
- * q->addr.  A name pattern never matches a query without a host.  No match:
- * allow iff default_action is allow and internet_enabled.
+ * A rule is a candidate for the connection when its protocol is q->proto,
+ * its ports contain q->port, and: its host_pattern (a name) matches
+ * q->host; or its host_pattern (an IP literal) is q->addr while q->host is
+ * NULL; or one of its cidrs contains q->addr (addresses that embed an IPv4
+ * address are matched by it, see policy_embedded_v4()).  A name pattern
+ * never matches a query without a host.
+ *
+ * Candidates are read in (priority, file) order up to the first one
+ * without `methods` and `path_pattern`, which would decide every request
+ * (after it, the profile default).  The connection is allowed when one of
+ * them (or the default) allows: refused outright only when none could
+ * allow any request.  If a candidate with `methods` or `path_pattern` was
+ * read, @d->per_request is set: each request is then decided by
+ * policy_decide_request().
  */
 void policy_decide(const struct profile *p, const struct pf_query *q,
 		   struct pf_decision *d);
+
+/**
+ * policy_decide_request() - Decide one HTTP request of a connection
+ * @p:      Profile (NULL: deny)
+ * @q:      The connection's query, as given to policy_decide()
+ * @method: Request method
+ * @path:   Request path (no query string)
+ * @d:      Decision: the first candidate rule (as for policy_decide())
+ *          whose `methods` contain @method and one of whose
+ *          `path_pattern`s matches @path; none: the profile default.
+ *          @d->per_request is 0.
+ *
+ * A path not in normal form (http_path_normal()) matches no allow rule's
+ * path_pattern and every deny rule's: what the upstream would make of it
+ * is unknown, so it can only be refused by path.
+ */
+void policy_decide_request(const struct profile *p, const struct pf_query *q,
+			   const char *method, const char *path,
+			   struct pf_decision *d);
+
+/**
+ * policy_embedded_v4() - The IPv4 address an address stands for
+ * @family: AF_INET or AF_INET6
+ * @addr:   4 or 16 bytes
+ * @v4:     Output: the IPv4 address
+ *
+ * One address, one decision: an IPv6 address that carries an IPv4 address
+ * reaches (through the host's or the network's translator) the same
+ * machine, so it is decided as that IPv4 address.  The forms:
+ * IPv4-mapped ::ffff:0:0/96, IPv4-compatible ::/96 (but :: and ::1),
+ * NAT64 64:ff9b::/96 and 64:ff9b:1::/48 (RFC 6052's layout for /48: the
+ * IPv4 address in bytes 6, 7, 9 and 10) and 6to4 2002::/16 (bytes 2-5).
+ *
+ * Return: 1 if @v4 was set (always for AF_INET), 0 if @addr is a plain
+ *         IPv6 address (or NULL, or of an unknown family)
+ */
+int policy_embedded_v4(int family, const uint8_t *addr, uint8_t v4[4]);
 
 /**
  * policy_host_match() - Match a host name against a host_pattern
@@ -61,8 +121,9 @@ int policy_host_match(const char *pattern, const char *host);
  * policy_cidr_match() - Whether @addr is inside @c
  * @c:      CIDR (host bits in c->addr are ignored)
  * @family: AF_INET or AF_INET6
- * @addr:   4 or 16 bytes; an IPv4-mapped IPv6 address (::ffff:a.b.c.d)
- *          is also checked against IPv4 CIDRs
+ * @addr:   4 or 16 bytes; an IPv6 address carrying an IPv4 address
+ *          (policy_embedded_v4()) is also checked against IPv4 CIDRs, and
+ *          an IPv4 address against IPv6 CIDRs as ::ffff:a.b.c.d
  * Return: 1 if inside, else 0
  */
 int policy_cidr_match(const struct pf_cidr *c, int family, const uint8_t *addr);
@@ -72,9 +133,9 @@ int policy_cidr_match(const struct pf_cidr *c, int family, const uint8_t *addr);
  * @family: AF_INET or AF_INET6
  * @addr:   4 or 16 bytes
  * Return: 1 for loopback, private, link-local, CGNAT, benchmarking,
- *         multicast, reserved and unspecified addresses (v4-mapped,
- *         NAT64 64:ff9b::/96 and 6to4 2002::/16 are checked as their
- *         embedded IPv4 address), else 0; 1 for unknown families or NULL
+ *         multicast, reserved and unspecified addresses (an address
+ *         that carries an IPv4 address, policy_embedded_v4(), is checked
+ *         as that address), else 0; 1 for unknown families or NULL
  */
 int policy_addr_is_private(int family, const uint8_t *addr);
 
