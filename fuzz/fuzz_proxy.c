@@ -142,6 +142,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	f->fd = sp[0];
 	f->src.family = f->dst.family = AF_INET;
 	f->dport = f->up_port = 80;
+	f->named = 1;   /* a name flow; the third host below is an IP literal */
 	f->state = FLOW_OPEN;
 	f->t_start = now_ms();
 	/* the first byte picks the host: the rule with paths, the other, none */
@@ -153,6 +154,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 		snprintf(f->host, sizeof(f->host), "%s",
 			 hosts[size ? data[0] % 3 : 0]);
+		f->named = f->host[0] != '\0';
 		q.host = f->host[0] ? f->host : "api.example";
 		policy_decide(f->ps->prof, &q, &f->dec);
 		off = size ? 1 : 0;

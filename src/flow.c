@@ -716,9 +716,11 @@ static err_t peek_done(struct flow *f)
 	free(f->peek);
 	f->peek = NULL;
 	f->peek_len = 0;
-	if (r && pf_rule_intercepts(r)) {
+	if ((r && pf_rule_intercepts(r)) || f->dec.per_request) {
 		/* anything but TLS goes to the HTTP parser, which answers
-		 * what is not HTTP/1.x with a 400 */
+		 * what is not HTTP/1.x with a 400.  per_request: some rule
+		 * covers only some requests (methods, path_pattern), so each
+		 * one is decided on its own, whatever the admitting rule */
 		(void)http;
 		f->g->st.conns[ACT_INTERCEPT]++;
 		if (tls)
@@ -1182,6 +1184,7 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 			return 1;
 		}
 		snprintf(f->host, sizeof(f->host), "%s", name);
+		f->named = 1;
 		dns_pool_ref(g->pool, family, dst.a);
 	}
 	{

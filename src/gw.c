@@ -637,21 +637,25 @@ void gw_send_udp(struct gw *g, const struct ipaddr *src, uint16_t sport,
 /* ------------------------------------------------------------------ */
 /* DNS server (UDP, on the resolver address)                           */
 
-/* Does any rule of the profile terminate TLS or HTTP?  (The database
- * gateway too, when it answers the sandbox's SSLRequest with TLS.) */
+/* Does any rule of the profile terminate TLS or HTTP?  (A deny rule with
+ * methods or path_pattern too: requests are decided one by one; and the
+ * database gateway, when it answers the sandbox's SSLRequest with TLS.) */
 int profile_intercepts(const struct profile *p)
 {
 	size_t i;
 
 	for (i = 0; p && i < p->nrules; i++)
-		if ((p->rules[i].action == PF_ALLOW && pf_rule_intercepts(&p->rules[i])) ||
+		if ((pf_rule_intercepts(&p->rules[i]) &&
+		     (p->rules[i].action == PF_ALLOW || p->rules[i].nmethods ||
+		      p->rules[i].npath_patterns)) ||
 		    pf_rule_client_tls(&p->rules[i]))
 			return 1;
 	return 0;
 }
 
 /* Is there a port on which a TCP connection to @name would be allowed?
- * The first rule whose host pattern matches decides; else the default. */
+ * The first rule whose host pattern matches decides (a deny rule with
+ * methods or path_pattern refuses some requests only); else the default. */
 static int name_may_be_allowed(const struct profile *p, const char *name)
 {
 	size_t i;
@@ -661,6 +665,8 @@ static int name_may_be_allowed(const struct profile *p, const char *name)
 
 		if (r->protocol != PF_TCP || !r->host_pattern ||
 		    !policy_host_match(r->host_pattern, name))
+			continue;
+		if (r->action == PF_DENY && (r->nmethods || r->npath_patterns))
 			continue;
 		return r->action == PF_ALLOW;
 	}

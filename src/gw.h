@@ -83,6 +83,9 @@ struct flow {
 	uint8_t *syn;                   /* the held SYN (IP packet) */
 	size_t syn_len;
 	char host[256];                 /* name, "" for an IP literal */
+	int named;                      /* connected to a name (f->host), not
+					 * to an IP literal (f->host may be set
+					 * later from the peek) */
 
 	/* decision */
 	struct pf_decision dec;

@@ -1179,6 +1179,49 @@ size_t http_body_feed(struct http_body *b, const uint8_t *p, size_t len,
 	return n;
 }
 
+/**
+ * http_body_next() - http_body_feed(), one run of payload or framing
+ * @b:       State from http_body_init()
+ * @p:       Bytes received after what was fed before
+ * @len:     Their count
+ * @done:    Output: 1 if the body has ended
+ * @payload: Output: 1 if the bytes taken are payload (chunk data, or any
+ *           body byte but chunked framing), 0 if they are chunked framing
+ *           (sizes, extensions, line ends, trailers)
+ *
+ * For a caller that must see the payload as one stream (a search for a
+ * string across chunks), in runs it can tell apart; bytes are judged
+ * exactly as http_body_feed() judges them.
+ *
+ * Return: how many of the @len bytes were taken (all payload or all
+ *         framing); 0 when the body is done, on error, or for @len 0
+ */
+size_t http_body_next(struct http_body *b, const uint8_t *p, size_t len,
+		      int *done, int *payload)
+{
+	size_t n = 0;
+
+	*payload = 1;
+	if (b->mode != BODY_CHUNKED || b->error || b->done || !p || !len)
+		return http_body_feed(b, p, len, done);
+	if (b->state == CH_DATA) {
+		n = len < b->left ? len : (size_t)b->left;
+		b->left -= n;
+		if (!b->left)
+			b->state = CH_DATA_CR;
+		*done = 0;
+		return n;
+	}
+	*payload = 0;
+	while (n < len && b->state != CH_DATA && !b->done && !b->error) {
+		if (!chunked_feed(b, p + n, 1))
+			break;
+		n++;
+	}
+	*done = b->done;
+	return n;
+}
+
 /* ----------------------------------------------------------------------
  * Paths
  */

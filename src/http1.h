@@ -182,6 +182,8 @@ void http_body_init(struct http_body *b, long long content_length,
 		    int chunked, int until_close);
 size_t http_body_feed(struct http_body *b, const uint8_t *p, size_t len,
 		      int *done);
+size_t http_body_next(struct http_body *b, const uint8_t *p, size_t len,
+		      int *done, int *payload);
 
 int http_path_match(const char *pattern, const char *path);
 int http_path_normal(const char *path);

@@ -189,6 +189,36 @@ struct exchange {
 	struct http_body reqbody, respbody;
 };
 
+#define SCRUB_HOLD 8192                 /* body bytes held back, at most */
+#define SCRUB_STEP 8192                 /* body bytes scrubbed at a time */
+
+/**
+ * struct scrub - what the response of a request with a secret is cleaned
+ * of (see DOC: Scrubbing); taken for that exchange only, wiped after
+ * @pat:         The secret; basic's injected value (base64)
+ * @pat_len:     Their lengths
+ * @npat:        How many
+ * @to:          What replaces them (the placeholder)
+ * @reported:    The security_event is written
+ * @basic:       Storage of basic's injected value
+ * @hold:        Body bytes held back: they may begin a pattern
+ * @hpay:        For each, 1 if payload, 0 if chunked framing
+ * @nhold:       How many
+ * @pay:         Scratch: the payload bytes of hold and the new bytes
+ */
+struct scrub {
+	const uint8_t *pat[2];
+	size_t pat_len[2];
+	int npat;
+	const char *to;
+	int reported;
+	char basic[4200];
+	uint8_t hold[SCRUB_HOLD];
+	uint8_t hpay[SCRUB_HOLD];
+	size_t nhold;
+	uint8_t pay[SCRUB_HOLD + SCRUB_STEP];
+};
+
 enum rq_state { RQ_HEAD, RQ_BODY, RQ_WAIT, RQ_TUNNEL };
 enum rs_state { RS_IDLE, RS_HEAD, RS_BODY, RS_TUNNEL };
 
@@ -221,6 +251,16 @@ struct proxy {
 	const char *deny_reason;
 	char up_error[96];              /* why upstream TLS failed, "" if not */
 	int status_sent;
+
+	/* the current request's decision (see request_decide()) */
+	struct policyset *rps;          /* the set in force when it came (a
+					 * reference), NULL before the first */
+	struct pf_decision rdec;
+	int rdec_set;                   /* rdec is the current request's */
+
+	/* scrubbing of the current response (see DOC: Scrubbing) */
+	struct scrub *scr;              /* the request carried the secret */
+	int scrub_body;                 /* ... and the body is identity */
 };
 
 static const char *alpn[] = { "http/1.1" }; /* BearSSL wants non-const */
@@ -752,6 +792,13 @@ static int pend_flush(struct proxy *px, struct side *sd, struct buf *b)
 /* ------------------------------------------------------------------ */
 /* Answers of our own                                                  */
 
+/* The rule that decided the current request, else the connection's. */
+static const char *px_rule(const struct proxy *px)
+{
+	return px->rdec_set ? policy_rule_label(&px->rdec) :
+			      policy_rule_label(&px->f->dec);
+}
+
 static void json_str(struct buf *b, const char *s)
 {
 	char tmp[8];
@@ -812,7 +859,7 @@ static void answer(struct proxy *px, int status, const char *reason)
 	buf_put(&body, ",\"host\":", 8);
 	json_str(&body, f->host);
 	buf_put(&body, ",\"rule\":", 8);
-	json_str(&body, policy_rule_label(&f->dec));
+	json_str(&body, px_rule(px));
 	buf_put(&body, ",\"reason\":", 10);
 	json_str(&body, reason);
 	buf_put(&body, "}\n", 2);
@@ -843,7 +890,7 @@ static void audit_request(struct proxy *px, const char *action, int status,
 	audit_begin(&e, "http_request");
 	audit_str(&e, "action", action);
 	audit_str(&e, "profile", f->g->profile_name);
-	audit_str(&e, "rule", policy_rule_label(&f->dec));
+	audit_str(&e, "rule", px_rule(px));
 	audit_str(&e, "proto", px->tls ? "https" : "http");
 	audit_strn(&e, "method", px_method(px), strlen(px_method(px)));
 	audit_strn(&e, "host", f->host, strlen(f->host));
@@ -860,8 +907,8 @@ static void audit_request(struct proxy *px, const char *action, int status,
 	audit_emit(f->g->audit, &e);
 }
 
-static void security_event(struct proxy *px, const char *reason,
-			   const char *detail)
+static void security_event_as(struct proxy *px, const char *action,
+			      const char *reason, const char *detail)
 {
 	struct flow *f = px->f;
 	struct audit_ev e;
@@ -869,9 +916,9 @@ static void security_event(struct proxy *px, const char *reason,
 
 	ipaddr_str(&f->src, src, sizeof(src));
 	audit_begin(&e, "security_event");
-	audit_str(&e, "action", "deny");
+	audit_str(&e, "action", action);
 	audit_str(&e, "profile", f->g->profile_name);
-	audit_str(&e, "rule", policy_rule_label(&f->dec));
+	audit_str(&e, "rule", px_rule(px));
 	audit_str(&e, "src", src);
 	audit_strn(&e, "host", f->host, strlen(f->host));
 	audit_strn(&e, "method", px_method(px), strlen(px_method(px)));
@@ -882,34 +929,14 @@ static void security_event(struct proxy *px, const char *reason,
 	audit_emit(f->g->audit, &e);
 }
 
+static void security_event(struct proxy *px, const char *reason,
+			   const char *detail)
+{
+	security_event_as(px, "deny", reason, detail);
+}
+
 /* ------------------------------------------------------------------ */
 /* Request decisions                                                   */
-
-static int method_allowed(const struct pf_rule *r, const char *m)
-{
-	size_t i;
-
-	if (!r || !r->nmethods)
-		return 1;
-	for (i = 0; i < r->nmethods; i++)
-		if (!strcmp(r->methods[i], m))
-			return 1;
-	return 0;
-}
-
-static int path_allowed(const struct pf_rule *r, const char *path)
-{
-	size_t i;
-
-	if (!r || !r->npath_patterns)
-		return 1;
-	if (http_path_normal(path) < 0)
-		return 0;
-	for (i = 0; i < r->npath_patterns; i++)
-		if (http_path_match(r->path_patterns[i], path))
-			return 1;
-	return 0;
-}
 
 /* A token bucket per rule: rate_limit_rpm requests a minute, bursts of
  * up to that many. */
@@ -1003,76 +1030,273 @@ static int auth_value(const struct pf_auth *a, const struct secret *s,
 	return 0;
 }
 
+/* The query the flow was admitted on (policy_decide() in flow_syn()). */
+static void flow_query(const struct flow *f, struct pf_query *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->host = f->named ? f->host : NULL;
+	q->family = f->dst.family;
+	q->addr = f->named ? NULL : f->dst.a;
+	q->port = f->dport;
+	q->proto = PF_TCP;
+}
+
+static int str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/*
+ * Does the rule that decided a request go where this connection goes?
+ * The upstream (route, verified TLS name, address) was fixed when the
+ * connection was admitted, by the first rule that could allow it; a
+ * request another rule allows may use it only if that rule would have
+ * chosen the same, else a credential could go somewhere its rule does
+ * not send it.
+ */
+static int same_upstream(const struct flow *f, const struct pf_decision *d)
+{
+	const struct pf_rule *a = f->dec.rule, *b = d->rule;
+
+	if (a == b)
+		return 1;
+	if (!str_eq(a ? a->route_host : NULL, b ? b->route_host : NULL) ||
+	    (a && b && a->route_host && a->route_port != b->route_port) ||
+	    !str_eq(a ? a->tls_verify_name : NULL, b ? b->tls_verify_name : NULL))
+		return 0;
+	return f->routed ||
+	       !policy_private_blocked(d, f->up_addr.family, f->up_addr.a);
+}
+
+/* Take a reference on the set in force for the request starting now. */
+static void request_set(struct proxy *px, struct policyset *ps)
+{
+	if (px->rps != ps) {
+		policyset_unref(px->rps);
+		px->rps = policyset_ref(ps);
+	}
+}
+
+/**
+ * override_check() - Method-override headers on a request
+ * @px: Proxy, with the request decided (px->rdec)
+ * @q:  The flow's query
+ *
+ * X-HTTP-Method-Override, X-HTTP-Method and X-Method-Override make many
+ * frameworks run another method than the request line's.  Each one's
+ * method must be allowed on the same path by the same rule that allowed
+ * the request (else a GET allowed with a credential would POST with it).
+ *
+ * Return: 0, or -1 if refused (an answer is queued)
+ */
+static int override_check(struct proxy *px, const struct pf_query *q)
+{
+	static const char *const names[] = {
+		"x-http-method-override", "x-http-method", "x-method-override",
+	};
+	const struct http_req *rq = &px->ex->req;
+	const uint8_t *b = px->reqhead.b;
+	char m[HTTP_METHOD_MAX + 1];
+	struct pf_decision d;
+	unsigned i;
+	size_t k, j;
+
+	for (i = 0; i < rq->nhdr; i++) {
+		const struct http_hdr *h = &rq->hdr[i];
+
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			if (h->name_len == strlen(names[k]) &&
+			    !strncasecmp((const char *)b + h->name, names[k],
+					 h->name_len))
+				break;
+		if (k == sizeof(names) / sizeof(names[0]))
+			continue;
+		if (!h->value_len || h->value_len > HTTP_METHOD_MAX) {
+			answer(px, 400, "bad method-override header");
+			return -1;
+		}
+		for (j = 0; j < h->value_len; j++) {
+			char c = (char)b[h->value + j];
+
+			if (c >= 'a' && c <= 'z')
+				c = (char)(c - 'a' + 'A');
+			if (!((c >= 'A' && c <= 'Z') || c == '-' || c == '_')) {
+				answer(px, 400, "bad method-override header");
+				return -1;
+			}
+			m[j] = c;
+		}
+		m[j] = '\0';
+		policy_decide_request(px->rps->prof, q, m, rq->path, &d);
+		if (d.action != PF_ALLOW || d.rule != px->rdec.rule) {
+			security_event(px, "method override to a method the rule does not allow",
+				       m);
+			answer(px, 403, "method-override header names a method the rule does not allow");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Is @ph anywhere in the request head but in the header(s) named @own
+ * (NULL: anywhere at all)?  The request line and every other field's
+ * name and value are searched; a placeholder holds no CR or LF, so it
+ * cannot straddle two of them.
+ */
+static int placeholder_outside(const struct http_req *rq, const uint8_t *b,
+			       const char *ph, const char *own)
+{
+	size_t pl = strlen(ph), end;
+	unsigned i;
+
+	if (!own)
+		return http_find_token(rq, b, ph);
+	end = rq->nhdr ? rq->hdr[0].name : rq->head_len;
+	if (memmem(b, end, ph, pl))
+		return 1;
+	for (i = 0; i < rq->nhdr; i++) {
+		const struct http_hdr *h = &rq->hdr[i];
+
+		if (h->name_len == strlen(own) &&
+		    !strncasecmp((const char *)b + h->name, own, h->name_len))
+			continue;
+		if (memmem(b + h->name, h->value + h->value_len - h->name, ph, pl))
+			return 1;
+	}
+	return 0;
+}
+
+/* Set up the scrubbing of the response to a request that carries @s.
+ * Return: 0, or -1 if out of memory */
+static int scrub_setup(struct proxy *px, const struct pf_auth *a,
+		       const struct secret *s, const char *value)
+{
+	struct scrub *sc = px->scr;
+
+	if (!sc) {
+		sc = px->scr = malloc(sizeof(*sc));
+		if (!sc)
+			return -1;
+	}
+	sc->reported = 0;
+	sc->nhold = 0;
+	sc->npat = 0;
+	sc->pat[sc->npat] = (const uint8_t *)s->val;
+	sc->pat_len[sc->npat++] = s->len;
+	if (a->mode == PF_AUTH_BASIC && strlen(value) > 6) {
+		snprintf(sc->basic, sizeof(sc->basic), "%s", value + 6);
+		sc->pat[sc->npat] = (const uint8_t *)sc->basic;
+		sc->pat_len[sc->npat++] = strlen(sc->basic);
+	}
+	sc->to = s->placeholder[0] ? s->placeholder : "islo-net-credential-removed";
+	return 0;
+}
+
+/* The exchange is over: wipe and give back the scrubbing state. */
+static void scrub_end(struct proxy *px)
+{
+	if (px->scr) {
+		explicit_bzero(px->scr, sizeof(*px->scr));
+		free(px->scr);
+		px->scr = NULL;
+	}
+	px->scrub_body = 0;
+}
+
 /**
  * request_decide() - Decide and rewrite one request head
  * @px: Proxy, with px->req parsed from px->reqhead
+ *
+ * The request is decided by the set in force now (a reload narrows what
+ * an open connection may do from its next request on), by the first rule
+ * whose host, port, methods and path match it (policy_decide_request()).
+ * That rule's credential replaces its header; its placeholder may appear
+ * in that header only, and another rule's placeholder nowhere.
+ *
  * Return: 0 if the rewritten head is in px->pend_up, -1 if refused (an
  *         answer is queued)
  */
 static int request_decide(struct proxy *px)
 {
 	struct flow *f = px->f;
-	const struct pf_rule *r = f->dec.rule;
-	const struct secrets *ss = f->ps->secrets;
-	struct http_subst subst[1];
+	struct policyset *ps = f->g->ps ? f->g->ps : f->ps;
+	const struct pf_rule *r;
+	const struct secrets *ss;
+	const struct http_req *rq = &px->ex->req;
 	struct http_field add[1];
-	const char *drop[3];
+	const char *drop[3], *own = NULL;
 	struct http_rewrite rw;
+	struct pf_query q;
 	char value[4200];
-	const char *host = px->ex->req.absolute_host[0] ? px->ex->req.absolute_host :
-			   px->ex->req.host;
+	const char *host = rq->absolute_host[0] ? rq->absolute_host : rq->host;
+	uint16_t port = rq->absolute_host[0] ? rq->absolute_port : rq->host_port;
 	size_t i, n;
 	int inject;
 
-	http_path_for_log((const char *)px->reqhead.b + px->ex->req.target,
-			  px->ex->req.target_len, px->path_log,
-			  sizeof(px->path_log));
+	scrub_end(px);
+	http_path_for_log((const char *)px->reqhead.b + rq->target,
+			  rq->target_len, px->path_log, sizeof(px->path_log));
 	px->creds[0] = '\0';
-	if (strcmp(host, f->host)) {
+	request_set(px, ps);
+	ss = ps->secrets;
+	flow_query(f, &q);
+	policy_decide_request(ps->prof, &q, rq->method, rq->path, &px->rdec);
+	px->rdec_set = 1;
+	r = px->rdec.rule;
+
+	if (!port)
+		port = (rq->absolute_host[0] ? rq->absolute_https : px->tls) ? 443 : 80;
+	if (strcmp(host, f->host) || port != f->dport) {
 		security_event(px, "Host header does not match the connection's name",
 			       host);
-		answer(px, 403, "Host does not match the name the sandbox connected to");
+		answer(px, 403, "Host does not match the name and port the sandbox connected to");
 		return -1;
 	}
-	if (px->ex->req.upgrade_h2c) {
-		/* handled below by dropping Upgrade/HTTP2-Settings */
-	}
-	if (!method_allowed(r, px->ex->req.method)) {
-		answer(px, 403, "method not allowed by the rule");
-		return -1;
-	}
-	if (!path_allowed(r, px->ex->req.path)) {
-		answer(px, 403, http_path_normal(px->ex->req.path) < 0 ?
+	if (px->rdec.action != PF_ALLOW) {
+		answer(px, 403, http_path_normal(rq->path) < 0 ?
 				"path is not in normal form" :
-				"path not allowed by the rule");
+				r ? "request denied by the rule" :
+				"no rule allows this method and path");
 		return -1;
 	}
-	/* a placeholder for a secret of another rule must not leave */
-	for (i = 0; ss && i < ss->n; i++) {
-		if (r && r->auth && r->auth->secret_index == (int)i)
-			continue;
-		if (ss->s[i].placeholder[0] &&
-		    http_find_token(&px->ex->req, px->reqhead.b, ss->s[i].placeholder)) {
-			security_event(px, "placeholder sent to a host outside its rule",
-				       ss->s[i].ref);
-			answer(px, 403, "credential placeholder not valid for this host");
-			return -1;
-		}
+	if (!same_upstream(f, &px->rdec)) {
+		answer(px, 403, "the rule for this request does not reach this connection's upstream");
+		return -1;
 	}
-	if (!rate_ok(f->ps, r)) {
+	if (override_check(px, &q) < 0)
+		return -1;
+
+	inject = r && r->auth && ss && r->auth->secret_index >= 0 &&
+		 (size_t)r->auth->secret_index < ss->n &&
+		 (px->tls || r->allow_plaintext);
+	/* placeholders: the rule's own in its credential header only (where
+	 * it is replaced), any other nowhere */
+	for (i = 0; ss && i < ss->n; i++) {
+		const char *ph = ss->s[i].placeholder;
+		int mine = r && r->auth && r->auth->secret_index == (int)i;
+
+		if (!ph[0] || !placeholder_outside(rq, px->reqhead.b, ph,
+						   mine ? pf_auth_header(r->auth) : NULL))
+			continue;
+		security_event(px, mine ? "placeholder outside the credential header of its rule"
+				       : "placeholder sent to a host outside its rule",
+			       ss->s[i].ref);
+		answer(px, 403, mine ? "credential placeholder outside the credential header"
+				     : "credential placeholder not valid for this host");
+		return -1;
+	}
+	if (!rate_ok(ps, r)) {
 		answer(px, 429, "rate limit of the rule exceeded");
 		return -1;
 	}
 
 	memset(&rw, 0, sizeof(rw));
 	n = 0;
-	if (px->ex->req.upgrade_h2c) {
+	if (rq->upgrade_h2c) {
 		drop[n++] = "upgrade";
 		drop[n++] = "http2-settings";
 	}
-	inject = r && r->auth && ss && r->auth->secret_index >= 0 &&
-		 (size_t)r->auth->secret_index < ss->n &&
-		 (px->tls || r->allow_plaintext);
 	if (inject) {
 		const struct secret *s = &ss->s[r->auth->secret_index];
 
@@ -1081,35 +1305,213 @@ static int request_decide(struct proxy *px)
 			answer(px, 502, "credential does not fit a header");
 			return -1;
 		}
-		drop[n++] = r->auth->mode == PF_AUTH_HEADER ?
-				    r->auth->header_name : "authorization";
+		own = pf_auth_header(r->auth);
+		drop[n++] = own;
 		add[0].name = r->auth->mode == PF_AUTH_HEADER ?
 				      r->auth->header_name : "Authorization";
 		add[0].value = value;
 		rw.add = add;
 		rw.nadd = 1;
-		if (s->placeholder[0]) {
-			subst[0].from = s->placeholder;
-			subst[0].to = (const char *)s->val;
-			rw.subst = subst;
-			rw.nsubst = 1;
-		}
 		snprintf(px->creds, sizeof(px->creds), "%s", s->ref);
+		if (scrub_setup(px, r->auth, s, value) < 0) {
+			explicit_bzero(value, sizeof(value));
+			answer(px, 502, "out of memory");
+			return -1;
+		}
 	}
 	rw.drop = drop;
 	rw.ndrop = n;
 	if (buf_take(px, &px->pend_up) < 0) {
 		explicit_bzero(value, sizeof(value));
+		scrub_end(px);
 		answer(px, 502, "out of memory");
 		return -1;
 	}
-	px->pend_up.len = http_req_write(&px->ex->req, px->reqhead.b, &rw,
+	px->pend_up.len = http_req_write(rq, px->reqhead.b, &rw,
 					 px->pend_up.b, px->pend_up.cap);
 	buf_grew(&px->pend_up);
 	explicit_bzero(value, sizeof(value));
 	if (!px->pend_up.len) {
+		scrub_end(px);
 		answer(px, 431, "request head too large after rewriting");
 		return -1;
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Scrubbing                                                           */
+
+/*
+ * DOC: Scrubbing
+ *
+ * An upstream may reflect what it was sent: CORS reflects Origin, echo
+ * services the whole request, error pages the Authorization header.  The
+ * response to a request that carried an injected secret is therefore
+ * searched for the secret's bytes and for the exact injected value where
+ * it does not contain them (basic's base64), and each occurrence is
+ * replaced by the placeholder:
+ *
+ * - in the response head (every head of the exchange, 1xx too), by the
+ *   whole placeholder;
+ * - in an identity-encoded body, streaming, by the placeholder cut or
+ *   padded with '*' to the same length, so Content-Length and chunk sizes
+ *   stay true.  The last bytes of each piece that could begin an
+ *   occurrence are held back (at most the longest pattern less one) until
+ *   the next piece shows whether they do, or the body ends.
+ *
+ * Not scrubbed: bodies with a Content-Encoding other than identity (the
+ * secret is not in their bytes as such; decompressing every response
+ * would cost what interception is meant not to), and the bytes of a
+ * tunnel after 101.  A security_event says when an exchange was scrubbed.
+ */
+
+/* Say once per exchange that the upstream sent the secret back. */
+static void scrub_report(struct proxy *px)
+{
+	if (px->scr->reported)
+		return;
+	px->scr->reported = 1;
+	security_event_as(px, "allow",
+			  "upstream sent the injected credential back: scrubbed, replaced by the placeholder",
+			  px->creds);
+}
+
+/**
+ * scrub_mask() - Replace every pattern in @p by a same-length mask
+ * @px: Proxy with patterns
+ * @p:  Bytes, changed in place
+ * @n:  Their count
+ */
+static void scrub_mask(struct proxy *px, uint8_t *p, size_t n)
+{
+	const struct scrub *sc = px->scr;
+	size_t tl = strlen(sc->to);
+	int k;
+
+	for (k = 0; k < sc->npat; k++) {
+		size_t pl = sc->pat_len[k], off = 0, i;
+		uint8_t *hit;
+
+		if (!pl)
+			continue;
+		while (off < n && (hit = memmem(p + off, n - off, sc->pat[k], pl))) {
+			for (i = 0; i < pl; i++)
+				hit[i] = i < tl ? (uint8_t)sc->to[i] : '*';
+			off = (size_t)(hit - p) + pl;
+			scrub_report(px);
+		}
+	}
+}
+
+/* How many of the last bytes of @p[0..n) could begin a pattern. */
+static size_t scrub_tail(const struct scrub *sc, const uint8_t *p, size_t n)
+{
+	size_t keep = 0, i, pl;
+	int k;
+
+	for (k = 0; k < sc->npat; k++) {
+		pl = sc->pat_len[k];
+		if (pl < 2)
+			continue;
+		for (i = n > pl - 1 ? n - (pl - 1) : 0; i < n; i++)
+			if (p[i] == sc->pat[k][0] && !memcmp(p + i, sc->pat[k], n - i))
+				break;
+		if (n - i > keep)
+			keep = n - i;
+	}
+	return keep;
+}
+
+/**
+ * scrub_body() - Scrub body bytes on their way to the sandbox
+ * @px:      Proxy
+ * @q:       Output (the sandbox side's application buffer), with room for
+ *           px->scr->nhold + @n bytes
+ * @p:       Body bytes: all payload, or all chunked framing
+ * @n:       Their count (at most SCRUB_STEP)
+ * @payload: Whether they are payload
+ * @end:     The body ends with them: hold nothing back
+ *
+ * The payload is searched as one stream, whatever chunks and reads cut it
+ * into: held bytes and new ones are gathered (payload only), masked, and
+ * put back in place; what may begin a pattern is held back, framing in
+ * between included.
+ *
+ * Return: bytes of @q to send
+ */
+static size_t scrub_body(struct proxy *px, uint8_t *q, const uint8_t *p,
+			 size_t n, int payload, int end)
+{
+	struct scrub *sc = px->scr;
+	size_t m = sc->nhold + n, np = 0, i, j, keep, cut;
+
+	memcpy(q, sc->hold, sc->nhold);
+	if (n)
+		memcpy(q + sc->nhold, p, n);
+	for (i = 0; i < m; i++)
+		if (i < sc->nhold ? sc->hpay[i] : payload)
+			sc->pay[np++] = q[i];
+	scrub_mask(px, sc->pay, np);
+	for (i = 0, j = 0; i < m; i++)
+		if (i < sc->nhold ? sc->hpay[i] : payload)
+			q[i] = sc->pay[j++];
+
+	/* hold back from the first payload byte that may begin a pattern */
+	keep = end ? 0 : scrub_tail(sc, sc->pay, np);
+	cut = m;
+	if (keep) {
+		for (i = m, j = np; i > 0 && j > np - keep; i--)
+			if (i - 1 < sc->nhold ? sc->hpay[i - 1] : payload)
+				j--;
+		cut = i;
+	}
+	if (m - cut > SCRUB_HOLD)
+		cut = m - SCRUB_HOLD;  /* more framing than any pattern: let go */
+	for (i = cut; i < m; i++)
+		sc->hpay[i - cut] = i < sc->nhold ? sc->hpay[i] : (uint8_t)payload;
+	memmove(sc->hold, q + cut, m - cut);
+	sc->nhold = m - cut;
+	explicit_bzero(sc->pay, np);
+	return cut;
+}
+
+/**
+ * scrub_head() - Copy a response head into pend_down, scrubbed
+ * @px:  Proxy (pend_down empty and taken)
+ * @h:   Head bytes
+ * @n:   Their count
+ * Return: 0, or -1 if the scrubbed head does not fit
+ */
+static int scrub_head(struct proxy *px, const uint8_t *h, size_t n)
+{
+	const struct scrub *sc = px->scr;
+	struct buf *b = &px->pend_down;
+	size_t tl = strlen(sc->to), off = 0;
+
+	while (off < n) {
+		size_t best = n, bl = 0;
+		int k;
+
+		for (k = 0; k < sc->npat; k++) {
+			const uint8_t *hit;
+
+			if (!sc->pat_len[k])
+				continue;
+			hit = memmem(h + off, n - off, sc->pat[k], sc->pat_len[k]);
+			if (hit && (size_t)(hit - h) < best) {
+				best = (size_t)(hit - h);
+				bl = sc->pat_len[k];
+			}
+		}
+		if (buf_put(b, h + off, best - off) != best - off)
+			return -1;
+		if (best == n)
+			break;
+		if (buf_put(b, sc->to, tl) != tl)
+			return -1;
+		scrub_report(px);
+		off = best + bl;
 	}
 	return 0;
 }
@@ -1147,6 +1549,7 @@ static void ex_free(struct proxy *px)
 static void exchange_done(struct proxy *px)
 {
 	audit_request(px, "allow", px->ex->resp.status, NULL);
+	scrub_end(px);
 	px->outstanding = 0;
 	px->rs = RS_IDLE;
 	if (px->rq == RQ_WAIT)
@@ -1198,6 +1601,7 @@ static int http_up(struct proxy *px)
 			}
 			px->t_req = now_ms();
 			px->req_bytes = px->resp_bytes = 0;
+			px->rdec_set = 0;
 			if (r == HTTP_BAD) {
 				snprintf(px->path_log, sizeof(px->path_log), "-");
 				audit_request(px, "deny", 400, px->ex->req.error);
@@ -1290,6 +1694,28 @@ static int http_up(struct proxy *px)
 	}
 }
 
+/* Is the response body's content its bytes as sent (no Content-Encoding
+ * but identity)? */
+static int identity_body(const struct proxy *px)
+{
+	const struct http_resp *rs = &px->ex->resp;
+	const uint8_t *b = px->resphead.b;
+	unsigned i;
+
+	for (i = 0; i < rs->nhdr; i++) {
+		const struct http_hdr *h = &rs->hdr[i];
+
+		if (h->name_len != 16 ||
+		    strncasecmp((const char *)b + h->name, "content-encoding", 16))
+			continue;
+		if (h->value_len && (h->value_len != 8 ||
+				     strncasecmp((const char *)b + h->value,
+						 "identity", 8)))
+			return 0;
+	}
+	return 1;
+}
+
 /* Upstream -> sandbox.  Return: 1 if anything moved. */
 static int http_down(struct proxy *px)
 {
@@ -1354,32 +1780,49 @@ static int http_down(struct proxy *px)
 			}
 			if (buf_take(px, &px->pend_down) < 0)
 				return moved;
-			buf_put(&px->pend_down, px->resphead.b, px->ex->resp.head_len);
+			px->scrub_body = px->scr && identity_body(px);
+			if (!px->scr) {
+				buf_put(&px->pend_down, px->resphead.b,
+					px->ex->resp.head_len);
+			} else if (scrub_head(px, px->resphead.b,
+					      px->ex->resp.head_len) < 0) {
+				px->pend_down.len = 0;
+				answer(px, 502, "response head too large after scrubbing");
+				audit_request(px, "allow", 502, "response head too large after scrubbing");
+				continue;
+			}
 			buf_drop(&px->resphead, px->ex->resp.head_len);
 			moved = 1;
 			if (px->ex->resp.informational)
 				break;
 			if (px->ex->resp.tunnel) {
 				audit_request(px, "allow", 101, NULL);
+				scrub_end(px);
 				px->rs = RS_TUNNEL;
 				px->rq = RQ_TUNNEL;
 				break;
 			}
-			if (px->ex->resp.no_body) {
+			http_body_init(&px->ex->respbody, px->ex->resp.content_length,
+				       px->ex->resp.chunked, px->ex->resp.until_close);
+			if (px->ex->resp.no_body || px->ex->respbody.done) {
+				/* 1xx, 204, 304, HEAD, Content-Length: 0: the
+				 * exchange ends with its head */
 				exchange_done(px);
 				break;
 			}
-			http_body_init(&px->ex->respbody, px->ex->resp.content_length,
-				       px->ex->resp.chunked, px->ex->resp.until_close);
 			px->rs = RS_BODY;
 			break;
 		}
 		case RS_BODY: {
 			int done = 0;
+			size_t hold;
 
 			q = app_out(px, &px->s, &room);
 			if (!q || !room)
 				return moved;
+			hold = px->scrub_body ? px->scr->nhold : 0;
+			if (px->scrub_body && room <= hold)
+				return moved;   /* the held bytes first */
 			if (px->resphead.len) {
 				p = px->resphead.b;
 				len = px->resphead.len;
@@ -1388,23 +1831,39 @@ static int http_down(struct proxy *px)
 				if (!p || !len) {
 					if (px->ex->resp.until_close &&
 					    (px->u.eof || side_closed(&px->u))) {
+						if (hold)
+							app_out_ack(&px->s, scrub_body(px, q, NULL, 0, 1, 1));
 						exchange_done(px);
 						px->closing = 1;
 					}
 					return moved;
 				}
 			}
-			if (len > room)
-				len = room;
-			n = http_body_feed(&px->ex->respbody, p, len, &done);
+			if (len > room - hold)
+				len = room - hold;
+			if (px->scrub_body) {
+				int payload;
+
+				if (len > SCRUB_STEP)
+					len = SCRUB_STEP;
+				n = http_body_next(&px->ex->respbody, p, len, &done,
+						   &payload);
+				if (!px->ex->respbody.error)
+					app_out_ack(&px->s, scrub_body(px, q, p, n,
+								       payload, done));
+			} else {
+				n = http_body_feed(&px->ex->respbody, p, len, &done);
+				if (!px->ex->respbody.error) {
+					memcpy(q, p, n);
+					app_out_ack(&px->s, n);
+				}
+			}
 			if (px->ex->respbody.error) {
 				px->closing = 1;
 				audit_request(px, "allow", px->ex->resp.status,
 					      px->ex->respbody.error);
 				return 1;
 			}
-			memcpy(q, p, n);
-			app_out_ack(&px->s, n);
 			if (p == px->resphead.b)
 				buf_drop(&px->resphead, n);
 			else
@@ -1890,6 +2349,7 @@ void proxy_free(struct proxy *px)
 	side_free(px, &px->s);
 	side_free(px, &px->u);
 	ex_free(px);
+	policyset_unref(px->rps);
 	if (px->leaf_pin >= 0 && px->f)
 		ca_leaf_unpin(px->f->g->ca, px->leaf_pin);
 	explicit_bzero(px, sizeof(*px));
