@@ -63,15 +63,58 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.wfile.write(body)
             return
         if self.path.startswith("/headers"):
+            # echoed back (an upstream that reflects the request, as
+            # httpbin does), and recorded, so tests can compare what
+            # upstream got with what the sandbox was shown
             import json
+            hdrs = [[k, v] for k, v in self.headers.items()]
+            RECORDED.append({"method": self.command, "path": self.path,
+                             "headers": hdrs})
             body = (json.dumps({"method": self.command, "path": self.path,
-                                "headers": [[k, v] for k, v in self.headers.items()]})
-                    + "\n").encode()
+                                "headers": hdrs}) + "\n").encode()
             self.send_response(200)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
+            return
+        if self.path.startswith("/reflect"):
+            # reflects request headers into response headers (CORS-style
+            # Access-Control-Allow-Origin, a request id, the credential)
+            # and, with ?chunked, echoes them in a chunked body cut into
+            # small pieces, so a secret straddles chunk and read boundaries
+            import json
+            body = (json.dumps([[k, v] for k, v in self.headers.items()]) + "\n").encode()
+            self.send_response(200)
+            for k in ("Origin", "X-Request-Id", "Authorization", "X-Api-Key"):
+                if self.headers.get(k):
+                    self.send_header("X-Echo-" + k, self.headers[k])
+            if self.headers.get("Origin"):
+                self.send_header("Access-Control-Allow-Origin", self.headers["Origin"])
+            if "chunked" in self.path:
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                import time
+                for i in range(0, len(body), 7):
+                    piece = body[i:i + 7]
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(piece), piece))
+                    self.wfile.flush()
+                    time.sleep(0.002)
+                self.wfile.write(b"0\r\n\r\n")
+                return
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+            return
+        if self.path.startswith("/empty"):
+            # Content-Length: 0, or 204 / 304 with ?status=
+            status = 200
+            if "status=" in self.path:
+                status = int(self.path.split("status=")[1][:3])
+            self.send_response(status)
+            if status not in (204, 304):
+                self.send_header("Content-Length", "0")
+            self.end_headers()
             return
         if self.path.startswith("/zeros/"):
             n = int(self.path.split("/")[2])

@@ -96,29 +96,53 @@ def run(islo, world, cmd, **kw):
 
 
 def upstream_saw(out):
+    """What the sandbox was shown of upstream's echo (scrubbed)."""
     return [json.loads(l) for l in out.splitlines() if l.startswith("{")]
 
 
+def recorded(tag):
+    """What upstream itself got, for requests whose path holds @tag."""
+    import servers
+    return [x for x in servers.RECORDED if tag in x["path"]]
+
+
+def new_tag():
+    return os.urandom(6).hex()
+
+
+def masked(secret, ph):
+    """How a secret reflected in a body reaches the sandbox: the
+    placeholder cut or padded with '*' to the secret's length."""
+    return (ph + "*" * len(secret))[:len(secret)]
+
+
 def test_bearer_injected_and_never_seen_in_the_sandbox(islo, world):
+    tag = new_tag()
     r = run(islo, world, ["sh", "-c",
         "echo ENV:$GITHUB_TOKEN; env | grep -c ISLO_TEST_TOKEN; "
-        "curl -sS --max-time 20 https://api.example.com:%d/headers "
+        "curl -sS --max-time 20 https://api.example.com:%d/headers?%s "
         "-H \"Authorization: Bearer $GITHUB_TOKEN\"; "
-        "curl -sS --max-time 20 https://api.example.com:%d/headers" % (world.https_port, world.https_port)])
+        "curl -sS --max-time 20 https://api.example.com:%d/headers?%s" % (world.https_port, tag, world.https_port, tag)])
     assert r.rc == 0, r
     ph = re.search(r"ENV:(\S+)", r.out).group(1)
     assert ph.startswith("islo_ph_") and SECRET not in ph
     assert "\n0\n" in r.out, r                  # the secret's variable is gone
+    got = recorded(tag)
+    assert len(got) == 2, got
+    for g in got:
+        auth = [v for k, v in g["headers"] if k.lower() == "authorization"]
+        assert auth == ["Bearer " + SECRET], g   # replaced, not duplicated
+    # upstream echoed the header back: the sandbox sees it scrubbed
     saw = upstream_saw(r.out)
     assert len(saw) == 2, r
-    for s in saw:
-        auth = [v for k, v in s["headers"] if k.lower() == "authorization"]
-        assert auth == ["Bearer " + SECRET], s   # replaced, not duplicated
-    # the sandbox saw upstream's JSON echo of the header: that is the test
-    # server reflecting it; nothing else of the sandbox's may hold it
+    for x in saw:
+        auth = [v for k, v in x["headers"] if k.lower() == "authorization"]
+        assert auth == ["Bearer " + masked(SECRET, ph)], x
     ev = [e for e in audit_events(r.audit) if e["event"] == "http_request"]
     assert ev and ev[0]["credentials"] == "env:ISLO_TEST_TOKEN" and ev[0]["status"] == 200
-    assert SECRET not in r.audit and SECRET not in r.err
+    sec = [e for e in audit_events(r.audit) if e["event"] == "security_event"]
+    assert len(sec) == 2 and all("scrubbed" in e["reason"] for e in sec), sec
+    assert SECRET not in r.out and SECRET not in r.audit and SECRET not in r.err
 
 
 def test_the_secret_reaches_upstream_and_nothing_the_sandbox_has(islo, world, scratch):
@@ -127,7 +151,7 @@ def test_the_secret_reaches_upstream_and_nothing_the_sandbox_has(islo, world, sc
     out = os.path.join(scratch, "sandbox-wrote.txt")
     r = run(islo, world, ["sh", "-c",
         "env > %s; curl -sv https://api.example.com:%d/record/%s "
-        "-H \"Authorization: Bearer $GITHUB_TOKEN\" -H \"X-Copy: $GITHUB_TOKEN\" >> %s 2>&1; "
+        "-H \"Authorization: Bearer $GITHUB_TOKEN\" >> %s 2>&1; "
         "cat /proc/self/environ | tr '\\0' '\\n' >> %s; chmod 644 %s"
         % (out, world.https_port, tag, out, out, out)])
     assert r.rc == 0, r
@@ -135,7 +159,6 @@ def test_the_secret_reaches_upstream_and_nothing_the_sandbox_has(islo, world, sc
     assert len(seen) == 1, servers.RECORDED
     hdrs = seen[0]["headers"]
     assert ["Authorization", "Bearer " + SECRET] in hdrs
-    assert ["X-Copy", SECRET] in hdrs                      # placeholder swapped
     assert [k for k, v in hdrs].count("Authorization") == 1
     wrote = open(out).read()
     assert "islo_ph_" in wrote and "recorded" in wrote, wrote
@@ -143,14 +166,85 @@ def test_the_secret_reaches_upstream_and_nothing_the_sandbox_has(islo, world, sc
         assert SECRET not in text
 
 
+def test_placeholder_outside_the_credential_header_is_refused(islo, world):
+    """The placeholder is swapped only in the header the rule owns: put in
+    Origin, X-Request-Id, a cookie or the query string, it would come back
+    as the secret from any upstream that reflects those (CORS does)."""
+    tag = new_tag()
+    cases = ["-H 'Origin: https://$GITHUB_TOKEN.example'",
+             "-H 'X-Request-Id: $GITHUB_TOKEN'",
+             "-H 'Cookie: t=$GITHUB_TOKEN'",
+             "-H 'X-$GITHUB_TOKEN: 1'"]
+    cmd = "; ".join(
+        "curl -sS -o /dev/null -w '%%{http_code}\\n' https://api.example.com:%d/headers?%s "
+        "-H \"Authorization: Bearer $GITHUB_TOKEN\" %s" % (world.https_port, tag, c.replace("'", '"'))
+        for c in cases)
+    cmd += ("; curl -sS -o /dev/null -w '%%{http_code}\\n' "
+            "\"https://api.example.com:%d/headers?%s&t=$GITHUB_TOKEN\"" % (world.https_port, tag))
+    r = run(islo, world, ["sh", "-c", cmd])
+    assert r.rc == 0, r
+    assert r.out.split() == ["403"] * 5, r
+    assert recorded(tag) == []                    # nothing reached upstream
+    sec = [e for e in audit_events(r.audit) if e["event"] == "security_event"]
+    assert len(sec) == 5 and all("placeholder" in e["reason"] for e in sec), sec
+    assert SECRET not in r.out + r.audit
+
+
+def test_reflected_secret_is_scrubbed_from_headers_and_bodies(islo, world):
+    """An upstream that reflects the credential in response headers and in
+    a chunked body sent in 7-byte pieces: the sandbox sees the placeholder,
+    never the secret; basic auth's injected base64 too."""
+    import base64
+    b64 = base64.b64encode(("robot:" + BASIC_PW).encode()).decode()
+    script = (
+        "import http.client,ssl,os,json\n"
+        "ph=os.environ['GITHUB_TOKEN']\n"
+        "print('PH', ph)\n"
+        "ctx=ssl.create_default_context()\n"
+        "def get(host, path, hdrs):\n"
+        "    c=http.client.HTTPSConnection(host,%d,context=ctx,timeout=20)\n"
+        "    c.request('GET',path,headers=hdrs)\n"
+        "    r=c.getresponse(); b=r.read()\n"
+        "    print('STATUS', r.status)\n"
+        "    for k,v in r.getheaders(): print('H', k, v)\n"
+        "    print('BODY', b.decode())\n"
+        "get('evil.example.net','/reflect?chunked',{})\n"
+        "get('evil.example.net','/reflect',{})\n" % world.https_port)
+    world.profile("reflect", """\
+rules:
+  - name: basic
+    host_pattern: evil.example.net
+    ports: [{https}]
+    allow_private: true
+    auth_strategy:
+      mode: basic
+      username: robot
+      secret: file:%s
+      placeholder_env: GITHUB_TOKEN
+""" % os.path.join(world.dir, "basic.secret"))
+    extra = ["--upstream-ca", world.ca, "--ca-dir", os.path.join(islo.tmp, "ca")]
+    r = islo(["/usr/bin/python3", "-c", script], "reflect", extra=extra)
+    assert r.rc == 0, r
+    assert r.out.count("STATUS 200") == 2, r
+    assert b64 not in r.out and BASIC_PW not in r.out, r
+    ph = re.search(r"PH (\S+)", r.out).group(1)
+    # headers: the whole placeholder; bodies: same length
+    assert "H X-Echo-Authorization Basic " + ph in r.out, r
+    assert r.out.count(masked(b64, ph)) >= 2, r
+    sec = [e for e in audit_events(r.audit) if e["event"] == "security_event"]
+    assert len(sec) == 2 and all("scrubbed" in e["reason"] for e in sec), sec
+    assert b64 not in r.audit and BASIC_PW not in r.audit
+
+
 def test_python_client_trusts_the_islo_ca(islo, world):
+    tag = new_tag()
     script = ("import urllib.request,os\n"
-              "req=urllib.request.Request('https://api.example.com:%d/headers')\n"
-              "print(urllib.request.urlopen(req,timeout=20).read().decode())\n" % world.https_port)
+              "req=urllib.request.Request('https://api.example.com:%d/headers?%s')\n"
+              "print(urllib.request.urlopen(req,timeout=20).read().decode())\n" % (world.https_port, tag))
     r = run(islo, world, ["/usr/bin/python3", "-c", script])
     assert r.rc == 0, r
-    saw = upstream_saw(r.out)
-    assert ["Authorization", "Bearer " + SECRET] in saw[0]["headers"], r
+    assert ["Authorization", "Bearer " + SECRET] in recorded(tag)[0]["headers"], r
+    assert SECRET not in r.out
 
 
 def test_method_and_path_scoping(islo, world):
@@ -164,7 +258,8 @@ def test_method_and_path_scoping(islo, world):
     lines = [l for l in r.out.splitlines() if l]
     assert lines[0] == "403", r
     body = json.loads(lines[1])
-    assert body["error"] == "islo-net: blocked by gateway profile" and body["rule"] == "api"
+    # no rule covers GET /admin: the profile's default decided it
+    assert body["error"] == "islo-net: blocked by gateway profile" and body["rule"] == "default"
     assert lines[2] == "403" and lines[3] == "403", r
     assert lines[4] == "403", r                   # a ".." path never matches
     deny = [e for e in audit_events(r.audit) if e["event"] == "http_request" and e["action"] == "deny"]
@@ -204,19 +299,23 @@ def test_rate_limit(islo, world):
 
 
 def test_basic_auth_from_a_file_secret(islo, world):
-    r = run(islo, world, CURL + ["https://evil.example.net:%d/headers" % world.https_port])
+    tag = new_tag()
+    r = run(islo, world, CURL + ["https://evil.example.net:%d/headers?%s" % (world.https_port, tag)])
     assert r.rc == 0, r
     import base64
     want = "Basic " + base64.b64encode(("robot:" + BASIC_PW).encode()).decode()
-    assert ["Authorization", want] in upstream_saw(r.out)[0]["headers"], r
+    assert ["Authorization", want] in recorded(tag)[0]["headers"], r
+    assert want not in r.out, r
 
 
 def test_route_and_header_mode(islo, world):
-    r = run(islo, world, CURL + ["https://api.staging.example/headers"])
+    tag = new_tag()
+    r = run(islo, world, CURL + ["https://api.staging.example/headers?" + tag])
     assert r.rc == 0, r
-    saw = upstream_saw(r.out)[0]
+    saw = recorded(tag)[0]
     assert ["X-Api-Key", SECRET] in saw["headers"], r
     assert ["Host", "api.staging.example"] in saw["headers"]
+    assert SECRET not in r.out
 
 
 def test_upstream_certificate_mismatch_is_502_and_no_request_sent(islo, world):
@@ -362,12 +461,13 @@ def test_node_fetch_trusts_the_islo_ca(islo, world):
     import shutil
     if not shutil.which("node"):
         pytest.skip("node is not installed")
-    script = ("fetch('https://api.example.com:%d/headers',{headers:{authorization:'Bearer '+process.env.GITHUB_TOKEN}})"
+    tag = new_tag()
+    script = ("fetch('https://api.example.com:%d/headers?%s',{headers:{authorization:'Bearer '+process.env.GITHUB_TOKEN}})"
               ".then(r=>r.text()).then(t=>console.log(t)).catch(e=>{console.error(e);process.exit(3)})"
-              % world.https_port)
+              % (world.https_port, tag))
     r = run(islo, world, ["node", "-e", script], timeout=60)
     assert r.rc == 0, r
-    assert ["authorization", "Bearer " + SECRET] in [[k.lower(), v] for k, v in upstream_saw(r.out)[0]["headers"]], r
+    assert ["authorization", "Bearer " + SECRET] in [[k.lower(), v] for k, v in recorded(tag)[0]["headers"]], r
 
 
 def test_expect_100_continue_upload(islo, world):
@@ -419,8 +519,9 @@ def test_ecdhe_prefers_p256_and_leaves_x25519_to_clients_without_it(islo, world)
     """The sandbox side's key exchange (proxy.c, prefer_p256): P-256 when
     the client offers it (libcrypto's is the cheaper one), X25519 for a
     client that offers nothing else."""
+    tag = new_tag()
     cmd = ("curl -sS --max-time 20 --tls-max 1.2 --curves %s "
-           "https://api.example.com:%d/headers; "
+           "https://api.example.com:%d/headers?" + tag + "; "
            "echo | openssl s_client -tls1_2 -connect api.example.com:%d "
            "-servername api.example.com -groups %s 2>&1 | grep 'Server Temp Key'")
     for groups, want in (("X25519:P-256", "ECDH, prime256v1"), ("X25519", "X25519,"),
@@ -437,4 +538,4 @@ def test_ecdhe_prefers_p256_and_leaves_x25519_to_clients_without_it(islo, world)
         # the upstream echoed the request's headers, the injected one too
         saw = upstream_saw(r.out)
         assert len(saw) == 1, (groups, r)
-        assert ["Authorization", "Bearer " + SECRET] in saw[0]["headers"], r
+        assert ["Authorization", "Bearer " + SECRET] in recorded(tag)[-1]["headers"], r
