@@ -1,0 +1,228 @@
+# SPDX-License-Identifier: MIT
+"""Per-request rule choice (issue 13): on one keep-alive connection, each
+request is decided by the first rule whose host, port, methods and
+path_pattern match it; method-override headers are held to that rule;
+bodyless responses end their exchange.  Real clients (curl, python's
+http.client on one connection) through islo-net to the test servers."""
+import json
+import os
+
+import pytest
+
+from conftest import audit_events
+
+SECRET = "rul3s-T0ken-5a6b7c8d9e"
+
+ALLOW_DENY = """\
+name: rules
+rules:
+  - name: no-delete
+    priority: 10
+    host_pattern: api.example.com
+    ports: [{https}, {http}]
+    methods: [DELETE]
+    path_pattern: /headers/public/*
+    action: deny
+  - name: read-only
+    priority: 15
+    host_pattern: api.example.com
+    ports: [{https}, {http}]
+    methods: [GET, HEAD]
+    path_pattern: /headers/ro/*
+    allow_private: true
+  - name: api
+    priority: 20
+    host_pattern: api.example.com
+    ports: [{https}, {http}]
+    allow_private: true
+    auth_strategy:
+      mode: bearer
+      secret: env:ISLO_TEST_TOKEN
+      placeholder_env: TOKEN
+  - name: only-delete-denied
+    host_pattern: other.example.com
+    ports: [{https}]
+    methods: [DELETE]
+    action: deny
+"""
+
+
+def run(islo, world, cmd, profile="rules", timeout=60):
+    extra = ["--upstream-ca", world.ca, "--ca-dir", os.path.join(islo.tmp, "ca")]
+    return islo(cmd, profile, extra=extra, env={"ISLO_TEST_TOKEN": SECRET},
+                timeout=timeout)
+
+
+def session_script(port, requests, https=True, host="api.example.com"):
+    """A python http.client script making @requests (method, path,
+    headers) on ONE connection, printing each status and the body's
+    first line."""
+    return (
+        "import http.client,ssl\n"
+        "c=http.client.%s('%s',%d,%stimeout=20)\n"
+        "for m,p,h in %r:\n"
+        "    c.request(m,p,headers=h)\n"
+        "    r=c.getresponse(); b=r.read()\n"
+        "    print(m,p,r.status,b.decode(errors='replace').splitlines()[0] if b else '')\n"
+        "print('sock', c.sock is not None)\n"
+        % ("HTTPSConnection" if https else "HTTPConnection", host, port,
+           "context=ssl.create_default_context()," if https else "", requests))
+
+
+def statuses(out):
+    return [int(l.split()[2]) for l in out.splitlines()
+            if l.split()[:1] and l.split()[0] in ("GET", "HEAD", "POST", "DELETE", "PUT")]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def profile(world):
+    world.profile("rules", ALLOW_DENY)
+
+
+def test_deny_rule_with_methods_and_paths_decides_only_its_requests(islo, world):
+    """"allow the API, deny DELETE on /public/*": the deny rule's requests
+    get 403 and nothing else does, on one keep-alive connection; the audit
+    names the rule that decided each request."""
+    tag = os.urandom(4).hex()
+    reqs = [("GET", "/headers/public/%s" % tag, {}),
+            ("DELETE", "/headers/public/%s" % tag, {}),
+            ("DELETE", "/headers/other/%s" % tag, {}),
+            ("GET", "/headers/ro/%s" % tag, {}),
+            ("POST", "/headers/ro/%s" % tag, {"Content-Length": "0"}),
+            ("GET", "/headers/public/x/../%s" % tag, {})]
+    r = run(islo, world, ["/usr/bin/python3", "-c", session_script(world.https_port, reqs[:5])])
+    assert r.rc == 0, r
+    assert statuses(r.out) == [200, 403, 200, 200, 200], r
+    ev = [e for e in audit_events(r.audit) if e["event"] == "http_request"]
+    assert [(e["method"], e["rule"], e["action"]) for e in ev] == [
+        ("GET", "api", "allow"), ("DELETE", "no-delete", "deny"), ("DELETE", "api", "allow"),
+        ("GET", "read-only", "allow"), ("POST", "api", "allow")], ev
+    # (the 403 closed its connection; http.client opened another)
+    import servers
+    got = [x for x in servers.RECORDED if tag in x["path"]]
+    assert ("DELETE", "/headers/public/%s" % tag) not in [(x["method"], x["path"]) for x in got]
+
+
+def test_each_request_of_a_session_decided_on_its_own(islo, world):
+    tag = os.urandom(4).hex()
+    reqs = [("GET", "/headers/public/%s" % tag, {}),
+            ("DELETE", "/headers/other/%s" % tag, {}),
+            ("GET", "/headers/ro/%s" % tag, {}),
+            ("POST", "/headers/ro/%s" % tag, {"Content-Length": "0"}),
+            ("HEAD", "/headers/ro/%s" % tag, {}),
+            ("DELETE", "/headers/public/%s" % tag, {})]
+    r = run(islo, world, ["/usr/bin/python3", "-c", session_script(world.https_port, reqs)])
+    assert r.rc == 0, r
+    assert statuses(r.out) == [200, 200, 200, 200, 200, 403], r
+    ev = [e for e in audit_events(r.audit) if e["event"] == "http_request"]
+    assert [e["rule"] for e in ev] == ["api", "api", "read-only", "api", "read-only", "no-delete"], ev
+    # read-only has no credential; api's requests got it
+    assert [bool(e.get("credentials")) for e in ev[:5]] == [True, True, False, True, False], ev
+    import servers
+    got = {(x["method"], x["path"]): x for x in servers.RECORDED if tag in x["path"]}
+    auth = lambda x: [v for k, v in x["headers"] if k.lower() == "authorization"]
+    assert auth(got[("GET", "/headers/public/%s" % tag)]) == ["Bearer " + SECRET]
+    assert auth(got[("GET", "/headers/ro/%s" % tag)]) == []
+    assert ("DELETE", "/headers/public/%s" % tag) not in got
+    assert SECRET not in r.out
+
+
+def test_path_not_in_normal_form_meets_the_deny_rule(islo, world):
+    """A dot-segment or an encoded slash cannot step around a deny rule's
+    path_pattern: such a path matches every deny rule's paths."""
+    tag = os.urandom(4).hex()
+    reqs = [("DELETE", "/headers/x/../public/%s" % tag, {}),
+            ("DELETE", "/headers/public%%2f%s" % tag, {}),
+            ("DELETE", "/headers//public/%s" % tag, {})]
+    for req in reqs:
+        r = run(islo, world, ["/usr/bin/python3", "-c", session_script(world.https_port, [req])])
+        assert r.rc == 0, r
+        assert statuses(r.out) == [403], (req, r)
+    import servers
+    assert not [x for x in servers.RECORDED if tag in x["path"]]
+
+
+def test_connection_refused_only_when_no_rule_could_allow(islo, world):
+    # other.example.com: a deny rule for DELETE only, default deny: no
+    # request could be allowed, so the connection itself is refused
+    r = run(islo, world, ["curl", "-sS", "--max-time", "10", "-o", "/dev/null",
+                          "https://other.example.com:%d/hello" % world.https_port])
+    assert r.rc == 7, r
+    # ... with a rule after it that allows the host, it is admitted (and
+    # intercepted though that rule alone would not be): DELETE gets 403,
+    # GET passes
+    world.profile("rules-rest", ALLOW_DENY + """\
+  - name: rest
+    priority: 3000
+    host_pattern: other.example.com
+    ports: [{https}]
+    allow_private: true
+""")
+    tag = os.urandom(4).hex()
+    reqs = [("GET", "/headers/%s" % tag, {}), ("DELETE", "/headers/%s" % tag, {})]
+    r = run(islo, world, ["/usr/bin/python3", "-c",
+                          session_script(world.https_port, reqs, host="other.example.com")],
+            profile="rules-rest")
+    assert r.rc == 0, r
+    assert statuses(r.out) == [200, 403], r
+    ev = [e for e in audit_events(r.audit) if e["event"] == "http_request"]
+    assert [e["rule"] for e in ev] == ["rest", "only-delete-denied"], ev
+
+
+def test_method_override_headers_held_to_the_rule(islo, world):
+    tag = os.urandom(4).hex()
+    for hdr in ("X-HTTP-Method-Override", "X-HTTP-Method", "X-Method-Override"):
+        reqs = [("GET", "/headers/ro/%s" % tag, {hdr: "GET"}),
+                ("GET", "/headers/ro/%s" % tag, {hdr: "head"}),
+                ("GET", "/headers/ro/%s" % tag, {hdr: "DELETE"})]
+        r = run(islo, world, ["/usr/bin/python3", "-c", session_script(world.https_port, reqs)])
+        assert r.rc == 0, r
+        assert statuses(r.out) == [200, 200, 403], (hdr, r)
+        sec = [e for e in audit_events(r.audit) if e["event"] == "security_event"]
+        assert sec and "override" in sec[0]["reason"], r
+    # an override naming a method another rule allows is still refused:
+    # POST /headers/ro is api's (with the credential), GET is read-only's
+    r = run(islo, world, ["/usr/bin/python3", "-c", session_script(
+        world.https_port, [("GET", "/headers/ro/%s" % tag, {"X-HTTP-Method-Override": "POST"}),
+                           ("POST", "/headers/public/%s" % tag,
+                            {"X-HTTP-Method-Override": "DELETE", "Content-Length": "0"})])])
+    assert statuses(r.out) == [403, 403], r
+    r = run(islo, world, ["/usr/bin/python3", "-c", session_script(
+        world.https_port, [("GET", "/headers/ro/%s" % tag, {"X-HTTP-Method-Override": "GET, DELETE"})])])
+    assert statuses(r.out) == [400], r
+
+
+def test_plain_http_requests_decided_one_by_one(islo, world):
+    tag = os.urandom(4).hex()
+    reqs = [("GET", "/headers/public/%s" % tag, {}),
+            ("GET", "/headers/ro/%s" % tag, {}),
+            ("DELETE", "/headers/public/%s" % tag, {})]
+    r = run(islo, world, ["/usr/bin/python3", "-c",
+                          session_script(world.http_port, reqs, https=False)])
+    assert r.rc == 0, r
+    assert statuses(r.out) == [200, 200, 403], r
+    import servers
+    got = [x for x in servers.RECORDED if tag in x["path"]]
+    # no credential over plain HTTP without allow_plaintext
+    assert got and not [v for x in got for k, v in x["headers"] if k.lower() == "authorization"]
+
+
+@pytest.mark.parametrize("path", ["/empty", "/empty?status=204", "/empty?status=304"])
+def test_bodyless_response_ends_its_exchange(islo, world, path):
+    """Content-Length: 0, 204, 304 and a HEAD's response, then more requests
+    on the same connection: each is answered (it used to hang)."""
+    reqs = [("GET", path, {}), ("GET", "/hello", {}), ("HEAD", "/hello", {}),
+            ("GET", path, {}), ("POST", "/up", {"Content-Length": "0"}), ("GET", "/hello", {})]
+    r = run(islo, world, ["/usr/bin/python3", "-c", session_script(world.https_port, reqs)],
+            timeout=40)
+    assert r.rc == 0, r
+    want = int(path.split("=")[1]) if "=" in path else 200
+    assert statuses(r.out) == [want, 200, 200, want, 200, 200], r
+    assert "sock True" in r.out, r        # one connection throughout
+    ev = [e for e in audit_events(r.audit) if e["event"] == "http_request"]
+    assert len(ev) == 6, ev
+    r = run(islo, world, ["curl", "-sS", "--max-time", "15", "-o", "/dev/null", "-o", "/dev/null",
+                          "-w", "%{http_code}\\n",
+                          "https://api.example.com:%d%s" % (world.https_port, path),
+                          "https://api.example.com:%d/hello" % world.https_port])
+    assert r.rc == 0 and r.out.split() == [str(want), "200"], r
