@@ -39,6 +39,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static const char profile_text[] =
 	"name: fuzz\n"
 	"rules:\n"
+	"  - name: no-delete\n"
+	"    priority: 10\n"
+	"    host_pattern: api.example\n"
+	"    ports: [80]\n"
+	"    path_pattern: /ok/private*\n"
+	"    methods: [DELETE, POST]\n"
+	"    action: deny\n"
 	"  - name: api\n"
 	"    host_pattern: api.example\n"
 	"    ports: [80]\n"

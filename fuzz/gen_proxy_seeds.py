@@ -42,6 +42,42 @@ SEEDS = {
     "basic-other": b"\x01" + sb(b"GET / HTTP/1.1\r\nHost: other.example\r\nAuthorization: Basic " + PH_OTHER + b"\r\n\r\n") + up(OK),
     "expect-continue": b"\x00" + sb(b"POST /up HTTP/1.1\r\nHost: api.example\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n")
                        + up(b"HTTP/1.1 100 Continue\r\n\r\n") + sb(b"data") + up(OK),
+    # issue 13: bodyless responses end their exchange; the next request is served
+    "cl0-then-next": b"\x00" + sb(b"GET /ok HTTP/1.1\r\nHost: api.example\r\n\r\n") + up(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n")
+                     + sb(b"GET /ok2 HTTP/1.1\r\nHost: api.example\r\n\r\n") + up(OK) + SB_EOF,
+    "204-then-next": b"\x00" + sb(b"GET /ok HTTP/1.1\r\nHost: api.example\r\n\r\n") + up(b"HTTP/1.1 204 No Content\r\n\r\n")
+                     + sb(b"GET /ok2 HTTP/1.1\r\nHost: api.example\r\n\r\n") + up(OK) + SB_EOF,
+    "304-then-next": b"\x00" + sb(b"GET /ok HTTP/1.1\r\nHost: api.example\r\nIf-None-Match: x\r\n\r\n") + up(b"HTTP/1.1 304 Not Modified\r\nContent-Length: 12\r\n\r\n")
+                     + sb(b"GET /ok2 HTTP/1.1\r\nHost: api.example\r\n\r\n") + up(OK) + SB_EOF,
+    "head-then-next": b"\x00" + sb(b"HEAD /ok HTTP/1.1\r\nHost: api.example\r\n\r\n") + up(b"HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n")
+                      + sb(b"GET /ok2 HTTP/1.1\r\nHost: api.example\r\n\r\n") + up(OK) + SB_EOF,
+    "1xx-then-204": b"\x00" + sb(b"POST /up HTTP/1.1\r\nHost: api.example\r\nContent-Length: 2\r\nExpect: 100-continue\r\n\r\n")
+                    + up(b"HTTP/1.1 100 Continue\r\n\r\n") + sb(b"hi") + up(b"HTTP/1.1 204 No Content\r\n\r\n")
+                    + sb(b"GET /ok HTTP/1.1\r\nHost: api.example\r\n\r\n") + up(OK) + SB_EOF,
+    # per-request rules, method overrides, placeholders outside the credential header
+    "deny-rule-per-request": b"\x00" + sb(b"GET /ok/private/x HTTP/1.1\r\nHost: api.example\r\n\r\n") + up(OK)
+                             + sb(b"DELETE /ok/private/x HTTP/1.1\r\nHost: api.example\r\n\r\n"),
+    "dot-segment-deny": b"\x00" + sb(b"POST /ok/x/../private HTTP/1.1\r\nHost: api.example\r\nContent-Length: 0\r\n\r\n"),
+    "method-override": b"\x00" + sb(b"GET /ok HTTP/1.1\r\nHost: api.example\r\nX-HTTP-Method-Override: get\r\n\r\n") + up(OK)
+                       + sb(b"GET /ok HTTP/1.1\r\nHost: api.example\r\nX-HTTP-Method: DELETE\r\n\r\n"),
+    "override-bad": b"\x00" + sb(b"GET /ok HTTP/1.1\r\nHost: api.example\r\nX-Method-Override: GET, POST\r\n\r\n"),
+    "placeholder-in-origin": b"\x00" + sb(b"GET /ok HTTP/1.1\r\nHost: api.example\r\nOrigin: http://" + PH + b"\r\n\r\n"),
+    "placeholder-in-query": b"\x00" + sb(b"GET /ok?t=" + PH + b" HTTP/1.1\r\nHost: api.example\r\n\r\n"),
+    "host-port-mismatch": b"\x00" + sb(b"GET /ok HTTP/1.1\r\nHost: api.example:8080\r\n\r\n"),
+    # scrubbing: the secret reflected in a header, a length body, a chunked body cut mid-secret
+    "scrub-header-and-body": b"\x00" + sb(b"GET /ok HTTP/1.1\r\nHost: api.example\r\n\r\n")
+                             + up(b"HTTP/1.1 200 OK\r\nX-Echo: Bearer fuzz-secret-value\r\nContent-Length: 31\r\n\r\nauth=Bearer fuzz-sec")
+                             + up(b"ret-value") + up(b"!!") + SB_EOF,
+    "scrub-chunked-split": b"\x00" + sb(b"GET /ok HTTP/1.1\r\nHost: api.example\r\n\r\n")
+                           + up(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nfuzz\r\n")
+                           + up(b"3;x=y\r\n-se\r\n") + up(b"a\r\ncret-value\r\n0\r\n\r\n")
+                           + sb(b"GET /ok HTTP/1.1\r\nHost: api.example\r\n\r\n") + up(OK) + SB_EOF,
+    "scrub-until-close": b"\x00" + sb(b"GET /ok HTTP/1.0\r\nHost: api.example\r\n\r\n")
+                         + up(b"HTTP/1.0 200 OK\r\n\r\nxx fuzz-secret-val") + up(b"ue fuzz-sec") + UP_EOF,
+    "scrub-basic-b64": b"\x01" + sb(b"GET / HTTP/1.1\r\nHost: other.example\r\n\r\n")
+                       + up(b"HTTP/1.1 200 OK\r\nContent-Length: 28\r\n\r\ncm9ib3Q6b3RoZXItc2VjcmV0") + up(b"....") + SB_EOF,
+    "scrub-gzip-not-touched": b"\x00" + sb(b"GET /ok HTTP/1.1\r\nHost: api.example\r\n\r\n")
+                              + up(b"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: 17\r\n\r\nfuzz-secret-value") + SB_EOF,
     "trickle": b"\x00" + b"".join(sb(bytes([c])) for c in b"GET /ok HTTP/1.1\r\nHost: api.example\r\n\r\n") + up(OK),
 }
 

@@ -779,6 +779,24 @@ int http_resp_parse(const uint8_t *buf, size_t len, size_t max_head,
 	return res;
 }
 
+/**
+ * http_resp_ends_with_head() - Does the exchange end with this head?
+ * @s: Response parsed with HTTP_DONE
+ *
+ * True for a final response without a body (204, 304, a response to
+ * HEAD) or with an empty one (Content-Length: 0), and for 1xx (101
+ * included: what follows is not this exchange's body).  The caller then
+ * ends the exchange at once: waiting for body bytes that never come
+ * stalls the connection.
+ *
+ * Return: 1 if so, else 0
+ */
+int http_resp_ends_with_head(const struct http_resp *s)
+{
+	return s->no_body ||
+	       (!s->chunked && !s->until_close && s->content_length == 0);
+}
+
 /* ----------------------------------------------------------------------
  * Request rewriting
  */

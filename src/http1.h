@@ -171,6 +171,8 @@ int http_req_parse(const uint8_t *buf, size_t len, size_t max_head,
 int http_resp_parse(const uint8_t *buf, size_t len, size_t max_head,
 		    const struct http_req *req, struct http_resp *s);
 
+int http_resp_ends_with_head(const struct http_resp *s);
+
 size_t http_req_write(const struct http_req *r, const uint8_t *buf,
 		      struct http_rewrite *rw, uint8_t *out, size_t cap);
 int http_find_token(const struct http_req *r, const uint8_t *buf,

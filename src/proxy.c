@@ -1804,7 +1804,7 @@ static int http_down(struct proxy *px)
 			}
 			http_body_init(&px->ex->respbody, px->ex->resp.content_length,
 				       px->ex->resp.chunked, px->ex->resp.until_close);
-			if (px->ex->resp.no_body || px->ex->respbody.done) {
+			if (http_resp_ends_with_head(&px->ex->resp)) {
 				/* 1xx, 204, 304, HEAD, Content-Length: 0: the
 				 * exchange ends with its head */
 				exchange_done(px);
@@ -2349,6 +2349,7 @@ void proxy_free(struct proxy *px)
 	side_free(px, &px->s);
 	side_free(px, &px->u);
 	ex_free(px);
+	scrub_end(px);
 	policyset_unref(px->rps);
 	if (px->leaf_pin >= 0 && px->f)
 		ca_leaf_unpin(px->f->g->ca, px->leaf_pin);

@@ -818,3 +818,93 @@ TEST(http1_path_for_log)
 	http_path_for_log("/a", 2, out, 0);
 	CHECK(out[0] == 'z');
 }
+
+/* Bodyless responses end their exchange with their head (issue 13: a
+ * Content-Length: 0 answer left an intercepted keep-alive connection
+ * waiting for a body that never came). */
+TEST(http1_resp_ends_with_head)
+{
+	struct http_req get, head;
+	struct http_body b;
+	int done = 0;
+
+	REQUIRE(req("GET / HTTP/1.1\r\nHost: h\r\n\r\n") == HTTP_DONE);
+	get = R;
+	REQUIRE(req("HEAD / HTTP/1.1\r\nHost: h\r\n\r\n") == HTTP_DONE);
+	head = R;
+
+	REQUIRE(resp("HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n", &get) == HTTP_DONE);
+	CHECK(http_resp_ends_with_head(&S) && S.keep_alive);
+	http_body_init(&b, S.content_length, S.chunked, S.until_close);
+	CHECK(http_body_feed(&b, (const uint8_t *)"GET", 3, &done) == 0 && done);
+	REQUIRE(resp("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n"
+		     "Content-Length: 0\r\n\r\n", &get) == HTTP_DONE);
+	CHECK(http_resp_ends_with_head(&S));
+	REQUIRE(resp("HTTP/1.1 204 No Content\r\n\r\n", &get) == HTTP_DONE);
+	CHECK(http_resp_ends_with_head(&S) && S.keep_alive);
+	REQUIRE(resp("HTTP/1.1 304 Not Modified\r\nContent-Length: 99\r\n\r\n", &get) == HTTP_DONE);
+	CHECK(http_resp_ends_with_head(&S));
+	REQUIRE(resp("HTTP/1.1 100 Continue\r\n\r\n", &get) == HTTP_DONE);
+	CHECK(http_resp_ends_with_head(&S) && S.informational);
+	REQUIRE(resp("HTTP/1.1 200 OK\r\nContent-Length: 1234\r\n\r\n", &head) == HTTP_DONE);
+	CHECK(http_resp_ends_with_head(&S) && S.keep_alive);
+	REQUIRE(resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", &head) == HTTP_DONE);
+	CHECK(http_resp_ends_with_head(&S));
+
+	/* and these do not */
+	REQUIRE(resp("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n", &get) == HTTP_DONE);
+	CHECK(!http_resp_ends_with_head(&S));
+	REQUIRE(resp("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n", &get) == HTTP_DONE);
+	CHECK(!http_resp_ends_with_head(&S));
+	REQUIRE(resp("HTTP/1.1 200 OK\r\n\r\n", &get) == HTTP_DONE);
+	CHECK(!http_resp_ends_with_head(&S));
+}
+
+/* http_body_next(): payload and chunked framing in separate runs, judged
+ * as http_body_feed() judges them, whatever the pieces. */
+TEST(http1_body_next_runs)
+{
+	static const char body[] = "5;ext=1\r\nhello\r\n3\r\nabc\r\n0\r\nT: v\r\n\r\nNEXT";
+	size_t cut, total = strlen(body);
+
+	for (cut = 1; cut <= total; cut++) {
+		struct http_body b;
+		char pay[64];
+		size_t off = 0, np = 0, n, framing = 0;
+		int done = 0, payload, guard = 0;
+
+		http_body_init(&b, -1, 1, 0);
+		while (!done && off < total && guard++ < 1000) {
+			size_t len = total - off < cut ? total - off : cut;
+
+			n = http_body_next(&b, (const uint8_t *)body + off, len, &done,
+					   &payload);
+			if (payload) {
+				memcpy(pay + np, body + off, n);
+				np += n;
+			} else {
+				framing += n;
+			}
+			off += n;
+			if (!n && !done)
+				break;
+		}
+		pay[np] = '\0';
+		CHECK(done && !b.error);
+		CHECK_STR(pay, "helloabc");
+		CHECK(off == total - 4);          /* "NEXT" is the next message */
+		CHECK(framing == total - 4 - 8);
+	}
+	{
+		struct http_body b;
+		int done, payload;
+
+		http_body_init(&b, 5, 0, 0);
+		CHECK(http_body_next(&b, (const uint8_t *)"abcdefg", 7, &done, &payload) == 5);
+		CHECK(done && payload);
+		http_body_init(&b, -1, 1, 0);
+		CHECK(http_body_next(&b, (const uint8_t *)"zz\r\n", 4, &done, &payload) == 0);
+		CHECK(b.error && !done);
+		CHECK(http_body_next(&b, (const uint8_t *)"5\r\n", 3, &done, &payload) == 0);
+	}
+}

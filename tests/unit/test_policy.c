@@ -347,3 +347,228 @@ TEST(policy_shipped_profiles)
 	CHECK(a == PF_DENY);
 	profile_free(p);
 }
+
+/* Decide one request of a connection to @host:@port. */
+static const char *req(const struct profile *p, const char *host, uint16_t port,
+		       const char *method, const char *path, enum pf_action *act)
+{
+	struct pf_query q = { .host = host, .port = port, .proto = PF_TCP };
+	struct pf_decision d;
+
+	policy_decide_request(p, &q, method, path, &d);
+	*act = d.action;
+	CHECK(!d.per_request);
+	return policy_rule_label(&d);
+}
+
+TEST(policy_request_rule_choice)
+{
+	/* "allow GitHub, deny DELETE on /repos/..." */
+	struct profile *p = mk(
+		"rules:\n"
+		"  - name: no-delete\n"
+		"    priority: 10\n"
+		"    host_pattern: api.github.com\n"
+		"    methods: [DELETE]\n"
+		"    path_pattern: /repos/*\n"
+		"    action: deny\n"
+		"  - name: read-issues\n"
+		"    priority: 15\n"
+		"    host_pattern: api.github.com\n"
+		"    methods: [GET]\n"
+		"    path_pattern: [/issues, /issues/*]\n"
+		"  - name: github\n"
+		"    priority: 20\n"
+		"    host_pattern: api.github.com\n"
+		"  - name: after-github\n"
+		"    priority: 30\n"
+		"    host_pattern: api.github.com\n"
+		"    methods: [PUT]\n"
+		"    action: deny\n");
+	struct pf_query q = { .host = "api.github.com", .port = 443, .proto = PF_TCP };
+	struct pf_decision d;
+	enum pf_action a;
+
+	REQUIRE(p);
+	/* the connection: admitted by the first allow candidate, per request */
+	policy_decide(p, &q, &d);
+	CHECK(d.action == PF_ALLOW && d.per_request);
+	CHECK_STR(policy_rule_label(&d), "read-issues");
+	CHECK_STR(req(p, "api.github.com", 443, "DELETE", "/repos/a/b", &a), "no-delete");
+	CHECK(a == PF_DENY);
+	CHECK_STR(req(p, "api.github.com", 443, "DELETE", "/user", &a), "github");
+	CHECK(a == PF_ALLOW);
+	CHECK_STR(req(p, "api.github.com", 443, "GET", "/repos/a/b", &a), "github");
+	CHECK(a == PF_ALLOW);
+	CHECK_STR(req(p, "api.github.com", 443, "GET", "/issues", &a), "read-issues");
+	CHECK_STR(req(p, "api.github.com", 443, "GET", "/issues/7", &a), "read-issues");
+	CHECK_STR(req(p, "api.github.com", 443, "POST", "/issues", &a), "github");
+	/* an unconditional rule shadows what comes after it */
+	CHECK_STR(req(p, "api.github.com", 443, "PUT", "/x", &a), "github");
+	CHECK(a == PF_ALLOW);
+	/* a path not in normal form meets every deny rule with paths, and no
+	 * allow rule with paths */
+	CHECK_STR(req(p, "api.github.com", 443, "DELETE", "/x/../repos/a", &a), "no-delete");
+	CHECK(a == PF_DENY);
+	CHECK_STR(req(p, "api.github.com", 443, "DELETE", "/repos%2fa", &a), "no-delete");
+	CHECK_STR(req(p, "api.github.com", 443, "GET", "/issues/../x", &a), "github");
+	CHECK_STR(req(p, "api.github.com", 443, "DELETE", "/%72epos/a", &a), "no-delete");
+	/* another host, another port: the default */
+	CHECK_STR(req(p, "github.com", 443, "GET", "/", &a), "default");
+	CHECK(a == PF_DENY);
+	CHECK_STR(req(p, "api.github.com", 22, "GET", "/", &a), "default");
+	/* NULLs deny */
+	policy_decide_request(p, NULL, "GET", "/", &d);
+	CHECK(d.action == PF_DENY);
+	policy_decide_request(p, &q, NULL, NULL, &d);
+	CHECK(d.action == PF_ALLOW);     /* "github" covers any method and path */
+	policy_decide_request(NULL, &q, "GET", "/", &d);
+	CHECK(d.action == PF_DENY);
+	profile_free(p);
+}
+
+TEST(policy_connection_refused_only_when_nothing_could_allow)
+{
+	struct profile *p = mk(
+		"rules:\n"
+		"  - name: deny-delete\n"
+		"    host_pattern: a.example\n"
+		"    methods: [DELETE]\n"
+		"    action: deny\n"
+		"  - name: deny-all-b\n"
+		"    priority: 5\n"
+		"    host_pattern: b.example\n"
+		"    action: deny\n"
+		"  - name: get-b\n"
+		"    host_pattern: b.example\n"
+		"    methods: [GET]\n"
+		"  - name: get-c\n"
+		"    priority: 5\n"
+		"    host_pattern: c.example\n"
+		"    methods: [GET]\n"
+		"  - name: deny-c\n"
+		"    host_pattern: c.example\n"
+		"    action: deny\n"
+		"  - name: plain\n"
+		"    host_pattern: d.example\n");
+	struct pf_query q = { .port = 443, .proto = PF_TCP };
+	struct pf_decision d;
+
+	REQUIRE(p);
+	q.host = "a.example";           /* only a deny for some requests */
+	policy_decide(p, &q, &d);
+	CHECK(d.action == PF_DENY && d.rule == NULL && d.per_request);
+	q.host = "b.example";           /* an unconditional deny first */
+	policy_decide(p, &q, &d);
+	CHECK(d.action == PF_DENY && !d.per_request);
+	CHECK_STR(policy_rule_label(&d), "deny-all-b");
+	q.host = "c.example";           /* GET allowed, the rest denied */
+	policy_decide(p, &q, &d);
+	CHECK(d.action == PF_ALLOW && d.per_request);
+	CHECK_STR(policy_rule_label(&d), "get-c");
+	q.host = "d.example";           /* as before: one rule, no per-request */
+	policy_decide(p, &q, &d);
+	CHECK(d.action == PF_ALLOW && !d.per_request);
+	profile_free(p);
+
+	/* with a default that allows, the deny-for-some host is admitted */
+	p = mk("default_action: allow\nrules:\n  - host_pattern: a.example\n"
+	       "    path_pattern: /admin*\n    action: deny\n");
+	REQUIRE(p);
+	q.host = "a.example";
+	policy_decide(p, &q, &d);
+	CHECK(d.action == PF_ALLOW && d.rule == NULL && d.per_request);
+	profile_free(p);
+}
+
+static int v4of(const char *ip, char *out)
+{
+	uint8_t a[16], v4[4];
+	int fam = strchr(ip, ':') ? AF_INET6 : AF_INET;
+
+	if (inet_pton(fam, ip, a) != 1)
+		return -1;
+	if (!policy_embedded_v4(fam, a, v4))
+		return 0;
+	inet_ntop(AF_INET, v4, out, 16);
+	return 1;
+}
+
+TEST(policy_embedded_v4_forms)
+{
+	char s[16];
+
+	CHECK(v4of("198.51.100.7", s) == 1 && !strcmp(s, "198.51.100.7"));
+	CHECK(v4of("::ffff:198.51.100.7", s) == 1 && !strcmp(s, "198.51.100.7"));
+	CHECK(v4of("::198.51.100.7", s) == 1 && !strcmp(s, "198.51.100.7"));
+	CHECK(v4of("64:ff9b::c633:6407", s) == 1 && !strcmp(s, "198.51.100.7"));
+	/* RFC 6052 /48: bytes 6-7 and 9-10 */
+	CHECK(v4of("64:ff9b:1:c633:64:700::", s) == 1 && !strcmp(s, "198.51.100.7"));
+	CHECK(v4of("2002:c633:6407::1", s) == 1 && !strcmp(s, "198.51.100.7"));
+	CHECK(v4of("2002:c633:6407:ffff:ffff::", s) == 1 && !strcmp(s, "198.51.100.7"));
+	CHECK(v4of("::", s) == 0);
+	CHECK(v4of("::1", s) == 0);
+	CHECK(v4of("2001:db8::1", s) == 0);
+	CHECK(v4of("64:ff9b:2::1", s) == 0);
+	CHECK(!policy_embedded_v4(AF_INET6, NULL, (uint8_t *)s));
+	CHECK(!policy_embedded_v4(12345, (const uint8_t *)"abcdabcdabcdabcd", (uint8_t *)s));
+}
+
+TEST(policy_one_address_one_decision)
+{
+	static const char *const forms[] = {
+		"198.51.100.7", "::ffff:198.51.100.7", "::198.51.100.7",
+		"64:ff9b::c633:6407", "64:ff9b::198.51.100.7",
+		"64:ff9b:1:c633:64:700::", "2002:c633:6407::1",
+		"2002:c633:6407:1234:5678:9abc:def0:1",
+	};
+	struct profile *p = mk(
+		"default_action: allow\n"
+		"rules:\n"
+		"  - name: no-lit\n"
+		"    host_pattern: 198.51.100.7\n"
+		"    ports: [80]\n"
+		"    action: deny\n"
+		"  - name: no-net\n"
+		"    cidr: 198.51.100.0/24\n"
+		"    ports: [443]\n"
+		"    action: deny\n"
+		"  - name: lit6-mapped\n"
+		"    host_pattern: \"::ffff:203.0.113.9\"\n"
+		"    ports: [80]\n"
+		"    action: deny\n"
+		"  - name: v6net\n"
+		"    cidr: \"::ffff:192.0.2.0/120\"\n"
+		"    ports: [80]\n"
+		"    action: deny\n");
+	enum pf_action a;
+	size_t i;
+
+	REQUIRE(p);
+	for (i = 0; i < sizeof(forms) / sizeof(*forms); i++) {
+		if (strcmp(decide(p, NULL, forms[i], 80, PF_TCP, &a), "no-lit") ||
+		    a != PF_DENY ||
+		    strcmp(decide(p, NULL, forms[i], 443, PF_TCP, &a), "no-net") ||
+		    a != PF_DENY) {
+			fprintf(stderr, "not decided as 198.51.100.7: %s\n", forms[i]);
+			CHECK(0);
+		}
+		if (priv(forms[i]) != 0) {
+			fprintf(stderr, "expected public: %s\n", forms[i]);
+			CHECK(0);
+		}
+	}
+	/* a literal written in another form still means its IPv4 address */
+	CHECK_STR(decide(p, NULL, "203.0.113.9", 80, PF_TCP, &a), "lit6-mapped");
+	CHECK_STR(decide(p, NULL, "2002:cb00:7109::", 80, PF_TCP, &a), "lit6-mapped");
+	CHECK_STR(decide(p, NULL, "192.0.2.1", 80, PF_TCP, &a), "v6net");
+	CHECK_STR(decide(p, NULL, "198.51.101.7", 443, PF_TCP, &a), "default");
+	CHECK(a == PF_ALLOW);
+	/* private through every form */
+	CHECK(priv("64:ff9b::7f00:1") == 1);
+	CHECK(priv("64:ff9b:1:a9fe:a9:fe00::") == 1);
+	CHECK(priv("::10.0.0.1") == 1);
+	CHECK(priv("2002:7f00:0001::") == 1);
+	CHECK(priv("64:ff9b:1:808:8:800::") == 0);
+	profile_free(p);
+}
