@@ -68,6 +68,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	peek_is_tls(data, size);
 	peek_is_http(data, size);
+	/* a verdict, once given, holds for every longer input */
+	r = peek_http_start(data, size);
+	if (r >= 0 && size > 1 && peek_http_start(data, size - 1) >= 0 &&
+	    peek_http_start(data, size - 1) != r)
+		abort();
 
 	r = tls(data, size, a);
 	prefix_check(r, tls(data, size / 2, b));

@@ -607,6 +607,18 @@ static int peek_decide(struct flow *f, err_t *cb_err)
 	*cb_err = ERR_OK;
 	if (peek_is_tls(f->peek, f->peek_len)) {
 		r = peek_tls_sni(f->peek, f->peek_len, name, sizeof(name));
+	} else if (f->named && !f->bytes_down &&
+		   (r = peek_http_start(f->peek, f->peek_len))) {
+		/* plain HTTP to a name: the HTTP engine reads every request
+		 * of the connection and checks each one's Host (peek_done()),
+		 * as strictly as an intercepted connection's */
+		if (r > 0 || f->sandbox_eof)
+			return 1;
+		if (f->peek_len >= PEEK_MAX) {
+			*cb_err = peek_refuse(f, "incomplete request head", NULL, 0);
+			return -1;
+		}
+		return 0;
 	} else if (peek_is_http(f->peek, f->peek_len)) {
 		http = 1;
 		r = peek_http(f->peek, f->peek_len, PEEK_MAX, name, sizeof(name),
@@ -711,16 +723,22 @@ static err_t peek_done(struct flow *f)
 	const struct pf_rule *r = f->dec.rule;
 	int tls = f->peek_len && peek_is_tls(f->peek, f->peek_len);
 	int http = f->peek_len && !tls && peek_is_http(f->peek, f->peek_len);
+	/* an upstream that spoke first is no HTTP server */
+	int http_named = f->peek_len && !tls && f->named && !f->bytes_down &&
+			 peek_http_start(f->peek, f->peek_len) > 0;
 
 	f->need_peek = 0;
 	free(f->peek);
 	f->peek = NULL;
 	f->peek_len = 0;
-	if ((r && pf_rule_intercepts(r)) || f->dec.per_request) {
+	if ((r && pf_rule_intercepts(r)) || f->dec.per_request || http_named) {
 		/* anything but TLS goes to the HTTP parser, which answers
 		 * what is not HTTP/1.x with a 400.  per_request: some rule
 		 * covers only some requests (methods, path_pattern), so each
-		 * one is decided on its own, whatever the admitting rule */
+		 * one is decided on its own, whatever the admitting rule;
+		 * http_named: plain HTTP to a name, each request's Host is
+		 * checked (a second, pipelined or odd request could front a
+		 * forbidden virtual host on the allowed address) */
 		(void)http;
 		f->g->st.conns[ACT_INTERCEPT]++;
 		if (tls)

@@ -165,8 +165,10 @@ static const struct sc_allow seccomp_allow[] = {
 	SC(accept4),
 	/* re-reading profiles and secret files on reload: read-only, and
 	 * resolve.c's search (access, the directory listing of "available
-	 * profiles", the working directory) */
+	 * profiles", the working directory); a profile with auth_strategy
+	 * must be owned by the effective user or root (profile_load()) */
 	SC_ARG(openat, 2, OPEN_WRITES, O_RDONLY),
+	SC(geteuid), SC(getuid),
 	SC(getdents64), SC(faccessat), SC(getcwd),
 #ifdef __NR_access
 	SC(access),
@@ -194,14 +196,14 @@ static const struct sc_allow seccomp_allow[] = {
 
 /*
  * `islo-net serve` adds sandboxes after set-up, so it also needs what
- * gw_add() and the control socket use: the peer check (geteuid), a QEMU
+ * gw_add() and the control socket use: the peer check (geteuid, in the
+ * main table for reloads), a QEMU
  * stream socket made on request (an AF_UNIX socket, bound, mode 0600,
  * listening).  (A reload's secrets_no_core() is a no-op by then: the
  * daemon made itself non-dumpable before isolating.)  Only the daemon gets
  * these; `run`, `tap` and `qemu` never do.
  */
 static const struct sc_allow seccomp_allow_daemon[] = {
-	SC(geteuid), SC(getuid),
 	SC_ARG(socket, 0, 0xffffffffu, AF_UNIX),
 	SC(bind), SC(listen),
 #ifdef __NR_chmod

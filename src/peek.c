@@ -413,6 +413,57 @@ int peek_is_http(const uint8_t *buf, size_t len)
 }
 
 /**
+ * peek_http_start() - Do these bytes begin like an HTTP request line?
+ * @buf: Bytes received so far
+ * @len: Their length
+ *
+ * The lenient reading a server may make, so that nothing an upstream HTTP
+ * server would take for a request passes as "another protocol": after any
+ * CR and LF bytes (RFC 9112 2.2: empty lines before a request line are
+ * skipped), a token (any one, upper case or not: servers differ) of at
+ * most PEEK_HTTP_TOKEN_MAX bytes and a space.  Not HTTP: a first byte that
+ * is not a token character (TLS, most binary protocols), a token ended by
+ * anything but a space (a line protocol's "PING\r\n", "1000\n"), a longer
+ * token, and an SSH identification line ("SSH-" up to LF, RFC 4253 4.2)
+ * without "HTTP/" in it.
+ *
+ * Return: 1 if HTTP, 0 if another protocol, -1 if more bytes are needed;
+ *         a verdict (0 or 1) stays the same for every longer input
+ */
+int peek_http_start(const uint8_t *buf, size_t len)
+{
+	static const char ssh[] = "SSH-";
+	const uint8_t *lf;
+	size_t i = 0, t, n;
+
+	while (i < len && (buf[i] == '\r' || buf[i] == '\n'))
+		i++;
+	if (i == len)
+		return -1;
+	if (!is_tchar(buf[i]))
+		return 0;
+	n = len - i < 4 ? len - i : 4;
+	if (!memcmp(buf + i, ssh, n)) {
+		if (n < 4)
+			return -1;
+		/* SSH's line is at most 255 bytes, CR LF included */
+		n = len - i < 255 ? len - i : 255;
+		lf = memchr(buf + i, '\n', n);
+		if (!lf)
+			return n == 255 ? 1 : -1;
+		if (!memmem(buf + i, (size_t)(lf - (buf + i)), "HTTP/", 5))
+			return 0;
+	}
+	for (t = i; t < len && t - i <= PEEK_HTTP_TOKEN_MAX; t++) {
+		if (buf[t] == ' ')
+			return 1;
+		if (!is_tchar(buf[t]))
+			return 0;
+	}
+	return t - i > PEEK_HTTP_TOKEN_MAX ? 0 : -1;
+}
+
+/**
  * copy_str() - Copy bytes as a NUL-terminated string
  * @dst:  Destination
  * @size: Its size

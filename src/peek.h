@@ -26,6 +26,9 @@ int peek_http(const uint8_t *buf, size_t len, size_t head_max, char *host,
 	      size_t plen, uint16_t *port_in_host, size_t *head_len);
 int peek_is_tls(const uint8_t *buf, size_t len);
 int peek_is_http(const uint8_t *buf, size_t len);
+/* longest token peek_http_start() takes for a method */
+#define PEEK_HTTP_TOKEN_MAX 32
+int peek_http_start(const uint8_t *buf, size_t len);
 
 int host_normalise(char *s);
 

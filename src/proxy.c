@@ -257,6 +257,7 @@ struct proxy {
 					 * reference), NULL before the first */
 	struct pf_decision rdec;
 	int rdec_set;                   /* rdec is the current request's */
+	char requested_host[HTTP_HOST_MAX]; /* a Host that was refused, or "" */
 
 	/* scrubbing of the current response (see DOC: Scrubbing) */
 	struct scrub *scr;              /* the request carried the secret */
@@ -857,7 +858,7 @@ static void answer(struct proxy *px, int status, const char *reason)
 	buf_put(&body, ",\"profile\":", 11);
 	json_str(&body, f->g->profile_name);
 	buf_put(&body, ",\"host\":", 8);
-	json_str(&body, f->host);
+	json_str(&body, px->requested_host[0] ? px->requested_host : f->host);
 	buf_put(&body, ",\"rule\":", 8);
 	json_str(&body, px_rule(px));
 	buf_put(&body, ",\"reason\":", 10);
@@ -921,6 +922,9 @@ static void security_event_as(struct proxy *px, const char *action,
 	audit_str(&e, "rule", px_rule(px));
 	audit_str(&e, "src", src);
 	audit_strn(&e, "host", f->host, strlen(f->host));
+	if (px->requested_host[0])
+		audit_strn(&e, "requested_host", px->requested_host,
+			   strlen(px->requested_host));
 	audit_strn(&e, "method", px_method(px), strlen(px_method(px)));
 	audit_strn(&e, "path", px->path_log, strlen(px->path_log));
 	audit_str(&e, "reason", reason);
@@ -1235,6 +1239,7 @@ static int request_decide(struct proxy *px)
 	int inject;
 
 	scrub_end(px);
+	px->requested_host[0] = '\0';
 	http_path_for_log((const char *)px->reqhead.b + rq->target,
 			  rq->target_len, px->path_log, sizeof(px->path_log));
 	px->creds[0] = '\0';
@@ -1248,8 +1253,11 @@ static int request_decide(struct proxy *px)
 	if (!port)
 		port = (rq->absolute_host[0] ? rq->absolute_https : px->tls) ? 443 : 80;
 	if (strcmp(host, f->host) || port != f->dport) {
-		security_event(px, "Host header does not match the connection's name",
-			       host);
+		snprintf(px->requested_host, sizeof(px->requested_host), "%s", host);
+		security_event(px, strcmp(host, f->host) ?
+				   "Host header does not match the name resolved" :
+				   "Host header names another port than the connection's",
+			       NULL);
 		answer(px, 403, "Host does not match the name and port the sandbox connected to");
 		return -1;
 	}
@@ -1604,6 +1612,11 @@ static int http_up(struct proxy *px)
 			px->rdec_set = 0;
 			if (r == HTTP_BAD) {
 				snprintf(px->path_log, sizeof(px->path_log), "-");
+				/* what this engine refuses, another may take:
+				 * a request line it cannot read, a second Host,
+				 * CONNECT, odd framing */
+				security_event(px, "malformed HTTP request",
+					       px->ex->req.error);
 				audit_request(px, "deny", 400, px->ex->req.error);
 				answer(px, 400, px->ex->req.error ? px->ex->req.error :
 						"malformed request");

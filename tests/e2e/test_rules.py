@@ -226,3 +226,82 @@ def test_bodyless_response_ends_its_exchange(islo, world, path):
                           "https://api.example.com:%d%s" % (world.https_port, path),
                           "https://api.example.com:%d/hello" % world.https_port])
     assert r.rc == 0 and r.out.split() == [str(want), "200"], r
+
+
+FRONT = """\
+name: front
+rules:
+  - name: api-plain
+    host_pattern: api.example.com
+    ports: [{http}]
+    allow_private: true
+"""
+
+RAW = (
+    "import socket,sys,time\n"
+    "def go(data):\n"
+    "    s=socket.create_connection(('api.example.com',%d),timeout=5)\n"
+    "    for d in data:\n"
+    "        s.sendall(d); time.sleep(0.2)\n"
+    "    out=b''\n"
+    "    try:\n"
+    "        while True:\n"
+    "            b=s.recv(65536)\n"
+    "            if not b: break\n"
+    "            out+=b\n"
+    "    except socket.timeout: pass\n"
+    "    print('CASE', repr(out.decode(errors='replace')))\n"
+    "H='api.example.com:%d'\n"
+    "for case in %s:\n"
+    "    go([c.replace(b'{H}', H.encode()) for c in case])\n")
+
+
+def test_plain_http_host_fronting_every_request_checked(islo, world):
+    """One allowed name on an address that serves several virtual hosts:
+    keep-alive and pipelined requests, request lines the peek did not take
+    for HTTP, a leading CRLF: none reaches the other virtual host."""
+    world.profile("front", FRONT)
+    ok = b"GET /hello HTTP/1.1\r\nHost: {H}\r\n\r\n"
+    bad = b"GET /hello HTTP/1.1\r\nHost: other.example.com:%d\r\n\r\n" % world.http_port
+    cases = [
+        [ok, bad],                                          # keep-alive, second request
+        [ok + bad],                                         # pipelined
+        [b"GET /hello HTTP/1.2\r\nHost: other.example.com\r\n\r\n"],
+        [b"GET /hello HTTP/1.10\r\nHost: other.example.com\r\n\r\n"],
+        [b"GET /hello HTTP/1.1 \r\nHost: other.example.com\r\n\r\n"],
+        [b"\r\nGET /hello HTTP/1.1\r\nHost: other.example.com\r\n\r\n"],
+        [b"\r\n", b"\r\nGET /hello HTTP/1.1\r\nHost: other.example.com\r\n\r\n"],
+        [b"get /hello HTTP/1.1\r\nHost: other.example.com\r\n\r\n"],
+        [b"GET /hello HTTP/1.1\r\nHost: api.example.com:1\r\n\r\n"],
+        [ok],
+    ]
+    script = RAW % (world.http_port, world.http_port, repr(cases))
+    r = islo(["/usr/bin/python3", "-c", script], "front")
+    assert r.rc == 0, r
+    outs = [l for l in r.out.splitlines() if l.startswith("CASE")]
+    assert len(outs) == len(cases), r
+    assert "other.example.com" not in "".join(o for o in outs if "host=" in o), r
+    for o in outs:
+        assert "host=other" not in o, (o, r)
+    assert "200 OK" in outs[0] and "403" in outs[0] and outs[0].count("hello from upstream") == 1, r
+    assert "200 OK" in outs[1] and "403" in outs[1] and outs[1].count("hello from upstream") == 1, r
+    for o in outs[2:8]:
+        assert "HTTP/1.1 400" in o and "hello from upstream" not in o, (o, r)
+    assert "HTTP/1.1 403" in outs[8], r
+    assert "200 OK" in outs[9] and "host=api.example.com" in outs[9], r
+    sec = [e for e in audit_events(r.audit) if e["event"] == "security_event"]
+    assert len([e for e in sec if "Host" in e["reason"]]) >= 3, sec
+
+
+def test_plain_http_other_protocols_still_pass(islo, world):
+    """Bytes that cannot begin a request line, and an SSH identification
+    line, go through as before (upstream answers, not islo-net)."""
+    world.profile("front", FRONT)
+    cases = [[b"SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"], [b"\x00\x01binary\r\n\r\n"]]
+    script = RAW % (world.http_port, world.http_port, repr(cases))
+    r = islo(["/usr/bin/python3", "-c", script], "front")
+    assert r.rc == 0, r
+    outs = [l for l in r.out.splitlines() if l.startswith("CASE")]
+    # the test server (python's) answered: its 400 page, not islo-net's JSON
+    assert "islo-net" not in outs[0] and "Error code explanation" in outs[0], r
+    assert "islo-net" not in outs[1], r

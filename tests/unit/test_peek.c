@@ -708,3 +708,60 @@ TEST(peek_host_normalise)
 	s[255] = '\0';
 	CHECK(host_normalise(s) == -1);
 }
+
+static int hs(const char *s)
+{
+	return peek_http_start((const uint8_t *)s, strlen(s));
+}
+
+/* What a lenient server would take for a request is HTTP (issue 13: these
+ * passed as "another protocol" and fronted a forbidden virtual host). */
+TEST(peek_http_start_cases)
+{
+	CHECK(hs("GET / HTTP/1.1\r\n") == 1);
+	CHECK(hs("GET ") == 1);
+	CHECK(hs("G") == -1);
+	CHECK(hs("GET") == -1);
+	CHECK(hs("GET / HTTP/1.2\r\nHost: x\r\n\r\n") == 1);
+	CHECK(hs("GET / HTTP/1.10\r\n") == 1);
+	CHECK(hs("GET / HTTP/1.1 \r\n") == 1);
+	CHECK(hs("\r\nGET / HTTP/1.1\r\n") == 1);
+	CHECK(hs("\n\n\nPOST /") == 1);
+	CHECK(hs("get / HTTP/1.1\r\n") == 1);
+	CHECK(hs("M-SEARCH * HTTP/1.1\r\n") == 1);
+	CHECK(hs("X-ANY.METHOD~ /") == 1);
+	CHECK(hs("\r\n") == -1);                       /* wait and see */
+	CHECK(hs("\r\n\r\n\n") == -1);
+	CHECK(hs("") == -1);
+	/* not HTTP: TLS, binary, a space or a control byte first */
+	CHECK(hs("\x16\x03\x01") == 0);
+	CHECK(peek_http_start((const uint8_t *)"\0\0\0\x08", 4) == 0);
+	CHECK(hs(" GET / HTTP/1.1\r\n") == 0);
+	CHECK(hs("\r\n\x01") == 0);
+	CHECK(hs("{\"json\":1}") == 0);
+	/* a token that is not followed by a space: a line protocol */
+	CHECK(hs("*1\r\n$4\r\nPING\r\n") == 0);
+	CHECK(hs("PING\r\n") == 0);
+	CHECK(hs("1000\n") == 0);
+	CHECK(hs("GET\t/ HTTP/1.1\r\n") == 0);
+	CHECK(hs("abcdefghijabcdefghijabcdefghijab ") == 1);  /* 32 */
+	CHECK(hs("abcdefghijabcdefghijabcdefghijabc ") == 0); /* 33 */
+	CHECK(hs("abcdefghijabcdefghijabcdefghijab") == -1);
+	CHECK(hs("abcdefghijabcdefghijabcdefghijabc") == 0);
+	/* SSH's identification line */
+	CHECK(hs("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n") == 0);
+	CHECK(hs("SSH-2.0-x\n") == 0);
+	CHECK(hs("SSH-2.0-OpenSSH_9.2p1") == -1);
+	CHECK(hs("SSH") == -1);
+	CHECK(hs("SS") == -1);
+	CHECK(hs("SSH-2.0-x /admin HTTP/1.1\r\nHost: evil\r\n\r\n") == 1);
+	CHECK(hs("SSHX / HTTP/1.1\r\n") == 1);
+	{
+		char line[400];
+
+		memset(line, 'a', sizeof(line));
+		memcpy(line, "SSH- ", 5);
+		line[sizeof(line) - 1] = '\0';
+		CHECK(hs(line) == 1);                    /* no LF in 255 bytes */
+	}
+}
