@@ -38,6 +38,8 @@
  * The result is sorted by (priority, file position) once, so policy.c can
  * take the first match.
  */
+#include <libpsl.h>
+
 #include "profile.h"
 #include "log.h"
 
@@ -365,6 +367,34 @@ static int pp_action(struct pp *c, const char *what, enum pf_action *out)
 	return pp_fail(c, c->ev.start_mark,
 		       "expected '%s' to be allow or deny, found %s", what,
 		       FOUND(c));
+}
+
+/**
+ * public_suffix() - Is a name a public suffix (com, co.uk)?
+ * @name: Lower-case name
+ *
+ * The Public Suffix List through libpsl: the system's list (Debian's
+ * publicsuffix package) when there is one, else the one built into
+ * libpsl.  Only its ICANN section counts, and only its own rules, not the
+ * implicit "*" for unknown top-level names: "*.github.io" (a private
+ * registry's suffix) and "*.corp" name hosts someone chose, "*.co.uk"
+ * names everyone's.  The list is read once and kept.
+ *
+ * Return: 1 if it is, 0 if not or if no list could be had
+ */
+static int public_suffix(const char *name)
+{
+	static const psl_ctx_t *psl;
+	static int tried;
+
+	if (!tried) {
+		tried = 1;
+		psl = psl_latest(NULL);
+		if (!psl)
+			psl = psl_builtin();
+	}
+	return psl && psl_is_public_suffix2(psl, name, PSL_TYPE_ICANN |
+						       PSL_TYPE_NO_STAR_RULE);
 }
 
 /**
@@ -1488,6 +1518,15 @@ static int pp_rule(struct pp *c, const struct profile *p, struct pf_rule *r)
 						     &r->host_family, r->host_addr);
 			if (why) {
 				pp_fail(c, c->ev.start_mark, "%s", why);
+				goto fail;
+			}
+			if (r->host_pattern[0] == '*' &&
+			    public_suffix(r->host_pattern + 2)) {
+				pp_fail(c, c->ev.start_mark,
+					"expected a wildcard under a domain, not over the public suffix '%s': "
+					"'%s' would match every site registered under it (name the domains: *.example.%s)",
+					r->host_pattern + 2, r->host_pattern,
+					r->host_pattern + 2);
 				goto fail;
 			}
 			break;

@@ -177,8 +177,13 @@ TEST(profile_host_patterns)
 	static const struct { const char *in, *out; } good[] = {
 		{ "Example.COM", "example.com" },
 		{ "example.com.", "example.com" },
-		{ "\"*.com\"", "*.com" },
 		{ "'*.Example.com.'", "*.example.com" },
+		/* wildcards under a private registry's suffix or an unlisted
+		 * name are someone's own: fine */
+		{ "\"*.github.io\"", "*.github.io" },
+		{ "\"*.corp\"", "*.corp" },
+		{ "\"*.wild.example\"", "*.wild.example" },
+		{ "\"*.example.co.uk\"", "*.example.co.uk" },
 		{ "_dmarc.example.com", "_dmarc.example.com" },
 		{ "localhost", "localhost" },
 		{ "10.0.0.1", "10.0.0.1" },
@@ -188,6 +193,9 @@ TEST(profile_host_patterns)
 		"\"\"", "\"*\"", "\"a.*.com\"", "\"*a.com\"", "\"*.\"", "\"a..b\"",
 		"\".a.b\"", "\"a b.com\"", "\"a/b\"", "\"1.2.3\"", "\"999.1.1.1\"",
 		"\"::zz\"", "\"caf\xc3\xa9.com\"", "\"..\"", "\"a.com/\"",
+		/* wildcards over a public suffix (the Public Suffix List) */
+		"\"*.com\"", "\"*.co.uk\"", "\"*.CO.UK.\"", "\"*.uk\"", "'*.org'",
+		"\"*.com.au\"", "\"*.gov.uk\"",
 	};
 	char y[256], err[512];
 	struct profile *p;
@@ -207,6 +215,12 @@ TEST(profile_host_patterns)
 		if (!fails_with(y, "t.yaml:2:19: expected"))
 			fprintf(stderr, "  (pattern %s)\n", bad[i]);
 	}
+}
+
+TEST(profile_public_suffix_message)
+{
+	CHECK(fails_with("rules:\n  - name: x\n    host_pattern: \"*.co.uk\"\n",
+			 "t.yaml:3:19: expected a wildcard under a domain, not over the public suffix 'co.uk'"));
 }
 
 TEST(profile_error_positions)
