@@ -1331,6 +1331,8 @@ void flow_tick(struct gw *g)
 				    peek_is_http(f->peek, f->peek_len));
 		} else if (f->state == FLOW_OPEN && f->pg) {
 			pgproxy_tick(f);
+		} else if (f->state == FLOW_OPEN && f->px && !f->close_pending) {
+			proxy_tick(f, now);
 		}
 	}
 }

@@ -140,6 +140,7 @@ void flow_want_events(struct flow *f, uint32_t ev);
 /* --- intercepted flows (proxy.c) --- */
 int proxy_start(struct flow *f, int tls);
 void proxy_pump(struct flow *f);
+void proxy_tick(struct flow *f, uint64_t now);
 void proxy_free(struct proxy *px);
 struct pxshared;
 void proxy_shared_free(struct pxshared *sh);
@@ -174,6 +175,8 @@ struct gw_stats {
 	uint64_t frames_in, frames_out, frames_dropped;
 	uint64_t syn_refused_limit;     /* SYNs beyond max_connections */
 	uint64_t reloads, reload_errors;
+	uint64_t timeouts[3];           /* the HTTP engine's: TLS handshake,
+					 * request head, idle (proxy.c) */
 };
 
 /* --- the sandbox (gw.c) --- */

@@ -1710,11 +1710,42 @@ static int pp_rules(struct pp *c, struct profile *p)
 	}
 }
 
-enum { TK_NAME, TK_DESC, TK_DEFAULT, TK_INTERNET, TK_RULES, TK_N };
+enum { TK_NAME, TK_DESC, TK_DEFAULT, TK_INTERNET, TK_RULES, TK_TIMEOUTS, TK_N };
 
 static const char *const top_keys[TK_N] = {
 	"name", "description", "default_action", "internet_enabled", "rules",
+	"timeouts",
 };
+
+enum { TO_TLS, TO_HEAD, TO_IDLE, TO_N };
+
+static const char *const timeout_keys[TO_N] = {
+	"tls_handshake", "request_head", "idle",
+};
+
+/* pp_timeouts() - `timeouts:` (current event: its value). */
+static int pp_timeouts(struct pp *c, struct profile *p)
+{
+	char found_[128];
+	size_t seen[TO_N] = { 0 };
+	int k, *out[TO_N] = { &p->tls_handshake_s, &p->request_head_s, &p->idle_s };
+
+	if (c->ev.type != YAML_MAPPING_START_EVENT)
+		return pp_fail(c, c->ev.start_mark,
+			       "expected 'timeouts' to be a mapping (tls_handshake, request_head, idle: seconds), found %s",
+			       FOUND(c));
+	for (;;) {
+		if (pp_next(c))
+			return -1;
+		if (c->ev.type == YAML_MAPPING_END_EVENT)
+			return 0;
+		k = pp_key(c, timeout_keys, TO_N, "timeouts", seen, 0);
+		if (k < 0 || pp_next(c))
+			return -1;
+		if (pp_int(c, timeout_keys[k], 1, PF_MAX_TIMEOUT_S, out[k]))
+			return -1;
+	}
+}
 
 /* pp_top() - The profile mapping (current event: its MAPPING_START). */
 static int pp_top(struct pp *c, struct profile *p)
@@ -1752,6 +1783,10 @@ static int pp_top(struct pp *c, struct profile *p)
 			if (pp_rules(c, p))
 				return -1;
 			break;
+		case TK_TIMEOUTS:
+			if (pp_timeouts(c, p))
+				return -1;
+			break;
 		}
 	}
 }
@@ -1765,7 +1800,7 @@ static int pp_top(struct pp *c, struct profile *p)
 static int pp_document(struct pp *c, struct profile *p)
 {
 	static const char expect[] =
-		"expected a mapping of profile settings (name, description, default_action, internet_enabled, rules)";
+		"expected a mapping of profile settings (name, description, default_action, internet_enabled, rules, timeouts)";
 	char found_[128];
 
 	if (pp_next(c))
@@ -1846,6 +1881,9 @@ struct profile *profile_parse(const char *buf, size_t len, const char *fname,
 	}
 	p->default_action = PF_DENY;
 	p->internet_enabled = 1;
+	p->tls_handshake_s = PF_TLS_HANDSHAKE_S;
+	p->request_head_s = PF_REQUEST_HEAD_S;
+	p->idle_s = PF_IDLE_S;
 	if (!yaml_parser_initialize(&c.yp)) {
 		profile_free(p);
 		if (err && errlen)

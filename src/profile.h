@@ -146,6 +146,12 @@ struct pf_rule {
 	struct pf_postgres *pg;/* `postgres:` (ours, issue 6), NULL if absent */
 };
 
+/* `timeouts:` defaults, in seconds (ours) */
+#define PF_TLS_HANDSHAKE_S 10         /* the sandbox's TLS handshake, intercepted */
+#define PF_REQUEST_HEAD_S  30         /* a request head, first byte to last */
+#define PF_IDLE_S          300        /* a keep-alive connection between requests */
+#define PF_MAX_TIMEOUT_S   86400
+
 struct profile {
 	char *name;            /* `name:`, else the file stem */
 	char *description;     /* NULL if absent */
@@ -153,6 +159,11 @@ struct profile {
 	enum pf_action default_action; /* default deny */
 	int internet_enabled;  /* default true; effective default is allow only if default_action==allow && internet_enabled */
 	struct pf_rule *rules; size_t nrules;   /* sorted by (priority, index) */
+	/* `timeouts:` (ours), seconds, 1..PF_MAX_TIMEOUT_S: for connections
+	 * the HTTP engine reads (intercepted, and plain HTTP to a name) */
+	int tls_handshake_s;   /* `tls_handshake:` default PF_TLS_HANDSHAKE_S */
+	int request_head_s;    /* `request_head:` default PF_REQUEST_HEAD_S */
+	int idle_s;            /* `idle:` default PF_IDLE_S */
 };
 
 /**

@@ -259,6 +259,11 @@ struct proxy {
 	int rdec_set;                   /* rdec is the current request's */
 	char requested_host[HTTP_HOST_MAX]; /* a Host that was refused, or "" */
 
+	/* timeouts (proxy_tick()) */
+	uint64_t t_open;                /* proxy_start() */
+	uint64_t t_head;                /* first byte of the head awaited, 0 if none */
+	uint64_t t_active;              /* last byte moved either way */
+
 	/* scrubbing of the current response (see DOC: Scrubbing) */
 	struct scrub *scr;              /* the request carried the secret */
 	int scrub_body;                 /* ... and the body is identity */
@@ -825,7 +830,7 @@ static void json_str(struct buf *b, const char *s)
 /**
  * answer() - Queue an HTTP answer of the gateway's own to the sandbox
  * @px:     Proxy
- * @status: 400, 403, 429, 431, 502
+ * @status: 400, 403, 408, 429, 431, 502
  * @reason: Why (shown in the JSON body and the audit log)
  *
  * The connection closes once it is sent.  The body never holds a secret.
@@ -835,13 +840,14 @@ static void answer(struct proxy *px, int status, const char *reason)
 	static const char *const texts[] = {
 		[0] = "Bad Request", [1] = "Forbidden", [2] = "Too Many Requests",
 		[3] = "Request Header Fields Too Large", [4] = "Bad Gateway",
+		[5] = "Request Timeout",
 	};
 	struct flow *f = px->f;
 	struct buf body;
 	char head[256];
 	const char *text = status == 403 ? texts[1] : status == 429 ? texts[2] :
 			   status == 431 ? texts[3] : status == 502 ? texts[4] :
-			   texts[0];
+			   status == 408 ? texts[5] : texts[0];
 	int n;
 
 	buf_setup(&body, 2048);
@@ -1598,8 +1604,12 @@ static int http_up(struct proxy *px)
 			}
 			if (!px->reqhead.len || ex_take(px) < 0)
 				return moved;
+			if (!px->t_head)
+				px->t_head = now_ms();
 			r = http_req_parse(px->reqhead.b, px->reqhead.len, HEAD_MAX,
 					   &px->ex->req);
+			if (r != HTTP_NEED_MORE)
+				px->t_head = 0;
 			if (r == HTTP_NEED_MORE) {
 				if (px->reqhead.len >= px->reqhead.cap)
 					answer(px, 431, "request head too large");
@@ -2128,7 +2138,12 @@ void proxy_pump(struct flow *f)
 	do {
 		moved = 0;
 		moved |= from_sandbox(px);
-		moved |= from_upstream(px);
+		if (moved)
+			px->t_active = now_ms();
+		if (from_upstream(px)) {
+			moved = 1;
+			px->t_active = now_ms();
+		}
 		moved |= http_up(px);
 		moved |= http_down(px);
 		moved |= to_sandbox(px);
@@ -2307,6 +2322,67 @@ static int tls_setup(struct proxy *px)
 }
 
 /**
+ * proxy_tick() - Enforce the HTTP engine's timeouts on a flow
+ * @f:   Flow with f->px set
+ * @now: now_ms()
+ *
+ * The profile in force (`timeouts:`) sets them: the sandbox's TLS
+ * handshake (a ClientHello and then nothing holds a leaf pin, record
+ * buffers and an upstream socket), a request head from its first byte to
+ * its end (slowloris: answered 408), and a keep-alive connection with no
+ * exchange in progress and nothing moving (closed).  Each expiry is
+ * counted (g->st.timeouts) and logged once, as sandbox misbehaviour.
+ * Not timed: a response the upstream takes its time with, a body in
+ * either direction that keeps moving, a tunnel after 101.
+ */
+void proxy_tick(struct flow *f, uint64_t now)
+{
+	struct proxy *px = f->px;
+	const struct policyset *ps = f->g->ps ? f->g->ps : f->ps;
+	const struct profile *p = ps ? ps->prof : NULL;
+	uint64_t tls_ms = (uint64_t)(p ? p->tls_handshake_s : PF_TLS_HANDSHAKE_S) * 1000;
+	uint64_t head_ms = (uint64_t)(p ? p->request_head_s : PF_REQUEST_HEAD_S) * 1000;
+	uint64_t idle_ms = (uint64_t)(p ? p->idle_s : PF_IDLE_S) * 1000;
+	const char *why = NULL;
+	char host[300];
+	int kind = 0;
+
+	if (!px || px->closing || f->close_pending)
+		return;
+	if (px->s.eng && !px->s.ready) {
+		if (now - px->t_open > tls_ms) {
+			why = "TLS handshake with the sandbox timed out";
+			kind = 0;
+		}
+	} else if (px->rq == RQ_HEAD && px->t_head && !px->outstanding) {
+		if (now - px->t_head > head_ms) {
+			why = "request head timed out";
+			kind = 1;
+		}
+	} else if (px->rq == RQ_HEAD && px->rs == RS_IDLE && !px->outstanding &&
+		   !px->reqhead.len && !px->pend_down.len &&
+		   now - px->t_active > idle_ms) {
+		why = "idle keep-alive connection timed out";
+		kind = 2;
+	}
+	if (!why)
+		return;
+	f->g->st.timeouts[kind]++;
+	log_escape(f->host, strlen(f->host), host, sizeof(host));
+	log_sandbox("%s (%s), %llu so far", why, host,
+		    (unsigned long long)f->g->st.timeouts[kind]);
+	if (kind == 1) {
+		snprintf(px->path_log, sizeof(px->path_log), "-");
+		px->rdec_set = 0;
+		answer(px, 408, why);
+		audit_request(px, "deny", 408, why);
+		proxy_pump(f);
+		return;
+	}
+	flow_close_later(f, "allow", why);
+}
+
+/**
  * proxy_start() - Turn an open flow into an intercepted one
  * @f:   Flow, its first bytes queued in f->to_host
  * @tls: 1 if they are a TLS ClientHello (f->host is the SNI), 0 for HTTP
@@ -2334,6 +2410,7 @@ int proxy_start(struct flow *f, int tls)
 		goto fail;
 	px->rq = RQ_HEAD;
 	px->rs = RS_IDLE;
+	px->t_open = px->t_active = now_ms();
 	f->px = px;
 	proxy_pump(f);
 	return 0;

@@ -305,3 +305,93 @@ def test_plain_http_other_protocols_still_pass(islo, world):
     # the test server (python's) answered: its 400 page, not islo-net's JSON
     assert "islo-net" not in outs[0] and "Error code explanation" in outs[0], r
     assert "islo-net" not in outs[1], r
+
+
+TIMEOUTS = """\
+name: to
+timeouts:
+  tls_handshake: 2
+  request_head: 2
+  idle: 2
+rules:
+  - name: api
+    host_pattern: api.example.com
+    ports: [{https}, {http}]
+    allow_private: true
+    methods: [GET]
+"""
+
+STALL = r"""
+import socket, ssl, sys, time
+port_tls, port_plain = int(sys.argv[1]), int(sys.argv[2])
+def closed_after(s, t0):
+    s.settimeout(15)
+    try:
+        while True:
+            b = s.recv(65536)
+            if not b:
+                return "eof %.1f" % (time.time() - t0), b""
+            last = b
+            if b.startswith(b"HTTP/1.1 408"):
+                while s.recv(65536):
+                    pass
+                return "408 %.1f" % (time.time() - t0), b
+    except ConnectionResetError:
+        return "reset %.1f" % (time.time() - t0), b""
+# 1. a ClientHello, then nothing: 50 of them at once
+out = ssl.MemoryBIO()
+hello = ssl.create_default_context().wrap_bio(ssl.MemoryBIO(), out,
+                                              server_hostname="api.example.com")
+try:
+    hello.do_handshake()
+except ssl.SSLWantReadError:
+    pass
+ch = out.read()
+socks = []
+for i in range(50):
+    s = socket.create_connection(("api.example.com", port_tls), timeout=10)
+    s.sendall(ch)
+    socks.append(s)
+t0 = time.time()
+res = [closed_after(s, t0)[0].split()[0] for s in socks]
+print("tls", res.count("eof") + res.count("reset"), "%.1f" % (time.time() - t0))
+# 2. slowloris: a head that never ends, one line at a time
+s = socket.create_connection(("api.example.com", port_plain), timeout=10)
+t0 = time.time()
+s.sendall(b"GET /hello HTTP/1.1\r\nHost: api.example.com:%d\r\n" % port_plain)
+for i in range(5):
+    time.sleep(0.5)
+    try:
+        s.sendall(b"X-Slow-%d: 1\r\n" % i)
+    except OSError:
+        break
+print("head", closed_after(s, t0)[0])
+# 3. a keep-alive connection left idle after one exchange
+s = socket.create_connection(("api.example.com", port_plain), timeout=10)
+s.sendall(b"GET /hello HTTP/1.1\r\nHost: api.example.com:%d\r\n\r\n" % port_plain)
+t0 = time.time()
+first = s.recv(65536)
+print("first", first.split(b"\r\n")[0].decode())
+print("idle", closed_after(s, t0)[0])
+"""
+
+
+def test_timeouts_handshake_head_idle(islo, world):
+    world.profile("to", TIMEOUTS)
+    extra = ["--upstream-ca", world.ca, "--ca-dir", os.path.join(islo.tmp, "ca")]
+    r = islo(["/usr/bin/python3", "-c", STALL, str(world.https_port), str(world.http_port)],
+             "to", extra=extra, timeout=90)
+    assert r.rc == 0, r
+    lines = dict(l.split(" ", 1) for l in r.out.splitlines())
+    n, secs = lines["tls"].split()
+    assert n == "50" and 1.5 <= float(secs) < 6, r          # all closed, at ~2 s
+    kind, secs = lines["head"].split()
+    assert kind == "408" and 1.5 <= float(secs) < 5, r
+    assert lines["first"] == "HTTP/1.1 200 OK", r
+    kind, secs = lines["idle"].split()
+    assert kind in ("eof", "reset") and 1.5 <= float(secs) < 5, r
+    ev = audit_events(r.audit)
+    reasons = [e.get("reason", "") for e in ev if e["event"] in ("connection", "http_request")]
+    assert sum("TLS handshake with the sandbox timed out" in x for x in reasons) == 50, reasons
+    assert any("request head timed out" in x for x in reasons), reasons
+    assert any("idle keep-alive connection timed out" in x for x in reasons), reasons

@@ -217,6 +217,27 @@ TEST(profile_host_patterns)
 	}
 }
 
+TEST(profile_timeouts)
+{
+	char err[512];
+	struct profile *p = parse("timeouts:\n  idle: 7\n  tls_handshake: 3\n", err, sizeof(err));
+
+	REQUIRE(p);
+	CHECK(p->idle_s == 7 && p->tls_handshake_s == 3 &&
+	      p->request_head_s == PF_REQUEST_HEAD_S);
+	profile_free(p);
+	p = parse("name: x\n", err, sizeof(err));
+	REQUIRE(p);
+	CHECK(p->idle_s == PF_IDLE_S && p->tls_handshake_s == PF_TLS_HANDSHAKE_S &&
+	      p->request_head_s == PF_REQUEST_HEAD_S);
+	profile_free(p);
+	CHECK(fails_with("timeouts:\n  idle: 0\n", "t.yaml:2:9: expected 'idle' to be an integer from 1 to 86400"));
+	CHECK(fails_with("timeouts:\n  idle: 86401\n", "t.yaml:2:9: expected 'idle'"));
+	CHECK(fails_with("timeouts:\n  idle: 5\n  idle: 6\n", "t.yaml:3:3:"));
+	CHECK(fails_with("timeouts:\n  slow: 5\n", "t.yaml:2:3: unknown key 'slow' in timeouts"));
+	CHECK(fails_with("timeouts: 5\n", "t.yaml:1:11: expected 'timeouts' to be a mapping"));
+}
+
 TEST(profile_public_suffix_message)
 {
 	CHECK(fails_with("rules:\n  - name: x\n    host_pattern: \"*.co.uk\"\n",
