@@ -395,3 +395,48 @@ def test_timeouts_handshake_head_idle(islo, world):
     assert sum("TLS handshake with the sandbox timed out" in x for x in reasons) == 50, reasons
     assert any("request head timed out" in x for x in reasons), reasons
     assert any("idle keep-alive connection timed out" in x for x in reasons), reasons
+
+
+def _v6_forms(v4):
+    import ipaddress
+    a = ipaddress.IPv4Address(v4).packed
+    h = a.hex()
+    return ["64:ff9b::%s:%s" % (h[:4], h[4:]),
+            "64:ff9b:1:%s:%s:%s00::" % (h[:4], h[4:6], h[6:]),
+            "2002:%s:%s::1" % (h[:4], h[4:]),
+            "::%s" % v4]
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="the public-address namespace needs root")
+def test_nat64_6to4_and_compatible_forms_meet_the_ipv4_rules(islo, world):
+    """A cidr deny rule for an IPv4 address also denies the IPv6 addresses
+    that carry it (they would reach it through a translator)."""
+    from conftest import PUB_PEER
+    world.profile("forms", """\
+default_action: allow
+rules:
+  - name: no-pub
+    cidr: %s/32
+    ports: "*"
+    action: deny
+  - name: no-pub-lit
+    priority: 5
+    host_pattern: %s
+    ports: [1]
+    action: deny
+""" % (PUB_PEER, PUB_PEER))
+    forms = _v6_forms(PUB_PEER)
+    cmd = "; ".join("curl -sS -g --max-time 5 -o /dev/null http://[%s]:%d/ ; echo rc=$?" % (f, world.pub_port)
+                    for f in forms)
+    cmd += "; curl -sS --max-time 5 -o /dev/null http://%s:%d/ ; echo rc=$?" % (PUB_PEER, world.pub_port)
+    cmd += "; curl -sS -g --max-time 5 -o /dev/null http://[%s]:1/ ; echo rc=$?" % forms[0]
+    r = islo(["sh", "-c", cmd], "forms")
+    assert r.out.split() == ["rc=7"] * 6, r
+    opens = [e for e in audit_events(r.audit) if e["event"] == "connection" and e.get("phase") == "open"]
+    assert [(e["action"], e["rule"]) for e in opens] == [("deny", "no-pub")] * 5 + [("deny", "no-pub-lit")], opens
+    # allow_private: a loopback address in NAT64 dress is still loopback
+    cmd = "curl -sS -g --max-time 5 -o /dev/null http://[64:ff9b::7f00:1]:%d/; echo rc=$?" % world.http_port
+    r = islo(["sh", "-c", cmd], "forms")
+    assert r.out.split() == ["rc=7"], r
+    ev = [e for e in audit_events(r.audit) if e["event"] == "connection"]
+    assert ev and ev[0]["action"] == "deny" and "private" in ev[0]["reason"], ev
