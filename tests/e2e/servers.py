@@ -16,6 +16,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
 
     def do_GET(self):
+        if self.path.startswith("/smart/"):
+            return self.git_smart()
         if self.path == "/ws" and self.headers.get("Upgrade", "").lower() == "websocket":
             import base64
             import hashlib
@@ -138,6 +140,56 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def git_smart(self):
+        """git's smart HTTP protocol (clone, fetch, push) through
+        `git http-backend` as a CGI, under /smart/: a real git push sends
+        a probe, then its pack chunked, and gets short answers."""
+        import os
+        import subprocess
+        root = os.environ.get("ISLO_GIT_ROOT", "")
+        path, _, query = self.path[len("/smart"):].partition("?")
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            body = b""
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    break
+                body += self.rfile.read(size)
+                self.rfile.readline()
+        else:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        env = {"GIT_PROJECT_ROOT": root, "GIT_HTTP_EXPORT_ALL": "1",
+               "PATH_INFO": path, "QUERY_STRING": query,
+               "REQUEST_METHOD": self.command, "REMOTE_USER": "islo",
+               "REMOTE_ADDR": "127.0.0.1",
+               "CONTENT_TYPE": self.headers.get("Content-Type", ""),
+               "CONTENT_LENGTH": str(len(body)),
+               "HTTP_CONTENT_ENCODING": self.headers.get("Content-Encoding", ""),
+               "GIT_PROTOCOL": self.headers.get("Git-Protocol", ""),
+               "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        out = subprocess.run(["git", "http-backend"], input=body, env=env,
+                             capture_output=True).stdout
+        sep = out.find(b"\r\n\r\n")
+        head, rest = (out[:sep], out[sep + 4:]) if sep >= 0 else out.split(b"\n\n", 1)
+        status, hdrs = 200, []
+        for line in head.split(b"\n"):
+            line = line.strip(b"\r")
+            if not line:
+                continue
+            k, v = line.split(b":", 1)
+            if k.lower() == b"status":
+                status = int(v.split()[0])
+            else:
+                hdrs.append((k.decode(), v.strip().decode()))
+        self.send_response(status)
+        for k, v in hdrs:
+            self.send_header(k, v)
+        self.send_header("Content-Length", str(len(rest)))
+        self.end_headers()
+        self.wfile.write(rest)
+
     def do_DELETE(self):
         self.do_GET()
 
@@ -148,6 +200,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.end_headers()
 
     def do_POST(self):
+        if self.path.startswith("/smart/"):
+            return self.git_smart()
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             data = b""
             while True:

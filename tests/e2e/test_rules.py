@@ -440,3 +440,46 @@ rules:
     assert r.out.split() == ["rc=7"], r
     ev = [e for e in audit_events(r.audit) if e["event"] == "connection"]
     assert ev and ev[0]["action"] == "deny" and "private" in ev[0]["reason"], ev
+
+
+def test_git_push_over_a_megabyte_through_an_intercepting_rule(islo, world):
+    """git's smart HTTP push (git http-backend upstream): a probe, a
+    chunked pack of several MB, short answers; it used to hang after a
+    Content-Length: 0 answer.  Pushed twice over one run."""
+    import subprocess
+    root = os.environ["ISLO_GIT_ROOT"]
+    name = "push-%s.git" % os.urandom(3).hex()
+    bare = os.path.join(root, name)
+    subprocess.run(["git", "init", "-q", "--bare", "-b", "main", bare], check=True)
+    subprocess.run(["git", "--git-dir", bare, "config", "http.receivepack", "true"], check=True)
+    subprocess.run(["chmod", "-R", "a+rwX", bare], check=True)
+    world.profile("gitpush", """\
+rules:
+  - name: git
+    host_pattern: api.example.com
+    ports: [{https}]
+    allow_private: true
+    path_pattern: /smart/*
+    auth_strategy:
+      mode: bearer
+      secret: env:ISLO_TEST_TOKEN
+""")
+    url = "https://api.example.com:%d/smart/%s" % (world.https_port, name)
+    script = (
+        "set -e; cd /tmp; d=islo-push-$$; rm -rf $d; git clone -q %s $d 2>/dev/null; cd $d; "
+        "g='git -c user.name=t -c user.email=t@t'; "
+        "head -c 6000000 /dev/urandom > big; $g add big; $g commit -qm big; "
+        "git push -q origin HEAD:main; "
+        "head -c 2000000 /dev/urandom > big2; $g add big2; $g commit -qm big2; "
+        "git push -q origin HEAD:main; git rev-parse HEAD; cd /tmp; rm -rf $d" % url)
+    extra = ["--upstream-ca", world.ca, "--ca-dir", os.path.join(islo.tmp, "ca")]
+    r = islo(["sh", "-c", script], "gitpush", extra=extra,
+             env={"ISLO_TEST_TOKEN": SECRET}, timeout=120)
+    assert r.rc == 0, r
+    head = r.out.split()[-1]
+    log = subprocess.run(["git", "--git-dir", bare, "log", "--format=%H %s", "main"],
+                         capture_output=True, text=True).stdout.split("\n")
+    assert log[0] == head + " big2" and log[1].endswith(" big"), (log, r)
+    ev = [e for e in audit_events(r.audit) if e["event"] == "http_request"]
+    posts = [e for e in ev if e["method"] == "POST" and "receive-pack" in e["path"]]
+    assert len(posts) >= 2 and all(e["status"] == 200 and e["credentials"] for e in posts), ev
