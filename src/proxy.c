@@ -1234,8 +1234,8 @@ static int request_decide(struct proxy *px)
 	const struct pf_rule *r;
 	const struct secrets *ss;
 	const struct http_req *rq = &px->ex->req;
-	struct http_field add[1];
-	const char *drop[3], *own = NULL;
+	struct http_field add[2];
+	const char *drop[4], *own = NULL;
 	struct http_rewrite rw;
 	struct pf_query q;
 	char value[4200];
@@ -1324,8 +1324,13 @@ static int request_decide(struct proxy *px)
 		add[0].name = r->auth->mode == PF_AUTH_HEADER ?
 				      r->auth->header_name : "Authorization";
 		add[0].value = value;
+		/* the response is scrubbed of the secret, which a compressed
+		 * body would hide: ask for it uncompressed */
+		drop[n++] = "accept-encoding";
+		add[1].name = "Accept-Encoding";
+		add[1].value = "identity";
 		rw.add = add;
-		rw.nadd = 1;
+		rw.nadd = 2;
 		snprintf(px->creds, sizeof(px->creds), "%s", s->ref);
 		if (scrub_setup(px, r->auth, s, value) < 0) {
 			explicit_bzero(value, sizeof(value));

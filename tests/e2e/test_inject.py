@@ -539,3 +539,25 @@ def test_ecdhe_prefers_p256_and_leaves_x25519_to_clients_without_it(islo, world)
         saw = upstream_saw(r.out)
         assert len(saw) == 1, (groups, r)
         assert ["Authorization", "Bearer " + SECRET] in recorded(tag)[-1]["headers"], r
+
+
+def test_credentialed_request_asks_for_an_uncompressed_answer(islo, world):
+    """An echo that comes back gzip'd could not be scrubbed: a request
+    that carries the credential goes upstream with Accept-Encoding:
+    identity, whatever the sandbox asked for."""
+    tag = new_tag()
+    r = run(islo, world, ["sh", "-c",
+        "curl -sS --compressed -H 'Accept-Encoding: gzip, br' "
+        "https://api.example.com:%d/headers?%s" % (world.https_port, tag)])
+    assert r.rc == 0, r
+    got = recorded(tag)
+    assert len(got) == 1, got
+    enc = [v for k, v in got[0]["headers"] if k.lower() == "accept-encoding"]
+    assert enc == ["identity"], got
+    assert SECRET not in r.out
+    # a request without the credential keeps its own
+    r = run(islo, world, ["sh", "-c",
+        "curl -sS -H 'Accept-Encoding: gzip' http://api.example.com:%d/headers?%s-plain"
+        % (world.http_port, tag)])
+    got = recorded(tag + "-plain")
+    assert [v for k, v in got[0]["headers"] if k.lower() == "accept-encoding"] == ["gzip"], got
