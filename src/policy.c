@@ -3,9 +3,12 @@
  * policy.c - decide allow/deny for a connection against a profile.
  *
  * The profile's rules are already sorted by (priority, file position)
- * (profile.c), so the decision is "first match wins": a linear scan, no
- * allocation.  Profiles are small; if they stop being small, an index by
- * port and host suffix goes here without changing the API.
+ * (profile.c).  A connection is admitted on its candidates (policy_decide():
+ * read up to the first rule that covers every request), each HTTP request
+ * on it decided by the first rule that matches it all (host, port,
+ * methods, path: policy_decide_request()).  Linear scans, no allocation.
+ * Profiles are small; if they stop being small, an index by port and host
+ * suffix goes here without changing the API.
  */
 #include "policy.h"
 

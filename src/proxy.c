@@ -5,9 +5,10 @@
  *
  * DOC: Theory of operation
  *
- * A flow whose rule needs to see HTTP (path_pattern, methods,
- * rate_limit_rpm, auth_strategy, or `tls: intercept`) becomes a proxy once
- * its first bytes have been peeked (flow.c):
+ * A flow whose rules need to see HTTP (path_pattern, methods,
+ * rate_limit_rpm, auth_strategy, or `tls: intercept`), and any plain-HTTP
+ * flow to a name, becomes a proxy once its first bytes have been peeked
+ * (flow.c):
  *
  *   sandbox pcb <-> S side <-> HTTP engine <-> U side <-> upstream socket
  *
@@ -21,12 +22,15 @@
  * sandbox, the socket buffer toward upstream).
  *
  * HTTP: one exchange at a time.  A request head is parsed whole (bounded),
- * decided (Host must be the flow's name; methods, paths, rate; a
- * placeholder for another rule's secret is refused), rewritten (the
- * credential header replaced, placeholders swapped for the secret) and
- * sent; its body is streamed with http_body_feed() deciding where it ends.
- * The response head is parsed for framing only and passed on unchanged;
- * its body streams the same way; then the next request head may be read
+ * decided on its own (Host and port must be the flow's; the first rule of
+ * the profile in force whose host, port, methods and path match it
+ * decides; method overrides, rate; a placeholder outside its rule's
+ * credential header is refused), rewritten (the credential header
+ * replaced) and sent; its body is streamed with http_body_feed() deciding
+ * where it ends.  The response head is parsed for framing and passed on
+ * (scrubbed of the secret, with its body, when the request carried it:
+ * DOC: Scrubbing); its body streams the same way; a bodyless response
+ * ends the exchange with its head; then the next request head may be read
  * (pipelined requests wait in the head buffer).  101 turns the flow into a
  * tunnel.  A refusal is an HTTP answer (403, 429, 400, 502) followed by a
  * close, never the secret, never a silent drop.
