@@ -27,6 +27,7 @@
 
 #include <arpa/inet.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "peek.h"
@@ -412,6 +413,17 @@ int peek_is_http(const uint8_t *buf, size_t len)
 	return len > 0;
 }
 
+/* Does the line @l[0..n) contain " HTTP/" (any case)? */
+static int has_version(const uint8_t *l, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i + 6 <= n; i++)
+		if (l[i] == ' ' && !strncasecmp((const char *)l + i + 1, "HTTP/", 5))
+			return 1;
+	return 0;
+}
+
 /**
  * peek_http_start() - Do these bytes begin like an HTTP request line?
  * @buf: Bytes received so far
@@ -421,11 +433,16 @@ int peek_is_http(const uint8_t *buf, size_t len)
  * server would take for a request passes as "another protocol": after any
  * CR and LF bytes (RFC 9112 2.2: empty lines before a request line are
  * skipped), a token (any one, upper case or not: servers differ) of at
- * most PEEK_HTTP_TOKEN_MAX bytes and a space.  Not HTTP: a first byte that
- * is not a token character (TLS, most binary protocols), a token ended by
- * anything but a space (a line protocol's "PING\r\n", "1000\n"), a longer
- * token, and an SSH identification line ("SSH-" up to LF, RFC 4253 4.2)
- * without "HTTP/" in it.
+ * most PEEK_HTTP_TOKEN_MAX bytes, a space, and then either the start of a
+ * request target ('/', '*', '[', or a scheme or host followed by ':') or,
+ * further on the same line, " HTTP/".
+ *
+ * Not HTTP: a first byte that is not a token character (TLS, most binary
+ * protocols), a token ended by anything but a space ("PING\r\n",
+ * "1000\n"), a longer token, a first line without any of the above
+ * ("job-7 1000000\n"), and an SSH identification line ("SSH-" up to LF,
+ * RFC 4253 4.2) without "HTTP/" in it.  A first line longer than
+ * PEEK_HTTP_LINE_MAX without its end is taken for HTTP.
  *
  * Return: 1 if HTTP, 0 if another protocol, -1 if more bytes are needed;
  *         a verdict (0 or 1) stays the same for every longer input
@@ -451,16 +468,40 @@ int peek_http_start(const uint8_t *buf, size_t len)
 		lf = memchr(buf + i, '\n', n);
 		if (!lf)
 			return n == 255 ? 1 : -1;
-		if (!memmem(buf + i, (size_t)(lf - (buf + i)), "HTTP/", 5))
+		if (!has_version(buf + i, (size_t)(lf - (buf + i))))
 			return 0;
 	}
 	for (t = i; t < len && t - i <= PEEK_HTTP_TOKEN_MAX; t++) {
 		if (buf[t] == ' ')
-			return 1;
+			break;
 		if (!is_tchar(buf[t]))
 			return 0;
 	}
-	return t - i > PEEK_HTTP_TOKEN_MAX ? 0 : -1;
+	if (t - i > PEEK_HTTP_TOKEN_MAX)
+		return 0;
+	if (t == len)
+		return -1;
+	/* the request target: origin-, asterisk-, absolute- or authority-form */
+	if (++t == len)
+		return -1;
+	if (buf[t] == '/' || buf[t] == '*' || buf[t] == '[')
+		return 1;
+	for (n = t; n < len && n - t < 256; n++) {
+		uint8_t c = buf[n];
+
+		if (c == ':')
+			return 1;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '+' || c == '-' ||
+		      c == '.' || c == '_'))
+			break;
+	}
+	/* anything else: HTTP if the line names a version */
+	n = len - i < PEEK_HTTP_LINE_MAX ? len - i : PEEK_HTTP_LINE_MAX;
+	lf = memchr(buf + i, '\n', n);
+	if (!lf)
+		return n == PEEK_HTTP_LINE_MAX ? 1 : -1;
+	return has_version(buf + i, (size_t)(lf - (buf + i)));
 }
 
 /**

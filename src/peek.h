@@ -28,6 +28,8 @@ int peek_is_tls(const uint8_t *buf, size_t len);
 int peek_is_http(const uint8_t *buf, size_t len);
 /* longest token peek_http_start() takes for a method */
 #define PEEK_HTTP_TOKEN_MAX 32
+/* first line peek_http_start() reads to its end before taking it for HTTP */
+#define PEEK_HTTP_LINE_MAX 8192
 int peek_http_start(const uint8_t *buf, size_t len);
 
 int host_normalise(char *s);

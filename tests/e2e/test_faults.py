@@ -241,7 +241,9 @@ try:
     conn(%(refused)d); out['refused'] = 'connected'
 except ConnectionRefusedError:
     out['refused'] = 'refused'
-s = conn(%(reset)d); s.sendall(b'x'); got = 0
+# (a line, not a lone 'x': a token could still become a request line,
+# which plain HTTP to a name waits to see; issue 13)
+s = conn(%(reset)d); s.sendall(b'x\n'); got = 0
 try:
     while True:
         b = s.recv(65536)

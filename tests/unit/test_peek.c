@@ -719,7 +719,19 @@ static int hs(const char *s)
 TEST(peek_http_start_cases)
 {
 	CHECK(hs("GET / HTTP/1.1\r\n") == 1);
-	CHECK(hs("GET ") == 1);
+	CHECK(hs("GET ") == -1);
+	CHECK(hs("GET /") == 1);
+	CHECK(hs("OPTIONS *") == 1);
+	CHECK(hs("GET http://evil/ HTTP/1.1\r\n") == 1);
+	CHECK(hs("CONNECT evil.example:443 HTTP/1.1\r\n") == 1);
+	CHECK(hs("CONNECT [::1]:443 HTTP/1.1\r\n") == 1);
+	CHECK(hs("GET hello HTTP/1.1\r\nHost: evil\r\n\r\n") == 1);
+	CHECK(hs("GET hello http/1.1\r\n") == 1);
+	CHECK(hs("GET hello") == -1);
+	CHECK(hs("GET hello\r\n") == 0);              /* HTTP/0.9: no Host */
+	CHECK(hs("job-7 1000000\n") == 0);
+	CHECK(hs("abc123def 42\n") == 0);
+	CHECK(hs("hello there\n") == 0);
 	CHECK(hs("G") == -1);
 	CHECK(hs("GET") == -1);
 	CHECK(hs("GET / HTTP/1.2\r\nHost: x\r\n\r\n") == 1);
@@ -730,6 +742,7 @@ TEST(peek_http_start_cases)
 	CHECK(hs("get / HTTP/1.1\r\n") == 1);
 	CHECK(hs("M-SEARCH * HTTP/1.1\r\n") == 1);
 	CHECK(hs("X-ANY.METHOD~ /") == 1);
+	CHECK(hs("get /") == 1);
 	CHECK(hs("\r\n") == -1);                       /* wait and see */
 	CHECK(hs("\r\n\r\n\n") == -1);
 	CHECK(hs("") == -1);
@@ -744,7 +757,7 @@ TEST(peek_http_start_cases)
 	CHECK(hs("PING\r\n") == 0);
 	CHECK(hs("1000\n") == 0);
 	CHECK(hs("GET\t/ HTTP/1.1\r\n") == 0);
-	CHECK(hs("abcdefghijabcdefghijabcdefghijab ") == 1);  /* 32 */
+	CHECK(hs("abcdefghijabcdefghijabcdefghijab /") == 1); /* 32 */
 	CHECK(hs("abcdefghijabcdefghijabcdefghijabc ") == 0); /* 33 */
 	CHECK(hs("abcdefghijabcdefghijabcdefghijab") == -1);
 	CHECK(hs("abcdefghijabcdefghijabcdefghijabc") == 0);
@@ -763,5 +776,15 @@ TEST(peek_http_start_cases)
 		memcpy(line, "SSH- ", 5);
 		line[sizeof(line) - 1] = '\0';
 		CHECK(hs(line) == 1);                    /* no LF in 255 bytes */
+	}
+	{
+		static char line[PEEK_HTTP_LINE_MAX + 10];
+
+		memset(line, 'a', sizeof(line));
+		line[3] = ' ';
+		line[sizeof(line) - 1] = '\0';
+		CHECK(hs(line) == 1);    /* a first line without end: HTTP */
+		line[PEEK_HTTP_LINE_MAX - 10] = '\0';
+		CHECK(hs(line) == -1);
 	}
 }
