@@ -405,14 +405,14 @@ lat = []
 for i in range(rounds):
     t = time.time()
     s = socket.create_connection((host, port), timeout=10)
-    s.sendall(("GET /p HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % host).encode())
+    s.sendall(("GET /p HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n" % (host, port)).encode())
     while s.recv(65536):
         pass
     s.close()
     lat.append(time.time() - t)
 t = time.time()
 s = socket.create_connection((host, port), timeout=30)
-s.sendall(("GET /zeros/%d HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n" % (64 << 20, host)).encode())
+s.sendall(("GET /zeros/%d HTTP/1.1\r\nHost: %s:%d\r\nConnection: close\r\n\r\n" % (64 << 20, host, port)).encode())
 n = 0
 while True:
     b = s.recv(1 << 20)
