@@ -129,6 +129,101 @@ static void drain_upstream(int peer)
 			fprintf(stderr, "to upstream: %.*s\n", (int)n, (char *)b);
 }
 
+static int has(const uint8_t *p, size_t n, const char *pat)
+{
+	return memmem(p, n, pat, strlen(pat)) != NULL;
+}
+
+/*
+ * Scrub mode (first byte 0x80 and up): the response scrubber alone
+ * (scrub_body()), on a body of any bytes cut anywhere into payload and
+ * chunked-framing runs.  What reaches the sandbox must have the input's
+ * length, its framing bytes unchanged, no secret in its payload (read as
+ * one stream), and no change outside the occurrences the input had.
+ * Input after the first byte: runs, each a byte (bit 0: payload; bit 1:
+ * the body ends here), a length byte, and the bytes.
+ */
+static void scrub_mode(const uint8_t *data, size_t size)
+{
+	static const char *const pats[2] = { "fuzz-secret-value",
+					     "cm9ib3Q6b3RoZXItc2VjcmV0" };
+	static uint8_t in[65536], inpay[65536], out[65536], q[SCRUB_HOLD + 512];
+	static uint8_t isp[65536], cover[65536];
+	struct flow *f = calloc(1, sizeof(*f));
+	struct proxy *px = calloc(1, sizeof(*px));
+	size_t off = 1, nin = 0, nout = 0, npay = 0, framing = 0, i, j, k;
+	int end = 0;
+
+	if (!f || !px)
+		abort();
+	f->g = g;
+	f->ps = policyset_ref(g->ps);
+	px->f = f;
+	px->scr = calloc(1, sizeof(*px->scr));
+	if (!px->scr)
+		abort();
+	for (k = 0; k < 2; k++) {
+		px->scr->pat[k] = (const uint8_t *)pats[k];
+		px->scr->pat_len[k] = strlen(pats[k]);
+	}
+	px->scr->npat = 2;
+	px->scr->to = "islo_ph_00000000000000000000000000000000";
+	while (!end && off + 2 <= size) {
+		int payload = data[off] & 1;
+		size_t n = data[off + 1] % 200;
+
+		end = (data[off] & 2) != 0;
+		off += 2;
+		if (n > size - off)
+			n = size - off;
+		if (!payload && (framing += n) > SCRUB_HOLD / 2)
+			break;   /* beyond what is held by design */
+		memcpy(in + nin, data + off, n);
+		memset(isp + nin, payload, n);
+		nin += n;
+		k = scrub_body(px, q, data + off, n, payload, end);
+		memcpy(out + nout, q, k);
+		nout += k;
+		off += n;
+	}
+	if (!end) {
+		k = scrub_body(px, q, NULL, 0, 1, 1);
+		memcpy(out + nout, q, k);
+		nout += k;
+	}
+	if (nout != nin)
+		abort();
+	/* where the input's payload had an occurrence, any byte may change */
+	memset(cover, 0, nin);
+	for (i = 0; i < nin; i++)
+		if (isp[i])
+			inpay[npay++] = in[i];
+	for (k = 0; k < 2; k++) {
+		size_t pl = strlen(pats[k]);
+
+		for (i = 0; i + pl <= npay; i++)
+			if (!memcmp(inpay + i, pats[k], pl))
+				for (j = 0; j < pl; j++)
+					cover[i + j] = 1;
+	}
+	for (i = 0, j = 0; i < nin; i++) {
+		if (!isp[i]) {
+			if (out[i] != in[i])
+				abort();   /* framing changed */
+			continue;
+		}
+		if (out[i] != in[i] && !cover[j])
+			abort();           /* a byte changed outside an occurrence */
+		inpay[j++] = out[i];
+	}
+	if (has(inpay, npay, pats[0]) || has(inpay, npay, pats[1]))
+		abort();                   /* a secret got through */
+	scrub_end(px);
+	policyset_unref(f->ps);
+	free(px);
+	free(f);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct flow *f;
@@ -137,6 +232,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!g)
 		setup();
+	if (size && data[0] >= 0x80) {
+		scrub_mode(data, size);
+		return 0;
+	}
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0,
 		       sp) < 0)
 		abort();

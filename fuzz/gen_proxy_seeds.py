@@ -82,6 +82,22 @@ SEEDS = {
 }
 
 
+def runs(*parts):
+    """Scrub mode: (payload?, bytes) runs; the last one ends the body."""
+    out = b"\x80"
+    for i, (pay, b) in enumerate(parts):
+        flag = (1 if pay else 0) | (2 if i == len(parts) - 1 else 0)
+        out += bytes([flag, len(b)]) + b
+    return out
+
+
+SEEDS.update({
+    "scrub-mode-split": runs((1, b"abc fuzz-sec"), (0, b"\r\n5\r\n"), (1, b"ret-v"), (0, b"\r\n4;x\r\n"), (1, b"alue tail")),
+    "scrub-mode-b64": runs((1, b"cm9ib3Q6b3Ro"), (1, b"ZXItc2VjcmV0"), (1, b"fuzz-secret-valu"), (1, b"e")),
+    "scrub-mode-partial": runs((1, b"fuzz-secret-valuX fuzz-"), (0, b"\r\n"), (1, b"secret")),
+})
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     for name, data in SEEDS.items():
