@@ -483,3 +483,27 @@ rules:
     ev = [e for e in audit_events(r.audit) if e["event"] == "http_request"]
     posts = [e for e in ev if e["method"] == "POST" and "receive-pack" in e["path"]]
     assert len(posts) >= 2 and all(e["status"] == 200 and e["credentials"] for e in posts), ev
+
+
+def test_python_requests_session_with_empty_answers(islo, world):
+    """A python-requests session (one pooled connection) through an
+    intercepting rule: empty answers (Content-Length: 0, 204) between
+    ordinary ones, each request decided on its own, nothing stalls."""
+    pytest.importorskip("requests")
+    tag = os.urandom(4).hex()
+    script = (
+        "import requests\n"
+        "s=requests.Session()\n"
+        "u='https://api.example.com:%d'\n"
+        "for m,p in [('GET','/empty'),('GET','/headers/public/%s'),('GET','/empty?status=204'),\n"
+        "            ('DELETE','/headers/public/%s'),('GET','/headers/ro/%s'),('POST','/empty')]:\n"
+        "    r=s.request(m,u+p,timeout=15)\n"
+        "    print(m,p,r.status_code,len(r.content))\n" % (world.https_port, tag, tag, tag))
+    r = run(islo, world, ["/usr/bin/python3", "-c", script], timeout=60)
+    assert r.rc == 0, r
+    assert statuses(r.out) == [200, 200, 204, 403, 200, 200], r
+    ev = audit_events(r.audit)
+    reqs = [e for e in ev if e["event"] == "http_request"]
+    assert [e["rule"] for e in reqs] == ["api", "api", "api", "no-delete", "read-only", "api"], reqs
+    opens = [e for e in ev if e["event"] == "connection" and e.get("phase") == "open"]
+    assert len(opens) == 2, opens        # one, and one more after the 403 closed it
