@@ -280,7 +280,6 @@ def test_plain_http_host_fronting_every_request_checked(islo, world):
     assert r.rc == 0, r
     outs = [l for l in r.out.splitlines() if l.startswith("CASE")]
     assert len(outs) == len(cases), r
-    assert "other.example.com" not in "".join(o for o in outs if "host=" in o), r
     for o in outs:
         assert "host=other" not in o, (o, r)
     assert "200 OK" in outs[0] and "403" in outs[0] and outs[0].count("hello from upstream") == 1, r

@@ -35,13 +35,15 @@ def test_memcheck_clean(world, scratch):
     assert shutil.which("valgrind"), "valgrind is missing (scripts/install-deps.sh)"
     world.profile("vg", PROFILE)
     audit = os.path.join(scratch, "vg.log")
+    tag = os.urandom(4).hex()
     script = ("set -e\n"
               "curl -sS --max-time 20 http://other.example.com:{h}/a >/dev/null\n"
               "curl -sS --max-time 20 http://other.example.com:{h}/b >/dev/null\n"
               "if curl -sS --max-time 20 http://evil.example.net:{h}/ 2>/dev/null; then exit 3; fi\n"
               "curl -sS --max-time 20 -H \"Authorization: Bearer $GITHUB_TOKEN\" "
-              "https://api.example.com:{s}/headers\n").format(h=world.http_port,
-                                                              s=world.https_port)
+              "https://api.example.com:{s}/headers?{t}\n").format(h=world.http_port,
+                                                                   s=world.https_port,
+                                                                   t=tag)
     env = dict(os.environ, ISLO_SECCOMP="off", ISLO_TEST_TOKEN="vg-s3cret-value")
     p = subprocess.run(["valgrind", "--quiet", "--error-exitcode=99",
                         "--leak-check=full", "--show-leak-kinds=definite,indirect",
@@ -53,7 +55,11 @@ def test_memcheck_clean(world, scratch):
                         "--audit-log", audit, "--", "sh", "-c", script],
                        capture_output=True, text=True, timeout=120, env=env, cwd=scratch)
     assert p.returncode == 0, p.stderr[-6000:]
-    assert "vg-s3cret-value" in p.stdout          # the upstream saw the secret
+    # the upstream saw the secret; its echo reached the sandbox scrubbed
+    import servers
+    got = [x for x in servers.RECORDED if x["path"].endswith(tag)]
+    assert got and ["Authorization", "Bearer vg-s3cret-value"] in got[0]["headers"], got
+    assert "vg-s3cret-value" not in p.stdout and "Bearer islo_ph_" in p.stdout, p.stdout
     ev = audit_events(open(audit).read())
     assert any(e.get("action") == "deny" and e.get("host") == "evil.example.net" for e in ev)
     assert any(e["event"] == "http_request" and e.get("credentials") for e in ev), ev
