@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "ca.h"
+#include "confine.h"
+#include "projtrust.h"
 #include "ctlmsg.h"
 #include "daemon.h"
 #include "gw.h"
@@ -48,6 +50,7 @@ static const char usage_text[] =
 "       islo-net serve --control SOCKET [--metrics-listen ADDR:PORT] [OPTIONS]\n"
 "       islo-net ctl --control SOCKET add|remove|list|stats|reload|metrics ...\n"
 "       islo-net resolve [--gateway-profile NAME] [--profiles-dir DIR]\n"
+"       islo-net trust [--forget | --list] [PATH...]\n"
 "       islo-net --help | --version\n"
 "\n"
 "islo-net gives a sandbox its network.  `run` starts CMD in new user,\n"
@@ -117,6 +120,22 @@ static const char usage_text[] =
 "Precedence: --gateway-profile > gateway_profile: in the nearest islo.yaml\n"
 "(from the working directory upward) > no gateway.\n"
 "\n"
+"Project files decide a policy only once trusted: an islo.yaml, and a\n"
+"profile kept in the project (beneath the working directory or the\n"
+"islo.yaml's), are used only if `islo-net trust [PATH]` recorded their\n"
+"content; a new or changed one, or a trusted one that has disappeared,\n"
+"stops the run before CMD starts, so nothing CMD writes can widen the\n"
+"next run's policy.  trust --list shows the record, --forget PATH drops.\n"
+"\n"
+"What run confines: CMD's network, and islo-net's own files, with mounts\n"
+"CMD cannot undo (it runs in a user namespace nested inside the one that\n"
+"made them): secret files, $CREDENTIALS_DIRECTORY and islo-net's state\n"
+"(the CA, the trust record) are hidden; profile directories, the profile\n"
+"in force, each islo.yaml from here up, ~/.config/islo, the audit log and\n"
+"this binary are read-only; /proc shows the sandbox's processes only.\n"
+"It does not confine the rest of the user's files: pair it with a file\n"
+"system sandbox (bubblewrap, Landlock) or a VM for that (SECURITY.md).\n"
+"\n"
 "Exit status: CMD's exit status (128+N if killed by signal N); 125 if\n"
 "islo-net itself failed before or while running CMD; 127 if CMD could not\n"
 "be executed.\n"
@@ -182,8 +201,8 @@ struct cli {
 	int tap_fd, mtu_set, maxconn_set;
 	struct secrets secrets;
 	char bundle[64];               /* temporary CA bundle, "" if none */
-	char *hide[64];                /* paths hidden from CMD */
-	size_t nhide;
+	struct confine conf;           /* what CMD may not read or change */
+	char *islo_yaml;               /* the islo.yaml that decided, or NULL */
 	struct run_opts o;
 };
 
@@ -191,8 +210,9 @@ static void cli_free(struct cli *c)
 {
 	secrets_env_free(c->o.child_env);
 	c->o.child_env = NULL;
-	while (c->nhide)
-		free(c->hide[--c->nhide]);
+	confine_free(&c->conf);
+	free(c->islo_yaml);
+	c->islo_yaml = NULL;
 	secrets_free(&c->secrets);
 	if (c->bundle[0])
 		unlink(c->bundle);
@@ -301,27 +321,69 @@ static int parse_run_opts(struct cli *c, int argc, char **argv)
 	return optind;
 }
 
-/* Resolve and load the profile that applies; 0 with none, -1 on error. */
-static int load_profile(struct cli *c)
+/*
+ * Resolve and load the profile that applies; 0 with none, -1 on error.
+ * With @trusted, project files (an islo.yaml, a profile kept in the
+ * project) are used only as trusted (projtrust.h): the profile is parsed
+ * from the very bytes whose hash was checked.
+ */
+static int load_profile_ex(struct cli *c, int trusted)
 {
 	char err[4096], cwd[PATH_MAX];
-	char *path = NULL, *name = NULL;
+	char *path = NULL, *name = NULL, *buf = NULL;
+	struct resolve_info info = { 0 };
+	struct projtrust t = { 0 };
 	struct profile *p;
+	size_t len = 0;
 	int r;
 
 	if (!getcwd(cwd, sizeof(cwd)))
 		die("getcwd: %s", strerror(errno));
-	r = profile_resolve(c->flag_profile, c->profiles_dir, cwd, &path, &name,
-			    err, sizeof(err));
-	if (r < 0) {
-		fprintf(stderr, "islo-net: %s\n", err);
+	if (trusted && projtrust_open(&t, NULL, err, sizeof(err)) < 0) {
+		fprintf(stderr, "islo-net: trust record: %s\n", err);
 		return -1;
 	}
-	if (r == 0)
+	r = profile_resolve_ex(c->flag_profile, c->profiles_dir, cwd,
+			       trusted ? &t : NULL, &path, &name, &info, err,
+			       sizeof(err));
+	c->islo_yaml = info.islo_yaml;
+	if (r < 0) {
+		fprintf(stderr, "islo-net: %s\n", err);
+		projtrust_free(&t);
+		return -1;
+	}
+	if (r == 0) {
+		projtrust_free(&t);
 		return 0;
+	}
 	c->path = path;
 	c->name = name;
-	p = profile_load(path, err, sizeof(err));
+	if (trusted && info.needs_trust) {
+		char esc[PATH_MAX * 4 + 8];
+
+		buf = projtrust_read(path, &len, err, sizeof(err));
+		if (!buf) {
+			fprintf(stderr, "islo-net: %s\n", err);
+			projtrust_free(&t);
+			return -1;
+		}
+		if (!projtrust_ok(&t, path, buf, len)) {
+			log_escape(path, strlen(path), esc, sizeof(esc));
+			fprintf(stderr, "islo-net: %s is not trusted: it is kept "
+				"in the project, is new or has changed since it "
+				"was trusted, and a program in a sandbox could "
+				"have written it.\nReview it, then run: islo-net "
+				"trust %s\n", esc, esc);
+			free(buf);
+			projtrust_free(&t);
+			return -1;
+		}
+		p = profile_parse(buf, len, path, err, sizeof(err));
+		free(buf);
+	} else {
+		p = profile_load(path, err, sizeof(err));
+	}
+	projtrust_free(&t);
 	if (!p) {
 		fprintf(stderr, "islo-net: %s\n", err);
 		return -1;
@@ -330,6 +392,11 @@ static int load_profile(struct cli *c)
 	c->o.profile_path = path;
 	c->o.profile_name = p->name ? p->name : name;
 	return 1;
+}
+
+static int load_profile(struct cli *c)
+{
+	return load_profile_ex(c, 1);
 }
 
 /* Set NAME=VALUE in a malloc'd environment array (replacing NAME). */
@@ -386,47 +453,27 @@ static int prepare_interception(struct cli *c)
 		c->o.secrets = &c->secrets;
 		secrets_no_core();
 	}
-	/* secret files and the credentials directory: hidden from CMD.
-	 * The analyzer loses track of pointers stored into c->hide[] at a
-	 * variable index; cli_free() frees every one of them. */
-	/* NOLINTBEGIN(clang-analyzer-unix.Malloc) */
-	for (i = 0; i < c->secrets.n && c->nhide < 60; i++) {
+	/* secret files: hidden from CMD (confine_run() adds the rest) */
+	for (i = 0; i < c->secrets.n; i++) {
 		const char *ref = c->secrets.s[i].ref;
-		const char *credir = getenv("CREDENTIALS_DIRECTORY");
-		const char *hide = NULL;
 
-		if (!strncmp(ref, "file:", 5))
-			hide = ref + 5;
-		else if (!strncmp(ref, "cred:", 5) && credir)
-			hide = credir;
-		if (!hide)
-			continue;
-		c->hide[c->nhide] = strdup(hide);
-		if (!c->hide[c->nhide]) {
-			fprintf(stderr, "islo-net: out of memory\n");
+		if (!strncmp(ref, "file:", 5) && confine_hide(&c->conf, ref + 5) < 0) {
+			fprintf(stderr, "islo-net: too many paths to protect\n");
 			return -1;
 		}
-		c->nhide++;
 	}
-	/* NOLINTEND(clang-analyzer-unix.Malloc) */
 	c->o.child_env = secrets_child_env(&c->secrets, c->o.profile, environ);
 	if (!c->o.child_env) {
 		fprintf(stderr, "islo-net: cannot build the sandbox's environment\n");
 		return -1;
 	}
-	if (!profile_intercepts(c->o.profile)) {
-		c->hide[c->nhide] = NULL;
-		c->o.hide_paths = c->hide;
+	if (!profile_intercepts(c->o.profile))
 		return 0;
-	}
 	{
 		char *def = c->o.ca_dir ? NULL : ca_default_dir();
 		struct ca *ca = ca_open(c->o.ca_dir ? c->o.ca_dir : def, err,
 					sizeof(err));
 
-		/* the CA's key: hidden from CMD too */
-		if (c->nhide < 63 && (c->o.ca_dir || def))
-			c->hide[c->nhide++] = strdup(c->o.ca_dir ? c->o.ca_dir : def); // NOLINT(clang-analyzer-unix.Malloc): freed by cli_free()
 		free(def);
 		if (!ca) {
 			fprintf(stderr, "islo-net: %s\n", err);
@@ -447,8 +494,6 @@ static int prepare_interception(struct cli *c)
 		ca_free(ca);
 	}
 	c->o.ca_bundle = c->bundle;
-	c->hide[c->nhide] = NULL;
-	c->o.hide_paths = c->hide;
 	/* the bundle is mounted over the system bundle inside; point the
 	 * usual variables at it too (Node.js reads only its own) */
 	inside = access("/etc/ssl/certs/ca-certificates.crt", F_OK) == 0 ?
@@ -456,6 +501,118 @@ static int prepare_interception(struct cli *c)
 	for (i = 0; i < sizeof(ca_vars) / sizeof(ca_vars[0]); i++)
 		if (env_set(&c->o.child_env, ca_vars[i], inside) < 0)
 			return -1;
+	return 0;
+}
+
+/* Add @dir and the files of a colon-separated @list to be kept read-only */
+static int protect_list(struct confine *cf, const char *list)
+{
+	char *copy, *save = NULL, *tok;
+	int r = 0;
+
+	if (!list || !list[0])
+		return 0;
+	copy = strdup(list);
+	if (!copy)
+		return -1;
+	for (tok = strtok_r(copy, ":", &save); tok && r == 0;
+	     tok = strtok_r(NULL, ":", &save))
+		r = confine_protect(cf, tok);
+	free(copy);
+	return r;
+}
+
+/*
+ * confine_run() - What CMD must not read or change (confine.h), whatever
+ * the profile: islo-net's state (the CA, the trust record) and
+ * $CREDENTIALS_DIRECTORY hidden; every profile search directory, the
+ * profile in force, each islo.yaml from here up, islo-net's configuration,
+ * the audit log and the islo-net binary read-only.  islo-net's own
+ * directories are made first if missing, so that CMD cannot make them.
+ * Return: 0, or -1 (reported)
+ */
+static int confine_run(struct cli *c)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	char cwd[PATH_MAX], *state = c->o.ca_dir ? NULL : ca_default_dir();
+	char *cfg = NULL, *p, exe[PATH_MAX];
+	struct confine *cf = &c->conf;
+	int r = 0;
+	ssize_t n;
+
+	if (xdg && xdg[0] == '/')
+		r = asprintf(&cfg, "%s/islo", xdg);
+	else if (home && home[0] == '/')
+		r = asprintf(&cfg, "%s/.config/islo", home);
+	if (r < 0)
+		cfg = NULL;
+	r = 0;
+	if (cfg) {
+		char *prof = NULL;
+
+		if (asprintf(&prof, "%s/profiles", cfg) >= 0) {
+			confine_mkdirs(prof);
+			free(prof);
+		}
+		r |= confine_protect(cf, cfg);
+	}
+	free(cfg);
+	if (state) {
+		confine_mkdirs(state);
+		r |= confine_hide(cf, state);
+	}
+	free(state);
+	if (c->o.ca_dir)
+		r |= confine_hide(cf, c->o.ca_dir);
+	r |= confine_hide(cf, getenv("CREDENTIALS_DIRECTORY"));
+	if (geteuid() == 0)
+		confine_mkdirs("/etc/islo/profiles");
+	r |= confine_protect(cf, "/etc/islo");
+	r |= confine_protect(cf, c->profiles_dir);
+	r |= protect_list(cf, getenv("ISLO_PROFILES_PATH"));
+	r |= confine_protect(cf, "profiles");
+	r |= confine_protect(cf, c->o.profile_path);
+	/* each islo.yaml from here up: a nearer one would decide next time */
+	if (getcwd(cwd, sizeof(cwd))) {
+		for (;;) {
+			char *y = NULL;
+
+			if (asprintf(&y, "%s/islo.yaml", strcmp(cwd, "/") ? cwd : "") >= 0) {
+				r |= confine_protect(cf, y);
+				free(y);
+			}
+			p = strrchr(cwd, '/');
+			if (!p || p == cwd)
+				break;
+			*p = '\0';
+		}
+		r |= confine_protect(cf, "/islo.yaml");
+	}
+	/* the audit log: made now, so that it is there to protect */
+	if (c->o.audit_path && strcmp(c->o.audit_path, "-")) {
+		int fd = open(c->o.audit_path, O_WRONLY | O_APPEND | O_CREAT |
+			      O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+
+		if (fd < 0) {
+			fprintf(stderr, "islo-net: %s: cannot open audit log: %s\n",
+				c->o.audit_path, strerror(errno));
+			return -1;
+		}
+		close(fd);
+		r |= confine_protect(cf, c->o.audit_path);
+	}
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		r |= confine_protect(cf, exe);
+	}
+	if (ns_self_exe)
+		r |= confine_protect(cf, ns_self_exe);
+	if (r) {
+		fprintf(stderr, "islo-net: too many paths to protect\n");
+		return -1;
+	}
+	c->o.confine = cf;
 	return 0;
 }
 
@@ -479,6 +636,10 @@ static int cmd_run(int argc, char **argv)
 		return 125;
 	}
 	if (c.o.profile && prepare_interception(&c) < 0) {
+		cli_free(&c);
+		return 125;
+	}
+	if (confine_run(&c) < 0) {
 		cli_free(&c);
 		return 125;
 	}
@@ -801,7 +962,8 @@ static int cmd_check(int argc, char **argv)
 		return 2;
 	}
 	c.flag_profile = argv[first];
-	if (load_profile(&c) <= 0) {
+	/* reviewing a file before trusting it is what check is for */
+	if (load_profile_ex(&c, 0) <= 0) {
 		cli_free(&c);
 		return 1;
 	}
@@ -813,6 +975,110 @@ static int cmd_check(int argc, char **argv)
 		print_rule(&p->rules[i]);
 	cli_free(&c);
 	return 0;
+}
+
+/* Record (or forget) one file in the trust record; print what was done. */
+static int trust_one(struct projtrust *t, const char *path, int forget)
+{
+	char err[1024], esc[PATH_MAX * 4 + 8];
+	size_t len = 0;
+	char *buf = NULL;
+
+	log_escape(path, strlen(path), esc, sizeof(esc));
+	if (!forget) {
+		buf = projtrust_read(path, &len, err, sizeof(err));
+		if (!buf) {
+			fprintf(stderr, "islo-net trust: %s\n", err);
+			return -1;
+		}
+	} else if (!projtrust_known(t, path)) {
+		fprintf(stderr, "islo-net trust: %s is not in the trust record\n",
+			esc);
+		return -1;
+	}
+	if (projtrust_set(t, path, buf, len, err, sizeof(err)) < 0) {
+		fprintf(stderr, "islo-net trust: %s\n", err);
+		free(buf);
+		return -1;
+	}
+	free(buf);
+	printf("%s %s\n", forget ? "forgot" : "trusted", esc);
+	return 0;
+}
+
+/*
+ * islo-net trust [--forget | --list] [PATH...]: with no PATH, the files
+ * that decide this directory's policy and need trust (its islo.yaml, a
+ * profile kept in the project).
+ */
+static int cmd_trust(int argc, char **argv)
+{
+	struct projtrust t;
+	char err[4096];
+	int forget = 0, list = 0, i = 2, rc = 0;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--forget"))
+			forget = 1;
+		else if (!strcmp(argv[i], "--list"))
+			list = 1;
+		else if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		} else {
+			fprintf(stderr, "Usage: islo-net trust [--forget | --list] "
+				"[PATH...]\n");
+			return 2;
+		}
+	}
+	if (projtrust_open(&t, NULL, err, sizeof(err)) < 0) {
+		fprintf(stderr, "islo-net trust: %s\n", err);
+		return 1;
+	}
+	if (list) {
+		size_t k;
+
+		for (k = 0; k < t.n; k++) {
+			char esc[PATH_MAX * 4 + 8];
+
+			log_escape(t.e[k].path, strlen(t.e[k].path), esc, sizeof(esc));
+			printf("%s\n", esc);
+		}
+	} else if (i < argc) {
+		for (; i < argc; i++)
+			if (trust_one(&t, argv[i], forget) < 0)
+				rc = 1;
+	} else if (forget) {
+		fprintf(stderr, "islo-net trust --forget: name the files\n");
+		rc = 2;
+	} else {
+		/* what decides here, resolved without the trust checks */
+		struct resolve_info info = { 0 };
+		char cwd[PATH_MAX], *path = NULL, *name = NULL;
+		int r;
+
+		if (!getcwd(cwd, sizeof(cwd)))
+			die("getcwd: %s", strerror(errno));
+		r = profile_resolve_ex(NULL, NULL, cwd, NULL, &path, &name,
+				       &info, err, sizeof(err));
+		if (r < 0) {
+			fprintf(stderr, "islo-net trust: %s\n", err);
+			rc = 1;
+		} else if (!info.islo_yaml) {
+			fprintf(stderr, "islo-net trust: no islo.yaml here or "
+				"above: name the files to trust\n");
+			rc = 1;
+		} else {
+			rc = trust_one(&t, info.islo_yaml, 0) < 0;
+			if (!rc && r > 0 && info.needs_trust)
+				rc = trust_one(&t, path, 0) < 0;
+		}
+		free(info.islo_yaml);
+		free(path);
+		free(name);
+	}
+	projtrust_free(&t);
+	return rc;
 }
 
 static int cmd_resolve(int argc, char **argv)
@@ -897,6 +1163,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "trust"))
+		return cmd_trust(argc, argv);
 	if (!strcmp(argv[1], "resolve"))
 		return cmd_resolve(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "ca"))

@@ -5,41 +5,49 @@
  * DOC: Theory of Operation
  *
  * The parent writes a resolv.conf naming the gateway's resolvers into a
- * temporary file, then forks.  The child:
+ * temporary file, then forks.  Three processes make the sandbox:
  *
- *   1. resets the signal mask the supervisor set, asks for SIGKILL when the
- *      parent dies (and checks the parent did not die already);
- *   2. unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS) and maps uid and
- *      gid 0 to the caller's own uid and gid: a single-line map of one's own
- *      ids is what the kernel allows an unprivileged user, and it is just as
- *      valid for real root, so both go down the same path;
- *   3. makes / recursively private and bind-mounts the resolv.conf over
- *      /etc/resolv.conf (or the target of that symlink); failing that, it
- *      warns and goes on: the network still works by address;
- *   4. creates tap0 and configures it over rtnetlink (no `ip` binary):
- *      lo up; tap0 MTU, up; 10.0.2.100/24 with a default route via
- *      10.0.2.2; fd00::100/64 (no DAD, so it is usable at once) with a
- *      default route via fd00::2;
- *   5. sends the TAP fd to the parent with SCM_RIGHTS over a SEQPACKET
- *      socketpair, and waits for the parent's "go" byte, sent once the
- *      datapath is about to run;
- *   6. forks the sandbox's init, pid 1 of a new PID namespace, which
- *      mounts its own /proc and forks CMD.  init forwards the signals it
- *      is sent to CMD (not those the terminal sent the whole process
- *      group: CMD has them already), reaps whatever CMD leaves orphaned,
- *      and exits with CMD's status once CMD exits; the kernel then kills
- *      everything left in the namespace, so no background process of CMD
- *      outlives it.  The child, outside the namespace, relays signals to
- *      init and exits with init's status: it is the process the
- *      supervisor watches.
+ *   C, the child: resets the signal mask the supervisor set, asks for
+ *      SIGKILL when the parent dies; unshare(CLONE_NEWUSER | CLONE_NEWNS |
+ *      CLONE_NEWPID) and maps uid and gid 0 to the caller's own (a
+ *      single-line map of one's own ids is what the kernel allows an
+ *      unprivileged user, and just as valid for real root, so both go down
+ *      the same path).  In that *outer* user namespace it makes / private
+ *      and sets up every mount CMD must live with (confine.c's plan: the
+ *      resolv.conf, the CA bundle, secrets and the CA hidden, islo-net's
+ *      files read-only, their parents pinned).  It forks I and stays
+ *      outside the PID namespace as the relay that forwards signals to I
+ *      and exits with its status: the process the supervisor watches.
+ *   I, init: pid 1 of the new PID namespace, still in the outer user
+ *      namespace.  It mounts the namespace's own /proc, then forks K and
+ *      execs a fresh islo-net image (`__sandbox-init`) that forwards
+ *      signals to CMD, reaps orphans and exits with CMD's status; the
+ *      kernel then kills everything left in the namespace.
+ *   K, CMD-to-be: unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET),
+ *      mapping 0 to 0.  Its mount namespace is a copy made for a less
+ *      privileged user namespace, so the kernel locks every mount it
+ *      inherited (MNT_LOCKED, and their read-only and nosuid flags): CMD,
+ *      root with every capability in its own user namespace, can neither
+ *      unmount, move nor remount them, nor bind a parent directory without
+ *      its submounts, nor mount another /proc for a PID namespace it does
+ *      not own.  The network namespace is its own, so CMD keeps every
+ *      network capability (raw sockets, routes) as before.  K creates tap0
+ *      there, configures it over rtnetlink (lo up; tap0 MTU, up;
+ *      10.0.2.100/24 via 10.0.2.2; fd00::100/64 via fd00::2, no DAD),
+ *      mounts a sysfs of that namespace over /sys, sends the TAP fd to the
+ *      parent with SCM_RIGHTS over a SEQPACKET socketpair, waits for the
+ *      parent's "go" byte (sent once the datapath is about to run) and
+ *      execs CMD.
  *
- * Any failure in 1-4 is sent to the parent as text instead of the fd; the
- * parent prints it, reaps the child and fails before CMD runs.  The parent
+ * Any failure before the TAP fd is sent goes to the parent as text instead
+ * of the fd; the parent prints it, reaps the child and fails before CMD
+ * runs.  The parent
  * unlinks the resolv.conf as soon as the child answered either way: the bind
  * mount keeps the inode alive, and nothing is left in the file system.
  */
 #include "ns.h"
 
+#include "confine.h"
 #include "islo.h"
 #include "log.h"
 #include "supervisor.h"
@@ -300,12 +308,16 @@ static int write_file(const char *path, const char *s)
 	return e;
 }
 
-static int child_userns(struct ns_child *c)
+/*
+ * Enter new namespaces (@flags, with CLONE_NEWUSER) and map uid and gid 0
+ * there to @uid and @gid of the user namespace we were in.
+ */
+static int child_userns(struct ns_child *c, int flags, uid_t uid, gid_t gid)
 {
 	char map[64];
 	int e;
 
-	if (unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID) < 0) {
+	if (unshare(flags) < 0) {
 		e = errno;
 		return child_fail(c, "cannot create the sandbox's namespaces "
 				  "(unshare: %s)%s", strerror(e),
@@ -315,15 +327,16 @@ static int child_userns(struct ns_child *c)
 				  "kernel.apparmor_restrict_unprivileged_userns)?" :
 				  "");
 	}
-	/* Before gid_map, as an unprivileged user must; ENOENT: old kernel. */
+	/* Before gid_map, as an unprivileged user must; ENOENT: old kernel;
+	 * EPERM: a nested namespace inherits "deny" and may not change it */
 	e = write_file("/proc/self/setgroups", "deny");
-	if (e < 0 && e != -ENOENT)
+	if (e < 0 && e != -ENOENT && e != -EPERM)
 		return child_fail(c, "/proc/self/setgroups: %s", strerror(-e));
-	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned int)c->uid);
+	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned int)uid);
 	e = write_file("/proc/self/uid_map", map);
 	if (e < 0)
 		return child_fail(c, "/proc/self/uid_map: %s", strerror(-e));
-	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned int)c->gid);
+	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned int)gid);
 	e = write_file("/proc/self/gid_map", map);
 	if (e < 0)
 		return child_fail(c, "/proc/self/gid_map: %s", strerror(-e));
@@ -355,36 +368,8 @@ static void child_bundle(struct ns_child *c)
 			     target, strerror(errno));
 			continue;
 		}
-		mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
+		confine_mount_ro(target);
 	}
-}
-
-/* Secret files (file:, cred:) and the CA's directory are on the same
- * file system as CMD, readable by the same uid: cover each with an empty,
- * read-only file or directory in the sandbox's mount namespace.  A path
- * that cannot be covered is fatal: we never run CMD next to a secret. */
-static int child_hide(struct ns_child *c)
-{
-	char **p;
-
-	for (p = c->o->hide_paths; p && *p; p++) {
-		struct stat st;
-
-		if (stat(*p, &st) < 0)
-			continue; /* nothing there to read */
-		if (S_ISDIR(st.st_mode)) {
-			if (mount("tmpfs", *p, "tmpfs", MS_RDONLY | MS_NOSUID |
-				  MS_NODEV | MS_NOEXEC, "size=4k,mode=0500") < 0)
-				return child_fail(c, "cannot hide %s from the "
-						  "sandbox: %s", *p, strerror(errno));
-		} else if (mount("/dev/null", *p, NULL, MS_BIND, NULL) < 0) {
-			return child_fail(c, "cannot hide %s from the sandbox: %s",
-					  *p, strerror(errno));
-		} else {
-			mount(NULL, *p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
-		}
-	}
-	return 0;
 }
 
 static int child_mounts(struct ns_child *c)
@@ -406,8 +391,10 @@ static int child_mounts(struct ns_child *c)
 		     target, strerror(errno));
 		return 0;
 	}
-	/* Read-only, so CMD does not scribble on it; best effort. */
-	mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
+	/* Read-only, so CMD does not scribble on it. */
+	if (confine_mount_ro(target) < 0)
+		return child_fail(c, "cannot make %s read-only in the sandbox",
+				  target);
 	return 0;
 }
 
@@ -525,12 +512,22 @@ static void child_sysfs(void)
 		      strerror(errno));
 }
 
-static int child_setup(struct ns_child *c, int *tapfd)
+/* C, in the outer namespaces: every mount CMD will find locked. */
+static int child_setup(struct ns_child *c)
 {
-	if (child_userns(c) < 0 || child_mounts(c) < 0)
+	if (child_userns(c, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID,
+			 c->uid, c->gid) < 0 || child_mounts(c) < 0)
 		return -1;
 	child_bundle(c);
-	if (child_hide(c) < 0)
+	if (c->o->confine && confine_apply(c->o->confine, c->msg, c->msglen) < 0)
+		return -1;
+	return 0;
+}
+
+/* K, in CMD's own namespaces: the link. */
+static int cmd_setup(struct ns_child *c, int *tapfd)
+{
+	if (child_userns(c, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET, 0, 0) < 0)
 		return -1;
 	if (child_tap(c, tapfd) < 0)
 		return -1;
@@ -649,33 +646,26 @@ static void __attribute__((noreturn)) exec_self(char **argv)
 
 int ns_init_main(int argc, char **argv)
 {
-	pid_t cmd;
+	char *end;
+	long pid;
 
-	if (argc < 3)
+	if (argc != 3)
 		return 125;
-	relay_to = 0;
+	/* CMD runs as our user, in a user namespace inside ours: once we are
+	 * not dumpable, it may not ptrace us (nor read /proc/1/root, which
+	 * leads to the unlocked mounts) without a capability in ours */
+	if (prctl(PR_SET_DUMPABLE, 0) < 0)
+		return 125;
 	/* the relay outside dies (SIGKILL from the supervisor): so do we,
 	 * and with pid 1 the whole namespace */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getpid() != 1)
 		return 125;
-	/* our own /proc: ps and /proc/PID show the sandbox's processes only.
-	 * Where the kernel refuses (a /proc with hidden parts), the old one
-	 * still works: /proc/self resolves in any PID namespace */
-	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  NULL) < 0)
-		debug("sandbox /proc not mounted: %s", strerror(errno));
-	cmd = fork();
-	if (cmd < 0) {
-		fprintf(stderr, "islo-net: fork: %s\n", strerror(errno));
+	errno = 0;
+	pid = strtol(argv[2], &end, 10);
+	if (errno || *end || pid <= 1)
 		return 125;
-	}
-	if (cmd == 0) {
-		execvp(argv[2], argv + 2);
-		fprintf(stderr, "islo-net: %s: %s\n", argv[2], strerror(errno));
-		_exit(127);
-	}
-	relay_to = cmd;
-	return relay_wait(cmd);
+	relay_to = (pid_t)pid;
+	return relay_wait((pid_t)pid);
 }
 
 int ns_relay_main(int argc, char **argv)
@@ -693,35 +683,22 @@ int ns_relay_main(int argc, char **argv)
 	return relay_wait((pid_t)pid);
 }
 
+/* K: CMD's namespaces and link, the TAP fd to the gateway, then CMD. */
 static void __attribute__((noreturn))
-child_main(struct ns_child *c, int sock, pid_t ppid)
+cmd_main(struct ns_child *c, int sock)
 {
-	char msg[NS_ERRLEN];
 	char go;
 	int tapfd = -1;
 	ssize_t n;
 
-	supervisor_child_reset();
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != ppid)
-		_exit(125);
-	/*
-	 * The gateway makes itself non-dumpable once it holds secrets
-	 * (secrets_no_core()), and we inherit that; but a non-dumpable
-	 * process cannot write its own /proc/self/{setgroups,uid_map,gid_map}.
-	 * This child holds the secrets only as the copy-on-write image that
-	 * execvp() below discards, and runs nothing else meanwhile.
-	 */
+	/* init is not dumpable; we must be, to write our own maps */
 	prctl(PR_SET_DUMPABLE, 1);
-
-	c->msg = msg;
-	c->msglen = sizeof(msg);
-	if (child_setup(c, &tapfd) < 0) {
-		child_send_err(sock, msg);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != 1)
+		_exit(125);
+	if (cmd_setup(c, &tapfd) < 0) {
+		child_send_err(sock, c->msg);
 		_exit(125);
 	}
-	/* unshare() kept the parent-death signal; be sure all the same. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != ppid)
-		_exit(125);
 	if (child_send_tap(sock, tapfd) < 0)
 		_exit(125);
 	close(tapfd);
@@ -735,34 +712,92 @@ child_main(struct ns_child *c, int sock, pid_t ppid)
 
 	if (c->o->child_env)
 		environ = c->o->child_env;
-	relay_to = fork();
-	if (relay_to < 0) {
-		fprintf(stderr, "islo-net: fork: %s\n", strerror(errno));
+	execvp(c->o->argv[0], c->o->argv);
+	fprintf(stderr, "islo-net: %s: %s\n", c->o->argv[0], strerror(errno));
+	_exit(127);
+}
+
+/* I: pid 1. Our /proc, then K, then a fresh image that waits for it. */
+static void __attribute__((noreturn))
+init_main(struct ns_child *c, int sock)
+{
+	char pidbuf[24];
+	char *av[] = { (char *)"islo-net", (char *)"__sandbox-init", pidbuf,
+		       NULL };
+	pid_t cmd;
+
+	prctl(PR_SET_DUMPABLE, 0);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		_exit(125);
+	/* ps and /proc/PID show the sandbox's processes only; the host's
+	 * /proc stays under it, locked there for CMD.  A kernel that refuses
+	 * (a /proc with hidden parts) would leave the host's processes in
+	 * view: refuse to run instead */
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) < 0) {
+		child_fail(c, "cannot mount the sandbox's own /proc: %s",
+			   strerror(errno));
+		child_send_err(sock, c->msg);
 		_exit(125);
 	}
-	if (relay_to == 0) {
-		/* pid 1: islo-net __sandbox-init CMD ARGS... */
-		size_t na = 0, i;
-		char **av;
-
-		while (c->o->argv[na])
-			na++;
-		av = calloc(na + 3, sizeof(*av));
-		if (!av)
-			_exit(125);
-		av[0] = (char *)"islo-net";
-		av[1] = (char *)"__sandbox-init";
-		for (i = 0; i < na; i++)
-			av[2 + i] = c->o->argv[i];
-		exec_self(av);
+	cmd = fork();
+	if (cmd < 0) {
+		child_fail(c, "fork: %s", strerror(errno));
+		child_send_err(sock, c->msg);
+		_exit(125);
 	}
+	if (cmd == 0)
+		cmd_main(c, sock);
+	close(sock);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)cmd);
+	exec_self(av);
+}
+
+static void __attribute__((noreturn))
+child_main(struct ns_child *c, int sock, pid_t ppid)
+{
+	char msg[NS_ERRLEN];
+	pid_t init;
+
+	supervisor_child_reset();
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != ppid)
+		_exit(125);
+	/*
+	 * The gateway makes itself non-dumpable once it holds secrets
+	 * (secrets_no_core()), and we inherit that; but a non-dumpable
+	 * process cannot write its own /proc/self/{setgroups,uid_map,gid_map}.
+	 * This child holds the secrets only as the copy-on-write image that
+	 * the exec below discards, and runs nothing else meanwhile.
+	 */
+	prctl(PR_SET_DUMPABLE, 1);
+
+	c->msg = msg;
+	c->msglen = sizeof(msg);
+	if (child_setup(c) < 0) {
+		child_send_err(sock, msg);
+		_exit(125);
+	}
+	/* unshare() kept the parent-death signal; be sure all the same. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != ppid)
+		_exit(125);
+	fflush(NULL);
+	init = fork();
+	if (init < 0) {
+		child_fail(c, "fork: %s", strerror(errno));
+		child_send_err(sock, msg);
+		_exit(125);
+	}
+	if (init == 0)
+		init_main(c, sock);
+	close(sock);
 	{
 		/* the relay: islo-net __sandbox-relay PID */
 		char pidbuf[24];
 		char *av[] = { (char *)"islo-net", (char *)"__sandbox-relay",
 			       pidbuf, NULL };
 
-		snprintf(pidbuf, sizeof(pidbuf), "%d", (int)relay_to);
+		relay_to = init;
+		snprintf(pidbuf, sizeof(pidbuf), "%d", (int)init);
 		exec_self(av);
 	}
 }

@@ -14,6 +14,7 @@
  */
 #include "resolve.h"
 #include "log.h"
+#include "projtrust.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -44,6 +45,9 @@ struct rs {
 	char origin[PATH_MAX + 64];      /* where the name came from */
 	struct rs_place places[RS_MAX_PLACES];
 	size_t nplaces;
+	const struct projtrust *trust;   /* NULL: no trust checks */
+	char *yaml_path, *yaml_dir;      /* the islo.yaml in force */
+	int failed;                      /* lookup() recorded an error */
 };
 
 static void rs_err(struct rs *r, const char *fmt, ...)
@@ -57,6 +61,23 @@ static void rs_err(struct rs *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->err, r->errlen, fmt, ap);
 	va_end(ap);
+}
+
+/* A trusted project file is gone: a sandbox may have removed it so that
+ * another, wider, policy applies (projtrust.h). */
+static int rs_vanished(struct rs *r, const char *path)
+{
+	char esc[PATH_MAX * 4 + 8];
+
+	if (!r->trust || !projtrust_known(r->trust, path))
+		return 0;
+	log_escape(path, strlen(path), esc, sizeof(esc));
+	rs_err(r, "%s was trusted and has disappeared: a program in a sandbox "
+	       "may have removed it to change which policy applies.\n"
+	       "Restore it, or forget it with: islo-net trust --forget %s",
+	       esc, esc);
+	r->failed = 1;
+	return 1;
 }
 
 /* Bounded appender for the multi-line "not found" message. */
@@ -385,6 +406,11 @@ static int islo_yaml_name(struct rs *r, char **name, char **base)
 		}
 		if (!access(path, F_OK))
 			break;
+		if (rs_vanished(r, path)) {
+			free(path);
+			free(dir);
+			return -1;
+		}
 		if (!strcmp(dir, "/")) {
 			free(path);
 			free(dir);
@@ -405,6 +431,19 @@ static int islo_yaml_name(struct rs *r, char **name, char **base)
 		free(dir);
 		return -1;
 	}
+	if (r->trust && !projtrust_ok(r->trust, path, buf, len)) {
+		char esc[PATH_MAX * 4 + 8];
+
+		log_escape(path, strlen(path), esc, sizeof(esc));
+		rs_err(r, "%s is not trusted: it is new, or has changed since it "
+		       "was trusted, and a program in a sandbox could have "
+		       "written it.\nReview it, then run: islo-net trust %s",
+		       esc, esc);
+		free(buf);
+		free(path);
+		free(dir);
+		return -1;
+	}
 	memset(&y, 0, sizeof(y));
 	y.path = path;
 	y.r = r;
@@ -419,13 +458,15 @@ static int islo_yaml_name(struct rs *r, char **name, char **base)
 		yaml_parser_delete(&y.yp);
 	}
 	free(buf);
-	free(path);
 	if (ret) {
+		free(path);
 		free(*name);
 		*name = NULL;
 		free(dir);
 		return -1;
 	}
+	r->yaml_path = path;
+	r->yaml_dir = strdup(dir);
 	*base = dir;
 	return 0;
 }
@@ -493,6 +534,10 @@ static char *lookup(struct rs *r, const char *name)
 				return NULL;
 			if (is_regular(path))
 				return path;
+			if (rs_vanished(r, path)) {
+				free(path);
+				return NULL;
+			}
 			free(path);
 		}
 	}
@@ -631,6 +676,10 @@ static int find_file(struct rs *r, const char *name, const char *base,
 		return -1;
 	}
 	p = lookup(r, want);
+	if (!p && r->failed) {
+		free(stem);
+		return -1;
+	}
 	if (!p) {
 		not_found(r, want);
 		free(stem);
@@ -648,11 +697,55 @@ static int find_file(struct rs *r, const char *name, const char *base,
 	return 1;
 }
 
+/* @p (resolved) is @dir (resolved) or beneath it */
+static int under(const char *p, const char *dir)
+{
+	char real[PATH_MAX];
+	size_t n;
+
+	if (!dir || !realpath(dir, real))
+		return 0;
+	n = strlen(real);
+	if (n == 1)
+		return 1;
+	return !strncmp(p, real, n) && (p[n] == '\0' || p[n] == '/');
+}
+
+/* The profile file is the project's (beneath the working directory or the
+ * islo.yaml's), not in islo-net's own configuration directories. */
+static int project_file(const struct rs *r, const char *path)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	char real[PATH_MAX], *cfg = NULL;
+	int own;
+
+	if (!realpath(path, real))
+		return 1;
+	if (!under(real, r->cwd) && !under(real, r->yaml_dir))
+		return 0;
+	if (xdg && xdg[0] == '/')
+		cfg = path_join(xdg, "islo");
+	else if (home && home[0] == '/')
+		cfg = path_join(home, ".config/islo");
+	own = under(real, cfg) || under(real, "/etc/islo");
+	free(cfg);
+	return !own;
+}
+
 int profile_resolve(const char *flag_name, const char *profiles_dir,
 		    const char *cwd, char **path_out, char **name_out,
 		    char *err, size_t errlen)
 {
-	struct rs r = { .err = err, .errlen = errlen };
+	return profile_resolve_ex(flag_name, profiles_dir, cwd, NULL, path_out,
+				  name_out, NULL, err, errlen);
+}
+
+int profile_resolve_ex(const char *flag_name, const char *profiles_dir,
+		       const char *cwd, const struct projtrust *trust,
+		       char **path_out, char **name_out,
+		       struct resolve_info *info, char *err, size_t errlen)
+{
+	struct rs r = { .err = err, .errlen = errlen, .trust = trust };
 	char here[PATH_MAX], *name = NULL, *base = NULL;
 	size_t i, len;
 	int ret;
@@ -703,7 +796,15 @@ int profile_resolve(const char *flag_name, const char *profiles_dir,
 	}
 	build_places(&r, profiles_dir);
 	ret = find_file(&r, name, base, path_out, name_out);
+	if (ret > 0 && info)
+		info->needs_trust = project_file(&r, *path_out);
 out:
+	if (info && ret >= 0) {
+		info->islo_yaml = r.yaml_path;
+		r.yaml_path = NULL;
+	}
+	free(r.yaml_path);
+	free(r.yaml_dir);
 	for (i = 0; i < r.nplaces; i++)
 		free(r.places[i].dir);
 	free(r.cwd);
