@@ -1015,10 +1015,13 @@ static int cmd_trust(int argc, char **argv)
 {
 	struct projtrust t;
 	char err[4096];
+	const char *pdir = NULL;
 	int forget = 0, list = 0, i = 2, rc = 0;
 
 	for (; i < argc && argv[i][0] == '-'; i++) {
-		if (!strcmp(argv[i], "--forget"))
+		if (!strcmp(argv[i], "--profiles-dir") && i + 1 < argc)
+			pdir = argv[++i];
+		else if (!strcmp(argv[i], "--forget"))
 			forget = 1;
 		else if (!strcmp(argv[i], "--list"))
 			list = 1;
@@ -1027,7 +1030,7 @@ static int cmd_trust(int argc, char **argv)
 			break;
 		} else {
 			fprintf(stderr, "Usage: islo-net trust [--forget | --list] "
-				"[PATH...]\n");
+				"[--profiles-dir DIR] [PATH...]\n");
 			return 2;
 		}
 	}
@@ -1059,9 +1062,14 @@ static int cmd_trust(int argc, char **argv)
 
 		if (!getcwd(cwd, sizeof(cwd)))
 			die("getcwd: %s", strerror(errno));
-		r = profile_resolve_ex(NULL, NULL, cwd, NULL, &path, &name,
+		r = profile_resolve_ex(NULL, pdir, cwd, NULL, &path, &name,
 				       &info, err, sizeof(err));
-		if (r < 0) {
+		if (r < 0 && info.islo_yaml) {
+			/* the islo.yaml is what the user reviewed; the profile
+			 * it names is looked up at each run */
+			rc = trust_one(&t, info.islo_yaml, 0) < 0;
+			fprintf(stderr, "islo-net trust: warning: %s\n", err);
+		} else if (r < 0) {
 			fprintf(stderr, "islo-net trust: %s\n", err);
 			rc = 1;
 		} else if (!info.islo_yaml) {

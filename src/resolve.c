@@ -799,7 +799,7 @@ int profile_resolve_ex(const char *flag_name, const char *profiles_dir,
 	if (ret > 0 && info)
 		info->needs_trust = project_file(&r, *path_out);
 out:
-	if (info && ret >= 0) {
+	if (info) {
 		info->islo_yaml = r.yaml_path;
 		r.yaml_path = NULL;
 	}

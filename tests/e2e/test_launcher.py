@@ -116,6 +116,7 @@ def test_no_gateway_udp_and_tcp_echo(islo, world):
 
 def test_islo_yaml_applies_and_the_flag_overrides_it(islo, world, scratch):
     sub = project(scratch, "# project settings\nimage: debian\ngateway_profile: strict\n")
+    islo.trust(cwd=sub)
     denied = islo(CURL + ["http://other.example.com:%d/" % world.http_port], cwd=sub)
     assert denied.rc == 7, denied
     ev = audit_events(denied.audit)
@@ -145,6 +146,7 @@ def test_profile_not_found(islo, world):
 
 def test_profile_not_found_from_islo_yaml(islo, world, scratch):
     sub = project(scratch, "gateway_profile: missing-one\n")
+    islo.trust(os.path.join(scratch, "proj", "islo.yaml"))
     r = islo(["true"], cwd=sub)
     assert r.rc == 125 and "Gateway profile not found" in r.err, r
     assert "islo.yaml" in r.err
