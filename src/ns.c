@@ -521,6 +521,17 @@ static int child_setup(struct ns_child *c)
 	child_bundle(c);
 	if (c->o->confine && confine_apply(c->o->confine, c->msg, c->msglen) < 0)
 		return -1;
+	/* The working directory was taken before those mounts: a lookup
+	 * relative to it would walk the file system beneath them.  Enter it
+	 * again, by name, through the mounts */
+	{
+		char cwd[PATH_MAX];
+
+		if (!getcwd(cwd, sizeof(cwd)) || chdir(cwd) < 0)
+			return child_fail(c, "cannot re-enter the working "
+					  "directory in the sandbox: %s",
+					  strerror(errno));
+	}
 	return 0;
 }
 

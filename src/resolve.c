@@ -47,6 +47,8 @@ struct rs {
 	size_t nplaces;
 	const struct projtrust *trust;   /* NULL: no trust checks */
 	char *yaml_path, *yaml_dir;      /* the islo.yaml in force */
+	const char *found_why;           /* the place lookup() found it in */
+	int direct;                      /* find_file() took a path as given */
 	int failed;                      /* lookup() recorded an error */
 };
 
@@ -532,8 +534,10 @@ static char *lookup(struct rs *r, const char *name)
 			if (asprintf(&path, "%s/%s%s", r->places[i].dir, name,
 				     exts[e]) < 0)
 				return NULL;
-			if (is_regular(path))
+			if (is_regular(path)) {
+				r->found_why = r->places[i].why;
 				return path;
+			}
 			if (rs_vanished(r, path)) {
 				free(path);
 				return NULL;
@@ -646,6 +650,7 @@ static int find_file(struct rs *r, const char *name, const char *base,
 	if (direct) {
 		p = path_join(base, name);
 		if (p && is_regular(p)) {
+			r->direct = 1;
 			*path_out = p;
 			*name_out = stem_of(p);
 			if (!*name_out) {
@@ -695,41 +700,6 @@ static int find_file(struct rs *r, const char *name, const char *base,
 		return -1;
 	}
 	return 1;
-}
-
-/* @p (resolved) is @dir (resolved) or beneath it */
-static int under(const char *p, const char *dir)
-{
-	char real[PATH_MAX];
-	size_t n;
-
-	if (!dir || !realpath(dir, real))
-		return 0;
-	n = strlen(real);
-	if (n == 1)
-		return 1;
-	return !strncmp(p, real, n) && (p[n] == '\0' || p[n] == '/');
-}
-
-/* The profile file is the project's (beneath the working directory or the
- * islo.yaml's), not in islo-net's own configuration directories. */
-static int project_file(const struct rs *r, const char *path)
-{
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-	char real[PATH_MAX], *cfg = NULL;
-	int own;
-
-	if (!realpath(path, real))
-		return 1;
-	if (!under(real, r->cwd) && !under(real, r->yaml_dir))
-		return 0;
-	if (xdg && xdg[0] == '/')
-		cfg = path_join(xdg, "islo");
-	else if (home && home[0] == '/')
-		cfg = path_join(home, ".config/islo");
-	own = under(real, cfg) || under(real, "/etc/islo");
-	free(cfg);
-	return !own;
 }
 
 int profile_resolve(const char *flag_name, const char *profiles_dir,
@@ -796,8 +766,11 @@ int profile_resolve_ex(const char *flag_name, const char *profiles_dir,
 	}
 	build_places(&r, profiles_dir);
 	ret = find_file(&r, name, base, path_out, name_out);
+	/* the project's: found in ./profiles, or the islo.yaml's own path;
+	 * what the command line or $ISLO_PROFILES_PATH names is the user's */
 	if (ret > 0 && info)
-		info->needs_trust = project_file(&r, *path_out);
+		info->needs_trust = (r.found_why && !strcmp(r.found_why, "./profiles")) ||
+				    (r.direct && !flag_name);
 out:
 	if (info) {
 		info->islo_yaml = r.yaml_path;

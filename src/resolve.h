@@ -44,8 +44,9 @@ struct projtrust;
 /* What profile_resolve_ex() found besides the file. */
 struct resolve_info {
 	char *islo_yaml;     /* the islo.yaml that decided (malloc'd), or NULL */
-	int needs_trust;     /* the profile file is the project's: it is used
-			      * only if trusted (projtrust.h) */
+	int needs_trust;     /* the profile file is the project's (found in
+			      * ./profiles, or a path the islo.yaml names):
+			      * used only if trusted (projtrust.h) */
 };
 
 /*
