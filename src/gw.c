@@ -31,6 +31,7 @@
 #include "gw.h"
 #include "ecfast.h"
 #include "isolation.h"
+#include "peercheck.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1062,6 +1063,15 @@ static void stream_accept(struct gw *g)
 		close(fd);
 		return;
 	}
+	{
+		const char *why = peer_check(fd);
+
+		if (why) {
+			warn("QEMU socket: refused a peer: %s", why);
+			close(fd);
+			return;
+		}
+	}
 	g->tapfd = fd;
 	g->link_events = EPOLLIN;
 	gw_epoll_mod(g, fd, &g->tap_ref, EPOLLIN, EPOLL_CTL_ADD);
@@ -1227,6 +1237,11 @@ static int stream_listen(struct gw *g, const char *path, char *err,
 	    bind(g->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    chmod(path, 0600) < 0 || listen(g->listen_fd, 4) < 0) {
 		snprintf(err, errlen, "--socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* a peer must not be a sandbox (peercheck.h) */
+	if (peer_check_init() < 0) {
+		snprintf(err, errlen, "cannot read our own namespaces");
 		return -1;
 	}
 	g->srx_cap = 2 * (g->bufsize + 4);

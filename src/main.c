@@ -505,7 +505,25 @@ static int prepare_interception(struct cli *c)
 	return 0;
 }
 
-/* Add @dir and the files of a colon-separated @list to be kept read-only */
+/*
+ * A profile directory the operator named must exist: one that did not
+ * could be made by CMD, and being searched first, decide the next run.
+ * Return: 0, or -1 (reported)
+ */
+static int profile_dir_exists(const char *dir, const char *what)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	fprintf(stderr, "islo-net: %s %s: no such directory (a sandbox could "
+		"make it and put profiles there that the next run would find "
+		"first)\n", what, dir);
+	return -1;
+}
+
+/* Protect each directory of a colon-separated @list (read-only).
+ * Return: 0, -1 (too many paths), -2 (reported) */
 static int protect_list(struct confine *cf, const char *list)
 {
 	char *copy, *save = NULL, *tok;
@@ -517,8 +535,12 @@ static int protect_list(struct confine *cf, const char *list)
 	if (!copy)
 		return -1;
 	for (tok = strtok_r(copy, ":", &save); tok && r == 0;
-	     tok = strtok_r(NULL, ":", &save))
-		r = confine_protect(cf, tok);
+	     tok = strtok_r(NULL, ":", &save)) {
+		if (profile_dir_exists(tok, "$ISLO_PROFILES_PATH:") < 0)
+			r = -2;
+		else
+			r = confine_protect(cf, tok);
+	}
 	free(copy);
 	return r;
 }
@@ -538,7 +560,7 @@ static int confine_run(struct cli *c)
 	char cwd[PATH_MAX], *state = c->o.ca_dir ? NULL : ca_default_dir();
 	char *cfg = NULL, *p, exe[PATH_MAX];
 	struct confine *cf = &c->conf;
-	int r = 0;
+	int r = 0, pl;
 	ssize_t n;
 
 	if (xdg && xdg[0] == '/')
@@ -569,8 +591,14 @@ static int confine_run(struct cli *c)
 	if (geteuid() == 0)
 		confine_mkdirs("/etc/islo/profiles");
 	r |= confine_protect(cf, "/etc/islo");
+	if (c->profiles_dir && profile_dir_exists(c->profiles_dir,
+						  "--profiles-dir") < 0)
+		goto fail;
 	r |= confine_protect(cf, c->profiles_dir);
-	r |= protect_list(cf, getenv("ISLO_PROFILES_PATH"));
+	pl = protect_list(cf, getenv("ISLO_PROFILES_PATH"));
+	if (pl == -2)
+		goto fail;
+	r |= pl < 0;
 	r |= confine_protect(cf, "profiles");
 	r |= confine_protect(cf, c->o.profile_path);
 	/* each islo.yaml from here up: a nearer one would decide next time */
@@ -615,6 +643,8 @@ static int confine_run(struct cli *c)
 	}
 	c->o.confine = cf;
 	return 0;
+fail:
+	return -1;
 }
 
 static int cmd_run(int argc, char **argv)

@@ -341,3 +341,59 @@ def test_root_cmd_cannot_write_system_profiles(world, scratch):
                        capture_output=True, text=True, timeout=60, env=env, cwd=scratch)
     assert "rc=0" not in p.stdout, p
     assert not os.path.exists("/etc/islo/profiles/planted.yaml")
+
+
+def test_missing_profiles_dir_is_refused(islo, world):
+    """A --profiles-dir that does not exist would be searched first next
+    time, once CMD had made it: refused before CMD runs."""
+    missing = os.path.join(islo.tmp, "not-there")
+    r = islo(["true"], extra=["--profiles-dir", missing])
+    assert r.rc == 125 and "no such directory" in r.err, r
+    r = islo(["true"], env={"ISLO_PROFILES_PATH": missing})
+    assert r.rc == 125 and "ISLO_PROFILES_PATH" in r.err, r
+
+
+PEEK = r"""
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.settimeout(1.5)
+try:
+    s.connect(sys.argv[1])
+    print("connected")
+    print("eof" if s.recv(1) == b"" else "data")
+except socket.timeout:
+    print("held")
+except OSError as e:
+    print("error", e.errno)
+"""
+
+
+def test_qemu_socket_refuses_the_sandbox(islo, world):
+    """islo-net qemu serves the first peer of its socket as the VM's link:
+    a sandbox of the same user must not take it (and that VM's policy)."""
+    world.profile("strict", STRICT.format(http=world.http_port))
+    sock = os.path.join(islo.tmp, "vm.sock")
+    log = os.path.join(islo.tmp, "qemu.log")
+    cmd = [ISLO, "qemu", "--socket", sock, "--profiles-dir", world.profiles, "-g", "strict",
+           "--dns-upstream", "127.0.0.1:%d" % world.dns_port]
+    if islo.who == "user":
+        cmd = ["runuser", "-u", TEST_USER, "--"] + cmd
+    q = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+    try:
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        assert os.path.exists(sock), open(log).read()
+        r = islo(["python3", "-c", PEEK, sock], "strict")
+        assert "connected" in r.out and "eof" in r.out, r
+        # the owner, outside any sandbox, is served (the link stays open)
+        o = ["python3", "-c", PEEK, sock]
+        if islo.who == "user":
+            o = ["runuser", "-u", TEST_USER, "--"] + o
+        p = subprocess.run(o, capture_output=True, text=True, timeout=10)
+        assert "held" in p.stdout, p
+    finally:
+        q.terminate()
+        q.wait(timeout=10)
+    assert "refused a peer" in open(log).read()
