@@ -540,6 +540,8 @@ static int cmd_setup(struct ns_child *c, int *tapfd)
 {
 	if (child_userns(c, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET, 0, 0) < 0)
 		return -1;
+	/* the maps are written: not dumpable again until CMD's exec */
+	prctl(PR_SET_DUMPABLE, 0);
 	if (child_tap(c, tapfd) < 0)
 		return -1;
 	if (child_net(c) < 0) {
