@@ -86,13 +86,13 @@ static int pin_parents(struct confine *c, const char *real)
 
 	if (strlen(real) >= sizeof(dir))
 		return -1;
-	strcpy(dir, real);
+	snprintf(dir, sizeof(dir), "%s", real);
 	for (;;) {
 		slash = strrchr(dir, '/');
 		if (!slash || slash == dir)
 			return 0;
 		*slash = '\0';                 /* dir: the next parent up */
-		strcpy(parent, dir);
+		snprintf(parent, sizeof(parent), "%s", dir);
 		slash = strrchr(parent, '/');
 		if (slash == parent)
 			parent[1] = '\0';
@@ -134,7 +134,7 @@ void confine_mkdirs(const char *path)
 
 	if (!path || path[0] != '/' || strlen(path) >= sizeof(buf))
 		return;
-	strcpy(buf, path);
+	snprintf(buf, sizeof(buf), "%s", path);
 	for (p = buf + 1; *p; p++) {
 		if (*p != '/')
 			continue;

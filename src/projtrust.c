@@ -71,10 +71,10 @@ int projtrust_canon(const char *path, char *out, size_t size)
 		return -1;
 	slash = strrchr(path, '/');
 	if (!slash) {
-		strcpy(dir, ".");
+		snprintf(dir, sizeof(dir), ".");
 		base = path;
 	} else if (slash == path) {
-		strcpy(dir, "/");
+		snprintf(dir, sizeof(dir), "/");
 		base = path + 1;
 	} else {
 		memcpy(dir, path, (size_t)(slash - path));
@@ -188,7 +188,7 @@ static void mkparents(const char *file)
 
 	if (strlen(file) >= sizeof(buf))
 		return;
-	strcpy(buf, file);
+	snprintf(buf, sizeof(buf), "%s", file);
 	for (p = buf + 1; *p; p++) {
 		if (*p != '/')
 			continue;
