@@ -89,6 +89,11 @@ static const char usage_text[] =
 "                              are refused and logged\n"
 "      --mtu N                 the sandbox link's MTU, 1280-65520\n"
 "                              (default 65520)\n"
+"      --host-services         leave the sockets of the host's service\n"
+"                              managers and container engines (D-Bus,\n"
+"                              systemd, docker, podman, containerd) in\n"
+"                              reach; by default they are hidden, since\n"
+"                              they can start programs outside the sandbox\n"
 "  -v, --verbose               more diagnostics (repeat for debug)\n"
 "  -q, --quiet                 errors only\n"
 "\n"
@@ -147,7 +152,7 @@ static const char usage_text[] =
 enum {
 	OPT_PROFILE = 256, OPT_PROFILES_DIR, OPT_AUDIT, OPT_DNS, OPT_MTU,
 	OPT_HELP, OPT_VERSION, OPT_CA_DIR, OPT_UPSTREAM_CA,
-	OPT_TAP, OPT_TAP_FD, OPT_NETNS, OPT_SOCKET, OPT_MAX_CONN,
+	OPT_TAP, OPT_TAP_FD, OPT_NETNS, OPT_SOCKET, OPT_MAX_CONN, OPT_HOST_SERVICES,
 	OPT_CONTROL, OPT_METRICS, OPT_ID, OPT_QEMU_SOCKET,
 };
 
@@ -155,6 +160,7 @@ static const struct option run_opts_long[] = {
 	{ "gateway-profile", required_argument, NULL, 'g' },
 	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "profiles-dir", required_argument, NULL, OPT_PROFILES_DIR },
+	{ "host-services", no_argument, NULL, OPT_HOST_SERVICES },
 	{ "audit-log", required_argument, NULL, OPT_AUDIT },
 	{ "dns-upstream", required_argument, NULL, OPT_DNS },
 	{ "mtu", required_argument, NULL, OPT_MTU },
@@ -203,6 +209,7 @@ struct cli {
 	struct secrets secrets;
 	char bundle[64];               /* temporary CA bundle, "" if none */
 	struct confine conf;           /* what CMD may not read or change */
+	int host_services;             /* --host-services: keep their sockets */
 	char *islo_yaml;               /* the islo.yaml that decided, or NULL */
 	struct run_opts o;
 };
@@ -293,6 +300,9 @@ static int parse_run_opts(struct cli *c, int argc, char **argv)
 		}
 		case OPT_SOCKET:
 			c->socket_path = optarg;
+			break;
+		case OPT_HOST_SERVICES:
+			c->host_services = 1;
 			break;
 		case OPT_CONTROL:
 			c->control = optarg;
@@ -629,6 +639,33 @@ static int confine_run(struct cli *c)
 		}
 		close(fd);
 		r |= confine_protect(cf, c->o.audit_path);
+	}
+	/* sockets of the host's service managers and container engines: a
+	 * process that reaches one can have a program started outside the
+	 * sandbox (systemd-run, docker run), on the host's network */
+	if (!c->host_services) {
+		static const char *const sys_socks[] = {
+			"/run/dbus/system_bus_socket", "/run/systemd/private",
+			"/run/docker.sock", "/run/podman/podman.sock",
+			"/run/containerd/containerd.sock",
+		};
+		static const char *const user_socks[] = {
+			"bus", "systemd", "podman", "docker.sock",
+		};
+		const char *rt = getenv("XDG_RUNTIME_DIR");
+		size_t i;
+
+		for (i = 0; i < sizeof(sys_socks) / sizeof(sys_socks[0]); i++)
+			r |= confine_hide(cf, sys_socks[i]);
+		for (i = 0; rt && rt[0] == '/' &&
+			    i < sizeof(user_socks) / sizeof(user_socks[0]); i++) {
+			char *q = NULL;
+
+			if (asprintf(&q, "%s/%s", rt, user_socks[i]) >= 0) {
+				r |= confine_hide(cf, q);
+				free(q);
+			}
+		}
 	}
 	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	if (n > 0) {

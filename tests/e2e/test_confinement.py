@@ -397,3 +397,43 @@ def test_qemu_socket_refuses_the_sandbox(islo, world):
         q.terminate()
         q.wait(timeout=10)
     assert "refused a peer" in open(log).read()
+
+
+def test_host_service_sockets_are_out_of_reach(islo):
+    """A session bus or a container engine's socket would let CMD start a
+    program outside the sandbox (systemd-run --user, docker run), on the
+    host's network: hidden unless --host-services."""
+    import socket
+    import threading
+    rt = os.path.join(islo.tmp, "runtime")
+    os.makedirs(rt)
+    owned(islo, rt)
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(os.path.join(rt, "bus"))
+    os.chmod(os.path.join(rt, "bus"), 0o777)
+    srv.listen(8)
+    srv.settimeout(10)
+    accepted = []
+
+    def serve():
+        try:
+            while True:
+                c, _ = srv.accept()
+                accepted.append(1)
+                c.close()
+        except OSError:
+            pass
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    probe = ("import socket; s = socket.socket(socket.AF_UNIX)\n"
+             "try:\n s.connect('%s/bus'); print('reached')\n"
+             "except OSError as e: print('refused', e.errno)" % rt)
+    try:
+        r = islo(["python3", "-c", probe], env={"XDG_RUNTIME_DIR": rt})
+        assert r.rc == 0 and "refused" in r.out, r
+        r = islo(["python3", "-c", probe], extra=["--host-services"],
+                 env={"XDG_RUNTIME_DIR": rt})
+        assert r.rc == 0 and "reached" in r.out, r
+    finally:
+        srv.close()
+    assert len(accepted) == 1
