@@ -63,6 +63,7 @@ struct supervisor {
 	int reload;             /* SIGHUP with no CMD: re-read the profiles */
 	int go_fd;              /* CMD waits on it until the datapath is up,
 				 * or -1 */
+	int (*go)(int go_fd);   /* lets CMD go (ns_go()); set with go_fd */
 	void (*on_usr1)(void *opaque);
 	void *opaque;
 };

@@ -48,13 +48,14 @@ int run_main(const struct run_opts *o)
 	}
 	sv.child = pid;
 
-	if (!o->profile)
+	if (!o->profile && log_verbosity > LOG_ERR)   /* -q: errors only */
 		fprintf(stderr, "islo-net: no gateway profile: the sandbox's "
 			"network is unrestricted (user-mode NAT)\n");
 	/* CMD is let go by the datapath once it is set up and has dropped its
 	 * privileges (supervisor_ready()), so CMD never runs beside a
 	 * privileged gateway */
 	sv.go_fd = ctlfd;
+	sv.go = ns_go;
 	if (o->profile) {
 		rc = gw_serve(tapfd, o, &sv);
 	} else {

@@ -21,7 +21,6 @@
 #include "supervisor.h"
 
 #include "log.h"
-#include "ns.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -204,10 +203,10 @@ int supervisor_ready(struct supervisor *sv)
 {
 	int fd = sv->go_fd;
 
-	if (fd < 0)
+	if (fd < 0 || !sv->go)
 		return 0;
 	sv->go_fd = -1;
-	return ns_go(fd);
+	return sv->go(fd);
 }
 
 int supervisor_handle(struct supervisor *sv)
