@@ -5,7 +5,7 @@
 # apt-get, otherwise it names what is missing.
 set -eu
 
-PKGS="gcc make pkg-config patch xz-utils libc6-dev
+PKGS="gcc make pkg-config patch xz-utils libc6-dev uidmap
 libssl-dev libyaml-dev libslirp-dev libglib2.0-dev
 iproute2 util-linux passwd procps curl openssl dnsmasq-base
 python3 python3-pytest"

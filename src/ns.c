@@ -48,6 +48,7 @@
 #include "ns.h"
 
 #include "confine.h"
+#include "idmap.h"
 #include "islo.h"
 #include "log.h"
 #include "supervisor.h"
@@ -83,6 +84,9 @@ extern char **environ;
 #define NS_MSG_TAP   'T'   /* child -> parent: set up; TAP fd attached */
 #define NS_MSG_ERR   'E'   /* child -> parent: followed by the error text */
 #define NS_MSG_GO    'G'   /* parent -> child: exec CMD */
+#define NS_MSG_MAP   'U'   /* child -> parent: unshared, write my id maps */
+#define NS_MSG_MAPPED 'M'  /* parent -> child: done */
+#define NS_MSG_SINGLE 'S'  /* parent -> child: could not: map yourself */
 
 #define NS_ERRLEN 512
 
@@ -274,6 +278,7 @@ struct ns_child {
 	const char *resolv;     /* the parent's temporary resolv.conf */
 	uid_t uid;
 	gid_t gid;
+	struct idmap map;       /* the ids the sandbox gets (idmap.h) */
 	char *msg;              /* error text for the parent */
 	size_t msglen;
 };
@@ -308,13 +313,8 @@ static int write_file(const char *path, const char *s)
 	return e;
 }
 
-/*
- * Enter new namespaces (@flags, with CLONE_NEWUSER) and map uid and gid 0
- * there to @uid and @gid of the user namespace we were in.
- */
-static int child_userns(struct ns_child *c, int flags, uid_t uid, gid_t gid)
+static int ns_unshare(struct ns_child *c, int flags)
 {
-	char map[64];
 	int e;
 
 	if (unshare(flags) < 0) {
@@ -327,6 +327,16 @@ static int child_userns(struct ns_child *c, int flags, uid_t uid, gid_t gid)
 				  "kernel.apparmor_restrict_unprivileged_userns)?" :
 				  "");
 	}
+	return 0;
+}
+
+/* Map uid and gid 0 of the user namespace we just entered to @uid and
+ * @gid of the one we were in: the single map anyone may write. */
+static int self_map(struct ns_child *c, uid_t uid, gid_t gid)
+{
+	char map[64];
+	int e;
+
 	/* Before gid_map, as an unprivileged user must; ENOENT: old kernel;
 	 * EPERM: a nested namespace inherits "deny" and may not change it */
 	e = write_file("/proc/self/setgroups", "deny");
@@ -341,6 +351,39 @@ static int child_userns(struct ns_child *c, int flags, uid_t uid, gid_t gid)
 	if (e < 0)
 		return child_fail(c, "/proc/self/gid_map: %s", strerror(-e));
 	return 0;
+}
+
+/* Enter new namespaces (@flags, with CLONE_NEWUSER), single-mapped. */
+static int child_userns(struct ns_child *c, int flags, uid_t uid, gid_t gid)
+{
+	if (ns_unshare(c, flags) < 0)
+		return -1;
+	return self_map(c, uid, gid);
+}
+
+/* C's user namespace: the parent writes its maps, or we write one line */
+static int outer_userns(struct ns_child *c, int sock)
+{
+	char m = NS_MSG_MAP;
+	ssize_t n;
+
+	if (c->map.mode == IDMAP_SINGLE)
+		return child_userns(c, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID,
+				    c->uid, c->gid);
+	if (ns_unshare(c, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID) < 0)
+		return -1;
+	if (send(sock, &m, 1, MSG_NOSIGNAL) != 1)
+		return child_fail(c, "control socket: %s", strerror(errno));
+	do
+		n = read(sock, &m, 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 1 && m == NS_MSG_MAPPED)
+		return 0;
+	if (n == 1 && m == NS_MSG_SINGLE) {
+		c->map.mode = IDMAP_SINGLE;
+		return self_map(c, c->uid, c->gid);
+	}
+	return child_fail(c, "the gateway did not map the sandbox's ids");
 }
 
 /* The system CA bundle paths a sandbox's TLS clients read; with
@@ -513,10 +556,9 @@ static void child_sysfs(void)
 }
 
 /* C, in the outer namespaces: every mount CMD will find locked. */
-static int child_setup(struct ns_child *c)
+static int child_setup(struct ns_child *c, int sock)
 {
-	if (child_userns(c, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID,
-			 c->uid, c->gid) < 0 || child_mounts(c) < 0)
+	if (outer_userns(c, sock) < 0 || child_mounts(c) < 0)
 		return -1;
 	child_bundle(c);
 	if (c->o->confine && confine_apply(c->o->confine, c->msg, c->msglen) < 0)
@@ -535,10 +577,32 @@ static int child_setup(struct ns_child *c)
 	return 0;
 }
 
-/* K, in CMD's own namespaces: the link. */
-static int cmd_setup(struct ns_child *c, int *tapfd)
+/* K's user namespace: init writes its maps (every id of the outer one,
+ * to itself), or we write one line.  @kp: to init, @ip: from init */
+static int cmd_userns(struct ns_child *c, int kp, int ip)
 {
-	if (child_userns(c, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET, 0, 0) < 0)
+	char m = NS_MSG_MAP;
+	ssize_t n;
+
+	if (c->map.mode == IDMAP_SINGLE)
+		return child_userns(c, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET,
+				    0, 0);
+	if (ns_unshare(c, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET) < 0)
+		return -1;
+	if (write(kp, &m, 1) != 1)
+		return child_fail(c, "init: %s", strerror(errno));
+	do
+		n = read(ip, &m, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1 || m != NS_MSG_MAPPED)
+		return child_fail(c, "the sandbox's init could not map its ids");
+	return 0;
+}
+
+/* K, in CMD's own namespaces: the link. */
+static int cmd_setup(struct ns_child *c, int *tapfd, int kp, int ip)
+{
+	if (cmd_userns(c, kp, ip) < 0)
 		return -1;
 	/* the maps are written: not dumpable again until CMD's exec */
 	prctl(PR_SET_DUMPABLE, 0);
@@ -698,7 +762,7 @@ int ns_relay_main(int argc, char **argv)
 
 /* K: CMD's namespaces and link, the TAP fd to the gateway, then CMD. */
 static void __attribute__((noreturn))
-cmd_main(struct ns_child *c, int sock)
+cmd_main(struct ns_child *c, int sock, int kp, int ip)
 {
 	char go;
 	int tapfd = -1;
@@ -708,10 +772,12 @@ cmd_main(struct ns_child *c, int sock)
 	prctl(PR_SET_DUMPABLE, 1);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != 1)
 		_exit(125);
-	if (cmd_setup(c, &tapfd) < 0) {
+	if (cmd_setup(c, &tapfd, kp, ip) < 0) {
 		child_send_err(sock, c->msg);
 		_exit(125);
 	}
+	close(kp);
+	close(ip);
 	if (child_send_tap(sock, tapfd) < 0)
 		_exit(125);
 	close(tapfd);
@@ -730,6 +796,39 @@ cmd_main(struct ns_child *c, int sock)
 	_exit(127);
 }
 
+/*
+ * I, for K: once K has unshared its user namespace, map every id of ours
+ * to itself there (we hold CAP_SETUID in ours, its parent).  K gives up
+ * if we do not answer; nothing to do with the single map.
+ */
+static void init_map_cmd(const struct ns_child *c, pid_t cmd, int kp, int ip)
+{
+	char path[64], map[64], m;
+	const char *const files[2] = { "uid_map", "gid_map" };
+	ssize_t n;
+	int i, ok = 1;
+
+	if (c->map.mode == IDMAP_SINGLE)
+		return;
+	do
+		n = read(kp, &m, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1 || m != NS_MSG_MAP)
+		return;
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/%s", (int)cmd, files[i]);
+		/* one line per line of our own map: a line of a child's map
+		 * must fall within one line of its parent's */
+		snprintf(map, sizeof(map), "0 0 1\n1 1 %lu\n",
+			 idmap_count(&c->map, i) - 1);
+		if (write_file(path, map) < 0)
+			ok = 0;
+	}
+	m = ok ? NS_MSG_MAPPED : NS_MSG_ERR;
+	if (write(ip, &m, 1) < 0)
+		(void)0;
+}
+
 /* I: pid 1. Our /proc, then K, then a fresh image that waits for it. */
 static void __attribute__((noreturn))
 init_main(struct ns_child *c, int sock)
@@ -737,6 +836,7 @@ init_main(struct ns_child *c, int sock)
 	char pidbuf[24];
 	char *av[] = { (char *)"islo-net", (char *)"__sandbox-init", pidbuf,
 		       NULL };
+	int kp[2], ip[2];
 	pid_t cmd;
 
 	prctl(PR_SET_DUMPABLE, 0);
@@ -753,15 +853,28 @@ init_main(struct ns_child *c, int sock)
 		child_send_err(sock, c->msg);
 		_exit(125);
 	}
+	if (pipe2(kp, O_CLOEXEC) < 0 || pipe2(ip, O_CLOEXEC) < 0) {
+		child_fail(c, "pipe: %s", strerror(errno));
+		child_send_err(sock, c->msg);
+		_exit(125);
+	}
 	cmd = fork();
 	if (cmd < 0) {
 		child_fail(c, "fork: %s", strerror(errno));
 		child_send_err(sock, c->msg);
 		_exit(125);
 	}
-	if (cmd == 0)
-		cmd_main(c, sock);
+	if (cmd == 0) {
+		close(kp[0]);
+		close(ip[1]);
+		cmd_main(c, sock, kp[1], ip[0]);
+	}
 	close(sock);
+	close(kp[1]);
+	close(ip[0]);
+	init_map_cmd(c, cmd, kp[0], ip[1]);
+	close(kp[0]);
+	close(ip[1]);
 	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)cmd);
 	exec_self(av);
 }
@@ -786,7 +899,7 @@ child_main(struct ns_child *c, int sock, pid_t ppid)
 
 	c->msg = msg;
 	c->msglen = sizeof(msg);
-	if (child_setup(c) < 0) {
+	if (child_setup(c, sock) < 0) {
 		child_send_err(sock, msg);
 		_exit(125);
 	}
@@ -908,6 +1021,8 @@ static int parent_recv(int sock, int *tapfd, char *msg, size_t size)
 		*tapfd = fd;
 		return 0;
 	}
+	if (n == 1 && buf[0] == NS_MSG_MAP && fd < 0)
+		return 1;
 	if (fd >= 0)
 		close(fd);
 	if (n >= 1 && buf[0] == NS_MSG_ERR) {
@@ -927,6 +1042,7 @@ int ns_spawn(const struct run_opts *o, int *tapfd, pid_t *pid, int *ctlfd)
 	struct ns_child c = {
 		.o = o, .uid = geteuid(), .gid = getegid(),
 	};
+	int r;
 	char resolv[PATH_MAX], msg[NS_ERRLEN * 4 + 8], how[64];
 	pid_t ppid = getpid(), child;
 	int sv[2], fd = -1, status, fl;
@@ -938,6 +1054,10 @@ int ns_spawn(const struct run_opts *o, int *tapfd, pid_t *pid, int *ctlfd)
 	if (resolv_write(resolv, sizeof(resolv)) < 0)
 		return -1;
 	c.resolv = resolv;
+	idmap_plan(&c.map);
+	if (c.map.mode == IDMAP_SINGLE)
+		info("the sandbox has one user id (0, yours outside): %s; "
+		     "programs that change user inside will fail", c.map.why);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		err("socketpair: %s", strerror(errno));
 		unlink(resolv);
@@ -958,7 +1078,19 @@ int ns_spawn(const struct run_opts *o, int *tapfd, pid_t *pid, int *ctlfd)
 	}
 	close(sv[1]);
 
-	if (parent_recv(sv[0], &fd, msg, sizeof(msg)) < 0) {
+	/* the child may first ask for its id maps (idmap.h) */
+	while ((r = parent_recv(sv[0], &fd, msg, sizeof(msg))) == 1) {
+		char e[256], a = NS_MSG_MAPPED;
+
+		if (idmap_apply(&c.map, child, e, sizeof(e)) < 0) {
+			warn("cannot give the sandbox more than one user id "
+			     "(%s): it has one", e);
+			a = NS_MSG_SINGLE;
+		}
+		if (send(sv[0], &a, 1, MSG_NOSIGNAL) != 1)
+			break;
+	}
+	if (r != 0) {
 		/* The child exits by itself after an error; reap it. */
 		unlink(resolv);
 		close(sv[0]);

@@ -437,3 +437,64 @@ def test_host_service_sockets_are_out_of_reach(islo):
     finally:
         srv.close()
     assert len(accepted) == 1
+
+
+# ---------------------------------------------------------------------------
+# Many ids inside (issue 17, point 5): with subordinate ranges (or as real
+# root) the sandbox maps more than one id, so programs that change user work.
+
+def test_programs_that_change_user_work(islo):
+    r = islo(["sh", "-c", "setpriv --reuid=42 --regid=42 --clear-groups id -u; "
+              "touch f42 && setpriv --reuid=42 --regid=42 --clear-groups sh -c 'touch g42'; "
+              "cat /proc/self/uid_map"], extra=["-v"])
+    assert r.rc == 0 and r.out.split()[0] == "42", r
+    st = os.stat(os.path.join(islo.tmp, "g42"))
+    # uid 42 inside is the user's subordinate id 41 outside (root too: all
+    # ids to themselves would let CMD at every user's files)
+    name = TEST_USER if islo.who == "user" else pwd.getpwuid(os.getuid()).pw_name
+    start = [int(l.split(":")[1]) for l in open("/etc/subuid") if l.startswith(name + ":")][0]
+    assert st.st_uid == start + 41, (st.st_uid, start)
+    # forced to one id: changing user fails, and -v says why
+    r = islo(["setpriv", "--reuid=42", "--regid=42", "--clear-groups", "id", "-u"],
+             extra=["-v"], env={"ISLO_IDMAP": "single"})
+    assert r.rc != 0 and "one user id" in r.err, r
+
+
+def test_apt_get_update_against_a_local_mirror(islo, scratch):
+    import http.server
+    import functools
+    import threading
+    if not os.path.exists("/usr/bin/apt-get"):
+        pytest.skip("no apt-get")
+    repo = os.path.join(islo.tmp, "repo")
+    os.makedirs(repo)
+    open(os.path.join(repo, "Packages"), "w").close()
+    with open(os.path.join(repo, "Release"), "w") as f:
+        f.write("Origin: islo-test\nLabel: islo-test\nSuite: stable\nCodename: stable\n"
+                "Date: Thu, 04 Dec 2025 00:00:00 UTC\nArchitectures: amd64 arm64\n")
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=repo)
+    handler.log_message = lambda *a: None
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    port = srv.server_address[1]
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    apt = os.path.join(islo.tmp, "apt")
+    for d in ("state/lists/partial", "cache/archives/partial", "etc"):
+        os.makedirs(os.path.join(apt, d))
+    with open(os.path.join(apt, "etc", "sources.list"), "w") as f:
+        f.write("deb [trusted=yes] http://10.0.2.2:%d/ ./\n" % port)
+    for d, _, _ in os.walk(apt):
+        os.chmod(d, 0o755)         # apt's _apt must get through them
+    if islo.who == "user":
+        subprocess.run(["chown", "-R", "%s:%s" % (TEST_USER, TEST_USER), apt], check=True)
+    cmd = ["apt-get", "-q", "-o", "Dir::State=%s/state" % apt, "-o", "Dir::Cache=%s/cache" % apt,
+           "-o", "Dir::Etc::SourceList=%s/etc/sources.list" % apt,
+           "-o", "Dir::Etc::SourceParts=%s/etc" % apt, "-o", "Debug::NoLocking=1", "update"]
+    try:
+        r = islo(cmd)
+        assert r.rc == 0, r
+        assert "seteuid" not in r.err and "setgroups" not in r.err, r
+        assert "unsandboxed" not in r.err, r
+        lists = os.listdir(os.path.join(apt, "state", "lists"))
+        assert any("_Packages" in l for l in lists), lists
+    finally:
+        srv.shutdown()
