@@ -44,6 +44,7 @@ struct run_opts {
 	const char *ca_dir;            /* islo-net CA state directory */
 	const char *upstream_ca;       /* extra trust anchors (PEM), or NULL */
 	const char *ca_bundle;         /* bundle CMD must trust, or NULL */
+	const char *ca_certdir;        /* laid over /etc/ssl/certs, or NULL */
 	const struct confine *confine; /* run: what CMD must not read or change */
 	/* VM backends (issue 4) */
 	const char *qemu_socket;       /* serve QEMU -netdev stream here */

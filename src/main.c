@@ -21,6 +21,7 @@
 #include "ca.h"
 #include "confine.h"
 #include "projtrust.h"
+#include "sandboxca.h"
 #include "ctlmsg.h"
 #include "daemon.h"
 #include "gw.h"
@@ -207,7 +208,7 @@ struct cli {
 	const char *control, *metrics, *id, *qemu_socket;
 	int tap_fd, mtu_set, maxconn_set;
 	struct secrets secrets;
-	char bundle[64];               /* temporary CA bundle, "" if none */
+	struct sandboxca sca;          /* what CMD trusts, with interception */
 	struct confine conf;           /* what CMD may not read or change */
 	int host_services;             /* --host-services: keep their sockets */
 	char *islo_yaml;               /* the islo.yaml that decided, or NULL */
@@ -222,9 +223,7 @@ static void cli_free(struct cli *c)
 	free(c->islo_yaml);
 	c->islo_yaml = NULL;
 	secrets_free(&c->secrets);
-	if (c->bundle[0])
-		unlink(c->bundle);
-	c->bundle[0] = '\0';
+	sandboxca_free(&c->sca);
 	if (c->o.profile)
 		profile_free(c->o.profile);
 	c->o.profile = NULL;
@@ -410,35 +409,6 @@ static int load_profile(struct cli *c)
 	return load_profile_ex(c, 1);
 }
 
-/* Set NAME=VALUE in a malloc'd environment array (replacing NAME). */
-static int env_set(char ***envp, const char *name, const char *value)
-{
-	size_t nl = strlen(name), n = 0, i;
-	char **env = *envp, *kv, **grown;
-
-	kv = malloc(nl + strlen(value) + 2);
-	if (!kv)
-		return -1;
-	sprintf(kv, "%s=%s", name, value);
-	for (i = 0; env[i]; i++) {
-		if (!strncmp(env[i], name, nl) && env[i][nl] == '=') {
-			free(env[i]);
-			env[i] = kv;
-			return 0;
-		}
-	}
-	n = i;
-	grown = realloc(env, (n + 2) * sizeof(*env));
-	if (!grown) {
-		free(kv);
-		return -1;
-	}
-	grown[n] = kv;
-	grown[n + 1] = NULL;
-	*envp = grown;
-	return 0;
-}
-
 /**
  * prepare_interception() - Secrets, placeholders and the CA bundle for CMD
  * @c: Command line, profile loaded
@@ -446,15 +416,9 @@ static int env_set(char ***envp, const char *name, const char *value)
  */
 static int prepare_interception(struct cli *c)
 {
-	static const char *const ca_vars[] = {
-		"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
-		"NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO",
-	};
 	extern char **environ;
 	char err[1024];
-	const char *inside;
 	size_t i;
-	int fd;
 
 	if (secrets_load_profile(&c->secrets, c->o.profile, err, sizeof(err)) < 0) {
 		fprintf(stderr, "islo-net: %s\n", err);
@@ -484,34 +448,24 @@ static int prepare_interception(struct cli *c)
 		char *def = c->o.ca_dir ? NULL : ca_default_dir();
 		struct ca *ca = ca_open(c->o.ca_dir ? c->o.ca_dir : def, err,
 					sizeof(err));
+		int r;
 
 		free(def);
 		if (!ca) {
 			fprintf(stderr, "islo-net: %s\n", err);
 			return -1;
 		}
-		snprintf(c->bundle, sizeof(c->bundle), "/tmp/islo-net-bundle.XXXXXX");
-		fd = mkstemp(c->bundle);
-		if (fd < 0 || ca_write_bundle(ca, c->bundle, err, sizeof(err)) < 0) {
-			fprintf(stderr, "islo-net: CA bundle: %s\n",
-				fd < 0 ? strerror(errno) : err);
-			if (fd >= 0)
-				close(fd);
-			ca_free(ca);
+		/* the system bundle, the user's own settings and the hashed
+		 * directory, each with the islo-net CA (sandboxca.h) */
+		r = sandboxca_prepare(&c->sca, ca, &c->o.child_env, err, sizeof(err));
+		ca_free(ca);
+		if (r < 0) {
+			fprintf(stderr, "islo-net: CA bundle: %s\n", err);
 			return -1;
 		}
-		close(fd);
-		chmod(c->bundle, 0644);
-		ca_free(ca);
 	}
-	c->o.ca_bundle = c->bundle;
-	/* the bundle is mounted over the system bundle inside; point the
-	 * usual variables at it too (Node.js reads only its own) */
-	inside = access("/etc/ssl/certs/ca-certificates.crt", F_OK) == 0 ?
-			 "/etc/ssl/certs/ca-certificates.crt" : c->bundle;
-	for (i = 0; i < sizeof(ca_vars) / sizeof(ca_vars[0]); i++)
-		if (env_set(&c->o.child_env, ca_vars[i], inside) < 0)
-			return -1;
+	c->o.ca_bundle = c->sca.bundle;
+	c->o.ca_certdir = c->sca.certdir[0] ? c->sca.certdir : NULL;
 	return 0;
 }
 

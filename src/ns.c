@@ -397,14 +397,33 @@ static const char *const bundle_paths[] = {
 
 static void child_bundle(struct ns_child *c)
 {
+	char certs[PATH_MAX], opts[PATH_MAX * 2 + 32];
+	int laid = 0;
 	size_t i;
 
 	if (!c->o->ca_bundle)
 		return;
+	/* the hashed directory: ours (HASH.N, the bundle) over the system's,
+	 * read-only (an overlay of two lower layers needs no upper one) */
+	if (c->o->ca_certdir && realpath("/etc/ssl/certs", certs) &&
+	    (size_t)snprintf(opts, sizeof(opts), "lowerdir=%s:%s",
+			     c->o->ca_certdir, certs) < sizeof(opts)) {
+		if (mount("overlay", certs, "overlay", MS_RDONLY | MS_NOSUID |
+			  MS_NODEV, opts) == 0)
+			laid = 1;
+		else
+			warn("cannot add the islo-net CA to %s (overlay: %s): "
+			     "`-CApath %s` will not find it", certs,
+			     strerror(errno), certs);
+	}
 	for (i = 0; i < sizeof(bundle_paths) / sizeof(bundle_paths[0]); i++) {
 		char target[PATH_MAX];
 
 		if (!realpath(bundle_paths[i], target))
+			continue;
+		/* already there, in the overlay */
+		if (laid && !strncmp(target, certs, strlen(certs)) &&
+		    target[strlen(certs)] == '/')
 			continue;
 		if (mount(c->o->ca_bundle, target, NULL, MS_BIND, NULL) < 0) {
 			warn("cannot mount the islo-net CA bundle over %s: %s",

@@ -498,3 +498,57 @@ def test_apt_get_update_against_a_local_mirror(islo, scratch):
         assert any("_Packages" in l for l in lists), lists
     finally:
         srv.shutdown()
+
+
+# ---------------------------------------------------------------------------
+# The user's trust settings are kept (issue 17, point 4).
+
+TRUST_PROFILE = """\
+name: trustkeep
+default_action: deny
+rules:
+  - name: intercepted
+    host_pattern: api.example.com
+    ports: [{https}]
+    allow_private: true
+    tls: intercept
+  - name: passthrough
+    host_pattern: other.example.com
+    ports: [{https}]
+    allow_private: true
+"""
+
+
+def test_users_ca_settings_are_kept(islo, world):
+    """The user trusts a private CA (the test CA, which signed the test
+    servers) through SSL_CERT_FILE and friends: a passthrough host it
+    signed still verifies, and an intercepted host verifies too."""
+    prof = world.profile("trustkeep", TRUST_PROFILE)
+    extra = ["--upstream-ca", world.ca, "--ca-dir", os.path.join(islo.tmp, "ca")]
+    env = {"SSL_CERT_FILE": world.ca, "CURL_CA_BUNDLE": world.ca,
+           "REQUESTS_CA_BUNDLE": world.ca}
+    r = islo(["sh", "-c",
+              "curl -sS -m 10 -o /dev/null -w '%%{http_code} ' https://other.example.com:%d/; "
+              "curl -sS -m 10 -o /dev/null -w '%%{http_code} ' https://api.example.com:%d/; "
+              "python3 -c 'import os, ssl, urllib.request as u; "
+              "c = ssl.create_default_context(cafile=os.environ[\"REQUESTS_CA_BUNDLE\"]); "
+              "print(u.urlopen(\"https://api.example.com:%d/\", context=c).status)'"
+              % (world.https_port, world.https_port, world.https_port)],
+             prof, extra=extra, env=env)
+    assert r.rc == 0 and r.out.split() == ["200", "200", "200"], r
+    # without the user's setting, the passthrough host (private CA) fails,
+    # as it would outside: the variables are not just overwritten
+    r = islo(["curl", "-sS", "-m", "10", "-o", "/dev/null", "-w", "%{http_code}",
+              "https://other.example.com:%d/" % world.https_port], prof, extra=extra)
+    assert r.out == "000", r
+
+
+def test_hashed_directory_finds_the_islo_net_ca(islo, world):
+    """`openssl -CApath /etc/ssl/certs` (OpenSSL's hashed lookup) finds the
+    islo-net CA by its subject hash, as after `openssl rehash`."""
+    prof = world.profile("trustkeep", TRUST_PROFILE)
+    extra = ["--upstream-ca", world.ca, "--ca-dir", os.path.join(islo.tmp, "ca")]
+    r = islo(["sh", "-c", "echo | openssl s_client -no-CAfile -CApath /etc/ssl/certs "
+              "-connect api.example.com:%d -servername api.example.com 2>&1 | "
+              "grep 'Verify return code'" % world.https_port], prof, extra=extra)
+    assert "Verify return code: 0 (ok)" in r.out, r
