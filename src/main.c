@@ -44,7 +44,7 @@
 
 static const char usage_text[] =
 "Usage: islo-net run [OPTIONS] [--] CMD [ARGS...]\n"
-"       islo-net check PROFILE\n"
+"       islo-net check [--profiles-dir DIR] [-q] PROFILE\n"
 "       islo-net ca path|export [--ca-dir DIR]\n"
 "       islo-net tap (--tap NAME [--netns PATH] | --tap-fd N) [OPTIONS]\n"
 "       islo-net qemu --socket PATH [OPTIONS]\n"
@@ -950,14 +950,39 @@ out:
 	return rc;
 }
 
-static void print_rule(const struct pf_rule *r)
+/* A profile's string, escaped for the terminal. */
+static const char *esc_str(const char *v, char *buf, size_t size)
 {
+	log_escape(v, strlen(v), buf, size);
+	return buf;
+}
+
+static void print_list(const char *what, char *const *v, size_t n)
+{
+	char e[1024];
 	size_t i;
 
-	printf("  %-24s %-5s prio %-6d %s", r->name, r->action == PF_ALLOW ? "allow" : "deny",
-	       r->priority, r->protocol == PF_UDP ? "udp" : "tcp");
+	if (!n)
+		return;
+	printf("      %-12s", what);
+	for (i = 0; i < n; i++)
+		printf("%s%s", i ? ", " : "", esc_str(v[i], e, sizeof(e)));
+	printf("\n");
+}
+
+/* Every key that changes what a rule does, never a secret's value. */
+static void print_rule(const struct pf_rule *r)
+{
+	static const char *const modes[] = { "?", "bearer", "basic", "header" };
+	static const char *const pgtls[] = { "verify-full", "require", "disable" };
+	char e[1024];
+	size_t i;
+
+	printf("  %-24s %-5s prio %-6d %s", esc_str(r->name, e, sizeof(e)),
+	       r->action == PF_ALLOW ? "allow" : "deny", r->priority,
+	       r->protocol == PF_UDP ? "udp" : "tcp");
 	if (r->host_pattern)
-		printf(" host %s", r->host_pattern);
+		printf(" host %s", esc_str(r->host_pattern, e, sizeof(e)));
 	if (r->ncidrs)
 		printf(" (%zu cidr)", r->ncidrs);
 	printf(" ports");
@@ -970,6 +995,53 @@ static void print_rule(const struct pf_rule *r)
 	if (r->allow_private)
 		printf(" allow_private");
 	printf("\n");
+	if (r->action == PF_ALLOW && r->protocol != PF_UDP && !r->pg)
+		printf("      %-12s%s\n", "tls:", pf_rule_intercepts(r) ?
+		       (r->tls_mode == PF_TLS_INTERCEPT ? "intercept" :
+			"intercept (the rule scopes HTTP or injects a credential)") :
+		       r->tls_mode == PF_TLS_PASSTHROUGH ? "passthrough" :
+		       "passthrough (no HTTP scoping, no credential)");
+	print_list("methods:", r->methods, r->nmethods);
+	print_list("paths:", r->path_patterns, r->npath_patterns);
+	if (r->rate_limit_rpm)
+		printf("      %-12s%d requests/minute\n", "rate:", r->rate_limit_rpm);
+	if (r->auth) {
+		const struct pf_auth *a = r->auth;
+
+		printf("      %-12s%s", "credential:",
+		       a->mode >= 1 && a->mode <= 3 ? modes[a->mode] : "?");
+		if (a->mode == PF_AUTH_HEADER && a->header_name)
+			printf(" (header %s)", esc_str(a->header_name, e, sizeof(e)));
+		if (a->mode == PF_AUTH_BASIC && a->username)
+			printf(" (user %s)", esc_str(a->username, e, sizeof(e)));
+		printf(", secret %s", esc_str(a->secret_ref, e, sizeof(e)));
+		if (a->placeholder_env)
+			printf(", placeholder in $%s",
+			       esc_str(a->placeholder_env, e, sizeof(e)));
+		printf("\n");
+	}
+	if (r->route_host)
+		printf("      %-12s%s:%u\n", "route:",
+		       esc_str(r->route_host, e, sizeof(e)), r->route_port);
+	if (r->tls_verify_name)
+		printf("      %-12s%s\n", "verify as:",
+		       esc_str(r->tls_verify_name, e, sizeof(e)));
+	if (r->allow_plaintext)
+		printf("      %-12s%s\n", "plaintext:", "credential injected into plain HTTP too");
+	if (r->pg) {
+		const struct pf_postgres *g = r->pg;
+
+		printf("      %-12suser %s, password %s, %s, upstream TLS %s%s\n",
+		       "postgres:", esc_str(g->user, e, sizeof(e)),
+		       g->password_ref ? g->password_ref : "(none)",
+		       g->read_only ? "read-only" : "read-write",
+		       g->tls >= 0 && g->tls <= 2 ? pgtls[g->tls] : "?",
+		       g->client_tls ? ", TLS to the sandbox" : "");
+		if (g->any_database)
+			printf("      %-12s*\n", "databases:");
+		else
+			print_list("databases:", g->databases, g->ndatabases);
+	}
 }
 
 static int cmd_check(int argc, char **argv)
@@ -980,7 +1052,7 @@ static int cmd_check(int argc, char **argv)
 	size_t i;
 
 	if (first != argc - 1) {
-		fprintf(stderr, "Usage: islo-net check PROFILE\n");
+		fprintf(stderr, "Usage: islo-net check [--profiles-dir DIR] [-q] PROFILE\n");
 		return 2;
 	}
 	c.flag_profile = argv[first];
@@ -990,6 +1062,10 @@ static int cmd_check(int argc, char **argv)
 		return 1;
 	}
 	p = c.o.profile;
+	if (log_verbosity == LOG_ERR) {     /* -q: errors only */
+		cli_free(&c);
+		return 0;
+	}
 	printf("%s: profile '%s' is valid\n", c.o.profile_path, p->name);
 	printf("  default: %s\n", p->default_action == PF_ALLOW && p->internet_enabled ?
 	       "allow" : "deny");

@@ -375,3 +375,40 @@ def test_nat_bulk_upload_under_the_syscall_filter(islo):
     srv.close()
     assert r.rc == 0, r
     assert got.get("n") == 32 << 20 and got["sum"] == r.out.strip(), (got, r)
+
+
+def test_check_shows_what_each_rule_does(world, scratch):
+    """check prints every key that changes a rule: interception, methods,
+    paths, rate, the credential's mode and secret name (never a value),
+    route; -q prints nothing for a valid profile."""
+    path = os.path.join(scratch, "shown.yaml")
+    with open(path, "w") as f:
+        f.write("""\
+name: shown
+rules:
+  - name: api
+    host_pattern: api.example.com
+    ports: [443]
+    methods: [GET, POST]
+    path_pattern: [/v1/*, /health]
+    rate_limit_rpm: 60
+    route: 127.0.0.1:8443
+    auth_strategy:
+      mode: header
+      name: X-Api-Key
+      secret: env:SHOWN_SECRET_NAME
+      placeholder_env: API_KEY
+  - name: plain
+    host_pattern: other.example.com
+    ports: [443]
+""")
+    env = dict(os.environ, SHOWN_SECRET_NAME="the-secret-value-123")
+    r = subprocess.run([ISLO, "check", path], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r
+    for want in ("intercept", "GET, POST", "/v1/*, /health", "60 requests/minute",
+                 "header (header X-Api-Key)", "env:SHOWN_SECRET_NAME", "$API_KEY",
+                 "127.0.0.1:8443", "passthrough"):
+        assert want in r.stdout, (want, r.stdout)
+    assert "the-secret-value-123" not in r.stdout + r.stderr
+    r = subprocess.run([ISLO, "check", "-q", path], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout == "" and r.stderr == "", r
