@@ -31,6 +31,8 @@
  */
 #include "confine.h"
 
+#include "ca.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -269,6 +271,191 @@ int confine_apply(const struct confine *c, char *err, size_t errlen)
 		e = confine_mount_ro(c->hide[i]);
 		if (e < 0)
 			return fail(err, errlen, "hide", c->hide[i], -e);
+	}
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The plan for `islo-net run`                                         */
+
+/*
+ * A profile directory the operator named must exist: one that did not
+ * could be made by CMD, and being searched first, decide the next run.
+ */
+static int profile_dir_exists(const char *dir, const char *what, char *err,
+			      size_t errlen)
+{
+	struct stat st;
+
+	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+		return 0;
+	snprintf(err, errlen, "%s %s: no such directory (a sandbox could make "
+		 "it and put profiles there that the next run would find first)",
+		 what, dir);
+	return -1;
+}
+
+/* Protect each directory of a colon-separated @list (read-only).
+ * Return: 0, -1 (too many paths), -2 (@err set) */
+static int protect_list(struct confine *cf, const char *list, char *err,
+			size_t errlen)
+{
+	char *copy, *save = NULL, *tok;
+	int r = 0;
+
+	if (!list || !list[0])
+		return 0;
+	copy = strdup(list);
+	if (!copy)
+		return -1;
+	for (tok = strtok_r(copy, ":", &save); tok && r == 0;
+	     tok = strtok_r(NULL, ":", &save)) {
+		if (profile_dir_exists(tok, "$ISLO_PROFILES_PATH:", err, errlen) < 0)
+			r = -2;
+		else
+			r = confine_protect(cf, tok);
+	}
+	free(copy);
+	return r;
+}
+
+/* islo-net's own directories: made if missing, so that CMD cannot make
+ * them; configuration read-only, state (the CA, the trust record) hidden */
+static int plan_own_dirs(struct confine *cf, const struct confine_inputs *in)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	char *cfg = NULL, *state = in->ca_dir ? NULL : ca_default_dir();
+	int r = 0;
+
+	if (xdg && xdg[0] == '/')
+		r = asprintf(&cfg, "%s/islo", xdg);
+	else if (home && home[0] == '/')
+		r = asprintf(&cfg, "%s/.config/islo", home);
+	if (r < 0)
+		cfg = NULL;
+	r = 0;
+	if (cfg) {
+		char *prof = NULL;
+
+		if (asprintf(&prof, "%s/profiles", cfg) >= 0) {
+			confine_mkdirs(prof);
+			free(prof);
+		}
+		r |= confine_protect(cf, cfg);
+	}
+	free(cfg);
+	if (state) {
+		confine_mkdirs(state);
+		r |= confine_hide(cf, state);
+	}
+	free(state);
+	if (in->ca_dir)
+		r |= confine_hide(cf, in->ca_dir);
+	r |= confine_hide(cf, getenv("CREDENTIALS_DIRECTORY"));
+	if (geteuid() == 0)
+		confine_mkdirs("/etc/islo/profiles");
+	r |= confine_protect(cf, "/etc/islo");
+	return r;
+}
+
+/* Each islo.yaml from the working directory up: a nearer one would decide
+ * the next run. */
+static int plan_islo_yamls(struct confine *cf)
+{
+	char cwd[PATH_MAX], *p;
+	int r = 0;
+
+	if (!getcwd(cwd, sizeof(cwd)))
+		return 0;
+	for (;;) {
+		char *y = NULL;
+
+		if (asprintf(&y, "%s/islo.yaml", strcmp(cwd, "/") ? cwd : "") >= 0) {
+			r |= confine_protect(cf, y);
+			free(y);
+		}
+		p = strrchr(cwd, '/');
+		if (!p || p == cwd)
+			break;
+		*p = '\0';
+	}
+	return r | confine_protect(cf, "/islo.yaml");
+}
+
+/* Sockets of the host's service managers and container engines: a
+ * process that reaches one can have a program started outside the
+ * sandbox (systemd-run, docker run), on the host's network. */
+static int plan_host_services(struct confine *cf)
+{
+	static const char *const sys_socks[] = {
+		"/run/dbus/system_bus_socket", "/run/systemd/private",
+		"/run/docker.sock", "/run/podman/podman.sock",
+		"/run/containerd/containerd.sock",
+	};
+	static const char *const user_socks[] = {
+		"bus", "systemd", "podman", "docker.sock",
+	};
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < sizeof(sys_socks) / sizeof(sys_socks[0]); i++)
+		r |= confine_hide(cf, sys_socks[i]);
+	for (i = 0; rt && rt[0] == '/' &&
+		    i < sizeof(user_socks) / sizeof(user_socks[0]); i++) {
+		char *q = NULL;
+
+		if (asprintf(&q, "%s/%s", rt, user_socks[i]) >= 0) {
+			r |= confine_hide(cf, q);
+			free(q);
+		}
+	}
+	return r;
+}
+
+int confine_plan_run(struct confine *cf, const struct confine_inputs *in,
+		     char *err, size_t errlen)
+{
+	char exe[PATH_MAX];
+	ssize_t n;
+	int r, pl;
+
+	r = plan_own_dirs(cf, in);
+	if (in->profiles_dir &&
+	    profile_dir_exists(in->profiles_dir, "--profiles-dir", err, errlen) < 0)
+		return -1;
+	r |= confine_protect(cf, in->profiles_dir);
+	pl = protect_list(cf, getenv("ISLO_PROFILES_PATH"), err, errlen);
+	if (pl == -2)
+		return -1;
+	r |= pl < 0;
+	r |= confine_protect(cf, "profiles");
+	r |= confine_protect(cf, in->profile_path);
+	r |= plan_islo_yamls(cf);
+	/* the audit log: made now, so that it is there to protect */
+	if (in->audit_path && strcmp(in->audit_path, "-")) {
+		int fd = open(in->audit_path, O_WRONLY | O_APPEND | O_CREAT |
+			      O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+
+		if (fd < 0) {
+			snprintf(err, errlen, "%s: cannot open audit log: %s",
+				 in->audit_path, strerror(errno));
+			return -1;
+		}
+		close(fd);
+		r |= confine_protect(cf, in->audit_path);
+	}
+	if (!in->host_services)
+		r |= plan_host_services(cf);
+	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	if (n > 0) {
+		exe[n] = '\0';
+		r |= confine_protect(cf, exe);
+	}
+	r |= confine_protect(cf, in->self_exe);
+	if (r) {
+		snprintf(err, errlen, "too many paths to protect");
+		return -1;
 	}
 	return 0;
 }

@@ -48,4 +48,27 @@ void confine_free(struct confine *c);
  * Return: 0, or -errno */
 int confine_mount_ro(const char *path);
 
+/* What `islo-net run` protects (SECURITY.md, "Confinement"). */
+struct confine_inputs {
+	const char *profiles_dir;   /* --profiles-dir, or NULL */
+	const char *profile_path;   /* the profile in force, or NULL */
+	const char *audit_path;     /* --audit-log, or NULL */
+	const char *ca_dir;         /* --ca-dir, or NULL: the state directory */
+	const char *self_exe;       /* the islo-net binary, or NULL */
+	int host_services;          /* --host-services: keep their sockets */
+};
+
+/*
+ * confine_plan_run() - The plan for `islo-net run`
+ * Hidden: islo-net's state directory (or --ca-dir), $CREDENTIALS_DIRECTORY,
+ * the host's service-manager and container-engine sockets.  Read-only:
+ * islo-net's configuration directory and /etc/islo (made if missing), every
+ * profile search directory, the profile in force, each islo.yaml from the
+ * working directory up, the audit log (created now), the islo-net binary.
+ * Return: 0, or -1 with @err (a named profile directory missing, the audit
+ * log not openable, too many paths)
+ */
+int confine_plan_run(struct confine *cf, const struct confine_inputs *in,
+		     char *err, size_t errlen);
+
 #endif

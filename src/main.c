@@ -469,173 +469,25 @@ static int prepare_interception(struct cli *c)
 	return 0;
 }
 
-/*
- * A profile directory the operator named must exist: one that did not
- * could be made by CMD, and being searched first, decide the next run.
- * Return: 0, or -1 (reported)
- */
-static int profile_dir_exists(const char *dir, const char *what)
-{
-	struct stat st;
-
-	if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
-		return 0;
-	fprintf(stderr, "islo-net: %s %s: no such directory (a sandbox could "
-		"make it and put profiles there that the next run would find "
-		"first)\n", what, dir);
-	return -1;
-}
-
-/* Protect each directory of a colon-separated @list (read-only).
- * Return: 0, -1 (too many paths), -2 (reported) */
-static int protect_list(struct confine *cf, const char *list)
-{
-	char *copy, *save = NULL, *tok;
-	int r = 0;
-
-	if (!list || !list[0])
-		return 0;
-	copy = strdup(list);
-	if (!copy)
-		return -1;
-	for (tok = strtok_r(copy, ":", &save); tok && r == 0;
-	     tok = strtok_r(NULL, ":", &save)) {
-		if (profile_dir_exists(tok, "$ISLO_PROFILES_PATH:") < 0)
-			r = -2;
-		else
-			r = confine_protect(cf, tok);
-	}
-	free(copy);
-	return r;
-}
-
-/*
- * confine_run() - What CMD must not read or change (confine.h), whatever
- * the profile: islo-net's state (the CA, the trust record) and
- * $CREDENTIALS_DIRECTORY hidden; every profile search directory, the
- * profile in force, each islo.yaml from here up, islo-net's configuration,
- * the audit log and the islo-net binary read-only.  islo-net's own
- * directories are made first if missing, so that CMD cannot make them.
- * Return: 0, or -1 (reported)
- */
+/* What CMD must not read or change (confine.h), whatever the profile. */
 static int confine_run(struct cli *c)
 {
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-	char cwd[PATH_MAX], *state = c->o.ca_dir ? NULL : ca_default_dir();
-	char *cfg = NULL, *p, exe[PATH_MAX];
-	struct confine *cf = &c->conf;
-	int r = 0, pl;
-	ssize_t n;
+	struct confine_inputs in = {
+		.profiles_dir = c->profiles_dir,
+		.profile_path = c->o.profile_path,
+		.audit_path = c->o.audit_path,
+		.ca_dir = c->o.ca_dir,
+		.self_exe = ns_self_exe,
+		.host_services = c->host_services,
+	};
+	char err[PATH_MAX + 256];
 
-	if (xdg && xdg[0] == '/')
-		r = asprintf(&cfg, "%s/islo", xdg);
-	else if (home && home[0] == '/')
-		r = asprintf(&cfg, "%s/.config/islo", home);
-	if (r < 0)
-		cfg = NULL;
-	r = 0;
-	if (cfg) {
-		char *prof = NULL;
-
-		if (asprintf(&prof, "%s/profiles", cfg) >= 0) {
-			confine_mkdirs(prof);
-			free(prof);
-		}
-		r |= confine_protect(cf, cfg);
-	}
-	free(cfg);
-	if (state) {
-		confine_mkdirs(state);
-		r |= confine_hide(cf, state);
-	}
-	free(state);
-	if (c->o.ca_dir)
-		r |= confine_hide(cf, c->o.ca_dir);
-	r |= confine_hide(cf, getenv("CREDENTIALS_DIRECTORY"));
-	if (geteuid() == 0)
-		confine_mkdirs("/etc/islo/profiles");
-	r |= confine_protect(cf, "/etc/islo");
-	if (c->profiles_dir && profile_dir_exists(c->profiles_dir,
-						  "--profiles-dir") < 0)
-		goto fail;
-	r |= confine_protect(cf, c->profiles_dir);
-	pl = protect_list(cf, getenv("ISLO_PROFILES_PATH"));
-	if (pl == -2)
-		goto fail;
-	r |= pl < 0;
-	r |= confine_protect(cf, "profiles");
-	r |= confine_protect(cf, c->o.profile_path);
-	/* each islo.yaml from here up: a nearer one would decide next time */
-	if (getcwd(cwd, sizeof(cwd))) {
-		for (;;) {
-			char *y = NULL;
-
-			if (asprintf(&y, "%s/islo.yaml", strcmp(cwd, "/") ? cwd : "") >= 0) {
-				r |= confine_protect(cf, y);
-				free(y);
-			}
-			p = strrchr(cwd, '/');
-			if (!p || p == cwd)
-				break;
-			*p = '\0';
-		}
-		r |= confine_protect(cf, "/islo.yaml");
-	}
-	/* the audit log: made now, so that it is there to protect */
-	if (c->o.audit_path && strcmp(c->o.audit_path, "-")) {
-		int fd = open(c->o.audit_path, O_WRONLY | O_APPEND | O_CREAT |
-			      O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
-
-		if (fd < 0) {
-			fprintf(stderr, "islo-net: %s: cannot open audit log: %s\n",
-				c->o.audit_path, strerror(errno));
-			return -1;
-		}
-		close(fd);
-		r |= confine_protect(cf, c->o.audit_path);
-	}
-	/* sockets of the host's service managers and container engines: a
-	 * process that reaches one can have a program started outside the
-	 * sandbox (systemd-run, docker run), on the host's network */
-	if (!c->host_services) {
-		static const char *const sys_socks[] = {
-			"/run/dbus/system_bus_socket", "/run/systemd/private",
-			"/run/docker.sock", "/run/podman/podman.sock",
-			"/run/containerd/containerd.sock",
-		};
-		static const char *const user_socks[] = {
-			"bus", "systemd", "podman", "docker.sock",
-		};
-		const char *rt = getenv("XDG_RUNTIME_DIR");
-		size_t i;
-
-		for (i = 0; i < sizeof(sys_socks) / sizeof(sys_socks[0]); i++)
-			r |= confine_hide(cf, sys_socks[i]);
-		for (i = 0; rt && rt[0] == '/' &&
-			    i < sizeof(user_socks) / sizeof(user_socks[0]); i++) {
-			char *q = NULL;
-
-			if (asprintf(&q, "%s/%s", rt, user_socks[i]) >= 0) {
-				r |= confine_hide(cf, q);
-				free(q);
-			}
-		}
-	}
-	n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-	if (n > 0) {
-		exe[n] = '\0';
-		r |= confine_protect(cf, exe);
-	}
-	if (ns_self_exe)
-		r |= confine_protect(cf, ns_self_exe);
-	if (r) {
-		fprintf(stderr, "islo-net: too many paths to protect\n");
+	if (confine_plan_run(&c->conf, &in, err, sizeof(err)) < 0) {
+		fprintf(stderr, "islo-net: %s\n", err);
 		return -1;
 	}
-	c->o.confine = cf;
+	c->o.confine = &c->conf;
 	return 0;
-fail:
-	return -1;
 }
 
 static int cmd_run(int argc, char **argv)
