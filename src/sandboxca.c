@@ -46,7 +46,7 @@ static int env_set(char ***envp, const char *name, const char *value)
 	size_t nl = strlen(name), i;
 	char **env = *envp, *kv, **grown;
 
-	if (asprintf(&kv, "%s=%s", name, value) < 0)
+	if (!env || asprintf(&kv, "%s=%s", name, value) < 0)
 		return -1;
 	for (i = 0; env[i]; i++) {
 		if (!strncmp(env[i], name, nl) && env[i][nl] == '=') {
