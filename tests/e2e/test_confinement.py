@@ -295,21 +295,27 @@ def test_sandbox_keeps_its_network_capabilities(islo):
     assert r.rc == 0 and "mtu 1400" in r.out and "raw ok" in r.out, r
 
 
+def start_listener(islo, cmd, sock, log):
+    """Start islo-net CMD (serve, qemu) as `who`; wait for its socket."""
+    if islo.who == "user":
+        cmd = ["runuser", "-u", TEST_USER, "--"] + cmd
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+    for _ in range(100):
+        if os.path.exists(sock):
+            break
+        time.sleep(0.05)
+    assert os.path.exists(sock), open(log).read()
+    return p
+
+
 def test_daemon_control_socket_refuses_the_sandbox(islo, world):
     sock = os.path.join(islo.tmp, "ctl.sock")
     log = os.path.join(islo.tmp, "serve.log")
     mport = free_port()
-    cmd = [ISLO, "serve", "--control", sock, "--metrics-listen", "127.0.0.1:%d" % mport,
-           "--dns-upstream", "127.0.0.1:%d" % world.dns_port]
-    if islo.who == "user":
-        cmd = ["runuser", "-u", TEST_USER, "--"] + cmd
-    d = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+    d = start_listener(islo, [ISLO, "serve", "--control", sock, "--metrics-listen",
+                              "127.0.0.1:%d" % mport, "--dns-upstream",
+                              "127.0.0.1:%d" % world.dns_port], sock, log)
     try:
-        for _ in range(100):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.05)
-        assert os.path.exists(sock), open(log).read()
         world.profile("strict", STRICT.format(http=world.http_port))
         r = islo(["sh", "-c", "%s ctl --control %s list; echo rc=$?; "
                   "%s ctl --control %s remove --id x; echo rc=$?" % (ISLO, sock, ISLO, sock)],
@@ -374,17 +380,10 @@ def test_qemu_socket_refuses_the_sandbox(islo, world):
     world.profile("strict", STRICT.format(http=world.http_port))
     sock = os.path.join(islo.tmp, "vm.sock")
     log = os.path.join(islo.tmp, "qemu.log")
-    cmd = [ISLO, "qemu", "--socket", sock, "--profiles-dir", world.profiles, "-g", "strict",
-           "--dns-upstream", "127.0.0.1:%d" % world.dns_port]
-    if islo.who == "user":
-        cmd = ["runuser", "-u", TEST_USER, "--"] + cmd
-    q = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(log, "w"))
+    q = start_listener(islo, [ISLO, "qemu", "--socket", sock, "--profiles-dir", world.profiles,
+                              "-g", "strict", "--dns-upstream",
+                              "127.0.0.1:%d" % world.dns_port], sock, log)
     try:
-        for _ in range(100):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.05)
-        assert os.path.exists(sock), open(log).read()
         r = islo(["python3", "-c", PEEK, sock], "strict")
         assert "connected" in r.out and "eof" in r.out, r
         # the owner, outside any sandbox, is served (the link stays open)
