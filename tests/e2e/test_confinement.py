@@ -88,6 +88,8 @@ mount -o remount,rw "$S" 2>/dev/null; echo
 unshare -Urm sh -c "umount -l '$S'; cat '$S'" 2>/dev/null; echo
 unshare -m sh -c "umount -l '$S'; cat '$S'" 2>/dev/null; echo
 mount -t tmpfs none /tmp/m2 2>/dev/null; echo
+unshare -m sh -c "mkdir -p /tmp/nr && mount --rbind / /tmp/nr && cd /tmp/nr && mkdir -p old && pivot_root . old && umount -l /old 2>/dev/null; umount -l '$S' 2>/dev/null; cat '$S'" 2>/dev/null; echo
+unshare -m sh -c "mount --bind / /tmp/m2 && cat /tmp/m2'$S'" 2>/dev/null; echo
 cat /proc/1/root"$S" 2>/dev/null; echo
 python3 - "$S" <<'EOF' 2>/dev/null
 import ctypes, os, sys
