@@ -1709,7 +1709,9 @@ int gw_reload(struct gw *g, char *err, size_t errlen)
 		snprintf(err, errlen, "no profile file to re-read");
 		return 1;
 	}
-	ps = policyset_load(old->path, NULL, err, errlen);
+	/* a project file is re-read only as trusted, as at start-up */
+	ps = policyset_load_ex(old->path, NULL, g->o ? g->o->profile_trust : NULL,
+			       err, errlen);
 	if (!ps) {
 		g->st.reload_errors++;
 		return -1;

@@ -32,6 +32,9 @@ struct secrets;
 struct run_opts {
 	const char *profile_name;      /* NULL: no gateway (libslirp NAT) */
 	const char *profile_path;      /* file it was loaded from */
+	const char *profile_trust;     /* the profile is a project file: the
+					* trust record a reload checks it
+					* against (projtrust.h), else NULL */
 	struct profile *profile;       /* loaded and validated, or NULL */
 	const char *audit_path;        /* NULL: no audit log */
 	const char *dns_upstream;      /* "ADDR[:PORT]", NULL: host resolver */

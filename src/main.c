@@ -212,6 +212,7 @@ struct cli {
 	struct confine conf;           /* what CMD may not read or change */
 	int host_services;             /* --host-services: keep their sockets */
 	char *islo_yaml;               /* the islo.yaml that decided, or NULL */
+	char *trust_file;              /* the trust record, for reloads */
 	struct run_opts o;
 };
 
@@ -222,6 +223,8 @@ static void cli_free(struct cli *c)
 	confine_free(&c->conf);
 	free(c->islo_yaml);
 	c->islo_yaml = NULL;
+	free(c->trust_file);
+	c->trust_file = NULL;
 	secrets_free(&c->secrets);
 	sandboxca_free(&c->sca);
 	if (c->o.profile)
@@ -401,6 +404,18 @@ static int load_profile_ex(struct cli *c, int trusted)
 	c->o.profile = p;
 	c->o.profile_path = path;
 	c->o.profile_name = p->name ? p->name : name;
+	if (trusted && info.needs_trust) {
+		/* a reload finds it in the record by this very name */
+		char canon[PATH_MAX], *dup;
+
+		if (projtrust_canon(path, canon, sizeof(canon)) == 0 &&
+		    (dup = strdup(canon))) {
+			free(c->path);
+			c->path = dup;
+			c->o.profile_path = dup;
+		}
+		c->o.profile_trust = c->trust_file = projtrust_default_file();
+	}
 	return 1;
 }
 

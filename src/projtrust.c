@@ -4,10 +4,11 @@
  */
 #include "projtrust.h"
 
+#include <bearssl.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <openssl/evp.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,12 +33,16 @@ char *projtrust_default_file(void)
 	return asprintf(&p, "%s/.local/state/islo-net/trusted", home) < 0 ? NULL : p;
 }
 
+/* BearSSL's SHA-256: plain code, nothing loaded on first use, so a
+ * reload under the system-call filter may hash too. */
 static int sha256(const void *buf, size_t len, unsigned char out[32])
 {
-	unsigned int n = 32;
+	br_sha256_context ctx;
 
-	return EVP_Digest(buf, len, out, &n, EVP_sha256(), NULL) == 1 && n == 32 ?
-		       0 : -1;
+	br_sha256_init(&ctx);
+	br_sha256_update(&ctx, buf, len);
+	br_sha256_out(&ctx, out);
+	return 0;
 }
 
 static int unhex(const char *s, unsigned char *out, size_t n)
@@ -157,6 +162,11 @@ static struct projtrust_ent *find(const struct projtrust *t, const char *path)
 	char canon[PATH_MAX];
 	size_t i;
 
+	/* a name as recorded needs no lookup (no readlink under the
+	 * system-call filter, at a reload) */
+	for (i = 0; i < t->n; i++)
+		if (!strcmp(t->e[i].path, path))
+			return &t->e[i];
 	if (projtrust_canon(path, canon, sizeof(canon)) < 0)
 		return NULL;
 	for (i = 0; i < t->n; i++)

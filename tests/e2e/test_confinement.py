@@ -553,3 +553,62 @@ def test_hashed_directory_finds_the_islo_net_ca(islo, world):
               "-connect api.example.com:%d -servername api.example.com 2>&1 | "
               "grep 'Verify return code'" % world.https_port], prof, extra=extra)
     assert "Verify return code: 0 (ok)" in r.out, r
+
+
+def test_reload_rereads_a_project_profile_only_as_trusted(islo, world):
+    """A VM front end (here `qemu`) started in a project re-reads the
+    project's profile on SIGHUP only if it is still trusted: whatever
+    wrote the file (a guest sharing the project, say) cannot widen the
+    policy by waiting for a reload."""
+    import signal
+    proj = project(islo, "gateway_profile: projreload\n")
+    prof = os.path.join(proj, "profiles", "projreload.yaml")
+    with open(prof, "w") as f:
+        f.write(STRICT.format(http=world.http_port).replace("strict", "projreload"))
+    owned(islo, prof)
+    islo.trust(cwd=proj)
+    sock = os.path.join(islo.tmp, "vmr.sock")
+    log = os.path.join(islo.tmp, "qemu-reload.log")
+    cmd = [ISLO, "qemu", "-v", "--socket", sock, "--dns-upstream",
+           "127.0.0.1:%d" % world.dns_port]
+    e = dict(os.environ, XDG_STATE_HOME=os.path.join(islo.tmp, "state"),
+             XDG_CONFIG_HOME=os.path.join(islo.tmp, "xdg"))
+    if islo.who == "user":
+        cmd = ["runuser", "-u", TEST_USER, "--", "env",
+               "XDG_STATE_HOME=" + e["XDG_STATE_HOME"],
+               "XDG_CONFIG_HOME=" + e["XDG_CONFIG_HOME"]] + cmd
+    q = subprocess.Popen(cmd, cwd=proj, env=e, stdout=subprocess.DEVNULL,
+                         stderr=open(log, "w"))
+
+    def hup():
+        # runuser does not pass SIGHUP on: signal islo-net itself
+        pid = q.pid
+        if islo.who == "user":
+            pid = int(subprocess.run(["pgrep", "-P", str(q.pid)], capture_output=True,
+                                     text=True).stdout.split()[0])
+        os.kill(pid, signal.SIGHUP)
+    try:
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        assert os.path.exists(sock), open(log).read()
+        with open(prof, "w") as f:
+            f.write(LOOSE.format(http=world.http_port).replace("strict", "projreload"))
+        hup()
+        for _ in range(100):
+            if "not trusted" in open(log).read():
+                break
+            time.sleep(0.05)
+        assert "not trusted" in open(log).read() and "old one stays" in open(log).read()
+        islo.trust(prof)
+        hup()
+        for _ in range(100):
+            if "reloaded" in open(log).read():
+                break
+            time.sleep(0.05)
+        assert "reloaded" in open(log).read(), open(log).read()
+        assert q.poll() is None, open(log).read()
+    finally:
+        q.terminate()
+        q.wait(timeout=10)
