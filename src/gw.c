@@ -1919,8 +1919,10 @@ int gw_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
 		return -1;
 	}
 	info("gateway profile '%s' in force", o->profile_name);
-	while (!sv->done) {
-		if (gwd_run_once(&d, 100) < 0) {
+	/* until CMD has exited and its link has gone quiet (what its kernel
+	 * still had to send is served, not dropped: supervisor_linger()) */
+	while (supervisor_linger(sv, g->st.frames_in, g->nflows)) {
+		if (gwd_run_once(&d, sv->done ? 20 : 100) < 0) {
 			rc = -1;
 			break;
 		}

@@ -70,9 +70,27 @@ struct supervisor {
 	int (*go)(int go_fd);   /* lets CMD go (ns_go()); set with go_fd */
 	void (*on_usr1)(void *opaque);
 	void *opaque;
+	/* supervisor_linger()'s state */
+	uint64_t linger_frames, linger_seen_ms, linger_done_ms;
 };
 
 int supervisor_handle(struct supervisor *sv);
+/*
+ * supervisor_linger() - Keep serving after CMD exited?
+ * @frames: Frames read from the sandbox's link so far
+ * @busy:   Connections the datapath still has open (0 if it cannot tell)
+ * Called on each turn of a datapath loop.  CMD may have written data and
+ * exited while its kernel is still sending it (a close() returns at once;
+ * the kernel closes what CMD left open, after its data): the link is
+ * served on while connections are open or frames keep coming (quiet for
+ * SUPERVISOR_QUIET_MS, counted from the last frame, so a command that was
+ * not sending exits at once), for at most SUPERVISOR_LINGER_MS.  The
+ * network namespace outlives CMD because `run` holds it (ns.c).
+ * Return: 1 to go on serving (always while CMD runs), else 0
+ */
+int supervisor_linger(struct supervisor *sv, uint64_t frames, unsigned busy);
+#define SUPERVISOR_QUIET_MS  150
+#define SUPERVISOR_LINGER_MS 5000
 /* The datapath is set up and isolated: let CMD run (ns_go() on go_fd, if
  * one is set).  Return: 0, or -1 (reported). */
 int supervisor_ready(struct supervisor *sv);

@@ -645,12 +645,15 @@ static void child_send_err(int sock, const char *msg)
 	send(sock, buf, len + 1, MSG_NOSIGNAL);
 }
 
+/* The TAP fd, and one to our network namespace: the gateway holds it so
+ * that the namespace (and what CMD's sockets still have to send) outlives
+ * CMD while the link drains (supervisor_linger()). */
 static int child_send_tap(int sock, int tapfd)
 {
 	char byte = NS_MSG_TAP;
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(2 * sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	struct msghdr mh = {
@@ -658,14 +661,21 @@ static int child_send_tap(int sock, int tapfd)
 		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
 	};
 	struct cmsghdr *cm;
+	int fds[2], r;
 
+	fds[0] = tapfd;
+	fds[1] = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (fds[1] < 0)
+		return -1;
 	memset(&u, 0, sizeof(u));
 	cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &tapfd, sizeof(int));
-	return sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
+	cm->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	r = sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
+	close(fds[1]);
+	return r;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1005,12 +1015,13 @@ static void describe_exit(int status, char *buf, size_t size)
  * @size:   Size of @msg
  * Return: 0, or -1
  */
-static int parent_recv(int sock, int *tapfd, char *msg, size_t size)
+static int parent_recv(int sock, int *tapfd, int *nsfd, char *msg,
+		       size_t size)
 {
 	char buf[NS_ERRLEN + 1];
 	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(2 * sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	struct msghdr mh = {
@@ -1019,7 +1030,7 @@ static int parent_recv(int sock, int *tapfd, char *msg, size_t size)
 	};
 	struct cmsghdr *cm;
 	ssize_t n;
-	int fd = -1;
+	int fd = -1, fd2 = -1;
 
 	msg[0] = '\0';
 	do
@@ -1030,20 +1041,25 @@ static int parent_recv(int sock, int *tapfd, char *msg, size_t size)
 		return -1;
 	}
 	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET &&
-		    cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		if (cm->cmsg_len >= CMSG_LEN(sizeof(int)))
 			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+		if (cm->cmsg_len >= CMSG_LEN(2 * sizeof(int)))
+			memcpy(&fd2, CMSG_DATA(cm) + sizeof(int), sizeof(int));
 	}
-	if (n >= 1 && buf[0] == NS_MSG_TAP && fd >= 0 &&
+	if (n >= 1 && buf[0] == NS_MSG_TAP && fd >= 0 && fd2 >= 0 &&
 	    !(mh.msg_flags & MSG_CTRUNC)) {
 		*tapfd = fd;
+		*nsfd = fd2;
 		return 0;
 	}
 	if (n == 1 && buf[0] == NS_MSG_MAP && fd < 0)
 		return 1;
 	if (fd >= 0)
 		close(fd);
+	if (fd2 >= 0)
+		close(fd2);
 	if (n >= 1 && buf[0] == NS_MSG_ERR) {
 		char esc[NS_ERRLEN * 4 + 4];
 
@@ -1056,7 +1072,8 @@ static int parent_recv(int sock, int *tapfd, char *msg, size_t size)
 	return -1;
 }
 
-int ns_spawn(const struct run_opts *o, int *tapfd, pid_t *pid, int *ctlfd)
+int ns_spawn(const struct run_opts *o, int *tapfd, pid_t *pid, int *ctlfd,
+	     int *netnsfd)
 {
 	struct ns_child c = {
 		.o = o, .uid = geteuid(), .gid = getegid(),
@@ -1098,7 +1115,7 @@ int ns_spawn(const struct run_opts *o, int *tapfd, pid_t *pid, int *ctlfd)
 	close(sv[1]);
 
 	/* the child may first ask for its id maps (idmap.h) */
-	while ((r = parent_recv(sv[0], &fd, msg, sizeof(msg))) == 1) {
+	while ((r = parent_recv(sv[0], &fd, netnsfd, msg, sizeof(msg))) == 1) {
 		char e[256], a = NS_MSG_MAPPED;
 
 		if (idmap_apply(&c.map, child, e, sizeof(e)) < 0) {
@@ -1131,6 +1148,7 @@ int ns_spawn(const struct run_opts *o, int *tapfd, pid_t *pid, int *ctlfd)
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
 		err("TAP fd: %s", strerror(errno));
 		close(fd);
+		close(*netnsfd);
 		close(sv[0]);
 		kill(child, SIGKILL);
 		while (waitpid(child, &status, 0) < 0 && errno == EINTR)

@@ -209,6 +209,33 @@ int supervisor_ready(struct supervisor *sv)
 	return sv->go(fd);
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int supervisor_linger(struct supervisor *sv, uint64_t frames, unsigned busy)
+{
+	uint64_t now = mono_ms();
+
+	if (frames != sv->linger_frames || !sv->linger_seen_ms) {
+		sv->linger_frames = frames;
+		sv->linger_seen_ms = now;
+	}
+	if (!sv->done)
+		return 1;
+	/* only after CMD exited: `tap`, `qemu` and `serve` stop at once */
+	if (sv->child <= 0)
+		return 0;
+	if (!sv->linger_done_ms)
+		sv->linger_done_ms = now;
+	return now - sv->linger_done_ms < SUPERVISOR_LINGER_MS &&
+	       (busy || now - sv->linger_seen_ms < SUPERVISOR_QUIET_MS);
+}
+
 int supervisor_handle(struct supervisor *sv)
 {
 	struct signalfd_siginfo si;

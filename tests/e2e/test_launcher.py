@@ -412,3 +412,61 @@ rules:
     assert "the-secret-value-123" not in r.stdout + r.stderr
     r = subprocess.run([ISLO, "check", "-q", path], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout == "" and r.stderr == "", r
+
+
+@pytest.mark.parametrize("gateway", [True, False])
+def test_what_cmd_sent_before_exiting_arrives(islo, world, scratch, gateway):
+    """CMD writes 16 MiB (to a slow upstream, via the gateway), closes and
+    exits at once: close() returns while
+    its kernel still holds data to send.  islo-net keeps the sandbox's
+    network namespace and serves the link until it goes quiet, so every
+    byte arrives (through the gateway and through the NAT)."""
+    import hashlib
+    import socket
+    import threading
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    got = {}
+
+    def sink():
+        srv.settimeout(30)
+        c, _ = srv.accept()
+        c.settimeout(30)
+        if gateway:
+            # an upstream slow to read: the sandbox's kernel still holds
+            # data when CMD has exited
+            time.sleep(1.5)
+        h, n = hashlib.sha256(), 0
+        while True:
+            b = c.recv(1 << 20)
+            if not b:
+                break
+            h.update(b)
+            n += len(b)
+        got["sum"], got["n"] = h.hexdigest(), n
+        c.close()
+    t = threading.Thread(target=sink)
+    t.start()
+    prof = None
+    host = "10.0.2.2"
+    if gateway:
+        prof = os.path.join(scratch, "sink.yaml")
+        with open(prof, "w") as f:
+            f.write("name: sink\ndefault_action: deny\nrules:\n  - host_pattern: api.example.com\n"
+                    "    ports: [%d]\n    allow_private: true\n" % port)
+        host = "api.example.com"
+    # a large send buffer (as large as net.core.wmem_max lets it be):
+    # sendall() returns with megabytes not yet sent
+    script = ("import hashlib, socket, os\n"
+              "d = os.urandom(1 << 20) * 16\n"
+              "s = socket.create_connection(('%s', %d))\n"
+              "s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32 << 20)\n"
+              "s.sendall(d); s.close()\n"
+              "print(hashlib.sha256(d).hexdigest())\n" % (host, port))
+    r = islo(["python3", "-c", script], prof)
+    t.join(timeout=40)
+    srv.close()
+    assert r.rc == 0, r
+    assert got.get("n") == 16 << 20 and got.get("sum") == r.out.strip(), (got, r)
