@@ -151,7 +151,7 @@ BASHCOMPDIR   ?= $(PREFIX)/share/bash-completion/completions
 SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
 
 install: $(BIN)
-	install -D -m 0755 islo-net $(DESTDIR)$(PREFIX)/bin/islo-net
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/islo-net
 	install -d $(DESTDIR)$(PREFIX)/share/islo-net/profiles
 	install -m 0644 profiles/*.yaml $(DESTDIR)$(PREFIX)/share/islo-net/profiles/
 	install -D -m 0644 schema/profile.schema.json \
