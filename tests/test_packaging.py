@@ -474,6 +474,53 @@ def test_unit_passes_systemd_analyze_verify(prefix, tmp_path):
     assert r.stderr.strip() == "", r.stderr
 
 
+def _syscall_group(sa, group, seen=None):
+    """The system calls of a systemd syscall group, sub-groups expanded."""
+    seen = set() if seen is None else seen
+    out = set()
+    r = subprocess.run([sa, "syscall-filter", group], capture_output=True,
+                       text=True, timeout=60)
+    for line in r.stdout.splitlines()[1:]:
+        w = line.strip().split(" ")[0]
+        if not w or w.startswith("#"):
+            continue
+        if w.startswith("@"):
+            if w not in seen:
+                seen.add(w)
+                out |= _syscall_group(sa, w, seen)
+        else:
+            out.add(w)
+    return out
+
+
+def test_unit_syscall_filter_allows_what_the_daemon_calls():
+    """The daemon's own seccomp table (src/isolation.c) within the unit's
+    SystemCallFilter=: a call the daemon needs must not get EPERM."""
+    sa = shutil.which("systemd-analyze")
+    if not sa:
+        pytest.skip("systemd-analyze is not installed (Debian package systemd)")
+    groups = _unit_settings(_read(UNIT_SRC))["SystemCallFilter"]
+    assert groups == ["@system-service"]
+    allowed = _syscall_group(sa, groups[0])
+    if not allowed:
+        pytest.skip("systemd-analyze syscall-filter gives nothing here")
+    iso = _src("isolation.c")
+    need = set()
+    for table in ("seccomp_allow", "seccomp_allow_daemon"):
+        body = re.search(r"sc_allow %s\[\] = \{(.*?)\n\};" % table, iso,
+                         re.S).group(1)
+        need |= set(re.findall(r"\bSC(?:_ARG)?\((\w+)", body))
+    # the names an #ifdef chooses between: one of each pair is enough
+    alternatives = [{"epoll_wait", "epoll_pwait"}, {"poll", "ppoll"}]
+    for alt in alternatives:
+        if need & alt and allowed & alt:
+            need -= alt
+    assert need and need <= allowed, sorted(need - allowed)
+    # and what start-up needs before that filter: capset (the last
+    # capabilities dropped), prctl (seccomp itself), setrlimit
+    assert {"capset", "prctl", "setrlimit", "prlimit64", "mlock"} <= allowed
+
+
 def test_serve_keeps_its_ca_in_the_state_directory(tmp_path):
     """The unit's command line, as the unit runs it: the CA is made in
     $XDG_STATE_HOME/islo-net and the control socket answers."""
