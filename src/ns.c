@@ -969,11 +969,12 @@ child_main(struct ns_child *c, int sock, pid_t ppid)
  */
 static int resolv_write(char *path, size_t size)
 {
-	const char *dirs[2] = { getenv("XDG_RUNTIME_DIR"), "/tmp" };
+	const char *dirs[3] = { getenv("XDG_RUNTIME_DIR"), getenv("TMPDIR"),
+				"/tmp" };
 	size_t len = strlen(RESOLV_CONF), i;
 	int fd = -1, e = 0;
 
-	for (i = 0; i < 2 && fd < 0; i++) {
+	for (i = 0; i < 3 && fd < 0; i++) {
 		if (!dirs[i] || dirs[i][0] != '/')
 			continue;
 		if ((size_t)snprintf(path, size, "%s/islo-net-resolv.XXXXXX",

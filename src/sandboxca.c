@@ -140,8 +140,13 @@ int sandboxca_prepare(struct sandboxca *s, const struct ca *ca, char ***env,
 	size_t pemlen, derlen, i;
 	int have_certdir;
 
+	const char *tmp = getenv("TMPDIR");
+
 	memset(s, 0, sizeof(*s));
-	snprintf(s->dir, sizeof(s->dir), "/tmp/islo-net-ca.XXXXXX");
+	if (!tmp || tmp[0] != '/' ||
+	    (size_t)snprintf(s->dir, sizeof(s->dir), "%s/islo-net-ca.XXXXXX",
+			     tmp) >= sizeof(s->dir))
+		snprintf(s->dir, sizeof(s->dir), "/tmp/islo-net-ca.XXXXXX");
 	if (!mkdtemp(s->dir)) {
 		snprintf(err, errlen, "%s: %s", s->dir, strerror(errno));
 		s->dir[0] = '\0';

@@ -14,8 +14,8 @@
  *     default lookup use, also has the islo-net CA under its subject hash
  *     (HASH.N, as `openssl rehash` names it), by a read-only overlay of a
  *     directory of ours on top of the system's.
- * Files are made in a private temporary directory; sandboxca_free()
- * removes them.
+ * Files are made in a private temporary directory (in $TMPDIR, else
+ * /tmp); sandboxca_free() removes them.
  */
 #ifndef ISLO_SANDBOXCA_H
 #define ISLO_SANDBOXCA_H
@@ -27,9 +27,10 @@ struct ca;
 #define SANDBOXCA_VARS 5
 
 struct sandboxca {
-	char dir[64];                 /* our temporary directory, or "" */
-	char bundle[96];              /* system bundle + the islo-net CA */
-	char certdir[96];             /* HASH.N + ca-certificates.crt */
+	char dir[256];                /* our temporary directory ($TMPDIR or
+				       * /tmp), or "" */
+	char bundle[288];             /* system bundle + the islo-net CA */
+	char certdir[288];            /* HASH.N + ca-certificates.crt */
 	char *files[SANDBOXCA_VARS];  /* per variable, or NULL */
 };
 

@@ -213,15 +213,27 @@ def _islo_procs():
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_tears_everything_down(world, scratch, sig):
     audit = os.path.join(scratch, "a.log")
-    before = set(glob.glob("/tmp/islo-net-*")) | set(glob.glob("/run/user/*/islo-net-*"))
-    p = subprocess.Popen([ISLO, "run", "--profiles-dir", world.profiles, "-g", "strict",
+    # islo-net's temporary files (resolv.conf, the CA files of an
+    # intercepting profile) go to $TMPDIR: a private one here, so that
+    # other test runs on the machine do not count
+    tmp = os.path.join(scratch, "tmp")
+    os.makedirs(tmp)
+    prof = os.path.join(scratch, "icpt.yaml")
+    with open(prof, "w") as f:
+        f.write("name: icpt\ndefault_action: deny\nrules:\n  - host_pattern: api.example.com\n"
+                "    ports: [443]\n    tls: intercept\n")
+    env = dict(os.environ, TMPDIR=tmp, XDG_STATE_HOME=os.path.join(scratch, "state"))
+    env.pop("XDG_RUNTIME_DIR", None)
+    before = set(glob.glob("/run/user/*/islo-net-*"))
+    p = subprocess.Popen([ISLO, "run", "-g", prof,
                           "--dns-upstream", "127.0.0.1:%d" % world.dns_port,
                           "--audit-log", audit, "--", "sleep", "60"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     time.sleep(1.0)
     children = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True,
                               text=True).stdout.split()
     assert children, "CMD is not running"
+    assert any(n.startswith("islo-net-ca.") for n in os.listdir(tmp)), os.listdir(tmp)
     p.send_signal(sig)
     try:
         rc = p.wait(timeout=10)
@@ -232,7 +244,8 @@ def test_signal_tears_everything_down(world, scratch, sig):
     for c in children:
         assert not os.path.exists("/proc/%s" % c) or \
             open("/proc/%s/stat" % c).read().split()[2] == "Z"
-    after = set(glob.glob("/tmp/islo-net-*")) | set(glob.glob("/run/user/*/islo-net-*"))
+    assert os.listdir(tmp) == [], os.listdir(tmp)
+    after = set(glob.glob("/run/user/*/islo-net-*"))
     assert after <= before, after - before
 
 
