@@ -436,14 +436,18 @@ int confine_plan_run(struct confine *cf, const struct confine_inputs *in,
 	if (in->audit_path && strcmp(in->audit_path, "-")) {
 		int fd = open(in->audit_path, O_WRONLY | O_APPEND | O_CREAT |
 			      O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+		struct stat st;
 
 		if (fd < 0) {
 			snprintf(err, errlen, "%s: cannot open audit log: %s",
 				 in->audit_path, strerror(errno));
 			return -1;
 		}
+		/* a file; not a terminal or a pipe (/dev/stderr), which CMD
+		 * may share and cannot rewrite anyway */
+		if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+			r |= confine_protect(cf, in->audit_path);
 		close(fd);
-		r |= confine_protect(cf, in->audit_path);
 	}
 	if (!in->host_services)
 		r |= plan_host_services(cf);
