@@ -483,3 +483,17 @@ def test_what_cmd_sent_before_exiting_arrives(islo, world, scratch, gateway):
     srv.close()
     assert r.rc == 0, r
     assert got.get("n") == 16 << 20 and got.get("sum") == r.out.strip(), (got, r)
+
+
+def test_ports_may_be_a_single_entry(scratch):
+    """`ports: 443` (and a single range) need no list."""
+    for ports, shown in (("443", "ports 443"), ('"8000-8100"', "ports 8000-8100"), ('"*"', "ports 1-65535")):
+        path = os.path.join(scratch, "one.yaml")
+        with open(path, "w") as f:
+            f.write("name: one\nrules:\n  - host_pattern: api.example.com\n    ports: %s\n" % ports)
+        r = subprocess.run([ISLO, "check", path], capture_output=True, text=True)
+        assert r.returncode == 0 and shown in r.stdout, (ports, r)
+    with open(path, "w") as f:
+        f.write("name: one\nrules:\n  - host_pattern: api.example.com\n    ports: 0\n")
+    r = subprocess.run([ISLO, "check", path], capture_output=True, text=True)
+    assert r.returncode == 1 and "one.yaml:4:12" in r.stderr and "ports" in r.stderr, r
