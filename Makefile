@@ -142,10 +142,28 @@ check-asan: deps
 	$(Q)ISLO_BIN=$(CURDIR)/build-asan/islo-net ISLO_UNIT=$(CURDIR)/build-asan/unit-tests \
 		UBSAN_OPTIONS=print_stacktrace=1 scripts/run-tests.sh
 
+# What a packager expects (README.md, "What `make install` installs"): the
+# binary, the example profiles and their JSON Schema, islo-net(1) and
+# islo-net-profile(5), bash completion, and the unit for `islo-net serve`
+# (its ExecStart= names $(PREFIX)/bin, the path without DESTDIR).
+MANDIR        ?= $(PREFIX)/share/man
+BASHCOMPDIR   ?= $(PREFIX)/share/bash-completion/completions
+SYSTEMDUNITDIR ?= $(PREFIX)/lib/systemd/system
+
 install: $(BIN)
-	install -D -m 0755 islo-net $(DESTDIR)$(PREFIX)/bin/islo-net
+	install -D -m 0755 $(BIN) $(DESTDIR)$(PREFIX)/bin/islo-net
 	install -d $(DESTDIR)$(PREFIX)/share/islo-net/profiles
 	install -m 0644 profiles/*.yaml $(DESTDIR)$(PREFIX)/share/islo-net/profiles/
+	install -D -m 0644 schema/profile.schema.json \
+		$(DESTDIR)$(PREFIX)/share/islo-net/schema/profile.schema.json
+	install -D -m 0644 man/islo-net.1 $(DESTDIR)$(MANDIR)/man1/islo-net.1
+	install -D -m 0644 man/islo-net-profile.5 $(DESTDIR)$(MANDIR)/man5/islo-net-profile.5
+	install -D -m 0644 contrib/bash-completion/islo-net \
+		$(DESTDIR)$(BASHCOMPDIR)/islo-net
+	install -d $(DESTDIR)$(SYSTEMDUNITDIR)
+	sed 's|@BINDIR@|$(PREFIX)/bin|g' contrib/systemd/islo-net.service.in \
+		> $(DESTDIR)$(SYSTEMDUNITDIR)/islo-net.service
+	chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/islo-net.service
 
 # Side by side with veth, libslirp, pasta and slirp4netns (bench/README.md).
 # About 16 minutes; BENCH_QUICK=1 for about 2; BENCH_ARGS= passes options

@@ -5,7 +5,7 @@
 # apt-get, otherwise it names what is missing.
 set -eu
 
-PKGS="gcc make pkg-config patch xz-utils libc6-dev
+PKGS="gcc make pkg-config patch xz-utils libc6-dev uidmap
 libssl-dev libyaml-dev libslirp-dev libglib2.0-dev libpsl-dev publicsuffix
 iproute2 util-linux passwd procps curl openssl dnsmasq-base
 python3 python3-pytest python3-requests"
@@ -18,6 +18,10 @@ PKGS="$PKGS valgrind"
 # The database gateway's test (tests/e2e/test_postgres.py): a real
 # PostgreSQL 15 server and three real clients (psql, psycopg2, pg8000).
 PKGS="$PKGS postgresql-15 postgresql-client-15 python3-psycopg2 python3-pg8000"
+# The packaging test (tests/test_packaging.py): the man pages rendered by
+# groff and man, the shipped profiles validated against the JSON Schema.
+# (systemd-analyze, from systemd, is used where the machine has it.)
+PKGS="$PKGS groff-base man-db python3-jsonschema python3-yaml"
 [ -n "${ISLO_EXTRA_PKGS:-}" ] && PKGS="$PKGS $ISLO_EXTRA_PKGS"
 
 missing=""

@@ -46,6 +46,7 @@
 #include "frame.h"
 #include "gw.h"
 #include "isolation.h"
+#include "peercheck.h"
 #include "log.h"
 #include "supervisor.h"
 
@@ -89,6 +90,7 @@ struct daemon {
 	struct mconn *mconns;
 	unsigned nconns, nmconns;
 	uint64_t t_start;
+	uint64_t ctl_refused;            /* control peers refused */
 };
 
 /* ------------------------------------------------------------------ */
@@ -116,6 +118,12 @@ static void metrics_text(struct daemon *dm, struct ctlbuf *b)
 		    "Seconds since the daemon started.");
 	cb_printf(b, "islo_uptime_seconds %llu\n",
 		  (unsigned long long)((now_ms() - dm->t_start) / 1000));
+
+	metric_head(b, "islo_control_refused_total", "counter",
+		    "Control-socket peers refused (another user, or another "
+		    "user or network namespace: a sandbox).");
+	cb_printf(b, "islo_control_refused_total %llu\n",
+		  (unsigned long long)dm->ctl_refused);
 
 	metric_head(b, "islo_connections_open", "gauge",
 		    "TCP connections open (or being decided) now.");
@@ -605,6 +613,23 @@ static void ctl_input(struct daemon *dm, struct ctlconn *c)
 	ctl_flush(dm, c);
 }
 
+static void ctl_refuse(struct daemon *dm, int fd, const char *why,
+		       const struct ucred *cr)
+{
+	char msg[256];
+	int len;
+
+	len = snprintf(msg, sizeof(msg), "{\"ok\":false,\"error\":\"control "
+		       "socket refused: %s\"}\n", why);
+	if (len > 0 && send(fd, msg, (size_t)len < sizeof(msg) ? (size_t)len :
+			    sizeof(msg) - 1, MSG_NOSIGNAL) < 0)
+		(void)0;
+	dm->ctl_refused++;
+	warn("control socket: refused a peer (pid %d, uid %u): %s",
+	     (int)cr->pid, (unsigned)cr->uid, why);
+	close(fd);
+}
+
 static void ctl_accept(struct daemon *dm)
 {
 	for (;;) {
@@ -614,19 +639,20 @@ static void ctl_accept(struct daemon *dm)
 		socklen_t cl = sizeof(cr);
 		struct ctlconn *c;
 		struct epoll_event ev = { .events = EPOLLIN };
+		const char *why;
 
 		if (fd < 0)
 			return;
+		memset(&cr, 0, sizeof(cr));
 		if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &cl) < 0 ||
 		    (cr.uid != 0 && cr.uid != geteuid())) {
-			static const char no[] = "{\"ok\":false,\"error\":\"only "
-				"the daemon's owner may use its control socket\"}\n";
-
-			if (send(fd, no, sizeof(no) - 1, MSG_NOSIGNAL) < 0)
-				(void)0;
-			warn("control socket: refused a peer with uid %u",
-			     (unsigned)cr.uid);
-			close(fd);
+			ctl_refuse(dm, fd, "only the daemon's owner may use its "
+				   "control socket", &cr);
+			continue;
+		}
+		why = peer_outside_sandboxes(fd, &cr);
+		if (why) {
+			ctl_refuse(dm, fd, why, &cr);
 			continue;
 		}
 		if (dm->nconns >= CTL_MAX_CONNS) {
@@ -923,6 +949,9 @@ int daemon_serve(const struct run_opts *defaults, const char *control,
 	dm.ctl_fd = dm.metrics_fd = -1;
 	dm.defaults = *defaults;
 	dm.t_start = now_ms();
+	/* a control peer must share our namespaces (peercheck.h) */
+	if (peer_check_init() < 0)
+		return -1;
 	if (gwd_init(&d, sv) < 0)
 		goto out;
 	dm.d = &d;

@@ -31,6 +31,7 @@
 #include "gw.h"
 #include "ecfast.h"
 #include "isolation.h"
+#include "peercheck.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -1068,6 +1069,15 @@ static void stream_accept(struct gw *g)
 		close(fd);
 		return;
 	}
+	{
+		const char *why = peer_check(fd);
+
+		if (why) {
+			warn("QEMU socket: refused a peer: %s", why);
+			close(fd);
+			return;
+		}
+	}
 	g->tapfd = fd;
 	g->link_events = EPOLLIN;
 	gw_epoll_mod(g, fd, &g->tap_ref, EPOLLIN, EPOLL_CTL_ADD);
@@ -1233,6 +1243,11 @@ static int stream_listen(struct gw *g, const char *path, char *err,
 	    bind(g->listen_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
 	    chmod(path, 0600) < 0 || listen(g->listen_fd, 4) < 0) {
 		snprintf(err, errlen, "--socket %s: %s", path, strerror(errno));
+		return -1;
+	}
+	/* a peer must not be a sandbox (peercheck.h) */
+	if (peer_check_init() < 0) {
+		snprintf(err, errlen, "cannot read our own namespaces");
 		return -1;
 	}
 	g->srx_cap = 2 * (g->bufsize + 4);
@@ -1700,7 +1715,9 @@ int gw_reload(struct gw *g, char *err, size_t errlen)
 		snprintf(err, errlen, "no profile file to re-read");
 		return 1;
 	}
-	ps = policyset_load(old->path, NULL, err, errlen);
+	/* a project file is re-read only as trusted, as at start-up */
+	ps = policyset_load_ex(old->path, NULL, g->o ? g->o->profile_trust : NULL,
+			       err, errlen);
 	if (!ps) {
 		g->st.reload_errors++;
 		return -1;
@@ -1908,8 +1925,10 @@ int gw_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
 		return -1;
 	}
 	info("gateway profile '%s' in force", o->profile_name);
-	while (!sv->done) {
-		if (gwd_run_once(&d, 100) < 0) {
+	/* until CMD has exited and its link has gone quiet (what its kernel
+	 * still had to send is served, not dropped: supervisor_linger()) */
+	while (supervisor_linger(sv, g->st.frames_in, g->nflows)) {
+		if (gwd_run_once(&d, sv->done ? 20 : 100) < 0) {
 			rc = -1;
 			break;
 		}

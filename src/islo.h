@@ -32,6 +32,9 @@ struct secrets;
 struct run_opts {
 	const char *profile_name;      /* NULL: no gateway (libslirp NAT) */
 	const char *profile_path;      /* file it was loaded from */
+	const char *profile_trust;     /* the profile is a project file: the
+					* trust record a reload checks it
+					* against (projtrust.h), else NULL */
 	struct profile *profile;       /* loaded and validated, or NULL */
 	const char *audit_path;        /* NULL: no audit log */
 	const char *dns_upstream;      /* "ADDR[:PORT]", NULL: host resolver */
@@ -44,7 +47,8 @@ struct run_opts {
 	const char *ca_dir;            /* islo-net CA state directory */
 	const char *upstream_ca;       /* extra trust anchors (PEM), or NULL */
 	const char *ca_bundle;         /* bundle CMD must trust, or NULL */
-	char **hide_paths;             /* secret files/dirs CMD must not read */
+	const char *ca_certdir;        /* laid over /etc/ssl/certs, or NULL */
+	const struct confine *confine; /* run: what CMD must not read or change */
 	/* VM backends (issue 4) */
 	const char *qemu_socket;       /* serve QEMU -netdev stream here */
 };
@@ -63,11 +67,30 @@ struct supervisor {
 	int reload;             /* SIGHUP with no CMD: re-read the profiles */
 	int go_fd;              /* CMD waits on it until the datapath is up,
 				 * or -1 */
+	int (*go)(int go_fd);   /* lets CMD go (ns_go()); set with go_fd */
 	void (*on_usr1)(void *opaque);
 	void *opaque;
+	/* supervisor_linger()'s state */
+	uint64_t linger_frames, linger_seen_ms, linger_done_ms;
 };
 
 int supervisor_handle(struct supervisor *sv);
+/*
+ * supervisor_linger() - Keep serving after CMD exited?
+ * @frames: Frames read from the sandbox's link so far
+ * @busy:   Connections the datapath still has open (0 if it cannot tell)
+ * Called on each turn of a datapath loop.  CMD may have written data and
+ * exited while its kernel is still sending it (a close() returns at once;
+ * the kernel closes what CMD left open, after its data): the link is
+ * served on while connections are open or frames keep coming (quiet for
+ * SUPERVISOR_QUIET_MS, counted from the last frame, so a command that was
+ * not sending exits at once), for at most SUPERVISOR_LINGER_MS.  The
+ * network namespace outlives CMD because `run` holds it (ns.c).
+ * Return: 1 to go on serving (always while CMD runs), else 0
+ */
+int supervisor_linger(struct supervisor *sv, uint64_t frames, unsigned busy);
+#define SUPERVISOR_QUIET_MS  150
+#define SUPERVISOR_LINGER_MS 5000
 /* The datapath is set up and isolated: let CMD run (ns_go() on go_fd, if
  * one is set).  Return: 0, or -1 (reported). */
 int supervisor_ready(struct supervisor *sv);

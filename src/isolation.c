@@ -177,6 +177,8 @@ static const struct sc_allow seccomp_allow[] = {
 	SC_ARG(openat, 2, OPEN_WRITES, O_WRONLY | O_CREAT | O_APPEND),
 #ifdef __NR_unlink
 	SC(unlink),            /* the CA bundle, the QEMU socket, at exit */
+	/* and the (emptied) directory of the sandbox's CA files */
+	SC_ARG(unlinkat, 2, 0xffffffffu, AT_REMOVEDIR),
 #else
 	SC(unlinkat),
 #endif

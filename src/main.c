@@ -19,6 +19,9 @@
 #include <unistd.h>
 
 #include "ca.h"
+#include "confine.h"
+#include "projtrust.h"
+#include "sandboxca.h"
 #include "ctlmsg.h"
 #include "daemon.h"
 #include "gw.h"
@@ -41,13 +44,14 @@
 
 static const char usage_text[] =
 "Usage: islo-net run [OPTIONS] [--] CMD [ARGS...]\n"
-"       islo-net check PROFILE\n"
+"       islo-net check [--profiles-dir DIR] [-q] PROFILE\n"
 "       islo-net ca path|export [--ca-dir DIR]\n"
 "       islo-net tap (--tap NAME [--netns PATH] | --tap-fd N) [OPTIONS]\n"
 "       islo-net qemu --socket PATH [OPTIONS]\n"
 "       islo-net serve --control SOCKET [--metrics-listen ADDR:PORT] [OPTIONS]\n"
 "       islo-net ctl --control SOCKET add|remove|list|stats|reload|metrics ...\n"
 "       islo-net resolve [--gateway-profile NAME] [--profiles-dir DIR]\n"
+"       islo-net trust [--forget | --list] [PATH...]\n"
 "       islo-net --help | --version\n"
 "\n"
 "islo-net gives a sandbox its network.  `run` starts CMD in new user,\n"
@@ -86,6 +90,11 @@ static const char usage_text[] =
 "                              are refused and logged\n"
 "      --mtu N                 the sandbox link's MTU, 1280-65520\n"
 "                              (default 65520)\n"
+"      --host-services         leave the sockets of the host's service\n"
+"                              managers and container engines (D-Bus,\n"
+"                              systemd, docker, podman, containerd) in\n"
+"                              reach; by default they are hidden, since\n"
+"                              they can start programs outside the sandbox\n"
 "  -v, --verbose               more diagnostics (repeat for debug)\n"
 "  -q, --quiet                 errors only\n"
 "\n"
@@ -117,6 +126,23 @@ static const char usage_text[] =
 "Precedence: --gateway-profile > gateway_profile: in the nearest islo.yaml\n"
 "(from the working directory upward) > no gateway.\n"
 "\n"
+"Project files decide a policy only once trusted: an islo.yaml, and a\n"
+"profile found in ./profiles or named by path in an islo.yaml, are used\n"
+"only if `islo-net trust [PATH]` recorded their content (paths named on\n"
+"the command line are yours); a new or changed one, or a trusted one\n"
+"that has disappeared from where it would be found first,\n"
+"stops the run before CMD starts, so nothing CMD writes can widen the\n"
+"next run's policy.  trust --list shows the record, --forget PATH drops.\n"
+"\n"
+"What run confines: CMD's network, and islo-net's own files, with mounts\n"
+"CMD cannot undo (it runs in a user namespace nested inside the one that\n"
+"made them): secret files, $CREDENTIALS_DIRECTORY and islo-net's state\n"
+"(the CA, the trust record) are hidden; profile directories, the profile\n"
+"in force, each islo.yaml from here up, ~/.config/islo, the audit log and\n"
+"this binary are read-only; /proc shows the sandbox's processes only.\n"
+"It does not confine the rest of the user's files: pair it with a file\n"
+"system sandbox (bubblewrap, Landlock) or a VM for that (SECURITY.md).\n"
+"\n"
 "Exit status: CMD's exit status (128+N if killed by signal N); 125 if\n"
 "islo-net itself failed before or while running CMD; 127 if CMD could not\n"
 "be executed.\n"
@@ -127,7 +153,7 @@ static const char usage_text[] =
 enum {
 	OPT_PROFILE = 256, OPT_PROFILES_DIR, OPT_AUDIT, OPT_DNS, OPT_MTU,
 	OPT_HELP, OPT_VERSION, OPT_CA_DIR, OPT_UPSTREAM_CA,
-	OPT_TAP, OPT_TAP_FD, OPT_NETNS, OPT_SOCKET, OPT_MAX_CONN,
+	OPT_TAP, OPT_TAP_FD, OPT_NETNS, OPT_SOCKET, OPT_MAX_CONN, OPT_HOST_SERVICES,
 	OPT_CONTROL, OPT_METRICS, OPT_ID, OPT_QEMU_SOCKET,
 };
 
@@ -135,6 +161,7 @@ static const struct option run_opts_long[] = {
 	{ "gateway-profile", required_argument, NULL, 'g' },
 	{ "profile", required_argument, NULL, OPT_PROFILE },
 	{ "profiles-dir", required_argument, NULL, OPT_PROFILES_DIR },
+	{ "host-services", no_argument, NULL, OPT_HOST_SERVICES },
 	{ "audit-log", required_argument, NULL, OPT_AUDIT },
 	{ "dns-upstream", required_argument, NULL, OPT_DNS },
 	{ "mtu", required_argument, NULL, OPT_MTU },
@@ -181,9 +208,11 @@ struct cli {
 	const char *control, *metrics, *id, *qemu_socket;
 	int tap_fd, mtu_set, maxconn_set;
 	struct secrets secrets;
-	char bundle[64];               /* temporary CA bundle, "" if none */
-	char *hide[64];                /* paths hidden from CMD */
-	size_t nhide;
+	struct sandboxca sca;          /* what CMD trusts, with interception */
+	struct confine conf;           /* what CMD may not read or change */
+	int host_services;             /* --host-services: keep their sockets */
+	char *islo_yaml;               /* the islo.yaml that decided, or NULL */
+	char *trust_file;              /* the trust record, for reloads */
 	struct run_opts o;
 };
 
@@ -191,12 +220,13 @@ static void cli_free(struct cli *c)
 {
 	secrets_env_free(c->o.child_env);
 	c->o.child_env = NULL;
-	while (c->nhide)
-		free(c->hide[--c->nhide]);
+	confine_free(&c->conf);
+	free(c->islo_yaml);
+	c->islo_yaml = NULL;
+	free(c->trust_file);
+	c->trust_file = NULL;
 	secrets_free(&c->secrets);
-	if (c->bundle[0])
-		unlink(c->bundle);
-	c->bundle[0] = '\0';
+	sandboxca_free(&c->sca);
 	if (c->o.profile)
 		profile_free(c->o.profile);
 	c->o.profile = NULL;
@@ -273,6 +303,9 @@ static int parse_run_opts(struct cli *c, int argc, char **argv)
 		case OPT_SOCKET:
 			c->socket_path = optarg;
 			break;
+		case OPT_HOST_SERVICES:
+			c->host_services = 1;
+			break;
 		case OPT_CONTROL:
 			c->control = optarg;
 			break;
@@ -301,27 +334,69 @@ static int parse_run_opts(struct cli *c, int argc, char **argv)
 	return optind;
 }
 
-/* Resolve and load the profile that applies; 0 with none, -1 on error. */
-static int load_profile(struct cli *c)
+/*
+ * Resolve and load the profile that applies; 0 with none, -1 on error.
+ * With @trusted, project files (an islo.yaml, a profile kept in the
+ * project) are used only as trusted (projtrust.h): the profile is parsed
+ * from the very bytes whose hash was checked.
+ */
+static int load_profile_ex(struct cli *c, int trusted)
 {
 	char err[4096], cwd[PATH_MAX];
-	char *path = NULL, *name = NULL;
+	char *path = NULL, *name = NULL, *buf = NULL;
+	struct resolve_info info = { 0 };
+	struct projtrust t = { 0 };
 	struct profile *p;
+	size_t len = 0;
 	int r;
 
 	if (!getcwd(cwd, sizeof(cwd)))
 		die("getcwd: %s", strerror(errno));
-	r = profile_resolve(c->flag_profile, c->profiles_dir, cwd, &path, &name,
-			    err, sizeof(err));
-	if (r < 0) {
-		fprintf(stderr, "islo-net: %s\n", err);
+	if (trusted && projtrust_open(&t, NULL, err, sizeof(err)) < 0) {
+		fprintf(stderr, "islo-net: trust record: %s\n", err);
 		return -1;
 	}
-	if (r == 0)
+	r = profile_resolve_ex(c->flag_profile, c->profiles_dir, cwd,
+			       trusted ? &t : NULL, &path, &name, &info, err,
+			       sizeof(err));
+	c->islo_yaml = info.islo_yaml;
+	if (r < 0) {
+		fprintf(stderr, "islo-net: %s\n", err);
+		projtrust_free(&t);
+		return -1;
+	}
+	if (r == 0) {
+		projtrust_free(&t);
 		return 0;
+	}
 	c->path = path;
 	c->name = name;
-	p = profile_load(path, err, sizeof(err));
+	if (trusted && info.needs_trust) {
+		char esc[PATH_MAX * 4 + 8];
+
+		buf = projtrust_read(path, &len, err, sizeof(err));
+		if (!buf) {
+			fprintf(stderr, "islo-net: %s\n", err);
+			projtrust_free(&t);
+			return -1;
+		}
+		if (!projtrust_ok(&t, path, buf, len)) {
+			log_escape(path, strlen(path), esc, sizeof(esc));
+			fprintf(stderr, "islo-net: %s is not trusted: it is kept "
+				"in the project, is new or has changed since it "
+				"was trusted, and a program in a sandbox could "
+				"have written it.\nReview it, then run: islo-net "
+				"trust %s\n", esc, esc);
+			free(buf);
+			projtrust_free(&t);
+			return -1;
+		}
+		p = profile_parse(buf, len, path, err, sizeof(err));
+		free(buf);
+	} else {
+		p = profile_load(path, err, sizeof(err));
+	}
+	projtrust_free(&t);
 	if (!p) {
 		fprintf(stderr, "islo-net: %s\n", err);
 		return -1;
@@ -329,36 +404,24 @@ static int load_profile(struct cli *c)
 	c->o.profile = p;
 	c->o.profile_path = path;
 	c->o.profile_name = p->name ? p->name : name;
+	if (trusted && info.needs_trust) {
+		/* a reload finds it in the record by this very name */
+		char canon[PATH_MAX], *dup;
+
+		if (projtrust_canon(path, canon, sizeof(canon)) == 0 &&
+		    (dup = strdup(canon))) {
+			free(c->path);
+			c->path = dup;
+			c->o.profile_path = dup;
+		}
+		c->o.profile_trust = c->trust_file = projtrust_default_file();
+	}
 	return 1;
 }
 
-/* Set NAME=VALUE in a malloc'd environment array (replacing NAME). */
-static int env_set(char ***envp, const char *name, const char *value)
+static int load_profile(struct cli *c)
 {
-	size_t nl = strlen(name), n = 0, i;
-	char **env = *envp, *kv, **grown;
-
-	kv = malloc(nl + strlen(value) + 2);
-	if (!kv)
-		return -1;
-	sprintf(kv, "%s=%s", name, value);
-	for (i = 0; env[i]; i++) {
-		if (!strncmp(env[i], name, nl) && env[i][nl] == '=') {
-			free(env[i]);
-			env[i] = kv;
-			return 0;
-		}
-	}
-	n = i;
-	grown = realloc(env, (n + 2) * sizeof(*env));
-	if (!grown) {
-		free(kv);
-		return -1;
-	}
-	grown[n] = kv;
-	grown[n + 1] = NULL;
-	*envp = grown;
-	return 0;
+	return load_profile_ex(c, 1);
 }
 
 /**
@@ -368,15 +431,9 @@ static int env_set(char ***envp, const char *name, const char *value)
  */
 static int prepare_interception(struct cli *c)
 {
-	static const char *const ca_vars[] = {
-		"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
-		"NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO",
-	};
 	extern char **environ;
 	char err[1024];
-	const char *inside;
 	size_t i;
-	int fd;
 
 	if (secrets_load_profile(&c->secrets, c->o.profile, err, sizeof(err)) < 0) {
 		fprintf(stderr, "islo-net: %s\n", err);
@@ -386,76 +443,65 @@ static int prepare_interception(struct cli *c)
 		c->o.secrets = &c->secrets;
 		secrets_no_core();
 	}
-	/* secret files and the credentials directory: hidden from CMD.
-	 * The analyzer loses track of pointers stored into c->hide[] at a
-	 * variable index; cli_free() frees every one of them. */
-	/* NOLINTBEGIN(clang-analyzer-unix.Malloc) */
-	for (i = 0; i < c->secrets.n && c->nhide < 60; i++) {
+	/* secret files: hidden from CMD (confine_run() adds the rest) */
+	for (i = 0; i < c->secrets.n; i++) {
 		const char *ref = c->secrets.s[i].ref;
-		const char *credir = getenv("CREDENTIALS_DIRECTORY");
-		const char *hide = NULL;
 
-		if (!strncmp(ref, "file:", 5))
-			hide = ref + 5;
-		else if (!strncmp(ref, "cred:", 5) && credir)
-			hide = credir;
-		if (!hide)
-			continue;
-		c->hide[c->nhide] = strdup(hide);
-		if (!c->hide[c->nhide]) {
-			fprintf(stderr, "islo-net: out of memory\n");
+		if (!strncmp(ref, "file:", 5) && confine_hide(&c->conf, ref + 5) < 0) {
+			fprintf(stderr, "islo-net: too many paths to protect\n");
 			return -1;
 		}
-		c->nhide++;
 	}
-	/* NOLINTEND(clang-analyzer-unix.Malloc) */
 	c->o.child_env = secrets_child_env(&c->secrets, c->o.profile, environ);
 	if (!c->o.child_env) {
 		fprintf(stderr, "islo-net: cannot build the sandbox's environment\n");
 		return -1;
 	}
-	if (!profile_intercepts(c->o.profile)) {
-		c->hide[c->nhide] = NULL;
-		c->o.hide_paths = c->hide;
+	if (!profile_intercepts(c->o.profile))
 		return 0;
-	}
 	{
 		char *def = c->o.ca_dir ? NULL : ca_default_dir();
 		struct ca *ca = ca_open(c->o.ca_dir ? c->o.ca_dir : def, err,
 					sizeof(err));
+		int r;
 
-		/* the CA's key: hidden from CMD too */
-		if (c->nhide < 63 && (c->o.ca_dir || def))
-			c->hide[c->nhide++] = strdup(c->o.ca_dir ? c->o.ca_dir : def); // NOLINT(clang-analyzer-unix.Malloc): freed by cli_free()
 		free(def);
 		if (!ca) {
 			fprintf(stderr, "islo-net: %s\n", err);
 			return -1;
 		}
-		snprintf(c->bundle, sizeof(c->bundle), "/tmp/islo-net-bundle.XXXXXX");
-		fd = mkstemp(c->bundle);
-		if (fd < 0 || ca_write_bundle(ca, c->bundle, err, sizeof(err)) < 0) {
-			fprintf(stderr, "islo-net: CA bundle: %s\n",
-				fd < 0 ? strerror(errno) : err);
-			if (fd >= 0)
-				close(fd);
-			ca_free(ca);
+		/* the system bundle, the user's own settings and the hashed
+		 * directory, each with the islo-net CA (sandboxca.h) */
+		r = sandboxca_prepare(&c->sca, ca, &c->o.child_env, err, sizeof(err));
+		ca_free(ca);
+		if (r < 0) {
+			fprintf(stderr, "islo-net: CA bundle: %s\n", err);
 			return -1;
 		}
-		close(fd);
-		chmod(c->bundle, 0644);
-		ca_free(ca);
 	}
-	c->o.ca_bundle = c->bundle;
-	c->hide[c->nhide] = NULL;
-	c->o.hide_paths = c->hide;
-	/* the bundle is mounted over the system bundle inside; point the
-	 * usual variables at it too (Node.js reads only its own) */
-	inside = access("/etc/ssl/certs/ca-certificates.crt", F_OK) == 0 ?
-			 "/etc/ssl/certs/ca-certificates.crt" : c->bundle;
-	for (i = 0; i < sizeof(ca_vars) / sizeof(ca_vars[0]); i++)
-		if (env_set(&c->o.child_env, ca_vars[i], inside) < 0)
-			return -1;
+	c->o.ca_bundle = c->sca.bundle;
+	c->o.ca_certdir = c->sca.certdir[0] ? c->sca.certdir : NULL;
+	return 0;
+}
+
+/* What CMD must not read or change (confine.h), whatever the profile. */
+static int confine_run(struct cli *c)
+{
+	struct confine_inputs in = {
+		.profiles_dir = c->profiles_dir,
+		.profile_path = c->o.profile_path,
+		.audit_path = c->o.audit_path,
+		.ca_dir = c->o.ca_dir,
+		.self_exe = ns_self_exe,
+		.host_services = c->host_services,
+	};
+	char err[PATH_MAX + 256];
+
+	if (confine_plan_run(&c->conf, &in, err, sizeof(err)) < 0) {
+		fprintf(stderr, "islo-net: %s\n", err);
+		return -1;
+	}
+	c->o.confine = &c->conf;
 	return 0;
 }
 
@@ -479,6 +525,10 @@ static int cmd_run(int argc, char **argv)
 		return 125;
 	}
 	if (c.o.profile && prepare_interception(&c) < 0) {
+		cli_free(&c);
+		return 125;
+	}
+	if (confine_run(&c) < 0) {
 		cli_free(&c);
 		return 125;
 	}
@@ -767,14 +817,39 @@ out:
 	return rc;
 }
 
-static void print_rule(const struct pf_rule *r)
+/* A profile's string, escaped for the terminal. */
+static const char *esc_str(const char *v, char *buf, size_t size)
 {
+	log_escape(v, strlen(v), buf, size);
+	return buf;
+}
+
+static void print_list(const char *what, char *const *v, size_t n)
+{
+	char e[1024];
 	size_t i;
 
-	printf("  %-24s %-5s prio %-6d %s", r->name, r->action == PF_ALLOW ? "allow" : "deny",
-	       r->priority, r->protocol == PF_UDP ? "udp" : "tcp");
+	if (!n)
+		return;
+	printf("      %-12s", what);
+	for (i = 0; i < n; i++)
+		printf("%s%s", i ? ", " : "", esc_str(v[i], e, sizeof(e)));
+	printf("\n");
+}
+
+/* Every key that changes what a rule does, never a secret's value. */
+static void print_rule(const struct pf_rule *r)
+{
+	static const char *const modes[] = { "?", "bearer", "basic", "header" };
+	static const char *const pgtls[] = { "verify-full", "require", "disable" };
+	char e[1024];
+	size_t i;
+
+	printf("  %-24s %-5s prio %-6d %s", esc_str(r->name, e, sizeof(e)),
+	       r->action == PF_ALLOW ? "allow" : "deny", r->priority,
+	       r->protocol == PF_UDP ? "udp" : "tcp");
 	if (r->host_pattern)
-		printf(" host %s", r->host_pattern);
+		printf(" host %s", esc_str(r->host_pattern, e, sizeof(e)));
 	if (r->ncidrs)
 		printf(" (%zu cidr)", r->ncidrs);
 	printf(" ports");
@@ -787,6 +862,53 @@ static void print_rule(const struct pf_rule *r)
 	if (r->allow_private)
 		printf(" allow_private");
 	printf("\n");
+	if (r->action == PF_ALLOW && r->protocol != PF_UDP && !r->pg)
+		printf("      %-12s%s\n", "tls:", pf_rule_intercepts(r) ?
+		       (r->tls_mode == PF_TLS_INTERCEPT ? "intercept" :
+			"intercept (the rule scopes HTTP or injects a credential)") :
+		       r->tls_mode == PF_TLS_PASSTHROUGH ? "passthrough" :
+		       "passthrough (no HTTP scoping, no credential)");
+	print_list("methods:", r->methods, r->nmethods);
+	print_list("paths:", r->path_patterns, r->npath_patterns);
+	if (r->rate_limit_rpm)
+		printf("      %-12s%d requests/minute\n", "rate:", r->rate_limit_rpm);
+	if (r->auth) {
+		const struct pf_auth *a = r->auth;
+
+		printf("      %-12s%s", "credential:",
+		       a->mode >= 1 && a->mode <= 3 ? modes[a->mode] : "?");
+		if (a->mode == PF_AUTH_HEADER && a->header_name)
+			printf(" (header %s)", esc_str(a->header_name, e, sizeof(e)));
+		if (a->mode == PF_AUTH_BASIC && a->username)
+			printf(" (user %s)", esc_str(a->username, e, sizeof(e)));
+		printf(", secret %s", esc_str(a->secret_ref, e, sizeof(e)));
+		if (a->placeholder_env)
+			printf(", placeholder in $%s",
+			       esc_str(a->placeholder_env, e, sizeof(e)));
+		printf("\n");
+	}
+	if (r->route_host)
+		printf("      %-12s%s:%u\n", "route:",
+		       esc_str(r->route_host, e, sizeof(e)), r->route_port);
+	if (r->tls_verify_name)
+		printf("      %-12s%s\n", "verify as:",
+		       esc_str(r->tls_verify_name, e, sizeof(e)));
+	if (r->allow_plaintext)
+		printf("      %-12s%s\n", "plaintext:", "credential injected into plain HTTP too");
+	if (r->pg) {
+		const struct pf_postgres *g = r->pg;
+
+		printf("      %-12suser %s, password %s, %s, upstream TLS %s%s\n",
+		       "postgres:", esc_str(g->user, e, sizeof(e)),
+		       g->password_ref ? g->password_ref : "(none)",
+		       g->read_only ? "read-only" : "read-write",
+		       g->tls >= 0 && g->tls <= 2 ? pgtls[g->tls] : "?",
+		       g->client_tls ? ", TLS to the sandbox" : "");
+		if (g->any_database)
+			printf("      %-12s*\n", "databases:");
+		else
+			print_list("databases:", g->databases, g->ndatabases);
+	}
 }
 
 static int cmd_check(int argc, char **argv)
@@ -797,15 +919,20 @@ static int cmd_check(int argc, char **argv)
 	size_t i;
 
 	if (first != argc - 1) {
-		fprintf(stderr, "Usage: islo-net check PROFILE\n");
+		fprintf(stderr, "Usage: islo-net check [--profiles-dir DIR] [-q] PROFILE\n");
 		return 2;
 	}
 	c.flag_profile = argv[first];
-	if (load_profile(&c) <= 0) {
+	/* reviewing a file before trusting it is what check is for */
+	if (load_profile_ex(&c, 0) <= 0) {
 		cli_free(&c);
 		return 1;
 	}
 	p = c.o.profile;
+	if (log_verbosity == LOG_ERR) {     /* -q: errors only */
+		cli_free(&c);
+		return 0;
+	}
 	printf("%s: profile '%s' is valid\n", c.o.profile_path, p->name);
 	printf("  default: %s\n", p->default_action == PF_ALLOW && p->internet_enabled ?
 	       "allow" : "deny");
@@ -813,6 +940,118 @@ static int cmd_check(int argc, char **argv)
 		print_rule(&p->rules[i]);
 	cli_free(&c);
 	return 0;
+}
+
+/* Record (or forget) one file in the trust record; print what was done. */
+static int trust_one(struct projtrust *t, const char *path, int forget)
+{
+	char err[1024], esc[PATH_MAX * 4 + 8];
+	size_t len = 0;
+	char *buf = NULL;
+
+	log_escape(path, strlen(path), esc, sizeof(esc));
+	if (!forget) {
+		buf = projtrust_read(path, &len, err, sizeof(err));
+		if (!buf) {
+			fprintf(stderr, "islo-net trust: %s\n", err);
+			return -1;
+		}
+	} else if (!projtrust_known(t, path)) {
+		fprintf(stderr, "islo-net trust: %s is not in the trust record\n",
+			esc);
+		return -1;
+	}
+	if (projtrust_set(t, path, buf, len, err, sizeof(err)) < 0) {
+		fprintf(stderr, "islo-net trust: %s\n", err);
+		free(buf);
+		return -1;
+	}
+	free(buf);
+	printf("%s %s\n", forget ? "forgot" : "trusted", esc);
+	return 0;
+}
+
+/*
+ * islo-net trust [--forget | --list] [PATH...]: with no PATH, the files
+ * that decide this directory's policy and need trust (its islo.yaml, a
+ * profile kept in the project).
+ */
+static int cmd_trust(int argc, char **argv)
+{
+	struct projtrust t;
+	char err[4096];
+	const char *pdir = NULL;
+	int forget = 0, list = 0, i = 2, rc = 0;
+
+	for (; i < argc && argv[i][0] == '-'; i++) {
+		if (!strcmp(argv[i], "--profiles-dir") && i + 1 < argc)
+			pdir = argv[++i];
+		else if (!strcmp(argv[i], "--forget"))
+			forget = 1;
+		else if (!strcmp(argv[i], "--list"))
+			list = 1;
+		else if (!strcmp(argv[i], "--")) {
+			i++;
+			break;
+		} else {
+			fprintf(stderr, "Usage: islo-net trust [--forget | --list] "
+				"[--profiles-dir DIR] [PATH...]\n");
+			return 2;
+		}
+	}
+	if (projtrust_open(&t, NULL, err, sizeof(err)) < 0) {
+		fprintf(stderr, "islo-net trust: %s\n", err);
+		return 1;
+	}
+	if (list) {
+		size_t k;
+
+		for (k = 0; k < t.n; k++) {
+			char esc[PATH_MAX * 4 + 8];
+
+			log_escape(t.e[k].path, strlen(t.e[k].path), esc, sizeof(esc));
+			printf("%s\n", esc);
+		}
+	} else if (i < argc) {
+		for (; i < argc; i++)
+			if (trust_one(&t, argv[i], forget) < 0)
+				rc = 1;
+	} else if (forget) {
+		fprintf(stderr, "islo-net trust --forget: name the files\n");
+		rc = 2;
+	} else {
+		/* what decides here, resolved without the trust checks */
+		struct resolve_info info = { 0 };
+		char cwd[PATH_MAX], *path = NULL, *name = NULL;
+		int r;
+
+		if (!getcwd(cwd, sizeof(cwd)))
+			die("getcwd: %s", strerror(errno));
+		r = profile_resolve_ex(NULL, pdir, cwd, NULL, &path, &name,
+				       &info, err, sizeof(err));
+		if (r < 0 && info.islo_yaml) {
+			/* the islo.yaml is what the user reviewed; the profile
+			 * it names is looked up at each run */
+			rc = trust_one(&t, info.islo_yaml, 0) < 0;
+			fprintf(stderr, "islo-net trust: warning: %s\n", err);
+		} else if (r < 0) {
+			fprintf(stderr, "islo-net trust: %s\n", err);
+			rc = 1;
+		} else if (!info.islo_yaml) {
+			fprintf(stderr, "islo-net trust: no islo.yaml here or "
+				"above: name the files to trust\n");
+			rc = 1;
+		} else {
+			rc = trust_one(&t, info.islo_yaml, 0) < 0;
+			if (!rc && r > 0 && info.needs_trust)
+				rc = trust_one(&t, path, 0) < 0;
+		}
+		free(info.islo_yaml);
+		free(path);
+		free(name);
+	}
+	projtrust_free(&t);
+	return rc;
 }
 
 static int cmd_resolve(int argc, char **argv)
@@ -897,6 +1136,8 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "trust"))
+		return cmd_trust(argc, argv);
 	if (!strcmp(argv[1], "resolve"))
 		return cmd_resolve(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "ca"))

@@ -5,41 +5,50 @@
  * DOC: Theory of Operation
  *
  * The parent writes a resolv.conf naming the gateway's resolvers into a
- * temporary file, then forks.  The child:
+ * temporary file, then forks.  Three processes make the sandbox:
  *
- *   1. resets the signal mask the supervisor set, asks for SIGKILL when the
- *      parent dies (and checks the parent did not die already);
- *   2. unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS) and maps uid and
- *      gid 0 to the caller's own uid and gid: a single-line map of one's own
- *      ids is what the kernel allows an unprivileged user, and it is just as
- *      valid for real root, so both go down the same path;
- *   3. makes / recursively private and bind-mounts the resolv.conf over
- *      /etc/resolv.conf (or the target of that symlink); failing that, it
- *      warns and goes on: the network still works by address;
- *   4. creates tap0 and configures it over rtnetlink (no `ip` binary):
- *      lo up; tap0 MTU, up; 10.0.2.100/24 with a default route via
- *      10.0.2.2; fd00::100/64 (no DAD, so it is usable at once) with a
- *      default route via fd00::2;
- *   5. sends the TAP fd to the parent with SCM_RIGHTS over a SEQPACKET
- *      socketpair, and waits for the parent's "go" byte, sent once the
- *      datapath is about to run;
- *   6. forks the sandbox's init, pid 1 of a new PID namespace, which
- *      mounts its own /proc and forks CMD.  init forwards the signals it
- *      is sent to CMD (not those the terminal sent the whole process
- *      group: CMD has them already), reaps whatever CMD leaves orphaned,
- *      and exits with CMD's status once CMD exits; the kernel then kills
- *      everything left in the namespace, so no background process of CMD
- *      outlives it.  The child, outside the namespace, relays signals to
- *      init and exits with init's status: it is the process the
- *      supervisor watches.
+ *   C, the child: resets the signal mask the supervisor set, asks for
+ *      SIGKILL when the parent dies; unshare(CLONE_NEWUSER | CLONE_NEWNS |
+ *      CLONE_NEWPID) and maps uid and gid 0 to the caller's own (a
+ *      single-line map of one's own ids is what the kernel allows an
+ *      unprivileged user, and just as valid for real root, so both go down
+ *      the same path).  In that *outer* user namespace it makes / private
+ *      and sets up every mount CMD must live with (confine.c's plan: the
+ *      resolv.conf, the CA bundle, secrets and the CA hidden, islo-net's
+ *      files read-only, their parents pinned).  It forks I and stays
+ *      outside the PID namespace as the relay that forwards signals to I
+ *      and exits with its status: the process the supervisor watches.
+ *   I, init: pid 1 of the new PID namespace, still in the outer user
+ *      namespace.  It mounts the namespace's own /proc, then forks K and
+ *      execs a fresh islo-net image (`__sandbox-init`) that forwards
+ *      signals to CMD, reaps orphans and exits with CMD's status; the
+ *      kernel then kills everything left in the namespace.
+ *   K, CMD-to-be: unshare(CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET),
+ *      mapping 0 to 0.  Its mount namespace is a copy made for a less
+ *      privileged user namespace, so the kernel locks every mount it
+ *      inherited (MNT_LOCKED, and their read-only and nosuid flags): CMD,
+ *      root with every capability in its own user namespace, can neither
+ *      unmount, move nor remount them, nor bind a parent directory without
+ *      its submounts, nor mount another /proc for a PID namespace it does
+ *      not own.  The network namespace is its own, so CMD keeps every
+ *      network capability (raw sockets, routes) as before.  K creates tap0
+ *      there, configures it over rtnetlink (lo up; tap0 MTU, up;
+ *      10.0.2.100/24 via 10.0.2.2; fd00::100/64 via fd00::2, no DAD),
+ *      mounts a sysfs of that namespace over /sys, sends the TAP fd to the
+ *      parent with SCM_RIGHTS over a SEQPACKET socketpair, waits for the
+ *      parent's "go" byte (sent once the datapath is about to run) and
+ *      execs CMD.
  *
- * Any failure in 1-4 is sent to the parent as text instead of the fd; the
- * parent prints it, reaps the child and fails before CMD runs.  The parent
+ * Any failure before the TAP fd is sent goes to the parent as text instead
+ * of the fd; the parent prints it, reaps the child and fails before CMD
+ * runs.  The parent
  * unlinks the resolv.conf as soon as the child answered either way: the bind
  * mount keeps the inode alive, and nothing is left in the file system.
  */
 #include "ns.h"
 
+#include "confine.h"
+#include "idmap.h"
 #include "islo.h"
 #include "log.h"
 #include "supervisor.h"
@@ -75,6 +84,9 @@ extern char **environ;
 #define NS_MSG_TAP   'T'   /* child -> parent: set up; TAP fd attached */
 #define NS_MSG_ERR   'E'   /* child -> parent: followed by the error text */
 #define NS_MSG_GO    'G'   /* parent -> child: exec CMD */
+#define NS_MSG_MAP   'U'   /* child -> parent: unshared, write my id maps */
+#define NS_MSG_MAPPED 'M'  /* parent -> child: done */
+#define NS_MSG_SINGLE 'S'  /* parent -> child: could not: map yourself */
 
 #define NS_ERRLEN 512
 
@@ -266,6 +278,7 @@ struct ns_child {
 	const char *resolv;     /* the parent's temporary resolv.conf */
 	uid_t uid;
 	gid_t gid;
+	struct idmap map;       /* the ids the sandbox gets (idmap.h) */
 	char *msg;              /* error text for the parent */
 	size_t msglen;
 };
@@ -300,12 +313,11 @@ static int write_file(const char *path, const char *s)
 	return e;
 }
 
-static int child_userns(struct ns_child *c)
+static int ns_unshare(struct ns_child *c, int flags)
 {
-	char map[64];
 	int e;
 
-	if (unshare(CLONE_NEWUSER | CLONE_NEWNET | CLONE_NEWNS | CLONE_NEWPID) < 0) {
+	if (unshare(flags) < 0) {
 		e = errno;
 		return child_fail(c, "cannot create the sandbox's namespaces "
 				  "(unshare: %s)%s", strerror(e),
@@ -315,19 +327,63 @@ static int child_userns(struct ns_child *c)
 				  "kernel.apparmor_restrict_unprivileged_userns)?" :
 				  "");
 	}
-	/* Before gid_map, as an unprivileged user must; ENOENT: old kernel. */
+	return 0;
+}
+
+/* Map uid and gid 0 of the user namespace we just entered to @uid and
+ * @gid of the one we were in: the single map anyone may write. */
+static int self_map(struct ns_child *c, uid_t uid, gid_t gid)
+{
+	char map[64];
+	int e;
+
+	/* Before gid_map, as an unprivileged user must; ENOENT: old kernel;
+	 * EPERM: a nested namespace inherits "deny" and may not change it */
 	e = write_file("/proc/self/setgroups", "deny");
-	if (e < 0 && e != -ENOENT)
+	if (e < 0 && e != -ENOENT && e != -EPERM)
 		return child_fail(c, "/proc/self/setgroups: %s", strerror(-e));
-	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned int)c->uid);
+	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned int)uid);
 	e = write_file("/proc/self/uid_map", map);
 	if (e < 0)
 		return child_fail(c, "/proc/self/uid_map: %s", strerror(-e));
-	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned int)c->gid);
+	snprintf(map, sizeof(map), "0 %u 1\n", (unsigned int)gid);
 	e = write_file("/proc/self/gid_map", map);
 	if (e < 0)
 		return child_fail(c, "/proc/self/gid_map: %s", strerror(-e));
 	return 0;
+}
+
+/* Enter new namespaces (@flags, with CLONE_NEWUSER), single-mapped. */
+static int child_userns(struct ns_child *c, int flags, uid_t uid, gid_t gid)
+{
+	if (ns_unshare(c, flags) < 0)
+		return -1;
+	return self_map(c, uid, gid);
+}
+
+/* C's user namespace: the parent writes its maps, or we write one line */
+static int outer_userns(struct ns_child *c, int sock)
+{
+	char m = NS_MSG_MAP;
+	ssize_t n;
+
+	if (c->map.mode == IDMAP_SINGLE)
+		return child_userns(c, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID,
+				    c->uid, c->gid);
+	if (ns_unshare(c, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWPID) < 0)
+		return -1;
+	if (send(sock, &m, 1, MSG_NOSIGNAL) != 1)
+		return child_fail(c, "control socket: %s", strerror(errno));
+	do
+		n = read(sock, &m, 1);
+	while (n < 0 && errno == EINTR);
+	if (n == 1 && m == NS_MSG_MAPPED)
+		return 0;
+	if (n == 1 && m == NS_MSG_SINGLE) {
+		c->map.mode = IDMAP_SINGLE;
+		return self_map(c, c->uid, c->gid);
+	}
+	return child_fail(c, "the gateway did not map the sandbox's ids");
 }
 
 /* The system CA bundle paths a sandbox's TLS clients read; with
@@ -341,50 +397,41 @@ static const char *const bundle_paths[] = {
 
 static void child_bundle(struct ns_child *c)
 {
+	char certs[PATH_MAX], opts[PATH_MAX * 2 + 32];
+	int laid = 0;
 	size_t i;
 
 	if (!c->o->ca_bundle)
 		return;
+	/* the hashed directory: ours (HASH.N, the bundle) over the system's,
+	 * read-only (an overlay of two lower layers needs no upper one) */
+	if (c->o->ca_certdir && realpath("/etc/ssl/certs", certs) &&
+	    (size_t)snprintf(opts, sizeof(opts), "lowerdir=%s:%s",
+			     c->o->ca_certdir, certs) < sizeof(opts)) {
+		if (mount("overlay", certs, "overlay", MS_RDONLY | MS_NOSUID |
+			  MS_NODEV, opts) == 0)
+			laid = 1;
+		else
+			warn("cannot add the islo-net CA to %s (overlay: %s): "
+			     "`-CApath %s` will not find it", certs,
+			     strerror(errno), certs);
+	}
 	for (i = 0; i < sizeof(bundle_paths) / sizeof(bundle_paths[0]); i++) {
 		char target[PATH_MAX];
 
 		if (!realpath(bundle_paths[i], target))
+			continue;
+		/* already there, in the overlay */
+		if (laid && !strncmp(target, certs, strlen(certs)) &&
+		    target[strlen(certs)] == '/')
 			continue;
 		if (mount(c->o->ca_bundle, target, NULL, MS_BIND, NULL) < 0) {
 			warn("cannot mount the islo-net CA bundle over %s: %s",
 			     target, strerror(errno));
 			continue;
 		}
-		mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
+		confine_mount_ro(target);
 	}
-}
-
-/* Secret files (file:, cred:) and the CA's directory are on the same
- * file system as CMD, readable by the same uid: cover each with an empty,
- * read-only file or directory in the sandbox's mount namespace.  A path
- * that cannot be covered is fatal: we never run CMD next to a secret. */
-static int child_hide(struct ns_child *c)
-{
-	char **p;
-
-	for (p = c->o->hide_paths; p && *p; p++) {
-		struct stat st;
-
-		if (stat(*p, &st) < 0)
-			continue; /* nothing there to read */
-		if (S_ISDIR(st.st_mode)) {
-			if (mount("tmpfs", *p, "tmpfs", MS_RDONLY | MS_NOSUID |
-				  MS_NODEV | MS_NOEXEC, "size=4k,mode=0500") < 0)
-				return child_fail(c, "cannot hide %s from the "
-						  "sandbox: %s", *p, strerror(errno));
-		} else if (mount("/dev/null", *p, NULL, MS_BIND, NULL) < 0) {
-			return child_fail(c, "cannot hide %s from the sandbox: %s",
-					  *p, strerror(errno));
-		} else {
-			mount(NULL, *p, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
-		}
-	}
-	return 0;
 }
 
 static int child_mounts(struct ns_child *c)
@@ -406,8 +453,10 @@ static int child_mounts(struct ns_child *c)
 		     target, strerror(errno));
 		return 0;
 	}
-	/* Read-only, so CMD does not scribble on it; best effort. */
-	mount(NULL, target, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
+	/* Read-only, so CMD does not scribble on it. */
+	if (confine_mount_ro(target) < 0)
+		return child_fail(c, "cannot make %s read-only in the sandbox",
+				  target);
 	return 0;
 }
 
@@ -525,13 +574,57 @@ static void child_sysfs(void)
 		      strerror(errno));
 }
 
-static int child_setup(struct ns_child *c, int *tapfd)
+/* C, in the outer namespaces: every mount CMD will find locked. */
+static int child_setup(struct ns_child *c, int sock)
 {
-	if (child_userns(c) < 0 || child_mounts(c) < 0)
+	if (outer_userns(c, sock) < 0 || child_mounts(c) < 0)
 		return -1;
 	child_bundle(c);
-	if (child_hide(c) < 0)
+	if (c->o->confine && confine_apply(c->o->confine, c->msg, c->msglen) < 0)
 		return -1;
+	/* The working directory was taken before those mounts: a lookup
+	 * relative to it would walk the file system beneath them.  Enter it
+	 * again, by name, through the mounts */
+	{
+		char cwd[PATH_MAX];
+
+		if (!getcwd(cwd, sizeof(cwd)) || chdir(cwd) < 0)
+			return child_fail(c, "cannot re-enter the working "
+					  "directory in the sandbox: %s",
+					  strerror(errno));
+	}
+	return 0;
+}
+
+/* K's user namespace: init writes its maps (every id of the outer one,
+ * to itself), or we write one line.  @kp: to init, @ip: from init */
+static int cmd_userns(struct ns_child *c, int kp, int ip)
+{
+	char m = NS_MSG_MAP;
+	ssize_t n;
+
+	if (c->map.mode == IDMAP_SINGLE)
+		return child_userns(c, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET,
+				    0, 0);
+	if (ns_unshare(c, CLONE_NEWUSER | CLONE_NEWNS | CLONE_NEWNET) < 0)
+		return -1;
+	if (write(kp, &m, 1) != 1)
+		return child_fail(c, "init: %s", strerror(errno));
+	do
+		n = read(ip, &m, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1 || m != NS_MSG_MAPPED)
+		return child_fail(c, "the sandbox's init could not map its ids");
+	return 0;
+}
+
+/* K, in CMD's own namespaces: the link. */
+static int cmd_setup(struct ns_child *c, int *tapfd, int kp, int ip)
+{
+	if (cmd_userns(c, kp, ip) < 0)
+		return -1;
+	/* the maps are written: not dumpable again until CMD's exec */
+	prctl(PR_SET_DUMPABLE, 0);
 	if (child_tap(c, tapfd) < 0)
 		return -1;
 	if (child_net(c) < 0) {
@@ -552,12 +645,15 @@ static void child_send_err(int sock, const char *msg)
 	send(sock, buf, len + 1, MSG_NOSIGNAL);
 }
 
+/* The TAP fd, and one to our network namespace: the gateway holds it so
+ * that the namespace (and what CMD's sockets still have to send) outlives
+ * CMD while the link drains (supervisor_linger()). */
 static int child_send_tap(int sock, int tapfd)
 {
 	char byte = NS_MSG_TAP;
 	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(2 * sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	struct msghdr mh = {
@@ -565,14 +661,21 @@ static int child_send_tap(int sock, int tapfd)
 		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
 	};
 	struct cmsghdr *cm;
+	int fds[2], r;
 
+	fds[0] = tapfd;
+	fds[1] = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (fds[1] < 0)
+		return -1;
 	memset(&u, 0, sizeof(u));
 	cm = CMSG_FIRSTHDR(&mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
-	cm->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(cm), &tapfd, sizeof(int));
-	return sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
+	cm->cmsg_len = CMSG_LEN(sizeof(fds));
+	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
+	r = sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
+	close(fds[1]);
+	return r;
 }
 
 /* ------------------------------------------------------------------ */
@@ -649,33 +752,26 @@ static void __attribute__((noreturn)) exec_self(char **argv)
 
 int ns_init_main(int argc, char **argv)
 {
-	pid_t cmd;
+	char *end;
+	long pid;
 
-	if (argc < 3)
+	if (argc != 3)
 		return 125;
-	relay_to = 0;
+	/* CMD runs as our user, in a user namespace inside ours: once we are
+	 * not dumpable, it may not ptrace us (nor read /proc/1/root, which
+	 * leads to the unlocked mounts) without a capability in ours */
+	if (prctl(PR_SET_DUMPABLE, 0) < 0)
+		return 125;
 	/* the relay outside dies (SIGKILL from the supervisor): so do we,
 	 * and with pid 1 the whole namespace */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() == 1)
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getpid() != 1)
 		return 125;
-	/* our own /proc: ps and /proc/PID show the sandbox's processes only.
-	 * Where the kernel refuses (a /proc with hidden parts), the old one
-	 * still works: /proc/self resolves in any PID namespace */
-	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
-		  NULL) < 0)
-		debug("sandbox /proc not mounted: %s", strerror(errno));
-	cmd = fork();
-	if (cmd < 0) {
-		fprintf(stderr, "islo-net: fork: %s\n", strerror(errno));
+	errno = 0;
+	pid = strtol(argv[2], &end, 10);
+	if (errno || *end || pid <= 1)
 		return 125;
-	}
-	if (cmd == 0) {
-		execvp(argv[2], argv + 2);
-		fprintf(stderr, "islo-net: %s: %s\n", argv[2], strerror(errno));
-		_exit(127);
-	}
-	relay_to = cmd;
-	return relay_wait(cmd);
+	relay_to = (pid_t)pid;
+	return relay_wait((pid_t)pid);
 }
 
 int ns_relay_main(int argc, char **argv)
@@ -693,35 +789,24 @@ int ns_relay_main(int argc, char **argv)
 	return relay_wait((pid_t)pid);
 }
 
+/* K: CMD's namespaces and link, the TAP fd to the gateway, then CMD. */
 static void __attribute__((noreturn))
-child_main(struct ns_child *c, int sock, pid_t ppid)
+cmd_main(struct ns_child *c, int sock, int kp, int ip)
 {
-	char msg[NS_ERRLEN];
 	char go;
 	int tapfd = -1;
 	ssize_t n;
 
-	supervisor_child_reset();
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != ppid)
-		_exit(125);
-	/*
-	 * The gateway makes itself non-dumpable once it holds secrets
-	 * (secrets_no_core()), and we inherit that; but a non-dumpable
-	 * process cannot write its own /proc/self/{setgroups,uid_map,gid_map}.
-	 * This child holds the secrets only as the copy-on-write image that
-	 * execvp() below discards, and runs nothing else meanwhile.
-	 */
+	/* init is not dumpable; we must be, to write our own maps */
 	prctl(PR_SET_DUMPABLE, 1);
-
-	c->msg = msg;
-	c->msglen = sizeof(msg);
-	if (child_setup(c, &tapfd) < 0) {
-		child_send_err(sock, msg);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != 1)
+		_exit(125);
+	if (cmd_setup(c, &tapfd, kp, ip) < 0) {
+		child_send_err(sock, c->msg);
 		_exit(125);
 	}
-	/* unshare() kept the parent-death signal; be sure all the same. */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != ppid)
-		_exit(125);
+	close(kp);
+	close(ip);
 	if (child_send_tap(sock, tapfd) < 0)
 		_exit(125);
 	close(tapfd);
@@ -735,34 +820,139 @@ child_main(struct ns_child *c, int sock, pid_t ppid)
 
 	if (c->o->child_env)
 		environ = c->o->child_env;
-	relay_to = fork();
-	if (relay_to < 0) {
-		fprintf(stderr, "islo-net: fork: %s\n", strerror(errno));
+	execvp(c->o->argv[0], c->o->argv);
+	fprintf(stderr, "islo-net: %s: %s\n", c->o->argv[0], strerror(errno));
+	_exit(127);
+}
+
+/*
+ * I, for K: once K has unshared its user namespace, map every id of ours
+ * to itself there (we hold CAP_SETUID in ours, its parent).  K gives up
+ * if we do not answer; nothing to do with the single map.
+ */
+static void init_map_cmd(const struct ns_child *c, pid_t cmd, int kp, int ip)
+{
+	char path[64], map[64], m;
+	const char *const files[2] = { "uid_map", "gid_map" };
+	ssize_t n;
+	int i, ok = 1;
+
+	if (c->map.mode == IDMAP_SINGLE)
+		return;
+	do
+		n = read(kp, &m, 1);
+	while (n < 0 && errno == EINTR);
+	if (n != 1 || m != NS_MSG_MAP)
+		return;
+	for (i = 0; i < 2; i++) {
+		snprintf(path, sizeof(path), "/proc/%d/%s", (int)cmd, files[i]);
+		/* one line per line of our own map: a line of a child's map
+		 * must fall within one line of its parent's */
+		snprintf(map, sizeof(map), "0 0 1\n1 1 %lu\n",
+			 idmap_count(&c->map, i) - 1);
+		if (write_file(path, map) < 0)
+			ok = 0;
+	}
+	m = ok ? NS_MSG_MAPPED : NS_MSG_ERR;
+	if (write(ip, &m, 1) < 0)
+		(void)0;
+}
+
+/* I: pid 1. Our /proc, then K, then a fresh image that waits for it. */
+static void __attribute__((noreturn))
+init_main(struct ns_child *c, int sock)
+{
+	char pidbuf[24];
+	char *av[] = { (char *)"islo-net", (char *)"__sandbox-init", pidbuf,
+		       NULL };
+	int kp[2], ip[2];
+	pid_t cmd;
+
+	prctl(PR_SET_DUMPABLE, 0);
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0)
+		_exit(125);
+	/* ps and /proc/PID show the sandbox's processes only; the host's
+	 * /proc stays under it, locked there for CMD.  A kernel that refuses
+	 * (a /proc with hidden parts) would leave the host's processes in
+	 * view: refuse to run instead */
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC,
+		  NULL) < 0) {
+		child_fail(c, "cannot mount the sandbox's own /proc: %s",
+			   strerror(errno));
+		child_send_err(sock, c->msg);
 		_exit(125);
 	}
-	if (relay_to == 0) {
-		/* pid 1: islo-net __sandbox-init CMD ARGS... */
-		size_t na = 0, i;
-		char **av;
-
-		while (c->o->argv[na])
-			na++;
-		av = calloc(na + 3, sizeof(*av));
-		if (!av)
-			_exit(125);
-		av[0] = (char *)"islo-net";
-		av[1] = (char *)"__sandbox-init";
-		for (i = 0; i < na; i++)
-			av[2 + i] = c->o->argv[i];
-		exec_self(av);
+	if (pipe2(kp, O_CLOEXEC) < 0 || pipe2(ip, O_CLOEXEC) < 0) {
+		child_fail(c, "pipe: %s", strerror(errno));
+		child_send_err(sock, c->msg);
+		_exit(125);
 	}
+	cmd = fork();
+	if (cmd < 0) {
+		child_fail(c, "fork: %s", strerror(errno));
+		child_send_err(sock, c->msg);
+		_exit(125);
+	}
+	if (cmd == 0) {
+		close(kp[0]);
+		close(ip[1]);
+		cmd_main(c, sock, kp[1], ip[0]);
+	}
+	close(sock);
+	close(kp[1]);
+	close(ip[0]);
+	init_map_cmd(c, cmd, kp[0], ip[1]);
+	close(kp[0]);
+	close(ip[1]);
+	snprintf(pidbuf, sizeof(pidbuf), "%d", (int)cmd);
+	exec_self(av);
+}
+
+static void __attribute__((noreturn))
+child_main(struct ns_child *c, int sock, pid_t ppid)
+{
+	char msg[NS_ERRLEN];
+	pid_t init;
+
+	supervisor_child_reset();
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != ppid)
+		_exit(125);
+	/*
+	 * The gateway makes itself non-dumpable once it holds secrets
+	 * (secrets_no_core()), and we inherit that; but a non-dumpable
+	 * process cannot write its own /proc/self/{setgroups,uid_map,gid_map}.
+	 * This child holds the secrets only as the copy-on-write image that
+	 * the exec below discards, and runs nothing else meanwhile.
+	 */
+	prctl(PR_SET_DUMPABLE, 1);
+
+	c->msg = msg;
+	c->msglen = sizeof(msg);
+	if (child_setup(c, sock) < 0) {
+		child_send_err(sock, msg);
+		_exit(125);
+	}
+	/* unshare() kept the parent-death signal; be sure all the same. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != ppid)
+		_exit(125);
+	fflush(NULL);
+	init = fork();
+	if (init < 0) {
+		child_fail(c, "fork: %s", strerror(errno));
+		child_send_err(sock, msg);
+		_exit(125);
+	}
+	if (init == 0)
+		init_main(c, sock);
+	close(sock);
 	{
 		/* the relay: islo-net __sandbox-relay PID */
 		char pidbuf[24];
 		char *av[] = { (char *)"islo-net", (char *)"__sandbox-relay",
 			       pidbuf, NULL };
 
-		snprintf(pidbuf, sizeof(pidbuf), "%d", (int)relay_to);
+		relay_to = init;
+		snprintf(pidbuf, sizeof(pidbuf), "%d", (int)init);
 		exec_self(av);
 	}
 }
@@ -779,11 +969,12 @@ child_main(struct ns_child *c, int sock, pid_t ppid)
  */
 static int resolv_write(char *path, size_t size)
 {
-	const char *dirs[2] = { getenv("XDG_RUNTIME_DIR"), "/tmp" };
+	const char *dirs[3] = { getenv("XDG_RUNTIME_DIR"), getenv("TMPDIR"),
+				"/tmp" };
 	size_t len = strlen(RESOLV_CONF), i;
 	int fd = -1, e = 0;
 
-	for (i = 0; i < 2 && fd < 0; i++) {
+	for (i = 0; i < 3 && fd < 0; i++) {
 		if (!dirs[i] || dirs[i][0] != '/')
 			continue;
 		if ((size_t)snprintf(path, size, "%s/islo-net-resolv.XXXXXX",
@@ -825,12 +1016,13 @@ static void describe_exit(int status, char *buf, size_t size)
  * @size:   Size of @msg
  * Return: 0, or -1
  */
-static int parent_recv(int sock, int *tapfd, char *msg, size_t size)
+static int parent_recv(int sock, int *tapfd, int *nsfd, char *msg,
+		       size_t size)
 {
 	char buf[NS_ERRLEN + 1];
 	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
 	union {
-		char buf[CMSG_SPACE(sizeof(int))];
+		char buf[CMSG_SPACE(2 * sizeof(int))];
 		struct cmsghdr align;
 	} u;
 	struct msghdr mh = {
@@ -839,7 +1031,7 @@ static int parent_recv(int sock, int *tapfd, char *msg, size_t size)
 	};
 	struct cmsghdr *cm;
 	ssize_t n;
-	int fd = -1;
+	int fd = -1, fd2 = -1;
 
 	msg[0] = '\0';
 	do
@@ -850,18 +1042,25 @@ static int parent_recv(int sock, int *tapfd, char *msg, size_t size)
 		return -1;
 	}
 	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
-		if (cm->cmsg_level == SOL_SOCKET &&
-		    cm->cmsg_type == SCM_RIGHTS &&
-		    cm->cmsg_len == CMSG_LEN(sizeof(int)))
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		if (cm->cmsg_len >= CMSG_LEN(sizeof(int)))
 			memcpy(&fd, CMSG_DATA(cm), sizeof(int));
+		if (cm->cmsg_len >= CMSG_LEN(2 * sizeof(int)))
+			memcpy(&fd2, CMSG_DATA(cm) + sizeof(int), sizeof(int));
 	}
-	if (n >= 1 && buf[0] == NS_MSG_TAP && fd >= 0 &&
+	if (n >= 1 && buf[0] == NS_MSG_TAP && fd >= 0 && fd2 >= 0 &&
 	    !(mh.msg_flags & MSG_CTRUNC)) {
 		*tapfd = fd;
+		*nsfd = fd2;
 		return 0;
 	}
+	if (n == 1 && buf[0] == NS_MSG_MAP && fd < 0)
+		return 1;
 	if (fd >= 0)
 		close(fd);
+	if (fd2 >= 0)
+		close(fd2);
 	if (n >= 1 && buf[0] == NS_MSG_ERR) {
 		char esc[NS_ERRLEN * 4 + 4];
 
@@ -874,11 +1073,13 @@ static int parent_recv(int sock, int *tapfd, char *msg, size_t size)
 	return -1;
 }
 
-int ns_spawn(const struct run_opts *o, int *tapfd, pid_t *pid, int *ctlfd)
+int ns_spawn(const struct run_opts *o, int *tapfd, pid_t *pid, int *ctlfd,
+	     int *netnsfd)
 {
 	struct ns_child c = {
 		.o = o, .uid = geteuid(), .gid = getegid(),
 	};
+	int r;
 	char resolv[PATH_MAX], msg[NS_ERRLEN * 4 + 8], how[64];
 	pid_t ppid = getpid(), child;
 	int sv[2], fd = -1, status, fl;
@@ -890,6 +1091,10 @@ int ns_spawn(const struct run_opts *o, int *tapfd, pid_t *pid, int *ctlfd)
 	if (resolv_write(resolv, sizeof(resolv)) < 0)
 		return -1;
 	c.resolv = resolv;
+	idmap_plan(&c.map);
+	if (c.map.mode == IDMAP_SINGLE)
+		info("the sandbox has one user id (0, yours outside): %s; "
+		     "programs that change user inside will fail", c.map.why);
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
 		err("socketpair: %s", strerror(errno));
 		unlink(resolv);
@@ -910,7 +1115,19 @@ int ns_spawn(const struct run_opts *o, int *tapfd, pid_t *pid, int *ctlfd)
 	}
 	close(sv[1]);
 
-	if (parent_recv(sv[0], &fd, msg, sizeof(msg)) < 0) {
+	/* the child may first ask for its id maps (idmap.h) */
+	while ((r = parent_recv(sv[0], &fd, netnsfd, msg, sizeof(msg))) == 1) {
+		char e[256], a = NS_MSG_MAPPED;
+
+		if (idmap_apply(&c.map, child, e, sizeof(e)) < 0) {
+			warn("cannot give the sandbox more than one user id "
+			     "(%s): it has one", e);
+			a = NS_MSG_SINGLE;
+		}
+		if (send(sv[0], &a, 1, MSG_NOSIGNAL) != 1)
+			break;
+	}
+	if (r != 0) {
 		/* The child exits by itself after an error; reap it. */
 		unlink(resolv);
 		close(sv[0]);
@@ -932,6 +1149,7 @@ int ns_spawn(const struct run_opts *o, int *tapfd, pid_t *pid, int *ctlfd)
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
 		err("TAP fd: %s", strerror(errno));
 		close(fd);
+		close(*netnsfd);
 		close(sv[0]);
 		kill(child, SIGKILL);
 		while (waitpid(child, &status, 0) < 0 && errno == EINTR)

@@ -17,6 +17,8 @@ struct run_opts;
  * @tapfd:  On success, the TAP device's fd (O_NONBLOCK, O_CLOEXEC)
  * @pid:    On success, the child's pid (it becomes CMD on ns_go())
  * @ctlfd:  On success, the control socket to pass to ns_go()
+ * @netnsfd: On success, an fd of the sandbox's network namespace: while
+ *          it is open the namespace outlives CMD (the link can drain)
  *
  * Call it after supervisor_init(): the child resets the signal mask and
  * dispositions the supervisor changed before it execs CMD.  The child is
@@ -25,7 +27,8 @@ struct run_opts;
  *
  * Return: 0, or -1 on failure (already reported)
  */
-int ns_spawn(const struct run_opts *o, int *tapfd, pid_t *pid, int *ctlfd);
+int ns_spawn(const struct run_opts *o, int *tapfd, pid_t *pid, int *ctlfd,
+	     int *netnsfd);
 
 /**
  * ns_go() - Let the child exec CMD, and close the control socket

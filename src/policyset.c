@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "profile.h"
+#include "projtrust.h"
 
 static struct policyset *ps_new(struct profile *prof, const char *name,
 				const char *path)
@@ -43,10 +44,41 @@ struct policyset *policyset_borrow(struct profile *prof,
 	return ps;
 }
 
+/* The profile at @path, parsed from bytes whose hash @trust_file records
+ * (projtrust.h), or NULL with @err. */
+static struct profile *load_trusted(const char *path, const char *trust_file,
+				    char *err, size_t errlen)
+{
+	struct profile *p = NULL;
+	struct projtrust t;
+	size_t len;
+	char *buf;
+
+	if (projtrust_open(&t, trust_file, err, errlen) < 0)
+		return NULL;
+	buf = projtrust_read(path, &len, err, errlen);
+	if (buf && !projtrust_ok(&t, path, buf, len))
+		snprintf(err, errlen, "%s is not trusted (new or changed since "
+			 "`islo-net trust`)", path);
+	else if (buf)
+		p = profile_parse(buf, len, path, err, errlen);
+	free(buf);
+	projtrust_free(&t);
+	return p;
+}
+
 struct policyset *policyset_load(const char *path, const char *name,
 				 char *err, size_t errlen)
 {
-	struct profile *p = profile_load(path, err, errlen);
+	return policyset_load_ex(path, name, NULL, err, errlen);
+}
+
+struct policyset *policyset_load_ex(const char *path, const char *name,
+				    const char *trust_file, char *err,
+				    size_t errlen)
+{
+	struct profile *p = trust_file ? load_trusted(path, trust_file, err, errlen) :
+					 profile_load(path, err, errlen);
 	struct policyset *ps;
 
 	if (!p)

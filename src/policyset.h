@@ -61,6 +61,11 @@ struct policyset *policyset_borrow(struct profile *prof,
  */
 struct policyset *policyset_load(const char *path, const char *name,
 				 char *err, size_t errlen);
+/* policyset_load(), for a project file (projtrust.h): used only if the
+ * record @trust_file has its bytes' hash; NULL: no such check. */
+struct policyset *policyset_load_ex(const char *path, const char *name,
+				    const char *trust_file, char *err,
+				    size_t errlen);
 
 struct policyset *policyset_ref(struct policyset *ps);
 /* policyset_unref() - Drop a reference; the last one frees (NULL is fine). */

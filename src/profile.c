@@ -541,7 +541,8 @@ static int port_item_parse(const char *s, size_t len, struct pf_portrange *r)
 	return 0;
 }
 
-/* pp_ports() - `ports:`: a list of entries, or the scalar "*". */
+/* pp_ports() - `ports:`: a list of entries, or one entry as a scalar
+ * (443, "8000-8100", "*"). */
 static int pp_ports(struct pp *c, struct pf_rule *r)
 {
 	static const char expect[] =
@@ -550,18 +551,18 @@ static int pp_ports(struct pp *c, struct pf_rule *r)
 	yaml_mark_t start = c->ev.start_mark;
 	struct pf_portrange pr, *n;
 
-	if (c->ev.type == YAML_SCALAR_EVENT && sc_is(c, "*")) {
+	if (c->ev.type == YAML_SCALAR_EVENT &&
+	    !port_item_parse(sc_val(c), sc_len(c), &pr)) {
 		r->ports = calloc(1, sizeof(*r->ports));
 		if (!r->ports)
 			return pp_fail(c, start, "out of memory");
-		r->ports[0].lo = 1;
-		r->ports[0].hi = 65535;
+		r->ports[0] = pr;
 		r->nports = 1;
 		return 0;
 	}
 	if (c->ev.type != YAML_SEQUENCE_START_EVENT)
 		return pp_fail(c, start,
-			       "expected 'ports' to be a list such as [80, 443, \"8000-8100\"] or \"*\", found %s",
+			       "expected 'ports' to be a port, a list such as [80, 443, \"8000-8100\"] or \"*\", found %s",
 			       FOUND(c));
 	for (;;) {
 		if (pp_next(c))

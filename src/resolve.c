@@ -14,6 +14,7 @@
  */
 #include "resolve.h"
 #include "log.h"
+#include "projtrust.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -44,6 +45,11 @@ struct rs {
 	char origin[PATH_MAX + 64];      /* where the name came from */
 	struct rs_place places[RS_MAX_PLACES];
 	size_t nplaces;
+	const struct projtrust *trust;   /* NULL: no trust checks */
+	char *yaml_path, *yaml_dir;      /* the islo.yaml in force */
+	const char *found_why;           /* the place lookup() found it in */
+	int direct;                      /* find_file() took a path as given */
+	int failed;                      /* lookup() recorded an error */
 };
 
 static void rs_err(struct rs *r, const char *fmt, ...)
@@ -57,6 +63,23 @@ static void rs_err(struct rs *r, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(r->err, r->errlen, fmt, ap);
 	va_end(ap);
+}
+
+/* A trusted project file is gone: a sandbox may have removed it so that
+ * another, wider, policy applies (projtrust.h). */
+static int rs_vanished(struct rs *r, const char *path)
+{
+	char esc[PATH_MAX * 4 + 8];
+
+	if (!r->trust || !projtrust_known(r->trust, path))
+		return 0;
+	log_escape(path, strlen(path), esc, sizeof(esc));
+	rs_err(r, "%s was trusted and has disappeared: a program in a sandbox "
+	       "may have removed it to change which policy applies.\n"
+	       "Restore it, or forget it with: islo-net trust --forget %s",
+	       esc, esc);
+	r->failed = 1;
+	return 1;
 }
 
 /* Bounded appender for the multi-line "not found" message. */
@@ -385,6 +408,11 @@ static int islo_yaml_name(struct rs *r, char **name, char **base)
 		}
 		if (!access(path, F_OK))
 			break;
+		if (rs_vanished(r, path)) {
+			free(path);
+			free(dir);
+			return -1;
+		}
 		if (!strcmp(dir, "/")) {
 			free(path);
 			free(dir);
@@ -405,6 +433,19 @@ static int islo_yaml_name(struct rs *r, char **name, char **base)
 		free(dir);
 		return -1;
 	}
+	if (r->trust && !projtrust_ok(r->trust, path, buf, len)) {
+		char esc[PATH_MAX * 4 + 8];
+
+		log_escape(path, strlen(path), esc, sizeof(esc));
+		rs_err(r, "%s is not trusted: it is new, or has changed since it "
+		       "was trusted, and a program in a sandbox could have "
+		       "written it.\nReview it, then run: islo-net trust %s",
+		       esc, esc);
+		free(buf);
+		free(path);
+		free(dir);
+		return -1;
+	}
 	memset(&y, 0, sizeof(y));
 	y.path = path;
 	y.r = r;
@@ -419,13 +460,15 @@ static int islo_yaml_name(struct rs *r, char **name, char **base)
 		yaml_parser_delete(&y.yp);
 	}
 	free(buf);
-	free(path);
 	if (ret) {
+		free(path);
 		free(*name);
 		*name = NULL;
 		free(dir);
 		return -1;
 	}
+	r->yaml_path = path;
+	r->yaml_dir = strdup(dir);
 	*base = dir;
 	return 0;
 }
@@ -491,8 +534,14 @@ static char *lookup(struct rs *r, const char *name)
 			if (asprintf(&path, "%s/%s%s", r->places[i].dir, name,
 				     exts[e]) < 0)
 				return NULL;
-			if (is_regular(path))
+			if (is_regular(path)) {
+				r->found_why = r->places[i].why;
 				return path;
+			}
+			if (rs_vanished(r, path)) {
+				free(path);
+				return NULL;
+			}
 			free(path);
 		}
 	}
@@ -601,6 +650,7 @@ static int find_file(struct rs *r, const char *name, const char *base,
 	if (direct) {
 		p = path_join(base, name);
 		if (p && is_regular(p)) {
+			r->direct = 1;
 			*path_out = p;
 			*name_out = stem_of(p);
 			if (!*name_out) {
@@ -631,6 +681,10 @@ static int find_file(struct rs *r, const char *name, const char *base,
 		return -1;
 	}
 	p = lookup(r, want);
+	if (!p && r->failed) {
+		free(stem);
+		return -1;
+	}
 	if (!p) {
 		not_found(r, want);
 		free(stem);
@@ -652,7 +706,16 @@ int profile_resolve(const char *flag_name, const char *profiles_dir,
 		    const char *cwd, char **path_out, char **name_out,
 		    char *err, size_t errlen)
 {
-	struct rs r = { .err = err, .errlen = errlen };
+	return profile_resolve_ex(flag_name, profiles_dir, cwd, NULL, path_out,
+				  name_out, NULL, err, errlen);
+}
+
+int profile_resolve_ex(const char *flag_name, const char *profiles_dir,
+		       const char *cwd, const struct projtrust *trust,
+		       char **path_out, char **name_out,
+		       struct resolve_info *info, char *err, size_t errlen)
+{
+	struct rs r = { .err = err, .errlen = errlen, .trust = trust };
 	char here[PATH_MAX], *name = NULL, *base = NULL;
 	size_t i, len;
 	int ret;
@@ -703,7 +766,18 @@ int profile_resolve(const char *flag_name, const char *profiles_dir,
 	}
 	build_places(&r, profiles_dir);
 	ret = find_file(&r, name, base, path_out, name_out);
+	/* the project's: found in ./profiles, or the islo.yaml's own path;
+	 * what the command line or $ISLO_PROFILES_PATH names is the user's */
+	if (ret > 0 && info)
+		info->needs_trust = (r.found_why && !strcmp(r.found_why, "./profiles")) ||
+				    (r.direct && !flag_name);
 out:
+	if (info) {
+		info->islo_yaml = r.yaml_path;
+		r.yaml_path = NULL;
+	}
+	free(r.yaml_path);
+	free(r.yaml_dir);
 	for (i = 0; i < r.nplaces; i++)
 		free(r.places[i].dir);
 	free(r.cwd);

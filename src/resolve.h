@@ -39,4 +39,29 @@ int profile_resolve(const char *flag_name, const char *profiles_dir,
 		    const char *cwd, char **path_out, char **name_out,
 		    char *err, size_t errlen);
 
+struct projtrust;
+
+/* What profile_resolve_ex() found besides the file. */
+struct resolve_info {
+	char *islo_yaml;     /* the islo.yaml that decided (malloc'd), or NULL */
+	int needs_trust;     /* the profile file is the project's (found in
+			      * ./profiles, or a path the islo.yaml names):
+			      * used only if trusted (projtrust.h) */
+};
+
+/*
+ * profile_resolve_ex() - profile_resolve(), with the trust rules
+ * @trust:  Trusted project files; NULL: no checks
+ * @info:   What decided, or NULL
+ * With @trust, an islo.yaml is used only if trusted, and a trusted
+ * islo.yaml or profile that has disappeared from a place searched before
+ * the one found is an error (never a silent fall-back).  Whether the
+ * profile file itself needs trust is @info->needs_trust: the caller hashes
+ * the bytes it parses.
+ */
+int profile_resolve_ex(const char *flag_name, const char *profiles_dir,
+		       const char *cwd, const struct projtrust *trust,
+		       char **path_out, char **name_out,
+		       struct resolve_info *info, char *err, size_t errlen);
+
 #endif

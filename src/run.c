@@ -35,26 +35,27 @@ static void kill_and_reap(struct supervisor *sv)
 int run_main(const struct run_opts *o)
 {
 	struct supervisor sv;
-	int tapfd = -1, ctlfd = -1, rc;
+	int tapfd = -1, ctlfd = -1, nsfd = -1, rc;
 	pid_t pid;
 
 	if (supervisor_init(&sv) < 0) {
 		supervisor_fini(&sv);
 		return RUN_EXIT_FAIL;
 	}
-	if (ns_spawn(o, &tapfd, &pid, &ctlfd) < 0) {
+	if (ns_spawn(o, &tapfd, &pid, &ctlfd, &nsfd) < 0) {
 		supervisor_fini(&sv);
 		return RUN_EXIT_FAIL;
 	}
 	sv.child = pid;
 
-	if (!o->profile)
+	if (!o->profile && log_verbosity > LOG_ERR)   /* -q: errors only */
 		fprintf(stderr, "islo-net: no gateway profile: the sandbox's "
 			"network is unrestricted (user-mode NAT)\n");
 	/* CMD is let go by the datapath once it is set up and has dropped its
 	 * privileges (supervisor_ready()), so CMD never runs beside a
 	 * privileged gateway */
 	sv.go_fd = ctlfd;
+	sv.go = ns_go;
 	if (o->profile) {
 		rc = gw_serve(tapfd, o, &sv);
 	} else {
@@ -62,6 +63,7 @@ int run_main(const struct run_opts *o)
 	}
 
 	close(tapfd);
+	close(nsfd);
 	if (sv.go_fd >= 0)
 		close(sv.go_fd);   /* never released: the child exits */
 	if (rc < 0 || !sv.done) {

@@ -76,6 +76,7 @@ struct snat {
 	struct snat_dnsq dnsq[SNAT_DNS_PENDING];
 	int tapfd;
 	int tap_dead;               /* read error: the device has gone */
+	uint64_t frames_in;         /* read from the link (supervisor_linger) */
 	struct pollfd *pfd;
 	size_t npfd, cap;
 	struct snat_timer *timers;
@@ -411,6 +412,7 @@ static void snat_tap_read(struct snat *s)
 			return;
 		if (snat_dns_take(s, s->frame, (size_t)n))
 			continue;
+		s->frames_in++;
 		slirp_input(s->slirp, s->frame, (int)n);
 	}
 }
@@ -519,19 +521,22 @@ int slirpnat_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
 		return -1;
 	}
 
-	while (!sv->done) {
-		uint32_t timeout = UINT32_MAX;
-		int n, t, tap_idx = -1, sig_idx, dns_idx = -1;
+	/* until CMD has exited and its link has gone quiet (what its kernel
+	 * still had to send is served, not dropped: supervisor_linger()) */
+	while (supervisor_linger(sv, s.frames_in, 0)) {
+		uint32_t timeout = sv->done ? 20 : UINT32_MAX;
+		int n, t, tap_idx = -1, sig_idx = -1, dns_idx = -1;
 
 		s.npfd = 0;
 		if (!s.tap_dead)
 			tap_idx = snat_add_poll(tapfd, SLIRP_POLL_IN, &s);
-		sig_idx = snat_add_poll(sv->sigfd, SLIRP_POLL_IN, &s);
+		if (!sv->done)
+			sig_idx = snat_add_poll(sv->sigfd, SLIRP_POLL_IN, &s);
 		if (s.dnsfd >= 0)
 			dns_idx = snat_add_poll(s.dnsfd, SLIRP_POLL_IN, &s);
 		snat_timers_timeout(&s, &timeout);
 		slirp_pollfds_fill(s.slirp, &timeout, snat_add_poll, &s);
-		t = supervisor_timeout_ms(sv);
+		t = sv->done ? -1 : supervisor_timeout_ms(sv);
 		if (t >= 0 && (uint32_t)t < timeout)
 			timeout = (uint32_t)t;
 
@@ -542,9 +547,8 @@ int slirpnat_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
 			rc = -1;
 			break;
 		}
-		if (((n > 0 && s.pfd[sig_idx].revents) || t == 0) &&
-		    supervisor_handle(sv))
-			break;
+		if (!sv->done && ((n > 0 && s.pfd[sig_idx].revents) || t == 0))
+			supervisor_handle(sv);
 		if (n > 0 && tap_idx >= 0 && s.pfd[tap_idx].revents)
 			snat_tap_read(&s);
 		if (n > 0 && dns_idx >= 0 && s.pfd[dns_idx].revents)

@@ -21,7 +21,6 @@
 #include "supervisor.h"
 
 #include "log.h"
-#include "ns.h"
 
 #include <errno.h>
 #include <signal.h>
@@ -204,10 +203,37 @@ int supervisor_ready(struct supervisor *sv)
 {
 	int fd = sv->go_fd;
 
-	if (fd < 0)
+	if (fd < 0 || !sv->go)
 		return 0;
 	sv->go_fd = -1;
-	return ns_go(fd);
+	return sv->go(fd);
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int supervisor_linger(struct supervisor *sv, uint64_t frames, unsigned busy)
+{
+	uint64_t now = mono_ms();
+
+	if (frames != sv->linger_frames || !sv->linger_seen_ms) {
+		sv->linger_frames = frames;
+		sv->linger_seen_ms = now;
+	}
+	if (!sv->done)
+		return 1;
+	/* only after CMD exited: `tap`, `qemu` and `serve` stop at once */
+	if (sv->child <= 0)
+		return 0;
+	if (!sv->linger_done_ms)
+		sv->linger_done_ms = now;
+	return now - sv->linger_done_ms < SUPERVISOR_LINGER_MS &&
+	       (busy || now - sv->linger_seen_ms < SUPERVISOR_QUIET_MS);
 }
 
 int supervisor_handle(struct supervisor *sv)

@@ -298,11 +298,13 @@ def islo(world, who, scratch):
         e = dict(os.environ)
         e.pop("ISLO_PROFILES_PATH", None)
         e["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")
+        e["XDG_STATE_HOME"] = str(tmp_path / "state")
         if env:
             e.update(env)
         if who == "user":
             args = ["runuser", "-u", TEST_USER, "--", "env",
-                    "XDG_CONFIG_HOME=" + e["XDG_CONFIG_HOME"]] + args
+                    "XDG_CONFIG_HOME=" + e["XDG_CONFIG_HOME"],
+                    "XDG_STATE_HOME=" + e["XDG_STATE_HOME"]] + args
         p = subprocess.run(args, capture_output=True, text=True, timeout=timeout,
                            cwd=cwd or str(tmp_path), env=e)
         text = ""
@@ -311,8 +313,28 @@ def islo(world, who, scratch):
                 text = f.read()
         return Result(p, text)
 
+    def cli(args, cwd=None, timeout=60):
+        """islo-net ARGS (not run) as `who`, with the same state and config."""
+        e = dict(os.environ)
+        e["XDG_CONFIG_HOME"] = str(tmp_path / "xdg")
+        e["XDG_STATE_HOME"] = str(tmp_path / "state")
+        a = [ISLO] + list(args)
+        if who == "user":
+            a = ["runuser", "-u", TEST_USER, "--", "env",
+                 "XDG_CONFIG_HOME=" + e["XDG_CONFIG_HOME"],
+                 "XDG_STATE_HOME=" + e["XDG_STATE_HOME"]] + a
+        return subprocess.run(a, capture_output=True, text=True, timeout=timeout,
+                              cwd=cwd or str(tmp_path), env=e)
+
+    def trust(*paths, cwd=None):
+        p = cli(["trust"] + list(paths), cwd=cwd)
+        assert p.returncode == 0, p
+        return p
+
     run.who = who
     run.tmp = tmp_path
+    run.cli = cli
+    run.trust = trust
     return run
 
 

@@ -116,6 +116,7 @@ def test_no_gateway_udp_and_tcp_echo(islo, world):
 
 def test_islo_yaml_applies_and_the_flag_overrides_it(islo, world, scratch):
     sub = project(scratch, "# project settings\nimage: debian\ngateway_profile: strict\n")
+    islo.trust(cwd=sub)
     denied = islo(CURL + ["http://other.example.com:%d/" % world.http_port], cwd=sub)
     assert denied.rc == 7, denied
     ev = audit_events(denied.audit)
@@ -145,6 +146,7 @@ def test_profile_not_found(islo, world):
 
 def test_profile_not_found_from_islo_yaml(islo, world, scratch):
     sub = project(scratch, "gateway_profile: missing-one\n")
+    islo.trust(os.path.join(scratch, "proj", "islo.yaml"))
     r = islo(["true"], cwd=sub)
     assert r.rc == 125 and "Gateway profile not found" in r.err, r
     assert "islo.yaml" in r.err
@@ -211,15 +213,27 @@ def _islo_procs():
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_signal_tears_everything_down(world, scratch, sig):
     audit = os.path.join(scratch, "a.log")
-    before = set(glob.glob("/tmp/islo-net-*")) | set(glob.glob("/run/user/*/islo-net-*"))
-    p = subprocess.Popen([ISLO, "run", "--profiles-dir", world.profiles, "-g", "strict",
+    # islo-net's temporary files (resolv.conf, the CA files of an
+    # intercepting profile) go to $TMPDIR: a private one here, so that
+    # other test runs on the machine do not count
+    tmp = os.path.join(scratch, "tmp")
+    os.makedirs(tmp)
+    prof = os.path.join(scratch, "icpt.yaml")
+    with open(prof, "w") as f:
+        f.write("name: icpt\ndefault_action: deny\nrules:\n  - host_pattern: api.example.com\n"
+                "    ports: [443]\n    tls: intercept\n")
+    env = dict(os.environ, TMPDIR=tmp, XDG_STATE_HOME=os.path.join(scratch, "state"))
+    env.pop("XDG_RUNTIME_DIR", None)
+    before = set(glob.glob("/run/user/*/islo-net-*"))
+    p = subprocess.Popen([ISLO, "run", "-g", prof,
                           "--dns-upstream", "127.0.0.1:%d" % world.dns_port,
                           "--audit-log", audit, "--", "sleep", "60"],
-                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     time.sleep(1.0)
     children = subprocess.run(["pgrep", "-P", str(p.pid)], capture_output=True,
                               text=True).stdout.split()
     assert children, "CMD is not running"
+    assert any(n.startswith("islo-net-ca.") for n in os.listdir(tmp)), os.listdir(tmp)
     p.send_signal(sig)
     try:
         rc = p.wait(timeout=10)
@@ -230,7 +244,8 @@ def test_signal_tears_everything_down(world, scratch, sig):
     for c in children:
         assert not os.path.exists("/proc/%s" % c) or \
             open("/proc/%s/stat" % c).read().split()[2] == "Z"
-    after = set(glob.glob("/tmp/islo-net-*")) | set(glob.glob("/run/user/*/islo-net-*"))
+    assert os.listdir(tmp) == [], os.listdir(tmp)
+    after = set(glob.glob("/run/user/*/islo-net-*"))
     assert after <= before, after - before
 
 
@@ -373,3 +388,112 @@ def test_nat_bulk_upload_under_the_syscall_filter(islo):
     srv.close()
     assert r.rc == 0, r
     assert got.get("n") == 32 << 20 and got["sum"] == r.out.strip(), (got, r)
+
+
+def test_check_shows_what_each_rule_does(world, scratch):
+    """check prints every key that changes a rule: interception, methods,
+    paths, rate, the credential's mode and secret name (never a value),
+    route; -q prints nothing for a valid profile."""
+    path = os.path.join(scratch, "shown.yaml")
+    with open(path, "w") as f:
+        f.write("""\
+name: shown
+rules:
+  - name: api
+    host_pattern: api.example.com
+    ports: [443]
+    methods: [GET, POST]
+    path_pattern: [/v1/*, /health]
+    rate_limit_rpm: 60
+    route: 127.0.0.1:8443
+    auth_strategy:
+      mode: header
+      name: X-Api-Key
+      secret: env:SHOWN_SECRET_NAME
+      placeholder_env: API_KEY
+  - name: plain
+    host_pattern: other.example.com
+    ports: [443]
+""")
+    env = dict(os.environ, SHOWN_SECRET_NAME="the-secret-value-123")
+    r = subprocess.run([ISLO, "check", path], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r
+    for want in ("intercept", "GET, POST", "/v1/*, /health", "60 requests/minute",
+                 "header (header X-Api-Key)", "env:SHOWN_SECRET_NAME", "$API_KEY",
+                 "127.0.0.1:8443", "passthrough"):
+        assert want in r.stdout, (want, r.stdout)
+    assert "the-secret-value-123" not in r.stdout + r.stderr
+    r = subprocess.run([ISLO, "check", "-q", path], capture_output=True, text=True)
+    assert r.returncode == 0 and r.stdout == "" and r.stderr == "", r
+
+
+@pytest.mark.parametrize("gateway", [True, False])
+def test_what_cmd_sent_before_exiting_arrives(islo, world, scratch, gateway):
+    """CMD writes 16 MiB (to a slow upstream, via the gateway), closes and
+    exits at once: close() returns while
+    its kernel still holds data to send.  islo-net keeps the sandbox's
+    network namespace and serves the link until it goes quiet, so every
+    byte arrives (through the gateway and through the NAT)."""
+    import hashlib
+    import socket
+    import threading
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    port = srv.getsockname()[1]
+    got = {}
+
+    def sink():
+        srv.settimeout(30)
+        c, _ = srv.accept()
+        c.settimeout(30)
+        if gateway:
+            # an upstream slow to read: the sandbox's kernel still holds
+            # data when CMD has exited
+            time.sleep(1.5)
+        h, n = hashlib.sha256(), 0
+        while True:
+            b = c.recv(1 << 20)
+            if not b:
+                break
+            h.update(b)
+            n += len(b)
+        got["sum"], got["n"] = h.hexdigest(), n
+        c.close()
+    t = threading.Thread(target=sink)
+    t.start()
+    prof = None
+    host = "10.0.2.2"
+    if gateway:
+        prof = os.path.join(scratch, "sink.yaml")
+        with open(prof, "w") as f:
+            f.write("name: sink\ndefault_action: deny\nrules:\n  - host_pattern: api.example.com\n"
+                    "    ports: [%d]\n    allow_private: true\n" % port)
+        host = "api.example.com"
+    # a large send buffer (as large as net.core.wmem_max lets it be):
+    # sendall() returns with megabytes not yet sent
+    script = ("import hashlib, socket, os\n"
+              "d = os.urandom(1 << 20) * 16\n"
+              "s = socket.create_connection(('%s', %d))\n"
+              "s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32 << 20)\n"
+              "s.sendall(d); s.close()\n"
+              "print(hashlib.sha256(d).hexdigest())\n" % (host, port))
+    r = islo(["python3", "-c", script], prof)
+    t.join(timeout=40)
+    srv.close()
+    assert r.rc == 0, r
+    assert got.get("n") == 16 << 20 and got.get("sum") == r.out.strip(), (got, r)
+
+
+def test_ports_may_be_a_single_entry(scratch):
+    """`ports: 443` (and a single range) need no list."""
+    for ports, shown in (("443", "ports 443"), ('"8000-8100"', "ports 8000-8100"), ('"*"', "ports 1-65535")):
+        path = os.path.join(scratch, "one.yaml")
+        with open(path, "w") as f:
+            f.write("name: one\nrules:\n  - host_pattern: api.example.com\n    ports: %s\n" % ports)
+        r = subprocess.run([ISLO, "check", path], capture_output=True, text=True)
+        assert r.returncode == 0 and shown in r.stdout, (ports, r)
+    with open(path, "w") as f:
+        f.write("name: one\nrules:\n  - host_pattern: api.example.com\n    ports: 0\n")
+    r = subprocess.run([ISLO, "check", path], capture_output=True, text=True)
+    assert r.returncode == 1 and "one.yaml:4:12" in r.stderr and "ports" in r.stderr, r

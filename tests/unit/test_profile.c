@@ -267,8 +267,9 @@ TEST(profile_error_positions)
 TEST(profile_error_classes)
 {
 	/* Wrong types. */
-	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    ports: {a: 1}\n", "t.yaml:3:12: expected 'ports' to be a list"));
-	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    ports: 443\n", "t.yaml:3:12: expected 'ports' to be a list"));
+	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    ports: {a: 1}\n", "t.yaml:3:12: expected 'ports' to be a port, a list"));
+	/* one entry without the list is fine (issue 17); a bad one is not */
+	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    ports: 0\n", "t.yaml:3:12: expected 'ports' to be a port, a list"));
 	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    ports: []\n", "t.yaml:3:12: expected at least one entry"));
 	CHECK(fails_with("rules:\n  - host_pattern: a.com\n    ports: [[1]]\n", "t.yaml:3:13: expected a port number"));
 	CHECK(fails_with("internet_enabled: yes\n", "t.yaml:1:19: expected 'internet_enabled' to be true or false, found 'yes'"));
