@@ -267,8 +267,9 @@ int main(int argc, char **argv)
 		SSL *s;
 		size_t len;
 
-		snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: tls_client\r\n\r\n",
-			 argv[3], sni);
+		/* Host names the port too: islo-net checks both */
+		snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s:%s\r\nUser-Agent: tls_client\r\n\r\n",
+			 argv[3], sni, port);
 		len = strlen(req);
 		fd = tcp_connect();
 		if (fd < 0 || !(s = tls_open(fd)))
@@ -302,8 +303,8 @@ int main(int argc, char **argv)
 		double *lat = calloc((size_t)cap, sizeof(double));
 		size_t len;
 
-		snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s\r\nConnection: close\r\n\r\n",
-			 argv[3], sni);
+		snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: %s:%s\r\nConnection: close\r\n\r\n",
+			 argv[3], sni, port);
 		len = strlen(req);
 		while ((t = now_us()) < end) {
 			int fd = tcp_connect();
