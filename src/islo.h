@@ -12,7 +12,7 @@
 struct profile;
 struct secrets;
 
-/* The sandbox's virtual network: slirp4netns's defaults (DESIGN.md 3). */
+/* The sandbox's virtual network: slirp4netns's defaults (README, "Using it"). */
 #define ISLO_NET4        "10.0.2.0"
 #define ISLO_PREFIX4     24
 #define ISLO_GW4         "10.0.2.2"

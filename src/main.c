@@ -6,7 +6,7 @@
  *   islo-net check PROFILE                     validate a gateway profile
  *   islo-net resolve                           show which profile applies
  *
- * Profile resolution (DESIGN.md 4): --gateway-profile/--profile > the
+ * Profile resolution (README, "Which profile applies"): --gateway-profile > the
  * nearest islo.yaml's gateway_profile > no gateway.
  */
 #include <errno.h>

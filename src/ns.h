@@ -2,7 +2,7 @@
 /*
  * ns.h - the sandbox for `islo-net run`: a child in new user, network and
  * mount namespaces, with a TAP device (tap0) configured for the virtual
- * network of DESIGN.md 3, and resolv.conf pointing at the gateway.
+ * network (islo.h), and resolv.conf pointing at the gateway.
  */
 #ifndef ISLO_NS_H
 #define ISLO_NS_H

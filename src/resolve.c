@@ -492,7 +492,7 @@ static void add_place(struct rs *r, const char *dir, const char *why)
 	r->nplaces++;
 }
 
-/* The search list, in order (DESIGN.md 4). */
+/* The search list, in order (README, "Which profile applies"). */
 static void build_places(struct rs *r, const char *profiles_dir)
 {
 	const char *env = getenv("ISLO_PROFILES_PATH");

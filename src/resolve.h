@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * resolve.h - which gateway profile applies (DESIGN.md 4, "Resolution").
+ * resolve.h - which gateway profile applies (README, "Which profile applies").
  *
  * --gateway-profile NAME (alias --profile) > `gateway_profile:` in the
  * nearest islo.yaml from the working directory upward > no gateway.
