@@ -218,6 +218,19 @@ static void metrics_text(struct daemon *dm, struct ctlbuf *b)
 			  "result=\"error\"} %llu\n", g->id,
 			  (unsigned long long)g->st.reload_errors);
 	}
+	metric_head(b, "islo_http_timeouts_total", "counter",
+		    "Connections the HTTP engine closed for a timeout: the "
+		    "sandbox's TLS handshake, a request head, idle keep-alive.");
+	for (g = d->sandboxes; g; g = g->next) {
+		static const char *const kind[3] = { "tls_handshake",
+						     "request_head", "idle" };
+		int k;
+
+		for (k = 0; k < 3; k++)
+			cb_printf(b, "islo_http_timeouts_total{sandbox=\"%s\","
+				  "kind=\"%s\"} %llu\n", g->id, kind[k],
+				  (unsigned long long)g->st.timeouts[k]);
+	}
 }
 
 /* ------------------------------------------------------------------ */
@@ -279,6 +292,12 @@ static void sandbox_json(struct ctlbuf *b, const struct gw *g, int full)
 		  (unsigned long long)g->st.http[ACT_ALLOW],
 		  (unsigned long long)g->st.http[ACT_DENY],
 		  (unsigned long long)g->st.http[ACT_ERROR]);
+	/* the HTTP engine's timeouts (proxy.c, proxy_tick()) */
+	cb_printf(b, ",\"timeouts\":{\"tls_handshake\":%llu,"
+		  "\"request_head\":%llu,\"idle\":%llu}",
+		  (unsigned long long)g->st.timeouts[0],
+		  (unsigned long long)g->st.timeouts[1],
+		  (unsigned long long)g->st.timeouts[2]);
 	cb_printf(b, ",\"tls_handshakes\":%llu,\"refused_over_limit\":%llu,"
 		  "\"bytes_up\":%llu,\"bytes_down\":%llu,\"frames_in\":%llu,"
 		  "\"reloads\":%llu,\"reload_errors\":%llu}",

@@ -199,24 +199,29 @@ struct exchange {
 /**
  * struct scrub - what the response of a request with a secret is cleaned
  * of (see DOC: Scrubbing); taken for that exchange only, wiped after
- * @pat:         The secret; basic's injected value (base64)
+ * @pat:         The secret; basic's injected value (base64); each one
+ *               percent-encoded, when that differs (a reflection in a URL)
  * @pat_len:     Their lengths
  * @npat:        How many
  * @to:          What replaces them (the placeholder)
  * @reported:    The security_event is written
  * @basic:       Storage of basic's injected value
+ * @enc:         Storage of the percent-encoded forms
  * @hold:        Body bytes held back: they may begin a pattern
  * @hpay:        For each, 1 if payload, 0 if chunked framing
  * @nhold:       How many
  * @pay:         Scratch: the payload bytes of hold and the new bytes
  */
+#define SCRUB_PATS 4
+
 struct scrub {
-	const uint8_t *pat[2];
-	size_t pat_len[2];
+	const uint8_t *pat[SCRUB_PATS];
+	size_t pat_len[SCRUB_PATS];
 	int npat;
 	const char *to;
 	int reported;
 	char basic[4200];
+	char enc[2][SCRUB_HOLD / 2];
 	uint8_t hold[SCRUB_HOLD];
 	uint8_t hpay[SCRUB_HOLD];
 	size_t nhold;
@@ -1181,12 +1186,50 @@ static int placeholder_outside(const struct http_req *rq, const uint8_t *b,
 	return 0;
 }
 
+/*
+ * Add the percent-encoded form of pattern @k (RFC 3986: everything but
+ * unreserved characters as %XX, upper-case hex, as URL builders write it)
+ * if it differs from the pattern and is short enough to be held back.
+ */
+static void scrub_add_encoded(struct scrub *sc, int k)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	char *e = sc->enc[k];	/* k: 0 or 1, a raw pattern */
+	size_t i, o = 0, n = sc->pat_len[k];
+	const uint8_t *p = sc->pat[k];
+	int changed = 0;
+
+	if (sc->npat >= SCRUB_PATS)
+		return;
+	for (i = 0; i < n; i++) {
+		uint8_t c = p[i];
+
+		if (o + 3 >= sizeof(sc->enc[0]))
+			return;
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' ||
+		    c == '~') {
+			e[o++] = (char)c;
+			continue;
+		}
+		e[o++] = '%';
+		e[o++] = hex[c >> 4];
+		e[o++] = hex[c & 15];
+		changed = 1;
+	}
+	if (!changed)
+		return;
+	sc->pat[sc->npat] = (const uint8_t *)e;
+	sc->pat_len[sc->npat++] = o;
+}
+
 /* Set up the scrubbing of the response to a request that carries @s.
  * Return: 0, or -1 if out of memory */
 static int scrub_setup(struct proxy *px, const struct pf_auth *a,
 		       const struct secret *s, const char *value)
 {
 	struct scrub *sc = px->scr;
+	int k, nraw;
 
 	if (!sc) {
 		sc = px->scr = malloc(sizeof(*sc));
@@ -1203,6 +1246,9 @@ static int scrub_setup(struct proxy *px, const struct pf_auth *a,
 		sc->pat[sc->npat] = (const uint8_t *)sc->basic;
 		sc->pat_len[sc->npat++] = strlen(sc->basic);
 	}
+	nraw = sc->npat;
+	for (k = 0; k < nraw; k++)
+		scrub_add_encoded(sc, k);
 	sc->to = s->placeholder[0] ? s->placeholder : "islo-net-credential-removed";
 	return 0;
 }

@@ -93,6 +93,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
                     self.send_header("X-Echo-" + k, self.headers[k])
             if self.headers.get("Origin"):
                 self.send_header("Access-Control-Allow-Origin", self.headers["Origin"])
+            if "urlenc" in self.path:
+                # as a redirect to a login page would: percent-encoded
+                import urllib.parse
+                q = urllib.parse.quote(self.headers.get("Authorization", ""), safe="")
+                self.send_header("X-Echo-Location", "/login?next=%2F&auth=" + q)
+                body = body + ("next=/&auth=" + q + "\n").encode()
             if "chunked" in self.path:
                 self.send_header("Transfer-Encoding", "chunked")
                 self.end_headers()

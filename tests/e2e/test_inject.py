@@ -561,3 +561,32 @@ def test_credentialed_request_asks_for_an_uncompressed_answer(islo, world):
         % (world.http_port, tag)])
     got = recorded(tag + "-plain")
     assert [v for k, v in got[0]["headers"] if k.lower() == "accept-encoding"] == ["gzip"], got
+
+
+def test_reflected_secret_percent_encoded_is_scrubbed(islo, world):
+    """A secret with characters a URL encodes (+ / =), reflected
+    percent-encoded (a redirect's query string, a page's link): the
+    encoded form is scrubbed too."""
+    import urllib.parse
+    secret = "tok+en/with=chars-9f8e7d"
+    world.profile("urlenc", """\
+rules:
+  - name: api
+    host_pattern: api.example.com
+    ports: [{https}]
+    allow_private: true
+    auth_strategy:
+      mode: bearer
+      secret: env:ISLO_URLENC_TOKEN
+      placeholder_env: TOKEN
+""")
+    extra = ["--upstream-ca", world.ca, "--ca-dir", os.path.join(islo.tmp, "ca")]
+    r = islo(["curl", "-sS", "-D", "-", "--max-time", "20",
+              "https://api.example.com:%d/reflect?urlenc" % world.https_port],
+             "urlenc", extra=extra, env={"ISLO_URLENC_TOKEN": secret})
+    assert r.rc == 0, r
+    enc = urllib.parse.quote(secret, safe="")
+    assert enc != secret and "X-Echo-Location" in r.out, r
+    for form in (secret, enc, urllib.parse.quote("Bearer " + secret, safe="")):
+        assert form not in r.out, (form, r)
+    assert "auth=Bearer%20islo_ph_" in r.out, r     # the header: the whole placeholder

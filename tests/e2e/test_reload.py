@@ -201,3 +201,56 @@ def test_reload_revokes_on_the_next_request_of_an_open_connection(world, scratch
         os.environ.pop("ISLO_TEST_TOKEN", None)
         sb.close()
         d.stop()
+
+
+STALL_ONE = r"""
+import socket, ssl, sys, time
+out = ssl.MemoryBIO()
+o = ssl.create_default_context().wrap_bio(ssl.MemoryBIO(), out, server_hostname=sys.argv[1])
+try:
+    o.do_handshake()
+except ssl.SSLWantReadError:
+    pass
+s = socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+s.sendall(out.read())
+t = time.time()
+try:
+    while s.recv(65536):
+        pass
+except ConnectionResetError:
+    pass
+print("closed after %.1f" % (time.time() - t))
+"""
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="namespaces with TAP devices need root")
+def test_timeouts_counted_in_stats_and_metrics(world, scratch):
+    import test_daemon
+    world.profile("tmo", """\
+name: tmo
+timeouts:
+  tls_handshake: 1
+rules:
+  - name: api
+    host_pattern: api.example.com
+    ports: [{https}]
+    allow_private: true
+    tls: intercept
+""")
+    cadir = os.path.join(scratch, "ca")
+    d = test_daemon.Daemon(world, scratch, extra=["--ca-dir", cadir, "--upstream-ca", world.ca])
+    sb = test_daemon.Sandbox("o")
+    try:
+        d.add(sb, "sb-o", "tmo")
+        r = sb.run(["/usr/bin/python3", "-c", STALL_ONE, "api.example.com", str(world.https_port)])
+        assert r.returncode == 0 and r.stdout.startswith("closed after"), r
+        assert 0.8 <= float(r.stdout.split()[-1]) < 4, r
+        st = d.ctl_json("stats", "--id", "sb-o")["sandbox"]
+        assert st["timeouts"] == {"tls_handshake": 1, "request_head": 0, "idle": 0}, st
+        text = d.ctl("metrics").stdout
+        assert 'islo_http_timeouts_total{sandbox="sb-o",kind="tls_handshake"} 1' in text, text
+        ev = audit_events(open(d.audit).read())
+        assert any("TLS handshake with the sandbox timed out" in e.get("reason", "") for e in ev), ev
+    finally:
+        sb.close()
+        d.stop()

@@ -506,3 +506,34 @@ def test_python_requests_session_with_empty_answers(islo, world):
     assert [e["rule"] for e in reqs] == ["api", "api", "api", "no-delete", "read-only", "api"], reqs
     opens = [e for e in ev if e["event"] == "connection" and e.get("phase") == "open"]
     assert len(opens) == 2, opens        # one, and one more after the 403 closed it
+
+
+def test_request_whose_rule_goes_elsewhere_is_refused(islo, world):
+    """The connection goes where its first allowing rule sends it (here a
+    route); a request decided by another rule that would go elsewhere
+    is refused, not sent down this connection with that rule's rights."""
+    world.profile("routes", """\
+rules:
+  - name: routed-get
+    priority: 10
+    host_pattern: api.staging.example
+    ports: [443]
+    methods: [GET]
+    route: 127.0.0.1:{https}
+    tls_verify_name: api.example.com
+  - name: direct
+    priority: 20
+    host_pattern: api.staging.example
+    ports: [443]
+    allow_private: true
+    tls: intercept
+""")
+    tag = os.urandom(4).hex()
+    reqs = [("GET", "/headers/%s" % tag, {}), ("POST", "/headers/%s" % tag, {"Content-Length": "0"})]
+    r = run(islo, world, ["/usr/bin/python3", "-c",
+                          session_script(443, reqs, host="api.staging.example")], profile="routes")
+    assert r.rc == 0, r
+    st = statuses(r.out)
+    assert st[0] == 200 and st[1] == 403, r
+    ev = [e for e in audit_events(r.audit) if e["event"] == "http_request"]
+    assert ev[1]["rule"] == "direct" and "upstream" in ev[1]["reason"], ev
