@@ -76,6 +76,11 @@
 #define ETHTYPE_ARP_ 0x0806
 #define ETHTYPE_IP6 0x86dd
 #define FRAMES_PER_WAKE 64
+/* A sandbox under SYN flood pressure (flow.c) is read PACED_FRAMES frames
+ * at a time, then not for PACED_MS: its flood fills its own TAP queue (the
+ * kernel drops there, at its cost), not the loop every sandbox shares. */
+#define PACED_FRAMES 16
+#define PACED_MS 2
 #define DNS_TTL 60
 
 /* lwIP NO_SYS: our clock. */
@@ -186,9 +191,14 @@ void gw_audit_flow(struct gw *g, const struct flow *f, const char *phase,
 		if (!strcmp(action, "deny"))
 			g->st.conns[ACT_DENY]++; /* refused after the peek */
 	}
+	/* refusals are the sandbox's to trigger at will: budgeted */
+	if (!audit_begin_kind(g->audit, &e, "connection",
+			      strcmp(action, "allow") ?
+			      (!strcmp(phase, "open") ? AK_CONN_REFUSED
+						      : AK_SECURITY) : AK_NONE))
+		return;
 	ipaddr_str(&f->src, src, sizeof(src));
 	ipaddr_str(&f->dst, dst, sizeof(dst));
-	audit_begin(&e, "connection");
 	audit_str(&e, "phase", phase);
 	audit_str(&e, "action", action);
 	audit_str(&e, "profile", g->profile_name);
@@ -718,7 +728,7 @@ size_t gw_dns_answer(struct gw *g, const uint8_t *q, size_t len, uint8_t *out,
 	if (r == 0 && dq.name[0])
 		action = name_may_be_allowed(g->prof, dq.name) ? "allow" : "deny";
 	g->st.dns[!strcmp(action, "allow") ? 0 : 1]++;
-	audit_begin(&e, "dns");
+	audit_begin_kind(g->audit, &e, "dns", AK_DNS);
 	audit_str(&e, "action", action);
 	audit_str(&e, "profile", g->profile_name);
 	audit_str(&e, "proto", proto);
@@ -776,21 +786,16 @@ static void udp_refused(struct gw *g, const struct ipaddr *src,
 			const struct ipaddr *dst, uint16_t dport,
 			const struct pf_decision *d, const char *reason)
 {
-	uint64_t now = now_ms();
 	struct audit_ev e;
 	char s[INET6_ADDRSTRLEN], dstr[INET6_ADDRSTRLEN];
 
 	g->st.udp[ACT_DENY]++;
-	/* one line per datagram would let the sandbox fill the disk (a
-	 * limit per sandbox: one cannot silence another's log) */
-	if (now / 1000 != g->udp_log_last / 1000)
-		g->udp_log_count = 0;
-	g->udp_log_last = now;
-	if (++g->udp_log_count > 20)
+	/* one line per datagram would let the sandbox fill the disk: the
+	 * writer's budget (per sandbox: one cannot silence another's log) */
+	if (!audit_begin_kind(g->audit, &e, "connection", AK_UDP_REFUSED))
 		return;
 	ipaddr_str(src, s, sizeof(s));
 	ipaddr_str(dst, dstr, sizeof(dstr));
-	audit_begin(&e, "connection");
 	audit_str(&e, "action", "deny");
 	audit_str(&e, "profile", g->profile_name);
 	audit_str(&e, "rule", policy_rule_label(d));
@@ -1176,7 +1181,16 @@ static void tap_input(struct gw *g)
 		stream_input(g);
 		return;
 	}
-	for (i = 0; i < FRAMES_PER_WAKE; i++) {
+	int max = FRAMES_PER_WAKE;
+	uint64_t now = 0;
+
+	/* paced only when it shares the loop: alone, it has all of it */
+	if (g->pressure_until && g->d->nsandboxes > 1) {
+		now = now_ms();
+		if (now < g->pressure_until)
+			max = PACED_FRAMES;
+	}
+	for (i = 0; i < max; i++) {
 		ssize_t n = read(g->tapfd, g->ibuf, g->bufsize);
 
 		if (n < 0) {
@@ -1187,7 +1201,34 @@ static void tap_input(struct gw *g)
 		if (n == 0)
 			return;
 		gw_tap_frame(g, g->ibuf, (size_t)n);
+		if (g->tapfd < 0)
+			return;
 	}
+	if (max == PACED_FRAMES && g->tapfd >= 0) {
+		link_events(g, 0);
+		g->link_paused_until = now + PACED_MS;
+		g->d->paused = 1;
+	}
+}
+
+/* Take the paced links back into the loop when their pause is over. */
+static void links_resume(struct gwd *d)
+{
+	uint64_t now = now_ms();
+	struct gw *g;
+	int left = 0;
+
+	for (g = d->sandboxes; g; g = g->next) {
+		if (!g->link_paused_until)
+			continue;
+		if (now < g->link_paused_until) {
+			left = 1;
+			continue;
+		}
+		g->link_paused_until = 0;
+		link_events(g, EPOLLIN);
+	}
+	d->paused = left;
 }
 
 void gw_tap_frame(struct gw *g, uint8_t *buf, size_t n)
@@ -1287,6 +1328,8 @@ static void arm_timer(struct gwd *d)
 
 	if (ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE || ms > 1000)
 		ms = 1000; /* flow_tick: peek and connect deadlines */
+	if (d->paused && ms > 1)
+		ms = 1;    /* a paced link to take back */
 	if (ms == 0)
 		ms = 1;
 	/* one syscall less per turn: a timer already set for the same
@@ -1452,7 +1495,10 @@ static int gw_netif_up(struct gw *g)
 			return -1;
 		g->listener = l;
 	}
-	tcp_arg(g->listener, g);
+	/* the pcbs it makes inherit this argument until flow_inject() gives
+	 * them their flow's */
+	g->accept_ref.type = REF_ACCEPT;
+	tcp_arg(g->listener, &g->accept_ref);
 	tcp_accept(g->listener, flow_accept);
 
 	g->dns_pcb = udp_new_ip_type(IPADDR_TYPE_ANY);
@@ -1539,6 +1585,8 @@ struct gw *gw_add(struct gwd *d, const char *id, int tapfd,
 	g->profile_name = ps->name;
 	g->t_added = now_ms();
 	g->max_flows = o->max_connections > 0 ? (unsigned)o->max_connections : 4096;
+	g->max_halfopen = g->max_flows < FLOW_HALFOPEN_MAX ? g->max_flows
+							   : FLOW_HALFOPEN_MAX;
 	memcpy(g->mac, mac, 6);
 	ipaddr_parse(&g->gw4, AF_INET, ISLO_GW4);
 	ipaddr_parse(&g->dns4, AF_INET, ISLO_DNS4);
@@ -1803,6 +1851,8 @@ int gwd_run_once(struct gwd *d, int timeout_ms)
 		case REF_UDP:
 			uflow_sock_event((struct uflow *)r);
 			break;
+		case REF_ACCEPT:
+			break;
 		case REF_CTL_LISTEN:
 		case REF_CTL_CONN:
 		case REF_METRICS_LISTEN:
@@ -1812,6 +1862,8 @@ int gwd_run_once(struct gwd *d, int timeout_ms)
 		}
 	}
 	sys_check_timeouts();
+	if (d->paused)
+		links_resume(d);
 	if (d->sv && d->sv->reload) {
 		d->sv->reload = 0;
 		gwd_reload_all(d);
@@ -1824,6 +1876,7 @@ int gwd_run_once(struct gwd *d, int timeout_ms)
 			g->last_ra = now_ms();
 		}
 		hostdns_tick(g->hostdns);
+		audit_tick(g->audit);
 		flow_tick(g);
 		uflow_tick(g, 0);
 		flow_reap(g);

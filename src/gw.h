@@ -37,7 +37,8 @@ struct flow;
 /* Typed epoll references: every registered fd's data.ptr points at one. */
 enum ref_type { REF_TAP = 1, REF_TIMER, REF_SIG, REF_FLOW, REF_HOSTDNS, REF_UDP,
 		REF_LISTEN, REF_CTL_LISTEN, REF_CTL_CONN, REF_METRICS_LISTEN,
-		REF_METRICS_CONN };
+		REF_METRICS_CONN,
+		REF_ACCEPT /* lwIP's listener argument (never in epoll) */ };
 struct epref {
 	enum ref_type type;
 };
@@ -62,11 +63,23 @@ uint32_t hostdns_resolve(struct hostdns *h, const char *name, hostdns_cb cb,
 void hostdns_cancel(struct hostdns *h, uint32_t id);
 
 /* --- flows (flow.c) --- */
+/* The half-open queue's length per sandbox (at most max_connections):
+ * the kernel's old tcp_max_syn_backlog default.  lwIP's own listen
+ * backlog (255) is larger, so ours is the one that decides. */
+#define FLOW_HALFOPEN_MAX 128
+#define FLOW_HANDSHAKE_MS 10000         /* SYN-ACK sent, no ACK: given up */
+#define FLOW_DNS_IDLE_MS 30000          /* DNS over TCP: idle, closed */
+/* SYN flood pressure: this many handshakes failing (dropped, expired,
+ * reset) within a second put the sandbox under pressure for a second
+ * (flow.c: handshake first; gw.c: its link paced). */
+#define FLOW_PRESSURE_FAILS 64
 enum flow_state {
 	FLOW_HELD,        /* SYN held while we resolve/connect upstream */
 	FLOW_APPROVED,    /* upstream connected; SYN re-injected into lwIP */
 	FLOW_OPEN,        /* lwIP accepted; relaying (after peek, if any) */
 	FLOW_DNS,         /* DNS over TCP to the gateway's resolver address */
+	FLOW_CONNECTING,  /* accepted under SYN flood pressure (deferred);
+			   * upstream being resolved/connected */
 	FLOW_DEAD,        /* to be freed by flow_reap() */
 };
 
@@ -75,6 +88,19 @@ struct flow {
 	struct gw *g;
 	struct flow *next, *prev;
 	enum flow_state state;
+
+	/* half-open: the sandbox's handshake is not done yet (SYN held,
+	 * resolving, connecting upstream, SYN-ACK sent by lwIP).  Such flows
+	 * are in the sandbox's half-open queue, oldest first (flow.c) */
+	struct flow *ho_next, *ho_prev;
+	int halfopen;
+	struct tcp_pcb *hs_pcb;         /* lwIP's SYN_RCVD pcb, until accept */
+	uint64_t deadline;              /* half-open: when it is given up;
+					 * DNS over TCP: idle until */
+	int deferred;                   /* admitted under SYN flood pressure:
+					 * upstream after the handshake */
+	struct pbuf *early;             /* FLOW_CONNECTING: sandbox bytes */
+	int early_eof;
 
 	/* identity, from the SYN */
 	struct ipaddr src, dst;
@@ -120,6 +146,7 @@ struct flow {
 	struct proxy *px;               /* intercepted (proxy.c), or NULL */
 	struct policyset *ps;           /* the rules that admitted it */
 	struct pgproxy *pg;             /* database gateway (pgproxy.c), or NULL */
+	int open_logged;                /* its "open" event is written */
 	char up_fail[160];              /* postgres rules: why upstream could not
 					 * be reached (told to the sandbox as a
 					 * PostgreSQL error), "" if it was */
@@ -170,6 +197,12 @@ struct gw_stats {
 	uint64_t bytes_up, bytes_down;  /* of closed connections */
 	uint64_t frames_in, frames_out, frames_dropped;
 	uint64_t syn_refused_limit;     /* SYNs beyond max_connections */
+	uint64_t halfopen_dropped;      /* half-open flows dropped for newer
+					 * SYNs (the queue was full) */
+	uint64_t halfopen_expired;      /* half-open flows that timed out or
+					 * were reset by the sandbox */
+	uint64_t syn_deferred;          /* SYNs answered before connecting
+					 * upstream (SYN flood pressure) */
 	uint64_t reloads, reload_errors;
 };
 
@@ -203,6 +236,7 @@ struct gw {
 	uint8_t *srx, *stx;
 	size_t srx_len, stx_len, stx_cap, srx_cap;
 	uint32_t link_events;
+	uint64_t link_paused_until;     /* paced under SYN flood pressure */
 
 	struct netif netif;
 	uint8_t mac[6], guest_mac[6];
@@ -214,6 +248,13 @@ struct gw {
 
 	struct flow *flows;
 	unsigned nflows, max_flows;
+	struct flow *ho_head, *ho_tail; /* half-open flows, oldest first */
+	unsigned nhalfopen, max_halfopen;
+	unsigned ndead;                 /* flows released, not yet reaped */
+	uint64_t ho_fail_sec;           /* the second ho_fails counts in */
+	unsigned ho_fails;              /* handshakes failed in that second */
+	uint64_t pressure_until;        /* under SYN flood pressure until */
+	struct epref accept_ref;        /* REF_ACCEPT: the listener's arg */
 	struct uflow *uflows;
 	unsigned nuflows;
 
@@ -227,10 +268,6 @@ struct gw {
 					 * the same scope), made on first use */
 
 	uint64_t last_ra;               /* when we last sent a router advert */
-	uint64_t udp_log_last;          /* refused-UDP log lines: rate limit */
-	unsigned udp_log_count;
-	uint64_t limit_log_last;        /* over-the-limit SYNs: the same */
-	unsigned limit_log_count;
 	uint8_t *obuf;                  /* one frame being written to the TAP */
 	uint8_t *ibuf;                  /* one frame being read from the TAP */
 	size_t bufsize;
@@ -259,6 +296,7 @@ struct gwd {
 					 * leaf cache) */
 	int reload_requested;           /* SIGHUP seen */
 	uint64_t timer_at;              /* when the timerfd fires, 0: unset */
+	int paused;                     /* a sandbox's link is paced */
 };
 
 int gwd_init(struct gwd *d, struct supervisor *sv);

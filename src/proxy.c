@@ -840,7 +840,8 @@ static void audit_request(struct proxy *px, const char *action, int status,
 
 	f->g->st.http[!strcmp(action, "allow") ? (status == 502 ? ACT_ERROR :
 						   ACT_ALLOW) : ACT_DENY]++;
-	audit_begin(&e, "http_request");
+	audit_begin_kind(f->g->audit, &e, "http_request",
+			 strcmp(action, "allow") ? AK_HTTP_REFUSED : AK_NONE);
 	audit_str(&e, "action", action);
 	audit_str(&e, "profile", f->g->profile_name);
 	audit_str(&e, "rule", policy_rule_label(&f->dec));
@@ -868,7 +869,7 @@ static void security_event(struct proxy *px, const char *reason,
 	char src[INET6_ADDRSTRLEN];
 
 	ipaddr_str(&f->src, src, sizeof(src));
-	audit_begin(&e, "security_event");
+	audit_begin_kind(f->g->audit, &e, "security_event", AK_SECURITY);
 	audit_str(&e, "action", "deny");
 	audit_str(&e, "profile", f->g->profile_name);
 	audit_str(&e, "rule", policy_rule_label(&f->dec));

@@ -63,7 +63,8 @@ static void uflow_audit(struct uflow *u, const char *phase, const char *action,
 		u->g->st.udp[!strcmp(action, "allow") ? ACT_ALLOW : ACT_DENY]++;
 	ipaddr_str(&u->src, s, sizeof(s));
 	ipaddr_str(&u->dst, d, sizeof(d));
-	audit_begin(&e, "connection");
+	audit_begin_kind(u->g->audit, &e, "connection",
+			 strcmp(action, "allow") ? AK_UDP_REFUSED : AK_NONE);
 	audit_str(&e, "phase", phase);
 	audit_str(&e, "action", action);
 	audit_str(&e, "profile", u->g->profile_name);

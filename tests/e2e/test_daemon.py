@@ -455,21 +455,24 @@ def test_syn_flood_in_one_sandbox_does_not_starve_another(world, scratch, sandbo
         st = d.ctl_json("stats", "--id", "flooder")["sandbox"]
         vst = d.ctl_json("stats", "--id", "victim")["sandbox"]
         with capsys.disabled():
-            print("\n  SYN flood: %d SYNs from the flooder (%d refused over its limit of 64);"
+            print("\n  SYN flood: %d SYNs from the flooder (%d dropped from its half-open queue);"
                   "\n  victim p50 connect+request %.2f ms -> %.2f ms (%.1fx), download "
                   "%.0f -> %.0f MB/s (%.0f%%)" % (
-                      sent, st["refused_over_limit"], base_lat * 1e3, lat * 1e3,
+                      sent, st["half_open_dropped"], base_lat * 1e3, lat * 1e3,
                       lat / base_lat, base_rate / 1e6, rate / 1e6, 100 * rate / base_rate))
         assert sent > 10000, sent
-        assert st["refused_over_limit"] > 1000, st
-        # the limit, plus refused flows freed at the end of the loop turn
+        # the held SYNs are half-open: the oldest make room for the newest
+        # (a SYN queue), so the flood is dropped, not refused over the limit
+        assert st["half_open_dropped"] > 1000, st
+        assert st["half_open"] <= 64, st
+        # the limit, plus dropped flows freed at the end of the loop turn
         # (the loop reads at most 64 frames per sandbox per turn)
         assert st["connections_open"] <= 64 + 64 + 1, st
-        # the bound: the victim keeps at least a quarter of its throughput,
-        # and its p50 request latency stays under 20 ms (a flood of this size
-        # costs it one shared CPU, nothing more)
-        assert rate >= base_rate / 4, (base_rate, rate)
-        assert lat <= max(20 * base_lat, 0.02), (base_lat, lat)
+        # the bound: the victim keeps at least half of its throughput, and
+        # its p50 request latency stays within 2x (a millisecond of margin:
+        # the flooder's own process shares the machine's two cores)
+        assert rate >= base_rate / 2, (base_rate, rate)
+        assert lat <= max(2 * base_lat, base_lat + 0.001), (base_lat, lat)
         assert vst["refused_over_limit"] == 0
         assert d.p.poll() is None
     finally:
