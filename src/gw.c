@@ -39,7 +39,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -1342,6 +1344,102 @@ static void arm_timer(struct gwd *d)
 	timerfd_settime(d->timerfd, 0, &its, NULL);
 }
 
+/*
+ * Descriptors.  One process serves every sandbox, so they share one
+ * descriptor table: a sandbox at its connection limit must never take
+ * another's descriptors.  At start the soft RLIMIT_NOFILE is raised to the
+ * hard limit (the sandbox's own processes were forked before: they keep
+ * the usual limit, as systemd does for its services' children); each
+ * sandbox then reserves what its limits can use (gw_add()).
+ */
+static void fds_init(struct gwd *d)
+{
+	struct rlimit rl;
+	DIR *dir;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		if (rl.rlim_cur < rl.rlim_max) {
+			rlim_t want = rl.rlim_max;
+
+			/* "unlimited" is not a descriptor count the kernel
+			 * takes: the sysctl fs.nr_open default */
+			if (want == RLIM_INFINITY || want > 1048576)
+				want = 1048576;
+			if (want > rl.rlim_cur) {
+				rl.rlim_cur = want;
+				if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+					getrlimit(RLIMIT_NOFILE, &rl);
+			}
+		}
+		d->fd_limit = rl.rlim_cur == RLIM_INFINITY ? 1048576
+							    : (unsigned long)rl.rlim_cur;
+	} else {
+		d->fd_limit = 1024;
+	}
+	d->fd_base = 0;
+	dir = opendir("/proc/self/fd");
+	if (dir) {
+		while (readdir(dir))
+			d->fd_base++;
+		closedir(dir);
+		d->fd_base = d->fd_base > 3 ? d->fd_base - 3 : 0; /* . .. dir */
+	} else {
+		d->fd_base = 16;
+	}
+}
+
+/* Descriptors one sandbox with these limits may hold. */
+static unsigned long gw_fds_needed(unsigned max_flows)
+{
+	return (unsigned long)max_flows + GW_UFLOWS(max_flows) + GW_FDS_FIXED;
+}
+
+/**
+ * gw_fds_reserve() - Reserve the sandbox's descriptors, or say why not
+ * @g:      Sandbox, with g->max_flows from its options
+ * @err:    Why not
+ * @errlen: Its size
+ *
+ * `run`, `tap` and `qemu` (one sandbox, id "") lower the connection limit
+ * to what fits, and say so (-v); the daemon refuses a sandbox that does
+ * not fit rather than let it take the others' descriptors.
+ * Return: 0, or -1 with @err set
+ */
+static int gw_fds_reserve(struct gw *g, char *err, size_t errlen)
+{
+	struct gwd *d = g->d;
+	unsigned long budget = d->fd_limit > d->fd_base + GWD_FDS_RESERVE ?
+		d->fd_limit - d->fd_base - GWD_FDS_RESERVE : 0;
+	unsigned long avail = budget > d->fd_reserved ? budget - d->fd_reserved : 0;
+	unsigned long need = gw_fds_needed(g->max_flows);
+
+	if (need > avail && !g->id[0]) {
+		unsigned m = g->max_flows;
+
+		while (m > 1 && gw_fds_needed(m) > avail)
+			m = gw_fds_needed(m) - avail >= m ? m / 2 : m - 1;
+		if (gw_fds_needed(m) <= avail) {
+			info("--max-connections %u lowered to %u: that is what "
+			     "fits in the descriptor limit (ulimit -n) of %lu",
+			     g->max_flows, m, d->fd_limit);
+			g->max_flows = m;
+			need = gw_fds_needed(m);
+		}
+	}
+	if (need > avail) {
+		snprintf(err, errlen, "not enough file descriptors: "
+			 "max_connections %u needs %lu, and %lu of the limit of "
+			 "%lu (ulimit -n) are left (%lu reserved by %u other "
+			 "sandboxes); lower max_connections or raise the limit",
+			 g->max_flows, need, avail, d->fd_limit, d->fd_reserved,
+			 d->nsandboxes ? d->nsandboxes - 1 : 0);
+		return -1;
+	}
+	g->fds = need;
+	d->fd_reserved += need;
+	return 0;
+}
+
 /**
  * gwd_init() - Start the loop (and lwIP, once per process)
  * @d:  Loop
@@ -1354,6 +1452,7 @@ int gwd_init(struct gwd *d, struct supervisor *sv)
 
 	memset(d, 0, sizeof(*d));
 	d->sv = sv;
+	fds_init(d);
 	/* libcrypto's EC code for BearSSL, set up before isolation */
 	ecfast_init();
 	if (!lwip_up) {
@@ -1587,6 +1686,7 @@ struct gw *gw_add(struct gwd *d, const char *id, int tapfd,
 	g->max_flows = o->max_connections > 0 ? (unsigned)o->max_connections : 4096;
 	g->max_halfopen = g->max_flows < FLOW_HALFOPEN_MAX ? g->max_flows
 							   : FLOW_HALFOPEN_MAX;
+	g->max_uflows = GW_UFLOWS(g->max_flows);
 	memcpy(g->mac, mac, 6);
 	ipaddr_parse(&g->gw4, AF_INET, ISLO_GW4);
 	ipaddr_parse(&g->dns4, AF_INET, ISLO_DNS4);
@@ -1602,6 +1702,12 @@ struct gw *gw_add(struct gwd *d, const char *id, int tapfd,
 	g->next = d->sandboxes;
 	d->sandboxes = g;
 	d->nsandboxes++;
+
+	if (gw_fds_reserve(g, err, errlen) < 0)
+		goto fail;
+	g->max_halfopen = g->max_flows < FLOW_HALFOPEN_MAX ? g->max_flows
+							   : FLOW_HALFOPEN_MAX;
+	g->max_uflows = GW_UFLOWS(g->max_flows);
 
 	g->bufsize = (size_t)g->o->mtu + ETH_HLEN_ + 64;
 	g->ibuf = malloc(g->bufsize);
@@ -1685,6 +1791,8 @@ void gw_remove(struct gw *g)
 			break;
 		}
 	}
+	d->fd_reserved -= g->fds;
+	g->fds = 0;
 	flow_close_all(g);
 	flow_reap(g);
 	uflow_tick(g, 1);

@@ -206,6 +206,18 @@ struct gw_stats {
 	uint64_t reloads, reload_errors;
 };
 
+/* Descriptors a sandbox holds besides one per connection and per UDP
+ * flow: its link (TAP or QEMU listener and stream), the host resolver's
+ * socket, its audit log, and a little room (a trust store being read). */
+#define GW_FDS_FIXED 8
+/* Descriptors the loop keeps for itself: epoll, timerfd, signalfd, the
+ * control and metrics sockets and their clients, the CA's files. */
+#define GWD_FDS_RESERVE 64
+/* The UDP flows a sandbox may have: a quarter of its connection limit,
+ * at least 16, at most 1024. */
+#define GW_UFLOWS(max_flows) \
+	((max_flows) / 4 < 16 ? 16 : (max_flows) / 4 > 1024 ? 1024 : (max_flows) / 4)
+
 /* --- the sandbox (gw.c) --- */
 struct gwd;
 struct gw {
@@ -248,6 +260,8 @@ struct gw {
 
 	struct flow *flows;
 	unsigned nflows, max_flows;
+	unsigned max_uflows;            /* UDP flows it may have */
+	unsigned long fds;              /* descriptors reserved for it */
 	struct flow *ho_head, *ho_tail; /* half-open flows, oldest first */
 	unsigned nhalfopen, max_halfopen;
 	unsigned ndead;                 /* flows released, not yet reaped */
@@ -297,6 +311,10 @@ struct gwd {
 	int reload_requested;           /* SIGHUP seen */
 	uint64_t timer_at;              /* when the timerfd fires, 0: unset */
 	int paused;                     /* a sandbox's link is paced */
+	/* descriptors (gw_add()): the soft RLIMIT_NOFILE (raised to the
+	 * hard one), those open when the loop started, and the sum of what
+	 * the sandboxes have reserved */
+	unsigned long fd_limit, fd_base, fd_reserved;
 };
 
 int gwd_init(struct gwd *d, struct supervisor *sv);

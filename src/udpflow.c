@@ -32,7 +32,6 @@
 
 #define UFLOW_IDLE_MS 60000
 #define UFLOW_QUEUE 8
-#define UFLOW_MAX 1024
 
 struct uflow {
 	struct epref ref;               /* REF_UDP */
@@ -259,7 +258,7 @@ int uflow_input(struct gw *g, const struct ipaddr *src, const struct ipaddr *dst
 	if (d->action != PF_ALLOW)
 		return -1;
 	*reason = "too many UDP flows";
-	if (g->nuflows >= UFLOW_MAX)
+	if (g->nuflows >= g->max_uflows)
 		return -1;
 	*reason = "private, loopback or link-local address";
 	if (!name && policy_private_blocked(d, dst->family, dst->a))

@@ -98,14 +98,14 @@ class Sandbox:
 
 
 class Daemon:
-    def __init__(self, world, scratch, extra=()):
+    def __init__(self, world, scratch, extra=(), prefix=()):
         self.world = world
         self.sock = os.path.join(scratch, "ctl.sock")
         self.audit = os.path.join(scratch, "shared.log")
         self.metrics_port = free_port()
         self.log = os.path.join(scratch, "serve.log")
         self.p = subprocess.Popen(
-            [ISLO, "serve", "--control", self.sock, "--audit-log", self.audit,
+            list(prefix) + [ISLO, "serve", "--control", self.sock, "--audit-log", self.audit,
              "--metrics-listen", "127.0.0.1:%d" % self.metrics_port,
              "--dns-upstream", "127.0.0.1:%d" % world.dns_port] + list(extra),
             stdout=subprocess.DEVNULL, stderr=open(self.log, "w"), text=True)
@@ -551,5 +551,69 @@ rules:
         st = d.ctl_json("stats", "--id", "sb-t1")["sandbox"]
         assert st["tls_handshakes"] == 1 and st["http"]["allow"] == 1, st
     finally:
+        if d.p.poll() is None:
+            assert d.stop() == 0
+
+
+HOLD_MANY = r"""
+import json, socket, sys
+addr = socket.getaddrinfo("api.example.com", None, socket.AF_INET)[0][4][0]
+socks, refused, other = [], 0, 0
+for i in range(int(sys.argv[2])):
+    try:
+        socks.append(socket.create_connection((addr, int(sys.argv[1])), timeout=5))
+    except ConnectionRefusedError:
+        refused += 1
+    except OSError:
+        other += 1
+print(json.dumps({"open": len(socks), "refused": refused, "other": other}), flush=True)
+sys.stdin.read()
+"""
+
+
+def test_descriptors_are_reserved_per_sandbox(world, scratch, sandboxes):
+    """`ulimit -n 1024` for the daemon: each sandbox reserves what its
+    connection limit can use; one holding every connection it may have
+    never takes another's descriptors, and a sandbox that does not fit is
+    refused at `ctl add`, with the reason."""
+    hold = subprocess.Popen(["/usr/bin/python3", "-c", r"""
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0)); s.listen(4096); print(s.getsockname()[1], flush=True)
+held = []
+while True: held.append(s.accept()[0])
+"""], stdout=subprocess.PIPE, text=True)
+    port = int(hold.stdout.readline())
+    world.profile("dm-hold", PROFILES["dm-a"].replace("dm-a", "dm-hold").replace(
+        "ports: [{http}]", "ports: [%d]" % port))
+    d = Daemon(world, scratch, prefix=["prlimit", "--nofile=1024:1024", "--"])
+    try:
+        a, b, c = sandboxes("a"), sandboxes("b"), sandboxes("c")
+        # the default limit (4096 connections) cannot fit in 1024
+        r = d.ctl("add", "--id", "big", "--tap", a.tap, "--netns", "/run/netns/" + a.ns,
+                  "--profiles-dir", world.profiles, "-g", "dm-hold")
+        assert r.returncode != 0 and "not enough file descriptors" in r.stdout + r.stderr, r
+        d.add(a, "a", "dm-hold", "--max-connections", "400")
+        d.add(b, "b", "dm-hold", "--max-connections", "300")
+        r = d.ctl("add", "--id", "c", "--tap", c.tap, "--netns", "/run/netns/" + c.ns,
+                  "--profiles-dir", world.profiles, "-g", "dm-hold",
+                  "--max-connections", "300")
+        assert r.returncode != 0 and "not enough file descriptors" in r.stdout + r.stderr, r
+        pa = a.popen(["/usr/bin/python3", "-c", HOLD_MANY, str(port), "600"],
+                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        ra = json.loads(pa.stdout.readline())
+        assert ra["open"] == 400 and ra["refused"] == 200 and ra["other"] == 0, ra
+        # a at its limit: b still has all of its own
+        pb = b.popen(["/usr/bin/python3", "-c", HOLD_MANY, str(port), "300"],
+                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        rb = json.loads(pb.stdout.readline())
+        assert rb["open"] == 300 and rb["refused"] == 0 and rb["other"] == 0, rb
+        for p in (pa, pb):
+            p.stdin.close()
+            p.wait(timeout=30)
+        assert "Too many open files" not in open(d.log).read()
+    finally:
+        hold.kill()
+        hold.wait()
         if d.p.poll() is None:
             assert d.stop() == 0

@@ -131,6 +131,18 @@ def rss_kb(pid):
     return 0
 
 
+HOLD = r"""
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0))
+s.listen(4096)
+print(s.getsockname()[1], flush=True)
+held = []
+while True:
+    held.append(s.accept()[0])
+"""
+
 SINK = r"""
 import socket, sys
 s = socket.socket()
@@ -148,8 +160,8 @@ class Sink:
     of its own, so that it keeps up): the flood's connects upstream
     succeed, so every SYN reaches lwIP."""
 
-    def __init__(self):
-        self.p = subprocess.Popen(["/usr/bin/python3", "-c", SINK], stdout=subprocess.PIPE,
+    def __init__(self, code=SINK):
+        self.p = subprocess.Popen(["/usr/bin/python3", "-c", code], stdout=subprocess.PIPE,
                                   text=True)
         self.port = int(self.p.stdout.readline())
 
@@ -166,7 +178,7 @@ def sink(world):
     s.close()
 
 
-def run_watched(world, who, scratch, script, args=(), extra=(), timeout=90):
+def run_watched(world, who, scratch, script, args=(), extra=(), timeout=90, prefix=()):
     """Run `script` in a sandbox; sample the gateway's RSS when the script
     prints "ready" and when it prints "done".  Returns (lines, rss_start,
     rss_end, audit events)."""
@@ -178,6 +190,7 @@ def run_watched(world, who, scratch, script, args=(), extra=(), timeout=90):
         list(extra) + ["--", "/usr/bin/python3", "-c", FLOODLIB + script] + list(args)
     env = dict(os.environ, XDG_CONFIG_HOME=os.path.join(scratch, "xdg"))
     env.pop("ISLO_PROFILES_PATH", None)
+    cmd = list(prefix) + cmd
     if who == "user":
         cmd = ["runuser", "-u", TEST_USER, "--", "env",
                "XDG_CONFIG_HOME=" + env["XDG_CONFIG_HOME"]] + cmd
@@ -325,3 +338,61 @@ def test_dns_flood_has_an_audit_budget(world, who, scratch, sink):
     # nothing left out without a trace: every answer the sandbox got is a
     # line or part of a count
     assert len(dns) + sum(e["count"] for e in sup) >= r["got"], (len(dns), sup, r)
+
+
+MANY = r"""
+addr = socket.getaddrinfo("api.example.com", None, socket.AF_INET)[0][4][0]
+port = int(sys.argv[1])
+say("ready")
+socks, refused, other = [], 0, 0
+for i in range(400):
+    try:
+        socks.append(socket.create_connection((addr, port), timeout=5))
+    except ConnectionRefusedError:
+        refused += 1
+    except OSError:
+        other += 1
+# the gateway still serves the sandbox
+ok = len(socket.getaddrinfo("api.example.com", None)) > 0
+say("done")
+say(json.dumps({"open": len(socks), "refused": refused, "other": other, "dns": ok}))
+"""
+
+
+def test_descriptor_limit_caps_max_connections(world, who, scratch):
+    """Started with `ulimit -n 256`: the gateway raises nothing (the hard
+    limit is 256 too), lowers --max-connections to what fits and says so;
+    a sandbox opening 400 connections gets "connection refused" past it,
+    never a gateway out of descriptors."""
+    hold = Sink(HOLD)
+    world.profile("flood", PROFILE.replace("{sink}", str(hold.port)))
+    try:
+        lines, start, end, ev, err = run_watched(
+            world, who, scratch, "import json\n" + MANY, [str(hold.port)],
+            extra=["-v", "--max-connections", "4096"],
+            prefix=["prlimit", "--nofile=256:256", "--"])
+    finally:
+        hold.close()
+    r = results(lines)
+    assert "lowered to" in err and "ulimit -n" in err, err
+    capped = int(err.split("lowered to ")[1].split(":")[0])
+    assert 64 <= capped < 256, err
+    assert r["open"] == capped and r["refused"] == 400 - capped, (r, capped, err)
+    assert r["other"] == 0 and r["dns"], r
+    assert "Too many open files" not in err
+
+
+def test_soft_descriptor_limit_is_raised(world, who, scratch, sink):
+    """Soft 256, hard 4096: the gateway raises its soft limit and keeps
+    --max-connections 1000 as asked (the sandbox's processes keep 256)."""
+    script = r"""
+import resource
+say("ready")
+say(json.dumps({"soft": resource.getrlimit(resource.RLIMIT_NOFILE)[0]}))
+say("done")
+"""
+    lines, start, end, ev, err = run_watched(
+        world, who, scratch, "import json\n" + script, extra=["-v", "--max-connections", "1000"],
+        prefix=["prlimit", "--nofile=256:4096", "--"])
+    assert "lowered to" not in err, err
+    assert results(lines)["soft"] == 256
