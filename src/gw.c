@@ -69,6 +69,7 @@
 #include "dhcp.h"
 #include "dns.h"
 #include "dnspool.h"
+#include "ipfrag.h"
 #include "ra.h"
 #include "log.h"
 #include "profile.h"
@@ -857,15 +858,62 @@ static void ra_send(struct gw *g, const uint8_t *to_ip)
 	g->last_ra = now_ms();
 }
 
+static void gw_ip_input(struct gw *g, const uint8_t *ip, size_t len,
+			int family, int depth);
+
+/*
+ * Fragments and IPv6 extension headers: the pre-filter only ever decides
+ * on a plain packet (ipfrag.h).  A fragment is held until its datagram is
+ * whole, which then goes through gw_ip_input() as if it had come so; an
+ * IPv6 packet with extension headers goes through without them.  @depth
+ * says how many times a packet was made plain: a Fragment header inside a
+ * reassembled datagram is dropped.
+ */
+static void ip_fragment(struct gw *g, const uint8_t *ip, size_t len,
+			int family, size_t foff, int depth)
+{
+	const uint8_t *whole;
+	size_t n;
+
+	g->st.fragments++;
+	if (depth)
+		return;
+	if (!g->frag && !(g->frag = ipfrag_new()))
+		return;
+	n = family == AF_INET ? ipfrag_input4(g->frag, ip, len, now_ms(), &whole)
+			      : ipfrag_input6(g->frag, ip, len, foff, now_ms(),
+					      &whole);
+	if (n)
+		gw_ip_input(g, whole, n, family, depth + 1);
+}
+
+static void ip6_plain(struct gw *g, const uint8_t *ip, size_t len,
+		      const struct ip6_walk *w, int depth)
+{
+	size_t n = len - w->off;
+
+	if (depth > 1 || n > 65535 - 40)
+		return;
+	if (!g->plain && !(g->plain = malloc(65536)))
+		return;
+	memcpy(g->plain, ip, 40);
+	g->plain[6] = w->proto;
+	wr16(g->plain + 4, (uint16_t)n);
+	memcpy(g->plain + 40, ip + w->off, n);
+	gw_ip_input(g, g->plain, 40 + n, AF_INET6, depth + 1);
+}
+
 /**
  * gw_ip_input() - Decide what one IP packet from the sandbox becomes
  * @g:      Sandbox
  * @ip:     The packet (after the Ethernet header)
  * @len:    Its length as received
  * @family: AF_INET or AF_INET6 (from the EtherType)
+ * @depth:  0, or how many times it was made plain (reassembled, extension
+ *          headers taken out)
  */
 static void gw_ip_input(struct gw *g, const uint8_t *ip, size_t len,
-			int family)
+			int family, int depth)
 {
 	struct ipaddr src = { .family = family }, dst = { .family = family };
 	size_t hl, plen;
@@ -884,9 +932,11 @@ static void gw_ip_input(struct gw *g, const uint8_t *ip, size_t len,
 		proto = ip[9];
 		memcpy(src.a, ip + 12, 4);
 		memcpy(dst.a, ip + 16, 4);
-		/* a fragment other than the first carries no L4 header */
-		if (rd16(ip + 6) & 0x1fff)
-			goto to_lwip;
+		/* more fragments, or an offset: reassembled first */
+		if (rd16(ip + 6) & 0x3fff) {
+			ip_fragment(g, ip, len, AF_INET, 0, depth);
+			return;
+		}
 	} else {
 		if (len < 40 || (ip[0] >> 4) != 6)
 			return;
@@ -898,8 +948,21 @@ static void gw_ip_input(struct gw *g, const uint8_t *ip, size_t len,
 		proto = ip[6];
 		memcpy(src.a, ip + 8, 16);
 		memcpy(dst.a, ip + 24, 16);
-		/* extension headers: let lwIP walk them; we only pre-filter
-		 * the common case of an upper-layer header right after */
+		/* extension headers: walked, and the packet made plain */
+		if (proto == 0 || proto == 43 || proto == 44 || proto == 60) {
+			struct ip6_walk w;
+
+			switch (ip6_walk(ip, len, &w)) {
+			case IP6W_FRAG:
+				ip_fragment(g, ip, len, AF_INET6, w.off, depth);
+				return;
+			case IP6W_OK:
+				ip6_plain(g, ip, len, &w, depth);
+				return;
+			default:
+				return;
+			}
+		}
 		if (proto == 58) {
 			if (len >= 41 && (ip[40] == 135)) {
 				ndp_input(g, ip, len);
@@ -914,10 +977,7 @@ static void gw_ip_input(struct gw *g, const uint8_t *ip, size_t len,
 			    ip[40] != 128 && ip[40] != 129)
 				return; /* other ND/MLD: nothing to do */
 		} else if (proto != 6 && proto != 17) {
-			/* unusual extension chains: refuse rather than guess */
-			if (proto != 44)
-				return;
-			goto to_lwip;
+			return;
 		}
 	}
 	l4 = ip + hl;
@@ -976,7 +1036,6 @@ static void gw_ip_input(struct gw *g, const uint8_t *ip, size_t len,
 	default:
 		return;
 	}
-to_lwip:
 	p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_RAM);
 	if (!p)
 		return;
@@ -1019,9 +1078,9 @@ void gw_frame_input(struct gw *g, const uint8_t *f, size_t len)
 	if (type == ETHTYPE_ARP_)
 		arp_input(g, f, len);
 	else if (type == ETHTYPE_IP4)
-		gw_ip_input(g, f + ETH_HLEN_, len - ETH_HLEN_, AF_INET);
+		gw_ip_input(g, f + ETH_HLEN_, len - ETH_HLEN_, AF_INET, 0);
 	else if (type == ETHTYPE_IP6)
-		gw_ip_input(g, f + ETH_HLEN_, len - ETH_HLEN_, AF_INET6);
+		gw_ip_input(g, f + ETH_HLEN_, len - ETH_HLEN_, AF_INET6, 0);
 }
 
 /* The guest went away (QEMU exited or reconnects): its connections with
@@ -1816,6 +1875,8 @@ void gw_remove(struct gw *g)
 	g->pxs = NULL;
 	free(g->ibuf);
 	free(g->obuf);
+	ipfrag_free(g->frag);
+	free(g->plain);
 	if (g->listen_fd >= 0) {
 		close(g->listen_fd);
 		if (g->o->qemu_socket)
@@ -1985,6 +2046,8 @@ int gwd_run_once(struct gwd *d, int timeout_ms)
 		}
 		hostdns_tick(g->hostdns);
 		audit_tick(g->audit);
+		if (g->frag)
+			ipfrag_tick(g->frag, now_ms());
 		flow_tick(g);
 		uflow_tick(g, 0);
 		flow_reap(g);

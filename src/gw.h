@@ -196,6 +196,7 @@ struct gw_stats {
 	uint64_t tls_handshakes, tls_failures;
 	uint64_t bytes_up, bytes_down;  /* of closed connections */
 	uint64_t frames_in, frames_out, frames_dropped;
+	uint64_t fragments;             /* IP fragments from the sandbox */
 	uint64_t syn_refused_limit;     /* SYNs beyond max_connections */
 	uint64_t halfopen_dropped;      /* half-open flows dropped for newer
 					 * SYNs (the queue was full) */
@@ -286,6 +287,9 @@ struct gw {
 	uint8_t *ibuf;                  /* one frame being read from the TAP */
 	size_t bufsize;
 	uint64_t drops_tx;
+	struct ipfrag *frag;            /* its reassembly (ipfrag.c), or NULL */
+	uint8_t *plain;                 /* an IPv6 packet without its
+					 * extension headers (64 KiB), or NULL */
 	size_t vnet;                    /* virtio_net_hdr size on the TAP, 0 */
 	struct virtio_net_hdr vh_out;   /* the header of the frame going out */
 };
