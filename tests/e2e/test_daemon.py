@@ -617,3 +617,35 @@ while True: held.append(s.accept()[0])
         hold.wait()
         if d.p.poll() is None:
             assert d.stop() == 0
+
+
+FRAG_DNS = r"""
+which = sys.argv[1]
+q = dnsq("api.example.com", 0x4242)
+seg = udp(socket.AF_INET, ME4, "10.0.2.3", 5353, 53, q)
+fr = frags4(ME4, "10.0.2.3", 17, seg, [(0, 16), (16, len(seg) - 16)], 0x5151)
+send([fr[0] if which == "first" else fr[1]], socket.AF_INET)
+def m(v, proto, l4, ip):
+    return True if proto == 17 and l4[:2] == b"\x00\x35" and l4[8:10] == b"\x42\x42" else None
+print(json.dumps(bool(sniff(m, 0.7))))
+"""
+
+
+def test_fragments_of_two_sandboxes_never_meet(world, daemon, sandboxes):
+    """Both sandboxes have the same addresses: the first half of a DNS
+    query from one and the second from the other (same ID) complete
+    nothing; the first sandbox's own second half completes its query."""
+    from test_frag import LIB
+    a, b = sandboxes("fa"), sandboxes("fb")
+    daemon.add(a, "fa", "dm-a")
+    daemon.add(b, "fb", "dm-b")
+
+    def half(sb, which):
+        r = sb.run(["/usr/bin/python3", "-c", LIB + FRAG_DNS, which])
+        assert r.returncode == 0, r
+        return json.loads(r.stdout.strip().splitlines()[-1])
+
+    assert half(a, "first") is False
+    assert half(b, "second") is False        # not a's datagram
+    assert half(a, "second") is True         # a's own: answered, to a
+    assert half(b, "first") is True          # and b's own halves meet too
