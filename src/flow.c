@@ -158,6 +158,104 @@ static unsigned flows_live(const struct gw *g)
 	return g->nflows - g->ndead;
 }
 
+/* ------------------------------------------------------------------ */
+/* Finding flows, timers, reaping: costs that do not grow with the     */
+/* connections open                                                    */
+
+static void fhash_add(struct gw *g, struct flow *f)
+{
+	uint32_t h = gw_flow_hash(g, &f->src, f->sport, &f->dst, f->dport);
+
+	f->hnext = g->d->fhash[h];
+	g->d->fhash[h] = f;
+}
+
+static void fhash_del(struct gw *g, struct flow *f)
+{
+	struct flow **pp = &g->d->fhash[gw_flow_hash(g, &f->src, f->sport,
+						     &f->dst, f->dport)];
+
+	for (; *pp; pp = &(*pp)->hnext) {
+		if (*pp == f) {
+			*pp = f->hnext;
+			f->hnext = NULL;
+			return;
+		}
+	}
+}
+
+/* Released or closing: freed (or closed) at the end of the turn. */
+static void reap_add(struct flow *f)
+{
+	if (f->on_reap)
+		return;
+	f->on_reap = 1;
+	f->reap_next = f->g->reap;
+	f->g->reap = f;
+}
+
+static void tw_del(struct gwd *d, struct flow *f)
+{
+	if (!f->tw_at)
+		return;
+	if (f->tw_prev)
+		f->tw_prev->tw_next = f->tw_next;
+	else
+		d->tw[(f->tw_at / TW_TICK_MS) % TW_SLOTS] = f->tw_next;
+	if (f->tw_next)
+		f->tw_next->tw_prev = f->tw_prev;
+	f->tw_next = f->tw_prev = NULL;
+	f->tw_at = 0;
+}
+
+static void tw_add(struct gwd *d, struct flow *f, uint64_t at)
+{
+	struct flow **slot;
+
+	tw_del(d, f);
+	if (!at)
+		return;
+	slot = &d->tw[(at / TW_TICK_MS) % TW_SLOTS];
+	f->tw_at = at;
+	f->tw_prev = NULL;
+	f->tw_next = *slot;
+	if (*slot)
+		(*slot)->tw_prev = f;
+	*slot = f;
+}
+
+/* When flow_timeout() has something to check for @f, or 0: never (an
+ * established, relaying flow has no timer at all). */
+static uint64_t flow_due(const struct flow *f)
+{
+	switch (f->state) {
+	case FLOW_HELD:
+	case FLOW_CONNECTING:
+		return (f->dns_id ? f->peek_deadline + 5000 : f->peek_deadline) + 1;
+	case FLOW_APPROVED:
+		return f->deadline + 1;
+	case FLOW_DNS:
+		return f->close_pending ? 0 : f->deadline + 1;
+	case FLOW_OPEN:
+		if (f->pg)
+			return now_ms() + 500;  /* pgproxy_tick()'s deadlines */
+		if (f->need_peek)
+			return f->peek_deadline + 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* (Re)arm @f's timer for its current state; a deadline moved later is
+ * found when the earlier timer fires, and re-armed. */
+static void flow_arm(struct flow *f)
+{
+	if (f->state == FLOW_DEAD)
+		return;
+	tw_add(f->g->d, f, flow_due(f));
+}
+
 static void flow_unlink(struct gw *g, struct flow *f)
 {
 	if (f->prev)
@@ -186,6 +284,8 @@ static void flow_release(struct flow *f)
 	if (f->state == FLOW_DEAD)
 		return;
 	ho_del(g, f);
+	tw_del(g->d, f);
+	reap_add(f);
 	if (f->hs_pcb) {
 		/* lwIP's SYN_RCVD pcb: it must never call into a dead flow */
 		pcb_detach(f->hs_pcb);
@@ -316,6 +416,7 @@ void flow_close_later(struct flow *f, const char *action,
 	f->close_pending = 1;
 	f->close_action = action;
 	f->close_reason = reason;
+	reap_add(f);
 }
 
 static void flow_try_finish(struct flow *f)
@@ -985,8 +1086,9 @@ static struct flow *flow_find(struct gw *g, const struct ipaddr *src,
 	struct flow *f;
 	size_t al = src->family == AF_INET ? 4 : 16;
 
-	for (f = g->flows; f; f = f->next) {
-		if (f->state == FLOW_DEAD || f->sport != sport ||
+	for (f = g->d->fhash[gw_flow_hash(g, src, sport, dst, dport)]; f;
+	     f = f->hnext) {
+		if (f->g != g || f->state == FLOW_DEAD || f->sport != sport ||
 		    f->dport != dport || f->src.family != src->family)
 			continue;
 		if (!memcmp(f->src.a, src->a, al) && !memcmp(f->dst.a, dst->a, al))
@@ -1062,8 +1164,10 @@ static err_t flow_open(struct flow *f)
 		f->need_peek = 0;
 		if (pgproxy_start(f) < 0)
 			return flow_abort(f, "cannot start the database gateway");
+		flow_arm(f);
 		return ERR_OK;
 	}
+	flow_arm(f);
 	update_events(f);
 	return ERR_OK;
 }
@@ -1139,6 +1243,7 @@ err_t flow_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	tcp_nagle_disable(pcb);
 	if (f->state == FLOW_DNS) {
 		f->deadline = now_ms() + FLOW_DNS_IDLE_MS;
+		flow_arm(f);
 		f->peek = malloc(DNS_TCP_MAX);
 		if (!f->peek) {
 			pcb_detach(pcb);
@@ -1197,6 +1302,7 @@ static void flow_handshake(struct flow *f)
 	f->deadline = now_ms() + FLOW_HANDSHAKE_MS;
 	drop_time_wait(f);
 	flow_inject(f, f->syn, f->syn_len);
+	flow_arm(f);
 }
 
 static void flow_connected(struct flow *f)
@@ -1306,6 +1412,7 @@ static void flow_connect_next(struct flow *f, const char *why)
 		}
 		flow_want_events(f, EPOLLOUT);
 		f->peek_deadline = now_ms() + CONNECT_TIMEOUT_MS;
+		flow_arm(f);
 		return;
 	}
 	{
@@ -1387,6 +1494,8 @@ static void flow_start_upstream(struct flow *f)
 		f->dns_id = hostdns_resolve(g->hostdns, name, flow_resolved, f);
 		if (!f->dns_id)
 			flow_refuse(f, "resolver busy");
+		else
+			flow_arm(f);
 		return;
 	}
 	if (policy_private_blocked(&f->dec, f->dst.family, f->dst.a)) {
@@ -1484,6 +1593,7 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 		g->flows->prev = f;
 	g->flows = f;
 	g->nflows++;
+	fhash_add(g, f);
 
 	if (flows_live(g) > g->max_flows) {
 		g->st.syn_refused_limit++;
@@ -1500,6 +1610,7 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 			f->deadline = f->t_start + FLOW_HANDSHAKE_MS;
 			ho_add(g, f);
 			flow_inject(f, ip, len);
+			flow_arm(f);
 			return 1;
 		}
 		flow_refuse(f, "the gateway's own address");
@@ -1538,6 +1649,7 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 		f->deadline = now_ms() + FLOW_HANDSHAKE_MS;
 		drop_time_wait(f);
 		flow_inject(f, ip, len);
+		flow_arm(f);
 		return 1;
 	}
 	f->syn = malloc(len);
@@ -1594,55 +1706,93 @@ void flow_sock_event(struct flow *f, uint32_t events)
 	}
 }
 
-void flow_tick(struct gw *g)
+/* @f's timer fired: whatever deadline has passed, then its next timer. */
+static void flow_timeout(struct flow *f, uint64_t now)
 {
-	struct flow *f;
-	uint64_t now = now_ms();
+	struct gw *g = f->g;
 
-	for (f = g->flows; f; f = f->next) {
-		if (UPSTREAM_PENDING(f) && now > f->peek_deadline &&
-		    !f->dns_id) {
-			flow_connect_next(f, "connection timed out");
-		} else if (UPSTREAM_PENDING(f) && f->dns_id &&
-			   now > f->peek_deadline + 5000) {
-			hostdns_cancel(g->hostdns, f->dns_id);
-			f->dns_id = 0;
-			if (!pg_open_failed(f, "name resolution timed out"))
-				flow_refuse(f, "name resolution timed out");
-		} else if (f->halfopen && f->state != FLOW_HELD &&
-			   now > f->deadline) {
-			g->st.halfopen_expired++;
-			ho_failed(g);
-			flow_audit_handshake(f, "sandbox never completed the "
-					     "handshake");
-			flow_release(f);
-		} else if (f->state == FLOW_DNS && f->pcb && !f->close_pending &&
-			   now > f->deadline) {
-			flow_close_later(f, "allow", "idle");
-		} else if (f->state == FLOW_OPEN && f->need_peek &&
-			   f->peek_len && now > f->peek_deadline) {
-			err_t e;
+	if (UPSTREAM_PENDING(f) && now > f->peek_deadline && !f->dns_id) {
+		flow_connect_next(f, "connection timed out");
+	} else if (UPSTREAM_PENDING(f) && f->dns_id &&
+		   now > f->peek_deadline + 5000) {
+		hostdns_cancel(g->hostdns, f->dns_id);
+		f->dns_id = 0;
+		if (!pg_open_failed(f, "name resolution timed out"))
+			flow_refuse(f, "name resolution timed out");
+	} else if (f->halfopen && f->state != FLOW_HELD &&
+		   now > f->deadline) {
+		g->st.halfopen_expired++;
+		ho_failed(g);
+		flow_audit_handshake(f, "sandbox never completed the "
+				     "handshake");
+		flow_release(f);
+	} else if (f->state == FLOW_DNS && f->pcb && !f->close_pending &&
+		   now > f->deadline) {
+		flow_close_later(f, "allow", "idle");
+	} else if (f->state == FLOW_OPEN && f->need_peek &&
+		   f->peek_len && now > f->peek_deadline) {
+		peek_refuse(f, "request head timed out", NULL,
+			    peek_is_http(f->peek, f->peek_len));
+	} else if (f->state == FLOW_OPEN && f->pg) {
+		pgproxy_tick(f);
+	}
+	if (f->state != FLOW_DEAD && !f->tw_at)
+		flow_arm(f);
+}
 
-			(void)e;
-			peek_refuse(f, "request head timed out", NULL,
-				    peek_is_http(f->peek, f->peek_len));
-		} else if (f->state == FLOW_OPEN && f->pg) {
-			pgproxy_tick(f);
+/**
+ * flow_timers_run() - Fire the timers due, across every sandbox
+ * @d:   Loop
+ * @now: Milliseconds
+ *
+ * The slots from the last tick processed to now's are walked; a timer
+ * further than a turn of the wheel (16 s) stays in its slot for the next
+ * turn.  What fires is first taken out of the slot, so a timer re-armed
+ * into the same slot is not seen twice.
+ */
+void flow_timers_run(struct gwd *d, uint64_t now)
+{
+	uint64_t cur = now / TW_TICK_MS, t;
+	struct flow *due = NULL, *f, *next;
+
+	if (!d->tw)
+		return;
+	if (!d->tw_tick || cur - d->tw_tick >= TW_SLOTS)
+		d->tw_tick = cur >= TW_SLOTS ? cur - TW_SLOTS + 1 : 0;
+	for (t = d->tw_tick; t <= cur; t++) {
+		for (f = d->tw[t % TW_SLOTS]; f; f = next) {
+			next = f->tw_next;
+			if (f->tw_at > now)
+				continue;
+			tw_del(d, f);
+			f->tw_next = due;
+			due = f;
 		}
+	}
+	d->tw_tick = cur;
+	/* each fires once; one may free (release) another's half-open peer,
+	 * never free it: flows are freed only by flow_reap() */
+	for (f = due; f; f = next) {
+		next = f->tw_next;
+		f->tw_next = NULL;
+		if (f->state != FLOW_DEAD)
+			flow_timeout(f, now);
 	}
 }
 
 void flow_reap(struct gw *g)
 {
-	struct flow *f = g->flows, *next;
+	struct flow *f;
 
-	for (; f; f = next) {
-		next = f->next;
+	while ((f = g->reap)) {
+		g->reap = f->reap_next;
+		f->on_reap = 0;
 		if (f->close_pending && f->state != FLOW_DEAD)
-			flow_close_now(f);
-		if (f->state != FLOW_DEAD)
+			flow_close_now(f);  /* puts it back: freed next round */
+		if (f->state != FLOW_DEAD || f->on_reap)
 			continue;
 		flow_unlink(g, f);
+		fhash_del(g, f);
 		g->ndead--;
 		policyset_unref(f->ps);
 		free(f);

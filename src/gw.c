@@ -63,6 +63,7 @@
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 
 #include "audit.h"
 #include "ca.h"
@@ -1388,7 +1389,7 @@ static void arm_timer(struct gwd *d)
 	u32_t ms = sys_timeouts_sleeptime();
 
 	if (ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE || ms > 1000)
-		ms = 1000; /* flow_tick: peek and connect deadlines */
+		ms = 1000; /* the flows' timer wheel, housekeeping */
 	if (d->paused && ms > 1)
 		ms = 1;    /* a paced link to take back */
 	if (ms == 0)
@@ -1447,6 +1448,27 @@ static void fds_init(struct gwd *d)
 	}
 }
 
+uint32_t gw_flow_hash(const struct gw *g, const struct ipaddr *src,
+		      uint16_t sport, const struct ipaddr *dst, uint16_t dport)
+{
+	uint64_t h = g->d->hseed ^ ((uint64_t)(uintptr_t)g * 0x9e3779b97f4a7c15ull);
+	size_t al = src->family == AF_INET ? 4 : 16, i;
+	uint64_t w;
+
+	h ^= ((uint64_t)sport << 16 | dport) + ((uint64_t)src->family << 32);
+	h *= 0xff51afd7ed558ccdull;
+	for (i = 0; i < al; i += 4) {
+		memcpy(&w, src->a + i, 4);
+		w = (w & 0xffffffffu) | (uint64_t)(dst->a[i] | dst->a[i + 1] << 8 |
+						   dst->a[i + 2] << 16) << 32 |
+		    (uint64_t)dst->a[i + 3] << 56;
+		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+		h ^= h >> 33;
+	}
+	h ^= h >> 29;
+	return (uint32_t)h & (GWD_HASH_SIZE - 1);
+}
+
 /* Descriptors one sandbox with these limits may hold. */
 static unsigned long gw_fds_needed(unsigned max_flows)
 {
@@ -1467,8 +1489,9 @@ static unsigned long gw_fds_needed(unsigned max_flows)
 static int gw_fds_reserve(struct gw *g, char *err, size_t errlen)
 {
 	struct gwd *d = g->d;
-	unsigned long budget = d->fd_limit > d->fd_base + GWD_FDS_RESERVE ?
-		d->fd_limit - d->fd_base - GWD_FDS_RESERVE : 0;
+	unsigned long reserve = GWD_FDS_RESERVE(d->fd_limit);
+	unsigned long budget = d->fd_limit > d->fd_base + reserve ?
+		d->fd_limit - d->fd_base - reserve : 0;
 	unsigned long avail = budget > d->fd_reserved ? budget - d->fd_reserved : 0;
 	unsigned long need = gw_fds_needed(g->max_flows);
 
@@ -1512,6 +1535,15 @@ int gwd_init(struct gwd *d, struct supervisor *sv)
 	memset(d, 0, sizeof(*d));
 	d->sv = sv;
 	fds_init(d);
+	d->fhash = calloc(GWD_HASH_SIZE, sizeof(*d->fhash));
+	d->uhash = calloc(GWD_HASH_SIZE, sizeof(*d->uhash));
+	d->tw = calloc(TW_SLOTS, sizeof(*d->tw));
+	if (!d->fhash || !d->uhash || !d->tw) {
+		err("out of memory");
+		return -1;
+	}
+	if (getrandom(&d->hseed, sizeof(d->hseed), 0) != sizeof(d->hseed))
+		d->hseed = now_ms() ^ (uint64_t)getpid() << 32;
 	/* libcrypto's EC code for BearSSL, set up before isolation */
 	ecfast_init();
 	if (!lwip_up) {
@@ -1555,6 +1587,12 @@ void gwd_fini(struct gwd *d)
 	if (d->timerfd >= 0)
 		close(d->timerfd);
 	d->epfd = d->timerfd = -1;
+	free(d->fhash);
+	free(d->uhash);
+	free(d->tw);
+	d->fhash = NULL;
+	d->uhash = NULL;
+	d->tw = NULL;
 	if (d->sv) {
 		d->sv->on_usr1 = NULL;
 		d->sv->opaque = NULL;
@@ -1976,7 +2014,8 @@ int gwd_run_once(struct gwd *d, int timeout_ms)
 {
 	struct epoll_event ev[64];
 	struct gw *g;
-	int i, n;
+	uint64_t now;
+	int i, n, housekeep;
 
 	arm_timer(d);
 	n = epoll_wait(d->epfd, ev, 64, timeout_ms);
@@ -2037,20 +2076,33 @@ int gwd_run_once(struct gwd *d, int timeout_ms)
 		d->sv->reload = 0;
 		gwd_reload_all(d);
 	}
+	/*
+	 * What a turn costs must not grow with the connections open: flows'
+	 * deadlines come from the timer wheel, freed flows from each
+	 * sandbox's reap list; what walks a sandbox's tables (idle UDP flows,
+	 * reassembly, audit summaries, router adverts) runs every 250 ms.
+	 */
+	now = now_ms();
+	flow_timers_run(d, now);
+	housekeep = now >= d->housekeep_at;
+	if (housekeep)
+		d->housekeep_at = now + 250;
 	for (g = d->sandboxes; g; g = g->next) {
-		/* unsolicited RAs: RDNSS lifetimes are 3 x 600 s (ra.h) */
-		if (g->guest_mac_known && g->tapfd >= 0 &&
-		    now_ms() - g->last_ra > 300000) {
-			ra_send(g, NULL);
-			g->last_ra = now_ms();
+		hostdns_tick(g->hostdns);       /* O(1) with nothing pending */
+		if (housekeep) {
+			/* unsolicited RAs: RDNSS lifetimes are 3 x 600 s */
+			if (g->guest_mac_known && g->tapfd >= 0 &&
+			    now - g->last_ra > 300000) {
+				ra_send(g, NULL);
+				g->last_ra = now;
+			}
+			audit_tick(g->audit);
+			if (g->frag)
+				ipfrag_tick(g->frag, now);
+			uflow_tick(g, 0);
 		}
-		hostdns_tick(g->hostdns);
-		audit_tick(g->audit);
-		if (g->frag)
-			ipfrag_tick(g->frag, now_ms());
-		flow_tick(g);
-		uflow_tick(g, 0);
-		flow_reap(g);
+		if (g->reap)
+			flow_reap(g);
 	}
 	return 0;
 }

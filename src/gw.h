@@ -32,6 +32,7 @@ struct ca;
 struct dns_pool;
 struct proxy;
 struct gw;
+struct gwd;
 struct flow;
 
 /* Typed epoll references: every registered fd's data.ptr points at one. */
@@ -88,6 +89,11 @@ struct flow {
 	struct gw *g;
 	struct flow *next, *prev;
 	enum flow_state state;
+	struct flow *hnext;             /* hash chain (gwd.fhash) */
+	struct flow *reap_next;         /* the sandbox's reap list */
+	int on_reap;
+	struct flow *tw_next, *tw_prev; /* timer wheel slot (gwd.tw) */
+	uint64_t tw_at;                 /* when its timer fires, 0: none */
 
 	/* half-open: the sandbox's handshake is not done yet (SYN held,
 	 * resolving, connecting upstream, SYN-ACK sent by lwIP).  Such flows
@@ -153,9 +159,10 @@ struct flow {
 };
 
 int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family);
+/* The loop's timer wheel: run the flows whose time has come. */
+void flow_timers_run(struct gwd *d, uint64_t now);
 void flow_sock_event(struct flow *f, uint32_t events);
 void flow_reap(struct gw *g);
-void flow_tick(struct gw *g);
 void flow_close_all(struct gw *g);
 err_t flow_accept(void *arg, struct tcp_pcb *pcb, err_t err);
 void flow_close_later(struct flow *f, const char *action, const char *reason);
@@ -211,13 +218,21 @@ struct gw_stats {
  * flow: its link (TAP or QEMU listener and stream), the host resolver's
  * socket, its audit log, and a little room (a trust store being read). */
 #define GW_FDS_FIXED 8
-/* Descriptors the loop keeps for itself: epoll, timerfd, signalfd, the
- * control and metrics sockets and their clients, the CA's files. */
-#define GWD_FDS_RESERVE 64
+/* Descriptors the loop keeps for itself besides those open when it
+ * started: the control and metrics sockets' clients, the CA's and the
+ * trust store's files; an eighth of a small limit. */
+#define GWD_FDS_RESERVE(limit) ((limit) / 8 < 64 ? (limit) / 8 : 64)
 /* The UDP flows a sandbox may have: a quarter of its connection limit,
- * at least 16, at most 1024. */
+ * at least 4, at most 1024. */
 #define GW_UFLOWS(max_flows) \
-	((max_flows) / 4 < 16 ? 16 : (max_flows) / 4 > 1024 ? 1024 : (max_flows) / 4)
+	((max_flows) / 4 < 4 ? 4 : (max_flows) / 4 > 1024 ? 1024 : (max_flows) / 4)
+
+#define GWD_HASH_BITS 16
+#define GWD_HASH_SIZE (1u << GWD_HASH_BITS)
+#define TW_SLOTS 4096
+#define TW_TICK_MS 4
+uint32_t gw_flow_hash(const struct gw *g, const struct ipaddr *src,
+		      uint16_t sport, const struct ipaddr *dst, uint16_t dport);
 
 /* --- the sandbox (gw.c) --- */
 struct gwd;
@@ -264,6 +279,8 @@ struct gw {
 	unsigned max_uflows;            /* UDP flows it may have */
 	unsigned long fds;              /* descriptors reserved for it */
 	struct flow *ho_head, *ho_tail; /* half-open flows, oldest first */
+	struct flow *reap;              /* released or closing: freed by
+					 * flow_reap() at the end of the turn */
 	unsigned nhalfopen, max_halfopen;
 	unsigned ndead;                 /* flows released, not yet reaped */
 	uint64_t ho_fail_sec;           /* the second ho_fails counts in */
@@ -315,6 +332,17 @@ struct gwd {
 	int reload_requested;           /* SIGHUP seen */
 	uint64_t timer_at;              /* when the timerfd fires, 0: unset */
 	int paused;                     /* a sandbox's link is paced */
+	/* flows and UDP flows found by hash (key: sandbox, addresses, ports;
+	 * seeded at start, so a sandbox cannot choose colliding tuples) */
+	struct flow **fhash;
+	struct uflow **uhash;
+	uint64_t hseed;
+	/* flows' deadlines: a timer wheel of TW_SLOTS slots of TW_TICK_MS
+	 * (16 s around), so a wake-up costs the timers due, not the flows
+	 * open (flow.c) */
+	struct flow **tw;
+	uint64_t tw_tick;               /* the tick processed last */
+	uint64_t housekeep_at;          /* sandbox housekeeping, every 250 ms */
 	/* descriptors (gw_add()): the soft RLIMIT_NOFILE (raised to the
 	 * hard one), those open when the loop started, and the sum of what
 	 * the sandboxes have reserved */
