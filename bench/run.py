@@ -92,6 +92,10 @@ FIGURES = {
     "cpu_down": ("stack CPU per GB, host -> sandbox", "CPU s/GB", False),
     "rr_p50": ("1-byte request/response p50", "us", False),
     "rr_p99": ("1-byte request/response p99", "us", False),
+    "rr_idle_p50": ("1-byte request/response p50 with 6,000 idle connections open", "us",
+                    False),
+    "rr_idle_ratio": ("that p50 / the p50 with none (same sandbox; issue target <= 1.1)",
+                      "x", False),
     "crr": ("connect + 1 byte each way + close", "conn/s", True),
     "crr_cpu": ("stack CPU per connection (1e6/this = conn/s per core)", "us", False),
     "crr_par": ("connect + 1 byte each way + close, 4 clients at once", "conn/s", True),
@@ -113,6 +117,7 @@ CRR_CLIENTS = 4
 FIG_REF = {k: ("islo-tls" if k.startswith("tls_") else None if k.startswith("mem_") else REF)
            for k in FIGURES}
 FIG_REF["tls_added"] = None     # a difference already; a ratio of differences says little
+FIG_REF["rr_idle_p50"] = FIG_REF["rr_idle_ratio"] = None  # islo-net gateway only
 PACKAGES = {"iperf3": "iperf3", "pasta": "passt", "slirp4netns": "slirp4netns",
             "dnsmasq": "dnsmasq-base", "nginx": "nginx", "mitmdump": "mitmproxy",
             "curl": "curl", "openssl": "openssl"}
@@ -553,6 +558,23 @@ def measure_rr(mode, args, servers, _startup):
     return {"rr_p50": j["p50_us"], "rr_p99": j["p99_us"]}, None
 
 
+IDLE_CONNS = 6000
+
+
+def measure_rr_idle(mode, args, servers, _startup):
+    """rr with no other connection, then with IDLE_CONNS idle ones open,
+    in the same sandbox (tcp_rr rr-idle): what idle connections cost."""
+    stdout, err, _ = run_client(
+        mode, "%s -P rr-idle %s %d %d %d" % (args.tcp_rr, target_host(mode), servers.rr_port,
+                                            args.rr_count, IDLE_CONNS),
+        args, servers, timeout=120, extra=["--max-connections", str(IDLE_CONNS + 1000)])
+    j = last_json(stdout)
+    if not j or "idle_p50_us" not in j:
+        return None, err or "no tcp_rr result"
+    return {"rr_idle_p50": j["idle_p50_us"],
+            "rr_idle_ratio": j["idle_p50_us"] / j["p50_us"]}, None
+
+
 def measure_crr(mode, args, servers, startup):
     stdout, err, cpu = run_client(
         mode, "%s -P crr %s %d %s" % (args.tcp_rr, target_host(mode), servers.rr_port,
@@ -953,6 +975,8 @@ def main():
                  ("tcp_down", lambda m: measure_iperf(m, True, args, servers, startup), live),
                  ("rr", lambda m: measure_rr(m, args, servers, startup),
                   [m for m in live if m != "islo-gw-1500"]),
+                 ("rr_idle", lambda m: measure_rr_idle(m, args, servers, startup),
+                  [m for m in live if m == "islo-gw"]),
                  ("crr", lambda m: measure_crr(m, args, servers, startup),
                   [m for m in live if m != "islo-gw-1500"]),
                  ("crr_par", lambda m: measure_crr_par(m, args, servers, startup),
@@ -973,6 +997,7 @@ def main():
             tests = [t for t in tests if t[0] in want]
         fail_keys = {"tcp_up": ["tcp_up"], "tcp_down": ["tcp_down"],
                      "rr": ["rr_p50", "rr_p99"], "crr": ["crr", "crr_cpu"],
+                     "rr_idle": ["rr_idle_p50", "rr_idle_ratio"],
                      "crr_par": ["crr_par"], "tls_down": ["tls_down", "tls_cpu_gb"],
                      "tls_rr": ["tls_rps", "tls_p50"], "tls_cps": ["tls_cps", "tls_cpu_conn"],
                      "tls_cps_par": ["tls_cps_par"]}
