@@ -24,6 +24,9 @@
  *                                 again, in the same sandbox: prints
  *                                 {"p50_us":..,"idle_p50_us":..,"idle":K}
  *                                 (what idle connections cost the others)
+ *   tcp_rr hold HOST PORT K       K connections (one byte each way), then
+ *                                 prints {"held":K} and keeps them until
+ *                                 its standard input closes
  *
  * The probe bytes are lower-case on purpose: islo-net's gateway peeks at
  * the first bytes of every connection for a TLS SNI or an HTTP Host, and a
@@ -200,6 +203,24 @@ static int run_rr_idle(const struct addrinfo *ai, long n, long k)
 	return 0;
 }
 
+static int run_hold(const struct addrinfo *ai, long k)
+{
+	long i;
+	char c = 'x', buf[64];
+
+	for (i = 0; i < k; i++) {
+		int s = connect_to(ai);
+
+		if (s < 0 || write(s, &c, 1) != 1 || read_full(s, &c, 1) < 0)
+			die("idle connection");
+	}
+	printf("{\"held\":%ld}\n", k);
+	fflush(stdout);
+	while (read(0, buf, sizeof(buf)) > 0)
+		;
+	return 0;
+}
+
 /* Thousands of connections: the soft descriptor limit up to the hard one. */
 static void raise_nofile(void)
 {
@@ -362,6 +383,10 @@ int main(int argc, char **argv)
 	}
 	if (argc == 4 && !strcmp(argv[1], "server"))
 		return serve(argv[2], argv[3]);
+	if (argc == 5 && !strcmp(argv[1], "hold")) {
+		ai = resolve(argv[2], argv[3]);
+		return run_hold(ai, atol(argv[4]));
+	}
 	if (argc == 6 && !strcmp(argv[1], "rr-idle")) {
 		ai = resolve(argv[2], argv[3]);
 		rc = run_rr_idle(ai, atol(argv[4]), atol(argv[5]));

@@ -192,6 +192,7 @@ static void reap_add(struct flow *f)
 	f->on_reap = 1;
 	f->reap_next = f->g->reap;
 	f->g->reap = f;
+	gw_busy(f->g);
 }
 
 static void tw_del(struct gwd *d, struct flow *f)

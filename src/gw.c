@@ -1368,6 +1368,15 @@ struct netif *islo_input_netif(void)
 	return route_via ? route_via : ip_current_input_netif();
 }
 
+void gw_busy(struct gw *g)
+{
+	if (g->on_busy)
+		return;
+	g->on_busy = 1;
+	g->busy_next = g->d->busy;
+	g->d->busy = g;
+}
+
 void gw_route_via(struct gw *g)
 {
 	route_via = g ? &g->netif : NULL;
@@ -1924,6 +1933,15 @@ void gw_remove(struct gw *g)
 		close(g->tapfd);
 	free(g->srx);
 	free(g->stx);
+	if (g->on_busy) {
+		struct gw **bp;
+
+		for (bp = &d->busy; *bp; bp = &(*bp)->busy_next)
+			if (*bp == g) {
+				*bp = g->busy_next;
+				break;
+			}
+	}
 	policyset_unref(g->ps);
 	for (i = 0; i < 4; i++)
 		free(g->own_strs[i]);
@@ -2052,6 +2070,7 @@ int gwd_run_once(struct gwd *d, int timeout_ms)
 		case REF_HOSTDNS:
 			g = GW_OF(r, dns_ref);
 			hostdns_input(g->hostdns);
+			gw_busy(g);
 			break;
 		case REF_FLOW:
 			flow_sock_event((struct flow *)r, ev[i].events);
@@ -2087,9 +2106,10 @@ int gwd_run_once(struct gwd *d, int timeout_ms)
 	housekeep = now >= d->housekeep_at;
 	if (housekeep)
 		d->housekeep_at = now + 250;
-	for (g = d->sandboxes; g; g = g->next) {
-		hostdns_tick(g->hostdns);       /* O(1) with nothing pending */
-		if (housekeep) {
+	if (housekeep) {
+		for (g = d->sandboxes; g; g = g->next) {
+			if (hostdns_pending(g->hostdns))
+				gw_busy(g);     /* retries, timeouts */
 			/* unsolicited RAs: RDNSS lifetimes are 3 x 600 s */
 			if (g->guest_mac_known && g->tapfd >= 0 &&
 			    now - g->last_ra > 300000) {
@@ -2101,6 +2121,12 @@ int gwd_run_once(struct gwd *d, int timeout_ms)
 				ipfrag_tick(g->frag, now);
 			uflow_tick(g, 0);
 		}
+	}
+	/* only the sandboxes that have work: idle ones cost a turn nothing */
+	while ((g = d->busy)) {
+		d->busy = g->busy_next;
+		g->on_busy = 0;
+		hostdns_tick(g->hostdns);
 		if (g->reap)
 			flow_reap(g);
 	}

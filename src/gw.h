@@ -281,6 +281,8 @@ struct gw {
 	struct flow *ho_head, *ho_tail; /* half-open flows, oldest first */
 	struct flow *reap;              /* released or closing: freed by
 					 * flow_reap() at the end of the turn */
+	struct gw *busy_next;           /* on the loop's busy list */
+	int on_busy;
 	unsigned nhalfopen, max_halfopen;
 	unsigned ndead;                 /* flows released, not yet reaped */
 	uint64_t ho_fail_sec;           /* the second ho_fails counts in */
@@ -343,6 +345,9 @@ struct gwd {
 	struct flow **tw;
 	uint64_t tw_tick;               /* the tick processed last */
 	uint64_t housekeep_at;          /* sandbox housekeeping, every 250 ms */
+	struct gw *busy;                /* sandboxes with work at the end of
+					 * this turn (flows to reap, host
+					 * resolver answers to hand over) */
 	/* descriptors (gw_add()): the soft RLIMIT_NOFILE (raised to the
 	 * hard one), those open when the loop started, and the sum of what
 	 * the sandboxes have reserved */
@@ -382,6 +387,9 @@ void gwd_reload_all(struct gwd *d);
 /* Send what lwIP sends without a pcb (tcp_rst) out of @g's link; NULL
  * to undo. */
 void gw_route_via(struct gw *g);
+/* gw_busy() - @g has work for the end of this turn (gwd_run_once()). */
+void gw_busy(struct gw *g);
+int hostdns_pending(const struct hostdns *h);
 
 /* daemon.c: events on its sockets */
 void daemon_event(struct gwd *d, struct epref *r, uint32_t events);
