@@ -106,6 +106,15 @@ rules:
 """
 
 
+# AddressSanitizer's quarantine keeps freed memory resident: the memory
+# bound is for the ordinary build (make check-asan runs build-asan/islo-net)
+SANITIZED = "asan" in os.path.basename(os.path.dirname(ISLO))
+
+
+def mem_ok(start, end):
+    return SANITIZED or (start and end and end <= 2 * start)
+
+
 def gateway_pid(top):
     """The islo-net process that serves the sandbox: `top` itself, or (as
     the ordinary user, through runuser) its first islo-net descendant."""
@@ -263,7 +272,7 @@ def test_dns_over_tcp_syn_burst_is_bounded(world, who, scratch, sink):
     assert r["answer"] > 12
     # the next connections, DNS over TCP and an allowed one, within 1 s
     assert r["dns_s"] < 1.0 and r["conn_s"] < 1.0, r
-    assert start and end and end <= 2 * start, (start, end)
+    assert mem_ok(start, end), (start, end)
     # the half-open flows were dropped or timed out: counted, and the log
     # says so within its budget
     assert len(ev) < 2000, len(ev)
@@ -294,7 +303,7 @@ def test_syn_flood_on_an_allowed_port_is_bounded(world, who, scratch, sink):
     r = results(lines)
     assert r["sent"] > 5000, r
     assert r["conn_s"] < 1.0, r
-    assert start and end and end <= 2 * start, (start, end)
+    assert mem_ok(start, end), (start, end)
     # a flood costs the log a few hundred lines a second, not one a SYN
     assert len(ev) < 3000, (len(ev), r)
     sup = [e for e in ev if e["event"] == "suppressed"]
