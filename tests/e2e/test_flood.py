@@ -36,7 +36,31 @@ def syn4(src, dst, sport, dport, seq):
     ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, seq & 0xffff, 0, 64, 6, 0, s, d)
     return ip + tcp
 
+def syn6(src, dst, sport, dport, seq):
+    s, d = socket.inet_pton(socket.AF_INET6, src), socket.inet_pton(socket.AF_INET6, dst)
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, seq, 0, 5 << 4, 0x02, 65535, 0, 0)
+    c = csum(s + d + struct.pack("!IxxxB", len(tcp), 6) + tcp)
+    tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
+    return struct.pack("!IHBB", 6 << 28, len(tcp), 6, 64) + s + d + tcp
+
 RAW = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+RAW6 = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_RAW)
+
+def burst6(pkts, dst):
+    sent = 0
+    for p in pkts:
+        for _ in range(50):
+            try:
+                RAW6.sendto(p, (dst, 0)); sent += 1; break
+            except OSError:
+                time.sleep(0.001)
+    return sent
+
+def wait_v6():
+    for _ in range(50):
+        if "tentative" not in os.popen("ip -6 addr show").read():
+            return
+        time.sleep(0.1)
 
 def burst(pkts, dst):
     sent = 0
@@ -256,15 +280,26 @@ dns_s = time.time() - t0
 addr = socket.getaddrinfo("api.example.com", None, socket.AF_INET)[0][4][0]
 t0 = time.time()
 conn_s = connect_time(addr, int(sys.argv[1]))
+# the same at fd00::3 over IPv6, half from spoofed addresses
+wait_v6()
+pk6 = [syn6("fd00::100" if i % 2 else "fd00::%x" % random.randint(0x200, 0xfff0), "fd00::3",
+            1024 + random.randrange(60000), 53, random.getrandbits(32)) for i in range(6000)]
+sent6 = burst6(pk6, "fd00::3")
+t0 = time.time()
+time.sleep(0.02)
+ans6 = dns_tcp("fd00::3", "api.example.com")
+dns6_s = time.time() - t0
 time.sleep(FLOW_SETTLE)
 say("done"); time.sleep(0.3)
-say(json.dumps({"sent": sent, "dns_s": dns_s, "conn_s": conn_s, "answer": len(ans)}))
+say(json.dumps({"sent": sent, "dns_s": dns_s, "conn_s": conn_s, "answer": len(ans),
+                "sent6": sent6, "dns6_s": dns6_s, "answer6": len(ans6)}))
 """.replace("FLOW_SETTLE", "2.0")
 
 
 def test_dns_over_tcp_syn_burst_is_bounded(world, who, scratch, sink):
     """6,000 SYNs from the sandbox's address (its kernel resets the SYN-ACKs)
-    and 6,000 from spoofed ones (nobody answers) at 10.0.2.3:53."""
+    and 6,000 from spoofed ones (nobody answers) at 10.0.2.3:53, then
+    6,000 at fd00::3 (half spoofed)."""
     lines, start, end, ev, err = run_watched(
         world, who, scratch, "import json\n" + DNS_TCP_BURST, [str(sink.port)])
     r = results(lines)
@@ -272,6 +307,7 @@ def test_dns_over_tcp_syn_burst_is_bounded(world, who, scratch, sink):
     assert r["answer"] > 12
     # the next connections, DNS over TCP and an allowed one, within 1 s
     assert r["dns_s"] < 1.0 and r["conn_s"] < 1.0, r
+    assert r["sent6"] >= 5500 and r["answer6"] > 12 and r["dns6_s"] < 1.0, r
     assert mem_ok(start, end), (start, end)
     # the half-open flows were dropped or timed out: counted, and the log
     # says so within its budget
