@@ -1544,9 +1544,10 @@ int gwd_init(struct gwd *d, struct supervisor *sv)
 	memset(d, 0, sizeof(*d));
 	d->sv = sv;
 	fds_init(d);
-	d->fhash = calloc(GWD_HASH_SIZE, sizeof(*d->fhash));
-	d->uhash = calloc(GWD_HASH_SIZE, sizeof(*d->uhash));
-	d->tw = calloc(TW_SLOTS, sizeof(*d->tw));
+	/* arrays of list heads (pointers) */
+	d->fhash = calloc(GWD_HASH_SIZE, sizeof(void *));
+	d->uhash = calloc(GWD_HASH_SIZE, sizeof(void *));
+	d->tw = calloc(TW_SLOTS, sizeof(void *));
 	if (!d->fhash || !d->uhash || !d->tw) {
 		err("out of memory");
 		return -1;
