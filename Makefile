@@ -115,9 +115,11 @@ $(BIN): $(BUILD)/src/main.o $(BUILD)/libislo.a $(BUILD)/liblwip.a $(BUILD)/libbe
 	@$(if $(Q),echo "  LD      $@")
 	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# a group: liblwip.a calls back into libislo.a (sys_now(), the routing hook)
 $(BUILD)/unit-tests: $(UNIT_OBJS) $(BUILD)/libislo.a $(BUILD)/liblwip.a $(BUILD)/libbearssl.a
 	@$(if $(Q),echo "  LD      $@")
-	$(Q)$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(LDFLAGS) -o $@ $(UNIT_OBJS) -Wl,--start-group $(BUILD)/libislo.a \
+		$(BUILD)/liblwip.a $(BUILD)/libbearssl.a -Wl,--end-group $(LDLIBS)
 
 unit: $(BUILD)/unit-tests
 

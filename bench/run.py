@@ -92,6 +92,14 @@ FIGURES = {
     "cpu_down": ("stack CPU per GB, host -> sandbox", "CPU s/GB", False),
     "rr_p50": ("1-byte request/response p50", "us", False),
     "rr_p99": ("1-byte request/response p99", "us", False),
+    "rr_idle_p50": ("1-byte request/response p50 with 6,000 idle connections open", "us",
+                    False),
+    "rr_idle_ratio": ("that p50 / the p50 with none (same sandbox; issue target <= 1.1)",
+                      "x", False),
+    "serve_idle_p50": ("serve: a sandbox's rr p50 beside 200 sandboxes of idle connections "
+                       "(500 each, or what the descriptor limit allows)", "us", False),
+    "serve_idle_ratio": ("that p50 / the p50 beside idle sandboxes with no connection "
+                         "(issue target <= 1.2)", "x", False),
     "crr": ("connect + 1 byte each way + close", "conn/s", True),
     "crr_cpu": ("stack CPU per connection (1e6/this = conn/s per core)", "us", False),
     "crr_par": ("connect + 1 byte each way + close, 4 clients at once", "conn/s", True),
@@ -113,6 +121,8 @@ CRR_CLIENTS = 4
 FIG_REF = {k: ("islo-tls" if k.startswith("tls_") else None if k.startswith("mem_") else REF)
            for k in FIGURES}
 FIG_REF["tls_added"] = None     # a difference already; a ratio of differences says little
+FIG_REF["rr_idle_p50"] = FIG_REF["rr_idle_ratio"] = None  # islo-net gateway only
+FIG_REF["serve_idle_p50"] = FIG_REF["serve_idle_ratio"] = None
 PACKAGES = {"iperf3": "iperf3", "pasta": "passt", "slirp4netns": "slirp4netns",
             "dnsmasq": "dnsmasq-base", "nginx": "nginx", "mitmdump": "mitmproxy",
             "curl": "curl", "openssl": "openssl"}
@@ -553,6 +563,41 @@ def measure_rr(mode, args, servers, _startup):
     return {"rr_p50": j["p50_us"], "rr_p99": j["p99_us"]}, None
 
 
+IDLE_CONNS = 6000
+
+
+def measure_rr_idle(mode, args, servers, _startup):
+    """rr with no other connection, then with IDLE_CONNS idle ones open,
+    in the same sandbox (tcp_rr rr-idle): what idle connections cost."""
+    stdout, err, _ = run_client(
+        mode, "%s -P rr-idle %s %d %d %d" % (args.tcp_rr, target_host(mode), servers.rr_port,
+                                            args.rr_count, IDLE_CONNS),
+        args, servers, timeout=120, extra=["--max-connections", str(IDLE_CONNS + 1000)])
+    j = last_json(stdout)
+    if not j or "idle_p50_us" not in j:
+        return None, err or "no tcp_rr result"
+    return {"rr_idle_p50": j["idle_p50_us"],
+            "rr_idle_ratio": j["idle_p50_us"] / j["p50_us"]}, None
+
+
+def measure_serve_idle(mode, args, servers, _startup):
+    """`islo-net serve`: a probe sandbox's rr p50 beside 200 others, before
+    and after those open their idle connections (bench/serve_idle.py)."""
+    if os.geteuid() != 0:
+        return None, "needs root (namespaces with TAP devices)"
+    sys.path.insert(0, HERE)
+    import serve_idle
+    try:
+        r = serve_idle.measure(args.islo, args.tcp_rr, servers.dns_port, 200, 500,
+                               args.rr_count, log=log)
+    except (RuntimeError, OSError, subprocess.SubprocessError) as e:
+        return None, str(e)
+    log("bench:   serve_idle: %d sandboxes x %d idle connections" %
+        (r["sandboxes"], r["idle_each"]))
+    return {"serve_idle_p50": r["serve_idle_p50"],
+            "serve_idle_ratio": r["serve_idle_ratio"]}, None
+
+
 def measure_crr(mode, args, servers, startup):
     stdout, err, cpu = run_client(
         mode, "%s -P crr %s %d %s" % (args.tcp_rr, target_host(mode), servers.rr_port,
@@ -888,7 +933,8 @@ def main():
     ap.add_argument("--tls-requests", type=int, help="keep-alive requests per run")
     ap.add_argument("--tls-seconds", type=float, help="seconds per new-TLS-connection run")
     ap.add_argument("--idle-conns", type=int, help="idle connections for the memory figures")
-    ap.add_argument("--tests", help="comma-separated subset of: tcp_up, tcp_down, rr, crr, "
+    ap.add_argument("--tests", help="comma-separated subset of: tcp_up, tcp_down, rr, rr_idle, "
+                    "serve_idle, crr, "
                     "crr_par, tls_down, tls_rr, tls_cps, tls_cps_par, mem (default: all)")
     ap.add_argument("--no-install", action="store_true")
     ap.add_argument("--no-chart", action="store_true")
@@ -953,6 +999,10 @@ def main():
                  ("tcp_down", lambda m: measure_iperf(m, True, args, servers, startup), live),
                  ("rr", lambda m: measure_rr(m, args, servers, startup),
                   [m for m in live if m != "islo-gw-1500"]),
+                 ("rr_idle", lambda m: measure_rr_idle(m, args, servers, startup),
+                  [m for m in live if m == "islo-gw"]),
+                 ("serve_idle", lambda m: measure_serve_idle(m, args, servers, startup),
+                  [m for m in live if m == "islo-gw"]),
                  ("crr", lambda m: measure_crr(m, args, servers, startup),
                   [m for m in live if m != "islo-gw-1500"]),
                  ("crr_par", lambda m: measure_crr_par(m, args, servers, startup),
@@ -973,6 +1023,8 @@ def main():
             tests = [t for t in tests if t[0] in want]
         fail_keys = {"tcp_up": ["tcp_up"], "tcp_down": ["tcp_down"],
                      "rr": ["rr_p50", "rr_p99"], "crr": ["crr", "crr_cpu"],
+                     "rr_idle": ["rr_idle_p50", "rr_idle_ratio"],
+                     "serve_idle": ["serve_idle_p50", "serve_idle_ratio"],
                      "crr_par": ["crr_par"], "tls_down": ["tls_down", "tls_cpu_gb"],
                      "tls_rr": ["tls_rps", "tls_p50"], "tls_cps": ["tls_cps", "tls_cpu_conn"],
                      "tls_cps_par": ["tls_cps_par"]}

@@ -19,6 +19,14 @@
  *   tcp_rr crr-sc HOST PORT SECS  the same, but the server closes first
  *                                 (HTTP/1.0 style) and the client waits for
  *                                 its FIN before closing.
+ *   tcp_rr rr-idle HOST PORT N K  rr, then K more connections opened (one
+ *                                 byte each way) and left idle, then rr
+ *                                 again, in the same sandbox: prints
+ *                                 {"p50_us":..,"idle_p50_us":..,"idle":K}
+ *                                 (what idle connections cost the others)
+ *   tcp_rr hold HOST PORT K       K connections (one byte each way), then
+ *                                 prints {"held":K} and keeps them until
+ *                                 its standard input closes
  *
  * The probe bytes are lower-case on purpose: islo-net's gateway peeks at
  * the first bytes of every connection for a TLS SNI or an HTTP Host, and a
@@ -38,6 +46,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -128,7 +137,9 @@ static int read_full(int s, char *buf, size_t len)
 	return 0;
 }
 
-static int run_rr(const struct addrinfo *ai, long n)
+/* One rr measurement: the p50 in microseconds (and p99, mean). */
+static void rr_once(const struct addrinfo *ai, long n, double *p50,
+		    double *p99, double *mean)
 {
 	long warm = n / 10, i;
 	double *lat = calloc((size_t)n, sizeof(*lat)), sum = 0;
@@ -151,10 +162,74 @@ static int run_rr(const struct addrinfo *ai, long n)
 	}
 	close(s);
 	qsort(lat, (size_t)n, sizeof(*lat), cmp_double);
-	printf("{\"p50_us\":%.2f,\"p99_us\":%.2f,\"mean_us\":%.2f,\"n\":%ld}\n",
-	       pct(lat, (size_t)n, 50), pct(lat, (size_t)n, 99), sum / (double)n, n);
+	*p50 = pct(lat, (size_t)n, 50);
+	*p99 = pct(lat, (size_t)n, 99);
+	*mean = sum / (double)n;
 	free(lat);
+}
+
+static int run_rr(const struct addrinfo *ai, long n)
+{
+	double p50, p99, mean;
+
+	rr_once(ai, n, &p50, &p99, &mean);
+	printf("{\"p50_us\":%.2f,\"p99_us\":%.2f,\"mean_us\":%.2f,\"n\":%ld}\n",
+	       p50, p99, mean, n);
 	return 0;
+}
+
+static int run_rr_idle(const struct addrinfo *ai, long n, long k)
+{
+	double p50, p99, mean, ip50, ip99, imean;
+	int *fds = calloc((size_t)k, sizeof(*fds));
+	long i;
+	char c = 'x';
+
+	if (!fds)
+		die("calloc");
+	rr_once(ai, n, &p50, &p99, &mean);
+	for (i = 0; i < k; i++) {
+		fds[i] = connect_to(ai);
+		if (fds[i] < 0 || write(fds[i], &c, 1) != 1 ||
+		    read_full(fds[i], &c, 1) < 0)
+			die("idle connection");
+	}
+	rr_once(ai, n, &ip50, &ip99, &imean);
+	printf("{\"p50_us\":%.2f,\"idle_p50_us\":%.2f,\"idle_p99_us\":%.2f,"
+	       "\"idle\":%ld,\"n\":%ld}\n", p50, ip50, ip99, k, n);
+	for (i = 0; i < k; i++)
+		close(fds[i]);
+	free(fds);
+	return 0;
+}
+
+static int run_hold(const struct addrinfo *ai, long k)
+{
+	long i;
+	char c = 'x', buf[64];
+
+	for (i = 0; i < k; i++) {
+		int s = connect_to(ai);
+
+		if (s < 0 || write(s, &c, 1) != 1 || read_full(s, &c, 1) < 0)
+			die("idle connection");
+	}
+	printf("{\"held\":%ld}\n", k);
+	fflush(stdout);
+	while (read(0, buf, sizeof(buf)) > 0)
+		;
+	return 0;
+}
+
+/* Thousands of connections: the soft descriptor limit up to the hard one. */
+static void raise_nofile(void)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 }
 
 static int run_crr(const struct addrinfo *ai, double secs, int server_closes)
@@ -300,6 +375,7 @@ int main(int argc, char **argv)
 	struct addrinfo *ai;
 	int rc;
 
+	raise_nofile();
 	if (argc > 1 && !strcmp(argv[1], "-P")) {
 		widen_port_range();
 		argv++;
@@ -307,10 +383,20 @@ int main(int argc, char **argv)
 	}
 	if (argc == 4 && !strcmp(argv[1], "server"))
 		return serve(argv[2], argv[3]);
+	if (argc == 5 && !strcmp(argv[1], "hold")) {
+		ai = resolve(argv[2], argv[3]);
+		return run_hold(ai, atol(argv[4]));
+	}
+	if (argc == 6 && !strcmp(argv[1], "rr-idle")) {
+		ai = resolve(argv[2], argv[3]);
+		rc = run_rr_idle(ai, atol(argv[4]), atol(argv[5]));
+		freeaddrinfo(ai);
+		return rc;
+	}
 	if (argc != 5 || (strcmp(argv[1], "rr") && strcmp(argv[1], "crr") &&
 			  strcmp(argv[1], "crr-sc"))) {
 		fprintf(stderr, "usage: tcp_rr [-P] server ADDR PORT | rr HOST PORT N"
-				" | crr|crr-sc HOST PORT SECS\n");
+				" | crr|crr-sc HOST PORT SECS | rr-idle HOST PORT N K\n");
 		return 2;
 	}
 	ai = resolve(argv[2], argv[3]);

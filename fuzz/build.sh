@@ -19,7 +19,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
-TARGETS=${FUZZ_TARGETS:-"fuzz_dns fuzz_peek fuzz_profile fuzz_frames fuzz_http1 fuzz_cert fuzz_dhcp fuzz_proxy fuzz_stream fuzz_ctl fuzz_pg fuzz_vnet fuzz_ec"}
+TARGETS=${FUZZ_TARGETS:-"fuzz_dns fuzz_peek fuzz_profile fuzz_frames fuzz_http1 fuzz_cert fuzz_dhcp fuzz_proxy fuzz_stream fuzz_ctl fuzz_pg fuzz_vnet fuzz_ec fuzz_ipfrag"}
 OUT=fuzz/build
 CFLAGS_COMMON="-std=gnu11 -D_GNU_SOURCE -g -O1 -Isrc -Ilwip-port -Ideps/lwip-2.1.3/src/include -Ideps/bearssl-0.6/inc -Wall -Wextra"
 
@@ -34,6 +34,7 @@ srcs() {
 	fuzz_profile) echo src/profile.c src/policy.c src/http1.c src/log.c ;;
 	fuzz_frames|fuzz_stream|fuzz_vnet) ls src/*.c | grep -v '^src/main.c$' ;;
 	fuzz_ctl) echo src/ctlmsg.c ;;
+	fuzz_ipfrag) echo src/ipfrag.c ;;
 	fuzz_ec) echo src/ecfast.c src/log.c ;;
 	# fuzz_proxy.c includes src/proxy.c itself (its static doors)
 	fuzz_proxy) ls src/*.c | grep -v -e '^src/main.c$' -e '^src/proxy.c$' ;;

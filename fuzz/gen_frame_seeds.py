@@ -101,6 +101,22 @@ SEEDS = {
     "frag4": [ip4(17, ME4, DNS4, b"\x13\x89\x00\x35\x00\x30\x00\x00" + b"A" * 16, frag=0x2000, ident=9),
               ip4(17, ME4, DNS4, b"B" * 24, frag=3, ident=9)],
     "truncated": [eth(0x0800, b"\x45\x00\x00\x40")],
+    # fragments and extension headers, made plain before the pre-filter
+    "frag4-syn": [ip4(6, ME4, LO, tcp4(ME4, LO, 40007, 9, 0x02)[34:][:8], frag=0x2000, ident=11),
+                  ip4(6, ME4, LO, tcp4(ME4, LO, 40007, 9, 0x02)[34:][8:], frag=1, ident=11)],
+    "frag4-overlap": [ip4(17, ME4, DNS4, b"\x13\x89\x00\x35\x00\x30\x00\x00" + b"A" * 16,
+                          frag=0x2000, ident=12),
+                      ip4(17, ME4, DNS4, b"C" * 16, frag=0x2000 | 2, ident=12),
+                      ip4(17, ME4, DNS4, b"B" * 24, frag=3, ident=12)],
+    "frag6-atomic-ping": [ip6(44, ME6, DNS6, bytes([58, 0, 0, 0, 0, 0, 0, 7]) +
+                              bytes([128, 0, 0, 0, 0, 7, 0, 1]))],
+    "frag6-dns": [ip6(44, ME6, DNS6, bytes([17, 0, 0, 1, 0, 0, 0, 9]) +
+                      udp6(ME6, DNS6, 5353, 53, dnsq("api.example"))[54:][:16]),
+                  ip6(44, ME6, DNS6, bytes([17, 0, 0, 16, 0, 0, 0, 9]) +
+                      udp6(ME6, DNS6, 5353, 53, dnsq("api.example"))[54:][16:])],
+    "ext6-hbh-dstopts": [ip6(0, ME6, DNS6, bytes([60, 0, 1, 4, 0, 0, 0, 0]) +
+                             bytes([17, 0, 0x1e, 4, 0, 0, 0, 0]) +
+                             udp6(ME6, DNS6, 5353, 53, dnsq("api.example", 28))[54:])],
 }
 
 

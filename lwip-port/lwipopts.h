@@ -92,7 +92,9 @@ struct netif *islo_input_netif(void);
 /* Our patch (patches/lwip/0002): fill a window smaller than one segment
  * at once rather than from the persist timer. */
 #define LWIP_TCP_SPLIT_TO_WINDOW    1
-#define TCP_LISTEN_BACKLOG          0
+/* lwIP's SYN_RCVD pcbs per listener (= per sandbox) are bounded: 255
+ * (gw.c), behind flow.c's smaller half-open queue */
+#define TCP_LISTEN_BACKLOG          1
 #define LWIP_TCP_TIMESTAMPS         0
 #define TCP_CALCULATE_EFF_SEND_MSS  1
 #define LWIP_TCP_KEEPALIVE          1

@@ -21,11 +21,45 @@
 #include <time.h>
 #include <unistd.h>
 
+struct budget {
+	uint64_t tokens_mil;     /* tokens, in thousandths */
+	uint64_t last_ms;        /* when the bucket was last refilled */
+	uint64_t pending;        /* left out since the last summary line */
+	uint64_t summary_ms;     /* when the last summary line was written */
+	unsigned long long total;/* left out, ever */
+};
+
 struct audit {
 	int fd;          /* -1: disabled */
 	char *path;
 	char *sandbox;   /* added to every event as "sandbox", or NULL */
+	unsigned rate, burst;
+	struct budget b[AK_N];
+	int any_pending;
 };
+
+static const char *const kind_names[AK_N] = {
+	[AK_DNS] = "dns",
+	[AK_CONN_REFUSED] = "connection_refused",
+	[AK_UDP_REFUSED] = "udp_refused",
+	[AK_HTTP_REFUSED] = "http_refused",
+	[AK_SECURITY] = "security_event",
+	[AK_TLS_FAILURE] = "tls_failure",
+	[AK_HALFOPEN] = "half_open",
+};
+
+const char *audit_kind_name(enum audit_kind k)
+{
+	return k >= 0 && k < AK_N ? kind_names[k] : "none";
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
 
 #define AUDIT_TRAILER ",\"truncated\":true}\n"
 #define AUDIT_RESERVE 32 /* > sizeof(AUDIT_TRAILER) */
@@ -54,6 +88,7 @@ struct audit *audit_open(const char *path, char *err, size_t errlen)
 		return NULL;
 	}
 	a->fd = -1;
+	audit_set_budget(a, AUDIT_RATE, AUDIT_BURST);
 	if (!path)
 		return a;
 	a->path = strdup(path);
@@ -92,8 +127,14 @@ int audit_reopen(struct audit *a)
 
 void audit_close(struct audit *a)
 {
+	int k;
+
 	if (!a)
 		return;
+	/* what was left out must still be said */
+	for (k = 0; k < AK_N; k++)
+		a->b[k].summary_ms = 0;
+	audit_tick(a);
 	if (a->fd >= 0)
 		close(a->fd);
 	free(a->path);
@@ -399,4 +440,103 @@ int audit_set_sandbox(struct audit *a, const char *id)
 	free(a->sandbox);
 	a->sandbox = c;
 	return 0;
+}
+
+void audit_set_budget(struct audit *a, unsigned rate, unsigned burst)
+{
+	uint64_t now = mono_ms();
+	int k;
+
+	if (!a)
+		return;
+	a->rate = rate;
+	a->burst = burst;
+	for (k = 0; k < AK_N; k++) {
+		a->b[k].tokens_mil = (uint64_t)burst * 1000;
+		a->b[k].last_ms = now;
+	}
+}
+
+/* Spend one token of @k's bucket; 0 if there is none. */
+static int budget_take(struct audit *a, enum audit_kind k, uint64_t now)
+{
+	struct budget *b = &a->b[k];
+	uint64_t cap = (uint64_t)a->burst * 1000;
+
+	if (now > b->last_ms) {
+		/* rate tokens a second: rate thousandths a millisecond */
+		b->tokens_mil += (now - b->last_ms) * a->rate;
+		if (b->tokens_mil > cap)
+			b->tokens_mil = cap;
+		b->last_ms = now;
+	}
+	if (b->tokens_mil >= 1000) {
+		b->tokens_mil -= 1000;
+		return 1;
+	}
+	return 0;
+}
+
+static void summary_emit(struct audit *a, enum audit_kind k, uint64_t now)
+{
+	struct budget *b = &a->b[k];
+	struct audit_ev e;
+
+	audit_begin(&e, "suppressed");
+	audit_str(&e, "kind", kind_names[k]);
+	audit_int(&e, "count", (long long)b->pending);
+	audit_emit(a, &e);
+	b->pending = 0;
+	b->summary_ms = now;
+}
+
+int audit_begin_kind(struct audit *a, struct audit_ev *e, const char *event,
+		     enum audit_kind kind)
+{
+	uint64_t now;
+
+	if (!e)
+		return 0;
+	if (!a || a->fd < 0 || kind < 0 || kind >= AK_N) {
+		audit_begin(e, event);
+		return 1;
+	}
+	now = mono_ms();
+	if (budget_take(a, kind, now)) {
+		audit_begin(e, event);
+		return 1;
+	}
+	/* left empty: the audit_*() calls and audit_emit() ignore it */
+	e->len = 0;
+	e->overflow = 0;
+	a->b[kind].pending++;
+	a->b[kind].total++;
+	a->any_pending = 1;
+	if (now - a->b[kind].summary_ms >= 1000)
+		summary_emit(a, kind, now);
+	return 0;
+}
+
+void audit_tick(struct audit *a)
+{
+	uint64_t now;
+	int k, left = 0;
+
+	if (!a || !a->any_pending)
+		return;
+	now = mono_ms();
+	for (k = 0; k < AK_N; k++) {
+		if (!a->b[k].pending)
+			continue;
+		if (now - a->b[k].summary_ms >= 1000)
+			summary_emit(a, (enum audit_kind)k, now);
+		else
+			left = 1;
+	}
+	a->any_pending = left;
+}
+
+unsigned long long audit_suppressed(const struct audit *a, enum audit_kind k)
+{
+	return a && k >= 0 && k < AK_N ? a->b[k].total : 0;
 }

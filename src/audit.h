@@ -53,8 +53,67 @@ struct audit_ev {
 	int overflow;
 };
 
+/*
+ * Budgets.  Events a sandbox can trigger at will, as fast as it can send
+ * packets, each have a budget per writer (one writer per sandbox, so one
+ * sandbox's flood never silences another's log): a token bucket of
+ * AUDIT_BURST events refilled at AUDIT_RATE a second.  Past it, events of
+ * that kind are counted, not written, and one line a second per kind says
+ * how many were left out:
+ *   {"event":"suppressed","kind":"dns","count":N}
+ * Nothing disappears without a trace; a flood costs the disk at most
+ * AUDIT_RATE + 1 lines a second per kind.  Counters (metrics, stats) are
+ * kept by the callers and count every event.
+ */
+enum audit_kind {
+	AK_NONE = -1,           /* not budgeted: always written */
+	AK_DNS,                 /* DNS answers */
+	AK_CONN_REFUSED,        /* TCP connections refused */
+	AK_UDP_REFUSED,         /* UDP datagrams refused */
+	AK_HTTP_REFUSED,        /* intercepted HTTP requests refused */
+	AK_SECURITY,            /* security events */
+	AK_TLS_FAILURE,         /* TLS handshakes from the sandbox that failed */
+	AK_HALFOPEN,            /* handshakes dropped or never completed */
+	AK_N
+};
+#define AUDIT_RATE 50
+#define AUDIT_BURST 200
+
+/* audit_kind_name() - "dns", "connection_refused", ... */
+const char *audit_kind_name(enum audit_kind k);
+
 /* audit_begin() - Start an event: {"ts":"2026-11-27T13:50:01.123Z","event":"..." */
 void audit_begin(struct audit_ev *e, const char *event);
+
+/**
+ * audit_begin_kind() - Start an event of a budgeted kind
+ * @a:     Writer whose budget it spends
+ * @e:     Event
+ * @event: Its name
+ * @kind:  Its budget, or AK_NONE
+ *
+ * Past the budget the event is counted and left empty: the audit_*()
+ * calls that fill it and audit_emit() then do nothing, so callers need no
+ * branch (but may skip the work when it returns 0).
+ * Return: 1 if the event will be written, 0 if suppressed
+ */
+int audit_begin_kind(struct audit *a, struct audit_ev *e, const char *event,
+		     enum audit_kind kind);
+
+/**
+ * audit_tick() - Write the summary lines that are due
+ * @a: Writer
+ *
+ * Called from the loop at least once a second, so the count of a flood
+ * that has stopped is still written.
+ */
+void audit_tick(struct audit *a);
+
+/* audit_suppressed() - Events of @k left out so far (for the metrics). */
+unsigned long long audit_suppressed(const struct audit *a, enum audit_kind k);
+
+/* audit_set_budget() - Change the budget (tests): @rate a second, @burst. */
+void audit_set_budget(struct audit *a, unsigned rate, unsigned burst);
 
 /* audit_str() - Add a string field, JSON-escaped; NULL @val: skipped. */
 void audit_str(struct audit_ev *e, const char *key, const char *val);

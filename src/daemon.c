@@ -190,6 +190,33 @@ static void metrics_text(struct daemon *dm, struct ctlbuf *b)
 			  " %llu\n", g->id,
 			  (unsigned long long)g->st.syn_refused_limit);
 	}
+	metric_head(b, "islo_half_open_total", "counter",
+		    "Handshakes with the sandbox that never completed: dropped "
+		    "for a newer SYN (queue full) or expired (timed out, reset).");
+	for (g = d->sandboxes; g; g = g->next) {
+		cb_printf(b, "islo_half_open_total{sandbox=\"%s\",end=\"dropped\"}"
+			  " %llu\n", g->id,
+			  (unsigned long long)g->st.halfopen_dropped);
+		cb_printf(b, "islo_half_open_total{sandbox=\"%s\",end=\"expired\"}"
+			  " %llu\n", g->id,
+			  (unsigned long long)g->st.halfopen_expired);
+	}
+	metric_head(b, "islo_syn_deferred_total", "counter",
+		    "SYNs answered before connecting upstream, under SYN flood "
+		    "pressure (as SYN cookies: upstream only once the sandbox "
+		    "completes the handshake).");
+	for (g = d->sandboxes; g; g = g->next)
+		cb_printf(b, "islo_syn_deferred_total{sandbox=\"%s\"} %llu\n",
+			  g->id, (unsigned long long)g->st.syn_deferred);
+	metric_head(b, "islo_audit_suppressed_total", "counter",
+		    "Audit events left out past their budget (each is counted "
+		    "in a \"suppressed\" line of the audit log).");
+	for (g = d->sandboxes; g; g = g->next)
+		for (a = 0; a < AK_N; a++)
+			cb_printf(b, "islo_audit_suppressed_total{sandbox=\"%s\","
+				  "kind=\"%s\"} %llu\n", g->id,
+				  audit_kind_name((enum audit_kind)a),
+				  audit_suppressed(g->audit, (enum audit_kind)a));
 	metric_head(b, "islo_bytes_total", "counter",
 		    "Bytes relayed by closed TCP connections.");
 	for (g = d->sandboxes; g; g = g->next) {
@@ -298,6 +325,17 @@ static void sandbox_json(struct ctlbuf *b, const struct gw *g, int full)
 		  (unsigned long long)g->st.timeouts[0],
 		  (unsigned long long)g->st.timeouts[1],
 		  (unsigned long long)g->st.timeouts[2]);
+	cb_printf(b, ",\"half_open\":%u,\"half_open_dropped\":%llu,"
+		  "\"half_open_expired\":%llu,\"syn_deferred\":%llu",
+		  g->nhalfopen, (unsigned long long)g->st.halfopen_dropped,
+		  (unsigned long long)g->st.halfopen_expired,
+		  (unsigned long long)g->st.syn_deferred);
+	cb_lit(b, ",\"audit_suppressed\":{");
+	for (a = 0; a < AK_N; a++)
+		cb_printf(b, "%s\"%s\":%llu", a ? "," : "",
+			  audit_kind_name((enum audit_kind)a),
+			  audit_suppressed(g->audit, (enum audit_kind)a));
+	cb_lit(b, "}");
 	cb_printf(b, ",\"tls_handshakes\":%llu,\"refused_over_limit\":%llu,"
 		  "\"bytes_up\":%llu,\"bytes_down\":%llu,\"frames_in\":%llu,"
 		  "\"reloads\":%llu,\"reload_errors\":%llu}",

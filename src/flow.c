@@ -28,6 +28,31 @@
  * Teardown is deferred: lwIP callbacks only mark a flow FLOW_DEAD, and
  * flow_reap() frees it from the loop, so nothing is used after lwIP freed
  * its pcb.
+ *
+ * DOC: Half-open flows (a SYN queue)
+ *
+ * A SYN costs the sandbox nothing and us a flow, perhaps a host socket
+ * connecting upstream and an lwIP pcb: a SYN flood (spoofed sources whose
+ * SYN-ACK nobody answers, or ports the sandbox resets) must not pin them.
+ * Every flow whose handshake with the sandbox is not done yet -- SYN held
+ * while resolving or connecting upstream, SYN re-injected and SYN-ACK sent
+ * (FLOW_APPROVED), DNS over TCP before its ACK -- is *half-open*, on the
+ * sandbox's queue, oldest first, as in a kernel's SYN queue:
+ *  - the queue holds at most max_halfopen (FLOW_HALFOPEN_MAX, at most
+ *    max_connections) flows; a new SYN when it is full, or when the
+ *    connection limit is reached while half-open flows hold places, drops
+ *    the oldest half-open flow (its lwIP pcb aborted, its upstream socket
+ *    closed).  Established connections are never dropped for a SYN;
+ *  - so upstream connects in progress, lwIP's SYN_RCVD pcbs and held SYNs
+ *    are bounded per sandbox by the same number;
+ *  - each stage expires: resolving 15 s, connecting 10 s per address, the
+ *    sandbox's ACK FLOW_HANDSHAKE_MS; a reset from the sandbox ends it at
+ *    once (the SYN_RCVD pcb carries our error callback, flow_inject());
+ *  - DNS over TCP counts against max_connections like any flow, and an
+ *    accepted one idle for FLOW_DNS_IDLE_MS is closed.
+ * A flow is audited "open" when the sandbox's handshake completes; one that
+ * never completes gets one budgeted "handshake" line (audit.h), so a flood
+ * costs the log a few lines a second.
  */
 #include "gw.h"
 
@@ -58,6 +83,10 @@
 #define PEEK_MAX 16384
 #define DNS_TCP_MAX (65535 + 2)
 #define READ_CHUNK (256 * 1024)
+/* upstream being resolved or connected: a held SYN, or a flow accepted
+ * under SYN flood pressure */
+#define UPSTREAM_PENDING(f) \
+	((f)->state == FLOW_HELD || (f)->state == FLOW_CONNECTING)
 
 void gw_inject(struct gw *g, const uint8_t *ip, size_t len);
 size_t gw_dns_answer(struct gw *g, const uint8_t *q, size_t len, uint8_t *out,
@@ -74,6 +103,160 @@ static uint32_t rd32(const uint8_t *p)
 {
 	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
 	       (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Half-open queue: append at the tail (newest). */
+static void ho_add(struct gw *g, struct flow *f)
+{
+	if (f->halfopen)
+		return;
+	f->halfopen = 1;
+	f->ho_next = NULL;
+	f->ho_prev = g->ho_tail;
+	if (g->ho_tail)
+		g->ho_tail->ho_next = f;
+	else
+		g->ho_head = f;
+	g->ho_tail = f;
+	g->nhalfopen++;
+}
+
+static void ho_del(struct gw *g, struct flow *f)
+{
+	if (!f->halfopen)
+		return;
+	if (f->ho_prev)
+		f->ho_prev->ho_next = f->ho_next;
+	else
+		g->ho_head = f->ho_next;
+	if (f->ho_next)
+		f->ho_next->ho_prev = f->ho_prev;
+	else
+		g->ho_tail = f->ho_prev;
+	f->ho_next = f->ho_prev = NULL;
+	f->halfopen = 0;
+	g->nhalfopen--;
+}
+
+/* A handshake failed: count it toward SYN flood pressure. */
+static void ho_failed(struct gw *g)
+{
+	uint64_t now = now_ms();
+
+	if (now / 1000 != g->ho_fail_sec) {
+		g->ho_fail_sec = now / 1000;
+		g->ho_fails = 0;
+	}
+	if (++g->ho_fails >= FLOW_PRESSURE_FAILS) {
+		g->pressure_until = now + 1000;
+	}
+}
+
+/* Flows that hold a place: not released yet. */
+static unsigned flows_live(const struct gw *g)
+{
+	return g->nflows - g->ndead;
+}
+
+/* ------------------------------------------------------------------ */
+/* Finding flows, timers, reaping: costs that do not grow with the     */
+/* connections open                                                    */
+
+static void fhash_add(struct gw *g, struct flow *f)
+{
+	uint32_t h = gw_flow_hash(g, &f->src, f->sport, &f->dst, f->dport);
+
+	f->hnext = g->d->fhash[h];
+	g->d->fhash[h] = f;
+}
+
+static void fhash_del(struct gw *g, struct flow *f)
+{
+	struct flow **pp = &g->d->fhash[gw_flow_hash(g, &f->src, f->sport,
+						     &f->dst, f->dport)];
+
+	for (; *pp; pp = &(*pp)->hnext) {
+		if (*pp == f) {
+			*pp = f->hnext;
+			f->hnext = NULL;
+			return;
+		}
+	}
+}
+
+/* Released or closing: freed (or closed) at the end of the turn. */
+static void reap_add(struct flow *f)
+{
+	if (f->on_reap)
+		return;
+	f->on_reap = 1;
+	f->reap_next = f->g->reap;
+	f->g->reap = f;
+	gw_busy(f->g);
+}
+
+static void tw_del(struct gwd *d, struct flow *f)
+{
+	if (!f->tw_at)
+		return;
+	if (f->tw_prev)
+		f->tw_prev->tw_next = f->tw_next;
+	else
+		d->tw[(f->tw_at / TW_TICK_MS) % TW_SLOTS] = f->tw_next;
+	if (f->tw_next)
+		f->tw_next->tw_prev = f->tw_prev;
+	f->tw_next = f->tw_prev = NULL;
+	f->tw_at = 0;
+}
+
+static void tw_add(struct gwd *d, struct flow *f, uint64_t at)
+{
+	struct flow **slot;
+
+	tw_del(d, f);
+	if (!at)
+		return;
+	slot = &d->tw[(at / TW_TICK_MS) % TW_SLOTS];
+	f->tw_at = at;
+	f->tw_prev = NULL;
+	f->tw_next = *slot;
+	if (*slot)
+		(*slot)->tw_prev = f;
+	*slot = f;
+}
+
+/* When flow_timeout() has something to check for @f, or 0: never (an
+ * established, relaying flow has no timer at all). */
+static uint64_t flow_due(const struct flow *f)
+{
+	switch (f->state) {
+	case FLOW_HELD:
+	case FLOW_CONNECTING:
+		return (f->dns_id ? f->peek_deadline + 5000 : f->peek_deadline) + 1;
+	case FLOW_APPROVED:
+		return f->deadline + 1;
+	case FLOW_DNS:
+		return f->close_pending ? 0 : f->deadline + 1;
+	case FLOW_OPEN:
+		if (f->pg)
+			return now_ms() + 500;  /* pgproxy_tick()'s deadlines */
+		if (f->px)
+			return f->close_pending ? 0 : proxy_due(f, now_ms());
+		if (f->need_peek)
+			return f->peek_deadline + 1;
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+/* (Re)arm @f's timer for its current state; a deadline moved later is
+ * found when the earlier timer fires, and re-armed. */
+static void flow_arm(struct flow *f)
+{
+	if (f->state == FLOW_DEAD)
+		return;
+	tw_add(f->g->d, f, flow_due(f));
 }
 
 static void flow_unlink(struct gw *g, struct flow *f)
@@ -101,6 +284,18 @@ static void flow_release(struct flow *f)
 {
 	struct gw *g = f->g;
 
+	if (f->state == FLOW_DEAD)
+		return;
+	ho_del(g, f);
+	tw_del(g->d, f);
+	reap_add(f);
+	if (f->hs_pcb) {
+		/* lwIP's SYN_RCVD pcb: it must never call into a dead flow */
+		pcb_detach(f->hs_pcb);
+		tcp_abort(f->hs_pcb);
+		f->hs_pcb = NULL;
+	}
+	g->ndead++;
 	if (f->fd >= 0) {
 		if (f->registered)
 			gw_epoll_mod(g, f->fd, &f->ref, 0, EPOLL_CTL_DEL);
@@ -118,6 +313,10 @@ static void flow_release(struct flow *f)
 	}
 	if (f->host[0] && f->dst.family)
 		dns_pool_unref(g->pool, f->dst.family, f->dst.a);
+	if (f->early) {
+		pbuf_free(f->early);
+		f->early = NULL;
+	}
 	free(f->peek);
 	f->peek = NULL;
 	free(f->syn);
@@ -129,6 +328,35 @@ static void flow_release(struct flow *f)
 	pgproxy_free(f->pg);
 	f->pg = NULL;
 	f->state = FLOW_DEAD;
+}
+
+/*
+ * A half-open flow ends before the sandbox's handshake did: one budgeted
+ * line (AK_HALFOPEN), {"event":"connection","phase":"handshake",
+ * "action":"drop"}; the counters are the caller's.
+ */
+static void flow_audit_handshake(struct flow *f, const char *reason)
+{
+	struct audit_ev e;
+	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
+
+	if (!audit_begin_kind(f->g->audit, &e, "connection", AK_HALFOPEN))
+		return;
+	ipaddr_str(&f->src, src, sizeof(src));
+	ipaddr_str(&f->dst, dst, sizeof(dst));
+	audit_str(&e, "phase", "handshake");
+	audit_str(&e, "action", "drop");
+	audit_str(&e, "profile", f->g->profile_name);
+	audit_str(&e, "rule", policy_rule_label(&f->dec));
+	audit_str(&e, "proto", "tcp");
+	audit_str(&e, "src", src);
+	audit_int(&e, "src_port", f->sport);
+	audit_str(&e, "dst_ip", dst);
+	audit_int(&e, "dst_port", f->dport);
+	if (f->host[0])
+		audit_strn(&e, "host", f->host, strlen(f->host));
+	audit_str(&e, "reason", reason);
+	audit_emit(f->g->audit, &e);
 }
 
 /* Answer the held SYN with an RST: "connection refused" in the sandbox. */
@@ -146,7 +374,14 @@ static void flow_rst_syn(struct flow *f)
 static void flow_refuse(struct flow *f, const char *reason)
 {
 	gw_audit_flow(f->g, f, "open", "deny", reason);
-	flow_rst_syn(f);
+	if (f->pcb) {
+		/* accepted under pressure (FLOW_CONNECTING): a reset */
+		pcb_detach(f->pcb);
+		tcp_abort(f->pcb);
+		f->pcb = NULL;
+	} else {
+		flow_rst_syn(f);
+	}
 	flow_release(f);
 }
 
@@ -184,6 +419,7 @@ void flow_close_later(struct flow *f, const char *action,
 	f->close_pending = 1;
 	f->close_action = action;
 	f->close_reason = reason;
+	reap_add(f);
 }
 
 static void flow_try_finish(struct flow *f)
@@ -506,7 +742,7 @@ static err_t peek_refuse(struct flow *f, const char *reason, const char *seen,
 	char src[INET6_ADDRSTRLEN];
 
 	ipaddr_str(&f->src, src, sizeof(src));
-	audit_begin(&e, "security_event");
+	audit_begin_kind(f->g->audit, &e, "security_event", AK_SECURITY);
 	audit_str(&e, "action", "deny");
 	audit_str(&e, "profile", f->g->profile_name);
 	audit_str(&e, "rule", policy_rule_label(&f->dec));
@@ -690,6 +926,7 @@ static err_t dns_tcp_recv(struct flow *f, struct pbuf *p)
 	}
 	pbuf_copy_partial(p, f->peek + f->peek_len, p->tot_len, 0);
 	f->peek_len += p->tot_len;
+	f->deadline = now_ms() + FLOW_DNS_IDLE_MS;
 	tcp_recved(f->pcb, p->tot_len);
 	pbuf_free(p);
 	while (f->peek_len >= 2) {
@@ -766,6 +1003,18 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 			tcp_recved(pcb, p->tot_len);
 			pbuf_free(p);
 		}
+		return ERR_OK;
+	}
+	if (f->state == FLOW_CONNECTING) {
+		/* kept, not acknowledged, until upstream is there; one chain
+		 * at most (lwIP holds the next as refused data) */
+		if (!p) {
+			f->early_eof = 1;
+			return ERR_OK;
+		}
+		if (f->early)
+			return ERR_MEM;
+		f->early = p;
 		return ERR_OK;
 	}
 	if (f->state == FLOW_DNS) {
@@ -860,8 +1109,9 @@ static struct flow *flow_find(struct gw *g, const struct ipaddr *src,
 	struct flow *f;
 	size_t al = src->family == AF_INET ? 4 : 16;
 
-	for (f = g->flows; f; f = f->next) {
-		if (f->state == FLOW_DEAD || f->sport != sport ||
+	for (f = g->d->fhash[gw_flow_hash(g, src, sport, dst, dport)]; f;
+	     f = f->hnext) {
+		if (f->g != g || f->state == FLOW_DEAD || f->sport != sport ||
 		    f->dport != dport || f->src.family != src->family)
 			continue;
 		if (!memcmp(f->src.a, src->a, al) && !memcmp(f->dst.a, dst->a, al))
@@ -870,15 +1120,128 @@ static struct flow *flow_find(struct gw *g, const struct ipaddr *src,
 	return NULL;
 }
 
+/*
+ * The half-open end of a flow: the sandbox reset lwIP's SYN_RCVD pcb, or
+ * lwIP gave up on it (its pcb is already freed either way).
+ */
+static void on_hs_err(void *arg, err_t err)
+{
+	struct flow *f = arg;
+
+	if (!f || f->state == FLOW_DEAD)
+		return;
+	f->hs_pcb = NULL;
+	f->g->st.halfopen_expired++;
+	ho_failed(f->g);
+	flow_audit_handshake(f, err == ERR_RST ? "sandbox reset the handshake"
+					       : "handshake timed out");
+	flow_release(f);
+}
+
+/**
+ * flow_inject() - Give a SYN of @f to lwIP and take its SYN_RCVD pcb
+ * @f:   Half-open flow (FLOW_APPROVED or FLOW_DNS)
+ * @ip:  The SYN (IP packet)
+ * @len: Its length
+ *
+ * lwIP's listener puts the pcb it makes for a SYN at the head of
+ * tcp_active_pcbs (TCP_REG_ACTIVE) before answering it, and calls nobody:
+ * we take it there, so that a reset or a timeout of the handshake reaches
+ * on_hs_err() and the flow is freed at once, and so that dropping the flow
+ * can abort the pcb.  Its callback argument becomes the flow, which lwIP
+ * then passes to flow_accept().
+ */
+static void flow_inject(struct flow *f, const uint8_t *ip, size_t len)
+{
+	struct gw *g = f->g;
+	struct tcp_pcb *p;
+	ip_addr_t r;
+
+	gw_inject(g, ip, len);
+	p = tcp_active_pcbs;
+	ipaddr_to_lwip(&f->src, &r);
+	if (p && p->state == SYN_RCVD && p->callback_arg == &g->accept_ref &&
+	    p->netif_idx == netif_get_index(&g->netif) &&
+	    p->remote_port == f->sport && p->local_port == f->dport &&
+	    ip_addr_cmp(&p->remote_ip, &r)) {
+		f->hs_pcb = p;
+		tcp_arg(p, f);
+		tcp_err(p, on_hs_err);
+	}
+}
+
+static void flow_start_upstream(struct flow *f);
+
+/* Both sides are there: relay (after the peek), intercept, or pg. */
+static err_t flow_open(struct flow *f)
+{
+	f->state = FLOW_OPEN;
+	if (!f->open_logged) {
+		/* the sandbox has its connection: the "open" event */
+		f->open_logged = 1;
+		gw_audit_flow(f->g, f, "open", "allow", NULL);
+	}
+	f->peek_deadline = now_ms() + PEEK_TIMEOUT_MS;
+	if (f->dec.rule && f->dec.rule->pg) {
+		/* the database gateway reads the start-up itself */
+		f->need_peek = 0;
+		if (pgproxy_start(f) < 0)
+			return flow_abort(f, "cannot start the database gateway");
+		flow_arm(f);
+		return ERR_OK;
+	}
+	flow_arm(f);
+	update_events(f);
+	return ERR_OK;
+}
+
+/* A FLOW_CONNECTING flow's upstream is there: open it, and hand it what
+ * the sandbox sent meanwhile.  From the loop, not an lwIP callback. */
+static void flow_open_deferred(struct flow *f)
+{
+	struct pbuf *p = f->early;
+	int eof = f->early_eof;
+
+	f->early = NULL;
+	if (flow_open(f) != ERR_OK || f->state != FLOW_OPEN) {
+		if (p)
+			pbuf_free(p);
+		return;
+	}
+	if (p)
+		on_recv(f, f->pcb, p, ERR_OK);
+	if (eof && f->state == FLOW_OPEN && f->pcb && !f->close_pending)
+		on_recv(f, f->pcb, NULL, ERR_OK);
+}
+
 err_t flow_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 {
-	struct gw *g = arg;
+	struct epref *ref = arg;
+	struct gw *g;
 	struct ipaddr src = { 0 }, dst = { 0 };
-	struct flow *f;
+	struct flow *f = NULL;
 
-	if (err != ERR_OK || !pcb)
+	if (err != ERR_OK || !pcb || !ref)
 		return ERR_VAL;
-	if (IP_IS_V4(&pcb->remote_ip)) {
+	if (ref->type == REF_FLOW) {
+		/* a SYN_RCVD pcb flow_inject() took */
+		f = (struct flow *)ref;
+		g = f->g;
+		if (f->hs_pcb != pcb || f->state == FLOW_DEAD) {
+			tcp_arg(pcb, NULL);
+			tcp_err(pcb, NULL);
+			tcp_abort(pcb);
+			return ERR_ABRT;
+		}
+		f->hs_pcb = NULL;
+		tcp_err(pcb, NULL);
+	} else {
+		g = (struct gw *)(void *)((char *)ref -
+					  offsetof(struct gw, accept_ref));
+	}
+	if (f) {
+		/* found */
+	} else if (IP_IS_V4(&pcb->remote_ip)) {
 		src.family = dst.family = AF_INET;
 		memcpy(src.a, &ip_2_ip4(&pcb->remote_ip)->addr, 4);
 		memcpy(dst.a, &ip_2_ip4(&pcb->local_ip)->addr, 4);
@@ -887,18 +1250,23 @@ err_t flow_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 		memcpy(src.a, ip_2_ip6(&pcb->remote_ip)->addr, 16);
 		memcpy(dst.a, ip_2_ip6(&pcb->local_ip)->addr, 16);
 	}
-	f = flow_find(g, &src, pcb->remote_port, &dst, pcb->local_port);
+	if (!f)
+		f = flow_find(g, &src, pcb->remote_port, &dst, pcb->local_port);
 	if (!f || (f->state != FLOW_APPROVED && f->state != FLOW_DNS) ||
 	    f->pcb) {
+		tcp_arg(pcb, NULL);
 		tcp_abort(pcb);
 		return ERR_ABRT;
 	}
+	ho_del(g, f);
 	f->pcb = pcb;
 	tcp_arg(pcb, f);
 	tcp_recv(pcb, on_recv);
 	tcp_err(pcb, on_err);
 	tcp_nagle_disable(pcb);
 	if (f->state == FLOW_DNS) {
+		f->deadline = now_ms() + FLOW_DNS_IDLE_MS;
+		flow_arm(f);
 		f->peek = malloc(DNS_TCP_MAX);
 		if (!f->peek) {
 			pcb_detach(pcb);
@@ -912,17 +1280,13 @@ err_t flow_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	tcp_sent(pcb, on_sent);
 	free(f->syn);
 	f->syn = NULL;
-	f->state = FLOW_OPEN;
-	f->peek_deadline = now_ms() + PEEK_TIMEOUT_MS;
-	if (f->dec.rule && f->dec.rule->pg) {
-		/* the database gateway reads the start-up itself */
-		f->need_peek = 0;
-		if (pgproxy_start(f) < 0)
-			return flow_abort(f, "cannot start the database gateway");
-		return ERR_OK;
+	if (f->deferred) {
+		/* accepted under pressure: upstream now */
+		f->state = FLOW_CONNECTING;
+		flow_start_upstream(f);
+		return f->state == FLOW_DEAD ? ERR_ABRT : ERR_OK;
 	}
-	update_events(f);
-	return ERR_OK;
+	return flow_open(f);
 }
 
 static void flow_connect_next(struct flow *f, const char *why);
@@ -954,13 +1318,24 @@ static void drop_time_wait(const struct flow *f)
 	}
 }
 
-static void flow_connected(struct flow *f)
+/* Upstream is there: let lwIP answer the sandbox's SYN. */
+static void flow_handshake(struct flow *f)
 {
 	f->state = FLOW_APPROVED;
-	gw_audit_flow(f->g, f, "open", "allow", NULL);
-	flow_want_events(f, 0);
+	f->deadline = now_ms() + FLOW_HANDSHAKE_MS;
 	drop_time_wait(f);
-	gw_inject(f->g, f->syn, f->syn_len);
+	flow_inject(f, f->syn, f->syn_len);
+	flow_arm(f);
+}
+
+static void flow_connected(struct flow *f)
+{
+	flow_want_events(f, 0);
+	if (f->state == FLOW_CONNECTING) {
+		flow_open_deferred(f);
+		return;
+	}
+	flow_handshake(f);
 }
 
 /*
@@ -971,7 +1346,8 @@ static void flow_connected(struct flow *f)
  */
 static int pg_open_failed(struct flow *f, const char *reason)
 {
-	if (!f->dec.rule || !f->dec.rule->pg || !f->syn)
+	if (!f->dec.rule || !f->dec.rule->pg ||
+	    (!f->syn && f->state != FLOW_CONNECTING))
 		return 0;
 	snprintf(f->up_fail, sizeof(f->up_fail), "%s", reason);
 	if (f->fd >= 0) {
@@ -979,11 +1355,13 @@ static int pg_open_failed(struct flow *f, const char *reason)
 		close(f->fd);
 		f->fd = -1;
 	}
-	f->state = FLOW_APPROVED;
 	f->peek_deadline = now_ms();
+	f->open_logged = 1;
 	gw_audit_flow(f->g, f, "open", "allow", reason);
-	drop_time_wait(f);
-	gw_inject(f->g, f->syn, f->syn_len);
+	if (f->state == FLOW_CONNECTING)
+		flow_open_deferred(f);
+	else
+		flow_handshake(f);
 	return 1;
 }
 
@@ -1057,6 +1435,7 @@ static void flow_connect_next(struct flow *f, const char *why)
 		}
 		flow_want_events(f, EPOLLOUT);
 		f->peek_deadline = now_ms() + CONNECT_TIMEOUT_MS;
+		flow_arm(f);
 		return;
 	}
 	{
@@ -1077,7 +1456,7 @@ static void flow_resolved(struct gw *g, void *arg, int n,
 
 	(void)g;
 	f->dns_id = 0;
-	if (f->state != FLOW_HELD)
+	if (!UPSTREAM_PENDING(f))
 		return;
 	f->nup = 0;
 	for (i = 0; i < n && f->nup < HOSTDNS_MAX_ADDRS; i++) {
@@ -1102,6 +1481,52 @@ static void flow_resolved(struct gw *g, void *arg, int n,
 		}
 		return;
 	}
+	f->upi = 0;
+	flow_connect_next(f, NULL);
+}
+
+/**
+ * flow_start_upstream() - Resolve and connect upstream for an allowed flow
+ * @f: Flow, FLOW_HELD (its SYN held) or FLOW_CONNECTING (accepted under
+ *     SYN flood pressure); may be released (refused) on return
+ */
+static void flow_start_upstream(struct flow *f)
+{
+	struct gw *g = f->g;
+	const char *name = f->host[0] ? f->host : NULL;
+
+	f->peek_deadline = now_ms() + CONNECT_TIMEOUT_MS;
+	if (f->dec.rule && f->dec.rule->route_host) {
+		/* `route:` an explicit endpoint, private or not: the profile's
+		 * author named it */
+		const struct pf_rule *r = f->dec.rule;
+
+		f->up_port = r->route_port;
+		f->routed = 1;
+		if (r->route_family) {
+			f->up[0].family = r->route_family;
+			memcpy(f->up[0].a, r->route_addr, 16);
+			f->nup = 1;
+			f->upi = 0;
+			flow_connect_next(f, NULL);
+			return;
+		}
+		name = r->route_host;
+	}
+	if (name) {
+		f->dns_id = hostdns_resolve(g->hostdns, name, flow_resolved, f);
+		if (!f->dns_id)
+			flow_refuse(f, "resolver busy");
+		else
+			flow_arm(f);
+		return;
+	}
+	if (policy_private_blocked(&f->dec, f->dst.family, f->dst.a)) {
+		flow_refuse(f, "private, loopback or link-local address");
+		return;
+	}
+	f->up[0] = f->dst;
+	f->nup = 1;
 	f->upi = 0;
 	flow_connect_next(f, NULL);
 }
@@ -1144,8 +1569,32 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 		flow_close_now(f);
 		f = NULL;
 	}
-	if (f)
-		return f->state == FLOW_HELD; /* retransmission */
+	if (f) {
+		/* a retransmission: held, or lwIP has (or had) its pcb */
+		if (f->state == FLOW_HELD)
+			return 1;
+		if (f->halfopen && !f->hs_pcb &&
+		    (f->state == FLOW_APPROVED || f->state == FLOW_DNS)) {
+			flow_inject(f, ip, len);
+			return 1;
+		}
+		return 0;
+	}
+
+	/*
+	 * Room for it: the oldest half-open flow goes when the queue is full,
+	 * or when the connection limit is reached while half-open flows hold
+	 * places (a SYN flood never keeps the next real connection out).
+	 */
+	while (g->ho_head && (g->nhalfopen >= g->max_halfopen ||
+			      flows_live(g) >= g->max_flows)) {
+		struct flow *old = g->ho_head;
+
+		g->st.halfopen_dropped++;
+		ho_failed(g);
+		flow_audit_handshake(old, "half-open queue full");
+		flow_release(old);
+	}
 
 	f = calloc(1, sizeof(*f));
 	if (!f)
@@ -1167,32 +1616,27 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 		g->flows->prev = f;
 	g->flows = f;
 	g->nflows++;
+	fhash_add(g, f);
 
+	if (flows_live(g) > g->max_flows) {
+		g->st.syn_refused_limit++;
+		/* a flood must not become a flood of log lines: the audit
+		 * budget (AK_CONN_REFUSED) writes a summary past it */
+		flow_refuse(f, "too many connections");
+		return 1;
+	}
 	if (gw_is_own_addr(g, &dst)) {
 		if (dport == 53 && (!memcmp(&dst, &g->dns4, sizeof(dst)) ||
 				    !memcmp(&dst, &g->dns6, sizeof(dst)))) {
+			/* DNS over TCP: answered here, a flow like any other */
 			f->state = FLOW_DNS;
-			return 0;
-		}
-		flow_refuse(f, "the gateway's own address");
-		return 1;
-	}
-	if (g->nflows > g->max_flows) {
-		uint64_t now = now_ms();
-
-		g->st.syn_refused_limit++;
-		/* a flood must not become a flood of log lines: at most 20
-		 * a second are written, the rest counted (stats, metrics) */
-		if (now / 1000 != g->limit_log_last / 1000)
-			g->limit_log_count = 0;
-		g->limit_log_last = now;
-		if (++g->limit_log_count > 20) {
-			g->st.conns[ACT_DENY]++;
-			flow_rst_syn(f);
-			flow_release(f);
+			f->deadline = f->t_start + FLOW_HANDSHAKE_MS;
+			ho_add(g, f);
+			flow_inject(f, ip, len);
+			flow_arm(f);
 			return 1;
 		}
-		flow_refuse(f, "too many connections");
+		flow_refuse(f, "the gateway's own address");
 		return 1;
 	}
 	if (dns_pool_in_range(family, dst.a)) {
@@ -1218,6 +1662,20 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 		flow_refuse(f, f->dec.rule ? "denied by rule" : "no rule allows it");
 		return 1;
 	}
+	ho_add(g, f);
+	f->need_peek = 1;
+	if (g->pressure_until && now_ms() < g->pressure_until) {
+		/* under SYN flood pressure: the handshake first, as SYN
+		 * cookies do; upstream only for a sandbox that completes it */
+		g->st.syn_deferred++;
+		f->deferred = 1;
+		f->state = FLOW_APPROVED;
+		f->deadline = now_ms() + FLOW_HANDSHAKE_MS;
+		drop_time_wait(f);
+		flow_inject(f, ip, len);
+		flow_arm(f);
+		return 1;
+	}
 	f->syn = malloc(len);
 	if (!f->syn) {
 		flow_refuse(f, "out of memory");
@@ -1225,39 +1683,7 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 	}
 	memcpy(f->syn, ip, len);
 	f->syn_len = len;
-	f->need_peek = 1;
-	f->peek_deadline = now_ms() + CONNECT_TIMEOUT_MS;
-	if (f->dec.rule && f->dec.rule->route_host) {
-		/* `route:` an explicit endpoint, private or not: the profile's
-		 * author named it */
-		const struct pf_rule *r = f->dec.rule;
-
-		f->up_port = r->route_port;
-		f->routed = 1;
-		if (r->route_family) {
-			f->up[0].family = r->route_family;
-			memcpy(f->up[0].a, r->route_addr, 16);
-			f->nup = 1;
-			f->upi = 0;
-			flow_connect_next(f, NULL);
-			return 1;
-		}
-		name = r->route_host;
-	}
-	if (name) {
-		f->dns_id = hostdns_resolve(g->hostdns, name, flow_resolved, f);
-		if (!f->dns_id)
-			flow_refuse(f, "resolver busy");
-		return 1;
-	}
-	if (policy_private_blocked(&f->dec, family, dst.a)) {
-		flow_refuse(f, "private, loopback or link-local address");
-		return 1;
-	}
-	f->up[0] = dst;
-	f->nup = 1;
-	f->upi = 0;
-	flow_connect_next(f, NULL);
+	flow_start_upstream(f);
 	return 1;
 }
 
@@ -1265,7 +1691,7 @@ void flow_sock_event(struct flow *f, uint32_t events)
 {
 	if (f->state == FLOW_DEAD)
 		return;
-	if (f->state == FLOW_HELD) {
+	if (UPSTREAM_PENDING(f)) {
 		int e = 0;
 		socklen_t el = sizeof(e);
 
@@ -1304,50 +1730,96 @@ void flow_sock_event(struct flow *f, uint32_t events)
 	}
 }
 
-void flow_tick(struct gw *g)
+/* @f's timer fired: whatever deadline has passed, then its next timer. */
+static void flow_timeout(struct flow *f, uint64_t now)
 {
-	struct flow *f;
-	uint64_t now = now_ms();
+	struct gw *g = f->g;
 
-	for (f = g->flows; f; f = f->next) {
-		if (f->state == FLOW_HELD && now > f->peek_deadline &&
-		    !f->dns_id) {
-			flow_connect_next(f, "connection timed out");
-		} else if (f->state == FLOW_HELD && f->dns_id &&
-			   now > f->peek_deadline + 5000) {
-			hostdns_cancel(g->hostdns, f->dns_id);
-			f->dns_id = 0;
-			if (!pg_open_failed(f, "name resolution timed out"))
-				flow_refuse(f, "name resolution timed out");
-		} else if (f->state == FLOW_APPROVED &&
-			   now > f->peek_deadline + CONNECT_TIMEOUT_MS) {
-			flow_abort(f, "sandbox never completed the handshake");
-		} else if (f->state == FLOW_OPEN && f->need_peek &&
-			   f->peek_len && now > f->peek_deadline) {
-			err_t e;
+	if (UPSTREAM_PENDING(f) && now > f->peek_deadline && !f->dns_id) {
+		flow_connect_next(f, "connection timed out");
+	} else if (UPSTREAM_PENDING(f) && f->dns_id &&
+		   now > f->peek_deadline + 5000) {
+		hostdns_cancel(g->hostdns, f->dns_id);
+		f->dns_id = 0;
+		if (!pg_open_failed(f, "name resolution timed out"))
+			flow_refuse(f, "name resolution timed out");
+	} else if (f->halfopen && f->state != FLOW_HELD &&
+		   now > f->deadline) {
+		g->st.halfopen_expired++;
+		ho_failed(g);
+		flow_audit_handshake(f, "sandbox never completed the "
+				     "handshake");
+		flow_release(f);
+	} else if (f->state == FLOW_DNS && f->pcb && !f->close_pending &&
+		   now > f->deadline) {
+		flow_close_later(f, "allow", "idle");
+	} else if (f->state == FLOW_OPEN && f->need_peek &&
+		   f->peek_len && now > f->peek_deadline) {
+		peek_refuse(f, "request head timed out", NULL,
+			    peek_is_http(f->peek, f->peek_len));
+	} else if (f->state == FLOW_OPEN && f->pg) {
+		pgproxy_tick(f);
+	} else if (f->state == FLOW_OPEN && f->px && !f->close_pending) {
+		proxy_tick(f, now);
+	}
+	if (f->state != FLOW_DEAD && !f->tw_at)
+		flow_arm(f);
+}
 
-			(void)e;
-			peek_refuse(f, "request head timed out", NULL,
-				    peek_is_http(f->peek, f->peek_len));
-		} else if (f->state == FLOW_OPEN && f->pg) {
-			pgproxy_tick(f);
-		} else if (f->state == FLOW_OPEN && f->px && !f->close_pending) {
-			proxy_tick(f, now);
+/**
+ * flow_timers_run() - Fire the timers due, across every sandbox
+ * @d:   Loop
+ * @now: Milliseconds
+ *
+ * The slots from the last tick processed to now's are walked; a timer
+ * further than a turn of the wheel (16 s) stays in its slot for the next
+ * turn.  What fires is first taken out of the slot, so a timer re-armed
+ * into the same slot is not seen twice.
+ */
+void flow_timers_run(struct gwd *d, uint64_t now)
+{
+	uint64_t cur = now / TW_TICK_MS, t;
+	struct flow *due = NULL, *f, *next;
+
+	if (!d->tw)
+		return;
+	if (!d->tw_tick || cur - d->tw_tick >= TW_SLOTS)
+		d->tw_tick = cur >= TW_SLOTS ? cur - TW_SLOTS + 1 : 0;
+	for (t = d->tw_tick; t <= cur; t++) {
+		for (f = d->tw[t % TW_SLOTS]; f; f = next) {
+			next = f->tw_next;
+			if (f->tw_at > now)
+				continue;
+			tw_del(d, f);
+			f->tw_next = due;
+			due = f;
 		}
+	}
+	d->tw_tick = cur;
+	/* each fires once; one may free (release) another's half-open peer,
+	 * never free it: flows are freed only by flow_reap() */
+	for (f = due; f; f = next) {
+		next = f->tw_next;
+		f->tw_next = NULL;
+		if (f->state != FLOW_DEAD)
+			flow_timeout(f, now);
 	}
 }
 
 void flow_reap(struct gw *g)
 {
-	struct flow *f = g->flows, *next;
+	struct flow *f;
 
-	for (; f; f = next) {
-		next = f->next;
+	while ((f = g->reap)) {
+		g->reap = f->reap_next;
+		f->on_reap = 0;
 		if (f->close_pending && f->state != FLOW_DEAD)
-			flow_close_now(f);
-		if (f->state != FLOW_DEAD)
+			flow_close_now(f);  /* puts it back: freed next round */
+		if (f->state != FLOW_DEAD || f->on_reap)
 			continue;
 		flow_unlink(g, f);
+		fhash_del(g, f);
+		g->ndead--;
 		policyset_unref(f->ps);
 		free(f);
 	}

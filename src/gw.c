@@ -40,7 +40,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <dirent.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/timerfd.h>
@@ -62,12 +64,14 @@
 #include <linux/if_tun.h>
 #include <linux/virtio_net.h>
 #include <sys/ioctl.h>
+#include <sys/random.h>
 
 #include "audit.h"
 #include "ca.h"
 #include "dhcp.h"
 #include "dns.h"
 #include "dnspool.h"
+#include "ipfrag.h"
 #include "ra.h"
 #include "log.h"
 #include "profile.h"
@@ -77,6 +81,11 @@
 #define ETHTYPE_ARP_ 0x0806
 #define ETHTYPE_IP6 0x86dd
 #define FRAMES_PER_WAKE 64
+/* A sandbox under SYN flood pressure (flow.c) is read PACED_FRAMES frames
+ * at a time, then not for PACED_MS: its flood fills its own TAP queue (the
+ * kernel drops there, at its cost), not the loop every sandbox shares. */
+#define PACED_FRAMES 16
+#define PACED_MS 2
 #define DNS_TTL 60
 
 /* lwIP NO_SYS: our clock. */
@@ -187,9 +196,14 @@ void gw_audit_flow(struct gw *g, const struct flow *f, const char *phase,
 		if (!strcmp(action, "deny"))
 			g->st.conns[ACT_DENY]++; /* refused after the peek */
 	}
+	/* refusals are the sandbox's to trigger at will: budgeted */
+	if (!audit_begin_kind(g->audit, &e, "connection",
+			      strcmp(action, "allow") ?
+			      (!strcmp(phase, "open") ? AK_CONN_REFUSED
+						      : AK_SECURITY) : AK_NONE))
+		return;
 	ipaddr_str(&f->src, src, sizeof(src));
 	ipaddr_str(&f->dst, dst, sizeof(dst));
-	audit_begin(&e, "connection");
 	audit_str(&e, "phase", phase);
 	audit_str(&e, "action", action);
 	audit_str(&e, "profile", g->profile_name);
@@ -725,7 +739,7 @@ size_t gw_dns_answer(struct gw *g, const uint8_t *q, size_t len, uint8_t *out,
 	if (r == 0 && dq.name[0])
 		action = name_may_be_allowed(g->prof, dq.name) ? "allow" : "deny";
 	g->st.dns[!strcmp(action, "allow") ? 0 : 1]++;
-	audit_begin(&e, "dns");
+	audit_begin_kind(g->audit, &e, "dns", AK_DNS);
 	audit_str(&e, "action", action);
 	audit_str(&e, "profile", g->profile_name);
 	audit_str(&e, "proto", proto);
@@ -783,21 +797,16 @@ static void udp_refused(struct gw *g, const struct ipaddr *src,
 			const struct ipaddr *dst, uint16_t dport,
 			const struct pf_decision *d, const char *reason)
 {
-	uint64_t now = now_ms();
 	struct audit_ev e;
 	char s[INET6_ADDRSTRLEN], dstr[INET6_ADDRSTRLEN];
 
 	g->st.udp[ACT_DENY]++;
-	/* one line per datagram would let the sandbox fill the disk (a
-	 * limit per sandbox: one cannot silence another's log) */
-	if (now / 1000 != g->udp_log_last / 1000)
-		g->udp_log_count = 0;
-	g->udp_log_last = now;
-	if (++g->udp_log_count > 20)
+	/* one line per datagram would let the sandbox fill the disk: the
+	 * writer's budget (per sandbox: one cannot silence another's log) */
+	if (!audit_begin_kind(g->audit, &e, "connection", AK_UDP_REFUSED))
 		return;
 	ipaddr_str(src, s, sizeof(s));
 	ipaddr_str(dst, dstr, sizeof(dstr));
-	audit_begin(&e, "connection");
 	audit_str(&e, "action", "deny");
 	audit_str(&e, "profile", g->profile_name);
 	audit_str(&e, "rule", policy_rule_label(d));
@@ -857,15 +866,62 @@ static void ra_send(struct gw *g, const uint8_t *to_ip)
 	g->last_ra = now_ms();
 }
 
+static void gw_ip_input(struct gw *g, const uint8_t *ip, size_t len,
+			int family, int depth);
+
+/*
+ * Fragments and IPv6 extension headers: the pre-filter only ever decides
+ * on a plain packet (ipfrag.h).  A fragment is held until its datagram is
+ * whole, which then goes through gw_ip_input() as if it had come so; an
+ * IPv6 packet with extension headers goes through without them.  @depth
+ * says how many times a packet was made plain: a Fragment header inside a
+ * reassembled datagram is dropped.
+ */
+static void ip_fragment(struct gw *g, const uint8_t *ip, size_t len,
+			int family, size_t foff, int depth)
+{
+	const uint8_t *whole;
+	size_t n;
+
+	g->st.fragments++;
+	if (depth)
+		return;
+	if (!g->frag && !(g->frag = ipfrag_new()))
+		return;
+	n = family == AF_INET ? ipfrag_input4(g->frag, ip, len, now_ms(), &whole)
+			      : ipfrag_input6(g->frag, ip, len, foff, now_ms(),
+					      &whole);
+	if (n)
+		gw_ip_input(g, whole, n, family, depth + 1);
+}
+
+static void ip6_plain(struct gw *g, const uint8_t *ip, size_t len,
+		      const struct ip6_walk *w, int depth)
+{
+	size_t n = len - w->off;
+
+	if (depth > 1 || n > 65535 - 40)
+		return;
+	if (!g->plain && !(g->plain = malloc(65536)))
+		return;
+	memcpy(g->plain, ip, 40);
+	g->plain[6] = w->proto;
+	wr16(g->plain + 4, (uint16_t)n);
+	memcpy(g->plain + 40, ip + w->off, n);
+	gw_ip_input(g, g->plain, 40 + n, AF_INET6, depth + 1);
+}
+
 /**
  * gw_ip_input() - Decide what one IP packet from the sandbox becomes
  * @g:      Sandbox
  * @ip:     The packet (after the Ethernet header)
  * @len:    Its length as received
  * @family: AF_INET or AF_INET6 (from the EtherType)
+ * @depth:  0, or how many times it was made plain (reassembled, extension
+ *          headers taken out)
  */
 static void gw_ip_input(struct gw *g, const uint8_t *ip, size_t len,
-			int family)
+			int family, int depth)
 {
 	struct ipaddr src = { .family = family }, dst = { .family = family };
 	size_t hl, plen;
@@ -884,9 +940,11 @@ static void gw_ip_input(struct gw *g, const uint8_t *ip, size_t len,
 		proto = ip[9];
 		memcpy(src.a, ip + 12, 4);
 		memcpy(dst.a, ip + 16, 4);
-		/* a fragment other than the first carries no L4 header */
-		if (rd16(ip + 6) & 0x1fff)
-			goto to_lwip;
+		/* more fragments, or an offset: reassembled first */
+		if (rd16(ip + 6) & 0x3fff) {
+			ip_fragment(g, ip, len, AF_INET, 0, depth);
+			return;
+		}
 	} else {
 		if (len < 40 || (ip[0] >> 4) != 6)
 			return;
@@ -898,8 +956,21 @@ static void gw_ip_input(struct gw *g, const uint8_t *ip, size_t len,
 		proto = ip[6];
 		memcpy(src.a, ip + 8, 16);
 		memcpy(dst.a, ip + 24, 16);
-		/* extension headers: let lwIP walk them; we only pre-filter
-		 * the common case of an upper-layer header right after */
+		/* extension headers: walked, and the packet made plain */
+		if (proto == 0 || proto == 43 || proto == 44 || proto == 60) {
+			struct ip6_walk w;
+
+			switch (ip6_walk(ip, len, &w)) {
+			case IP6W_FRAG:
+				ip_fragment(g, ip, len, AF_INET6, w.off, depth);
+				return;
+			case IP6W_OK:
+				ip6_plain(g, ip, len, &w, depth);
+				return;
+			default:
+				return;
+			}
+		}
 		if (proto == 58) {
 			if (len >= 41 && (ip[40] == 135)) {
 				ndp_input(g, ip, len);
@@ -914,10 +985,7 @@ static void gw_ip_input(struct gw *g, const uint8_t *ip, size_t len,
 			    ip[40] != 128 && ip[40] != 129)
 				return; /* other ND/MLD: nothing to do */
 		} else if (proto != 6 && proto != 17) {
-			/* unusual extension chains: refuse rather than guess */
-			if (proto != 44)
-				return;
-			goto to_lwip;
+			return;
 		}
 	}
 	l4 = ip + hl;
@@ -976,7 +1044,6 @@ static void gw_ip_input(struct gw *g, const uint8_t *ip, size_t len,
 	default:
 		return;
 	}
-to_lwip:
 	p = pbuf_alloc(PBUF_RAW, (u16_t)len, PBUF_RAM);
 	if (!p)
 		return;
@@ -1019,9 +1086,9 @@ void gw_frame_input(struct gw *g, const uint8_t *f, size_t len)
 	if (type == ETHTYPE_ARP_)
 		arp_input(g, f, len);
 	else if (type == ETHTYPE_IP4)
-		gw_ip_input(g, f + ETH_HLEN_, len - ETH_HLEN_, AF_INET);
+		gw_ip_input(g, f + ETH_HLEN_, len - ETH_HLEN_, AF_INET, 0);
 	else if (type == ETHTYPE_IP6)
-		gw_ip_input(g, f + ETH_HLEN_, len - ETH_HLEN_, AF_INET6);
+		gw_ip_input(g, f + ETH_HLEN_, len - ETH_HLEN_, AF_INET6, 0);
 }
 
 /* The guest went away (QEMU exited or reconnects): its connections with
@@ -1192,7 +1259,16 @@ static void tap_input(struct gw *g)
 		stream_input(g);
 		return;
 	}
-	for (i = 0; i < FRAMES_PER_WAKE; i++) {
+	int max = FRAMES_PER_WAKE;
+	uint64_t now = 0;
+
+	/* paced only when it shares the loop: alone, it has all of it */
+	if (g->pressure_until && g->d->nsandboxes > 1) {
+		now = now_ms();
+		if (now < g->pressure_until)
+			max = PACED_FRAMES;
+	}
+	for (i = 0; i < max; i++) {
 		ssize_t n = read(g->tapfd, g->ibuf, g->bufsize);
 
 		if (n < 0) {
@@ -1203,7 +1279,34 @@ static void tap_input(struct gw *g)
 		if (n == 0)
 			return;
 		gw_tap_frame(g, g->ibuf, (size_t)n);
+		if (g->tapfd < 0)
+			return;
 	}
+	if (max == PACED_FRAMES && g->tapfd >= 0) {
+		link_events(g, 0);
+		g->link_paused_until = now + PACED_MS;
+		g->d->paused = 1;
+	}
+}
+
+/* Take the paced links back into the loop when their pause is over. */
+static void links_resume(struct gwd *d)
+{
+	uint64_t now = now_ms();
+	struct gw *g;
+	int left = 0;
+
+	for (g = d->sandboxes; g; g = g->next) {
+		if (!g->link_paused_until)
+			continue;
+		if (now < g->link_paused_until) {
+			left = 1;
+			continue;
+		}
+		g->link_paused_until = 0;
+		link_events(g, EPOLLIN);
+	}
+	d->paused = left;
 }
 
 void gw_tap_frame(struct gw *g, uint8_t *buf, size_t n)
@@ -1286,6 +1389,15 @@ struct netif *islo_input_netif(void)
 	return route_via ? route_via : ip_current_input_netif();
 }
 
+void gw_busy(struct gw *g)
+{
+	if (g->on_busy)
+		return;
+	g->on_busy = 1;
+	g->busy_next = g->d->busy;
+	g->d->busy = g;
+}
+
 void gw_route_via(struct gw *g)
 {
 	route_via = g ? &g->netif : NULL;
@@ -1307,7 +1419,9 @@ static void arm_timer(struct gwd *d)
 	u32_t ms = sys_timeouts_sleeptime();
 
 	if (ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE || ms > 1000)
-		ms = 1000; /* flow_tick: peek and connect deadlines */
+		ms = 1000; /* the flows' timer wheel, housekeeping */
+	if (d->paused && ms > 1)
+		ms = 1;    /* a paced link to take back */
 	if (ms == 0)
 		ms = 1;
 	/* one syscall less per turn: a timer already set for the same
@@ -1318,6 +1432,124 @@ static void arm_timer(struct gwd *d)
 	its.it_value.tv_sec = ms / 1000;
 	its.it_value.tv_nsec = (long)(ms % 1000) * 1000000L;
 	timerfd_settime(d->timerfd, 0, &its, NULL);
+}
+
+/*
+ * Descriptors.  One process serves every sandbox, so they share one
+ * descriptor table: a sandbox at its connection limit must never take
+ * another's descriptors.  At start the soft RLIMIT_NOFILE is raised to the
+ * hard limit (the sandbox's own processes were forked before: they keep
+ * the usual limit, as systemd does for its services' children); each
+ * sandbox then reserves what its limits can use (gw_add()).
+ */
+static void fds_init(struct gwd *d)
+{
+	struct rlimit rl;
+	DIR *dir;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0) {
+		if (rl.rlim_cur < rl.rlim_max) {
+			rlim_t want = rl.rlim_max;
+
+			/* "unlimited" is not a descriptor count the kernel
+			 * takes: the sysctl fs.nr_open default */
+			if (want == RLIM_INFINITY || want > 1048576)
+				want = 1048576;
+			if (want > rl.rlim_cur) {
+				rl.rlim_cur = want;
+				if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+					getrlimit(RLIMIT_NOFILE, &rl);
+			}
+		}
+		d->fd_limit = rl.rlim_cur == RLIM_INFINITY ? 1048576
+							    : (unsigned long)rl.rlim_cur;
+	} else {
+		d->fd_limit = 1024;
+	}
+	d->fd_base = 0;
+	dir = opendir("/proc/self/fd");
+	if (dir) {
+		while (readdir(dir))
+			d->fd_base++;
+		closedir(dir);
+		d->fd_base = d->fd_base > 3 ? d->fd_base - 3 : 0; /* . .. dir */
+	} else {
+		d->fd_base = 16;
+	}
+}
+
+uint32_t gw_flow_hash(const struct gw *g, const struct ipaddr *src,
+		      uint16_t sport, const struct ipaddr *dst, uint16_t dport)
+{
+	uint64_t h = g->d->hseed ^ ((uint64_t)(uintptr_t)g * 0x9e3779b97f4a7c15ull);
+	size_t al = src->family == AF_INET ? 4 : 16, i;
+	uint64_t w;
+
+	h ^= ((uint64_t)sport << 16 | dport) + ((uint64_t)src->family << 32);
+	h *= 0xff51afd7ed558ccdull;
+	for (i = 0; i < al; i += 4) {
+		memcpy(&w, src->a + i, 4);
+		w = (w & 0xffffffffu) | (uint64_t)(dst->a[i] | dst->a[i + 1] << 8 |
+						   dst->a[i + 2] << 16) << 32 |
+		    (uint64_t)dst->a[i + 3] << 56;
+		h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+		h ^= h >> 33;
+	}
+	h ^= h >> 29;
+	return (uint32_t)h & (GWD_HASH_SIZE - 1);
+}
+
+/* Descriptors one sandbox with these limits may hold. */
+static unsigned long gw_fds_needed(unsigned max_flows)
+{
+	return (unsigned long)max_flows + GW_UFLOWS(max_flows) + GW_FDS_FIXED;
+}
+
+/**
+ * gw_fds_reserve() - Reserve the sandbox's descriptors, or say why not
+ * @g:      Sandbox, with g->max_flows from its options
+ * @err:    Why not
+ * @errlen: Its size
+ *
+ * `run`, `tap` and `qemu` (one sandbox, id "") lower the connection limit
+ * to what fits, and say so (-v); the daemon refuses a sandbox that does
+ * not fit rather than let it take the others' descriptors.
+ * Return: 0, or -1 with @err set
+ */
+static int gw_fds_reserve(struct gw *g, char *err, size_t errlen)
+{
+	struct gwd *d = g->d;
+	unsigned long reserve = GWD_FDS_RESERVE(d->fd_limit);
+	unsigned long budget = d->fd_limit > d->fd_base + reserve ?
+		d->fd_limit - d->fd_base - reserve : 0;
+	unsigned long avail = budget > d->fd_reserved ? budget - d->fd_reserved : 0;
+	unsigned long need = gw_fds_needed(g->max_flows);
+
+	if (need > avail && !g->id[0]) {
+		unsigned m = g->max_flows;
+
+		while (m > 1 && gw_fds_needed(m) > avail)
+			m = gw_fds_needed(m) - avail >= m ? m / 2 : m - 1;
+		if (gw_fds_needed(m) <= avail) {
+			info("--max-connections %u lowered to %u: that is what "
+			     "fits in the descriptor limit (ulimit -n) of %lu",
+			     g->max_flows, m, d->fd_limit);
+			g->max_flows = m;
+			need = gw_fds_needed(m);
+		}
+	}
+	if (need > avail) {
+		snprintf(err, errlen, "not enough file descriptors: "
+			 "max_connections %u needs %lu, and %lu of the limit of "
+			 "%lu (ulimit -n) are left (%lu reserved by %u other "
+			 "sandboxes); lower max_connections or raise the limit",
+			 g->max_flows, need, avail, d->fd_limit, d->fd_reserved,
+			 d->nsandboxes ? d->nsandboxes - 1 : 0);
+		return -1;
+	}
+	g->fds = need;
+	d->fd_reserved += need;
+	return 0;
 }
 
 /**
@@ -1332,6 +1564,17 @@ int gwd_init(struct gwd *d, struct supervisor *sv)
 
 	memset(d, 0, sizeof(*d));
 	d->sv = sv;
+	fds_init(d);
+	/* arrays of list heads (pointers) */
+	d->fhash = calloc(GWD_HASH_SIZE, sizeof(void *));
+	d->uhash = calloc(GWD_HASH_SIZE, sizeof(void *));
+	d->tw = calloc(TW_SLOTS, sizeof(void *));
+	if (!d->fhash || !d->uhash || !d->tw) {
+		err("out of memory");
+		return -1;
+	}
+	if (getrandom(&d->hseed, sizeof(d->hseed), 0) != sizeof(d->hseed))
+		d->hseed = now_ms() ^ (uint64_t)getpid() << 32;
 	/* libcrypto's EC code for BearSSL, set up before isolation */
 	ecfast_init();
 	if (!lwip_up) {
@@ -1375,6 +1618,12 @@ void gwd_fini(struct gwd *d)
 	if (d->timerfd >= 0)
 		close(d->timerfd);
 	d->epfd = d->timerfd = -1;
+	free(d->fhash);
+	free(d->uhash);
+	free(d->tw);
+	d->fhash = NULL;
+	d->uhash = NULL;
+	d->tw = NULL;
 	if (d->sv) {
 		d->sv->on_usr1 = NULL;
 		d->sv->opaque = NULL;
@@ -1473,7 +1722,10 @@ static int gw_netif_up(struct gw *g)
 			return -1;
 		g->listener = l;
 	}
-	tcp_arg(g->listener, g);
+	/* the pcbs it makes inherit this argument until flow_inject() gives
+	 * them their flow's */
+	g->accept_ref.type = REF_ACCEPT;
+	tcp_arg(g->listener, &g->accept_ref);
 	tcp_accept(g->listener, flow_accept);
 
 	g->dns_pcb = udp_new_ip_type(IPADDR_TYPE_ANY);
@@ -1560,6 +1812,9 @@ struct gw *gw_add(struct gwd *d, const char *id, int tapfd,
 	g->profile_name = ps->name;
 	g->t_added = now_ms();
 	g->max_flows = o->max_connections > 0 ? (unsigned)o->max_connections : 4096;
+	g->max_halfopen = g->max_flows < FLOW_HALFOPEN_MAX ? g->max_flows
+							   : FLOW_HALFOPEN_MAX;
+	g->max_uflows = GW_UFLOWS(g->max_flows);
 	memcpy(g->mac, mac, 6);
 	ipaddr_parse(&g->gw4, AF_INET, ISLO_GW4);
 	ipaddr_parse(&g->dns4, AF_INET, ISLO_DNS4);
@@ -1575,6 +1830,12 @@ struct gw *gw_add(struct gwd *d, const char *id, int tapfd,
 	g->next = d->sandboxes;
 	d->sandboxes = g;
 	d->nsandboxes++;
+
+	if (gw_fds_reserve(g, err, errlen) < 0)
+		goto fail;
+	g->max_halfopen = g->max_flows < FLOW_HALFOPEN_MAX ? g->max_flows
+							   : FLOW_HALFOPEN_MAX;
+	g->max_uflows = GW_UFLOWS(g->max_flows);
 
 	g->bufsize = (size_t)g->o->mtu + ETH_HLEN_ + 64;
 	g->ibuf = malloc(g->bufsize);
@@ -1658,6 +1919,8 @@ void gw_remove(struct gw *g)
 			break;
 		}
 	}
+	d->fd_reserved -= g->fds;
+	g->fds = 0;
 	flow_close_all(g);
 	flow_reap(g);
 	uflow_tick(g, 1);
@@ -1681,6 +1944,8 @@ void gw_remove(struct gw *g)
 	g->pxs = NULL;
 	free(g->ibuf);
 	free(g->obuf);
+	ipfrag_free(g->frag);
+	free(g->plain);
 	if (g->listen_fd >= 0) {
 		close(g->listen_fd);
 		if (g->o->qemu_socket)
@@ -1690,6 +1955,15 @@ void gw_remove(struct gw *g)
 		close(g->tapfd);
 	free(g->srx);
 	free(g->stx);
+	if (g->on_busy) {
+		struct gw **bp;
+
+		for (bp = &d->busy; *bp; bp = &(*bp)->busy_next)
+			if (*bp == g) {
+				*bp = g->busy_next;
+				break;
+			}
+	}
 	policyset_unref(g->ps);
 	for (i = 0; i < 4; i++)
 		free(g->own_strs[i]);
@@ -1782,7 +2056,8 @@ int gwd_run_once(struct gwd *d, int timeout_ms)
 {
 	struct epoll_event ev[64];
 	struct gw *g;
-	int i, n;
+	uint64_t now;
+	int i, n, housekeep;
 
 	arm_timer(d);
 	n = epoll_wait(d->epfd, ev, 64, timeout_ms);
@@ -1819,12 +2094,15 @@ int gwd_run_once(struct gwd *d, int timeout_ms)
 		case REF_HOSTDNS:
 			g = GW_OF(r, dns_ref);
 			hostdns_input(g->hostdns);
+			gw_busy(g);
 			break;
 		case REF_FLOW:
 			flow_sock_event((struct flow *)r, ev[i].events);
 			break;
 		case REF_UDP:
 			uflow_sock_event((struct uflow *)r);
+			break;
+		case REF_ACCEPT:
 			break;
 		case REF_CTL_LISTEN:
 		case REF_CTL_CONN:
@@ -1835,21 +2113,46 @@ int gwd_run_once(struct gwd *d, int timeout_ms)
 		}
 	}
 	sys_check_timeouts();
+	if (d->paused)
+		links_resume(d);
 	if (d->sv && d->sv->reload) {
 		d->sv->reload = 0;
 		gwd_reload_all(d);
 	}
-	for (g = d->sandboxes; g; g = g->next) {
-		/* unsolicited RAs: RDNSS lifetimes are 3 x 600 s (ra.h) */
-		if (g->guest_mac_known && g->tapfd >= 0 &&
-		    now_ms() - g->last_ra > 300000) {
-			ra_send(g, NULL);
-			g->last_ra = now_ms();
+	/*
+	 * What a turn costs must not grow with the connections open: flows'
+	 * deadlines come from the timer wheel, freed flows from each
+	 * sandbox's reap list; what walks a sandbox's tables (idle UDP flows,
+	 * reassembly, audit summaries, router adverts) runs every 250 ms.
+	 */
+	now = now_ms();
+	flow_timers_run(d, now);
+	housekeep = now >= d->housekeep_at;
+	if (housekeep)
+		d->housekeep_at = now + 250;
+	if (housekeep) {
+		for (g = d->sandboxes; g; g = g->next) {
+			if (hostdns_pending(g->hostdns))
+				gw_busy(g);     /* retries, timeouts */
+			/* unsolicited RAs: RDNSS lifetimes are 3 x 600 s */
+			if (g->guest_mac_known && g->tapfd >= 0 &&
+			    now - g->last_ra > 300000) {
+				ra_send(g, NULL);
+				g->last_ra = now;
+			}
+			audit_tick(g->audit);
+			if (g->frag)
+				ipfrag_tick(g->frag, now);
+			uflow_tick(g, 0);
 		}
+	}
+	/* only the sandboxes that have work: idle ones cost a turn nothing */
+	while ((g = d->busy)) {
+		d->busy = g->busy_next;
+		g->on_busy = 0;
 		hostdns_tick(g->hostdns);
-		flow_tick(g);
-		uflow_tick(g, 0);
-		flow_reap(g);
+		if (g->reap)
+			flow_reap(g);
 	}
 	return 0;
 }

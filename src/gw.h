@@ -32,12 +32,14 @@ struct ca;
 struct dns_pool;
 struct proxy;
 struct gw;
+struct gwd;
 struct flow;
 
 /* Typed epoll references: every registered fd's data.ptr points at one. */
 enum ref_type { REF_TAP = 1, REF_TIMER, REF_SIG, REF_FLOW, REF_HOSTDNS, REF_UDP,
 		REF_LISTEN, REF_CTL_LISTEN, REF_CTL_CONN, REF_METRICS_LISTEN,
-		REF_METRICS_CONN };
+		REF_METRICS_CONN,
+		REF_ACCEPT /* lwIP's listener argument (never in epoll) */ };
 struct epref {
 	enum ref_type type;
 };
@@ -62,11 +64,23 @@ uint32_t hostdns_resolve(struct hostdns *h, const char *name, hostdns_cb cb,
 void hostdns_cancel(struct hostdns *h, uint32_t id);
 
 /* --- flows (flow.c) --- */
+/* The half-open queue's length per sandbox (at most max_connections):
+ * the kernel's old tcp_max_syn_backlog default.  lwIP's own listen
+ * backlog (255) is larger, so ours is the one that decides. */
+#define FLOW_HALFOPEN_MAX 128
+#define FLOW_HANDSHAKE_MS 10000         /* SYN-ACK sent, no ACK: given up */
+#define FLOW_DNS_IDLE_MS 30000          /* DNS over TCP: idle, closed */
+/* SYN flood pressure: this many handshakes failing (dropped, expired,
+ * reset) within a second put the sandbox under pressure for a second
+ * (flow.c: handshake first; gw.c: its link paced). */
+#define FLOW_PRESSURE_FAILS 64
 enum flow_state {
 	FLOW_HELD,        /* SYN held while we resolve/connect upstream */
 	FLOW_APPROVED,    /* upstream connected; SYN re-injected into lwIP */
 	FLOW_OPEN,        /* lwIP accepted; relaying (after peek, if any) */
 	FLOW_DNS,         /* DNS over TCP to the gateway's resolver address */
+	FLOW_CONNECTING,  /* accepted under SYN flood pressure (deferred);
+			   * upstream being resolved/connected */
 	FLOW_DEAD,        /* to be freed by flow_reap() */
 };
 
@@ -75,6 +89,24 @@ struct flow {
 	struct gw *g;
 	struct flow *next, *prev;
 	enum flow_state state;
+	struct flow *hnext;             /* hash chain (gwd.fhash) */
+	struct flow *reap_next;         /* the sandbox's reap list */
+	int on_reap;
+	struct flow *tw_next, *tw_prev; /* timer wheel slot (gwd.tw) */
+	uint64_t tw_at;                 /* when its timer fires, 0: none */
+
+	/* half-open: the sandbox's handshake is not done yet (SYN held,
+	 * resolving, connecting upstream, SYN-ACK sent by lwIP).  Such flows
+	 * are in the sandbox's half-open queue, oldest first (flow.c) */
+	struct flow *ho_next, *ho_prev;
+	int halfopen;
+	struct tcp_pcb *hs_pcb;         /* lwIP's SYN_RCVD pcb, until accept */
+	uint64_t deadline;              /* half-open: when it is given up;
+					 * DNS over TCP: idle until */
+	int deferred;                   /* admitted under SYN flood pressure:
+					 * upstream after the handshake */
+	struct pbuf *early;             /* FLOW_CONNECTING: sandbox bytes */
+	int early_eof;
 
 	/* identity, from the SYN */
 	struct ipaddr src, dst;
@@ -123,15 +155,17 @@ struct flow {
 	struct proxy *px;               /* intercepted (proxy.c), or NULL */
 	struct policyset *ps;           /* the rules that admitted it */
 	struct pgproxy *pg;             /* database gateway (pgproxy.c), or NULL */
+	int open_logged;                /* its "open" event is written */
 	char up_fail[160];              /* postgres rules: why upstream could not
 					 * be reached (told to the sandbox as a
 					 * PostgreSQL error), "" if it was */
 };
 
 int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family);
+/* The loop's timer wheel: run the flows whose time has come. */
+void flow_timers_run(struct gwd *d, uint64_t now);
 void flow_sock_event(struct flow *f, uint32_t events);
 void flow_reap(struct gw *g);
-void flow_tick(struct gw *g);
 void flow_close_all(struct gw *g);
 err_t flow_accept(void *arg, struct tcp_pcb *pcb, err_t err);
 void flow_close_later(struct flow *f, const char *action, const char *reason);
@@ -141,6 +175,7 @@ void flow_want_events(struct flow *f, uint32_t ev);
 int proxy_start(struct flow *f, int tls);
 void proxy_pump(struct flow *f);
 void proxy_tick(struct flow *f, uint64_t now);
+uint64_t proxy_due(const struct flow *f, uint64_t now);
 void proxy_free(struct proxy *px);
 struct pxshared;
 void proxy_shared_free(struct pxshared *sh);
@@ -173,11 +208,38 @@ struct gw_stats {
 	uint64_t tls_handshakes, tls_failures;
 	uint64_t bytes_up, bytes_down;  /* of closed connections */
 	uint64_t frames_in, frames_out, frames_dropped;
+	uint64_t fragments;             /* IP fragments from the sandbox */
 	uint64_t syn_refused_limit;     /* SYNs beyond max_connections */
+	uint64_t halfopen_dropped;      /* half-open flows dropped for newer
+					 * SYNs (the queue was full) */
+	uint64_t halfopen_expired;      /* half-open flows that timed out or
+					 * were reset by the sandbox */
+	uint64_t syn_deferred;          /* SYNs answered before connecting
+					 * upstream (SYN flood pressure) */
 	uint64_t reloads, reload_errors;
 	uint64_t timeouts[3];           /* the HTTP engine's: TLS handshake,
 					 * request head, idle (proxy.c) */
 };
+
+/* Descriptors a sandbox holds besides one per connection and per UDP
+ * flow: its link (TAP or QEMU listener and stream), the host resolver's
+ * socket, its audit log, and a little room (a trust store being read). */
+#define GW_FDS_FIXED 8
+/* Descriptors the loop keeps for itself besides those open when it
+ * started: the control and metrics sockets' clients, the CA's and the
+ * trust store's files; an eighth of a small limit. */
+#define GWD_FDS_RESERVE(limit) ((limit) / 8 < 64 ? (limit) / 8 : 64)
+/* The UDP flows a sandbox may have: a quarter of its connection limit,
+ * at least 4, at most 1024. */
+#define GW_UFLOWS(max_flows) \
+	((max_flows) / 4 < 4 ? 4 : (max_flows) / 4 > 1024 ? 1024 : (max_flows) / 4)
+
+#define GWD_HASH_BITS 16
+#define GWD_HASH_SIZE (1u << GWD_HASH_BITS)
+#define TW_SLOTS 4096
+#define TW_TICK_MS 4
+uint32_t gw_flow_hash(const struct gw *g, const struct ipaddr *src,
+		      uint16_t sport, const struct ipaddr *dst, uint16_t dport);
 
 /* --- the sandbox (gw.c) --- */
 struct gwd;
@@ -209,6 +271,7 @@ struct gw {
 	uint8_t *srx, *stx;
 	size_t srx_len, stx_len, stx_cap, srx_cap;
 	uint32_t link_events;
+	uint64_t link_paused_until;     /* paced under SYN flood pressure */
 
 	struct netif netif;
 	uint8_t mac[6], guest_mac[6];
@@ -220,6 +283,19 @@ struct gw {
 
 	struct flow *flows;
 	unsigned nflows, max_flows;
+	unsigned max_uflows;            /* UDP flows it may have */
+	unsigned long fds;              /* descriptors reserved for it */
+	struct flow *ho_head, *ho_tail; /* half-open flows, oldest first */
+	struct flow *reap;              /* released or closing: freed by
+					 * flow_reap() at the end of the turn */
+	struct gw *busy_next;           /* on the loop's busy list */
+	int on_busy;
+	unsigned nhalfopen, max_halfopen;
+	unsigned ndead;                 /* flows released, not yet reaped */
+	uint64_t ho_fail_sec;           /* the second ho_fails counts in */
+	unsigned ho_fails;              /* handshakes failed in that second */
+	uint64_t pressure_until;        /* under SYN flood pressure until */
+	struct epref accept_ref;        /* REF_ACCEPT: the listener's arg */
 	struct uflow *uflows;
 	unsigned nuflows;
 
@@ -233,14 +309,13 @@ struct gw {
 					 * the same scope), made on first use */
 
 	uint64_t last_ra;               /* when we last sent a router advert */
-	uint64_t udp_log_last;          /* refused-UDP log lines: rate limit */
-	unsigned udp_log_count;
-	uint64_t limit_log_last;        /* over-the-limit SYNs: the same */
-	unsigned limit_log_count;
 	uint8_t *obuf;                  /* one frame being written to the TAP */
 	uint8_t *ibuf;                  /* one frame being read from the TAP */
 	size_t bufsize;
 	uint64_t drops_tx;
+	struct ipfrag *frag;            /* its reassembly (ipfrag.c), or NULL */
+	uint8_t *plain;                 /* an IPv6 packet without its
+					 * extension headers (64 KiB), or NULL */
 	size_t vnet;                    /* virtio_net_hdr size on the TAP, 0 */
 	struct virtio_net_hdr vh_out;   /* the header of the frame going out */
 };
@@ -265,6 +340,25 @@ struct gwd {
 					 * leaf cache) */
 	int reload_requested;           /* SIGHUP seen */
 	uint64_t timer_at;              /* when the timerfd fires, 0: unset */
+	int paused;                     /* a sandbox's link is paced */
+	/* flows and UDP flows found by hash (key: sandbox, addresses, ports;
+	 * seeded at start, so a sandbox cannot choose colliding tuples) */
+	struct flow **fhash;
+	struct uflow **uhash;
+	uint64_t hseed;
+	/* flows' deadlines: a timer wheel of TW_SLOTS slots of TW_TICK_MS
+	 * (16 s around), so a wake-up costs the timers due, not the flows
+	 * open (flow.c) */
+	struct flow **tw;
+	uint64_t tw_tick;               /* the tick processed last */
+	uint64_t housekeep_at;          /* sandbox housekeeping, every 250 ms */
+	struct gw *busy;                /* sandboxes with work at the end of
+					 * this turn (flows to reap, host
+					 * resolver answers to hand over) */
+	/* descriptors (gw_add()): the soft RLIMIT_NOFILE (raised to the
+	 * hard one), those open when the loop started, and the sum of what
+	 * the sandboxes have reserved */
+	unsigned long fd_limit, fd_base, fd_reserved;
 };
 
 int gwd_init(struct gwd *d, struct supervisor *sv);
@@ -300,6 +394,9 @@ void gwd_reload_all(struct gwd *d);
 /* Send what lwIP sends without a pcb (tcp_rst) out of @g's link; NULL
  * to undo. */
 void gw_route_via(struct gw *g);
+/* gw_busy() - @g has work for the end of this turn (gwd_run_once()). */
+void gw_busy(struct gw *g);
+int hostdns_pending(const struct hostdns *h);
 
 /* daemon.c: events on its sockets */
 void daemon_event(struct gwd *d, struct epref *r, uint32_t events);

@@ -234,10 +234,17 @@ static void cache_put(struct hostdns *h, const struct hreq *r)
 	victim->used = now;
 }
 
+int hostdns_pending(const struct hostdns *h)
+{
+	return h && h->req_hi > 0;
+}
+
 uint32_t hostdns_resolve(struct hostdns *h, const char *name, hostdns_cb cb,
 			 void *arg)
 {
 	struct hcache *c = cache_find(h, name);
+
+	gw_busy(h->g);  /* its callback runs from the loop's turn */
 	struct hreq *r = NULL;
 	int i;
 

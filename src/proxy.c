@@ -903,7 +903,8 @@ static void audit_request(struct proxy *px, const char *action, int status,
 
 	f->g->st.http[!strcmp(action, "allow") ? (status == 502 ? ACT_ERROR :
 						   ACT_ALLOW) : ACT_DENY]++;
-	audit_begin(&e, "http_request");
+	audit_begin_kind(f->g->audit, &e, "http_request",
+			 strcmp(action, "allow") ? AK_HTTP_REFUSED : AK_NONE);
 	audit_str(&e, "action", action);
 	audit_str(&e, "profile", f->g->profile_name);
 	audit_str(&e, "rule", px_rule(px));
@@ -931,7 +932,7 @@ static void security_event_as(struct proxy *px, const char *action,
 	char src[INET6_ADDRSTRLEN];
 
 	ipaddr_str(&f->src, src, sizeof(src));
-	audit_begin(&e, "security_event");
+	audit_begin_kind(f->g->audit, &e, "security_event", AK_SECURITY);
 	audit_str(&e, "action", action);
 	audit_str(&e, "profile", f->g->profile_name);
 	audit_str(&e, "rule", px_rule(px));
@@ -2376,6 +2377,48 @@ static int tls_setup(struct proxy *px)
 	return 0;
 }
 
+/* The profile's timeouts, in milliseconds: TLS handshake, head, idle. */
+static void proxy_timeouts(const struct flow *f, uint64_t ms[3])
+{
+	const struct policyset *ps = f->g->ps ? f->g->ps : f->ps;
+	const struct profile *p = ps ? ps->prof : NULL;
+
+	ms[0] = (uint64_t)(p ? p->tls_handshake_s : PF_TLS_HANDSHAKE_S) * 1000;
+	ms[1] = (uint64_t)(p ? p->request_head_s : PF_REQUEST_HEAD_S) * 1000;
+	ms[2] = (uint64_t)(p ? p->idle_s : PF_IDLE_S) * 1000;
+}
+
+/**
+ * proxy_due() - When proxy_tick() must next look at @f (the timer wheel)
+ * @f:   Flow with f->px set
+ * @now: now_ms()
+ *
+ * The earliest deadline in force, and never later than a request head's
+ * timeout from now: a head may start at any moment, and its deadline is
+ * then at least that far off.  A deadline that moved later (bytes moved)
+ * is found when the timer fires, and the timer re-armed.
+ * Return: the time (ms), or 0 for no timer
+ */
+uint64_t proxy_due(const struct flow *f, uint64_t now)
+{
+	const struct proxy *px = f->px;
+	uint64_t ms[3], due, d = 0;
+
+	if (!px || px->closing || f->close_pending)
+		return 0;
+	proxy_timeouts(f, ms);
+	due = now + ms[1];
+	if (px->s.eng && !px->s.ready)
+		d = px->t_open + ms[0];
+	else if (px->rq == RQ_HEAD && px->t_head && !px->outstanding)
+		d = px->t_head + ms[1];
+	else if (px->rq == RQ_HEAD && px->rs == RS_IDLE && !px->outstanding)
+		d = px->t_active + ms[2];
+	if (d && d < due)
+		due = d;
+	return due + 1;
+}
+
 /**
  * proxy_tick() - Enforce the HTTP engine's timeouts on a flow
  * @f:   Flow with f->px set
@@ -2393,17 +2436,17 @@ static int tls_setup(struct proxy *px)
 void proxy_tick(struct flow *f, uint64_t now)
 {
 	struct proxy *px = f->px;
-	const struct policyset *ps = f->g->ps ? f->g->ps : f->ps;
-	const struct profile *p = ps ? ps->prof : NULL;
-	uint64_t tls_ms = (uint64_t)(p ? p->tls_handshake_s : PF_TLS_HANDSHAKE_S) * 1000;
-	uint64_t head_ms = (uint64_t)(p ? p->request_head_s : PF_REQUEST_HEAD_S) * 1000;
-	uint64_t idle_ms = (uint64_t)(p ? p->idle_s : PF_IDLE_S) * 1000;
+	uint64_t ms[3], tls_ms, head_ms, idle_ms;
 	const char *why = NULL;
 	char host[300];
 	int kind = 0;
 
 	if (!px || px->closing || f->close_pending)
 		return;
+	proxy_timeouts(f, ms);
+	tls_ms = ms[0];
+	head_ms = ms[1];
+	idle_ms = ms[2];
 	if (px->s.eng && !px->s.ready) {
 		if (now - px->t_open > tls_ms) {
 			why = "TLS handshake with the sandbox timed out";

@@ -32,12 +32,12 @@
 
 #define UFLOW_IDLE_MS 60000
 #define UFLOW_QUEUE 8
-#define UFLOW_MAX 1024
 
 struct uflow {
 	struct epref ref;               /* REF_UDP */
 	struct gw *g;
 	struct uflow *next;
+	struct uflow *hnext;            /* hash chain (gwd.uhash) */
 	struct ipaddr src, dst, up;
 	uint16_t sport, dport;
 	char host[256];
@@ -63,7 +63,8 @@ static void uflow_audit(struct uflow *u, const char *phase, const char *action,
 		u->g->st.udp[!strcmp(action, "allow") ? ACT_ALLOW : ACT_DENY]++;
 	ipaddr_str(&u->src, s, sizeof(s));
 	ipaddr_str(&u->dst, d, sizeof(d));
-	audit_begin(&e, "connection");
+	audit_begin_kind(u->g->audit, &e, "connection",
+			 strcmp(action, "allow") ? AK_UDP_REFUSED : AK_NONE);
 	audit_str(&e, "phase", phase);
 	audit_str(&e, "action", action);
 	audit_str(&e, "profile", u->g->profile_name);
@@ -190,8 +191,9 @@ static struct uflow *uflow_find(struct gw *g, const struct ipaddr *src,
 	struct uflow *u;
 	size_t al = src->family == AF_INET ? 4 : 16;
 
-	for (u = g->uflows; u; u = u->next)
-		if (!u->dead && u->sport == sport && u->dport == dport &&
+	for (u = g->d->uhash[gw_flow_hash(g, src, sport, dst, dport)]; u;
+	     u = u->hnext)
+		if (u->g == g && !u->dead && u->sport == sport && u->dport == dport &&
 		    u->src.family == src->family && !memcmp(u->src.a, src->a, al) &&
 		    !memcmp(u->dst.a, dst->a, al))
 			return u;
@@ -258,7 +260,7 @@ int uflow_input(struct gw *g, const struct ipaddr *src, const struct ipaddr *dst
 	if (d->action != PF_ALLOW)
 		return -1;
 	*reason = "too many UDP flows";
-	if (g->nuflows >= UFLOW_MAX)
+	if (g->nuflows >= g->max_uflows)
 		return -1;
 	*reason = "private, loopback or link-local address";
 	if (!name && policy_private_blocked(d, dst->family, dst->a))
@@ -279,6 +281,12 @@ int uflow_input(struct gw *g, const struct ipaddr *src, const struct ipaddr *dst
 	u->next = g->uflows;
 	g->uflows = u;
 	g->nuflows++;
+	{
+		uint32_t h = gw_flow_hash(g, src, sport, dst, dport);
+
+		u->hnext = g->d->uhash[h];
+		g->d->uhash[h] = u;
+	}
 	u->q[0] = malloc(dlen ? dlen : 1);
 	if (u->q[0]) {
 		memcpy(u->q[0], data, dlen);
@@ -336,6 +344,14 @@ void uflow_tick(struct gw *g, int all)
 			uflow_release(u);
 		}
 		if (u->dead) {
+			struct uflow **hp = &g->d->uhash[gw_flow_hash(
+				g, &u->src, u->sport, &u->dst, u->dport)];
+
+			for (; *hp; hp = &(*hp)->hnext)
+				if (*hp == u) {
+					*hp = u->hnext;
+					break;
+				}
 			*pp = u->next;
 			g->nuflows--;
 			policyset_unref(u->ps);

@@ -98,14 +98,14 @@ class Sandbox:
 
 
 class Daemon:
-    def __init__(self, world, scratch, extra=()):
+    def __init__(self, world, scratch, extra=(), prefix=()):
         self.world = world
         self.sock = os.path.join(scratch, "ctl.sock")
         self.audit = os.path.join(scratch, "shared.log")
         self.metrics_port = free_port()
         self.log = os.path.join(scratch, "serve.log")
         self.p = subprocess.Popen(
-            [ISLO, "serve", "--control", self.sock, "--audit-log", self.audit,
+            list(prefix) + [ISLO, "serve", "--control", self.sock, "--audit-log", self.audit,
              "--metrics-listen", "127.0.0.1:%d" % self.metrics_port,
              "--dns-upstream", "127.0.0.1:%d" % world.dns_port] + list(extra),
             stdout=subprocess.DEVNULL, stderr=open(self.log, "w"), text=True)
@@ -458,21 +458,24 @@ def test_syn_flood_in_one_sandbox_does_not_starve_another(world, scratch, sandbo
         st = d.ctl_json("stats", "--id", "flooder")["sandbox"]
         vst = d.ctl_json("stats", "--id", "victim")["sandbox"]
         with capsys.disabled():
-            print("\n  SYN flood: %d SYNs from the flooder (%d refused over its limit of 64);"
+            print("\n  SYN flood: %d SYNs from the flooder (%d dropped from its half-open queue);"
                   "\n  victim p50 connect+request %.2f ms -> %.2f ms (%.1fx), download "
                   "%.0f -> %.0f MB/s (%.0f%%)" % (
-                      sent, st["refused_over_limit"], base_lat * 1e3, lat * 1e3,
+                      sent, st["half_open_dropped"], base_lat * 1e3, lat * 1e3,
                       lat / base_lat, base_rate / 1e6, rate / 1e6, 100 * rate / base_rate))
         assert sent > 10000, sent
-        assert st["refused_over_limit"] > 1000, st
-        # the limit, plus refused flows freed at the end of the loop turn
+        # the held SYNs are half-open: the oldest make room for the newest
+        # (a SYN queue), so the flood is dropped, not refused over the limit
+        assert st["half_open_dropped"] > 1000, st
+        assert st["half_open"] <= 64, st
+        # the limit, plus dropped flows freed at the end of the loop turn
         # (the loop reads at most 64 frames per sandbox per turn)
         assert st["connections_open"] <= 64 + 64 + 1, st
-        # the bound: the victim keeps at least a quarter of its throughput,
-        # and its p50 request latency stays under 20 ms (a flood of this size
-        # costs it one shared CPU, nothing more)
-        assert rate >= base_rate / 4, (base_rate, rate)
-        assert lat <= max(20 * base_lat, 0.02), (base_lat, lat)
+        # the bound: issue 14's targets are half the throughput and the p50
+        # within 2x (typically 75-100 % and 1.0x here); asserted with margin,
+        # as the flooder's own process and other tests share two cores
+        assert rate >= base_rate / 2.5, (base_rate, rate)
+        assert lat <= max(2 * base_lat, base_lat + 0.002), (base_lat, lat)
         assert vst["refused_over_limit"] == 0
         assert d.p.poll() is None
     finally:
@@ -556,3 +559,172 @@ rules:
     finally:
         if d.p.poll() is None:
             assert d.stop() == 0
+
+
+HOLD_MANY = r"""
+import json, socket, sys
+addr = socket.getaddrinfo("api.example.com", None, socket.AF_INET)[0][4][0]
+socks, refused, other = [], 0, 0
+for i in range(int(sys.argv[2])):
+    try:
+        socks.append(socket.create_connection((addr, int(sys.argv[1])), timeout=5))
+    except ConnectionRefusedError:
+        refused += 1
+    except OSError:
+        other += 1
+print(json.dumps({"open": len(socks), "refused": refused, "other": other}), flush=True)
+sys.stdin.read()
+"""
+
+
+def test_descriptors_are_reserved_per_sandbox(world, scratch, sandboxes):
+    """`ulimit -n 1024` for the daemon: each sandbox reserves what its
+    connection limit can use; one holding every connection it may have
+    never takes another's descriptors, and a sandbox that does not fit is
+    refused at `ctl add`, with the reason."""
+    hold = subprocess.Popen(["/usr/bin/python3", "-c", r"""
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0)); s.listen(4096); print(s.getsockname()[1], flush=True)
+held = []
+while True: held.append(s.accept()[0])
+"""], stdout=subprocess.PIPE, text=True)
+    port = int(hold.stdout.readline())
+    world.profile("dm-hold", PROFILES["dm-a"].replace("dm-a", "dm-hold").replace(
+        "ports: [{http}]", "ports: [%d]" % port))
+    d = Daemon(world, scratch, prefix=["prlimit", "--nofile=1024:1024", "--"])
+    try:
+        a, b, c = sandboxes("a"), sandboxes("b"), sandboxes("c")
+        # the default limit (4096 connections) cannot fit in 1024
+        r = d.ctl("add", "--id", "big", "--tap", a.tap, "--netns", "/run/netns/" + a.ns,
+                  "--profiles-dir", world.profiles, "-g", "dm-hold")
+        assert r.returncode != 0 and "not enough file descriptors" in r.stdout + r.stderr, r
+        d.add(a, "a", "dm-hold", "--max-connections", "400")
+        d.add(b, "b", "dm-hold", "--max-connections", "300")
+        r = d.ctl("add", "--id", "c", "--tap", c.tap, "--netns", "/run/netns/" + c.ns,
+                  "--profiles-dir", world.profiles, "-g", "dm-hold",
+                  "--max-connections", "300")
+        assert r.returncode != 0 and "not enough file descriptors" in r.stdout + r.stderr, r
+        pa = a.popen(["/usr/bin/python3", "-c", HOLD_MANY, str(port), "600"],
+                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        ra = json.loads(pa.stdout.readline())
+        assert ra["open"] == 400 and ra["refused"] == 200 and ra["other"] == 0, ra
+        # a at its limit: b still has all of its own
+        pb = b.popen(["/usr/bin/python3", "-c", HOLD_MANY, str(port), "300"],
+                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        rb = json.loads(pb.stdout.readline())
+        assert rb["open"] == 300 and rb["refused"] == 0 and rb["other"] == 0, rb
+        for p in (pa, pb):
+            p.stdin.close()
+            p.wait(timeout=30)
+        assert "Too many open files" not in open(d.log).read()
+    finally:
+        hold.kill()
+        hold.wait()
+        if d.p.poll() is None:
+            assert d.stop() == 0
+
+
+FRAG_DNS = r"""
+which = sys.argv[1]
+q = dnsq("api.example.com", 0x4242)
+seg = udp(socket.AF_INET, ME4, "10.0.2.3", 5353, 53, q)
+fr = frags4(ME4, "10.0.2.3", 17, seg, [(0, 16), (16, len(seg) - 16)], 0x5151)
+send([fr[0] if which == "first" else fr[1]], socket.AF_INET)
+def m(v, proto, l4, ip):
+    return True if proto == 17 and l4[:2] == b"\x00\x35" and l4[8:10] == b"\x42\x42" else None
+print(json.dumps(bool(sniff(m, 0.7))))
+"""
+
+
+def test_fragments_of_two_sandboxes_never_meet(world, daemon, sandboxes):
+    """Both sandboxes have the same addresses: the first half of a DNS
+    query from one and the second from the other (same ID) complete
+    nothing; the first sandbox's own second half completes its query."""
+    from test_frag import LIB
+    a, b = sandboxes("fa"), sandboxes("fb")
+    daemon.add(a, "fa", "dm-a")
+    daemon.add(b, "fb", "dm-b")
+
+    def half(sb, which):
+        r = sb.run(["/usr/bin/python3", "-c", LIB + FRAG_DNS, which])
+        assert r.returncode == 0, r
+        return json.loads(r.stdout.strip().splitlines()[-1])
+
+    assert half(a, "first") is False
+    assert half(b, "second") is False        # not a's datagram
+    assert half(a, "second") is True         # a's own: answered, to a
+    assert half(b, "first") is True          # and b's own halves meet too
+
+
+SPOOF_DNS = r"""
+import json, random, socket, struct, sys, time
+def csum(b):
+    if len(b) % 2: b += b"\0"
+    t = sum(struct.unpack("!%dH" % (len(b) // 2), b))
+    while t >> 16: t = (t & 0xffff) + (t >> 16)
+    return ~t & 0xffff
+dst = socket.inet_aton("10.0.2.3")
+pk = []
+for i in range(4096):
+    src = socket.inet_aton("10.0.2.%d" % random.randint(10, 250))
+    tcp = struct.pack("!HHIIBBHHH", random.randint(1024, 65535), 53, random.getrandbits(32), 0,
+                      5 << 4, 2, 65535, 0, 0)
+    c = csum(src + dst + struct.pack("!BBH", 0, 6, 20) + tcp)
+    tcp = tcp[:16] + struct.pack("!H", c) + tcp[18:]
+    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 40, i, 0, 64, 6, 0, src, dst)
+    pk.append(ip + tcp)
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_RAW)
+n = sent = 0
+while sent < int(sys.argv[1]):
+    try:
+        s.sendto(pk[n % len(pk)], ("10.0.2.3", 0)); sent += 1
+    except OSError:
+        time.sleep(0.0005)
+    n += 1
+time.sleep(0.02)
+t = time.time()
+q = b"\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x03api\x07example\x03com\x00\x00\x01\x00\x01"
+c = socket.create_connection(("10.0.2.3", 53), timeout=5)
+c.sendall(struct.pack("!H", len(q)) + q)
+ok = len(c.recv(2)) == 2
+print(json.dumps({"sent": sent, "next_s": time.time() - t, "ok": ok}))
+"""
+
+
+def rss_kb(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def test_spoofed_syns_at_dns_over_tcp_are_bounded(world, daemon, sandboxes):
+    """300,000 SYNs from spoofed sources (nobody answers the SYN-ACKs) at
+    10.0.2.3:53: the flows stay within the half-open queue, the daemon's
+    memory comes back within 2x, the flooder's next DNS-over-TCP query
+    is answered at once, and another sandbox never notices."""
+    a, b = sandboxes("sa"), sandboxes("sb")
+    daemon.add(a, "sa", "dm-a")
+    daemon.add(b, "sb", "dm-b")
+    assert b.run(["getent", "hosts", "other.example.com"]).returncode == 0
+    rss0 = rss_kb(daemon.p.pid)
+    r = a.run(["/usr/bin/python3", "-c", SPOOF_DNS, "300000"], timeout=120)
+    assert r.returncode == 0, r
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["ok"] and out["next_s"] < 1.0, out
+    st = daemon.ctl_json("stats", "--id", "sa")["sandbox"]
+    assert st["half_open"] <= 128 and st["connections_open"] <= 128 + 64 + 1, st
+    # paced under pressure (16 frames per 2 ms: it shares the loop), most
+    # of the flood is dropped by its own TAP queue; what the gateway read
+    # went through the half-open queue, and its lines are a few hundred,
+    # the rest counted
+    assert st["half_open_dropped"] > 2000, st
+    assert st["audit_suppressed"]["half_open"] > 1000, st
+    time.sleep(1)
+    rss1 = rss_kb(daemon.p.pid)
+    if "asan" not in ISLO:
+        assert rss1 <= 2 * rss0, (rss0, rss1)
+    rb = b.run(CURL + ["http://other.example.com:%d/" % world.http_port])
+    assert rb.returncode == 0, rb

@@ -453,3 +453,67 @@ TEST(audit_disabled_and_reopen)
 	unlink(rotated);
 	rmdir(dir);
 }
+
+/*
+ * Budgets: past the burst, events of a kind are counted and left out, and
+ * one "suppressed" line (at once, then at most one a second, and at close)
+ * carries their count; other kinds and unbudgeted events are untouched.
+ */
+TEST(audit_budget_summaries)
+{
+	char dir[] = "/tmp/islo-audit-XXXXXX", path[128], err[256];
+	static char buf[65536];
+	char *lines[64], val[64];
+	size_t lens[64];
+	struct audit_ev e;
+	struct audit *a;
+	long long sum = 0;
+	int i, n, written = 0, summaries = 0, plain = 0;
+
+	REQUIRE(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/audit.log", dir);
+	a = audit_open(path, err, sizeof(err));
+	REQUIRE(a);
+	audit_set_budget(a, 0, 5);       /* 5 events, no refill */
+	for (i = 0; i < 20; i++) {
+		int ok = audit_begin_kind(a, &e, "dns", AK_DNS);
+
+		audit_str(&e, "host", "x.example");
+		audit_emit(a, &e);
+		written += ok;
+	}
+	CHECK(written == 5);
+	CHECK(audit_suppressed(a, AK_DNS) == 15);
+	CHECK(audit_suppressed(a, AK_UDP_REFUSED) == 0);
+	/* another kind has its own budget; AK_NONE has none */
+	CHECK(audit_begin_kind(a, &e, "connection", AK_UDP_REFUSED) == 1);
+	audit_emit(a, &e);
+	for (i = 0; i < 10; i++) {
+		CHECK(audit_begin_kind(a, &e, "connection", AK_NONE) == 1);
+		audit_emit(a, &e);
+	}
+	audit_tick(a);   /* within the second: nothing more yet */
+	audit_close(a);  /* ...but at close, the rest of the count */
+
+	n = read_lines(path, buf, sizeof(buf), lines, lens, 64);
+	for (i = 0; i < n; i++) {
+		REQUIRE(!jp_get(lines[i], lens[i], "event", val, sizeof(val), NULL));
+		if (!strcmp(val, "suppressed")) {
+			summaries++;
+			REQUIRE(!jp_get(lines[i], lens[i], "kind", val, sizeof(val),
+					NULL));
+			CHECK_STR(val, "dns");
+			REQUIRE(!jp_get(lines[i], lens[i], "count", val,
+					sizeof(val), NULL));
+			sum += atoll(val);
+		} else {
+			plain++;
+		}
+	}
+	CHECK(plain == 5 + 1 + 10);
+	/* the first left-out event is said at once, the rest at close */
+	CHECK(summaries == 2);
+	CHECK(sum == 15);
+	unlink(path);
+	rmdir(dir);
+}
