@@ -237,6 +237,7 @@ struct proxy {
 	int tls;
 	int oom;                        /* a buffer could not be taken */
 	struct side s, u;
+	int tls_failed;                 /* its tls_failure event is out */
 	br_ssl_server_context sc;
 	const br_ssl_server_policy_class *policy; /* prefer_p256 (sc's) */
 	br_ssl_client_context cc;
@@ -2120,6 +2121,49 @@ const char *proxy_tls_error(int e)
 	}
 }
 
+/*
+ * The sandbox's TLS handshake with us failed (its client refused our
+ * certificate, it spoke no TLS we accept, it hung up): one `tls_failure`
+ * event, budgeted (a sandbox can fail handshakes at will).  The usual
+ * cause is a client that does not trust the islo-net CA: the reason says so.
+ */
+static void tls_failure_event(struct proxy *px)
+{
+	struct flow *f = px->f;
+	int e = px->s.eng ? br_ssl_engine_last_error(px->s.eng) : 0;
+	char src[INET6_ADDRSTRLEN], why[160];
+	struct audit_ev ev;
+
+	if (px->tls_failed)
+		return;
+	px->tls_failed = 1;
+	if (e >= BR_ERR_RECV_FATAL_ALERT && e < BR_ERR_RECV_FATAL_ALERT + 256)
+		snprintf(why, sizeof(why), "the sandbox's client ended the "
+			 "handshake (TLS alert %d%s)", e - BR_ERR_RECV_FATAL_ALERT,
+			 e - BR_ERR_RECV_FATAL_ALERT == 48 ||
+			 e - BR_ERR_RECV_FATAL_ALERT == 42 ?
+			 ": it does not trust the islo-net CA" : "");
+	else if (e)
+		snprintf(why, sizeof(why), "TLS with the sandbox failed "
+			 "(BearSSL error %d)", e);
+	else
+		snprintf(why, sizeof(why), "the sandbox closed the connection "
+			 "during the TLS handshake");
+	if (!audit_begin_kind(f->g->audit, &ev, "tls_failure", AK_TLS_FAILURE))
+		return;
+	ipaddr_str(&f->src, src, sizeof(src));
+	audit_str(&ev, "side", "sandbox");
+	audit_str(&ev, "profile", f->g->profile_name);
+	audit_str(&ev, "src", src);
+	audit_int(&ev, "src_port", f->sport);
+	if (f->host[0])
+		audit_strn(&ev, "host", f->host, strlen(f->host));
+	audit_int(&ev, "dst_port", f->dport);
+	audit_int(&ev, "tls_error", e);
+	audit_str(&ev, "reason", why);
+	audit_emit(f->g->audit, &ev);
+}
+
 /* Handshakes that just finished: let go of the leaf, keep the session. */
 static void handshakes_done(struct proxy *px)
 {
@@ -2246,6 +2290,8 @@ void proxy_pump(struct flow *f)
 		}
 	}
 	if (side_closed(&px->s) || (px->s.eof && !px->outstanding)) {
+		if (px->s.eng && !px->s.ready)
+			tls_failure_event(px);
 		flow_close_later(f, "allow", NULL);
 		return;
 	}

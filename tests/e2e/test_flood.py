@@ -451,3 +451,48 @@ say("done")
         prefix=["prlimit", "--nofile=256:4096", "--"])
     assert "lowered to" not in err, err
     assert results(lines)["soft"] == 256
+
+
+TLS_FAIL_PROFILE = """\
+name: tlsfail
+default_action: deny
+rules:
+  - name: api
+    host_pattern: api.example.com
+    ports: [{https}]
+    allow_private: true
+    tls: intercept
+"""
+
+TLS_FAIL = r"""
+import socket, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[1])   # not the islo-net CA
+port, n, failed = int(sys.argv[2]), int(sys.argv[3]), 0
+for i in range(n):
+    s = socket.create_connection(("api.example.com", port), timeout=5)
+    try:
+        ctx.wrap_socket(s, server_hostname="api.example.com").close()
+    except ssl.SSLError:
+        failed += 1
+    s.close()
+print(failed)
+"""
+
+
+def test_tls_failures_are_named_and_budgeted(islo, world):
+    """A client in the sandbox that does not trust the islo-net CA fails
+    its handshakes with the gateway: each is a `tls_failure` event that
+    says so, within the audit budget, the rest counted in `suppressed`."""
+    prof = world.profile("tlsfail", TLS_FAIL_PROFILE)
+    n = 260
+    r = islo(["python3", "-c", TLS_FAIL, world.ca, str(world.https_port), str(n)], prof,
+             extra=["--upstream-ca", world.ca, "--ca-dir", os.path.join(islo.tmp, "ca")],
+             timeout=120)
+    assert r.rc == 0 and r.out.strip() == str(n), r
+    ev = audit_events(r.audit)
+    fails = [e for e in ev if e["event"] == "tls_failure"]
+    sup = [e for e in ev if e["event"] == "suppressed" and e["kind"] == "tls_failure"]
+    assert fails and "does not trust the islo-net CA" in fails[0]["reason"], fails[:1]
+    assert fails[0]["host"] == "api.example.com" and fails[0]["side"] == "sandbox"
+    assert len(fails) < n and sup, (len(fails), sup)
+    assert len(fails) + sum(e["count"] for e in sup) == n, (len(fails), sup)
