@@ -983,6 +983,9 @@ static err_t peek_done(struct flow *f)
 		if (proxy_start(f, tls) < 0)
 			return peek_refuse(f, "cannot intercept this connection",
 					   NULL, http);
+		/* the HTTP engine's deadlines from now on (proxy_due()) */
+		if (f->state == FLOW_OPEN)
+			flow_arm(f);
 		return ERR_OK;
 	}
 	if (up_flush(f) < 0)
