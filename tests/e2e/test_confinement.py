@@ -612,3 +612,19 @@ def test_reload_rereads_a_project_profile_only_as_trusted(islo, world):
     finally:
         q.terminate()
         q.wait(timeout=10)
+
+
+def test_a_profile_named_by_path_needs_no_trust(islo, world):
+    """A path on the command line is the operator's choice (README's second
+    command: `-g profiles/dev.yaml` from the repository); the same file
+    found by name in ./profiles is a project file and needs trust."""
+    work = os.path.join(islo.tmp, "repo")
+    os.makedirs(os.path.join(work, "profiles"))
+    with open(os.path.join(work, "profiles", "byname.yaml"), "w") as f:
+        f.write(STRICT.format(http=world.http_port).replace("strict", "byname"))
+    for p in (work, os.path.join(work, "profiles"), os.path.join(work, "profiles", "byname.yaml")):
+        owned(islo, p)
+    r = islo(["true"], "profiles/byname.yaml", cwd=work)
+    assert r.rc == 0, r
+    r = islo(["true"], "byname", cwd=work)
+    assert r.rc == 125 and "not trusted" in r.err, r
