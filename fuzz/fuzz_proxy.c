@@ -300,15 +300,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		off += len;
 		proxy_pump(f);
-		drain_sandbox(f->px);
+		drain_sandbox(f->h);
 		drain_upstream(sp[1]);
 		proxy_pump(f);
-		drain_sandbox(f->px);
+		drain_sandbox(f->h);
 		drain_upstream(sp[1]);
 	}
 out:
 	flow_want_events(f, 0);
-	proxy_free(f->px);
+	proxy_free_flow(f);
 	if (f->to_host)
 		pbuf_free(f->to_host);
 	close(sp[0]);

@@ -77,33 +77,17 @@
 #include "peek.h"
 #include "profile.h"
 #include "secret.h"
+#include "bytes.h"
+
+void gw_inject(struct gw *g, const uint8_t *ip, size_t len);
 
 #define CONNECT_TIMEOUT_MS 10000
 #define PEEK_TIMEOUT_MS 10000
-#define PEEK_MAX 16384
-#define DNS_TCP_MAX (65535 + 2)
-#define READ_CHUNK (256 * 1024)
+#define PEEK_MAX FLOW_PEEK_MAX
 /* upstream being resolved or connected: a held SYN, or a flow accepted
  * under SYN flood pressure */
 #define UPSTREAM_PENDING(f) \
 	((f)->state == FLOW_HELD || (f)->state == FLOW_CONNECTING)
-
-void gw_inject(struct gw *g, const uint8_t *ip, size_t len);
-size_t gw_dns_answer(struct gw *g, const uint8_t *q, size_t len, uint8_t *out,
-		     size_t outlen, const char *proto);
-
-static uint8_t rbuf[READ_CHUNK];
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
 
 /* Half-open queue: append at the tail (newest). */
 static void ho_add(struct gw *g, struct flow *f)
@@ -184,17 +168,6 @@ static void fhash_del(struct gw *g, struct flow *f)
 	}
 }
 
-/* Released or closing: freed (or closed) at the end of the turn. */
-static void reap_add(struct flow *f)
-{
-	if (f->on_reap)
-		return;
-	f->on_reap = 1;
-	f->reap_next = f->g->reap;
-	f->g->reap = f;
-	gw_busy(f->g);
-}
-
 static void tw_del(struct gwd *d, struct flow *f)
 {
 	if (!f->tw_at)
@@ -232,22 +205,21 @@ static uint64_t flow_due(const struct flow *f)
 	switch (f->state) {
 	case FLOW_HELD:
 	case FLOW_CONNECTING:
-		return (f->dns_id ? f->peek_deadline + 5000 : f->peek_deadline) + 1;
+		return (f->dns_id ? f->up_deadline + 5000 : f->up_deadline) + 1;
 	case FLOW_APPROVED:
-		return f->deadline + 1;
+		return f->hs_deadline + 1;
 	case FLOW_DNS:
-		return f->close_pending ? 0 : f->deadline + 1;
+		if (!f->pcb)
+			return f->hs_deadline + 1;
+		break;
 	case FLOW_OPEN:
-		if (f->pg)
-			return now_ms() + 500;  /* pgproxy_tick()'s deadlines */
-		if (f->px)
-			return f->close_pending ? 0 : proxy_due(f, now_ms());
 		if (f->need_peek)
 			return f->peek_deadline + 1;
-		return 0;
+		break;
 	default:
 		return 0;
 	}
+	return f->ops && f->ops->due ? f->ops->due(f, now_ms()) : 0;
 }
 
 /* (Re)arm @f's timer for its current state; a deadline moved later is
@@ -288,7 +260,7 @@ static void flow_release(struct flow *f)
 		return;
 	ho_del(g, f);
 	tw_del(g->d, f);
-	reap_add(f);
+	flow_reap_add(f);
 	if (f->hs_pcb) {
 		/* lwIP's SYN_RCVD pcb: it must never call into a dead flow */
 		pcb_detach(f->hs_pcb);
@@ -321,12 +293,9 @@ static void flow_release(struct flow *f)
 	f->peek = NULL;
 	free(f->syn);
 	f->syn = NULL;
-	free(f->down);
-	f->down = NULL;
-	proxy_free(f->px);
-	f->px = NULL;
-	pgproxy_free(f->pg);
-	f->pg = NULL;
+	if (f->ops && f->ops->free)
+		f->ops->free(f);
+	f->ops = NULL;
 	f->state = FLOW_DEAD;
 }
 
@@ -385,14 +354,20 @@ static void flow_refuse(struct flow *f, const char *reason)
 	flow_release(f);
 }
 
+static const char *act_str(int act)
+{
+	return act == ACT_DENY ? "deny" : "allow";
+}
+
 /**
  * flow_abort() - Tear a flow down with an RST to the sandbox
  * @f:      Flow
+ * @act:    ACT_ALLOW or ACT_DENY, for the audit log
  * @reason: For the audit log
  * Return: ERR_ABRT if the pcb was aborted (return it from an lwIP
  *         callback that was called for this pcb), ERR_OK otherwise
  */
-static err_t flow_abort(struct flow *f, const char *reason)
+static err_t flow_abort(struct flow *f, int act, const char *reason)
 {
 	err_t r = ERR_OK;
 
@@ -405,557 +380,59 @@ static err_t flow_abort(struct flow *f, const char *reason)
 		r = ERR_ABRT;
 	}
 	if (f->state == FLOW_OPEN)
-		gw_audit_flow(f->g, f, "close", "allow", reason);
+		gw_audit_flow(f->g, f, "close", act_str(act), reason);
 	flow_release(f);
 	return r;
 }
 
-/* Ask the loop to close the sandbox side: never tcp_close() from inside
- * an lwIP callback, where a close that turns into an RST frees the pcb
- * under tcp_input()'s feet. */
-void flow_close_later(struct flow *f, const char *action,
-		      const char *reason)
-{
-	f->close_pending = 1;
-	f->close_action = action;
-	f->close_reason = reason;
-	reap_add(f);
-}
-
-static void flow_try_finish(struct flow *f)
-{
-	if (f->state != FLOW_OPEN || !f->pcb || f->close_pending)
-		return;
-	if (!(f->sandbox_eof && f->host_shut && f->host_eof &&
-	      f->sandbox_shut))
-		return;
-	flow_close_later(f, "allow", NULL);
-}
-
-/* From the loop: finish what flow_close_later() asked for. */
+/* From the loop: finish what flow_close_later()/flow_abort_later() asked
+ * for. */
 static void flow_close_now(struct flow *f)
 {
 	struct tcp_pcb *pcb = f->pcb;
 
+	if (f->close_abort) {
+		flow_abort(f, f->close_act, f->close_reason);
+		return;
+	}
 	if (pcb) {
 		pcb_detach(pcb);
 		/* acknowledge what we will never read, so the close is a FIN */
-		if (f->to_host) {
-			/* walked, not tot_len: a chain of more than 64 KiB
-			 * (the window is 1 MiB) wraps pbuf_cat()'s u16 sum */
-			u32_t left = 0;
-			const struct pbuf *q;
-
-			for (q = f->to_host; q; q = q->next)
-				left += q->len;
-			left -= (u32_t)f->to_host_off;
-			while (left) {
-				u16_t step = left > 0xffff ? 0xffff : (u16_t)left;
-
-				tcp_recved(pcb, step);
-				left -= step;
-			}
-		}
+		flow_sb_discard(f);
 		tcp_output(pcb);
 		if (tcp_close(pcb) != ERR_OK)
 			tcp_abort(pcb);
 		f->pcb = NULL;
 	}
 	if (f->state == FLOW_OPEN)
-		gw_audit_flow(f->g, f, "close", f->close_action,
+		gw_audit_flow(f->g, f, "close", act_str(f->close_act),
 			      f->close_reason);
 	flow_release(f);
 }
 
 /* ------------------------------------------------------------------ */
-/* Host -> sandbox                                                     */
+/* Handing an open flow to its handler                                 */
 
-void flow_want_events(struct flow *f, uint32_t ev)
+/* Serve @f with the handler of @kind.  Return: 0, or -1 (its start
+ * failed; the flow is as it was, without a handler). */
+static int flow_set_handler(struct flow *f, enum flow_kind kind, int arg)
 {
-	if (f->fd < 0)
-		return;
-	/* an fd with no events still reports HUP/ERR: take it out instead */
-	if (!ev) {
-		if (f->registered)
-			gw_epoll_mod(f->g, f->fd, &f->ref, 0, EPOLL_CTL_DEL);
-		f->registered = 0;
-		f->epoll_events = 0;
-		return;
-	}
-	if (f->registered && (uint32_t)f->epoll_events == ev)
-		return;
-	gw_epoll_mod(f->g, f->fd, &f->ref, ev,
-		     f->registered ? EPOLL_CTL_MOD : EPOLL_CTL_ADD);
-	f->registered = 1;
-	f->epoll_events = (int)ev;
-}
-
-static void update_events(struct flow *f)
-{
-	uint32_t ev = 0;
-
-	if (f->state != FLOW_OPEN || f->px || f->pg)
-		return;
-	if (f->to_host)
-		ev |= EPOLLOUT;
-	if (!f->host_eof && !f->down && f->pcb && tcp_sndbuf(f->pcb) > 0 &&
-	    tcp_sndqueuelen(f->pcb) < TCP_SND_QUEUELEN - 8)
-		ev |= EPOLLIN;
-	flow_want_events(f, ev);
-}
-
-/* Push bytes held from the host into lwIP; keep what it can't take. */
-static int down_flush(struct flow *f)
-{
-	while (f->down && f->pcb) {
-		size_t left = f->down_len - f->down_off;
-		size_t room = tcp_sndbuf(f->pcb);
-		size_t n = left < room ? left : room;
-		err_t e;
-
-		if (n > 0xffff)
-			n = 0xffff;
-		if (!n)
-			break;
-		e = gw_tcp_write(f->pcb, f->down + f->down_off, (u16_t)n,
-			      TCP_WRITE_FLAG_COPY);
-		if (e == ERR_MEM)
-			break;
-		if (e != ERR_OK)
-			return -1;
-		f->down_off += n;
-		f->bytes_down += n;
-		if (f->down_off == f->down_len) {
-			free(f->down);
-			f->down = NULL;
-		}
-	}
-	if (f->pcb)
-		tcp_output(f->pcb);
-	return 0;
-}
-
-static void host_readable(struct flow *f)
-{
-	int rounds;
-
-	for (rounds = 0; rounds < 4 && f->state == FLOW_OPEN && f->pcb &&
-			 !f->down && !f->host_eof && !f->close_pending;
-	     rounds++) {
-		size_t room = tcp_sndbuf(f->pcb), off = 0;
-		ssize_t n;
-
-		if (room == 0 || tcp_sndqueuelen(f->pcb) >= TCP_SND_QUEUELEN - 8)
-			break;
-		if (room > sizeof(rbuf))
-			room = sizeof(rbuf);
-		n = read(f->fd, rbuf, room);
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			flow_abort(f, strerror(errno));
-			return;
-		}
-		if (n == 0) {
-			f->host_eof = 1;
-			break;
-		}
-		while (off < (size_t)n) {
-			size_t chunk = (size_t)n - off;
-			err_t e;
-
-			if (chunk > 0xffff)
-				chunk = 0xffff;
-			if (chunk > tcp_sndbuf(f->pcb))
-				chunk = tcp_sndbuf(f->pcb);
-			e = chunk ? gw_tcp_write(f->pcb, rbuf + off, (u16_t)chunk,
-					      TCP_WRITE_FLAG_COPY)
-				  : ERR_MEM;
-			if (e == ERR_MEM)
-				break;
-			if (e != ERR_OK) {
-				flow_abort(f, "sandbox send failed");
-				return;
-			}
-			off += chunk;
-			f->bytes_down += chunk;
-		}
-		if (off < (size_t)n) {
-			/* lwIP took less than it said it had room for: keep
-			 * the rest, read nothing more until it is sent */
-			f->down_len = (size_t)n - off;
-			f->down_off = 0;
-			f->down = malloc(f->down_len);
-			if (!f->down) {
-				flow_abort(f, "out of memory");
-				return;
-			}
-			memcpy(f->down, rbuf + off, f->down_len);
-		}
-		tcp_output(f->pcb);
-	}
-	if (f->state != FLOW_OPEN)
-		return;
-	if (f->host_eof && !f->down && !f->sandbox_shut && f->pcb) {
-		tcp_shutdown(f->pcb, 0, 1);
-		f->sandbox_shut = 1;
-	}
-	update_events(f);
-	flow_try_finish(f);
-}
-
-static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
-{
-	struct flow *f = arg;
-
-	(void)pcb;
-	(void)len;
-	if (!f || f->state != FLOW_OPEN)
-		return ERR_OK;
-	if (f->px) {
-		proxy_pump(f);
-		return ERR_OK;
-	}
-	if (f->pg) {
-		pgproxy_pump(f);
-		return ERR_OK;
-	}
-	if (down_flush(f) < 0)
-		return flow_abort(f, "sandbox send failed");
-	if (f->host_eof && !f->down && !f->sandbox_shut) {
-		tcp_shutdown(f->pcb, 0, 1);
-		f->sandbox_shut = 1;
-	}
-	update_events(f);
-	return ERR_OK;
-}
-
-/* ------------------------------------------------------------------ */
-/* Sandbox -> host                                                     */
-
-static int up_flush(struct flow *f)
-{
-	struct iovec iov[64];
-
-	while (f->to_host) {
-		struct pbuf *q;
-		size_t off = f->to_host_off, total = 0;
-		int n = 0;
-		ssize_t w;
-
-		for (q = f->to_host; q && n < 64; q = q->next) {
-			if (off >= q->len) {
-				off -= q->len;
-				continue;
-			}
-			iov[n].iov_base = (uint8_t *)q->payload + off;
-			iov[n].iov_len = q->len - off;
-			total += iov[n].iov_len;
-			off = 0;
-			n++;
-		}
-		if (!n) {
-			pbuf_free(f->to_host);
-			f->to_host = NULL;
-			break;
-		}
-		w = writev(f->fd, iov, n);
-		if (w < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			return -1;
-		}
-		f->bytes_up += (uint64_t)w;
-		{
-			size_t left = (size_t)w;
-
-			while (left) {
-				u16_t step = left > 0xffff ? 0xffff : (u16_t)left;
-
-				if (f->pcb)
-					tcp_recved(f->pcb, step);
-				left -= step;
-			}
-			/* drop fully-written pbufs from the head */
-			off = f->to_host_off + (size_t)w;
-			while (f->to_host && off >= f->to_host->len) {
-				struct pbuf *head = f->to_host;
-
-				off -= head->len;
-				/* the chain's reference to the next pbuf
-				 * becomes the queue's */
-				f->to_host = head->next;
-				head->next = NULL;
-				head->tot_len = head->len;
-				pbuf_free(head);
-			}
-			f->to_host_off = off;
-		}
-		if ((size_t)w < total)
-			break;
-	}
-	if (!f->to_host && f->sandbox_eof && !f->host_shut) {
-		shutdown(f->fd, SHUT_WR);
-		f->host_shut = 1;
-	}
-	return 0;
-}
-
-static void queue_up(struct flow *f, struct pbuf *p)
-{
-	if (f->to_host)
-		pbuf_cat(f->to_host, p);
-	else
-		f->to_host = p;
-}
-
-static const char *const http_deny_fmt =
-	"HTTP/1.1 403 Forbidden\r\n"
-	"Content-Type: application/json\r\n"
-	"Content-Length: %zu\r\n"
-	"Connection: close\r\n\r\n%s";
-
-static void json_esc(const char *s, char *out, size_t len)
-{
-	size_t o = 0;
-
-	for (; *s && o + 7 < len; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if (c == '"' || c == '\\') {
-			out[o++] = '\\';
-			out[o++] = (char)c;
-		} else if (c < 0x20 || c >= 0x7f) {
-			o += (size_t)snprintf(out + o, len - o, "\\u%04x", c);
-		} else {
-			out[o++] = (char)c;
-		}
-	}
-	out[o] = '\0';
-}
-
-/* Refuse an open flow after peeking: a 403 for HTTP, an RST otherwise. */
-static err_t peek_refuse(struct flow *f, const char *reason, const char *seen,
-			 int http)
-{
-	struct audit_ev e;
-	char src[INET6_ADDRSTRLEN];
-
-	ipaddr_str(&f->src, src, sizeof(src));
-	audit_begin_kind(f->g->audit, &e, "security_event", AK_SECURITY);
-	audit_str(&e, "action", "deny");
-	audit_str(&e, "profile", f->g->profile_name);
-	audit_str(&e, "rule", policy_rule_label(&f->dec));
-	audit_str(&e, "src", src);
-	audit_int(&e, "dst_port", f->dport);
-	if (f->host[0])
-		audit_strn(&e, "host", f->host, strlen(f->host));
-	if (seen)
-		audit_strn(&e, "requested_host", seen, strlen(seen));
-	audit_str(&e, "reason", reason);
-	audit_emit(f->g->audit, &e);
-
-	if (http && f->pcb) {
-		char body[1024], eh[300], es[300], er[200], resp[1400];
-		int blen, rlen;
-
-		json_esc(f->g->profile_name ? f->g->profile_name : "", er,
-			 sizeof(er));
-		json_esc(seen ? seen : f->host, eh, sizeof(eh));
-		json_esc(policy_rule_label(&f->dec), es, sizeof(es));
-		blen = snprintf(body, sizeof(body),
-				"{\"error\":\"islo-net: blocked by gateway profile\","
-				"\"profile\":\"%s\",\"host\":\"%s\",\"rule\":\"%s\","
-				"\"reason\":\"%s\"}\n",
-				er, eh, es, reason);
-		rlen = snprintf(resp, sizeof(resp), http_deny_fmt, (size_t)blen,
-				body);
-		if (rlen > 0 && (size_t)rlen < sizeof(resp) &&
-		    gw_tcp_write(f->pcb, resp, (u16_t)rlen, TCP_WRITE_FLAG_COPY) ==
-			    ERR_OK) {
-			tcp_output(f->pcb);
-			f->need_peek = 0;
-			flow_close_later(f, "deny", reason);
-			flow_want_events(f, 0);
-			return ERR_OK;
-		}
-	}
-	gw_audit_flow(f->g, f, "close", "deny", reason);
-	if (f->pcb) {
-		pcb_detach(f->pcb);
-		tcp_abort(f->pcb);
-		f->pcb = NULL;
-		flow_release(f);
-		return ERR_ABRT;
-	}
-	flow_release(f);
-	return ERR_OK;
-}
-
-static int first_line_is_http(const uint8_t *b, size_t len)
-{
-	const uint8_t *nl = memchr(b, '\n', len);
-	size_t l;
-
-	if (!nl)
-		return 0;
-	l = (size_t)(nl - b);
-	if (l && b[l - 1] == '\r')
-		l--;
-	return l >= 9 && (!memcmp(b + l - 9, " HTTP/1.1", 9) ||
-			  !memcmp(b + l - 9, " HTTP/1.0", 9));
-}
-
-/* Does a plain-HTTP request head carry the placeholder of a secret that
- * belongs to another rule?  (Intercepted flows check each request in
- * proxy.c; TLS passthrough cannot be seen into, and a placeholder alone is
- * worth nothing outside: it is not the secret.) */
-static int placeholder_elsewhere(const struct flow *f, size_t head_len)
-{
-	const struct secrets *ss = f->ps->secrets;
-	const struct pf_rule *r = f->dec.rule;
-	size_t i;
-
-	for (i = 0; ss && i < ss->n; i++) {
-		const char *ph = ss->s[i].placeholder;
-
-		if (!ph[0] || (r && r->auth && r->auth->secret_index == (int)i))
-			continue;
-		if (memmem(f->peek, head_len, ph, strlen(ph)))
-			return 1;
-	}
-	return 0;
-}
-
-/**
- * peek_decide() - Check the first client bytes against the flow's name
- * @f: Flow, with f->peek holding what the sandbox sent so far
- * Return: 0 to keep waiting, 1 allowed (relay), -1 refused (already torn
- *         down; the lwIP callback must return the stored error)
- */
-static int peek_decide(struct flow *f, err_t *cb_err)
-{
-	char name[256] = "", method[PEEK_HTTP_METHOD_MAX + 1], path[PEEK_MAX];
-	uint16_t hport;
-	size_t hlen = 0;
-	int r, http = 0;
-
-	*cb_err = ERR_OK;
-	if (peek_is_tls(f->peek, f->peek_len)) {
-		r = peek_tls_sni(f->peek, f->peek_len, name, sizeof(name));
-	} else if (f->named && !f->bytes_down &&
-		   (r = peek_http_start(f->peek, f->peek_len))) {
-		/* plain HTTP to a name: the HTTP engine reads every request
-		 * of the connection and checks each one's Host (peek_done()),
-		 * as strictly as an intercepted connection's */
-		if (r > 0 || f->sandbox_eof)
-			return 1;
-		if (f->peek_len >= PEEK_MAX) {
-			*cb_err = peek_refuse(f, "incomplete request head", NULL, 0);
-			return -1;
-		}
-		return 0;
-	} else if (peek_is_http(f->peek, f->peek_len)) {
-		http = 1;
-		r = peek_http(f->peek, f->peek_len, PEEK_MAX, name, sizeof(name),
-			      method, sizeof(method), path, sizeof(path),
-			      &hport, &hlen);
-		if (r == PEEK_BAD && !first_line_is_http(f->peek, f->peek_len))
-			return 1; /* some other protocol that starts with a word */
-	} else {
-		/* cannot be the start of a ClientHello or of a request line
-		 * (an upper-case method): another protocol, nothing to check */
-		return 1;
-	}
-	if (r == PEEK_NEED_MORE) {
-		if (f->peek_len >= PEEK_MAX || f->sandbox_eof) {
-			*cb_err = peek_refuse(f, "incomplete request head", NULL,
-					      http);
-			return -1;
-		}
-		return 0;
-	}
-	if (r == PEEK_BAD) {
-		*cb_err = peek_refuse(f, http ? "malformed HTTP request head"
-					      : "malformed TLS ClientHello",
-				      NULL, http);
+	if (f->ops && f->ops->free)
+		f->ops->free(f);
+	f->kind = kind;
+	f->ops = flow_handler(kind);
+	if (f->ops->start(f, arg) < 0) {
+		f->ops = NULL;
 		return -1;
 	}
-	if (http && r != PEEK_NONE && placeholder_elsewhere(f, hlen)) {
-		*cb_err = peek_refuse(f, "placeholder sent to a host outside "
-				      "its rule", name, http);
-		return -1;
-	}
-	if (r == PEEK_NONE)
-		return 1; /* no name given: the connection goes where it was
-			   * decided, nothing to front with */
-	if (f->host[0]) {
-		if (strcmp(name, f->host)) {
-			*cb_err = peek_refuse(f, http ? "Host header does not match the name resolved"
-						      : "TLS SNI does not match the name resolved",
-					      name, http);
-			return -1;
-		}
-		return 1;
-	}
-	/* IP literal: the name in the request meets the host rules */
-	{
-		struct pf_query q = { .host = name, .port = f->dport,
-				      .proto = PF_TCP };
-		struct pf_decision d;
-
-		policy_decide(f->ps->prof, &q, &d);
-		if (d.action == PF_DENY && d.rule) {
-			f->dec = d;
-			*cb_err = peek_refuse(f, "host denied by rule", name,
-					      http);
-			return -1;
-		}
-		snprintf(f->host, sizeof(f->host), "%s", name);
-	}
-	return 1;
-}
-
-static err_t dns_tcp_recv(struct flow *f, struct pbuf *p)
-{
-	uint8_t out[4096];
-
-	if (f->peek_len + p->tot_len > DNS_TCP_MAX) {
-		pbuf_free(p);
-		return flow_abort(f, "oversized DNS message");
-	}
-	pbuf_copy_partial(p, f->peek + f->peek_len, p->tot_len, 0);
-	f->peek_len += p->tot_len;
-	f->deadline = now_ms() + FLOW_DNS_IDLE_MS;
-	tcp_recved(f->pcb, p->tot_len);
-	pbuf_free(p);
-	while (f->peek_len >= 2) {
-		size_t mlen = rd16(f->peek), rlen;
-
-		if (f->peek_len < 2 + mlen)
-			break;
-		rlen = gw_dns_answer(f->g, f->peek + 2, mlen, out + 2,
-				     sizeof(out) - 2, "tcp");
-		if (rlen) {
-			out[0] = (uint8_t)(rlen >> 8);
-			out[1] = (uint8_t)rlen;
-			if (gw_tcp_write(f->pcb, out, (u16_t)(rlen + 2),
-				      TCP_WRITE_FLAG_COPY) != ERR_OK)
-				return flow_abort(f, "DNS over TCP: send failed");
-		}
-		memmove(f->peek, f->peek + 2 + mlen, f->peek_len - 2 - mlen);
-		f->peek_len -= 2 + mlen;
-	}
-	tcp_output(f->pcb);
-	return ERR_OK;
+	return 0;
 }
 
 /**
  * peek_done() - The first bytes were allowed: relay them, or intercept
  * @f: Flow; f->peek still holds the bytes, f->to_host the same as pbufs
- * Return: ERR_OK, or ERR_ABRT if the pcb was aborted
  */
-static err_t peek_done(struct flow *f)
+static void peek_done(struct flow *f)
 {
 	const struct pf_rule *r = f->dec.rule;
 	int tls = f->peek_len && peek_is_tls(f->peek, f->peek_len);
@@ -976,29 +453,66 @@ static err_t peek_done(struct flow *f)
 		 * http_named: plain HTTP to a name, each request's Host is
 		 * checked (a second, pipelined or odd request could front a
 		 * forbidden virtual host on the allowed address) */
-		(void)http;
 		f->g->st.conns[ACT_INTERCEPT]++;
 		if (tls)
 			f->g->st.tls_handshakes++;
-		if (proxy_start(f, tls) < 0)
-			return peek_refuse(f, "cannot intercept this connection",
-					   NULL, http);
-		/* the HTTP engine's deadlines from now on (proxy_due()) */
+		if (flow_set_handler(f, FK_HTTP, tls) < 0) {
+			flow_peek_refuse(f, "cannot intercept this connection",
+					 NULL, http);
+			return;
+		}
+		/* the HTTP engine's deadlines from now on (its ->due) */
 		if (f->state == FLOW_OPEN)
 			flow_arm(f);
-		return ERR_OK;
+		return;
 	}
-	if (up_flush(f) < 0)
-		return flow_abort(f, "upstream write failed");
-	update_events(f);
-	flow_try_finish(f);
-	return ERR_OK;
+	f->ops->sandbox_readable(f);
+}
+
+/* Sandbox bytes (or its EOF) while the first bytes are being checked. */
+static void flow_peek_input(struct flow *f, struct pbuf *p)
+{
+	int r;
+
+	if (!p) {
+		f->sandbox_eof = 1;
+		if (!f->peek_len) {
+			f->need_peek = 0;
+			free(f->peek);
+			f->peek = NULL;
+			f->ops->sandbox_readable(f);
+			return;
+		}
+	} else {
+		size_t n = p->tot_len;
+
+		if (f->peek_len + n > PEEK_MAX + 0xffff) {
+			pbuf_free(p);
+			flow_peek_refuse(f, "request head too large", NULL, 0);
+			return;
+		}
+		if (!f->peek) {
+			f->peek = malloc(PEEK_MAX + 0xffff);
+			if (!f->peek) {
+				pbuf_free(p);
+				flow_abort_later(f, ACT_ALLOW, "out of memory");
+				return;
+			}
+		}
+		pbuf_copy_partial(p, f->peek + f->peek_len, (u16_t)n, 0);
+		f->peek_len += n;
+		/* held in f->peek until decided; kept as pbufs for relaying,
+		 * not acknowledged yet: the window shrinks */
+		flow_sb_queue(f, p);
+	}
+	r = flow_peek_decide(f);
+	if (r > 0)
+		peek_done(f);
 }
 
 static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 {
 	struct flow *f = arg;
-	err_t e;
 
 	(void)err;
 	if (!f || f->state == FLOW_DEAD || f->close_pending) {
@@ -1020,72 +534,28 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		f->early = p;
 		return ERR_OK;
 	}
-	if (f->state == FLOW_DNS) {
-		if (!p) {
-			flow_close_later(f, "allow", NULL);
-			return ERR_OK;
-		}
-		return dns_tcp_recv(f, p);
-	}
-	if (f->px || f->pg) {
-		if (p)
-			queue_up(f, p);
-		else
-			f->sandbox_eof = 1;
-		if (f->px)
-			proxy_pump(f);
-		else
-			pgproxy_pump(f);
-		return ERR_OK;
-	}
-	if (!p) {
-		f->sandbox_eof = 1;
-		if (f->need_peek && f->peek_len) {
-			if (peek_decide(f, &e) < 0)
-				return e;
-			return peek_done(f);
-		}
-		if (f->need_peek) {
-			f->need_peek = 0;
-			free(f->peek);
-			f->peek = NULL;
-		}
-		if (up_flush(f) < 0)
-			return flow_abort(f, "upstream write failed");
-		update_events(f);
-		flow_try_finish(f);
-		return ERR_OK;
-	}
 	if (f->need_peek) {
-		size_t n = p->tot_len;
-		int r;
-
-		if (f->peek_len + n > PEEK_MAX + 0xffff) {
-			pbuf_free(p);
-			return peek_refuse(f, "request head too large", NULL, 0);
-		}
-		if (!f->peek) {
-			f->peek = malloc(PEEK_MAX + 0xffff);
-			if (!f->peek) {
-				pbuf_free(p);
-				return flow_abort(f, "out of memory");
-			}
-		}
-		pbuf_copy_partial(p, f->peek + f->peek_len, (u16_t)n, 0);
-		f->peek_len += n;
-		/* held in f->peek until decided; keep the pbuf for relaying */
-		queue_up(f, p);
-		r = peek_decide(f, &e);
-		if (r < 0)
-			return e;
-		if (r == 0)
-			return ERR_OK; /* not acknowledged yet: window shrinks */
-		return peek_done(f);
+		flow_peek_input(f, p);
+		return ERR_OK;
 	}
-	queue_up(f, p);
-	if (up_flush(f) < 0)
-		return flow_abort(f, "upstream write failed");
-	update_events(f);
+	if (p)
+		flow_sb_queue(f, p);
+	else
+		f->sandbox_eof = 1;
+	if (f->ops)
+		f->ops->sandbox_readable(f);
+	return ERR_OK;
+}
+
+static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	struct flow *f = arg;
+
+	(void)pcb;
+	(void)len;
+	if (f && f->state == FLOW_OPEN && !f->close_pending && f->ops &&
+	    f->ops->sandbox_writable)
+		f->ops->sandbox_writable(f);
 	return ERR_OK;
 }
 
@@ -1175,6 +645,13 @@ static void flow_inject(struct flow *f, const uint8_t *ip, size_t len)
 
 static void flow_start_upstream(struct flow *f);
 
+/* The handler of an open flow, from its rule (the peek may hand a relayed
+ * flow over to FK_HTTP). */
+static enum flow_kind flow_kind_of(const struct flow *f)
+{
+	return f->dec.rule && f->dec.rule->pg ? FK_PG : FK_RELAY;
+}
+
 /* Both sides are there: relay (after the peek), intercept, or pg. */
 static err_t flow_open(struct flow *f)
 {
@@ -1185,16 +662,19 @@ static err_t flow_open(struct flow *f)
 		gw_audit_flow(f->g, f, "open", "allow", NULL);
 	}
 	f->peek_deadline = now_ms() + PEEK_TIMEOUT_MS;
-	if (f->dec.rule && f->dec.rule->pg) {
+	if (flow_kind_of(f) == FK_PG) {
 		/* the database gateway reads the start-up itself */
 		f->need_peek = 0;
-		if (pgproxy_start(f) < 0)
-			return flow_abort(f, "cannot start the database gateway");
+		if (flow_set_handler(f, FK_PG, 0) < 0)
+			return flow_abort(f, ACT_ALLOW,
+					  "cannot start the database gateway");
 		flow_arm(f);
 		return ERR_OK;
 	}
+	/* relayed after the peek, unless the peek hands it over */
+	if (flow_set_handler(f, FK_RELAY, 0) < 0)
+		return flow_abort(f, ACT_ALLOW, "out of memory");
 	flow_arm(f);
-	update_events(f);
 	return ERR_OK;
 }
 
@@ -1268,16 +748,14 @@ err_t flow_accept(void *arg, struct tcp_pcb *pcb, err_t err)
 	tcp_err(pcb, on_err);
 	tcp_nagle_disable(pcb);
 	if (f->state == FLOW_DNS) {
-		f->deadline = now_ms() + FLOW_DNS_IDLE_MS;
-		flow_arm(f);
-		f->peek = malloc(DNS_TCP_MAX);
-		if (!f->peek) {
+		if (flow_set_handler(f, FK_DNSTCP, 0) < 0) {
 			pcb_detach(pcb);
 			tcp_abort(pcb);
 			f->pcb = NULL;
 			flow_release(f);
 			return ERR_ABRT;
 		}
+		flow_arm(f);
 		return ERR_OK;
 	}
 	tcp_sent(pcb, on_sent);
@@ -1325,7 +803,7 @@ static void drop_time_wait(const struct flow *f)
 static void flow_handshake(struct flow *f)
 {
 	f->state = FLOW_APPROVED;
-	f->deadline = now_ms() + FLOW_HANDSHAKE_MS;
+	f->hs_deadline = now_ms() + FLOW_HANDSHAKE_MS;
 	drop_time_wait(f);
 	flow_inject(f, f->syn, f->syn_len);
 	flow_arm(f);
@@ -1347,9 +825,9 @@ static void flow_connected(struct flow *f)
  * error (08006) rather than a bare "connection refused".
  * Return: 1 if taken care of, 0 if the caller refuses as usual.
  */
-static int pg_open_failed(struct flow *f, const char *reason)
+static int open_without_upstream(struct flow *f, const char *reason)
 {
-	if (!f->dec.rule || !f->dec.rule->pg ||
+	if (!flow_handler(flow_kind_of(f))->opens_without_upstream ||
 	    (!f->syn && f->state != FLOW_CONNECTING))
 		return 0;
 	snprintf(f->up_fail, sizeof(f->up_fail), "%s", reason);
@@ -1358,7 +836,7 @@ static int pg_open_failed(struct flow *f, const char *reason)
 		close(f->fd);
 		f->fd = -1;
 	}
-	f->peek_deadline = now_ms();
+	f->up_deadline = now_ms();
 	f->open_logged = 1;
 	gw_audit_flow(f->g, f, "open", "allow", reason);
 	if (f->state == FLOW_CONNECTING)
@@ -1431,13 +909,13 @@ static void flow_connect_next(struct flow *f, const char *why)
 			struct pollfd pfd = { .fd = fd, .events = POLLOUT };
 
 			if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT)) {
-				f->peek_deadline = now_ms() + CONNECT_TIMEOUT_MS;
+				f->up_deadline = now_ms() + CONNECT_TIMEOUT_MS;
 				flow_sock_event(f, EPOLLOUT);
 				return;
 			}
 		}
 		flow_want_events(f, EPOLLOUT);
-		f->peek_deadline = now_ms() + CONNECT_TIMEOUT_MS;
+		f->up_deadline = now_ms() + CONNECT_TIMEOUT_MS;
 		flow_arm(f);
 		return;
 	}
@@ -1446,7 +924,7 @@ static void flow_connect_next(struct flow *f, const char *why)
 
 		snprintf(reason, sizeof(reason), "upstream: %s",
 			 why ? why : "no address");
-		if (!pg_open_failed(f, reason))
+		if (!open_without_upstream(f, reason))
 			flow_refuse(f, reason);
 	}
 }
@@ -1479,7 +957,7 @@ static void flow_resolved(struct gw *g, void *arg, int n,
 
 			snprintf(reason, sizeof(reason), "cannot resolve: %s",
 				 error ? error : "no address");
-			if (!pg_open_failed(f, reason))
+			if (!open_without_upstream(f, reason))
 				flow_refuse(f, reason);
 		}
 		return;
@@ -1498,7 +976,7 @@ static void flow_start_upstream(struct flow *f)
 	struct gw *g = f->g;
 	const char *name = f->host[0] ? f->host : NULL;
 
-	f->peek_deadline = now_ms() + CONNECT_TIMEOUT_MS;
+	f->up_deadline = now_ms() + CONNECT_TIMEOUT_MS;
 	if (f->dec.rule && f->dec.rule->route_host) {
 		/* `route:` an explicit endpoint, private or not: the profile's
 		 * author named it */
@@ -1633,7 +1111,7 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 				    !memcmp(&dst, &g->dns6, sizeof(dst)))) {
 			/* DNS over TCP: answered here, a flow like any other */
 			f->state = FLOW_DNS;
-			f->deadline = f->t_start + FLOW_HANDSHAKE_MS;
+			f->hs_deadline = f->t_start + FLOW_HANDSHAKE_MS;
 			ho_add(g, f);
 			flow_inject(f, ip, len);
 			flow_arm(f);
@@ -1673,7 +1151,7 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 		g->st.syn_deferred++;
 		f->deferred = 1;
 		f->state = FLOW_APPROVED;
-		f->deadline = now_ms() + FLOW_HANDSHAKE_MS;
+		f->hs_deadline = now_ms() + FLOW_HANDSHAKE_MS;
 		drop_time_wait(f);
 		flow_inject(f, ip, len);
 		flow_arm(f);
@@ -1709,28 +1187,9 @@ void flow_sock_event(struct flow *f, uint32_t events)
 		flow_connected(f);
 		return;
 	}
-	if (f->state != FLOW_OPEN)
+	if (f->state != FLOW_OPEN || f->close_pending || !f->ops)
 		return;
-	if (f->px) {
-		proxy_pump(f);
-		return;
-	}
-	if (f->pg) {
-		pgproxy_pump(f);
-		return;
-	}
-	if (events & EPOLLOUT) {
-		if (up_flush(f) < 0) {
-			flow_abort(f, "upstream write failed");
-			return;
-		}
-	}
-	if (f->state == FLOW_OPEN && (events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
-		host_readable(f);
-	if (f->state == FLOW_OPEN) {
-		update_events(f);
-		flow_try_finish(f);
-	}
+	f->ops->upstream_event(f, events);
 }
 
 /* @f's timer fired: whatever deadline has passed, then its next timer. */
@@ -1738,32 +1197,29 @@ static void flow_timeout(struct flow *f, uint64_t now)
 {
 	struct gw *g = f->g;
 
-	if (UPSTREAM_PENDING(f) && now > f->peek_deadline && !f->dns_id) {
+	if (UPSTREAM_PENDING(f) && now > f->up_deadline && !f->dns_id) {
 		flow_connect_next(f, "connection timed out");
 	} else if (UPSTREAM_PENDING(f) && f->dns_id &&
-		   now > f->peek_deadline + 5000) {
+		   now > f->up_deadline + 5000) {
 		hostdns_cancel(g->hostdns, f->dns_id);
 		f->dns_id = 0;
-		if (!pg_open_failed(f, "name resolution timed out"))
+		if (!open_without_upstream(f, "name resolution timed out"))
 			flow_refuse(f, "name resolution timed out");
 	} else if (f->halfopen && f->state != FLOW_HELD &&
-		   now > f->deadline) {
+		   now > f->hs_deadline) {
 		g->st.halfopen_expired++;
 		ho_failed(g);
 		flow_audit_handshake(f, "sandbox never completed the "
 				     "handshake");
 		flow_release(f);
-	} else if (f->state == FLOW_DNS && f->pcb && !f->close_pending &&
-		   now > f->deadline) {
-		flow_close_later(f, "allow", "idle");
 	} else if (f->state == FLOW_OPEN && f->need_peek &&
 		   f->peek_len && now > f->peek_deadline) {
-		peek_refuse(f, "request head timed out", NULL,
-			    peek_is_http(f->peek, f->peek_len));
-	} else if (f->state == FLOW_OPEN && f->pg) {
-		pgproxy_tick(f);
-	} else if (f->state == FLOW_OPEN && f->px && !f->close_pending) {
-		proxy_tick(f, now);
+		flow_peek_refuse(f, "request head timed out", NULL,
+				 peek_is_http(f->peek, f->peek_len));
+	} else if ((f->state == FLOW_OPEN || f->state == FLOW_DNS) &&
+		   !f->need_peek && !f->close_pending && f->ops &&
+		   f->ops->tick) {
+		f->ops->tick(f, now);
 	}
 	if (f->state != FLOW_DEAD && !f->tw_at)
 		flow_arm(f);

@@ -81,6 +81,7 @@
 #include "profile.h"
 #include "scram.h"
 #include "secret.h"
+#include "upstls.h"
 
 #define PGP_BUF          16384
 #define PGP_QUERY_MAX    ((size_t)1024 * 1024) /* a held Query/Parse */
@@ -476,18 +477,14 @@ static int tls_start(struct pgproxy *pp)
 	pp->iobuf = malloc(BR_SSL_BUFSIZE_BIDI);
 	if (!pp->iobuf)
 		return -1;
-	br_ssl_client_init_full(&pp->cc, &pp->xc, g->trust.ta, g->trust.n);
-	/* libcrypto's EC code for the key exchange and the chain's ECDSA
-	 * signatures (ecfast.h), as the HTTP side has */
-	br_ssl_engine_set_ec(&pp->cc.eng, ecfast_impl());
-	br_x509_minimal_set_ecdsa(&pp->xc, ecfast_impl(), br_ecdsa_i31_vrfy_asn1);
+	/* the upstream configuration the HTTP side has (upstls.c) */
+	upstls_client_init(&pp->cc, &pp->xc, g->trust.ta, g->trust.n);
 	if (pp->cfg->tls == PF_PG_REQUIRE) {
 		require_vtable = br_x509_minimal_vtable;
 		require_vtable.end_chain = require_end_chain;
 		pp->xc.vtable = &require_vtable;
 		name = NULL; /* no name check either */
 	}
-	br_ssl_engine_set_versions(&pp->cc.eng, BR_TLS12, BR_TLS12);
 	br_ssl_engine_set_buffer(&pp->cc.eng, pp->iobuf, BR_SSL_BUFSIZE_BIDI, 1);
 	if (!br_ssl_client_reset(&pp->cc, name, 0))
 		return -1;
@@ -497,7 +494,7 @@ static int tls_start(struct pgproxy *pp)
 
 static const char *tls_reason(int e)
 {
-	const char *why = proxy_tls_error(e);
+	const char *why = upstls_error(e);
 	static char other[64];
 
 	if (why)
@@ -1470,51 +1467,24 @@ static int be_relay(struct pgproxy *pp)
 /* Sandbox transport                                                   */
 
 /* Take bytes lwIP holds for us into @dst (at most @room).  Return: count. */
+static void pgproxy_free(struct pgproxy *pp);
+
 static size_t from_pbufs(struct pgproxy *pp, uint8_t *dst, size_t room)
 {
-	struct flow *f = pp->f;
-	struct pbuf *h = f->to_host;
-	size_t n;
-
-	if (!h || !room)
-		return 0;
-	n = pbuf_copy_partial(h, dst, (u16_t)(room > 0xffff ? 0xffff : room),
-			      (u16_t)f->to_host_off);
-	if (!n)
-		return 0;
-	if (f->pcb)
-		tcp_recved(f->pcb, (u16_t)n);
-	f->bytes_up += n;
-	f->to_host_off += n;
-	while (f->to_host && f->to_host_off >= f->to_host->len) {
-		h = f->to_host;
-		f->to_host_off -= h->len;
-		f->to_host = h->next;
-		h->next = NULL;
-		h->tot_len = h->len;
-		pbuf_free(h);
-	}
-	return n;
+	return flow_sb_read(pp->f, dst, room);
 }
 
 /* Give lwIP up to @len bytes of @p.  Return: how many it took. */
 static size_t to_pcb(struct pgproxy *pp, const uint8_t *p, size_t len)
 {
 	struct flow *f = pp->f;
-	size_t n;
+	size_t n = flow_sb_room(f);
+	ssize_t w;
 
-	if (!f->pcb)
+	if (!n)
 		return 0;
-	n = tcp_sndbuf(f->pcb);
-	if (n > len)
-		n = len;
-	if (n > 0xffff)
-		n = 0xffff;
-	if (!n || tcp_sndqueuelen(f->pcb) >= TCP_SND_QUEUELEN - 8 ||
-	    gw_tcp_write(f->pcb, p, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK)
-		return 0;
-	f->bytes_down += n;
-	return n;
+	w = flow_sb_write(f, p, len < n ? len : n);
+	return w > 0 ? (size_t)w : 0;
 }
 
 static int sandbox_in(struct pgproxy *pp)
@@ -1610,9 +1580,9 @@ static int sandbox_out(struct pgproxy *pp)
 /* ------------------------------------------------------------------ */
 /* The pump                                                            */
 
-void pgproxy_pump(struct flow *f)
+static void pgproxy_pump(struct flow *f)
 {
-	struct pgproxy *pp = f->pg;
+	struct pgproxy *pp = f->h;
 	int moved, rounds = 0;
 	uint32_t ev = 0;
 	size_t len;
@@ -1636,26 +1606,26 @@ void pgproxy_pump(struct flow *f)
 	/* a cancel request is passed on, then the connection ends */
 	if (pp->up == U_CANCELLED && !pp->uout.len &&
 	    (!pp->tls_on || !br_ssl_engine_sendrec_buf(&pp->cc.eng, &len) || !len)) {
-		flow_close_later(f, "allow", "cancel request passed on");
+		flow_close_later(f, ACT_ALLOW, "cancel request passed on");
 		return;
 	}
 	if (pp->sb == S_DONE) {
 		if (!pp->sout.len &&
 		    (!pp->stls || !br_ssl_engine_sendrec_buf(&pp->sc.eng, &len) ||
 		     !len)) {
-			flow_close_later(f, "allow", pp->close_reason);
+			flow_close_later(f, ACT_ALLOW, pp->close_reason);
 			return;
 		}
 	} else if (f->sandbox_eof && !f->to_host && !pp->uout.len) {
 		/* the sandbox is gone (Terminate, or just a close) */
-		flow_close_later(f, "allow", NULL);
+		flow_close_later(f, ACT_ALLOW, NULL);
 		return;
 	} else if (pp->up_eof && pp->up == U_RELAY && !pp->uin.len &&
 		   !pp->be.out_len && !pp->sout.len) {
-		flow_close_later(f, "allow", "upstream closed the session");
+		flow_close_later(f, ACT_ALLOW, "upstream closed the session");
 		return;
 	} else if (pp->up == U_FAILED && pp->sb == S_CANCEL) {
-		flow_close_later(f, "allow", pp->up_error);
+		flow_close_later(f, ACT_ALLOW, pp->up_error);
 		return;
 	}
 	if (f->fd >= 0 && pp->up != U_FAILED) {
@@ -1675,16 +1645,16 @@ void pgproxy_pump(struct flow *f)
 	flow_want_events(f, ev);
 }
 
-void pgproxy_tick(struct flow *f)
+static void pgproxy_tick(struct flow *f, uint64_t now)
 {
-	struct pgproxy *pp = f->pg;
+	struct pgproxy *pp = f->h;
 
 	if (!pp || f->close_pending || pp->sb == S_RELAY || pp->sb == S_DONE)
 		return;
-	if (now_ms() < pp->deadline)
+	if (now < pp->deadline)
 		return;
 	if (pp->sb == S_STARTUP || pp->sb == S_CANCEL) {
-		flow_close_later(f, "allow", pp->sb == S_STARTUP ?
+		flow_close_later(f, ACT_ALLOW, pp->sb == S_STARTUP ?
 				 "no start-up packet from the sandbox in time" :
 				 "cancel request timed out");
 		return;
@@ -1694,7 +1664,7 @@ void pgproxy_tick(struct flow *f)
 	pgproxy_pump(f);
 }
 
-int pgproxy_start(struct flow *f)
+static int pgproxy_start(struct flow *f, int arg)
 {
 	const struct pf_rule *r = f->dec.rule;
 	const struct secrets *ss = f->ps->secrets;
@@ -1702,6 +1672,7 @@ int pgproxy_start(struct flow *f)
 	uint8_t rnd[12];
 	size_t i;
 
+	(void)arg;
 	if (!r || !r->pg)
 		return -1;
 	pp = calloc(1, sizeof(*pp));
@@ -1726,7 +1697,7 @@ int pgproxy_start(struct flow *f)
 	for (; i < 17 + 2 * sizeof(rnd); i++)
 		pp->marker[i] = "0123456789abcdef"[(rnd[(i - 17) / 2] >> ((i & 1) ? 0 : 4)) & 15];
 	pp->marker[i] = '\0';
-	f->pg = pp;
+	f->h = pp;
 	if (!ss || r->pg->secret_index < 0 || (size_t)r->pg->secret_index >= ss->n) {
 		/* secrets are loaded before anything starts: cannot happen */
 		snprintf(pp->up_error, sizeof(pp->up_error), "no password loaded");
@@ -1753,12 +1724,12 @@ int pgproxy_start(struct flow *f)
 	pgproxy_pump(f);
 	return 0;
 fail:
-	f->pg = NULL;
+	f->h = NULL;
 	pgproxy_free(pp);
 	return -1;
 }
 
-void pgproxy_free(struct pgproxy *pp)
+static void pgproxy_free(struct pgproxy *pp)
 {
 	if (!pp)
 		return;
@@ -1781,3 +1752,34 @@ void pgproxy_free(struct pgproxy *pp)
 	explicit_bzero(pp, sizeof(*pp));
 	free(pp);
 }
+
+static void pg_free_flow(struct flow *f)
+{
+	pgproxy_free(f->h);
+	f->h = NULL;
+}
+
+static void pg_event(struct flow *f, uint32_t events)
+{
+	(void)events;
+	pgproxy_pump(f);
+}
+
+/* pgproxy_tick() has deadlines of its own: it looks twice a second */
+static uint64_t pg_due(const struct flow *f, uint64_t now)
+{
+	(void)f;
+	return now + 500;
+}
+
+const struct flow_ops pg_ops = {
+	.name = "postgres",
+	.start = pgproxy_start,
+	.sandbox_readable = pgproxy_pump,
+	.sandbox_writable = pgproxy_pump,
+	.upstream_event = pg_event,
+	.due = pg_due,
+	.tick = pgproxy_tick,
+	.free = pg_free_flow,
+	.opens_without_upstream = 1,
+};

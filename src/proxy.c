@@ -91,6 +91,7 @@
 #include "profile.h"
 #include "secret.h"
 #include "tlsbuf.h"
+#include "upstls.h"
 
 #define HEAD_MAX   16384
 #define PEND_MAX   (HEAD_MAX + 8192)
@@ -163,21 +164,10 @@ struct upsess {
  * @ups:        Upstream sessions (UPS_MAX, allocated on first store)
  * @ups_full:   Upstream handshakes done in full
  * @ups_resumed: ... and resumed
- * @aes_ctr:    Cipher implementations, chosen once (BearSSL's own choice
- *	        runs CPUID each time, a VM exit under a hypervisor: tens of
- *	        microseconds per engine)
  */
 struct pxshared {
 	uint8_t *slab[SLAB_KEEP];
 	size_t nslab;
-	const br_block_ctr_class *aes_ctr;
-	const br_block_cbcenc_class *aes_cbcenc;
-	const br_block_cbcdec_class *aes_cbcdec;
-	br_ghash ghash;
-	br_chacha20_run chacha;
-	br_poly1305_run poly;
-	br_rsa_pkcs1_vrfy rsavrfy;
-	br_rsa_public rsapub;
 	br_ssl_session_cache_lru srv_cache;
 	uint8_t *srv_store;
 	struct upsess *ups;
@@ -279,6 +269,8 @@ struct proxy {
 	int scrub_body;                 /* ... and the body is identity */
 };
 
+static void proxy_free(struct proxy *px);
+
 static const char *alpn[] = { "http/1.1" }; /* BearSSL wants non-const */
 
 /*
@@ -296,107 +288,6 @@ static const uint16_t server_suites[] = {
 	BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
 	BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
 };
-
-/*
- * The suites offered upstream: every TLS 1.2 suite with forward secrecy
- * and AES or ChaCha20, then RSA key exchange for servers without ECDHE.
- * Not offered (BearSSL's full list has them): static ECDH, AES-CCM, 3DES.
- */
-static const uint16_t client_suites[] = {
-	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
-	BR_TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
-	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
-	BR_TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
-	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
-	BR_TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
-	BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
-	BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA256,
-	BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384,
-	BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA384,
-	BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
-	BR_TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA,
-	BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
-	BR_TLS_ECDHE_RSA_WITH_AES_256_CBC_SHA,
-	BR_TLS_RSA_WITH_AES_128_GCM_SHA256,
-	BR_TLS_RSA_WITH_AES_256_GCM_SHA384,
-	BR_TLS_RSA_WITH_AES_128_CBC_SHA256,
-	BR_TLS_RSA_WITH_AES_256_CBC_SHA256,
-	BR_TLS_RSA_WITH_AES_128_CBC_SHA,
-	BR_TLS_RSA_WITH_AES_256_CBC_SHA,
-};
-
-/* Hashes the upstream engine may need (TLS 1.2 PRFs, signatures,
- * certificates) */
-static const br_hash_class *const hashes[] = {
-	&br_sha1_vtable, &br_sha224_vtable, &br_sha256_vtable,
-	&br_sha384_vtable, &br_sha512_vtable,
-};
-
-/*
- * The sandbox side's: the PRFs' SHA-256 and SHA-384 (the handshake is
- * hashed with every hash an engine has), SHA-256 for our signature, and
- * SHA-1 for a client that sends no signature_algorithms (TLS 1.2's
- * default).
- */
-static const br_hash_class *const server_hashes[] = {
-	&br_sha1_vtable, &br_sha256_vtable, &br_sha384_vtable,
-};
-
-static void set_hashes(br_ssl_engine_context *e, const br_hash_class *const *h,
-		       size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		br_ssl_engine_set_hash(e, (int)((h[i]->desc >> BR_HASHDESC_ID_OFF) &
-						BR_HASHDESC_ID_MASK), h[i]);
-}
-
-/*
- * Seed an engine's random generator from getrandom(). BearSSL's own
- * seeder asks CPUID for RDRAND for every engine, and under a hypervisor
- * CPUID is a VM exit (about 15 us here, two per intercepted connection).
- * If getrandom() fails, BearSSL seeds itself as before.
- */
-static void engine_seed(br_ssl_engine_context *e)
-{
-	unsigned char seed[32];
-
-	if (getrandom(seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
-		return;
-	br_ssl_engine_inject_entropy(e, seed, sizeof(seed));
-	e->rng_os_rand_done = 1;
-	explicit_bzero(seed, sizeof(seed));
-}
-
-/* TLS 1.2, the suites' hashes, PRFs and record ciphers (see pxshared) */
-static void engine_common(const struct pxshared *sh, br_ssl_engine_context *e,
-			  const uint16_t *suites, size_t nsuites, int server)
-{
-	br_ssl_engine_set_versions(e, BR_TLS12, BR_TLS12);
-	br_ssl_engine_set_suites(e, suites, nsuites);
-	if (server)
-		set_hashes(e, server_hashes,
-			   sizeof(server_hashes) / sizeof(server_hashes[0]));
-	else
-		set_hashes(e, hashes, sizeof(hashes) / sizeof(hashes[0]));
-	br_ssl_engine_set_prf_sha256(e, br_tls12_sha256_prf);
-	br_ssl_engine_set_prf_sha384(e, br_tls12_sha384_prf);
-	br_ssl_engine_set_ec(e, ecfast_impl());
-	br_ssl_engine_set_gcm(e, &br_sslrec_in_gcm_vtable,
-			      &br_sslrec_out_gcm_vtable);
-	br_ssl_engine_set_aes_ctr(e, sh->aes_ctr);
-	br_ssl_engine_set_ghash(e, sh->ghash);
-	br_ssl_engine_set_cbc(e, &br_sslrec_in_cbc_vtable,
-			      &br_sslrec_out_cbc_vtable);
-	br_ssl_engine_set_aes_cbc(e, sh->aes_cbcenc, sh->aes_cbcdec);
-	br_ssl_engine_set_chapol(e, &br_sslrec_in_chapol_vtable,
-				 &br_sslrec_out_chapol_vtable);
-	br_ssl_engine_set_chacha20(e, sh->chacha);
-	br_ssl_engine_set_poly1305(e, sh->poly);
-	br_ssl_engine_add_flags(e, BR_OPT_NO_RENEGOTIATION);
-	engine_seed(e);
-}
 
 /* ------------------------------------------------------------------ */
 /* Shared state: record buffers, session caches                        */
@@ -417,27 +308,6 @@ static struct pxshared *pxshared_get(struct gw *g)
 	}
 	br_ssl_session_cache_lru_init(&sh->srv_cache, sh->srv_store,
 				      SRV_CACHE_BYTES);
-	/* the hardware implementations when the CPU has them */
-	sh->aes_ctr = br_aes_x86ni_ctr_get_vtable();
-	if (!sh->aes_ctr)
-		sh->aes_ctr = &br_aes_ct64_ctr_vtable;
-	sh->aes_cbcenc = br_aes_x86ni_cbcenc_get_vtable();
-	if (!sh->aes_cbcenc)
-		sh->aes_cbcenc = &br_aes_ct64_cbcenc_vtable;
-	sh->aes_cbcdec = br_aes_x86ni_cbcdec_get_vtable();
-	if (!sh->aes_cbcdec)
-		sh->aes_cbcdec = &br_aes_ct64_cbcdec_vtable;
-	sh->ghash = br_ghash_pclmul_get();
-	if (!sh->ghash)
-		sh->ghash = br_ghash_ctmul64;
-	sh->chacha = br_chacha20_sse2_get();
-	if (!sh->chacha)
-		sh->chacha = br_chacha20_ct_run;
-	sh->poly = br_poly1305_ctmulq_get();
-	if (!sh->poly)
-		sh->poly = br_poly1305_ctmul_run;
-	sh->rsavrfy = br_rsa_pkcs1_vrfy_get_default();
-	sh->rsapub = br_rsa_public_get_default();
 	g->pxs = sh;
 	return sh;
 }
@@ -1981,7 +1851,7 @@ static int http_down(struct proxy *px)
 /* ------------------------------------------------------------------ */
 /* Transports                                                          */
 
-/* Sandbox bytes queued by flow.c (f->to_host) into the S side. */
+/* Sandbox bytes queued by the core (flow_sb_read()) into the S side. */
 static int from_sandbox(struct proxy *px)
 {
 	struct flow *f = px->f;
@@ -1990,30 +1860,14 @@ static int from_sandbox(struct proxy *px)
 	while (f->to_host) {
 		size_t room, n;
 		uint8_t *p = rec_in(px, &px->s, &room);
-		struct pbuf *head = f->to_host;
 
 		if (!p || !room)
 			break;
-		n = pbuf_copy_partial(head, p,
-				      (u16_t)(room > 0xffff ? 0xffff : room),
-				      (u16_t)f->to_host_off);
+		n = flow_sb_read(f, p, room);
 		if (!n)
 			break;
 		rec_in_ack(&px->s, n);
 		moved = 1;
-		if (f->pcb)
-			tcp_recved(f->pcb, (u16_t)n);
-		f->bytes_up += n;
-		f->to_host_off += n;
-		while (f->to_host && f->to_host_off >= f->to_host->len) {
-			struct pbuf *h = f->to_host;
-
-			f->to_host_off -= h->len;
-			f->to_host = h->next;
-			h->next = NULL;
-			h->tot_len = h->len;
-			pbuf_free(h);
-		}
 	}
 	if (!f->to_host && f->sandbox_eof && !px->s.eof) {
 		px->s.eof = 1;
@@ -2030,25 +1884,20 @@ static int to_sandbox(struct proxy *px)
 	int moved = 0;
 
 	while (f->pcb) {
-		size_t len, n;
+		size_t len, n = flow_sb_room(f);
 		uint8_t *p = rec_out(&px->s, &len);
+		ssize_t w;
 
-		if (!p || !len)
+		if (!p || !len || !n)
 			break;
-		n = tcp_sndbuf(f->pcb);
-		if (n > len)
-			n = len;
-		if (n > 0xffff)
-			n = 0xffff;
-		if (!n || tcp_sndqueuelen(f->pcb) >= TCP_SND_QUEUELEN - 8 ||
-		    gw_tcp_write(f->pcb, p, (u16_t)n, TCP_WRITE_FLAG_COPY) != ERR_OK)
+		w = flow_sb_write(f, p, len < n ? len : n);
+		if (w <= 0)
 			break;
-		rec_out_ack(&px->s, n);
-		f->bytes_down += n;
+		rec_out_ack(&px->s, (size_t)w);
 		moved = 1;
 	}
-	if (moved && f->pcb)
-		tcp_output(f->pcb);
+	if (moved)
+		flow_sb_push(f);
 	return moved;
 }
 
@@ -2064,7 +1913,7 @@ static int from_upstream(struct proxy *px)
 
 		if (!p || !room)
 			break;
-		n = read(f->fd, p, room);
+		n = flow_up_read(f, p, room);
 		if (n < 0) {
 			if (errno != EAGAIN && errno != EINTR)
 				px->u.eof = 1;
@@ -2093,32 +1942,13 @@ static int to_upstream(struct proxy *px)
 
 		if (!p || !len)
 			break;
-		n = write(f->fd, p, len);
+		n = flow_up_write(f, p, len);
 		if (n <= 0)
 			break;
 		rec_out_ack(&px->u, (size_t)n);
 		moved = 1;
 	}
 	return moved;
-}
-
-const char *proxy_tls_error(int e)
-{
-	switch (e) {
-	case BR_ERR_X509_NOT_TRUSTED:
-		return "upstream certificate is not trusted";
-	case BR_ERR_X509_BAD_SERVER_NAME:
-		return "upstream certificate does not match the host name";
-	case BR_ERR_X509_EXPIRED:
-		return "upstream certificate has expired or is not yet valid";
-	case BR_ERR_BAD_VERSION:
-		return "upstream does not speak TLS 1.2";
-	case BR_ERR_BAD_CIPHER_SUITE:
-	case BR_ERR_UNSUPPORTED_VERSION:
-		return "no TLS parameters in common with upstream";
-	default:
-		return NULL;
-	}
 }
 
 /*
@@ -2219,20 +2049,20 @@ static void proxy_idle(struct proxy *px)
 
 /**
  * proxy_pump() - Move bytes through an intercepted flow until none move
- * @f: Flow with f->px set
+ * @f: Flow with f->h set
  *
  * Called after every event on either transport.  Ends the flow (through
  * flow_close_later()/flow_abort()) when both sides are done.
  */
-void proxy_pump(struct flow *f)
+static void proxy_pump(struct flow *f)
 {
-	struct proxy *px = f->px;
+	struct proxy *px = f->h;
 	int moved, rounds = 0;
 	uint32_t ev = 0;
 	size_t len;
 
 	if (side_attach(px, &px->s) < 0 || side_attach(px, &px->u) < 0) {
-		flow_close_later(f, "allow", "out of memory");
+		flow_close_later(f, ACT_ALLOW, "out of memory");
 		return;
 	}
 	do {
@@ -2251,7 +2081,7 @@ void proxy_pump(struct flow *f)
 		handshakes_done(px);
 		if (px->u.eng && side_closed(&px->u) && !px->up_error[0]) {
 			int e = br_ssl_engine_last_error(px->u.eng);
-			const char *why = proxy_tls_error(e);
+			const char *why = upstls_error(e);
 
 			if (e)
 				ups_forget(px);
@@ -2273,7 +2103,7 @@ void proxy_pump(struct flow *f)
 	if (f->state != FLOW_OPEN)
 		return;
 	if (px->oom) {
-		flow_close_later(f, "allow", "out of memory");
+		flow_close_later(f, ACT_ALLOW, "out of memory");
 		return;
 	}
 	/* done: our answer is out, or the sandbox is gone, or upstream is
@@ -2285,19 +2115,19 @@ void proxy_pump(struct flow *f)
 			to_sandbox(px);
 		}
 		if (!rec_out(&px->s, &len) || !len) {
-			flow_close_later(f, "allow", px->deny_reason);
+			flow_close_later(f, ACT_ALLOW, px->deny_reason);
 			return;
 		}
 	}
 	if (side_closed(&px->s) || (px->s.eof && !px->outstanding)) {
 		if (px->s.eng && !px->s.ready)
 			tls_failure_event(px);
-		flow_close_later(f, "allow", NULL);
+		flow_close_later(f, ACT_ALLOW, NULL);
 		return;
 	}
 	if ((px->u.eof || side_closed(&px->u)) && !px->outstanding &&
 	    !px->up_error[0] && px->rs != RS_TUNNEL && !px->pend_down.len) {
-		flow_close_later(f, "allow", NULL);
+		flow_close_later(f, ACT_ALLOW, NULL);
 		return;
 	}
 	if (!px->u.eof && rec_in_room(&px->u))
@@ -2370,7 +2200,7 @@ static int tls_setup(struct proxy *px)
 	const struct pf_rule *r = f->dec.rule;
 	const br_x509_certificate *chain;
 	const br_ec_private_key *key;
-	size_t n, i;
+	size_t n;
 
 	if (!g->ca || !g->trust.n ||
 	    ca_leaf_pin(g->ca, f->host, &chain, &n, &key, &px->leaf_pin) < 0 ||
@@ -2385,8 +2215,8 @@ static int tls_setup(struct proxy *px)
 
 	/* sandbox side: the pinned leaf, the sandbox's sessions resumable */
 	br_ssl_server_zero(&px->sc);
-	engine_common(px->sh, &px->sc.eng, server_suites,
-		      sizeof(server_suites) / sizeof(server_suites[0]), 1);
+	tls_engine_common(&px->sc.eng, server_suites,
+			  sizeof(server_suites) / sizeof(server_suites[0]), 1);
 	br_ssl_server_set_single_ec(&px->sc, chain, n, key, BR_KEYTYPE_SIGN,
 				    BR_KEYTYPE_EC, ecfast_impl(),
 				    ecfast_sign_asn1);
@@ -2401,20 +2231,7 @@ static int tls_setup(struct proxy *px)
 		return -1;
 
 	/* upstream side: verified against the trust store, or resumed */
-	br_ssl_client_zero(&px->cc);
-	engine_common(px->sh, &px->cc.eng, client_suites,
-		      sizeof(client_suites) / sizeof(client_suites[0]), 0);
-	br_x509_minimal_init(&px->xc, &br_sha256_vtable, g->trust.ta, g->trust.n);
-	for (i = 0; i < sizeof(hashes) / sizeof(hashes[0]); i++)
-		br_x509_minimal_set_hash(&px->xc,
-					 (int)((hashes[i]->desc >> BR_HASHDESC_ID_OFF) &
-					       BR_HASHDESC_ID_MASK), hashes[i]);
-	br_x509_minimal_set_rsa(&px->xc, px->sh->rsavrfy);
-	br_x509_minimal_set_ecdsa(&px->xc, ecfast_impl(), br_ecdsa_i31_vrfy_asn1);
-	br_ssl_engine_set_x509(&px->cc.eng, &px->xc.vtable);
-	br_ssl_engine_set_rsavrfy(&px->cc.eng, px->sh->rsavrfy);
-	br_ssl_engine_set_ecdsa(&px->cc.eng, br_ecdsa_i31_vrfy_asn1);
-	br_ssl_client_set_rsapub(&px->cc, px->sh->rsapub);
+	upstls_client_init(&px->cc, &px->xc, g->trust.ta, g->trust.n);
 	tlsbuf_init(&px->cc.eng, &px->u.tb, px->u.tb.io);
 	br_ssl_engine_set_protocol_names(&px->cc.eng, alpn, 1);
 	ups_offer(px);
@@ -2436,7 +2253,7 @@ static void proxy_timeouts(const struct flow *f, uint64_t ms[3])
 
 /**
  * proxy_due() - When proxy_tick() must next look at @f (the timer wheel)
- * @f:   Flow with f->px set
+ * @f:   Flow with f->h set
  * @now: now_ms()
  *
  * The earliest deadline in force, and never later than a request head's
@@ -2445,9 +2262,9 @@ static void proxy_timeouts(const struct flow *f, uint64_t ms[3])
  * is found when the timer fires, and the timer re-armed.
  * Return: the time (ms), or 0 for no timer
  */
-uint64_t proxy_due(const struct flow *f, uint64_t now)
+static uint64_t proxy_due(const struct flow *f, uint64_t now)
 {
-	const struct proxy *px = f->px;
+	const struct proxy *px = f->h;
 	uint64_t ms[3], due, d = 0;
 
 	if (!px || px->closing || f->close_pending)
@@ -2467,7 +2284,7 @@ uint64_t proxy_due(const struct flow *f, uint64_t now)
 
 /**
  * proxy_tick() - Enforce the HTTP engine's timeouts on a flow
- * @f:   Flow with f->px set
+ * @f:   Flow with f->h set
  * @now: now_ms()
  *
  * The profile in force (`timeouts:`) sets them: the sandbox's TLS
@@ -2479,9 +2296,9 @@ uint64_t proxy_due(const struct flow *f, uint64_t now)
  * Not timed: a response the upstream takes its time with, a body in
  * either direction that keeps moving, a tunnel after 101.
  */
-void proxy_tick(struct flow *f, uint64_t now)
+static void proxy_tick(struct flow *f, uint64_t now)
 {
-	struct proxy *px = f->px;
+	struct proxy *px = f->h;
 	uint64_t ms[3], tls_ms, head_ms, idle_ms;
 	const char *why = NULL;
 	char host[300];
@@ -2523,7 +2340,7 @@ void proxy_tick(struct flow *f, uint64_t now)
 		proxy_pump(f);
 		return;
 	}
-	flow_close_later(f, "allow", why);
+	flow_close_later(f, ACT_ALLOW, why);
 }
 
 /**
@@ -2532,7 +2349,7 @@ void proxy_tick(struct flow *f, uint64_t now)
  * @tls: 1 if they are a TLS ClientHello (f->host is the SNI), 0 for HTTP
  * Return: 0, or -1 (the caller refuses the flow)
  */
-int proxy_start(struct flow *f, int tls)
+static int proxy_start(struct flow *f, int tls)
 {
 	struct proxy *px = calloc(1, sizeof(*px));
 
@@ -2555,7 +2372,7 @@ int proxy_start(struct flow *f, int tls)
 	px->rq = RQ_HEAD;
 	px->rs = RS_IDLE;
 	px->t_open = px->t_active = now_ms();
-	f->px = px;
+	f->h = px;
 	proxy_pump(f);
 	return 0;
 fail:
@@ -2572,7 +2389,7 @@ static void side_free(struct proxy *px, struct side *sd)
 	buf_free(&sd->tx);
 }
 
-void proxy_free(struct proxy *px)
+static void proxy_free(struct proxy *px)
 {
 	if (!px)
 		return;
@@ -2590,3 +2407,26 @@ void proxy_free(struct proxy *px)
 	explicit_bzero(px, sizeof(*px));
 	free(px);
 }
+
+static void proxy_free_flow(struct flow *f)
+{
+	proxy_free(f->h);
+	f->h = NULL;
+}
+
+static void proxy_event(struct flow *f, uint32_t events)
+{
+	(void)events;
+	proxy_pump(f);
+}
+
+const struct flow_ops http_ops = {
+	.name = "http",
+	.start = proxy_start,
+	.sandbox_readable = proxy_pump,
+	.sandbox_writable = proxy_pump,
+	.upstream_event = proxy_event,
+	.due = proxy_due,
+	.tick = proxy_tick,
+	.free = proxy_free_flow,
+};

@@ -1,0 +1,108 @@
+// SPDX-License-Identifier: MIT
+/*
+ * dnstcp.c - DNS over TCP to the gateway's own resolver address
+ * (FK_DNSTCP): RFC 7766 framing (a 2-byte length before each message),
+ * each query answered by the same DNS server as over UDP (gw_dns_answer()).
+ *
+ * A query is at most 65535 bytes; a longer length, or a connection idle
+ * for FLOW_DNS_IDLE_MS, ends the connection.  DNS over TCP counts against
+ * max_connections like any flow, and is not audited as a connection (its
+ * queries are, by the DNS server).
+ */
+#include "gw.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "bytes.h"
+
+#define DNS_TCP_MAX (65535 + 2)
+
+struct dnstcp {
+	uint64_t idle_until;
+	size_t len;
+	uint8_t buf[DNS_TCP_MAX];
+};
+
+size_t gw_dns_answer(struct gw *g, const uint8_t *q, size_t len, uint8_t *out,
+		     size_t outlen, const char *proto);
+
+static void dnstcp_readable(struct flow *f)
+{
+	struct dnstcp *d = f->h;
+	uint8_t out[4096];
+
+	while (f->to_host && d->len < sizeof(d->buf))
+		d->len += flow_sb_read(f, d->buf + d->len,
+				       sizeof(d->buf) - d->len);
+	if (f->to_host) {
+		flow_abort_later(f, ACT_ALLOW, "oversized DNS message");
+		return;
+	}
+	d->idle_until = now_ms() + FLOW_DNS_IDLE_MS;
+	while (d->len >= 2) {
+		size_t mlen = rd16(d->buf), rlen;
+
+		if (d->len < 2 + mlen)
+			break;
+		rlen = gw_dns_answer(f->g, d->buf + 2, mlen, out + 2,
+				     sizeof(out) - 2, "tcp");
+		if (rlen) {
+			wr16(out, (uint16_t)rlen);
+			if (flow_sb_send(f, out, rlen + 2) < 0) {
+				flow_abort_later(f, ACT_ALLOW,
+						 "DNS over TCP: send failed");
+				return;
+			}
+		}
+		memmove(d->buf, d->buf + 2 + mlen, d->len - 2 - mlen);
+		d->len -= 2 + mlen;
+	}
+	flow_sb_push(f);
+	if (f->sandbox_eof)
+		flow_close_later(f, ACT_ALLOW, NULL);
+}
+
+static uint64_t dnstcp_due(const struct flow *f, uint64_t now)
+{
+	const struct dnstcp *d = f->h;
+
+	(void)now;
+	return f->close_pending ? 0 : d->idle_until + 1;
+}
+
+static void dnstcp_tick(struct flow *f, uint64_t now)
+{
+	const struct dnstcp *d = f->h;
+
+	if (f->pcb && !f->close_pending && now > d->idle_until)
+		flow_close_later(f, ACT_ALLOW, "idle");
+}
+
+static int dnstcp_start(struct flow *f, int arg)
+{
+	struct dnstcp *d = malloc(sizeof(*d));
+
+	(void)arg;
+	if (!d)
+		return -1;
+	d->len = 0;
+	d->idle_until = now_ms() + FLOW_DNS_IDLE_MS;
+	f->h = d;
+	return 0;
+}
+
+static void dnstcp_free(struct flow *f)
+{
+	free(f->h);
+	f->h = NULL;
+}
+
+const struct flow_ops dnstcp_ops = {
+	.name = "dns-tcp",
+	.start = dnstcp_start,
+	.sandbox_readable = dnstcp_readable,
+	.due = dnstcp_due,
+	.tick = dnstcp_tick,
+	.free = dnstcp_free,
+};
