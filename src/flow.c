@@ -78,6 +78,7 @@
 #include "profile.h"
 #include "secret.h"
 #include "bytes.h"
+#include "flowtab.h"
 
 void gw_inject(struct gw *g, const uint8_t *ip, size_t len);
 
@@ -88,115 +89,6 @@ void gw_inject(struct gw *g, const uint8_t *ip, size_t len);
  * under SYN flood pressure */
 #define UPSTREAM_PENDING(f) \
 	((f)->state == FLOW_HELD || (f)->state == FLOW_CONNECTING)
-
-/* Half-open queue: append at the tail (newest). */
-static void ho_add(struct gw *g, struct flow *f)
-{
-	if (f->halfopen)
-		return;
-	f->halfopen = 1;
-	f->ho_next = NULL;
-	f->ho_prev = g->ho_tail;
-	if (g->ho_tail)
-		g->ho_tail->ho_next = f;
-	else
-		g->ho_head = f;
-	g->ho_tail = f;
-	g->nhalfopen++;
-}
-
-static void ho_del(struct gw *g, struct flow *f)
-{
-	if (!f->halfopen)
-		return;
-	if (f->ho_prev)
-		f->ho_prev->ho_next = f->ho_next;
-	else
-		g->ho_head = f->ho_next;
-	if (f->ho_next)
-		f->ho_next->ho_prev = f->ho_prev;
-	else
-		g->ho_tail = f->ho_prev;
-	f->ho_next = f->ho_prev = NULL;
-	f->halfopen = 0;
-	g->nhalfopen--;
-}
-
-/* A handshake failed: count it toward SYN flood pressure. */
-static void ho_failed(struct gw *g)
-{
-	uint64_t now = now_ms();
-
-	if (now / 1000 != g->ho_fail_sec) {
-		g->ho_fail_sec = now / 1000;
-		g->ho_fails = 0;
-	}
-	if (++g->ho_fails >= FLOW_PRESSURE_FAILS) {
-		g->pressure_until = now + 1000;
-	}
-}
-
-/* Flows that hold a place: not released yet. */
-static unsigned flows_live(const struct gw *g)
-{
-	return g->nflows - g->ndead;
-}
-
-/* ------------------------------------------------------------------ */
-/* Finding flows, timers, reaping: costs that do not grow with the     */
-/* connections open                                                    */
-
-static void fhash_add(struct gw *g, struct flow *f)
-{
-	uint32_t h = gw_flow_hash(g, &f->src, f->sport, &f->dst, f->dport);
-
-	f->hnext = g->d->fhash[h];
-	g->d->fhash[h] = f;
-}
-
-static void fhash_del(struct gw *g, struct flow *f)
-{
-	struct flow **pp = &g->d->fhash[gw_flow_hash(g, &f->src, f->sport,
-						     &f->dst, f->dport)];
-
-	for (; *pp; pp = &(*pp)->hnext) {
-		if (*pp == f) {
-			*pp = f->hnext;
-			f->hnext = NULL;
-			return;
-		}
-	}
-}
-
-static void tw_del(struct gwd *d, struct flow *f)
-{
-	if (!f->tw_at)
-		return;
-	if (f->tw_prev)
-		f->tw_prev->tw_next = f->tw_next;
-	else
-		d->tw[(f->tw_at / TW_TICK_MS) % TW_SLOTS] = f->tw_next;
-	if (f->tw_next)
-		f->tw_next->tw_prev = f->tw_prev;
-	f->tw_next = f->tw_prev = NULL;
-	f->tw_at = 0;
-}
-
-static void tw_add(struct gwd *d, struct flow *f, uint64_t at)
-{
-	struct flow **slot;
-
-	tw_del(d, f);
-	if (!at)
-		return;
-	slot = &d->tw[(at / TW_TICK_MS) % TW_SLOTS];
-	f->tw_at = at;
-	f->tw_prev = NULL;
-	f->tw_next = *slot;
-	if (*slot)
-		(*slot)->tw_prev = f;
-	*slot = f;
-}
 
 /* When flow_timeout() has something to check for @f, or 0: never (an
  * established, relaying flow has no timer at all). */
@@ -574,24 +466,6 @@ static void on_err(void *arg, err_t err)
 
 /* ------------------------------------------------------------------ */
 /* Opening                                                             */
-
-static struct flow *flow_find(struct gw *g, const struct ipaddr *src,
-			      uint16_t sport, const struct ipaddr *dst,
-			      uint16_t dport)
-{
-	struct flow *f;
-	size_t al = src->family == AF_INET ? 4 : 16;
-
-	for (f = g->d->fhash[gw_flow_hash(g, src, sport, dst, dport)]; f;
-	     f = f->hnext) {
-		if (f->g != g || f->state == FLOW_DEAD || f->sport != sport ||
-		    f->dport != dport || f->src.family != src->family)
-			continue;
-		if (!memcmp(f->src.a, src->a, al) && !memcmp(f->dst.a, dst->a, al))
-			return f;
-	}
-	return NULL;
-}
 
 /*
  * The half-open end of a flow: the sandbox reset lwIP's SYN_RCVD pcb, or
@@ -1012,6 +886,9 @@ static void flow_start_upstream(struct flow *f)
 	flow_connect_next(f, NULL);
 }
 
+static void flow_make_room(struct gw *g);
+static void flow_admit(struct flow *f, const uint8_t *ip, size_t len);
+
 /**
  * flow_syn() - A SYN for a new connection arrived from the sandbox
  * @g:      Sandbox
@@ -1027,7 +904,6 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 	const uint8_t *th = ip + hl;
 	uint16_t sport, dport;
 	struct flow *f;
-	const char *name = NULL;
 
 	if (family == AF_INET) {
 		memcpy(src.a, ip + 12, 4);
@@ -1062,21 +938,7 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 		return 0;
 	}
 
-	/*
-	 * Room for it: the oldest half-open flow goes when the queue is full,
-	 * or when the connection limit is reached while half-open flows hold
-	 * places (a SYN flood never keeps the next real connection out).
-	 */
-	while (g->ho_head && (g->nhalfopen >= g->max_halfopen ||
-			      flows_live(g) >= g->max_flows)) {
-		struct flow *old = g->ho_head;
-
-		g->st.halfopen_dropped++;
-		ho_failed(g);
-		flow_audit_handshake(old, "half-open queue full");
-		flow_release(old);
-	}
-
+	flow_make_room(g);
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return 1;
@@ -1098,42 +960,70 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 	g->flows = f;
 	g->nflows++;
 	fhash_add(g, f);
+	flow_admit(f, ip, len);
+	return 1;
+}
+
+/*
+ * Room for a new flow: the oldest half-open flow goes when the queue is
+ * full, or when the connection limit is reached while half-open flows hold
+ * places (a SYN flood never keeps the next real connection out).
+ */
+static void flow_make_room(struct gw *g)
+{
+	while (g->ho_head && (g->nhalfopen >= g->max_halfopen ||
+			      flows_live(g) >= g->max_flows)) {
+		struct flow *old = g->ho_head;
+
+		g->st.halfopen_dropped++;
+		ho_failed(g);
+		flow_audit_handshake(old, "half-open queue full");
+		flow_release(old);
+	}
+}
+
+/* A new flow's SYN (@ip, @len): limits, its destination, the decision. */
+static void flow_admit(struct flow *f, const uint8_t *ip, size_t len)
+{
+	struct gw *g = f->g;
+	int family = f->dst.family;
+	const char *name = NULL;
 
 	if (flows_live(g) > g->max_flows) {
 		g->st.syn_refused_limit++;
 		/* a flood must not become a flood of log lines: the audit
 		 * budget (AK_CONN_REFUSED) writes a summary past it */
 		flow_refuse(f, "too many connections");
-		return 1;
+		return;
 	}
-	if (gw_is_own_addr(g, &dst)) {
-		if (dport == 53 && (!memcmp(&dst, &g->dns4, sizeof(dst)) ||
-				    !memcmp(&dst, &g->dns6, sizeof(dst)))) {
+	if (gw_is_own_addr(g, &f->dst)) {
+		if (f->dport == 53 && (!memcmp(&f->dst, &g->dns4, sizeof(f->dst)) ||
+				    !memcmp(&f->dst, &g->dns6, sizeof(f->dst)))) {
 			/* DNS over TCP: answered here, a flow like any other */
 			f->state = FLOW_DNS;
 			f->hs_deadline = f->t_start + FLOW_HANDSHAKE_MS;
 			ho_add(g, f);
 			flow_inject(f, ip, len);
 			flow_arm(f);
-			return 1;
+			return;
 		}
 		flow_refuse(f, "the gateway's own address");
-		return 1;
+		return;
 	}
-	if (dns_pool_in_range(family, dst.a)) {
-		name = dns_pool_name_for(g->pool, family, dst.a);
+	if (dns_pool_in_range(family, f->dst.a)) {
+		name = dns_pool_name_for(g->pool, family, f->dst.a);
 		if (!name) {
 			flow_refuse(f, "synthetic address not handed out");
-			return 1;
+			return;
 		}
 		snprintf(f->host, sizeof(f->host), "%s", name);
 		f->named = 1;
-		dns_pool_ref(g->pool, family, dst.a);
+		dns_pool_ref(g->pool, family, f->dst.a);
 	}
 	{
 		struct pf_query q = {
 			.host = name, .family = family,
-			.addr = name ? NULL : dst.a, .port = dport,
+			.addr = name ? NULL : f->dst.a, .port = f->dport,
 			.proto = PF_TCP,
 		};
 
@@ -1141,7 +1031,7 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 	}
 	if (f->dec.action != PF_ALLOW) {
 		flow_refuse(f, f->dec.rule ? "denied by rule" : "no rule allows it");
-		return 1;
+		return;
 	}
 	ho_add(g, f);
 	f->need_peek = 1;
@@ -1155,17 +1045,16 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
 		drop_time_wait(f);
 		flow_inject(f, ip, len);
 		flow_arm(f);
-		return 1;
+		return;
 	}
 	f->syn = malloc(len);
 	if (!f->syn) {
 		flow_refuse(f, "out of memory");
-		return 1;
+		return;
 	}
 	memcpy(f->syn, ip, len);
 	f->syn_len = len;
 	flow_start_upstream(f);
-	return 1;
 }
 
 void flow_sock_event(struct flow *f, uint32_t events)
