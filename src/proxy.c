@@ -137,15 +137,153 @@ static void exchange_done(struct proxy *px)
 		px->closing = 1;
 }
 
+/* One step of the HTTP engine: loop again, or return what moved. */
+enum { STEP_AGAIN, STEP_STOP };
+
+/* A tunnel (after 101): bytes as they come, what @held has first. */
+static int tunnel_step(struct proxy *px, struct side *from, struct side *to,
+		       struct buf *held, uint64_t *count, int *moved)
+{
+	size_t len, room, n;
+	uint8_t *p, *q = px_app_out(px, to, &room);
+
+	if (!q || !room)
+		return STEP_STOP;
+	if (held->len) {
+		n = held->len < room ? held->len : room;
+		memcpy(q, held->b, n);
+		px_buf_drop(held, n);
+	} else {
+		p = px_app_in(from, &len);
+		if (!p || !len)
+			return STEP_STOP;
+		n = len < room ? len : room;
+		memcpy(q, p, n);
+		px_app_in_ack(from, n);
+	}
+	px_app_out_ack(to, n);
+	*count += n;
+	*moved = 1;
+	return STEP_AGAIN;
+}
+
+/* A request head is parsed (@r: http_req_parse()'s verdict): refuse it,
+ * or decide it and send it on. */
+static int req_head_parsed(struct proxy *px, int r, int *moved)
+{
+	px->t_req = now_ms();
+	px->req_bytes = px->resp_bytes = 0;
+	px->rdec_set = 0;
+	if (r == HTTP_BAD) {
+		snprintf(px->path_log, sizeof(px->path_log), "-");
+		/* what this engine refuses, another may take: a request line
+		 * it cannot read, a second Host, CONNECT, odd framing */
+		px_security_event(px, "malformed HTTP request",
+				  px->ex->req.error);
+		px_audit_request(px, "deny", 400, px->ex->req.error);
+		px_answer(px, 400, px->ex->req.error ? px->ex->req.error :
+			  "malformed request");
+		return STEP_AGAIN;
+	}
+	if (px->up_error[0]) {
+		http_path_for_log((const char *)px->reqhead.b + px->ex->req.target,
+				  px->ex->req.target_len, px->path_log,
+				  sizeof(px->path_log));
+		px_answer(px, 502, px->up_error);
+		px_audit_request(px, "allow", 502, px->up_error);
+		px->deny_reason = px->up_error;
+		return STEP_AGAIN;
+	}
+	if (px_request_decide(px) < 0) {
+		px_audit_request(px, "deny", px->status_sent, px->deny_reason);
+		return STEP_AGAIN;
+	}
+	http_body_init(&px->ex->reqbody, px->ex->req.content_length,
+		       px->ex->req.chunked, 0);
+	px_buf_drop(&px->reqhead, px->ex->req.head_len);
+	px->outstanding = 1;
+	px->rs = RS_HEAD;
+	px->rq = px->ex->req.content_length > 0 || px->ex->req.chunked ?
+			 RQ_BODY : RQ_WAIT;
+	*moved = 1;
+	return STEP_AGAIN;
+}
+
+/* RQ_HEAD: gather the next request's head. */
+static int req_head_step(struct proxy *px, int *moved)
+{
+	size_t len, n;
+	uint8_t *p;
+	int r;
+
+	if (px->outstanding)
+		return STEP_STOP;
+	p = px_app_in(&px->s, &len);
+	if (p && len) {
+		if (px_buf_take(px, &px->reqhead) < 0)
+			return STEP_STOP;
+		n = px_buf_put(&px->reqhead, p, len);
+		px_app_in_ack(&px->s, n);
+		*moved |= n > 0;
+	}
+	if (!px->reqhead.len || ex_take(px) < 0)
+		return STEP_STOP;
+	if (!px->t_head)
+		px->t_head = now_ms();
+	r = http_req_parse(px->reqhead.b, px->reqhead.len, HEAD_MAX,
+			   &px->ex->req);
+	if (r != HTTP_NEED_MORE)
+		return px->t_head = 0, req_head_parsed(px, r, moved);
+	if (px->reqhead.len >= px->reqhead.cap)
+		px_answer(px, 431, "request head too large");
+	else if (!(p && len))
+		return STEP_STOP;
+	return STEP_AGAIN;
+}
+
+/* RQ_BODY: the request's body, framed as its head said. */
+static int req_body_step(struct proxy *px, int *moved)
+{
+	size_t len, room, n;
+	uint8_t *p, *q = px_app_out(px, &px->u, &room);
+	int done = 0;
+
+	if (!q || !room)
+		return STEP_STOP;
+	if (px->reqhead.len) {
+		p = px->reqhead.b;
+		len = px->reqhead.len;
+	} else {
+		p = px_app_in(&px->s, &len);
+		if (!p || !len)
+			return STEP_STOP;
+	}
+	if (len > room)
+		len = room;
+	n = http_body_feed(&px->ex->reqbody, p, len, &done);
+	if (px->ex->reqbody.error) {
+		px_answer(px, 400, px->ex->reqbody.error);
+		return STEP_AGAIN;
+	}
+	memcpy(q, p, n);
+	px_app_out_ack(&px->u, n);
+	if (p == px->reqhead.b)
+		px_buf_drop(&px->reqhead, n);
+	else
+		px_app_in_ack(&px->s, n);
+	px->req_bytes += n;
+	*moved = 1;
+	if (done)
+		px->rq = RQ_WAIT;
+	return STEP_AGAIN;
+}
+
 /* Sandbox -> upstream.  Return: 1 if anything moved. */
 static int http_up(struct proxy *px)
 {
-	int moved = 0;
+	int moved = 0, r;
 
 	for (;;) {
-		size_t len, room, n;
-		uint8_t *p, *q;
-
 		if (px->pend_up.len) {
 			moved |= px_pend_flush(px, &px->u, &px->pend_up);
 			if (px->pend_up.len)
@@ -154,131 +292,22 @@ static int http_up(struct proxy *px)
 		if (px->closing)
 			return moved;
 		switch (px->rq) {
-		case RQ_HEAD: {
-			int r;
-
-			if (px->outstanding)
-				return moved;
-			p = px_app_in(&px->s, &len);
-			if (p && len) {
-				if (px_buf_take(px, &px->reqhead) < 0)
-					return moved;
-				n = px_buf_put(&px->reqhead, p, len);
-				px_app_in_ack(&px->s, n);
-				moved |= n > 0;
-			}
-			if (!px->reqhead.len || ex_take(px) < 0)
-				return moved;
-			if (!px->t_head)
-				px->t_head = now_ms();
-			r = http_req_parse(px->reqhead.b, px->reqhead.len, HEAD_MAX,
-					   &px->ex->req);
-			if (r != HTTP_NEED_MORE)
-				px->t_head = 0;
-			if (r == HTTP_NEED_MORE) {
-				if (px->reqhead.len >= px->reqhead.cap)
-					px_answer(px, 431, "request head too large");
-				else if (!(p && len))
-					return moved;
-				continue;
-			}
-			px->t_req = now_ms();
-			px->req_bytes = px->resp_bytes = 0;
-			px->rdec_set = 0;
-			if (r == HTTP_BAD) {
-				snprintf(px->path_log, sizeof(px->path_log), "-");
-				/* what this engine refuses, another may take:
-				 * a request line it cannot read, a second Host,
-				 * CONNECT, odd framing */
-				px_security_event(px, "malformed HTTP request",
-					       px->ex->req.error);
-				px_audit_request(px, "deny", 400, px->ex->req.error);
-				px_answer(px, 400, px->ex->req.error ? px->ex->req.error :
-						"malformed request");
-				continue;
-			}
-			if (px->up_error[0]) {
-				http_path_for_log((const char *)px->reqhead.b +
-						  px->ex->req.target,
-						  px->ex->req.target_len,
-						  px->path_log,
-						  sizeof(px->path_log));
-				px_answer(px, 502, px->up_error);
-				px_audit_request(px, "allow", 502, px->up_error);
-				px->deny_reason = px->up_error;
-				continue;
-			}
-			if (px_request_decide(px) < 0) {
-				px_audit_request(px, "deny", px->status_sent,
-					      px->deny_reason);
-				continue;
-			}
-			http_body_init(&px->ex->reqbody, px->ex->req.content_length,
-				       px->ex->req.chunked, 0);
-			px_buf_drop(&px->reqhead, px->ex->req.head_len);
-			px->outstanding = 1;
-			px->rs = RS_HEAD;
-			px->rq = px->ex->req.content_length > 0 || px->ex->req.chunked ?
-					 RQ_BODY : RQ_WAIT;
-			moved = 1;
+		case RQ_HEAD:
+			r = req_head_step(px, &moved);
 			break;
-		}
-		case RQ_BODY: {
-			int done = 0;
-
-			q = px_app_out(px, &px->u, &room);
-			if (!q || !room)
-				return moved;
-			if (px->reqhead.len) {
-				p = px->reqhead.b;
-				len = px->reqhead.len;
-			} else {
-				p = px_app_in(&px->s, &len);
-				if (!p || !len)
-					return moved;
-			}
-			if (len > room)
-				len = room;
-			n = http_body_feed(&px->ex->reqbody, p, len, &done);
-			if (px->ex->reqbody.error) {
-				px_answer(px, 400, px->ex->reqbody.error);
-				continue;
-			}
-			memcpy(q, p, n);
-			px_app_out_ack(&px->u, n);
-			if (p == px->reqhead.b)
-				px_buf_drop(&px->reqhead, n);
-			else
-				px_app_in_ack(&px->s, n);
-			px->req_bytes += n;
-			moved = 1;
-			if (done)
-				px->rq = RQ_WAIT;
+		case RQ_BODY:
+			r = req_body_step(px, &moved);
 			break;
-		}
-		case RQ_WAIT:
-			return moved;
 		case RQ_TUNNEL:
-			q = px_app_out(px, &px->u, &room);
-			if (!q || !room)
-				return moved;
-			if (px->reqhead.len) {
-				n = px->reqhead.len < room ? px->reqhead.len : room;
-				memcpy(q, px->reqhead.b, n);
-				px_buf_drop(&px->reqhead, n);
-			} else {
-				p = px_app_in(&px->s, &len);
-				if (!p || !len)
-					return moved;
-				n = len < room ? len : room;
-				memcpy(q, p, n);
-				px_app_in_ack(&px->s, n);
-			}
-			px_app_out_ack(&px->u, n);
-			px->req_bytes += n;
-			moved = 1;
+			r = tunnel_step(px, &px->s, &px->u, &px->reqhead,
+					&px->req_bytes, &moved);
+			break;
+		default:                /* RQ_WAIT: the response first */
+			r = STEP_STOP;
 			break;
 		}
+		if (r == STEP_STOP)
+			return moved;
 	}
 }
 
@@ -304,15 +333,155 @@ static int identity_body(const struct proxy *px)
 	return 1;
 }
 
+/* The exchange ends with a 502 of ours (@why; @logged for the audit). */
+static int resp_fail(struct proxy *px, const char *why, const char *logged)
+{
+	px_answer(px, 502, why);
+	px_audit_request(px, "allow", 502, logged);
+	return STEP_AGAIN;
+}
+
+/* A response head is parsed: pass it on (scrubbed when the request
+ * carried a secret), and set up its body, or the tunnel after 101. */
+static int resp_head_parsed(struct proxy *px, int *moved)
+{
+	if (px_buf_take(px, &px->pend_down) < 0)
+		return STEP_STOP;
+	px->scrub_body = px->scr && identity_body(px);
+	if (!px->scr) {
+		px_buf_put(&px->pend_down, px->resphead.b, px->ex->resp.head_len);
+	} else if (scrub_head(px, px->resphead.b, px->ex->resp.head_len) < 0) {
+		px->pend_down.len = 0;
+		return resp_fail(px, "response head too large after scrubbing",
+				 "response head too large after scrubbing");
+	}
+	px_buf_drop(&px->resphead, px->ex->resp.head_len);
+	*moved = 1;
+	if (px->ex->resp.informational)
+		return STEP_AGAIN;
+	if (px->ex->resp.tunnel) {
+		px_audit_request(px, "allow", 101, NULL);
+		scrub_end(px);
+		px->rs = RS_TUNNEL;
+		px->rq = RQ_TUNNEL;
+		return STEP_AGAIN;
+	}
+	http_body_init(&px->ex->respbody, px->ex->resp.content_length,
+		       px->ex->resp.chunked, px->ex->resp.until_close);
+	if (http_resp_ends_with_head(&px->ex->resp))
+		/* 1xx, 204, 304, HEAD, Content-Length: 0: the exchange ends
+		 * with its head */
+		exchange_done(px);
+	else
+		px->rs = RS_BODY;
+	return STEP_AGAIN;
+}
+
+/* RS_HEAD: gather the response's head. */
+static int resp_head_step(struct proxy *px, int *moved)
+{
+	size_t len, n;
+	uint8_t *p = px_app_in(&px->u, &len);
+	int r, gone;
+
+	if (p && len) {
+		if (px_buf_take(px, &px->resphead) < 0)
+			return STEP_STOP;
+		n = px_buf_put(&px->resphead, p, len);
+		px_app_in_ack(&px->u, n);
+		*moved |= n > 0;
+	}
+	gone = px->u.eof || px_side_closed(&px->u);
+	if (!px->resphead.len) {
+		if (gone)
+			resp_fail(px, "upstream closed without answering",
+				  "upstream closed");
+		return STEP_STOP;
+	}
+	r = http_resp_parse(px->resphead.b, px->resphead.len, HEAD_MAX,
+			    &px->ex->req, &px->ex->resp);
+	if (r == HTTP_NEED_MORE) {
+		if (px->resphead.len >= px->resphead.cap || gone)
+			return resp_fail(px, "bad response head from upstream",
+					 "bad response head");
+		return p && len ? STEP_AGAIN : STEP_STOP;
+	}
+	if (r == HTTP_BAD)
+		return resp_fail(px, px->ex->resp.error ? px->ex->resp.error :
+				 "bad response from upstream",
+				 px->ex->resp.error);
+	return resp_head_parsed(px, moved);
+}
+
+/* RS_BODY: the response's body to the sandbox, scrubbed if need be,
+ * holding back at most what could begin a secret. */
+static int resp_body_step(struct proxy *px, int *moved)
+{
+	size_t len, room, n, hold;
+	uint8_t *p, *q = px_app_out(px, &px->s, &room);
+	int done = 0, payload = 1;
+
+	if (!q || !room)
+		return STEP_STOP;
+	hold = px->scrub_body ? px->scr->nhold : 0;
+	if (px->scrub_body && room <= hold)
+		return STEP_STOP;       /* the held bytes first */
+	if (px->resphead.len) {
+		p = px->resphead.b;
+		len = px->resphead.len;
+	} else {
+		p = px_app_in(&px->u, &len);
+		if (!p || !len) {
+			if (px->ex->resp.until_close &&
+			    (px->u.eof || px_side_closed(&px->u))) {
+				if (hold)
+					px_app_out_ack(&px->s, scrub_body(px, q, NULL,
+									  0, 1, 1));
+				exchange_done(px);
+				px->closing = 1;
+			}
+			return STEP_STOP;
+		}
+	}
+	if (len > room - hold)
+		len = room - hold;
+	if (px->scrub_body && len > SCRUB_STEP)
+		len = SCRUB_STEP;
+	n = px->scrub_body ?
+		    http_body_next(&px->ex->respbody, p, len, &done, &payload) :
+		    http_body_feed(&px->ex->respbody, p, len, &done);
+	if (px->ex->respbody.error) {
+		px->closing = 1;
+		px_audit_request(px, "allow", px->ex->resp.status,
+				 px->ex->respbody.error);
+		*moved = 1;
+		return STEP_STOP;
+	}
+	if (px->scrub_body) {
+		px_app_out_ack(&px->s, scrub_body(px, q, p, n, payload, done));
+	} else {
+		memcpy(q, p, n);
+		px_app_out_ack(&px->s, n);
+	}
+	if (p == px->resphead.b)
+		px_buf_drop(&px->resphead, n);
+	else
+		px_app_in_ack(&px->u, n);
+	px->resp_bytes += n;
+	*moved = 1;
+	if (done)
+		exchange_done(px);
+	return STEP_AGAIN;
+}
+
 /* Upstream -> sandbox.  Return: 1 if anything moved. */
 static int http_down(struct proxy *px)
 {
-	int moved = 0;
+	int moved = 0, r;
+	size_t len;
+	uint8_t *p;
 
 	for (;;) {
-		size_t len, room, n;
-		uint8_t *p, *q;
-
 		if (px->pend_down.len) {
 			moved |= px_pend_flush(px, &px->s, &px->pend_down);
 			if (px->pend_down.len)
@@ -324,165 +493,25 @@ static int http_down(struct proxy *px)
 		case RS_IDLE:
 			p = px_app_in(&px->u, &len);
 			if (p && len) {
-				/* nothing was asked: an upstream speaking out of
-				 * turn (a 408, say) ends the connection */
+				/* nothing was asked: an upstream speaking out
+				 * of turn (a 408, say) ends the connection */
 				px_app_in_ack(&px->u, len);
 				px->closing = 1;
 			}
 			return moved;
-		case RS_HEAD: {
-			int r;
-
-			p = px_app_in(&px->u, &len);
-			if (p && len) {
-				if (px_buf_take(px, &px->resphead) < 0)
-					return moved;
-				n = px_buf_put(&px->resphead, p, len);
-				px_app_in_ack(&px->u, n);
-				moved |= n > 0;
-			}
-			if (!px->resphead.len) {
-				if (px->u.eof || px_side_closed(&px->u)) {
-					px_answer(px, 502, "upstream closed without answering");
-					px_audit_request(px, "allow", 502, "upstream closed");
-				}
-				return moved;
-			}
-			r = http_resp_parse(px->resphead.b, px->resphead.len,
-					    HEAD_MAX, &px->ex->req, &px->ex->resp);
-			if (r == HTTP_NEED_MORE) {
-				if (px->resphead.len >= px->resphead.cap ||
-				    px->u.eof || px_side_closed(&px->u)) {
-					px_answer(px, 502, "bad response head from upstream");
-					px_audit_request(px, "allow", 502, "bad response head");
-				} else if (!(p && len)) {
-					return moved;
-				}
-				continue;
-			}
-			if (r == HTTP_BAD) {
-				px_answer(px, 502, px->ex->resp.error ? px->ex->resp.error :
-						"bad response from upstream");
-				px_audit_request(px, "allow", 502, px->ex->resp.error);
-				continue;
-			}
-			if (px_buf_take(px, &px->pend_down) < 0)
-				return moved;
-			px->scrub_body = px->scr && identity_body(px);
-			if (!px->scr) {
-				px_buf_put(&px->pend_down, px->resphead.b,
-					px->ex->resp.head_len);
-			} else if (scrub_head(px, px->resphead.b,
-					      px->ex->resp.head_len) < 0) {
-				px->pend_down.len = 0;
-				px_answer(px, 502, "response head too large after scrubbing");
-				px_audit_request(px, "allow", 502, "response head too large after scrubbing");
-				continue;
-			}
-			px_buf_drop(&px->resphead, px->ex->resp.head_len);
-			moved = 1;
-			if (px->ex->resp.informational)
-				break;
-			if (px->ex->resp.tunnel) {
-				px_audit_request(px, "allow", 101, NULL);
-				scrub_end(px);
-				px->rs = RS_TUNNEL;
-				px->rq = RQ_TUNNEL;
-				break;
-			}
-			http_body_init(&px->ex->respbody, px->ex->resp.content_length,
-				       px->ex->resp.chunked, px->ex->resp.until_close);
-			if (http_resp_ends_with_head(&px->ex->resp)) {
-				/* 1xx, 204, 304, HEAD, Content-Length: 0: the
-				 * exchange ends with its head */
-				exchange_done(px);
-				break;
-			}
-			px->rs = RS_BODY;
+		case RS_HEAD:
+			r = resp_head_step(px, &moved);
+			break;
+		case RS_BODY:
+			r = resp_body_step(px, &moved);
+			break;
+		default:                /* RS_TUNNEL */
+			r = tunnel_step(px, &px->u, &px->s, &px->resphead,
+					&px->resp_bytes, &moved);
 			break;
 		}
-		case RS_BODY: {
-			int done = 0;
-			size_t hold;
-
-			q = px_app_out(px, &px->s, &room);
-			if (!q || !room)
-				return moved;
-			hold = px->scrub_body ? px->scr->nhold : 0;
-			if (px->scrub_body && room <= hold)
-				return moved;   /* the held bytes first */
-			if (px->resphead.len) {
-				p = px->resphead.b;
-				len = px->resphead.len;
-			} else {
-				p = px_app_in(&px->u, &len);
-				if (!p || !len) {
-					if (px->ex->resp.until_close &&
-					    (px->u.eof || px_side_closed(&px->u))) {
-						if (hold)
-							px_app_out_ack(&px->s, scrub_body(px, q, NULL, 0, 1, 1));
-						exchange_done(px);
-						px->closing = 1;
-					}
-					return moved;
-				}
-			}
-			if (len > room - hold)
-				len = room - hold;
-			if (px->scrub_body) {
-				int payload;
-
-				if (len > SCRUB_STEP)
-					len = SCRUB_STEP;
-				n = http_body_next(&px->ex->respbody, p, len, &done,
-						   &payload);
-				if (!px->ex->respbody.error)
-					px_app_out_ack(&px->s, scrub_body(px, q, p, n,
-								       payload, done));
-			} else {
-				n = http_body_feed(&px->ex->respbody, p, len, &done);
-				if (!px->ex->respbody.error) {
-					memcpy(q, p, n);
-					px_app_out_ack(&px->s, n);
-				}
-			}
-			if (px->ex->respbody.error) {
-				px->closing = 1;
-				px_audit_request(px, "allow", px->ex->resp.status,
-					      px->ex->respbody.error);
-				return 1;
-			}
-			if (p == px->resphead.b)
-				px_buf_drop(&px->resphead, n);
-			else
-				px_app_in_ack(&px->u, n);
-			px->resp_bytes += n;
-			moved = 1;
-			if (done)
-				exchange_done(px);
-			break;
-		}
-		case RS_TUNNEL:
-			q = px_app_out(px, &px->s, &room);
-			if (!q || !room)
-				return moved;
-			if (px->resphead.len) {
-				n = px->resphead.len < room ? px->resphead.len : room;
-				memcpy(q, px->resphead.b, n);
-				px_buf_drop(&px->resphead, n);
-			} else {
-				p = px_app_in(&px->u, &len);
-				if (!p || !len)
-					return moved;
-				n = len < room ? len : room;
-				memcpy(q, p, n);
-				px_app_in_ack(&px->u, n);
-			}
-			px_app_out_ack(&px->s, n);
-			px->resp_bytes += n;
-			moved = 1;
-			break;
-		}
+		if (r == STEP_STOP)
+			return moved;
 	}
 }
 
