@@ -269,34 +269,41 @@ static int placeholder_outside(const struct http_req *rq, const uint8_t *b,
  * Return: 0 if the rewritten head is in px->pend_up, -1 if refused (an
  *         answer is queued)
  */
-int px_request_decide(struct proxy *px)
+/* Placeholders: the rule's own in its credential header only (where it
+ * is replaced), any other nowhere.  Return: 0, or -1 (answered 403). */
+static int placeholders_check(struct proxy *px, const struct secrets *ss,
+			      const struct pf_rule *r)
+{
+	const struct http_req *rq = &px->ex->req;
+	size_t i;
+
+	for (i = 0; ss && i < ss->n; i++) {
+		const char *ph = ss->s[i].placeholder;
+		int mine = r && r->auth && r->auth->secret_index == (int)i;
+
+		if (!ph[0] || !placeholder_outside(rq, px->reqhead.b, ph,
+						   mine ? pf_auth_header(r->auth) : NULL))
+			continue;
+		px_security_event(px, mine ? "placeholder outside the credential header of its rule"
+				       : "placeholder sent to a host outside its rule",
+			       ss->s[i].ref);
+		px_answer(px, 403, mine ? "credential placeholder outside the credential header"
+				     : "credential placeholder not valid for this host");
+		return -1;
+	}
+	return 0;
+}
+
+/* The request's Host, rule, upstream, placeholders and rate.  Return: 0,
+ * or -1 (answered). */
+static int request_admit(struct proxy *px, struct policyset *ps,
+			 const struct pf_query *q)
 {
 	struct flow *f = px->f;
-	struct policyset *ps = f->g->ps ? f->g->ps : f->ps;
-	const struct pf_rule *r;
-	const struct secrets *ss;
+	const struct pf_rule *r = px->rdec.rule;
 	const struct http_req *rq = &px->ex->req;
-	struct http_field add[2];
-	const char *drop[4], *own = NULL;
-	struct http_rewrite rw;
-	struct pf_query q;
-	char value[4200];
 	const char *host = rq->absolute_host[0] ? rq->absolute_host : rq->host;
 	uint16_t port = rq->absolute_host[0] ? rq->absolute_port : rq->host_port;
-	size_t i, n;
-	int inject;
-
-	scrub_end(px);
-	px->requested_host[0] = '\0';
-	http_path_for_log((const char *)px->reqhead.b + rq->target,
-			  rq->target_len, px->path_log, sizeof(px->path_log));
-	px->creds[0] = '\0';
-	request_set(px, ps);
-	ss = ps->secrets;
-	flow_query(f, &q);
-	policy_decide_request(ps->prof, &q, rq->method, rq->path, &px->rdec);
-	px->rdec_set = 1;
-	r = px->rdec.rule;
 
 	if (!port)
 		port = (rq->absolute_host[0] ? rq->absolute_https : px->tls) ? 443 : 80;
@@ -320,35 +327,33 @@ int px_request_decide(struct proxy *px)
 		px_answer(px, 403, "the rule for this request does not reach this connection's upstream");
 		return -1;
 	}
-	if (override_check(px, &q) < 0)
+	if (override_check(px, q) < 0 || placeholders_check(px, ps->secrets, r) < 0)
 		return -1;
-
-	inject = r && r->auth && ss && r->auth->secret_index >= 0 &&
-		 (size_t)r->auth->secret_index < ss->n &&
-		 (px->tls || r->allow_plaintext);
-	/* placeholders: the rule's own in its credential header only (where
-	 * it is replaced), any other nowhere */
-	for (i = 0; ss && i < ss->n; i++) {
-		const char *ph = ss->s[i].placeholder;
-		int mine = r && r->auth && r->auth->secret_index == (int)i;
-
-		if (!ph[0] || !placeholder_outside(rq, px->reqhead.b, ph,
-						   mine ? pf_auth_header(r->auth) : NULL))
-			continue;
-		px_security_event(px, mine ? "placeholder outside the credential header of its rule"
-				       : "placeholder sent to a host outside its rule",
-			       ss->s[i].ref);
-		px_answer(px, 403, mine ? "credential placeholder outside the credential header"
-				     : "credential placeholder not valid for this host");
-		return -1;
-	}
 	if (!rate_ok(ps, r)) {
 		px_answer(px, 429, "rate limit of the rule exceeded");
 		return -1;
 	}
+	return 0;
+}
+
+/* The head sent upstream: the credential injected (and the response's
+ * scrubbing set up), h2c upgrades dropped.  Return: 0, or -1 (answered). */
+static int request_rewrite(struct proxy *px, const struct secrets *ss)
+{
+	const struct pf_rule *r = px->rdec.rule;
+	const struct http_req *rq = &px->ex->req;
+	struct http_field add[2];
+	const char *drop[4];
+	struct http_rewrite rw;
+	char value[4200];
+	int inject = r && r->auth && ss && r->auth->secret_index >= 0 &&
+		     (size_t)r->auth->secret_index < ss->n &&
+		     (px->tls || r->allow_plaintext);
+	size_t n = 0;
+	const char *fail = NULL;
+	int status = 502;
 
 	memset(&rw, 0, sizeof(rw));
-	n = 0;
 	if (rq->upgrade_h2c) {
 		drop[n++] = "upgrade";
 		drop[n++] = "http2-settings";
@@ -361,8 +366,7 @@ int px_request_decide(struct proxy *px)
 			px_answer(px, 502, "credential does not fit a header");
 			return -1;
 		}
-		own = pf_auth_header(r->auth);
-		drop[n++] = own;
+		drop[n++] = pf_auth_header(r->auth);
 		add[0].name = r->auth->mode == PF_AUTH_HEADER ?
 				      r->auth->header_name : "Authorization";
 		add[0].value = value;
@@ -383,19 +387,42 @@ int px_request_decide(struct proxy *px)
 	rw.drop = drop;
 	rw.ndrop = n;
 	if (px_buf_take(px, &px->pend_up) < 0) {
-		explicit_bzero(value, sizeof(value));
-		scrub_end(px);
-		px_answer(px, 502, "out of memory");
-		return -1;
+		fail = "out of memory";
+	} else {
+		px->pend_up.len = http_req_write(rq, px->reqhead.b, &rw,
+						 px->pend_up.b, px->pend_up.cap);
+		px_buf_grew(&px->pend_up);
+		if (!px->pend_up.len) {
+			fail = "request head too large after rewriting";
+			status = 431;
+		}
 	}
-	px->pend_up.len = http_req_write(rq, px->reqhead.b, &rw,
-					 px->pend_up.b, px->pend_up.cap);
-	px_buf_grew(&px->pend_up);
 	explicit_bzero(value, sizeof(value));
-	if (!px->pend_up.len) {
+	if (fail) {
 		scrub_end(px);
-		px_answer(px, 431, "request head too large after rewriting");
+		px_answer(px, status, fail);
 		return -1;
 	}
 	return 0;
+}
+
+int px_request_decide(struct proxy *px)
+{
+	struct flow *f = px->f;
+	struct policyset *ps = f->g->ps ? f->g->ps : f->ps;
+	const struct http_req *rq = &px->ex->req;
+	struct pf_query q;
+
+	scrub_end(px);
+	px->requested_host[0] = '\0';
+	http_path_for_log((const char *)px->reqhead.b + rq->target,
+			  rq->target_len, px->path_log, sizeof(px->path_log));
+	px->creds[0] = '\0';
+	request_set(px, ps);
+	flow_query(f, &q);
+	policy_decide_request(ps->prof, &q, rq->method, rq->path, &px->rdec);
+	px->rdec_set = 1;
+	if (request_admit(px, ps, &q) < 0)
+		return -1;
+	return request_rewrite(px, ps->secrets);
 }
