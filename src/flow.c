@@ -246,11 +246,6 @@ static void flow_refuse(struct flow *f, const char *reason)
 	flow_release(f);
 }
 
-static const char *act_str(int act)
-{
-	return act == ACT_DENY ? "deny" : "allow";
-}
-
 /**
  * flow_abort() - Tear a flow down with an RST to the sandbox
  * @f:      Flow
@@ -272,7 +267,7 @@ static err_t flow_abort(struct flow *f, int act, const char *reason)
 		r = ERR_ABRT;
 	}
 	if (f->state == FLOW_OPEN)
-		gw_audit_flow(f->g, f, "close", act_str(act), reason);
+		gw_audit_flow(f->g, f, "close", flow_act_str(act), reason);
 	flow_release(f);
 	return r;
 }
@@ -297,7 +292,7 @@ static void flow_close_now(struct flow *f)
 		f->pcb = NULL;
 	}
 	if (f->state == FLOW_OPEN)
-		gw_audit_flow(f->g, f, "close", act_str(f->close_act),
+		gw_audit_flow(f->g, f, "close", flow_act_str(f->close_act),
 			      f->close_reason);
 	flow_release(f);
 }

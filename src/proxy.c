@@ -127,7 +127,7 @@ static void ex_free(struct proxy *px)
 
 static void exchange_done(struct proxy *px)
 {
-	px_audit_request(px, "allow", px->ex->resp.status, NULL);
+	px_audit_request(px, ACT_ALLOW, px->ex->resp.status, NULL);
 	scrub_end(px);
 	px->outstanding = 0;
 	px->rs = RS_IDLE;
@@ -180,7 +180,7 @@ static int req_head_parsed(struct proxy *px, int r, int *moved)
 		 * it cannot read, a second Host, CONNECT, odd framing */
 		px_security_event(px, "malformed HTTP request",
 				  px->ex->req.error);
-		px_audit_request(px, "deny", 400, px->ex->req.error);
+		px_audit_request(px, ACT_DENY, 400, px->ex->req.error);
 		px_answer(px, 400, px->ex->req.error ? px->ex->req.error :
 			  "malformed request");
 		return STEP_AGAIN;
@@ -190,12 +190,12 @@ static int req_head_parsed(struct proxy *px, int r, int *moved)
 				  px->ex->req.target_len, px->path_log,
 				  sizeof(px->path_log));
 		px_answer(px, 502, px->up_error);
-		px_audit_request(px, "allow", 502, px->up_error);
+		px_audit_request(px, ACT_ALLOW, 502, px->up_error);
 		px->deny_reason = px->up_error;
 		return STEP_AGAIN;
 	}
 	if (px_request_decide(px) < 0) {
-		px_audit_request(px, "deny", px->status_sent, px->deny_reason);
+		px_audit_request(px, ACT_DENY, px->status_sent, px->deny_reason);
 		return STEP_AGAIN;
 	}
 	http_body_init(&px->ex->reqbody, px->ex->req.content_length,
@@ -337,7 +337,7 @@ static int identity_body(const struct proxy *px)
 static int resp_fail(struct proxy *px, const char *why, const char *logged)
 {
 	px_answer(px, 502, why);
-	px_audit_request(px, "allow", 502, logged);
+	px_audit_request(px, ACT_ALLOW, 502, logged);
 	return STEP_AGAIN;
 }
 
@@ -360,7 +360,7 @@ static int resp_head_parsed(struct proxy *px, int *moved)
 	if (px->ex->resp.informational)
 		return STEP_AGAIN;
 	if (px->ex->resp.tunnel) {
-		px_audit_request(px, "allow", 101, NULL);
+		px_audit_request(px, ACT_ALLOW, 101, NULL);
 		scrub_end(px);
 		px->rs = RS_TUNNEL;
 		px->rq = RQ_TUNNEL;
@@ -452,7 +452,7 @@ static int resp_body_step(struct proxy *px, int *moved)
 		    http_body_feed(&px->ex->respbody, p, len, &done);
 	if (px->ex->respbody.error) {
 		px->closing = 1;
-		px_audit_request(px, "allow", px->ex->resp.status,
+		px_audit_request(px, ACT_ALLOW, px->ex->resp.status,
 				 px->ex->respbody.error);
 		*moved = 1;
 		return STEP_STOP;
@@ -751,7 +751,7 @@ static void proxy_pump(struct flow *f)
 		if (px->up_error[0] && px->outstanding && !px->resphead.len &&
 		    px->rs == RS_HEAD && !px->closing) {
 			px_answer(px, 502, px->up_error);
-			px_audit_request(px, "allow", 502, px->up_error);
+			px_audit_request(px, ACT_ALLOW, 502, px->up_error);
 			px->deny_reason = NULL;
 			moved = 1;
 		}
@@ -891,7 +891,7 @@ static void proxy_tick(struct flow *f, uint64_t now)
 		snprintf(px->path_log, sizeof(px->path_log), "-");
 		px->rdec_set = 0;
 		px_answer(px, 408, why);
-		px_audit_request(px, "deny", 408, why);
+		px_audit_request(px, ACT_DENY, 408, why);
 		proxy_pump(f);
 		return;
 	}

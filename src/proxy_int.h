@@ -225,9 +225,9 @@ void px_side_free(struct proxy *px, struct side *sd);
 
 /* --- answers of our own (pxanswer.c) --- */
 void px_answer(struct proxy *px, int status, const char *reason);
-void px_audit_request(struct proxy *px, const char *action, int status,
+void px_audit_request(struct proxy *px, int act, int status,
 			  const char *reason);
-void px_security_event_as(struct proxy *px, const char *action,
+void px_security_event_as(struct proxy *px, int act,
 			      const char *reason, const char *detail);
 void px_security_event(struct proxy *px, const char *reason,
 			   const char *detail);

@@ -114,17 +114,16 @@ static const char *px_method(const struct proxy *px)
 	return px->ex ? px->ex->req.method : "";
 }
 
-void px_audit_request(struct proxy *px, const char *action, int status,
+void px_audit_request(struct proxy *px, int act, int status,
 			  const char *reason)
 {
 	struct flow *f = px->f;
 	struct audit_ev e;
 
-	f->g->st.http[!strcmp(action, "allow") ? (status == 502 ? ACT_ERROR :
-						   ACT_ALLOW) : ACT_DENY]++;
+	f->g->st.http[act == ACT_ALLOW && status == 502 ? ACT_ERROR : act]++;
 	audit_begin_kind(f->g->audit, &e, "http_request",
-			 strcmp(action, "allow") ? AK_HTTP_REFUSED : AK_NONE);
-	audit_str(&e, "action", action);
+			 act != ACT_ALLOW ? AK_HTTP_REFUSED : AK_NONE);
+	audit_str(&e, "action", flow_act_str(act));
 	audit_str(&e, "profile", f->g->profile_name);
 	audit_str(&e, "rule", px_rule(px));
 	audit_str(&e, "proto", px->tls ? "https" : "http");
@@ -143,7 +142,7 @@ void px_audit_request(struct proxy *px, const char *action, int status,
 	audit_emit(f->g->audit, &e);
 }
 
-void px_security_event_as(struct proxy *px, const char *action,
+void px_security_event_as(struct proxy *px, int act,
 			      const char *reason, const char *detail)
 {
 	struct flow *f = px->f;
@@ -152,7 +151,7 @@ void px_security_event_as(struct proxy *px, const char *action,
 
 	ipaddr_str(&f->src, src, sizeof(src));
 	audit_begin_kind(f->g->audit, &e, "security_event", AK_SECURITY);
-	audit_str(&e, "action", action);
+	audit_str(&e, "action", flow_act_str(act));
 	audit_str(&e, "profile", f->g->profile_name);
 	audit_str(&e, "rule", px_rule(px));
 	audit_str(&e, "src", src);
@@ -171,5 +170,5 @@ void px_security_event_as(struct proxy *px, const char *action,
 void px_security_event(struct proxy *px, const char *reason,
 			   const char *detail)
 {
-	px_security_event_as(px, "deny", reason, detail);
+	px_security_event_as(px, ACT_DENY, reason, detail);
 }

@@ -135,7 +135,7 @@ static void scrub_report(struct proxy *px)
 	if (px->scr->reported)
 		return;
 	px->scr->reported = 1;
-	px_security_event_as(px, "allow",
+	px_security_event_as(px, ACT_ALLOW,
 			  "upstream sent the injected credential back: scrubbed, replaced by the placeholder",
 			  px->creds);
 }
