@@ -308,7 +308,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 out:
 	flow_want_events(f, 0);
-	proxy_free_flow(f);
+	proxy_free(f->h);
 	if (f->to_host)
 		pbuf_free(f->to_host);
 	close(sp[0]);

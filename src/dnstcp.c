@@ -92,17 +92,7 @@ static int dnstcp_start(struct flow *f, int arg)
 	return 0;
 }
 
-static void dnstcp_free(struct flow *f)
-{
-	free(f->h);
-	f->h = NULL;
-}
-
-const struct flow_ops dnstcp_ops = {
-	.name = "dns-tcp",
-	.start = dnstcp_start,
-	.sandbox_readable = dnstcp_readable,
-	.due = dnstcp_due,
-	.tick = dnstcp_tick,
-	.free = dnstcp_free,
-};
+/* Fields as in struct flow_ops (flow.h) */
+const struct flow_ops dnstcp_ops = { "dns-tcp", dnstcp_start, dnstcp_readable,
+				     NULL, NULL, dnstcp_due, dnstcp_tick, free,
+				     0 };

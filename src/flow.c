@@ -144,6 +144,15 @@ static void pcb_detach(struct tcp_pcb *pcb)
 	tcp_poll(pcb, NULL, 0);
 }
 
+/* The handler's state goes (the flow, or the handler, does). */
+static void flow_drop_handler(struct flow *f)
+{
+	if (f->ops && f->h)
+		f->ops->free(f->h);
+	f->h = NULL;
+	f->ops = NULL;
+}
+
 static void flow_release(struct flow *f)
 {
 	struct gw *g = f->g;
@@ -185,9 +194,7 @@ static void flow_release(struct flow *f)
 	f->peek = NULL;
 	free(f->syn);
 	f->syn = NULL;
-	if (f->ops && f->ops->free)
-		f->ops->free(f);
-	f->ops = NULL;
+	flow_drop_handler(f);
 	f->state = FLOW_DEAD;
 }
 
@@ -304,8 +311,7 @@ static void flow_close_now(struct flow *f)
  * failed; the flow is as it was, without a handler). */
 static int flow_set_handler(struct flow *f, enum flow_kind kind, int arg)
 {
-	if (f->ops && f->ops->free)
-		f->ops->free(f);
+	flow_drop_handler(f);
 	f->kind = kind;
 	f->ops = flow_handler(kind);
 	if (f->ops->start(f, arg) < 0) {
@@ -1073,7 +1079,10 @@ void flow_sock_event(struct flow *f, uint32_t events)
 	}
 	if (f->state != FLOW_OPEN || f->close_pending || !f->ops)
 		return;
-	f->ops->upstream_event(f, events);
+	if (f->ops->upstream_event)
+		f->ops->upstream_event(f, events);
+	else
+		f->ops->sandbox_readable(f);
 }
 
 /* @f's timer fired: whatever deadline has passed, then its next timer. */

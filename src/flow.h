@@ -73,10 +73,11 @@ struct flow;
  * @sandbox_readable: Bytes from the sandbox are queued (flow_sb_read()),
  *                    or its EOF came (f->sandbox_eof)
  * @sandbox_writable: lwIP sent some: there is room toward the sandbox
- * @upstream_event:   The upstream socket's epoll events
+ * @upstream_event:   The upstream socket's epoll events (NULL: a handler
+ *                    that pumps both ways at once: @sandbox_readable)
  * @due:              When @tick should run next, 0: never (optional)
  * @tick:             Its timer fired (optional)
- * @free:             Free f->h (the flow is going; called once)
+ * @free:             Free the handler's state (f->h; the flow is going)
  * @opens_without_upstream: accept the sandbox even when upstream cannot
  *                    be reached; f->up_fail says why (the handler tells
  *                    the sandbox in its own protocol)
@@ -89,7 +90,7 @@ struct flow_ops {
 	void (*upstream_event)(struct flow *f, uint32_t events);
 	uint64_t (*due)(const struct flow *f, uint64_t now);
 	void (*tick)(struct flow *f, uint64_t now);
-	void (*free)(struct flow *f);
+	void (*free)(void *h);
 	int opens_without_upstream;
 };
 

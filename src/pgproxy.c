@@ -1467,7 +1467,7 @@ static int be_relay(struct pgproxy *pp)
 /* Sandbox transport                                                   */
 
 /* Take bytes lwIP holds for us into @dst (at most @room).  Return: count. */
-static void pgproxy_free(struct pgproxy *pp);
+static void pgproxy_free(void *h);
 
 static size_t from_pbufs(struct pgproxy *pp, uint8_t *dst, size_t room)
 {
@@ -1729,8 +1729,10 @@ fail:
 	return -1;
 }
 
-static void pgproxy_free(struct pgproxy *pp)
+static void pgproxy_free(void *h)
 {
+	struct pgproxy *pp = h;
+
 	if (!pp)
 		return;
 	if (pp->session_open)
@@ -1753,18 +1755,6 @@ static void pgproxy_free(struct pgproxy *pp)
 	free(pp);
 }
 
-static void pg_free_flow(struct flow *f)
-{
-	pgproxy_free(f->h);
-	f->h = NULL;
-}
-
-static void pg_event(struct flow *f, uint32_t events)
-{
-	(void)events;
-	pgproxy_pump(f);
-}
-
 /* pgproxy_tick() has deadlines of its own: it looks twice a second */
 static uint64_t pg_due(const struct flow *f, uint64_t now)
 {
@@ -1772,14 +1762,8 @@ static uint64_t pg_due(const struct flow *f, uint64_t now)
 	return now + 500;
 }
 
-const struct flow_ops pg_ops = {
-	.name = "postgres",
-	.start = pgproxy_start,
-	.sandbox_readable = pgproxy_pump,
-	.sandbox_writable = pgproxy_pump,
-	.upstream_event = pg_event,
-	.due = pg_due,
-	.tick = pgproxy_tick,
-	.free = pg_free_flow,
-	.opens_without_upstream = 1,
-};
+/* Fields as in struct flow_ops (flow.h): pgproxy_pump() serves every event,
+ * and a start-up that cannot reach upstream is answered in PostgreSQL */
+const struct flow_ops pg_ops = { "postgres", pgproxy_start, pgproxy_pump,
+				 pgproxy_pump, NULL, pg_due, pgproxy_tick,
+				 pgproxy_free, 1 };

@@ -311,16 +311,29 @@ void px_side_release(struct proxy *px, struct side *sd)
 	slab_put(px->sh, tlsbuf_detach(sd->eng, &sd->tb));
 }
 
+/* Room at the end of @b (its storage taken if not yet), or NULL. */
+static uint8_t *buf_space(struct proxy *px, struct buf *b, size_t *len)
+{
+	*len = 0;
+	if (px_buf_take(px, b) < 0)
+		return NULL;
+	*len = b->cap - b->len;
+	return *len ? b->b + b->len : NULL;
+}
+
+/* What @b holds, or NULL. */
+static uint8_t *buf_data(struct buf *b, size_t *len)
+{
+	*len = b->len;
+	return *len ? b->b : NULL;
+}
+
 /* Transport bytes may be written here (received records). */
 uint8_t *px_rec_in(struct proxy *px, struct side *sd, size_t *len)
 {
 	if (sd->eng)
 		return br_ssl_engine_recvrec_buf(sd->eng, len);
-	*len = 0;
-	if (px_buf_take(px, &sd->rx) < 0)
-		return NULL;
-	*len = sd->rx.cap - sd->rx.len;
-	return *len ? sd->rx.b + sd->rx.len : NULL;
+	return buf_space(px, &sd->rx, len);
 }
 
 void px_rec_in_ack(struct side *sd, size_t n)
@@ -347,8 +360,7 @@ uint8_t *px_rec_out(struct side *sd, size_t *len)
 		tlsbuf_wrote_out(&sd->tb, p, *len);
 		return p;
 	}
-	*len = sd->tx.len;
-	return *len ? sd->tx.b : NULL;
+	return buf_data(&sd->tx, len);
 }
 
 void px_rec_out_ack(struct side *sd, size_t n)
@@ -364,8 +376,7 @@ uint8_t *px_app_in(struct side *sd, size_t *len)
 {
 	if (sd->eng)
 		return br_ssl_engine_recvapp_buf(sd->eng, len);
-	*len = sd->rx.len;
-	return *len ? sd->rx.b : NULL;
+	return buf_data(&sd->rx, len);
 }
 
 void px_app_in_ack(struct side *sd, size_t n)
@@ -381,11 +392,7 @@ uint8_t *px_app_out(struct proxy *px, struct side *sd, size_t *len)
 {
 	if (sd->eng)
 		return br_ssl_engine_sendapp_buf(sd->eng, len);
-	*len = 0;
-	if (px_buf_take(px, &sd->tx) < 0)
-		return NULL;
-	*len = sd->tx.cap - sd->tx.len;
-	return *len ? sd->tx.b + sd->tx.len : NULL;
+	return buf_space(px, &sd->tx, len);
 }
 
 void px_app_out_ack(struct side *sd, size_t n)
