@@ -123,17 +123,6 @@ static void flow_arm(struct flow *f)
 	tw_add(f->g->d, f, flow_due(f));
 }
 
-static void flow_unlink(struct gw *g, struct flow *f)
-{
-	if (f->prev)
-		f->prev->next = f->next;
-	else
-		g->flows = f->next;
-	if (f->next)
-		f->next->prev = f->prev;
-	g->nflows--;
-}
-
 /* Detach our callbacks so lwIP never calls into a dead flow. */
 static void pcb_detach(struct tcp_pcb *pcb)
 {
@@ -729,22 +718,7 @@ static void flow_connect_next(struct flow *f, const char *why)
 		socklen_t sl;
 		int fd;
 
-		memset(&ss, 0, sizeof(ss));
-		if (a->family == AF_INET) {
-			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-			s4->sin_family = AF_INET;
-			s4->sin_port = htons(f->up_port);
-			memcpy(&s4->sin_addr, a->a, 4);
-			sl = sizeof(*s4);
-		} else {
-			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-			s6->sin6_family = AF_INET6;
-			s6->sin6_port = htons(f->up_port);
-			memcpy(&s6->sin6_addr, a->a, 16);
-			sl = sizeof(*s6);
-		}
+		sl = ipaddr_sockaddr(a, f->up_port, &ss);
 		if (f->fd >= 0) {
 			flow_want_events(f, 0);
 			close(f->fd);
