@@ -93,54 +93,47 @@ static ssize_t sock_read(struct pgproxy *pp, uint8_t *p, size_t room)
 	return n;
 }
 
-/* Move bytes between uin/uout and the socket.  Return: 1 if any moved. */
-int pgp_up_io(struct pgproxy *pp)
+/* Plain: uout to the socket, the socket to uin.  Return: 1 if any moved. */
+static int up_io_plain(struct pgproxy *pp)
 {
+	int moved = 0;
+
+	while (pp->uout.len) {
+		int n = sock_write(pp, DATA(pp->uout), pp->uout.len);
+
+		if (!n)
+			break;
+		pgbuf_drop(&pp->uout, (size_t)n);
+		moved = 1;
+	}
+	/* before the SSL answer, read one byte at a time: whatever follows
+	 * 'S' must reach the TLS engine, not be taken as the server's */
+	while (!pp->up_eof && pgbuf_room(&pp->uin) &&
+	       !(pp->up == U_SSLWAIT && pp->uin.len)) {
+		size_t tr;
+		uint8_t *t = pgbuf_tail(&pp->uin, &tr);
+		ssize_t n = sock_read(pp, t, pp->up == U_SSLWAIT ? 1 : tr);
+
+		if (n <= 0)
+			break;
+		pp->uin.len += (size_t)n;
+		moved = 1;
+	}
+	return moved;
+}
+
+/* TLS: uout through the engine to the socket, the socket through the
+ * engine to uin.  Return: 1 if any moved. */
+static int up_io_tls(struct pgproxy *pp)
+{
+	br_ssl_engine_context *eng = &pp->cc.eng;
 	int moved = 0, round;
 	size_t len, room;
 	uint8_t *p;
 
-	if (pp->f->fd < 0 || pp->up == U_FAILED)
-		return 0;
-	if (!pp->tls_on) {
-		while (pp->uout.len) {
-			int n = sock_write(pp, DATA(pp->uout), pp->uout.len);
-
-			if (!n)
-				break;
-			pgbuf_drop(&pp->uout, (size_t)n);
-			moved = 1;
-		}
-		/* before the SSL answer, read one byte at a time: whatever
-		 * follows 'S' must reach the TLS engine, not be taken as
-		 * the server's */
-		while (!pp->up_eof && pgbuf_room(&pp->uin) &&
-		       !(pp->up == U_SSLWAIT && pp->uin.len)) {
-			size_t tr;
-			uint8_t *t = pgbuf_tail(&pp->uin, &tr);
-			ssize_t n = sock_read(pp, t, pp->up == U_SSLWAIT ? 1 : tr);
-
-			if (n <= 0)
-				break;
-			pp->uin.len += (size_t)n;
-			moved = 1;
-		}
-		return moved;
-	}
 	for (round = 0; round < 64; round++) {
-		br_ssl_engine_context *eng = &pp->cc.eng;
-		int m = 0;
+		int m = pgp_tls_put(eng, &pp->uout);
 
-		while (pp->uout.len && (p = br_ssl_engine_sendapp_buf(eng, &room)) &&
-		       room) {
-			size_t n = pp->uout.len < room ? pp->uout.len : room;
-
-			memcpy(p, DATA(pp->uout), n);
-			br_ssl_engine_sendapp_ack(eng, n);
-			pgbuf_drop(&pp->uout, n);
-			br_ssl_engine_flush(eng, 0);
-			m = 1;
-		}
 		while ((p = br_ssl_engine_sendrec_buf(eng, &len)) && len) {
 			int n = sock_write(pp, p, len);
 
@@ -158,13 +151,7 @@ int pgp_up_io(struct pgproxy *pp)
 			br_ssl_engine_recvrec_ack(eng, (size_t)n);
 			m = 1;
 		}
-		while (pgbuf_room(&pp->uin) &&
-		       (p = br_ssl_engine_recvapp_buf(eng, &len)) && len) {
-			size_t n = pgbuf_put(&pp->uin, p, len);
-
-			br_ssl_engine_recvapp_ack(eng, n);
-			m = 1;
-		}
+		m |= pgp_tls_get(eng, &pp->uin);
 		if (br_ssl_engine_current_state(eng) == BR_SSL_CLOSED) {
 			int e = br_ssl_engine_last_error(eng), was = pp->up_eof;
 
@@ -180,6 +167,14 @@ int pgp_up_io(struct pgproxy *pp)
 	return moved;
 }
 
+/* Move bytes between uin/uout and the socket.  Return: 1 if any moved. */
+int pgp_up_io(struct pgproxy *pp)
+{
+	if (pp->f->fd < 0 || pp->up == U_FAILED)
+		return 0;
+	return pp->tls_on ? up_io_tls(pp) : up_io_plain(pp);
+}
+
 /* ------------------------------------------------------------------ */
 /* Upstream start-up and authentication                                */
 
@@ -189,145 +184,201 @@ static void up_send(struct pgproxy *pp, const uint8_t *p, size_t n)
 		pgp_up_fail(pp, "internal: upstream buffer full");
 }
 
-/* One message while authenticating.  Return: 0 to go on, -1 to stop. */
-static int auth_msg(struct pgproxy *pp, uint8_t type, const uint8_t *body,
-		    size_t blen, const uint8_t *whole, size_t wlen)
+/* Upstream's own refusal (wrong password, no such database): the sandbox
+ * gets it as upstream said it.  Return: -1 (the session is over). */
+static int auth_refused(struct pgproxy *pp, const uint8_t *body, size_t blen,
+			const uint8_t *whole, size_t wlen)
+{
+	struct pgw_fields fl;
+	char why[200];
+
+	pgbuf_put(&pp->sout, whole, wlen);
+	if (pgw_error_parse(body, blen, &fl) == 0 && fl.message)
+		snprintf(why, sizeof(why), "%s: %.*s",
+			 fl.code ? fl.code : "?", (int)(fl.message_len > 150 ? 150 : fl.message_len),
+			 fl.message);
+	else
+		snprintf(why, sizeof(why), "upstream refused the session");
+	pgp_audit_session(pp, "open", "auth_failed", why);
+	pp->session_open = 0;
+	pp->up = U_FAILED;
+	pgp_sb_finish(pp, "upstream refused the session");
+	return -1;
+}
+
+/* AuthenticationOk (@whole): believed only after SCRAM's server proof; the
+ * sandbox gets it, and the relay starts.  Return: 0, or -1. */
+static int auth_ok(struct pgproxy *pp, const uint8_t *whole, size_t wlen)
+{
+	if (pp->sasl && pp->scram.state != 3) {
+		pgp_up_fail(pp, "upstream ended SCRAM without proving it knows the password");
+		return -1;
+	}
+	scram_wipe(&pp->scram);
+	pgbuf_put(&pp->sout, whole, wlen);
+	pp->up = U_RELAY;
+	pp->sb = S_RELAY;
+	pp->session_open = 1;
+	pgp_audit_session(pp, "open", "ok", NULL);
+	return 0;
+}
+
+/* The password in clear text: only inside TLS.  Return: 0, or -1. */
+static int auth_cleartext(struct pgproxy *pp)
+{
+	const struct secret *pw = pp->pw;
+	uint8_t *m;
+	size_t n;
+
+	if (pp->cfg->tls == PF_PG_DISABLE) {
+		pgp_up_fail(pp, "upstream asks for the password in clear text over an unencrypted connection (tls: disable); refused");
+		return -1;
+	}
+	m = malloc(pw->len + 6);
+	n = m ? pgw_put_password(m, pw->len + 6, pw->val, pw->len) : 0;
+	if (n)
+		up_send(pp, m, n);
+	if (m)
+		explicit_bzero(m, pw->len + 6);
+	free(m);
+	if (!n) {
+		pgp_up_fail(pp, "password too long for a password message");
+		return -1;
+	}
+	return 0;
+}
+
+/* md5 with the 4-byte salt in @data.  Return: 0, or -1. */
+static int auth_md5(struct pgproxy *pp, const uint8_t *data, size_t dlen)
 {
 	const struct secret *pw = pp->pw;
 	uint8_t out[SCRAM_MSG_MAX + 64];
-	const uint8_t *data;
-	size_t dlen, n;
-	uint32_t code;
+	char ans[36];
+	size_t n;
 
-	if (type == 'E') {
-		struct pgw_fields fl;
-		char why[200];
-
-		/* upstream's own refusal (wrong password, no such database):
-		 * the sandbox gets it as upstream said it */
-		pgbuf_put(&pp->sout, whole, wlen);
-		if (pgw_error_parse(body, blen, &fl) == 0 && fl.message)
-			snprintf(why, sizeof(why), "%s: %.*s",
-				 fl.code ? fl.code : "?", (int)(fl.message_len > 150 ? 150 : fl.message_len),
-				 fl.message);
-		else
-			snprintf(why, sizeof(why), "upstream refused the session");
-		pgp_audit_session(pp, "open", "auth_failed", why);
-		pp->session_open = 0;
-		pp->up = U_FAILED;
-		pgp_sb_finish(pp, "upstream refused the session");
+	if (dlen != 4) {
+		pgp_up_fail(pp, "malformed md5 authentication request from upstream");
 		return -1;
 	}
+	pg_md5_answer(pw->val, pw->len, pp->cfg->user, data, ans);
+	n = pgw_put_msg(out, sizeof(out), 'p', ans, 36);
+	explicit_bzero(ans, sizeof(ans));
+	up_send(pp, out, n);
+	explicit_bzero(out, sizeof(out));
+	return 0;
+}
+
+/* AuthenticationSASL: the mechanisms in @data; our client-first message.
+ * Return: 0, or -1. */
+static int auth_sasl(struct pgproxy *pp, const uint8_t *data, size_t dlen)
+{
+	uint8_t out[SCRAM_MSG_MAX + 64];
+	char first[256];
+	size_t fl, n;
+
+	if (pgw_sasl_has_mech(data, dlen, "SCRAM-SHA-256") != 1) {
+		pgp_up_fail(pp, "upstream offers no SASL mechanism the gateway speaks (SCRAM-SHA-256)");
+		return -1;
+	}
+	fl = scram_client_first(&pp->scram, "", NULL, first, sizeof(first));
+	if (!fl || !(n = pgw_put_sasl_initial(out, sizeof(out), "SCRAM-SHA-256",
+					       first, fl))) {
+		pgp_up_fail(pp, "cannot start SCRAM");
+		return -1;
+	}
+	pp->sasl = 1;
+	up_send(pp, out, n);
+	return 0;
+}
+
+/* AuthenticationSASLContinue: the server-first message in @data; our
+ * client-final message with the proof.  Return: 0, or -1. */
+static int auth_sasl_continue(struct pgproxy *pp, const uint8_t *data,
+			      size_t dlen)
+{
+	const struct secret *pw = pp->pw;
+	uint8_t out[SCRAM_MSG_MAX + 64];
+	char fin[SCRAM_MSG_MAX];
+	const char *err;
+	size_t fl, n;
+
+	if (!pp->sasl) {
+		pgp_up_fail(pp, "unexpected SASL message from upstream");
+		return -1;
+	}
+	fl = scram_client_final(&pp->scram, pw->val, pw->len,
+				(const char *)data, dlen, fin,
+				sizeof(fin), &err);
+	if (!fl) {
+		pgp_up_fail(pp, "%s", err);
+		return -1;
+	}
+	n = pgw_put_msg(out, sizeof(out), 'p', fin, fl);
+	explicit_bzero(fin, sizeof(fin));
+	up_send(pp, out, n);
+	explicit_bzero(out, sizeof(out));
+	return 0;
+}
+
+/* AuthenticationSASLFinal: the server's signature, checked.  Return: 0,
+ * or -1. */
+static int auth_sasl_final(struct pgproxy *pp, const uint8_t *data,
+			   size_t dlen)
+{
+	const char *err;
+
+	if (!pp->sasl ||
+	    scram_verify_server(&pp->scram, (const char *)data, dlen, &err) < 0) {
+		pgp_up_fail(pp, "%s", pp->sasl ? err : "unexpected SASL message from upstream");
+		return -1;
+	}
+	return 0;
+}
+
+/**
+ * auth_msg() - One upstream message while authenticating
+ * @pp:    Session
+ * @type:  Its type
+ * @body:  Its body
+ * @blen:  The body's length
+ * @whole: The whole message (header and body), passed on as it is
+ * @wlen:  Its length
+ * Return: 0 to go on, -1 to stop
+ */
+static int auth_msg(struct pgproxy *pp, uint8_t type, const uint8_t *body,
+		    size_t blen, const uint8_t *whole, size_t wlen)
+{
+	const uint8_t *data;
+	size_t dlen;
+	uint32_t code;
+
+	if (type == 'E')
+		return auth_refused(pp, body, blen, whole, wlen);
 	if (type == 'N')
 		return 0;
 	if (type != 'R' || pgw_auth_parse(body, blen, &code, &data, &dlen) < 0) {
 		pgp_up_fail(pp, "unexpected message '%c' from upstream while authenticating",
-			type >= 0x20 && type < 0x7f ? type : '?');
+			    type >= 0x20 && type < 0x7f ? type : '?');
 		return -1;
 	}
 	switch (code) {
 	case PGW_AUTH_OK:
-		if (pp->sasl && pp->scram.state != 3) {
-			pgp_up_fail(pp, "upstream ended SCRAM without proving it knows the password");
-			return -1;
-		}
-		scram_wipe(&pp->scram);
-		pgbuf_put(&pp->sout, whole, wlen);
-		pp->up = U_RELAY;
-		pp->sb = S_RELAY;
-		pp->session_open = 1;
-		pgp_audit_session(pp, "open", "ok", NULL);
-		return 0;
+		return auth_ok(pp, whole, wlen);
 	case PGW_AUTH_CLEARTEXT:
-		if (pp->cfg->tls == PF_PG_DISABLE) {
-			pgp_up_fail(pp, "upstream asks for the password in clear text over an unencrypted connection (tls: disable); refused");
-			return -1;
-		}
-		{
-			uint8_t *m = malloc(pw->len + 6);
-
-			n = m ? pgw_put_password(m, pw->len + 6, pw->val, pw->len) : 0;
-			if (n)
-				up_send(pp, m, n);
-			if (m)
-				explicit_bzero(m, pw->len + 6);
-			free(m);
-			if (!n)
-				goto too_long;
-		}
-		return 0;
-	case PGW_AUTH_MD5: {
-		char ans[36];
-
-		if (dlen != 4) {
-			pgp_up_fail(pp, "malformed md5 authentication request from upstream");
-			return -1;
-		}
-		pg_md5_answer(pw->val, pw->len, pp->cfg->user, data, ans);
-		n = pgw_put_msg(out, sizeof(out), 'p', ans, 36);
-		explicit_bzero(ans, sizeof(ans));
-		up_send(pp, out, n);
-		explicit_bzero(out, sizeof(out));
-		return 0;
-	}
-	case PGW_AUTH_SASL: {
-		char first[256];
-		size_t fl;
-
-		if (pgw_sasl_has_mech(data, dlen, "SCRAM-SHA-256") != 1) {
-			pgp_up_fail(pp, "upstream offers no SASL mechanism the gateway speaks (SCRAM-SHA-256)");
-			return -1;
-		}
-		fl = scram_client_first(&pp->scram, "", NULL, first, sizeof(first));
-		if (!fl || !(n = pgw_put_sasl_initial(out, sizeof(out), "SCRAM-SHA-256",
-						       first, fl))) {
-			pgp_up_fail(pp, "cannot start SCRAM");
-			return -1;
-		}
-		pp->sasl = 1;
-		up_send(pp, out, n);
-		return 0;
-	}
-	case PGW_AUTH_SASL_CONTINUE: {
-		char fin[SCRAM_MSG_MAX];
-		const char *err;
-		size_t fl;
-
-		if (!pp->sasl) {
-			pgp_up_fail(pp, "unexpected SASL message from upstream");
-			return -1;
-		}
-		fl = scram_client_final(&pp->scram, pw->val, pw->len,
-					(const char *)data, dlen, fin,
-					sizeof(fin), &err);
-		if (!fl) {
-			pgp_up_fail(pp, "%s", err);
-			return -1;
-		}
-		n = pgw_put_msg(out, sizeof(out), 'p', fin, fl);
-		explicit_bzero(fin, sizeof(fin));
-		up_send(pp, out, n);
-		explicit_bzero(out, sizeof(out));
-		return 0;
-	}
-	case PGW_AUTH_SASL_FINAL: {
-		const char *err;
-
-		if (!pp->sasl ||
-		    scram_verify_server(&pp->scram, (const char *)data, dlen, &err) < 0) {
-			pgp_up_fail(pp, "%s", pp->sasl ? err : "unexpected SASL message from upstream");
-			return -1;
-		}
-		return 0;
-	}
+		return auth_cleartext(pp);
+	case PGW_AUTH_MD5:
+		return auth_md5(pp, data, dlen);
+	case PGW_AUTH_SASL:
+		return auth_sasl(pp, data, dlen);
+	case PGW_AUTH_SASL_CONTINUE:
+		return auth_sasl_continue(pp, data, dlen);
+	case PGW_AUTH_SASL_FINAL:
+		return auth_sasl_final(pp, data, dlen);
 	default:
 		pgp_up_fail(pp, "upstream asks for an authentication method the gateway does not speak (code %u)",
-			code);
+			    code);
 		return -1;
 	}
-too_long:
-	pgp_up_fail(pp, "password too long for a password message");
-	return -1;
 }
 
 /* Upstream's side of the start-up.  Return: 1 if anything moved. */
@@ -353,7 +404,7 @@ int pgp_up_startup(struct pgproxy *pp)
 		}
 		if (DATA(pp->uin)[0] == 'N')
 			pgp_up_fail(pp, "upstream does not accept TLS, and the rule asks for tls: %s",
-				pgp_tls_name(pp->cfg->tls));
+				    pgp_tls_name(pp->cfg->tls));
 		else
 			pgp_up_fail(pp, "upstream answered the SSL request with something else: not a PostgreSQL server?");
 		return 1;

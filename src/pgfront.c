@@ -74,21 +74,21 @@ static int startup_accept(struct pgproxy *pp, const uint8_t *pkt,
 		} else if (!strcmp(k, "replication")) {
 			if (!false_word(v)) {
 				pgp_sb_error(pp, "FATAL", "42501",
-					 "islo-net: replication connections are not allowed through the gateway");
+					     "islo-net: replication connections are not allowed through the gateway");
 				return -1;
 			}
 		} else if (!strcmp(k, "options")) {
 			if (v[0]) {
 				pgp_sb_error(pp, "FATAL", "42501",
-					 "islo-net: the 'options' start-up parameter is not allowed through the gateway (set parameters with SET after connecting)");
+					     "islo-net: the 'options' start-up parameter is not allowed through the gateway (set parameters with SET after connecting)");
 				return -1;
 			}
 		} else if (!strcasecmp(k, "client_encoding") && c->read_only &&
 			   !pgguard_encoding_safe(v)) {
 			log_escape(v, strlen(v), esc, sizeof(esc));
 			pgp_sb_error(pp, "FATAL", "42501",
-				 "islo-net: client_encoding \"%s\" is not allowed in a read-only session (use UTF8)",
-				 esc);
+				     "islo-net: client_encoding \"%s\" is not allowed in a read-only session (use UTF8)",
+				     esc);
 			return -1;
 		} else if (param_passes(k)) {
 			names[n] = k;
@@ -96,8 +96,8 @@ static int startup_accept(struct pgproxy *pp, const uint8_t *pkt,
 		} else {
 			log_escape(k, strlen(k), esc, sizeof(esc));
 			pgp_sb_error(pp, "FATAL", "42501",
-				 "islo-net: start-up parameter \"%s\" is not allowed through the gateway",
-				 esc);
+				     "islo-net: start-up parameter \"%s\" is not allowed through the gateway",
+				     esc);
 			return -1;
 		}
 	}
@@ -109,8 +109,8 @@ static int startup_accept(struct pgproxy *pp, const uint8_t *pkt,
 	if (strcmp(user, c->user)) {
 		log_escape(user, strlen(user), esc, sizeof(esc));
 		pgp_sb_error(pp, "FATAL", "28000",
-			 "islo-net: the gateway profile does not allow user \"%s\" for %s (it allows \"%s\")",
-			 esc, pp->f->host, c->user);
+			     "islo-net: the gateway profile does not allow user \"%s\" for %s (it allows \"%s\")",
+			     esc, pp->f->host, c->user);
 		return -1;
 	}
 	if (!db || !db[0])
@@ -123,8 +123,8 @@ static int startup_accept(struct pgproxy *pp, const uint8_t *pkt,
 		if (i == c->ndatabases || strlen(db) > PF_PG_NAME_MAX) {
 			log_escape(db, strlen(db), esc, sizeof(esc));
 			pgp_sb_error(pp, "FATAL", "28000",
-				 "islo-net: the gateway profile does not allow database \"%s\" for %s",
-				 esc, pp->f->host);
+				     "islo-net: the gateway profile does not allow database \"%s\" for %s",
+				     esc, pp->f->host);
 			return -1;
 		}
 	} else if (strlen(db) > PF_PG_NAME_MAX) {
@@ -200,7 +200,7 @@ int pgp_sb_startup(struct pgproxy *pp)
 		return 0;
 	if (r == PGW_BAD) {
 		pgp_sb_error(pp, "FATAL", "08P01", "islo-net: invalid start-up packet: %s",
-			 s.error);
+			     s.error);
 		pgp_audit_session(pp, "open", "denied", s.error);
 		pgp_sb_finish(pp, s.error);
 		return 1;
@@ -210,7 +210,7 @@ int pgp_sb_startup(struct pgproxy *pp)
 		if (pp->sin.len) {
 			/* they would be taken as sent inside TLS */
 			pgp_sb_error(pp, "FATAL", "08P01",
-				 "islo-net: data after the SSL request");
+				     "islo-net: data after the SSL request");
 			pgp_sb_finish(pp, "data after the SSL request");
 			return 1;
 		}
@@ -298,12 +298,7 @@ int pgp_sandbox_in(struct pgproxy *pp)
 			br_ssl_engine_recvrec_ack(eng, n);
 			m = 1;
 		}
-		while (pgbuf_room(&pp->sin) &&
-		       (p = br_ssl_engine_recvapp_buf(eng, &n)) && n) {
-			n = pgbuf_put(&pp->sin, p, n);
-			br_ssl_engine_recvapp_ack(eng, n);
-			m = 1;
-		}
+		m |= pgp_tls_get(eng, &pp->sin);
 		if (!m)
 			break;
 		moved = 1;
@@ -334,15 +329,7 @@ int pgp_sandbox_out(struct pgproxy *pp)
 	} else {
 		br_ssl_engine_context *eng = &pp->sc.eng;
 
-		while (pp->sout.len && (p = br_ssl_engine_sendapp_buf(eng, &len)) &&
-		       len) {
-			n = pp->sout.len < len ? pp->sout.len : len;
-			memcpy(p, DATA(pp->sout), n);
-			br_ssl_engine_sendapp_ack(eng, n);
-			pgbuf_drop(&pp->sout, n);
-			br_ssl_engine_flush(eng, 0);
-			moved = 1;
-		}
+		moved |= pgp_tls_put(eng, &pp->sout);
 		while ((p = br_ssl_engine_sendrec_buf(eng, &len)) && len &&
 		       (n = to_pcb(pp, p, len))) {
 			br_ssl_engine_sendrec_ack(eng, n);

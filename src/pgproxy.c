@@ -88,12 +88,69 @@ static void pgbuf_free(struct pgbuf *b)
 /* ------------------------------------------------------------------ */
 /* The pump                                                            */
 
+/* Is @eng (NULL: no TLS) done sending its records? */
+static int tls_sent(br_ssl_engine_context *eng)
+{
+	size_t len;
+
+	return !eng || !br_ssl_engine_sendrec_buf(eng, &len) || !len;
+}
+
+/* Does the session end now?  Return: 1 if its close is asked for. */
+static int pgproxy_ending(struct flow *f, struct pgproxy *pp)
+{
+	const char *why;
+
+	/* a cancel request is passed on, then the connection ends */
+	if (pp->up == U_CANCELLED && !pp->uout.len &&
+	    tls_sent(pp->tls_on ? &pp->cc.eng : NULL)) {
+		why = "cancel request passed on";
+	} else if (pp->sb == S_DONE) {
+		if (pp->sout.len || !tls_sent(pp->stls ? &pp->sc.eng : NULL))
+			return 0;
+		why = pp->close_reason;
+	} else if (f->sandbox_eof && !f->to_host && !pp->uout.len) {
+		/* the sandbox is gone (Terminate, or just a close) */
+		why = NULL;
+	} else if (pp->up_eof && pp->up == U_RELAY && !pp->uin.len &&
+		   !pp->be.out_len && !pp->sout.len) {
+		why = "upstream closed the session";
+	} else if (pp->up == U_FAILED && pp->sb == S_CANCEL) {
+		why = pp->up_error;
+	} else {
+		return 0;
+	}
+	flow_close_later(f, ACT_ALLOW, why);
+	return 1;
+}
+
+/* The upstream socket's epoll interest. */
+static uint32_t pgproxy_up_events(const struct flow *f, struct pgproxy *pp)
+{
+	uint32_t ev = 0;
+	size_t len;
+
+	if (f->fd < 0 || pp->up == U_FAILED)
+		return 0;
+	if (pp->tls_on) {
+		if (!pp->up_eof && br_ssl_engine_recvrec_buf(&pp->cc.eng, &len) &&
+		    len)
+			ev |= EPOLLIN;
+		if (br_ssl_engine_sendrec_buf(&pp->cc.eng, &len) && len)
+			ev |= EPOLLOUT;
+	} else {
+		if (!pp->up_eof && pgbuf_room(&pp->uin))
+			ev |= EPOLLIN;
+		if (pp->uout.len)
+			ev |= EPOLLOUT;
+	}
+	return ev;
+}
+
 static void pgproxy_pump(struct flow *f)
 {
 	struct pgproxy *pp = f->h;
 	int moved, rounds = 0;
-	uint32_t ev = 0;
-	size_t len;
 
 	if (!pp || f->state != FLOW_OPEN || f->close_pending)
 		return;
@@ -109,48 +166,22 @@ static void pgproxy_pump(struct flow *f)
 		moved |= pgp_sandbox_out(pp);
 	} while (moved && ++rounds < 64 && !f->close_pending);
 
-	if (f->close_pending)
+	if (f->close_pending || pgproxy_ending(f, pp))
 		return;
-	/* a cancel request is passed on, then the connection ends */
-	if (pp->up == U_CANCELLED && !pp->uout.len &&
-	    (!pp->tls_on || !br_ssl_engine_sendrec_buf(&pp->cc.eng, &len) || !len)) {
-		flow_close_later(f, ACT_ALLOW, "cancel request passed on");
-		return;
-	}
-	if (pp->sb == S_DONE) {
-		if (!pp->sout.len &&
-		    (!pp->stls || !br_ssl_engine_sendrec_buf(&pp->sc.eng, &len) ||
-		     !len)) {
-			flow_close_later(f, ACT_ALLOW, pp->close_reason);
-			return;
-		}
-	} else if (f->sandbox_eof && !f->to_host && !pp->uout.len) {
-		/* the sandbox is gone (Terminate, or just a close) */
-		flow_close_later(f, ACT_ALLOW, NULL);
-		return;
-	} else if (pp->up_eof && pp->up == U_RELAY && !pp->uin.len &&
-		   !pp->be.out_len && !pp->sout.len) {
-		flow_close_later(f, ACT_ALLOW, "upstream closed the session");
-		return;
-	} else if (pp->up == U_FAILED && pp->sb == S_CANCEL) {
-		flow_close_later(f, ACT_ALLOW, pp->up_error);
-		return;
-	}
-	if (f->fd >= 0 && pp->up != U_FAILED) {
-		if (pp->tls_on) {
-			if (!pp->up_eof && br_ssl_engine_recvrec_buf(&pp->cc.eng, &len) &&
-			    len)
-				ev |= EPOLLIN;
-			if (br_ssl_engine_sendrec_buf(&pp->cc.eng, &len) && len)
-				ev |= EPOLLOUT;
-		} else {
-			if (!pp->up_eof && pgbuf_room(&pp->uin))
-				ev |= EPOLLIN;
-			if (pp->uout.len)
-				ev |= EPOLLOUT;
-		}
-	}
-	flow_want_events(f, ev);
+	flow_want_events(f, pgproxy_up_events(f, pp));
+}
+
+static void pg_event(struct flow *f, uint32_t events)
+{
+	(void)events;
+	pgproxy_pump(f);
+}
+
+/* pgproxy_tick() has deadlines of its own: it looks twice a second */
+static uint64_t pg_due(const struct flow *f, uint64_t now)
+{
+	(void)f;
+	return now + 500;
 }
 
 static void pgproxy_tick(struct flow *f, uint64_t now)
@@ -168,79 +199,65 @@ static void pgproxy_tick(struct flow *f, uint64_t now)
 		return;
 	}
 	pgp_up_fail(pp, "upstream did not complete the start-up within %d s",
-		PGP_STARTUP_MS / 1000);
+		    PGP_STARTUP_MS / 1000);
 	pgproxy_pump(f);
 }
 
-static void pgproxy_free(struct pgproxy *pp);
+/* ------------------------------------------------------------------ */
+/* Start and end                                                       */
 
-static int pgproxy_start(struct flow *f, int arg)
+/* The marker a refused statement's poison names: per session, so that a
+ * syntax error of the sandbox's own is never taken for ours.
+ * Return: 0, or -1. */
+static int make_marker(struct pgproxy *pp)
 {
-	const struct pf_rule *r = f->dec.rule;
-	const struct secrets *ss = f->ps->secrets;
-	struct pgproxy *pp;
 	uint8_t rnd[12];
 	size_t i;
 
-	(void)arg;
-	if (!r || !r->pg)
-		return -1;
-	pp = calloc(1, sizeof(*pp));
-	if (!pp)
-		return -1;
-	pp->f = f;
-	pp->cfg = r->pg;
-	pp->t_start = now_ms();
-	pp->deadline = pp->t_start + PGP_STARTUP_MS;
-	pp->txn = 'I';
-	if (pgbuf_init(&pp->sin, PGP_BUF) < 0 || pgbuf_init(&pp->sout, PGP_BUF) < 0 ||
-	    pgbuf_init(&pp->uin, PGP_BUF) < 0 || pgbuf_init(&pp->uout, PGP_BUF) < 0 ||
-	    pgbuf_init(&pp->be.msg, PGP_BEMSG_MAX + 5) < 0)
-		goto fail;
-	pp->uout.wipe = 1; /* password messages */
-	pp->fifo = calloc(PGP_FIFO, sizeof(*pp->fifo));
-	if (!pp->fifo)
-		goto fail;
 	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd))
-		goto fail;
+		return -1;
 	i = (size_t)snprintf(pp->marker, sizeof(pp->marker), "islo_net_refused_");
 	for (; i < 17 + 2 * sizeof(rnd); i++)
 		pp->marker[i] = "0123456789abcdef"[(rnd[(i - 17) / 2] >> ((i & 1) ? 0 : 4)) & 15];
 	pp->marker[i] = '\0';
-	f->h = pp;
+	return 0;
+}
+
+/* Upstream's first state: failed already (no password, not connected),
+ * ready, or an SSLRequest queued. */
+static void up_begin(struct pgproxy *pp, const struct pf_rule *r,
+		     const struct secrets *ss)
+{
+	struct flow *f = pp->f;
+
 	if (!ss || r->pg->secret_index < 0 || (size_t)r->pg->secret_index >= ss->n) {
 		/* secrets are loaded before anything starts: cannot happen */
 		snprintf(pp->up_error, sizeof(pp->up_error), "no password loaded");
 		pp->up = U_FAILED;
+		return;
+	}
+	pp->pw = &ss->s[r->pg->secret_index];
+	if (f->fd < 0) {
+		snprintf(pp->up_error, sizeof(pp->up_error), "%s",
+			 f->up_fail[0] ? f->up_fail : "not connected");
+		pp->up = U_FAILED;
+	} else if (r->pg->tls == PF_PG_DISABLE) {
+		pp->up = U_READY;
 	} else {
-		pp->pw = &ss->s[r->pg->secret_index];
-	}
-	if (pp->up != U_FAILED) {
-		if (f->fd < 0) {
-			snprintf(pp->up_error, sizeof(pp->up_error), "%s",
-				 f->up_fail[0] ? f->up_fail : "not connected");
-			pp->up = U_FAILED;
-		} else if (r->pg->tls == PF_PG_DISABLE) {
-			pp->up = U_READY;
-		} else {
-			uint8_t req[8];
+		uint8_t req[8];
 
-			pgw_put_ssl_request(req, sizeof(req));
-			pgbuf_put(&pp->uout, req, 8);
-			pp->up = U_SSLWAIT;
-		}
+		pgw_put_ssl_request(req, sizeof(req));
+		pgbuf_put(&pp->uout, req, 8);
+		pp->up = U_SSLWAIT;
 	}
-	pp->sb = S_STARTUP;
-	pgproxy_pump(f);
-	return 0;
-fail:
-	f->h = NULL;
-	pgproxy_free(pp);
-	return -1;
 }
 
-static void pgproxy_free(struct pgproxy *pp)
+/* The session goes (the flow is freed, or its start failed). */
+static void pgproxy_free(struct flow *f)
 {
+	struct pgproxy *pp = f->h;
+
+	f->h = NULL;
 	if (!pp)
 		return;
 	if (pp->session_open)
@@ -263,23 +280,38 @@ static void pgproxy_free(struct pgproxy *pp)
 	free(pp);
 }
 
-static void pg_free_flow(struct flow *f)
+static int pgproxy_start(struct flow *f, int arg)
 {
-	pgproxy_free(f->h);
-	f->h = NULL;
-}
+	const struct pf_rule *r = f->dec.rule;
+	struct pgproxy *pp;
 
-static void pg_event(struct flow *f, uint32_t events)
-{
-	(void)events;
+	(void)arg;
+	if (!r || !r->pg)
+		return -1;
+	pp = calloc(1, sizeof(*pp));
+	if (!pp)
+		return -1;
+	f->h = pp;
+	pp->f = f;
+	pp->cfg = r->pg;
+	pp->t_start = now_ms();
+	pp->deadline = pp->t_start + PGP_STARTUP_MS;
+	pp->txn = 'I';
+	if (pgbuf_init(&pp->sin, PGP_BUF) < 0 || pgbuf_init(&pp->sout, PGP_BUF) < 0 ||
+	    pgbuf_init(&pp->uin, PGP_BUF) < 0 || pgbuf_init(&pp->uout, PGP_BUF) < 0 ||
+	    pgbuf_init(&pp->be.msg, PGP_BEMSG_MAX + 5) < 0)
+		goto fail;
+	pp->uout.wipe = 1; /* password messages */
+	pp->fifo = calloc(PGP_FIFO, sizeof(*pp->fifo));
+	if (!pp->fifo || make_marker(pp) < 0)
+		goto fail;
+	up_begin(pp, r, f->ps->secrets);
+	pp->sb = S_STARTUP;
 	pgproxy_pump(f);
-}
-
-/* pgproxy_tick() has deadlines of its own: it looks twice a second */
-static uint64_t pg_due(const struct flow *f, uint64_t now)
-{
-	(void)f;
-	return now + 500;
+	return 0;
+fail:
+	pgproxy_free(f);
+	return -1;
 }
 
 const struct flow_ops pg_ops = {
@@ -290,7 +322,6 @@ const struct flow_ops pg_ops = {
 	.upstream_event = pg_event,
 	.due = pg_due,
 	.tick = pgproxy_tick,
-	.free = pg_free_flow,
+	.free = pgproxy_free,
 	.opens_without_upstream = 1,
 };
-

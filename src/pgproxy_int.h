@@ -203,6 +203,8 @@ void pgp_sb_finish(struct pgproxy *pp, const char *reason);
 void pgp_up_failed_to_sandbox(struct pgproxy *pp);
 void pgp_up_fail(struct pgproxy *pp, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+int pgp_tls_put(br_ssl_engine_context *eng, struct pgbuf *b);
+int pgp_tls_get(br_ssl_engine_context *eng, struct pgbuf *b);
 
 /* --- pgrelay.c --- */
 int pgp_fe_relay(struct pgproxy *pp);

@@ -13,9 +13,9 @@
 #include "pgwire.h"
 
 /* ------------------------------------------------------------------ */
-/* Relay: sandbox -> upstream                                          */
+/* Framing, either way                                                 */
 
-/* Put what was decided into uout.  Return: 1 when all of it is there. */
+/* Put what was decided into @to.  Return: 1 when all of it is there. */
 static int fr_flush(struct framer *fr, struct pgbuf *to, int *moved)
 {
 	size_t n;
@@ -29,6 +29,123 @@ static int fr_flush(struct framer *fr, struct pgbuf *to, int *moved)
 		*moved = 1;
 	return fr->out_len == 0;
 }
+
+/* Hold the message whose header is at @from (fr->msg has room for it).
+ * Return: 1 if it is complete already (no body). */
+static int fr_hold(struct framer *fr, struct pgbuf *from, uint8_t type,
+		   uint32_t blen)
+{
+	memcpy(fr->msg.b, DATA(*from), 5);
+	fr->msg.len = 5;
+	pgbuf_drop(from, 5);
+	fr->type = type;
+	fr->left = blen;
+	fr->mode = blen ? M_BUFFER : M_HDR;
+	return !blen;
+}
+
+/* Pass the header at @from on to @to; the body streams after it.
+ * Return: 1, or 0 if @to has no room for it. */
+static int fr_pass(struct framer *fr, struct pgbuf *from, struct pgbuf *to,
+		   uint8_t type, uint32_t blen, int *moved)
+{
+	if (pgbuf_room(to) < 5)
+		return 0;
+	pgbuf_put(to, DATA(*from), 5);
+	pgbuf_drop(from, 5);
+	fr->type = type;
+	fr->left = blen;
+	fr->mode = blen ? M_STREAM : M_HDR;
+	*moved = 1;
+	return 1;
+}
+
+/* Drop the message whose header is at @from, its body as it comes. */
+static void fr_skip(struct framer *fr, struct pgbuf *from, uint32_t blen)
+{
+	pgbuf_drop(from, 5);
+	fr->mode = M_DISCARD;
+	fr->left = blen;
+}
+
+/* One direction's handling of its messages (fr_run()). */
+struct fr_dir {
+	/* At a message's header (@type, body @blen): hold it, pass it on,
+	 * drop or refuse it.  Return: 1 to go on, 0 to stop (no room yet, or
+	 * the session ends) */
+	int (*header)(struct pgproxy *pp, uint8_t type, uint32_t blen,
+		      int *moved);
+	/* A held message is complete */
+	void (*decide)(struct pgproxy *pp);
+	/* A message's length is impossible: the session ends */
+	void (*bad)(struct pgproxy *pp);
+};
+
+/**
+ * fr_run() - Frame one direction's messages while the relay runs
+ * @pp:     Session
+ * @fr:     The direction's framer
+ * @from:   Bytes from that side
+ * @to:     Bytes toward the other side
+ * @d:      What the direction does with its messages
+ * Return: 1 if anything moved
+ */
+static int fr_run(struct pgproxy *pp, struct framer *fr, struct pgbuf *from,
+		  struct pgbuf *to, const struct fr_dir *d)
+{
+	int moved = 0;
+
+	while (pp->sb == S_RELAY) {
+		uint8_t type;
+		uint32_t blen;
+		size_t n;
+		int r;
+
+		if (!fr_flush(fr, to, &moved))
+			return moved;
+		if (fr->mode == M_STREAM || fr->mode == M_DISCARD) {
+			n = from->len < fr->left ? from->len : fr->left;
+			if (fr->mode == M_STREAM)
+				n = pgbuf_put(to, DATA(*from), n);
+			if (!n && fr->left)
+				return moved;
+			pgbuf_drop(from, n);
+			fr->left -= (uint32_t)n;
+			moved |= n > 0;
+			if (!fr->left)
+				fr->mode = M_HDR;
+			continue;
+		}
+		if (fr->mode == M_BUFFER) {
+			n = from->len < fr->left ? from->len : fr->left;
+			if (!n)
+				return moved;
+			memcpy(fr->msg.b + fr->msg.len, DATA(*from), n);
+			fr->msg.len += n;
+			pgbuf_drop(from, n);
+			fr->left -= (uint32_t)n;
+			moved = 1;
+			if (!fr->left) {
+				fr->mode = M_HDR;
+				d->decide(pp);
+			}
+			continue;
+		}
+		r = pgw_header(DATA(*from), from->len, &type, &blen);
+		if (r == PGW_NEED_MORE)
+			return moved;
+		if (r == PGW_BAD) {
+			d->bad(pp);
+			return 1;
+		}
+		if (!d->header(pp, type, blen, &moved))
+			return moved;
+	}
+	return moved;
+}
+
+/* ------------------------------------------------------------------ */
+/* Relay: sandbox -> upstream                                          */
 
 /**
  * fe_refuse() - Replace a held Query/Parse (or a FunctionCall) by poison
@@ -44,7 +161,7 @@ static void fe_refuse(struct pgproxy *pp, uint8_t kind, const char *reason,
 {
 	struct framer *fr = &pp->fe;
 	struct item *it = pgp_fifo_push(pp, kind == 'P' ? IT_REFUSED : IT_SIMPLE,
-				    kind == 'P', text, tlen);
+					kind == 'P', text, tlen);
 	size_t n;
 
 	if (it) {
@@ -92,145 +209,110 @@ static void fe_decide(struct pgproxy *pp)
 	fr->out_len = fr->msg.len;
 }
 
+/* Too many answers outstanding: make the server send what it holds, and
+ * wait for it (CopyData and the like still pass: a COPY in progress must
+ * be able to finish).  Return: 0 (wait). */
+static int fe_throttle(struct pgproxy *pp, int *moved)
+{
+	if (!pp->flush_sent && pgbuf_room(&pp->uout) >= 5) {
+		pgbuf_put(&pp->uout, "H\0\0\0\4", 5);
+		pp->flush_sent = 1;
+		*moved = 1;
+	}
+	return 0;
+}
+
+/* Hold a Query or Parse (at most PGP_QUERY_MAX) until it is whole, for
+ * fe_decide().  Return: 1 to go on, 0 to stop. */
+static int fe_hold(struct pgproxy *pp, uint8_t type, uint32_t blen,
+		   int *moved)
+{
+	struct framer *fr = &pp->fe;
+
+	if (fr->msg.cap < 5 + (size_t)blen) {
+		uint8_t *nb = realloc(fr->msg.b, 5 + (size_t)blen);
+
+		if (!nb) {
+			pgp_sb_error(pp, "FATAL", "53200",
+				     "islo-net: out of memory");
+			pgp_sb_finish(pp, "out of memory");
+			*moved = 1;
+			return 0;
+		}
+		fr->msg.b = nb;
+		fr->msg.cap = 5 + (size_t)blen;
+	}
+	if (fr_hold(fr, &pp->sin, type, blen))
+		fe_decide(pp);
+	*moved = 1;
+	return 1;
+}
+
+/* A message passed on unseen: the requests it makes, for the audit log. */
+static void fe_note(struct pgproxy *pp, uint8_t type)
+{
+	if (type == 'Q') {
+		pgp_fifo_push(pp, IT_SIMPLE, 0, NULL, 0);
+	} else if (type == 'E') {
+		pgp_fifo_push(pp, IT_EXEC, 1, pp->last_parse_len ?
+			      pp->last_parse : NULL, pp->last_parse_len);
+	} else if (type == 'S') {
+		pp->discard_until_sync = 0;
+		pgp_fifo_push(pp, IT_SYNC, 1, NULL, 0);
+	}
+}
+
+/* At a message's header from the sandbox (fr_dir.header). */
+static int fe_header(struct pgproxy *pp, uint8_t type, uint32_t blen,
+		     int *moved)
+{
+	struct framer *fr = &pp->fe;
+
+	if (pp->fcount >= PGP_FIFO - 1 &&
+	    (type == 'Q' || type == 'P' || type == 'E' || type == 'S' ||
+	     type == 'F'))
+		return fe_throttle(pp, moved);
+	pp->flush_sent = 0;
+	if (pp->discard_until_sync && type != 'S') {
+		fr_skip(fr, &pp->sin, blen);
+		*moved = 1;
+		return 1;
+	}
+	if ((type == 'Q' || type == 'P') && blen <= PGP_QUERY_MAX)
+		return fe_hold(pp, type, blen, moved);
+	if (pp->cfg->read_only && (type == 'Q' || type == 'P' || type == 'F')) {
+		/* too long to check, or a function named by OID */
+		fr_skip(fr, &pp->sin, blen);
+		if (type == 'F')
+			fe_refuse(pp, 'Q', "function calls by OID (FunctionCall) are not allowed",
+				  NULL, 0);
+		else
+			fe_refuse(pp, type, "statement too long for the gateway to check",
+				  NULL, 0);
+		*moved = 1;
+		return 1;
+	}
+	fe_note(pp, type);
+	return fr_pass(fr, &pp->sin, &pp->uout, type, blen, moved);
+}
+
+static void fe_bad(struct pgproxy *pp)
+{
+	pgp_sb_error(pp, "FATAL", "08P01",
+		     "islo-net: invalid message length from the client");
+	pgp_sb_finish(pp, "protocol violation by the sandbox");
+}
+
+static const struct fr_dir fe_dir = {
+	.header = fe_header,
+	.decide = fe_decide,
+	.bad = fe_bad,
+};
+
 /* Frame and forward the sandbox's messages.  Return: 1 if anything moved. */
 int pgp_fe_relay(struct pgproxy *pp)
 {
-	struct framer *fr = &pp->fe;
-	int moved = 0;
-
-	while (pp->sb == S_RELAY) {
-		size_t n;
-
-		if (!fr_flush(fr, &pp->uout, &moved))
-			return moved;
-		if (fr->mode == M_STREAM || fr->mode == M_DISCARD) {
-			n = pp->sin.len < fr->left ? pp->sin.len : fr->left;
-			if (fr->mode == M_STREAM)
-				n = pgbuf_put(&pp->uout, DATA(pp->sin), n);
-			if (!n && fr->left)
-				return moved;
-			pgbuf_drop(&pp->sin, n);
-			fr->left -= (uint32_t)n;
-			moved |= n > 0;
-			if (!fr->left)
-				fr->mode = M_HDR;
-			continue;
-		}
-		if (fr->mode == M_BUFFER) {
-			n = pp->sin.len < fr->left ? pp->sin.len : fr->left;
-			if (!n)
-				return moved;
-			memcpy(fr->msg.b + fr->msg.len, DATA(pp->sin), n);
-			fr->msg.len += n;
-			pgbuf_drop(&pp->sin, n);
-			fr->left -= (uint32_t)n;
-			moved = 1;
-			if (!fr->left) {
-				fr->mode = M_HDR;
-				fe_decide(pp);
-			}
-			continue;
-		}
-		/* M_HDR */
-		{
-			uint8_t type;
-			uint32_t blen;
-			int r = pgw_header(DATA(pp->sin), pp->sin.len, &type, &blen);
-
-			if (r == PGW_NEED_MORE)
-				return moved;
-			if (r == PGW_BAD) {
-				pgp_sb_error(pp, "FATAL", "08P01",
-					 "islo-net: invalid message length from the client");
-				pgp_sb_finish(pp, "protocol violation by the sandbox");
-				return 1;
-			}
-			if (pp->fcount >= PGP_FIFO - 1 &&
-			    (type == 'Q' || type == 'P' || type == 'E' ||
-			     type == 'S' || type == 'F')) {
-				/* too many answers outstanding: make the server
-				 * send what it holds, wait for it (CopyData and
-				 * the like still pass: a COPY in progress must
-				 * be able to finish) */
-				if (!pp->flush_sent && pgbuf_room(&pp->uout) >= 5) {
-					pgbuf_put(&pp->uout, "H\0\0\0\4", 5);
-					pp->flush_sent = 1;
-					moved = 1;
-				}
-				return moved;
-			}
-			pp->flush_sent = 0;
-			if (pp->discard_until_sync && type != 'S') {
-				pgbuf_drop(&pp->sin, 5);
-				fr->mode = M_DISCARD;
-				fr->left = blen;
-				moved = 1;
-				continue;
-			}
-			if (type == 'Q' || type == 'P') {
-				if (blen <= PGP_QUERY_MAX) {
-					if (fr->msg.cap < 5 + (size_t)blen) {
-						uint8_t *nb = realloc(fr->msg.b, 5 + (size_t)blen);
-
-						if (!nb) {
-							pgp_sb_error(pp, "FATAL", "53200",
-								 "islo-net: out of memory");
-							pgp_sb_finish(pp, "out of memory");
-							return 1;
-						}
-						fr->msg.b = nb;
-						fr->msg.cap = 5 + (size_t)blen;
-					}
-					memcpy(fr->msg.b, DATA(pp->sin), 5);
-					fr->msg.len = 5;
-					pgbuf_drop(&pp->sin, 5);
-					fr->type = type;
-					fr->left = blen;
-					fr->mode = M_BUFFER;
-					moved = 1;
-					if (!blen) {
-						fr->mode = M_HDR;
-						fe_decide(pp);
-					}
-					continue;
-				}
-				if (pp->cfg->read_only) {
-					pgbuf_drop(&pp->sin, 5);
-					fr->mode = M_DISCARD;
-					fr->left = blen;
-					fe_refuse(pp, type, "statement too long for the gateway to check",
-						  NULL, 0);
-					moved = 1;
-					continue;
-				}
-				if (type == 'Q')
-					pgp_fifo_push(pp, IT_SIMPLE, 0, NULL, 0);
-			} else if (type == 'F' && pp->cfg->read_only) {
-				pgbuf_drop(&pp->sin, 5);
-				fr->mode = M_DISCARD;
-				fr->left = blen;
-				fe_refuse(pp, 'Q', "function calls by OID (FunctionCall) are not allowed",
-					  NULL, 0);
-				moved = 1;
-				continue;
-			} else if (type == 'E') {
-				pgp_fifo_push(pp, IT_EXEC, 1, pp->last_parse_len ?
-					  pp->last_parse : NULL, pp->last_parse_len);
-			} else if (type == 'S') {
-				pp->discard_until_sync = 0;
-				pgp_fifo_push(pp, IT_SYNC, 1, NULL, 0);
-			}
-			if (pgbuf_room(&pp->uout) < 5)
-				return moved;
-			pgbuf_put(&pp->uout, DATA(pp->sin), 5);
-			pgbuf_drop(&pp->sin, 5);
-			fr->type = type;
-			fr->left = blen;
-			fr->mode = blen ? M_STREAM : M_HDR;
-			moved = 1;
-		}
-	}
-	return moved;
+	return fr_run(pp, &pp->fe, &pp->sin, &pp->uout, &fe_dir);
 }
 
 /* ------------------------------------------------------------------ */
@@ -321,78 +403,40 @@ static void be_decide(struct pgproxy *pp)
 	}
 }
 
-int pgp_be_relay(struct pgproxy *pp)
+/* At a message's header from upstream (fr_dir.header): the answers
+ * ('C', 'E', 'Z', 'I', 's') are held, the rest streams. */
+static int be_header(struct pgproxy *pp, uint8_t type, uint32_t blen,
+		     int *moved)
 {
 	struct framer *fr = &pp->be;
-	int moved = 0;
 
-	while (pp->up == U_RELAY && pp->sb == S_RELAY) {
-		size_t n;
-
-		if (!fr_flush(fr, &pp->sout, &moved))
-			return moved;
-		if (fr->mode == M_STREAM) {
-			n = pp->uin.len < fr->left ? pp->uin.len : fr->left;
-			n = pgbuf_put(&pp->sout, DATA(pp->uin), n);
-			if (!n && fr->left)
-				return moved;
-			pgbuf_drop(&pp->uin, n);
-			fr->left -= (uint32_t)n;
-			moved |= n > 0;
-			if (!fr->left)
-				fr->mode = M_HDR;
-			continue;
-		}
-		if (fr->mode == M_BUFFER) {
-			n = pp->uin.len < fr->left ? pp->uin.len : fr->left;
-			if (!n)
-				return moved;
-			memcpy(fr->msg.b + fr->msg.len, DATA(pp->uin), n);
-			fr->msg.len += n;
-			pgbuf_drop(&pp->uin, n);
-			fr->left -= (uint32_t)n;
-			moved = 1;
-			if (!fr->left) {
-				fr->mode = M_HDR;
-				be_decide(pp);
-			}
-			continue;
-		}
-		{
-			uint8_t type;
-			uint32_t blen;
-			int r = pgw_header(DATA(pp->uin), pp->uin.len, &type, &blen);
-
-			if (r == PGW_NEED_MORE)
-				return moved;
-			if (r == PGW_BAD) {
-				pgp_sb_finish(pp, "malformed message from upstream");
-				return 1;
-			}
-			if ((type == 'C' || type == 'E' || type == 'Z' ||
-			     type == 'I' || type == 's') &&
-			    (size_t)blen + 5 <= fr->msg.cap) {
-				memcpy(fr->msg.b, DATA(pp->uin), 5);
-				fr->msg.len = 5;
-				pgbuf_drop(&pp->uin, 5);
-				fr->type = type;
-				fr->left = blen;
-				fr->mode = blen ? M_BUFFER : M_HDR;
-				if (!blen)
-					be_decide(pp);
-				moved = 1;
-				continue;
-			}
-			if (pgbuf_room(&pp->sout) < 5)
-				return moved;
-			pgbuf_put(&pp->sout, DATA(pp->uin), 5);
-			pgbuf_drop(&pp->uin, 5);
-			fr->type = type;
-			fr->left = blen;
-			fr->mode = blen ? M_STREAM : M_HDR;
-			moved = 1;
-		}
+	if ((type == 'C' || type == 'E' || type == 'Z' || type == 'I' ||
+	     type == 's') &&
+	    (size_t)blen + 5 <= fr->msg.cap) {
+		if (fr_hold(fr, &pp->uin, type, blen))
+			be_decide(pp);
+		*moved = 1;
+		return 1;
 	}
-	return moved;
+	return fr_pass(fr, &pp->uin, &pp->sout, type, blen, moved);
 }
 
+static void be_bad(struct pgproxy *pp)
+{
+	pgp_sb_finish(pp, "malformed message from upstream");
+}
+
+static const struct fr_dir be_dir = {
+	.header = be_header,
+	.decide = be_decide,
+	.bad = be_bad,
+};
+
+/* Frame and forward upstream's messages.  Return: 1 if anything moved.
+ * (Nothing here changes pp->up: checked once, not every round.) */
+int pgp_be_relay(struct pgproxy *pp)
+{
+	if (pp->up != U_RELAY)
+		return 0;
+	return fr_run(pp, &pp->be, &pp->uin, &pp->sout, &be_dir);
+}

@@ -36,7 +36,7 @@ static void ev_common(struct pgproxy *pp, struct audit_ev *e)
 }
 
 void pgp_audit_session(struct pgproxy *pp, const char *phase,
-			  const char *result, const char *reason)
+		       const char *result, const char *reason)
 {
 	struct flow *f = pp->f;
 	struct audit_ev e;
@@ -80,8 +80,8 @@ void pgp_audit_session(struct pgproxy *pp, const char *phase,
  * @state:  SQLSTATE of an error, or NULL
  */
 void pgp_audit_query(struct pgproxy *pp, const struct item *it,
-			const char *action, const char *tag, size_t tlen,
-			const char *state)
+		     const char *action, const char *tag, size_t tlen,
+		     const char *state)
 {
 	struct audit_ev e;
 	uint64_t now = now_ms();
@@ -126,7 +126,7 @@ void pgp_fifo_pop(struct pgproxy *pp)
 }
 
 struct item *pgp_fifo_push(struct pgproxy *pp, int kind, int extended,
-			      const char *text, size_t tlen)
+			   const char *text, size_t tlen)
 {
 	struct item *it;
 
@@ -152,7 +152,7 @@ struct item *pgp_fifo_push(struct pgproxy *pp, int kind, int extended,
 /* Queue an ErrorResponse to the sandbox (ahead of nothing else: only
  * used before the relay starts, or at a message boundary). */
 void pgp_sb_error(struct pgproxy *pp, const char *sev, const char *code,
-		     const char *fmt, ...)
+		  const char *fmt, ...)
 {
 	char msg[512];
 	uint8_t out[700];
@@ -180,8 +180,8 @@ void pgp_up_failed_to_sandbox(struct pgproxy *pp)
 	pgp_audit_session(pp, "open", "upstream_failed", pp->up_error);
 	pp->session_open = 0;
 	pgp_sb_error(pp, "FATAL", "08006",
-		 "islo-net: cannot reach the database upstream for %s: %s",
-		 pp->f->host, pp->up_error);
+		     "islo-net: cannot reach the database upstream for %s: %s",
+		     pp->f->host, pp->up_error);
 	pgp_sb_finish(pp, pp->up_error);
 }
 
@@ -202,3 +202,41 @@ void pgp_up_fail(struct pgproxy *pp, const char *fmt, ...)
 		pgp_sb_finish(pp, pp->up_error);
 }
 
+/* ------------------------------------------------------------------ */
+/* TLS engines and the byte queues                                     */
+
+/* Hand @eng the application bytes queued in @b, flushed at once.
+ * Return: 1 if any moved. */
+int pgp_tls_put(br_ssl_engine_context *eng, struct pgbuf *b)
+{
+	int moved = 0;
+	size_t room, n;
+	uint8_t *p;
+
+	while (b->len && (p = br_ssl_engine_sendapp_buf(eng, &room)) && room) {
+		n = b->len < room ? b->len : room;
+		memcpy(p, DATA(*b), n);
+		br_ssl_engine_sendapp_ack(eng, n);
+		pgbuf_drop(b, n);
+		br_ssl_engine_flush(eng, 0);
+		moved = 1;
+	}
+	return moved;
+}
+
+/* Queue in @b the application bytes @eng has decrypted, as many as fit.
+ * Return: 1 if any moved. */
+int pgp_tls_get(br_ssl_engine_context *eng, struct pgbuf *b)
+{
+	int moved = 0;
+	size_t len, n;
+	uint8_t *p;
+
+	while (pgbuf_room(b) && (p = br_ssl_engine_recvapp_buf(eng, &len)) &&
+	       len) {
+		n = pgbuf_put(b, p, len);
+		br_ssl_engine_recvapp_ack(eng, n);
+		moved = 1;
+	}
+	return moved;
+}
