@@ -381,6 +381,67 @@ static int auth_msg(struct pgproxy *pp, uint8_t type, const uint8_t *body,
 	}
 }
 
+/* U_SSLWAIT: upstream's answer to our SSLRequest.  Return: 1 if anything
+ * moved. */
+static int up_ssl_answer(struct pgproxy *pp)
+{
+	if (!pp->uin.len) {
+		if (pp->up_eof)
+			pgp_up_fail(pp, "upstream closed the connection before answering the SSL request");
+		return 0;
+	}
+	if (DATA(pp->uin)[0] == 'S') {
+		pgbuf_drop(&pp->uin, 1);
+		if (tls_start(pp) < 0) {
+			pgp_up_fail(pp, "cannot start TLS (out of memory?)");
+			return 1;
+		}
+		pp->up = U_TLS;
+		return 1;
+	}
+	if (DATA(pp->uin)[0] == 'N')
+		pgp_up_fail(pp, "upstream does not accept TLS, and the rule asks for tls: %s",
+			    pgp_tls_name(pp->cfg->tls));
+	else
+		pgp_up_fail(pp, "upstream answered the SSL request with something else: not a PostgreSQL server?");
+	return 1;
+}
+
+/* U_AUTH: upstream's messages, each whole, until the session is open or
+ * refused.  Return: 1 if anything moved. */
+static int up_auth(struct pgproxy *pp)
+{
+	int moved = 0;
+
+	while (pp->up == U_AUTH && pp->uin.len) {
+		uint8_t type;
+		uint32_t blen;
+		size_t w;
+		int r = pgw_header(DATA(pp->uin), pp->uin.len, &type, &blen);
+
+		if (r == PGW_NEED_MORE)
+			break;
+		if (r == PGW_BAD || blen > PGP_AUTH_MAX) {
+			pgp_up_fail(pp, "malformed message from upstream while authenticating");
+			return 1;
+		}
+		w = 5 + (size_t)blen;
+		if (pp->uin.len < w) {
+			if (pgbuf_room(&pp->uin) == 0)
+				pgp_up_fail(pp, "upstream message too large");
+			break;
+		}
+		if (pgbuf_room(&pp->sout) < w + 64)
+			break;
+		auth_msg(pp, type, DATA(pp->uin) + 5, blen, DATA(pp->uin), w);
+		pgbuf_drop(&pp->uin, w);
+		moved = 1;
+	}
+	if (pp->up == U_AUTH && pp->up_eof && !pp->uin.len)
+		pgp_up_fail(pp, "upstream closed the connection while authenticating");
+	return moved;
+}
+
 /* Upstream's side of the start-up.  Return: 1 if anything moved. */
 int pgp_up_startup(struct pgproxy *pp)
 {
@@ -388,26 +449,7 @@ int pgp_up_startup(struct pgproxy *pp)
 
 	switch (pp->up) {
 	case U_SSLWAIT:
-		if (!pp->uin.len) {
-			if (pp->up_eof)
-				pgp_up_fail(pp, "upstream closed the connection before answering the SSL request");
-			return 0;
-		}
-		if (DATA(pp->uin)[0] == 'S') {
-			pgbuf_drop(&pp->uin, 1);
-			if (tls_start(pp) < 0) {
-				pgp_up_fail(pp, "cannot start TLS (out of memory?)");
-				return 1;
-			}
-			pp->up = U_TLS;
-			return 1;
-		}
-		if (DATA(pp->uin)[0] == 'N')
-			pgp_up_fail(pp, "upstream does not accept TLS, and the rule asks for tls: %s",
-				    pgp_tls_name(pp->cfg->tls));
-		else
-			pgp_up_fail(pp, "upstream answered the SSL request with something else: not a PostgreSQL server?");
-		return 1;
+		return up_ssl_answer(pp);
 	case U_TLS:
 		if (!(br_ssl_engine_current_state(&pp->cc.eng) & BR_SSL_SENDAPP))
 			return 0;
@@ -426,36 +468,8 @@ int pgp_up_startup(struct pgproxy *pp)
 		pp->up = U_AUTH;
 		return 1;
 	case U_AUTH:
-		while (pp->up == U_AUTH && pp->uin.len) {
-			uint8_t type;
-			uint32_t blen;
-			size_t w;
-
-			if (pgw_header(DATA(pp->uin), pp->uin.len, &type, &blen) ==
-			    PGW_NEED_MORE)
-				break;
-			if (pgw_header(DATA(pp->uin), pp->uin.len, &type, &blen) == PGW_BAD ||
-			    blen > PGP_AUTH_MAX) {
-				pgp_up_fail(pp, "malformed message from upstream while authenticating");
-				return 1;
-			}
-			w = 5 + (size_t)blen;
-			if (pp->uin.len < w) {
-				if (pgbuf_room(&pp->uin) == 0)
-					pgp_up_fail(pp, "upstream message too large");
-				break;
-			}
-			if (pgbuf_room(&pp->sout) < w + 64)
-				break;
-			auth_msg(pp, type, DATA(pp->uin) + 5, blen, DATA(pp->uin), w);
-			pgbuf_drop(&pp->uin, w);
-			moved = 1;
-		}
-		if (pp->up == U_AUTH && pp->up_eof && !pp->uin.len)
-			pgp_up_fail(pp, "upstream closed the connection while authenticating");
-		return moved;
+		return up_auth(pp);
 	default:
 		return 0;
 	}
 }
-

@@ -45,6 +45,96 @@ static int false_word(const char *v)
 }
 
 /**
+ * param_check() - A start-up parameter other than user, database, _pq_.*
+ * @pp: Session
+ * @k:  Its name
+ * @v:  Its value
+ * Return: 1 if it passes to upstream, 0 if it is dropped (harmless), -1
+ * if it is refused (error queued)
+ */
+static int param_check(struct pgproxy *pp, const char *k, const char *v)
+{
+	char esc[80];
+
+	if (!strcmp(k, "replication")) {
+		if (false_word(v))
+			return 0;
+		pgp_sb_error(pp, "FATAL", "42501",
+			     "islo-net: replication connections are not allowed through the gateway");
+		return -1;
+	}
+	if (!strcmp(k, "options")) {
+		if (!v[0])
+			return 0;
+		pgp_sb_error(pp, "FATAL", "42501",
+			     "islo-net: the 'options' start-up parameter is not allowed through the gateway (set parameters with SET after connecting)");
+		return -1;
+	}
+	if (!strcasecmp(k, "client_encoding") && pp->cfg->read_only &&
+	    !pgguard_encoding_safe(v)) {
+		log_escape(v, strlen(v), esc, sizeof(esc));
+		pgp_sb_error(pp, "FATAL", "42501",
+			     "islo-net: client_encoding \"%s\" is not allowed in a read-only session (use UTF8)",
+			     esc);
+		return -1;
+	}
+	if (param_passes(k))
+		return 1;
+	log_escape(k, strlen(k), esc, sizeof(esc));
+	pgp_sb_error(pp, "FATAL", "42501",
+		     "islo-net: start-up parameter \"%s\" is not allowed through the gateway",
+		     esc);
+	return -1;
+}
+
+/**
+ * target_check() - The user and database the sandbox asks for, against the
+ * rule (both kept for the audit log)
+ * @pp:   Session
+ * @user: The user, or NULL
+ * @db:   The database, or NULL for the default; set to the one chosen
+ * Return: 0 if allowed, -1 if refused (error queued)
+ */
+static int target_check(struct pgproxy *pp, const char *user, const char **db)
+{
+	const struct pf_postgres *c = pp->cfg;
+	char esc[80];
+	size_t i;
+
+	if (!user || !user[0]) {
+		pgp_sb_error(pp, "FATAL", "28000", "islo-net: no user name in the start-up packet");
+		return -1;
+	}
+	snprintf(pp->user, sizeof(pp->user), "%.*s", PF_PG_NAME_MAX, user);
+	if (strcmp(user, c->user)) {
+		log_escape(user, strlen(user), esc, sizeof(esc));
+		pgp_sb_error(pp, "FATAL", "28000",
+			     "islo-net: the gateway profile does not allow user \"%s\" for %s (it allows \"%s\")",
+			     esc, pp->f->host, c->user);
+		return -1;
+	}
+	if (!*db || !(*db)[0])
+		*db = c->any_database ? c->user : c->databases[0];
+	snprintf(pp->database, sizeof(pp->database), "%.*s", PF_PG_NAME_MAX, *db);
+	if (!c->any_database) {
+		for (i = 0; i < c->ndatabases; i++)
+			if (!strcmp(*db, c->databases[i]))
+				break;
+		if (i == c->ndatabases || strlen(*db) > PF_PG_NAME_MAX) {
+			log_escape(*db, strlen(*db), esc, sizeof(esc));
+			pgp_sb_error(pp, "FATAL", "28000",
+				     "islo-net: the gateway profile does not allow database \"%s\" for %s",
+				     esc, pp->f->host);
+			return -1;
+		}
+	} else if (strlen(*db) > PF_PG_NAME_MAX) {
+		pgp_sb_error(pp, "FATAL", "28000", "islo-net: database name too long");
+		return -1;
+	}
+	return 0;
+}
+
+/**
  * startup_accept() - Check the sandbox's StartupMessage, build upstream's
  * @pp:  Session
  * @pkt: The packet
@@ -59,7 +149,7 @@ static int startup_accept(struct pgproxy *pp, const uint8_t *pkt,
 	const char *unknown_pq[PGW_STARTUP_PARAMS];
 	const char *user = NULL, *db = NULL;
 	size_t i, n = 0, npq = 0;
-	char esc[80];
+	int pass;
 
 	for (i = 0; i < s->nparams; i++) {
 		const char *k = (const char *)pkt + s->params[i].key;
@@ -71,66 +161,15 @@ static int startup_accept(struct pgproxy *pp, const uint8_t *pkt,
 			db = v;
 		} else if (!strncmp(k, "_pq_.", 5)) {
 			unknown_pq[npq++] = k;
-		} else if (!strcmp(k, "replication")) {
-			if (!false_word(v)) {
-				pgp_sb_error(pp, "FATAL", "42501",
-					     "islo-net: replication connections are not allowed through the gateway");
-				return -1;
-			}
-		} else if (!strcmp(k, "options")) {
-			if (v[0]) {
-				pgp_sb_error(pp, "FATAL", "42501",
-					     "islo-net: the 'options' start-up parameter is not allowed through the gateway (set parameters with SET after connecting)");
-				return -1;
-			}
-		} else if (!strcasecmp(k, "client_encoding") && c->read_only &&
-			   !pgguard_encoding_safe(v)) {
-			log_escape(v, strlen(v), esc, sizeof(esc));
-			pgp_sb_error(pp, "FATAL", "42501",
-				     "islo-net: client_encoding \"%s\" is not allowed in a read-only session (use UTF8)",
-				     esc);
+		} else if ((pass = param_check(pp, k, v)) < 0) {
 			return -1;
-		} else if (param_passes(k)) {
+		} else if (pass) {
 			names[n] = k;
 			vals[n++] = v;
-		} else {
-			log_escape(k, strlen(k), esc, sizeof(esc));
-			pgp_sb_error(pp, "FATAL", "42501",
-				     "islo-net: start-up parameter \"%s\" is not allowed through the gateway",
-				     esc);
-			return -1;
 		}
 	}
-	if (!user || !user[0]) {
-		pgp_sb_error(pp, "FATAL", "28000", "islo-net: no user name in the start-up packet");
+	if (target_check(pp, user, &db) < 0)
 		return -1;
-	}
-	snprintf(pp->user, sizeof(pp->user), "%.*s", PF_PG_NAME_MAX, user);
-	if (strcmp(user, c->user)) {
-		log_escape(user, strlen(user), esc, sizeof(esc));
-		pgp_sb_error(pp, "FATAL", "28000",
-			     "islo-net: the gateway profile does not allow user \"%s\" for %s (it allows \"%s\")",
-			     esc, pp->f->host, c->user);
-		return -1;
-	}
-	if (!db || !db[0])
-		db = c->any_database ? c->user : c->databases[0];
-	snprintf(pp->database, sizeof(pp->database), "%.*s", PF_PG_NAME_MAX, db);
-	if (!c->any_database) {
-		for (i = 0; i < c->ndatabases; i++)
-			if (!strcmp(db, c->databases[i]))
-				break;
-		if (i == c->ndatabases || strlen(db) > PF_PG_NAME_MAX) {
-			log_escape(db, strlen(db), esc, sizeof(esc));
-			pgp_sb_error(pp, "FATAL", "28000",
-				     "islo-net: the gateway profile does not allow database \"%s\" for %s",
-				     esc, pp->f->host);
-			return -1;
-		}
-	} else if (strlen(db) > PF_PG_NAME_MAX) {
-		pgp_sb_error(pp, "FATAL", "28000", "islo-net: database name too long");
-		return -1;
-	}
 	/* a 3.x client beyond 3.0, or with protocol options: say what we speak */
 	if ((s->code & 0xffff) || npq) {
 		uint8_t out[PGW_STARTUP_MAX + 32];

@@ -56,6 +56,11 @@
  * Buffers are fixed per session (four of PGP_BUF, one held message of at
  * most PGP_QUERY_MAX); backpressure is lwIP's window and the socket's
  * buffer, as elsewhere.  Teardown goes through flow_close_later() only.
+ *
+ * The code: this file is the handler (start, the pump, deadlines, free);
+ * the sandbox side is pgfront.c, the upstream side and authentication
+ * pgauth.c, the relay pgrelay.c, audit and errors pgsession.c
+ * (pgproxy_int.h says which calls which).
  */
 #include "pgproxy_int.h"
 

@@ -68,18 +68,18 @@ static void fr_skip(struct framer *fr, struct pgbuf *from, uint32_t blen)
 	fr->left = blen;
 }
 
-/* One direction's handling of its messages (fr_run()). */
-struct fr_dir {
-	/* At a message's header (@type, body @blen): hold it, pass it on,
-	 * drop or refuse it.  Return: 1 to go on, 0 to stop (no room yet, or
-	 * the session ends) */
-	int (*header)(struct pgproxy *pp, uint8_t type, uint32_t blen,
-		      int *moved);
-	/* A held message is complete */
-	void (*decide)(struct pgproxy *pp);
-	/* A message's length is impossible: the session ends */
-	void (*bad)(struct pgproxy *pp);
-};
+/* A message's length is impossible: the session ends (the sandbox is told
+ * when the message was its own). */
+static void fr_bad(struct pgproxy *pp, const struct framer *fr)
+{
+	if (fr == &pp->fe) {
+		pgp_sb_error(pp, "FATAL", "08P01",
+			     "islo-net: invalid message length from the client");
+		pgp_sb_finish(pp, "protocol violation by the sandbox");
+	} else {
+		pgp_sb_finish(pp, "malformed message from upstream");
+	}
+}
 
 /**
  * fr_run() - Frame one direction's messages while the relay runs
@@ -87,11 +87,17 @@ struct fr_dir {
  * @fr:     The direction's framer
  * @from:   Bytes from that side
  * @to:     Bytes toward the other side
- * @d:      What the direction does with its messages
+ * @header: At a message's header (its type, its body's length): hold it,
+ *          pass it on, drop or refuse it.  Return: 1 to go on, 0 to stop
+ *          (no room yet, or the session ends)
+ * @decide: A held message is complete
  * Return: 1 if anything moved
  */
 static int fr_run(struct pgproxy *pp, struct framer *fr, struct pgbuf *from,
-		  struct pgbuf *to, const struct fr_dir *d)
+		  struct pgbuf *to,
+		  int (*header)(struct pgproxy *pp, uint8_t type, uint32_t blen,
+				int *moved),
+		  void (*decide)(struct pgproxy *pp))
 {
 	int moved = 0;
 
@@ -127,7 +133,7 @@ static int fr_run(struct pgproxy *pp, struct framer *fr, struct pgbuf *from,
 			moved = 1;
 			if (!fr->left) {
 				fr->mode = M_HDR;
-				d->decide(pp);
+				decide(pp);
 			}
 			continue;
 		}
@@ -135,10 +141,10 @@ static int fr_run(struct pgproxy *pp, struct framer *fr, struct pgbuf *from,
 		if (r == PGW_NEED_MORE)
 			return moved;
 		if (r == PGW_BAD) {
-			d->bad(pp);
+			fr_bad(pp, fr);
 			return 1;
 		}
-		if (!d->header(pp, type, blen, &moved))
+		if (!header(pp, type, blen, &moved))
 			return moved;
 	}
 	return moved;
@@ -262,7 +268,7 @@ static void fe_note(struct pgproxy *pp, uint8_t type)
 	}
 }
 
-/* At a message's header from the sandbox (fr_dir.header). */
+/* At a message's header from the sandbox (fr_run()'s @header). */
 static int fe_header(struct pgproxy *pp, uint8_t type, uint32_t blen,
 		     int *moved)
 {
@@ -296,23 +302,10 @@ static int fe_header(struct pgproxy *pp, uint8_t type, uint32_t blen,
 	return fr_pass(fr, &pp->sin, &pp->uout, type, blen, moved);
 }
 
-static void fe_bad(struct pgproxy *pp)
-{
-	pgp_sb_error(pp, "FATAL", "08P01",
-		     "islo-net: invalid message length from the client");
-	pgp_sb_finish(pp, "protocol violation by the sandbox");
-}
-
-static const struct fr_dir fe_dir = {
-	.header = fe_header,
-	.decide = fe_decide,
-	.bad = fe_bad,
-};
-
 /* Frame and forward the sandbox's messages.  Return: 1 if anything moved. */
 int pgp_fe_relay(struct pgproxy *pp)
 {
-	return fr_run(pp, &pp->fe, &pp->sin, &pp->uout, &fe_dir);
+	return fr_run(pp, &pp->fe, &pp->sin, &pp->uout, fe_header, fe_decide);
 }
 
 /* ------------------------------------------------------------------ */
@@ -403,7 +396,7 @@ static void be_decide(struct pgproxy *pp)
 	}
 }
 
-/* At a message's header from upstream (fr_dir.header): the answers
+/* At a message's header from upstream (fr_run()'s @header): the answers
  * ('C', 'E', 'Z', 'I', 's') are held, the rest streams. */
 static int be_header(struct pgproxy *pp, uint8_t type, uint32_t blen,
 		     int *moved)
@@ -421,22 +414,11 @@ static int be_header(struct pgproxy *pp, uint8_t type, uint32_t blen,
 	return fr_pass(fr, &pp->uin, &pp->sout, type, blen, moved);
 }
 
-static void be_bad(struct pgproxy *pp)
-{
-	pgp_sb_finish(pp, "malformed message from upstream");
-}
-
-static const struct fr_dir be_dir = {
-	.header = be_header,
-	.decide = be_decide,
-	.bad = be_bad,
-};
-
 /* Frame and forward upstream's messages.  Return: 1 if anything moved.
  * (Nothing here changes pp->up: checked once, not every round.) */
 int pgp_be_relay(struct pgproxy *pp)
 {
 	if (pp->up != U_RELAY)
 		return 0;
-	return fr_run(pp, &pp->be, &pp->uin, &pp->sout, &be_dir);
+	return fr_run(pp, &pp->be, &pp->uin, &pp->sout, be_header, be_decide);
 }
