@@ -116,12 +116,19 @@ install: $(BIN)
 # Side by side with veth, libslirp, pasta and slirp4netns (bench/README.md).
 # About 16 minutes; BENCH_QUICK=1 for about 2; BENCH_ARGS= passes options
 # to bench/run.py (e.g. BENCH_ARGS="--modes islo-gw,pasta --rounds 5").
+# BASE=<git revision> (e.g. HEAD~1) also builds islo-net as of that
+# revision (bench/build-base.sh) and runs islo-net's modes with both
+# binaries in the same rounds, then a table of both and their ratios.
+BASE_BIN := $(CURDIR)/$(BUILD)/bench/base/islo-net
 bench: $(BIN)
 	@mkdir -p $(BUILD)/bench
 	@$(if $(Q),echo "  CC      bench/tcp_rr.c")
 	$(Q)$(CC) -O2 -Wall -Wextra -o $(BUILD)/bench/tcp_rr bench/tcp_rr.c
+	$(if $(BASE),$(Q)CC="$(CC)" EXTRA_CFLAGS="$(EXTRA_CFLAGS)" EXTRA_LDLIBS="$(EXTRA_LDLIBS)" \
+		bench/build-base.sh "$(BASE)" $(BASE_BIN))
 	$(Q)python3 bench/run.py $(if $(filter 1,$(BENCH_QUICK)),--quick) \
-		--islo $(CURDIR)/$(BIN) --tcp-rr $(CURDIR)/$(BUILD)/bench/tcp_rr $(BENCH_ARGS)
+		--islo $(CURDIR)/$(BIN) --tcp-rr $(CURDIR)/$(BUILD)/bench/tcp_rr \
+		$(if $(BASE),--base $(BASE_BIN)) $(BENCH_ARGS)
 
 # Each libFuzzer target for FUZZ_SECONDS (fuzz/build.sh; FUZZ_TARGETS=
 # picks some, FUZZ_LEAKS=1 turns fuzz_frames' leak check on).
