@@ -896,9 +896,9 @@ def compare_table(summary, failures, modes):
             c = cmp.get(fig, {}).get(mode)
             if c and c["ratio"]:
                 r = c["ratio"]
-                gain = (r - 1) if higher else (1 / r - 1)
-                ratio = "%.3f (%s %.1f %%)" % (r, "better" if gain >= 0 else "worse",
-                                              abs(gain) * 100)
+                ratio = "%.3f (%+.1f %%, %s)" % (
+                    r, (r - 1) * 100,
+                    "same" if r == 1 else "better" if (r > 1) == higher else "worse")
             lines.append("| %s | %s | %s | %s | %s |" % (
                 "%s, %s (%s better)" % (name, unit, "higher" if higher else "lower")
                 if first else "", MODE_LABEL[mode], a, b, ratio))
