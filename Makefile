@@ -1,7 +1,8 @@
 # SPDX-License-Identifier: MIT
 # islo-net: one non-recursive Makefile.  `make V=1` shows the commands.
 #
-#   make            build ./islo-net (fetches lwIP from Debian's source package)
+#   make            build ./islo-net (fetches lwIP and BearSSL from Debian's
+#                   source packages: third_party/)
 #   make check      install what is missing, build, run every test
 #   make unit       build the unit-test runner only
 #   make fuzz       build and run the libFuzzer targets (clang)
@@ -13,13 +14,6 @@ CC      ?= cc
 PREFIX  ?= /usr/local
 BUILD   ?= build
 BIN     ?= islo-net
-LWIPVER := 2.1.3
-LWIPDIR := deps/lwip-$(LWIPVER)
-# BearSSL, built from Debian's source package: Debian's libbearssl.a is
-# compiled with -Os, which costs a third of a TLS handshake's CPU here
-# (its interpreted handshake code, SHA-2) (docs/DESIGN-NOTES.md).
-BEARVER := 0.6
-BEARDIR := deps/bearssl-$(BEARVER)
 
 Q := @
 ifeq ($(V),1)
@@ -34,10 +28,14 @@ WARN    := -Wall -Wextra -Wformat=2 -Wshadow -Wpointer-arith -Wstrict-prototypes
            -Wmissing-prototypes -Wno-unused-parameter -Wvla
 BASEFLAGS := -std=gnu11 -O2 -g -D_GNU_SOURCE -fno-strict-aliasing \
            -fstack-protector-strong -D_FORTIFY_SOURCE=2 $(EXTRA_CFLAGS)
-LWIP_INC := -Ilwip-port -I$(LWIPDIR)/src/include
-BEAR_INC := -I$(BEARDIR)/inc
+
+.PHONY: all check check-asan unit deps test fuzz lint format install clean distclean bench
+all: $(BIN)
+
+# lwIP and BearSSL: versions, fetch, patches, port, libraries
+include third_party/build.mk
+
 CFLAGS_ISLO := $(BASEFLAGS) $(WARN) -Isrc $(LWIP_INC) $(BEAR_INC) $(PKG_CFLAGS) -MMD -MP
-CFLAGS_LWIP := $(BASEFLAGS) -w $(LWIP_INC) -MMD -MP
 LDFLAGS ?=
 LDLIBS  := $(PKG_LIBS) $(EXTRA_LDLIBS)
 
@@ -45,58 +43,6 @@ SRCS    := $(filter-out src/main.c,$(wildcard src/*.c))
 OBJS    := $(SRCS:src/%.c=$(BUILD)/src/%.o)
 UNIT_SRCS := $(wildcard tests/unit/*.c)
 UNIT_OBJS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/unit/%.o)
-
-LWIP_CORE := def inet_chksum init ip mem memp netif pbuf raw stats sys tcp \
-             tcp_in tcp_out timeouts udp
-LWIP_V4   := ip4 ip4_addr ip4_frag icmp
-LWIP_V6   := ip6 ip6_addr ip6_frag icmp6 nd6 mld6 inet6 ethip6
-LWIP_SRCS := $(LWIP_CORE:%=$(LWIPDIR)/src/core/%.c) \
-             $(LWIP_V4:%=$(LWIPDIR)/src/core/ipv4/%.c) \
-             $(LWIP_V6:%=$(LWIPDIR)/src/core/ipv6/%.c)
-LWIP_OBJS := $(LWIP_SRCS:$(LWIPDIR)/%.c=$(BUILD)/lwip/%.o) $(BUILD)/lwip/port/chksum.o
-LWIP_STAMP := $(LWIPDIR)/.islo-patched
-BEAR_STAMP := $(BEARDIR)/.islo-patched
-STAMPS := $(LWIP_STAMP) $(BEAR_STAMP)
-
-.PHONY: all check check-asan unit deps test fuzz lint format install clean distclean bench
-all: $(BIN)
-
-$(LWIP_STAMP): scripts/fetch-debsrc.sh $(wildcard patches/lwip/*.patch)
-	$(Q)scripts/fetch-debsrc.sh lwip $(LWIPVER)+dfsg1-2 lwip_$(LWIPVER)+dfsg1.orig.tar.xz \
-		0a8276d09fc4e97bbba2f953d74af2388fc2195ea156be9d7589e297a68fde24 \
-		lwip-$(LWIPVER) deps
-
-$(BEAR_STAMP): scripts/fetch-debsrc.sh
-	$(Q)scripts/fetch-debsrc.sh bearssl $(BEARVER)+dfsg.1-3 bearssl_$(BEARVER)+dfsg.1.orig.tar.xz \
-		102a625bd8f6155260867a50c508df8d8c3f796985dd744df1a68e5cd1a79004 \
-		bearssl-$(BEARVER) deps
-
-# Every BearSSL source file, with our optimisation and hardening flags
-# (the list is only known once the source is there: one recipe). On x86
-# BearSSL reads and writes unaligned words on purpose (BR_LE_UNALIGNED,
-# as Debian's build does): UBSan's alignment check is off for it alone.
-$(BUILD)/libbearssl.a: $(BEAR_STAMP) Makefile
-	@mkdir -p $(BUILD)/bearssl
-	@$(if $(Q),echo "  CC      bearssl-$(BEARVER)/src/*/*.c")
-	$(Q)cd $(BEARDIR)/src && find . -name '*.c' | sort | \
-		sed -e 's|^\./||' | xargs -P "$$(nproc)" -I{} sh -c \
-		'$(CC) $(BASEFLAGS) -fno-sanitize=alignment -w -I. -I../inc -c -o "$(CURDIR)/$(BUILD)/bearssl/$$(echo {} | tr / _).o" {}'
-	$(Q)rm -f $@ && ar rcs $@ $(BUILD)/bearssl/*.o
-
-$(LWIP_SRCS): $(LWIP_STAMP)
-
-$(BUILD)/lwip/%.o: $(LWIPDIR)/%.c $(LWIP_STAMP)
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  CC      lwip/$*.c")
-	$(Q)$(CC) $(CFLAGS_LWIP) -c -o $@ $<
-
-$(BUILD)/lwip/port/%.o: lwip-port/%.c
-	@mkdir -p $(dir $@)
-	@$(if $(Q),echo "  CC      lwip-port/$*.c")
-	$(Q)$(CC) $(CFLAGS_ISLO) -c -o $@ $<
-
-$(BUILD)/liblwip.a: $(LWIP_OBJS)
-	$(Q)rm -f $@ && ar rcs $@ $^
 
 $(BUILD)/src/%.o: src/%.c $(STAMPS)
 	@mkdir -p $(dir $@)
@@ -170,12 +116,19 @@ install: $(BIN)
 # Side by side with veth, libslirp, pasta and slirp4netns (bench/README.md).
 # About 16 minutes; BENCH_QUICK=1 for about 2; BENCH_ARGS= passes options
 # to bench/run.py (e.g. BENCH_ARGS="--modes islo-gw,pasta --rounds 5").
+# BASE=<git revision> (e.g. HEAD~1) also builds islo-net as of that
+# revision (bench/build-base.sh) and runs islo-net's modes with both
+# binaries in the same rounds, then a table of both and their ratios.
+BASE_BIN := $(CURDIR)/$(BUILD)/bench/base/islo-net
 bench: $(BIN)
 	@mkdir -p $(BUILD)/bench
 	@$(if $(Q),echo "  CC      bench/tcp_rr.c")
 	$(Q)$(CC) -O2 -Wall -Wextra -o $(BUILD)/bench/tcp_rr bench/tcp_rr.c
+	$(if $(BASE),$(Q)CC="$(CC)" EXTRA_CFLAGS="$(EXTRA_CFLAGS)" EXTRA_LDLIBS="$(EXTRA_LDLIBS)" \
+		bench/build-base.sh "$(BASE)" $(BASE_BIN))
 	$(Q)python3 bench/run.py $(if $(filter 1,$(BENCH_QUICK)),--quick) \
-		--islo $(CURDIR)/$(BIN) --tcp-rr $(CURDIR)/$(BUILD)/bench/tcp_rr $(BENCH_ARGS)
+		--islo $(CURDIR)/$(BIN) --tcp-rr $(CURDIR)/$(BUILD)/bench/tcp_rr \
+		$(if $(BASE),--base $(BASE_BIN)) $(BENCH_ARGS)
 
 # Each libFuzzer target for FUZZ_SECONDS (fuzz/build.sh; FUZZ_TARGETS=
 # picks some, FUZZ_LEAKS=1 turns fuzz_frames' leak check on).

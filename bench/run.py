@@ -39,6 +39,11 @@ mode, the mode order rotating from round to round; the table shows the
 median of the rounds with their min-max.  Traffic goes only to 127.0.0.1
 and to the namespaces this script makes.
 
+--base BIN (make bench BASE=<git revision>) compares two islo-net
+binaries in one run: each islo-net mode runs again as MODE@base with BIN,
+in the same interleaved rounds, and a second table gives both medians and
+their ratio.  Without --modes it runs the islo-net modes only.
+
 Python standard library only; the optional chart uses matplotlib, from
 /usr/bin/python3 if this interpreter lacks it.
 """
@@ -116,6 +121,8 @@ FIGURES = {
     "mem_tls": ("islo-net PSS per idle intercepted TLS connection", "KiB", False),
 }
 REF = "islo-gw"
+ISLO_MODES = [m for m in MODES if m.startswith("islo")]
+BASE = "@base"      # MODE@base: an islo-net mode run with --base's binary
 CRR_CLIENTS = 4
 # the islo-net mode each figure's ratio column compares with
 FIG_REF = {k: ("islo-tls" if k.startswith("tls_") else None if k.startswith("mem_") else REF)
@@ -130,6 +137,20 @@ PACKAGES = {"iperf3": "iperf3", "pasta": "passt", "slirp4netns": "slirp4netns",
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
+
+
+def kind(mode):
+    """The mode itself, for MODE@base as for MODE."""
+    return mode[:-len(BASE)] if mode.endswith(BASE) else mode
+
+
+def islo_bin(mode, args):
+    """The islo-net binary mode runs: --base's for MODE@base."""
+    return args.base if mode.endswith(BASE) else args.islo
+
+
+def label(mode):
+    return MODE_LABEL[kind(mode)] + (" [base]" if mode.endswith(BASE) else "")
 
 
 # ---------------------------------------------------------------------------
@@ -324,6 +345,8 @@ class Servers:
 
 def mode_available(mode, args, servers):
     """None if the mode can run here, else why not."""
+    islo = islo_bin(mode, args)
+    mode = kind(mode)
     if mode == "veth":
         return servers.veth_error
     if mode in TLS_MODES:
@@ -336,8 +359,8 @@ def mode_available(mode, args, servers):
     if mode in HOST_MODES:
         return None
     if mode.startswith("islo"):
-        if not os.access(args.islo, os.X_OK):
-            return "%s not built (run make)" % args.islo
+        if not os.access(islo, os.X_OK):
+            return "%s not built (run make)" % islo
         return None
     if mode == "pasta":
         if not which("pasta"):
@@ -370,7 +393,7 @@ def host_gateway():
 def target_host(mode):
     return {"veth": VETH_SRV, "islo-gw": "bench.example", "islo-gw-1500": "bench.example",
             "islo-nat": "10.0.2.2", "pasta": host_gateway(),
-            "slirp4netns": "10.0.2.2"}[mode]
+            "slirp4netns": "10.0.2.2"}[kind(mode)]
 
 
 def launch(mode, client_sh, args, servers, extra=()):
@@ -379,7 +402,9 @@ def launch(mode, client_sh, args, servers, extra=()):
     Return: (Popen of the sandbox, Popen of a helper or None, pid whose CPU
     is the stack's or None)
     """
-    islo_common = [args.islo, "run", "-q", "--dns-upstream",
+    islo = islo_bin(mode, args)
+    mode = kind(mode)
+    islo_common = [islo, "run", "-q", "--dns-upstream",
                    "127.0.0.1:%d" % servers.dns_port]
     sh = ["sh", "-c", client_sh]
     out = dict(stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -588,8 +613,8 @@ def measure_serve_idle(mode, args, servers, _startup):
     sys.path.insert(0, HERE)
     import serve_idle
     try:
-        r = serve_idle.measure(args.islo, args.tcp_rr, servers.dns_port, 200, 500,
-                               args.rr_count, log=log)
+        r = serve_idle.measure(islo_bin(mode, args), args.tcp_rr, servers.dns_port,
+                               200, 500, args.rr_count, log=log)
     except (RuntimeError, OSError, subprocess.SubprocessError) as e:
         return None, str(e)
     log("bench:   serve_idle: %d sandboxes x %d idle connections" %
@@ -652,6 +677,7 @@ def tls_target(mode, servers):
     """(tls_client options, its HOST PORT, curl options + URL) for mode."""
     t = servers.tls
     up = t.up_port
+    mode = kind(mode)
     if mode in ("islo-tls", "islo-tls-inject"):
         # the sandbox trusts the islo-net CA (SSL_CERT_FILE, CURL_CA_BUNDLE)
         return "", "bench.example %d" % up, "https://bench.example:%d" % up
@@ -735,7 +761,7 @@ def measure_mem(mode, args, servers, _startup):
     """islo-net's PSS growth per idle TLS connection (handshake done, idle)."""
     n, warm, hold = args.idle_conns, 10, 3
     target = "bench.example %d" % servers.tls.up_port
-    if mode == "islo-gw":       # passthrough: the client checks nginx's own certificate
+    if kind(mode) == "islo-gw":     # passthrough: the client checks nginx's own certificate
         opts, key = "-c %s " % servers.tls.ca, "mem_pass"
     else:                       # intercepted: the sandbox trusts the islo-net CA
         opts, key = "", "mem_tls"
@@ -826,6 +852,56 @@ def table(summary, failures, skipped, modes):
                 ratio = "%.2f" % (ref["median"] / s["median"]) \
                     if ref and mode != fref and s["median"] else ""
             lines.append("| %s | %s | %s | %s |" % (name, MODE_LABEL[mode], cell, ratio))
+            first = False
+    return "\n".join(lines)
+
+
+def compare(summary, modes):
+    """figure -> mode -> this build's median, the base's, this / base."""
+    out = {}
+    for fig in FIGURES:
+        per_mode = summary.get(fig, {})
+        for mode in modes:
+            a, b = per_mode.get(mode), per_mode.get(mode + BASE)
+            if a and b:
+                out.setdefault(fig, {})[mode] = {
+                    "median": a["median"], "base_median": b["median"],
+                    "ratio": a["median"] / b["median"] if b["median"] else None}
+    return out
+
+
+def compare_table(summary, failures, modes):
+    """Each islo-net figure for this build and the base, with the ratio of
+    their medians and whether this build is better or worse."""
+    lines = ["| figure | mode | this build: median [min-max] | base: median [min-max] "
+             "| this / base (medians) |", "|---|---|---|---|---|"]
+    cmp = compare(summary, modes)
+
+    def cell(fig, mode):
+        s = summary.get(fig, {}).get(mode)
+        if s:
+            return "%s [%s-%s]" % (fmt(s["median"]), fmt(s["min"]), fmt(s["max"]))
+        why = failures.get((fig, mode))     # (unavailable modes were named)
+        return "FAILED (%s)" % why[:60] if why else ""
+
+    for fig, (name, unit, higher) in FIGURES.items():
+        first = True
+        for mode in modes:
+            if mode not in ISLO_MODES:
+                continue
+            a, b = cell(fig, mode), cell(fig, mode + BASE)
+            if not a and not b:
+                continue        # figure not measured for this mode
+            ratio = ""
+            c = cmp.get(fig, {}).get(mode)
+            if c and c["ratio"]:
+                r = c["ratio"]
+                ratio = "%.3f (%+.1f %%, %s)" % (
+                    r, (r - 1) * 100,
+                    "same" if r == 1 else "better" if (r > 1) == higher else "worse")
+            lines.append("| %s | %s | %s | %s | %s |" % (
+                "%s, %s (%s better)" % (name, unit, "higher" if higher else "lower")
+                if first else "", MODE_LABEL[mode], a, b, ratio))
             first = False
     return "\n".join(lines)
 
@@ -922,9 +998,13 @@ def main():
     ap.add_argument("--omit", type=int, help="iperf3 warm-up seconds not counted")
     ap.add_argument("--rr-count", type=int, help="round trips per latency run")
     ap.add_argument("--crr-seconds", type=float, help="seconds per connection-rate run")
-    ap.add_argument("--modes", default=",".join(MODES),
-                    help="comma-separated subset of: " + ", ".join(MODES))
+    ap.add_argument("--modes",
+                    help="comma-separated subset of: " + ", ".join(MODES) +
+                    " (default: all; with --base, the islo-net modes)")
     ap.add_argument("--islo", default=os.path.join(TOP, "islo-net"))
+    ap.add_argument("--base", metavar="BIN",
+                    help="a second islo-net (e.g. the previous commit's): each islo-net "
+                    "mode also runs with it, and a table compares the two")
     ap.add_argument("--tcp-rr", default=os.path.join(TOP, "build", "bench", "tcp_rr"))
     ap.add_argument("--results", default=os.path.join(HERE, "results"))
     ap.add_argument("--tls-client", default=os.path.join(TOP, "build", "bench", "tls_client"),
@@ -961,10 +1041,16 @@ def main():
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, max(want, hard)))
     except (ValueError, OSError):
         pass
+    if args.modes is None:
+        args.modes = ",".join(ISLO_MODES if args.base else MODES)
     modes = [m for m in args.modes.split(",") if m]
     for m in modes:
         if m not in MODES:
             ap.error("unknown mode %r" % m)
+    head_modes = modes      # the main table's
+    if args.base:
+        args.base = os.path.abspath(args.base)
+        modes = modes + [m + BASE for m in modes if m in ISLO_MODES]
 
     if not args.no_install:
         ensure_packages(not args.no_chart)
@@ -983,7 +1069,7 @@ def main():
     started = time.time()
     try:
         servers.start("veth" in modes)
-        want_tls = any(m in TLS_MODES for m in modes)
+        want_tls = any(kind(m) in TLS_MODES for m in modes)
         if want_tls:
             servers.start_tls("mitmproxy" in modes)
         skipped = {}
@@ -991,25 +1077,25 @@ def main():
             why = mode_available(m, args, servers)
             if why:
                 skipped[m] = why
-                print("%s: not available: %s" % (MODE_LABEL[m], why), flush=True)
+                print("%s: not available: %s" % (label(m), why), flush=True)
         live = [m for m in modes if m not in skipped]
 
         startup = {m: startup_cpu(m, args, servers) for m in live}
         tests = [("tcp_up", lambda m: measure_iperf(m, False, args, servers, startup), live),
                  ("tcp_down", lambda m: measure_iperf(m, True, args, servers, startup), live),
                  ("rr", lambda m: measure_rr(m, args, servers, startup),
-                  [m for m in live if m != "islo-gw-1500"]),
+                  [m for m in live if kind(m) != "islo-gw-1500"]),
                  ("rr_idle", lambda m: measure_rr_idle(m, args, servers, startup),
-                  [m for m in live if m == "islo-gw"]),
+                  [m for m in live if kind(m) == "islo-gw"]),
                  ("serve_idle", lambda m: measure_serve_idle(m, args, servers, startup),
-                  [m for m in live if m == "islo-gw"]),
+                  [m for m in live if kind(m) == "islo-gw"]),
                  ("crr", lambda m: measure_crr(m, args, servers, startup),
-                  [m for m in live if m != "islo-gw-1500"]),
+                  [m for m in live if kind(m) != "islo-gw-1500"]),
                  ("crr_par", lambda m: measure_crr_par(m, args, servers, startup),
-                  [m for m in live if m != "islo-gw-1500"])]
-        old = [m for m in live if m not in TLS_MODES]
+                  [m for m in live if kind(m) != "islo-gw-1500"])]
+        old = [m for m in live if kind(m) not in TLS_MODES]
         tests = [(n, f, [m for m in ms if m in old]) for n, f, ms in tests]
-        tls_live = [m for m in live if m in TLS_MODES]
+        tls_live = [m for m in live if kind(m) in TLS_MODES]
         tests += [("tls_down", lambda m: measure_tls_down(m, args, servers, startup), tls_live),
                   ("tls_rr", lambda m: measure_tls_rr(m, args, servers, startup), tls_live),
                   ("tls_cps", lambda m: measure_tls_cps(m, args, servers, startup), tls_live),
@@ -1017,7 +1103,7 @@ def main():
                    tls_live)]
         if servers.tls and not servers.tls_error:
             tests.append(("mem", lambda m: measure_mem(m, args, servers, startup),
-                          [m for m in live if m in ("islo-gw", "islo-tls")]))
+                          [m for m in live if kind(m) in ("islo-gw", "islo-tls")]))
         if args.tests:
             want = set(args.tests.split(","))
             tests = [t for t in tests if t[0] in want]
@@ -1042,7 +1128,7 @@ def main():
                                 "seconds": round(time.time() - t0, 2)})
                     if err or not vals:
                         keys = fail_keys.get(name) or (
-                            ["mem_pass"] if mode == "islo-gw" else ["mem_tls"])
+                            ["mem_pass"] if kind(mode) == "islo-gw" else ["mem_tls"])
                         for key in keys:
                             failures[(key, mode)] = err or "no result"
                         log("bench: round %d %-6s %-13s FAILED: %s" % (rnd + 1, name, mode, err))
@@ -1063,7 +1149,7 @@ def main():
                 if m != "tls-direct":
                     samples["tls_added"].setdefault(m, []).append(v - per["tls-direct"])
     summary = summarise(samples)
-    tbl = table(summary, failures, skipped, modes)
+    tbl = table(summary, failures, skipped, head_modes)
     stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
     meta = {
         "timestamp": stamp, "host": platform.node(), "kernel": platform.release(),
@@ -1074,6 +1160,7 @@ def main():
         "startup_cpu_s": startup,
         "loadavg_before": load_before, "loadavg_after": loadavg(),
         "versions": {"islo-net": version([args.islo, "--version"]),
+                     "islo-net base": args.base and version([args.base, "--version"]),
                      "iperf3": version(["iperf3", "--version"]),
                      "slirp4netns": version(["slirp4netns", "--version"]),
                      "passt": version(["dpkg-query", "-W", "-f", "${Version}", "passt"]),
@@ -1095,12 +1182,14 @@ def main():
     os.makedirs(args.results, exist_ok=True)
     path = os.path.join(args.results, stamp + ".json")
     with open(path, "w") as f:
-        json.dump({"meta": meta, "modes": {m: MODE_LABEL[m] for m in modes},
+        json.dump({"meta": meta, "modes": {m: label(m) for m in modes},
                    "figures": {k: {"label": v[0], "unit": v[1], "higher_is_better": v[2]}
                                for k, v in FIGURES.items()},
                    "skipped": skipped, "summary": summary, "ratio_islo_over": ratios,
                    "ratio_reference": FIG_REF,
                    "failures": ["%s %s: %s" % (k[0], k[1], v) for k, v in failures.items()],
+                   "base": args.base and {"binary": args.base,
+                                          "compare": compare(summary, head_modes)},
                    "raw": raw}, f, indent=1)
     print()
     print("islo-net make bench: %d round(s), %s, %d CPUs, kernel %s, %.0f s, "
@@ -1108,6 +1197,11 @@ def main():
               args.rounds, meta["cpu"], meta["cpus"], meta["kernel"], meta["elapsed_s"],
               load_before and load_before[0], meta["loadavg_after"] and meta["loadavg_after"][0]))
     print(tbl)
+    if args.base:
+        print()
+        print("this build (%s) against the base (%s), the same rounds:" % (
+            args.islo, args.base))
+        print(compare_table(summary, failures, head_modes))
     print()
     print("JSON: %s" % os.path.relpath(path, TOP))
     if not args.no_chart:

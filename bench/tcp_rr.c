@@ -6,7 +6,7 @@
  *
  *   tcp_rr server ADDR PORT       echo server (epoll, one thread): echoes
  *                                 whatever it reads until EOF; a read of
- *                                 exactly the one byte 's' is a probe that
+ *                                 exactly the one byte '>' is a probe that
  *                                 asks the server to close first.
  *   tcp_rr rr  HOST PORT N        one connection, TCP_NODELAY, N one-byte
  *                                 round trips after 10% warm-up; prints
@@ -28,10 +28,12 @@
  *                                 prints {"held":K} and keeps them until
  *                                 its standard input closes
  *
- * The probe bytes are lower-case on purpose: islo-net's gateway peeks at
- * the first bytes of every connection for a TLS SNI or an HTTP Host, and a
- * lone upper-case letter could still become an HTTP method ("C" -> "CONNECT"),
- * so it would wait for more (and refuse the connection after 10 s).
+ * The probe bytes are punctuation that no HTTP token may hold ('=', ';',
+ * '<', '>'), on purpose: islo-net's gateway peeks at the first bytes of
+ * every connection for a TLS SNI or an HTTP Host, and a lone letter or
+ * digit, of either case, could still begin an HTTP method (src/peek.c,
+ * peek_http_start()), so it would wait for more (and refuse the connection
+ * after 10 s).
  *
  * HOST may be a name (resolved once, with getaddrinfo, before timing).
  * With -P as the first argument, the client first widens
@@ -143,7 +145,7 @@ static void rr_once(const struct addrinfo *ai, long n, double *p50,
 {
 	long warm = n / 10, i;
 	double *lat = calloc((size_t)n, sizeof(*lat)), sum = 0;
-	char c = 'r';
+	char c = '=';
 	int s = connect_to(ai);
 
 	if (!lat)
@@ -183,7 +185,7 @@ static int run_rr_idle(const struct addrinfo *ai, long n, long k)
 	double p50, p99, mean, ip50, ip99, imean;
 	int *fds = calloc((size_t)k, sizeof(*fds));
 	long i;
-	char c = 'x';
+	char c = ';';
 
 	if (!fds)
 		die("calloc");
@@ -206,7 +208,7 @@ static int run_rr_idle(const struct addrinfo *ai, long n, long k)
 static int run_hold(const struct addrinfo *ai, long k)
 {
 	long i;
-	char c = 'x', buf[64];
+	char c = ';', buf[64];
 
 	for (i = 0; i < k; i++) {
 		int s = connect_to(ai);
@@ -242,7 +244,7 @@ static int run_crr(const struct addrinfo *ai, double secs, int server_closes)
 	if (!lat)
 		die("malloc");
 	while ((t_last = now_us()) < t_end) {
-		char c = server_closes ? 's' : 'c', buf[16];
+		char c = server_closes ? '>' : '<', buf[16];
 		int s = connect_to(ai);
 		ssize_t r;
 
@@ -346,7 +348,7 @@ static int serve(const char *addr, const char *port)
 				close(fd);
 				continue;
 			}
-			if (r == 1 && buf[0] == 's')
+			if (r == 1 && buf[0] == '>')
 				close(fd); /* crr-sc probe: the server closes first */
 		}
 	}

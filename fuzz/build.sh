@@ -21,7 +21,9 @@ set -eu
 cd "$(dirname "$0")/.."
 TARGETS=${FUZZ_TARGETS:-"fuzz_dns fuzz_peek fuzz_profile fuzz_frames fuzz_http1 fuzz_cert fuzz_dhcp fuzz_proxy fuzz_stream fuzz_ctl fuzz_pg fuzz_vnet fuzz_ec fuzz_ipfrag"}
 OUT=fuzz/build
-CFLAGS_COMMON="-std=gnu11 -D_GNU_SOURCE -g -O1 -Isrc -Ilwip-port -Ideps/lwip-2.1.3/src/include -Ideps/bearssl-0.6/inc -Wall -Wextra"
+# lwIP's and BearSSL's trees as the Makefile fetches them (third_party/)
+ver() { sed -n "s/^$1 *:= *//p" third_party/versions.mk; }
+CFLAGS_COMMON="-std=gnu11 -D_GNU_SOURCE -g -O1 -Isrc -Ithird_party/lwip/port -Ideps/lwip-$(ver LWIPVER)/src/include -Ideps/bearssl-$(ver BEARVER)/inc -Wall -Wextra"
 
 srcs() {
 	case "$1" in

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * test_chksum.c - our Internet checksum (lwip-port/chksum.c) against the
- * RFC 1071 definition, at every length and alignment, and inside lwIP.
+ * test_chksum.c - our Internet checksum (third_party/lwip/port/chksum.c)
+ * against the RFC 1071 definition, at every length and alignment, and
+ * inside lwIP.
  */
 #include <stdint.h>
 #include <stdlib.h>

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * test_lwip_reass.c - lwIP's own reassembly keys on the input netif
- * (patches/lwip/0003): two netifs with the same addresses, as two
- * sandboxes have, each given one half of a datagram with the same source,
- * destination and ID, complete nothing; each completes its own.
+ * (third_party/lwip/patches/0003): two netifs with the same addresses, as
+ * two sandboxes have, each given one half of a datagram with the same
+ * source, destination and ID, complete nothing; each completes its own.
  *
  * The gateway reassembles before lwIP (src/ipfrag.c), so this checks the
  * patch on its own, through ip4_input()/ip6_input() directly.

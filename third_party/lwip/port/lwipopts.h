@@ -89,8 +89,8 @@ struct netif *islo_input_netif(void);
 #define TCP_OOSEQ_MAX_BYTES         (2 * 1024 * 1024)
 #define TCP_OOSEQ_MAX_PBUFS         256
 #define LWIP_TCP_SACK_OUT           0
-/* Our patch (patches/lwip/0002): fill a window smaller than one segment
- * at once rather than from the persist timer. */
+/* Our patch (third_party/lwip/patches/0002): fill a window smaller than
+ * one segment at once rather than from the persist timer. */
 #define LWIP_TCP_SPLIT_TO_WINDOW    1
 /* lwIP's SYN_RCVD pcbs per listener (= per sandbox) are bounded: 255
  * (gw.c), behind flow.c's smaller half-open queue */
@@ -108,7 +108,7 @@ struct netif *islo_input_netif(void);
 #define LWIP_DISABLE_TCP_SANITY_CHECKS 1
 
 /* Checksums: generated and checked in software, but see TAP offload. */
-/* our checksum routine (lwip-port/chksum.c): 64-bit accumulation */
+/* our checksum routine (chksum.c, beside this file): 64-bit accumulation */
 #include <stdint.h>
 uint16_t islo_chksum(const void *dataptr, int len);
 #define LWIP_CHKSUM                 islo_chksum
@@ -131,8 +131,8 @@ extern int islo_chksum_copy_off;
 uint16_t islo_chksum_copy(void *dst, const void *src, uint16_t len);
 #define LWIP_CHKSUM_COPY(dst, src, len) islo_chksum_copy(dst, src, len)
 
-/* Our patch (patches/lwip/0001): terminate every destination address and
- * every port on the sandbox's netif. */
+/* Our patch (third_party/lwip/patches/0001): terminate every destination
+ * address and every port on the sandbox's netif. */
 #define LWIP_IP_ACCEPT_ANY_DEST(netif)     1
 #define TCP_LISTEN_PORT_MATCH(lpcb, port)  1
 

@@ -4,8 +4,12 @@
 # fetch-debsrc.sh PACKAGE DEBVER ORIG SHA256 TOPDIR DEPSDIR - fetch a
 # third-party library pristine from its Debian source package, check the
 # upstream tarball ORIG by sha256, unpack it as DEPSDIR/TOPDIR and apply
-# our patches from patches/PACKAGE/ (if any).  Used for lwIP and BearSSL
-# (see the Makefile for the versions and checksums).
+# our patches from third_party/PACKAGE/patches/ (if any).  Used for lwIP
+# and BearSSL (third_party/versions.mk has the versions and checksums;
+# third_party/README.md says what is fetched and why).
+#
+# Offline: when DEPSDIR already holds ORIG with the right sha256 (a
+# previous fetch, or a copy), nothing is downloaded.
 #
 # The deb-src entry is derived at run time from this machine's own Debian
 # sources (deb822 .sources or one-line sources.list): the same mirror, the
@@ -21,7 +25,7 @@ ORIG=$3
 SHA256=$4
 TOP=$5
 DEPS=$6
-HERE=$(cd "$(dirname "$0")/.." && pwd)
+HERE=$(cd "$(dirname "$0")" && pwd)
 
 mkdir -p "$DEPS"
 DEPS=$(cd "$DEPS" && pwd)
@@ -77,7 +81,7 @@ mkdir -p "$SRC.tmp"
 tar -C "$SRC.tmp" -xJf "$DEPS/$ORIG"
 mv "$SRC.tmp/$TOP" "$SRC"
 rmdir "$SRC.tmp"
-for p in "$HERE"/patches/"$PKG"/*.patch; do
+for p in "$HERE"/"$PKG"/patches/*.patch; do
 	[ -f "$p" ] || continue
 	echo "  PATCH   $(basename "$p")"
 	patch -s -p1 -d "$SRC" <"$p"
