@@ -63,6 +63,7 @@
 #include "ca.h"
 #include "der.h"
 #include "ecfast.h"
+#include "fileutil.h"
 #include "trust.h"
 
 #define CA_CERT_MAX     2048  /* our CA certificate is ~500 bytes */
@@ -170,20 +171,6 @@ struct ca {
 	int bucket[CA_HASH_BUCKETS];
 };
 
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
-
 static char *path_join(const char *dir, const char *file)
 {
 	char *p;
@@ -234,23 +221,6 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	while (n) {
-		ssize_t r = write(fd, b, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		b += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 /**
  * write_file_atomic() - Write a file under a temporary name, then rename
  * @path: Final name
@@ -273,7 +243,7 @@ static int write_file_atomic(const char *path, const void *data, size_t len,
 		  mode);
 	if (fd < 0)
 		goto fail_free;
-	if (fchmod(fd, mode) || write_all(fd, data, len) || fsync(fd)) {
+	if (fchmod(fd, mode) || fu_write_all(fd, data, len) || fsync(fd)) {
 		e = errno;
 		close(fd);
 		errno = e;
@@ -316,32 +286,32 @@ static int read_key_file(const char *path, uint8_t **buf, size_t *len,
 	if (fd < 0 && errno == ENOENT)
 		return 1;
 	if (fd < 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		fu_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", path);
+		fu_seterr(err, errlen, "%s: not a regular file", path);
 		close(fd);
 		return -1;
 	}
 	if (st.st_mode & 077) {
-		seterr(err, errlen,
-		       "%s: private key is readable or writable by group or "
-		       "others (mode %04o); refusing to use it: chmod 600 it "
-		       "if it is still secret",
-		       path, (unsigned)(st.st_mode & 07777));
+		fu_seterr(err, errlen,
+			  "%s: private key is readable or writable by group or "
+			  "others (mode %04o); refusing to use it: chmod 600 it "
+			  "if it is still secret",
+			  path, (unsigned)(st.st_mode & 07777));
 		close(fd);
 		return -1;
 	}
 	if (st.st_size <= 0 || st.st_size > CA_READ_MAX) {
-		seterr(err, errlen, "%s: bad size %lld", path,
-		       (long long)st.st_size);
+		fu_seterr(err, errlen, "%s: bad size %lld", path,
+			  (long long)st.st_size);
 		close(fd);
 		return -1;
 	}
 	b = malloc((size_t)st.st_size + 1);
 	if (!b) {
-		seterr(err, errlen, "out of memory");
+		fu_seterr(err, errlen, "out of memory");
 		close(fd);
 		return -1;
 	}
@@ -771,12 +741,12 @@ static int load_key(struct ca *ca, const uint8_t *pem, size_t len, char *err,
 
 	trust_pem_each(pem, len, first_obj_cb, &f);
 	if (!f.der) {
-		seterr(err, errlen, "%s: no EC PRIVATE KEY in it", ca->key_path);
+		fu_seterr(err, errlen, "%s: no EC PRIVATE KEY in it", ca->key_path);
 		return -1;
 	}
 	sd = malloc(sizeof(*sd));
 	if (!sd) {
-		seterr(err, errlen, "out of memory");
+		fu_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	br_skey_decoder_init(sd);
@@ -784,8 +754,8 @@ static int load_key(struct ca *ca, const uint8_t *pem, size_t len, char *err,
 	k = br_skey_decoder_get_ec(sd);
 	if (br_skey_decoder_last_error(sd) || !k || k->curve != BR_EC_secp256r1 ||
 	    k->xlen == 0 || k->xlen > sizeof(ca->skbuf)) {
-		seterr(err, errlen, "%s: not a P-256 EC private key",
-		       ca->key_path);
+		fu_seterr(err, errlen, "%s: not a P-256 EC private key",
+			  ca->key_path);
 		goto out;
 	}
 	memcpy(ca->skbuf, k->x, k->xlen);
@@ -793,7 +763,7 @@ static int load_key(struct ca *ca, const uint8_t *pem, size_t len, char *err,
 	ca->sk.x = ca->skbuf;
 	ca->sk.xlen = k->xlen;
 	if (!br_ec_compute_pub(ecfast_impl(), &ca->pk, ca->pkbuf, &ca->sk)) {
-		seterr(err, errlen, "%s: bad private key", ca->key_path);
+		fu_seterr(err, errlen, "%s: bad private key", ca->key_path);
 		goto out;
 	}
 	rc = 0;
@@ -827,18 +797,18 @@ static int load_cert(struct ca *ca, char *err, size_t errlen)
 	if (trust_read_file(ca->cert_path, CA_READ_MAX, &buf, &len)) {
 		if (errno == ENOENT)
 			return 1;
-		seterr(err, errlen, "%s: %s", ca->cert_path, strerror(errno));
+		fu_seterr(err, errlen, "%s: %s", ca->cert_path, strerror(errno));
 		return -1;
 	}
 	trust_pem_each(buf, len, first_obj_cb, &f);
 	free(buf);
 	if (!f.der) {
-		seterr(err, errlen, "%s: no CERTIFICATE in it", ca->cert_path);
+		fu_seterr(err, errlen, "%s: no CERTIFICATE in it", ca->cert_path);
 		return -1;
 	}
 	xd = malloc(sizeof(*xd));
 	if (!xd) {
-		seterr(err, errlen, "out of memory");
+		fu_seterr(err, errlen, "out of memory");
 		free(f.der);
 		return -1;
 	}
@@ -847,26 +817,26 @@ static int load_cert(struct ca *ca, char *err, size_t errlen)
 	br_x509_decoder_push(xd, f.der, f.len);
 	pk = br_x509_decoder_get_pkey(xd);
 	if (!pk || dc.err) {
-		seterr(err, errlen, "%s: cannot decode the certificate",
-		       ca->cert_path);
+		fu_seterr(err, errlen, "%s: cannot decode the certificate",
+			  ca->cert_path);
 		goto out;
 	}
 	if (pk->key_type != BR_KEYTYPE_EC || pk->key.ec.curve != BR_EC_secp256r1 ||
 	    pk->key.ec.qlen != ca->pk.qlen ||
 	    memcmp(pk->key.ec.q, ca->pk.q, ca->pk.qlen)) {
-		seterr(err, errlen, "%s does not match the key in %s",
-		       ca->cert_path, ca->key_path);
+		fu_seterr(err, errlen, "%s does not match the key in %s",
+			  ca->cert_path, ca->key_path);
 		goto out;
 	}
 	if (!br_x509_decoder_isCA(xd)) {
-		seterr(err, errlen, "%s is not a CA certificate", ca->cert_path);
+		fu_seterr(err, errlen, "%s is not a CA certificate", ca->cert_path);
 		goto out;
 	}
 	ca->not_after = bearssl_time(xd->notafter_days, xd->notafter_seconds);
 	if (ca->not_after <= time(NULL)) {
-		seterr(err, errlen,
-		       "%s has expired: remove it and %s to make a new CA",
-		       ca->cert_path, ca->key_path);
+		fu_seterr(err, errlen,
+			  "%s has expired: remove it and %s to make a new CA",
+			  ca->cert_path, ca->key_path);
 		goto out;
 	}
 	ca->cert = f.der;
@@ -904,22 +874,22 @@ static int create_ca(struct ca *ca, char *err, size_t errlen)
 	if (!br_ec_keygen(&ca->rng.vtable, ecfast_impl(), &ca->sk, ca->skbuf,
 			  BR_EC_secp256r1) ||
 	    !br_ec_compute_pub(ecfast_impl(), &ca->pk, ca->pkbuf, &ca->sk)) {
-		seterr(err, errlen, "CA key generation failed");
+		fu_seterr(err, errlen, "CA key generation failed");
 		return -1;
 	}
 	if (make_ca_cert(ca, cert, sizeof(cert), &clen)) {
-		seterr(err, errlen, "cannot build the CA certificate");
+		fu_seterr(err, errlen, "cannot build the CA certificate");
 		return -1;
 	}
 	plen = br_pem_encode(NULL, cert, clen, "CERTIFICATE", BR_PEM_LINE64);
 	pem = malloc(plen + 1);
 	if (!pem) {
-		seterr(err, errlen, "out of memory");
+		fu_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	br_pem_encode(pem, cert, clen, "CERTIFICATE", BR_PEM_LINE64);
 	if (write_file_atomic(ca->cert_path, pem, plen, 0644)) {
-		seterr(err, errlen, "%s: %s", ca->cert_path, strerror(errno));
+		fu_seterr(err, errlen, "%s: %s", ca->cert_path, strerror(errno));
 		goto out;
 	}
 	free(pem);
@@ -927,7 +897,7 @@ static int create_ca(struct ca *ca, char *err, size_t errlen)
 
 	klen = br_encode_ec_raw_der(NULL, &ca->sk, &ca->pk);
 	if (!klen || klen > sizeof(keyder)) {
-		seterr(err, errlen, "cannot encode the CA key");
+		fu_seterr(err, errlen, "cannot encode the CA key");
 		goto out;
 	}
 	br_encode_ec_raw_der(keyder, &ca->sk, &ca->pk);
@@ -935,12 +905,12 @@ static int create_ca(struct ca *ca, char *err, size_t errlen)
 			     BR_PEM_LINE64);
 	pem = malloc(plen + 1);
 	if (!pem) {
-		seterr(err, errlen, "out of memory");
+		fu_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	br_pem_encode(pem, keyder, klen, BR_ENCODE_PEM_EC_RAW, BR_PEM_LINE64);
 	if (write_file_atomic(ca->key_path, pem, plen, 0600)) {
-		seterr(err, errlen, "%s: %s", ca->key_path, strerror(errno));
+		fu_seterr(err, errlen, "%s: %s", ca->key_path, strerror(errno));
 		goto out;
 	}
 	rc = 0;
@@ -976,7 +946,7 @@ static int open_locked(struct ca *ca, char *err, size_t errlen)
 		r = read_key_file(ca->key_path, &key, &klen, err, errlen);
 		if (r) {
 			if (r == 1)
-				seterr(err, errlen, "%s vanished", ca->key_path);
+				fu_seterr(err, errlen, "%s vanished", ca->key_path);
 			return -1;
 		}
 	}
@@ -987,10 +957,10 @@ static int open_locked(struct ca *ca, char *err, size_t errlen)
 		return -1;
 	r = load_cert(ca, err, errlen);
 	if (r == 1)
-		seterr(err, errlen,
-		       "%s is missing but %s exists: restore it, or remove "
-		       "the key to make a new CA",
-		       ca->cert_path, ca->key_path);
+		fu_seterr(err, errlen,
+			  "%s is missing but %s exists: restore it, or remove "
+			  "the key to make a new CA",
+			  ca->cert_path, ca->key_path);
 	return r ? -1 : 0;
 }
 
@@ -1001,12 +971,12 @@ struct ca *ca_open(const char *dir, char *err, size_t errlen)
 	int fd = -1, i;
 
 	if (!dir || !*dir) {
-		seterr(err, errlen, "no CA directory");
+		fu_seterr(err, errlen, "no CA directory");
 		return NULL;
 	}
 	ca = calloc(1, sizeof(*ca));
 	if (!ca) {
-		seterr(err, errlen, "out of memory");
+		fu_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
 	ca->lru_head = ca->lru_tail = -1;
@@ -1019,20 +989,20 @@ struct ca *ca_open(const char *dir, char *err, size_t errlen)
 	ca->leaves = calloc(CA_CACHE_SIZE, sizeof(*ca->leaves));
 	if (!ca->dir || !ca->cert_path || !ca->key_path || !lock ||
 	    !ca->leaves) {
-		seterr(err, errlen, "out of memory");
+		fu_seterr(err, errlen, "out of memory");
 		goto fail;
 	}
 	if (rng_init(ca)) {
-		seterr(err, errlen, "getrandom: %s", strerror(errno));
+		fu_seterr(err, errlen, "getrandom: %s", strerror(errno));
 		goto fail;
 	}
 	if (mkdir_p(dir)) {
-		seterr(err, errlen, "%s: %s", dir, strerror(errno));
+		fu_seterr(err, errlen, "%s: %s", dir, strerror(errno));
 		goto fail;
 	}
 	fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || flock(fd, LOCK_EX)) {
-		seterr(err, errlen, "%s: %s", lock, strerror(errno));
+		fu_seterr(err, errlen, "%s: %s", lock, strerror(errno));
 		goto fail;
 	}
 	if (open_locked(ca, err, errlen))
@@ -1044,7 +1014,7 @@ struct ca *ca_open(const char *dir, char *err, size_t errlen)
 			  ca->leaf_skbuf, BR_EC_secp256r1) ||
 	    !br_ec_compute_pub(ecfast_impl(), &ca->leaf_pk, ca->leaf_pkbuf,
 			       &ca->leaf_sk)) {
-		seterr(err, errlen, "leaf key generation failed");
+		fu_seterr(err, errlen, "leaf key generation failed");
 		ca_free(ca);
 		return NULL;
 	}
@@ -1365,7 +1335,7 @@ int ca_write_bundle(const struct ca *ca, const char *out_path, char *err,
 		size_t len;
 
 		if (trust_read_file(sys, 64u << 20, &buf, &len)) {
-			seterr(err, errlen, "%s: %s", sys, strerror(errno));
+			fu_seterr(err, errlen, "%s: %s", sys, strerror(errno));
 			return -1;
 		}
 		trust_pem_each(buf, len, bundle_cb, &b);
@@ -1373,11 +1343,11 @@ int ca_write_bundle(const struct ca *ca, const char *out_path, char *err,
 	}
 	bundle_add(&b, ca->cert, ca->cert_len);
 	if (b.nomem) {
-		seterr(err, errlen, "out of memory");
+		fu_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	if (write_file_atomic(out_path, b.buf, b.len, 0644)) {
-		seterr(err, errlen, "%s: %s", out_path, strerror(errno));
+		fu_seterr(err, errlen, "%s: %s", out_path, strerror(errno));
 		goto out;
 	}
 	rc = 0;

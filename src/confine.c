@@ -32,6 +32,7 @@
 #include "confine.h"
 
 #include "ca.h"
+#include "fileutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -131,20 +132,8 @@ int confine_protect(struct confine *c, const char *path)
 
 void confine_mkdirs(const char *path)
 {
-	char buf[PATH_MAX];
-	char *p;
-
-	if (!path || path[0] != '/' || strlen(path) >= sizeof(buf))
-		return;
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		mkdir(buf, 0700);
-		*p = '/';
-	}
-	mkdir(buf, 0700);
+	if (path && path[0] == '/')
+		fu_mkdirs(path, 0);
 }
 
 void confine_free(struct confine *c)

@@ -44,6 +44,7 @@
  * take the first match.
  */
 #include "profile_int.h"
+#include "fileutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -211,16 +212,14 @@ struct profile *profile_parse(const char *buf, size_t len, const char *fname,
 	if (!buf && len)
 		len = 0;
 	if (len > PF_MAX_FILE) {
-		if (err && errlen)
-			snprintf(err, errlen, "%s: expected a profile of at most %zu bytes, found %zu",
-				 c.fname, PF_MAX_FILE, len);
+		fu_seterr(err, errlen, "%s: expected a profile of at most %zu bytes, found %zu",
+			  c.fname, PF_MAX_FILE, len);
 		return NULL;
 	}
 	p = calloc(1, sizeof(*p));
 	if (!p || !(p->path = strdup(c.fname))) {
 		free(p);
-		if (err && errlen)
-			snprintf(err, errlen, "%s: out of memory", c.fname);
+		fu_seterr(err, errlen, "%s: out of memory", c.fname);
 		return NULL;
 	}
 	p->default_action = PF_DENY;
@@ -230,8 +229,7 @@ struct profile *profile_parse(const char *buf, size_t len, const char *fname,
 	p->idle_s = PF_IDLE_S;
 	if (!yaml_parser_initialize(&c.yp)) {
 		profile_free(p);
-		if (err && errlen)
-			snprintf(err, errlen, "%s: out of memory", c.fname);
+		fu_seterr(err, errlen, "%s: out of memory", c.fname);
 		return NULL;
 	}
 	yaml_parser_set_input_string(&c.yp, (const unsigned char *)(buf ? buf : ""), len);
@@ -241,8 +239,7 @@ struct profile *profile_parse(const char *buf, size_t len, const char *fname,
 		goto fail;
 	}
 	if (!p->name && !(p->name = file_stem(c.fname))) {
-		if (err && errlen)
-			snprintf(err, errlen, "%s: out of memory", c.fname);
+		fu_seterr(err, errlen, "%s: out of memory", c.fname);
 		goto fail;
 	}
 	if (p->nrules)
@@ -304,57 +301,42 @@ struct profile *profile_load(const char *path, char *err, size_t errlen)
 	if (err && errlen)
 		err[0] = '\0';
 	if (!path) {
-		if (err && errlen)
-			snprintf(err, errlen, "no profile file given");
+		fu_seterr(err, errlen, "no profile file given");
 		return NULL;
 	}
 	/* O_NONBLOCK: opening a FIFO must not hang us before fstat() says no. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
-		if (err && errlen)
-			snprintf(err, errlen, "%s: cannot open: %s", path, strerror(errno));
+		fu_seterr(err, errlen, "%s: cannot open: %s", path, strerror(errno));
 		return NULL;
 	}
 	if (fstat(fd, &st)) {
-		if (err && errlen)
-			snprintf(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
+		fu_seterr(err, errlen, "%s: cannot stat: %s", path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		if (err && errlen)
-			snprintf(err, errlen, "%s: expected a regular file", path);
+		fu_seterr(err, errlen, "%s: expected a regular file", path);
 		goto out;
 	}
 	if (st.st_size > (off_t)PF_MAX_FILE) {
-		if (err && errlen)
-			snprintf(err, errlen, "%s: expected a profile of at most %zu bytes, found %lld",
-				 path, PF_MAX_FILE, (long long)st.st_size);
+		fu_seterr(err, errlen, "%s: expected a profile of at most %zu bytes, found %lld",
+			  path, PF_MAX_FILE, (long long)st.st_size);
 		goto out;
 	}
 	buf = malloc(PF_MAX_FILE + 1);
 	if (!buf) {
-		if (err && errlen)
-			snprintf(err, errlen, "%s: out of memory", path);
+		fu_seterr(err, errlen, "%s: out of memory", path);
 		goto out;
 	}
-	/* Read to EOF, not to st_size: the file may change under us. */
-	while (got <= PF_MAX_FILE) {
-		n = read(fd, buf + got, PF_MAX_FILE + 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			if (err && errlen)
-				snprintf(err, errlen, "%s: cannot read: %s", path, strerror(errno));
-			goto out;
-		}
-		if (!n)
-			break;
-		got += (size_t)n;
+	n = fu_read_fd(fd, buf, PF_MAX_FILE);
+	if (n < 0) {
+		fu_seterr(err, errlen, "%s: cannot read: %s", path, strerror(errno));
+		goto out;
 	}
+	got = (size_t)n;
 	if (got > PF_MAX_FILE) {
-		if (err && errlen)
-			snprintf(err, errlen, "%s: expected a profile of at most %zu bytes",
-				 path, PF_MAX_FILE);
+		fu_seterr(err, errlen, "%s: expected a profile of at most %zu bytes",
+			  path, PF_MAX_FILE);
 		goto out;
 	}
 	p = profile_parse(buf, got, path, err, errlen);
@@ -396,10 +378,8 @@ static void pg_free(struct pf_postgres *pg)
 {
 	if (!pg)
 		return;
-	free(pg->user);
-	free(pg->password_ref);
 	strv_free(pg->databases, pg->ndatabases);
-	free(pg);
+	FREE_ALL(pg->user, pg->password_ref, pg);
 }
 
 int pf_rule_client_tls(const struct pf_rule *r)
@@ -421,12 +401,8 @@ static void auth_free(struct pf_auth *a)
 {
 	if (!a)
 		return;
-	free(a->secret_ref);
-	free(a->header_name);
-	free(a->username);
-	free(a->format);
-	free(a->placeholder_env);
-	free(a);
+	FREE_ALL(a->secret_ref, a->header_name, a->username, a->format,
+		 a->placeholder_env, a);
 }
 
 void profile_free(struct profile *p)
@@ -438,20 +414,12 @@ void profile_free(struct profile *p)
 	for (i = 0; i < p->nrules; i++) {
 		struct pf_rule *r = &p->rules[i];
 
-		free(r->name);
-		free(r->host_pattern);
-		free(r->cidrs);
-		free(r->ports);
 		strv_free(r->path_patterns, r->npath_patterns);
 		strv_free(r->methods, r->nmethods);
-		free(r->route_host);
-		free(r->tls_verify_name);
 		auth_free(r->auth);
 		pg_free(r->pg);
+		FREE_ALL(r->name, r->host_pattern, r->cidrs, r->ports,
+			 r->route_host, r->tls_verify_name);
 	}
-	free(p->rules);
-	free(p->name);
-	free(p->description);
-	free(p->path);
-	free(p);
+	FREE_ALL(p->rules, p->name, p->description, p->path, p);
 }

@@ -13,6 +13,7 @@
  * hunting.
  */
 #include "resolve.h"
+#include "fileutil.h"
 #include "log.h"
 #include "projtrust.h"
 
@@ -190,18 +191,12 @@ static char *read_small(const char *path, size_t max, size_t *len,
 		*why = "out of memory";
 		goto fail;
 	}
-	while (got <= max) {
-		n = read(fd, buf + got, max + 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*why = strerror(errno);
-			goto fail;
-		}
-		if (!n)
-			break;
-		got += (size_t)n;
+	n = fu_read_fd(fd, buf, max);
+	if (n < 0) {
+		*why = strerror(errno);
+		goto fail;
 	}
+	got = (size_t)n;
 	if (got > max) {
 		*why = "file too large";
 		goto fail;
