@@ -100,14 +100,17 @@ static const uint8_t oid_server_auth[] = { 0x2b, 0x06, 0x01, 0x05,
 #define KU_KEY_CERT_SIGN     (1u << 5)
 #define KU_CRL_SIGN          (1u << 6)
 
+/* The two ends of the LRU list, and the two directions along it. */
+enum { LRU_HEAD, LRU_TAIL };
+
 /**
  * struct leaf - one cached leaf certificate
  * @name:      Host name or IP literal it is for ("" if the slot is free)
  * @der:       The certificate
  * @len:       Its length
  * @not_after: Its expiry (Unix time)
- * @prev:      LRU neighbour towards the most recent, -1 at the head
- * @next:      LRU neighbour towards the least recent, -1 at the tail
+ * @lru:       LRU neighbours: [LRU_HEAD] towards the most recent, -1 at the
+ *	       head; [LRU_TAIL] towards the least recent, -1 at the tail
  * @hnext:     Next slot in the same hash bucket, -1 at the end
  * @in_lru:    Linked into the LRU list
  * @pins:      Handshakes presenting it now (ca_leaf_pin()): never reused
@@ -119,7 +122,7 @@ struct leaf {
 	uint8_t der[LEAF_DER_MAX];
 	size_t len;
 	time_t not_after;
-	int prev, next, hnext;
+	int lru[2], hnext;
 	int in_lru;
 	int pins;
 	br_x509_certificate chain[2];
@@ -143,8 +146,8 @@ struct leaf {
  * @rng:        HMAC-DRBG for keys and serials, secret state
  * @leaves:     CA_CACHE_SIZE cache slots
  * @nused:      Slots ever used (the never-used ones are taken first)
- * @lru_head:   Most recently used slot, -1 if none
- * @lru_tail:   Least recently used slot, -1 if none
+ * @lru_end:    Most ([LRU_HEAD]) and least ([LRU_TAIL]) recently used
+ *		slots, -1 if none
  * @bucket:     Hash buckets: first slot, -1 if empty
  */
 struct ca {
@@ -167,7 +170,7 @@ struct ca {
 	br_hmac_drbg_context rng;
 
 	struct leaf *leaves;
-	int nused, lru_head, lru_tail;
+	int nused, lru_end[2];
 	int bucket[CA_HASH_BUCKETS];
 };
 
@@ -979,7 +982,7 @@ struct ca *ca_open(const char *dir, char *err, size_t errlen)
 		fu_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
-	ca->lru_head = ca->lru_tail = -1;
+	ca->lru_end[LRU_HEAD] = ca->lru_end[LRU_TAIL] = -1;
 	for (i = 0; i < CA_HASH_BUCKETS; i++)
 		ca->bucket[i] = -1;
 	ca->dir = strdup(dir);
@@ -1031,11 +1034,7 @@ void ca_free(struct ca *ca)
 {
 	if (!ca)
 		return;
-	free(ca->dir);
-	free(ca->cert_path);
-	free(ca->key_path);
-	free(ca->cert);
-	free(ca->leaves);
+	FREE_ALL(ca->dir, ca->cert_path, ca->key_path, ca->cert, ca->leaves);
 	explicit_bzero(ca, sizeof(*ca)); /* both private keys, the DRBG */
 	free(ca);
 }
@@ -1108,48 +1107,36 @@ static unsigned name_hash(const char *s)
 static void lru_unlink(struct ca *ca, int i)
 {
 	struct leaf *l = &ca->leaves[i];
+	int d;
 
 	if (!l->in_lru)
 		return;
-	if (l->prev >= 0)
-		ca->leaves[l->prev].next = l->next;
-	else
-		ca->lru_head = l->next;
-	if (l->next >= 0)
-		ca->leaves[l->next].prev = l->prev;
-	else
-		ca->lru_tail = l->prev;
-	l->prev = l->next = -1;
+	/* towards each end: the neighbour there, or the end itself, is
+	 * linked to the neighbour on the other side */
+	for (d = LRU_HEAD; d <= LRU_TAIL; d++) {
+		if (l->lru[d] >= 0)
+			ca->leaves[l->lru[d]].lru[!d] = l->lru[!d];
+		else
+			ca->lru_end[d] = l->lru[!d];
+	}
+	l->lru[LRU_HEAD] = l->lru[LRU_TAIL] = -1;
 	l->in_lru = 0;
 }
 
-static void lru_push_head(struct ca *ca, int i)
+/* lru_push() - Move slot @i to end @d (LRU_HEAD: used now; LRU_TAIL: the
+ * next victim) of the LRU list */
+static void lru_push(struct ca *ca, int i, int d)
 {
 	struct leaf *l = &ca->leaves[i];
 
 	lru_unlink(ca, i);
-	l->prev = -1;
-	l->next = ca->lru_head;
-	if (ca->lru_head >= 0)
-		ca->leaves[ca->lru_head].prev = i;
-	ca->lru_head = i;
-	if (ca->lru_tail < 0)
-		ca->lru_tail = i;
-	l->in_lru = 1;
-}
-
-static void lru_push_tail(struct ca *ca, int i)
-{
-	struct leaf *l = &ca->leaves[i];
-
-	lru_unlink(ca, i);
-	l->next = -1;
-	l->prev = ca->lru_tail;
-	if (ca->lru_tail >= 0)
-		ca->leaves[ca->lru_tail].next = i;
-	ca->lru_tail = i;
-	if (ca->lru_head < 0)
-		ca->lru_head = i;
+	l->lru[d] = -1;
+	l->lru[!d] = ca->lru_end[d];
+	if (ca->lru_end[d] >= 0)
+		ca->leaves[ca->lru_end[d]].lru[d] = i;
+	ca->lru_end[d] = i;
+	if (ca->lru_end[!d] < 0)
+		ca->lru_end[!d] = i;
 	l->in_lru = 1;
 }
 
@@ -1191,12 +1178,12 @@ static int slot_victim(struct ca *ca, int keep)
 
 	if (ca->nused < CA_CACHE_SIZE) {
 		i = ca->nused++;
-		ca->leaves[i].prev = ca->leaves[i].next = -1;
+		ca->leaves[i].lru[LRU_HEAD] = ca->leaves[i].lru[LRU_TAIL] = -1;
 		ca->leaves[i].hnext = -1;
 		ca->leaves[i].pins = 0;
 		return i;
 	}
-	for (i = ca->lru_tail; i >= 0; i = ca->leaves[i].prev)
+	for (i = ca->lru_end[LRU_TAIL]; i >= 0; i = ca->leaves[i].lru[LRU_HEAD])
 		if (i != keep && !ca->leaves[i].pins)
 			break;
 	if (i >= 0)
@@ -1229,7 +1216,7 @@ static int leaf_get(struct ca *ca, const char *hostname,
 		return -1;
 	l = &ca->leaves[i];
 	if (make_leaf(ca, hostname, ipn, ip, l)) {
-		lru_push_tail(ca, i); /* free: the next victim */
+		lru_push(ca, i, LRU_TAIL); /* free: the next victim */
 		return -1;
 	}
 	/*
@@ -1248,7 +1235,7 @@ static int leaf_get(struct ca *ca, const char *hostname,
 	l->chain[1].data = ca->cert;
 	l->chain[1].data_len = ca->cert_len;
 found:
-	lru_push_head(ca, i);
+	lru_push(ca, i, LRU_HEAD);
 	*chain = ca->leaves[i].chain;
 	*chain_len = 2;
 	*key = &ca->leaf_sk;

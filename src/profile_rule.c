@@ -306,24 +306,32 @@ static int auth_value(struct pp *c, int k, void *arg)
 static int auth_check(struct pp *c, struct pf_auth *a, yaml_mark_t start,
 		      const size_t *seen, const yaml_mark_t *kmark)
 {
+	/* The keys that belong to one mode: needed there, refused elsewhere. */
+	static const struct {
+		int key, mode;
+		const char *missing, *misplaced;
+	} only[] = {
+		{ AK_NAME, PF_AUTH_HEADER,
+		  "expected 'name' (the header to set) in auth_strategy with mode: header",
+		  "'name' is only for mode: header (bearer and basic use the Authorization header)" },
+		{ AK_USER, PF_AUTH_BASIC,
+		  "expected 'username' in auth_strategy with mode: basic",
+		  "'username' is only for mode: basic" },
+	};
+	size_t i;
+
 	if (!seen[AK_MODE])
 		return pp_fail(c, start,
 			       "expected 'mode' (bearer, basic or header) in auth_strategy");
 	if (!seen[AK_SECRET])
 		return pp_fail(c, start,
 			       "expected 'secret' (env:NAME, file:/PATH or cred:NAME) in auth_strategy");
-	if (a->mode == PF_AUTH_HEADER && !a->header_name)
-		return pp_fail(c, start,
-			       "expected 'name' (the header to set) in auth_strategy with mode: header");
-	if (a->mode != PF_AUTH_HEADER && a->header_name)
-		return pp_fail(c, kmark[AK_NAME],
-			       "'name' is only for mode: header (bearer and basic use the Authorization header)");
-	if (a->mode == PF_AUTH_BASIC && !a->username)
-		return pp_fail(c, start,
-			       "expected 'username' in auth_strategy with mode: basic");
-	if (a->mode != PF_AUTH_BASIC && a->username)
-		return pp_fail(c, kmark[AK_USER],
-			       "'username' is only for mode: basic");
+	for (i = 0; i < ARRAY_N(only); i++) {
+		if (a->mode == only[i].mode && !seen[only[i].key])
+			return pp_fail(c, start, "%s", only[i].missing);
+		if (a->mode != only[i].mode && seen[only[i].key])
+			return pp_fail(c, kmark[only[i].key], "%s", only[i].misplaced);
+	}
 	if (a->mode == PF_AUTH_BASIC && a->format)
 		return pp_fail(c, kmark[AK_FORMAT],
 			       "'format' is not allowed with mode: basic (the header is always \"Basic base64(username:secret)\")");

@@ -58,32 +58,30 @@ static yaml_mark_t pp_offset_mark(const struct pp *c, size_t off)
 	return m;
 }
 
-static const char *ev_anchor(const yaml_event_t *e)
+/* The anchor and the tag of a node's first event (NULL where it has none). */
+static void ev_props(const yaml_event_t *e, const char **anchor,
+		     const char **tag)
 {
-	switch (e->type) {
-	case YAML_SCALAR_EVENT:
-		return (const char *)e->data.scalar.anchor;
-	case YAML_SEQUENCE_START_EVENT:
-		return (const char *)e->data.sequence_start.anchor;
-	case YAML_MAPPING_START_EVENT:
-		return (const char *)e->data.mapping_start.anchor;
-	default:
-		return NULL;
-	}
-}
+	const yaml_char_t *a = NULL, *t = NULL;
 
-static const char *ev_tag(const yaml_event_t *e)
-{
 	switch (e->type) {
 	case YAML_SCALAR_EVENT:
-		return (const char *)e->data.scalar.tag;
+		a = e->data.scalar.anchor;
+		t = e->data.scalar.tag;
+		break;
 	case YAML_SEQUENCE_START_EVENT:
-		return (const char *)e->data.sequence_start.tag;
+		a = e->data.sequence_start.anchor;
+		t = e->data.sequence_start.tag;
+		break;
 	case YAML_MAPPING_START_EVENT:
-		return (const char *)e->data.mapping_start.tag;
+		a = e->data.mapping_start.anchor;
+		t = e->data.mapping_start.tag;
+		break;
 	default:
-		return NULL;
+		break;
 	}
+	*anchor = (const char *)a;
+	*tag = (const char *)t;
 }
 
 /**
@@ -93,6 +91,8 @@ static const char *ev_tag(const yaml_event_t *e)
  */
 int pp_next(struct pp *c)
 {
+	const char *anchor, *tag;
+
 	if (c->have_ev) {
 		yaml_event_delete(&c->ev);
 		c->have_ev = 0;
@@ -112,10 +112,11 @@ int pp_next(struct pp *c)
 	if (c->ev.type == YAML_ALIAS_EVENT)
 		return pp_fail(c, c->ev.start_mark,
 			       "expected a value, found a YAML alias (aliases are not supported: write the value out)");
-	if (ev_anchor(&c->ev))
+	ev_props(&c->ev, &anchor, &tag);
+	if (anchor)
 		return pp_fail(c, c->ev.start_mark,
 			       "expected a value, found a YAML anchor (anchors are not supported)");
-	if (ev_tag(&c->ev))
+	if (tag)
 		return pp_fail(c, c->ev.start_mark,
 			       "expected a value, found a YAML tag (tags are not supported)");
 	return 0;
