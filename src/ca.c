@@ -708,6 +708,34 @@ static int first_obj_cb(void *ctx, const char *name, const uint8_t *der,
 	return 1;
 }
 
+/**
+ * pem_decoder() - Find the first PEM object of a kind, and room to decode it
+ * @f:      What to look for; @f->der (the caller frees it) set if found
+ * @pem:    File contents
+ * @len:    Their length
+ * @path:   The file, for messages
+ * @size:   The size of the decoder's context
+ * @err:    Message on failure
+ * @errlen: Its size
+ * Return: @size bytes (the caller frees them), or NULL with the error set
+ */
+static void *pem_decoder(struct first_obj *f, const uint8_t *pem, size_t len,
+			 const char *path, size_t size, char *err,
+			 size_t errlen)
+{
+	void *ctx;
+
+	trust_pem_each(pem, len, first_obj_cb, f);
+	if (!f->der) {
+		fu_seterr(err, errlen, "%s: no %s in it", path, f->want1);
+		return NULL;
+	}
+	ctx = malloc(size);
+	if (!ctx)
+		fu_seterr(err, errlen, "out of memory");
+	return ctx;
+}
+
 struct dn_copy {
 	struct ca *ca;
 	int err;
@@ -742,16 +770,9 @@ static int load_key(struct ca *ca, const uint8_t *pem, size_t len, char *err,
 	const br_ec_private_key *k;
 	int rc = -1;
 
-	trust_pem_each(pem, len, first_obj_cb, &f);
-	if (!f.der) {
-		fu_seterr(err, errlen, "%s: no EC PRIVATE KEY in it", ca->key_path);
-		return -1;
-	}
-	sd = malloc(sizeof(*sd));
-	if (!sd) {
-		fu_seterr(err, errlen, "out of memory");
+	sd = pem_decoder(&f, pem, len, ca->key_path, sizeof(*sd), err, errlen);
+	if (!sd)
 		goto out;
-	}
 	br_skey_decoder_init(sd);
 	br_skey_decoder_push(sd, f.der, f.len);
 	k = br_skey_decoder_get_ec(sd);
@@ -775,7 +796,8 @@ out:
 		explicit_bzero(sd, sizeof(*sd));
 		free(sd);
 	}
-	explicit_bzero(f.der, f.len);
+	if (f.der)
+		explicit_bzero(f.der, f.len);
 	free(f.der);
 	return rc;
 }
@@ -803,15 +825,9 @@ static int load_cert(struct ca *ca, char *err, size_t errlen)
 		fu_seterr(err, errlen, "%s: %s", ca->cert_path, strerror(errno));
 		return -1;
 	}
-	trust_pem_each(buf, len, first_obj_cb, &f);
+	xd = pem_decoder(&f, buf, len, ca->cert_path, sizeof(*xd), err, errlen);
 	free(buf);
-	if (!f.der) {
-		fu_seterr(err, errlen, "%s: no CERTIFICATE in it", ca->cert_path);
-		return -1;
-	}
-	xd = malloc(sizeof(*xd));
 	if (!xd) {
-		fu_seterr(err, errlen, "out of memory");
 		free(f.der);
 		return -1;
 	}
