@@ -22,8 +22,9 @@
  * holds an flock() on DIR/ca.lock while it looks and creates, so two
  * islo-net processes starting at once end up with one CA.
  *
- * Leaf certificates are minted on demand with our DER writer (der.c) and
- * signed with BearSSL (deterministic ECDSA, RFC 6979, so signing needs no
+ * Leaf certificates are minted on demand (ca_mint.c, which also makes the
+ * CA's own certificate; ca_int.h is the state both files share) with our
+ * DER writer (der.c) and signed with BearSSL (deterministic ECDSA, RFC 6979, so signing needs no
  * randomness; serials and keys come from an HMAC-DRBG seeded by
  * getrandom()). Every leaf carries the same P-256 key, made at ca_open()
  * and never written anywhere: one key is enough since the leaves are only
@@ -60,119 +61,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ca.h"
+#include "ca_int.h"
 #include "der.h"
 #include "ecfast.h"
 #include "fileutil.h"
 #include "trust.h"
 
-#define CA_CERT_MAX     2048  /* our CA certificate is ~500 bytes */
 #define CA_READ_MAX     65536 /* ca.pem / ca-key.pem */
-#define LEAF_DER_MAX    1280  /* worst case (253-byte name) is ~900 */
-#define LEAF_NAME_MAX   253
-#define CA_DN_MAX       1024
-#define CA_HASH_BUCKETS 2048  /* power of two, twice the slots */
-#define CA_VALIDITY     (3652L * 86400) /* ten years */
-#define LEAF_VALIDITY   (7L * 86400)
 #define LEAF_RENEW      86400L /* re-mint with less than this left */
-#define BACKDATE        3600L  /* clock skew between host and sandbox */
-#define CN_MAX          64     /* X.520 ub-common-name */
-#define UNIX_EPOCH_DAYS 719528 /* 1970-01-01 in BearSSL's days since 0 AD */
 
-/* OIDs, contents octets */
-static const uint8_t oid_cn[] = { 0x55, 0x04, 0x03 };
-static const uint8_t oid_o[] = { 0x55, 0x04, 0x0a };
-static const uint8_t oid_ec_pubkey[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
-static const uint8_t oid_p256[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
-static const uint8_t oid_ecdsa_sha256[] = { 0x2a, 0x86, 0x48, 0xce,
-					    0x3d, 0x04, 0x03, 0x02 };
-static const uint8_t oid_ski[] = { 0x55, 0x1d, 0x0e };
-static const uint8_t oid_ku[] = { 0x55, 0x1d, 0x0f };
-static const uint8_t oid_san[] = { 0x55, 0x1d, 0x11 };
-static const uint8_t oid_bc[] = { 0x55, 0x1d, 0x13 };
-static const uint8_t oid_aki[] = { 0x55, 0x1d, 0x23 };
-static const uint8_t oid_eku[] = { 0x55, 0x1d, 0x25 };
-static const uint8_t oid_server_auth[] = { 0x2b, 0x06, 0x01, 0x05,
-					   0x05, 0x07, 0x03, 0x01 };
-
-/* keyUsage named bits */
-#define KU_DIGITAL_SIGNATURE (1u << 0)
-#define KU_KEY_CERT_SIGN     (1u << 5)
-#define KU_CRL_SIGN          (1u << 6)
-
-/* The two ends of the LRU list, and the two directions along it. */
-enum { LRU_HEAD, LRU_TAIL };
-
-/**
- * struct leaf - one cached leaf certificate
- * @name:      Host name or IP literal it is for ("" if the slot is free)
- * @der:       The certificate
- * @len:       Its length
- * @not_after: Its expiry (Unix time)
- * @lru:       LRU neighbours: [LRU_HEAD] towards the most recent, -1 at the
- *	       head; [LRU_TAIL] towards the least recent, -1 at the tail
- * @hnext:     Next slot in the same hash bucket, -1 at the end
- * @in_lru:    Linked into the LRU list
- * @pins:      Handshakes presenting it now (ca_leaf_pin()): never reused
- *	       while non-zero
- * @chain:     What ca_leaf() hands out: { @der, the CA certificate }
- */
-struct leaf {
-	char name[LEAF_NAME_MAX + 1];
-	uint8_t der[LEAF_DER_MAX];
-	size_t len;
-	time_t not_after;
-	int lru[2], hnext;
-	int in_lru;
-	int pins;
-	br_x509_certificate chain[2];
-};
-
-/**
- * struct ca - the CA, its leaf key and the leaf cache
- * @dir:        State directory
- * @cert_path:  DIR/ca.pem
- * @key_path:   DIR/ca-key.pem
- * @cert:       CA certificate, DER
- * @cert_len:   Its length
- * @dn:         Its subject DN (DER, the issuer of every leaf)
- * @dn_len:     Its length
- * @ski:        Its subjectKeyIdentifier (SHA-1 of the public key)
- * @not_after:  Its expiry (Unix time)
- * @sk:         CA private key (@skbuf), secret
- * @pk:         CA public key (@pkbuf)
- * @leaf_sk:    Key shared by every leaf (@leaf_skbuf), secret
- * @leaf_pk:    Its public key (@leaf_pkbuf)
- * @rng:        HMAC-DRBG for keys and serials, secret state
- * @leaves:     CA_CACHE_SIZE cache slots
- * @nused:      Slots ever used (the never-used ones are taken first)
- * @lru_end:    Most ([LRU_HEAD]) and least ([LRU_TAIL]) recently used
- *		slots, -1 if none
- * @bucket:     Hash buckets: first slot, -1 if empty
- */
-struct ca {
-	char *dir, *cert_path, *key_path;
-	uint8_t *cert;
-	size_t cert_len;
-	uint8_t dn[CA_DN_MAX];
-	size_t dn_len;
-	uint8_t ski[br_sha1_SIZE];
-	time_t not_after;
-
-	br_ec_private_key sk;
-	uint8_t skbuf[BR_EC_KBUF_PRIV_MAX_SIZE];
-	br_ec_public_key pk;
-	uint8_t pkbuf[BR_EC_KBUF_PUB_MAX_SIZE];
-	br_ec_private_key leaf_sk;
-	uint8_t leaf_skbuf[BR_EC_KBUF_PRIV_MAX_SIZE];
-	br_ec_public_key leaf_pk;
-	uint8_t leaf_pkbuf[BR_EC_KBUF_PUB_MAX_SIZE];
-	br_hmac_drbg_context rng;
-
-	struct leaf *leaves;
-	int nused, lru_end[2];
-	int bucket[CA_HASH_BUCKETS];
-};
 
 static char *path_join(const char *dir, const char *file)
 {
@@ -331,352 +228,6 @@ static int read_key_file(const char *path, uint8_t **buf, size_t *len,
 	b[n] = '\0';
 	*buf = b;
 	*len = n;
-	return 0;
-}
-
-/* ----------------------------------------------------------------------
- * Randomness and time
- */
-
-static int rng_init(struct ca *ca)
-{
-	uint8_t seed[48];
-	size_t n = 0;
-
-	while (n < sizeof(seed)) {
-		ssize_t r = getrandom(seed + n, sizeof(seed) - n, 0);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		n += (size_t)r;
-	}
-	br_hmac_drbg_init(&ca->rng, &br_sha256_vtable, seed, sizeof(seed));
-	explicit_bzero(seed, sizeof(seed));
-	return 0;
-}
-
-/* A positive 16-byte serial (RFC 5280: at most 20 octets, positive) */
-static void make_serial(struct ca *ca, uint8_t serial[16])
-{
-	br_hmac_drbg_generate(&ca->rng, serial, 16);
-	serial[0] = (uint8_t)((serial[0] & 0x7f) | 0x40);
-}
-
-static time_t bearssl_time(uint32_t days, uint32_t secs)
-{
-	return ((time_t)days - UNIX_EPOCH_DAYS) * 86400 + (time_t)secs;
-}
-
-/* ----------------------------------------------------------------------
- * Certificates
- */
-
-static void put_name_attr(struct der *d, const uint8_t *oid, size_t oidlen,
-			  const char *v, size_t vlen)
-{
-	size_t set = der_begin(d, DER_SET), seq = der_begin(d, DER_SEQUENCE);
-
-	der_oid(d, oid, oidlen);
-	der_utf8(d, v, vlen);
-	der_end(d, seq);
-	der_end(d, set);
-}
-
-static void put_spki(struct der *d, const br_ec_public_key *pk)
-{
-	size_t seq = der_begin(d, DER_SEQUENCE), alg;
-
-	alg = der_begin(d, DER_SEQUENCE);
-	der_oid(d, oid_ec_pubkey, sizeof(oid_ec_pubkey));
-	der_oid(d, oid_p256, sizeof(oid_p256));
-	der_end(d, alg);
-	der_bits(d, pk->q, pk->qlen);
-	der_end(d, seq);
-}
-
-static void put_sigalg(struct der *d)
-{
-	size_t seq = der_begin(d, DER_SEQUENCE);
-
-	der_oid(d, oid_ecdsa_sha256, sizeof(oid_ecdsa_sha256)); /* no params */
-	der_end(d, seq);
-}
-
-/**
- * struct ext - marks of an extension being written
- * @seq: Extension SEQUENCE
- * @oct: extnValue OCTET STRING
- */
-struct ext {
-	size_t seq, oct;
-};
-
-static struct ext ext_begin(struct der *d, const uint8_t *oid, size_t oidlen,
-			    int critical)
-{
-	struct ext e;
-
-	e.seq = der_begin(d, DER_SEQUENCE);
-	der_oid(d, oid, oidlen);
-	if (critical) /* DEFAULT FALSE: DER omits it when false */
-		der_bool(d, 1);
-	e.oct = der_begin(d, DER_OCTET_STRING);
-	return e;
-}
-
-static void ext_end(struct der *d, struct ext e)
-{
-	der_end(d, e.oct);
-	der_end(d, e.seq);
-}
-
-/**
- * tbs_head() - Write a TBSCertificate's fields up to the subject
- * @d:       Writer, inside the TBSCertificate SEQUENCE
- * @serial:  16-byte serial
- * @issuer:  Issuer DN, DER
- * @ilen:    Its length
- * @nb:      notBefore
- * @na:      notAfter
- */
-static void tbs_head(struct der *d, const uint8_t *serial, const uint8_t *issuer,
-		     size_t ilen, time_t nb, time_t na)
-{
-	size_t ver = der_begin(d, DER_CTX_CONS(0)), val;
-
-	der_int(d, 2); /* v3 */
-	der_end(d, ver);
-	der_int_bytes(d, serial, 16);
-	put_sigalg(d);
-	der_raw(d, issuer, ilen);
-	val = der_begin(d, DER_SEQUENCE);
-	der_time(d, nb);
-	der_time(d, na);
-	der_end(d, val);
-}
-
-/**
- * cert_sign() - Close the TBSCertificate, sign it, close the Certificate
- * @d:    Writer
- * @cert: Mark of the Certificate SEQUENCE
- * @tbs:  Mark of the TBSCertificate SEQUENCE
- * @sk:   Signing key
- * Return: 0, or -1 (with the writer's error set, or signing failed)
- */
-static int cert_sign(struct der *d, size_t cert, size_t tbs,
-		     const br_ec_private_key *sk)
-{
-	br_sha256_context h;
-	uint8_t hash[br_sha256_SIZE], sig[80];
-	size_t siglen;
-
-	der_end(d, tbs);
-	if (der_error(d))
-		return -1;
-	/* tbs - 2 is where its tag went; it ends where we are now */
-	br_sha256_init(&h);
-	br_sha256_update(&h, d->buf + tbs - 2, der_len(d) - (tbs - 2));
-	br_sha256_out(&h, hash);
-	siglen = ecfast_sign_asn1(ecfast_impl(), &br_sha256_vtable, hash, sk,
-				  sig);
-	if (!siglen)
-		return -1;
-	put_sigalg(d);
-	der_bits(d, sig, siglen);
-	der_end(d, cert);
-	return der_error(d) ? -1 : 0;
-}
-
-/**
- * make_ca_cert() - Build the self-signed CA certificate
- * @ca:  CA, with @sk and @pk set
- * @out: Buffer
- * @cap: Its size
- * @len: Certificate length on success
- * Return: 0 or -1
- */
-static int make_ca_cert(struct ca *ca, uint8_t *out, size_t cap, size_t *len)
-{
-	uint8_t serial[16], ski[br_sha1_SIZE], dn[CA_DN_MAX];
-	char host[64], cn[CN_MAX + 1];
-	br_sha1_context h;
-	struct der d, dd;
-	struct ext e;
-	size_t cert, tbs, m, i;
-	time_t now = time(NULL);
-
-	if (gethostname(host, sizeof(host)))
-		strcpy(host, "unknown");
-	host[sizeof(host) - 1] = '\0';
-	/* The host name is only decoration: keep it printable and short */
-	for (i = 0; host[i]; i++) {
-		unsigned char c = (unsigned char)host[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_'))
-			host[i] = '?';
-	}
-	snprintf(cn, sizeof(cn), "islo-net CA (%.48s)", host);
-
-	der_init(&dd, dn, sizeof(dn));
-	m = der_begin(&dd, DER_SEQUENCE);
-	put_name_attr(&dd, oid_o, sizeof(oid_o), "islo-net", 8);
-	put_name_attr(&dd, oid_cn, sizeof(oid_cn), cn, strlen(cn));
-	der_end(&dd, m);
-	if (der_error(&dd))
-		return -1;
-
-	br_sha1_init(&h);
-	br_sha1_update(&h, ca->pk.q, ca->pk.qlen);
-	br_sha1_out(&h, ski);
-	make_serial(ca, serial);
-
-	der_init(&d, out, cap);
-	cert = der_begin(&d, DER_SEQUENCE);
-	tbs = der_begin(&d, DER_SEQUENCE);
-	tbs_head(&d, serial, dn, der_len(&dd), now - BACKDATE, now + CA_VALIDITY);
-	der_raw(&d, dn, der_len(&dd)); /* subject = issuer */
-	put_spki(&d, &ca->pk);
-
-	m = der_begin(&d, DER_CTX_CONS(3));
-	{
-		size_t exts = der_begin(&d, DER_SEQUENCE), s;
-
-		e = ext_begin(&d, oid_bc, sizeof(oid_bc), 1);
-		s = der_begin(&d, DER_SEQUENCE);
-		der_bool(&d, 1); /* cA */
-		der_int(&d, 0);  /* pathLenConstraint: leaves only */
-		der_end(&d, s);
-		ext_end(&d, e);
-
-		e = ext_begin(&d, oid_ku, sizeof(oid_ku), 1);
-		der_named_bits(&d, KU_KEY_CERT_SIGN | KU_CRL_SIGN);
-		ext_end(&d, e);
-
-		e = ext_begin(&d, oid_ski, sizeof(oid_ski), 0);
-		der_octets(&d, ski, sizeof(ski));
-		ext_end(&d, e);
-		der_end(&d, exts);
-	}
-	der_end(&d, m);
-	if (cert_sign(&d, cert, tbs, &ca->sk))
-		return -1;
-	*len = der_len(&d);
-	return 0;
-}
-
-/**
- * leaf_name_check() - Is @name something we mint a leaf for?
- * @name: Candidate
- * @ip:   IP address bytes if it is an IP literal
- * Return: 0 for a DNS name, 4 or 16 for an IP literal, -1 if invalid
- *
- * Names are what host_normalise() leaves: lowercase labels of 1..63 bytes
- * of [a-z0-9_-], at most 253 bytes, no trailing dot. No wildcards: the
- * sandbox asked for one name and gets a certificate for exactly it.
- */
-static int leaf_name_check(const char *name, uint8_t ip[16])
-{
-	size_t n = strnlen(name, LEAF_NAME_MAX + 1), i, lab = 0;
-
-	if (n == 0 || n > LEAF_NAME_MAX)
-		return -1;
-	if (strchr(name, ':'))
-		return inet_pton(AF_INET6, name, ip) == 1 ? 16 : -1;
-	if (inet_pton(AF_INET, name, ip) == 1)
-		return 4;
-	for (i = 0; i <= n; i++) {
-		char c = name[i];
-
-		if (c == '.' || c == '\0') {
-			if (lab == 0 || lab > 63)
-				return -1;
-			lab = 0;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_'))
-			return -1;
-		lab++;
-	}
-	return 0;
-}
-
-/**
- * make_leaf() - Mint a leaf certificate
- * @ca:   CA
- * @name: Host name or IP literal, checked by leaf_name_check()
- * @ipn:  What leaf_name_check() returned
- * @ip:   The address if @ipn is 4 or 16
- * @l:    Slot to mint into (@der, @len, @not_after)
- * Return: 0 or -1
- */
-static int make_leaf(struct ca *ca, const char *name, int ipn,
-		     const uint8_t *ip, struct leaf *l)
-{
-	size_t namelen = strlen(name), cert, tbs, m, exts, s;
-	int with_cn = namelen <= CN_MAX;
-	time_t now = time(NULL), na = now + LEAF_VALIDITY;
-	uint8_t serial[16];
-	struct ext e;
-	struct der d;
-
-	if (na > ca->not_after)
-		na = ca->not_after;
-	make_serial(ca, serial);
-
-	der_init(&d, l->der, sizeof(l->der));
-	cert = der_begin(&d, DER_SEQUENCE);
-	tbs = der_begin(&d, DER_SEQUENCE);
-	tbs_head(&d, serial, ca->dn, ca->dn_len, now - BACKDATE, na);
-	m = der_begin(&d, DER_SEQUENCE);
-	if (with_cn)
-		put_name_attr(&d, oid_cn, sizeof(oid_cn), name, namelen);
-	der_end(&d, m);
-	put_spki(&d, &ca->leaf_pk);
-
-	m = der_begin(&d, DER_CTX_CONS(3));
-	exts = der_begin(&d, DER_SEQUENCE);
-
-	e = ext_begin(&d, oid_bc, sizeof(oid_bc), 1);
-	s = der_begin(&d, DER_SEQUENCE); /* cA DEFAULT FALSE: empty */
-	der_end(&d, s);
-	ext_end(&d, e);
-
-	e = ext_begin(&d, oid_ku, sizeof(oid_ku), 1);
-	der_named_bits(&d, KU_DIGITAL_SIGNATURE);
-	ext_end(&d, e);
-
-	e = ext_begin(&d, oid_eku, sizeof(oid_eku), 0);
-	s = der_begin(&d, DER_SEQUENCE);
-	der_oid(&d, oid_server_auth, sizeof(oid_server_auth));
-	der_end(&d, s);
-	ext_end(&d, e);
-
-	e = ext_begin(&d, oid_aki, sizeof(oid_aki), 0);
-	s = der_begin(&d, DER_SEQUENCE);
-	der_tlv(&d, DER_CTX_PRIM(0), ca->ski, sizeof(ca->ski)); /* keyIdentifier */
-	der_end(&d, s);
-	ext_end(&d, e);
-
-	/* An empty subject makes the SAN critical (RFC 5280 4.2.1.6) */
-	e = ext_begin(&d, oid_san, sizeof(oid_san), !with_cn);
-	s = der_begin(&d, DER_SEQUENCE);
-	if (ipn)
-		der_tlv(&d, DER_CTX_PRIM(7), ip, (size_t)ipn); /* iPAddress */
-	else
-		der_ia5(&d, DER_CTX_PRIM(2), name, namelen); /* dNSName */
-	der_end(&d, s);
-	ext_end(&d, e);
-
-	der_end(&d, exts);
-	der_end(&d, m);
-	if (cert_sign(&d, cert, tbs, &ca->sk))
-		return -1;
-	l->len = der_len(&d);
-	l->not_after = na;
 	return 0;
 }
 
@@ -851,7 +402,7 @@ static int load_cert(struct ca *ca, char *err, size_t errlen)
 		fu_seterr(err, errlen, "%s is not a CA certificate", ca->cert_path);
 		goto out;
 	}
-	ca->not_after = bearssl_time(xd->notafter_days, xd->notafter_seconds);
+	ca->not_after = ca_bearssl_time(xd->notafter_days, xd->notafter_seconds);
 	if (ca->not_after <= time(NULL)) {
 		fu_seterr(err, errlen,
 			  "%s has expired: remove it and %s to make a new CA",
@@ -896,7 +447,7 @@ static int create_ca(struct ca *ca, char *err, size_t errlen)
 		fu_seterr(err, errlen, "CA key generation failed");
 		return -1;
 	}
-	if (make_ca_cert(ca, cert, sizeof(cert), &clen)) {
+	if (ca_mint_root(ca, cert, sizeof(cert), &clen)) {
 		fu_seterr(err, errlen, "cannot build the CA certificate");
 		return -1;
 	}
@@ -1011,7 +562,7 @@ struct ca *ca_open(const char *dir, char *err, size_t errlen)
 		fu_seterr(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (rng_init(ca)) {
+	if (ca_rng_init(ca)) {
 		fu_seterr(err, errlen, "getrandom: %s", strerror(errno));
 		goto fail;
 	}
@@ -1218,7 +769,7 @@ static int leaf_get(struct ca *ca, const char *hostname,
 
 	if (!ca || !hostname || !chain || !chain_len || !key)
 		return -1;
-	ipn = leaf_name_check(hostname, ip);
+	ipn = ca_leaf_name_check(hostname, ip);
 	if (ipn < 0)
 		return -1;
 
@@ -1231,7 +782,7 @@ static int leaf_get(struct ca *ca, const char *hostname,
 	if (i < 0)
 		return -1;
 	l = &ca->leaves[i];
-	if (make_leaf(ca, hostname, ipn, ip, l)) {
+	if (ca_mint_leaf(ca, hostname, ipn, ip, l)) {
 		lru_push(ca, i, LRU_TAIL); /* free: the next victim */
 		return -1;
 	}
