@@ -48,6 +48,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -98,13 +99,31 @@ static const char *const timeout_keys[TO_N] = {
 	"tls_handshake", "request_head", "idle",
 };
 
+#define PROFILE_FIELD(k, kind, field, what, min, max)                       \
+	[k] = { kind, offsetof(struct profile, field), what, min, max, NULL, 0 }
+
+static const struct pp_field top_fields[TK_N] = {
+	PROFILE_FIELD(TK_NAME, PP_STRING, name, "'name' to be a string", 0, 0),
+	PROFILE_FIELD(TK_DESC, PP_TEXT, description,
+		      "'description' to be a string", 0, 0),
+	PROFILE_FIELD(TK_DEFAULT, PP_ACTION, default_action, "default_action",
+		      0, 0),
+	PROFILE_FIELD(TK_INTERNET, PP_BOOL, internet_enabled,
+		      "internet_enabled", 0, 0),
+};
+
+static const struct pp_field timeout_fields[TO_N] = {
+	PROFILE_FIELD(TO_TLS, PP_INT, tls_handshake_s, "tls_handshake", 1,
+		      PF_MAX_TIMEOUT_S),
+	PROFILE_FIELD(TO_HEAD, PP_INT, request_head_s, "request_head", 1,
+		      PF_MAX_TIMEOUT_S),
+	PROFILE_FIELD(TO_IDLE, PP_INT, idle_s, "idle", 1, PF_MAX_TIMEOUT_S),
+};
+
 /* One key of `timeouts:`: seconds. */
 static int timeout_value(struct pp *c, int k, void *arg)
 {
-	struct profile *p = arg;
-	int *out[TO_N] = { &p->tls_handshake_s, &p->request_head_s, &p->idle_s };
-
-	return pp_int(c, timeout_keys[k], 1, PF_MAX_TIMEOUT_S, out[k]);
+	return pp_field(c, &timeout_fields[k], arg);
 }
 
 /* One key of the profile mapping. */
@@ -116,23 +135,12 @@ static int top_value(struct pp *c, int k, void *arg)
 		0,
 	};
 	size_t seen[TO_N] = { 0 };
-	struct profile *p = arg;
 
-	switch (k) {
-	case TK_NAME:
-		return pp_string(c, "'name' to be a string", 0, &p->name);
-	case TK_DESC:
-		return pp_string(c, "'description' to be a string", 1,
-				 &p->description);
-	case TK_DEFAULT:
-		return pp_action(c, "default_action", &p->default_action);
-	case TK_INTERNET:
-		return pp_bool(c, "internet_enabled", &p->internet_enabled);
-	case TK_RULES:
-		return pp_rules(c, p);
-	default: /* TK_TIMEOUTS */
-		return pp_mapping(c, &timeouts, seen, NULL, timeout_value, p);
-	}
+	if (top_fields[k].kind != PP_OTHER)
+		return pp_field(c, &top_fields[k], arg);
+	if (k == TK_RULES)
+		return pp_rules(c, arg);
+	return pp_mapping(c, &timeouts, seen, NULL, timeout_value, arg);
 }
 
 /**

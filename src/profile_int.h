@@ -89,6 +89,29 @@ int pp_choice(struct pp *c, const char *what, const struct pp_word *w,
 	      size_t n, int *out);
 int pp_action(struct pp *c, const char *what, enum pf_action *out);
 
+/* How the value of a key that is one scalar in one field is read. */
+enum pp_kind {
+	PP_OTHER,       /* not a field: read by the mapping's own code */
+	PP_STRING,      /* pp_string(), one line */
+	PP_TEXT,        /* pp_string(), newlines and tabs allowed */
+	PP_INT,         /* pp_int() from @min to @max */
+	PP_BOOL,        /* pp_bool() */
+	PP_ACTION,      /* pp_action() */
+	PP_WORD,        /* pp_choice() among @words */
+};
+
+/* A key read straight into a field of the object a mapping fills. */
+struct pp_field {
+	enum pp_kind kind;
+	size_t off;                     /* offsetof() the field */
+	const char *what;               /* pp_string()'s @what, else the key */
+	unsigned long min, max;         /* PP_INT */
+	const struct pp_word *words;    /* PP_WORD */
+	size_t nwords;
+};
+
+int pp_field(struct pp *c, const struct pp_field *f, void *obj);
+
 /* The keys of one kind of mapping. */
 struct pp_keys {
 	const char *const *keys;
@@ -102,6 +125,22 @@ struct pp_keys {
 int pp_mapping(struct pp *c, const struct pp_keys *k, size_t *seen,
 	       yaml_mark_t *kmark, int (*value)(struct pp *c, int key, void *arg),
 	       void *arg);
+
+/* The most keys a mapping read by pp_object() may have. */
+#define PP_OBJECT_KEYS 16
+
+/* A mapping read into an object of its own (auth_strategy:, postgres:). */
+struct pp_object {
+	struct pp_keys keys;            /* at most PP_OBJECT_KEYS */
+	const struct pp_field *fields;  /* by key; PP_OTHER ones go to @value */
+	size_t size;                    /* the object's */
+	void (*init)(void *obj, int line);
+	int (*value)(struct pp *c, int key, void *obj);
+	int (*check)(struct pp *c, void *obj, yaml_mark_t start,
+		     const size_t *seen, const yaml_mark_t *kmark);
+};
+
+int pp_object(struct pp *c, const struct pp_object *o, void **out, int line);
 int pp_list(struct pp *c, int scalar_ok, const char *what, const char *none,
 	    int (*one)(struct pp *c, void *arg), void *arg,
 	    const size_t *count);

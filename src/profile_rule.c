@@ -14,6 +14,7 @@
  */
 #include "profile_int.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -259,18 +260,12 @@ static int pp_auth_header(struct pp *c, struct pf_auth *a)
 }
 
 /* One key of an auth_strategy mapping. */
-static int auth_value(struct pp *c, int k, void *arg)
+static int auth_value(struct pp *c, int k, void *obj)
 {
-	static const struct pp_word modes[] = {
-		{ "bearer", PF_AUTH_BEARER }, { "basic", PF_AUTH_BASIC },
-		{ "header", PF_AUTH_HEADER },
-	};
 	char found_[128];
-	struct pf_auth *a = arg;
+	struct pf_auth *a = obj;
 
 	switch (k) {
-	case AK_MODE:
-		return pp_choice(c, "mode", modes, ARRAY_N(modes), &a->mode);
 	case AK_SECRET:
 		return pp_secret_ref(c, "secret", &a->secret_ref);
 	case AK_NAME:
@@ -303,7 +298,7 @@ static int auth_value(struct pp *c, int k, void *arg)
 }
 
 /* The checks across an auth_strategy's keys, and the default format. */
-static int auth_check(struct pp *c, struct pf_auth *a, yaml_mark_t start,
+static int auth_check(struct pp *c, void *obj, yaml_mark_t start,
 		      const size_t *seen, const yaml_mark_t *kmark)
 {
 	/* The keys that belong to one mode: needed there, refused elsewhere. */
@@ -318,6 +313,7 @@ static int auth_check(struct pp *c, struct pf_auth *a, yaml_mark_t start,
 		  "expected 'username' in auth_strategy with mode: basic",
 		  "'username' is only for mode: basic" },
 	};
+	struct pf_auth *a = obj;
 	size_t i;
 
 	if (!seen[AK_MODE])
@@ -342,32 +338,30 @@ static int auth_check(struct pp *c, struct pf_auth *a, yaml_mark_t start,
 	return 0;
 }
 
-/**
- * pp_auth() - `auth_strategy:` mapping (current event: its MAPPING_START)
- * @c:    Parser context
- * @out:  Set to the new auth; freed with the rule, also on error
- * @line: Line of the `auth_strategy` key
- * Return: 0, or -1 on error
- */
-static int pp_auth(struct pp *c, struct pf_auth **out, int line)
+static void auth_init(void *obj, int line)
 {
-	static const struct pp_keys keys = {
-		auth_keys, AK_N, "auth_strategy",
-		"'auth_strategy' to be a mapping with mode and secret", 0,
-	};
-	yaml_mark_t start = c->ev.start_mark, kmark[AK_N] = { { 0 } };
-	size_t seen[AK_N] = { 0 };
-	struct pf_auth *a;
+	struct pf_auth *a = obj;
 
-	a = *out = calloc(1, sizeof(*a));
-	if (!a)
-		return pp_fail(c, start, "out of memory");
 	a->line = line;
 	a->secret_index = -1;
-	if (pp_mapping(c, &keys, seen, kmark, auth_value, a))
-		return -1;
-	return auth_check(c, a, start, seen, kmark);
 }
+
+static const struct pp_word auth_modes[] = {
+	{ "bearer", PF_AUTH_BEARER }, { "basic", PF_AUTH_BASIC },
+	{ "header", PF_AUTH_HEADER },
+};
+
+static const struct pp_field auth_fields[AK_N] = {
+	[AK_MODE] = { PP_WORD, offsetof(struct pf_auth, mode), "mode", 0, 0,
+		      auth_modes, ARRAY_N(auth_modes) },
+};
+
+/* `auth_strategy:` a mapping of its own. */
+static const struct pp_object auth_object = {
+	{ auth_keys, AK_N, "auth_strategy",
+	  "'auth_strategy' to be a mapping with mode and secret", 0 },
+	auth_fields, sizeof(struct pf_auth), auth_init, auth_value, auth_check,
+};
 
 /* A user or database name for PostgreSQL: 1-63 bytes, no control bytes. */
 static int pp_pg_name(struct pp *c, const char *what, char **out)
@@ -431,14 +425,10 @@ static int pp_pg_databases(struct pp *c, struct pf_postgres *pg)
 	return 0;
 }
 
-/* One key of a postgres mapping. */
-static int pg_value(struct pp *c, int k, void *arg)
+/* One key of a postgres mapping that is not a field. */
+static int pg_value(struct pp *c, int k, void *obj)
 {
-	static const struct pp_word modes[] = {
-		{ "verify-full", PF_PG_VERIFY_FULL }, { "require", PF_PG_REQUIRE },
-		{ "disable", PF_PG_DISABLE },
-	};
-	struct pf_postgres *pg = arg;
+	struct pf_postgres *pg = obj;
 
 	switch (k) {
 	case PK_USER:
@@ -446,45 +436,29 @@ static int pg_value(struct pp *c, int k, void *arg)
 				  &pg->user);
 	case PK_PASSWORD:
 		return pp_secret_ref(c, "password", &pg->password_ref);
-	case PK_DATABASE:
+	default: /* PK_DATABASE */
 		return pp_pg_databases(c, pg);
-	case PK_READONLY:
-		return pp_bool(c, "read_only", &pg->read_only);
-	case PK_TLS:
-		return pp_choice(c, "tls", modes, ARRAY_N(modes), &pg->tls);
-	case PK_LOGSTMT:
-		return pp_bool(c, "log_statements", &pg->log_statements);
-	default: /* PK_CLIENTTLS */
-		return pp_bool(c, "client_tls", &pg->client_tls);
 	}
 }
 
-/**
- * pp_postgres() - `postgres:` mapping (current event: its MAPPING_START)
- * @c:    Parser context
- * @out:  Set to the new settings; freed with the rule, also on error
- * @line: Line of the `postgres` key
- * Return: 0, or -1 on error
- */
-static int pp_postgres(struct pp *c, struct pf_postgres **out, int line)
+static void pg_init(void *obj, int line)
 {
-	static const struct pp_keys keys = {
-		pg_keys, PK_N, "postgres",
-		"'postgres' to be a mapping with user, password and database", 0,
-	};
-	yaml_mark_t start = c->ev.start_mark;
-	size_t seen[PK_N] = { 0 };
-	struct pf_postgres *pg;
+	struct pf_postgres *pg = obj;
 
-	pg = *out = calloc(1, sizeof(*pg));
-	if (!pg)
-		return pp_fail(c, start, "out of memory");
 	pg->line = line;
 	pg->read_only = 1;
 	pg->tls = PF_PG_VERIFY_FULL;
 	pg->secret_index = -1;
-	if (pp_mapping(c, &keys, seen, NULL, pg_value, pg))
-		return -1;
+}
+
+/* What a postgres mapping cannot do without. */
+static int pg_check(struct pp *c, void *obj, yaml_mark_t start,
+		    const size_t *seen, const yaml_mark_t *kmark)
+{
+	struct pf_postgres *pg = obj;
+
+	(void)seen;
+	(void)kmark;
 	if (!pg->user)
 		return pp_fail(c, start,
 			       "expected 'user' (the role to log in as upstream) in postgres");
@@ -496,6 +470,30 @@ static int pp_postgres(struct pp *c, struct pf_postgres **out, int line)
 			       "expected 'database' (a name, a list of names, or \"*\") in postgres");
 	return 0;
 }
+
+static const struct pp_word pg_tls_words[] = {
+	{ "verify-full", PF_PG_VERIFY_FULL }, { "require", PF_PG_REQUIRE },
+	{ "disable", PF_PG_DISABLE },
+};
+
+static const struct pp_field pg_fields[PK_N] = {
+	[PK_READONLY] = { PP_BOOL, offsetof(struct pf_postgres, read_only),
+			  "read_only", 0, 0, NULL, 0 },
+	[PK_TLS] = { PP_WORD, offsetof(struct pf_postgres, tls), "tls", 0, 0,
+		     pg_tls_words, ARRAY_N(pg_tls_words) },
+	[PK_LOGSTMT] = { PP_BOOL, offsetof(struct pf_postgres, log_statements),
+			 "log_statements", 0, 0, NULL, 0 },
+	[PK_CLIENTTLS] = { PP_BOOL, offsetof(struct pf_postgres, client_tls),
+			   "client_tls", 0, 0, NULL, 0 },
+};
+
+/* `postgres:` a mapping of its own. */
+static const struct pp_object pg_object = {
+	{ pg_keys, PK_N, "postgres",
+	  "'postgres' to be a mapping with user, password and database", 0 },
+	pg_fields, sizeof(struct pf_postgres), pg_init, pg_value, pg_check,
+};
+
 /**
  * placeholder_conflict() - Check a rule's placeholder_env against earlier rules
  * @p: Profile; the rules before @r are complete
@@ -628,18 +626,39 @@ static const struct pp_word tls_words[] = {
 	{ "passthrough", PF_TLS_PASSTHROUGH }, { "intercept", PF_TLS_INTERCEPT },
 };
 
+#define RULE_FIELD(k, kind, field, what, min, max, words, n)                \
+	[k] = { kind, offsetof(struct pf_rule, field), what, min, max, words, n }
+
+/* The keys of a rule that are one scalar in one field. */
+static const struct pp_field rule_fields[RK_N] = {
+	RULE_FIELD(RK_NAME, PP_STRING, name, "'name' to be a string", 0, 0,
+		   NULL, 0),
+	RULE_FIELD(RK_PRIORITY, PP_INT, priority, "priority", 0,
+		   PF_MAX_PRIORITY, NULL, 0),
+	RULE_FIELD(RK_PROTO, PP_WORD, protocol, "protocol", 0, 0, proto_words,
+		   ARRAY_N(proto_words)),
+	RULE_FIELD(RK_ACTION, PP_ACTION, action, "action", 0, 0, NULL, 0),
+	RULE_FIELD(RK_PRIVATE, PP_BOOL, allow_private, "allow_private", 0, 0,
+		   NULL, 0),
+	RULE_FIELD(RK_RPM, PP_INT, rate_limit_rpm, "rate_limit_rpm", 1,
+		   PF_MAX_RPM, NULL, 0),
+	RULE_FIELD(RK_TLS, PP_WORD, tls_mode, "tls", 0, 0, tls_words,
+		   ARRAY_N(tls_words)),
+	RULE_FIELD(RK_PLAINTEXT, PP_BOOL, allow_plaintext, "allow_plaintext",
+		   0, 0, NULL, 0),
+};
+
 /* One key of a rule mapping. */
 static int rule_value(struct pp *c, int k, void *arg)
 {
 	struct rule_ctx *x = arg;
 	struct pf_rule *r = x->r;
-	int line = (int)x->kmark[k].line + 1;
+	int line = (int)x->kmark[k].line + 1, rc;
+	void *obj = NULL;
 
+	if (rule_fields[k].kind != PP_OTHER)
+		return pp_field(c, &rule_fields[k], r);
 	switch (k) {
-	case RK_NAME:
-		return pp_string(c, "'name' to be a string", 0, &r->name);
-	case RK_PRIORITY:
-		return pp_int(c, "priority", 0, PF_MAX_PRIORITY, &r->priority);
 	case RK_HOST:
 		return pp_host(c, r);
 	case RK_CIDR:
@@ -648,16 +667,6 @@ static int rule_value(struct pp *c, int k, void *arg)
 			       pp_cidr_one, x, &r->ncidrs);
 	case RK_PORTS:
 		return pp_ports(c, r);
-	case RK_PROTO:
-		return pp_choice(c, "protocol", proto_words,
-				 ARRAY_N(proto_words), &r->protocol);
-	case RK_TLS:
-		return pp_choice(c, "tls", tls_words, ARRAY_N(tls_words),
-				 &r->tls_mode);
-	case RK_ACTION:
-		return pp_action(c, "action", &r->action);
-	case RK_PRIVATE:
-		return pp_bool(c, "allow_private", &r->allow_private);
 	case RK_PATH:
 		return pp_list(c, 1, "'path_pattern' to be a path or a list of paths",
 			       "expected at least one path in 'path_pattern'",
@@ -666,9 +675,6 @@ static int rule_value(struct pp *c, int k, void *arg)
 		return pp_list(c, 0, "'methods' to be a list such as [GET, HEAD]",
 			       "expected at least one method in 'methods'",
 			       pp_method_one, r, &r->nmethods);
-	case RK_RPM:
-		return pp_int(c, "rate_limit_rpm", 1, PF_MAX_RPM,
-			      &r->rate_limit_rpm);
 	case RK_ROUTE:
 		return pp_route(c, r);
 	case RK_TLSNAME:
@@ -676,12 +682,14 @@ static int rule_value(struct pp *c, int k, void *arg)
 			      &r->tls_verify_name))
 			return -1;
 		return pp_why(c, pv_dns_name(r->tls_verify_name));
-	case RK_PLAINTEXT:
-		return pp_bool(c, "allow_plaintext", &r->allow_plaintext);
 	case RK_AUTH:
-		return pp_auth(c, &r->auth, line);
+		rc = pp_object(c, &auth_object, &obj, line);
+		r->auth = obj;
+		return rc;
 	default: /* RK_PG */
-		return pp_postgres(c, &r->pg, line);
+		rc = pp_object(c, &pg_object, &obj, line);
+		r->pg = obj;
+		return rc;
 	}
 }
 

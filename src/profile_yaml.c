@@ -402,6 +402,75 @@ int pp_mapping(struct pp *c, const struct pp_keys *k, size_t *seen,
 }
 
 /**
+ * pp_field() - Read a key's value straight into a field
+ * @c:   Parser context (current event: the value)
+ * @f:   The field
+ * @obj: The object it is in
+ * Return: 0, or -1 on error
+ */
+int pp_field(struct pp *c, const struct pp_field *f, void *obj)
+{
+	void *at = (char *)obj + f->off;
+
+	switch (f->kind) {
+	case PP_STRING:
+	case PP_TEXT:
+		return pp_string(c, f->what, f->kind == PP_TEXT, at);
+	case PP_INT:
+		return pp_int(c, f->what, f->min, f->max, at);
+	case PP_BOOL:
+		return pp_bool(c, f->what, at);
+	case PP_ACTION:
+		return pp_action(c, f->what, at);
+	case PP_WORD:
+		return pp_choice(c, f->what, f->words, f->nwords, at);
+	default:
+		return -1;
+	}
+}
+
+struct obj_ctx {
+	const struct pp_object *o;
+	void *obj;
+};
+
+/* One key of a pp_object() mapping: a field, or the object's own code. */
+static int object_value(struct pp *c, int key, void *arg)
+{
+	const struct obj_ctx *x = arg;
+	const struct pp_field *f = &x->o->fields[key];
+
+	if (f->kind != PP_OTHER)
+		return pp_field(c, f, x->obj);
+	return x->o->value(c, key, x->obj);
+}
+
+/**
+ * pp_object() - Read a mapping into a new object (current event: its start)
+ * @c:    Parser context
+ * @o:    What the mapping holds and how the object is made and checked
+ * @out:  Set to the object (calloc'd); the caller frees it, also on error
+ * @line: Line of the key the mapping is the value of
+ * Return: 0, or -1 on error
+ */
+int pp_object(struct pp *c, const struct pp_object *o, void **out, int line)
+{
+	yaml_mark_t start = c->ev.start_mark, kmark[PP_OBJECT_KEYS] = { { 0 } };
+	size_t seen[PP_OBJECT_KEYS] = { 0 };
+	struct obj_ctx x = { o, NULL };
+
+	if (o->keys.n > PP_OBJECT_KEYS)
+		return pp_fail(c, start, "too many keys");
+	x.obj = *out = calloc(1, o->size);
+	if (!x.obj)
+		return pp_fail(c, start, "out of memory");
+	o->init(x.obj, line);
+	if (pp_mapping(c, &o->keys, seen, kmark, object_value, &x))
+		return -1;
+	return o->check(c, x.obj, start, seen, kmark);
+}
+
+/**
  * pp_list() - Read one item or a non-empty list of items
  * @c:         Parser context
  * @scalar_ok: A scalar is taken as a list of one
