@@ -134,7 +134,7 @@ static int pp_cidr_one(struct pp *c, void *arg)
 /* One `path_pattern:` string: validate and append. */
 static int pp_path_one(struct pp *c, void *arg)
 {
-	struct pf_rule *r = arg;
+	struct pf_rule *r = ((struct rule_ctx *)arg)->r;
 	char *s, **n;
 
 	if (pp_string(c, "'path_pattern' to be a path such as /repos/*", 0, &s))
@@ -154,7 +154,7 @@ static int pp_path_one(struct pp *c, void *arg)
 /* One `methods:` entry: an upper-case token, once. */
 static int pp_method_one(struct pp *c, void *arg)
 {
-	struct pf_rule *r = arg;
+	struct pf_rule *r = ((struct rule_ctx *)arg)->r;
 	char found_[128];
 	size_t i, len;
 	char **n;
@@ -648,6 +648,24 @@ static const struct pp_field rule_fields[RK_N] = {
 		   0, 0, NULL, 0),
 };
 
+/* The keys of a rule that hold one item or a list of them (pp_list()). */
+static const struct {
+	int scalar_ok;
+	const char *what, *none;
+	int (*one)(struct pp *c, void *arg);    /* gets the struct rule_ctx */
+	size_t count;           /* offsetof() the item count in the rule */
+} rule_lists[RK_N] = {
+	[RK_CIDR] = { 1, "'cidr' to be a CIDR string or a list of them",
+		      "expected at least one CIDR in 'cidr'", pp_cidr_one,
+		      offsetof(struct pf_rule, ncidrs) },
+	[RK_PATH] = { 1, "'path_pattern' to be a path or a list of paths",
+		      "expected at least one path in 'path_pattern'",
+		      pp_path_one, offsetof(struct pf_rule, npath_patterns) },
+	[RK_METHODS] = { 0, "'methods' to be a list such as [GET, HEAD]",
+			 "expected at least one method in 'methods'",
+			 pp_method_one, offsetof(struct pf_rule, nmethods) },
+};
+
 /* One key of a rule mapping. */
 static int rule_value(struct pp *c, int k, void *arg)
 {
@@ -658,23 +676,16 @@ static int rule_value(struct pp *c, int k, void *arg)
 
 	if (rule_fields[k].kind != PP_OTHER)
 		return pp_field(c, &rule_fields[k], r);
+	if (rule_lists[k].one)
+		return pp_list(c, rule_lists[k].scalar_ok, rule_lists[k].what,
+			       rule_lists[k].none, rule_lists[k].one, x,
+			       (const size_t *)((const char *)r +
+						rule_lists[k].count));
 	switch (k) {
 	case RK_HOST:
 		return pp_host(c, r);
-	case RK_CIDR:
-		return pp_list(c, 1, "'cidr' to be a CIDR string or a list of them",
-			       "expected at least one CIDR in 'cidr'",
-			       pp_cidr_one, x, &r->ncidrs);
 	case RK_PORTS:
 		return pp_ports(c, r);
-	case RK_PATH:
-		return pp_list(c, 1, "'path_pattern' to be a path or a list of paths",
-			       "expected at least one path in 'path_pattern'",
-			       pp_path_one, r, &r->npath_patterns);
-	case RK_METHODS:
-		return pp_list(c, 0, "'methods' to be a list such as [GET, HEAD]",
-			       "expected at least one method in 'methods'",
-			       pp_method_one, r, &r->nmethods);
 	case RK_ROUTE:
 		return pp_route(c, r);
 	case RK_TLSNAME:
