@@ -99,25 +99,24 @@ static const char *const timeout_keys[TO_N] = {
 	"tls_handshake", "request_head", "idle",
 };
 
-#define PROFILE_FIELD(k, kind, field, what, min, max)                       \
-	[k] = { kind, offsetof(struct profile, field), what, min, max, NULL, 0 }
-
 static const struct pp_field top_fields[TK_N] = {
-	PROFILE_FIELD(TK_NAME, PP_STRING, name, "'name' to be a string", 0, 0),
-	PROFILE_FIELD(TK_DESC, PP_TEXT, description,
-		      "'description' to be a string", 0, 0),
-	PROFILE_FIELD(TK_DEFAULT, PP_ACTION, default_action, "default_action",
-		      0, 0),
-	PROFILE_FIELD(TK_INTERNET, PP_BOOL, internet_enabled,
-		      "internet_enabled", 0, 0),
+	PP_SCALAR(struct profile, TK_NAME, PP_STRING, name,
+		  "'name' to be a string"),
+	PP_SCALAR(struct profile, TK_DESC, PP_TEXT, description,
+		  "'description' to be a string"),
+	PP_SCALAR(struct profile, TK_DEFAULT, PP_ACTION, default_action,
+		  "default_action"),
+	PP_SCALAR(struct profile, TK_INTERNET, PP_BOOL, internet_enabled,
+		  "internet_enabled"),
 };
 
 static const struct pp_field timeout_fields[TO_N] = {
-	PROFILE_FIELD(TO_TLS, PP_INT, tls_handshake_s, "tls_handshake", 1,
-		      PF_MAX_TIMEOUT_S),
-	PROFILE_FIELD(TO_HEAD, PP_INT, request_head_s, "request_head", 1,
-		      PF_MAX_TIMEOUT_S),
-	PROFILE_FIELD(TO_IDLE, PP_INT, idle_s, "idle", 1, PF_MAX_TIMEOUT_S),
+	PP_INT_FIELD(struct profile, TO_TLS, tls_handshake_s, "tls_handshake",
+		     1, PF_MAX_TIMEOUT_S),
+	PP_INT_FIELD(struct profile, TO_HEAD, request_head_s, "request_head",
+		     1, PF_MAX_TIMEOUT_S),
+	PP_INT_FIELD(struct profile, TO_IDLE, idle_s, "idle", 1,
+		     PF_MAX_TIMEOUT_S),
 };
 
 /* One key of `timeouts:`: seconds. */

@@ -112,6 +112,15 @@ struct pp_field {
 
 int pp_field(struct pp *c, const struct pp_field *f, void *obj);
 
+/* Entries of a table of fields indexed by key: a field of struct @T */
+#define PP_SCALAR(T, k, kind, field, what)                                 \
+	[k] = { kind, offsetof(T, field), what, 0, 0, NULL, 0 }
+#define PP_INT_FIELD(T, k, field, what, min, max)                          \
+	[k] = { PP_INT, offsetof(T, field), what, min, max, NULL, 0 }
+#define PP_WORD_FIELD(T, k, field, what, words)                            \
+	[k] = { PP_WORD, offsetof(T, field), what, 0, 0, words,             \
+		sizeof(words) / sizeof(*(words)) }
+
 /* The keys of one kind of mapping. */
 struct pp_keys {
 	const char *const *keys;

@@ -352,8 +352,7 @@ static const struct pp_word auth_modes[] = {
 };
 
 static const struct pp_field auth_fields[AK_N] = {
-	[AK_MODE] = { PP_WORD, offsetof(struct pf_auth, mode), "mode", 0, 0,
-		      auth_modes, ARRAY_N(auth_modes) },
+	PP_WORD_FIELD(struct pf_auth, AK_MODE, mode, "mode", auth_modes),
 };
 
 /* `auth_strategy:` a mapping of its own. */
@@ -477,14 +476,13 @@ static const struct pp_word pg_tls_words[] = {
 };
 
 static const struct pp_field pg_fields[PK_N] = {
-	[PK_READONLY] = { PP_BOOL, offsetof(struct pf_postgres, read_only),
-			  "read_only", 0, 0, NULL, 0 },
-	[PK_TLS] = { PP_WORD, offsetof(struct pf_postgres, tls), "tls", 0, 0,
-		     pg_tls_words, ARRAY_N(pg_tls_words) },
-	[PK_LOGSTMT] = { PP_BOOL, offsetof(struct pf_postgres, log_statements),
-			 "log_statements", 0, 0, NULL, 0 },
-	[PK_CLIENTTLS] = { PP_BOOL, offsetof(struct pf_postgres, client_tls),
-			   "client_tls", 0, 0, NULL, 0 },
+	PP_SCALAR(struct pf_postgres, PK_READONLY, PP_BOOL, read_only,
+		  "read_only"),
+	PP_WORD_FIELD(struct pf_postgres, PK_TLS, tls, "tls", pg_tls_words),
+	PP_SCALAR(struct pf_postgres, PK_LOGSTMT, PP_BOOL, log_statements,
+		  "log_statements"),
+	PP_SCALAR(struct pf_postgres, PK_CLIENTTLS, PP_BOOL, client_tls,
+		  "client_tls"),
 };
 
 /* `postgres:` a mapping of its own. */
@@ -626,26 +624,20 @@ static const struct pp_word tls_words[] = {
 	{ "passthrough", PF_TLS_PASSTHROUGH }, { "intercept", PF_TLS_INTERCEPT },
 };
 
-#define RULE_FIELD(k, kind, field, what, min, max, words, n)                \
-	[k] = { kind, offsetof(struct pf_rule, field), what, min, max, words, n }
-
 /* The keys of a rule that are one scalar in one field. */
 static const struct pp_field rule_fields[RK_N] = {
-	RULE_FIELD(RK_NAME, PP_STRING, name, "'name' to be a string", 0, 0,
-		   NULL, 0),
-	RULE_FIELD(RK_PRIORITY, PP_INT, priority, "priority", 0,
-		   PF_MAX_PRIORITY, NULL, 0),
-	RULE_FIELD(RK_PROTO, PP_WORD, protocol, "protocol", 0, 0, proto_words,
-		   ARRAY_N(proto_words)),
-	RULE_FIELD(RK_ACTION, PP_ACTION, action, "action", 0, 0, NULL, 0),
-	RULE_FIELD(RK_PRIVATE, PP_BOOL, allow_private, "allow_private", 0, 0,
-		   NULL, 0),
-	RULE_FIELD(RK_RPM, PP_INT, rate_limit_rpm, "rate_limit_rpm", 1,
-		   PF_MAX_RPM, NULL, 0),
-	RULE_FIELD(RK_TLS, PP_WORD, tls_mode, "tls", 0, 0, tls_words,
-		   ARRAY_N(tls_words)),
-	RULE_FIELD(RK_PLAINTEXT, PP_BOOL, allow_plaintext, "allow_plaintext",
-		   0, 0, NULL, 0),
+	PP_SCALAR(struct pf_rule, RK_NAME, PP_STRING, name, "'name' to be a string"),
+	PP_INT_FIELD(struct pf_rule, RK_PRIORITY, priority, "priority", 0,
+		     PF_MAX_PRIORITY),
+	PP_WORD_FIELD(struct pf_rule, RK_PROTO, protocol, "protocol", proto_words),
+	PP_SCALAR(struct pf_rule, RK_ACTION, PP_ACTION, action, "action"),
+	PP_SCALAR(struct pf_rule, RK_PRIVATE, PP_BOOL, allow_private,
+		  "allow_private"),
+	PP_INT_FIELD(struct pf_rule, RK_RPM, rate_limit_rpm, "rate_limit_rpm", 1,
+		     PF_MAX_RPM),
+	PP_WORD_FIELD(struct pf_rule, RK_TLS, tls_mode, "tls", tls_words),
+	PP_SCALAR(struct pf_rule, RK_PLAINTEXT, PP_BOOL, allow_plaintext,
+		  "allow_plaintext"),
 };
 
 /* The keys of a rule that hold one item or a list of them (pp_list()). */

@@ -357,7 +357,7 @@ int pp_action(struct pp *c, const char *what, enum pf_action *out)
 	static const struct pp_word words[] = {
 		{ "allow", PF_ALLOW }, { "deny", PF_DENY },
 	};
-	int v;
+	int v = PF_DENY;
 
 	if (pp_choice(c, what, words, 2, &v))
 		return -1;
