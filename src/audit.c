@@ -329,37 +329,38 @@ void audit_str(struct audit_ev *e, const char *key, const char *val)
 		audit_strn(e, key, val, strlen(val));
 }
 
-void audit_int(struct audit_ev *e, const char *key, long long v)
+/* A field whose value is written as it is (a number, true, false); @v NULL:
+ * the value could not be had, and the event is marked overflowed. */
+static void put_raw_field(struct audit_ev *e, const char *key, const char *v,
+			  size_t len)
 {
-	char num[32];
 	size_t save;
-	int n;
 
 	if (!e)
 		return;
 	save = field_begin(e, key);
 	if (save == (size_t)-1)
 		return;
-	n = snprintf(num, sizeof(num), "%lld", v);
-	if (n < 0 || put(e, num, (size_t)n)) {
+	if (!v || put(e, v, len)) {
 		e->len = save;
 		e->overflow = 1;
 	}
 }
 
-void audit_bool(struct audit_ev *e, const char *key, int v)
+void audit_int(struct audit_ev *e, const char *key, long long v)
 {
-	size_t save;
+	char num[32];
+	int n;
 
 	if (!e)
 		return;
-	save = field_begin(e, key);
-	if (save == (size_t)-1)
-		return;
-	if (put(e, v ? "true" : "false", v ? 4 : 5)) {
-		e->len = save;
-		e->overflow = 1;
-	}
+	n = snprintf(num, sizeof(num), "%lld", v);
+	put_raw_field(e, key, n < 0 ? NULL : num, n < 0 ? 0 : (size_t)n);
+}
+
+void audit_bool(struct audit_ev *e, const char *key, int v)
+{
+	put_raw_field(e, key, v ? "true" : "false", v ? 4 : 5);
 }
 
 void audit_begin(struct audit_ev *e, const char *event)

@@ -22,8 +22,9 @@
  * holds an flock() on DIR/ca.lock while it looks and creates, so two
  * islo-net processes starting at once end up with one CA.
  *
- * Leaf certificates are minted on demand with our DER writer (der.c) and
- * signed with BearSSL (deterministic ECDSA, RFC 6979, so signing needs no
+ * Leaf certificates are minted on demand (ca_mint.c, which also makes the
+ * CA's own certificate; ca_int.h is the state both files share) with our
+ * DER writer (der.c) and signed with BearSSL (deterministic ECDSA, RFC 6979, so signing needs no
  * randomness; serials and keys come from an HMAC-DRBG seeded by
  * getrandom()). Every leaf carries the same P-256 key, made at ca_open()
  * and never written anywhere: one key is enough since the leaves are only
@@ -60,129 +61,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "ca.h"
+#include "ca_int.h"
 #include "der.h"
 #include "ecfast.h"
+#include "fileutil.h"
 #include "trust.h"
 
-#define CA_CERT_MAX     2048  /* our CA certificate is ~500 bytes */
 #define CA_READ_MAX     65536 /* ca.pem / ca-key.pem */
-#define LEAF_DER_MAX    1280  /* worst case (253-byte name) is ~900 */
-#define LEAF_NAME_MAX   253
-#define CA_DN_MAX       1024
-#define CA_HASH_BUCKETS 2048  /* power of two, twice the slots */
-#define CA_VALIDITY     (3652L * 86400) /* ten years */
-#define LEAF_VALIDITY   (7L * 86400)
 #define LEAF_RENEW      86400L /* re-mint with less than this left */
-#define BACKDATE        3600L  /* clock skew between host and sandbox */
-#define CN_MAX          64     /* X.520 ub-common-name */
-#define UNIX_EPOCH_DAYS 719528 /* 1970-01-01 in BearSSL's days since 0 AD */
 
-/* OIDs, contents octets */
-static const uint8_t oid_cn[] = { 0x55, 0x04, 0x03 };
-static const uint8_t oid_o[] = { 0x55, 0x04, 0x0a };
-static const uint8_t oid_ec_pubkey[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01 };
-static const uint8_t oid_p256[] = { 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x03, 0x01, 0x07 };
-static const uint8_t oid_ecdsa_sha256[] = { 0x2a, 0x86, 0x48, 0xce,
-					    0x3d, 0x04, 0x03, 0x02 };
-static const uint8_t oid_ski[] = { 0x55, 0x1d, 0x0e };
-static const uint8_t oid_ku[] = { 0x55, 0x1d, 0x0f };
-static const uint8_t oid_san[] = { 0x55, 0x1d, 0x11 };
-static const uint8_t oid_bc[] = { 0x55, 0x1d, 0x13 };
-static const uint8_t oid_aki[] = { 0x55, 0x1d, 0x23 };
-static const uint8_t oid_eku[] = { 0x55, 0x1d, 0x25 };
-static const uint8_t oid_server_auth[] = { 0x2b, 0x06, 0x01, 0x05,
-					   0x05, 0x07, 0x03, 0x01 };
-
-/* keyUsage named bits */
-#define KU_DIGITAL_SIGNATURE (1u << 0)
-#define KU_KEY_CERT_SIGN     (1u << 5)
-#define KU_CRL_SIGN          (1u << 6)
-
-/**
- * struct leaf - one cached leaf certificate
- * @name:      Host name or IP literal it is for ("" if the slot is free)
- * @der:       The certificate
- * @len:       Its length
- * @not_after: Its expiry (Unix time)
- * @prev:      LRU neighbour towards the most recent, -1 at the head
- * @next:      LRU neighbour towards the least recent, -1 at the tail
- * @hnext:     Next slot in the same hash bucket, -1 at the end
- * @in_lru:    Linked into the LRU list
- * @pins:      Handshakes presenting it now (ca_leaf_pin()): never reused
- *	       while non-zero
- * @chain:     What ca_leaf() hands out: { @der, the CA certificate }
- */
-struct leaf {
-	char name[LEAF_NAME_MAX + 1];
-	uint8_t der[LEAF_DER_MAX];
-	size_t len;
-	time_t not_after;
-	int prev, next, hnext;
-	int in_lru;
-	int pins;
-	br_x509_certificate chain[2];
-};
-
-/**
- * struct ca - the CA, its leaf key and the leaf cache
- * @dir:        State directory
- * @cert_path:  DIR/ca.pem
- * @key_path:   DIR/ca-key.pem
- * @cert:       CA certificate, DER
- * @cert_len:   Its length
- * @dn:         Its subject DN (DER, the issuer of every leaf)
- * @dn_len:     Its length
- * @ski:        Its subjectKeyIdentifier (SHA-1 of the public key)
- * @not_after:  Its expiry (Unix time)
- * @sk:         CA private key (@skbuf), secret
- * @pk:         CA public key (@pkbuf)
- * @leaf_sk:    Key shared by every leaf (@leaf_skbuf), secret
- * @leaf_pk:    Its public key (@leaf_pkbuf)
- * @rng:        HMAC-DRBG for keys and serials, secret state
- * @leaves:     CA_CACHE_SIZE cache slots
- * @nused:      Slots ever used (the never-used ones are taken first)
- * @lru_head:   Most recently used slot, -1 if none
- * @lru_tail:   Least recently used slot, -1 if none
- * @bucket:     Hash buckets: first slot, -1 if empty
- */
-struct ca {
-	char *dir, *cert_path, *key_path;
-	uint8_t *cert;
-	size_t cert_len;
-	uint8_t dn[CA_DN_MAX];
-	size_t dn_len;
-	uint8_t ski[br_sha1_SIZE];
-	time_t not_after;
-
-	br_ec_private_key sk;
-	uint8_t skbuf[BR_EC_KBUF_PRIV_MAX_SIZE];
-	br_ec_public_key pk;
-	uint8_t pkbuf[BR_EC_KBUF_PUB_MAX_SIZE];
-	br_ec_private_key leaf_sk;
-	uint8_t leaf_skbuf[BR_EC_KBUF_PRIV_MAX_SIZE];
-	br_ec_public_key leaf_pk;
-	uint8_t leaf_pkbuf[BR_EC_KBUF_PUB_MAX_SIZE];
-	br_hmac_drbg_context rng;
-
-	struct leaf *leaves;
-	int nused, lru_head, lru_tail;
-	int bucket[CA_HASH_BUCKETS];
-};
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static char *path_join(const char *dir, const char *file)
 {
@@ -234,23 +121,6 @@ static int mkdir_p(const char *dir)
 	return 0;
 }
 
-static int write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-
-	while (n) {
-		ssize_t r = write(fd, b, n);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		b += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 /**
  * write_file_atomic() - Write a file under a temporary name, then rename
  * @path: Final name
@@ -273,7 +143,7 @@ static int write_file_atomic(const char *path, const void *data, size_t len,
 		  mode);
 	if (fd < 0)
 		goto fail_free;
-	if (fchmod(fd, mode) || write_all(fd, data, len) || fsync(fd)) {
+	if (fchmod(fd, mode) || fu_write_all(fd, data, len) || fsync(fd)) {
 		e = errno;
 		close(fd);
 		errno = e;
@@ -316,32 +186,32 @@ static int read_key_file(const char *path, uint8_t **buf, size_t *len,
 	if (fd < 0 && errno == ENOENT)
 		return 1;
 	if (fd < 0) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		fu_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: not a regular file", path);
+		fu_seterr(err, errlen, "%s: not a regular file", path);
 		close(fd);
 		return -1;
 	}
 	if (st.st_mode & 077) {
-		seterr(err, errlen,
-		       "%s: private key is readable or writable by group or "
-		       "others (mode %04o); refusing to use it: chmod 600 it "
-		       "if it is still secret",
-		       path, (unsigned)(st.st_mode & 07777));
+		fu_seterr(err, errlen,
+			  "%s: private key is readable or writable by group or "
+			  "others (mode %04o); refusing to use it: chmod 600 it "
+			  "if it is still secret",
+			  path, (unsigned)(st.st_mode & 07777));
 		close(fd);
 		return -1;
 	}
 	if (st.st_size <= 0 || st.st_size > CA_READ_MAX) {
-		seterr(err, errlen, "%s: bad size %lld", path,
-		       (long long)st.st_size);
+		fu_seterr(err, errlen, "%s: bad size %lld", path,
+			  (long long)st.st_size);
 		close(fd);
 		return -1;
 	}
 	b = malloc((size_t)st.st_size + 1);
 	if (!b) {
-		seterr(err, errlen, "out of memory");
+		fu_seterr(err, errlen, "out of memory");
 		close(fd);
 		return -1;
 	}
@@ -358,352 +228,6 @@ static int read_key_file(const char *path, uint8_t **buf, size_t *len,
 	b[n] = '\0';
 	*buf = b;
 	*len = n;
-	return 0;
-}
-
-/* ----------------------------------------------------------------------
- * Randomness and time
- */
-
-static int rng_init(struct ca *ca)
-{
-	uint8_t seed[48];
-	size_t n = 0;
-
-	while (n < sizeof(seed)) {
-		ssize_t r = getrandom(seed + n, sizeof(seed) - n, 0);
-
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0)
-			return -1;
-		n += (size_t)r;
-	}
-	br_hmac_drbg_init(&ca->rng, &br_sha256_vtable, seed, sizeof(seed));
-	explicit_bzero(seed, sizeof(seed));
-	return 0;
-}
-
-/* A positive 16-byte serial (RFC 5280: at most 20 octets, positive) */
-static void make_serial(struct ca *ca, uint8_t serial[16])
-{
-	br_hmac_drbg_generate(&ca->rng, serial, 16);
-	serial[0] = (uint8_t)((serial[0] & 0x7f) | 0x40);
-}
-
-static time_t bearssl_time(uint32_t days, uint32_t secs)
-{
-	return ((time_t)days - UNIX_EPOCH_DAYS) * 86400 + (time_t)secs;
-}
-
-/* ----------------------------------------------------------------------
- * Certificates
- */
-
-static void put_name_attr(struct der *d, const uint8_t *oid, size_t oidlen,
-			  const char *v, size_t vlen)
-{
-	size_t set = der_begin(d, DER_SET), seq = der_begin(d, DER_SEQUENCE);
-
-	der_oid(d, oid, oidlen);
-	der_utf8(d, v, vlen);
-	der_end(d, seq);
-	der_end(d, set);
-}
-
-static void put_spki(struct der *d, const br_ec_public_key *pk)
-{
-	size_t seq = der_begin(d, DER_SEQUENCE), alg;
-
-	alg = der_begin(d, DER_SEQUENCE);
-	der_oid(d, oid_ec_pubkey, sizeof(oid_ec_pubkey));
-	der_oid(d, oid_p256, sizeof(oid_p256));
-	der_end(d, alg);
-	der_bits(d, pk->q, pk->qlen);
-	der_end(d, seq);
-}
-
-static void put_sigalg(struct der *d)
-{
-	size_t seq = der_begin(d, DER_SEQUENCE);
-
-	der_oid(d, oid_ecdsa_sha256, sizeof(oid_ecdsa_sha256)); /* no params */
-	der_end(d, seq);
-}
-
-/**
- * struct ext - marks of an extension being written
- * @seq: Extension SEQUENCE
- * @oct: extnValue OCTET STRING
- */
-struct ext {
-	size_t seq, oct;
-};
-
-static struct ext ext_begin(struct der *d, const uint8_t *oid, size_t oidlen,
-			    int critical)
-{
-	struct ext e;
-
-	e.seq = der_begin(d, DER_SEQUENCE);
-	der_oid(d, oid, oidlen);
-	if (critical) /* DEFAULT FALSE: DER omits it when false */
-		der_bool(d, 1);
-	e.oct = der_begin(d, DER_OCTET_STRING);
-	return e;
-}
-
-static void ext_end(struct der *d, struct ext e)
-{
-	der_end(d, e.oct);
-	der_end(d, e.seq);
-}
-
-/**
- * tbs_head() - Write a TBSCertificate's fields up to the subject
- * @d:       Writer, inside the TBSCertificate SEQUENCE
- * @serial:  16-byte serial
- * @issuer:  Issuer DN, DER
- * @ilen:    Its length
- * @nb:      notBefore
- * @na:      notAfter
- */
-static void tbs_head(struct der *d, const uint8_t *serial, const uint8_t *issuer,
-		     size_t ilen, time_t nb, time_t na)
-{
-	size_t ver = der_begin(d, DER_CTX_CONS(0)), val;
-
-	der_int(d, 2); /* v3 */
-	der_end(d, ver);
-	der_int_bytes(d, serial, 16);
-	put_sigalg(d);
-	der_raw(d, issuer, ilen);
-	val = der_begin(d, DER_SEQUENCE);
-	der_time(d, nb);
-	der_time(d, na);
-	der_end(d, val);
-}
-
-/**
- * cert_sign() - Close the TBSCertificate, sign it, close the Certificate
- * @d:    Writer
- * @cert: Mark of the Certificate SEQUENCE
- * @tbs:  Mark of the TBSCertificate SEQUENCE
- * @sk:   Signing key
- * Return: 0, or -1 (with the writer's error set, or signing failed)
- */
-static int cert_sign(struct der *d, size_t cert, size_t tbs,
-		     const br_ec_private_key *sk)
-{
-	br_sha256_context h;
-	uint8_t hash[br_sha256_SIZE], sig[80];
-	size_t siglen;
-
-	der_end(d, tbs);
-	if (der_error(d))
-		return -1;
-	/* tbs - 2 is where its tag went; it ends where we are now */
-	br_sha256_init(&h);
-	br_sha256_update(&h, d->buf + tbs - 2, der_len(d) - (tbs - 2));
-	br_sha256_out(&h, hash);
-	siglen = ecfast_sign_asn1(ecfast_impl(), &br_sha256_vtable, hash, sk,
-				  sig);
-	if (!siglen)
-		return -1;
-	put_sigalg(d);
-	der_bits(d, sig, siglen);
-	der_end(d, cert);
-	return der_error(d) ? -1 : 0;
-}
-
-/**
- * make_ca_cert() - Build the self-signed CA certificate
- * @ca:  CA, with @sk and @pk set
- * @out: Buffer
- * @cap: Its size
- * @len: Certificate length on success
- * Return: 0 or -1
- */
-static int make_ca_cert(struct ca *ca, uint8_t *out, size_t cap, size_t *len)
-{
-	uint8_t serial[16], ski[br_sha1_SIZE], dn[CA_DN_MAX];
-	char host[64], cn[CN_MAX + 1];
-	br_sha1_context h;
-	struct der d, dd;
-	struct ext e;
-	size_t cert, tbs, m, i;
-	time_t now = time(NULL);
-
-	if (gethostname(host, sizeof(host)))
-		strcpy(host, "unknown");
-	host[sizeof(host) - 1] = '\0';
-	/* The host name is only decoration: keep it printable and short */
-	for (i = 0; host[i]; i++) {
-		unsigned char c = (unsigned char)host[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '-' || c == '_'))
-			host[i] = '?';
-	}
-	snprintf(cn, sizeof(cn), "islo-net CA (%.48s)", host);
-
-	der_init(&dd, dn, sizeof(dn));
-	m = der_begin(&dd, DER_SEQUENCE);
-	put_name_attr(&dd, oid_o, sizeof(oid_o), "islo-net", 8);
-	put_name_attr(&dd, oid_cn, sizeof(oid_cn), cn, strlen(cn));
-	der_end(&dd, m);
-	if (der_error(&dd))
-		return -1;
-
-	br_sha1_init(&h);
-	br_sha1_update(&h, ca->pk.q, ca->pk.qlen);
-	br_sha1_out(&h, ski);
-	make_serial(ca, serial);
-
-	der_init(&d, out, cap);
-	cert = der_begin(&d, DER_SEQUENCE);
-	tbs = der_begin(&d, DER_SEQUENCE);
-	tbs_head(&d, serial, dn, der_len(&dd), now - BACKDATE, now + CA_VALIDITY);
-	der_raw(&d, dn, der_len(&dd)); /* subject = issuer */
-	put_spki(&d, &ca->pk);
-
-	m = der_begin(&d, DER_CTX_CONS(3));
-	{
-		size_t exts = der_begin(&d, DER_SEQUENCE), s;
-
-		e = ext_begin(&d, oid_bc, sizeof(oid_bc), 1);
-		s = der_begin(&d, DER_SEQUENCE);
-		der_bool(&d, 1); /* cA */
-		der_int(&d, 0);  /* pathLenConstraint: leaves only */
-		der_end(&d, s);
-		ext_end(&d, e);
-
-		e = ext_begin(&d, oid_ku, sizeof(oid_ku), 1);
-		der_named_bits(&d, KU_KEY_CERT_SIGN | KU_CRL_SIGN);
-		ext_end(&d, e);
-
-		e = ext_begin(&d, oid_ski, sizeof(oid_ski), 0);
-		der_octets(&d, ski, sizeof(ski));
-		ext_end(&d, e);
-		der_end(&d, exts);
-	}
-	der_end(&d, m);
-	if (cert_sign(&d, cert, tbs, &ca->sk))
-		return -1;
-	*len = der_len(&d);
-	return 0;
-}
-
-/**
- * leaf_name_check() - Is @name something we mint a leaf for?
- * @name: Candidate
- * @ip:   IP address bytes if it is an IP literal
- * Return: 0 for a DNS name, 4 or 16 for an IP literal, -1 if invalid
- *
- * Names are what host_normalise() leaves: lowercase labels of 1..63 bytes
- * of [a-z0-9_-], at most 253 bytes, no trailing dot. No wildcards: the
- * sandbox asked for one name and gets a certificate for exactly it.
- */
-static int leaf_name_check(const char *name, uint8_t ip[16])
-{
-	size_t n = strnlen(name, LEAF_NAME_MAX + 1), i, lab = 0;
-
-	if (n == 0 || n > LEAF_NAME_MAX)
-		return -1;
-	if (strchr(name, ':'))
-		return inet_pton(AF_INET6, name, ip) == 1 ? 16 : -1;
-	if (inet_pton(AF_INET, name, ip) == 1)
-		return 4;
-	for (i = 0; i <= n; i++) {
-		char c = name[i];
-
-		if (c == '.' || c == '\0') {
-			if (lab == 0 || lab > 63)
-				return -1;
-			lab = 0;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-		      c == '-' || c == '_'))
-			return -1;
-		lab++;
-	}
-	return 0;
-}
-
-/**
- * make_leaf() - Mint a leaf certificate
- * @ca:   CA
- * @name: Host name or IP literal, checked by leaf_name_check()
- * @ipn:  What leaf_name_check() returned
- * @ip:   The address if @ipn is 4 or 16
- * @l:    Slot to mint into (@der, @len, @not_after)
- * Return: 0 or -1
- */
-static int make_leaf(struct ca *ca, const char *name, int ipn,
-		     const uint8_t *ip, struct leaf *l)
-{
-	size_t namelen = strlen(name), cert, tbs, m, exts, s;
-	int with_cn = namelen <= CN_MAX;
-	time_t now = time(NULL), na = now + LEAF_VALIDITY;
-	uint8_t serial[16];
-	struct ext e;
-	struct der d;
-
-	if (na > ca->not_after)
-		na = ca->not_after;
-	make_serial(ca, serial);
-
-	der_init(&d, l->der, sizeof(l->der));
-	cert = der_begin(&d, DER_SEQUENCE);
-	tbs = der_begin(&d, DER_SEQUENCE);
-	tbs_head(&d, serial, ca->dn, ca->dn_len, now - BACKDATE, na);
-	m = der_begin(&d, DER_SEQUENCE);
-	if (with_cn)
-		put_name_attr(&d, oid_cn, sizeof(oid_cn), name, namelen);
-	der_end(&d, m);
-	put_spki(&d, &ca->leaf_pk);
-
-	m = der_begin(&d, DER_CTX_CONS(3));
-	exts = der_begin(&d, DER_SEQUENCE);
-
-	e = ext_begin(&d, oid_bc, sizeof(oid_bc), 1);
-	s = der_begin(&d, DER_SEQUENCE); /* cA DEFAULT FALSE: empty */
-	der_end(&d, s);
-	ext_end(&d, e);
-
-	e = ext_begin(&d, oid_ku, sizeof(oid_ku), 1);
-	der_named_bits(&d, KU_DIGITAL_SIGNATURE);
-	ext_end(&d, e);
-
-	e = ext_begin(&d, oid_eku, sizeof(oid_eku), 0);
-	s = der_begin(&d, DER_SEQUENCE);
-	der_oid(&d, oid_server_auth, sizeof(oid_server_auth));
-	der_end(&d, s);
-	ext_end(&d, e);
-
-	e = ext_begin(&d, oid_aki, sizeof(oid_aki), 0);
-	s = der_begin(&d, DER_SEQUENCE);
-	der_tlv(&d, DER_CTX_PRIM(0), ca->ski, sizeof(ca->ski)); /* keyIdentifier */
-	der_end(&d, s);
-	ext_end(&d, e);
-
-	/* An empty subject makes the SAN critical (RFC 5280 4.2.1.6) */
-	e = ext_begin(&d, oid_san, sizeof(oid_san), !with_cn);
-	s = der_begin(&d, DER_SEQUENCE);
-	if (ipn)
-		der_tlv(&d, DER_CTX_PRIM(7), ip, (size_t)ipn); /* iPAddress */
-	else
-		der_ia5(&d, DER_CTX_PRIM(2), name, namelen); /* dNSName */
-	der_end(&d, s);
-	ext_end(&d, e);
-
-	der_end(&d, exts);
-	der_end(&d, m);
-	if (cert_sign(&d, cert, tbs, &ca->sk))
-		return -1;
-	l->len = der_len(&d);
-	l->not_after = na;
 	return 0;
 }
 
@@ -733,6 +257,34 @@ static int first_obj_cb(void *ctx, const char *name, const uint8_t *der,
 	memcpy(f->der, der, len);
 	f->len = len;
 	return 1;
+}
+
+/**
+ * pem_decoder() - Find the first PEM object of a kind, and room to decode it
+ * @f:      What to look for; @f->der (the caller frees it) set if found
+ * @pem:    File contents
+ * @len:    Their length
+ * @path:   The file, for messages
+ * @size:   The size of the decoder's context
+ * @err:    Message on failure
+ * @errlen: Its size
+ * Return: @size bytes (the caller frees them), or NULL with the error set
+ */
+static void *pem_decoder(struct first_obj *f, const uint8_t *pem, size_t len,
+			 const char *path, size_t size, char *err,
+			 size_t errlen)
+{
+	void *ctx;
+
+	trust_pem_each(pem, len, first_obj_cb, f);
+	if (!f->der) {
+		fu_seterr(err, errlen, "%s: no %s in it", path, f->want1);
+		return NULL;
+	}
+	ctx = malloc(size);
+	if (!ctx)
+		fu_seterr(err, errlen, "out of memory");
+	return ctx;
 }
 
 struct dn_copy {
@@ -769,23 +321,16 @@ static int load_key(struct ca *ca, const uint8_t *pem, size_t len, char *err,
 	const br_ec_private_key *k;
 	int rc = -1;
 
-	trust_pem_each(pem, len, first_obj_cb, &f);
-	if (!f.der) {
-		seterr(err, errlen, "%s: no EC PRIVATE KEY in it", ca->key_path);
-		return -1;
-	}
-	sd = malloc(sizeof(*sd));
-	if (!sd) {
-		seterr(err, errlen, "out of memory");
+	sd = pem_decoder(&f, pem, len, ca->key_path, sizeof(*sd), err, errlen);
+	if (!sd)
 		goto out;
-	}
 	br_skey_decoder_init(sd);
 	br_skey_decoder_push(sd, f.der, f.len);
 	k = br_skey_decoder_get_ec(sd);
 	if (br_skey_decoder_last_error(sd) || !k || k->curve != BR_EC_secp256r1 ||
 	    k->xlen == 0 || k->xlen > sizeof(ca->skbuf)) {
-		seterr(err, errlen, "%s: not a P-256 EC private key",
-		       ca->key_path);
+		fu_seterr(err, errlen, "%s: not a P-256 EC private key",
+			  ca->key_path);
 		goto out;
 	}
 	memcpy(ca->skbuf, k->x, k->xlen);
@@ -793,7 +338,7 @@ static int load_key(struct ca *ca, const uint8_t *pem, size_t len, char *err,
 	ca->sk.x = ca->skbuf;
 	ca->sk.xlen = k->xlen;
 	if (!br_ec_compute_pub(ecfast_impl(), &ca->pk, ca->pkbuf, &ca->sk)) {
-		seterr(err, errlen, "%s: bad private key", ca->key_path);
+		fu_seterr(err, errlen, "%s: bad private key", ca->key_path);
 		goto out;
 	}
 	rc = 0;
@@ -802,7 +347,8 @@ out:
 		explicit_bzero(sd, sizeof(*sd));
 		free(sd);
 	}
-	explicit_bzero(f.der, f.len);
+	if (f.der)
+		explicit_bzero(f.der, f.len);
 	free(f.der);
 	return rc;
 }
@@ -827,18 +373,12 @@ static int load_cert(struct ca *ca, char *err, size_t errlen)
 	if (trust_read_file(ca->cert_path, CA_READ_MAX, &buf, &len)) {
 		if (errno == ENOENT)
 			return 1;
-		seterr(err, errlen, "%s: %s", ca->cert_path, strerror(errno));
+		fu_seterr(err, errlen, "%s: %s", ca->cert_path, strerror(errno));
 		return -1;
 	}
-	trust_pem_each(buf, len, first_obj_cb, &f);
+	xd = pem_decoder(&f, buf, len, ca->cert_path, sizeof(*xd), err, errlen);
 	free(buf);
-	if (!f.der) {
-		seterr(err, errlen, "%s: no CERTIFICATE in it", ca->cert_path);
-		return -1;
-	}
-	xd = malloc(sizeof(*xd));
 	if (!xd) {
-		seterr(err, errlen, "out of memory");
 		free(f.der);
 		return -1;
 	}
@@ -847,26 +387,26 @@ static int load_cert(struct ca *ca, char *err, size_t errlen)
 	br_x509_decoder_push(xd, f.der, f.len);
 	pk = br_x509_decoder_get_pkey(xd);
 	if (!pk || dc.err) {
-		seterr(err, errlen, "%s: cannot decode the certificate",
-		       ca->cert_path);
+		fu_seterr(err, errlen, "%s: cannot decode the certificate",
+			  ca->cert_path);
 		goto out;
 	}
 	if (pk->key_type != BR_KEYTYPE_EC || pk->key.ec.curve != BR_EC_secp256r1 ||
 	    pk->key.ec.qlen != ca->pk.qlen ||
 	    memcmp(pk->key.ec.q, ca->pk.q, ca->pk.qlen)) {
-		seterr(err, errlen, "%s does not match the key in %s",
-		       ca->cert_path, ca->key_path);
+		fu_seterr(err, errlen, "%s does not match the key in %s",
+			  ca->cert_path, ca->key_path);
 		goto out;
 	}
 	if (!br_x509_decoder_isCA(xd)) {
-		seterr(err, errlen, "%s is not a CA certificate", ca->cert_path);
+		fu_seterr(err, errlen, "%s is not a CA certificate", ca->cert_path);
 		goto out;
 	}
-	ca->not_after = bearssl_time(xd->notafter_days, xd->notafter_seconds);
+	ca->not_after = ca_bearssl_time(xd->notafter_days, xd->notafter_seconds);
 	if (ca->not_after <= time(NULL)) {
-		seterr(err, errlen,
-		       "%s has expired: remove it and %s to make a new CA",
-		       ca->cert_path, ca->key_path);
+		fu_seterr(err, errlen,
+			  "%s has expired: remove it and %s to make a new CA",
+			  ca->cert_path, ca->key_path);
 		goto out;
 	}
 	ca->cert = f.der;
@@ -904,22 +444,22 @@ static int create_ca(struct ca *ca, char *err, size_t errlen)
 	if (!br_ec_keygen(&ca->rng.vtable, ecfast_impl(), &ca->sk, ca->skbuf,
 			  BR_EC_secp256r1) ||
 	    !br_ec_compute_pub(ecfast_impl(), &ca->pk, ca->pkbuf, &ca->sk)) {
-		seterr(err, errlen, "CA key generation failed");
+		fu_seterr(err, errlen, "CA key generation failed");
 		return -1;
 	}
-	if (make_ca_cert(ca, cert, sizeof(cert), &clen)) {
-		seterr(err, errlen, "cannot build the CA certificate");
+	if (ca_mint_root(ca, cert, sizeof(cert), &clen)) {
+		fu_seterr(err, errlen, "cannot build the CA certificate");
 		return -1;
 	}
 	plen = br_pem_encode(NULL, cert, clen, "CERTIFICATE", BR_PEM_LINE64);
 	pem = malloc(plen + 1);
 	if (!pem) {
-		seterr(err, errlen, "out of memory");
+		fu_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	br_pem_encode(pem, cert, clen, "CERTIFICATE", BR_PEM_LINE64);
 	if (write_file_atomic(ca->cert_path, pem, plen, 0644)) {
-		seterr(err, errlen, "%s: %s", ca->cert_path, strerror(errno));
+		fu_seterr(err, errlen, "%s: %s", ca->cert_path, strerror(errno));
 		goto out;
 	}
 	free(pem);
@@ -927,7 +467,7 @@ static int create_ca(struct ca *ca, char *err, size_t errlen)
 
 	klen = br_encode_ec_raw_der(NULL, &ca->sk, &ca->pk);
 	if (!klen || klen > sizeof(keyder)) {
-		seterr(err, errlen, "cannot encode the CA key");
+		fu_seterr(err, errlen, "cannot encode the CA key");
 		goto out;
 	}
 	br_encode_ec_raw_der(keyder, &ca->sk, &ca->pk);
@@ -935,12 +475,12 @@ static int create_ca(struct ca *ca, char *err, size_t errlen)
 			     BR_PEM_LINE64);
 	pem = malloc(plen + 1);
 	if (!pem) {
-		seterr(err, errlen, "out of memory");
+		fu_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	br_pem_encode(pem, keyder, klen, BR_ENCODE_PEM_EC_RAW, BR_PEM_LINE64);
 	if (write_file_atomic(ca->key_path, pem, plen, 0600)) {
-		seterr(err, errlen, "%s: %s", ca->key_path, strerror(errno));
+		fu_seterr(err, errlen, "%s: %s", ca->key_path, strerror(errno));
 		goto out;
 	}
 	rc = 0;
@@ -976,7 +516,7 @@ static int open_locked(struct ca *ca, char *err, size_t errlen)
 		r = read_key_file(ca->key_path, &key, &klen, err, errlen);
 		if (r) {
 			if (r == 1)
-				seterr(err, errlen, "%s vanished", ca->key_path);
+				fu_seterr(err, errlen, "%s vanished", ca->key_path);
 			return -1;
 		}
 	}
@@ -987,10 +527,10 @@ static int open_locked(struct ca *ca, char *err, size_t errlen)
 		return -1;
 	r = load_cert(ca, err, errlen);
 	if (r == 1)
-		seterr(err, errlen,
-		       "%s is missing but %s exists: restore it, or remove "
-		       "the key to make a new CA",
-		       ca->cert_path, ca->key_path);
+		fu_seterr(err, errlen,
+			  "%s is missing but %s exists: restore it, or remove "
+			  "the key to make a new CA",
+			  ca->cert_path, ca->key_path);
 	return r ? -1 : 0;
 }
 
@@ -1001,15 +541,15 @@ struct ca *ca_open(const char *dir, char *err, size_t errlen)
 	int fd = -1, i;
 
 	if (!dir || !*dir) {
-		seterr(err, errlen, "no CA directory");
+		fu_seterr(err, errlen, "no CA directory");
 		return NULL;
 	}
 	ca = calloc(1, sizeof(*ca));
 	if (!ca) {
-		seterr(err, errlen, "out of memory");
+		fu_seterr(err, errlen, "out of memory");
 		return NULL;
 	}
-	ca->lru_head = ca->lru_tail = -1;
+	ca->lru_end[LRU_HEAD] = ca->lru_end[LRU_TAIL] = -1;
 	for (i = 0; i < CA_HASH_BUCKETS; i++)
 		ca->bucket[i] = -1;
 	ca->dir = strdup(dir);
@@ -1019,20 +559,20 @@ struct ca *ca_open(const char *dir, char *err, size_t errlen)
 	ca->leaves = calloc(CA_CACHE_SIZE, sizeof(*ca->leaves));
 	if (!ca->dir || !ca->cert_path || !ca->key_path || !lock ||
 	    !ca->leaves) {
-		seterr(err, errlen, "out of memory");
+		fu_seterr(err, errlen, "out of memory");
 		goto fail;
 	}
-	if (rng_init(ca)) {
-		seterr(err, errlen, "getrandom: %s", strerror(errno));
+	if (ca_rng_init(ca)) {
+		fu_seterr(err, errlen, "getrandom: %s", strerror(errno));
 		goto fail;
 	}
 	if (mkdir_p(dir)) {
-		seterr(err, errlen, "%s: %s", dir, strerror(errno));
+		fu_seterr(err, errlen, "%s: %s", dir, strerror(errno));
 		goto fail;
 	}
 	fd = open(lock, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0 || flock(fd, LOCK_EX)) {
-		seterr(err, errlen, "%s: %s", lock, strerror(errno));
+		fu_seterr(err, errlen, "%s: %s", lock, strerror(errno));
 		goto fail;
 	}
 	if (open_locked(ca, err, errlen))
@@ -1044,7 +584,7 @@ struct ca *ca_open(const char *dir, char *err, size_t errlen)
 			  ca->leaf_skbuf, BR_EC_secp256r1) ||
 	    !br_ec_compute_pub(ecfast_impl(), &ca->leaf_pk, ca->leaf_pkbuf,
 			       &ca->leaf_sk)) {
-		seterr(err, errlen, "leaf key generation failed");
+		fu_seterr(err, errlen, "leaf key generation failed");
 		ca_free(ca);
 		return NULL;
 	}
@@ -1061,11 +601,7 @@ void ca_free(struct ca *ca)
 {
 	if (!ca)
 		return;
-	free(ca->dir);
-	free(ca->cert_path);
-	free(ca->key_path);
-	free(ca->cert);
-	free(ca->leaves);
+	FREE_ALL(ca->dir, ca->cert_path, ca->key_path, ca->cert, ca->leaves);
 	explicit_bzero(ca, sizeof(*ca)); /* both private keys, the DRBG */
 	free(ca);
 }
@@ -1138,48 +674,36 @@ static unsigned name_hash(const char *s)
 static void lru_unlink(struct ca *ca, int i)
 {
 	struct leaf *l = &ca->leaves[i];
+	int d;
 
 	if (!l->in_lru)
 		return;
-	if (l->prev >= 0)
-		ca->leaves[l->prev].next = l->next;
-	else
-		ca->lru_head = l->next;
-	if (l->next >= 0)
-		ca->leaves[l->next].prev = l->prev;
-	else
-		ca->lru_tail = l->prev;
-	l->prev = l->next = -1;
+	/* towards each end: the neighbour there, or the end itself, is
+	 * linked to the neighbour on the other side */
+	for (d = LRU_HEAD; d <= LRU_TAIL; d++) {
+		if (l->lru[d] >= 0)
+			ca->leaves[l->lru[d]].lru[!d] = l->lru[!d];
+		else
+			ca->lru_end[d] = l->lru[!d];
+	}
+	l->lru[LRU_HEAD] = l->lru[LRU_TAIL] = -1;
 	l->in_lru = 0;
 }
 
-static void lru_push_head(struct ca *ca, int i)
+/* lru_push() - Move slot @i to end @d (LRU_HEAD: used now; LRU_TAIL: the
+ * next victim) of the LRU list */
+static void lru_push(struct ca *ca, int i, int d)
 {
 	struct leaf *l = &ca->leaves[i];
 
 	lru_unlink(ca, i);
-	l->prev = -1;
-	l->next = ca->lru_head;
-	if (ca->lru_head >= 0)
-		ca->leaves[ca->lru_head].prev = i;
-	ca->lru_head = i;
-	if (ca->lru_tail < 0)
-		ca->lru_tail = i;
-	l->in_lru = 1;
-}
-
-static void lru_push_tail(struct ca *ca, int i)
-{
-	struct leaf *l = &ca->leaves[i];
-
-	lru_unlink(ca, i);
-	l->next = -1;
-	l->prev = ca->lru_tail;
-	if (ca->lru_tail >= 0)
-		ca->leaves[ca->lru_tail].next = i;
-	ca->lru_tail = i;
-	if (ca->lru_head < 0)
-		ca->lru_head = i;
+	l->lru[d] = -1;
+	l->lru[!d] = ca->lru_end[d];
+	if (ca->lru_end[d] >= 0)
+		ca->leaves[ca->lru_end[d]].lru[d] = i;
+	ca->lru_end[d] = i;
+	if (ca->lru_end[!d] < 0)
+		ca->lru_end[!d] = i;
 	l->in_lru = 1;
 }
 
@@ -1221,12 +745,12 @@ static int slot_victim(struct ca *ca, int keep)
 
 	if (ca->nused < CA_CACHE_SIZE) {
 		i = ca->nused++;
-		ca->leaves[i].prev = ca->leaves[i].next = -1;
+		ca->leaves[i].lru[LRU_HEAD] = ca->leaves[i].lru[LRU_TAIL] = -1;
 		ca->leaves[i].hnext = -1;
 		ca->leaves[i].pins = 0;
 		return i;
 	}
-	for (i = ca->lru_tail; i >= 0; i = ca->leaves[i].prev)
+	for (i = ca->lru_end[LRU_TAIL]; i >= 0; i = ca->leaves[i].lru[LRU_HEAD])
 		if (i != keep && !ca->leaves[i].pins)
 			break;
 	if (i >= 0)
@@ -1245,7 +769,7 @@ static int leaf_get(struct ca *ca, const char *hostname,
 
 	if (!ca || !hostname || !chain || !chain_len || !key)
 		return -1;
-	ipn = leaf_name_check(hostname, ip);
+	ipn = ca_leaf_name_check(hostname, ip);
 	if (ipn < 0)
 		return -1;
 
@@ -1258,8 +782,8 @@ static int leaf_get(struct ca *ca, const char *hostname,
 	if (i < 0)
 		return -1;
 	l = &ca->leaves[i];
-	if (make_leaf(ca, hostname, ipn, ip, l)) {
-		lru_push_tail(ca, i); /* free: the next victim */
+	if (ca_mint_leaf(ca, hostname, ipn, ip, l)) {
+		lru_push(ca, i, LRU_TAIL); /* free: the next victim */
 		return -1;
 	}
 	/*
@@ -1278,7 +802,7 @@ static int leaf_get(struct ca *ca, const char *hostname,
 	l->chain[1].data = ca->cert;
 	l->chain[1].data_len = ca->cert_len;
 found:
-	lru_push_head(ca, i);
+	lru_push(ca, i, LRU_HEAD);
 	*chain = ca->leaves[i].chain;
 	*chain_len = 2;
 	*key = &ca->leaf_sk;
@@ -1365,7 +889,7 @@ int ca_write_bundle(const struct ca *ca, const char *out_path, char *err,
 		size_t len;
 
 		if (trust_read_file(sys, 64u << 20, &buf, &len)) {
-			seterr(err, errlen, "%s: %s", sys, strerror(errno));
+			fu_seterr(err, errlen, "%s: %s", sys, strerror(errno));
 			return -1;
 		}
 		trust_pem_each(buf, len, bundle_cb, &b);
@@ -1373,11 +897,11 @@ int ca_write_bundle(const struct ca *ca, const char *out_path, char *err,
 	}
 	bundle_add(&b, ca->cert, ca->cert_len);
 	if (b.nomem) {
-		seterr(err, errlen, "out of memory");
+		fu_seterr(err, errlen, "out of memory");
 		goto out;
 	}
 	if (write_file_atomic(out_path, b.buf, b.len, 0644)) {
-		seterr(err, errlen, "%s: %s", out_path, strerror(errno));
+		fu_seterr(err, errlen, "%s: %s", out_path, strerror(errno));
 		goto out;
 	}
 	rc = 0;

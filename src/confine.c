@@ -32,6 +32,7 @@
 #include "confine.h"
 
 #include "ca.h"
+#include "fileutil.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -131,20 +132,8 @@ int confine_protect(struct confine *c, const char *path)
 
 void confine_mkdirs(const char *path)
 {
-	char buf[PATH_MAX];
-	char *p;
-
-	if (!path || path[0] != '/' || strlen(path) >= sizeof(buf))
-		return;
-	snprintf(buf, sizeof(buf), "%s", path);
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		mkdir(buf, 0700);
-		*p = '/';
-	}
-	mkdir(buf, 0700);
+	if (path && path[0] == '/')
+		fu_mkdirs(path, 0);
 }
 
 void confine_free(struct confine *c)
@@ -187,9 +176,17 @@ static int bylen(const void *a, const void *b)
 /* Make the mount at @path (and beneath it) read-only. Return: 0 or -errno */
 int confine_mount_ro(const char *path)
 {
+	static const struct {
+		unsigned long st, ms;
+	} keep[] = {
+		{ ST_NOSUID, MS_NOSUID }, { ST_NODEV, MS_NODEV },
+		{ ST_NOEXEC, MS_NOEXEC }, { ST_NOATIME, MS_NOATIME },
+		{ ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
+	};
 	struct confine_mount_attr a = { .attr_set = MOUNT_ATTR_RDONLY };
 	struct statvfs sv;
 	unsigned long fl = MS_REMOUNT | MS_BIND | MS_RDONLY;
+	size_t i;
 
 #ifdef SYS_mount_setattr
 	if (syscall(SYS_mount_setattr, AT_FDCWD, path, AT_RECURSIVE, &a,
@@ -201,18 +198,10 @@ int confine_mount_ro(const char *path)
 	(void)a;
 	if (statvfs(path, &sv) < 0)
 		return -errno;
-	if (sv.f_flag & ST_NOSUID)
-		fl |= MS_NOSUID;
-	if (sv.f_flag & ST_NODEV)
-		fl |= MS_NODEV;
-	if (sv.f_flag & ST_NOEXEC)
-		fl |= MS_NOEXEC;
-	if (sv.f_flag & ST_NOATIME)
-		fl |= MS_NOATIME;
-	if (sv.f_flag & ST_NODIRATIME)
-		fl |= MS_NODIRATIME;
-	if (sv.f_flag & ST_RELATIME)
-		fl |= MS_RELATIME;
+	/* a bind remount keeps only the flags it is given: keep the others */
+	for (i = 0; i < sizeof(keep) / sizeof(*keep); i++)
+		if (sv.f_flag & keep[i].st)
+			fl |= keep[i].ms;
 	if (mount(NULL, path, NULL, fl, NULL) < 0)
 		return -errno;
 	return 0;

@@ -30,6 +30,7 @@
 
 #include "dns.h"
 #include "dnspool.h"
+#include "fileutil.h"
 
 #define POOL_V4_BASE 0xc6120000u /* 198.18.0.0/15 */
 #define POOL_V4_MASK 0xfffe0000u
@@ -162,9 +163,7 @@ void dns_pool_free(struct dns_pool *p)
 {
 	if (!p)
 		return;
-	free(p->buckets);
-	free(p->ent);
-	free(p);
+	FREE_ALL(p->buckets, p->ent, p);
 }
 
 static void lru_unlink(struct dns_pool *p, uint32_t i)

@@ -99,13 +99,29 @@ static EC_POINT *p256_get(const unsigned char *in, size_t len)
 	return P;
 }
 
+/* x*P, or x*G when @P is NULL, into @out (65 bytes): 1 done, 0 the point
+ * at infinity, -1 libcrypto failed */
+static int p256_kmul(const EC_POINT *P, const unsigned char *x, size_t xlen,
+		     unsigned char *out)
+{
+	BIGNUM *k = scalar(x, xlen);
+	EC_POINT *R = EC_POINT_new(p256);
+	int ret = -1;
+
+	if (k && R &&
+	    EC_POINT_mul(p256, R, P ? NULL : k, P, P ? k : NULL, bnctx))
+		ret = p256_put(R, out);
+	BN_clear_free(k);
+	EC_POINT_clear_free(R);
+	return ret;
+}
+
 /* 1 done, 0 bad input, -1 libcrypto failed (try BearSSL's) */
 static int p256_mul(unsigned char *G, size_t Glen, const unsigned char *x,
 		    size_t xlen)
 {
-	EC_POINT *P, *R = NULL;
-	BIGNUM *k = NULL;
-	int ret = -1;
+	EC_POINT *P;
+	int ret;
 
 	if (Glen != P256_POINT || G[0] != 0x04 || xlen == 0 || xlen > 32 ||
 	    all_zero(x, xlen))
@@ -115,12 +131,7 @@ static int p256_mul(unsigned char *G, size_t Glen, const unsigned char *x,
 		/* a point off the curve, or no memory: BearSSL tells which */
 		return -1;
 	}
-	k = scalar(x, xlen);
-	R = EC_POINT_new(p256);
-	if (k && R && EC_POINT_mul(p256, R, NULL, P, k, bnctx))
-		ret = p256_put(R, G);
-	BN_clear_free(k);
-	EC_POINT_clear_free(R);
+	ret = p256_kmul(P, x, xlen, G);
 	EC_POINT_free(P);
 	return ret;
 }
@@ -128,20 +139,9 @@ static int p256_mul(unsigned char *G, size_t Glen, const unsigned char *x,
 static size_t p256_mulgen(unsigned char *R, const unsigned char *x,
 			  size_t xlen)
 {
-	EC_POINT *P = NULL;
-	BIGNUM *k = NULL;
-	size_t ret = 0;
-
 	if (xlen == 0 || xlen > 32)
 		return 0;
-	k = scalar(x, xlen);
-	P = EC_POINT_new(p256);
-	if (k && P && EC_POINT_mul(p256, P, k, NULL, NULL, bnctx) &&
-	    p256_put(P, R))
-		ret = P256_POINT;
-	BN_clear_free(k);
-	EC_POINT_clear_free(P);
-	return ret;
+	return p256_kmul(NULL, x, xlen, R) == 1 ? P256_POINT : 0;
 }
 
 /* x*A + y*B (B = the generator when NULL): public values (verification) */

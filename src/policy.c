@@ -217,12 +217,40 @@ static int conditional(const struct pf_rule *r)
 	return r->nmethods || r->npath_patterns;
 }
 
-static void decide_init(struct pf_decision *d)
+/* decide_begin() - Start a decision at "deny, no rule"; 0: nothing to decide */
+static int decide_begin(const struct profile *p, const struct pf_query *q,
+			struct pf_decision *d)
 {
+	if (!d)
+		return 0;
 	d->action = PF_DENY;
 	d->rule = NULL;
 	d->match = PF_MATCH_DEFAULT;
 	d->per_request = 0;
+	return p && q;
+}
+
+static void decide_set(struct pf_decision *d, enum pf_action action,
+		       const struct pf_rule *r, enum pf_match m)
+{
+	d->action = action;
+	d->rule = r;
+	d->match = m;
+}
+
+/* The next rule from @*i on that @q matches, and how; NULL after the last. */
+static const struct pf_rule *next_match(const struct profile *p,
+					const struct pf_query *q, size_t *i,
+					enum pf_match *m)
+{
+	while (*i < p->nrules) {
+		const struct pf_rule *r = &p->rules[(*i)++];
+
+		*m = rule_match(r, q);
+		if (*m != PF_MATCH_DEFAULT)
+			return r;
+	}
+	return NULL;
 }
 
 static int default_allows(const struct profile *p)
@@ -233,49 +261,30 @@ static int default_allows(const struct profile *p)
 void policy_decide(const struct profile *p, const struct pf_query *q,
 		   struct pf_decision *d)
 {
-	const struct pf_rule *allow = NULL;
+	const struct pf_rule *r, *allow = NULL;
 	enum pf_match m, allow_m = PF_MATCH_DEFAULT;
-	size_t i;
+	size_t i = 0;
 
-	if (!d)
+	if (!decide_begin(p, q, d))
 		return;
-	decide_init(d);
-	if (!p || !q)
-		return;
-	for (i = 0; i < p->nrules; i++) {
-		const struct pf_rule *r = &p->rules[i];
-
-		m = rule_match(r, q);
-		if (m == PF_MATCH_DEFAULT)
-			continue;
-		if (conditional(r)) {
-			/* decides some requests only: read on */
-			d->per_request = 1;
-			if (r->action == PF_ALLOW && !allow) {
-				allow = r;
-				allow_m = m;
-			}
-			continue;
-		}
+	while ((r = next_match(p, q, &i, &m))) {
 		if (r->action == PF_ALLOW && !allow) {
 			allow = r;
 			allow_m = m;
 		}
-		if (allow) {
-			d->action = PF_ALLOW;
-			d->rule = allow;
-			d->match = allow_m;
-		} else {
-			d->rule = r;    /* the deny rule that refuses everything */
-			d->match = m;
+		if (conditional(r)) {
+			/* decides some requests only: read on */
+			d->per_request = 1;
+			continue;
 		}
+		if (allow)
+			decide_set(d, PF_ALLOW, allow, allow_m);
+		else    /* the deny rule that refuses everything */
+			decide_set(d, PF_DENY, r, m);
 		return;
 	}
-	if (allow || default_allows(p)) {
-		d->action = PF_ALLOW;
-		d->rule = allow;
-		d->match = allow_m;
-	}
+	if (allow || default_allows(p))
+		decide_set(d, PF_ALLOW, allow, allow_m);
 }
 
 static int method_in(const struct pf_rule *r, const char *m)
@@ -309,24 +318,16 @@ void policy_decide_request(const struct profile *p, const struct pf_query *q,
 			   struct pf_decision *d)
 {
 	int normal = path && http_path_normal(path) == 0;
+	const struct pf_rule *r;
 	enum pf_match m;
-	size_t i;
+	size_t i = 0;
 
-	if (!d)
+	if (!decide_begin(p, q, d))
 		return;
-	decide_init(d);
-	if (!p || !q)
-		return;
-	for (i = 0; i < p->nrules; i++) {
-		const struct pf_rule *r = &p->rules[i];
-
-		m = rule_match(r, q);
-		if (m == PF_MATCH_DEFAULT || !method_in(r, method) ||
-		    !path_in(r, path, normal))
+	while ((r = next_match(p, q, &i, &m))) {
+		if (!method_in(r, method) || !path_in(r, path, normal))
 			continue;
-		d->action = r->action;
-		d->rule = r;
-		d->match = m;
+		decide_set(d, r->action, r, m);
 		return;
 	}
 	if (default_allows(p))

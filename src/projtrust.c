@@ -3,6 +3,7 @@
  * projtrust.c - the record of trusted project files (see projtrust.h).
  */
 #include "projtrust.h"
+#include "fileutil.h"
 
 #include <bearssl.h>
 
@@ -191,23 +192,6 @@ int projtrust_ok(const struct projtrust *t, const char *path,
 	return !memcmp(sha, e->sha, 32);
 }
 
-static void mkparents(const char *file)
-{
-	char buf[PATH_MAX];
-	char *p;
-
-	if (strlen(file) >= sizeof(buf))
-		return;
-	snprintf(buf, sizeof(buf), "%s", file);
-	for (p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		mkdir(buf, 0700);
-		*p = '/';
-	}
-}
-
 static int save(const struct projtrust *t, char *err, size_t errlen)
 {
 	char tmp[PATH_MAX];
@@ -215,7 +199,7 @@ static int save(const struct projtrust *t, char *err, size_t errlen)
 	FILE *f;
 	int fd;
 
-	mkparents(t->file);
+	fu_mkdirs(t->file, 1);
 	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.XXXXXX", t->file) >= sizeof(tmp)) {
 		snprintf(err, errlen, "%s: name too long", t->file);
 		return -1;

@@ -13,7 +13,9 @@
  * hunting.
  */
 #include "resolve.h"
+#include "fileutil.h"
 #include "log.h"
+#include "profile_int.h"
 #include "projtrust.h"
 
 #include <dirent.h>
@@ -103,17 +105,15 @@ static void rs_append(struct rs *r, const char *fmt, ...)
 /* A profile NAME: [A-Za-z0-9._-]+, not starting with '.', bounded. */
 static int valid_name(const char *s, size_t len)
 {
+	static const char chars[] = "abcdefghijklmnopqrstuvwxyz"
+				    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-";
 	size_t i;
 
 	if (!len || len > RESOLVE_MAX_NAME || s[0] == '.')
 		return 0;
-	for (i = 0; i < len; i++) {
-		char c = s[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+	for (i = 0; i < len; i++)
+		if (!s[i] || !strchr(chars, s[i]))
 			return 0;
-	}
 	return 1;
 }
 
@@ -190,18 +190,12 @@ static char *read_small(const char *path, size_t max, size_t *len,
 		*why = "out of memory";
 		goto fail;
 	}
-	while (got <= max) {
-		n = read(fd, buf + got, max + 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			*why = strerror(errno);
-			goto fail;
-		}
-		if (!n)
-			break;
-		got += (size_t)n;
+	n = fu_read_fd(fd, buf, max);
+	if (n < 0) {
+		*why = strerror(errno);
+		goto fail;
 	}
+	got = (size_t)n;
 	if (got > max) {
 		*why = "file too large";
 		goto fail;
@@ -297,7 +291,7 @@ static int iy_skip(struct iy *y)
 static int iy_parse(struct iy *y, char **name)
 {
 	yaml_mark_t first = { 0 };
-	int seen = 0;
+	int seen = 0, step;
 
 	/* STREAM-START (libyaml always sends it first), then DOCUMENT-START */
 	if (iy_next(y))
@@ -367,13 +361,14 @@ static int iy_parse(struct iy *y, char **name)
 	if (iy_next(y))
 		return -1;
 doc_end:
-	if (y->ev.type != YAML_DOCUMENT_END_EVENT)
-		return iy_fail(y, y->ev.start_mark, "expected the end of the document");
-	if (iy_next(y))
-		return -1;
-	if (y->ev.type != YAML_STREAM_END_EVENT)
-		return iy_fail(y, y->ev.start_mark,
-			       "expected a single YAML document, found another one");
+	for (step = 0; step < 2; step++) {
+		const char *why = pp_tail_check(&y->ev, step);
+
+		if (why)
+			return iy_fail(y, y->ev.start_mark, "%s", why);
+		if (!step && iy_next(y))
+			return -1;
+	}
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "sandboxca.h"
 
 #include "ca.h"
+#include "fileutil.h"
 #include "trust.h"
 
 #include <dirent.h>
@@ -66,23 +67,6 @@ static int env_set(char ***envp, const char *name, const char *value)
 	return 0;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Write @a (may be NULL), a newline if @a does not end in one, and @b to
  * a new file @path, mode 0644. */
 static int write_two(const char *path, const void *a, size_t alen,
@@ -93,12 +77,12 @@ static int write_two(const char *path, const void *a, size_t alen,
 
 	if (fd < 0)
 		return -1;
-	if (alen && write_all(fd, a, alen) < 0)
+	if (alen && fu_write_all(fd, a, alen) < 0)
 		r = -1;
 	if (!r && alen && ((const char *)a)[alen - 1] != '\n' &&
-	    write_all(fd, "\n", 1) < 0)
+	    fu_write_all(fd, "\n", 1) < 0)
 		r = -1;
-	if (!r && write_all(fd, b, blen) < 0)
+	if (!r && fu_write_all(fd, b, blen) < 0)
 		r = -1;
 	if (close(fd) < 0)
 		r = -1;

@@ -32,6 +32,7 @@
  * common, deliberate set-up).
  */
 #include "secret.h"
+#include "fileutil.h"
 #include "profile.h"
 
 #include <errno.h>
@@ -45,19 +46,6 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 static size_t page_round(size_t n)
 {
@@ -117,52 +105,45 @@ static int load_file(struct secret *s, const char *path, char *err,
 	/* O_NONBLOCK: a FIFO must not hang start-up before fstat() says no. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
 	if (fd < 0) {
-		seterr(err, errlen, "%s: cannot open %s: %s", s->ref, path,
-		       strerror(errno));
+		fu_seterr(err, errlen, "%s: cannot open %s: %s", s->ref, path,
+			  strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st)) {
-		seterr(err, errlen, "%s: cannot stat %s: %s", s->ref, path,
-		       strerror(errno));
+		fu_seterr(err, errlen, "%s: cannot stat %s: %s", s->ref, path,
+			  strerror(errno));
 		goto fail_fd;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		seterr(err, errlen, "%s: %s is not a regular file", s->ref, path);
+		fu_seterr(err, errlen, "%s: %s is not a regular file", s->ref, path);
 		goto fail_fd;
 	}
 	if (st.st_mode & S_IROTH) {
-		seterr(err, errlen,
-		       "%s: %s is readable by other users (mode %04o); a secret file must not be (chmod o-r '%s')",
-		       s->ref, path, (unsigned)(st.st_mode & 07777), path);
+		fu_seterr(err, errlen,
+			  "%s: %s is readable by other users (mode %04o); a secret file must not be (chmod o-r '%s')",
+			  s->ref, path, (unsigned)(st.st_mode & 07777), path);
 		goto fail_fd;
 	}
 	if (st.st_size > (off_t)SECRET_MAX) {
-		seterr(err, errlen, "%s: %s is larger than %zu bytes", s->ref,
-		       path, SECRET_MAX);
+		fu_seterr(err, errlen, "%s: %s is larger than %zu bytes", s->ref,
+			  path, SECRET_MAX);
 		goto fail_fd;
 	}
 	m = map_alloc(SECRET_MAX + 1, &ms);
 	if (!m) {
-		seterr(err, errlen, "%s: out of memory", s->ref);
+		fu_seterr(err, errlen, "%s: out of memory", s->ref);
 		goto fail_fd;
 	}
-	/* Read to EOF, not to st_size: the file may change under us. */
-	while (got <= SECRET_MAX) {
-		n = read(fd, m + got, SECRET_MAX + 1 - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			seterr(err, errlen, "%s: cannot read %s: %s", s->ref,
-			       path, strerror(errno));
-			goto fail_map;
-		}
-		if (!n)
-			break;
-		got += (size_t)n;
+	n = fu_read_fd(fd, m, SECRET_MAX);
+	if (n < 0) {
+		fu_seterr(err, errlen, "%s: cannot read %s: %s", s->ref, path,
+			  strerror(errno));
+		goto fail_map;
 	}
+	got = (size_t)n;
 	if (got > SECRET_MAX) {
-		seterr(err, errlen, "%s: %s is larger than %zu bytes", s->ref,
-		       path, SECRET_MAX);
+		fu_seterr(err, errlen, "%s: %s is larger than %zu bytes", s->ref,
+			  path, SECRET_MAX);
 		goto fail_map;
 	}
 	/* One trailing newline is how editors and `echo` end files. */
@@ -171,7 +152,7 @@ static int load_file(struct secret *s, const char *path, char *err,
 	if (got && m[got - 1] == '\r')
 		got--;
 	if (!got) {
-		seterr(err, errlen, "%s: %s is empty", s->ref, path);
+		fu_seterr(err, errlen, "%s: %s is empty", s->ref, path);
 		goto fail_map;
 	}
 	/* Give back the pages past the value; the kernel drops their bytes. */
@@ -202,24 +183,24 @@ static int load_env(struct secret *s, const char *name, char *err,
 	size_t len;
 
 	if (!v) {
-		seterr(err, errlen, "%s: environment variable %s is not set",
-		       s->ref, name);
+		fu_seterr(err, errlen, "%s: environment variable %s is not set",
+			  s->ref, name);
 		return -1;
 	}
 	len = strlen(v);
 	if (!len) {
-		seterr(err, errlen, "%s: environment variable %s is empty",
-		       s->ref, name);
+		fu_seterr(err, errlen, "%s: environment variable %s is empty",
+			  s->ref, name);
 		return -1;
 	}
 	if (len > SECRET_MAX) {
-		seterr(err, errlen, "%s: environment variable %s is longer than %zu bytes",
-		       s->ref, name, SECRET_MAX);
+		fu_seterr(err, errlen, "%s: environment variable %s is longer than %zu bytes",
+			  s->ref, name, SECRET_MAX);
 		return -1;
 	}
 	s->val = map_alloc(len, &s->mapsize);
 	if (!s->val) {
-		seterr(err, errlen, "%s: out of memory", s->ref);
+		fu_seterr(err, errlen, "%s: out of memory", s->ref);
 		return -1;
 	}
 	memcpy(s->val, v, len);
@@ -260,35 +241,35 @@ int secret_load(struct secret *s, const char *ref, char *err, size_t errlen)
 	/* Unknown forms are not quoted: they may be a pasted secret. */
 	if (!ref || (strncmp(ref, "env:", 4) && strncmp(ref, "file:", 5) &&
 		     strncmp(ref, "cred:", 5))) {
-		seterr(err, errlen,
-		       "expected a secret reference env:NAME, file:/PATH or cred:NAME (an inline secret is not accepted; the value is not shown)");
+		fu_seterr(err, errlen,
+			  "expected a secret reference env:NAME, file:/PATH or cred:NAME (an inline secret is not accepted; the value is not shown)");
 		return -1;
 	}
 	s->ref = strdup(ref);
 	if (!s->ref) {
-		seterr(err, errlen, "out of memory");
+		fu_seterr(err, errlen, "out of memory");
 		return -1;
 	}
 	if (!strncmp(ref, "env:", 4)) {
 		if (!env_name_valid(ref + 4))
-			seterr(err, errlen, "%s: not a valid environment variable name", ref);
+			fu_seterr(err, errlen, "%s: not a valid environment variable name", ref);
 		else
 			rc = load_env(s, ref + 4, err, errlen);
 	} else if (!strncmp(ref, "file:", 5)) {
 		if (ref[5] != '/')
-			seterr(err, errlen, "%s: expected an absolute path", ref);
+			fu_seterr(err, errlen, "%s: expected an absolute path", ref);
 		else
 			rc = load_file(s, ref + 5, err, errlen);
 	} else {
 		dir = getenv("CREDENTIALS_DIRECTORY");
 		if (!cred_name_valid(ref + 5)) {
-			seterr(err, errlen, "%s: not a valid credential name", ref);
+			fu_seterr(err, errlen, "%s: not a valid credential name", ref);
 		} else if (!dir || !dir[0]) {
-			seterr(err, errlen,
-			       "%s: $CREDENTIALS_DIRECTORY is not set (cred: secrets come from systemd's LoadCredential= or SetCredential=)",
-			       ref);
+			fu_seterr(err, errlen,
+				  "%s: $CREDENTIALS_DIRECTORY is not set (cred: secrets come from systemd's LoadCredential= or SetCredential=)",
+				  ref);
 		} else if (asprintf(&path, "%s/%s", dir, ref + 5) < 0) {
-			seterr(err, errlen, "%s: out of memory", ref);
+			fu_seterr(err, errlen, "%s: out of memory", ref);
 		} else {
 			rc = load_file(s, path, err, errlen);
 			free(path);
@@ -413,28 +394,28 @@ static int bind_ref(struct secrets *ss, const struct profile *p,
 	}
 	n = realloc(ss->s, (ss->n + 1) * sizeof(*n));
 	if (!n) {
-		seterr(err, errlen, "%s:%d: out of memory", p->path, line);
+		fu_seterr(err, errlen, "%s:%d: out of memory", p->path, line);
 		return -1;
 	}
 	ss->s = n;
 	if (secret_load(&ss->s[ss->n], ref, why, sizeof(why))) {
-		seterr(err, errlen, "%s:%d: %s for rule '%s': %s",
-		       p->path, line, what, r->name, why);
+		fu_seterr(err, errlen, "%s:%d: %s for rule '%s': %s",
+			  p->path, line, what, r->name, why);
 		explicit_bzero(why, sizeof(why));
 		return -1;
 	}
 	ss->n++;
 	if (!header_safe(&ss->s[ss->n - 1])) {
-		seterr(err, errlen,
-		       "%s:%d: %s for rule '%s': %s: contains a control character (a line break or similar), which cannot go in %s",
-		       p->path, line, what, r->name, ref,
-		       r->pg && r->pg->password_ref == ref ?
-		       "a PostgreSQL password message" : "an HTTP header");
+		fu_seterr(err, errlen,
+			  "%s:%d: %s for rule '%s': %s: contains a control character (a line break or similar), which cannot go in %s",
+			  p->path, line, what, r->name, ref,
+			  r->pg && r->pg->password_ref == ref ?
+			  "a PostgreSQL password message" : "an HTTP header");
 		return -1;
 	}
 	if (secret_placeholder(&ss->s[ss->n - 1])) {
-		seterr(err, errlen, "%s:%d: %s for rule '%s': %s: cannot make a placeholder: %s",
-		       p->path, line, what, r->name, ref, strerror(errno));
+		fu_seterr(err, errlen, "%s:%d: %s for rule '%s': %s: cannot make a placeholder: %s",
+			  p->path, line, what, r->name, ref, strerror(errno));
 		return -1;
 	}
 	*index = (int)(ss->n - 1);

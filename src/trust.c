@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "trust.h"
+#include "fileutil.h"
 
 const char *const trust_system_bundles[] = {
 	"/etc/ssl/certs/ca-certificates.crt", /* Debian, Ubuntu, Arch, Alpine */
@@ -31,20 +32,6 @@ const char *const trust_system_bundles[] = {
 
 #define TRUST_FILE_MAX   (64u << 20) /* a bundle is ~200 KiB */
 #define TRUST_OBJECT_MAX (1u << 20)  /* one PEM object */
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void seterr(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	if (!err || !errlen)
-		return;
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-}
 
 /**
  * trust_read_file() - Read a whole file
@@ -488,13 +475,13 @@ int trust_add_pem_file(struct trust *t, const char *path, char *err,
 	size_t len;
 
 	if (trust_read_file(path, TRUST_FILE_MAX, &buf, &len)) {
-		seterr(err, errlen, "%s: %s", path, strerror(errno));
+		fu_seterr(err, errlen, "%s: %s", path, strerror(errno));
 		return -1;
 	}
 	trust_pem_each(buf, len, add_cb, &a);
 	free(buf);
 	if (a.nomem) {
-		seterr(err, errlen, "%s: out of memory", path);
+		fu_seterr(err, errlen, "%s: out of memory", path);
 		return -1;
 	}
 	return (int)a.added;
@@ -526,10 +513,10 @@ int trust_add_system(struct trust *t, char *err, size_t errlen)
 	const char *p = trust_system_bundle();
 
 	if (!p) {
-		seterr(err, errlen,
-		       "no system CA bundle (tried %s, %s, %s)",
-		       trust_system_bundles[0], trust_system_bundles[1],
-		       trust_system_bundles[2]);
+		fu_seterr(err, errlen,
+			  "no system CA bundle (tried %s, %s, %s)",
+			  trust_system_bundles[0], trust_system_bundles[1],
+			  trust_system_bundles[2]);
 		return -1;
 	}
 	return trust_add_pem_file(t, p, err, errlen);

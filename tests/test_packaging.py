@@ -206,7 +206,7 @@ def test_islo_net_1_names_every_command_and_option():
 
 def test_islo_net_profile_5_names_every_key():
     text = _read(os.path.join(ROOT, "man/islo-net-profile.5"))
-    prof = _src("profile.c")
+    prof = _src("profile.c") + _src("profile_rule.c")
     for table in ("top_keys", "rule_keys", "auth_keys", "pg_keys"):
         for key in _c_table(prof, table):
             assert re.search(r"^\.BR? %s\b" % re.escape(key), text, re.M), \
@@ -301,7 +301,7 @@ def test_shipped_profile_validates_and_checks(name, validator, destdir):
 
 def test_schema_keys_are_the_parser_s(validator):
     s = validator.schema
-    prof = _src("profile.c")
+    prof = _src("profile.c") + _src("profile_rule.c")
     d = s["definitions"]
     assert sorted(s["properties"]) == sorted(_c_table(prof, "top_keys"))
     assert sorted(d["rule"]["properties"]) == sorted(_c_table(prof, "rule_keys"))
