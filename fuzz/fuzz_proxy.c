@@ -111,10 +111,10 @@ static void drain_sandbox(struct proxy *px)
 	uint8_t *p;
 	int i;
 
-	for (i = 0; i < 64 && (p = rec_out(&px->s, &len)) && len; i++) {
+	for (i = 0; i < 64 && (p = px_rec_out(&px->s, &len)) && len; i++) {
 		if (trace)
 			fprintf(stderr, "to sandbox: %.*s\n", (int)len, (char *)p);
-		rec_out_ack(&px->s, len);
+		px_rec_out_ack(&px->s, len);
 	}
 }
 
@@ -308,7 +308,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 out:
 	flow_want_events(f, 0);
-	proxy_free_flow(f);
+	proxy_free(f->h);
 	if (f->to_host)
 		pbuf_free(f->to_host);
 	close(sp[0]);

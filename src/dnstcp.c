@@ -27,19 +27,11 @@ struct dnstcp {
 size_t gw_dns_answer(struct gw *g, const uint8_t *q, size_t len, uint8_t *out,
 		     size_t outlen, const char *proto);
 
-static void dnstcp_readable(struct flow *f)
+/* Answer the whole queries @d holds.  Return: 0, or -1 (send failed). */
+static int dnstcp_answer(struct flow *f, struct dnstcp *d)
 {
-	struct dnstcp *d = f->h;
 	uint8_t out[4096];
 
-	while (f->to_host && d->len < sizeof(d->buf))
-		d->len += flow_sb_read(f, d->buf + d->len,
-				       sizeof(d->buf) - d->len);
-	if (f->to_host) {
-		flow_abort_later(f, ACT_ALLOW, "oversized DNS message");
-		return;
-	}
-	d->idle_until = now_ms() + FLOW_DNS_IDLE_MS;
 	while (d->len >= 2) {
 		size_t mlen = rd16(d->buf), rlen;
 
@@ -49,14 +41,33 @@ static void dnstcp_readable(struct flow *f)
 				     sizeof(out) - 2, "tcp");
 		if (rlen) {
 			wr16(out, (uint16_t)rlen);
-			if (flow_sb_send(f, out, rlen + 2) < 0) {
-				flow_abort_later(f, ACT_ALLOW,
-						 "DNS over TCP: send failed");
-				return;
-			}
+			if (flow_sb_send(f, out, rlen + 2) < 0)
+				return -1;
 		}
 		memmove(d->buf, d->buf + 2 + mlen, d->len - 2 - mlen);
 		d->len -= 2 + mlen;
+	}
+	return 0;
+}
+
+static void dnstcp_readable(struct flow *f)
+{
+	struct dnstcp *d = f->h;
+
+	d->idle_until = now_ms() + FLOW_DNS_IDLE_MS;
+	for (;;) {
+		/* a full buffer holds a whole query (65535 bytes at most),
+		 * which is answered and makes room */
+		size_t n = flow_sb_read(f, d->buf + d->len,
+					sizeof(d->buf) - d->len);
+
+		d->len += n;
+		if (dnstcp_answer(f, d) < 0) {
+			flow_abort_later(f, ACT_ALLOW, "DNS over TCP: send failed");
+			return;
+		}
+		if (!n || !f->to_host)
+			break;
 	}
 	flow_sb_push(f);
 	if (f->sandbox_eof)
@@ -92,17 +103,7 @@ static int dnstcp_start(struct flow *f, int arg)
 	return 0;
 }
 
-static void dnstcp_free(struct flow *f)
-{
-	free(f->h);
-	f->h = NULL;
-}
-
-const struct flow_ops dnstcp_ops = {
-	.name = "dns-tcp",
-	.start = dnstcp_start,
-	.sandbox_readable = dnstcp_readable,
-	.due = dnstcp_due,
-	.tick = dnstcp_tick,
-	.free = dnstcp_free,
-};
+/* Fields as in struct flow_ops (flow.h) */
+const struct flow_ops dnstcp_ops = { "dns-tcp", dnstcp_start, dnstcp_readable,
+				     NULL, NULL, dnstcp_due, dnstcp_tick, free,
+				     0 };

@@ -123,17 +123,6 @@ static void flow_arm(struct flow *f)
 	tw_add(f->g->d, f, flow_due(f));
 }
 
-static void flow_unlink(struct gw *g, struct flow *f)
-{
-	if (f->prev)
-		f->prev->next = f->next;
-	else
-		g->flows = f->next;
-	if (f->next)
-		f->next->prev = f->prev;
-	g->nflows--;
-}
-
 /* Detach our callbacks so lwIP never calls into a dead flow. */
 static void pcb_detach(struct tcp_pcb *pcb)
 {
@@ -142,6 +131,15 @@ static void pcb_detach(struct tcp_pcb *pcb)
 	tcp_sent(pcb, NULL);
 	tcp_err(pcb, NULL);
 	tcp_poll(pcb, NULL, 0);
+}
+
+/* The handler's state goes (the flow, or the handler, does). */
+static void flow_drop_handler(struct flow *f)
+{
+	if (f->ops && f->h)
+		f->ops->free(f->h);
+	f->h = NULL;
+	f->ops = NULL;
 }
 
 static void flow_release(struct flow *f)
@@ -185,9 +183,7 @@ static void flow_release(struct flow *f)
 	f->peek = NULL;
 	free(f->syn);
 	f->syn = NULL;
-	if (f->ops && f->ops->free)
-		f->ops->free(f);
-	f->ops = NULL;
+	flow_drop_handler(f);
 	f->state = FLOW_DEAD;
 }
 
@@ -246,11 +242,6 @@ static void flow_refuse(struct flow *f, const char *reason)
 	flow_release(f);
 }
 
-static const char *act_str(int act)
-{
-	return act == ACT_DENY ? "deny" : "allow";
-}
-
 /**
  * flow_abort() - Tear a flow down with an RST to the sandbox
  * @f:      Flow
@@ -272,7 +263,7 @@ static err_t flow_abort(struct flow *f, int act, const char *reason)
 		r = ERR_ABRT;
 	}
 	if (f->state == FLOW_OPEN)
-		gw_audit_flow(f->g, f, "close", act_str(act), reason);
+		gw_audit_flow(f->g, f, "close", flow_act_str(act), reason);
 	flow_release(f);
 	return r;
 }
@@ -297,7 +288,7 @@ static void flow_close_now(struct flow *f)
 		f->pcb = NULL;
 	}
 	if (f->state == FLOW_OPEN)
-		gw_audit_flow(f->g, f, "close", act_str(f->close_act),
+		gw_audit_flow(f->g, f, "close", flow_act_str(f->close_act),
 			      f->close_reason);
 	flow_release(f);
 }
@@ -309,8 +300,7 @@ static void flow_close_now(struct flow *f)
  * failed; the flow is as it was, without a handler). */
 static int flow_set_handler(struct flow *f, enum flow_kind kind, int arg)
 {
-	if (f->ops && f->ops->free)
-		f->ops->free(f);
+	flow_drop_handler(f);
 	f->kind = kind;
 	f->ops = flow_handler(kind);
 	if (f->ops->start(f, arg) < 0) {
@@ -728,22 +718,7 @@ static void flow_connect_next(struct flow *f, const char *why)
 		socklen_t sl;
 		int fd;
 
-		memset(&ss, 0, sizeof(ss));
-		if (a->family == AF_INET) {
-			struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-			s4->sin_family = AF_INET;
-			s4->sin_port = htons(f->up_port);
-			memcpy(&s4->sin_addr, a->a, 4);
-			sl = sizeof(*s4);
-		} else {
-			struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-			s6->sin6_family = AF_INET6;
-			s6->sin6_port = htons(f->up_port);
-			memcpy(&s6->sin6_addr, a->a, 16);
-			sl = sizeof(*s6);
-		}
+		sl = ipaddr_sockaddr(a, f->up_port, &ss);
 		if (f->fd >= 0) {
 			flow_want_events(f, 0);
 			close(f->fd);
@@ -1078,7 +1053,10 @@ void flow_sock_event(struct flow *f, uint32_t events)
 	}
 	if (f->state != FLOW_OPEN || f->close_pending || !f->ops)
 		return;
-	f->ops->upstream_event(f, events);
+	if (f->ops->upstream_event)
+		f->ops->upstream_event(f, events);
+	else
+		f->ops->sandbox_readable(f);
 }
 
 /* @f's timer fired: whatever deadline has passed, then its next timer. */

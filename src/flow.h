@@ -73,10 +73,11 @@ struct flow;
  * @sandbox_readable: Bytes from the sandbox are queued (flow_sb_read()),
  *                    or its EOF came (f->sandbox_eof)
  * @sandbox_writable: lwIP sent some: there is room toward the sandbox
- * @upstream_event:   The upstream socket's epoll events
+ * @upstream_event:   The upstream socket's epoll events (NULL: a handler
+ *                    that pumps both ways at once: @sandbox_readable)
  * @due:              When @tick should run next, 0: never (optional)
  * @tick:             Its timer fired (optional)
- * @free:             Free f->h (the flow is going; called once)
+ * @free:             Free the handler's state (f->h; the flow is going)
  * @opens_without_upstream: accept the sandbox even when upstream cannot
  *                    be reached; f->up_fail says why (the handler tells
  *                    the sandbox in its own protocol)
@@ -89,7 +90,7 @@ struct flow_ops {
 	void (*upstream_event)(struct flow *f, uint32_t events);
 	uint64_t (*due)(const struct flow *f, uint64_t now);
 	void (*tick)(struct flow *f, uint64_t now);
-	void (*free)(struct flow *f);
+	void (*free)(void *h);
 	int opens_without_upstream;
 };
 
@@ -197,6 +198,12 @@ err_t flow_accept(void *arg, struct tcp_pcb *pcb, err_t err);
 int flow_peek_decide(struct flow *f);
 void flow_peek_refuse(struct flow *f, const char *reason, const char *seen,
 		      int http);
+
+/* The audit log's "action" for ACT_ALLOW or ACT_DENY. */
+static inline const char *flow_act_str(int act)
+{
+	return act == ACT_DENY ? "deny" : "allow";
+}
 
 /* --- the transport (flowio.c), for handlers and the core --- */
 

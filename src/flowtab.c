@@ -25,19 +25,20 @@ void ho_add(struct gw *g, struct flow *f)
 	g->nhalfopen++;
 }
 
+void flow_unlink(struct gw *g, struct flow *f)
+{
+	struct flow *no_tail;
+
+	FLOW_UNLINK(f, next, prev, g->flows, no_tail);
+	(void)no_tail;
+	g->nflows--;
+}
+
 void ho_del(struct gw *g, struct flow *f)
 {
 	if (!f->halfopen)
 		return;
-	if (f->ho_prev)
-		f->ho_prev->ho_next = f->ho_next;
-	else
-		g->ho_head = f->ho_next;
-	if (f->ho_next)
-		f->ho_next->ho_prev = f->ho_prev;
-	else
-		g->ho_tail = f->ho_prev;
-	f->ho_next = f->ho_prev = NULL;
+	FLOW_UNLINK(f, ho_next, ho_prev, g->ho_head, g->ho_tail);
 	f->halfopen = 0;
 	g->nhalfopen--;
 }
@@ -90,15 +91,13 @@ void fhash_del(struct gw *g, struct flow *f)
 
 void tw_del(struct gwd *d, struct flow *f)
 {
+	struct flow *no_tail;
+
 	if (!f->tw_at)
 		return;
-	if (f->tw_prev)
-		f->tw_prev->tw_next = f->tw_next;
-	else
-		d->tw[(f->tw_at / TW_TICK_MS) % TW_SLOTS] = f->tw_next;
-	if (f->tw_next)
-		f->tw_next->tw_prev = f->tw_prev;
-	f->tw_next = f->tw_prev = NULL;
+	FLOW_UNLINK(f, tw_next, tw_prev, d->tw[(f->tw_at / TW_TICK_MS) % TW_SLOTS],
+		    no_tail);
+	(void)no_tail;
 	f->tw_at = 0;
 }
 

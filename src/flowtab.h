@@ -7,6 +7,27 @@
 
 #include "gw.h"
 
+/*
+ * Unlink @f from a list threaded through its @next and @prev fields whose
+ * head is @head (and tail @tail, for a list that keeps one: else pass a
+ * dummy).
+ */
+#define FLOW_UNLINK(f, next, prev, head, tail)          \
+	do {                                            \
+		if ((f)->prev)                          \
+			(f)->prev->next = (f)->next;    \
+		else                                    \
+			(head) = (f)->next;             \
+		if ((f)->next)                          \
+			(f)->next->prev = (f)->prev;    \
+		else                                    \
+			(tail) = (f)->prev;             \
+		(f)->next = (f)->prev = NULL;           \
+	} while (0)
+
+/* The list of a sandbox's flows. */
+void flow_unlink(struct gw *g, struct flow *f);
+
 /* The half-open queue: oldest first. */
 void ho_add(struct gw *g, struct flow *f);
 void ho_del(struct gw *g, struct flow *f);

@@ -63,6 +63,9 @@ uint32_t hostdns_resolve(struct hostdns *h, const char *name, hostdns_cb cb,
 			 void *arg);
 void hostdns_cancel(struct hostdns *h, uint32_t id);
 
+/* Outcomes: counters are kept by them, the audit log names them. */
+enum { ACT_ALLOW, ACT_DENY, ACT_INTERCEPT, ACT_ERROR, ACT_N };
+
 #include "flow.h"
 
 /* --- UDP flows (udpflow.c) --- */
@@ -74,7 +77,6 @@ void uflow_sock_event(struct uflow *u);
 void uflow_tick(struct gw *g, int all);
 
 /* Counters per sandbox, for `islo-net ctl stats` and the metrics. */
-enum { ACT_ALLOW, ACT_DENY, ACT_INTERCEPT, ACT_ERROR, ACT_N };
 struct gw_stats {
 	uint64_t conns[ACT_N];          /* TCP connections opened, by action */
 	uint64_t udp[ACT_N];            /* UDP flows, by action */

@@ -176,12 +176,6 @@ static void pgproxy_pump(struct flow *f)
 	flow_want_events(f, pgproxy_up_events(f, pp));
 }
 
-static void pg_event(struct flow *f, uint32_t events)
-{
-	(void)events;
-	pgproxy_pump(f);
-}
-
 /* pgproxy_tick() has deadlines of its own: it looks twice a second */
 static uint64_t pg_due(const struct flow *f, uint64_t now)
 {
@@ -258,11 +252,10 @@ static void up_begin(struct pgproxy *pp, const struct pf_rule *r,
 }
 
 /* The session goes (the flow is freed, or its start failed). */
-static void pgproxy_free(struct flow *f)
+static void pgproxy_free(void *h)
 {
-	struct pgproxy *pp = f->h;
+	struct pgproxy *pp = h;
 
-	f->h = NULL;
 	if (!pp)
 		return;
 	if (pp->session_open)
@@ -315,18 +308,13 @@ static int pgproxy_start(struct flow *f, int arg)
 	pgproxy_pump(f);
 	return 0;
 fail:
-	pgproxy_free(f);
+	f->h = NULL;
+	pgproxy_free(pp);
 	return -1;
 }
 
-const struct flow_ops pg_ops = {
-	.name = "postgres",
-	.start = pgproxy_start,
-	.sandbox_readable = pgproxy_pump,
-	.sandbox_writable = pgproxy_pump,
-	.upstream_event = pg_event,
-	.due = pg_due,
-	.tick = pgproxy_tick,
-	.free = pgproxy_free,
-	.opens_without_upstream = 1,
-};
+/* Fields as in struct flow_ops (flow.h): pgproxy_pump() serves every event,
+ * and a start-up that cannot reach upstream is answered in PostgreSQL */
+const struct flow_ops pg_ops = { "postgres", pgproxy_start, pgproxy_pump,
+				 pgproxy_pump, NULL, pg_due, pgproxy_tick,
+				 pgproxy_free, 1 };

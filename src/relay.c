@@ -165,6 +165,12 @@ static void host_readable(struct flow *f)
 		}
 		flow_sb_push(f);
 	}
+}
+
+/* After any event: the FIN owed to the sandbox, the events wanted, the
+ * close once both ways are done. */
+static void relay_settle(struct flow *f)
+{
 	if (f->state != FLOW_OPEN || f->close_pending)
 		return;
 	sandbox_fin(f);
@@ -174,36 +180,25 @@ static void host_readable(struct flow *f)
 
 static void relay_sandbox_readable(struct flow *f)
 {
-	if (up_flush(f) < 0) {
+	if (up_flush(f) < 0)
 		flow_abort_later(f, ACT_ALLOW, "upstream write failed");
-		return;
-	}
-	relay_update_events(f);
-	relay_try_finish(f);
+	relay_settle(f);
 }
 
 static void relay_sandbox_writable(struct flow *f)
 {
-	if (down_flush(f) < 0) {
+	if (down_flush(f) < 0)
 		flow_abort_later(f, ACT_ALLOW, "sandbox send failed");
-		return;
-	}
-	sandbox_fin(f);
-	relay_update_events(f);
+	relay_settle(f);
 }
 
 static void relay_upstream_event(struct flow *f, uint32_t events)
 {
-	if ((events & EPOLLOUT) && up_flush(f) < 0) {
+	if ((events & EPOLLOUT) && up_flush(f) < 0)
 		flow_abort_later(f, ACT_ALLOW, "upstream write failed");
-		return;
-	}
-	if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
+	else if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
 		host_readable(f);
-	if (f->state == FLOW_OPEN && !f->close_pending) {
-		relay_update_events(f);
-		relay_try_finish(f);
-	}
+	relay_settle(f);
 }
 
 static int relay_start(struct flow *f, int arg)
@@ -213,17 +208,7 @@ static int relay_start(struct flow *f, int arg)
 	return 0;
 }
 
-static void relay_free(struct flow *f)
-{
-	free(f->h);
-	f->h = NULL;
-}
-
-const struct flow_ops relay_ops = {
-	.name = "relay",
-	.start = relay_start,
-	.sandbox_readable = relay_sandbox_readable,
-	.sandbox_writable = relay_sandbox_writable,
-	.upstream_event = relay_upstream_event,
-	.free = relay_free,
-};
+/* Fields as in struct flow_ops (flow.h) */
+const struct flow_ops relay_ops = { "relay", relay_start, relay_sandbox_readable,
+				    relay_sandbox_writable, relay_upstream_event,
+				    NULL, NULL, free, 0 };

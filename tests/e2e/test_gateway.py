@@ -373,6 +373,32 @@ def test_dns_over_tcp_and_synthetic_answers(islo, world):
     assert udp == m.group(1), r   # one name, one synthetic address
 
 
+def test_dns_over_tcp_pipelined_queries(islo, world):
+    """RFC 7766 lets a client send several queries at once and split one
+    anywhere: 40 queries in one write (about 1.3 KiB), then one a byte at a
+    time, all answered in order on the same connection."""
+    script = (
+        "import socket,struct,time\n"
+        "def q(i):\n"
+        "    m=struct.pack('>HHHHHH',i,0x0100,1,0,0,0)+b'\\x03api\\x07example\\x03com\\x00'+struct.pack('>HH',1,1)\n"
+        "    return struct.pack('>H',len(m))+m\n"
+        "s=socket.create_connection(('10.0.2.3',53),timeout=5)\n"
+        "s.sendall(b''.join(q(i) for i in range(40)))\n"
+        "for b in q(40):\n"
+        "    s.sendall(bytes([b])); time.sleep(0.002)\n"
+        "buf=b''; ids=[]\n"
+        "while len(ids)<41:\n"
+        "    while len(buf)<2 or len(buf)<2+struct.unpack('>H',buf[:2])[0]:\n"
+        "        c=s.recv(65536)\n"
+        "        if not c: raise SystemExit('closed after %d' % len(ids))\n"
+        "        buf+=c\n"
+        "    n=struct.unpack('>H',buf[:2])[0]\n"
+        "    ids.append(struct.unpack('>H',buf[2:4])[0]); buf=buf[2+n:]\n"
+        "print('ids', ids == list(range(41)))\n")
+    r = islo(["/usr/bin/python3", "-c", script], "basic")
+    assert r.rc == 0 and "ids True" in r.out, r
+
+
 PING = r"""
 import socket, struct, sys
 def csum(b):

@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * proxy_int.h - the HTTP interception handler's insides, shared by its
+ * files (not an API):
+ *   proxy.c     the engine between the two sides, the pump, flow_ops
+ *   pxreq.c     each request's decision and credential
+ *   pxscrub.c   the scrubbing of secrets from responses
+ *   pxanswer.c  answers of our own and audit events
+ *   pxtls.c     the sides: record buffers, TLS engines, session caches
+ * Each file calls only those below it in this list.
+ */
+#ifndef ISLO_PROXY_INT_H
+#define ISLO_PROXY_INT_H
+
+#include "gw.h"
+
+#include <bearssl.h>
+
+#include "http1.h"
+#include "policy.h"
+#include "tlsbuf.h"
+
+#define HEAD_MAX   16384
+#define PEND_MAX   (HEAD_MAX + 8192)
+#define PLAIN_BUF  32768
+
+#define SLAB_KEEP  16                   /* free record buffers kept */
+
+#define SRV_CACHE_BYTES ((size_t)64 * 1024)     /* sandbox-side sessions, ~650 */
+#define UPS_MAX    256                  /* upstream sessions kept */
+#define UPS_TTL_MS (30ULL * 60 * 1000)  /* never offered when older */
+
+/**
+ * struct buf - a byte buffer taken on first use, given back when empty
+ * @b:   Storage, NULL while not taken
+ * @len: Bytes held
+ * @cap: Size of the storage when taken
+ * @hwm: Bytes of @b written since it was taken (wiped when given back)
+ */
+struct buf {
+	uint8_t *b;
+	size_t len, cap, hwm;
+};
+
+/**
+ * struct side - one end of the proxy
+ * @eng:     TLS engine, or NULL for plain bytes
+ * @tb:      TLS: where its record buffers are (tlsbuf.c), .io NULL while
+ *	     detached
+ * @ready:   TLS: the handshake is done
+ * @rx:      Plain: transport -> app
+ * @tx:      Plain: app -> transport
+ * @eof:     The transport will send no more
+ */
+struct side {
+	br_ssl_engine_context *eng;
+	struct tlsbuf tb;
+	int ready;
+	struct buf rx, tx;
+	int eof;
+};
+
+/**
+ * struct upsess - an upstream TLS session that may be resumed
+ * @name: Name its certificate was verified for ("" if the slot is free)
+ * @addr: Upstream address
+ * @port: Upstream port
+ * @born: When its full handshake was made (now_ms())
+ * @used: Last store or offer (LRU order)
+ * @sp:   BearSSL's session parameters (the master secret: wiped when
+ *	  dropped)
+ */
+struct upsess {
+	char name[256];
+	struct ipaddr addr;
+	uint16_t port;
+	uint64_t born, used;
+	br_ssl_session_parameters sp;
+};
+
+/**
+ * struct pxshared - what a gateway's intercepted flows share (g->pxs)
+ *
+ * Its scope must be the trust store's (g->trust): an upstream session is
+ * only as good as the anchors its certificate was verified against, so
+ * gateways with different trust stores must not share one.
+ * @slab:       Free TLS record buffers (TLSBUF_SIZE each), wiped
+ * @nslab:      How many
+ * @srv_cache:  Sandbox-side TLS session cache
+ * @srv_store:  Its storage
+ * @ups:        Upstream sessions (UPS_MAX, allocated on first store)
+ * @ups_full:   Upstream handshakes done in full
+ * @ups_resumed: ... and resumed
+ */
+struct pxshared {
+	uint8_t *slab[SLAB_KEEP];
+	size_t nslab;
+	br_ssl_session_cache_lru srv_cache;
+	uint8_t *srv_store;
+	struct upsess *ups;
+	unsigned long ups_full, ups_resumed;
+};
+
+/**
+ * struct exchange - one HTTP request and its response, while in progress
+ */
+struct exchange {
+	struct http_req req;
+	struct http_resp resp;
+	struct http_body reqbody, respbody;
+};
+
+#define SCRUB_HOLD 8192                 /* body bytes held back, at most */
+#define SCRUB_STEP 8192                 /* body bytes scrubbed at a time */
+
+/**
+ * struct scrub - what the response of a request with a secret is cleaned
+ * of (see DOC: Scrubbing); taken for that exchange only, wiped after
+ * @pat:         The secret; basic's injected value (base64); each one
+ *               percent-encoded, when that differs (a reflection in a URL)
+ * @pat_len:     Their lengths
+ * @npat:        How many
+ * @to:          What replaces them (the placeholder)
+ * @reported:    The security_event is written
+ * @basic:       Storage of basic's injected value
+ * @enc:         Storage of the percent-encoded forms
+ * @hold:        Body bytes held back: they may begin a pattern
+ * @hpay:        For each, 1 if payload, 0 if chunked framing
+ * @nhold:       How many
+ * @pay:         Scratch: the payload bytes of hold and the new bytes
+ */
+#define SCRUB_PATS 4
+
+struct scrub {
+	const uint8_t *pat[SCRUB_PATS];
+	size_t pat_len[SCRUB_PATS];
+	int npat;
+	const char *to;
+	int reported;
+	char basic[4200];
+	char enc[2][SCRUB_HOLD / 2];
+	uint8_t hold[SCRUB_HOLD];
+	uint8_t hpay[SCRUB_HOLD];
+	size_t nhold;
+	uint8_t pay[SCRUB_HOLD + SCRUB_STEP];
+};
+
+enum rq_state { RQ_HEAD, RQ_BODY, RQ_WAIT, RQ_TUNNEL };
+enum rs_state { RS_IDLE, RS_HEAD, RS_BODY, RS_TUNNEL };
+
+struct proxy {
+	struct flow *f;
+	struct pxshared *sh;
+	int tls;
+	int oom;                        /* a buffer could not be taken */
+	struct side s, u;
+	int tls_failed;                 /* its tls_failure event is out */
+	br_ssl_server_context sc;
+	const br_ssl_server_policy_class *policy; /* prefer_p256 (sc's) */
+	br_ssl_client_context cc;
+	br_x509_minimal_context xc;
+	int leaf_pin;                   /* ca_leaf_pin() slot, -1 if none */
+	char vname[256];                /* upstream name verified */
+	int ups_offered;                /* a session was offered upstream */
+	uint8_t ups_id[32];             /* ... with this id */
+	size_t ups_id_len;
+
+	enum rq_state rq;
+	enum rs_state rs;
+	struct buf reqhead, resphead, pend_up, pend_down;
+	struct exchange *ex;            /* NULL between exchanges */
+	int outstanding;                /* a request awaits its response */
+	int closing;                    /* close once pend_down is out */
+	int close_sent;
+	uint64_t t_req, req_bytes, resp_bytes;
+	char creds[128];                /* names of injected credentials */
+	char path_log[512];
+	const char *deny_reason;
+	char up_error[96];              /* why upstream TLS failed, "" if not */
+	int status_sent;
+
+	/* the current request's decision (see px_request_decide()) */
+	struct policyset *rps;          /* the set in force when it came (a
+					 * reference), NULL before the first */
+	struct pf_decision rdec;
+	int rdec_set;                   /* rdec is the current request's */
+	char requested_host[HTTP_HOST_MAX]; /* a Host that was refused, or "" */
+
+	/* timeouts (proxy_tick()) */
+	uint64_t t_open;                /* proxy_start() */
+	uint64_t t_head;                /* first byte of the head awaited, 0 if none */
+	uint64_t t_active;              /* last byte moved either way */
+
+	/* scrubbing of the current response (see DOC: Scrubbing) */
+	struct scrub *scr;              /* the request carried the secret */
+	int scrub_body;                 /* ... and the body is identity */
+};
+
+/* --- the sides (pxtls.c) --- */
+struct pxshared *pxshared_get(struct gw *g);
+void px_ups_store(struct proxy *px);
+void px_ups_forget(struct proxy *px);
+void px_buf_setup(struct buf *b, size_t cap);
+int px_buf_take(struct proxy *px, struct buf *b);
+void px_buf_free(struct buf *b);
+void px_buf_release(struct buf *b);
+void px_buf_grew(struct buf *b);
+void px_buf_drop(struct buf *b, size_t n);
+size_t px_buf_put(struct buf *b, const void *p, size_t n);
+int px_side_attach(struct proxy *px, struct side *sd);
+void px_side_release(struct proxy *px, struct side *sd);
+uint8_t *px_rec_in(struct proxy *px, struct side *sd, size_t *len);
+void px_rec_in_ack(struct side *sd, size_t n);
+uint8_t *px_rec_out(struct side *sd, size_t *len);
+void px_rec_out_ack(struct side *sd, size_t n);
+uint8_t *px_app_in(struct side *sd, size_t *len);
+void px_app_in_ack(struct side *sd, size_t n);
+uint8_t *px_app_out(struct proxy *px, struct side *sd, size_t *len);
+void px_app_out_ack(struct side *sd, size_t n);
+int px_side_closed(const struct side *sd);
+int px_pend_flush(struct proxy *px, struct side *sd, struct buf *b);
+int px_rec_in_room(const struct side *sd);
+int px_tls_setup(struct proxy *px);
+void px_side_free(struct proxy *px, struct side *sd);
+
+/* --- answers of our own (pxanswer.c) --- */
+void px_answer(struct proxy *px, int status, const char *reason);
+void px_audit_request(struct proxy *px, int act, int status,
+			  const char *reason);
+void px_security_event_as(struct proxy *px, int act,
+			      const char *reason, const char *detail);
+void px_security_event(struct proxy *px, const char *reason,
+			   const char *detail);
+
+/* --- scrubbing (pxscrub.c) --- */
+int scrub_setup(struct proxy *px, const struct pf_auth *a,
+		       const struct secret *s, const char *value);
+void scrub_end(struct proxy *px);
+size_t scrub_body(struct proxy *px, uint8_t *q, const uint8_t *p,
+			 size_t n, int payload, int end);
+int scrub_head(struct proxy *px, const uint8_t *h, size_t n);
+
+/* --- request decisions (pxreq.c) --- */
+size_t px_base64(const uint8_t *in, size_t len, char *out, size_t cap);
+int px_request_decide(struct proxy *px);
+
+#endif /* ISLO_PROXY_INT_H */

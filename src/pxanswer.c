@@ -1,0 +1,174 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pxanswer.c - what the HTTP interception says itself: its answers
+ * (403, 429, 502...) with a JSON body, and its audit events (one
+ * http_request per request, security events).
+ */
+#include "proxy_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "ca.h"
+#include "ecfast.h"
+#include "log.h"
+#include "profile.h"
+#include "secret.h"
+#include "upstls.h"
+
+/* ------------------------------------------------------------------ */
+/* Answers of our own                                                  */
+
+/* The rule that decided the current request, else the connection's. */
+static const char *px_rule(const struct proxy *px)
+{
+	return px->rdec_set ? policy_rule_label(&px->rdec) :
+			      policy_rule_label(&px->f->dec);
+}
+
+static void json_str(struct buf *b, const char *s)
+{
+	char tmp[8];
+
+	px_buf_put(b, "\"", 1);
+	for (; s && *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\') {
+			tmp[0] = '\\';
+			tmp[1] = (char)c;
+			px_buf_put(b, tmp, 2);
+		} else if (c < 0x20 || c >= 0x7f) {
+			snprintf(tmp, sizeof(tmp), "\\u%04x", c);
+			px_buf_put(b, tmp, 6);
+		} else {
+			px_buf_put(b, &c, 1);
+		}
+	}
+	px_buf_put(b, "\"", 1);
+}
+
+/**
+ * px_answer() - Queue an HTTP answer of the gateway's own to the sandbox
+ * @px:     Proxy
+ * @status: 400, 403, 408, 429, 431, 502
+ * @reason: Why (shown in the JSON body and the audit log)
+ *
+ * The connection closes once it is sent.  The body never holds a secret.
+ */
+void px_answer(struct proxy *px, int status, const char *reason)
+{
+	static const char *const texts[] = {
+		[0] = "Bad Request", [1] = "Forbidden", [2] = "Too Many Requests",
+		[3] = "Request Header Fields Too Large", [4] = "Bad Gateway",
+		[5] = "Request Timeout",
+	};
+	struct flow *f = px->f;
+	struct buf body;
+	char head[256];
+	const char *text = status == 403 ? texts[1] : status == 429 ? texts[2] :
+			   status == 431 ? texts[3] : status == 502 ? texts[4] :
+			   status == 408 ? texts[5] : texts[0];
+	int n;
+
+	px_buf_setup(&body, 2048);
+	px->closing = 1;
+	px->status_sent = status;
+	px->deny_reason = reason;
+	if (px_buf_take(px, &body) < 0 || px_buf_take(px, &px->pend_down) < 0) {
+		px_buf_free(&body);
+		return;
+	}
+	px_buf_put(&body, "{\"error\":", 9);
+	json_str(&body, status == 502 ? "islo-net: upstream failed" :
+		 "islo-net: blocked by gateway profile");
+	px_buf_put(&body, ",\"profile\":", 11);
+	json_str(&body, f->g->profile_name);
+	px_buf_put(&body, ",\"host\":", 8);
+	json_str(&body, px->requested_host[0] ? px->requested_host : f->host);
+	px_buf_put(&body, ",\"rule\":", 8);
+	json_str(&body, px_rule(px));
+	px_buf_put(&body, ",\"reason\":", 10);
+	json_str(&body, reason);
+	px_buf_put(&body, "}\n", 2);
+	n = snprintf(head, sizeof(head),
+		     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
+		     "Content-Length: %zu\r\nConnection: close\r\n%s\r\n",
+		     status, text, body.len,
+		     status == 429 ? "Retry-After: 60\r\n" : "");
+	px->pend_down.len = 0;
+	px_buf_put(&px->pend_down, head, (size_t)n);
+	px_buf_put(&px->pend_down, body.b, body.len);
+	px_buf_free(&body);
+}
+
+static const char *px_method(const struct proxy *px)
+{
+	return px->ex ? px->ex->req.method : "";
+}
+
+void px_audit_request(struct proxy *px, int act, int status,
+			  const char *reason)
+{
+	struct flow *f = px->f;
+	struct audit_ev e;
+
+	f->g->st.http[act == ACT_ALLOW && status == 502 ? ACT_ERROR : act]++;
+	audit_begin_kind(f->g->audit, &e, "http_request",
+			 act != ACT_ALLOW ? AK_HTTP_REFUSED : AK_NONE);
+	audit_str(&e, "action", flow_act_str(act));
+	audit_str(&e, "profile", f->g->profile_name);
+	audit_str(&e, "rule", px_rule(px));
+	audit_str(&e, "proto", px->tls ? "https" : "http");
+	audit_strn(&e, "method", px_method(px), strlen(px_method(px)));
+	audit_strn(&e, "host", f->host, strlen(f->host));
+	audit_strn(&e, "path", px->path_log, strlen(px->path_log));
+	if (status)
+		audit_int(&e, "status", status);
+	audit_int(&e, "bytes_up", (long long)px->req_bytes);
+	audit_int(&e, "bytes_down", (long long)px->resp_bytes);
+	audit_int(&e, "duration_ms", (long long)(now_ms() - px->t_req));
+	if (px->creds[0])
+		audit_str(&e, "credentials", px->creds);
+	if (reason)
+		audit_str(&e, "reason", reason);
+	audit_emit(f->g->audit, &e);
+}
+
+void px_security_event_as(struct proxy *px, int act,
+			      const char *reason, const char *detail)
+{
+	struct flow *f = px->f;
+	struct audit_ev e;
+	char src[INET6_ADDRSTRLEN];
+
+	ipaddr_str(&f->src, src, sizeof(src));
+	audit_begin_kind(f->g->audit, &e, "security_event", AK_SECURITY);
+	audit_str(&e, "action", flow_act_str(act));
+	audit_str(&e, "profile", f->g->profile_name);
+	audit_str(&e, "rule", px_rule(px));
+	audit_str(&e, "src", src);
+	audit_strn(&e, "host", f->host, strlen(f->host));
+	if (px->requested_host[0])
+		audit_strn(&e, "requested_host", px->requested_host,
+			   strlen(px->requested_host));
+	audit_strn(&e, "method", px_method(px), strlen(px_method(px)));
+	audit_strn(&e, "path", px->path_log, strlen(px->path_log));
+	audit_str(&e, "reason", reason);
+	if (detail)
+		audit_strn(&e, "detail", detail, strlen(detail));
+	audit_emit(f->g->audit, &e);
+}
+
+void px_security_event(struct proxy *px, const char *reason,
+			   const char *detail)
+{
+	px_security_event_as(px, ACT_DENY, reason, detail);
+}

@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pxreq.c - each request of an intercepted flow decided on its own:
+ * the rule (per request: host, method, path), the rate limit, the
+ * credential injected or the placeholder swapped, the set of rules in
+ * force at its start.
+ */
+#include "proxy_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "ca.h"
+#include "ecfast.h"
+#include "log.h"
+#include "profile.h"
+#include "secret.h"
+#include "upstls.h"
+
+/* ------------------------------------------------------------------ */
+/* Request decisions                                                   */
+
+/* A token bucket per rule: rate_limit_rpm requests a minute, bursts of
+ * up to that many. */
+static int rate_ok(struct policyset *ps, const struct pf_rule *r)
+{
+	struct gw_rate *rt;
+	uint64_t now = now_ms();
+	double cap;
+
+	if (!r || !r->rate_limit_rpm || r->index < 0 ||
+	    (size_t)r->index >= ps->nrates)
+		return 1;
+	rt = &ps->rates[r->index];
+	cap = r->rate_limit_rpm;
+	if (!rt->last) {
+		rt->tokens = cap;
+	} else {
+		rt->tokens += (double)(now - rt->last) * cap / 60000.0;
+		if (rt->tokens > cap)
+			rt->tokens = cap;
+	}
+	rt->last = now;
+	if (rt->tokens < 1.0)
+		return 0;
+	rt->tokens -= 1.0;
+	return 1;
+}
+
+static const char b64[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+size_t px_base64(const uint8_t *in, size_t len, char *out, size_t cap)
+{
+	size_t i, o = 0;
+
+	for (i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)in[i] << 16;
+
+		if (o + 5 > cap)
+			return 0;
+		if (i + 1 < len)
+			v |= (uint32_t)in[i + 1] << 8;
+		if (i + 2 < len)
+			v |= in[i + 2];
+		out[o++] = b64[(v >> 18) & 63];
+		out[o++] = b64[(v >> 12) & 63];
+		out[o++] = i + 1 < len ? b64[(v >> 6) & 63] : '=';
+		out[o++] = i + 2 < len ? b64[v & 63] : '=';
+	}
+	out[o] = '\0';
+	return o;
+}
+
+/* The credential's header value, into @out (a secret: zeroed by caller). */
+static int auth_value(const struct pf_auth *a, const struct secret *s,
+		      char *out, size_t cap)
+{
+	const char *fmt, *at;
+	size_t pre, post;
+
+	if (a->mode == PF_AUTH_BASIC) {
+		size_t ul = strlen(a->username), n;
+		char *tmp;
+
+		if (ul + 1 + s->len > 4096 || cap < 7)
+			return -1;
+		tmp = malloc(ul + 1 + s->len);
+		if (!tmp)
+			return -1;
+		memcpy(tmp, a->username, ul);
+		tmp[ul] = ':';
+		memcpy(tmp + ul + 1, s->val, s->len);
+		out[0] = 'B'; out[1] = 'a'; out[2] = 's'; out[3] = 'i';
+		out[4] = 'c'; out[5] = ' ';
+		n = px_base64((uint8_t *)tmp, ul + 1 + s->len, out + 6, cap - 6);
+		explicit_bzero(tmp, ul + 1 + s->len);
+		free(tmp);
+		return n ? 0 : -1;
+	}
+	fmt = a->format ? a->format : "{secret}";
+	at = strstr(fmt, "{secret}");
+	if (!at)
+		return -1;
+	pre = (size_t)(at - fmt);
+	post = strlen(at + 8);
+	if (pre + s->len + post + 1 > cap)
+		return -1;
+	memcpy(out, fmt, pre);
+	memcpy(out + pre, s->val, s->len);
+	memcpy(out + pre + s->len, at + 8, post + 1);
+	return 0;
+}
+
+/* The query the flow was admitted on (policy_decide() in flow_syn()). */
+static void flow_query(const struct flow *f, struct pf_query *q)
+{
+	memset(q, 0, sizeof(*q));
+	q->host = f->named ? f->host : NULL;
+	q->family = f->dst.family;
+	q->addr = f->named ? NULL : f->dst.a;
+	q->port = f->dport;
+	q->proto = PF_TCP;
+}
+
+static int str_eq(const char *a, const char *b)
+{
+	return a == b || (a && b && !strcmp(a, b));
+}
+
+/*
+ * Does the rule that decided a request go where this connection goes?
+ * The upstream (route, verified TLS name, address) was fixed when the
+ * connection was admitted, by the first rule that could allow it; a
+ * request another rule allows may use it only if that rule would have
+ * chosen the same, else a credential could go somewhere its rule does
+ * not send it.
+ */
+static int same_upstream(const struct flow *f, const struct pf_decision *d)
+{
+	const struct pf_rule *a = f->dec.rule, *b = d->rule;
+
+	if (a == b)
+		return 1;
+	if (!str_eq(a ? a->route_host : NULL, b ? b->route_host : NULL) ||
+	    (a && b && a->route_host && a->route_port != b->route_port) ||
+	    !str_eq(a ? a->tls_verify_name : NULL, b ? b->tls_verify_name : NULL))
+		return 0;
+	return f->routed ||
+	       !policy_private_blocked(d, f->up_addr.family, f->up_addr.a);
+}
+
+/* Take a reference on the set in force for the request starting now. */
+static void request_set(struct proxy *px, struct policyset *ps)
+{
+	if (px->rps != ps) {
+		policyset_unref(px->rps);
+		px->rps = policyset_ref(ps);
+	}
+}
+
+/**
+ * override_check() - Method-override headers on a request
+ * @px: Proxy, with the request decided (px->rdec)
+ * @q:  The flow's query
+ *
+ * X-HTTP-Method-Override, X-HTTP-Method and X-Method-Override make many
+ * frameworks run another method than the request line's.  Each one's
+ * method must be allowed on the same path by the same rule that allowed
+ * the request (else a GET allowed with a credential would POST with it).
+ *
+ * Return: 0, or -1 if refused (an answer is queued)
+ */
+static int override_check(struct proxy *px, const struct pf_query *q)
+{
+	static const char *const names[] = {
+		"x-http-method-override", "x-http-method", "x-method-override",
+	};
+	const struct http_req *rq = &px->ex->req;
+	const uint8_t *b = px->reqhead.b;
+	char m[HTTP_METHOD_MAX + 1];
+	struct pf_decision d;
+	unsigned i;
+	size_t k, j;
+
+	for (i = 0; i < rq->nhdr; i++) {
+		const struct http_hdr *h = &rq->hdr[i];
+
+		for (k = 0; k < sizeof(names) / sizeof(names[0]); k++)
+			if (h->name_len == strlen(names[k]) &&
+			    !strncasecmp((const char *)b + h->name, names[k],
+					 h->name_len))
+				break;
+		if (k == sizeof(names) / sizeof(names[0]))
+			continue;
+		if (!h->value_len || h->value_len > HTTP_METHOD_MAX) {
+			px_answer(px, 400, "bad method-override header");
+			return -1;
+		}
+		for (j = 0; j < h->value_len; j++) {
+			char c = (char)b[h->value + j];
+
+			if (c >= 'a' && c <= 'z')
+				c = (char)(c - 'a' + 'A');
+			if (!((c >= 'A' && c <= 'Z') || c == '-' || c == '_')) {
+				px_answer(px, 400, "bad method-override header");
+				return -1;
+			}
+			m[j] = c;
+		}
+		m[j] = '\0';
+		policy_decide_request(px->rps->prof, q, m, rq->path, &d);
+		if (d.action != PF_ALLOW || d.rule != px->rdec.rule) {
+			px_security_event(px, "method override to a method the rule does not allow",
+				       m);
+			px_answer(px, 403, "method-override header names a method the rule does not allow");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Is @ph anywhere in the request head but in the header(s) named @own
+ * (NULL: anywhere at all)?  The request line and every other field's
+ * name and value are searched; a placeholder holds no CR or LF, so it
+ * cannot straddle two of them.
+ */
+static int placeholder_outside(const struct http_req *rq, const uint8_t *b,
+			       const char *ph, const char *own)
+{
+	size_t pl = strlen(ph), end;
+	unsigned i;
+
+	if (!own)
+		return http_find_token(rq, b, ph);
+	end = rq->nhdr ? rq->hdr[0].name : rq->head_len;
+	if (memmem(b, end, ph, pl))
+		return 1;
+	for (i = 0; i < rq->nhdr; i++) {
+		const struct http_hdr *h = &rq->hdr[i];
+
+		if (h->name_len == strlen(own) &&
+		    !strncasecmp((const char *)b + h->name, own, h->name_len))
+			continue;
+		if (memmem(b + h->name, h->value + h->value_len - h->name, ph, pl))
+			return 1;
+	}
+	return 0;
+}
+
+/**
+ * px_request_decide() - Decide and rewrite one request head
+ * @px: Proxy, with px->req parsed from px->reqhead
+ *
+ * The request is decided by the set in force now (a reload narrows what
+ * an open connection may do from its next request on), by the first rule
+ * whose host, port, methods and path match it (policy_decide_request()).
+ * That rule's credential replaces its header; its placeholder may appear
+ * in that header only, and another rule's placeholder nowhere.
+ *
+ * Return: 0 if the rewritten head is in px->pend_up, -1 if refused (an
+ *         answer is queued)
+ */
+/* Placeholders: the rule's own in its credential header only (where it
+ * is replaced), any other nowhere.  Return: 0, or -1 (answered 403). */
+static int placeholders_check(struct proxy *px, const struct secrets *ss,
+			      const struct pf_rule *r)
+{
+	const struct http_req *rq = &px->ex->req;
+	size_t i;
+
+	for (i = 0; ss && i < ss->n; i++) {
+		const char *ph = ss->s[i].placeholder;
+		int mine = r && r->auth && r->auth->secret_index == (int)i;
+
+		if (!ph[0] || !placeholder_outside(rq, px->reqhead.b, ph,
+						   mine ? pf_auth_header(r->auth) : NULL))
+			continue;
+		px_security_event(px, mine ? "placeholder outside the credential header of its rule"
+				       : "placeholder sent to a host outside its rule",
+			       ss->s[i].ref);
+		px_answer(px, 403, mine ? "credential placeholder outside the credential header"
+				     : "credential placeholder not valid for this host");
+		return -1;
+	}
+	return 0;
+}
+
+/* The request's Host, rule, upstream, placeholders and rate.  Return: 0,
+ * or -1 (answered). */
+static int request_admit(struct proxy *px, struct policyset *ps,
+			 const struct pf_query *q)
+{
+	struct flow *f = px->f;
+	const struct pf_rule *r = px->rdec.rule;
+	const struct http_req *rq = &px->ex->req;
+	const char *host = rq->absolute_host[0] ? rq->absolute_host : rq->host;
+	uint16_t port = rq->absolute_host[0] ? rq->absolute_port : rq->host_port;
+
+	if (!port)
+		port = (rq->absolute_host[0] ? rq->absolute_https : px->tls) ? 443 : 80;
+	if (strcmp(host, f->host) || port != f->dport) {
+		snprintf(px->requested_host, sizeof(px->requested_host), "%s", host);
+		px_security_event(px, strcmp(host, f->host) ?
+				   "Host header does not match the name resolved" :
+				   "Host header names another port than the connection's",
+			       NULL);
+		px_answer(px, 403, "Host does not match the name and port the sandbox connected to");
+		return -1;
+	}
+	if (px->rdec.action != PF_ALLOW) {
+		px_answer(px, 403, http_path_normal(rq->path) < 0 ?
+				"path is not in normal form" :
+				r ? "request denied by the rule" :
+				"no rule allows this method and path");
+		return -1;
+	}
+	if (!same_upstream(f, &px->rdec)) {
+		px_answer(px, 403, "the rule for this request does not reach this connection's upstream");
+		return -1;
+	}
+	if (override_check(px, q) < 0 || placeholders_check(px, ps->secrets, r) < 0)
+		return -1;
+	if (!rate_ok(ps, r)) {
+		px_answer(px, 429, "rate limit of the rule exceeded");
+		return -1;
+	}
+	return 0;
+}
+
+/* The head sent upstream: the credential injected (and the response's
+ * scrubbing set up), h2c upgrades dropped.  Return: 0, or -1 (answered). */
+static int request_rewrite(struct proxy *px, const struct secrets *ss)
+{
+	const struct pf_rule *r = px->rdec.rule;
+	const struct http_req *rq = &px->ex->req;
+	struct http_field add[2];
+	const char *drop[4];
+	struct http_rewrite rw;
+	char value[4200];
+	int inject = r && r->auth && ss && r->auth->secret_index >= 0 &&
+		     (size_t)r->auth->secret_index < ss->n &&
+		     (px->tls || r->allow_plaintext);
+	size_t n = 0;
+	const char *fail = NULL;
+	int status = 502;
+
+	memset(&rw, 0, sizeof(rw));
+	if (rq->upgrade_h2c) {
+		drop[n++] = "upgrade";
+		drop[n++] = "http2-settings";
+	}
+	if (inject) {
+		const struct secret *s = &ss->s[r->auth->secret_index];
+
+		if (auth_value(r->auth, s, value, sizeof(value)) < 0) {
+			explicit_bzero(value, sizeof(value));
+			px_answer(px, 502, "credential does not fit a header");
+			return -1;
+		}
+		drop[n++] = pf_auth_header(r->auth);
+		add[0].name = r->auth->mode == PF_AUTH_HEADER ?
+				      r->auth->header_name : "Authorization";
+		add[0].value = value;
+		/* the response is scrubbed of the secret, which a compressed
+		 * body would hide: ask for it uncompressed */
+		drop[n++] = "accept-encoding";
+		add[1].name = "Accept-Encoding";
+		add[1].value = "identity";
+		rw.add = add;
+		rw.nadd = 2;
+		snprintf(px->creds, sizeof(px->creds), "%s", s->ref);
+		if (scrub_setup(px, r->auth, s, value) < 0) {
+			explicit_bzero(value, sizeof(value));
+			px_answer(px, 502, "out of memory");
+			return -1;
+		}
+	}
+	rw.drop = drop;
+	rw.ndrop = n;
+	if (px_buf_take(px, &px->pend_up) < 0) {
+		fail = "out of memory";
+	} else {
+		px->pend_up.len = http_req_write(rq, px->reqhead.b, &rw,
+						 px->pend_up.b, px->pend_up.cap);
+		px_buf_grew(&px->pend_up);
+		if (!px->pend_up.len) {
+			fail = "request head too large after rewriting";
+			status = 431;
+		}
+	}
+	explicit_bzero(value, sizeof(value));
+	if (fail) {
+		scrub_end(px);
+		px_answer(px, status, fail);
+		return -1;
+	}
+	return 0;
+}
+
+int px_request_decide(struct proxy *px)
+{
+	struct flow *f = px->f;
+	struct policyset *ps = f->g->ps ? f->g->ps : f->ps;
+	const struct http_req *rq = &px->ex->req;
+	struct pf_query q;
+
+	scrub_end(px);
+	px->requested_host[0] = '\0';
+	http_path_for_log((const char *)px->reqhead.b + rq->target,
+			  rq->target_len, px->path_log, sizeof(px->path_log));
+	px->creds[0] = '\0';
+	request_set(px, ps);
+	flow_query(f, &q);
+	policy_decide_request(ps->prof, &q, rq->method, rq->path, &px->rdec);
+	px->rdec_set = 1;
+	if (request_admit(px, ps, &q) < 0)
+		return -1;
+	return request_rewrite(px, ps->secrets);
+}

@@ -1,0 +1,557 @@
+// SPDX-License-Identifier: MIT
+/*
+ * pxtls.c - the sides of an intercepted flow: record buffers taken from a
+ * per-sandbox slab when needed and given back wiped, the TLS engines
+ * toward the sandbox (our leaf) and upstream (verified, resumed when a
+ * session is kept), and the per-sandbox state they share.
+ */
+#include "proxy_int.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "ca.h"
+#include "ecfast.h"
+#include "log.h"
+#include "profile.h"
+#include "secret.h"
+#include "upstls.h"
+
+static const char *alpn[] = { "http/1.1" }; /* BearSSL wants non-const */
+
+/*
+ * The suites the sandbox is offered: ECDHE with our ECDSA leaf, AEAD first.
+ * BearSSL's full list also has static ECDH and 3DES suites no TLS 1.2
+ * client needs; every suite offered costs interpreted-code time in each
+ * handshake (the match of two lists).
+ */
+static const uint16_t server_suites[] = {
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+	BR_TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA256,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA384,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA,
+	BR_TLS_ECDHE_ECDSA_WITH_AES_256_CBC_SHA,
+};
+
+/* ------------------------------------------------------------------ */
+/* Shared state: record buffers, session caches                        */
+
+struct pxshared *pxshared_get(struct gw *g)
+{
+	struct pxshared *sh = g->pxs;
+
+	if (sh)
+		return sh;
+	sh = calloc(1, sizeof(*sh));
+	if (!sh)
+		return NULL;
+	sh->srv_store = malloc(SRV_CACHE_BYTES);
+	if (!sh->srv_store) {
+		free(sh);
+		return NULL;
+	}
+	br_ssl_session_cache_lru_init(&sh->srv_cache, sh->srv_store,
+				      SRV_CACHE_BYTES);
+	g->pxs = sh;
+	return sh;
+}
+
+void proxy_shared_free(struct pxshared *sh)
+{
+	size_t i;
+
+	if (!sh)
+		return;
+	for (i = 0; i < sh->nslab; i++)
+		free(sh->slab[i]); /* wiped when they were given back */
+	explicit_bzero(sh->srv_store, SRV_CACHE_BYTES);
+	free(sh->srv_store);
+	if (sh->ups) {
+		explicit_bzero(sh->ups, UPS_MAX * sizeof(*sh->ups));
+		free(sh->ups);
+	}
+	explicit_bzero(sh, sizeof(*sh));
+	free(sh);
+}
+
+static uint8_t *slab_get(struct pxshared *sh)
+{
+	if (sh->nslab)
+		return sh->slab[--sh->nslab];
+	return malloc(TLSBUF_SIZE);
+}
+
+/* @io must already be wiped. */
+static void slab_put(struct pxshared *sh, uint8_t *io)
+{
+	if (sh->nslab < SLAB_KEEP)
+		sh->slab[sh->nslab++] = io;
+	else
+		free(io);
+}
+
+static int ups_match(const struct upsess *e, const char *name,
+		     const struct ipaddr *a, uint16_t port)
+{
+	return e->name[0] && e->port == port && e->addr.family == a->family &&
+	       !memcmp(e->addr.a, a->a, a->family == AF_INET ? 4 : 16) &&
+	       !strcmp(e->name, name);
+}
+
+static struct upsess *ups_find(struct pxshared *sh, const char *name,
+			       const struct ipaddr *a, uint16_t port)
+{
+	size_t i;
+
+	for (i = 0; sh->ups && i < UPS_MAX; i++)
+		if (ups_match(&sh->ups[i], name, a, port))
+			return &sh->ups[i];
+	return NULL;
+}
+
+static void ups_drop(struct upsess *e)
+{
+	explicit_bzero(e, sizeof(*e));
+}
+
+/* Offer the session kept for this upstream, if any: px->cc gets it. */
+static void ups_offer(struct proxy *px)
+{
+	struct flow *f = px->f;
+	struct upsess *e = ups_find(px->sh, px->vname, &f->up_addr, f->up_port);
+	uint64_t now = now_ms();
+
+	if (!e)
+		return;
+	if (now - e->born > UPS_TTL_MS) {
+		ups_drop(e);
+		return;
+	}
+	e->used = now;
+	br_ssl_engine_set_session_parameters(&px->cc.eng, &e->sp);
+	memcpy(px->ups_id, e->sp.session_id, e->sp.session_id_len);
+	px->ups_id_len = e->sp.session_id_len;
+	px->ups_offered = 1;
+}
+
+/* The upstream handshake is done: keep its session for the next flow. */
+void px_ups_store(struct proxy *px)
+{
+	struct pxshared *sh = px->sh;
+	struct flow *f = px->f;
+	br_ssl_session_parameters sp;
+	struct upsess *e, *victim = NULL;
+	uint64_t now = now_ms();
+	size_t i;
+	int resumed;
+
+	br_ssl_engine_get_session_parameters(&px->cc.eng, &sp);
+	resumed = px->ups_offered && sp.session_id_len == px->ups_id_len &&
+		  !memcmp(sp.session_id, px->ups_id, px->ups_id_len);
+	if (resumed)
+		sh->ups_resumed++;
+	else
+		sh->ups_full++;
+	debug("upstream TLS to %s: %s handshake%s", px->vname,
+	      resumed ? "resumed" : "full",
+	      px->ups_offered && !resumed ? " (the session offered was refused)" : "");
+	if (!sp.session_id_len)
+		goto out; /* the server keeps no sessions */
+	if (!sh->ups) {
+		sh->ups = calloc(UPS_MAX, sizeof(*sh->ups));
+		if (!sh->ups)
+			goto out;
+	}
+	e = ups_find(sh, px->vname, &f->up_addr, f->up_port);
+	if (e && resumed) {
+		e->used = now;
+		goto out;
+	}
+	if (!e) {
+		for (i = 0; i < UPS_MAX; i++) {
+			e = &sh->ups[i];
+			if (!e->name[0] || now - e->born > UPS_TTL_MS) {
+				victim = e;
+				break;
+			}
+			if (!victim || e->used < victim->used)
+				victim = e;
+		}
+		e = victim;
+	}
+	ups_drop(e);
+	snprintf(e->name, sizeof(e->name), "%s", px->vname);
+	e->addr = f->up_addr;
+	e->port = f->up_port;
+	e->born = e->used = now;
+	e->sp = sp;
+out:
+	explicit_bzero(&sp, sizeof(sp));
+}
+
+/* The upstream handshake failed: never offer that session again. */
+void px_ups_forget(struct proxy *px)
+{
+	struct upsess *e;
+
+	if (!px->ups_offered)
+		return;
+	e = ups_find(px->sh, px->vname, &px->f->up_addr, px->f->up_port);
+	if (e && e->sp.session_id_len == px->ups_id_len &&
+	    !memcmp(e->sp.session_id, px->ups_id, px->ups_id_len))
+		ups_drop(e);
+	px->ups_offered = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Buffers and sides                                                   */
+
+/* Set up @b to be taken (cap bytes) on first use. */
+void px_buf_setup(struct buf *b, size_t cap)
+{
+	b->b = NULL;
+	b->len = b->hwm = 0;
+	b->cap = cap;
+}
+
+/* Take @b's storage if not yet.  Return: 0, or -1 (px->oom set) */
+int px_buf_take(struct proxy *px, struct buf *b)
+{
+	if (b->b)
+		return 0;
+	b->b = malloc(b->cap);
+	b->len = b->hwm = 0;
+	if (!b->b) {
+		px->oom = 1;
+		return -1;
+	}
+	return 0;
+}
+
+/* Give @b's storage back, wiped; whatever it still holds is lost. */
+void px_buf_free(struct buf *b)
+{
+	if (b->b) {
+		explicit_bzero(b->b, b->hwm);
+		free(b->b);
+	}
+	b->b = NULL;
+	b->len = b->hwm = 0;
+}
+
+/* Give @b back if it is empty. */
+void px_buf_release(struct buf *b)
+{
+	if (b->b && !b->len)
+		px_buf_free(b);
+}
+
+void px_buf_grew(struct buf *b)
+{
+	if (b->len > b->hwm)
+		b->hwm = b->len;
+}
+
+void px_buf_drop(struct buf *b, size_t n)
+{
+	if (!n)
+		return;
+	memmove(b->b, b->b + n, b->len - n);
+	b->len -= n;
+}
+
+/* @b must be taken. */
+size_t px_buf_put(struct buf *b, const void *p, size_t n)
+{
+	if (n > b->cap - b->len)
+		n = b->cap - b->len;
+	if (!n)
+		return 0;
+	memcpy(b->b + b->len, p, n);
+	b->len += n;
+	px_buf_grew(b);
+	return n;
+}
+
+/**
+ * px_side_attach() - Give a TLS engine record buffers (back)
+ * @px: Proxy
+ * @sd: Side
+ * Return: 0, or -1 if out of memory (px->oom set)
+ */
+int px_side_attach(struct proxy *px, struct side *sd)
+{
+	uint8_t *io;
+
+	if (!sd->eng || sd->tb.io)
+		return 0;
+	io = slab_get(px->sh);
+	if (!io) {
+		px->oom = 1;
+		return -1;
+	}
+	tlsbuf_attach(sd->eng, &sd->tb, io);
+	return 0;
+}
+
+/* Give a TLS engine's buffers back, wiped, if it holds no byte. */
+void px_side_release(struct proxy *px, struct side *sd)
+{
+	if (!sd->eng || !sd->ready || sd->eof || !tlsbuf_idle(sd->eng, &sd->tb))
+		return;
+	slab_put(px->sh, tlsbuf_detach(sd->eng, &sd->tb));
+}
+
+/* Room at the end of @b (its storage taken if not yet), or NULL. */
+static uint8_t *buf_space(struct proxy *px, struct buf *b, size_t *len)
+{
+	*len = 0;
+	if (px_buf_take(px, b) < 0)
+		return NULL;
+	*len = b->cap - b->len;
+	return *len ? b->b + b->len : NULL;
+}
+
+/* What @b holds, or NULL. */
+static uint8_t *buf_data(struct buf *b, size_t *len)
+{
+	*len = b->len;
+	return *len ? b->b : NULL;
+}
+
+/* Transport bytes may be written here (received records). */
+uint8_t *px_rec_in(struct proxy *px, struct side *sd, size_t *len)
+{
+	if (sd->eng)
+		return br_ssl_engine_recvrec_buf(sd->eng, len);
+	return buf_space(px, &sd->rx, len);
+}
+
+void px_rec_in_ack(struct side *sd, size_t n)
+{
+	if (sd->eng) {
+		size_t len;
+		uint8_t *p = br_ssl_engine_recvrec_buf(sd->eng, &len);
+
+		tlsbuf_wrote_in(&sd->tb, p, n);
+		br_ssl_engine_recvrec_ack(sd->eng, n);
+	} else {
+		sd->rx.len += n;
+		px_buf_grew(&sd->rx);
+	}
+}
+
+/* Transport bytes to send. */
+uint8_t *px_rec_out(struct side *sd, size_t *len)
+{
+	uint8_t *p;
+
+	if (sd->eng) {
+		p = br_ssl_engine_sendrec_buf(sd->eng, len);
+		tlsbuf_wrote_out(&sd->tb, p, *len);
+		return p;
+	}
+	return buf_data(&sd->tx, len);
+}
+
+void px_rec_out_ack(struct side *sd, size_t n)
+{
+	if (sd->eng)
+		br_ssl_engine_sendrec_ack(sd->eng, n);
+	else
+		px_buf_drop(&sd->tx, n);
+}
+
+/* Application bytes received. */
+uint8_t *px_app_in(struct side *sd, size_t *len)
+{
+	if (sd->eng)
+		return br_ssl_engine_recvapp_buf(sd->eng, len);
+	return buf_data(&sd->rx, len);
+}
+
+void px_app_in_ack(struct side *sd, size_t n)
+{
+	if (sd->eng)
+		br_ssl_engine_recvapp_ack(sd->eng, n);
+	else
+		px_buf_drop(&sd->rx, n);
+}
+
+/* Room for application bytes to send. */
+uint8_t *px_app_out(struct proxy *px, struct side *sd, size_t *len)
+{
+	if (sd->eng)
+		return br_ssl_engine_sendapp_buf(sd->eng, len);
+	return buf_space(px, &sd->tx, len);
+}
+
+void px_app_out_ack(struct side *sd, size_t n)
+{
+	if (sd->eng) {
+		size_t len;
+		uint8_t *p = br_ssl_engine_sendapp_buf(sd->eng, &len);
+
+		tlsbuf_wrote_out(&sd->tb, p, n);
+		br_ssl_engine_sendapp_ack(sd->eng, n);
+		br_ssl_engine_flush(sd->eng, 0);
+	} else {
+		sd->tx.len += n;
+		px_buf_grew(&sd->tx);
+	}
+}
+
+int px_side_closed(const struct side *sd)
+{
+	return sd->eng && br_ssl_engine_current_state(sd->eng) == BR_SSL_CLOSED;
+}
+
+/* Move as much of @b as @sd takes as application data. */
+int px_pend_flush(struct proxy *px, struct side *sd, struct buf *b)
+{
+	int moved = 0;
+
+	while (b->len) {
+		size_t room, n;
+		uint8_t *p = px_app_out(px, sd, &room);
+
+		if (!p || !room)
+			break;
+		n = b->len < room ? b->len : room;
+		memcpy(p, b->b, n);
+		px_app_out_ack(sd, n);
+		px_buf_drop(b, n);
+		moved = 1;
+	}
+	return moved;
+}
+
+/* Could the transport give the side more bytes now? */
+int px_rec_in_room(const struct side *sd)
+{
+	size_t len;
+
+	if (sd->eng)
+		return br_ssl_engine_recvrec_buf(sd->eng, &len) && len;
+	return sd->rx.len < sd->rx.cap;
+}
+
+/*
+ * The sandbox side's ECDHE curve: P-256 when the client offers it.
+ * BearSSL 0.6 always takes X25519 when both sides have it; with libcrypto's
+ * code (ecfast.c) an ECDHE over P-256 costs us 65 us against 145 for
+ * X25519 (libcrypto's X25519 comes only through its EVP key objects). A
+ * client that offers X25519 alone still gets it. This wraps the single-EC
+ * policy: its choose() narrows the client's curves, which BearSSL reads
+ * after choose() to pick the curve of ServerKeyExchange.
+ */
+static const br_ssl_server_policy_class **
+inner_policy(const br_ssl_server_policy_class **pctx)
+{
+	struct proxy *px = (struct proxy *)(void *)((char *)pctx -
+						    offsetof(struct proxy, policy));
+
+	return &px->sc.chain_handler.single_ec.vtable;
+}
+
+static int prefer_p256_choose(const br_ssl_server_policy_class **pctx,
+			      const br_ssl_server_context *cc,
+			      br_ssl_server_choices *choices)
+{
+	const br_ssl_server_policy_class **in = inner_policy(pctx);
+	int r = (*in)->choose(in, cc, choices);
+
+	if (r && (cc->curves & (UINT32_C(1) << BR_EC_secp256r1)))
+		/* the context is ours (not const); BearSSL passes it const */
+		((br_ssl_server_context *)(uintptr_t)cc)->curves &=
+			~(UINT32_C(1) << BR_EC_curve25519);
+	return r;
+}
+
+static uint32_t prefer_p256_keyx(const br_ssl_server_policy_class **pctx,
+				 unsigned char *data, size_t *len)
+{
+	const br_ssl_server_policy_class **in = inner_policy(pctx);
+
+	return (*in)->do_keyx(in, data, len);
+}
+
+static size_t prefer_p256_sign(const br_ssl_server_policy_class **pctx,
+			       unsigned algo_id, unsigned char *data,
+			       size_t hv_len, size_t len)
+{
+	const br_ssl_server_policy_class **in = inner_policy(pctx);
+
+	return (*in)->do_sign(in, algo_id, data, hv_len, len);
+}
+
+static const br_ssl_server_policy_class prefer_p256 = {
+	sizeof(const br_ssl_server_policy_class *),
+	prefer_p256_choose, prefer_p256_keyx, prefer_p256_sign,
+};
+
+/* Set up the TLS engines of a flow about to be intercepted. */
+int px_tls_setup(struct proxy *px)
+{
+	struct flow *f = px->f;
+	struct gw *g = f->g;
+	const struct pf_rule *r = f->dec.rule;
+	const br_x509_certificate *chain;
+	const br_ec_private_key *key;
+	size_t n;
+
+	if (!g->ca || !g->trust.n ||
+	    ca_leaf_pin(g->ca, f->host, &chain, &n, &key, &px->leaf_pin) < 0 ||
+	    n != 2)
+		return -1;
+	snprintf(px->vname, sizeof(px->vname), "%s",
+		 r && r->tls_verify_name ? r->tls_verify_name : f->host);
+	px->s.eng = &px->sc.eng;
+	px->u.eng = &px->cc.eng;
+	if (px_side_attach(px, &px->s) < 0 || px_side_attach(px, &px->u) < 0)
+		return -1;
+
+	/* sandbox side: the pinned leaf, the sandbox's sessions resumable */
+	br_ssl_server_zero(&px->sc);
+	tls_engine_common(&px->sc.eng, server_suites,
+			  sizeof(server_suites) / sizeof(server_suites[0]), 1);
+	br_ssl_server_set_single_ec(&px->sc, chain, n, key, BR_KEYTYPE_SIGN,
+				    BR_KEYTYPE_EC, ecfast_impl(),
+				    ecfast_sign_asn1);
+	if (ecfast_active()) {
+		px->policy = &prefer_p256;
+		px->sc.policy_vtable = &px->policy;
+	}
+	tlsbuf_init(&px->sc.eng, &px->s.tb, px->s.tb.io);
+	br_ssl_engine_set_protocol_names(&px->sc.eng, alpn, 1);
+	br_ssl_server_set_cache(&px->sc, &px->sh->srv_cache.vtable);
+	if (!br_ssl_server_reset(&px->sc))
+		return -1;
+
+	/* upstream side: verified against the trust store, or resumed */
+	upstls_client_init(&px->cc, &px->xc, g->trust.ta, g->trust.n);
+	tlsbuf_init(&px->cc.eng, &px->u.tb, px->u.tb.io);
+	br_ssl_engine_set_protocol_names(&px->cc.eng, alpn, 1);
+	ups_offer(px);
+	if (!br_ssl_client_reset(&px->cc, px->vname, px->ups_offered))
+		return -1;
+	return 0;
+}
+
+/* Wipe and give back a side's buffers. */
+void px_side_free(struct proxy *px, struct side *sd)
+{
+	if (sd->eng && sd->tb.io)
+		slab_put(px->sh, tlsbuf_detach(sd->eng, &sd->tb));
+	px_buf_free(&sd->rx);
+	px_buf_free(&sd->tx);
+}
