@@ -99,8 +99,6 @@ struct pgproxy {
 	int tls_on;
 	br_ssl_client_context cc;
 	br_x509_minimal_context xc;
-	const br_x509_class *xwrap;     /* tls: require: accepts any chain */
-	br_x509_minimal_context *xinner;
 	uint8_t *iobuf;
 
 	/* sandbox-side TLS (client_tls: true): 'S', then a BearSSL server
@@ -128,7 +126,7 @@ struct pgproxy {
 
 	char up_error[224];
 	uint64_t deadline, t_start, t_last;
-	int up_eof, up_shut;
+	int up_eof;
 	unsigned long long nqueries, nrefused;
 	int session_open;
 	const char *close_reason;

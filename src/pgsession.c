@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * pgsession.c - the PostgreSQL gateway's bookkeeping: audit events, the requests
- * awaiting answers, errors of our own and the end of a session (pgproxy.c
- * says how the gateway works)
+ * pgsession.c - the PostgreSQL gateway's bookkeeping: audit events, the
+ * requests awaiting answers, errors of our own, the end of a session, and
+ * the TLS engines fed from the byte queues (pgproxy.c says how the gateway
+ * works)
  */
 #include "pgproxy_int.h"
 
@@ -175,6 +176,7 @@ void pgp_sb_finish(struct pgproxy *pp, const char *reason)
 		pp->close_reason = reason;
 }
 
+/* The sandbox is waiting for a session upstream cannot give: say why. */
 void pgp_up_failed_to_sandbox(struct pgproxy *pp)
 {
 	pgp_audit_session(pp, "open", "upstream_failed", pp->up_error);
