@@ -10,8 +10,8 @@
  *               calls a handler only through f->ops
  *   handlers.c  the one table from a flow's kind to its handler
  *   relay.c     passthrough (bytes both ways)      FK_RELAY
- *   proxy*.c    HTTP interception (TLS both sides)   FK_HTTP
- *   pgproxy*.c  the PostgreSQL gateway              FK_PG
+ *   proxy.c     HTTP interception (px*.c)            FK_HTTP
+ *   pgproxy.c   the PostgreSQL gateway (pg*.c)      FK_PG
  *   dnstcp.c    DNS over TCP to the gateway          FK_DNSTCP
  *   flowio.c    the transport: sandbox side (lwIP) and upstream side
  *               (a host socket); handlers move bytes only through it
@@ -57,7 +57,7 @@ enum flow_state {
 enum flow_kind {
 	FK_RELAY,       /* passthrough: bytes both ways */
 	FK_HTTP,        /* interception (proxy.c) */
-	FK_PG,          /* PostgreSQL gateway (pgproxy.c) */
+	FK_PG,          /* PostgreSQL gateway (pgproxy.c, pg*.c) */
 	FK_DNSTCP,      /* DNS over TCP to the gateway's own address */
 	FK_N
 };

@@ -298,6 +298,9 @@ static int fe_header(struct pgproxy *pp, uint8_t type, uint32_t blen,
 		*moved = 1;
 		return 1;
 	}
+	/* noted once: with no room, the header is read again next time */
+	if (pgbuf_room(&pp->uout) < 5)
+		return 0;
 	fe_note(pp, type);
 	return fr_pass(fr, &pp->sin, &pp->uout, type, blen, moved);
 }

@@ -4,7 +4,7 @@
  * client configuration (suites, hashes, chain verification) and the
  * choices every engine shares (TLS 1.2, record ciphers, seeding).
  *
- * The HTTP interception (proxy*.c) and the PostgreSQL gateway (pgproxy*.c)
+ * The HTTP interception (proxy.c, px*.c) and the PostgreSQL gateway (pg*.c)
  * both reach upstream through upstls_client_init(), so a suite or a
  * verification rule changes in one place.
  */
