@@ -837,7 +837,8 @@ static void m_accept(struct daemon *dm)
 	}
 }
 
-void daemon_event(struct gwd *d, struct epref *r, uint32_t events)
+/* The loop's handler for the control and metrics sockets. */
+static void daemon_event(struct gwd *d, struct epref *r, uint32_t events)
 {
 	struct daemon *dm = d->dm;
 
@@ -1028,6 +1029,10 @@ int daemon_serve(const struct run_opts *defaults, const char *control,
 	}
 	dm.ctl_ref.type = REF_CTL_LISTEN;
 	dm.metrics_ref.type = REF_METRICS_LISTEN;
+	loop_handle(&d, REF_CTL_LISTEN, daemon_event);
+	loop_handle(&d, REF_CTL_CONN, daemon_event);
+	loop_handle(&d, REF_METRICS_LISTEN, daemon_event);
+	loop_handle(&d, REF_METRICS_CONN, daemon_event);
 	{
 		struct epoll_event ev = { .events = EPOLLIN,
 					  .data.ptr = &dm.ctl_ref };
