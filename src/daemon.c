@@ -96,16 +96,121 @@ struct daemon {
 /* ------------------------------------------------------------------ */
 /* Metrics: Prometheus text exposition format 0.0.4                   */
 
-static const char *const act_names[ACT_N] = { "allow", "deny", "intercept",
-					      "error" };
-
 static void metric_head(struct ctlbuf *b, const char *name, const char *type,
 			const char *help)
 {
 	cb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A sandbox's counter (a uint64_t in struct gw), or the sum of a few;
+ * offset 0 (g->d) ends the list. */
+#define GWC(f) offsetof(struct gw, f)
+struct msample {
+	const char *val;                /* its label's value */
+	size_t off[4];
+};
+
+/* A counter with one sample per sandbox and label value. */
+struct mcounter {
+	const char *name, *help;
+	const char *label;              /* NULL: one unlabelled sample */
+	struct msample s[4];
+};
+
+static const struct mcounter counters_flows[] = {
+	{ "islo_connections_total", "TCP connections by outcome (intercept: "
+	  "allowed and intercepted; error: allowed, upstream failed).", "action",
+	  { { "allow", { GWC(st.conns[ACT_ALLOW]) } },
+	    { "deny", { GWC(st.conns[ACT_DENY]) } },
+	    { "intercept", { GWC(st.conns[ACT_INTERCEPT]) } },
+	    { "error", { GWC(st.conns[ACT_ERROR]) } } } },
+	{ "islo_udp_flows_total", "UDP flows (allowed) and datagrams (refused).",
+	  "action", { { "allow", { GWC(st.udp[ACT_ALLOW]) } },
+		      { "deny", { GWC(st.udp[ACT_DENY]) } } } },
+	{ "islo_dns_answers_total", "DNS answers given to the sandbox, by "
+	  "whether the name could be connected to.", "action",
+	  { { "allow", { GWC(st.dns[0]) } }, { "deny", { GWC(st.dns[1]) } } } },
+	{ "islo_http_requests_total", "Intercepted HTTP requests by outcome.",
+	  "action", { { "allow", { GWC(st.http[ACT_ALLOW]) } },
+		      { "deny", { GWC(st.http[ACT_DENY]) } },
+		      { "error", { GWC(st.http[ACT_ERROR]) } } } },
+	{ "islo_policy_denials_total", "Everything the profile refused: "
+	  "connections, UDP, DNS names, HTTP requests.", NULL,
+	  { { NULL, { GWC(st.conns[ACT_DENY]), GWC(st.udp[ACT_DENY]),
+		      GWC(st.dns[1]), GWC(st.http[ACT_DENY]) } } } },
+	{ "islo_tls_handshakes_total", "TLS connections from the sandbox that "
+	  "were intercepted.", NULL, { { NULL, { GWC(st.tls_handshakes) } } } },
+	{ "islo_errors_total", "Allowed connections or requests that failed "
+	  "upstream, and SYNs refused over the connection limit.", "kind",
+	  { { "upstream", { GWC(st.conns[ACT_ERROR]), GWC(st.http[ACT_ERROR]) } },
+	    { "limit", { GWC(st.syn_refused_limit) } } } },
+	{ "islo_half_open_total", "Handshakes with the sandbox that never "
+	  "completed: dropped for a newer SYN (queue full) or expired (timed "
+	  "out, reset).", "end",
+	  { { "dropped", { GWC(st.halfopen_dropped) } },
+	    { "expired", { GWC(st.halfopen_expired) } } } },
+	{ "islo_syn_deferred_total", "SYNs answered before connecting upstream, "
+	  "under SYN flood pressure (as SYN cookies: upstream only once the "
+	  "sandbox completes the handshake).", NULL,
+	  { { NULL, { GWC(st.syn_deferred) } } } },
+};
+
+static const struct mcounter counters_link[] = {
+	{ "islo_bytes_total", "Bytes relayed by closed TCP connections.",
+	  "direction", { { "up", { GWC(st.bytes_up) } },
+			 { "down", { GWC(st.bytes_down) } } } },
+	{ "islo_frames_total", "Frames from the sandbox's link, and frames "
+	  "dropped on the way to it.", "direction",
+	  { { "in", { GWC(st.frames_in) } },
+	    { "out_dropped", { GWC(drops_tx) } } } },
+	{ "islo_profile_reloads_total", "Profile reloads, by result.", "result",
+	  { { "ok", { GWC(st.reloads) } },
+	    { "error", { GWC(st.reload_errors) } } } },
+	{ "islo_http_timeouts_total", "Connections the HTTP engine closed for a "
+	  "timeout: the sandbox's TLS handshake, a request head, idle "
+	  "keep-alive.", "kind",
+	  { { "tls_handshake", { GWC(st.timeouts[0]) } },
+	    { "request_head", { GWC(st.timeouts[1]) } },
+	    { "idle", { GWC(st.timeouts[2]) } } } },
+};
+
+static unsigned long long msample_value(const struct gw *g,
+					const struct msample *s)
+{
+	unsigned long long v = 0;
+	uint64_t x;
+	size_t i;
+
+	for (i = 0; i < 4 && s->off[i]; i++) {
+		memcpy(&x, (const char *)g + s->off[i], sizeof(x));
+		v += x;
+	}
+	return v;
+}
+
 /* Sandbox ids are [A-Za-z0-9._-], so they need no label escaping. */
+static void metrics_counters(struct ctlbuf *b, const struct gwd *d,
+			     const struct mcounter *m, size_t n)
+{
+	const struct gw *g;
+	size_t i, k;
+
+	for (i = 0; i < n; i++, m++) {
+		metric_head(b, m->name, "counter", m->help);
+		for (g = d->sandboxes; g; g = g->next)
+			for (k = 0; k < 4 && m->s[k].off[0]; k++)
+				if (m->label)
+					cb_printf(b, "%s{sandbox=\"%s\",%s=\"%s\"} "
+						  "%llu\n", m->name, g->id, m->label,
+						  m->s[k].val,
+						  msample_value(g, &m->s[k]));
+				else
+					cb_printf(b, "%s{sandbox=\"%s\"} %llu\n",
+						  m->name, g->id,
+						  msample_value(g, &m->s[k]));
+	}
+}
+
 static void metrics_text(struct daemon *dm, struct ctlbuf *b)
 {
 	struct gwd *d = dm->d;
@@ -130,84 +235,8 @@ static void metrics_text(struct daemon *dm, struct ctlbuf *b)
 	for (g = d->sandboxes; g; g = g->next)
 		cb_printf(b, "islo_connections_open{sandbox=\"%s\"} %u\n", g->id,
 			  g->nflows);
-	metric_head(b, "islo_connections_total", "counter",
-		    "TCP connections by outcome (intercept: allowed and "
-		    "intercepted; error: allowed, upstream failed).");
-	for (g = d->sandboxes; g; g = g->next)
-		for (a = 0; a < ACT_N; a++)
-			cb_printf(b, "islo_connections_total{sandbox=\"%s\","
-				  "action=\"%s\"} %llu\n", g->id, act_names[a],
-				  (unsigned long long)g->st.conns[a]);
-	metric_head(b, "islo_udp_flows_total", "counter",
-		    "UDP flows (allowed) and datagrams (refused).");
-	for (g = d->sandboxes; g; g = g->next)
-		for (a = 0; a < 2; a++)
-			cb_printf(b, "islo_udp_flows_total{sandbox=\"%s\","
-				  "action=\"%s\"} %llu\n", g->id, act_names[a],
-				  (unsigned long long)g->st.udp[a]);
-	metric_head(b, "islo_dns_answers_total", "counter",
-		    "DNS answers given to the sandbox, by whether the name "
-		    "could be connected to.");
-	for (g = d->sandboxes; g; g = g->next)
-		for (a = 0; a < 2; a++)
-			cb_printf(b, "islo_dns_answers_total{sandbox=\"%s\","
-				  "action=\"%s\"} %llu\n", g->id, act_names[a],
-				  (unsigned long long)g->st.dns[a]);
-	metric_head(b, "islo_http_requests_total", "counter",
-		    "Intercepted HTTP requests by outcome.");
-	for (g = d->sandboxes; g; g = g->next) {
-		static const int acts[] = { ACT_ALLOW, ACT_DENY, ACT_ERROR };
-		size_t i;
-
-		for (i = 0; i < 3; i++)
-			cb_printf(b, "islo_http_requests_total{sandbox=\"%s\","
-				  "action=\"%s\"} %llu\n", g->id,
-				  act_names[acts[i]],
-				  (unsigned long long)g->st.http[acts[i]]);
-	}
-	metric_head(b, "islo_policy_denials_total", "counter",
-		    "Everything the profile refused: connections, UDP, DNS "
-		    "names, HTTP requests.");
-	for (g = d->sandboxes; g; g = g->next)
-		cb_printf(b, "islo_policy_denials_total{sandbox=\"%s\"} %llu\n",
-			  g->id, (unsigned long long)g->st.conns[ACT_DENY] +
-			  g->st.udp[ACT_DENY] + g->st.dns[1] +
-			  g->st.http[ACT_DENY]);
-	metric_head(b, "islo_tls_handshakes_total", "counter",
-		    "TLS connections from the sandbox that were intercepted.");
-	for (g = d->sandboxes; g; g = g->next)
-		cb_printf(b, "islo_tls_handshakes_total{sandbox=\"%s\"} %llu\n",
-			  g->id, (unsigned long long)g->st.tls_handshakes);
-	metric_head(b, "islo_errors_total", "counter",
-		    "Allowed connections or requests that failed upstream, and "
-		    "SYNs refused over the connection limit.");
-	for (g = d->sandboxes; g; g = g->next) {
-		cb_printf(b, "islo_errors_total{sandbox=\"%s\",kind=\"upstream\"}"
-			  " %llu\n", g->id,
-			  (unsigned long long)g->st.conns[ACT_ERROR] +
-			  g->st.http[ACT_ERROR]);
-		cb_printf(b, "islo_errors_total{sandbox=\"%s\",kind=\"limit\"}"
-			  " %llu\n", g->id,
-			  (unsigned long long)g->st.syn_refused_limit);
-	}
-	metric_head(b, "islo_half_open_total", "counter",
-		    "Handshakes with the sandbox that never completed: dropped "
-		    "for a newer SYN (queue full) or expired (timed out, reset).");
-	for (g = d->sandboxes; g; g = g->next) {
-		cb_printf(b, "islo_half_open_total{sandbox=\"%s\",end=\"dropped\"}"
-			  " %llu\n", g->id,
-			  (unsigned long long)g->st.halfopen_dropped);
-		cb_printf(b, "islo_half_open_total{sandbox=\"%s\",end=\"expired\"}"
-			  " %llu\n", g->id,
-			  (unsigned long long)g->st.halfopen_expired);
-	}
-	metric_head(b, "islo_syn_deferred_total", "counter",
-		    "SYNs answered before connecting upstream, under SYN flood "
-		    "pressure (as SYN cookies: upstream only once the sandbox "
-		    "completes the handshake).");
-	for (g = d->sandboxes; g; g = g->next)
-		cb_printf(b, "islo_syn_deferred_total{sandbox=\"%s\"} %llu\n",
-			  g->id, (unsigned long long)g->st.syn_deferred);
+	metrics_counters(b, d, counters_flows,
+			 sizeof(counters_flows) / sizeof(counters_flows[0]));
 	metric_head(b, "islo_audit_suppressed_total", "counter",
 		    "Audit events left out past their budget (each is counted "
 		    "in a \"suppressed\" line of the audit log).");
@@ -217,47 +246,8 @@ static void metrics_text(struct daemon *dm, struct ctlbuf *b)
 				  "kind=\"%s\"} %llu\n", g->id,
 				  audit_kind_name((enum audit_kind)a),
 				  audit_suppressed(g->audit, (enum audit_kind)a));
-	metric_head(b, "islo_bytes_total", "counter",
-		    "Bytes relayed by closed TCP connections.");
-	for (g = d->sandboxes; g; g = g->next) {
-		cb_printf(b, "islo_bytes_total{sandbox=\"%s\",direction=\"up\"}"
-			  " %llu\n", g->id, (unsigned long long)g->st.bytes_up);
-		cb_printf(b, "islo_bytes_total{sandbox=\"%s\",direction=\"down\"}"
-			  " %llu\n", g->id, (unsigned long long)g->st.bytes_down);
-	}
-	metric_head(b, "islo_frames_total", "counter",
-		    "Frames from the sandbox's link, and frames dropped on "
-		    "the way to it.");
-	for (g = d->sandboxes; g; g = g->next) {
-		cb_printf(b, "islo_frames_total{sandbox=\"%s\",direction=\"in\"}"
-			  " %llu\n", g->id, (unsigned long long)g->st.frames_in);
-		cb_printf(b, "islo_frames_total{sandbox=\"%s\","
-			  "direction=\"out_dropped\"} %llu\n", g->id,
-			  (unsigned long long)g->drops_tx);
-	}
-	metric_head(b, "islo_profile_reloads_total", "counter",
-		    "Profile reloads, by result.");
-	for (g = d->sandboxes; g; g = g->next) {
-		cb_printf(b, "islo_profile_reloads_total{sandbox=\"%s\","
-			  "result=\"ok\"} %llu\n", g->id,
-			  (unsigned long long)g->st.reloads);
-		cb_printf(b, "islo_profile_reloads_total{sandbox=\"%s\","
-			  "result=\"error\"} %llu\n", g->id,
-			  (unsigned long long)g->st.reload_errors);
-	}
-	metric_head(b, "islo_http_timeouts_total", "counter",
-		    "Connections the HTTP engine closed for a timeout: the "
-		    "sandbox's TLS handshake, a request head, idle keep-alive.");
-	for (g = d->sandboxes; g; g = g->next) {
-		static const char *const kind[3] = { "tls_handshake",
-						     "request_head", "idle" };
-		int k;
-
-		for (k = 0; k < 3; k++)
-			cb_printf(b, "islo_http_timeouts_total{sandbox=\"%s\","
-				  "kind=\"%s\"} %llu\n", g->id, kind[k],
-				  (unsigned long long)g->st.timeouts[k]);
-	}
+	metrics_counters(b, d, counters_link,
+			 sizeof(counters_link) / sizeof(counters_link[0]));
 }
 
 /* ------------------------------------------------------------------ */
@@ -307,7 +297,7 @@ static void sandbox_json(struct ctlbuf *b, const struct gw *g, int full)
 		  (unsigned long long)(now_ms() - g->t_added), g->max_flows);
 	cb_lit(b, ",\"connections\":{");
 	for (a = 0; a < ACT_N; a++)
-		cb_printf(b, "%s\"%s\":%llu", a ? "," : "", act_names[a],
+		cb_printf(b, "%s\"%s\":%llu", a ? "," : "", act_name(a),
 			  (unsigned long long)g->st.conns[a]);
 	cb_printf(b, "},\"udp\":{\"allow\":%llu,\"deny\":%llu}",
 		  (unsigned long long)g->st.udp[ACT_ALLOW],
@@ -670,6 +660,30 @@ static void ctl_input(struct daemon *dm, struct ctlconn *c)
 	ctl_flush(dm, c);
 }
 
+/*
+ * A client of the control or metrics socket: @size bytes, zeroed, its
+ * struct epref (first) of @type, @fd watched for input.  Return: it, or
+ * NULL (@fd closed) if @full or out of memory.
+ */
+static void *conn_new(struct daemon *dm, int fd, int full, size_t size,
+		      enum ref_type type)
+{
+	struct epref *r = full ? NULL : calloc(1, size);
+
+	if (!r) {
+		close(fd);
+		return NULL;
+	}
+	r->type = type;
+	if (epoll_ctl(dm->d->epfd, EPOLL_CTL_ADD, fd,
+		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = r }) < 0) {
+		close(fd);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
 static void ctl_refuse(struct daemon *dm, int fd, const char *why,
 		       const struct ucred *cr)
 {
@@ -695,7 +709,6 @@ static void ctl_accept(struct daemon *dm)
 		struct ucred cr;
 		socklen_t cl = sizeof(cr);
 		struct ctlconn *c;
-		struct epoll_event ev = { .events = EPOLLIN };
 		const char *why;
 
 		if (fd < 0)
@@ -712,25 +725,13 @@ static void ctl_accept(struct daemon *dm)
 			ctl_refuse(dm, fd, why, &cr);
 			continue;
 		}
-		if (dm->nconns >= CTL_MAX_CONNS) {
-			close(fd);
+		c = conn_new(dm, fd, dm->nconns >= CTL_MAX_CONNS, sizeof(*c),
+			     REF_CTL_CONN);
+		if (!c)
 			continue;
-		}
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		c->ref.type = REF_CTL_CONN;
 		c->dm = dm;
 		c->fd = fd;
 		c->pending_fd = -1;
-		ev.data.ptr = c;
-		if (epoll_ctl(dm->d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			close(fd);
-			free(c);
-			continue;
-		}
 		c->next = dm->conns;
 		dm->conns = c;
 		dm->nconns++;
@@ -809,28 +810,15 @@ static void m_accept(struct daemon *dm)
 		int fd = accept4(dm->metrics_fd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct mconn *c;
-		struct epoll_event ev = { .events = EPOLLIN };
 
 		if (fd < 0)
 			return;
-		if (dm->nmconns >= METRICS_MAX_CONNS) {
-			close(fd);
+		c = conn_new(dm, fd, dm->nmconns >= METRICS_MAX_CONNS, sizeof(*c),
+			     REF_METRICS_CONN);
+		if (!c)
 			continue;
-		}
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		c->ref.type = REF_METRICS_CONN;
 		c->fd = fd;
 		c->t_start = now_ms();
-		ev.data.ptr = c;
-		if (epoll_ctl(dm->d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			close(fd);
-			free(c);
-			continue;
-		}
 		c->next = dm->mconns;
 		dm->mconns = c;
 		dm->nmconns++;
