@@ -4,8 +4,9 @@
  *
  * DOC: Theory of operation
  *
- * The daemon is the gateway loop of gw.c (struct gwd) with two more kinds
- * of socket in its epoll set:
+ * The daemon is the gateway loop (loop.c, struct gwd) with two more kinds
+ * of socket in its epoll set, whose events the loop hands to
+ * daemon_event() (registered with loop_handle()):
  *
  *  - a unix control socket (mode 0600; a peer whose uid is neither ours nor
  *    root is turned away, SO_PEERCRED).  Each request is one flat JSON

@@ -56,19 +56,18 @@ struct uflow {
 static void uflow_audit(struct uflow *u, enum flow_phase phase, int act,
 			const char *reason)
 {
-	struct flow_audit fa = {
-		.proto = "udp", .dec = &u->dec, .src = &u->src, .dst = &u->dst,
-		.sport = u->sport, .dport = u->dport, .host = u->host,
-		.up = &u->up, .bytes_up = u->bytes_up,
-		.bytes_down = u->bytes_down, .t_start = u->t_start,
-	};
 	struct audit_ev e;
 
 	if (phase == PH_OPEN)
 		u->g->st.udp[act == ACT_ALLOW ? ACT_ALLOW : ACT_DENY]++;
+	/* refusals within the budget (an event over it stays empty) */
 	audit_begin_kind(u->g->audit, &e, "connection",
 			 act != ACT_ALLOW ? AK_UDP_REFUSED : AK_NONE);
-	flowaudit_emit(u->g, &e, phase, act, &fa, reason);
+	flowaudit_emit(u->g, &e, phase, act, &(struct flow_audit){
+		.proto = "udp", .dec = &u->dec, .src = &u->src, .dst = &u->dst,
+		.sport = u->sport, .dport = u->dport, .host = u->host,
+		.up = &u->up, .bytes_up = u->bytes_up,
+		.bytes_down = u->bytes_down, .t_start = u->t_start }, reason);
 }
 
 static void uflow_release(struct uflow *u)
