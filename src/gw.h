@@ -241,8 +241,6 @@ struct gw_stats {
 #define GWD_HASH_SIZE (1u << GWD_HASH_BITS)
 #define TW_SLOTS 4096
 #define TW_TICK_MS 4
-uint32_t gw_flow_hash(const struct gw *g, const struct ipaddr *src,
-		      uint16_t sport, const struct ipaddr *dst, uint16_t dport);
 
 /* --- the sandbox (gw.c) --- */
 struct gwd;
@@ -264,7 +262,7 @@ struct gw {
 	struct dns_pool *pool;
 	struct hostdns *hostdns;
 
-	struct epref dns_ref;
+	struct epref dns_ref;          /* REF_HOSTDNS: its resolver's socket */
 
 	/* the link (link.h): g->tapfd, g->stream... or all of it as g->link;
 	 * g->epfd is the loop's (d->epfd) */
