@@ -55,29 +55,30 @@
 #define METRICS_MAX_CONNS 16
 #define METRICS_REQ_MAX   4096
 
-struct ctlconn {
-	struct epref ref;               /* REF_CTL_CONN: first */
-	struct daemon *dm;
-	struct ctlconn *next;
+/* A client of the control or the metrics socket: what both have. */
+struct dconn {
+	struct epref ref;               /* REF_CTL_CONN, REF_METRICS_CONN */
+	struct dconn *next;
 	int fd;
+	int closing;                    /* freed at the end of the turn */
+	struct ctlbuf out;
+	size_t out_off;
+};
+
+struct ctlconn {
+	struct dconn h;                 /* first */
+	struct daemon *dm;
 	int pending_fd;                 /* received with the request bytes */
 	char in[CTLMSG_MAX_LINE + 1];
 	size_t in_len;
-	struct ctlbuf out;
-	size_t out_off;
-	int closing;                    /* freed at the end of the turn */
 	int registered_out;
 };
 
 struct mconn {
-	struct epref ref;               /* REF_METRICS_CONN: first */
-	struct mconn *next;
-	int fd;
+	struct dconn h;                 /* first */
 	char in[METRICS_REQ_MAX];
 	size_t in_len;
-	struct ctlbuf out;
-	size_t out_off;
-	int answered, closing;
+	int answered;
 	uint64_t t_start;
 };
 
@@ -87,8 +88,7 @@ struct daemon {
 	int ctl_fd, metrics_fd;
 	const char *ctl_path;
 	struct run_opts defaults;
-	struct ctlconn *conns;
-	struct mconn *mconns;
+	struct dconn *conns, *mconns;   /* control, metrics clients */
 	unsigned nconns, nmconns;
 	uint64_t t_start;
 	uint64_t ctl_refused;            /* control peers refused */
@@ -556,43 +556,50 @@ out:
 		answer_error(&b, "out of memory");
 	}
 	cb_lit(&b, "\n");
-	cb_raw(&c->out, b.p ? b.p : "", b.len);
+	cb_raw(&c->h.out, b.p ? b.p : "", b.len);
 	cb_free(&b);
 }
 
 static void ctl_close(struct ctlconn *c)
 {
-	c->closing = 1;
+	c->h.closing = 1;
 }
 
-static void ctl_flush(struct daemon *dm, struct ctlconn *c)
+/* Send what is queued.  Return: 0 (all of it), 1 (the socket is full:
+ * the rest later), -1 (failed) */
+static int dconn_send(struct dconn *c)
 {
 	while (c->out_off < c->out.len) {
 		ssize_t n = send(c->fd, c->out.p + c->out_off,
 				 c->out.len - c->out_off, MSG_NOSIGNAL);
 
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			ctl_close(c);
-			return;
-		}
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 1 : -1;
 		c->out_off += (size_t)n;
 	}
-	if (c->out_off == c->out.len) {
-		c->out.len = c->out_off = 0;
+	return 0;
+}
+
+static void ctl_flush(struct daemon *dm, struct ctlconn *c)
+{
+	if (dconn_send(&c->h) < 0) {
+		ctl_close(c);
+		return;
+	}
+	if (c->h.out_off == c->h.out.len) {
+		c->h.out.len = c->h.out_off = 0;
 		if (c->registered_out) {
 			struct epoll_event ev = { .events = EPOLLIN,
 						  .data.ptr = c };
 
-			epoll_ctl(dm->d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+			epoll_ctl(dm->d->epfd, EPOLL_CTL_MOD, c->h.fd, &ev);
 			c->registered_out = 0;
 		}
 	} else if (!c->registered_out) {
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT,
 					  .data.ptr = c };
 
-		epoll_ctl(dm->d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+		epoll_ctl(dm->d->epfd, EPOLL_CTL_MOD, c->h.fd, &ev);
 		c->registered_out = 1;
 	}
 }
@@ -621,7 +628,7 @@ static void ctl_input(struct daemon *dm, struct ctlconn *c)
 	msg.msg_iovlen = 1;
 	msg.msg_control = cm.buf;
 	msg.msg_controllen = sizeof(cm.buf);
-	n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	n = recvmsg(c->h.fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	for (h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h)) {
@@ -731,10 +738,10 @@ static void ctl_accept(struct daemon *dm)
 		if (!c)
 			continue;
 		c->dm = dm;
-		c->fd = fd;
+		c->h.fd = fd;
 		c->pending_fd = -1;
-		c->next = dm->conns;
-		dm->conns = c;
+		c->h.next = dm->conns;
+		dm->conns = &c->h;
 		dm->nconns++;
 	}
 }
@@ -744,23 +751,13 @@ static void ctl_accept(struct daemon *dm)
 
 static void m_flush(struct daemon *dm, struct mconn *c)
 {
-	while (c->out_off < c->out.len) {
-		ssize_t n = send(c->fd, c->out.p + c->out_off,
-				 c->out.len - c->out_off, MSG_NOSIGNAL);
+	if (dconn_send(&c->h) == 1) {
+		struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c };
 
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR) {
-				struct epoll_event ev = { .events = EPOLLOUT,
-							  .data.ptr = c };
-
-				epoll_ctl(dm->d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
-				return;
-			}
-			break;
-		}
-		c->out_off += (size_t)n;
+		epoll_ctl(dm->d->epfd, EPOLL_CTL_MOD, c->h.fd, &ev);
+		return;
 	}
-	c->closing = 1;
+	c->h.closing = 1;
 }
 
 static void m_input(struct daemon *dm, struct mconn *c)
@@ -773,19 +770,19 @@ static void m_input(struct daemon *dm, struct mconn *c)
 		m_flush(dm, c);
 		return;
 	}
-	n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - 1 - c->in_len,
+	n = recv(c->h.fd, c->in + c->in_len, sizeof(c->in) - 1 - c->in_len,
 		 MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		c->closing = 1;
+		c->h.closing = 1;
 		return;
 	}
 	c->in_len += (size_t)n;
 	c->in[c->in_len] = '\0';
 	if (!strstr(c->in, "\r\n\r\n") && !strstr(c->in, "\n\n")) {
 		if (c->in_len >= sizeof(c->in) - 1)
-			c->closing = 1;
+			c->h.closing = 1;
 		return;
 	}
 	if (!strncmp(c->in, "GET /metrics ", 13) ||
@@ -795,11 +792,11 @@ static void m_input(struct daemon *dm, struct mconn *c)
 		status = "404 Not Found";
 		cb_lit(&body, "GET /metrics\n");
 	}
-	cb_printf(&c->out, "HTTP/1.1 %s\r\nContent-Type: text/plain; "
+	cb_printf(&c->h.out, "HTTP/1.1 %s\r\nContent-Type: text/plain; "
 		  "version=0.0.4; charset=utf-8\r\nContent-Length: %zu\r\n"
 		  "Connection: close\r\n\r\n", status, body.len);
 	if (body.p)
-		cb_raw(&c->out, body.p, body.len);
+		cb_raw(&c->h.out, body.p, body.len);
 	cb_free(&body);
 	c->answered = 1;
 	m_flush(dm, c);
@@ -818,10 +815,10 @@ static void m_accept(struct daemon *dm)
 			     REF_METRICS_CONN);
 		if (!c)
 			continue;
-		c->fd = fd;
+		c->h.fd = fd;
 		c->t_start = now_ms();
-		c->next = dm->mconns;
-		dm->mconns = c;
+		c->h.next = dm->mconns;
+		dm->mconns = &c->h;
 		dm->nmconns++;
 	}
 }
@@ -840,7 +837,7 @@ static void daemon_event(struct gwd *d, struct epref *r, uint32_t events)
 	case REF_CTL_CONN: {
 		struct ctlconn *c = (struct ctlconn *)r;
 
-		if (c->closing)
+		if (c->h.closing)
 			break;
 		if (events & EPOLLOUT)
 			ctl_flush(dm, c);
@@ -854,7 +851,7 @@ static void daemon_event(struct gwd *d, struct epref *r, uint32_t events)
 	case REF_METRICS_CONN: {
 		struct mconn *c = (struct mconn *)r;
 
-		if (!c->closing)
+		if (!c->h.closing)
 			m_input(dm, c);
 		break;
 	}
@@ -863,12 +860,33 @@ static void daemon_event(struct gwd *d, struct epref *r, uint32_t events)
 	}
 }
 
+/* Free the clients on the list @pp that are closing; @n counts them. */
+static void dconn_reap(struct daemon *dm, struct dconn **pp, unsigned *n)
+{
+	struct dconn *c;
+
+	while ((c = *pp)) {
+		if (!c->closing) {
+			pp = &c->next;
+			continue;
+		}
+		*pp = c->next;
+		(*n)--;
+		epoll_ctl(dm->d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+		if (c->ref.type == REF_CTL_CONN &&
+		    ((struct ctlconn *)c)->pending_fd >= 0)
+			close(((struct ctlconn *)c)->pending_fd);
+		cb_free(&c->out);
+		free(c);
+	}
+}
+
 /* End of a loop turn: what was closed or removed during it goes now. */
 static void daemon_reap(struct daemon *dm)
 {
-	struct ctlconn **cp = &dm->conns, *c;
-	struct mconn **mp = &dm->mconns, *mc;
 	struct gw *g, *next;
+	struct dconn *c;
 	uint64_t now = now_ms();
 
 	for (g = dm->d->sandboxes; g; g = next) {
@@ -876,35 +894,12 @@ static void daemon_reap(struct daemon *dm)
 		if (g->removing)
 			gw_remove(g);
 	}
-	while ((c = *cp)) {
-		if (!c->closing) {
-			cp = &c->next;
-			continue;
-		}
-		*cp = c->next;
-		dm->nconns--;
-		epoll_ctl(dm->d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-		close(c->fd);
-		if (c->pending_fd >= 0)
-			close(c->pending_fd);
-		cb_free(&c->out);
-		free(c);
-	}
-	while ((mc = *mp)) {
-		/* a scraper gets 10 s to send its request and read */
-		if (!mc->closing && now - mc->t_start > 10000)
-			mc->closing = 1;
-		if (!mc->closing) {
-			mp = &mc->next;
-			continue;
-		}
-		*mp = mc->next;
-		dm->nmconns--;
-		epoll_ctl(dm->d->epfd, EPOLL_CTL_DEL, mc->fd, NULL);
-		close(mc->fd);
-		cb_free(&mc->out);
-		free(mc);
-	}
+	/* a scraper gets 10 s to send its request and read */
+	for (c = dm->mconns; c; c = c->next)
+		if (!c->closing && now - ((struct mconn *)c)->t_start > 10000)
+			c->closing = 1;
+	dconn_reap(dm, &dm->conns, &dm->nconns);
+	dconn_reap(dm, &dm->mconns, &dm->nmconns);
 }
 
 /* ------------------------------------------------------------------ */
