@@ -14,7 +14,9 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/socket.h>
+#include <netinet/in.h>
 
 #include "lwip/ip_addr.h"
 #include "lwip/tcp.h"
@@ -29,6 +31,18 @@ void ipaddr_to_lwip(const struct ipaddr *a, ip_addr_t *out);
 /* A built-in address (dies if it does not parse: start-up only). */
 void ipaddr_parse(struct ipaddr *a, int family, const char *s);
 int ipaddr_eq(const struct ipaddr *a, const struct ipaddr *b);
+/* ipaddr_pair_eq() - Are (@s1, @d1) and (@s2, @d2) the same addresses?
+ * (@s1's family decides; as a flow's key compares them) */
+static inline int ipaddr_pair_eq(const struct ipaddr *s1,
+				 const struct ipaddr *d1,
+				 const struct ipaddr *s2,
+				 const struct ipaddr *d2)
+{
+	size_t al = s1->family == AF_INET ? 4 : 16;
+
+	return s1->family == s2->family && !memcmp(s1->a, s2->a, al) &&
+	       !memcmp(d1->a, d2->a, al);
+}
 /* ipaddr_sockaddr() - @a and @port as a socket address.
  * Return: its length */
 socklen_t ipaddr_sockaddr(const struct ipaddr *a, uint16_t port,

@@ -152,14 +152,12 @@ static struct uflow *uflow_find(struct gw *g, const struct ipaddr *src,
 				uint16_t sport, const struct ipaddr *dst,
 				uint16_t dport)
 {
+	uint32_t h = gw_flow_hash(g, src, sport, dst, dport);
 	struct uflow *u;
-	size_t al = src->family == AF_INET ? 4 : 16;
 
-	for (u = g->d->uhash[gw_flow_hash(g, src, sport, dst, dport)]; u;
-	     u = u->hnext)
-		if (u->g == g && !u->dead && u->sport == sport && u->dport == dport &&
-		    u->src.family == src->family && !memcmp(u->src.a, src->a, al) &&
-		    !memcmp(u->dst.a, dst->a, al))
+	for (u = g->d->uhash[h]; u; u = u->hnext)
+		if (u->g == g && !u->dead && u->sport == sport &&
+		    u->dport == dport && ipaddr_pair_eq(src, dst, &u->src, &u->dst))
 			return u;
 	return NULL;
 }
