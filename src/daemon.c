@@ -4,8 +4,9 @@
  *
  * DOC: Theory of operation
  *
- * The daemon is the gateway loop of gw.c (struct gwd) with two more kinds
- * of socket in its epoll set:
+ * The daemon is the gateway loop (loop.c, struct gwd) with two more kinds
+ * of socket in its epoll set, whose events the loop hands to
+ * daemon_event() (registered with loop_handle()):
  *
  *  - a unix control socket (mode 0600; a peer whose uid is neither ours nor
  *    root is turned away, SO_PEERCRED).  Each request is one flat JSON
@@ -54,29 +55,30 @@
 #define METRICS_MAX_CONNS 16
 #define METRICS_REQ_MAX   4096
 
-struct ctlconn {
-	struct epref ref;               /* REF_CTL_CONN: first */
-	struct daemon *dm;
-	struct ctlconn *next;
+/* A client of the control or the metrics socket: what both have. */
+struct dconn {
+	struct epref ref;               /* REF_CTL_CONN, REF_METRICS_CONN */
+	struct dconn *next;
 	int fd;
+	int closing;                    /* freed at the end of the turn */
+	struct ctlbuf out;
+	size_t out_off;
+};
+
+struct ctlconn {
+	struct dconn h;                 /* first */
+	struct daemon *dm;
 	int pending_fd;                 /* received with the request bytes */
 	char in[CTLMSG_MAX_LINE + 1];
 	size_t in_len;
-	struct ctlbuf out;
-	size_t out_off;
-	int closing;                    /* freed at the end of the turn */
 	int registered_out;
 };
 
 struct mconn {
-	struct epref ref;               /* REF_METRICS_CONN: first */
-	struct mconn *next;
-	int fd;
+	struct dconn h;                 /* first */
 	char in[METRICS_REQ_MAX];
 	size_t in_len;
-	struct ctlbuf out;
-	size_t out_off;
-	int answered, closing;
+	int answered;
 	uint64_t t_start;
 };
 
@@ -86,8 +88,7 @@ struct daemon {
 	int ctl_fd, metrics_fd;
 	const char *ctl_path;
 	struct run_opts defaults;
-	struct ctlconn *conns;
-	struct mconn *mconns;
+	struct dconn *conns, *mconns;   /* control, metrics clients */
 	unsigned nconns, nmconns;
 	uint64_t t_start;
 	uint64_t ctl_refused;            /* control peers refused */
@@ -96,16 +97,121 @@ struct daemon {
 /* ------------------------------------------------------------------ */
 /* Metrics: Prometheus text exposition format 0.0.4                   */
 
-static const char *const act_names[ACT_N] = { "allow", "deny", "intercept",
-					      "error" };
-
 static void metric_head(struct ctlbuf *b, const char *name, const char *type,
 			const char *help)
 {
 	cb_printf(b, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
 }
 
+/* A sandbox's counter (a uint64_t in struct gw), or the sum of a few;
+ * offset 0 (g->d) ends the list. */
+#define GWC(f) offsetof(struct gw, f)
+struct msample {
+	const char *val;                /* its label's value */
+	size_t off[4];
+};
+
+/* A counter with one sample per sandbox and label value. */
+struct mcounter {
+	const char *name, *help;
+	const char *label;              /* NULL: one unlabelled sample */
+	struct msample s[4];
+};
+
+static const struct mcounter counters_flows[] = {
+	{ "islo_connections_total", "TCP connections by outcome (intercept: "
+	  "allowed and intercepted; error: allowed, upstream failed).", "action",
+	  { { "allow", { GWC(st.conns[ACT_ALLOW]) } },
+	    { "deny", { GWC(st.conns[ACT_DENY]) } },
+	    { "intercept", { GWC(st.conns[ACT_INTERCEPT]) } },
+	    { "error", { GWC(st.conns[ACT_ERROR]) } } } },
+	{ "islo_udp_flows_total", "UDP flows (allowed) and datagrams (refused).",
+	  "action", { { "allow", { GWC(st.udp[ACT_ALLOW]) } },
+		      { "deny", { GWC(st.udp[ACT_DENY]) } } } },
+	{ "islo_dns_answers_total", "DNS answers given to the sandbox, by "
+	  "whether the name could be connected to.", "action",
+	  { { "allow", { GWC(st.dns[0]) } }, { "deny", { GWC(st.dns[1]) } } } },
+	{ "islo_http_requests_total", "Intercepted HTTP requests by outcome.",
+	  "action", { { "allow", { GWC(st.http[ACT_ALLOW]) } },
+		      { "deny", { GWC(st.http[ACT_DENY]) } },
+		      { "error", { GWC(st.http[ACT_ERROR]) } } } },
+	{ "islo_policy_denials_total", "Everything the profile refused: "
+	  "connections, UDP, DNS names, HTTP requests.", NULL,
+	  { { NULL, { GWC(st.conns[ACT_DENY]), GWC(st.udp[ACT_DENY]),
+		      GWC(st.dns[1]), GWC(st.http[ACT_DENY]) } } } },
+	{ "islo_tls_handshakes_total", "TLS connections from the sandbox that "
+	  "were intercepted.", NULL, { { NULL, { GWC(st.tls_handshakes) } } } },
+	{ "islo_errors_total", "Allowed connections or requests that failed "
+	  "upstream, and SYNs refused over the connection limit.", "kind",
+	  { { "upstream", { GWC(st.conns[ACT_ERROR]), GWC(st.http[ACT_ERROR]) } },
+	    { "limit", { GWC(st.syn_refused_limit) } } } },
+	{ "islo_half_open_total", "Handshakes with the sandbox that never "
+	  "completed: dropped for a newer SYN (queue full) or expired (timed "
+	  "out, reset).", "end",
+	  { { "dropped", { GWC(st.halfopen_dropped) } },
+	    { "expired", { GWC(st.halfopen_expired) } } } },
+	{ "islo_syn_deferred_total", "SYNs answered before connecting upstream, "
+	  "under SYN flood pressure (as SYN cookies: upstream only once the "
+	  "sandbox completes the handshake).", NULL,
+	  { { NULL, { GWC(st.syn_deferred) } } } },
+};
+
+static const struct mcounter counters_link[] = {
+	{ "islo_bytes_total", "Bytes relayed by closed TCP connections.",
+	  "direction", { { "up", { GWC(st.bytes_up) } },
+			 { "down", { GWC(st.bytes_down) } } } },
+	{ "islo_frames_total", "Frames from the sandbox's link, and frames "
+	  "dropped on the way to it.", "direction",
+	  { { "in", { GWC(st.frames_in) } },
+	    { "out_dropped", { GWC(drops_tx) } } } },
+	{ "islo_profile_reloads_total", "Profile reloads, by result.", "result",
+	  { { "ok", { GWC(st.reloads) } },
+	    { "error", { GWC(st.reload_errors) } } } },
+	{ "islo_http_timeouts_total", "Connections the HTTP engine closed for a "
+	  "timeout: the sandbox's TLS handshake, a request head, idle "
+	  "keep-alive.", "kind",
+	  { { "tls_handshake", { GWC(st.timeouts[0]) } },
+	    { "request_head", { GWC(st.timeouts[1]) } },
+	    { "idle", { GWC(st.timeouts[2]) } } } },
+};
+
+static unsigned long long msample_value(const struct gw *g,
+					const struct msample *s)
+{
+	unsigned long long v = 0;
+	uint64_t x;
+	size_t i;
+
+	for (i = 0; i < 4 && s->off[i]; i++) {
+		memcpy(&x, (const char *)g + s->off[i], sizeof(x));
+		v += x;
+	}
+	return v;
+}
+
 /* Sandbox ids are [A-Za-z0-9._-], so they need no label escaping. */
+static void metrics_counters(struct ctlbuf *b, const struct gwd *d,
+			     const struct mcounter *m, size_t n)
+{
+	const struct gw *g;
+	size_t i, k;
+
+	for (i = 0; i < n; i++, m++) {
+		metric_head(b, m->name, "counter", m->help);
+		for (g = d->sandboxes; g; g = g->next)
+			for (k = 0; k < 4 && m->s[k].off[0]; k++)
+				if (m->label)
+					cb_printf(b, "%s{sandbox=\"%s\",%s=\"%s\"} "
+						  "%llu\n", m->name, g->id, m->label,
+						  m->s[k].val,
+						  msample_value(g, &m->s[k]));
+				else
+					cb_printf(b, "%s{sandbox=\"%s\"} %llu\n",
+						  m->name, g->id,
+						  msample_value(g, &m->s[k]));
+	}
+}
+
 static void metrics_text(struct daemon *dm, struct ctlbuf *b)
 {
 	struct gwd *d = dm->d;
@@ -130,84 +236,8 @@ static void metrics_text(struct daemon *dm, struct ctlbuf *b)
 	for (g = d->sandboxes; g; g = g->next)
 		cb_printf(b, "islo_connections_open{sandbox=\"%s\"} %u\n", g->id,
 			  g->nflows);
-	metric_head(b, "islo_connections_total", "counter",
-		    "TCP connections by outcome (intercept: allowed and "
-		    "intercepted; error: allowed, upstream failed).");
-	for (g = d->sandboxes; g; g = g->next)
-		for (a = 0; a < ACT_N; a++)
-			cb_printf(b, "islo_connections_total{sandbox=\"%s\","
-				  "action=\"%s\"} %llu\n", g->id, act_names[a],
-				  (unsigned long long)g->st.conns[a]);
-	metric_head(b, "islo_udp_flows_total", "counter",
-		    "UDP flows (allowed) and datagrams (refused).");
-	for (g = d->sandboxes; g; g = g->next)
-		for (a = 0; a < 2; a++)
-			cb_printf(b, "islo_udp_flows_total{sandbox=\"%s\","
-				  "action=\"%s\"} %llu\n", g->id, act_names[a],
-				  (unsigned long long)g->st.udp[a]);
-	metric_head(b, "islo_dns_answers_total", "counter",
-		    "DNS answers given to the sandbox, by whether the name "
-		    "could be connected to.");
-	for (g = d->sandboxes; g; g = g->next)
-		for (a = 0; a < 2; a++)
-			cb_printf(b, "islo_dns_answers_total{sandbox=\"%s\","
-				  "action=\"%s\"} %llu\n", g->id, act_names[a],
-				  (unsigned long long)g->st.dns[a]);
-	metric_head(b, "islo_http_requests_total", "counter",
-		    "Intercepted HTTP requests by outcome.");
-	for (g = d->sandboxes; g; g = g->next) {
-		static const int acts[] = { ACT_ALLOW, ACT_DENY, ACT_ERROR };
-		size_t i;
-
-		for (i = 0; i < 3; i++)
-			cb_printf(b, "islo_http_requests_total{sandbox=\"%s\","
-				  "action=\"%s\"} %llu\n", g->id,
-				  act_names[acts[i]],
-				  (unsigned long long)g->st.http[acts[i]]);
-	}
-	metric_head(b, "islo_policy_denials_total", "counter",
-		    "Everything the profile refused: connections, UDP, DNS "
-		    "names, HTTP requests.");
-	for (g = d->sandboxes; g; g = g->next)
-		cb_printf(b, "islo_policy_denials_total{sandbox=\"%s\"} %llu\n",
-			  g->id, (unsigned long long)g->st.conns[ACT_DENY] +
-			  g->st.udp[ACT_DENY] + g->st.dns[1] +
-			  g->st.http[ACT_DENY]);
-	metric_head(b, "islo_tls_handshakes_total", "counter",
-		    "TLS connections from the sandbox that were intercepted.");
-	for (g = d->sandboxes; g; g = g->next)
-		cb_printf(b, "islo_tls_handshakes_total{sandbox=\"%s\"} %llu\n",
-			  g->id, (unsigned long long)g->st.tls_handshakes);
-	metric_head(b, "islo_errors_total", "counter",
-		    "Allowed connections or requests that failed upstream, and "
-		    "SYNs refused over the connection limit.");
-	for (g = d->sandboxes; g; g = g->next) {
-		cb_printf(b, "islo_errors_total{sandbox=\"%s\",kind=\"upstream\"}"
-			  " %llu\n", g->id,
-			  (unsigned long long)g->st.conns[ACT_ERROR] +
-			  g->st.http[ACT_ERROR]);
-		cb_printf(b, "islo_errors_total{sandbox=\"%s\",kind=\"limit\"}"
-			  " %llu\n", g->id,
-			  (unsigned long long)g->st.syn_refused_limit);
-	}
-	metric_head(b, "islo_half_open_total", "counter",
-		    "Handshakes with the sandbox that never completed: dropped "
-		    "for a newer SYN (queue full) or expired (timed out, reset).");
-	for (g = d->sandboxes; g; g = g->next) {
-		cb_printf(b, "islo_half_open_total{sandbox=\"%s\",end=\"dropped\"}"
-			  " %llu\n", g->id,
-			  (unsigned long long)g->st.halfopen_dropped);
-		cb_printf(b, "islo_half_open_total{sandbox=\"%s\",end=\"expired\"}"
-			  " %llu\n", g->id,
-			  (unsigned long long)g->st.halfopen_expired);
-	}
-	metric_head(b, "islo_syn_deferred_total", "counter",
-		    "SYNs answered before connecting upstream, under SYN flood "
-		    "pressure (as SYN cookies: upstream only once the sandbox "
-		    "completes the handshake).");
-	for (g = d->sandboxes; g; g = g->next)
-		cb_printf(b, "islo_syn_deferred_total{sandbox=\"%s\"} %llu\n",
-			  g->id, (unsigned long long)g->st.syn_deferred);
+	metrics_counters(b, d, counters_flows,
+			 sizeof(counters_flows) / sizeof(counters_flows[0]));
 	metric_head(b, "islo_audit_suppressed_total", "counter",
 		    "Audit events left out past their budget (each is counted "
 		    "in a \"suppressed\" line of the audit log).");
@@ -217,47 +247,8 @@ static void metrics_text(struct daemon *dm, struct ctlbuf *b)
 				  "kind=\"%s\"} %llu\n", g->id,
 				  audit_kind_name((enum audit_kind)a),
 				  audit_suppressed(g->audit, (enum audit_kind)a));
-	metric_head(b, "islo_bytes_total", "counter",
-		    "Bytes relayed by closed TCP connections.");
-	for (g = d->sandboxes; g; g = g->next) {
-		cb_printf(b, "islo_bytes_total{sandbox=\"%s\",direction=\"up\"}"
-			  " %llu\n", g->id, (unsigned long long)g->st.bytes_up);
-		cb_printf(b, "islo_bytes_total{sandbox=\"%s\",direction=\"down\"}"
-			  " %llu\n", g->id, (unsigned long long)g->st.bytes_down);
-	}
-	metric_head(b, "islo_frames_total", "counter",
-		    "Frames from the sandbox's link, and frames dropped on "
-		    "the way to it.");
-	for (g = d->sandboxes; g; g = g->next) {
-		cb_printf(b, "islo_frames_total{sandbox=\"%s\",direction=\"in\"}"
-			  " %llu\n", g->id, (unsigned long long)g->st.frames_in);
-		cb_printf(b, "islo_frames_total{sandbox=\"%s\","
-			  "direction=\"out_dropped\"} %llu\n", g->id,
-			  (unsigned long long)g->drops_tx);
-	}
-	metric_head(b, "islo_profile_reloads_total", "counter",
-		    "Profile reloads, by result.");
-	for (g = d->sandboxes; g; g = g->next) {
-		cb_printf(b, "islo_profile_reloads_total{sandbox=\"%s\","
-			  "result=\"ok\"} %llu\n", g->id,
-			  (unsigned long long)g->st.reloads);
-		cb_printf(b, "islo_profile_reloads_total{sandbox=\"%s\","
-			  "result=\"error\"} %llu\n", g->id,
-			  (unsigned long long)g->st.reload_errors);
-	}
-	metric_head(b, "islo_http_timeouts_total", "counter",
-		    "Connections the HTTP engine closed for a timeout: the "
-		    "sandbox's TLS handshake, a request head, idle keep-alive.");
-	for (g = d->sandboxes; g; g = g->next) {
-		static const char *const kind[3] = { "tls_handshake",
-						     "request_head", "idle" };
-		int k;
-
-		for (k = 0; k < 3; k++)
-			cb_printf(b, "islo_http_timeouts_total{sandbox=\"%s\","
-				  "kind=\"%s\"} %llu\n", g->id, kind[k],
-				  (unsigned long long)g->st.timeouts[k]);
-	}
+	metrics_counters(b, d, counters_link,
+			 sizeof(counters_link) / sizeof(counters_link[0]));
 }
 
 /* ------------------------------------------------------------------ */
@@ -307,7 +298,7 @@ static void sandbox_json(struct ctlbuf *b, const struct gw *g, int full)
 		  (unsigned long long)(now_ms() - g->t_added), g->max_flows);
 	cb_lit(b, ",\"connections\":{");
 	for (a = 0; a < ACT_N; a++)
-		cb_printf(b, "%s\"%s\":%llu", a ? "," : "", act_names[a],
+		cb_printf(b, "%s\"%s\":%llu", a ? "," : "", act_name(a),
 			  (unsigned long long)g->st.conns[a]);
 	cb_printf(b, "},\"udp\":{\"allow\":%llu,\"deny\":%llu}",
 		  (unsigned long long)g->st.udp[ACT_ALLOW],
@@ -565,43 +556,50 @@ out:
 		answer_error(&b, "out of memory");
 	}
 	cb_lit(&b, "\n");
-	cb_raw(&c->out, b.p ? b.p : "", b.len);
+	cb_raw(&c->h.out, b.p ? b.p : "", b.len);
 	cb_free(&b);
 }
 
 static void ctl_close(struct ctlconn *c)
 {
-	c->closing = 1;
+	c->h.closing = 1;
 }
 
-static void ctl_flush(struct daemon *dm, struct ctlconn *c)
+/* Send what is queued.  Return: 0 (all of it), 1 (the socket is full:
+ * the rest later), -1 (failed) */
+static int dconn_send(struct dconn *c)
 {
 	while (c->out_off < c->out.len) {
 		ssize_t n = send(c->fd, c->out.p + c->out_off,
 				 c->out.len - c->out_off, MSG_NOSIGNAL);
 
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR)
-				break;
-			ctl_close(c);
-			return;
-		}
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 1 : -1;
 		c->out_off += (size_t)n;
 	}
-	if (c->out_off == c->out.len) {
-		c->out.len = c->out_off = 0;
+	return 0;
+}
+
+static void ctl_flush(struct daemon *dm, struct ctlconn *c)
+{
+	if (dconn_send(&c->h) < 0) {
+		ctl_close(c);
+		return;
+	}
+	if (c->h.out_off == c->h.out.len) {
+		c->h.out.len = c->h.out_off = 0;
 		if (c->registered_out) {
 			struct epoll_event ev = { .events = EPOLLIN,
 						  .data.ptr = c };
 
-			epoll_ctl(dm->d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+			epoll_ctl(dm->d->epfd, EPOLL_CTL_MOD, c->h.fd, &ev);
 			c->registered_out = 0;
 		}
 	} else if (!c->registered_out) {
 		struct epoll_event ev = { .events = EPOLLIN | EPOLLOUT,
 					  .data.ptr = c };
 
-		epoll_ctl(dm->d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+		epoll_ctl(dm->d->epfd, EPOLL_CTL_MOD, c->h.fd, &ev);
 		c->registered_out = 1;
 	}
 }
@@ -630,7 +628,7 @@ static void ctl_input(struct daemon *dm, struct ctlconn *c)
 	msg.msg_iovlen = 1;
 	msg.msg_control = cm.buf;
 	msg.msg_controllen = sizeof(cm.buf);
-	n = recvmsg(c->fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	n = recvmsg(c->h.fd, &msg, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	for (h = CMSG_FIRSTHDR(&msg); h; h = CMSG_NXTHDR(&msg, h)) {
@@ -670,6 +668,30 @@ static void ctl_input(struct daemon *dm, struct ctlconn *c)
 	ctl_flush(dm, c);
 }
 
+/*
+ * A client of the control or metrics socket: @size bytes, zeroed, its
+ * struct epref (first) of @type, @fd watched for input.  Return: it, or
+ * NULL (@fd closed) if @full or out of memory.
+ */
+static void *conn_new(struct daemon *dm, int fd, int full, size_t size,
+		      enum ref_type type)
+{
+	struct epref *r = full ? NULL : calloc(1, size);
+
+	if (!r) {
+		close(fd);
+		return NULL;
+	}
+	r->type = type;
+	if (epoll_ctl(dm->d->epfd, EPOLL_CTL_ADD, fd,
+		      &(struct epoll_event){ .events = EPOLLIN, .data.ptr = r }) < 0) {
+		close(fd);
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
 static void ctl_refuse(struct daemon *dm, int fd, const char *why,
 		       const struct ucred *cr)
 {
@@ -695,7 +717,6 @@ static void ctl_accept(struct daemon *dm)
 		struct ucred cr;
 		socklen_t cl = sizeof(cr);
 		struct ctlconn *c;
-		struct epoll_event ev = { .events = EPOLLIN };
 		const char *why;
 
 		if (fd < 0)
@@ -712,27 +733,15 @@ static void ctl_accept(struct daemon *dm)
 			ctl_refuse(dm, fd, why, &cr);
 			continue;
 		}
-		if (dm->nconns >= CTL_MAX_CONNS) {
-			close(fd);
+		c = conn_new(dm, fd, dm->nconns >= CTL_MAX_CONNS, sizeof(*c),
+			     REF_CTL_CONN);
+		if (!c)
 			continue;
-		}
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		c->ref.type = REF_CTL_CONN;
 		c->dm = dm;
-		c->fd = fd;
+		c->h.fd = fd;
 		c->pending_fd = -1;
-		ev.data.ptr = c;
-		if (epoll_ctl(dm->d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			close(fd);
-			free(c);
-			continue;
-		}
-		c->next = dm->conns;
-		dm->conns = c;
+		c->h.next = dm->conns;
+		dm->conns = &c->h;
 		dm->nconns++;
 	}
 }
@@ -742,23 +751,13 @@ static void ctl_accept(struct daemon *dm)
 
 static void m_flush(struct daemon *dm, struct mconn *c)
 {
-	while (c->out_off < c->out.len) {
-		ssize_t n = send(c->fd, c->out.p + c->out_off,
-				 c->out.len - c->out_off, MSG_NOSIGNAL);
+	if (dconn_send(&c->h) == 1) {
+		struct epoll_event ev = { .events = EPOLLOUT, .data.ptr = c };
 
-		if (n < 0) {
-			if (errno == EAGAIN || errno == EINTR) {
-				struct epoll_event ev = { .events = EPOLLOUT,
-							  .data.ptr = c };
-
-				epoll_ctl(dm->d->epfd, EPOLL_CTL_MOD, c->fd, &ev);
-				return;
-			}
-			break;
-		}
-		c->out_off += (size_t)n;
+		epoll_ctl(dm->d->epfd, EPOLL_CTL_MOD, c->h.fd, &ev);
+		return;
 	}
-	c->closing = 1;
+	c->h.closing = 1;
 }
 
 static void m_input(struct daemon *dm, struct mconn *c)
@@ -771,19 +770,19 @@ static void m_input(struct daemon *dm, struct mconn *c)
 		m_flush(dm, c);
 		return;
 	}
-	n = recv(c->fd, c->in + c->in_len, sizeof(c->in) - 1 - c->in_len,
+	n = recv(c->h.fd, c->in + c->in_len, sizeof(c->in) - 1 - c->in_len,
 		 MSG_DONTWAIT);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		c->closing = 1;
+		c->h.closing = 1;
 		return;
 	}
 	c->in_len += (size_t)n;
 	c->in[c->in_len] = '\0';
 	if (!strstr(c->in, "\r\n\r\n") && !strstr(c->in, "\n\n")) {
 		if (c->in_len >= sizeof(c->in) - 1)
-			c->closing = 1;
+			c->h.closing = 1;
 		return;
 	}
 	if (!strncmp(c->in, "GET /metrics ", 13) ||
@@ -793,11 +792,11 @@ static void m_input(struct daemon *dm, struct mconn *c)
 		status = "404 Not Found";
 		cb_lit(&body, "GET /metrics\n");
 	}
-	cb_printf(&c->out, "HTTP/1.1 %s\r\nContent-Type: text/plain; "
+	cb_printf(&c->h.out, "HTTP/1.1 %s\r\nContent-Type: text/plain; "
 		  "version=0.0.4; charset=utf-8\r\nContent-Length: %zu\r\n"
 		  "Connection: close\r\n\r\n", status, body.len);
 	if (body.p)
-		cb_raw(&c->out, body.p, body.len);
+		cb_raw(&c->h.out, body.p, body.len);
 	cb_free(&body);
 	c->answered = 1;
 	m_flush(dm, c);
@@ -809,35 +808,23 @@ static void m_accept(struct daemon *dm)
 		int fd = accept4(dm->metrics_fd, NULL, NULL,
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		struct mconn *c;
-		struct epoll_event ev = { .events = EPOLLIN };
 
 		if (fd < 0)
 			return;
-		if (dm->nmconns >= METRICS_MAX_CONNS) {
-			close(fd);
+		c = conn_new(dm, fd, dm->nmconns >= METRICS_MAX_CONNS, sizeof(*c),
+			     REF_METRICS_CONN);
+		if (!c)
 			continue;
-		}
-		c = calloc(1, sizeof(*c));
-		if (!c) {
-			close(fd);
-			continue;
-		}
-		c->ref.type = REF_METRICS_CONN;
-		c->fd = fd;
+		c->h.fd = fd;
 		c->t_start = now_ms();
-		ev.data.ptr = c;
-		if (epoll_ctl(dm->d->epfd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-			close(fd);
-			free(c);
-			continue;
-		}
-		c->next = dm->mconns;
-		dm->mconns = c;
+		c->h.next = dm->mconns;
+		dm->mconns = &c->h;
 		dm->nmconns++;
 	}
 }
 
-void daemon_event(struct gwd *d, struct epref *r, uint32_t events)
+/* The loop's handler for the control and metrics sockets. */
+static void daemon_event(struct gwd *d, struct epref *r, uint32_t events)
 {
 	struct daemon *dm = d->dm;
 
@@ -850,7 +837,7 @@ void daemon_event(struct gwd *d, struct epref *r, uint32_t events)
 	case REF_CTL_CONN: {
 		struct ctlconn *c = (struct ctlconn *)r;
 
-		if (c->closing)
+		if (c->h.closing)
 			break;
 		if (events & EPOLLOUT)
 			ctl_flush(dm, c);
@@ -864,7 +851,7 @@ void daemon_event(struct gwd *d, struct epref *r, uint32_t events)
 	case REF_METRICS_CONN: {
 		struct mconn *c = (struct mconn *)r;
 
-		if (!c->closing)
+		if (!c->h.closing)
 			m_input(dm, c);
 		break;
 	}
@@ -873,12 +860,33 @@ void daemon_event(struct gwd *d, struct epref *r, uint32_t events)
 	}
 }
 
+/* Free the clients on the list @pp that are closing; @n counts them. */
+static void dconn_reap(struct daemon *dm, struct dconn **pp, unsigned *n)
+{
+	struct dconn *c;
+
+	while ((c = *pp)) {
+		if (!c->closing) {
+			pp = &c->next;
+			continue;
+		}
+		*pp = c->next;
+		(*n)--;
+		epoll_ctl(dm->d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		close(c->fd);
+		if (c->ref.type == REF_CTL_CONN &&
+		    ((struct ctlconn *)c)->pending_fd >= 0)
+			close(((struct ctlconn *)c)->pending_fd);
+		cb_free(&c->out);
+		free(c);
+	}
+}
+
 /* End of a loop turn: what was closed or removed during it goes now. */
 static void daemon_reap(struct daemon *dm)
 {
-	struct ctlconn **cp = &dm->conns, *c;
-	struct mconn **mp = &dm->mconns, *mc;
 	struct gw *g, *next;
+	struct dconn *c;
 	uint64_t now = now_ms();
 
 	for (g = dm->d->sandboxes; g; g = next) {
@@ -886,35 +894,12 @@ static void daemon_reap(struct daemon *dm)
 		if (g->removing)
 			gw_remove(g);
 	}
-	while ((c = *cp)) {
-		if (!c->closing) {
-			cp = &c->next;
-			continue;
-		}
-		*cp = c->next;
-		dm->nconns--;
-		epoll_ctl(dm->d->epfd, EPOLL_CTL_DEL, c->fd, NULL);
-		close(c->fd);
-		if (c->pending_fd >= 0)
-			close(c->pending_fd);
-		cb_free(&c->out);
-		free(c);
-	}
-	while ((mc = *mp)) {
-		/* a scraper gets 10 s to send its request and read */
-		if (!mc->closing && now - mc->t_start > 10000)
-			mc->closing = 1;
-		if (!mc->closing) {
-			mp = &mc->next;
-			continue;
-		}
-		*mp = mc->next;
-		dm->nmconns--;
-		epoll_ctl(dm->d->epfd, EPOLL_CTL_DEL, mc->fd, NULL);
-		close(mc->fd);
-		cb_free(&mc->out);
-		free(mc);
-	}
+	/* a scraper gets 10 s to send its request and read */
+	for (c = dm->mconns; c; c = c->next)
+		if (!c->closing && now - ((struct mconn *)c)->t_start > 10000)
+			c->closing = 1;
+	dconn_reap(dm, &dm->conns, &dm->nconns);
+	dconn_reap(dm, &dm->mconns, &dm->nmconns);
 }
 
 /* ------------------------------------------------------------------ */
@@ -1028,6 +1013,10 @@ int daemon_serve(const struct run_opts *defaults, const char *control,
 	}
 	dm.ctl_ref.type = REF_CTL_LISTEN;
 	dm.metrics_ref.type = REF_METRICS_LISTEN;
+	loop_handle(&d, REF_CTL_LISTEN, daemon_event);
+	loop_handle(&d, REF_CTL_CONN, daemon_event);
+	loop_handle(&d, REF_METRICS_LISTEN, daemon_event);
+	loop_handle(&d, REF_METRICS_CONN, daemon_event);
 	{
 		struct epoll_event ev = { .events = EPOLLIN,
 					  .data.ptr = &dm.ctl_ref };

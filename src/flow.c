@@ -194,24 +194,17 @@ static void flow_release(struct flow *f)
  */
 static void flow_audit_handshake(struct flow *f, const char *reason)
 {
+	struct flow_audit fa = {
+		.proto = "tcp", .dec = &f->dec, .src = &f->src, .dst = &f->dst,
+		.sport = f->sport, .dport = f->dport, .host = f->host,
+	};
 	struct audit_ev e;
-	char src[INET6_ADDRSTRLEN], dst[INET6_ADDRSTRLEN];
 
 	if (!audit_begin_kind(f->g->audit, &e, "connection", AK_HALFOPEN))
 		return;
-	ipaddr_str(&f->src, src, sizeof(src));
-	ipaddr_str(&f->dst, dst, sizeof(dst));
 	audit_str(&e, "phase", "handshake");
 	audit_str(&e, "action", "drop");
-	audit_str(&e, "profile", f->g->profile_name);
-	audit_str(&e, "rule", policy_rule_label(&f->dec));
-	audit_str(&e, "proto", "tcp");
-	audit_str(&e, "src", src);
-	audit_int(&e, "src_port", f->sport);
-	audit_str(&e, "dst_ip", dst);
-	audit_int(&e, "dst_port", f->dport);
-	if (f->host[0])
-		audit_strn(&e, "host", f->host, strlen(f->host));
+	flowaudit_tuple(&e, f->g, &fa);
 	audit_str(&e, "reason", reason);
 	audit_emit(f->g->audit, &e);
 }
@@ -230,7 +223,7 @@ static void flow_rst_syn(struct flow *f)
 
 static void flow_refuse(struct flow *f, const char *reason)
 {
-	gw_audit_flow(f->g, f, "open", "deny", reason);
+	flowaudit_tcp(f->g, f, PH_OPEN, ACT_DENY, reason);
 	if (f->pcb) {
 		/* accepted under pressure (FLOW_CONNECTING): a reset */
 		pcb_detach(f->pcb);
@@ -263,7 +256,7 @@ static err_t flow_abort(struct flow *f, int act, const char *reason)
 		r = ERR_ABRT;
 	}
 	if (f->state == FLOW_OPEN)
-		gw_audit_flow(f->g, f, "close", flow_act_str(act), reason);
+		flowaudit_tcp(f->g, f, PH_CLOSE, act, reason);
 	flow_release(f);
 	return r;
 }
@@ -288,7 +281,7 @@ static void flow_close_now(struct flow *f)
 		f->pcb = NULL;
 	}
 	if (f->state == FLOW_OPEN)
-		gw_audit_flow(f->g, f, "close", flow_act_str(f->close_act),
+		flowaudit_tcp(f->g, f, PH_CLOSE, f->close_act,
 			      f->close_reason);
 	flow_release(f);
 }
@@ -449,7 +442,7 @@ static void on_err(void *arg, err_t err)
 		return;
 	f->pcb = NULL; /* already freed by lwIP */
 	if (f->state == FLOW_OPEN)
-		gw_audit_flow(f->g, f, "close", "allow",
+		flowaudit_tcp(f->g, f, PH_CLOSE, ACT_ALLOW,
 			      err == ERR_RST ? "sandbox reset" : "sandbox timeout");
 	flow_release(f);
 }
@@ -523,7 +516,7 @@ static err_t flow_open(struct flow *f)
 	if (!f->open_logged) {
 		/* the sandbox has its connection: the "open" event */
 		f->open_logged = 1;
-		gw_audit_flow(f->g, f, "open", "allow", NULL);
+		flowaudit_tcp(f->g, f, PH_OPEN, ACT_ALLOW, NULL);
 	}
 	f->peek_deadline = now_ms() + PEEK_TIMEOUT_MS;
 	if (flow_kind_of(f) == FK_PG) {
@@ -702,7 +695,7 @@ static int open_without_upstream(struct flow *f, const char *reason)
 	}
 	f->up_deadline = now_ms();
 	f->open_logged = 1;
-	gw_audit_flow(f->g, f, "open", "allow", reason);
+	flowaudit_tcp(f->g, f, PH_OPEN, ACT_ALLOW, reason);
 	if (f->state == FLOW_CONNECTING)
 		flow_open_deferred(f);
 	else
@@ -1164,7 +1157,7 @@ void flow_close_all(struct gw *g)
 			f->pcb = NULL;
 		}
 		if (f->state == FLOW_OPEN)
-			gw_audit_flow(g, f, "close", "allow", "gateway exiting");
+			flowaudit_tcp(g, f, PH_CLOSE, ACT_ALLOW, "gateway exiting");
 		flow_release(f);
 	}
 }

@@ -199,12 +199,6 @@ int flow_peek_decide(struct flow *f);
 void flow_peek_refuse(struct flow *f, const char *reason, const char *seen,
 		      int http);
 
-/* The audit log's "action" for ACT_ALLOW or ACT_DENY. */
-static inline const char *flow_act_str(int act)
-{
-	return act == ACT_DENY ? "deny" : "allow";
-}
-
 /* --- the transport (flowio.c), for handlers and the core --- */
 
 /* Ask the loop to close the sandbox side (a FIN after what is queued):

@@ -145,22 +145,3 @@ int sockaddr_parse(const char *s, uint16_t defport, struct sockaddr_storage *ss,
 	}
 	return -1;
 }
-
-socklen_t ipaddr_sockaddr(const struct ipaddr *a, uint16_t port,
-			  struct sockaddr_storage *ss)
-{
-	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
-
-	memset(ss, 0, sizeof(*ss));
-	if (a->family == AF_INET) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(port);
-		memcpy(&s4->sin_addr, a->a, 4);
-		return sizeof(*s4);
-	}
-	s6->sin6_family = AF_INET6;
-	s6->sin6_port = htons(port);
-	memcpy(&s6->sin6_addr, a->a, 16);
-	return sizeof(*s6);
-}

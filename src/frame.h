@@ -44,8 +44,4 @@ size_t frame_udp(uint8_t *buf, size_t size, const uint8_t *dst_mac,
 int sockaddr_parse(const char *s, uint16_t defport, struct sockaddr_storage *ss,
 		   socklen_t *len);
 
-/* @a and @port as a socket address in @ss.  Return: its length. */
-socklen_t ipaddr_sockaddr(const struct ipaddr *a, uint16_t port,
-			  struct sockaddr_storage *ss);
-
 #endif

@@ -3,9 +3,14 @@
  * gw.h - the gateway datapath's shared state: one struct gw per sandbox,
  * one struct flow per TCP connection the sandbox opens.
  *
- * Files: gw.c (loop, link, frames, ARP/NDP, lwIP glue, DNS server),
- * flow.c (TCP flows: decision, upstream connect, peek, relay),
- * hostdns.c (the host-side resolver, used only for allowed names).
+ * Files, from the top down: gw.c (the sandboxes: add, remove, reload,
+ * counters; what a frame from the link becomes), flow.c (TCP flows:
+ * decision, upstream connect, peek, relay), proxy.c and pgproxy.c (their
+ * handlers), udpflow.c (UDP flows), hostdns.c (the host-side resolver,
+ * used only for allowed names), flowaudit.c (a flow's audit lines),
+ * dnssrv.c (the DNS server), net.c and ipaddr.c (pre-filter, ARP/NDP,
+ * DHCP/RA, lwIP glue), link.c (TAP, QEMU stream), loop.c (epoll, timers,
+ * typed handlers), clock.c.  A file calls only the files below it.
  */
 #ifndef ISLO_GW_H
 #define ISLO_GW_H
@@ -21,8 +26,15 @@
 #include "lwip/tcp.h"
 #include "lwip/udp.h"
 
+#include "clock.h"
+#include "dnssrv.h"
+#include "flowaudit.h"
 #include "frame.h"
 #include "islo.h"
+#include "link.h"
+#include "loop.h"
+#include "net.h"
+#include "outcome.h"
 #include "policy.h"
 #include "policyset.h"
 #include "trust.h"
@@ -34,16 +46,6 @@ struct proxy;
 struct gw;
 struct gwd;
 struct flow;
-
-/* Typed epoll references: every registered fd's data.ptr points at one. */
-enum ref_type { REF_TAP = 1, REF_TIMER, REF_SIG, REF_FLOW, REF_HOSTDNS, REF_UDP,
-		REF_LISTEN, REF_CTL_LISTEN, REF_CTL_CONN, REF_METRICS_LISTEN,
-		REF_METRICS_CONN,
-		REF_ACCEPT /* lwIP's listener argument (never in epoll) */ };
-struct epref {
-	enum ref_type type;
-};
-
 
 /* --- host-side resolver (hostdns.c) --- */
 #define HOSTDNS_MAX_ADDRS 8
@@ -62,9 +64,7 @@ void hostdns_tick(struct hostdns *h);
 uint32_t hostdns_resolve(struct hostdns *h, const char *name, hostdns_cb cb,
 			 void *arg);
 void hostdns_cancel(struct hostdns *h, uint32_t id);
-
-/* Outcomes: counters are kept by them, the audit log names them. */
-enum { ACT_ALLOW, ACT_DENY, ACT_INTERCEPT, ACT_ERROR, ACT_N };
+int hostdns_pending(const struct hostdns *h);
 
 #include "flow.h"
 
@@ -76,7 +76,8 @@ int uflow_input(struct gw *g, const struct ipaddr *src,
 void uflow_sock_event(struct uflow *u);
 void uflow_tick(struct gw *g, int all);
 
-/* Counters per sandbox, for `islo-net ctl stats` and the metrics. */
+/* Counters per sandbox, for `islo-net ctl stats` and the metrics; by
+ * outcome (outcome.h). */
 struct gw_stats {
 	uint64_t conns[ACT_N];          /* TCP connections opened, by action */
 	uint64_t udp[ACT_N];            /* UDP flows, by action */
@@ -115,8 +116,6 @@ struct gw_stats {
 #define GWD_HASH_SIZE (1u << GWD_HASH_BITS)
 #define TW_SLOTS 4096
 #define TW_TICK_MS 4
-uint32_t gw_flow_hash(const struct gw *g, const struct ipaddr *src,
-		      uint16_t sport, const struct ipaddr *dst, uint16_t dport);
 
 /* --- the sandbox (gw.c) --- */
 struct gwd;
@@ -138,16 +137,11 @@ struct gw {
 	struct dns_pool *pool;
 	struct hostdns *hostdns;
 
-	int epfd, tapfd;                /* epfd: the loop's (d->epfd) */
-	struct epref tap_ref, dns_ref, listen_ref;
+	struct epref dns_ref;          /* REF_HOSTDNS: its resolver's socket */
 
-	/* the link: a TAP fd (one frame per read/write), or a QEMU stream
-	 * socket (frames with a 4-byte big-endian length, the framing passt
-	 * and QEMU's -netdev stream use) accepted on listen_fd */
-	int stream, listen_fd;
-	uint8_t *srx, *stx;
-	size_t srx_len, stx_len, stx_cap, srx_cap;
-	uint32_t link_events;
+	/* the link (link.h): g->tapfd, g->stream... or all of it as g->link;
+	 * g->epfd is the loop's (d->epfd) */
+	LINK_GROUP(link);
 	uint64_t link_paused_until;     /* paced under SYN flood pressure */
 
 	struct netif netif;
@@ -187,14 +181,9 @@ struct gw {
 
 	uint64_t last_ra;               /* when we last sent a router advert */
 	uint8_t *obuf;                  /* one frame being written to the TAP */
-	uint8_t *ibuf;                  /* one frame being read from the TAP */
-	size_t bufsize;
-	uint64_t drops_tx;
 	struct ipfrag *frag;            /* its reassembly (ipfrag.c), or NULL */
 	uint8_t *plain;                 /* an IPv6 packet without its
 					 * extension headers (64 KiB), or NULL */
-	size_t vnet;                    /* virtio_net_hdr size on the TAP, 0 */
-	struct virtio_net_hdr vh_out;   /* the header of the frame going out */
 };
 
 /*
@@ -208,6 +197,7 @@ struct daemon;
 struct gwd {
 	int epfd, timerfd;
 	struct epref timer_ref, sig_ref;
+	loop_fn on[REF_N];              /* handlers by epref type (loop.h) */
 	struct supervisor *sv;
 	struct gw *sandboxes;
 	unsigned nsandboxes;
@@ -268,17 +258,6 @@ int gw_reload(struct gw *g, char *err, size_t errlen);
 int gw_reload_logged(struct gw *g, char *err, size_t errlen);
 void gwd_reload_all(struct gwd *d);
 
-/* Send what lwIP sends without a pcb (tcp_rst) out of @g's link; NULL
- * to undo. */
-void gw_route_via(struct gw *g);
-/* gw_busy() - @g has work for the end of this turn (gwd_run_once()). */
-void gw_busy(struct gw *g);
-int hostdns_pending(const struct hostdns *h);
-
-/* daemon.c: events on its sockets */
-void daemon_event(struct gwd *d, struct epref *r, uint32_t events);
-
-uint64_t now_ms(void);
 int profile_intercepts(const struct profile *p);
 /* The loop's parts, for gw_serve() and for tests/fuzzing without a TAP. */
 int gw_run_once(struct gw *g, int timeout_ms);
@@ -291,21 +270,5 @@ struct gw *gw_test_new(int tapfd, const struct run_opts *o,
 void gw_tap_frame(struct gw *g, uint8_t *buf, size_t n);
 /* For the stream-framing fuzzer: bytes as if read from the QEMU socket. */
 void gw_stream_feed(struct gw *g, const uint8_t *p, size_t n);
-int gw_is_own_addr(const struct gw *g, const struct ipaddr *a);
-void ipaddr_str(const struct ipaddr *a, char *buf, size_t len);
-void ipaddr_to_lwip(const struct ipaddr *a, ip_addr_t *out);
-void gw_send_udp(struct gw *g, const struct ipaddr *src, uint16_t sport,
-		 const struct ipaddr *dst, uint16_t dport, const uint8_t *data,
-		 size_t len);
-/* tcp_write(), with lwIP's copy-and-sum skipping the sum on a netif with
- * TCP checksum offload (lwip-port/chksum.c) */
-err_t gw_tcp_write(struct tcp_pcb *pcb, const void *data, u16_t len,
-		   u8_t flags);
-void gw_epoll_mod(struct gw *g, int fd, struct epref *ref, uint32_t events,
-		  int op);
-
-/* Audit helpers shared by gw.c and flow.c. */
-void gw_audit_flow(struct gw *g, const struct flow *f, const char *phase,
-		   const char *action, const char *reason);
 
 #endif

@@ -123,7 +123,7 @@ void px_audit_request(struct proxy *px, int act, int status,
 	f->g->st.http[act == ACT_ALLOW && status == 502 ? ACT_ERROR : act]++;
 	audit_begin_kind(f->g->audit, &e, "http_request",
 			 act != ACT_ALLOW ? AK_HTTP_REFUSED : AK_NONE);
-	audit_str(&e, "action", flow_act_str(act));
+	audit_str(&e, "action", act_name(act));
 	audit_str(&e, "profile", f->g->profile_name);
 	audit_str(&e, "rule", px_rule(px));
 	audit_str(&e, "proto", px->tls ? "https" : "http");
@@ -151,7 +151,7 @@ void px_security_event_as(struct proxy *px, int act,
 
 	ipaddr_str(&f->src, src, sizeof(src));
 	audit_begin_kind(f->g->audit, &e, "security_event", AK_SECURITY);
-	audit_str(&e, "action", flow_act_str(act));
+	audit_str(&e, "action", act_name(act));
 	audit_str(&e, "profile", f->g->profile_name);
 	audit_str(&e, "rule", px_rule(px));
 	audit_str(&e, "src", src);

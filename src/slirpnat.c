@@ -28,6 +28,7 @@
 
 #include "frame.h"
 #include "isolation.h"
+#include "link.h"
 #include "log.h"
 #include "supervisor.h"
 
@@ -74,14 +75,13 @@ struct snat {
 	Slirp *slirp;
 	int dnsfd;                  /* --dns-upstream relay, -1 without */
 	struct snat_dnsq dnsq[SNAT_DNS_PENDING];
-	int tapfd;
+	struct link link;           /* the TAP (link.c): tapfd, ibuf */
 	int tap_dead;               /* read error: the device has gone */
 	uint64_t frames_in;         /* read from the link (supervisor_linger) */
 	struct pollfd *pfd;
 	size_t npfd, cap;
 	struct snat_timer *timers;
 	uint64_t tx_drops, tx_errors;
-	uint8_t *frame;
 };
 
 static int64_t snat_now_ns(void)
@@ -99,12 +99,8 @@ static int64_t snat_now_ns(void)
 static ssize_t snat_send_packet(const void *buf, size_t len, void *opaque)
 {
 	struct snat *s = opaque;
-	ssize_t n;
 
-	do
-		n = write(s->tapfd, buf, len);
-	while (n < 0 && errno == EINTR);
-	if (n < 0) {
+	if (link_write(&s->link, buf, len) < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
 			s->tx_drops++;
 		else if (s->tx_errors++ == 0)
@@ -184,10 +180,21 @@ static const SlirpCb snat_cb = {
 };
 
 /* slirp_pollfds_fill()'s add_poll: Return: the index of the pollfd */
+/* libslirp's poll events and poll()'s */
+static const struct {
+	int slirp;
+	short poll;
+} snat_ev[] = {
+	{ SLIRP_POLL_IN, POLLIN }, { SLIRP_POLL_OUT, POLLOUT },
+	{ SLIRP_POLL_PRI, POLLPRI }, { SLIRP_POLL_ERR, POLLERR | POLLNVAL },
+	{ SLIRP_POLL_HUP, POLLHUP },
+};
+
 static int snat_add_poll(int fd, int events, void *opaque)
 {
 	struct snat *s = opaque;
 	short ev = 0;
+	size_t i;
 
 	if (s->npfd == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64;
@@ -198,12 +205,9 @@ static int snat_add_poll(int fd, int events, void *opaque)
 		s->pfd = p;
 		s->cap = cap;
 	}
-	if (events & SLIRP_POLL_IN)
-		ev |= POLLIN;
-	if (events & SLIRP_POLL_OUT)
-		ev |= POLLOUT;
-	if (events & SLIRP_POLL_PRI)
-		ev |= POLLPRI;
+	for (i = 0; i < 3; i++)     /* in, out, pri: what may be asked */
+		if (events & snat_ev[i].slirp)
+			ev |= snat_ev[i].poll;
 	s->pfd[s->npfd].fd = fd;
 	s->pfd[s->npfd].events = ev;
 	s->pfd[s->npfd].revents = 0;
@@ -215,20 +219,14 @@ static int snat_get_revents(int idx, void *opaque)
 	struct snat *s = opaque;
 	short re;
 	int ev = 0;
+	size_t i;
 
 	if (idx < 0 || (size_t)idx >= s->npfd)
 		return 0;
 	re = s->pfd[idx].revents;
-	if (re & POLLIN)
-		ev |= SLIRP_POLL_IN;
-	if (re & POLLOUT)
-		ev |= SLIRP_POLL_OUT;
-	if (re & POLLPRI)
-		ev |= SLIRP_POLL_PRI;
-	if (re & (POLLERR | POLLNVAL))
-		ev |= SLIRP_POLL_ERR;
-	if (re & POLLHUP)
-		ev |= SLIRP_POLL_HUP;
+	for (i = 0; i < sizeof(snat_ev) / sizeof(snat_ev[0]); i++)
+		if (re & snat_ev[i].poll)
+			ev |= snat_ev[i].slirp;
 	return ev;
 }
 
@@ -380,7 +378,7 @@ static void snat_dns_answers(struct snat *s)
 			len = frame_udp(frame, sizeof(frame), q->guest_mac,
 					q->our_mac, &q->server, 53, &q->guest,
 					q->guest_port, msg, (size_t)n);
-			if (len && write(s->tapfd, frame, len) < 0)
+			if (len && link_write(&s->link, frame, len) < 0)
 				s->tx_drops++;
 			break;
 		}
@@ -393,7 +391,7 @@ static void snat_tap_read(struct snat *s)
 	int i;
 
 	for (i = 0; i < SNAT_BURST; i++) {
-		ssize_t n = read(s->tapfd, s->frame, SNAT_FRAME_MAX);
+		ssize_t n = link_read(&s->link);
 
 		if (n < 0) {
 			if (errno == EINTR)
@@ -410,10 +408,10 @@ static void snat_tap_read(struct snat *s)
 		}
 		if (n == 0)
 			return;
-		if (snat_dns_take(s, s->frame, (size_t)n))
+		if (snat_dns_take(s, s->link.ibuf, (size_t)n))
 			continue;
 		s->frames_in++;
-		slirp_input(s->slirp, s->frame, (int)n);
+		slirp_input(s->slirp, s->link.ibuf, (int)n);
 	}
 }
 
@@ -455,7 +453,8 @@ static void snat_free(struct snat *s)
 		free(t);
 	}
 	free(s->pfd);
-	free(s->frame);
+	s->link.tapfd = -1;         /* the caller's */
+	link_close(&s->link, NULL);
 	if (s->dnsfd >= 0)
 		close(s->dnsfd);
 	if (s->tx_drops || s->tx_errors)
@@ -474,7 +473,7 @@ static void snat_free(struct snat *s)
  */
 int slirpnat_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
 {
-	struct snat s = { .tapfd = tapfd, .dnsfd = -1 };
+	struct snat s = { .dnsfd = -1 };
 	SlirpConfig cfg;
 	int rc = 0, fl;
 
@@ -504,8 +503,11 @@ int slirpnat_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
 		err("TAP device: %s", strerror(errno));
 		return -1;
 	}
-	s.frame = malloc(SNAT_FRAME_MAX);
-	if (!s.frame || snat_config(&cfg, o) < 0) {
+	link_init(&s.link, -1);
+	s.link.tapfd = tapfd;
+	s.link.bufsize = SNAT_FRAME_MAX;
+	s.link.ibuf = malloc(SNAT_FRAME_MAX);
+	if (!s.link.ibuf || snat_config(&cfg, o) < 0) {
 		err("slirp: cannot set up");
 		snat_free(&s);
 		return -1;

@@ -53,41 +53,21 @@ struct uflow {
 	uint64_t bytes_up, bytes_down;
 };
 
-static void uflow_audit(struct uflow *u, const char *phase, const char *action,
+static void uflow_audit(struct uflow *u, enum flow_phase phase, int act,
 			const char *reason)
 {
 	struct audit_ev e;
-	char s[INET6_ADDRSTRLEN], d[INET6_ADDRSTRLEN], up[INET6_ADDRSTRLEN];
 
-	if (!strcmp(phase, "open"))
-		u->g->st.udp[!strcmp(action, "allow") ? ACT_ALLOW : ACT_DENY]++;
-	ipaddr_str(&u->src, s, sizeof(s));
-	ipaddr_str(&u->dst, d, sizeof(d));
+	if (phase == PH_OPEN)
+		u->g->st.udp[act == ACT_ALLOW ? ACT_ALLOW : ACT_DENY]++;
+	/* refusals within the budget (an event over it stays empty) */
 	audit_begin_kind(u->g->audit, &e, "connection",
-			 strcmp(action, "allow") ? AK_UDP_REFUSED : AK_NONE);
-	audit_str(&e, "phase", phase);
-	audit_str(&e, "action", action);
-	audit_str(&e, "profile", u->g->profile_name);
-	audit_str(&e, "rule", policy_rule_label(&u->dec));
-	audit_str(&e, "proto", "udp");
-	audit_str(&e, "src", s);
-	audit_int(&e, "src_port", u->sport);
-	audit_str(&e, "dst_ip", d);
-	audit_int(&e, "dst_port", u->dport);
-	if (u->host[0])
-		audit_strn(&e, "host", u->host, strlen(u->host));
-	if (u->up.family) {
-		ipaddr_str(&u->up, up, sizeof(up));
-		audit_str(&e, "upstream", up);
-	}
-	if (reason)
-		audit_str(&e, "reason", reason);
-	if (!strcmp(phase, "close")) {
-		audit_int(&e, "bytes_up", (long long)u->bytes_up);
-		audit_int(&e, "bytes_down", (long long)u->bytes_down);
-		audit_int(&e, "duration_ms", (long long)(now_ms() - u->t_start));
-	}
-	audit_emit(u->g->audit, &e);
+			 act != ACT_ALLOW ? AK_UDP_REFUSED : AK_NONE);
+	flowaudit_emit(u->g, &e, phase, act, &(struct flow_audit){
+		.proto = "udp", .dec = &u->dec, .src = &u->src, .dst = &u->dst,
+		.sport = u->sport, .dport = u->dport, .host = u->host,
+		.up = &u->up, .bytes_up = u->bytes_up,
+		.bytes_down = u->bytes_down, .t_start = u->t_start }, reason);
 }
 
 static void uflow_release(struct uflow *u)
@@ -121,37 +101,21 @@ static void uflow_send_up(struct uflow *u, const uint8_t *data, size_t len)
 static void uflow_open(struct uflow *u, const struct ipaddr *a)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl;
+	socklen_t sl = ipaddr_sockaddr(a, u->dport, &ss);
 	int i;
 
-	memset(&ss, 0, sizeof(ss));
-	if (a->family == AF_INET) {
-		struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons(u->dport);
-		memcpy(&s4->sin_addr, a->a, 4);
-		sl = sizeof(*s4);
-	} else {
-		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons(u->dport);
-		memcpy(&s6->sin6_addr, a->a, 16);
-		sl = sizeof(*s6);
-	}
 	u->up = *a;
 	u->fd = socket(a->family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (u->fd < 0 || connect(u->fd, (struct sockaddr *)&ss, sl) < 0) {
 		char why[128];
 
 		snprintf(why, sizeof(why), "upstream: %s", strerror(errno));
-		uflow_audit(u, "open", "deny", why);
+		uflow_audit(u, PH_OPEN, ACT_DENY, why);
 		uflow_release(u);
 		return;
 	}
 	gw_epoll_mod(u->g, u->fd, &u->ref, EPOLLIN, EPOLL_CTL_ADD);
-	uflow_audit(u, "open", "allow", NULL);
+	uflow_audit(u, PH_OPEN, ACT_ALLOW, NULL);
 	for (i = 0; i < u->nq; i++) {
 		uflow_send_up(u, u->q[i], u->qlen[i]);
 		free(u->q[i]);
@@ -178,7 +142,7 @@ static void uflow_resolved(struct gw *g, void *arg, int n,
 	}
 	if (n)
 		u->up = addrs[0];
-	uflow_audit(u, "open", "deny",
+	uflow_audit(u, PH_OPEN, ACT_DENY,
 		    n ? "resolves to a private, loopback or link-local address"
 		      : (error ? error : "cannot resolve"));
 	uflow_release(u);
@@ -188,14 +152,12 @@ static struct uflow *uflow_find(struct gw *g, const struct ipaddr *src,
 				uint16_t sport, const struct ipaddr *dst,
 				uint16_t dport)
 {
+	uint32_t h = gw_flow_hash(g, src, sport, dst, dport);
 	struct uflow *u;
-	size_t al = src->family == AF_INET ? 4 : 16;
 
-	for (u = g->d->uhash[gw_flow_hash(g, src, sport, dst, dport)]; u;
-	     u = u->hnext)
-		if (u->g == g && !u->dead && u->sport == sport && u->dport == dport &&
-		    u->src.family == src->family && !memcmp(u->src.a, src->a, al) &&
-		    !memcmp(u->dst.a, dst->a, al))
+	for (u = g->d->uhash[h]; u; u = u->hnext)
+		if (u->g == g && !u->dead && u->sport == sport &&
+		    u->dport == dport && ipaddr_pair_eq(src, dst, &u->src, &u->dst))
 			return u;
 	return NULL;
 }
@@ -298,7 +260,7 @@ int uflow_input(struct gw *g, const struct ipaddr *src, const struct ipaddr *dst
 		dns_pool_ref(g->pool, dst->family, dst->a);
 		u->dns_id = hostdns_resolve(g->hostdns, name, uflow_resolved, u);
 		if (!u->dns_id) {
-			uflow_audit(u, "open", "deny", "resolver busy");
+			uflow_audit(u, PH_OPEN, ACT_DENY, "resolver busy");
 			uflow_release(u);
 		}
 		return 0;
@@ -339,7 +301,7 @@ void uflow_tick(struct gw *g, int all)
 	while ((u = *pp)) {
 		if (!u->dead && (all || now - u->last > UFLOW_IDLE_MS)) {
 			if (u->fd >= 0)
-				uflow_audit(u, "close", "allow",
+				uflow_audit(u, PH_CLOSE, ACT_ALLOW,
 					    all ? "gateway exiting" : "idle");
 			uflow_release(u);
 		}
