@@ -421,7 +421,7 @@ void gw_send_udp(struct gw *g, const struct ipaddr *src, uint16_t sport,
 		 const struct ipaddr *dst, uint16_t dport, const uint8_t *data,
 		 size_t len);
 /* tcp_write(), with lwIP's copy-and-sum skipping the sum on a netif with
- * TCP checksum offload (lwip-port/chksum.c) */
+ * TCP checksum offload (third_party/lwip/port/chksum.c) */
 err_t gw_tcp_write(struct tcp_pcb *pcb, const void *data, u16_t len,
 		   u8_t flags);
 void gw_epoll_mod(struct gw *g, int fd, struct epref *ref, uint32_t events,
