@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * audit.h - the audit log: one JSON object per line, append-only
- * (DESIGN.md 5).
+ * (README.md, "Audit log").
  *
  * An event is built in a caller-owned struct audit_ev (on the stack: no
  * malloc per event), then written with a single write(2) so concurrent

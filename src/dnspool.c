@@ -4,7 +4,7 @@
  *
  * DOC: Theory of Operation
  *
- * Gateway-mode DNS never tells the sandbox a real address (DESIGN.md 3):
+ * Gateway-mode DNS never tells the sandbox a real address:
  * each name gets an index i in 1..capacity, shown as 198.18.0.0 + i
  * (RFC 2544 benchmarking space, never routed) and as 64:ff9b:1:fffe::i.
  * A connection to such an address is then matched against rules by the

@@ -5,7 +5,7 @@
  * DOC: Theory of Operation
  *
  * A rule that matches on a host name, method or path needs to see what the
- * sandbox sends before the gateway connects upstream (DESIGN.md 3, step 2).
+ * sandbox sends before the gateway connects upstream.
  * The caller keeps the bytes received so far in one buffer and calls the
  * peek function again each time more arrive; each call parses from the
  * start, without state, allocation or copies beyond the output strings.

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * policy.h - connection decisions against a loaded profile (DESIGN.md 4).
+ * policy.h - connection decisions against a profile (docs/PROFILES.md).
  *
  * Pure functions over an immutable struct profile: no I/O, no allocation,
  * so the data path can call them per connection and the fuzzers can too.

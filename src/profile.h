@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * profile.h - gateway profiles: a strict YAML parser into an immutable,
- * validated struct profile (DESIGN.md 4).
+ * validated struct profile (docs/PROFILES.md).
  *
  * Field names follow Islo's own gateway profiles; the ones marked "ours" are
  * islo-net additions.  Every error names FILE:LINE:COLUMN and what was
