@@ -58,7 +58,7 @@ int net_netif_up(struct gw *g, tcp_accept_fn accept);
 /* Take it out again, with every pcb bound to it. */
 void net_netif_down(struct gw *g);
 /* tcp_write(), with lwIP's copy-and-sum skipping the sum on a netif with
- * TCP checksum offload (lwip-port/chksum.c) */
+ * TCP checksum offload (third_party/lwip/port/chksum.c) */
 err_t gw_tcp_write(struct tcp_pcb *pcb, const void *data, u16_t len,
 		   u8_t flags);
 /* Send what lwIP sends without a pcb (tcp_rst) out of @g's link; NULL
