@@ -167,6 +167,18 @@ static int tunnel_step(struct proxy *px, struct side *from, struct side *to,
 	return STEP_AGAIN;
 }
 
+/* @n body bytes at @p went on: taken from @held (what came with the head)
+ * or from @from; counted in @count. */
+static void body_took(struct buf *held, struct side *from, const uint8_t *p,
+		      size_t n, uint64_t *count)
+{
+	if (p == held->b)
+		px_buf_drop(held, n);
+	else
+		px_app_in_ack(from, n);
+	*count += n;
+}
+
 /* A request head is parsed (@r: http_req_parse()'s verdict): refuse it,
  * or decide it and send it on. */
 static int req_head_parsed(struct proxy *px, int r, int *moved)
@@ -267,48 +279,24 @@ static int req_body_step(struct proxy *px, int *moved)
 	}
 	memcpy(q, p, n);
 	px_app_out_ack(&px->u, n);
-	if (p == px->reqhead.b)
-		px_buf_drop(&px->reqhead, n);
-	else
-		px_app_in_ack(&px->s, n);
-	px->req_bytes += n;
+	body_took(&px->reqhead, &px->s, p, n, &px->req_bytes);
 	*moved = 1;
 	if (done)
 		px->rq = RQ_WAIT;
 	return STEP_AGAIN;
 }
 
-/* Sandbox -> upstream.  Return: 1 if anything moved. */
-static int http_up(struct proxy *px)
+/* What waits toward @sd (@pend: our answers, rewritten heads) goes first;
+ * nothing moves once the connection is closing.  Return: 1 to stop. */
+static int engine_blocked(struct proxy *px, struct side *sd, struct buf *pend,
+			  int *moved)
 {
-	int moved = 0, r;
-
-	for (;;) {
-		if (px->pend_up.len) {
-			moved |= px_pend_flush(px, &px->u, &px->pend_up);
-			if (px->pend_up.len)
-				return moved;
-		}
-		if (px->closing)
-			return moved;
-		switch (px->rq) {
-		case RQ_HEAD:
-			r = req_head_step(px, &moved);
-			break;
-		case RQ_BODY:
-			r = req_body_step(px, &moved);
-			break;
-		case RQ_TUNNEL:
-			r = tunnel_step(px, &px->s, &px->u, &px->reqhead,
-					&px->req_bytes, &moved);
-			break;
-		default:                /* RQ_WAIT: the response first */
-			r = STEP_STOP;
-			break;
-		}
-		if (r == STEP_STOP)
-			return moved;
+	if (pend->len) {
+		*moved |= px_pend_flush(px, sd, pend);
+		if (pend->len)
+			return 1;
 	}
+	return px->closing;
 }
 
 /* Is the response body's content its bytes as sent (no Content-Encoding
@@ -463,159 +451,180 @@ static int resp_body_step(struct proxy *px, int *moved)
 		memcpy(q, p, n);
 		px_app_out_ack(&px->s, n);
 	}
-	if (p == px->resphead.b)
-		px_buf_drop(&px->resphead, n);
-	else
-		px_app_in_ack(&px->u, n);
-	px->resp_bytes += n;
+	body_took(&px->resphead, &px->u, p, n, &px->resp_bytes);
 	*moved = 1;
 	if (done)
 		exchange_done(px);
 	return STEP_AGAIN;
 }
 
-/* Upstream -> sandbox.  Return: 1 if anything moved. */
-static int http_down(struct proxy *px)
+/* RS_IDLE: nothing was asked.  An upstream speaking out of turn (a 408,
+ * say) ends the connection. */
+static int resp_idle_step(struct proxy *px, int *moved)
 {
-	int moved = 0, r;
 	size_t len;
-	uint8_t *p;
+	uint8_t *p = px_app_in(&px->u, &len);
+
+	(void)moved;
+	if (p && len) {
+		px_app_in_ack(&px->u, len);
+		px->closing = 1;
+	}
+	return STEP_STOP;
+}
+
+/* After a 101, both ways are tunnels. */
+static int tunnel_up(struct proxy *px, int *moved)
+{
+	return tunnel_step(px, &px->s, &px->u, &px->reqhead, &px->req_bytes,
+			   moved);
+}
+
+static int tunnel_down(struct proxy *px, int *moved)
+{
+	return tunnel_step(px, &px->u, &px->s, &px->resphead, &px->resp_bytes,
+			   moved);
+}
+
+/* Each side's state: its step (RQ_WAIT: the response first). */
+static int (*const up_step[])(struct proxy *, int *) = {
+	[RQ_HEAD] = req_head_step, [RQ_BODY] = req_body_step,
+	[RQ_WAIT] = NULL, [RQ_TUNNEL] = tunnel_up,
+};
+static int (*const down_step[])(struct proxy *, int *) = {
+	[RS_IDLE] = resp_idle_step, [RS_HEAD] = resp_head_step,
+	[RS_BODY] = resp_body_step, [RS_TUNNEL] = tunnel_down,
+};
+
+/* One direction of the engine, @down: upstream -> sandbox (else sandbox
+ * -> upstream), step after step.  Return: 1 if anything moved. */
+static int http_drive(struct proxy *px, int down)
+{
+	int (*const *step)(struct proxy *, int *) = down ? down_step : up_step;
+	int moved = 0, st;
 
 	for (;;) {
-		if (px->pend_down.len) {
-			moved |= px_pend_flush(px, &px->s, &px->pend_down);
-			if (px->pend_down.len)
-				return moved;
-		}
-		if (px->closing)
-			return moved;
-		switch (px->rs) {
-		case RS_IDLE:
-			p = px_app_in(&px->u, &len);
-			if (p && len) {
-				/* nothing was asked: an upstream speaking out
-				 * of turn (a 408, say) ends the connection */
-				px_app_in_ack(&px->u, len);
-				px->closing = 1;
-			}
-			return moved;
-		case RS_HEAD:
-			r = resp_head_step(px, &moved);
+		if (engine_blocked(px, down ? &px->s : &px->u,
+				   down ? &px->pend_down : &px->pend_up, &moved))
 			break;
-		case RS_BODY:
-			r = resp_body_step(px, &moved);
+		st = down ? (int)px->rs : (int)px->rq;
+		if (!step[st] || step[st](px, &moved) == STEP_STOP)
 			break;
-		default:                /* RS_TUNNEL */
-			r = tunnel_step(px, &px->u, &px->s, &px->resphead,
-					&px->resp_bytes, &moved);
-			break;
-		}
-		if (r == STEP_STOP)
-			return moved;
 	}
+	return moved;
 }
 
 /* ------------------------------------------------------------------ */
 /* Transports                                                          */
 
-/* Sandbox bytes queued by the core (flow_sb_read()) into the S side. */
-static int from_sandbox(struct proxy *px)
+/* The four ends a side's records come from and go to, each as read(2) or
+ * write(2) would answer (-1 with EAGAIN: nothing now). */
+static ssize_t sb_in(struct flow *f, void *p, size_t n)
 {
-	struct flow *f = px->f;
+	size_t got = flow_sb_read(f, p, n);
+
+	if (got)
+		return (ssize_t)got;
+	if (f->sandbox_eof && !f->to_host)
+		return 0;
+	errno = EAGAIN;
+	return -1;
+}
+
+static ssize_t sb_out(struct flow *f, const void *p, size_t n)
+{
+	size_t room = flow_sb_room(f);
+
+	return flow_sb_write(f, p, n < room ? n : room);
+}
+
+static ssize_t up_in(struct flow *f, void *p, size_t n)
+{
+	if (f->fd < 0) {
+		errno = EAGAIN;         /* no upstream (yet): not its end */
+		return -1;
+	}
+	return flow_up_read(f, p, n);
+}
+
+/* Records into @sd from @in until it has none or @sd no room; its end
+ * of stream becomes @sd's.  Return: 1 if anything moved. */
+static int records_in(struct proxy *px, struct side *sd,
+		      ssize_t (*in)(struct flow *, void *, size_t))
+{
 	int moved = 0;
 
-	while (f->to_host) {
-		size_t room, n;
-		uint8_t *p = px_rec_in(px, &px->s, &room);
+	while (!sd->eof) {
+		size_t room;
+		uint8_t *p = px_rec_in(px, sd, &room);
+		ssize_t n;
 
 		if (!p || !room)
 			break;
-		n = flow_sb_read(f, p, room);
-		if (!n)
+		n = in(px->f, p, room);
+		if (n < 0) {
+			if (errno != EAGAIN && errno != EINTR)
+				sd->eof = 1;
 			break;
-		px_rec_in_ack(&px->s, n);
+		}
+		moved = 1;
+		if (n == 0) {
+			sd->eof = 1;
+			break;
+		}
+		px_rec_in_ack(sd, (size_t)n);
+	}
+	return moved;
+}
+
+/* Records out of @sd to @out while it takes them.  Return: 1 if any. */
+static int records_out(struct proxy *px, struct side *sd,
+		       ssize_t (*out)(struct flow *, const void *, size_t))
+{
+	int moved = 0;
+
+	for (;;) {
+		size_t len;
+		uint8_t *p = px_rec_out(sd, &len);
+		ssize_t n;
+
+		if (!p || !len || (n = out(px->f, p, len)) <= 0)
+			break;
+		px_rec_out_ack(sd, (size_t)n);
 		moved = 1;
 	}
-	if (!f->to_host && f->sandbox_eof && !px->s.eof) {
-		px->s.eof = 1;
-		if (px->s.eng)
-			br_ssl_engine_close(px->s.eng);
-		moved = 1;
-	}
+	return moved;
+}
+
+static int from_sandbox(struct proxy *px)
+{
+	struct flow *f = px->f;
+	int eof = px->s.eof, moved = records_in(px, &px->s, sb_in);
+
+	if (!px->s.eof && !f->to_host && f->sandbox_eof)
+		px->s.eof = moved = 1;  /* even while the side takes no record */
+	if (!eof && px->s.eof && px->s.eng)
+		br_ssl_engine_close(px->s.eng);
 	return moved;
 }
 
 static int to_sandbox(struct proxy *px)
 {
-	struct flow *f = px->f;
-	int moved = 0;
+	int moved = records_out(px, &px->s, sb_out);
 
-	while (f->pcb) {
-		size_t len, n = flow_sb_room(f);
-		uint8_t *p = px_rec_out(&px->s, &len);
-		ssize_t w;
-
-		if (!p || !len || !n)
-			break;
-		w = flow_sb_write(f, p, len < n ? len : n);
-		if (w <= 0)
-			break;
-		px_rec_out_ack(&px->s, (size_t)w);
-		moved = 1;
-	}
 	if (moved)
-		flow_sb_push(f);
+		flow_sb_push(px->f);
 	return moved;
 }
 
 static int from_upstream(struct proxy *px)
 {
-	struct flow *f = px->f;
-	int moved = 0;
-
-	while (!px->u.eof && f->fd >= 0) {
-		size_t room;
-		uint8_t *p = px_rec_in(px, &px->u, &room);
-		ssize_t n;
-
-		if (!p || !room)
-			break;
-		n = flow_up_read(f, p, room);
-		if (n < 0) {
-			if (errno != EAGAIN && errno != EINTR)
-				px->u.eof = 1;
-			break;
-		}
-		if (n == 0) {
-			px->u.eof = 1;
-			moved = 1;
-			break;
-		}
-		px_rec_in_ack(&px->u, (size_t)n);
-		moved = 1;
-	}
-	return moved;
+	return records_in(px, &px->u, up_in);
 }
 
 static int to_upstream(struct proxy *px)
 {
-	struct flow *f = px->f;
-	int moved = 0;
-
-	while (f->fd >= 0) {
-		size_t len;
-		uint8_t *p = px_rec_out(&px->u, &len);
-		ssize_t n;
-
-		if (!p || !len)
-			break;
-		n = flow_up_write(f, p, len);
-		if (n <= 0)
-			break;
-		px_rec_out_ack(&px->u, (size_t)n);
-		moved = 1;
-	}
-	return moved;
+	return records_out(px, &px->u, flow_up_write);
 }
 
 /*
@@ -731,8 +740,8 @@ static void proxy_pump(struct flow *f)
 			moved = 1;
 			px->t_active = now_ms();
 		}
-		moved |= http_up(px);
-		moved |= http_down(px);
+		moved |= http_drive(px, 0);
+		moved |= http_drive(px, 1);
 		moved |= to_sandbox(px);
 		moved |= to_upstream(px);
 		handshakes_done(px);

@@ -336,18 +336,29 @@ uint8_t *px_rec_in(struct proxy *px, struct side *sd, size_t *len)
 	return buf_space(px, &sd->rx, len);
 }
 
+/* @n bytes were written where px_rec_in() (@app_out 0) or px_app_out()
+ * (1) pointed: into the engine, or the plain side's buffer. */
+static void side_wrote(struct side *sd, int app_out, size_t n)
+{
+	struct buf *b = app_out ? &sd->tx : &sd->rx;
+	size_t len;
+
+	if (!sd->eng) {
+		b->len += n;
+		px_buf_grew(b);
+	} else if (app_out) {
+		tlsbuf_wrote_out(&sd->tb, br_ssl_engine_sendapp_buf(sd->eng, &len), n);
+		br_ssl_engine_sendapp_ack(sd->eng, n);
+		br_ssl_engine_flush(sd->eng, 0);
+	} else {
+		tlsbuf_wrote_in(&sd->tb, br_ssl_engine_recvrec_buf(sd->eng, &len), n);
+		br_ssl_engine_recvrec_ack(sd->eng, n);
+	}
+}
+
 void px_rec_in_ack(struct side *sd, size_t n)
 {
-	if (sd->eng) {
-		size_t len;
-		uint8_t *p = br_ssl_engine_recvrec_buf(sd->eng, &len);
-
-		tlsbuf_wrote_in(&sd->tb, p, n);
-		br_ssl_engine_recvrec_ack(sd->eng, n);
-	} else {
-		sd->rx.len += n;
-		px_buf_grew(&sd->rx);
-	}
+	side_wrote(sd, 0, n);
 }
 
 /* Transport bytes to send. */
@@ -363,12 +374,21 @@ uint8_t *px_rec_out(struct side *sd, size_t *len)
 	return buf_data(&sd->tx, len);
 }
 
-void px_rec_out_ack(struct side *sd, size_t n)
+/* @n bytes were taken where px_rec_out() (@rec_out 1) or px_app_in() (0)
+ * pointed. */
+static void side_took(struct side *sd, int rec_out, size_t n)
 {
-	if (sd->eng)
+	if (!sd->eng)
+		px_buf_drop(rec_out ? &sd->tx : &sd->rx, n);
+	else if (rec_out)
 		br_ssl_engine_sendrec_ack(sd->eng, n);
 	else
-		px_buf_drop(&sd->tx, n);
+		br_ssl_engine_recvapp_ack(sd->eng, n);
+}
+
+void px_rec_out_ack(struct side *sd, size_t n)
+{
+	side_took(sd, 1, n);
 }
 
 /* Application bytes received. */
@@ -381,10 +401,7 @@ uint8_t *px_app_in(struct side *sd, size_t *len)
 
 void px_app_in_ack(struct side *sd, size_t n)
 {
-	if (sd->eng)
-		br_ssl_engine_recvapp_ack(sd->eng, n);
-	else
-		px_buf_drop(&sd->rx, n);
+	side_took(sd, 0, n);
 }
 
 /* Room for application bytes to send. */
@@ -397,17 +414,7 @@ uint8_t *px_app_out(struct proxy *px, struct side *sd, size_t *len)
 
 void px_app_out_ack(struct side *sd, size_t n)
 {
-	if (sd->eng) {
-		size_t len;
-		uint8_t *p = br_ssl_engine_sendapp_buf(sd->eng, &len);
-
-		tlsbuf_wrote_out(&sd->tb, p, n);
-		br_ssl_engine_sendapp_ack(sd->eng, n);
-		br_ssl_engine_flush(sd->eng, 0);
-	} else {
-		sd->tx.len += n;
-		px_buf_grew(&sd->tx);
-	}
+	side_wrote(sd, 1, n);
 }
 
 int px_side_closed(const struct side *sd)
