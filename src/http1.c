@@ -36,58 +36,13 @@
 #include <string.h>
 #include <strings.h>
 
+#include "chars.h"
+#include "cursor.h"
 #include "http1.h"
 
 /* ----------------------------------------------------------------------
- * Character classes
+ * Character classes (chars.h) and lists
  */
-
-static int lower(int c)
-{
-	return (c >= 'A' && c <= 'Z') ? c + 'a' - 'A' : c;
-}
-
-static int is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int hexval(int c)
-{
-	if (is_digit(c))
-		return c - '0';
-	c = lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* RFC 9110 5.6.2 tchar */
-static int is_tchar(uint8_t c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c))
-		return 1;
-	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-/* Field value bytes: VCHAR, obs-text, SP, HTAB */
-static int is_vbyte(uint8_t c)
-{
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
-/* Request-target bytes: VCHAR */
-static int is_tbyte(uint8_t c)
-{
-	return c > 0x20 && c < 0x7f;
-}
-
-/* RFC 3986 2.3 unreserved */
-static int is_unreserved(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
 
 /**
  * ci_eq() - Compare bytes with a string, ASCII case-insensitively
@@ -101,7 +56,7 @@ static int ci_eq(const uint8_t *b, size_t n, const char *s)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (!s[i] || lower(b[i]) != lower((uint8_t)s[i]))
+		if (!s[i] || ch_lower(b[i]) != ch_lower((uint8_t)s[i]))
 			return 0;
 	return s[n] == '\0';
 }
@@ -160,7 +115,7 @@ static const char *header_line(const uint8_t *buf, size_t off, size_t n,
 
 	if (b[0] == ' ' || b[0] == '\t')
 		return "obs-fold";
-	while (i < n && is_tchar(b[i]))
+	while (i < n && ch_tchar(b[i]))
 		i++;
 	if (i == n)
 		return "header without colon";
@@ -171,7 +126,7 @@ static const char *header_line(const uint8_t *buf, size_t off, size_t n,
 	if (i == 0)
 		return "empty header name";
 	for (e = i + 1; e < n; e++)
-		if (!is_vbyte(b[e]))
+		if (!ch_vbyte(b[e]))
 			return b[e] ? "bad header value" : "NUL in head";
 
 	v = i + 1;
@@ -292,7 +247,7 @@ static long long parse_cl(const uint8_t *v, size_t n)
 	if (!n || n > 18)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (!is_digit(v[i]))
+		if (!ch_digit(v[i]))
 			return -1;
 		x = x * 10 + (v[i] - '0');
 	}
@@ -331,7 +286,7 @@ static int parse_authority(const uint8_t *s, size_t n, char *host,
 		if (!hl || hl > 45 || !memchr(s + 1, ':', hl))
 			return -1;
 		for (i = 1; i <= hl; i++)
-			if (hexval(s[i]) < 0 && s[i] != ':' && s[i] != '.')
+			if (ch_hexval(s[i]) < 0 && s[i] != ':' && s[i] != '.')
 				return -1;
 		p++;
 	} else {
@@ -350,8 +305,8 @@ static int parse_authority(const uint8_t *s, size_t n, char *host,
 				lab = 0;
 				continue;
 			}
-			if (!is_digit(s[i]) && !(lower(s[i]) >= 'a' &&
-						 lower(s[i]) <= 'z') &&
+			if (!ch_digit(s[i]) && !(ch_lower(s[i]) >= 'a' &&
+						 ch_lower(s[i]) <= 'z') &&
 			    s[i] != '-' && s[i] != '_')
 				return -1;
 			lab++;
@@ -364,7 +319,7 @@ static int parse_authority(const uint8_t *s, size_t n, char *host,
 		if (*p != ':' || pl < 2 || pl > 6)
 			return -1;
 		for (i = 1; i < pl; i++) {
-			if (!is_digit(p[i]))
+			if (!ch_digit(p[i]))
 				return -1;
 			v = v * 10 + (uint32_t)(p[i] - '0');
 		}
@@ -374,7 +329,7 @@ static int parse_authority(const uint8_t *s, size_t n, char *host,
 	}
 
 	for (i = 0; i < hl; i++)
-		host[i] = (char)lower(s[hs + i]);
+		host[i] = (char)ch_lower(s[hs + i]);
 	host[hl] = '\0';
 	return 0;
 }
@@ -461,7 +416,7 @@ static const char *req_line(const uint8_t *buf, size_t n, struct http_req *r)
 	r->method[i] = '\0';
 
 	t = ++i;
-	while (i < n && is_tbyte(buf[i]))
+	while (i < n && ch_tbyte(buf[i]))
 		i++;
 	if (i == t || i == n || buf[i] != ' ')
 		return "bad request target";
@@ -626,7 +581,7 @@ static const char *resp_line(const uint8_t *buf, size_t n,
 
 	if (n < 12 || buf[8] != ' ' || (s->version = parse_version(buf)) < 0)
 		return "bad status line";
-	if (!is_digit(buf[9]) || !is_digit(buf[10]) || !is_digit(buf[11]))
+	if (!ch_digit(buf[9]) || !ch_digit(buf[10]) || !ch_digit(buf[11]))
 		return "bad status code";
 	s->status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 +
 		    (buf[11] - '0');
@@ -635,7 +590,7 @@ static const char *resp_line(const uint8_t *buf, size_t n,
 	if (n > 12 && buf[12] != ' ')
 		return "bad status line";
 	for (i = 13; i < n; i++)
-		if (!is_vbyte(buf[i]))
+		if (!ch_vbyte(buf[i]))
 			return "bad reason phrase";
 	return NULL;
 }
@@ -801,40 +756,18 @@ int http_resp_ends_with_head(const struct http_resp *s)
  * Request rewriting
  */
 
-/**
- * struct out - bounded output writer
- * @p:    Buffer
- * @cap:  Its size
- * @len:  Bytes written
- * @full: Sticky: something did not fit
- */
-struct out {
-	uint8_t *p;
-	size_t cap, len;
-	int full;
-};
-
-static void put(struct out *o, const void *s, size_t n)
+/* Output goes through a struct wcursor (cursor.h): a head that does not
+ * fit is not written at all. */
+static void put_str(struct wcursor *o, const char *s)
 {
-	if (o->full || n > o->cap - o->len) {
-		o->full = 1;
-		return;
-	}
-	if (n)
-		memcpy(o->p + o->len, s, n);
-	o->len += n;
-}
-
-static void put_str(struct out *o, const char *s)
-{
-	put(o, s, strlen(s));
+	wcur_bytes(o, s, strlen(s));
 }
 
 /* A string we are asked to write into a field value or name */
 static int valid_value(const char *s)
 {
 	for (; *s; s++)
-		if (!is_vbyte((uint8_t)*s))
+		if (!ch_vbyte((uint8_t)*s))
 			return 0;
 	return 1;
 }
@@ -844,7 +777,7 @@ static int valid_name(const char *s)
 	if (!*s)
 		return 0;
 	for (; *s; s++)
-		if (!is_tchar((uint8_t)*s))
+		if (!ch_tchar((uint8_t)*s))
 			return 0;
 	return 1;
 }
@@ -856,7 +789,7 @@ static int valid_name(const char *s)
  * @vl: Their count
  * @rw: Substitutions; @rw->nreplaced counts them
  */
-static void put_value(struct out *o, const uint8_t *v, size_t vl,
+static void put_value(struct wcursor *o, const uint8_t *v, size_t vl,
 		      struct http_rewrite *rw)
 {
 	size_t i = 0, run = 0, k;
@@ -867,7 +800,7 @@ static void put_value(struct out *o, const uint8_t *v, size_t vl,
 			size_t fl = f ? strlen(f) : 0;
 
 			if (fl && fl <= vl - i && !memcmp(v + i, f, fl)) {
-				put(o, v + run, i - run);
+				wcur_bytes(o, v + run, i - run);
 				put_str(o, rw->subst[k].to);
 				rw->nreplaced++;
 				i += fl;
@@ -878,7 +811,7 @@ static void put_value(struct out *o, const uint8_t *v, size_t vl,
 		if (k == rw->nsubst)
 			i++;
 	}
-	put(o, v + run, vl - run);
+	wcur_bytes(o, v + run, vl - run);
 }
 
 /**
@@ -901,7 +834,7 @@ static void put_value(struct out *o, const uint8_t *v, size_t vl,
 size_t http_req_write(const struct http_req *r, const uint8_t *buf,
 		      struct http_rewrite *rw, uint8_t *out, size_t cap)
 {
-	struct out o = { out, cap, 0, 0 };
+	struct wcursor o;
 	int cl_done = 0;
 	unsigned i;
 	size_t k;
@@ -916,9 +849,10 @@ size_t http_req_write(const struct http_req *r, const uint8_t *buf,
 		    !valid_value(rw->add[k].value))
 			return 0;
 
+	wcur_init(&o, out, cap);
 	put_str(&o, r->method);
-	put(&o, " ", 1);
-	put(&o, buf + r->target, r->target_len);
+	wcur_bytes(&o, " ", 1);
+	wcur_bytes(&o, buf + r->target, r->target_len);
 	put_str(&o, r->version == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
 
 	for (i = 0; i < r->nhdr; i++) {
@@ -935,19 +869,19 @@ size_t http_req_write(const struct http_req *r, const uint8_t *buf,
 				continue;
 			cl_done = 1;
 		}
-		put(&o, n, h->name_len);
-		put(&o, ": ", 2);
+		wcur_bytes(&o, n, h->name_len);
+		wcur_bytes(&o, ": ", 2);
 		put_value(&o, buf + h->value, h->value_len, rw);
-		put(&o, "\r\n", 2);
+		wcur_bytes(&o, "\r\n", 2);
 	}
 	for (k = 0; k < rw->nadd; k++) {
 		put_str(&o, rw->add[k].name);
-		put(&o, ": ", 2);
+		wcur_bytes(&o, ": ", 2);
 		put_str(&o, rw->add[k].value);
-		put(&o, "\r\n", 2);
+		wcur_bytes(&o, "\r\n", 2);
 	}
-	put(&o, "\r\n", 2);
-	return o.full ? 0 : o.len;
+	wcur_bytes(&o, "\r\n", 2);
+	return o.err ? 0 : o.off;
 }
 
 /**
@@ -1047,7 +981,7 @@ static size_t chunked_feed(struct http_body *b, const uint8_t *p, size_t len)
 
 		switch (b->state) {
 		case CH_SIZE:
-			x = hexval(c);
+			x = ch_hexval(c);
 			if (x >= 0) {
 				if (b->count == HTTP_CHUNK_DIGITS)
 					CH_FAIL("chunk size too long");
@@ -1080,7 +1014,7 @@ static size_t chunked_feed(struct http_body *b, const uint8_t *p, size_t len)
 				b->state = CH_SIZE_LF;
 				break;
 			}
-			if (!is_vbyte(c))
+			if (!ch_vbyte(c))
 				CH_FAIL("bad chunk extension");
 			if (++b->count > HTTP_CHUNK_EXT_MAX)
 				CH_FAIL("chunk extension too long");
@@ -1117,7 +1051,7 @@ static size_t chunked_feed(struct http_body *b, const uint8_t *p, size_t len)
 		case CH_TRL_START:
 			if (c == '\r')
 				b->state = CH_END_LF;
-			else if (is_tchar(c))
+			else if (ch_tchar(c))
 				b->state = CH_TRL_NAME;
 			else
 				CH_FAIL("bad trailer");
@@ -1125,13 +1059,13 @@ static size_t chunked_feed(struct http_body *b, const uint8_t *p, size_t len)
 		case CH_TRL_NAME:
 			if (c == ':')
 				b->state = CH_TRL_VALUE;
-			else if (!is_tchar(c))
+			else if (!ch_tchar(c))
 				CH_FAIL("bad trailer");
 			break;
 		case CH_TRL_VALUE:
 			if (c == '\r')
 				b->state = CH_TRL_LF;
-			else if (!is_vbyte(c))
+			else if (!ch_vbyte(c))
 				CH_FAIL("bad trailer");
 			break;
 		case CH_TRL_LF:
@@ -1258,8 +1192,8 @@ static int path_char(const char **p, const char *end)
 	if (end ? s >= end : (!*s || *s == '?'))
 		return -1;
 	if (*s == '%' && (!end || end - s >= 3) &&
-	    (hi = hexval((uint8_t)s[1])) >= 0 &&
-	    (lo = hexval((uint8_t)s[2])) >= 0 && is_unreserved(hi << 4 | lo)) {
+	    (hi = ch_hexval((uint8_t)s[1])) >= 0 &&
+	    (lo = ch_hexval((uint8_t)s[2])) >= 0 && ch_unreserved(hi << 4 | lo)) {
 		*p = s + 3;
 		return hi << 4 | lo;
 	}
@@ -1326,12 +1260,12 @@ int http_path_normal(const char *path)
 			uint8_t c = (uint8_t)*s;
 			int hi, lo, d;
 
-			if (!is_tbyte(c) || c == '\\')
+			if (!ch_tbyte(c) || c == '\\')
 				return -1;
 			if (c != '%')
 				continue;
-			hi = hexval((uint8_t)s[1]);
-			lo = hi < 0 ? -1 : hexval((uint8_t)s[2]);
+			hi = ch_hexval((uint8_t)s[1]);
+			lo = hi < 0 ? -1 : ch_hexval((uint8_t)s[2]);
 			if (lo < 0)
 				return -1;
 			d = hi << 4 | lo;

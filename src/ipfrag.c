@@ -18,6 +18,8 @@
  */
 #include "ipfrag.h"
 
+#include "bytes.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -43,23 +45,6 @@ struct ipfrag {
 	int done;               /* a slot returned by the last call, or -1 */
 	uint8_t *atom;          /* an atomic fragment made plain */
 };
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
 
 int ip6_walk(const uint8_t *ip, size_t len, struct ip6_walk *w)
 {

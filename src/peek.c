@@ -30,26 +30,12 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "chars.h"
 #include "peek.h"
 
 /* ----------------------------------------------------------------------
  * Host names
  */
-
-static char lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c + 'a' - 'A') : c;
-}
-
-static int is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int is_hex(char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'f');
-}
 
 /**
  * name_norm() - Lowercase, strip one trailing dot and validate a host
@@ -66,11 +52,11 @@ static int is_hex(char c)
 static int name_norm(char *s, int allow_ip)
 {
 	unsigned char a[16];
-	size_t n, i, lab = 0, last = 0;
+	size_t n, i, last = 0;
 	int numeric = 1, hex;
 
 	for (n = 0; s[n]; n++)
-		s[n] = lower(s[n]);
+		s[n] = (char)ch_lower(s[n]);
 	if (!n)
 		return -1;
 
@@ -85,31 +71,19 @@ static int name_norm(char *s, int allow_ip)
 	if (inet_pton(AF_INET, s, a) == 1)
 		return allow_ip ? 0 : -1;
 
-	for (i = 0; i <= n; i++) {
-		char c = s[i];
-
-		if (c == '.' || c == '\0') {
-			if (lab == 0 || lab > 63)
-				return -1;
-			lab = 0;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || is_digit(c) || c == '-' ||
-		      c == '_'))
-			return -1;
-		lab++;
-	}
+	if (!ch_labels_ok(s, n))
+		return -1;
 
 	/* The last label: s[last..n) */
 	for (i = n; i > 0 && s[i - 1] != '.'; i--)
 		;
 	last = i;
 	for (i = last; i < n; i++)
-		if (!is_digit(s[i]))
+		if (!ch_digit(s[i]))
 			numeric = 0;
 	hex = n - last > 2 && s[last] == '0' && s[last + 1] == 'x';
 	for (i = last + 2; hex && i < n; i++)
-		if (!is_hex(s[i]))
+		if (ch_hexval(s[i]) < 0)
 			hex = 0;
 	if (numeric || hex)
 		return -1;
@@ -372,27 +346,6 @@ int peek_is_tls(const uint8_t *buf, size_t len)
  * HTTP/1.x
  */
 
-/* RFC 9110 5.6.2 tchar */
-static int is_tchar(uint8_t c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return 1;
-	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-/* Field value bytes: VCHAR, obs-text, SP, HT */
-static int is_vbyte(uint8_t c)
-{
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
-/* Request-target bytes: VCHAR */
-static int is_tbyte(uint8_t c)
-{
-	return c > 0x20 && c < 0x7f;
-}
-
 /**
  * peek_is_http() - Can these bytes start an HTTP/1.x request?
  * @buf: Bytes received so far
@@ -457,7 +410,7 @@ int peek_http_start(const uint8_t *buf, size_t len)
 		i++;
 	if (i == len)
 		return -1;
-	if (!is_tchar(buf[i]))
+	if (!ch_tchar(buf[i]))
 		return 0;
 	n = len - i < 4 ? len - i : 4;
 	if (!memcmp(buf + i, ssh, n)) {
@@ -474,7 +427,7 @@ int peek_http_start(const uint8_t *buf, size_t len)
 	for (t = i; t < len && t - i <= PEEK_HTTP_TOKEN_MAX; t++) {
 		if (buf[t] == ' ')
 			break;
-		if (!is_tchar(buf[t]))
+		if (!ch_tchar(buf[t]))
 			return 0;
 	}
 	if (t - i > PEEK_HTTP_TOKEN_MAX)
@@ -562,7 +515,7 @@ static int parse_authority(const uint8_t *s, size_t n, char *host,
 		if (*p != ':' || pl < 2 || pl > 6)
 			return -1;
 		for (i = 1; i < pl; i++) {
-			if (!is_digit((char)p[i]))
+			if (!ch_digit((char)p[i]))
 				return -1;
 			v = v * 10 + (uint32_t)(p[i] - '0');
 		}
@@ -619,7 +572,7 @@ static int http_reqline(const uint8_t *b, size_t n, int complete,
 	req->ml = i++;
 
 	req->t = i;
-	while (i < n && is_tbyte(b[i]))
+	while (i < n && ch_tbyte(b[i]))
 		i++;
 	req->tl = i - req->t;
 	if (i == n)
@@ -655,7 +608,7 @@ static long http_header(const uint8_t *b, size_t n, int complete, size_t *v,
 
 	if (n && (b[0] == ' ' || b[0] == '\t'))
 		return -1; /* obs-fold, or whitespace before a name */
-	while (i < n && is_tchar(b[i]))
+	while (i < n && ch_tchar(b[i]))
 		i++;
 	if (i == n) {
 		/* A trailing CR may be the end of the line, still to come */
@@ -666,7 +619,7 @@ static long http_header(const uint8_t *b, size_t n, int complete, size_t *v,
 	if (i == 0)
 		return -1;
 	for (e = i + 1; e < n; e++)
-		if (!is_vbyte(b[e]))
+		if (!ch_vbyte(b[e]))
 			return -1;
 	if (!complete)
 		return 0;
