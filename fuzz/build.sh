@@ -28,7 +28,7 @@ srcs() {
 	fuzz_dns)  echo src/dns.c ;;
 	fuzz_dhcp) echo src/dhcp.c src/ra.c src/frame.c ;;
 	fuzz_peek) echo src/peek.c ;;
-	fuzz_http1) echo src/http1.c ;;
+	fuzz_http1) echo src/http1.c src/http1body.c ;;
 	fuzz_pg) echo src/pgwire.c src/pgguard.c ;;
 	fuzz_cert) echo src/der.c src/ca.c src/ecfast.c src/trust.c src/peek.c src/log.c ;;
 	fuzz_profile) echo src/profile.c src/policy.c src/http1.c src/log.c ;;

@@ -26,11 +26,7 @@
  * obs-fold, bare CR, whitespace before a colon, a second Host. Lines may
  * end in a bare LF; the rewritten request always uses CR LF.
  *
- * Bodies are never buffered: struct http_body is a byte-driven state
- * machine telling the caller how many of the bytes it holds belong to the
- * current body, so they can be forwarded unchanged and the rest taken as
- * the next message. Chunked framing is checked as it streams (bounded
- * size digits, extensions and trailers; CR LF only), with a sticky error.
+ * Bodies are framed by http1body.c.
  */
 
 #include <string.h>
@@ -346,6 +342,70 @@ static int parse_version(const uint8_t *b)
 	return b[7] == '0' ? 10 : b[7] == '1' ? 11 : -1;
 }
 
+/**
+ * struct framing - what a head's framing fields say (RFC 9112 6)
+ * @cl:           Content-Length, -1 if none
+ * @te:           A Transfer-Encoding field was seen
+ * @ncodings:     Transfer codings listed, over all such fields
+ * @nchunked:     How many of them are "chunked"
+ * @last_chunked: The last one is "chunked"
+ * @close:        Connection: close
+ * @keep_alive:   Connection: keep-alive
+ * @upgrade:      Connection: upgrade
+ */
+struct framing {
+	long long cl;
+	int te;
+	unsigned ncodings, nchunked;
+	int last_chunked, close, keep_alive, upgrade;
+};
+
+/**
+ * framing_field() - Take in a header field if it is a framing one
+ * @h:   The field
+ * @buf: The buffer it points into
+ * @f:   What the fields so far say (@f->cl -1 before the first)
+ * @err: Output: a static reason the head is refused, else unchanged
+ *
+ * Content-Length, Transfer-Encoding and Connection are read the same way
+ * in requests and responses; what they mean is the caller's.
+ *
+ * Return: 1 if @h was one of them, 0 if not
+ */
+static int framing_field(const struct http_hdr *h, const uint8_t *buf,
+			 struct framing *f, const char **err)
+{
+	const uint8_t *n = buf + h->name, *v = buf + h->value;
+	size_t nl = h->name_len, vl = h->value_len, pos = 0, e, el;
+	long long x;
+
+	if (ci_eq(n, nl, "content-length")) {
+		x = parse_cl(v, vl);
+		if (x < 0)
+			*err = "bad Content-Length";
+		else if (f->cl >= 0 && f->cl != x)
+			*err = "conflicting Content-Length";
+		else
+			f->cl = x;
+	} else if (ci_eq(n, nl, "transfer-encoding")) {
+		f->te = 1;
+		while (list_next(v, vl, &pos, &e, &el)) {
+			f->last_chunked = ci_eq(v + e, el, "chunked");
+			f->nchunked += (unsigned)f->last_chunked;
+			f->ncodings++;
+		}
+	} else if (ci_eq(n, nl, "connection")) {
+		while (list_next(v, vl, &pos, &e, &el)) {
+			f->close |= ci_eq(v + e, el, "close");
+			f->keep_alive |= ci_eq(v + e, el, "keep-alive");
+			f->upgrade |= ci_eq(v + e, el, "upgrade");
+		}
+	} else {
+		return 0;
+	}
+	return 1;
+}
+
 /* ----------------------------------------------------------------------
  * Requests
  */
@@ -437,42 +497,27 @@ static const char *req_line(const uint8_t *buf, size_t n, struct http_req *r)
  */
 static const char *req_fields(const uint8_t *buf, struct http_req *r)
 {
-	int have_host = 0, te = 0, te_bad = 0, conn_close = 0, ka = 0, cu = 0;
-	int have_upgrade = 0, h2c = 0;
+	struct framing f = { .cl = -1 };
+	int have_host = 0, have_upgrade = 0, h2c = 0;
+	const char *err = NULL;
 	unsigned i;
 
 	for (i = 0; i < r->nhdr; i++) {
 		const struct http_hdr *h = &r->hdr[i];
 		const uint8_t *n = buf + h->name, *v = buf + h->value;
 		size_t nl = h->name_len, vl = h->value_len, pos = 0, e, el;
-		long long cl;
 
-		if (ci_eq(n, nl, "host")) {
+		if (framing_field(h, buf, &f, &err)) {
+			r->content_length = f.cl;
+			r->chunked = f.ncodings > 0;
+			if (err)
+				return err;
+		} else if (ci_eq(n, nl, "host")) {
 			if (have_host)
 				return "duplicate Host";
 			have_host = 1;
 			if (parse_authority(v, vl, r->host, &r->host_port))
 				return "bad Host";
-		} else if (ci_eq(n, nl, "content-length")) {
-			cl = parse_cl(v, vl);
-			if (cl < 0)
-				return "bad Content-Length";
-			if (r->content_length >= 0 && r->content_length != cl)
-				return "conflicting Content-Length";
-			r->content_length = cl;
-		} else if (ci_eq(n, nl, "transfer-encoding")) {
-			te = 1;
-			while (list_next(v, vl, &pos, &e, &el)) {
-				if (!ci_eq(v + e, el, "chunked") || r->chunked)
-					te_bad = 1;
-				r->chunked = 1;
-			}
-		} else if (ci_eq(n, nl, "connection")) {
-			while (list_next(v, vl, &pos, &e, &el)) {
-				conn_close |= ci_eq(v + e, el, "close");
-				ka |= ci_eq(v + e, el, "keep-alive");
-				cu |= ci_eq(v + e, el, "upgrade");
-			}
 		} else if (ci_eq(n, nl, "upgrade")) {
 			have_upgrade = 1;
 			while (list_next(v, vl, &pos, &e, &el))
@@ -496,19 +541,21 @@ static const char *req_fields(const uint8_t *buf, struct http_req *r)
 			return "Host does not match target";
 	}
 
-	if (te) {
+	if (f.te) {
 		if (r->version == 10)
 			return "Transfer-Encoding in HTTP/1.0";
-		if (r->content_length >= 0)
+		if (f.cl >= 0)
 			return "Content-Length with Transfer-Encoding";
-		if (te_bad || !r->chunked)
+		/* a lone "chunked", nothing else */
+		if (f.ncodings != 1 || f.nchunked != 1)
 			return "unsupported Transfer-Encoding";
 	}
 
-	r->keep_alive = r->version == 11 ? !conn_close : (ka && !conn_close);
+	r->keep_alive = r->version == 11 ? !f.close :
+					   (f.keep_alive && !f.close);
 	/* RFC 9110 10.1.1: 100-continue from HTTP/1.0 is ignored */
 	r->expect_continue &= r->version == 11;
-	r->upgrade = r->version == 11 && cu && have_upgrade;
+	r->upgrade = r->version == 11 && f.upgrade && have_upgrade;
 	r->upgrade_h2c = r->upgrade && h2c;
 	return NULL;
 }
@@ -611,47 +658,25 @@ static const char *resp_line(const uint8_t *buf, size_t n,
 static const char *resp_fields(const uint8_t *buf, const struct http_req *req,
 			       struct http_resp *s)
 {
-	int te = 0, nchunked = 0, last_chunked = 0, conn_close = 0, ka = 0;
-	long long cl = -1;
+	struct framing f = { .cl = -1 };
+	const char *err = NULL;
 	unsigned i;
 
-	for (i = 0; i < s->nhdr; i++) {
-		const struct http_hdr *h = &s->hdr[i];
-		const uint8_t *n = buf + h->name, *v = buf + h->value;
-		size_t nl = h->name_len, vl = h->value_len, pos = 0, e, el;
-		long long x;
+	for (i = 0; i < s->nhdr; i++)
+		if (framing_field(&s->hdr[i], buf, &f, &err) && err)
+			return err;
 
-		if (ci_eq(n, nl, "content-length")) {
-			x = parse_cl(v, vl);
-			if (x < 0)
-				return "bad Content-Length";
-			if (cl >= 0 && cl != x)
-				return "conflicting Content-Length";
-			cl = x;
-		} else if (ci_eq(n, nl, "transfer-encoding")) {
-			te = 1;
-			while (list_next(v, vl, &pos, &e, &el)) {
-				last_chunked = ci_eq(v + e, el, "chunked");
-				nchunked += last_chunked;
-			}
-		} else if (ci_eq(n, nl, "connection")) {
-			while (list_next(v, vl, &pos, &e, &el)) {
-				conn_close |= ci_eq(v + e, el, "close");
-				ka |= ci_eq(v + e, el, "keep-alive");
-			}
-		}
-	}
-
-	if (te) {
+	if (f.te) {
 		if (s->version == 10)
 			return "Transfer-Encoding in HTTP/1.0";
-		if (cl >= 0)
+		if (f.cl >= 0)
 			return "Content-Length with Transfer-Encoding";
-		if (nchunked > 1 || (nchunked && !last_chunked))
+		if (f.nchunked > 1 || (f.nchunked && !f.last_chunked))
 			return "chunked is not the final coding";
 	}
 
-	s->keep_alive = s->version == 11 ? !conn_close : (ka && !conn_close);
+	s->keep_alive = s->version == 11 ? !f.close :
+					   (f.keep_alive && !f.close);
 	if (req && !req->keep_alive)
 		s->keep_alive = 0;
 
@@ -674,13 +699,13 @@ static const char *resp_fields(const uint8_t *buf, const struct http_req *req,
 		s->no_body = 1;
 		return NULL;
 	}
-	if (te) {
-		if (last_chunked)
+	if (f.te) {
+		if (f.last_chunked)
 			s->chunked = 1;
 		else
 			s->until_close = 1;
-	} else if (cl >= 0) {
-		s->content_length = cl;
+	} else if (f.cl >= 0) {
+		s->content_length = f.cl;
 	} else {
 		s->until_close = 1;
 	}
@@ -903,275 +928,6 @@ int http_find_token(const struct http_req *r, const uint8_t *buf,
 	if (!nl || !buf || nl > r->head_len)
 		return 0;
 	return memmem(buf, r->head_len, needle, nl) != NULL;
-}
-
-/* ----------------------------------------------------------------------
- * Body framing
- */
-
-enum { BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_CLOSE };
-
-enum {
-	CH_SIZE,      /* chunk-size digits */
-	CH_SIZE_WS,   /* BWS after the size: only before ';' */
-	CH_EXT,       /* chunk-ext, up to CR */
-	CH_SIZE_LF,   /* LF ending the chunk-size line */
-	CH_DATA,      /* chunk-data */
-	CH_DATA_CR,   /* CR after chunk-data */
-	CH_DATA_LF,   /* LF after chunk-data */
-	CH_TRL_START, /* start of a trailer line, or CR of the last CRLF */
-	CH_TRL_NAME,  /* trailer field name */
-	CH_TRL_VALUE, /* trailer field value, up to CR */
-	CH_TRL_LF,    /* LF ending a trailer line */
-	CH_END_LF,    /* LF of the last CRLF */
-};
-
-/**
- * http_body_init() - Start framing a message body
- * @b:              State
- * @content_length: Body length, -1 if none
- * @chunked:        Chunked transfer coding (wins over the rest)
- * @until_close:    The body runs until the connection closes
- *
- * With neither, the body is empty (a request without framing headers, a
- * response without a body).
- */
-void http_body_init(struct http_body *b, long long content_length,
-		    int chunked, int until_close)
-{
-	memset(b, 0, sizeof(*b));
-	b->state = CH_SIZE;
-	if (chunked) {
-		b->mode = BODY_CHUNKED;
-	} else if (until_close) {
-		b->mode = BODY_CLOSE;
-	} else if (content_length > 0) {
-		b->mode = BODY_LENGTH;
-		b->left = (unsigned long long)content_length;
-	} else {
-		b->mode = BODY_NONE;
-		b->done = 1;
-	}
-}
-
-/**
- * chunked_feed() - Run the chunked decoder over some bytes
- * @b:   State, in BODY_CHUNKED mode
- * @p:   Bytes
- * @len: Their count
- * Return: bytes consumed: all of them, or fewer if the body ended or a bad
- * byte was met (@b->error set, the bad byte not counted)
- */
-static size_t chunked_feed(struct http_body *b, const uint8_t *p, size_t len)
-{
-	size_t i = 0, n;
-
-#define CH_FAIL(why)                                                           \
-	do {                                                                   \
-		b->error = (why);                                              \
-		return i;                                                      \
-	} while (0)
-
-	while (i < len && !b->done) {
-		uint8_t c = p[i];
-		int x;
-
-		if (b->state >= CH_TRL_START && ++b->trailer > HTTP_TRAILER_MAX)
-			CH_FAIL("trailer section too long");
-
-		switch (b->state) {
-		case CH_SIZE:
-			x = ch_hexval(c);
-			if (x >= 0) {
-				if (b->count == HTTP_CHUNK_DIGITS)
-					CH_FAIL("chunk size too long");
-				b->size = b->size << 4 | (unsigned)x;
-				b->count++;
-				break;
-			}
-			if (!b->count)
-				CH_FAIL("bad chunk size");
-			b->count = 0;
-			if (c == ' ' || c == '\t')
-				b->state = CH_SIZE_WS;
-			else if (c == ';')
-				b->state = CH_EXT;
-			else if (c == '\r')
-				b->state = CH_SIZE_LF;
-			else
-				CH_FAIL("bad chunk size");
-			break;
-		case CH_SIZE_WS:
-			if (++b->count > HTTP_CHUNK_EXT_MAX)
-				CH_FAIL("chunk extension too long");
-			if (c == ';')
-				b->state = CH_EXT;
-			else if (c != ' ' && c != '\t')
-				CH_FAIL("bad chunk size");
-			break;
-		case CH_EXT:
-			if (c == '\r') {
-				b->state = CH_SIZE_LF;
-				break;
-			}
-			if (!ch_vbyte(c))
-				CH_FAIL("bad chunk extension");
-			if (++b->count > HTTP_CHUNK_EXT_MAX)
-				CH_FAIL("chunk extension too long");
-			break;
-		case CH_SIZE_LF:
-			if (c != '\n')
-				CH_FAIL("bad chunk size line end");
-			b->count = 0;
-			if (b->size) {
-				b->left = b->size;
-				b->size = 0;
-				b->state = CH_DATA;
-			} else {
-				b->state = CH_TRL_START;
-			}
-			break;
-		case CH_DATA:
-			n = len - i < b->left ? len - i : (size_t)b->left;
-			b->left -= n;
-			i += n;
-			if (!b->left)
-				b->state = CH_DATA_CR;
-			continue;
-		case CH_DATA_CR:
-			if (c != '\r')
-				CH_FAIL("no CRLF after chunk data");
-			b->state = CH_DATA_LF;
-			break;
-		case CH_DATA_LF:
-			if (c != '\n')
-				CH_FAIL("no CRLF after chunk data");
-			b->state = CH_SIZE;
-			break;
-		case CH_TRL_START:
-			if (c == '\r')
-				b->state = CH_END_LF;
-			else if (ch_tchar(c))
-				b->state = CH_TRL_NAME;
-			else
-				CH_FAIL("bad trailer");
-			break;
-		case CH_TRL_NAME:
-			if (c == ':')
-				b->state = CH_TRL_VALUE;
-			else if (!ch_tchar(c))
-				CH_FAIL("bad trailer");
-			break;
-		case CH_TRL_VALUE:
-			if (c == '\r')
-				b->state = CH_TRL_LF;
-			else if (!ch_vbyte(c))
-				CH_FAIL("bad trailer");
-			break;
-		case CH_TRL_LF:
-			if (c != '\n')
-				CH_FAIL("bad trailer line end");
-			b->state = CH_TRL_START;
-			break;
-		case CH_END_LF:
-			if (c != '\n')
-				CH_FAIL("bad chunked body end");
-			b->done = 1;
-			break;
-		default:
-			CH_FAIL("bad chunked state");
-		}
-		i++;
-	}
-	return i;
-#undef CH_FAIL
-}
-
-/**
- * http_body_feed() - Delimit the current message body in some bytes
- * @b:    State from http_body_init()
- * @p:    Bytes received after what was fed before
- * @len:  Their count
- * @done: Output: 1 if the body has ended (at once for an empty body)
- *
- * The caller forwards the first (return value) bytes unchanged as body;
- * once @done, the bytes after them start the next message. A body running
- * until close never ends here: the caller ends it at EOF. On bad chunked
- * framing @b->error is set, stays set, and no later byte is accepted; the
- * caller tears the connection down.
- *
- * Return: how many of the @len bytes belong to the body
- */
-size_t http_body_feed(struct http_body *b, const uint8_t *p, size_t len,
-		      int *done)
-{
-	size_t n = 0;
-
-	if (!p)
-		len = 0;
-	if (!b->error && !b->done) {
-		switch (b->mode) {
-		case BODY_CLOSE:
-			n = len;
-			break;
-		case BODY_LENGTH:
-			n = len < b->left ? len : (size_t)b->left;
-			b->left -= n;
-			if (!b->left)
-				b->done = 1;
-			break;
-		case BODY_CHUNKED:
-			n = chunked_feed(b, p, len);
-			break;
-		default:
-			b->done = 1;
-		}
-	}
-	*done = b->done;
-	return n;
-}
-
-/**
- * http_body_next() - http_body_feed(), one run of payload or framing
- * @b:       State from http_body_init()
- * @p:       Bytes received after what was fed before
- * @len:     Their count
- * @done:    Output: 1 if the body has ended
- * @payload: Output: 1 if the bytes taken are payload (chunk data, or any
- *           body byte but chunked framing), 0 if they are chunked framing
- *           (sizes, extensions, line ends, trailers)
- *
- * For a caller that must see the payload as one stream (a search for a
- * string across chunks), in runs it can tell apart; bytes are judged
- * exactly as http_body_feed() judges them.
- *
- * Return: how many of the @len bytes were taken (all payload or all
- *         framing); 0 when the body is done, on error, or for @len 0
- */
-size_t http_body_next(struct http_body *b, const uint8_t *p, size_t len,
-		      int *done, int *payload)
-{
-	size_t n = 0;
-
-	*payload = 1;
-	if (b->mode != BODY_CHUNKED || b->error || b->done || !p || !len)
-		return http_body_feed(b, p, len, done);
-	if (b->state == CH_DATA) {
-		n = len < b->left ? len : (size_t)b->left;
-		b->left -= n;
-		if (!b->left)
-			b->state = CH_DATA_CR;
-		*done = 0;
-		return n;
-	}
-	*payload = 0;
-	while (n < len && b->state != CH_DATA && !b->done && !b->error) {
-		if (!chunked_feed(b, p + n, 1))
-			break;
-		n++;
-	}
-	*done = b->done;
-	return n;
 }
 
 /* ----------------------------------------------------------------------
