@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * chars.h - the character classes of the text protocols we parse (HTTP/1,
- * host names), once.
+ * host names, authorities), once.
  *
  * ASCII only, whatever the locale: <ctype.h> would follow setlocale() and
  * take a negative char as undefined behaviour.  Static inline: they run
@@ -91,6 +91,61 @@ static inline int ch_labels_ok(const char *s, size_t n)
 		lab++;
 	}
 	return 1;
+}
+
+/**
+ * ch_authority() - Split "host[:port]" or "[v6][:port]"
+ * @s:    Bytes
+ * @n:    Their count
+ * @h:    Output: the host, brackets removed
+ * @hl:   Output: its length
+ * @port: Output: the port, 0 if none (set only on success)
+ *
+ * Checks the brackets (an IPv6 literal holds a ':') and the port (1 to 5
+ * digits, 1..65535); what the host may be is the caller's.
+ *
+ * Return: 0, or -1 if invalid
+ */
+static inline int ch_authority(const uint8_t *s, size_t n, const uint8_t **h,
+			       size_t *hl, uint16_t *port)
+{
+	const uint8_t *p;
+	uint32_t v = 0;
+	size_t i, pl;
+
+	*port = 0;
+	if (!n)
+		return -1;
+	if (s[0] == '[') {
+		p = memchr(s, ']', n);
+		if (!p)
+			return -1;
+		*h = s + 1;
+		*hl = (size_t)(p - *h);
+		if (!*hl || !memchr(*h, ':', *hl))
+			return -1;
+		p++;
+	} else {
+		p = memchr(s, ':', n);
+		if (!p)
+			p = s + n;
+		*h = s;
+		*hl = (size_t)(p - s);
+	}
+	if (p == s + n)
+		return 0;
+	pl = (size_t)(s + n - p);
+	if (*p != ':' || pl < 2 || pl > 6)
+		return -1;
+	for (i = 1; i < pl; i++) {
+		if (!ch_digit(p[i]))
+			return -1;
+		v = v * 10 + (uint32_t)(p[i] - '0');
+	}
+	if (v == 0 || v > 65535)
+		return -1;
+	*port = (uint16_t)v;
+	return 0;
 }
 
 #endif

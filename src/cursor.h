@@ -38,10 +38,7 @@ struct cursor {
 
 static inline void cur_init(struct cursor *c, const uint8_t *p, size_t len)
 {
-	c->p = p;
-	c->len = p ? len : 0;
-	c->off = 0;
-	c->err = 0;
+	*c = (struct cursor){ .p = p, .len = p ? len : 0 };
 }
 
 /* Bytes left to read (0 once the error is set). */
@@ -112,10 +109,7 @@ struct wcursor {
 
 static inline void wcur_init(struct wcursor *w, uint8_t *p, size_t len)
 {
-	w->p = p;
-	w->len = p ? len : 0;
-	w->off = 0;
-	w->err = 0;
+	*w = (struct wcursor){ .p = p, .len = p ? len : 0 };
 }
 
 /* Room left (0 once the error is set). */

@@ -211,6 +211,29 @@ static int head_scan(const uint8_t *buf, size_t len, size_t max_head,
 }
 
 /**
+ * head_verdict() - The result of parsing a head, from its checks
+ * @res:      head_scan()'s result
+ * @err:      Why it is refused (head_scan()'s, or the checks' after
+ *            HTTP_DONE), or NULL
+ * @head_len: Its length (on HTTP_DONE)
+ * @error:    Output: @err, on HTTP_BAD
+ * @out_len:  Output: @head_len on HTTP_DONE, else 0 (unless HTTP_BAD)
+ * Return: HTTP_DONE, HTTP_NEED_MORE or HTTP_BAD
+ */
+static int head_verdict(int res, const char *err, size_t head_len,
+			const char **error, size_t *out_len)
+{
+	if (res == HTTP_DONE && err)
+		res = HTTP_BAD;
+	if (res == HTTP_BAD) {
+		*error = err;
+		return HTTP_BAD;
+	}
+	*out_len = res == HTTP_DONE ? head_len : 0;
+	return res;
+}
+
+/**
  * http_hdr_find() - First header field of a given name
  * @h:    Fields
  * @n:    Their count
@@ -265,69 +288,34 @@ static long long parse_cl(const uint8_t *v, size_t n)
 static int parse_authority(const uint8_t *s, size_t n, char *host,
 			   uint16_t *port)
 {
-	size_t hs = 0, hl, i, lab = 0;
-	const uint8_t *p;
-	uint32_t v = 0;
+	const uint8_t *h;
+	size_t hl, i;
 
-	*port = 0;
 	host[0] = '\0';
-	if (!n)
+	if (ch_authority(s, n, &h, &hl, port))
 		return -1;
 	if (s[0] == '[') {
-		p = memchr(s, ']', n);
-		if (!p)
-			return -1;
-		hs = 1;
-		hl = (size_t)(p - s) - 1;
-		if (!hl || hl > 45 || !memchr(s + 1, ':', hl))
-			return -1;
-		for (i = 1; i <= hl; i++)
-			if (ch_hexval(s[i]) < 0 && s[i] != ':' && s[i] != '.')
-				return -1;
-		p++;
+		for (i = 0; i < hl; i++)
+			if (ch_hexval(h[i]) < 0 && h[i] != ':' && h[i] != '.')
+				break;
+		if (hl > 45 || i < hl)
+			goto bad;
 	} else {
-		p = memchr(s, ':', n);
-		if (!p)
-			p = s + n;
-		hl = (size_t)(p - s);
-		if (hl && s[hl - 1] == '.')
+		if (hl && h[hl - 1] == '.')
 			hl--;
 		if (!hl || hl > 253)
-			return -1;
-		for (i = 0; i <= hl; i++) {
-			if (i == hl || s[i] == '.') {
-				if (!lab || lab > 63)
-					return -1;
-				lab = 0;
-				continue;
-			}
-			if (!ch_digit(s[i]) && !(ch_lower(s[i]) >= 'a' &&
-						 ch_lower(s[i]) <= 'z') &&
-			    s[i] != '-' && s[i] != '_')
-				return -1;
-			lab++;
-		}
+			goto bad;
 	}
-
-	if (p < s + n) {
-		size_t pl = (size_t)(s + n - p);
-
-		if (*p != ':' || pl < 2 || pl > 6)
-			return -1;
-		for (i = 1; i < pl; i++) {
-			if (!ch_digit(p[i]))
-				return -1;
-			v = v * 10 + (uint32_t)(p[i] - '0');
-		}
-		if (v == 0 || v > 65535)
-			return -1;
-		*port = (uint16_t)v;
-	}
-
 	for (i = 0; i < hl; i++)
-		host[i] = (char)ch_lower(s[hs + i]);
+		host[i] = (char)ch_lower(h[i]);
 	host[hl] = '\0';
+	if (s[0] != '[' && !ch_labels_ok(host, hl))
+		goto bad;
 	return 0;
+bad:
+	host[0] = '\0';
+	*port = 0;
+	return -1;
 }
 
 /**
@@ -595,19 +583,9 @@ int http_req_parse(const uint8_t *buf, size_t len, size_t max_head,
 
 	res = head_scan(buf, len, max_head, &line1, r->hdr, &r->nhdr,
 			&head_len, &err);
-	if (res == HTTP_DONE) {
-		err = req_line(buf, line1, r);
-		if (!err)
-			err = req_fields(buf, r);
-		if (err)
-			res = HTTP_BAD;
-	}
-	if (res == HTTP_BAD) {
-		r->error = err;
-		return HTTP_BAD;
-	}
-	r->head_len = res == HTTP_DONE ? head_len : 0;
-	return res;
+	if (res == HTTP_DONE && !(err = req_line(buf, line1, r)))
+		err = req_fields(buf, r);
+	return head_verdict(res, err, head_len, &r->error, &r->head_len);
 }
 
 /* ----------------------------------------------------------------------
@@ -744,19 +722,9 @@ int http_resp_parse(const uint8_t *buf, size_t len, size_t max_head,
 
 	res = head_scan(buf, len, max_head, &line1, s->hdr, &s->nhdr,
 			&head_len, &err);
-	if (res == HTTP_DONE) {
-		err = resp_line(buf, line1, s);
-		if (!err)
-			err = resp_fields(buf, req, s);
-		if (err)
-			res = HTTP_BAD;
-	}
-	if (res == HTTP_BAD) {
-		s->error = err;
-		return HTTP_BAD;
-	}
-	s->head_len = res == HTTP_DONE ? head_len : 0;
-	return res;
+	if (res == HTTP_DONE && !(err = resp_line(buf, line1, s)))
+		err = resp_fields(buf, req, s);
+	return head_verdict(res, err, head_len, &s->error, &s->head_len);
 }
 
 /**

@@ -65,6 +65,111 @@ void http_body_init(struct http_body *b, long long content_length,
 	}
 }
 
+/* The chunk-size line: digits, optional BWS, extensions, up to CR */
+static const char *size_line(struct http_body *b, uint8_t c)
+{
+	int x = ch_hexval(c);
+
+	if (b->state == CH_SIZE && x >= 0) {
+		if (b->count == HTTP_CHUNK_DIGITS)
+			return "chunk size too long";
+		b->size = b->size << 4 | (unsigned)x;
+		b->count++;
+		return NULL;
+	}
+	if (b->state == CH_SIZE) {
+		if (!b->count)
+			return "bad chunk size";
+		b->count = 0;
+		if (c == ' ' || c == '\t')
+			b->state = CH_SIZE_WS;
+		else if (c == ';')
+			b->state = CH_EXT;
+		else if (c == '\r')
+			b->state = CH_SIZE_LF;
+		else
+			return "bad chunk size";
+		return NULL;
+	}
+	if (b->state == CH_SIZE_WS) {
+		if (++b->count > HTTP_CHUNK_EXT_MAX)
+			return "chunk extension too long";
+		if (c == ';')
+			b->state = CH_EXT;
+		else if (c != ' ' && c != '\t')
+			return "bad chunk size";
+		return NULL;
+	}
+	if (c == '\r') {                /* CH_EXT */
+		b->state = CH_SIZE_LF;
+		return NULL;
+	}
+	if (!ch_vbyte(c))
+		return "bad chunk extension";
+	if (++b->count > HTTP_CHUNK_EXT_MAX)
+		return "chunk extension too long";
+	return NULL;
+}
+
+/* A trailer line: a field name, ':', a value up to CR; or the final CR */
+static const char *trailer_byte(struct http_body *b, uint8_t c)
+{
+	int st = b->state;
+
+	if (st == CH_TRL_START && c == '\r')
+		b->state = CH_END_LF;
+	else if (st == CH_TRL_START && ch_tchar(c))
+		b->state = CH_TRL_NAME;
+	else if (st == CH_TRL_NAME && c == ':')
+		b->state = CH_TRL_VALUE;
+	else if (st == CH_TRL_VALUE && c == '\r')
+		b->state = CH_TRL_LF;
+	else if (!(st == CH_TRL_NAME && ch_tchar(c)) &&
+		 !(st == CH_TRL_VALUE && ch_vbyte(c)))
+		return "bad trailer";
+	return NULL;
+}
+
+/* The states that take one given byte: which, and what else is refused as */
+static const struct {
+	uint8_t byte;
+	const char *err;
+} fixed[] = {
+	[CH_SIZE_LF] = { '\n', "bad chunk size line end" },
+	[CH_DATA_CR] = { '\r', "no CRLF after chunk data" },
+	[CH_DATA_LF] = { '\n', "no CRLF after chunk data" },
+	[CH_TRL_LF] = { '\n', "bad trailer line end" },
+	[CH_END_LF] = { '\n', "bad chunked body end" },
+};
+
+/* One byte of framing (not chunk data). Return: NULL, or why it is bad */
+static const char *chunk_byte(struct http_body *b, uint8_t c)
+{
+	int st = b->state;
+
+	if (st <= CH_EXT)
+		return size_line(b, c);
+	if (st >= CH_TRL_START && st <= CH_TRL_VALUE)
+		return trailer_byte(b, c);
+	if (st >= (int)(sizeof(fixed) / sizeof(fixed[0])) || !fixed[st].err)
+		return "bad chunked state";
+	if (c != fixed[st].byte)
+		return fixed[st].err;
+	if (st == CH_SIZE_LF) {
+		b->count = 0;
+		b->left = b->size;
+		b->size = 0;
+		b->state = b->left ? CH_DATA : CH_TRL_START;
+	} else if (st == CH_END_LF) {
+		b->done = 1;
+	} else {
+		/* CR LF after the data, then the next size; a trailer line */
+		b->state = st == CH_DATA_CR ? CH_DATA_LF :
+			   st == CH_DATA_LF ? CH_SIZE : CH_TRL_START;
+	}
+	return NULL;
+}
+
 /**
  * chunked_feed() - Run the chunked decoder over some bytes
  * @b:   State, in BODY_CHUNKED mode
@@ -77,125 +182,28 @@ static size_t chunked_feed(struct http_body *b, const uint8_t *p, size_t len)
 {
 	size_t i = 0, n;
 
-#define CH_FAIL(why)                                                           \
-	do {                                                                   \
-		b->error = (why);                                              \
-		return i;                                                      \
-	} while (0)
-
 	while (i < len && !b->done) {
-		uint8_t c = p[i];
-		int x;
+		const char *err;
 
-		if (b->state >= CH_TRL_START && ++b->trailer > HTTP_TRAILER_MAX)
-			CH_FAIL("trailer section too long");
-
-		switch (b->state) {
-		case CH_SIZE:
-			x = ch_hexval(c);
-			if (x >= 0) {
-				if (b->count == HTTP_CHUNK_DIGITS)
-					CH_FAIL("chunk size too long");
-				b->size = b->size << 4 | (unsigned)x;
-				b->count++;
-				break;
-			}
-			if (!b->count)
-				CH_FAIL("bad chunk size");
-			b->count = 0;
-			if (c == ' ' || c == '\t')
-				b->state = CH_SIZE_WS;
-			else if (c == ';')
-				b->state = CH_EXT;
-			else if (c == '\r')
-				b->state = CH_SIZE_LF;
-			else
-				CH_FAIL("bad chunk size");
-			break;
-		case CH_SIZE_WS:
-			if (++b->count > HTTP_CHUNK_EXT_MAX)
-				CH_FAIL("chunk extension too long");
-			if (c == ';')
-				b->state = CH_EXT;
-			else if (c != ' ' && c != '\t')
-				CH_FAIL("bad chunk size");
-			break;
-		case CH_EXT:
-			if (c == '\r') {
-				b->state = CH_SIZE_LF;
-				break;
-			}
-			if (!ch_vbyte(c))
-				CH_FAIL("bad chunk extension");
-			if (++b->count > HTTP_CHUNK_EXT_MAX)
-				CH_FAIL("chunk extension too long");
-			break;
-		case CH_SIZE_LF:
-			if (c != '\n')
-				CH_FAIL("bad chunk size line end");
-			b->count = 0;
-			if (b->size) {
-				b->left = b->size;
-				b->size = 0;
-				b->state = CH_DATA;
-			} else {
-				b->state = CH_TRL_START;
-			}
-			break;
-		case CH_DATA:
+		if (b->state == CH_DATA) {
 			n = len - i < b->left ? len - i : (size_t)b->left;
 			b->left -= n;
 			i += n;
 			if (!b->left)
 				b->state = CH_DATA_CR;
 			continue;
-		case CH_DATA_CR:
-			if (c != '\r')
-				CH_FAIL("no CRLF after chunk data");
-			b->state = CH_DATA_LF;
-			break;
-		case CH_DATA_LF:
-			if (c != '\n')
-				CH_FAIL("no CRLF after chunk data");
-			b->state = CH_SIZE;
-			break;
-		case CH_TRL_START:
-			if (c == '\r')
-				b->state = CH_END_LF;
-			else if (ch_tchar(c))
-				b->state = CH_TRL_NAME;
-			else
-				CH_FAIL("bad trailer");
-			break;
-		case CH_TRL_NAME:
-			if (c == ':')
-				b->state = CH_TRL_VALUE;
-			else if (!ch_tchar(c))
-				CH_FAIL("bad trailer");
-			break;
-		case CH_TRL_VALUE:
-			if (c == '\r')
-				b->state = CH_TRL_LF;
-			else if (!ch_vbyte(c))
-				CH_FAIL("bad trailer");
-			break;
-		case CH_TRL_LF:
-			if (c != '\n')
-				CH_FAIL("bad trailer line end");
-			b->state = CH_TRL_START;
-			break;
-		case CH_END_LF:
-			if (c != '\n')
-				CH_FAIL("bad chunked body end");
-			b->done = 1;
-			break;
-		default:
-			CH_FAIL("bad chunked state");
+		}
+		if (b->state >= CH_TRL_START && ++b->trailer > HTTP_TRAILER_MAX)
+			err = "trailer section too long";
+		else
+			err = chunk_byte(b, p[i]);
+		if (err) {
+			b->error = err;
+			return i;
 		}
 		i++;
 	}
 	return i;
-#undef CH_FAIL
 }
 
 /**

@@ -188,14 +188,22 @@ static void usage(FILE *f, int code)
 	exit(code);
 }
 
-static int parse_mtu(const char *s)
+/* A decimal option value from @lo to @hi, else -1 (every range is >= 0) */
+static long num_arg(const char *s, long lo, long hi)
 {
 	char *end;
 	long v;
 
 	errno = 0;
 	v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < ISLO_MTU_MIN || v > ISLO_MTU_MAX)
+	return errno || *end || v < lo || v > hi ? -1 : v;
+}
+
+static int parse_mtu(const char *s)
+{
+	long v = *s ? num_arg(s, ISLO_MTU_MIN, ISLO_MTU_MAX) : -1;
+
+	if (v < 0)
 		die("--mtu: '%s' is not a number from %d to %d", s,
 		    ISLO_MTU_MIN, ISLO_MTU_MAX);
 	return (int)v;
@@ -235,8 +243,34 @@ static void cli_free(struct cli *c)
 	c->path = c->name = NULL;
 }
 
+/* Where the options that only name something (a path, an address, an
+ * id) keep it; NULL for the others. */
+static const char **name_opt(struct cli *c, int opt)
+{
+	const char **const dst[] = {
+		[OPT_PROFILES_DIR - OPT_PROFILE] = &c->profiles_dir,
+		[OPT_AUDIT - OPT_PROFILE] = &c->o.audit_path,
+		[OPT_DNS - OPT_PROFILE] = &c->o.dns_upstream,
+		[OPT_CA_DIR - OPT_PROFILE] = &c->o.ca_dir,
+		[OPT_UPSTREAM_CA - OPT_PROFILE] = &c->o.upstream_ca,
+		[OPT_TAP - OPT_PROFILE] = &c->tap,
+		[OPT_NETNS - OPT_PROFILE] = &c->netns,
+		[OPT_SOCKET - OPT_PROFILE] = &c->socket_path,
+		[OPT_CONTROL - OPT_PROFILE] = &c->control,
+		[OPT_METRICS - OPT_PROFILE] = &c->metrics,
+		[OPT_ID - OPT_PROFILE] = &c->id,
+		[OPT_QEMU_SOCKET - OPT_PROFILE] = &c->qemu_socket,
+	};
+
+	if (opt < OPT_PROFILE || opt - OPT_PROFILE >= (int)(sizeof(dst) /
+							    sizeof(dst[0])))
+		return NULL;
+	return dst[opt - OPT_PROFILE];
+}
+
 static int parse_run_opts(struct cli *c, int argc, char **argv)
 {
+	const char **name;
 	int opt;
 
 	c->o.mtu = ISLO_MTU_DEFAULT;
@@ -244,6 +278,11 @@ static int parse_run_opts(struct cli *c, int argc, char **argv)
 	optind = 1;
 	/* '+': stop at the first non-option, so CMD's own options are its */
 	while ((opt = getopt_long(argc, argv, "+g:vq", run_opts_long, NULL)) != -1) {
+		name = name_opt(c, opt);
+		if (name) {
+			*name = optarg;
+			continue;
+		}
 		switch (opt) {
 		case 'g':
 		case OPT_PROFILE:
@@ -251,72 +290,24 @@ static int parse_run_opts(struct cli *c, int argc, char **argv)
 				die("--gateway-profile: empty name");
 			c->flag_profile = optarg;
 			break;
-		case OPT_PROFILES_DIR:
-			c->profiles_dir = optarg;
-			break;
-		case OPT_AUDIT:
-			c->o.audit_path = optarg;
-			break;
-		case OPT_DNS:
-			c->o.dns_upstream = optarg;
-			break;
 		case OPT_MTU:
 			c->o.mtu = parse_mtu(optarg);
 			c->mtu_set = 1;
 			break;
-		case OPT_CA_DIR:
-			c->o.ca_dir = optarg;
-			break;
-		case OPT_UPSTREAM_CA:
-			c->o.upstream_ca = optarg;
-			break;
-		case OPT_TAP:
-			c->tap = optarg;
-			break;
-		case OPT_TAP_FD: {
-			char *end;
-			long v;
-
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || *end || v < 0 || v > 65535)
+		case OPT_TAP_FD:
+			c->tap_fd = (int)num_arg(optarg, 0, 65535);
+			if (c->tap_fd < 0)
 				die("--tap-fd: '%s' is not a file descriptor", optarg);
-			c->tap_fd = (int)v;
 			break;
-		}
-		case OPT_NETNS:
-			c->netns = optarg;
-			break;
-		case OPT_MAX_CONN: {
-			char *end;
-			long v;
-
-			errno = 0;
-			v = strtol(optarg, &end, 10);
-			if (errno || *end || v < 1 || v > 1000000)
+		case OPT_MAX_CONN:
+			c->o.max_connections = (int)num_arg(optarg, 1, 1000000);
+			if (c->o.max_connections < 0)
 				die("--max-connections: '%s' is not a number from 1 "
 				    "to 1000000", optarg);
-			c->o.max_connections = (int)v;
 			c->maxconn_set = 1;
-			break;
-		}
-		case OPT_SOCKET:
-			c->socket_path = optarg;
 			break;
 		case OPT_HOST_SERVICES:
 			c->host_services = 1;
-			break;
-		case OPT_CONTROL:
-			c->control = optarg;
-			break;
-		case OPT_METRICS:
-			c->metrics = optarg;
-			break;
-		case OPT_ID:
-			c->id = optarg;
-			break;
-		case OPT_QEMU_SOCKET:
-			c->qemu_socket = optarg;
 			break;
 		case 'v':
 			log_verbosity++;
@@ -424,6 +415,22 @@ static int load_profile(struct cli *c)
 	return load_profile_ex(c, 1);
 }
 
+/* The profile's secrets: loaded at start-up, fail closed. */
+static int load_secrets(struct cli *c)
+{
+	char err[1024];
+
+	if (secrets_load_profile(&c->secrets, c->o.profile, err, sizeof(err)) < 0) {
+		fprintf(stderr, "islo-net: %s\n", err);
+		return -1;
+	}
+	if (c->secrets.n) {
+		c->o.secrets = &c->secrets;
+		secrets_no_core();
+	}
+	return 0;
+}
+
 /**
  * prepare_interception() - Secrets, placeholders and the CA bundle for CMD
  * @c: Command line, profile loaded
@@ -435,14 +442,8 @@ static int prepare_interception(struct cli *c)
 	char err[1024];
 	size_t i;
 
-	if (secrets_load_profile(&c->secrets, c->o.profile, err, sizeof(err)) < 0) {
-		fprintf(stderr, "islo-net: %s\n", err);
+	if (load_secrets(c) < 0)
 		return -1;
-	}
-	if (c->secrets.n) {
-		c->o.secrets = &c->secrets;
-		secrets_no_core();
-	}
 	/* secret files: hidden from CMD (confine_run() adds the rest) */
 	for (i = 0; i < c->secrets.n; i++) {
 		const char *ref = c->secrets.s[i].ref;
@@ -584,22 +585,6 @@ out:
 	if (ns >= 0)
 		close(ns);
 	return fd;
-}
-
-/* Secrets for a VM backend: loaded at start-up, fail closed. */
-static int load_secrets(struct cli *c)
-{
-	char err[1024];
-
-	if (secrets_load_profile(&c->secrets, c->o.profile, err, sizeof(err)) < 0) {
-		fprintf(stderr, "islo-net: %s\n", err);
-		return -1;
-	}
-	if (c->secrets.n) {
-		c->o.secrets = &c->secrets;
-		secrets_no_core();
-	}
-	return 0;
 }
 
 /* islo-net tap / islo-net qemu: serve a VM's link until SIGINT/SIGTERM. */

@@ -486,44 +486,11 @@ static int copy_str(char *dst, size_t size, const uint8_t *src, size_t n)
 static int parse_authority(const uint8_t *s, size_t n, char *host,
 			   size_t hostlen, uint16_t *port)
 {
-	const uint8_t *h = s, *p;
-	size_t hl, i;
-	uint32_t v = 0;
+	const uint8_t *h;
+	size_t hl;
 
-	*port = 0;
-	if (!n)
+	if (ch_authority(s, n, &h, &hl, port))
 		return -1;
-	if (s[0] == '[') {
-		p = memchr(s, ']', n);
-		if (!p)
-			return -1;
-		h = s + 1;
-		hl = (size_t)(p - h);
-		if (!hl || !memchr(h, ':', hl))
-			return -1;
-		p++;
-	} else {
-		p = memchr(s, ':', n);
-		if (!p)
-			p = s + n;
-		hl = (size_t)(p - s);
-	}
-
-	if (p < s + n) {
-		size_t pl = (size_t)(s + n - p);
-
-		if (*p != ':' || pl < 2 || pl > 6)
-			return -1;
-		for (i = 1; i < pl; i++) {
-			if (!ch_digit((char)p[i]))
-				return -1;
-			v = v * 10 + (uint32_t)(p[i] - '0');
-		}
-		if (v == 0 || v > 65535)
-			return -1;
-		*port = (uint16_t)v;
-	}
-
 	if (copy_str(host, hostlen, h, hl))
 		return -1;
 	if (memchr(host, '\0', hl) || host_normalise(host))
