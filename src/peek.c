@@ -30,6 +30,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "bytes.h"
 #include "chars.h"
 #include "peek.h"
 
@@ -149,7 +150,7 @@ static int hs_record(struct hs *h)
 		h->err = HS_MORE;
 		return -1;
 	}
-	rlen = (size_t)b[3] << 8 | b[4];
+	rlen = rd16(b + 3);
 	if (rlen == 0 || rlen > TLS_RECORD_MAX) {
 		h->err = HS_BAD;
 		return -1;

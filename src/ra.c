@@ -147,7 +147,7 @@ int ra_is_solicit(const uint8_t *ip6, size_t len)
 	if (!ip6 || len < IP6_HDR_LEN || (ip6[0] >> 4) != 6 ||
 	    ip6[6] != NH_ICMPV6 || ip6[7] != 255)
 		return 0;
-	plen = (size_t)(ip6[4] << 8 | ip6[5]);
+	plen = rd16(ip6 + 4);
 	if (plen < 8 || plen > len - IP6_HDR_LEN)
 		return 0;
 	src = ip6 + 8;
