@@ -27,14 +27,14 @@
  * The request comes from a hostile guest. Every byte is read through a
  * struct cursor (cursor.h), whose sticky error makes a read past the end
  * return zeroes and fail the parse; the reply is written through a struct
- * wcursor, which never writes past the caller's buffer or DHCP_REPLY_MAX. The options area is
- * parsed strictly: the magic cookie, every option's length inside the
- * message, an END option, the options we interpret exactly once and with
- * their RFC 2132 lengths. Option overload (52) is checked but not followed:
- * options hidden in sname/file are not read, which at worst makes the
- * message look like plain BOOTP, which we ignore. The parameter request
- * list (55) is not honoured: every reply carries the full set, which every
- * client accepts.
+ * wcursor, which never writes past the caller's buffer or DHCP_REPLY_MAX.
+ * The options area is parsed strictly: the magic cookie, every option's
+ * length inside the message, an END option, the options we interpret
+ * exactly once and with their RFC 2132 lengths. Option overload (52) is
+ * checked but not followed: options hidden in sname/file are not read,
+ * which at worst makes the message look like plain BOOTP, which we
+ * ignore. The parameter request list (55) is not honoured: every reply
+ * carries the full set, which every client accepts.
  */
 
 #include <string.h>

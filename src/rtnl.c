@@ -149,8 +149,8 @@ int nl_link_up(struct nl *nl, int ifindex, int mtu)
  * @a:      Output: its bytes
  * Return: their count (4 or 16), or -EINVAL if @addr is not one
  */
-static int nl_new_for(struct nl_req *r, uint16_t type, size_t hdrlen, int family,
-		      const char *addr, unsigned char a[16])
+static int nl_new_for(struct nl_req *r, uint16_t type, size_t hdrlen,
+		      int family, const char *addr, unsigned char a[16])
 {
 	if (inet_pton(family, addr, a) != 1)
 		return -EINVAL;
