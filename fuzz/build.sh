@@ -30,7 +30,7 @@ srcs() {
 	fuzz_dns)  echo src/dns.c ;;
 	fuzz_dhcp) echo src/dhcp.c src/ra.c src/frame.c ;;
 	fuzz_peek) echo src/peek.c ;;
-	fuzz_http1) echo src/http1.c ;;
+	fuzz_http1) echo src/http1.c src/http1body.c ;;
 	fuzz_pg) echo src/pgwire.c src/pgguard.c ;;
 	fuzz_cert) echo src/der.c src/ca.c src/ca_mint.c src/ecfast.c src/trust.c src/fileutil.c src/peek.c src/log.c ;;
 	fuzz_profile) echo src/profile.c src/profile_rule.c src/profile_yaml.c src/profile_check.c src/fileutil.c src/policy.c src/http1.c src/log.c ;;

@@ -1,6 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * bytes.h - big-endian loads and stores, for wire formats.
+ * bytes.h - big-endian (network order) loads and stores at any alignment.
+ *
+ * Byte by byte, so a packet buffer needs no alignment and no cast to a
+ * header struct; the compiler turns each into one load or store and a
+ * byte swap.  The caller has checked that the bytes are there (a bounded
+ * read goes through cursor.h).
  */
 #ifndef ISLO_BYTES_H
 #define ISLO_BYTES_H
@@ -32,4 +37,4 @@ static inline void wr32(uint8_t *p, uint32_t v)
 	p[3] = (uint8_t)v;
 }
 
-#endif /* ISLO_BYTES_H */
+#endif

@@ -15,6 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chars.h"
+#include "grow.h"
+
 struct rd {
 	const char *p;
 	size_t len, off;
@@ -30,17 +33,6 @@ static void ws(struct rd *r)
 	while (r->off < r->len && (r->p[r->off] == ' ' || r->p[r->off] == '\t' ||
 				   r->p[r->off] == '\r'))
 		r->off++;
-}
-
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
 }
 
 /* Append one code point as UTF-8. */
@@ -81,7 +73,7 @@ static int read_u4(struct rd *r, unsigned *v)
 
 	*v = 0;
 	for (i = 0; i < 4; i++) {
-		h = hexval(peek(r));
+		h = ch_hexval(peek(r));
 		if (h < 0)
 			return -1;
 		*v = *v << 4 | (unsigned)h;
@@ -331,23 +323,14 @@ void cb_raw(struct ctlbuf *b, const char *s, size_t n)
 	if (b->oom)
 		return;
 	if (b->cap - b->len < n + 1) {
-		size_t cap = b->cap ? b->cap : 256;
-		char *p;
+		char *p = grow(b->p, &b->cap, b->len + n + 1, 256,
+			       (size_t)1 << 30);
 
-		while (cap - b->len < n + 1) {
-			if (cap > ((size_t)1 << 30)) {
-				b->oom = 1;
-				return;
-			}
-			cap *= 2;
-		}
-		p = realloc(b->p, cap);
 		if (!p) {
 			b->oom = 1;
 			return;
 		}
 		b->p = p;
-		b->cap = cap;
 	}
 	memcpy(b->p + b->len, s, n);
 	b->len += n;

@@ -24,21 +24,23 @@
  *   and a DECLINE (someone answered ARP for guest_ip) cannot be helped by
  *   offering another address we do not have.
  *
- * The request comes from a hostile guest. Every byte is read through
- * struct rd, whose sticky error makes a read past the end return zeroes
- * and fail the parse; the reply is written through struct wr, which never
- * writes past the caller's buffer or DHCP_REPLY_MAX. The options area is
- * parsed strictly: the magic cookie, every option's length inside the
- * message, an END option, the options we interpret exactly once and with
- * their RFC 2132 lengths. Option overload (52) is checked but not followed:
- * options hidden in sname/file are not read, which at worst makes the
- * message look like plain BOOTP, which we ignore. The parameter request
- * list (55) is not honoured: every reply carries the full set, which every
- * client accepts.
+ * The request comes from a hostile guest. Every byte is read through a
+ * struct cursor (cursor.h), whose sticky error makes a read past the end
+ * return zeroes and fail the parse; the reply is written through a struct
+ * wcursor, which never writes past the caller's buffer or DHCP_REPLY_MAX.
+ * The options area is parsed strictly: the magic cookie, every option's
+ * length inside the message, an END option, the options we interpret
+ * exactly once and with their RFC 2132 lengths. Option overload (52) is
+ * checked but not followed: options hidden in sname/file are not read,
+ * which at worst makes the message look like plain BOOTP, which we
+ * ignore. The parameter request list (55) is not honoured: every reply
+ * carries the full set, which every client accepts.
  */
 
 #include <string.h>
 
+#include "bytes.h"
+#include "cursor.h"
 #include "dhcp.h"
 
 #define BOOTREQUEST 1
@@ -69,69 +71,18 @@ static const uint8_t cookie[4] = { 99, 130, 83, 99 };
 static const uint8_t bcast[4] = { 255, 255, 255, 255 };
 static const uint8_t zero4[4];
 
-/* Bounds-checked reader with a sticky error */
-struct rd {
-	const uint8_t *p;
-	size_t len, off;
-	int err;
-};
-
-static uint8_t rd_u8(struct rd *r)
+static void wr_opt(struct wcursor *w, uint8_t code, const void *data, size_t n)
 {
-	if (r->err || r->off >= r->len) {
-		r->err = 1;
-		return 0;
-	}
-	return r->p[r->off++];
+	wcur_u8(w, code);
+	wcur_u8(w, (uint8_t)n);
+	wcur_bytes(w, data, n);
 }
 
-static const uint8_t *rd_bytes(struct rd *r, size_t n)
+static void wr_opt32(struct wcursor *w, uint8_t code, uint32_t v)
 {
-	const uint8_t *b;
+	uint8_t b[4];
 
-	if (r->err || n > r->len - r->off) {
-		r->err = 1;
-		return NULL;
-	}
-	b = r->p + r->off;
-	r->off += n;
-	return b;
-}
-
-/* Bounds-checked writer, same idea */
-struct wr {
-	uint8_t *p;
-	size_t len, off;
-	int err;
-};
-
-static void wr_bytes(struct wr *w, const void *b, size_t n)
-{
-	if (w->err || n > w->len - w->off) {
-		w->err = 1;
-		return;
-	}
-	memcpy(w->p + w->off, b, n);
-	w->off += n;
-}
-
-static void wr_u8(struct wr *w, uint8_t v)
-{
-	wr_bytes(w, &v, 1);
-}
-
-static void wr_opt(struct wr *w, uint8_t code, const void *data, size_t n)
-{
-	wr_u8(w, code);
-	wr_u8(w, (uint8_t)n);
-	wr_bytes(w, data, n);
-}
-
-static void wr_opt32(struct wr *w, uint8_t code, uint32_t v)
-{
-	uint8_t b[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16),
-			 (uint8_t)(v >> 8), (uint8_t)v };
-
+	wr32(b, v);
 	wr_opt(w, code, b, 4);
 }
 
@@ -163,7 +114,7 @@ static int opt_len_ok(uint8_t code, size_t l, const uint8_t *d)
 		return l == 4;
 	case OPT_MAXSIZE:
 		/* RFC 2132 9.10: at least 576 */
-		return l == 2 && (d[0] << 8 | d[1]) >= 576;
+		return l == 2 && rd16(d) >= 576;
 	case OPT_CLIENTID:
 		return l >= 2;           /* RFC 2132 9.14 */
 	case OPT_PARAMS:
@@ -195,12 +146,12 @@ static int opt_bit(uint8_t code)
  * @q: Request, its option fields filled
  * Return: 0 if the area is well formed and ends with END, -1 if not
  */
-static int parse_opts(struct rd *r, struct dhcp_req *q)
+static int parse_opts(struct cursor *r, struct dhcp_req *q)
 {
 	unsigned seen = 0;
 
 	for (;;) {
-		uint8_t code = rd_u8(r), l;
+		uint8_t code = cur_u8(r), l;
 		const uint8_t *d;
 		int bit;
 
@@ -210,8 +161,8 @@ static int parse_opts(struct rd *r, struct dhcp_req *q)
 			continue;
 		if (code == OPT_END)
 			return 0;        /* what follows is padding */
-		l = rd_u8(r);
-		d = rd_bytes(r, l);
+		l = cur_u8(r);
+		d = cur_bytes(r, l);
 		if (!d || !opt_len_ok(code, l, d))
 			return -1;
 		bit = opt_bit(code);
@@ -247,12 +198,13 @@ static int parse_opts(struct rd *r, struct dhcp_req *q)
  */
 static int parse_req(const uint8_t *req, size_t len, struct dhcp_req *q)
 {
-	struct rd r = { req, len, 0, 0 };
+	struct cursor r;
 	const uint8_t *h, *ck;
 
 	memset(q, 0, sizeof(*q));
-	h = rd_bytes(&r, DHCP_HDR_LEN);
-	ck = rd_bytes(&r, sizeof(cookie));
+	cur_init(&r, req, len);
+	h = cur_bytes(&r, DHCP_HDR_LEN);
+	ck = cur_bytes(&r, sizeof(cookie));
 	if (!h || !ck || memcmp(ck, cookie, sizeof(cookie)))
 		return -1;
 	if (h[0] != BOOTREQUEST || h[1] != HTYPE_ETHER || h[2] != 6)
@@ -305,7 +257,7 @@ static int decide(const struct dhcp_cfg *c, const struct dhcp_req *q)
  * @w:     Writer
  * @lease: Whether to include the lease time, T1 and T2
  */
-static void put_config(const struct dhcp_cfg *c, struct wr *w, int lease)
+static void put_config(const struct dhcp_cfg *c, struct wcursor *w, int lease)
 {
 	size_t dl;
 
@@ -319,8 +271,9 @@ static void put_config(const struct dhcp_cfg *c, struct wr *w, int lease)
 	wr_opt(w, OPT_ROUTER, c->server_ip, 4);
 	wr_opt(w, OPT_DNS, c->dns_ip, 4);
 	if (c->mtu >= 68) {
-		uint8_t m[2] = { (uint8_t)(c->mtu >> 8), (uint8_t)c->mtu };
+		uint8_t m[2];
 
+		wr16(m, (uint16_t)c->mtu);
 		wr_opt(w, OPT_MTU, m, 2);
 	}
 	dl = c->domain ? strnlen(c->domain, 256) : 0;
@@ -332,8 +285,7 @@ size_t dhcp_reply(const struct dhcp_cfg *c, const uint8_t *req, size_t len,
 		  uint8_t *out, size_t outlen, uint8_t dst_ip[4])
 {
 	struct dhcp_req q;
-	struct wr w = { out, outlen < DHCP_REPLY_MAX ? outlen : DHCP_REPLY_MAX,
-			0, 0 };
+	struct wcursor w;
 	const uint8_t *h, *ciaddr;
 	uint8_t type;
 	int bcastflag;
@@ -343,9 +295,10 @@ size_t dhcp_reply(const struct dhcp_cfg *c, const uint8_t *req, size_t len,
 	type = (uint8_t)decide(c, &q);
 	if (!type)
 		return 0;
+	wcur_init(&w, out, outlen < DHCP_REPLY_MAX ? outlen : DHCP_REPLY_MAX);
 	h = q.hdr;
 	ciaddr = h + 12;
-	bcastflag = (h[10] << 8 | h[11]) & FLAG_BROADCAST;
+	bcastflag = rd16(h + 10) & FLAG_BROADCAST;
 
 	/* Header, RFC 2131 table 3 */
 	memset(out, 0, DHCP_REPLY_MIN);
@@ -360,16 +313,16 @@ size_t dhcp_reply(const struct dhcp_cfg *c, const uint8_t *req, size_t len,
 		memcpy(out + 16, c->guest_ip, 4); /* yiaddr */
 	memcpy(out + 28, h + 28, 16);            /* chaddr */
 	w.off = DHCP_HDR_LEN;
-	wr_bytes(&w, cookie, sizeof(cookie));
+	wcur_bytes(&w, cookie, sizeof(cookie));
 
 	wr_opt(&w, OPT_MSGTYPE, &type, 1);
 	wr_opt(&w, OPT_SERVERID, c->server_ip, 4);
 	if (type != DHCP_NAK)
 		put_config(c, &w, q.type != DHCP_INFORM);
 	/* RFC 6842: echo the client identifier, if it still fits */
-	if (q.cid && !w.err && w.len - w.off >= 2 + q.cidlen + 1)
+	if (q.cid && wcur_left(&w) >= 2 + q.cidlen + 1)
 		wr_opt(&w, OPT_CLIENTID, q.cid, q.cidlen);
-	wr_u8(&w, OPT_END);
+	wcur_u8(&w, OPT_END);
 	if (w.err)
 		return 0;
 	if (w.off < DHCP_REPLY_MIN)

@@ -16,9 +16,10 @@
  *   dns_parse_response(), which follows the CNAME chain inside the message.
  *
  * Both inputs are hostile (the sandbox, or anything that can spoof an
- * upstream UDP reply), so every read goes through struct rd, whose sticky
- * error makes a read past the end return zeroes and fail the parse at the
- * next check instead of touching memory it must not.
+ * upstream UDP reply), so every read goes through a struct cursor
+ * (cursor.h), whose sticky error makes a read past the end return zeroes
+ * and fail the parse at the next check instead of touching memory it must
+ * not.
  *
  * Names from upstream are decoded into uncompressed, lowercased wire form
  * (length-prefixed labels) and compared as bytes: no presentation-form
@@ -31,6 +32,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "bytes.h"
+#include "cursor.h"
 #include "dns.h"
 
 #define DNS_F_QR     0x8000
@@ -38,79 +41,6 @@
 #define DNS_F_RD     0x0100
 #define DNS_F_RA     0x0080
 #define DNS_F_RCODE  0x000f
-
-/* Bounds-checked reader with a sticky error */
-struct rd {
-	const uint8_t *p;
-	size_t len, off;
-	int err;
-};
-
-static uint8_t rd_u8(struct rd *r)
-{
-	if (r->err || r->off >= r->len) {
-		r->err = 1;
-		return 0;
-	}
-	return r->p[r->off++];
-}
-
-static uint16_t rd_u16(struct rd *r)
-{
-	uint16_t v = (uint16_t)(rd_u8(r) << 8);
-
-	return v | rd_u8(r);
-}
-
-static uint32_t rd_u32(struct rd *r)
-{
-	uint32_t v = (uint32_t)rd_u16(r) << 16;
-
-	return v | rd_u16(r);
-}
-
-static const uint8_t *rd_bytes(struct rd *r, size_t n)
-{
-	const uint8_t *b;
-
-	if (r->err || n > r->len - r->off) {
-		r->err = 1;
-		return NULL;
-	}
-	b = r->p + r->off;
-	r->off += n;
-	return b;
-}
-
-/* Bounds-checked writer, same idea */
-struct wr {
-	uint8_t *p;
-	size_t len, off;
-	int err;
-};
-
-static void wr_bytes(struct wr *w, const void *b, size_t n)
-{
-	if (w->err || n > w->len - w->off) {
-		w->err = 1;
-		return;
-	}
-	memcpy(w->p + w->off, b, n);
-	w->off += n;
-}
-
-static void wr_u16(struct wr *w, uint16_t v)
-{
-	uint8_t b[2] = { (uint8_t)(v >> 8), (uint8_t)v };
-
-	wr_bytes(w, b, 2);
-}
-
-static void wr_u32(struct wr *w, uint32_t v)
-{
-	wr_u16(w, (uint16_t)(v >> 16));
-	wr_u16(w, (uint16_t)v);
-}
 
 static uint8_t lower(uint8_t c)
 {
@@ -142,19 +72,20 @@ static int label_char_ok(uint8_t c)
  */
 int dns_parse_query(const uint8_t *msg, size_t len, struct dns_question *q)
 {
-	struct rd r = { msg, msg ? len : 0, 0, 0 };
+	struct cursor r;
 	size_t nlen = 0, wire = 1;
 	uint16_t flags, qdcount;
 	int bad = 0;
 
 	memset(q, 0, sizeof(*q));
+	cur_init(&r, msg, len);
 	if (r.len < DNS_HDR_LEN)
 		return DNS_SHORT;
 
-	q->id = rd_u16(&r);
-	flags = rd_u16(&r);
-	qdcount = rd_u16(&r);
-	rd_bytes(&r, 6); /* ancount, nscount, arcount: ignored */
+	q->id = cur_be16(&r);
+	flags = cur_be16(&r);
+	qdcount = cur_be16(&r);
+	cur_skip(&r, 6); /* ancount, nscount, arcount: ignored */
 	q->rd = !!(flags & DNS_F_RD);
 
 	if (flags & DNS_F_QR)
@@ -163,7 +94,7 @@ int dns_parse_query(const uint8_t *msg, size_t len, struct dns_question *q)
 		return DNS_NOTIMP;
 
 	for (;;) {
-		uint8_t l = rd_u8(&r);
+		uint8_t l = cur_u8(&r);
 		const uint8_t *b;
 		size_t i;
 
@@ -176,7 +107,7 @@ int dns_parse_query(const uint8_t *msg, size_t len, struct dns_question *q)
 		wire += 1 + l;
 		if (wire > DNS_MAX_NAME)
 			return DNS_FORMERR;
-		b = rd_bytes(&r, l);
+		b = cur_bytes(&r, l);
 		if (!b)
 			return DNS_FORMERR;
 		if (nlen)
@@ -191,8 +122,8 @@ int dns_parse_query(const uint8_t *msg, size_t len, struct dns_question *q)
 	}
 	q->name[nlen] = '\0'; /* nlen <= 254: wire <= 255 */
 
-	q->qtype = rd_u16(&r);
-	q->qclass = rd_u16(&r);
+	q->qtype = cur_be16(&r);
+	q->qclass = cur_be16(&r);
 	if (r.err) {
 		q->name[0] = '\0';
 		return DNS_FORMERR;
@@ -230,7 +161,7 @@ size_t dns_build_response(const struct dns_question *q, const uint8_t *msg,
 			  const uint8_t *addr, uint32_t ttl, uint8_t *out,
 			  size_t outlen)
 {
-	struct wr w = { out, out ? outlen : 0, 0, 0 };
+	struct wcursor w;
 	uint16_t id = 0, flags = DNS_F_QR | DNS_F_RA;
 	size_t qend = 0;
 	int answer;
@@ -242,7 +173,7 @@ size_t dns_build_response(const struct dns_question *q, const uint8_t *msg,
 		if (msg && q->qend > DNS_HDR_LEN && q->qend <= len)
 			qend = q->qend;
 	} else if (msg && len >= 2) {
-		id = (uint16_t)(msg[0] << 8 | msg[1]);
+		id = rd16(msg);
 		if (len >= 3 && (msg[2] & (DNS_F_RD >> 8)))
 			flags |= DNS_F_RD;
 	}
@@ -251,24 +182,24 @@ size_t dns_build_response(const struct dns_question *q, const uint8_t *msg,
 	answer = addr && qend;
 	if (answer && family != AF_INET && family != AF_INET6)
 		return 0;
-
-	wr_u16(&w, id);
-	wr_u16(&w, flags);
-	wr_u16(&w, qend ? 1 : 0);     /* qdcount */
-	wr_u16(&w, answer ? 1 : 0);   /* ancount */
-	wr_u16(&w, 0);                /* nscount */
-	wr_u16(&w, 0);                /* arcount */
+	wcur_init(&w, out, outlen);
+	wcur_be16(&w, id);
+	wcur_be16(&w, flags);
+	wcur_be16(&w, qend ? 1 : 0);     /* qdcount */
+	wcur_be16(&w, answer ? 1 : 0);   /* ancount */
+	wcur_be16(&w, 0);                /* nscount */
+	wcur_be16(&w, 0);                /* arcount */
 	if (qend)
-		wr_bytes(&w, msg + DNS_HDR_LEN, qend - DNS_HDR_LEN);
+		wcur_bytes(&w, msg + DNS_HDR_LEN, qend - DNS_HDR_LEN);
 	if (answer) {
 		int a = family == AF_INET;
 
-		wr_u16(&w, 0xc000 | DNS_HDR_LEN); /* the question's name */
-		wr_u16(&w, a ? DNS_T_A : DNS_T_AAAA);
-		wr_u16(&w, DNS_C_IN);
-		wr_u32(&w, ttl);
-		wr_u16(&w, a ? 4 : 16);
-		wr_bytes(&w, addr, a ? 4 : 16);
+		wcur_be16(&w, 0xc000 | DNS_HDR_LEN); /* the question's name */
+		wcur_be16(&w, a ? DNS_T_A : DNS_T_AAAA);
+		wcur_be16(&w, DNS_C_IN);
+		wcur_be32(&w, ttl);
+		wcur_be16(&w, a ? 4 : 16);
+		wcur_bytes(&w, addr, a ? 4 : 16);
 	}
 	return w.err ? 0 : w.off;
 }
@@ -314,22 +245,23 @@ static size_t name_to_wire(const char *name, uint8_t *wire)
 size_t dns_build_query(uint16_t id, const char *name, uint16_t qtype,
 		       uint8_t *out, size_t outlen)
 {
-	struct wr w = { out, out ? outlen : 0, 0, 0 };
+	struct wcursor w;
 	uint8_t wire[DNS_MAX_NAME];
 	size_t wl;
 
 	if (!name || !(wl = name_to_wire(name, wire)))
 		return 0;
 
-	wr_u16(&w, id);
-	wr_u16(&w, DNS_F_RD);
-	wr_u16(&w, 1);
-	wr_u16(&w, 0);
-	wr_u16(&w, 0);
-	wr_u16(&w, 0);
-	wr_bytes(&w, wire, wl);
-	wr_u16(&w, qtype);
-	wr_u16(&w, DNS_C_IN);
+	wcur_init(&w, out, outlen);
+	wcur_be16(&w, id);
+	wcur_be16(&w, DNS_F_RD);
+	wcur_be16(&w, 1);
+	wcur_be16(&w, 0);
+	wcur_be16(&w, 0);
+	wcur_be16(&w, 0);
+	wcur_bytes(&w, wire, wl);
+	wcur_be16(&w, qtype);
+	wcur_be16(&w, DNS_C_IN);
 	return w.err ? 0 : w.off;
 }
 
@@ -346,7 +278,7 @@ size_t dns_build_query(uint16_t id, const char *name, uint16_t qtype,
  *
  * Return: length of @wire, 0 on a malformed name (and @r->err set)
  */
-static size_t name_read(struct rd *r, uint8_t *wire)
+static size_t name_read(struct cursor *r, uint8_t *wire)
 {
 	size_t pos = r->off, wl = 0;
 	size_t limit = pos; /* a pointer must point before this */
@@ -412,15 +344,15 @@ struct rr {
  * @rr: Record
  * Return: 0, or -1 if it is truncated or its owner name malformed
  */
-static int rr_read(struct rd *r, struct rr *rr)
+static int rr_read(struct cursor *r, struct rr *rr)
 {
 	rr->olen = name_read(r, rr->owner);
-	rr->type = rd_u16(r);
-	rr->cls = rd_u16(r);
-	rr->ttl = rd_u32(r);
-	rr->rdlen = rd_u16(r);
+	rr->type = cur_be16(r);
+	rr->cls = cur_be16(r);
+	rr->ttl = cur_be32(r);
+	rr->rdlen = cur_be16(r);
 	rr->rdoff = r->off;
-	rd_bytes(r, rr->rdlen);
+	cur_bytes(r, rr->rdlen);
 	if (rr->ttl > 0x7fffffff) /* RFC 2181 8 */
 		rr->ttl = 0;
 	return r->err ? -1 : 0;
@@ -456,7 +388,7 @@ int dns_parse_response(const uint8_t *msg, size_t len, uint16_t id,
 		       const char *name, uint16_t qtype, uint8_t (*addrs)[16],
 		       int max, uint32_t *ttl, int *rcode)
 {
-	struct rd r = { msg, msg ? len : 0, 0, 0 };
+	struct cursor r;
 	uint8_t qwire[DNS_MAX_NAME], cur[DNS_MAX_NAME], next[DNS_MAX_NAME];
 	size_t qwl, curl, nextl, ansoff, alen;
 	uint16_t rid, flags, qd, an, i;
@@ -475,11 +407,12 @@ int dns_parse_response(const uint8_t *msg, size_t len, uint16_t id,
 	if (!name || !(qwl = name_to_wire(name, qwire)))
 		return -1;
 
-	rid = rd_u16(&r);
-	flags = rd_u16(&r);
-	qd = rd_u16(&r);
-	an = rd_u16(&r);
-	rd_bytes(&r, 4);
+	cur_init(&r, msg, len);
+	rid = cur_be16(&r);
+	flags = cur_be16(&r);
+	qd = cur_be16(&r);
+	an = cur_be16(&r);
+	cur_skip(&r, 4);
 	if (r.err)
 		return -1;
 	if (rid != id || !(flags & DNS_F_QR) || (flags & DNS_F_OPCODE))
@@ -492,7 +425,7 @@ int dns_parse_response(const uint8_t *msg, size_t len, uint16_t id,
 	if (qd != 1)
 		return -1;
 	curl = name_read(&r, cur);
-	if (rd_u16(&r) != qtype || rd_u16(&r) != DNS_C_IN || r.err)
+	if (cur_be16(&r) != qtype || cur_be16(&r) != DNS_C_IN || r.err)
 		return -1;
 	if (!name_eq(cur, curl, qwire, qwl))
 		return -1;
@@ -544,8 +477,10 @@ int dns_parse_response(const uint8_t *msg, size_t len, uint16_t id,
 
 		/* The target must fill the record's data exactly */
 		{
-			struct rd t = { msg, rr.rdoff + rr.rdlen, rr.rdoff, 0 };
+			struct cursor t;
 
+			cur_init(&t, msg, rr.rdoff + rr.rdlen);
+			t.off = rr.rdoff;
 			nextl = name_read(&t, next);
 			if (t.err || t.off != rr.rdoff + rr.rdlen)
 				return -1;

@@ -8,11 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
+#include "bytes.h"
 
 uint32_t csum_add(uint32_t s, const uint8_t *p, size_t len)
 {

@@ -26,68 +26,19 @@
  * obs-fold, bare CR, whitespace before a colon, a second Host. Lines may
  * end in a bare LF; the rewritten request always uses CR LF.
  *
- * Bodies are never buffered: struct http_body is a byte-driven state
- * machine telling the caller how many of the bytes it holds belong to the
- * current body, so they can be forwarded unchanged and the rest taken as
- * the next message. Chunked framing is checked as it streams (bounded
- * size digits, extensions and trailers; CR LF only), with a sticky error.
+ * Bodies are framed by http1body.c.
  */
 
 #include <string.h>
 #include <strings.h>
 
+#include "chars.h"
+#include "cursor.h"
 #include "http1.h"
 
 /* ----------------------------------------------------------------------
- * Character classes
+ * Character classes (chars.h) and lists
  */
-
-static int lower(int c)
-{
-	return (c >= 'A' && c <= 'Z') ? c + 'a' - 'A' : c;
-}
-
-static int is_digit(int c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int hexval(int c)
-{
-	if (is_digit(c))
-		return c - '0';
-	c = lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-/* RFC 9110 5.6.2 tchar */
-static int is_tchar(uint8_t c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c))
-		return 1;
-	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-/* Field value bytes: VCHAR, obs-text, SP, HTAB */
-static int is_vbyte(uint8_t c)
-{
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
-/* Request-target bytes: VCHAR */
-static int is_tbyte(uint8_t c)
-{
-	return c > 0x20 && c < 0x7f;
-}
-
-/* RFC 3986 2.3 unreserved */
-static int is_unreserved(int c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	       is_digit(c) || c == '-' || c == '.' || c == '_' || c == '~';
-}
 
 /**
  * ci_eq() - Compare bytes with a string, ASCII case-insensitively
@@ -101,7 +52,7 @@ static int ci_eq(const uint8_t *b, size_t n, const char *s)
 	size_t i;
 
 	for (i = 0; i < n; i++)
-		if (!s[i] || lower(b[i]) != lower((uint8_t)s[i]))
+		if (!s[i] || ch_lower(b[i]) != ch_lower((uint8_t)s[i]))
 			return 0;
 	return s[n] == '\0';
 }
@@ -160,7 +111,7 @@ static const char *header_line(const uint8_t *buf, size_t off, size_t n,
 
 	if (b[0] == ' ' || b[0] == '\t')
 		return "obs-fold";
-	while (i < n && is_tchar(b[i]))
+	while (i < n && ch_tchar(b[i]))
 		i++;
 	if (i == n)
 		return "header without colon";
@@ -171,7 +122,7 @@ static const char *header_line(const uint8_t *buf, size_t off, size_t n,
 	if (i == 0)
 		return "empty header name";
 	for (e = i + 1; e < n; e++)
-		if (!is_vbyte(b[e]))
+		if (!ch_vbyte(b[e]))
 			return b[e] ? "bad header value" : "NUL in head";
 
 	v = i + 1;
@@ -260,6 +211,29 @@ static int head_scan(const uint8_t *buf, size_t len, size_t max_head,
 }
 
 /**
+ * head_verdict() - The result of parsing a head, from its checks
+ * @res:      head_scan()'s result
+ * @err:      Why it is refused (head_scan()'s, or the checks' after
+ *            HTTP_DONE), or NULL
+ * @head_len: Its length (on HTTP_DONE)
+ * @error:    Output: @err, on HTTP_BAD
+ * @out_len:  Output: @head_len on HTTP_DONE, else 0 (unless HTTP_BAD)
+ * Return: HTTP_DONE, HTTP_NEED_MORE or HTTP_BAD
+ */
+static int head_verdict(int res, const char *err, size_t head_len,
+			const char **error, size_t *out_len)
+{
+	if (res == HTTP_DONE && err)
+		res = HTTP_BAD;
+	if (res == HTTP_BAD) {
+		*error = err;
+		return HTTP_BAD;
+	}
+	*out_len = res == HTTP_DONE ? head_len : 0;
+	return res;
+}
+
+/**
  * http_hdr_find() - First header field of a given name
  * @h:    Fields
  * @n:    Their count
@@ -292,7 +266,7 @@ static long long parse_cl(const uint8_t *v, size_t n)
 	if (!n || n > 18)
 		return -1;
 	for (i = 0; i < n; i++) {
-		if (!is_digit(v[i]))
+		if (!ch_digit(v[i]))
 			return -1;
 		x = x * 10 + (v[i] - '0');
 	}
@@ -314,69 +288,34 @@ static long long parse_cl(const uint8_t *v, size_t n)
 static int parse_authority(const uint8_t *s, size_t n, char *host,
 			   uint16_t *port)
 {
-	size_t hs = 0, hl, i, lab = 0;
-	const uint8_t *p;
-	uint32_t v = 0;
+	const uint8_t *h;
+	size_t hl, i;
 
-	*port = 0;
 	host[0] = '\0';
-	if (!n)
+	if (ch_authority(s, n, &h, &hl, port))
 		return -1;
 	if (s[0] == '[') {
-		p = memchr(s, ']', n);
-		if (!p)
-			return -1;
-		hs = 1;
-		hl = (size_t)(p - s) - 1;
-		if (!hl || hl > 45 || !memchr(s + 1, ':', hl))
-			return -1;
-		for (i = 1; i <= hl; i++)
-			if (hexval(s[i]) < 0 && s[i] != ':' && s[i] != '.')
-				return -1;
-		p++;
+		for (i = 0; i < hl; i++)
+			if (ch_hexval(h[i]) < 0 && h[i] != ':' && h[i] != '.')
+				break;
+		if (hl > 45 || i < hl)
+			goto bad;
 	} else {
-		p = memchr(s, ':', n);
-		if (!p)
-			p = s + n;
-		hl = (size_t)(p - s);
-		if (hl && s[hl - 1] == '.')
+		if (hl && h[hl - 1] == '.')
 			hl--;
 		if (!hl || hl > 253)
-			return -1;
-		for (i = 0; i <= hl; i++) {
-			if (i == hl || s[i] == '.') {
-				if (!lab || lab > 63)
-					return -1;
-				lab = 0;
-				continue;
-			}
-			if (!is_digit(s[i]) && !(lower(s[i]) >= 'a' &&
-						 lower(s[i]) <= 'z') &&
-			    s[i] != '-' && s[i] != '_')
-				return -1;
-			lab++;
-		}
+			goto bad;
 	}
-
-	if (p < s + n) {
-		size_t pl = (size_t)(s + n - p);
-
-		if (*p != ':' || pl < 2 || pl > 6)
-			return -1;
-		for (i = 1; i < pl; i++) {
-			if (!is_digit(p[i]))
-				return -1;
-			v = v * 10 + (uint32_t)(p[i] - '0');
-		}
-		if (v == 0 || v > 65535)
-			return -1;
-		*port = (uint16_t)v;
-	}
-
 	for (i = 0; i < hl; i++)
-		host[i] = (char)lower(s[hs + i]);
+		host[i] = (char)ch_lower(h[i]);
 	host[hl] = '\0';
+	if (s[0] != '[' && !ch_labels_ok(host, hl))
+		goto bad;
 	return 0;
+bad:
+	host[0] = '\0';
+	*port = 0;
+	return -1;
 }
 
 /**
@@ -389,6 +328,70 @@ static int parse_version(const uint8_t *b)
 	if (memcmp(b, "HTTP/1.", 7))
 		return -1;
 	return b[7] == '0' ? 10 : b[7] == '1' ? 11 : -1;
+}
+
+/**
+ * struct framing - what a head's framing fields say (RFC 9112 6)
+ * @cl:           Content-Length, -1 if none
+ * @te:           A Transfer-Encoding field was seen
+ * @ncodings:     Transfer codings listed, over all such fields
+ * @nchunked:     How many of them are "chunked"
+ * @last_chunked: The last one is "chunked"
+ * @close:        Connection: close
+ * @keep_alive:   Connection: keep-alive
+ * @upgrade:      Connection: upgrade
+ */
+struct framing {
+	long long cl;
+	int te;
+	unsigned ncodings, nchunked;
+	int last_chunked, close, keep_alive, upgrade;
+};
+
+/**
+ * framing_field() - Take in a header field if it is a framing one
+ * @h:   The field
+ * @buf: The buffer it points into
+ * @f:   What the fields so far say (@f->cl -1 before the first)
+ * @err: Output: a static reason the head is refused, else unchanged
+ *
+ * Content-Length, Transfer-Encoding and Connection are read the same way
+ * in requests and responses; what they mean is the caller's.
+ *
+ * Return: 1 if @h was one of them, 0 if not
+ */
+static int framing_field(const struct http_hdr *h, const uint8_t *buf,
+			 struct framing *f, const char **err)
+{
+	const uint8_t *n = buf + h->name, *v = buf + h->value;
+	size_t nl = h->name_len, vl = h->value_len, pos = 0, e, el;
+	long long x;
+
+	if (ci_eq(n, nl, "content-length")) {
+		x = parse_cl(v, vl);
+		if (x < 0)
+			*err = "bad Content-Length";
+		else if (f->cl >= 0 && f->cl != x)
+			*err = "conflicting Content-Length";
+		else
+			f->cl = x;
+	} else if (ci_eq(n, nl, "transfer-encoding")) {
+		f->te = 1;
+		while (list_next(v, vl, &pos, &e, &el)) {
+			f->last_chunked = ci_eq(v + e, el, "chunked");
+			f->nchunked += (unsigned)f->last_chunked;
+			f->ncodings++;
+		}
+	} else if (ci_eq(n, nl, "connection")) {
+		while (list_next(v, vl, &pos, &e, &el)) {
+			f->close |= ci_eq(v + e, el, "close");
+			f->keep_alive |= ci_eq(v + e, el, "keep-alive");
+			f->upgrade |= ci_eq(v + e, el, "upgrade");
+		}
+	} else {
+		return 0;
+	}
+	return 1;
 }
 
 /* ----------------------------------------------------------------------
@@ -461,7 +464,7 @@ static const char *req_line(const uint8_t *buf, size_t n, struct http_req *r)
 	r->method[i] = '\0';
 
 	t = ++i;
-	while (i < n && is_tbyte(buf[i]))
+	while (i < n && ch_tbyte(buf[i]))
 		i++;
 	if (i == t || i == n || buf[i] != ' ')
 		return "bad request target";
@@ -482,42 +485,27 @@ static const char *req_line(const uint8_t *buf, size_t n, struct http_req *r)
  */
 static const char *req_fields(const uint8_t *buf, struct http_req *r)
 {
-	int have_host = 0, te = 0, te_bad = 0, conn_close = 0, ka = 0, cu = 0;
-	int have_upgrade = 0, h2c = 0;
+	struct framing f = { .cl = -1 };
+	int have_host = 0, have_upgrade = 0, h2c = 0;
+	const char *err = NULL;
 	unsigned i;
 
 	for (i = 0; i < r->nhdr; i++) {
 		const struct http_hdr *h = &r->hdr[i];
 		const uint8_t *n = buf + h->name, *v = buf + h->value;
 		size_t nl = h->name_len, vl = h->value_len, pos = 0, e, el;
-		long long cl;
 
-		if (ci_eq(n, nl, "host")) {
+		if (framing_field(h, buf, &f, &err)) {
+			r->content_length = f.cl;
+			r->chunked = f.ncodings > 0;
+			if (err)
+				return err;
+		} else if (ci_eq(n, nl, "host")) {
 			if (have_host)
 				return "duplicate Host";
 			have_host = 1;
 			if (parse_authority(v, vl, r->host, &r->host_port))
 				return "bad Host";
-		} else if (ci_eq(n, nl, "content-length")) {
-			cl = parse_cl(v, vl);
-			if (cl < 0)
-				return "bad Content-Length";
-			if (r->content_length >= 0 && r->content_length != cl)
-				return "conflicting Content-Length";
-			r->content_length = cl;
-		} else if (ci_eq(n, nl, "transfer-encoding")) {
-			te = 1;
-			while (list_next(v, vl, &pos, &e, &el)) {
-				if (!ci_eq(v + e, el, "chunked") || r->chunked)
-					te_bad = 1;
-				r->chunked = 1;
-			}
-		} else if (ci_eq(n, nl, "connection")) {
-			while (list_next(v, vl, &pos, &e, &el)) {
-				conn_close |= ci_eq(v + e, el, "close");
-				ka |= ci_eq(v + e, el, "keep-alive");
-				cu |= ci_eq(v + e, el, "upgrade");
-			}
 		} else if (ci_eq(n, nl, "upgrade")) {
 			have_upgrade = 1;
 			while (list_next(v, vl, &pos, &e, &el))
@@ -541,19 +529,21 @@ static const char *req_fields(const uint8_t *buf, struct http_req *r)
 			return "Host does not match target";
 	}
 
-	if (te) {
+	if (f.te) {
 		if (r->version == 10)
 			return "Transfer-Encoding in HTTP/1.0";
-		if (r->content_length >= 0)
+		if (f.cl >= 0)
 			return "Content-Length with Transfer-Encoding";
-		if (te_bad || !r->chunked)
+		/* a lone "chunked", nothing else */
+		if (f.ncodings != 1 || f.nchunked != 1)
 			return "unsupported Transfer-Encoding";
 	}
 
-	r->keep_alive = r->version == 11 ? !conn_close : (ka && !conn_close);
+	r->keep_alive = r->version == 11 ? !f.close :
+					   (f.keep_alive && !f.close);
 	/* RFC 9110 10.1.1: 100-continue from HTTP/1.0 is ignored */
 	r->expect_continue &= r->version == 11;
-	r->upgrade = r->version == 11 && cu && have_upgrade;
+	r->upgrade = r->version == 11 && f.upgrade && have_upgrade;
 	r->upgrade_h2c = r->upgrade && h2c;
 	return NULL;
 }
@@ -593,19 +583,9 @@ int http_req_parse(const uint8_t *buf, size_t len, size_t max_head,
 
 	res = head_scan(buf, len, max_head, &line1, r->hdr, &r->nhdr,
 			&head_len, &err);
-	if (res == HTTP_DONE) {
-		err = req_line(buf, line1, r);
-		if (!err)
-			err = req_fields(buf, r);
-		if (err)
-			res = HTTP_BAD;
-	}
-	if (res == HTTP_BAD) {
-		r->error = err;
-		return HTTP_BAD;
-	}
-	r->head_len = res == HTTP_DONE ? head_len : 0;
-	return res;
+	if (res == HTTP_DONE && !(err = req_line(buf, line1, r)))
+		err = req_fields(buf, r);
+	return head_verdict(res, err, head_len, &r->error, &r->head_len);
 }
 
 /* ----------------------------------------------------------------------
@@ -626,7 +606,7 @@ static const char *resp_line(const uint8_t *buf, size_t n,
 
 	if (n < 12 || buf[8] != ' ' || (s->version = parse_version(buf)) < 0)
 		return "bad status line";
-	if (!is_digit(buf[9]) || !is_digit(buf[10]) || !is_digit(buf[11]))
+	if (!ch_digit(buf[9]) || !ch_digit(buf[10]) || !ch_digit(buf[11]))
 		return "bad status code";
 	s->status = (buf[9] - '0') * 100 + (buf[10] - '0') * 10 +
 		    (buf[11] - '0');
@@ -635,7 +615,7 @@ static const char *resp_line(const uint8_t *buf, size_t n,
 	if (n > 12 && buf[12] != ' ')
 		return "bad status line";
 	for (i = 13; i < n; i++)
-		if (!is_vbyte(buf[i]))
+		if (!ch_vbyte(buf[i]))
 			return "bad reason phrase";
 	return NULL;
 }
@@ -656,47 +636,25 @@ static const char *resp_line(const uint8_t *buf, size_t n,
 static const char *resp_fields(const uint8_t *buf, const struct http_req *req,
 			       struct http_resp *s)
 {
-	int te = 0, nchunked = 0, last_chunked = 0, conn_close = 0, ka = 0;
-	long long cl = -1;
+	struct framing f = { .cl = -1 };
+	const char *err = NULL;
 	unsigned i;
 
-	for (i = 0; i < s->nhdr; i++) {
-		const struct http_hdr *h = &s->hdr[i];
-		const uint8_t *n = buf + h->name, *v = buf + h->value;
-		size_t nl = h->name_len, vl = h->value_len, pos = 0, e, el;
-		long long x;
+	for (i = 0; i < s->nhdr; i++)
+		if (framing_field(&s->hdr[i], buf, &f, &err) && err)
+			return err;
 
-		if (ci_eq(n, nl, "content-length")) {
-			x = parse_cl(v, vl);
-			if (x < 0)
-				return "bad Content-Length";
-			if (cl >= 0 && cl != x)
-				return "conflicting Content-Length";
-			cl = x;
-		} else if (ci_eq(n, nl, "transfer-encoding")) {
-			te = 1;
-			while (list_next(v, vl, &pos, &e, &el)) {
-				last_chunked = ci_eq(v + e, el, "chunked");
-				nchunked += last_chunked;
-			}
-		} else if (ci_eq(n, nl, "connection")) {
-			while (list_next(v, vl, &pos, &e, &el)) {
-				conn_close |= ci_eq(v + e, el, "close");
-				ka |= ci_eq(v + e, el, "keep-alive");
-			}
-		}
-	}
-
-	if (te) {
+	if (f.te) {
 		if (s->version == 10)
 			return "Transfer-Encoding in HTTP/1.0";
-		if (cl >= 0)
+		if (f.cl >= 0)
 			return "Content-Length with Transfer-Encoding";
-		if (nchunked > 1 || (nchunked && !last_chunked))
+		if (f.nchunked > 1 || (f.nchunked && !f.last_chunked))
 			return "chunked is not the final coding";
 	}
 
-	s->keep_alive = s->version == 11 ? !conn_close : (ka && !conn_close);
+	s->keep_alive = s->version == 11 ? !f.close :
+					   (f.keep_alive && !f.close);
 	if (req && !req->keep_alive)
 		s->keep_alive = 0;
 
@@ -719,13 +677,13 @@ static const char *resp_fields(const uint8_t *buf, const struct http_req *req,
 		s->no_body = 1;
 		return NULL;
 	}
-	if (te) {
-		if (last_chunked)
+	if (f.te) {
+		if (f.last_chunked)
 			s->chunked = 1;
 		else
 			s->until_close = 1;
-	} else if (cl >= 0) {
-		s->content_length = cl;
+	} else if (f.cl >= 0) {
+		s->content_length = f.cl;
 	} else {
 		s->until_close = 1;
 	}
@@ -764,19 +722,9 @@ int http_resp_parse(const uint8_t *buf, size_t len, size_t max_head,
 
 	res = head_scan(buf, len, max_head, &line1, s->hdr, &s->nhdr,
 			&head_len, &err);
-	if (res == HTTP_DONE) {
-		err = resp_line(buf, line1, s);
-		if (!err)
-			err = resp_fields(buf, req, s);
-		if (err)
-			res = HTTP_BAD;
-	}
-	if (res == HTTP_BAD) {
-		s->error = err;
-		return HTTP_BAD;
-	}
-	s->head_len = res == HTTP_DONE ? head_len : 0;
-	return res;
+	if (res == HTTP_DONE && !(err = resp_line(buf, line1, s)))
+		err = resp_fields(buf, req, s);
+	return head_verdict(res, err, head_len, &s->error, &s->head_len);
 }
 
 /**
@@ -801,40 +749,18 @@ int http_resp_ends_with_head(const struct http_resp *s)
  * Request rewriting
  */
 
-/**
- * struct out - bounded output writer
- * @p:    Buffer
- * @cap:  Its size
- * @len:  Bytes written
- * @full: Sticky: something did not fit
- */
-struct out {
-	uint8_t *p;
-	size_t cap, len;
-	int full;
-};
-
-static void put(struct out *o, const void *s, size_t n)
+/* Output goes through a struct wcursor (cursor.h): a head that does not
+ * fit is not written at all. */
+static void put_str(struct wcursor *o, const char *s)
 {
-	if (o->full || n > o->cap - o->len) {
-		o->full = 1;
-		return;
-	}
-	if (n)
-		memcpy(o->p + o->len, s, n);
-	o->len += n;
-}
-
-static void put_str(struct out *o, const char *s)
-{
-	put(o, s, strlen(s));
+	wcur_bytes(o, s, strlen(s));
 }
 
 /* A string we are asked to write into a field value or name */
 static int valid_value(const char *s)
 {
 	for (; *s; s++)
-		if (!is_vbyte((uint8_t)*s))
+		if (!ch_vbyte((uint8_t)*s))
 			return 0;
 	return 1;
 }
@@ -844,7 +770,7 @@ static int valid_name(const char *s)
 	if (!*s)
 		return 0;
 	for (; *s; s++)
-		if (!is_tchar((uint8_t)*s))
+		if (!ch_tchar((uint8_t)*s))
 			return 0;
 	return 1;
 }
@@ -856,7 +782,7 @@ static int valid_name(const char *s)
  * @vl: Their count
  * @rw: Substitutions; @rw->nreplaced counts them
  */
-static void put_value(struct out *o, const uint8_t *v, size_t vl,
+static void put_value(struct wcursor *o, const uint8_t *v, size_t vl,
 		      struct http_rewrite *rw)
 {
 	size_t i = 0, run = 0, k;
@@ -867,7 +793,7 @@ static void put_value(struct out *o, const uint8_t *v, size_t vl,
 			size_t fl = f ? strlen(f) : 0;
 
 			if (fl && fl <= vl - i && !memcmp(v + i, f, fl)) {
-				put(o, v + run, i - run);
+				wcur_bytes(o, v + run, i - run);
 				put_str(o, rw->subst[k].to);
 				rw->nreplaced++;
 				i += fl;
@@ -878,7 +804,7 @@ static void put_value(struct out *o, const uint8_t *v, size_t vl,
 		if (k == rw->nsubst)
 			i++;
 	}
-	put(o, v + run, vl - run);
+	wcur_bytes(o, v + run, vl - run);
 }
 
 /**
@@ -901,7 +827,7 @@ static void put_value(struct out *o, const uint8_t *v, size_t vl,
 size_t http_req_write(const struct http_req *r, const uint8_t *buf,
 		      struct http_rewrite *rw, uint8_t *out, size_t cap)
 {
-	struct out o = { out, cap, 0, 0 };
+	struct wcursor o;
 	int cl_done = 0;
 	unsigned i;
 	size_t k;
@@ -916,9 +842,10 @@ size_t http_req_write(const struct http_req *r, const uint8_t *buf,
 		    !valid_value(rw->add[k].value))
 			return 0;
 
+	wcur_init(&o, out, cap);
 	put_str(&o, r->method);
-	put(&o, " ", 1);
-	put(&o, buf + r->target, r->target_len);
+	wcur_bytes(&o, " ", 1);
+	wcur_bytes(&o, buf + r->target, r->target_len);
 	put_str(&o, r->version == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
 
 	for (i = 0; i < r->nhdr; i++) {
@@ -935,19 +862,19 @@ size_t http_req_write(const struct http_req *r, const uint8_t *buf,
 				continue;
 			cl_done = 1;
 		}
-		put(&o, n, h->name_len);
-		put(&o, ": ", 2);
+		wcur_bytes(&o, n, h->name_len);
+		wcur_bytes(&o, ": ", 2);
 		put_value(&o, buf + h->value, h->value_len, rw);
-		put(&o, "\r\n", 2);
+		wcur_bytes(&o, "\r\n", 2);
 	}
 	for (k = 0; k < rw->nadd; k++) {
 		put_str(&o, rw->add[k].name);
-		put(&o, ": ", 2);
+		wcur_bytes(&o, ": ", 2);
 		put_str(&o, rw->add[k].value);
-		put(&o, "\r\n", 2);
+		wcur_bytes(&o, "\r\n", 2);
 	}
-	put(&o, "\r\n", 2);
-	return o.full ? 0 : o.len;
+	wcur_bytes(&o, "\r\n", 2);
+	return o.err ? 0 : o.off;
 }
 
 /**
@@ -972,275 +899,6 @@ int http_find_token(const struct http_req *r, const uint8_t *buf,
 }
 
 /* ----------------------------------------------------------------------
- * Body framing
- */
-
-enum { BODY_NONE, BODY_LENGTH, BODY_CHUNKED, BODY_CLOSE };
-
-enum {
-	CH_SIZE,      /* chunk-size digits */
-	CH_SIZE_WS,   /* BWS after the size: only before ';' */
-	CH_EXT,       /* chunk-ext, up to CR */
-	CH_SIZE_LF,   /* LF ending the chunk-size line */
-	CH_DATA,      /* chunk-data */
-	CH_DATA_CR,   /* CR after chunk-data */
-	CH_DATA_LF,   /* LF after chunk-data */
-	CH_TRL_START, /* start of a trailer line, or CR of the last CRLF */
-	CH_TRL_NAME,  /* trailer field name */
-	CH_TRL_VALUE, /* trailer field value, up to CR */
-	CH_TRL_LF,    /* LF ending a trailer line */
-	CH_END_LF,    /* LF of the last CRLF */
-};
-
-/**
- * http_body_init() - Start framing a message body
- * @b:              State
- * @content_length: Body length, -1 if none
- * @chunked:        Chunked transfer coding (wins over the rest)
- * @until_close:    The body runs until the connection closes
- *
- * With neither, the body is empty (a request without framing headers, a
- * response without a body).
- */
-void http_body_init(struct http_body *b, long long content_length,
-		    int chunked, int until_close)
-{
-	memset(b, 0, sizeof(*b));
-	b->state = CH_SIZE;
-	if (chunked) {
-		b->mode = BODY_CHUNKED;
-	} else if (until_close) {
-		b->mode = BODY_CLOSE;
-	} else if (content_length > 0) {
-		b->mode = BODY_LENGTH;
-		b->left = (unsigned long long)content_length;
-	} else {
-		b->mode = BODY_NONE;
-		b->done = 1;
-	}
-}
-
-/**
- * chunked_feed() - Run the chunked decoder over some bytes
- * @b:   State, in BODY_CHUNKED mode
- * @p:   Bytes
- * @len: Their count
- * Return: bytes consumed: all of them, or fewer if the body ended or a bad
- * byte was met (@b->error set, the bad byte not counted)
- */
-static size_t chunked_feed(struct http_body *b, const uint8_t *p, size_t len)
-{
-	size_t i = 0, n;
-
-#define CH_FAIL(why)                                                           \
-	do {                                                                   \
-		b->error = (why);                                              \
-		return i;                                                      \
-	} while (0)
-
-	while (i < len && !b->done) {
-		uint8_t c = p[i];
-		int x;
-
-		if (b->state >= CH_TRL_START && ++b->trailer > HTTP_TRAILER_MAX)
-			CH_FAIL("trailer section too long");
-
-		switch (b->state) {
-		case CH_SIZE:
-			x = hexval(c);
-			if (x >= 0) {
-				if (b->count == HTTP_CHUNK_DIGITS)
-					CH_FAIL("chunk size too long");
-				b->size = b->size << 4 | (unsigned)x;
-				b->count++;
-				break;
-			}
-			if (!b->count)
-				CH_FAIL("bad chunk size");
-			b->count = 0;
-			if (c == ' ' || c == '\t')
-				b->state = CH_SIZE_WS;
-			else if (c == ';')
-				b->state = CH_EXT;
-			else if (c == '\r')
-				b->state = CH_SIZE_LF;
-			else
-				CH_FAIL("bad chunk size");
-			break;
-		case CH_SIZE_WS:
-			if (++b->count > HTTP_CHUNK_EXT_MAX)
-				CH_FAIL("chunk extension too long");
-			if (c == ';')
-				b->state = CH_EXT;
-			else if (c != ' ' && c != '\t')
-				CH_FAIL("bad chunk size");
-			break;
-		case CH_EXT:
-			if (c == '\r') {
-				b->state = CH_SIZE_LF;
-				break;
-			}
-			if (!is_vbyte(c))
-				CH_FAIL("bad chunk extension");
-			if (++b->count > HTTP_CHUNK_EXT_MAX)
-				CH_FAIL("chunk extension too long");
-			break;
-		case CH_SIZE_LF:
-			if (c != '\n')
-				CH_FAIL("bad chunk size line end");
-			b->count = 0;
-			if (b->size) {
-				b->left = b->size;
-				b->size = 0;
-				b->state = CH_DATA;
-			} else {
-				b->state = CH_TRL_START;
-			}
-			break;
-		case CH_DATA:
-			n = len - i < b->left ? len - i : (size_t)b->left;
-			b->left -= n;
-			i += n;
-			if (!b->left)
-				b->state = CH_DATA_CR;
-			continue;
-		case CH_DATA_CR:
-			if (c != '\r')
-				CH_FAIL("no CRLF after chunk data");
-			b->state = CH_DATA_LF;
-			break;
-		case CH_DATA_LF:
-			if (c != '\n')
-				CH_FAIL("no CRLF after chunk data");
-			b->state = CH_SIZE;
-			break;
-		case CH_TRL_START:
-			if (c == '\r')
-				b->state = CH_END_LF;
-			else if (is_tchar(c))
-				b->state = CH_TRL_NAME;
-			else
-				CH_FAIL("bad trailer");
-			break;
-		case CH_TRL_NAME:
-			if (c == ':')
-				b->state = CH_TRL_VALUE;
-			else if (!is_tchar(c))
-				CH_FAIL("bad trailer");
-			break;
-		case CH_TRL_VALUE:
-			if (c == '\r')
-				b->state = CH_TRL_LF;
-			else if (!is_vbyte(c))
-				CH_FAIL("bad trailer");
-			break;
-		case CH_TRL_LF:
-			if (c != '\n')
-				CH_FAIL("bad trailer line end");
-			b->state = CH_TRL_START;
-			break;
-		case CH_END_LF:
-			if (c != '\n')
-				CH_FAIL("bad chunked body end");
-			b->done = 1;
-			break;
-		default:
-			CH_FAIL("bad chunked state");
-		}
-		i++;
-	}
-	return i;
-#undef CH_FAIL
-}
-
-/**
- * http_body_feed() - Delimit the current message body in some bytes
- * @b:    State from http_body_init()
- * @p:    Bytes received after what was fed before
- * @len:  Their count
- * @done: Output: 1 if the body has ended (at once for an empty body)
- *
- * The caller forwards the first (return value) bytes unchanged as body;
- * once @done, the bytes after them start the next message. A body running
- * until close never ends here: the caller ends it at EOF. On bad chunked
- * framing @b->error is set, stays set, and no later byte is accepted; the
- * caller tears the connection down.
- *
- * Return: how many of the @len bytes belong to the body
- */
-size_t http_body_feed(struct http_body *b, const uint8_t *p, size_t len,
-		      int *done)
-{
-	size_t n = 0;
-
-	if (!p)
-		len = 0;
-	if (!b->error && !b->done) {
-		switch (b->mode) {
-		case BODY_CLOSE:
-			n = len;
-			break;
-		case BODY_LENGTH:
-			n = len < b->left ? len : (size_t)b->left;
-			b->left -= n;
-			if (!b->left)
-				b->done = 1;
-			break;
-		case BODY_CHUNKED:
-			n = chunked_feed(b, p, len);
-			break;
-		default:
-			b->done = 1;
-		}
-	}
-	*done = b->done;
-	return n;
-}
-
-/**
- * http_body_next() - http_body_feed(), one run of payload or framing
- * @b:       State from http_body_init()
- * @p:       Bytes received after what was fed before
- * @len:     Their count
- * @done:    Output: 1 if the body has ended
- * @payload: Output: 1 if the bytes taken are payload (chunk data, or any
- *           body byte but chunked framing), 0 if they are chunked framing
- *           (sizes, extensions, line ends, trailers)
- *
- * For a caller that must see the payload as one stream (a search for a
- * string across chunks), in runs it can tell apart; bytes are judged
- * exactly as http_body_feed() judges them.
- *
- * Return: how many of the @len bytes were taken (all payload or all
- *         framing); 0 when the body is done, on error, or for @len 0
- */
-size_t http_body_next(struct http_body *b, const uint8_t *p, size_t len,
-		      int *done, int *payload)
-{
-	size_t n = 0;
-
-	*payload = 1;
-	if (b->mode != BODY_CHUNKED || b->error || b->done || !p || !len)
-		return http_body_feed(b, p, len, done);
-	if (b->state == CH_DATA) {
-		n = len < b->left ? len : (size_t)b->left;
-		b->left -= n;
-		if (!b->left)
-			b->state = CH_DATA_CR;
-		*done = 0;
-		return n;
-	}
-	*payload = 0;
-	while (n < len && b->state != CH_DATA && !b->done && !b->error) {
-		if (!chunked_feed(b, p + n, 1))
-			break;
-		n++;
-	}
-	*done = b->done;
-	return n;
-}
-
-/* ----------------------------------------------------------------------
  * Paths
  */
 
@@ -1258,8 +916,8 @@ static int path_char(const char **p, const char *end)
 	if (end ? s >= end : (!*s || *s == '?'))
 		return -1;
 	if (*s == '%' && (!end || end - s >= 3) &&
-	    (hi = hexval((uint8_t)s[1])) >= 0 &&
-	    (lo = hexval((uint8_t)s[2])) >= 0 && is_unreserved(hi << 4 | lo)) {
+	    (hi = ch_hexval((uint8_t)s[1])) >= 0 &&
+	    (lo = ch_hexval((uint8_t)s[2])) >= 0 && ch_unreserved(hi << 4 | lo)) {
 		*p = s + 3;
 		return hi << 4 | lo;
 	}
@@ -1326,12 +984,12 @@ int http_path_normal(const char *path)
 			uint8_t c = (uint8_t)*s;
 			int hi, lo, d;
 
-			if (!is_tbyte(c) || c == '\\')
+			if (!ch_tbyte(c) || c == '\\')
 				return -1;
 			if (c != '%')
 				continue;
-			hi = hexval((uint8_t)s[1]);
-			lo = hi < 0 ? -1 : hexval((uint8_t)s[2]);
+			hi = ch_hexval((uint8_t)s[1]);
+			lo = hi < 0 ? -1 : ch_hexval((uint8_t)s[2]);
 			if (lo < 0)
 				return -1;
 			d = hi << 4 | lo;

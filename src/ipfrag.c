@@ -18,6 +18,8 @@
  */
 #include "ipfrag.h"
 
+#include "bytes.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -44,81 +46,60 @@ struct ipfrag {
 	uint8_t *atom;          /* an atomic fragment made plain */
 };
 
-static uint16_t rd16(const uint8_t *p)
+/* The options of a Hop-by-Hop or Destination Options header: padding,
+ * or options a node that does not know them may skip (RFC 8200 4.2). */
+static int options_ok(const uint8_t *ip, size_t off, size_t hl)
 {
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
+	size_t i;
 
-static uint32_t rd32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
+	for (i = off + 2; i < off + hl;) {
+		uint8_t t = ip[i];
 
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
+		if (t == 0) {           /* Pad1 */
+			i++;
+			continue;
+		}
+		if (i + 2 > off + hl || i + 2 + ip[i + 1] > off + hl)
+			return 0;
+		/* PadN, or skippable when unknown */
+		if (t != 1 && (t & 0xc0))
+			return 0;
+		i += 2 + (size_t)ip[i + 1];
+	}
+	return 1;
 }
 
 int ip6_walk(const uint8_t *ip, size_t len, struct ip6_walk *w)
 {
 	uint8_t nh = ip[6];
-	size_t off = 40;
+	size_t off = 40, hl;
 	int n;
 
 	for (n = 0; n < 8; n++) {
-		size_t hl, i;
-
-		switch (nh) {
-		case 0:         /* Hop-by-Hop: only right after the header */
-			if (off != 40)
-				return IP6W_DROP;
-			/* fall through */
-		case 60:        /* Destination Options */
-			if (len - off < 8)
-				return IP6W_DROP;
-			hl = ((size_t)ip[off + 1] + 1) * 8;
-			if (hl > len - off)
-				return IP6W_DROP;
-			for (i = off + 2; i < off + hl;) {
-				uint8_t t = ip[i];
-
-				if (t == 0) {           /* Pad1 */
-					i++;
-					continue;
-				}
-				if (i + 2 > off + hl ||
-				    i + 2 + ip[i + 1] > off + hl)
-					return IP6W_DROP;
-				/* PadN, or skippable when unknown */
-				if (t != 1 && (t & 0xc0))
-					return IP6W_DROP;
-				i += 2 + (size_t)ip[i + 1];
-			}
-			nh = ip[off];
-			off += hl;
-			break;
-		case 43:        /* Routing */
-			if (len - off < 8)
-				return IP6W_DROP;
-			hl = ((size_t)ip[off + 1] + 1) * 8;
-			if (hl > len - off || ip[off + 3] != 0)
-				return IP6W_DROP; /* segments left: not for us */
-			nh = ip[off];
-			off += hl;
-			break;
-		case 44:        /* Fragment */
-			if (len - off < 8)
-				return IP6W_DROP;
-			w->proto = ip[off];
-			w->off = off;
-			return IP6W_FRAG;
-		default:        /* upper layer (or No Next Header, ESP...) */
+		/* 0 Hop-by-Hop, 60 Destination Options, 43 Routing,
+		 * 44 Fragment; anything else is the upper layer (or No Next
+		 * Header, ESP...) */
+		if (nh != 0 && nh != 60 && nh != 43 && nh != 44) {
 			w->proto = nh;
 			w->off = off;
 			return IP6W_OK;
 		}
+		/* 8 bytes at least; Hop-by-Hop only right after the header */
+		if (len - off < 8 || (nh == 0 && off != 40))
+			return IP6W_DROP;
+		if (nh == 44) {
+			w->proto = ip[off];
+			w->off = off;
+			return IP6W_FRAG;
+		}
+		hl = ((size_t)ip[off + 1] + 1) * 8;
+		if (hl > len - off)
+			return IP6W_DROP;
+		/* Routing with segments left: not for us */
+		if (nh == 43 ? ip[off + 3] != 0 : !options_ok(ip, off, hl))
+			return IP6W_DROP;
+		nh = ip[off];
+		off += hl;
 	}
 	return IP6W_DROP;
 }

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "ratelimit.h"
+
 int log_verbosity = LOG_WARN;
 
 static void vlog(const char *prefix, const char *fmt, va_list ap)
@@ -41,16 +43,11 @@ void die(const char *fmt, ...)
 
 void log_sandbox(const char *fmt, ...)
 {
-	static time_t window;
-	static int count;
-	time_t now = time(NULL);
+	static struct ratelimit rl;
 	va_list ap;
 
-	if (now != window) {
-		window = now;
-		count = 0;
-	}
-	if (++count > 5 || log_verbosity < LOG_INFO)
+	if (!ratelimit_ok(&rl, (uint64_t)time(NULL) * 1000, 5) ||
+	    log_verbosity < LOG_INFO)
 		return;
 	va_start(ap, fmt);
 	vlog("sandbox: ", fmt, ap);

@@ -51,6 +51,7 @@
 #include "idmap.h"
 #include "islo.h"
 #include "log.h"
+#include "rtnl.h"
 #include "supervisor.h"
 
 #include <arpa/inet.h>
@@ -58,10 +59,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <net/if.h>      /* before the linux/ headers: struct ifreq */
-#include <linux/if_addr.h>
 #include <linux/if_tun.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -91,183 +89,6 @@ extern char **environ;
 #define NS_ERRLEN 512
 
 #define RESOLV_CONF "nameserver " ISLO_DNS4 "\nnameserver " ISLO_DNS6 "\n"
-
-/* ------------------------------------------------------------------ */
-/* rtnetlink, just what the sandbox needs                              */
-/* ------------------------------------------------------------------ */
-
-struct nl {
-	int fd;
-	uint32_t seq;
-};
-
-struct nl_req {
-	struct nlmsghdr h;
-	union {
-		struct ifinfomsg ifi;
-		struct ifaddrmsg ifa;
-		struct rtmsg rt;
-	} u;
-	char attrs[256];
-};
-
-static int nl_open(struct nl *nl)
-{
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-
-	nl->seq = 1;
-	nl->fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-	if (nl->fd < 0)
-		return -errno;
-	if (bind(nl->fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int e = errno;
-
-		close(nl->fd);
-		return -e;
-	}
-	return 0;
-}
-
-/**
- * nl_req_init() - Start a request
- * @r:      Request buffer
- * @type:   RTM_*
- * @flags:  NLM_F_* besides NLM_F_REQUEST | NLM_F_ACK
- * @hlen:   Size of the family header following the nlmsghdr
- */
-static void nl_req_init(struct nl_req *r, uint16_t type, uint16_t flags,
-			size_t hlen)
-{
-	memset(r, 0, sizeof(*r));
-	r->h.nlmsg_len = NLMSG_LENGTH(hlen);
-	r->h.nlmsg_type = type;
-	r->h.nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
-}
-
-static void nl_attr(struct nl_req *r, uint16_t type, const void *data,
-		    size_t len)
-{
-	struct rtattr *rta;
-	size_t off = NLMSG_ALIGN(r->h.nlmsg_len);
-
-	/* Callers add a handful of fixed-size attributes: cannot overflow. */
-	if (off + RTA_SPACE(len) > sizeof(*r))
-		abort();
-	rta = (struct rtattr *)((char *)r + off);
-	rta->rta_type = type;
-	rta->rta_len = (unsigned short)RTA_LENGTH(len);
-	memcpy(RTA_DATA(rta), data, len);
-	r->h.nlmsg_len = (uint32_t)(off + RTA_SPACE(len));
-}
-
-/**
- * nl_talk() - Send a request and wait for its acknowledgement
- * @nl:  Socket
- * @r:   Request
- * Return: 0, or -errno from the kernel's answer
- */
-static int nl_talk(struct nl *nl, struct nl_req *r)
-{
-	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
-	char buf[4096] __attribute__((aligned(NLMSG_ALIGNTO)));
-	ssize_t n;
-
-	r->h.nlmsg_seq = ++nl->seq;
-	if (sendto(nl->fd, r, r->h.nlmsg_len, 0, (struct sockaddr *)&sa,
-		   sizeof(sa)) < 0)
-		return -errno;
-
-	for (;;) {
-		struct nlmsghdr *h;
-		size_t len;
-
-		n = recv(nl->fd, buf, sizeof(buf), 0);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		len = (size_t)n;
-		for (h = (struct nlmsghdr *)buf; NLMSG_OK(h, len);
-		     h = NLMSG_NEXT(h, len)) {
-			const struct nlmsgerr *e;
-
-			if (h->nlmsg_seq != nl->seq)
-				continue;
-			if (h->nlmsg_type != NLMSG_ERROR)
-				continue;
-			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*e)))
-				return -EPROTO;
-			e = NLMSG_DATA(h);
-			return e->error;
-		}
-	}
-}
-
-static int nl_link_up(struct nl *nl, int ifindex, int mtu)
-{
-	struct nl_req r;
-
-	nl_req_init(&r, RTM_NEWLINK, 0, sizeof(r.u.ifi));
-	r.u.ifi.ifi_family = AF_UNSPEC;
-	r.u.ifi.ifi_index = ifindex;
-	r.u.ifi.ifi_flags = IFF_UP;
-	r.u.ifi.ifi_change = IFF_UP;
-	if (mtu > 0) {
-		uint32_t m = (uint32_t)mtu;
-
-		nl_attr(&r, IFLA_MTU, &m, sizeof(m));
-	}
-	return nl_talk(nl, &r);
-}
-
-static int nl_addr_add(struct nl *nl, int ifindex, int family,
-		       const char *addr, int prefixlen)
-{
-	unsigned char a[16];
-	size_t alen = family == AF_INET ? 4 : 16;
-	struct nl_req r;
-
-	if (inet_pton(family, addr, a) != 1)
-		return -EINVAL;
-	nl_req_init(&r, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL,
-		    sizeof(r.u.ifa));
-	r.u.ifa.ifa_family = (unsigned char)family;
-	r.u.ifa.ifa_prefixlen = (unsigned char)prefixlen;
-	r.u.ifa.ifa_scope = RT_SCOPE_UNIVERSE;
-	r.u.ifa.ifa_index = (unsigned int)ifindex;
-	nl_attr(&r, IFA_LOCAL, a, alen);
-	nl_attr(&r, IFA_ADDRESS, a, alen);
-	if (family == AF_INET6) {
-		uint32_t fl = IFA_F_NODAD;
-
-		r.u.ifa.ifa_flags = IFA_F_NODAD;
-		nl_attr(&r, IFA_FLAGS, &fl, sizeof(fl));
-	}
-	return nl_talk(nl, &r);
-}
-
-static int nl_default_route(struct nl *nl, int ifindex, int family,
-			    const char *gw)
-{
-	unsigned char a[16];
-	size_t alen = family == AF_INET ? 4 : 16;
-	uint32_t oif = (uint32_t)ifindex;
-	struct nl_req r;
-
-	if (inet_pton(family, gw, a) != 1)
-		return -EINVAL;
-	nl_req_init(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL,
-		    sizeof(r.u.rt));
-	r.u.rt.rtm_family = (unsigned char)family;
-	r.u.rt.rtm_table = RT_TABLE_MAIN;
-	r.u.rt.rtm_protocol = RTPROT_BOOT;
-	r.u.rt.rtm_scope = RT_SCOPE_UNIVERSE;
-	r.u.rt.rtm_type = RTN_UNICAST;
-	nl_attr(&r, RTA_GATEWAY, a, alen);
-	nl_attr(&r, RTA_OIF, &oif, sizeof(oif));
-	return nl_talk(nl, &r);
-}
 
 /* ------------------------------------------------------------------ */
 /* The child                                                           */
@@ -645,21 +466,39 @@ static void child_send_err(int sock, const char *msg)
 	send(sock, buf, len + 1, MSG_NOSIGNAL);
 }
 
+/**
+ * struct fdmsg - one control-socket message: bytes and up to two fds
+ * @iov: The bytes
+ * @u:   Room for the descriptors (SCM_RIGHTS)
+ * @mh:  The message, pointing at both
+ */
+struct fdmsg {
+	struct iovec iov;
+	union {
+		char buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr mh;
+};
+
+static void fdmsg_init(struct fdmsg *m, void *data, size_t len)
+{
+	memset(m, 0, sizeof(*m));
+	m->iov.iov_base = data;
+	m->iov.iov_len = len;
+	m->mh.msg_iov = &m->iov;
+	m->mh.msg_iovlen = 1;
+	m->mh.msg_control = m->u.buf;
+	m->mh.msg_controllen = sizeof(m->u.buf);
+}
+
 /* The TAP fd, and one to our network namespace: the gateway holds it so
  * that the namespace (and what CMD's sockets still have to send) outlives
  * CMD while the link drains (supervisor_linger()). */
 static int child_send_tap(int sock, int tapfd)
 {
 	char byte = NS_MSG_TAP;
-	struct iovec iov = { .iov_base = &byte, .iov_len = 1 };
-	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
-	};
+	struct fdmsg m;
 	struct cmsghdr *cm;
 	int fds[2], r;
 
@@ -667,13 +506,13 @@ static int child_send_tap(int sock, int tapfd)
 	fds[1] = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (fds[1] < 0)
 		return -1;
-	memset(&u, 0, sizeof(u));
-	cm = CMSG_FIRSTHDR(&mh);
+	fdmsg_init(&m, &byte, 1);
+	cm = CMSG_FIRSTHDR(&m.mh);
 	cm->cmsg_level = SOL_SOCKET;
 	cm->cmsg_type = SCM_RIGHTS;
 	cm->cmsg_len = CMSG_LEN(sizeof(fds));
 	memcpy(CMSG_DATA(cm), fds, sizeof(fds));
-	r = sendmsg(sock, &mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
+	r = sendmsg(sock, &m.mh, MSG_NOSIGNAL) == 1 ? 0 : -1;
 	close(fds[1]);
 	return r;
 }
@@ -750,11 +589,22 @@ static void __attribute__((noreturn)) exec_self(char **argv)
 	_exit(125);
 }
 
-int ns_init_main(int argc, char **argv)
+/* Relay signals to the pid in @arg (> 1) until it exits; its status. */
+static int relay_pid(const char *arg)
 {
 	char *end;
 	long pid;
 
+	errno = 0;
+	pid = strtol(arg, &end, 10);
+	if (errno || *end || pid <= 1)
+		return 125;
+	relay_to = (pid_t)pid;
+	return relay_wait((pid_t)pid);
+}
+
+int ns_init_main(int argc, char **argv)
+{
 	if (argc != 3)
 		return 125;
 	/* CMD runs as our user, in a user namespace inside ours: once we are
@@ -766,27 +616,12 @@ int ns_init_main(int argc, char **argv)
 	 * and with pid 1 the whole namespace */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getpid() != 1)
 		return 125;
-	errno = 0;
-	pid = strtol(argv[2], &end, 10);
-	if (errno || *end || pid <= 1)
-		return 125;
-	relay_to = (pid_t)pid;
-	return relay_wait((pid_t)pid);
+	return relay_pid(argv[2]);
 }
 
 int ns_relay_main(int argc, char **argv)
 {
-	char *end;
-	long pid;
-
-	if (argc != 3)
-		return 125;
-	errno = 0;
-	pid = strtol(argv[2], &end, 10);
-	if (errno || *end || pid <= 1)
-		return 125;
-	relay_to = (pid_t)pid;
-	return relay_wait((pid_t)pid);
+	return argc == 3 ? relay_pid(argv[2]) : 125;
 }
 
 /* K: CMD's namespaces and link, the TAP fd to the gateway, then CMD. */
@@ -1020,28 +855,21 @@ static int parent_recv(int sock, int *tapfd, int *nsfd, char *msg,
 		       size_t size)
 {
 	char buf[NS_ERRLEN + 1];
-	struct iovec iov = { .iov_base = buf, .iov_len = sizeof(buf) };
-	union {
-		char buf[CMSG_SPACE(2 * sizeof(int))];
-		struct cmsghdr align;
-	} u;
-	struct msghdr mh = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = u.buf, .msg_controllen = sizeof(u.buf),
-	};
+	struct fdmsg m;
 	struct cmsghdr *cm;
 	ssize_t n;
 	int fd = -1, fd2 = -1;
 
 	msg[0] = '\0';
+	fdmsg_init(&m, buf, sizeof(buf));
 	do
-		n = recvmsg(sock, &mh, MSG_CMSG_CLOEXEC);
+		n = recvmsg(sock, &m.mh, MSG_CMSG_CLOEXEC);
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		snprintf(msg, size, "control socket: %s", strerror(errno));
 		return -1;
 	}
-	for (cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
+	for (cm = CMSG_FIRSTHDR(&m.mh); cm; cm = CMSG_NXTHDR(&m.mh, cm)) {
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
 			continue;
 		if (cm->cmsg_len >= CMSG_LEN(sizeof(int)))
@@ -1050,7 +878,7 @@ static int parent_recv(int sock, int *tapfd, int *nsfd, char *msg,
 			memcpy(&fd2, CMSG_DATA(cm) + sizeof(int), sizeof(int));
 	}
 	if (n >= 1 && buf[0] == NS_MSG_TAP && fd >= 0 && fd2 >= 0 &&
-	    !(mh.msg_flags & MSG_CTRUNC)) {
+	    !(m.mh.msg_flags & MSG_CTRUNC)) {
 		*tapfd = fd;
 		*nsfd = fd2;
 		return 0;

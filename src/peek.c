@@ -30,26 +30,13 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "bytes.h"
+#include "chars.h"
 #include "peek.h"
 
 /* ----------------------------------------------------------------------
  * Host names
  */
-
-static char lower(char c)
-{
-	return (c >= 'A' && c <= 'Z') ? (char)(c + 'a' - 'A') : c;
-}
-
-static int is_digit(char c)
-{
-	return c >= '0' && c <= '9';
-}
-
-static int is_hex(char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'f');
-}
 
 /**
  * name_norm() - Lowercase, strip one trailing dot and validate a host
@@ -66,11 +53,11 @@ static int is_hex(char c)
 static int name_norm(char *s, int allow_ip)
 {
 	unsigned char a[16];
-	size_t n, i, lab = 0, last = 0;
+	size_t n, i, last = 0;
 	int numeric = 1, hex;
 
 	for (n = 0; s[n]; n++)
-		s[n] = lower(s[n]);
+		s[n] = (char)ch_lower(s[n]);
 	if (!n)
 		return -1;
 
@@ -85,31 +72,19 @@ static int name_norm(char *s, int allow_ip)
 	if (inet_pton(AF_INET, s, a) == 1)
 		return allow_ip ? 0 : -1;
 
-	for (i = 0; i <= n; i++) {
-		char c = s[i];
-
-		if (c == '.' || c == '\0') {
-			if (lab == 0 || lab > 63)
-				return -1;
-			lab = 0;
-			continue;
-		}
-		if (!((c >= 'a' && c <= 'z') || is_digit(c) || c == '-' ||
-		      c == '_'))
-			return -1;
-		lab++;
-	}
+	if (!ch_labels_ok(s, n))
+		return -1;
 
 	/* The last label: s[last..n) */
 	for (i = n; i > 0 && s[i - 1] != '.'; i--)
 		;
 	last = i;
 	for (i = last; i < n; i++)
-		if (!is_digit(s[i]))
+		if (!ch_digit(s[i]))
 			numeric = 0;
 	hex = n - last > 2 && s[last] == '0' && s[last + 1] == 'x';
 	for (i = last + 2; hex && i < n; i++)
-		if (!is_hex(s[i]))
+		if (ch_hexval(s[i]) < 0)
 			hex = 0;
 	if (numeric || hex)
 		return -1;
@@ -175,7 +150,7 @@ static int hs_record(struct hs *h)
 		h->err = HS_MORE;
 		return -1;
 	}
-	rlen = (size_t)b[3] << 8 | b[4];
+	rlen = rd16(b + 3);
 	if (rlen == 0 || rlen > TLS_RECORD_MAX) {
 		h->err = HS_BAD;
 		return -1;
@@ -372,27 +347,6 @@ int peek_is_tls(const uint8_t *buf, size_t len)
  * HTTP/1.x
  */
 
-/* RFC 9110 5.6.2 tchar */
-static int is_tchar(uint8_t c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-	    (c >= '0' && c <= '9'))
-		return 1;
-	return c && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
-/* Field value bytes: VCHAR, obs-text, SP, HT */
-static int is_vbyte(uint8_t c)
-{
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
-/* Request-target bytes: VCHAR */
-static int is_tbyte(uint8_t c)
-{
-	return c > 0x20 && c < 0x7f;
-}
-
 /**
  * peek_is_http() - Can these bytes start an HTTP/1.x request?
  * @buf: Bytes received so far
@@ -457,7 +411,7 @@ int peek_http_start(const uint8_t *buf, size_t len)
 		i++;
 	if (i == len)
 		return -1;
-	if (!is_tchar(buf[i]))
+	if (!ch_tchar(buf[i]))
 		return 0;
 	n = len - i < 4 ? len - i : 4;
 	if (!memcmp(buf + i, ssh, n)) {
@@ -474,7 +428,7 @@ int peek_http_start(const uint8_t *buf, size_t len)
 	for (t = i; t < len && t - i <= PEEK_HTTP_TOKEN_MAX; t++) {
 		if (buf[t] == ' ')
 			break;
-		if (!is_tchar(buf[t]))
+		if (!ch_tchar(buf[t]))
 			return 0;
 	}
 	if (t - i > PEEK_HTTP_TOKEN_MAX)
@@ -533,44 +487,11 @@ static int copy_str(char *dst, size_t size, const uint8_t *src, size_t n)
 static int parse_authority(const uint8_t *s, size_t n, char *host,
 			   size_t hostlen, uint16_t *port)
 {
-	const uint8_t *h = s, *p;
-	size_t hl, i;
-	uint32_t v = 0;
+	const uint8_t *h;
+	size_t hl;
 
-	*port = 0;
-	if (!n)
+	if (ch_authority(s, n, &h, &hl, port))
 		return -1;
-	if (s[0] == '[') {
-		p = memchr(s, ']', n);
-		if (!p)
-			return -1;
-		h = s + 1;
-		hl = (size_t)(p - h);
-		if (!hl || !memchr(h, ':', hl))
-			return -1;
-		p++;
-	} else {
-		p = memchr(s, ':', n);
-		if (!p)
-			p = s + n;
-		hl = (size_t)(p - s);
-	}
-
-	if (p < s + n) {
-		size_t pl = (size_t)(s + n - p);
-
-		if (*p != ':' || pl < 2 || pl > 6)
-			return -1;
-		for (i = 1; i < pl; i++) {
-			if (!is_digit((char)p[i]))
-				return -1;
-			v = v * 10 + (uint32_t)(p[i] - '0');
-		}
-		if (v == 0 || v > 65535)
-			return -1;
-		*port = (uint16_t)v;
-	}
-
 	if (copy_str(host, hostlen, h, hl))
 		return -1;
 	if (memchr(host, '\0', hl) || host_normalise(host))
@@ -619,7 +540,7 @@ static int http_reqline(const uint8_t *b, size_t n, int complete,
 	req->ml = i++;
 
 	req->t = i;
-	while (i < n && is_tbyte(b[i]))
+	while (i < n && ch_tbyte(b[i]))
 		i++;
 	req->tl = i - req->t;
 	if (i == n)
@@ -655,7 +576,7 @@ static long http_header(const uint8_t *b, size_t n, int complete, size_t *v,
 
 	if (n && (b[0] == ' ' || b[0] == '\t'))
 		return -1; /* obs-fold, or whitespace before a name */
-	while (i < n && is_tchar(b[i]))
+	while (i < n && ch_tchar(b[i]))
 		i++;
 	if (i == n) {
 		/* A trailing CR may be the end of the line, still to come */
@@ -666,7 +587,7 @@ static long http_header(const uint8_t *b, size_t n, int complete, size_t *v,
 	if (i == 0)
 		return -1;
 	for (e = i + 1; e < n; e++)
-		if (!is_vbyte(b[e]))
+		if (!ch_vbyte(b[e]))
 			return -1;
 	if (!complete)
 		return 0;

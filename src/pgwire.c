@@ -15,19 +15,8 @@
 
 #include <string.h>
 
-static uint32_t get32(const uint8_t *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	       (uint32_t)p[2] << 8 | p[3];
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)(v >> 24);
-	p[1] = (uint8_t)(v >> 16);
-	p[2] = (uint8_t)(v >> 8);
-	p[3] = (uint8_t)v;
-}
+#include "bytes.h"
+#include "cursor.h"
 
 int pgw_startup_parse(const uint8_t *b, size_t len, struct pgw_startup *s)
 {
@@ -36,8 +25,8 @@ int pgw_startup_parse(const uint8_t *b, size_t len, struct pgw_startup *s)
 	memset(s, 0, sizeof(*s));
 	if (len < 8)
 		return PGW_NEED_MORE;
-	s->len = get32(b);
-	s->code = get32(b + 4);
+	s->len = rd32(b);
+	s->code = rd32(b + 4);
 	if (s->len < 8 || s->len > PGW_STARTUP_MAX) {
 		s->error = "invalid length of startup packet";
 		return PGW_BAD;
@@ -56,8 +45,8 @@ int pgw_startup_parse(const uint8_t *b, size_t len, struct pgw_startup *s)
 		}
 		if (len < 16)
 			return PGW_NEED_MORE;
-		s->cancel_pid = get32(b + 8);
-		s->cancel_key = get32(b + 12);
+		s->cancel_pid = rd32(b + 8);
+		s->cancel_key = rd32(b + 12);
 		return PGW_DONE;
 	}
 	if (s->code >> 16 != 3) {
@@ -114,7 +103,7 @@ int pgw_header(const uint8_t *b, size_t len, uint8_t *type,
 
 	if (len < 5)
 		return PGW_NEED_MORE;
-	l = get32(b + 1);
+	l = rd32(b + 1);
 	if (l < 4 || l > PGW_MSG_MAX)
 		return PGW_BAD;
 	*type = b[0];
@@ -122,49 +111,8 @@ int pgw_header(const uint8_t *b, size_t len, uint8_t *type,
 	return PGW_DONE;
 }
 
-void pgw_rd_init(struct pgw_rd *r, const uint8_t *p, size_t len)
-{
-	r->p = p;
-	r->len = len;
-	r->off = 0;
-	r->err = 0;
-}
-
-const uint8_t *pgw_bytes(struct pgw_rd *r, size_t n)
-{
-	const uint8_t *p;
-
-	if (r->err || n > r->len - r->off) {
-		r->err = 1;
-		return NULL;
-	}
-	p = r->p + r->off;
-	r->off += n;
-	return p;
-}
-
-uint8_t pgw_u8(struct pgw_rd *r)
-{
-	const uint8_t *p = pgw_bytes(r, 1);
-
-	return p ? p[0] : 0;
-}
-
-uint16_t pgw_u16(struct pgw_rd *r)
-{
-	const uint8_t *p = pgw_bytes(r, 2);
-
-	return p ? (uint16_t)(p[0] << 8 | p[1]) : 0;
-}
-
-uint32_t pgw_u32(struct pgw_rd *r)
-{
-	const uint8_t *p = pgw_bytes(r, 4);
-
-	return p ? get32(p) : 0;
-}
-
-const char *pgw_cstr(struct pgw_rd *r, size_t *len)
+/* A NUL-terminated string inside the body; NULL (and the error) if none. */
+static const char *cstr_read(struct cursor *r, size_t *len)
 {
 	const uint8_t *s, *z;
 
@@ -184,27 +132,22 @@ const char *pgw_cstr(struct pgw_rd *r, size_t *len)
 	return (const char *)s;
 }
 
-int pgw_rd_done(const struct pgw_rd *r)
-{
-	return !r->err && r->off == r->len;
-}
-
 int pgw_error_parse(const uint8_t *body, size_t len, struct pgw_fields *f)
 {
-	struct pgw_rd r;
+	struct cursor r;
 
 	memset(f, 0, sizeof(*f));
-	pgw_rd_init(&r, body, len);
+	cur_init(&r, body, len);
 	for (;;) {
-		uint8_t t = pgw_u8(&r);
+		uint8_t t = cur_u8(&r);
 		const char *v;
 		size_t vl;
 
 		if (r.err)
 			return -1;
 		if (!t)
-			return pgw_rd_done(&r) ? 0 : -1;
-		v = pgw_cstr(&r, &vl);
+			return cur_end(&r) ? 0 : -1;
+		v = cstr_read(&r, &vl);
 		if (!v)
 			return -1;
 		if (t == 'S' || (t == 'V' && !f->severity))
@@ -221,25 +164,25 @@ int pgw_error_parse(const uint8_t *body, size_t len, struct pgw_fields *f)
 int pgw_query_parse(const uint8_t *body, size_t len, const char **text,
 		    size_t *tlen)
 {
-	struct pgw_rd r;
+	struct cursor r;
 
-	pgw_rd_init(&r, body, len);
-	*text = pgw_cstr(&r, tlen);
-	return *text && pgw_rd_done(&r) ? 0 : -1;
+	cur_init(&r, body, len);
+	*text = cstr_read(&r, tlen);
+	return *text && cur_end(&r) ? 0 : -1;
 }
 
 int pgw_parse_parse(const uint8_t *body, size_t len, const char **name,
 		    const char **text, size_t *tlen)
 {
-	struct pgw_rd r;
+	struct cursor r;
 	uint16_t n;
 
-	pgw_rd_init(&r, body, len);
-	*name = pgw_cstr(&r, NULL);
-	*text = pgw_cstr(&r, tlen);
-	n = pgw_u16(&r);
-	pgw_bytes(&r, (size_t)n * 4);
-	return *name && *text && pgw_rd_done(&r) ? 0 : -1;
+	cur_init(&r, body, len);
+	*name = cstr_read(&r, NULL);
+	*text = cstr_read(&r, tlen);
+	n = cur_be16(&r);
+	cur_skip(&r, (size_t)n * 4);
+	return *name && *text && cur_end(&r) ? 0 : -1;
 }
 
 int pgw_tag_parse(const uint8_t *body, size_t len, const char **tag,
@@ -253,7 +196,7 @@ int pgw_auth_parse(const uint8_t *body, size_t len, uint32_t *code,
 {
 	if (len < 4)
 		return -1;
-	*code = get32(body);
+	*code = rd32(body);
 	*data = body + 4;
 	*dlen = len - 4;
 	return 0;
@@ -261,18 +204,18 @@ int pgw_auth_parse(const uint8_t *body, size_t len, uint32_t *code,
 
 int pgw_sasl_has_mech(const uint8_t *data, size_t dlen, const char *mech)
 {
-	struct pgw_rd r;
+	struct cursor r;
 	int found = 0;
 
-	pgw_rd_init(&r, data, dlen);
+	cur_init(&r, data, dlen);
 	for (;;) {
 		size_t l;
-		const char *m = pgw_cstr(&r, &l);
+		const char *m = cstr_read(&r, &l);
 
 		if (!m)
 			return -1;
 		if (!l)
-			return pgw_rd_done(&r) ? found : -1;
+			return cur_end(&r) ? found : -1;
 		if (!strcmp(m, mech))
 			found = 1;
 	}
@@ -312,7 +255,7 @@ size_t pgw_put_error(uint8_t *buf, size_t cap, const char *severity,
 	buf[o++] = 'M';
 	o += put_cstr(buf + o, message, 1);
 	buf[o++] = 0;
-	put32(buf + 1, (uint32_t)(o - 1));
+	wr32(buf + 1, (uint32_t)(o - 1));
 	return o;
 }
 
@@ -325,13 +268,13 @@ size_t pgw_put_startup(uint8_t *buf, size_t cap, const char *const *names,
 		need += strlen(names[i]) + 1 + strlen(values[i]) + 1;
 	if (need > cap || need > PGW_STARTUP_MAX)
 		return 0;
-	put32(buf + 4, PGW_PROTO_V3);
+	wr32(buf + 4, PGW_PROTO_V3);
 	for (i = 0; i < n; i++) {
 		o += put_cstr(buf + o, names[i], 0);
 		o += put_cstr(buf + o, values[i], 0);
 	}
 	buf[o++] = 0;
-	put32(buf, (uint32_t)o);
+	wr32(buf, (uint32_t)o);
 	return o;
 }
 
@@ -339,8 +282,8 @@ size_t pgw_put_ssl_request(uint8_t *buf, size_t cap)
 {
 	if (cap < 8)
 		return 0;
-	put32(buf, 8);
-	put32(buf + 4, PGW_SSL_REQUEST);
+	wr32(buf, 8);
+	wr32(buf + 4, PGW_SSL_REQUEST);
 	return 8;
 }
 
@@ -350,7 +293,7 @@ size_t pgw_put_msg(uint8_t *buf, size_t cap, uint8_t type, const void *body,
 	if (blen > PGW_MSG_MAX - 4 || cap < 5 || blen > cap - 5)
 		return 0;
 	buf[0] = type;
-	put32(buf + 1, (uint32_t)(blen + 4));
+	wr32(buf + 1, (uint32_t)(blen + 4));
 	if (blen)
 		memcpy(buf + 5, body, blen);
 	return 5 + blen;
@@ -364,9 +307,9 @@ size_t pgw_put_sasl_initial(uint8_t *buf, size_t cap, const char *mech,
 	if (dlen > 65536 || need > cap)
 		return 0;
 	buf[0] = 'p';
-	put32(buf + 1, (uint32_t)(need - 1));
+	wr32(buf + 1, (uint32_t)(need - 1));
 	memcpy(buf + 5, mech, ml);
-	put32(buf + 5 + ml, (uint32_t)dlen);
+	wr32(buf + 5 + ml, (uint32_t)dlen);
 	memcpy(buf + 9 + ml, data, dlen);
 	return need;
 }
@@ -377,7 +320,7 @@ size_t pgw_put_password(uint8_t *buf, size_t cap, const uint8_t *pw,
 	if (len > 65536 || cap < len + 6 || memchr(pw, 0, len))
 		return 0;
 	buf[0] = 'p';
-	put32(buf + 1, (uint32_t)(len + 5));
+	wr32(buf + 1, (uint32_t)(len + 5));
 	memcpy(buf + 5, pw, len);
 	buf[5 + len] = 0;
 	return len + 6;
@@ -395,7 +338,7 @@ size_t pgw_put_parse(uint8_t *buf, size_t cap, const char *text)
 	if (need > cap)
 		return 0;
 	buf[0] = 'P';
-	put32(buf + 1, (uint32_t)(need - 1));
+	wr32(buf + 1, (uint32_t)(need - 1));
 	buf[5] = 0;
 	memcpy(buf + 6, text, tl);
 	buf[6 + tl] = 0;
@@ -425,9 +368,9 @@ size_t pgw_put_negotiate(uint8_t *buf, size_t cap, uint32_t minor,
 	if (need > cap)
 		return 0;
 	buf[0] = 'v';
-	put32(buf + 1, (uint32_t)(need - 1));
-	put32(buf + 5, minor);
-	put32(buf + 9, (uint32_t)n);
+	wr32(buf + 1, (uint32_t)(need - 1));
+	wr32(buf + 5, minor);
+	wr32(buf + 9, (uint32_t)n);
 	for (i = 0; i < n; i++)
 		o += put_cstr(buf + o, names[i], 0);
 	return o;

@@ -83,24 +83,6 @@ int pgw_startup_parse(const uint8_t *b, size_t len, struct pgw_startup *s);
 int pgw_header(const uint8_t *b, size_t len, uint8_t *type,
 	       uint32_t *body_len);
 
-/* A bounded reader over one message body, with a sticky error. */
-struct pgw_rd {
-	const uint8_t *p;
-	size_t len, off;
-	int err;
-};
-
-void pgw_rd_init(struct pgw_rd *r, const uint8_t *p, size_t len);
-uint8_t pgw_u8(struct pgw_rd *r);
-uint16_t pgw_u16(struct pgw_rd *r);
-uint32_t pgw_u32(struct pgw_rd *r);
-/* A NUL-terminated string inside the body; NULL (and the error) if none. */
-const char *pgw_cstr(struct pgw_rd *r, size_t *len);
-/* @n raw bytes; NULL (and the error) if fewer are left. */
-const uint8_t *pgw_bytes(struct pgw_rd *r, size_t n);
-/* 1 if the whole body was read without error. */
-int pgw_rd_done(const struct pgw_rd *r);
-
 /**
  * struct pgw_fields - the fields of an ErrorResponse or NoticeResponse
  * @severity: 'S' (localised) or NULL

@@ -14,6 +14,7 @@
 
 #include <string.h>
 
+#include "bytes.h"
 #include "frame.h"
 #include "ra.h"
 
@@ -30,18 +31,6 @@
 
 static const uint8_t all_nodes[16] = { 0xff, 0x02, [15] = 1 };
 static const uint8_t zero16[16];
-
-static void wr16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)(v >> 8);
-	p[1] = (uint8_t)v;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-	wr16(p, (uint16_t)(v >> 16));
-	wr16(p + 2, (uint16_t)v);
-}
 
 /**
  * icmp6_csum() - ICMPv6 checksum over the pseudo-header and the message
@@ -158,7 +147,7 @@ int ra_is_solicit(const uint8_t *ip6, size_t len)
 	if (!ip6 || len < IP6_HDR_LEN || (ip6[0] >> 4) != 6 ||
 	    ip6[6] != NH_ICMPV6 || ip6[7] != 255)
 		return 0;
-	plen = (size_t)(ip6[4] << 8 | ip6[5]);
+	plen = rd16(ip6 + 4);
 	if (plen < 8 || plen > len - IP6_HDR_LEN)
 		return 0;
 	src = ip6 + 8;

@@ -27,73 +27,8 @@
 
 #include <bearssl.h>
 
+#include "base64.h"
 #include "secret.h"
-
-static const char b64[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-size_t scram_b64_encode(const uint8_t *in, size_t len, char *out, size_t cap)
-{
-	size_t i, o = 0;
-
-	if (cap < ((len + 2) / 3) * 4 + 1)
-		return 0;
-	for (i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-
-		if (i + 1 < len)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < len)
-			v |= in[i + 2];
-		out[o++] = b64[(v >> 18) & 63];
-		out[o++] = b64[(v >> 12) & 63];
-		out[o++] = i + 1 < len ? b64[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < len ? b64[v & 63] : '=';
-	}
-	out[o] = '\0';
-	return o;
-}
-
-static int b64_val(char c)
-{
-	const char *p = c ? strchr(b64, c) : NULL;
-
-	return p ? (int)(p - b64) : -1;
-}
-
-long scram_b64_decode(const char *in, size_t len, uint8_t *out, size_t cap)
-{
-	size_t i, o = 0;
-
-	if (len % 4)
-		return -1;
-	for (i = 0; i < len; i += 4) {
-		int v[4], k, pad = 0;
-		uint32_t w;
-
-		for (k = 0; k < 4; k++) {
-			if (in[i + k] == '=' && i + 4 == len && k >= 2) {
-				v[k] = 0;
-				pad++;
-			} else if (pad || (v[k] = b64_val(in[i + k])) < 0) {
-				return -1;
-			}
-		}
-		w = (uint32_t)v[0] << 18 | (uint32_t)v[1] << 12 |
-		    (uint32_t)v[2] << 6 | (uint32_t)v[3];
-		/* canonical only: the bits padding leaves over are zero */
-		if ((pad == 1 && (w & 0xff)) || (pad == 2 && (w & 0xffff)))
-			return -1;
-		if (o + 3 - (size_t)pad > cap)
-			return -1;
-		out[o++] = (uint8_t)(w >> 16);
-		if (pad < 2)
-			out[o++] = (uint8_t)(w >> 8);
-		if (pad < 1)
-			out[o++] = (uint8_t)w;
-	}
-	return (long)o;
-}
 
 static void hmac(const uint8_t *key, size_t klen, const void *d1, size_t l1,
 		 const void *d2, size_t l2, uint8_t out[32])
@@ -151,7 +86,7 @@ size_t scram_client_first(struct scram *s, const char *user, const char *nonce,
 	if (!nonce) {
 		if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
 			return 0;
-		scram_b64_encode(raw, sizeof(raw), rnd, sizeof(rnd));
+		b64_encode(raw, sizeof(raw), rnd, sizeof(rnd));
 		nonce = rnd;
 	}
 	if (strlen(nonce) > 64 || strchr(nonce, ','))
@@ -257,7 +192,7 @@ size_t scram_client_final(struct scram *s, const uint8_t *pw, size_t pwlen,
 		*err = "SCRAM iteration count out of range";
 		return 0;
 	}
-	saltlen = scram_b64_decode(salt64, sl, salt, sizeof(salt));
+	saltlen = b64_decode(salt64, sl, salt, sizeof(salt));
 	if (saltlen <= 0)
 		return 0;
 	nl = snprintf(nofinal, sizeof(nofinal), "c=biws,r=%.*s", (int)rl, r);
@@ -283,7 +218,7 @@ size_t scram_client_final(struct scram *s, const uint8_t *pw, size_t pwlen,
 		out[o++] = ',';
 		out[o++] = 'p';
 		out[o++] = '=';
-		o += scram_b64_encode(proof, 32, out + o, cap - o);
+		o += b64_encode(proof, 32, out + o, cap - o);
 		s->state = 2;
 		*err = NULL;
 	}
@@ -314,7 +249,7 @@ int scram_verify_server(struct scram *s, const char *msg, size_t len,
 	}
 	if (attr(&p, msg + len, 'v', &v, &vl))
 		return -1;
-	n = scram_b64_decode(v, vl, sig, sizeof(sig));
+	n = b64_decode(v, vl, sig, sizeof(sig));
 	if (n != 32 || !secret_equal(sig, 32, s->server_sig, 32)) {
 		*err = "the server's SCRAM signature is wrong: it does not know the password";
 		return -1;

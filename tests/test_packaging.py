@@ -5,7 +5,7 @@ The man pages, the systemd unit for `islo-net serve`, the bash
 completion and the JSON Schema of the profile format: installed into a
 temporary DESTDIR, checked with the real tools (groff, man,
 systemd-analyze, bash, python3-jsonschema), and checked against the
-sources they describe (src/main.c's options and commands, src/profile.c's
+sources they describe (src/cli.c's options, src/main.c's commands, src/profile.c's
 keys) so that they cannot drift apart unnoticed.
 """
 import json
@@ -48,8 +48,8 @@ def _c_table(text, name):
 
 
 def _long_options():
-    """The long options of src/main.c's run_opts_long."""
-    m = re.search(r"run_opts_long\[\]\s*=\s*\{(.*?)\n\};", _src("main.c"), re.S)
+    """The long options of src/cli.c's run_opts_long."""
+    m = re.search(r"run_opts_long\[\]\s*=\s*\{(.*?)\n\};", _src("cli.c"), re.S)
     assert m
     return re.findall(r'\{\s*"([a-z-]+)",', m.group(1))
 
@@ -199,7 +199,7 @@ def test_islo_net_1_names_every_command_and_option():
                 "ISLO_SECCOMP"):
         assert re.search(r"^\.B %s$" % var, text, re.M), var
     # the numbers the code enforces
-    main = _src("main.c")
+    main = _src("cli.c")
     assert "1 to\n1000000 (default 4096)" in text and "1000000" in main
     assert "1280 to 65520 (default 65520)" in text
 
