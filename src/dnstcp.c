@@ -24,8 +24,6 @@ struct dnstcp {
 	uint8_t buf[DNS_TCP_MAX];
 };
 
-size_t gw_dns_answer(struct gw *g, const uint8_t *q, size_t len, uint8_t *out,
-		     size_t outlen, const char *proto);
 
 /* Answer the whole queries @d holds.  Return: 0, or -1 (send failed). */
 static int dnstcp_answer(struct flow *f, struct dnstcp *d)

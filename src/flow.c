@@ -80,7 +80,6 @@
 #include "bytes.h"
 #include "flowtab.h"
 
-void gw_inject(struct gw *g, const uint8_t *ip, size_t len);
 
 #define CONNECT_TIMEOUT_MS 10000
 #define PEEK_TIMEOUT_MS 10000

@@ -7,6 +7,8 @@
  */
 #include "flowtab.h"
 
+#include "ratelimit.h"
+
 #include <string.h>
 
 /* Half-open queue: append at the tail (newest). */
@@ -48,13 +50,8 @@ void ho_failed(struct gw *g)
 {
 	uint64_t now = now_ms();
 
-	if (now / 1000 != g->ho_fail_sec) {
-		g->ho_fail_sec = now / 1000;
-		g->ho_fails = 0;
-	}
-	if (++g->ho_fails >= FLOW_PRESSURE_FAILS) {
+	if (ratelimit_count(&g->ho_fails, now) >= FLOW_PRESSURE_FAILS)
 		g->pressure_until = now + 1000;
-	}
 }
 
 /* Flows that hold a place: not released yet. */
@@ -122,16 +119,12 @@ struct flow *flow_find(struct gw *g, const struct ipaddr *src,
 			      uint16_t dport)
 {
 	struct flow *f;
-	size_t al = src->family == AF_INET ? 4 : 16;
 
 	for (f = g->d->fhash[gw_flow_hash(g, src, sport, dst, dport)]; f;
-	     f = f->hnext) {
-		if (f->g != g || f->state == FLOW_DEAD || f->sport != sport ||
-		    f->dport != dport || f->src.family != src->family)
-			continue;
-		if (!memcmp(f->src.a, src->a, al) && !memcmp(f->dst.a, dst->a, al))
+	     f = f->hnext)
+		if (f->g == g && f->state != FLOW_DEAD && f->sport == sport &&
+		    f->dport == dport && ipaddr_pair_eq(src, dst, &f->src, &f->dst))
 			return f;
-	}
 	return NULL;
 }
 

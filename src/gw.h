@@ -37,6 +37,7 @@
 #include "outcome.h"
 #include "policy.h"
 #include "policyset.h"
+#include "ratelimit.h"
 #include "trust.h"
 
 struct audit;
@@ -163,8 +164,7 @@ struct gw {
 	int on_busy;
 	unsigned nhalfopen, max_halfopen;
 	unsigned ndead;                 /* flows released, not yet reaped */
-	uint64_t ho_fail_sec;           /* the second ho_fails counts in */
-	unsigned ho_fails;              /* handshakes failed in that second */
+	struct ratelimit ho_fails;      /* handshakes failed this second */
 	uint64_t pressure_until;        /* under SYN flood pressure until */
 	struct epref accept_ref;        /* REF_ACCEPT: the listener's arg */
 	struct uflow *uflows;

@@ -241,7 +241,6 @@ size_t scrub_body(struct proxy *px, uint8_t *q, const uint8_t *p,
 int scrub_head(struct proxy *px, const uint8_t *h, size_t n);
 
 /* --- request decisions (pxreq.c) --- */
-size_t px_base64(const uint8_t *in, size_t len, char *out, size_t cap);
 int px_request_decide(struct proxy *px);
 
 #endif /* ISLO_PROXY_INT_H */

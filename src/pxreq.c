@@ -7,6 +7,8 @@
  */
 #include "proxy_int.h"
 
+#include "base64.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -54,31 +56,6 @@ static int rate_ok(struct policyset *ps, const struct pf_rule *r)
 	return 1;
 }
 
-static const char b64[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-size_t px_base64(const uint8_t *in, size_t len, char *out, size_t cap)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)in[i] << 16;
-
-		if (o + 5 > cap)
-			return 0;
-		if (i + 1 < len)
-			v |= (uint32_t)in[i + 1] << 8;
-		if (i + 2 < len)
-			v |= in[i + 2];
-		out[o++] = b64[(v >> 18) & 63];
-		out[o++] = b64[(v >> 12) & 63];
-		out[o++] = i + 1 < len ? b64[(v >> 6) & 63] : '=';
-		out[o++] = i + 2 < len ? b64[v & 63] : '=';
-	}
-	out[o] = '\0';
-	return o;
-}
-
 /* The credential's header value, into @out (a secret: zeroed by caller). */
 static int auth_value(const struct pf_auth *a, const struct secret *s,
 		      char *out, size_t cap)
@@ -100,7 +77,7 @@ static int auth_value(const struct pf_auth *a, const struct secret *s,
 		memcpy(tmp + ul + 1, s->val, s->len);
 		out[0] = 'B'; out[1] = 'a'; out[2] = 's'; out[3] = 'i';
 		out[4] = 'c'; out[5] = ' ';
-		n = px_base64((uint8_t *)tmp, ul + 1 + s->len, out + 6, cap - 6);
+		n = b64_encode((uint8_t *)tmp, ul + 1 + s->len, out + 6, cap - 6);
 		explicit_bzero(tmp, ul + 1 + s->len);
 		free(tmp);
 		return n ? 0 : -1;
