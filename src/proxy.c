@@ -723,7 +723,7 @@ static void proxy_idle(struct proxy *px)
 static void proxy_pump(struct flow *f)
 {
 	struct proxy *px = f->h;
-	int moved, rounds = 0;
+	int moved, rounds = 0, undelivered;
 	uint32_t ev = 0;
 	size_t len;
 
@@ -785,14 +785,19 @@ static void proxy_pump(struct flow *f)
 			return;
 		}
 	}
-	if (px_side_closed(&px->s) || (px->s.eof && !px->outstanding)) {
+	/* what is on its way to the sandbox is delivered before any close
+	 * but a failed TLS side's (lwIP takes it as its window opens) */
+	undelivered = px_rec_out(&px->s, &len) && len;
+	if (px_side_closed(&px->s) ||
+	    (px->s.eof && !px->outstanding && !undelivered)) {
 		if (px->s.eng && !px->s.ready)
 			tls_failure_event(px);
 		flow_close_later(f, ACT_ALLOW, NULL);
 		return;
 	}
 	if ((px->u.eof || px_side_closed(&px->u)) && !px->outstanding &&
-	    !px->up_error[0] && px->rs != RS_TUNNEL && !px->pend_down.len) {
+	    !px->up_error[0] && px->rs != RS_TUNNEL && !px->pend_down.len &&
+	    !undelivered) {
 		flow_close_later(f, ACT_ALLOW, NULL);
 		return;
 	}

@@ -280,6 +280,30 @@ def test_large_transfers_both_ways_are_intact(islo, world):
     assert sum(e["bytes_up"] for e in closes) >= n
 
 
+def test_slow_reader_gets_the_whole_response_after_upstream_closes(islo, world):
+    """Plain HTTP to a name goes through the HTTP engine.  A client that
+    reads slowly leaves the end of the response in the gateway when the
+    upstream has sent it all and closed: it must still arrive, every byte,
+    before the gateway closes the connection."""
+    n = 4 * 1024 * 1024
+    script = (
+        "import socket,time\n"
+        "s=socket.socket(); s.setsockopt(socket.SOL_SOCKET,socket.SO_RCVBUF,4096)\n"
+        "s.settimeout(30); s.connect(('api.example.com',%d))\n"
+        "s.sendall(b'GET /bytes/%d HTTP/1.1\\r\\nHost: api.example.com:%d\\r\\nConnection: close\\r\\n\\r\\n')\n"
+        "time.sleep(2)\n"
+        "b=b''\n"
+        "while True:\n"
+        "    c=s.recv(65536)\n"
+        "    if not c: break\n"
+        "    b+=c\n"
+        "head,_,body=b.partition(b'\\r\\n\\r\\n')\n"
+        "exp=bytes((i*7+3)&255 for i in range(%d))\n"
+        "print('len',len(body),'same',body==exp)\n" % (world.http_port, n, world.http_port, n))
+    r = islo(["/usr/bin/python3", "-c", script], "basic", timeout=120)
+    assert r.rc == 0 and ("len %d same True" % n) in r.out, r
+
+
 def test_udp_other_than_dns_is_refused(islo, world):
     script = (
         "import socket\n"
