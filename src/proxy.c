@@ -142,17 +142,17 @@ enum { STEP_AGAIN, STEP_STOP };
 
 /* A tunnel (after 101): bytes as they come, what @held has first. */
 static int tunnel_step(struct proxy *px, struct side *from, struct side *to,
-		       struct buf *held, uint64_t *count, int *moved)
+		       struct bytequeue *held, uint64_t *count, int *moved)
 {
 	size_t len, room, n;
 	uint8_t *p, *q = px_app_out(px, to, &room);
 
 	if (!q || !room)
 		return STEP_STOP;
-	if (held->len) {
-		n = held->len < room ? held->len : room;
-		memcpy(q, held->b, n);
-		px_buf_drop(held, n);
+	if (bq_len(held)) {
+		n = bq_len(held) < room ? bq_len(held) : room;
+		memcpy(q, bq_data(held), n);
+		bq_consume(held, n);
 	} else {
 		p = px_app_in(from, &len);
 		if (!p || !len)
@@ -169,11 +169,11 @@ static int tunnel_step(struct proxy *px, struct side *from, struct side *to,
 
 /* @n body bytes at @p went on: taken from @held (what came with the head)
  * or from @from; counted in @count. */
-static void body_took(struct buf *held, struct side *from, const uint8_t *p,
+static void body_took(struct bytequeue *held, struct side *from, const uint8_t *p,
 		      size_t n, uint64_t *count)
 {
-	if (p == held->b)
-		px_buf_drop(held, n);
+	if (p == bq_data(held))
+		bq_consume(held, n);
 	else
 		px_app_in_ack(from, n);
 	*count += n;
@@ -198,7 +198,7 @@ static int req_head_parsed(struct proxy *px, int r, int *moved)
 		return STEP_AGAIN;
 	}
 	if (px->up_error[0]) {
-		http_path_for_log((const char *)px->reqhead.b + px->ex->req.target,
+		http_path_for_log((const char *)bq_data(&px->reqhead) + px->ex->req.target,
 				  px->ex->req.target_len, px->path_log,
 				  sizeof(px->path_log));
 		px_answer(px, 502, px->up_error);
@@ -212,7 +212,7 @@ static int req_head_parsed(struct proxy *px, int r, int *moved)
 	}
 	http_body_init(&px->ex->reqbody, px->ex->req.content_length,
 		       px->ex->req.chunked, 0);
-	px_buf_drop(&px->reqhead, px->ex->req.head_len);
+	bq_consume(&px->reqhead, px->ex->req.head_len);
 	px->outstanding = 1;
 	px->rs = RS_HEAD;
 	px->rq = px->ex->req.content_length > 0 || px->ex->req.chunked ?
@@ -234,19 +234,19 @@ static int req_head_step(struct proxy *px, int *moved)
 	if (p && len) {
 		if (px_buf_take(px, &px->reqhead) < 0)
 			return STEP_STOP;
-		n = px_buf_put(&px->reqhead, p, len);
+		n = bq_put(&px->reqhead, p, len);
 		px_app_in_ack(&px->s, n);
 		*moved |= n > 0;
 	}
-	if (!px->reqhead.len || ex_take(px) < 0)
+	if (!bq_len(&px->reqhead) || ex_take(px) < 0)
 		return STEP_STOP;
 	if (!px->t_head)
 		px->t_head = now_ms();
-	r = http_req_parse(px->reqhead.b, px->reqhead.len, HEAD_MAX,
+	r = http_req_parse(bq_data(&px->reqhead), bq_len(&px->reqhead), HEAD_MAX,
 			   &px->ex->req);
 	if (r != HTTP_NEED_MORE)
 		return px->t_head = 0, req_head_parsed(px, r, moved);
-	if (px->reqhead.len >= px->reqhead.cap)
+	if (!bq_room(&px->reqhead))
 		px_answer(px, 431, "request head too large");
 	else if (!(p && len))
 		return STEP_STOP;
@@ -262,9 +262,9 @@ static int req_body_step(struct proxy *px, int *moved)
 
 	if (!q || !room)
 		return STEP_STOP;
-	if (px->reqhead.len) {
-		p = px->reqhead.b;
-		len = px->reqhead.len;
+	if (bq_len(&px->reqhead)) {
+		p = bq_data(&px->reqhead);
+		len = bq_len(&px->reqhead);
 	} else {
 		p = px_app_in(&px->s, &len);
 		if (!p || !len)
@@ -288,12 +288,12 @@ static int req_body_step(struct proxy *px, int *moved)
 
 /* What waits toward @sd (@pend: our answers, rewritten heads) goes first;
  * nothing moves once the connection is closing.  Return: 1 to stop. */
-static int engine_blocked(struct proxy *px, struct side *sd, struct buf *pend,
+static int engine_blocked(struct proxy *px, struct side *sd, struct bytequeue *pend,
 			  int *moved)
 {
-	if (pend->len) {
+	if (bq_len(pend)) {
 		*moved |= px_pend_flush(px, sd, pend);
-		if (pend->len)
+		if (bq_len(pend))
 			return 1;
 	}
 	return px->closing;
@@ -304,7 +304,7 @@ static int engine_blocked(struct proxy *px, struct side *sd, struct buf *pend,
 static int identity_body(const struct proxy *px)
 {
 	const struct http_resp *rs = &px->ex->resp;
-	const uint8_t *b = px->resphead.b;
+	const uint8_t *b = bq_data(&px->resphead);
 	unsigned i;
 
 	for (i = 0; i < rs->nhdr; i++) {
@@ -337,13 +337,13 @@ static int resp_head_parsed(struct proxy *px, int *moved)
 		return STEP_STOP;
 	px->scrub_body = px->scr && identity_body(px);
 	if (!px->scr) {
-		px_buf_put(&px->pend_down, px->resphead.b, px->ex->resp.head_len);
-	} else if (scrub_head(px, px->resphead.b, px->ex->resp.head_len) < 0) {
-		px->pend_down.len = 0;
+		bq_put(&px->pend_down, bq_data(&px->resphead), px->ex->resp.head_len);
+	} else if (scrub_head(px, bq_data(&px->resphead), px->ex->resp.head_len) < 0) {
+		bq_clear(&px->pend_down);
 		return resp_fail(px, "response head too large after scrubbing",
 				 "response head too large after scrubbing");
 	}
-	px_buf_drop(&px->resphead, px->ex->resp.head_len);
+	bq_consume(&px->resphead, px->ex->resp.head_len);
 	*moved = 1;
 	if (px->ex->resp.informational)
 		return STEP_AGAIN;
@@ -375,21 +375,21 @@ static int resp_head_step(struct proxy *px, int *moved)
 	if (p && len) {
 		if (px_buf_take(px, &px->resphead) < 0)
 			return STEP_STOP;
-		n = px_buf_put(&px->resphead, p, len);
+		n = bq_put(&px->resphead, p, len);
 		px_app_in_ack(&px->u, n);
 		*moved |= n > 0;
 	}
 	gone = px->u.eof || px_side_closed(&px->u);
-	if (!px->resphead.len) {
+	if (!bq_len(&px->resphead)) {
 		if (gone)
 			resp_fail(px, "upstream closed without answering",
 				  "upstream closed");
 		return STEP_STOP;
 	}
-	r = http_resp_parse(px->resphead.b, px->resphead.len, HEAD_MAX,
+	r = http_resp_parse(bq_data(&px->resphead), bq_len(&px->resphead), HEAD_MAX,
 			    &px->ex->req, &px->ex->resp);
 	if (r == HTTP_NEED_MORE) {
-		if (px->resphead.len >= px->resphead.cap || gone)
+		if (!bq_room(&px->resphead) || gone)
 			return resp_fail(px, "bad response head from upstream",
 					 "bad response head");
 		return p && len ? STEP_AGAIN : STEP_STOP;
@@ -414,9 +414,9 @@ static int resp_body_step(struct proxy *px, int *moved)
 	hold = px->scrub_body ? px->scr->nhold : 0;
 	if (px->scrub_body && room <= hold)
 		return STEP_STOP;       /* the held bytes first */
-	if (px->resphead.len) {
-		p = px->resphead.b;
-		len = px->resphead.len;
+	if (bq_len(&px->resphead)) {
+		p = bq_data(&px->resphead);
+		len = bq_len(&px->resphead);
 	} else {
 		p = px_app_in(&px->u, &len);
 		if (!p || !len) {
@@ -700,16 +700,16 @@ static void proxy_idle(struct proxy *px)
 		px_side_release(px, &px->s);
 		px_side_release(px, &px->u);
 	}
-	px_buf_release(&px->s.rx);
-	px_buf_release(&px->s.tx);
-	px_buf_release(&px->u.rx);
-	px_buf_release(&px->u.tx);
-	px_buf_release(&px->reqhead);
-	px_buf_release(&px->resphead);
-	px_buf_release(&px->pend_up);
-	px_buf_release(&px->pend_down);
+	bq_release(&px->s.rx);
+	bq_release(&px->s.tx);
+	bq_release(&px->u.rx);
+	bq_release(&px->u.tx);
+	bq_release(&px->reqhead);
+	bq_release(&px->resphead);
+	bq_release(&px->pend_up);
+	bq_release(&px->pend_down);
 	if (!px->outstanding && px->rq == RQ_HEAD && px->rs == RS_IDLE &&
-	    !px->reqhead.len)
+	    !bq_len(&px->reqhead))
 		ex_free(px);
 }
 
@@ -757,7 +757,7 @@ static void proxy_pump(struct flow *f)
 				snprintf(px->up_error, sizeof(px->up_error),
 					 "upstream TLS failed (BearSSL error %d)", e);
 		}
-		if (px->up_error[0] && px->outstanding && !px->resphead.len &&
+		if (px->up_error[0] && px->outstanding && !bq_len(&px->resphead) &&
 		    px->rs == RS_HEAD && !px->closing) {
 			px_answer(px, 502, px->up_error);
 			px_audit_request(px, ACT_ALLOW, 502, px->up_error);
@@ -774,7 +774,7 @@ static void proxy_pump(struct flow *f)
 	}
 	/* done: our answer is out, or the sandbox is gone, or upstream is
 	 * done and nothing of it remains to deliver */
-	if (px->closing && !px->pend_down.len) {
+	if (px->closing && !bq_len(&px->pend_down)) {
 		if (px->s.eng && !px->close_sent) {
 			br_ssl_engine_close(px->s.eng);
 			px->close_sent = 1;
@@ -796,7 +796,7 @@ static void proxy_pump(struct flow *f)
 		return;
 	}
 	if ((px->u.eof || px_side_closed(&px->u)) && !px->outstanding &&
-	    !px->up_error[0] && px->rs != RS_TUNNEL && !px->pend_down.len &&
+	    !px->up_error[0] && px->rs != RS_TUNNEL && !bq_len(&px->pend_down) &&
 	    !undelivered) {
 		flow_close_later(f, ACT_ALLOW, NULL);
 		return;
@@ -890,7 +890,7 @@ static void proxy_tick(struct flow *f, uint64_t now)
 			kind = 1;
 		}
 	} else if (px->rq == RQ_HEAD && px->rs == RS_IDLE && !px->outstanding &&
-		   !px->reqhead.len && !px->pend_down.len &&
+		   !bq_len(&px->reqhead) && !bq_len(&px->pend_down) &&
 		   now - px->t_active > idle_ms) {
 		why = "idle keep-alive connection timed out";
 		kind = 2;
@@ -927,14 +927,14 @@ static int proxy_start(struct flow *f, int tls)
 	px->f = f;
 	px->tls = tls;
 	px->leaf_pin = -1;
-	px_buf_setup(&px->reqhead, HEAD_MAX);
-	px_buf_setup(&px->resphead, HEAD_MAX);
-	px_buf_setup(&px->pend_up, PEND_MAX);
-	px_buf_setup(&px->pend_down, PEND_MAX);
-	px_buf_setup(&px->s.rx, PLAIN_BUF);
-	px_buf_setup(&px->s.tx, PLAIN_BUF);
-	px_buf_setup(&px->u.rx, PLAIN_BUF);
-	px_buf_setup(&px->u.tx, PLAIN_BUF);
+	bq_init(&px->reqhead, HEAD_MAX, 0);
+	bq_init(&px->resphead, HEAD_MAX, 0);
+	bq_init(&px->pend_up, PEND_MAX, 0);
+	bq_init(&px->pend_down, PEND_MAX, 0);
+	bq_init(&px->s.rx, PLAIN_BUF, 0);
+	bq_init(&px->s.tx, PLAIN_BUF, 0);
+	bq_init(&px->u.rx, PLAIN_BUF, 0);
+	bq_init(&px->u.tx, PLAIN_BUF, 0);
 	px->sh = pxshared_get(f->g);
 	if (!px->sh || (tls && px_tls_setup(px) < 0))
 		goto fail;
@@ -955,10 +955,10 @@ static void proxy_free(void *h)
 
 	if (!px)
 		return;
-	px_buf_free(&px->reqhead);
-	px_buf_free(&px->resphead);
-	px_buf_free(&px->pend_up);
-	px_buf_free(&px->pend_down);
+	bq_free(&px->reqhead);
+	bq_free(&px->resphead);
+	bq_free(&px->pend_up);
+	bq_free(&px->pend_down);
 	px_side_free(px, &px->s);
 	px_side_free(px, &px->u);
 	ex_free(px);

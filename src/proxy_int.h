@@ -16,6 +16,7 @@
 
 #include <bearssl.h>
 
+#include "bytequeue.h"
 #include "http1.h"
 #include "policy.h"
 #include "tlsbuf.h"
@@ -31,18 +32,6 @@
 #define UPS_TTL_MS (30ULL * 60 * 1000)  /* never offered when older */
 
 /**
- * struct buf - a byte buffer taken on first use, given back when empty
- * @b:   Storage, NULL while not taken
- * @len: Bytes held
- * @cap: Size of the storage when taken
- * @hwm: Bytes of @b written since it was taken (wiped when given back)
- */
-struct buf {
-	uint8_t *b;
-	size_t len, cap, hwm;
-};
-
-/**
  * struct side - one end of the proxy
  * @eng:     TLS engine, or NULL for plain bytes
  * @tb:      TLS: where its record buffers are (tlsbuf.c), .io NULL while
@@ -56,7 +45,7 @@ struct side {
 	br_ssl_engine_context *eng;
 	struct tlsbuf tb;
 	int ready;
-	struct buf rx, tx;
+	struct bytequeue rx, tx;
 	int eof;
 };
 
@@ -167,7 +156,7 @@ struct proxy {
 
 	enum rq_state rq;
 	enum rs_state rs;
-	struct buf reqhead, resphead, pend_up, pend_down;
+	struct bytequeue reqhead, resphead, pend_up, pend_down;
 	struct exchange *ex;            /* NULL between exchanges */
 	int outstanding;                /* a request awaits its response */
 	int closing;                    /* close once pend_down is out */
@@ -200,13 +189,7 @@ struct proxy {
 struct pxshared *pxshared_get(struct gw *g);
 void px_ups_store(struct proxy *px);
 void px_ups_forget(struct proxy *px);
-void px_buf_setup(struct buf *b, size_t cap);
-int px_buf_take(struct proxy *px, struct buf *b);
-void px_buf_free(struct buf *b);
-void px_buf_release(struct buf *b);
-void px_buf_grew(struct buf *b);
-void px_buf_drop(struct buf *b, size_t n);
-size_t px_buf_put(struct buf *b, const void *p, size_t n);
+int px_buf_take(struct proxy *px, struct bytequeue *b);
 int px_side_attach(struct proxy *px, struct side *sd);
 void px_side_release(struct proxy *px, struct side *sd);
 uint8_t *px_rec_in(struct proxy *px, struct side *sd, size_t *len);
@@ -218,7 +201,7 @@ void px_app_in_ack(struct side *sd, size_t n);
 uint8_t *px_app_out(struct proxy *px, struct side *sd, size_t *len);
 void px_app_out_ack(struct side *sd, size_t n);
 int px_side_closed(const struct side *sd);
-int px_pend_flush(struct proxy *px, struct side *sd, struct buf *b);
+int px_pend_flush(struct proxy *px, struct side *sd, struct bytequeue *b);
 int px_rec_in_room(const struct side *sd);
 int px_tls_setup(struct proxy *px);
 void px_side_free(struct proxy *px, struct side *sd);

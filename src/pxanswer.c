@@ -33,26 +33,26 @@ static const char *px_rule(const struct proxy *px)
 			      policy_rule_label(&px->f->dec);
 }
 
-static void json_str(struct buf *b, const char *s)
+static void json_str(struct bytequeue *b, const char *s)
 {
 	char tmp[8];
 
-	px_buf_put(b, "\"", 1);
+	bq_put(b, "\"", 1);
 	for (; s && *s; s++) {
 		unsigned char c = (unsigned char)*s;
 
 		if (c == '"' || c == '\\') {
 			tmp[0] = '\\';
 			tmp[1] = (char)c;
-			px_buf_put(b, tmp, 2);
+			bq_put(b, tmp, 2);
 		} else if (c < 0x20 || c >= 0x7f) {
 			snprintf(tmp, sizeof(tmp), "\\u%04x", c);
-			px_buf_put(b, tmp, 6);
+			bq_put(b, tmp, 6);
 		} else {
-			px_buf_put(b, &c, 1);
+			bq_put(b, &c, 1);
 		}
 	}
-	px_buf_put(b, "\"", 1);
+	bq_put(b, "\"", 1);
 }
 
 /**
@@ -71,42 +71,42 @@ void px_answer(struct proxy *px, int status, const char *reason)
 		[5] = "Request Timeout",
 	};
 	struct flow *f = px->f;
-	struct buf body;
+	struct bytequeue body;
 	char head[256];
 	const char *text = status == 403 ? texts[1] : status == 429 ? texts[2] :
 			   status == 431 ? texts[3] : status == 502 ? texts[4] :
 			   status == 408 ? texts[5] : texts[0];
 	int n;
 
-	px_buf_setup(&body, 2048);
+	bq_init(&body, 2048, 0);
 	px->closing = 1;
 	px->status_sent = status;
 	px->deny_reason = reason;
 	if (px_buf_take(px, &body) < 0 || px_buf_take(px, &px->pend_down) < 0) {
-		px_buf_free(&body);
+		bq_free(&body);
 		return;
 	}
-	px_buf_put(&body, "{\"error\":", 9);
+	bq_put(&body, "{\"error\":", 9);
 	json_str(&body, status == 502 ? "islo-net: upstream failed" :
 		 "islo-net: blocked by gateway profile");
-	px_buf_put(&body, ",\"profile\":", 11);
+	bq_put(&body, ",\"profile\":", 11);
 	json_str(&body, f->g->profile_name);
-	px_buf_put(&body, ",\"host\":", 8);
+	bq_put(&body, ",\"host\":", 8);
 	json_str(&body, px->requested_host[0] ? px->requested_host : f->host);
-	px_buf_put(&body, ",\"rule\":", 8);
+	bq_put(&body, ",\"rule\":", 8);
 	json_str(&body, px_rule(px));
-	px_buf_put(&body, ",\"reason\":", 10);
+	bq_put(&body, ",\"reason\":", 10);
 	json_str(&body, reason);
-	px_buf_put(&body, "}\n", 2);
+	bq_put(&body, "}\n", 2);
 	n = snprintf(head, sizeof(head),
 		     "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\n"
 		     "Content-Length: %zu\r\nConnection: close\r\n%s\r\n",
-		     status, text, body.len,
+		     status, text, bq_len(&body),
 		     status == 429 ? "Retry-After: 60\r\n" : "");
-	px->pend_down.len = 0;
-	px_buf_put(&px->pend_down, head, (size_t)n);
-	px_buf_put(&px->pend_down, body.b, body.len);
-	px_buf_free(&body);
+	bq_clear(&px->pend_down);
+	bq_put(&px->pend_down, head, (size_t)n);
+	bq_put(&px->pend_down, bq_data(&body), bq_len(&body));
+	bq_free(&body);
 }
 
 static const char *px_method(const struct proxy *px)

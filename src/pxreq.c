@@ -161,7 +161,7 @@ static int override_check(struct proxy *px, const struct pf_query *q)
 		"x-http-method-override", "x-http-method", "x-method-override",
 	};
 	const struct http_req *rq = &px->ex->req;
-	const uint8_t *b = px->reqhead.b;
+	const uint8_t *b = bq_data(&px->reqhead);
 	char m[HTTP_METHOD_MAX + 1];
 	struct pf_decision d;
 	unsigned i;
@@ -258,7 +258,7 @@ static int placeholders_check(struct proxy *px, const struct secrets *ss,
 		const char *ph = ss->s[i].placeholder;
 		int mine = r && r->auth && r->auth->secret_index == (int)i;
 
-		if (!ph[0] || !placeholder_outside(rq, px->reqhead.b, ph,
+		if (!ph[0] || !placeholder_outside(rq, bq_data(&px->reqhead), ph,
 						   mine ? pf_auth_header(r->auth) : NULL))
 			continue;
 		px_security_event(px, mine ? "placeholder outside the credential header of its rule"
@@ -366,10 +366,14 @@ static int request_rewrite(struct proxy *px, const struct secrets *ss)
 	if (px_buf_take(px, &px->pend_up) < 0) {
 		fail = "out of memory";
 	} else {
-		px->pend_up.len = http_req_write(rq, px->reqhead.b, &rw,
-						 px->pend_up.b, px->pend_up.cap);
-		px_buf_grew(&px->pend_up);
-		if (!px->pend_up.len) {
+		size_t room;
+		uint8_t *out;
+
+		bq_clear(&px->pend_up);
+		out = bq_tail(&px->pend_up, &room);
+		bq_wrote(&px->pend_up, http_req_write(rq, bq_data(&px->reqhead),
+						      &rw, out, room));
+		if (!bq_len(&px->pend_up)) {
 			fail = "request head too large after rewriting";
 			status = 431;
 		}
@@ -392,7 +396,7 @@ int px_request_decide(struct proxy *px)
 
 	scrub_end(px);
 	px->requested_host[0] = '\0';
-	http_path_for_log((const char *)px->reqhead.b + rq->target,
+	http_path_for_log((const char *)bq_data(&px->reqhead) + rq->target,
 			  rq->target_len, px->path_log, sizeof(px->path_log));
 	px->creds[0] = '\0';
 	request_set(px, ps);

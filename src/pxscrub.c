@@ -249,7 +249,7 @@ size_t scrub_body(struct proxy *px, uint8_t *q, const uint8_t *p,
 int scrub_head(struct proxy *px, const uint8_t *h, size_t n)
 {
 	const struct scrub *sc = px->scr;
-	struct buf *b = &px->pend_down;
+	struct bytequeue *b = &px->pend_down;
 	size_t tl = strlen(sc->to), off = 0;
 
 	while (off < n) {
@@ -267,11 +267,11 @@ int scrub_head(struct proxy *px, const uint8_t *h, size_t n)
 				bl = sc->pat_len[k];
 			}
 		}
-		if (px_buf_put(b, h + off, best - off) != best - off)
+		if (bq_put(b, h + off, best - off) != best - off)
 			return -1;
 		if (best == n)
 			break;
-		if (px_buf_put(b, sc->to, tl) != tl)
+		if (bq_put(b, sc->to, tl) != tl)
 			return -1;
 		scrub_report(px);
 		off = best + bl;

@@ -215,71 +215,15 @@ void px_ups_forget(struct proxy *px)
 /* ------------------------------------------------------------------ */
 /* Buffers and sides                                                   */
 
-/* Set up @b to be taken (cap bytes) on first use. */
-void px_buf_setup(struct buf *b, size_t cap)
+/* Take @b's storage if not yet (bytequeue.h).  Return: 0, or -1 (px->oom
+ * set) */
+int px_buf_take(struct proxy *px, struct bytequeue *b)
 {
-	b->b = NULL;
-	b->len = b->hwm = 0;
-	b->cap = cap;
-}
-
-/* Take @b's storage if not yet.  Return: 0, or -1 (px->oom set) */
-int px_buf_take(struct proxy *px, struct buf *b)
-{
-	if (b->b)
-		return 0;
-	b->b = malloc(b->cap);
-	b->len = b->hwm = 0;
-	if (!b->b) {
+	if (bq_take(b) < 0) {
 		px->oom = 1;
 		return -1;
 	}
 	return 0;
-}
-
-/* Give @b's storage back, wiped; whatever it still holds is lost. */
-void px_buf_free(struct buf *b)
-{
-	if (b->b) {
-		explicit_bzero(b->b, b->hwm);
-		free(b->b);
-	}
-	b->b = NULL;
-	b->len = b->hwm = 0;
-}
-
-/* Give @b back if it is empty. */
-void px_buf_release(struct buf *b)
-{
-	if (b->b && !b->len)
-		px_buf_free(b);
-}
-
-void px_buf_grew(struct buf *b)
-{
-	if (b->len > b->hwm)
-		b->hwm = b->len;
-}
-
-void px_buf_drop(struct buf *b, size_t n)
-{
-	if (!n)
-		return;
-	memmove(b->b, b->b + n, b->len - n);
-	b->len -= n;
-}
-
-/* @b must be taken. */
-size_t px_buf_put(struct buf *b, const void *p, size_t n)
-{
-	if (n > b->cap - b->len)
-		n = b->cap - b->len;
-	if (!n)
-		return 0;
-	memcpy(b->b + b->len, p, n);
-	b->len += n;
-	px_buf_grew(b);
-	return n;
 }
 
 /**
@@ -312,20 +256,22 @@ void px_side_release(struct proxy *px, struct side *sd)
 }
 
 /* Room at the end of @b (its storage taken if not yet), or NULL. */
-static uint8_t *buf_space(struct proxy *px, struct buf *b, size_t *len)
+static uint8_t *buf_space(struct proxy *px, struct bytequeue *b, size_t *len)
 {
+	uint8_t *p;
+
 	*len = 0;
 	if (px_buf_take(px, b) < 0)
 		return NULL;
-	*len = b->cap - b->len;
-	return *len ? b->b + b->len : NULL;
+	p = bq_tail(b, len);
+	return *len ? p : NULL;
 }
 
 /* What @b holds, or NULL. */
-static uint8_t *buf_data(struct buf *b, size_t *len)
+static uint8_t *buf_data(struct bytequeue *b, size_t *len)
 {
-	*len = b->len;
-	return *len ? b->b : NULL;
+	*len = bq_len(b);
+	return *len ? bq_data(b) : NULL;
 }
 
 /* Transport bytes may be written here (received records). */
@@ -340,12 +286,11 @@ uint8_t *px_rec_in(struct proxy *px, struct side *sd, size_t *len)
  * (1) pointed: into the engine, or the plain side's buffer. */
 static void side_wrote(struct side *sd, int app_out, size_t n)
 {
-	struct buf *b = app_out ? &sd->tx : &sd->rx;
+	struct bytequeue *b = app_out ? &sd->tx : &sd->rx;
 	size_t len;
 
 	if (!sd->eng) {
-		b->len += n;
-		px_buf_grew(b);
+		bq_wrote(b, n);
 	} else if (app_out) {
 		tlsbuf_wrote_out(&sd->tb, br_ssl_engine_sendapp_buf(sd->eng, &len), n);
 		br_ssl_engine_sendapp_ack(sd->eng, n);
@@ -379,7 +324,7 @@ uint8_t *px_rec_out(struct side *sd, size_t *len)
 static void side_took(struct side *sd, int rec_out, size_t n)
 {
 	if (!sd->eng)
-		px_buf_drop(rec_out ? &sd->tx : &sd->rx, n);
+		bq_consume(rec_out ? &sd->tx : &sd->rx, n);
 	else if (rec_out)
 		br_ssl_engine_sendrec_ack(sd->eng, n);
 	else
@@ -423,20 +368,20 @@ int px_side_closed(const struct side *sd)
 }
 
 /* Move as much of @b as @sd takes as application data. */
-int px_pend_flush(struct proxy *px, struct side *sd, struct buf *b)
+int px_pend_flush(struct proxy *px, struct side *sd, struct bytequeue *b)
 {
 	int moved = 0;
 
-	while (b->len) {
+	while (bq_len(b)) {
 		size_t room, n;
 		uint8_t *p = px_app_out(px, sd, &room);
 
 		if (!p || !room)
 			break;
-		n = b->len < room ? b->len : room;
-		memcpy(p, b->b, n);
+		n = bq_len(b) < room ? bq_len(b) : room;
+		memcpy(p, bq_data(b), n);
 		px_app_out_ack(sd, n);
-		px_buf_drop(b, n);
+		bq_consume(b, n);
 		moved = 1;
 	}
 	return moved;
@@ -449,7 +394,7 @@ int px_rec_in_room(const struct side *sd)
 
 	if (sd->eng)
 		return br_ssl_engine_recvrec_buf(sd->eng, &len) && len;
-	return sd->rx.len < sd->rx.cap;
+	return bq_room(&sd->rx) > 0;
 }
 
 /*
@@ -559,6 +504,6 @@ void px_side_free(struct proxy *px, struct side *sd)
 {
 	if (sd->eng && sd->tb.io)
 		slab_put(px->sh, tlsbuf_detach(sd->eng, &sd->tb));
-	px_buf_free(&sd->rx);
-	px_buf_free(&sd->tx);
+	bq_free(&sd->rx);
+	bq_free(&sd->tx);
 }
