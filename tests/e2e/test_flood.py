@@ -7,6 +7,7 @@ stopping, the gateway's memory comes back to within 2x of where it started,
 and the audit log grows by a bounded number of lines with a trace
 ("suppressed" lines) of everything it left out."""
 import json
+import datetime
 import os
 import socket
 import subprocess
@@ -484,7 +485,7 @@ def test_tls_failures_are_named_and_budgeted(islo, world):
     its handshakes with the gateway: each is a `tls_failure` event that
     says so, within the audit budget, the rest counted in `suppressed`."""
     prof = world.profile("tlsfail", TLS_FAIL_PROFILE)
-    n = 260
+    n = 400
     r = islo(["python3", "-c", TLS_FAIL, world.ca, str(world.https_port), str(n)], prof,
              extra=["--upstream-ca", world.ca, "--ca-dir", os.path.join(islo.tmp, "ca")],
              timeout=120)
@@ -494,5 +495,12 @@ def test_tls_failures_are_named_and_budgeted(islo, world):
     sup = [e for e in ev if e["event"] == "suppressed" and e["kind"] == "tls_failure"]
     assert fails and "does not trust the islo-net CA" in fails[0]["reason"], fails[:1]
     assert fails[0]["host"] == "api.example.com" and fails[0]["side"] == "sandbox"
-    assert len(fails) < n and sup, (len(fails), sup)
+    # the budget: AUDIT_BURST (200) lines, refilled at AUDIT_RATE (50) a
+    # second, over the time the failures took (a loaded machine takes longer,
+    # and is allowed more); what is not written is counted, never lost
+    ts = [datetime.datetime.strptime(e["ts"], "%Y-%m-%dT%H:%M:%S.%fZ")
+          for e in ev if e["event"] in ("tls_failure", "suppressed")]
+    span = (max(ts) - min(ts)).total_seconds()
+    assert len(fails) <= 200 + 50 * (span + 1), (len(fails), span)
+    assert span > (n - 200) / 50.0 or sup, (len(fails), span)
     assert len(fails) + sum(e["count"] for e in sup) == n, (len(fails), sup)
