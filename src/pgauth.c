@@ -98,25 +98,25 @@ static int up_io_plain(struct pgproxy *pp)
 {
 	int moved = 0;
 
-	while (pp->uout.len) {
-		int n = sock_write(pp, DATA(pp->uout), pp->uout.len);
+	while (bq_len(&pp->uout)) {
+		int n = sock_write(pp, bq_data(&pp->uout), bq_len(&pp->uout));
 
 		if (!n)
 			break;
-		pgbuf_drop(&pp->uout, (size_t)n);
+		bq_consume(&pp->uout, (size_t)n);
 		moved = 1;
 	}
 	/* before the SSL answer, read one byte at a time: whatever follows
 	 * 'S' must reach the TLS engine, not be taken as the server's */
-	while (!pp->up_eof && pgbuf_room(&pp->uin) &&
-	       !(pp->up == U_SSLWAIT && pp->uin.len)) {
+	while (!pp->up_eof && bq_room(&pp->uin) &&
+	       !(pp->up == U_SSLWAIT && bq_len(&pp->uin))) {
 		size_t tr;
-		uint8_t *t = pgbuf_tail(&pp->uin, &tr);
+		uint8_t *t = bq_tail(&pp->uin, &tr);
 		ssize_t n = sock_read(pp, t, pp->up == U_SSLWAIT ? 1 : tr);
 
 		if (n <= 0)
 			break;
-		pp->uin.len += (size_t)n;
+		bq_wrote(&pp->uin, (size_t)n);
 		moved = 1;
 	}
 	return moved;
@@ -180,7 +180,7 @@ int pgp_up_io(struct pgproxy *pp)
 
 static void up_send(struct pgproxy *pp, const uint8_t *p, size_t n)
 {
-	if (pgbuf_put(&pp->uout, p, n) != n)
+	if (bq_put(&pp->uout, p, n) != n)
 		pgp_up_fail(pp, "internal: upstream buffer full");
 }
 
@@ -192,7 +192,7 @@ static int auth_refused(struct pgproxy *pp, const uint8_t *body, size_t blen,
 	struct pgw_fields fl;
 	char why[200];
 
-	pgbuf_put(&pp->sout, whole, wlen);
+	bq_put(&pp->sout, whole, wlen);
 	if (pgw_error_parse(body, blen, &fl) == 0 && fl.message)
 		snprintf(why, sizeof(why), "%s: %.*s",
 			 fl.code ? fl.code : "?", (int)(fl.message_len > 150 ? 150 : fl.message_len),
@@ -215,7 +215,7 @@ static int auth_ok(struct pgproxy *pp, const uint8_t *whole, size_t wlen)
 		return -1;
 	}
 	scram_wipe(&pp->scram);
-	pgbuf_put(&pp->sout, whole, wlen);
+	bq_put(&pp->sout, whole, wlen);
 	pp->up = U_RELAY;
 	pp->sb = S_RELAY;
 	pp->session_open = 1;
@@ -385,13 +385,13 @@ static int auth_msg(struct pgproxy *pp, uint8_t type, const uint8_t *body,
  * moved. */
 static int up_ssl_answer(struct pgproxy *pp)
 {
-	if (!pp->uin.len) {
+	if (!bq_len(&pp->uin)) {
 		if (pp->up_eof)
 			pgp_up_fail(pp, "upstream closed the connection before answering the SSL request");
 		return 0;
 	}
-	if (DATA(pp->uin)[0] == 'S') {
-		pgbuf_drop(&pp->uin, 1);
+	if (bq_data(&pp->uin)[0] == 'S') {
+		bq_consume(&pp->uin, 1);
 		if (tls_start(pp) < 0) {
 			pgp_up_fail(pp, "cannot start TLS (out of memory?)");
 			return 1;
@@ -399,7 +399,7 @@ static int up_ssl_answer(struct pgproxy *pp)
 		pp->up = U_TLS;
 		return 1;
 	}
-	if (DATA(pp->uin)[0] == 'N')
+	if (bq_data(&pp->uin)[0] == 'N')
 		pgp_up_fail(pp, "upstream does not accept TLS, and the rule asks for tls: %s",
 			    pgp_tls_name(pp->cfg->tls));
 	else
@@ -413,11 +413,11 @@ static int up_auth(struct pgproxy *pp)
 {
 	int moved = 0;
 
-	while (pp->up == U_AUTH && pp->uin.len) {
+	while (pp->up == U_AUTH && bq_len(&pp->uin)) {
 		uint8_t type;
 		uint32_t blen;
 		size_t w;
-		int r = pgw_header(DATA(pp->uin), pp->uin.len, &type, &blen);
+		int r = pgw_header(bq_data(&pp->uin), bq_len(&pp->uin), &type, &blen);
 
 		if (r == PGW_NEED_MORE)
 			break;
@@ -426,18 +426,18 @@ static int up_auth(struct pgproxy *pp)
 			return 1;
 		}
 		w = 5 + (size_t)blen;
-		if (pp->uin.len < w) {
-			if (pgbuf_room(&pp->uin) == 0)
+		if (bq_len(&pp->uin) < w) {
+			if (bq_room(&pp->uin) == 0)
 				pgp_up_fail(pp, "upstream message too large");
 			break;
 		}
-		if (pgbuf_room(&pp->sout) < w + 64)
+		if (bq_room(&pp->sout) < w + 64)
 			break;
-		auth_msg(pp, type, DATA(pp->uin) + 5, blen, DATA(pp->uin), w);
-		pgbuf_drop(&pp->uin, w);
+		auth_msg(pp, type, bq_data(&pp->uin) + 5, blen, bq_data(&pp->uin), w);
+		bq_consume(&pp->uin, w);
 		moved = 1;
 	}
-	if (pp->up == U_AUTH && pp->up_eof && !pp->uin.len)
+	if (pp->up == U_AUTH && pp->up_eof && !bq_len(&pp->uin))
 		pgp_up_fail(pp, "upstream closed the connection while authenticating");
 	return moved;
 }

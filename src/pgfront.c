@@ -176,7 +176,7 @@ static int startup_accept(struct pgproxy *pp, const uint8_t *pkt,
 		size_t l = pgw_put_negotiate(out, sizeof(out), 0, unknown_pq, npq);
 
 		if (l)
-			pgbuf_put(&pp->sout, out, l);
+			bq_put(&pp->sout, out, l);
 	}
 	names[n] = "user";
 	vals[n++] = c->user;
@@ -232,9 +232,9 @@ int pgp_sb_startup(struct pgproxy *pp)
 	struct pgw_startup s;
 	int r;
 
-	if (pp->sb != S_STARTUP || !pp->sin.len)
+	if (pp->sb != S_STARTUP || !bq_len(&pp->sin))
 		return 0;
-	r = pgw_startup_parse(DATA(pp->sin), pp->sin.len, &s);
+	r = pgw_startup_parse(bq_data(&pp->sin), bq_len(&pp->sin), &s);
 	if (r == PGW_NEED_MORE)
 		return 0;
 	if (r == PGW_BAD) {
@@ -245,8 +245,8 @@ int pgp_sb_startup(struct pgproxy *pp)
 		return 1;
 	}
 	if (s.code == PGW_SSL_REQUEST && pp->cfg->client_tls && !pp->stls) {
-		pgbuf_drop(&pp->sin, s.len);
-		if (pp->sin.len) {
+		bq_consume(&pp->sin, s.len);
+		if (bq_len(&pp->sin)) {
 			/* they would be taken as sent inside TLS */
 			pgp_sb_error(pp, "FATAL", "08P01",
 				     "islo-net: data after the SSL request");
@@ -254,33 +254,33 @@ int pgp_sb_startup(struct pgproxy *pp)
 			return 1;
 		}
 		if (stls_start(pp) < 0) {
-			pgbuf_put(&pp->sout, "N", 1);
+			bq_put(&pp->sout, "N", 1);
 			return 1;
 		}
-		pgbuf_put(&pp->sout, "S", 1);
+		bq_put(&pp->sout, "S", 1);
 		pp->stls_pending = 1; /* 'S' goes out in the clear, then TLS */
 		return 1;
 	}
 	if (s.code == PGW_SSL_REQUEST || s.code == PGW_GSSENC_REQUEST) {
-		pgbuf_drop(&pp->sin, s.len);
-		pgbuf_put(&pp->sout, "N", 1);
+		bq_consume(&pp->sin, s.len);
+		bq_put(&pp->sout, "N", 1);
 		return 1;
 	}
 	if (s.code == PGW_CANCEL_REQUEST) {
-		memcpy(pp->cancel, DATA(pp->sin), 16);
-		pgbuf_drop(&pp->sin, 16);
+		memcpy(pp->cancel, bq_data(&pp->sin), 16);
+		bq_consume(&pp->sin, 16);
 		pp->sb = S_CANCEL;
 		if (pp->up == U_FAILED)
 			pgp_sb_finish(pp, "cancel: upstream unreachable");
 		return 1;
 	}
-	if (startup_accept(pp, DATA(pp->sin), &s) < 0) {
+	if (startup_accept(pp, bq_data(&pp->sin), &s) < 0) {
 		pgp_audit_session(pp, "open", "denied", "user, database or parameters not allowed by the profile");
-		pgbuf_drop(&pp->sin, s.len);
+		bq_consume(&pp->sin, s.len);
 		pgp_sb_finish(pp, "start-up refused");
 		return 1;
 	}
-	pgbuf_drop(&pp->sin, s.len);
+	bq_consume(&pp->sin, s.len);
 	pp->sb = S_WAIT;
 	if (pp->up == U_FAILED)
 		pgp_up_failed_to_sandbox(pp);
@@ -318,12 +318,12 @@ int pgp_sandbox_in(struct pgproxy *pp)
 	if (pp->stls_pending)
 		return 0;
 	if (!pp->stls) {
-		while (pgbuf_room(&pp->sin)) {
-			p = pgbuf_tail(&pp->sin, &room);
+		while (bq_room(&pp->sin)) {
+			p = bq_tail(&pp->sin, &room);
 			n = from_pbufs(pp, p, room);
 			if (!n)
 				break;
-			pp->sin.len += n;
+			bq_wrote(&pp->sin, n);
 			moved = 1;
 		}
 		return moved;
@@ -355,11 +355,11 @@ int pgp_sandbox_out(struct pgproxy *pp)
 	uint8_t *p;
 
 	if (!pp->stls) {
-		while (pp->sout.len && (n = to_pcb(pp, DATA(pp->sout), pp->sout.len))) {
-			pgbuf_drop(&pp->sout, n);
+		while (bq_len(&pp->sout) && (n = to_pcb(pp, bq_data(&pp->sout), bq_len(&pp->sout)))) {
+			bq_consume(&pp->sout, n);
 			moved = 1;
 		}
-		if (pp->stls_pending && !pp->sout.len) {
+		if (pp->stls_pending && !bq_len(&pp->sout)) {
 			/* 'S' is on its way: from here on, TLS */
 			pp->stls_pending = 0;
 			pp->stls = 1;

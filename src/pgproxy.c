@@ -73,21 +73,20 @@
 /* ------------------------------------------------------------------ */
 /* Buffers                                                             */
 
-static int pgbuf_init(struct pgbuf *b, size_t cap)
+/* A byte queue of @cap bytes, taken now; @wipe: it carries passwords. */
+static int pq_init(struct bytequeue *q, size_t cap, int wipe)
 {
-	b->b = malloc(cap);
-	b->off = b->len = 0;
-	b->cap = cap;
-	return b->b ? 0 : -1;
+	bq_init(q, cap, wipe);
+	return bq_take(q);
 }
 
-static void pgbuf_free(struct pgbuf *b)
+static void msg_free(struct pgmsg *m)
 {
-	if (b->b)
-		explicit_bzero(b->b, b->cap);
-	free(b->b);
-	b->b = NULL;
-	b->off = b->len = b->cap = 0;
+	if (m->b)
+		explicit_bzero(m->b, m->cap);
+	free(m->b);
+	m->b = NULL;
+	m->len = m->cap = 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -107,18 +106,18 @@ static int pgproxy_ending(struct flow *f, struct pgproxy *pp)
 	const char *why;
 
 	/* a cancel request is passed on, then the connection ends */
-	if (pp->up == U_CANCELLED && !pp->uout.len &&
+	if (pp->up == U_CANCELLED && !bq_len(&pp->uout) &&
 	    tls_sent(pp->tls_on ? &pp->cc.eng : NULL)) {
 		why = "cancel request passed on";
 	} else if (pp->sb == S_DONE) {
-		if (pp->sout.len || !tls_sent(pp->stls ? &pp->sc.eng : NULL))
+		if (bq_len(&pp->sout) || !tls_sent(pp->stls ? &pp->sc.eng : NULL))
 			return 0;
 		why = pp->close_reason;
-	} else if (f->sandbox_eof && !f->to_host && !pp->uout.len) {
+	} else if (f->sandbox_eof && !f->to_host && !bq_len(&pp->uout)) {
 		/* the sandbox is gone (Terminate, or just a close) */
 		why = NULL;
-	} else if (pp->up_eof && pp->up == U_RELAY && !pp->uin.len &&
-		   !pp->be.out_len && !pp->sout.len) {
+	} else if (pp->up_eof && pp->up == U_RELAY && !bq_len(&pp->uin) &&
+		   !pp->be.out_len && !bq_len(&pp->sout)) {
 		why = "upstream closed the session";
 	} else if (pp->up == U_FAILED && pp->sb == S_CANCEL) {
 		why = pp->up_error;
@@ -144,9 +143,9 @@ static uint32_t pgproxy_up_events(const struct flow *f, struct pgproxy *pp)
 		if (br_ssl_engine_sendrec_buf(&pp->cc.eng, &len) && len)
 			ev |= EPOLLOUT;
 	} else {
-		if (!pp->up_eof && pgbuf_room(&pp->uin))
+		if (!pp->up_eof && bq_room(&pp->uin))
 			ev |= EPOLLIN;
-		if (pp->uout.len)
+		if (bq_len(&pp->uout))
 			ev |= EPOLLOUT;
 	}
 	return ev;
@@ -246,7 +245,7 @@ static void up_begin(struct pgproxy *pp, const struct pf_rule *r,
 		uint8_t req[8];
 
 		pgw_put_ssl_request(req, sizeof(req));
-		pgbuf_put(&pp->uout, req, 8);
+		bq_put(&pp->uout, req, 8);
 		pp->up = U_SSLWAIT;
 	}
 }
@@ -263,12 +262,12 @@ static void pgproxy_free(void *h)
 	while (pp->fcount)
 		pgp_fifo_pop(pp);
 	free(pp->fifo);
-	pgbuf_free(&pp->sin);
-	pgbuf_free(&pp->sout);
-	pgbuf_free(&pp->uin);
-	pgbuf_free(&pp->uout);
-	pgbuf_free(&pp->fe.msg);
-	pgbuf_free(&pp->be.msg);
+	bq_free(&pp->sin);
+	bq_free(&pp->sout);
+	bq_free(&pp->uin);
+	bq_free(&pp->uout);
+	msg_free(&pp->fe.msg);
+	msg_free(&pp->be.msg);
 	if (pp->iobuf)
 		explicit_bzero(pp->iobuf, BR_SSL_BUFSIZE_BIDI);
 	free(pp->iobuf);
@@ -295,11 +294,13 @@ static int pgproxy_start(struct flow *f, int arg)
 	pp->t_start = now_ms();
 	pp->deadline = pp->t_start + PGP_STARTUP_MS;
 	pp->txn = 'I';
-	if (pgbuf_init(&pp->sin, PGP_BUF) < 0 || pgbuf_init(&pp->sout, PGP_BUF) < 0 ||
-	    pgbuf_init(&pp->uin, PGP_BUF) < 0 || pgbuf_init(&pp->uout, PGP_BUF) < 0 ||
-	    pgbuf_init(&pp->be.msg, PGP_BEMSG_MAX + 5) < 0)
+	pp->be.msg.cap = PGP_BEMSG_MAX + 5;
+	pp->be.msg.b = malloc(pp->be.msg.cap);
+	/* uout carries password messages: wiped as they go */
+	if (pq_init(&pp->sin, PGP_BUF, 0) < 0 || pq_init(&pp->sout, PGP_BUF, 0) < 0 ||
+	    pq_init(&pp->uin, PGP_BUF, 0) < 0 || pq_init(&pp->uout, PGP_BUF, 1) < 0 ||
+	    !pp->be.msg.b)
 		goto fail;
-	pp->uout.wipe = 1; /* password messages */
 	pp->fifo = calloc(PGP_FIFO, sizeof(*pp->fifo));
 	if (!pp->fifo || make_marker(pp) < 0)
 		goto fail;

@@ -23,6 +23,7 @@
 
 #include <bearssl.h>
 
+#include "bytequeue.h"
 #include "profile.h"
 #include "scram.h"
 #include "secret.h"
@@ -35,15 +36,12 @@
 #define PGP_TEXT_MAX     2048       /* statement text kept for the audit log */
 #define PGP_STARTUP_MS   15000
 
-/* A byte queue: data at b + off, len bytes; dropping advances off, so a
- * small message taken from a full buffer costs no copy of the rest. */
-struct pgbuf {
+/* A message held whole (a Query or Parse to check, an upstream message to
+ * read): grown to the message's size, at most PGP_QUERY_MAX. */
+struct pgmsg {
 	uint8_t *b;
-	size_t off, len, cap;
-	int wipe;               /* zero bytes once consumed (passwords pass here) */
+	size_t len, cap;
 };
-
-#define DATA(bf) ((bf).b + (bf).off)
 
 enum sb_state {
 	S_STARTUP,      /* reading the sandbox's start-up packet */
@@ -70,7 +68,7 @@ struct framer {
 	enum fr_mode mode;
 	uint8_t type;
 	uint32_t left;          /* body bytes still to come */
-	struct pgbuf msg;       /* M_BUFFER: header + body so far */
+	struct pgmsg msg;       /* M_BUFFER: header + body so far */
 	const uint8_t *out;     /* decided bytes waiting for room */
 	size_t out_len;
 	uint8_t small[512];     /* room for a message of our own */
@@ -94,7 +92,7 @@ struct pgproxy {
 	const struct secret *pw;
 	enum sb_state sb;
 	enum up_state up;
-	struct pgbuf sin, sout, uin, uout;
+	struct bytequeue sin, sout, uin, uout;
 
 	int tls_on;
 	br_ssl_client_context cc;
@@ -135,53 +133,6 @@ struct pgproxy {
 };
 
 
-/* --- the byte queue (small: inline) --- */
-
-static inline void pgbuf_drop(struct pgbuf *b, size_t n)
-{
-	if (b->wipe)
-		explicit_bzero(b->b + b->off, n);
-	b->off += n;
-	b->len -= n;
-	if (!b->len)
-		b->off = 0;
-}
-
-static inline size_t pgbuf_room(const struct pgbuf *b)
-{
-	return b->cap - b->len;
-}
-
-/* The free space after the data, made as large as pgbuf_room(). */
-static inline uint8_t *pgbuf_tail(struct pgbuf *b, size_t *room)
-{
-	if (b->off && b->off + b->len + 4096 > b->cap) {
-		memmove(b->b, b->b + b->off, b->len);
-		if (b->wipe)
-			explicit_bzero(b->b + b->len, b->off);
-		b->off = 0;
-	}
-	*room = b->cap - b->off - b->len;
-	return b->b + b->off + b->len;
-}
-
-static inline size_t pgbuf_put(struct pgbuf *b, const void *p, size_t n)
-{
-	size_t room;
-	uint8_t *t;
-
-	if (n > pgbuf_room(b))
-		n = pgbuf_room(b);
-	t = pgbuf_tail(b, &room);
-	if (n > room) {
-		memmove(b->b, b->b + b->off, b->len);
-		b->off = 0;
-		t = b->b + b->len;
-	}
-	memcpy(t, p, n);
-	b->len += n;
-	return n;
-}
 
 
 /* --- pgsession.c --- */
@@ -201,8 +152,8 @@ void pgp_sb_finish(struct pgproxy *pp, const char *reason);
 void pgp_up_failed_to_sandbox(struct pgproxy *pp);
 void pgp_up_fail(struct pgproxy *pp, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-int pgp_tls_put(br_ssl_engine_context *eng, struct pgbuf *b);
-int pgp_tls_get(br_ssl_engine_context *eng, struct pgbuf *b);
+int pgp_tls_put(br_ssl_engine_context *eng, struct bytequeue *b);
+int pgp_tls_get(br_ssl_engine_context *eng, struct bytequeue *b);
 
 /* --- pgrelay.c --- */
 int pgp_fe_relay(struct pgproxy *pp);

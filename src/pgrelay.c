@@ -16,13 +16,13 @@
 /* Framing, either way                                                 */
 
 /* Put what was decided into @to.  Return: 1 when all of it is there. */
-static int fr_flush(struct framer *fr, struct pgbuf *to, int *moved)
+static int fr_flush(struct framer *fr, struct bytequeue *to, int *moved)
 {
 	size_t n;
 
 	if (!fr->out_len)
 		return 1;
-	n = pgbuf_put(to, fr->out, fr->out_len);
+	n = bq_put(to, fr->out, fr->out_len);
 	fr->out += n;
 	fr->out_len -= n;
 	if (n)
@@ -32,12 +32,12 @@ static int fr_flush(struct framer *fr, struct pgbuf *to, int *moved)
 
 /* Hold the message whose header is at @from (fr->msg has room for it).
  * Return: 1 if it is complete already (no body). */
-static int fr_hold(struct framer *fr, struct pgbuf *from, uint8_t type,
+static int fr_hold(struct framer *fr, struct bytequeue *from, uint8_t type,
 		   uint32_t blen)
 {
-	memcpy(fr->msg.b, DATA(*from), 5);
+	memcpy(fr->msg.b, bq_data(from), 5);
 	fr->msg.len = 5;
-	pgbuf_drop(from, 5);
+	bq_consume(from, 5);
 	fr->type = type;
 	fr->left = blen;
 	fr->mode = blen ? M_BUFFER : M_HDR;
@@ -46,13 +46,13 @@ static int fr_hold(struct framer *fr, struct pgbuf *from, uint8_t type,
 
 /* Pass the header at @from on to @to; the body streams after it.
  * Return: 1, or 0 if @to has no room for it. */
-static int fr_pass(struct framer *fr, struct pgbuf *from, struct pgbuf *to,
+static int fr_pass(struct framer *fr, struct bytequeue *from, struct bytequeue *to,
 		   uint8_t type, uint32_t blen, int *moved)
 {
-	if (pgbuf_room(to) < 5)
+	if (bq_room(to) < 5)
 		return 0;
-	pgbuf_put(to, DATA(*from), 5);
-	pgbuf_drop(from, 5);
+	bq_put(to, bq_data(from), 5);
+	bq_consume(from, 5);
 	fr->type = type;
 	fr->left = blen;
 	fr->mode = blen ? M_STREAM : M_HDR;
@@ -61,9 +61,9 @@ static int fr_pass(struct framer *fr, struct pgbuf *from, struct pgbuf *to,
 }
 
 /* Drop the message whose header is at @from, its body as it comes. */
-static void fr_skip(struct framer *fr, struct pgbuf *from, uint32_t blen)
+static void fr_skip(struct framer *fr, struct bytequeue *from, uint32_t blen)
 {
-	pgbuf_drop(from, 5);
+	bq_consume(from, 5);
 	fr->mode = M_DISCARD;
 	fr->left = blen;
 }
@@ -93,8 +93,8 @@ static void fr_bad(struct pgproxy *pp, const struct framer *fr)
  * @decide: A held message is complete
  * Return: 1 if anything moved
  */
-static int fr_run(struct pgproxy *pp, struct framer *fr, struct pgbuf *from,
-		  struct pgbuf *to,
+static int fr_run(struct pgproxy *pp, struct framer *fr, struct bytequeue *from,
+		  struct bytequeue *to,
 		  int (*header)(struct pgproxy *pp, uint8_t type, uint32_t blen,
 				int *moved),
 		  void (*decide)(struct pgproxy *pp))
@@ -110,12 +110,12 @@ static int fr_run(struct pgproxy *pp, struct framer *fr, struct pgbuf *from,
 		if (!fr_flush(fr, to, &moved))
 			return moved;
 		if (fr->mode == M_STREAM || fr->mode == M_DISCARD) {
-			n = from->len < fr->left ? from->len : fr->left;
+			n = bq_len(from) < fr->left ? bq_len(from) : fr->left;
 			if (fr->mode == M_STREAM)
-				n = pgbuf_put(to, DATA(*from), n);
+				n = bq_put(to, bq_data(from), n);
 			if (!n && fr->left)
 				return moved;
-			pgbuf_drop(from, n);
+			bq_consume(from, n);
 			fr->left -= (uint32_t)n;
 			moved |= n > 0;
 			if (!fr->left)
@@ -123,12 +123,12 @@ static int fr_run(struct pgproxy *pp, struct framer *fr, struct pgbuf *from,
 			continue;
 		}
 		if (fr->mode == M_BUFFER) {
-			n = from->len < fr->left ? from->len : fr->left;
+			n = bq_len(from) < fr->left ? bq_len(from) : fr->left;
 			if (!n)
 				return moved;
-			memcpy(fr->msg.b + fr->msg.len, DATA(*from), n);
+			memcpy(fr->msg.b + fr->msg.len, bq_data(from), n);
 			fr->msg.len += n;
-			pgbuf_drop(from, n);
+			bq_consume(from, n);
 			fr->left -= (uint32_t)n;
 			moved = 1;
 			if (!fr->left) {
@@ -137,7 +137,7 @@ static int fr_run(struct pgproxy *pp, struct framer *fr, struct pgbuf *from,
 			}
 			continue;
 		}
-		r = pgw_header(DATA(*from), from->len, &type, &blen);
+		r = pgw_header(bq_data(from), bq_len(from), &type, &blen);
 		if (r == PGW_NEED_MORE)
 			return moved;
 		if (r == PGW_BAD) {
@@ -220,8 +220,8 @@ static void fe_decide(struct pgproxy *pp)
  * be able to finish).  Return: 0 (wait). */
 static int fe_throttle(struct pgproxy *pp, int *moved)
 {
-	if (!pp->flush_sent && pgbuf_room(&pp->uout) >= 5) {
-		pgbuf_put(&pp->uout, "H\0\0\0\4", 5);
+	if (!pp->flush_sent && bq_room(&pp->uout) >= 5) {
+		bq_put(&pp->uout, "H\0\0\0\4", 5);
 		pp->flush_sent = 1;
 		*moved = 1;
 	}
@@ -299,7 +299,7 @@ static int fe_header(struct pgproxy *pp, uint8_t type, uint32_t blen,
 		return 1;
 	}
 	/* noted once: with no room, the header is read again next time */
-	if (pgbuf_room(&pp->uout) < 5)
+	if (bq_room(&pp->uout) < 5)
 		return 0;
 	fe_note(pp, type);
 	return fr_pass(fr, &pp->sin, &pp->uout, type, blen, moved);

@@ -165,7 +165,7 @@ void pgp_sb_error(struct pgproxy *pp, const char *sev, const char *code,
 	va_end(ap);
 	n = pgw_put_error(out, sizeof(out), sev, code, msg);
 	if (n)
-		pgbuf_put(&pp->sout, out, n);
+		bq_put(&pp->sout, out, n);
 }
 
 /* End the session after what is queued for the sandbox is sent. */
@@ -209,17 +209,17 @@ void pgp_up_fail(struct pgproxy *pp, const char *fmt, ...)
 
 /* Hand @eng the application bytes queued in @b, flushed at once.
  * Return: 1 if any moved. */
-int pgp_tls_put(br_ssl_engine_context *eng, struct pgbuf *b)
+int pgp_tls_put(br_ssl_engine_context *eng, struct bytequeue *b)
 {
 	int moved = 0;
 	size_t room, n;
 	uint8_t *p;
 
-	while (b->len && (p = br_ssl_engine_sendapp_buf(eng, &room)) && room) {
-		n = b->len < room ? b->len : room;
-		memcpy(p, DATA(*b), n);
+	while (bq_len(b) && (p = br_ssl_engine_sendapp_buf(eng, &room)) && room) {
+		n = bq_len(b) < room ? bq_len(b) : room;
+		memcpy(p, bq_data(b), n);
 		br_ssl_engine_sendapp_ack(eng, n);
-		pgbuf_drop(b, n);
+		bq_consume(b, n);
 		br_ssl_engine_flush(eng, 0);
 		moved = 1;
 	}
@@ -228,15 +228,15 @@ int pgp_tls_put(br_ssl_engine_context *eng, struct pgbuf *b)
 
 /* Queue in @b the application bytes @eng has decrypted, as many as fit.
  * Return: 1 if any moved. */
-int pgp_tls_get(br_ssl_engine_context *eng, struct pgbuf *b)
+int pgp_tls_get(br_ssl_engine_context *eng, struct bytequeue *b)
 {
 	int moved = 0;
 	size_t len, n;
 	uint8_t *p;
 
-	while (pgbuf_room(b) && (p = br_ssl_engine_recvapp_buf(eng, &len)) &&
+	while (bq_room(b) && (p = br_ssl_engine_recvapp_buf(eng, &len)) &&
 	       len) {
-		n = pgbuf_put(b, p, len);
+		n = bq_put(b, p, len);
 		br_ssl_engine_recvapp_ack(eng, n);
 		moved = 1;
 	}
