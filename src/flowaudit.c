@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "audit.h"
+#include "refusals.h"
 
 void flowaudit_tuple(struct audit_ev *e, const struct gw *g,
 		     const struct flow_audit *fa)
@@ -73,6 +74,13 @@ void flowaudit_tcp(struct gw *g, const struct flow *f, enum flow_phase phase,
 		if (act == ACT_DENY)
 			g->st.conns[ACT_DENY]++; /* refused after the peek */
 	}
+	if (act == ACT_DENY) {
+		char dst[INET6_ADDRSTRLEN];
+
+		ipaddr_str(&f->dst, dst, sizeof(dst));
+		refusal_note(g, "tcp", f->host[0] ? f->host : dst, f->dport,
+			     policy_rule_label(&f->dec), reason);
+	}
 	/* refusals are the sandbox's to trigger at will: budgeted */
 	if (!audit_begin_kind(g->audit, &e, "connection",
 			      act != ACT_ALLOW ? (phase == PH_OPEN ? AK_CONN_REFUSED
@@ -90,12 +98,13 @@ void flowaudit_udp_refused(struct gw *g, const struct ipaddr *src,
 	char s[INET6_ADDRSTRLEN], dstr[INET6_ADDRSTRLEN];
 
 	g->st.udp[ACT_DENY]++;
+	ipaddr_str(dst, dstr, sizeof(dstr));
+	refusal_note(g, "udp", dstr, dport, policy_rule_label(d), reason);
 	/* one line per datagram would let the sandbox fill the disk: the
 	 * writer's budget (per sandbox: one cannot silence another's log) */
 	if (!audit_begin_kind(g->audit, &e, "connection", AK_UDP_REFUSED))
 		return;
 	ipaddr_str(src, s, sizeof(s));
-	ipaddr_str(dst, dstr, sizeof(dstr));
 	audit_str(&e, "action", act_name(ACT_DENY));
 	audit_str(&e, "profile", g->profile_name);
 	audit_str(&e, "rule", policy_rule_label(d));

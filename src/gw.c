@@ -46,6 +46,7 @@
 #include "ipfrag.h"
 #include "log.h"
 #include "profile.h"
+#include "refusals.h"
 
 #define ETHTYPE_IP4 0x0800
 #define ETHTYPE_ARP_ 0x0806
@@ -631,6 +632,7 @@ void gw_remove(struct gw *g)
 	g->ca = NULL;               /* the loop's, shared */
 	trust_free(&g->trust);
 	flow_handlers_sandbox_free(g);
+	refusals_free(g);
 	free(g->obuf);
 	ipfrag_free(g->frag);
 	free(g->plain);
@@ -865,6 +867,7 @@ int gw_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
 		if (!sv->done)
 			supervisor_handle(sv);
 	}
+	refusal_summary(g);
 	gwd_fini(&d);
 	return rc;
 }

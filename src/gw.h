@@ -133,6 +133,7 @@ struct gw {
 	uint64_t t_added;
 	int removing;                   /* removed at the end of this turn */
 	struct gw_stats st;
+	struct refusals *refusals;      /* what it was refused (refusals.c) */
 	struct supervisor *sv;
 	struct audit *audit;
 	struct dns_pool *pool;

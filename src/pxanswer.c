@@ -6,6 +6,8 @@
  */
 #include "proxy_int.h"
 
+#include "refusals.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -121,6 +123,9 @@ void px_audit_request(struct proxy *px, int act, int status,
 	struct audit_ev e;
 
 	f->g->st.http[act == ACT_ALLOW && status == 502 ? ACT_ERROR : act]++;
+	if (act == ACT_DENY)
+		refusal_note(f->g, px_method(px), f->host, f->dport, px_rule(px),
+			     reason);
 	audit_begin_kind(f->g->audit, &e, "http_request",
 			 act != ACT_ALLOW ? AK_HTTP_REFUSED : AK_NONE);
 	audit_str(&e, "action", act_name(act));

@@ -119,6 +119,40 @@ def test_disallowed_host_is_refused_and_logged(islo, world):
     assert deny[0]["dst_port"] == world.http_port
 
 
+def test_refusals_are_summarised_at_exit_and_said_under_v(islo, world):
+    """A refused connection names islo-net, the profile, the host, the port
+    and why, on stderr when `run` exits (counted, not repeated); -v says
+    each as it happens; -q says nothing; a run with no refusal, nothing."""
+    url = "http://other.example.com:%d/" % world.http_port
+    r = islo(["sh", "-c", "for i in 1 2 3; do curl -sS --max-time 10 -4 %s; done; exit 0" % url],
+             "basic")
+    assert r.rc == 0, r
+    assert "islo-net: profile 'basic' refused 3 connections or requests:" in r.err, r
+    assert re.search(r"tcp other\.example\.com:%d  no rule allows it \(rule default\)  x3"
+                     % world.http_port, r.err), r
+    v = islo(CURL + ["-4", url], "basic", extra=["-v"])
+    assert ("refused: tcp other.example.com:%d: no rule allows it (rule default)"
+            % world.http_port) in v.err, v
+    q = islo(CURL + ["-4", url], "basic", extra=["-q"])
+    assert q.rc == 7 and "refused" not in q.err, q
+    ok = islo(CURL + ["http://api.example.com:%d/" % world.http_port], "basic")
+    assert ok.rc == 0 and "refused" not in ok.err, ok
+
+
+def test_a_refused_request_is_in_the_summary_with_its_method(islo, world):
+    """A request refused by its method or path (the connection itself is
+    allowed): the summary names the method, host, port, rule and reason;
+    a hostile method is escaped."""
+    prof = world.profile("getonly", "name: getonly\ndefault_action: deny\nrules:\n"
+                         "  - name: reads\n    host_pattern: api.example.com\n"
+                         "    ports: [{http}]\n    methods: [GET]\n"
+                         "    allow_private: true\n")
+    r = islo(CURL + ["-X", "DELETE", "http://api.example.com:%d/x" % world.http_port], prof)
+    assert r.rc == 0, r
+    assert re.search(r"DELETE api\.example\.com:%d  .*\(rule (reads|default)\)" % world.http_port,
+                     r.err), r
+
+
 def test_refusal_is_connection_refused(islo, world):
     script = (
         "import socket\n"
