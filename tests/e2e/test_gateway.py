@@ -139,6 +139,41 @@ def test_refusals_are_summarised_at_exit_and_said_under_v(islo, world):
     assert ok.rc == 0 and "refused" not in ok.err, ok
 
 
+def test_the_refusal_summary_escapes_what_the_sandbox_chose(islo, world):
+    """The summary prints sandbox-controlled strings: a name with
+    terminal-escape bytes (asked in a raw DNS query) gets no address at all
+    (or, if it ever did, reaches stderr escaped), and 60 distinct refused
+    destinations (both families each: 120 refusals) print the first eight
+    and a count, not 120 lines."""
+    script = r"""
+import socket, struct
+q = struct.pack('>HHHHHH', 7, 0x0100, 1, 0, 0, 0)
+q += b'\x08e\x1b[31mvil\x07example\x00' + struct.pack('>HH', 1, 1)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); u.settimeout(5)
+u.sendto(q, ('10.0.2.3', 53)); a = u.recv(512)
+n = struct.unpack('>H', a[6:8])[0]
+if n:
+    ip = socket.inet_ntoa(a[-4:])
+    try: socket.create_connection((ip, 80), timeout=5)
+    except OSError as e: print('refused-escaped', e.errno)
+else:
+    print('no-answer', a[3] & 15)
+for port in range(1000, 1060):
+    try: socket.create_connection(('other.example.com', port), timeout=5)
+    except OSError: pass
+"""
+    r = islo(["/usr/bin/python3", "-c", script], "basic")
+    assert r.rc == 0, r
+    assert "\x1b" not in r.err, r
+    if "refused-escaped" in r.out:
+        assert "\\x1b" in r.err, r      # written as text
+    else:
+        assert re.search(r"no-answer [1-9]", r.out), r   # an error, no address
+    assert "refused 120 connections or requests" in r.err, r
+    assert r.err.count("\n") < 20, r        # the first eight, then a count
+    assert re.search(r"and \d+ more", r.err), r
+
+
 def test_a_refused_request_is_in_the_summary_with_its_method(islo, world):
     """A request refused by its method or path (the connection itself is
     allowed): the summary names the method, host, port, rule and reason;
