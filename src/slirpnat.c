@@ -31,6 +31,7 @@
 #include "link.h"
 #include "log.h"
 #include "supervisor.h"
+#include "tcpwatch.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -78,6 +79,8 @@ struct snat {
 	struct link link;           /* the TAP (link.c): tapfd, ibuf */
 	int tap_dead;               /* read error: the device has gone */
 	uint64_t frames_in;         /* read from the link (supervisor_linger) */
+	struct tcpwatch watch;      /* the sandbox's connections not done */
+	unsigned want_out;          /* host sockets libslirp has data for */
 	struct pollfd *pfd;
 	size_t npfd, cap;
 	struct snat_timer *timers;
@@ -100,6 +103,7 @@ static ssize_t snat_send_packet(const void *buf, size_t len, void *opaque)
 {
 	struct snat *s = opaque;
 
+	tcpwatch_to_sandbox(&s->watch, buf, len);
 	if (link_write(&s->link, buf, len) < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS)
 			s->tx_drops++;
@@ -208,6 +212,8 @@ static int snat_add_poll(int fd, int events, void *opaque)
 	for (i = 0; i < 3; i++)     /* in, out, pri: what may be asked */
 		if (events & snat_ev[i].slirp)
 			ev |= snat_ev[i].poll;
+	if (events & SLIRP_POLL_OUT)
+		s->want_out++;      /* data the sandbox sent, not yet out */
 	s->pfd[s->npfd].fd = fd;
 	s->pfd[s->npfd].events = ev;
 	s->pfd[s->npfd].revents = 0;
@@ -411,6 +417,7 @@ static void snat_tap_read(struct snat *s)
 		if (snat_dns_take(s, s->link.ibuf, (size_t)n))
 			continue;
 		s->frames_in++;
+		tcpwatch_from_sandbox(&s->watch, s->link.ibuf, (size_t)n);
 		slirp_input(s->slirp, s->link.ibuf, (int)n);
 	}
 }
@@ -457,6 +464,9 @@ static void snat_free(struct snat *s)
 	link_close(&s->link, NULL);
 	if (s->dnsfd >= 0)
 		close(s->dnsfd);
+	if (s->watch.overflow)
+		debug("connections not watched at exit (table full): %llu",
+		      (unsigned long long)s->watch.overflow);
 	if (s->tx_drops || s->tx_errors)
 		debug("frames to the sandbox dropped: %llu, failed: %llu",
 		      (unsigned long long)s->tx_drops,
@@ -523,13 +533,19 @@ int slirpnat_serve(int tapfd, const struct run_opts *o, struct supervisor *sv)
 		return -1;
 	}
 
-	/* until CMD has exited and its link has gone quiet (what its kernel
-	 * still had to send is served, not dropped: supervisor_linger()) */
-	while (supervisor_linger(sv, s.frames_in, 0)) {
+	/*
+	 * Until CMD has exited and what its kernel still had to send is
+	 * through (supervisor_linger()): while a connection it opened is not
+	 * done (tcpwatch.c) or libslirp holds data for a host socket, and
+	 * until the link has gone quiet.
+	 */
+	while (supervisor_linger(sv, s.frames_in,
+				 tcpwatch_open(&s.watch) + s.want_out)) {
 		uint32_t timeout = sv->done ? 20 : UINT32_MAX;
 		int n, t, tap_idx = -1, sig_idx = -1, dns_idx = -1;
 
 		s.npfd = 0;
+		s.want_out = 0;
 		if (!s.tap_dead)
 			tap_idx = snat_add_poll(tapfd, SLIRP_POLL_IN, &s);
 		if (!sv->done)

@@ -431,13 +431,16 @@ rules:
 def test_what_cmd_sent_before_exiting_arrives(islo, world, scratch, gateway):
     """CMD writes 16 MiB (to a slow upstream, via the gateway), closes and
     exits at once: close() returns while
-    its kernel still holds data to send.  islo-net keeps the sandbox's
-    network namespace and serves the link until it goes quiet, so every
-    byte arrives (through the gateway and through the NAT)."""
+    its kernel still holds data to send, and the upstream is slow to
+    read.  islo-net keeps the sandbox's network namespace and serves the
+    link until the connections CMD opened are done, so every byte
+    arrives (through the gateway and through the NAT)."""
     import hashlib
     import socket
     import threading
     srv = socket.socket()
+    # a small window: what CMD sent waits in the sandbox, not on the host
+    srv.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 10)
     srv.bind(("127.0.0.1", 0))
     srv.listen(1)
     port = srv.getsockname()[1]
@@ -447,17 +450,22 @@ def test_what_cmd_sent_before_exiting_arrives(islo, world, scratch, gateway):
         srv.settimeout(30)
         c, _ = srv.accept()
         c.settimeout(30)
-        if gateway:
-            # an upstream slow to read: the sandbox's kernel still holds
-            # data when CMD has exited
-            time.sleep(1.5)
-        h, n = hashlib.sha256(), 0
+        # an upstream slow to read: the sandbox's kernel still holds
+        # data when CMD has exited
+        time.sleep(1.5)
+        h, n, stalled = hashlib.sha256(), 0, False
         while True:
-            b = c.recv(1 << 20)
+            b = c.recv(1 << 16)
             if not b:
                 break
             h.update(b)
             n += len(b)
+            if not stalled and n >= 8 << 20:
+                # and stops reading near the end, so that the link is
+                # quiet (a zero window) for longer than any wait for a
+                # quiet link while CMD has exited with data unsent
+                stalled = True
+                time.sleep(1.0)
         got["sum"], got["n"] = h.hexdigest(), n
         c.close()
     t = threading.Thread(target=sink)
