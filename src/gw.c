@@ -160,6 +160,7 @@ static void stream_parse(struct gw *g)
 	int r;
 
 	while ((r = link_stream_next(&g->link, &off, &len)) > 0) {
+		link_syn_mss(g->ibuf, len, g->o->mtu, 0);
 		gw_frame_input(g, g->ibuf, len);
 		if (g->tapfd < 0)
 			return; /* the link went down while answering */
@@ -185,9 +186,11 @@ void gw_tap_frame(struct gw *g, uint8_t *buf, size_t n)
 		if (n < g->vnet ||
 		    link_vnet_input(buf, buf + g->vnet, n - g->vnet) < 0)
 			return;
+		link_syn_mss(buf + g->vnet, n - g->vnet, g->o->mtu, g->tso);
 		gw_frame_input(g, buf + g->vnet, n - g->vnet);
 		return;
 	}
+	link_syn_mss(buf, n, g->o->mtu, 0);
 	gw_frame_input(g, buf, n);
 }
 
@@ -553,10 +556,14 @@ struct gw *gw_add(struct gwd *d, const char *id, int tapfd,
 							   : FLOW_HALFOPEN_MAX;
 	g->max_uflows = GW_UFLOWS(g->max_flows);
 
-	g->bufsize = (size_t)g->o->mtu + ETH_HDR_LEN + 64;
-	g->obuf = malloc(g->bufsize);
-	/* a TAP with a virtio_net_hdr: each frame read has one in front */
+	/* a TAP with a virtio_net_hdr: each frame read has one in front,
+	 * and TCP may come and go as segmentation offloads of up to 64 KiB
+	 * whatever the MTU (link_vnet_input(), link_syn_mss()) */
 	g->vnet = tapfd >= 0 ? link_vnet_probe(tapfd) : 0;
+	g->tso = g->vnet && !getenv("ISLO_NO_TSO");
+	g->bufsize = (size_t)(g->vnet && g->o->mtu < 65535 ? 65535 : g->o->mtu) +
+		     ETH_HDR_LEN + 64;
+	g->obuf = malloc(g->bufsize);
 	g->bufsize += g->vnet;
 	g->ibuf = malloc(g->bufsize);
 	if (!g->ibuf || !g->obuf) {

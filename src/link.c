@@ -22,6 +22,7 @@
 
 #include "lwip/opt.h"
 
+#include "bytes.h"
 #include "frame.h"
 #include "islo.h"
 #include "log.h"
@@ -29,11 +30,6 @@
 
 #define ETHTYPE_IP4 0x0800
 #define ETHTYPE_IP6 0x86dd
-
-static uint16_t rd16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] << 8 | p[1]);
-}
 
 void link_init(struct link *l, int epfd)
 {
@@ -248,24 +244,112 @@ int link_vnet_input(const uint8_t *h, uint8_t *f, size_t len)
 	struct virtio_net_hdr vh;
 	size_t start, off;
 	uint16_t sum;
+	int tcp4, tcp6;
 
 	memcpy(&vh, h, sizeof(vh));
-	if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE)
-		return -1;   /* not offered (no TUN_F_TSO*): not ours */
+	tcp4 = len >= ETH_HDR_LEN + 20 && rd16(f + 12) == ETHTYPE_IP4 &&
+	       f[ETH_HDR_LEN + 9] == 6;
+	tcp6 = len >= ETH_HDR_LEN + 40 && rd16(f + 12) == ETHTYPE_IP6 &&
+	       f[ETH_HDR_LEN + 6] == 6;
+	/*
+	 * A TCP segmentation offload (TUN_F_TSO4/6): one segment up to 64
+	 * KiB whose IP length is the whole, taken as it is (lwIP does not
+	 * care how the sandbox would have cut it).  Anything else offloaded
+	 * (UDP, ECN) was not offered: not ours.
+	 */
+	if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE &&
+	    !(vh.gso_type == VIRTIO_NET_HDR_GSO_TCPV4 && tcp4) &&
+	    !(vh.gso_type == VIRTIO_NET_HDR_GSO_TCPV6 && tcp6))
+		return -1;
 	if (!(vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
-		return 0;
+		return vh.gso_type == VIRTIO_NET_HDR_GSO_NONE ? 0 : -1;
 	start = vh.csum_start;
 	off = start + vh.csum_offset;
 	if (start < ETH_HDR_LEN + 20 || start > len || off + 2 > len)
 		return -1;
 	/* TCP over IPv4 or IPv6 (no extension headers): leave it partial */
-	if (vh.csum_offset == 16 &&
-	    ((rd16(f + 12) == ETHTYPE_IP4 && f[ETH_HDR_LEN + 9] == 6) ||
-	     (rd16(f + 12) == ETHTYPE_IP6 && f[ETH_HDR_LEN + 6] == 6)))
+	if (vh.csum_offset == 16 && (tcp4 || tcp6))
 		return 0;
+	if (vh.gso_type != VIRTIO_NET_HDR_GSO_NONE)
+		return -1;
 	sum = (uint16_t)~islo_chksum(f + start, (int)(len - start));
 	memcpy(f + off, &sum, 2);
 	return 0;
+}
+
+/* Store @v at @at (was @old) in the TCP header @th, its checksum kept
+ * right (RFC 1624: HC' = ~(~HC + ~m + m')). */
+static void tcp_fix16(uint8_t *th, uint8_t *at, uint16_t old, uint16_t v)
+{
+	uint32_t sum = (uint16_t)~rd16(th + 16);
+
+	sum += (uint16_t)~old;
+	sum += v;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	wr16(th + 16, (uint16_t)~sum);
+	wr16(at, v);
+}
+
+/*
+ * lwIP sizes the segments it sends by the MSS the sandbox's SYN offers
+ * (TCP_CALCULATE_EFF_SEND_MSS is off: the netif's MTU does not cap it),
+ * so the SYN's MSS is set here, before lwIP reads it:
+ * - clamped to what the link's MTU holds (as routers clamp it), so that
+ *   no segment is larger than the link, whatever the sandbox offered;
+ * - with segmentation offload toward the sandbox (@raise: l->tso), an
+ *   MSS that follows from the MTU is raised to the most an IP packet
+ *   holds, and gw_output() has the kernel cut what lwIP sends at the MTU;
+ *   a smaller MSS (clamped on purpose) is left as it is;
+ * - never below 536, the MSS every host takes.
+ * The TCP checksum is updated (RFC 1624) unless it is left partial.
+ */
+void link_syn_mss(uint8_t *f, size_t len, int mtu, int raise)
+{
+	size_t ihl, thl, i, tcp;
+	uint16_t mss, fit, set;
+
+	if (len < ETH_HDR_LEN + 40 || mtu <= 0)
+		return;
+	if (rd16(f + 12) == ETHTYPE_IP4 && f[ETH_HDR_LEN + 9] == 6 &&
+	    !(rd16(f + ETH_HDR_LEN + 6) & 0x3fff))
+		ihl = (size_t)(f[ETH_HDR_LEN] & 15) * 4;
+	else if (rd16(f + 12) == ETHTYPE_IP6 && f[ETH_HDR_LEN + 6] == 6)
+		ihl = 40;
+	else
+		return;
+	tcp = ETH_HDR_LEN + ihl;
+	if (ihl < 20 || tcp + 20 > len || (f[tcp + 13] & 0x12) != 0x02)
+		return;
+	thl = (size_t)(f[tcp + 12] >> 4) * 4;
+	if (thl < 20 || tcp + thl > len)
+		return;
+	fit = (size_t)mtu > ihl + 20 + 64 ? (uint16_t)(mtu - ihl - 20) : 64;
+	for (i = tcp + 20; i < tcp + thl && f[i] != 0;) {
+		if (f[i] == 1) {
+			i++;
+			continue;
+		}
+		if (i + 1 >= tcp + thl || f[i + 1] < 2 ||
+		    i + f[i + 1] > tcp + thl)
+			return;
+		if (f[i] != 2 || f[i + 1] != 4) {
+			i += f[i + 1];
+			continue;
+		}
+		mss = set = rd16(f + i + 2);
+		if (mss > fit)
+			set = fit;
+		/* a tiny MSS would have lwIP cut a download into thousands
+		 * of segments: 536, what every host takes (RFC 9293 3.7.1) */
+		if (set < 536 && fit >= 536)
+			set = 536;
+		if (raise && set + 40 >= fit)
+			set = (uint16_t)(65535 - ihl - 20);
+		if (set != mss)
+			tcp_fix16(f + tcp, f + i + 2, mss, set);
+		return;
+	}
 }
 
 /* ------------------------------------------------------------------ */

@@ -44,6 +44,7 @@ struct link;
 	size_t bufsize;                 /* its size: MTU, headers, vnet */    \
 	uint64_t drops_tx;                                                    \
 	size_t vnet;                    /* virtio_net_hdr size on the TAP */  \
+	int tso;                        /* TCP segmentation offload out */    \
 	struct virtio_net_hdr vh_out;   /* the header of the frame going out */ \
 	void (*on_down)(struct link *l); /* the stream was lost */
 
@@ -83,8 +84,13 @@ void link_flush(struct link *l);
  * Return: its length, 0 if none, -1 with errno */
 ssize_t link_read(struct link *l);
 /* A frame read with a virtio_net_hdr @h in front: finish the checksum
- * it leaves partial (but TCP's).  Return: 0, or -1 to drop it */
+ * it leaves partial (but TCP's); a TCP segmentation offload is taken
+ * whole.  Return: 0, or -1 to drop it */
 int link_vnet_input(const uint8_t *h, uint8_t *f, size_t len);
+/* A SYN from the sandbox (@f: its frame): its MSS clamped to what @mtu
+ * holds, or with @raise (segmentation offload out, l->tso) raised so
+ * that lwIP sends large segments for the kernel to cut (gw_output()). */
+void link_syn_mss(uint8_t *f, size_t len, int mtu, int raise);
 
 /* The QEMU stream.  link_listen(): the listening socket at @path;
  * link_accept(): the guest's connection (one at a time). */

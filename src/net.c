@@ -100,6 +100,25 @@ err_t gw_tcp_write(struct tcp_pcb *pcb, const void *data, u16_t len,
 /* ------------------------------------------------------------------ */
 /* lwIP's output: frames to the sandbox                                */
 
+/* A TCP segment longer than the MTU allows (lwIP sends up to 64 KiB on a
+ * link with segmentation offload: link_syn_mss()) is cut by the kernel
+ * into segments that fit the MTU, each with the headers of this one. */
+static void vnet_gso(struct gw *g, const uint8_t *ip, size_t ihl,
+		     size_t tcplen, uint16_t type)
+{
+	size_t thl = (size_t)(ip[ihl + 12] >> 4) * 4, mss;
+
+	if (thl < 20 || thl > tcplen || (size_t)g->o->mtu <= ihl + thl + 8)
+		return;
+	mss = (size_t)g->o->mtu - ihl - thl;
+	if (tcplen - thl <= mss)
+		return;
+	g->vh_out.gso_type = type == ETHTYPE_IP4 ? VIRTIO_NET_HDR_GSO_TCPV4 :
+						   VIRTIO_NET_HDR_GSO_TCPV6;
+	g->vh_out.gso_size = (uint16_t)mss;
+	g->vh_out.hdr_len = (uint16_t)(ETH_HLEN_ + ihl + thl);
+}
+
 /* A TCP segment leaves with its checksum partial (lwIP does not compute it
  * on this netif): the pseudo-header sum in the field, the kernel (or
  * nobody: a local socket trusts it) finishes it. */
@@ -136,6 +155,8 @@ static void vnet_partial(struct gw *g, struct pbuf *p, uint16_t type)
 		g->vh_out.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
 		g->vh_out.csum_start = (uint16_t)(ETH_HLEN_ + ihl);
 		g->vh_out.csum_offset = 16;
+		if (g->tso)
+			vnet_gso(g, ip, ihl, tcplen, type);
 	}
 }
 

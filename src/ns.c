@@ -315,8 +315,13 @@ static int child_tap(struct ns_child *c, int *tapfd)
 		return child_fail(c, "cannot create %s (TUNSETIFF): %s",
 				  ISLO_TAP_NAME, strerror(e));
 	}
-	/* best effort: without it the kernel sends whole checksums */
-	if (ifr.ifr_flags & IFF_VNET_HDR)
+	/* best effort: without it the kernel sends whole checksums, and
+	 * TCP cut at the MTU (segmentation offload: 64 KiB segments for any
+	 * MTU, link_vnet_input()) */
+	if ((ifr.ifr_flags & IFF_VNET_HDR) &&
+	    (getenv("ISLO_NO_TSO") ||
+	     ioctl(fd, TUNSETOFFLOAD, (unsigned long)(TUN_F_CSUM | TUN_F_TSO4 |
+						       TUN_F_TSO6)) < 0))
 		ioctl(fd, TUNSETOFFLOAD, (unsigned long)TUN_F_CSUM);
 	*tapfd = fd;
 	return 0;

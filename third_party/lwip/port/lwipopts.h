@@ -96,7 +96,8 @@ struct netif *islo_input_netif(void);
  * (gw.c), behind flow.c's smaller half-open queue */
 #define TCP_LISTEN_BACKLOG          1
 #define LWIP_TCP_TIMESTAMPS         0
-#define TCP_CALCULATE_EFF_SEND_MSS  1
+/* off: the SYN's MSS, clamped or raised by link_syn_mss(), decides */
+#define TCP_CALCULATE_EFF_SEND_MSS  0
 #define LWIP_TCP_KEEPALIVE          1
 #define TCP_MAXRTX                  8
 #define TCP_SYNMAXRTX               4
