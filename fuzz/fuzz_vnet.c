@@ -4,8 +4,9 @@
  * gateway (as fuzz_frames.c) reached through a TAP with checksum offload
  * (IFF_VNET_HDR).  Each frame starts with a virtio_net_hdr that the
  * sandbox's kernel wrote, every field of its choosing (flags, GSO type,
- * checksum start and offset); gw_tap_frame() checks it and finishes a
- * partial checksum in place before the frame goes on.
+ * checksum start and offset); gw_tap_frame() checks it, takes a TCP
+ * segmentation offload whole, finishes a partial checksum and rewrites a
+ * SYN's MSS in place (link_syn_mss()) before the frame goes on.
  *
  * Input: frames, each prefixed by a 2-byte big-endian length (header
  * included).  Frames the gateway writes back go to /dev/null.  Network
