@@ -20,7 +20,10 @@ it; the client reaches the loopback servers through that mode's datapath:
   islo-gw-1500  the same with --mtu 1500 (throughput only): TCP crosses the
                 TAP as 64 KiB segmentation offloads both ways.
   islo-gw-1500-notso  the same with ISLO_NO_TSO=1: segments of the MTU.
-  islo-nat      islo-net run with no profile: libslirp, to 10.0.2.2.
+  islo-nat      islo-net run with no profile: the gateway's datapath as an
+                unrestricted NAT (nat.c), to 10.0.2.2.
+  islo-slirp    islo-net run --nat slirp with no profile: libslirp, to
+                10.0.2.2.
   pasta         pasta --config-net, to the host's default gateway address,
                 which pasta maps to the host's loopback (its default
                 --map-gw behaviour); -o 127.0.0.1 binds every outbound
@@ -74,7 +77,8 @@ VETH_SRV, VETH_CLI = "10.253.0.1", "10.253.0.2"
 NOBODY = 65534
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 
-MODES = ["veth", "islo-gw", "islo-gw-1500", "islo-gw-1500-notso", "islo-nat", "pasta",
+MODES = ["veth", "islo-gw", "islo-gw-1500", "islo-gw-1500-notso", "islo-nat",
+         "islo-slirp", "pasta",
          "slirp4netns",
          "tls-direct", "islo-tls", "islo-tls-inject", "mitmproxy", "nginx-proxy"]
 TLS_MODES = ["tls-direct", "islo-tls", "islo-tls-inject", "mitmproxy", "nginx-proxy"]
@@ -84,7 +88,8 @@ MODE_LABEL = {
     "islo-gw": "islo-net gateway",
     "islo-gw-1500": "islo-net gateway MTU 1500",
     "islo-gw-1500-notso": "islo-net gateway MTU 1500, no segmentation offload",
-    "islo-nat": "islo-net no-gateway (libslirp)",
+    "islo-nat": "islo-net no profile (gateway NAT)",
+    "islo-slirp": "islo-net no profile, --nat slirp (libslirp)",
     "pasta": "pasta",
     "slirp4netns": "slirp4netns --mtu=65520",
     "tls-direct": "direct TLS (host -> nginx)",
@@ -396,7 +401,8 @@ def host_gateway():
 
 def target_host(mode):
     return {"veth": VETH_SRV, "islo-gw": "bench.example", "islo-gw-1500": "bench.example",
-            "islo-gw-1500-notso": "bench.example", "islo-nat": "10.0.2.2", "pasta": host_gateway(),
+            "islo-gw-1500-notso": "bench.example", "islo-nat": "10.0.2.2",
+            "islo-slirp": "10.0.2.2", "pasta": host_gateway(),
             "slirp4netns": "10.0.2.2"}[kind(mode)]
 
 
@@ -438,8 +444,9 @@ def launch(mode, client_sh, args, servers, extra=()):
         cmd += list(extra)
         p = subprocess.Popen(cmd + ["--"] + sh, env=env, **out)
         return p, None, p.pid
-    if mode == "islo-nat":
-        p = subprocess.Popen(islo_common + ["--"] + sh, **out)
+    if mode in ("islo-nat", "islo-slirp"):
+        nat = ["--nat", "slirp"] if mode == "islo-slirp" else []
+        p = subprocess.Popen(islo_common + nat + ["--"] + sh, **out)
         return p, None, p.pid
     if mode == "pasta":
         cmd = ["pasta", "--config-net", "-q", "-f", "-o", "127.0.0.1",

@@ -42,8 +42,9 @@ static const char usage_text[] =
 "refused one is \"connection refused\"; names resolve to synthetic addresses\n"
 "and are looked up for real on the host only when a connection is allowed;\n"
 "each decision is written to the audit log.  With no gateway profile, the\n"
-"sandbox gets unrestricted user-mode NAT (libslirp, as slirp4netns), and\n"
-"10.0.2.2 reaches the host's loopback.\n"
+"sandbox gets unrestricted user-mode NAT, as slirp4netns gives: 10.0.2.2\n"
+"reaches the host's loopback and 10.0.2.3 forwards DNS to the host's\n"
+"resolver.\n"
 "\n"
 "Options for run:\n"
 "  -g, --gateway-profile NAME  the gateway profile to enforce (highest\n"
@@ -69,6 +70,9 @@ static const char usage_text[] =
 "                              are refused and logged\n"
 "      --mtu N                 the sandbox link's MTU, 1280-65520\n"
 "                              (default 65520)\n"
+"      --nat gateway|slirp     with no gateway profile, the NAT: the\n"
+"                              gateway's datapath allowing everything\n"
+"                              (default), or libslirp\n"
 "      --host-services         leave the sockets of the host's service\n"
 "                              managers and container engines (D-Bus,\n"
 "                              systemd, docker, podman, containerd) in\n"
@@ -133,7 +137,7 @@ enum {
 	OPT_PROFILE = 256, OPT_PROFILES_DIR, OPT_AUDIT, OPT_DNS, OPT_MTU,
 	OPT_HELP, OPT_VERSION, OPT_CA_DIR, OPT_UPSTREAM_CA,
 	OPT_TAP, OPT_TAP_FD, OPT_NETNS, OPT_SOCKET, OPT_MAX_CONN, OPT_HOST_SERVICES,
-	OPT_CONTROL, OPT_METRICS, OPT_ID, OPT_QEMU_SOCKET,
+	OPT_CONTROL, OPT_METRICS, OPT_ID, OPT_QEMU_SOCKET, OPT_NAT,
 };
 
 static const struct option run_opts_long[] = {
@@ -155,6 +159,7 @@ static const struct option run_opts_long[] = {
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS },
 	{ "id", required_argument, NULL, OPT_ID },
 	{ "qemu-socket", required_argument, NULL, OPT_QEMU_SOCKET },
+	{ "nat", required_argument, NULL, OPT_NAT },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -272,6 +277,12 @@ int cli_parse_opts(struct cli *c, int argc, char **argv)
 			break;
 		case OPT_HOST_SERVICES:
 			c->host_services = 1;
+			break;
+		case OPT_NAT:
+			if (strcmp(optarg, "gateway") && strcmp(optarg, "slirp"))
+				die("--nat: '%s' is neither gateway nor slirp",
+				    optarg);
+			c->nat_slirp = !strcmp(optarg, "slirp");
 			break;
 		case 'v':
 			log_verbosity++;

@@ -27,6 +27,7 @@ struct cli {
 	struct sandboxca sca;          /* what CMD trusts, with interception */
 	struct confine conf;           /* what CMD may not read or change */
 	int host_services;             /* --host-services: keep their sockets */
+	int nat_slirp;                 /* --nat slirp: libslirp, no profile */
 	char *islo_yaml;               /* the islo.yaml that decided, or NULL */
 	char *trust_file;              /* the trust record, for reloads */
 	struct run_opts o;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /* cli_run.c - `islo-net run`: CMD in a sandbox (see cli.h). */
 #include "cli.h"
+#include "nat.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -108,6 +109,17 @@ int cmd_run(int argc, char **argv)
 	if (c.o.profile && prepare_interception(&c) < 0) {
 		cli_free(&c);
 		return 125;
+	}
+	if (!c.o.profile && !c.nat_slirp) {
+		/* no profile: the gateway as an unrestricted NAT (nat.c) */
+		c.o.profile = nat_profile();
+		if (!c.o.profile) {
+			fprintf(stderr, "islo-net: out of memory\n");
+			cli_free(&c);
+			return 125;
+		}
+		c.o.profile_name = "nat";
+		c.o.nat = 1;
 	}
 	if (confine_run(&c) < 0) {
 		cli_free(&c);

@@ -4,6 +4,7 @@
  * cli.h); the TAP device opener `ctl add` shares.
  */
 #include "cli.h"
+#include "nat.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -89,14 +90,26 @@ int cmd_vm(int argc, char **argv, int qemu)
 		return 125;
 	}
 	if (!c.o.profile) {
-		if (qemu) {
-			fprintf(stderr, "islo-net qemu: a gateway profile is required "
-				"(the no-gateway NAT serves TAP devices and `run`)\n");
+		if (qemu && c.nat_slirp) {
+			fprintf(stderr, "islo-net qemu: --nat slirp serves TAP "
+				"devices and `run` only\n");
 			cli_free(&c);
 			return 125;
 		}
-		fprintf(stderr, "islo-net: no gateway profile: the guest's network "
-			"is unrestricted (user-mode NAT)\n");
+		if (log_verbosity > LOG_ERR)
+			fprintf(stderr, "islo-net: no gateway profile: the guest's "
+				"network is unrestricted (user-mode NAT)\n");
+	}
+	if (!c.o.profile && !c.nat_slirp) {
+		/* the gateway as an unrestricted NAT (nat.c) */
+		c.o.profile = nat_profile();
+		if (!c.o.profile) {
+			fprintf(stderr, "islo-net: out of memory\n");
+			cli_free(&c);
+			return 125;
+		}
+		c.o.profile_name = "nat";
+		c.o.nat = 1;
 	}
 	if (qemu) {
 		c.o.qemu_socket = c.socket_path;

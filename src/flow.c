@@ -74,6 +74,7 @@
 #include "audit.h"
 #include "dnspool.h"
 #include "log.h"
+#include "nat.h"
 #include "peek.h"
 #include "profile.h"
 #include "secret.h"
@@ -835,6 +836,12 @@ static void flow_start_upstream(struct flow *f)
 		}
 		name = r->route_host;
 	}
+	if (f->nup) {
+		/* NAT's own addresses: mapped already (flow_admit()) */
+		f->upi = 0;
+		flow_connect_next(f, NULL);
+		return;
+	}
 	if (name) {
 		f->dns_id = hostdns_resolve(g->hostdns, name, flow_resolved, f);
 		if (!f->dns_id)
@@ -963,7 +970,16 @@ static void flow_admit(struct flow *f, const uint8_t *ip, size_t len)
 		flow_refuse(f, "too many connections");
 		return;
 	}
-	if (gw_is_own_addr(g, &f->dst)) {
+	if (gw_is_own_addr(g, &f->dst) && g->o->nat) {
+		/* NAT: 10.0.2.2 is the host's loopback, 10.0.2.3:53 its
+		 * resolver (nat.c); flow_start_upstream() connects there */
+		if (nat_own_upstream(g, &f->dst, f->dport, &f->up[0],
+				     &f->up_port) < 0) {
+			flow_refuse(f, "the gateway's own address");
+			return;
+		}
+		f->nup = 1;
+	} else if (gw_is_own_addr(g, &f->dst)) {
 		if (f->dport == 53 && (!memcmp(&f->dst, &g->dns4, sizeof(f->dst)) ||
 				    !memcmp(&f->dst, &g->dns6, sizeof(f->dst)))) {
 			/* DNS over TCP: answered here, a flow like any other */
@@ -977,7 +993,7 @@ static void flow_admit(struct flow *f, const uint8_t *ip, size_t len)
 		flow_refuse(f, "the gateway's own address");
 		return;
 	}
-	if (dns_pool_in_range(family, f->dst.a)) {
+	if (!g->o->nat && dns_pool_in_range(family, f->dst.a)) {
 		name = dns_pool_name_for(g->pool, family, f->dst.a);
 		if (!name) {
 			flow_refuse(f, "synthetic address not handed out");
@@ -1001,7 +1017,7 @@ static void flow_admit(struct flow *f, const uint8_t *ip, size_t len)
 		return;
 	}
 	ho_add(g, f);
-	f->need_peek = 1;
+	f->need_peek = !g->o->nat;  /* NAT: nothing to check, relayed as is */
 	if (g->pressure_until && now_ms() < g->pressure_until) {
 		/* under SYN flood pressure: the handshake first, as SYN
 		 * cookies do; upstream only for a sandbox that completes it */

@@ -66,6 +66,8 @@ uint32_t hostdns_resolve(struct hostdns *h, const char *name, hostdns_cb cb,
 			 void *arg);
 void hostdns_cancel(struct hostdns *h, uint32_t id);
 int hostdns_pending(const struct hostdns *h);
+/* The resolver it asks (NAT mode forwards the sandbox's DNS there). */
+const struct sockaddr_storage *hostdns_server(const struct hostdns *h);
 
 #include "flow.h"
 

@@ -379,3 +379,8 @@ void hostdns_tick(struct hostdns *h)
 		}
 	}
 }
+
+const struct sockaddr_storage *hostdns_server(const struct hostdns *h)
+{
+	return h ? &h->up : NULL;
+}

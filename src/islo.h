@@ -36,6 +36,8 @@ struct run_opts {
 					* trust record a reload checks it
 					* against (projtrust.h), else NULL */
 	struct profile *profile;       /* loaded and validated, or NULL */
+	int nat;                       /* no profile: @profile is nat.c's
+					* built-in one, the gateway a NAT */
 	const char *audit_path;        /* NULL: no audit log */
 	const char *dns_upstream;      /* "ADDR[:PORT]", NULL: host resolver */
 	int mtu;

@@ -730,8 +730,10 @@ int net_prefilter(struct gw *g, struct net_pkt *pk)
 	case 17:
 		if (pk->len < pk->hl + 8)
 			return NET_DONE;
-		if (rd16(l4 + 2) == 53 && (ipaddr_eq(&pk->dst, &g->dns4) ||
-					   ipaddr_eq(&pk->dst, &g->dns6)))
+		/* DNS to the gateway is answered (NAT: forwarded, udpflow.c) */
+		if (rd16(l4 + 2) == 53 && !g->o->nat &&
+		    (ipaddr_eq(&pk->dst, &g->dns4) ||
+		     ipaddr_eq(&pk->dst, &g->dns6)))
 			return NET_LWIP;
 		if (pk->family == AF_INET && rd16(l4 + 2) == 67) {
 			dhcp_input(g, l4, pk->len - pk->hl);

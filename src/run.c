@@ -48,7 +48,7 @@ int run_main(const struct run_opts *o)
 	}
 	sv.child = pid;
 
-	if (!o->profile && log_verbosity > LOG_ERR)   /* -q: errors only */
+	if ((!o->profile || o->nat) && log_verbosity > LOG_ERR)  /* -q */
 		fprintf(stderr, "islo-net: no gateway profile: the sandbox's "
 			"network is unrestricted (user-mode NAT)\n");
 	/* CMD is let go by the datapath once it is set up and has dropped its

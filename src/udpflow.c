@@ -28,6 +28,7 @@
 #include "audit.h"
 #include "dnspool.h"
 #include "log.h"
+#include "nat.h"
 #include "profile.h"
 
 #define UFLOW_IDLE_MS 60000
@@ -39,7 +40,7 @@ struct uflow {
 	struct uflow *next;
 	struct uflow *hnext;            /* hash chain (gwd.uhash) */
 	struct ipaddr src, dst, up;
-	uint16_t sport, dport;
+	uint16_t sport, dport, up_port;
 	char host[256];
 	struct pf_decision dec;
 	struct policyset *ps;           /* the rules that admitted it */
@@ -101,7 +102,7 @@ static void uflow_send_up(struct uflow *u, const uint8_t *data, size_t len)
 static void uflow_open(struct uflow *u, const struct ipaddr *a)
 {
 	struct sockaddr_storage ss;
-	socklen_t sl = ipaddr_sockaddr(a, u->dport, &ss);
+	socklen_t sl = ipaddr_sockaddr(a, u->up_port, &ss);
 	int i;
 
 	u->up = *a;
@@ -184,6 +185,8 @@ int uflow_input(struct gw *g, const struct ipaddr *src, const struct ipaddr *dst
 	size_t dlen;
 	struct uflow *u;
 	const char *name = NULL;
+	struct ipaddr up;
+	uint16_t up_port = dport;
 
 	if (ulen < 8 || ulen > len)
 		return 0; /* malformed: dropped */
@@ -203,10 +206,12 @@ int uflow_input(struct gw *g, const struct ipaddr *src, const struct ipaddr *dst
 	}
 	memset(d, 0, sizeof(*d));
 	*reason = "the gateway's own address";
-	if (gw_is_own_addr(g, dst))
+	up = *dst;
+	if (gw_is_own_addr(g, dst) &&
+	    (!g->o->nat || nat_own_upstream(g, dst, dport, &up, &up_port) < 0))
 		return -1;
 	*reason = "synthetic address not handed out";
-	if (dns_pool_in_range(dst->family, dst->a)) {
+	if (!g->o->nat && dns_pool_in_range(dst->family, dst->a)) {
 		name = dns_pool_name_for(g->pool, dst->family, dst->a);
 		if (!name)
 			return -1;
@@ -238,6 +243,7 @@ int uflow_input(struct gw *g, const struct ipaddr *src, const struct ipaddr *dst
 	u->dst = *dst;
 	u->sport = sport;
 	u->dport = dport;
+	u->up_port = up_port;
 	u->dec = *d;
 	u->t_start = u->last = now_ms();
 	u->next = g->uflows;
@@ -265,7 +271,7 @@ int uflow_input(struct gw *g, const struct ipaddr *src, const struct ipaddr *dst
 		}
 		return 0;
 	}
-	uflow_open(u, dst);
+	uflow_open(u, &up);
 	return 0;
 }
 

@@ -63,19 +63,27 @@ def test_exit_status_is_propagated(islo):
     assert r.rc == 128 + 15, r
 
 
-def test_no_gateway_reaches_host_loopback_through_10_0_2_2(islo, world):
-    r = islo(CURL + ["http://10.0.2.2:%d/nat" % world.http_port])
+# Without a profile, the NAT is the gateway's datapath (default) or
+# libslirp (--nat slirp): the same semantics, tested on both.
+NATS = pytest.mark.parametrize("nat", ["gateway", "slirp"])
+
+
+@NATS
+def test_no_gateway_reaches_host_loopback_through_10_0_2_2(islo, world, nat):
+    r = islo(CURL + ["http://10.0.2.2:%d/nat" % world.http_port], extra=["--nat", nat])
     assert r.rc == 0, r
     assert "path=/nat" in r.out
     assert "no gateway profile" in r.err and "unrestricted" in r.err
     assert len([l for l in r.err.splitlines() if "unrestricted" in l]) == 1
-    six = islo(CURL + ["http://[fd00::2]:%d/nat6" % world.http6_port])
+    six = islo(CURL + ["http://[fd00::2]:%d/nat6" % world.http6_port], extra=["--nat", nat])
     assert six.rc == 0 and "path=/nat6" in six.out, six
 
 
-def test_no_gateway_dns_goes_to_the_given_upstream(islo, world):
+@NATS
+def test_no_gateway_dns_goes_to_the_given_upstream(islo, world, nat):
     name = "api.example.com"
-    r = islo(["sh", "-c", "getent ahostsv4 %s | head -1; getent hosts v6only.example.com" % name])
+    r = islo(["sh", "-c", "getent ahostsv4 %s | head -1; getent hosts v6only.example.com" % name],
+             extra=["--nat", nat])
     assert r.rc == 0, r
     assert r.out.split()[0] == "127.0.0.1", r          # dnsmasq's answer, not a synthetic one
     assert "::1" in r.out, r
@@ -85,11 +93,12 @@ def test_no_gateway_dns_goes_to_the_given_upstream(islo, world):
          "s=socket.socket(socket.AF_INET6,socket.SOCK_DGRAM); s.settimeout(5)\n"
          "s.sendto(q,('fd00::3',53)); a,src=s.recvfrom(512)\n"
          "print(hex(struct.unpack('>H',a[:2])[0]), src[0], '.'.join(map(str,a[-4:])))\n")
-    r = islo(["/usr/bin/python3", "-c", q])
+    r = islo(["/usr/bin/python3", "-c", q], extra=["--nat", nat])
     assert r.rc == 0 and r.out.split() == ["0x4242", "fd00::3", "127.0.0.1"], r
 
 
-def test_no_gateway_udp_and_tcp_echo(islo, world):
+@NATS
+def test_no_gateway_udp_and_tcp_echo(islo, world, nat):
     script = (
         "import socket\n"
         "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.settimeout(5)\n"
@@ -109,7 +118,7 @@ def test_no_gateway_udp_and_tcp_echo(islo, world):
             pass
     t = threading.Thread(target=echo, daemon=True)
     t.start()
-    r = islo(["/usr/bin/python3", "-c", script % port])
+    r = islo(["/usr/bin/python3", "-c", script % port], extra=["--nat", nat])
     u.close()
     assert r.rc == 0 and "pong:ping" in r.out, r
 
@@ -270,8 +279,8 @@ def test_sigusr1_reopens_the_audit_log(world, scratch):
     assert any(e["event"] == "connection" and e.get("host") == "api.example.com" for e in ev)
 
 
-@pytest.mark.parametrize("gateway", [True, False])
-def test_the_serving_process_holds_no_privilege(islo, gateway):
+@pytest.mark.parametrize("gateway,nat", [(True, None), (False, "gateway"), (False, "slirp")])
+def test_the_serving_process_holds_no_privilege(islo, gateway, nat):
     # CMD cannot see the gateway (its own PID namespace): the test looks
     # from outside, once a DNS answer has shown the loop serving, which
     # happens only after isolation
@@ -281,7 +290,7 @@ def test_the_serving_process_holds_no_privilege(islo, gateway):
     t = threading.Thread(target=lambda: done.append(islo(
         ["sh", "-c", "getent hosts api.example.com >/dev/null; touch %s; sleep 2; "
          "getent hosts api.example.com >/dev/null && echo served" % ready],
-        "strict" if gateway else None)))
+        "strict" if gateway else None, extra=["--nat", nat] if nat else [])))
     t.start()
     for _ in range(100):
         if os.path.exists(ready):
@@ -427,8 +436,8 @@ rules:
     assert r.returncode == 0 and r.stdout == "" and r.stderr == "", r
 
 
-@pytest.mark.parametrize("gateway", [True, False])
-def test_what_cmd_sent_before_exiting_arrives(islo, world, scratch, gateway):
+@pytest.mark.parametrize("gateway,nat", [(True, None), (False, "gateway"), (False, "slirp")])
+def test_what_cmd_sent_before_exiting_arrives(islo, world, scratch, gateway, nat):
     """CMD writes 16 MiB (to a slow upstream, via the gateway), closes and
     exits at once: close() returns while
     its kernel still holds data to send, and the upstream is slow to
@@ -486,7 +495,7 @@ def test_what_cmd_sent_before_exiting_arrives(islo, world, scratch, gateway):
               "s.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 32 << 20)\n"
               "s.sendall(d); s.close()\n"
               "print(hashlib.sha256(d).hexdigest())\n" % (host, port))
-    r = islo(["python3", "-c", script], prof)
+    r = islo(["python3", "-c", script], prof, extra=["--nat", nat] if nat else [])
     t.join(timeout=40)
     srv.close()
     assert r.rc == 0, r

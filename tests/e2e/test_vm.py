@@ -222,14 +222,45 @@ def test_guest_configures_itself_dhcp_and_ra(world, scratch):
         stop(p)
 
 
-def test_qemu_needs_a_profile_and_a_socket(scratch):
+def test_qemu_needs_a_socket(scratch):
     r = subprocess.run([ISLO, "qemu"], capture_output=True, text=True)
     assert r.returncode == 2 and "--socket" in r.stderr
-    r = subprocess.run([ISLO, "qemu", "--socket", os.path.join(scratch, "s")],
+    r = subprocess.run([ISLO, "qemu", "--nat", "slirp", "--socket", os.path.join(scratch, "s")],
                        capture_output=True, text=True, cwd=scratch)
-    assert r.returncode == 125 and "gateway profile is required" in r.stderr
+    assert r.returncode == 125 and "--nat slirp" in r.stderr, r
     r = subprocess.run([ISLO, "tap", "--tap", "x", "--tap-fd", "3"], capture_output=True, text=True)
     assert r.returncode == 2
+    r = subprocess.run([ISLO, "run", "--nat", "nope", "--", "true"], capture_output=True, text=True)
+    assert r.returncode != 0 and "--nat" in r.stderr, r
+
+
+def test_qemu_without_a_profile_is_a_nat(world, scratch):
+    """No profile: the guest gets slirp4netns's NAT through the gateway's
+    datapath: DNS at 10.0.2.3 is forwarded (the resolver's own answer, not
+    a synthetic address), 10.0.2.2 answers ping, and TCP to 10.0.2.2
+    reaches the host's loopback."""
+    path = os.path.join(scratch, "nat.sock")
+    p = subprocess.Popen([ISLO, "qemu", "--socket", path, "--profiles-dir", scratch,
+                          "--dns-upstream", "127.0.0.1:%d" % world.dns_port],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=scratch)
+    try:
+        g = Stream(path)
+        g.send(fr.ping4(fr.GW4))
+        e = g.recv_until(lambda f: f[12:14] == b"\x08\x00" and f[23] == 1)
+        assert e[34] == 0 and e[26:30] == fr.GW4
+        g.send(fr.udp4(fr.ME4, fr.DNS4, 5353, 53, fr.dnsq("api.example.com")))
+        d = g.recv_until(lambda f: f[12:14] == b"\x08\x00" and f[23] == 17)
+        assert d[26:30] == fr.DNS4 and d[34:36] == b"\x00\x35", d
+        assert d[-4:] == bytes([127, 0, 0, 1]), d     # dnsmasq's answer
+        # a SYN to 10.0.2.2: the host's loopback answers (SYN-ACK)
+        g.send(fr.tcp4(fr.ME4, fr.GW4, 40000, world.http_port, 0x02))
+        s = g.recv_until(lambda f: f[12:14] == b"\x08\x00" and f[23] == 6)
+        assert s[26:30] == fr.GW4 and s[47] & 0x12 == 0x12, s
+        assert p.poll() is None
+    finally:
+        rc = stop(p)
+    err = p.stderr.read()
+    assert rc == 0 and "unrestricted" in err, err
 
 
 def test_qemu_stream_bad_length_drops_only_that_guest(world, scratch):
