@@ -43,6 +43,7 @@
 struct audit;
 struct ca;
 struct dns_pool;
+struct dnswait;
 struct proxy;
 struct gw;
 struct gwd;
@@ -138,6 +139,9 @@ struct gw {
 	struct audit *audit;
 	struct dns_pool *pool;
 	struct hostdns *hostdns;
+	struct dnswait *dnsw;           /* queries waiting for the host
+					 * resolver (dnssrv.c), or NULL */
+	struct ratelimit icmp_err;      /* ICMP errors sent (net.c) */
 
 	struct epref dns_ref;          /* REF_HOSTDNS: its resolver's socket */
 
