@@ -67,6 +67,14 @@ uint32_t hostdns_resolve(struct hostdns *h, const char *name, hostdns_cb cb,
 			 void *arg);
 void hostdns_cancel(struct hostdns *h, uint32_t id);
 int hostdns_pending(const struct hostdns *h);
+/* While a hostdns_cb runs: its answer as a DNS rcode (NOERROR with no
+ * address is NODATA in both families; SERVFAIL if the upstream did not
+ * answer). */
+int hostdns_rcode(const struct hostdns *h);
+/* @name's answer if the cache holds it (positive or negative): its
+ * addresses in @addrs and count returned, *@rcode set; else -1. */
+int hostdns_cached(struct hostdns *h, const char *name,
+		   struct ipaddr addrs[HOSTDNS_MAX_ADDRS], int *rcode);
 
 #include "flow.h"
 

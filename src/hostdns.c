@@ -9,6 +9,13 @@
  * against the transaction id, the upstream's address and port, and the
  * question (dns_parse_response()), cached for their TTL (clamped), and
  * handed to the caller from the loop, never from inside hostdns_resolve().
+ *
+ * A name the upstream says does not exist (NXDOMAIN), or that exists with
+ * no address (NODATA in both families), is cached too, for NEG_TTL
+ * seconds: the sandbox's DNS server (dnssrv.c) asks here before it gives
+ * an allowed name a synthetic address, and a client that retries a typo
+ * must not make the host resolver ask again each time.  The answer's kind
+ * is hostdns_rcode() while the callback runs.
  */
 #include "gw.h"
 
@@ -31,6 +38,9 @@
 #define TRIES 3
 #define TTL_MIN 5
 #define TTL_MAX 300
+/* negative answers: the responses carry no SOA we read, so a short fixed
+ * TTL (RFC 2308 5: a name may come to exist; we keep it short) */
+#define NEG_TTL 30
 
 struct hreq {
 	uint32_t id;                 /* 0: free slot */
@@ -51,6 +61,7 @@ struct hcache {
 	char name[256];
 	struct ipaddr addrs[HOSTDNS_MAX_ADDRS];
 	int n;
+	int rcode;                   /* n == 0: NXDOMAIN, or 0 (NODATA) */
 	uint64_t expires;
 	uint64_t used;
 };
@@ -66,7 +77,28 @@ struct hostdns {
 	/* slots at and above these are unused: the loops stop there (the
 	 * tick runs every loop turn, and most turns there is nothing) */
 	int req_hi, cache_hi;
+	int cur_rcode;               /* the answer being handed over */
 };
+
+/* What the answer of @r is, as a DNS rcode: NOERROR with addresses, or
+ * with none in either family (NODATA); NXDOMAIN; the upstream's own error
+ * (SERVFAIL, REFUSED...); SERVFAIL when it did not answer. */
+static int req_rcode(const struct hreq *r)
+{
+	int t;
+
+	if (r->n)
+		return DNS_RCODE_NOERROR;
+	for (t = 0; t < 2; t++)
+		if (r->got[t] && r->rcode[t] == DNS_RCODE_NXDOMAIN)
+			return DNS_RCODE_NXDOMAIN;
+	if (r->got[0] && r->got[1] && !r->rcode[0] && !r->rcode[1])
+		return DNS_RCODE_NOERROR;
+	for (t = 0; t < 2; t++)
+		if (r->got[t] && r->rcode[t])
+			return r->rcode[t];
+	return DNS_RCODE_SERVFAIL;
+}
 
 static void req_free(struct hostdns *h, struct hreq *r)
 {
@@ -208,10 +240,12 @@ static void cache_put(struct hostdns *h, const struct hreq *r)
 	struct hcache *victim = &h->cache[0];
 	uint64_t now = now_ms();
 	uint32_t ttl = r->ttl < TTL_MIN ? TTL_MIN : r->ttl > TTL_MAX ? TTL_MAX : r->ttl;
-	int i;
+	int i, rcode = req_rcode(r);
 
+	if (!r->n && rcode != DNS_RCODE_NXDOMAIN && rcode != DNS_RCODE_NOERROR)
+		return; /* an error: asked again next time */
 	if (!r->n)
-		return;
+		ttl = NEG_TTL;
 	for (i = 0; i < HCACHE_MAX; i++) {
 		struct hcache *c = &h->cache[i];
 
@@ -230,6 +264,7 @@ static void cache_put(struct hostdns *h, const struct hreq *r)
 	snprintf(victim->name, sizeof(victim->name), "%s", r->name);
 	memcpy(victim->addrs, r->addrs, sizeof(victim->addrs));
 	victim->n = r->n;
+	victim->rcode = rcode;
 	victim->expires = now + (uint64_t)ttl * 1000;
 	victim->used = now;
 }
@@ -237,6 +272,23 @@ static void cache_put(struct hostdns *h, const struct hreq *r)
 int hostdns_pending(const struct hostdns *h)
 {
 	return h && h->req_hi > 0;
+}
+
+int hostdns_rcode(const struct hostdns *h)
+{
+	return h->cur_rcode;
+}
+
+int hostdns_cached(struct hostdns *h, const char *name,
+		   struct ipaddr addrs[HOSTDNS_MAX_ADDRS], int *rcode)
+{
+	struct hcache *c = cache_find(h, name);
+
+	if (!c)
+		return -1;
+	memcpy(addrs, c->addrs, sizeof(c->addrs));
+	*rcode = c->n ? DNS_RCODE_NOERROR : c->rcode;
+	return c->n;
 }
 
 uint32_t hostdns_resolve(struct hostdns *h, const char *name, hostdns_cb cb,
@@ -268,6 +320,8 @@ uint32_t hostdns_resolve(struct hostdns *h, const char *name, hostdns_cb cb,
 	if (c) {
 		memcpy(r->addrs, c->addrs, sizeof(r->addrs));
 		r->n = c->n;
+		r->got[0] = r->got[1] = 1;
+		r->rcode[0] = r->rcode[1] = c->n ? 0 : c->rcode;
 		r->ready = 1;
 		return r->id;
 	}
@@ -365,9 +419,10 @@ void hostdns_tick(struct hostdns *h)
 			struct ipaddr addrs[HOSTDNS_MAX_ADDRS];
 
 			memcpy(addrs, r->addrs, sizeof(addrs));
+			h->cur_rcode = req_rcode(r);
 			if (n)
 				why[0] = '\0';
-			else if (r->rcode[0] == 3 || r->rcode[1] == 3)
+			else if (h->cur_rcode == DNS_RCODE_NXDOMAIN)
 				snprintf(why, sizeof(why), "NXDOMAIN");
 			else if (!r->got[0] && !r->got[1])
 				snprintf(why, sizeof(why), "DNS upstream did not answer");
