@@ -218,3 +218,129 @@ def test_a_flood_of_random_names_is_capped(islo, world):
     asked = len(set(re.findall(r"query\[A+\] (%s-\d+)\.wild\.example" % tag, world.dns_queries())))
     assert 0 < asked <= 2 * 64, asked          # the cap, not the flood
     assert out["after"] == [0, 1] and out["after_s"] < 1.5, out
+
+
+# ---------------------------------------------------------------- packets
+
+from test_frag import LIB  # noqa: E402  (frames crafted on the sandbox's TAP)
+
+ICMP = LIB + r"""
+wait_v6()
+def echo4(ident):
+    seg = struct.pack("!BBHHH", 8, 0, 0, ident, 1) + b"x" * 16
+    return seg[:2] + struct.pack("!H", csum(seg)) + seg[4:]
+
+def icmp_errors(secs=1.0, count=False):
+    # ICMP errors to us: [family, type, code, from, the quoted destination]
+    seen = []
+    def m(v, proto, l4, ip):
+        if v == 4 and proto == 1 and l4[0] in (3, 11, 12) and len(l4) >= 28:
+            seen.append([4, l4[0], l4[1], socket.inet_ntoa(ip[12:16]),
+                         socket.inet_ntoa(l4[24:28])])
+        elif v == 6 and proto == 58 and l4[0] < 128 and len(l4) >= 48:
+            seen.append([6, l4[0], l4[1], socket.inet_ntop(socket.AF_INET6, ip[8:24]),
+                         socket.inet_ntop(socket.AF_INET6, l4[32:48])])
+        return None if count or not seen else seen
+    sniff(m, secs)
+    return seen
+
+def echo_reply(v, proto, l4, ip):
+    return "reply" if (proto == 1 and l4[0] == 0) or (proto == 58 and l4[0] == 129) else None
+
+out = {}
+send([ip4(ME4, "192.0.2.77", 1, echo4(1))], socket.AF_INET)
+out["echo4"] = icmp_errors()
+send([ip6(ME6, "2001:db8::77", 58, echo6(ME6, "2001:db8::77", 2))], socket.AF_INET6)
+out["echo6"] = icmp_errors()
+send([ip4(ME4, "192.0.2.78", 132, b"\0" * 28)], socket.AF_INET)
+out["sctp4"] = icmp_errors()
+send([ip6(ME6, "2001:db8::78", 132, b"\0" * 28)], socket.AF_INET6)
+out["sctp6"] = icmp_errors()
+# never an error for an error, a broadcast or multicast destination
+err = struct.pack("!BBHI", 3, 1, 0, 0) + ip4("192.0.2.79", ME4, 17, b"\0" * 8)
+send([ip4(ME4, "192.0.2.79", 1, err[:2] + struct.pack("!H", csum(err)) + err[4:])], socket.AF_INET)
+send([ip4(ME4, "10.0.2.255", 1, echo4(3))], socket.AF_INET)
+send([ip4(ME4, "239.1.2.3", 132, b"\0" * 28)], socket.AF_INET)
+send([ip6(ME6, "ff0e::1", 58, echo6(ME6, "ff0e::1", 4))], socket.AF_INET6)
+e6 = l4sum(socket.AF_INET6, ME6, "2001:db8::79", 58,
+           struct.pack("!BBHI", 1, 0, 0, 0) + ip6("2001:db8::79", ME6, 17, b"\0" * 8), 2)
+send([ip6(ME6, "2001:db8::79", 58, e6)], socket.AF_INET6)
+out["silent"] = icmp_errors(1.5, count=True)
+# the gateway's own address still answers
+send([ip4(ME4, "10.0.2.2", 1, echo4(5))], socket.AF_INET)
+out["own"] = sniff(echo_reply)
+# a flood of refused packets is answered at ICMP_ERR_PER_SEC, not in full
+time.sleep(1.0 - time.time() % 1.0 + 0.05)         # at the start of a second
+send([ip4(ME4, "192.0.2.80", 1, echo4(100 + i)) for i in range(300)], socket.AF_INET)
+out["flood"] = len(icmp_errors(0.8, count=True))
+print(json.dumps(out))
+"""
+
+
+def test_a_packet_not_carried_gets_an_icmp_error_at_a_limited_rate(islo, world):
+    out, r = run_py(islo, ICMP)
+    # "communication administratively prohibited", from the destination
+    assert out["echo4"] == [[4, 3, 13, "192.0.2.77", "192.0.2.77"]], out
+    assert out["echo6"] == [[6, 1, 1, "2001:db8::77", "2001:db8::77"]], out
+    assert out["sctp4"] == [[4, 3, 13, "192.0.2.78", "192.0.2.78"]], out
+    assert out["sctp6"] == [[6, 1, 1, "2001:db8::78", "2001:db8::78"]], out
+    assert out["silent"] == [], out
+    assert out["own"] == "reply", out
+    assert 40 <= out["flood"] <= 50, out      # ICMP_ERR_PER_SEC in that second
+
+
+LINKLOCAL = r"""
+import json, os, socket, subprocess, sys, time
+IF = [n for i, n in socket.if_nameindex() if n != "lo"][0]
+def sh(c):
+    p = subprocess.run(c, shell=True, capture_output=True, text=True)
+    return p.stdout + p.stderr
+port, port6 = int(sys.argv[1]), int(sys.argv[2])
+out = {}
+def tcp(fam, src, name, port=port):
+    dst = socket.getaddrinfo(name, None, fam)[0][4][0]
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    s.bind((src, 0, 0, socket.if_nametoindex(IF)) if fam == socket.AF_INET6 else (src, 0))
+    s.settimeout(5)
+    t = time.time()
+    try:
+        s.connect((dst, port)); e = "connected"
+    except ConnectionRefusedError:
+        e = "refused"
+    except OSError as x:
+        e = str(x)
+    return [e, round(time.time() - t, 3)]
+# DAD on, as a fresh guest has it: the global address is tentative again
+sh("sysctl -qw net.ipv6.conf.%s.accept_dad=1 net.ipv6.conf.%s.dad_transmits=3" % (IF, IF))
+sh("ip -6 addr del fd00::100/64 dev %s; ip -6 addr add fd00::100/64 dev %s" % (IF, IF))
+out["tentative"] = "tentative" in sh("ip -6 addr show dev %s to fd00::100/128" % IF)
+ll = [l.split()[1].split("/")[0] for l in sh("ip -6 addr show dev %s scope link" % IF).splitlines()
+      if "inet6" in l][0]
+t = time.time()
+c = subprocess.run(["curl", "-sS", "--max-time", "8", "-o", "/dev/null", "-w", "%{local_ip}",
+                    "http://api.example.com:%d/" % port], capture_output=True, text=True)
+out["curl"] = [c.returncode, round(time.time() - t, 3)]
+out["ll6"] = tcp(socket.AF_INET6, ll, "v6only.example.com", port6)
+out["ll6-deny"] = tcp(socket.AF_INET6, ll, "evil.example.net")
+out["still_tentative"] = "tentative" in sh("ip -6 addr show dev %s to fd00::100/128" % IF)
+sh("ip addr add 169.254.5.5/16 dev %s" % IF)
+out["ll4"] = tcp(socket.AF_INET, "169.254.5.5", "api.example.com")
+out["ll4-deny"] = tcp(socket.AF_INET, "169.254.5.5", "evil.example.net")
+print(json.dumps(out))
+"""
+
+
+def test_a_fresh_guest_with_a_tentative_address_does_not_hang(islo, world):
+    """While the sandbox's global IPv6 address is tentative (DAD), its
+    connections leave from its link-local address: the gateway serves them
+    (it terminates them; the answer goes back on the link) or refuses them
+    at once, never in silence.  An IPv4 link-local source likewise."""
+    out, r = run_py(islo, LINKLOCAL, world.http_port, world.http6_port)
+    assert out["tentative"] and out["still_tentative"], out    # the case under test
+    assert out["curl"][0] == 0 and out["curl"][1] < 1, out
+    assert out["ll6"][0] == "connected" and out["ll6"][1] < 1, out
+    assert out["ll6-deny"][0] == "refused" and out["ll6-deny"][1] < 1, out
+    assert out["ll4"][0] == "connected" and out["ll4"][1] < 1, out
+    assert out["ll4-deny"][0] == "refused" and out["ll4-deny"][1] < 1, out
+    srcs = [e["src"] for e in audit_events(r.audit) if e["event"] == "connection"]
+    assert any(s.startswith("fe80:") for s in srcs) and "169.254.5.5" in srcs, r
