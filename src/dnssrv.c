@@ -13,10 +13,11 @@
  *    without asking anyone, so a refused name fails as "connection
  *    refused" and is never a lookup the host made;
  *  - a name some rule could allow: only if the host's resolver has an
- *    address for it (hostdns.c).  The query waits for that answer (the
- *    loop never blocks); NXDOMAIN, or the upstream's error, is passed on,
- *    and a question for a family the name has no address in is answered
- *    with no address (NODATA), so a typo is "could not resolve host";
+ *    address for it (hostdns.c), in either family (the gateway connects
+ *    upstream in whichever the host has).  The query waits for that
+ *    answer (the loop never blocks); NXDOMAIN, or the upstream's error, is
+ *    passed on, and a name that exists with no address gets NOERROR with
+ *    none (NODATA), so a typo is "could not resolve host";
  *  - a name a `route:` rule sends elsewhere: always (the profile's author
  *    named its endpoint; the name need not exist anywhere).
  *
@@ -132,32 +133,33 @@ static void dns_audit(struct gw *g, int r, const struct dns_question *dq,
 
 /*
  * The answer to an A or AAAA question for an allowed name, given what the
- * host has for it (@n addresses, @rcode): a synthetic address if it has
- * one in the asked family, else NODATA, or the host's error.
+ * host has for it (@n addresses, @rcode): if the name has an address, in
+ * either family, a synthetic one in the asked family (the gateway ends
+ * the connection in the sandbox's family and connects upstream in the
+ * host's: an IPv6 client reaches an IPv4-only name); if it exists with no
+ * address (NOERROR, none in either family), NODATA; else the host's error.
  */
 static size_t answer_from_host(struct gw *g, const struct dns_question *dq,
 			       const uint8_t *msg, size_t mlen, int n,
-			       const struct ipaddr *addrs, int rcode,
-			       uint8_t *out, size_t outlen, const char *proto)
+			       int rcode, uint8_t *out, size_t outlen,
+			       const char *proto)
 {
-	int family = dq->qtype == DNS_T_A ? AF_INET : AF_INET6, i, has = 0;
+	int family = dq->qtype == DNS_T_A ? AF_INET : AF_INET6;
 	char abuf[INET6_ADDRSTRLEN] = "";
 	uint8_t addr[16];
 
-	for (i = 0; i < n; i++)
-		if (addrs[i].family == family)
-			has = 1;
-	if (has && dns_pool_addr_for(g->pool, dq->name, family, addr) < 0) {
-		has = 0;
-		rcode = DNS_RCODE_SERVFAIL;
+	if (n) {
+		rcode = DNS_RCODE_NOERROR;
+		if (dns_pool_addr_for(g->pool, dq->name, family, addr) < 0) {
+			n = 0;
+			rcode = DNS_RCODE_SERVFAIL;
+		} else {
+			inet_ntop(family, addr, abuf, sizeof(abuf));
+		}
 	}
-	if (has)
-		inet_ntop(family, addr, abuf, sizeof(abuf));
-	else if (n)
-		rcode = DNS_RCODE_NOERROR;      /* the other family only */
 	dns_audit(g, 0, dq, ACT_ALLOW, abuf, rcode, proto);
-	return dns_build_response(dq, msg, mlen, rcode, has ? family : 0,
-				  has ? addr : NULL, DNS_TTL, out, outlen);
+	return dns_build_response(dq, msg, mlen, rcode, n ? family : 0,
+				  n ? addr : NULL, DNS_TTL, out, outlen);
 }
 
 static struct dnsw_q *dnsw_find(struct gw *g, uint32_t hid)
@@ -185,7 +187,8 @@ static void dnsw_resolved(struct gw *g, void *arg, int n,
 	size_t len;
 
 	(void)error;
-	len = answer_from_host(g, &w->dq, w->msg, w->mlen, n, addrs,
+	(void)addrs;
+	len = answer_from_host(g, &w->dq, w->msg, w->mlen, n,
 			       hostdns_rcode(g->hostdns), out,
 			       w->outmax < sizeof(out) ? w->outmax : sizeof(out),
 			       w->proto);
@@ -263,8 +266,8 @@ static size_t ask_host(struct gw *g, const struct dns_question *dq,
 	int rcode, n = hostdns_cached(g->hostdns, dq->name, addrs, &rcode);
 
 	if (n >= 0)
-		return answer_from_host(g, dq, q, len, n, addrs, rcode, out,
-					outlen, proto);
+		return answer_from_host(g, dq, q, len, n, rcode, out, outlen,
+					proto);
 	*wp = dnsw_start(g, dq, q, outlen, proto);
 	if (*wp)
 		return 0;

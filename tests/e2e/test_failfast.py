@@ -9,6 +9,7 @@ error (rate limited, never for an ICMP error, a broadcast or multicast
 destination), and a link-local source is served at once, not dropped."""
 import json
 import re
+import socket
 import time
 import uuid
 
@@ -144,6 +145,8 @@ for tcp in (False, True):
     out[k] = {
         "a-A": ask("api.example.com", 1, tcp), "a-AAAA": ask("api.example.com", 28, tcp),
         "v6-A": ask("v6only.example.com", 1, tcp), "v6-AAAA": ask("v6only.example.com", 28, tcp),
+        "noaddr-A": ask("noaddr.wild.example", 1, tcp),
+        "noaddr-AAAA": ask("noaddr.wild.example", 28, tcp),
         "nx-A": ask(name, 1, tcp), "nx-AAAA": ask(name, 28, tcp),
         "deny-AAAA": ask("evil.example.net", 28, tcp),
         "refused-A": ask("x.elsewhere.example", 1, tcp),
@@ -157,8 +160,12 @@ def test_nodata_nxdomain_over_udp_and_tcp(islo, world):
     out, r = run_py(islo, NODATA, name)
     for k in ("udp", "tcp"):
         o = out[k]
-        assert o["a-A"] == [0, 1] and o["a-AAAA"] == [0, 0], out      # NODATA, not NXDOMAIN
-        assert o["v6-A"] == [0, 0] and o["v6-AAAA"] == [0, 1], out
+        # a name with an address in one family has one in both (the
+        # gateway connects upstream in the family the host has)
+        assert o["a-A"] == [0, 1] and o["a-AAAA"] == [0, 1], out
+        assert o["v6-A"] == [0, 1] and o["v6-AAAA"] == [0, 1], out
+        # a name that exists with no address: NODATA, not NXDOMAIN
+        assert o["noaddr-A"] == [0, 0] and o["noaddr-AAAA"] == [0, 0], out
         assert o["nx-A"] == [3, 0] and o["nx-AAAA"] == [3, 0], out
         assert o["deny-AAAA"] == [0, 1], out
         assert o["refused-A"] == [5, 0], out     # the upstream's own error
@@ -168,14 +175,26 @@ def test_nodata_nxdomain_over_udp_and_tcp(islo, world):
     assert log.count("query[A] %s " % name) == 1, log[-2000:]
 
 
-def test_getent_sees_nodata_and_nxdomain(islo, world):
+GAI = r"""
+import json, socket, sys
+out = {}
+for n in sys.argv[1:]:
+    try:
+        out[n] = sorted({a[4][0].split(".")[0].split(":")[0] for a in socket.getaddrinfo(n, 80)})
+    except socket.gaierror as e:
+        out[n] = e.errno
+print(json.dumps(out))
+"""
+
+
+def test_getaddrinfo_tells_no_address_from_no_name(islo, world):
     name = "gone-%s.wild.example" % uuid.uuid4().hex[:8]
-    r = islo(["sh", "-c", "getent ahosts api.example.com; echo rc=$?; getent ahosts %s; echo rc=$?"
-              % name], "failfast")
-    lines = r.out.splitlines()
-    first = lines[:lines.index("rc=0")]
-    assert first and all(l.startswith("198.1") for l in first), r      # IPv4 only
-    assert lines[-1] == "rc=2", r                                      # not found
+    out, r = run_py(islo, GAI, "api.example.com", "noaddr.wild.example", name)
+    assert out["api.example.com"] == ["198", "64"], out          # both families
+    assert out["noaddr.wild.example"] == socket.EAI_NODATA, out  # exists, no address
+    assert out[name] == socket.EAI_NONAME, out                   # does not exist
+    r = islo(["sh", "-c", "getent ahosts %s; echo rc=$?" % name], "failfast")
+    assert r.out.strip() == "rc=2", r
 
 
 FLOOD = DNSLIB + r"""

@@ -144,8 +144,7 @@ def test_the_refusal_summary_escapes_what_the_sandbox_chose(islo, world):
     terminal-escape bytes (asked in a raw DNS query) gets no address at all
     (or, if it ever did, reaches stderr escaped), and 60 distinct refused
     destinations (both families each: 120 refusals) print the first eight
-    and a count, not 60 lines.  (other.example.com has an IPv4 address only
-    on the host, so the sandbox is given no IPv6 one: one refusal each.)"""
+    and a count, not 120 lines."""
     script = r"""
 import socket, struct
 q = struct.pack('>HHHHHH', 7, 0x0100, 1, 0, 0, 0)
@@ -170,7 +169,7 @@ for port in range(1000, 1060):
         assert "\\x1b" in r.err, r      # written as text
     else:
         assert re.search(r"no-answer [1-9]", r.out), r   # an error, no address
-    assert "refused 60 connections or requests" in r.err, r
+    assert "refused 120 connections or requests" in r.err, r
     assert r.err.count("\n") < 20, r        # the first eight, then a count
     assert re.search(r"and \d+ more", r.err), r
 
@@ -192,19 +191,15 @@ def test_a_refused_request_is_in_the_summary_with_its_method(islo, world):
 def test_refusal_is_connection_refused(islo, world):
     script = (
         "import socket\n"
-        "for name, fam in (('other.example.com', socket.AF_INET),\n"
-        "                  ('evil.example.net', socket.AF_INET),\n"
-        "                  ('evil.example.net', socket.AF_INET6)):\n"
+        "for fam in (socket.AF_INET, socket.AF_INET6):\n"
         "    s=socket.socket(fam); s.settimeout(10)\n"
-        "    a=socket.getaddrinfo(name,%d,fam)[0][4]\n"
+        "    a=socket.getaddrinfo('other.example.com',%d,fam)[0][4]\n"
         "    try:\n"
         "        s.connect(a); print('connected')\n"
         "    except ConnectionRefusedError: print('refused')\n"
         "    except OSError as e: print('other', e)\n" % world.http_port)
     r = islo(["/usr/bin/python3", "-c", script], "basic")
-    # (a name allowed on another port has only the families the host has
-    # for it: other.example.com is IPv4 only; a denied name has both)
-    assert r.rc == 0 and r.out.split() == ["refused"] * 3, r
+    assert r.rc == 0 and r.out.split() == ["refused", "refused"], r
 
 
 def test_deny_rule_is_named(islo, world):
@@ -268,15 +263,11 @@ def test_upstream_refusal_is_a_refusal_in_the_sandbox(islo, world):
 
 
 def test_ipv6_has_the_same_policy(islo, world):
-    # (an allowed name resolves in the families the host has for it:
-    # v6only.example.com has an IPv6 address only, api.example.com IPv4)
-    ok = islo(CURL + ["-6", "http://v6only.example.com:%d/six" % world.http6_port], "basic")
+    ok = islo(CURL + ["-6", "http://api.example.com:%d/six" % world.http_port], "basic")
     assert ok.rc == 0 and "path=/six" in ok.out, ok
     opens = events(ok, event="connection", phase="open", action="allow")
     assert opens and ":" in opens[0]["src"], ok      # an IPv6 sandbox address
-    bad = islo(CURL + ["-6", "http://v6only.example.com:%d/" % world.http_port], "basic")
-    assert bad.rc == 7, bad
-    bad = islo(CURL + ["-6", "http://evil.example.net:%d/" % world.http_port], "basic")
+    bad = islo(CURL + ["-6", "http://other.example.com:%d/" % world.http_port], "basic")
     assert bad.rc == 7, bad
     bad4 = islo(CURL + ["-4", "http://other.example.com:%d/" % world.http_port], "basic")
     assert bad4.rc == 7, bad4
