@@ -110,9 +110,11 @@ static int name_is_routed(const struct profile *p, const char *name)
 }
 
 
-/* One line in the audit log for an answer. */
+/* One line in the audit log for an answer (@reason: why it has no
+ * address, or NULL). */
 static void dns_audit(struct gw *g, int r, const struct dns_question *dq,
-		      int act, const char *answer, int rcode, const char *proto)
+		      int act, const char *answer, int rcode, const char *proto,
+		      const char *reason)
 {
 	struct audit_ev e;
 
@@ -128,6 +130,8 @@ static void dns_audit(struct gw *g, int r, const struct dns_question *dq,
 	if (answer && answer[0])
 		audit_str(&e, "answer", answer);
 	audit_int(&e, "rcode", rcode);
+	if (reason)
+		audit_str(&e, "reason", reason);
 	audit_emit(g->audit, &e);
 }
 
@@ -141,11 +145,12 @@ static void dns_audit(struct gw *g, int r, const struct dns_question *dq,
  */
 static size_t answer_from_host(struct gw *g, const struct dns_question *dq,
 			       const uint8_t *msg, size_t mlen, int n,
-			       int rcode, uint8_t *out, size_t outlen,
-			       const char *proto)
+			       int rcode, const char *error, uint8_t *out,
+			       size_t outlen, const char *proto)
 {
 	int family = dq->qtype == DNS_T_A ? AF_INET : AF_INET6;
-	char abuf[INET6_ADDRSTRLEN] = "";
+	char abuf[INET6_ADDRSTRLEN] = "", why[80];
+	const char *reason = NULL;
 	uint8_t addr[16];
 
 	if (n) {
@@ -157,7 +162,17 @@ static size_t answer_from_host(struct gw *g, const struct dns_question *dq,
 			inet_ntop(family, addr, abuf, sizeof(abuf));
 		}
 	}
-	dns_audit(g, 0, dq, ACT_ALLOW, abuf, rcode, proto);
+	if (rcode == DNS_RCODE_NXDOMAIN) {
+		reason = "the host resolver has no such name";
+	} else if (!n && rcode == DNS_RCODE_NOERROR) {
+		reason = "the host resolver has no address for it";
+	} else if (!n) {
+		snprintf(why, sizeof(why), "host resolver: %s",
+			 error ? error : rcode == DNS_RCODE_SERVFAIL ? "SERVFAIL" :
+			 rcode == DNS_RCODE_REFUSED ? "REFUSED" : "error");
+		reason = why;
+	}
+	dns_audit(g, 0, dq, ACT_ALLOW, abuf, rcode, proto, reason);
 	return dns_build_response(dq, msg, mlen, rcode, n ? family : 0,
 				  n ? addr : NULL, DNS_TTL, out, outlen);
 }
@@ -186,10 +201,9 @@ static void dnsw_resolved(struct gw *g, void *arg, int n,
 	uint8_t out[1500];
 	size_t len;
 
-	(void)error;
 	(void)addrs;
 	len = answer_from_host(g, &w->dq, w->msg, w->mlen, n,
-			       hostdns_rcode(g->hostdns), out,
+			       hostdns_rcode(g->hostdns), error, out,
 			       w->outmax < sizeof(out) ? w->outmax : sizeof(out),
 			       w->proto);
 	if (w->done) {
@@ -266,12 +280,13 @@ static size_t ask_host(struct gw *g, const struct dns_question *dq,
 	int rcode, n = hostdns_cached(g->hostdns, dq->name, addrs, &rcode);
 
 	if (n >= 0)
-		return answer_from_host(g, dq, q, len, n, rcode, out, outlen,
-					proto);
+		return answer_from_host(g, dq, q, len, n, rcode, NULL, out,
+					outlen, proto);
 	*wp = dnsw_start(g, dq, q, outlen, proto);
 	if (*wp)
 		return 0;
-	dns_audit(g, 0, dq, ACT_ALLOW, NULL, DNS_RCODE_SERVFAIL, proto);
+	dns_audit(g, 0, dq, ACT_ALLOW, NULL, DNS_RCODE_SERVFAIL, proto,
+		  "too many names waiting for the host resolver");
 	return dns_build_response(dq, q, len, DNS_RCODE_SERVFAIL, 0, NULL, 0,
 				  out, outlen);
 }
@@ -316,7 +331,7 @@ static size_t dns_query(struct gw *g, const uint8_t *q, size_t len,
 			inet_ntop(family, addr, abuf, sizeof(abuf));
 		}
 	}
-	dns_audit(g, r, &dq, act, abuf, rcode, proto);
+	dns_audit(g, r, &dq, act, abuf, rcode, proto, NULL);
 	return dns_build_response(r == 0 || r == DNS_BAD_NAME ? &dq : NULL, q,
 				  len, rcode, family, family ? addr : NULL,
 				  DNS_TTL, out, outlen);
