@@ -240,6 +240,24 @@ def test_a_flood_of_random_names_is_capped(islo, world):
     assert out["after"] == [0, 1] and out["after_s"] < 1.5, out
 
 
+# ---------------------------------------------------------------- refusals
+
+def test_a_refusal_in_both_families_is_one_attempt(islo, world):
+    """curl tries a refused name's IPv6 address, then its IPv4 one: both
+    are refused at once (an RST each, no wait), the audit log has both
+    connections, and the summary counts one attempt; three runs, three."""
+    url = "http://evil.example.net:%d/" % world.http_port
+    r = islo(["sh", "-c", "for i in 1 2 3; do curl -sS --max-time 10 %s; echo rc=$?; sleep 2.1; done"
+              % url], "failfast")
+    assert r.out.split() == ["rc=7"] * 3, r
+    deny = [e for e in audit_events(r.audit) if e["event"] == "connection" and e["action"] == "deny"]
+    fams = sorted(":" in e["dst_ip"] for e in deny)
+    assert fams == [False] * 3 + [True] * 3, r          # both families, each time
+    assert "refused 3 connections or requests" in r.err, r
+    assert re.search(r"tcp evil\.example\.net:%d  denied by rule \(rule no-evil\)  x3"
+                     % world.http_port, r.err), r
+
+
 # ---------------------------------------------------------------- packets
 
 from test_frag import LIB  # noqa: E402  (frames crafted on the sandbox's TAP)
