@@ -49,9 +49,15 @@
 
 /* One query waiting for the host resolver.  Its header and question are
  * kept (the answer repeats them); where the answer goes is a UDP peer
- * (done == NULL) or a callback (DNS over TCP). */
+ * (done == NULL) or a callback (DNS over TCP).  The first query for a
+ * name asks (hid set); the others for it while it waits (a client's A
+ * and AAAA, retransmissions) wait for the same lookup. */
 struct dnsw_q {
-	uint32_t hid;                   /* hostdns_resolve()'s id; 0: free */
+	uint32_t id;                    /* ours, for gw_dns_cancel(); 0: free */
+	uint32_t hid;                   /* its hostdns_resolve() id, or 0 */
+	int orphan;                     /* its asker went away; others wait
+					 * on its lookup */
+	int ready;                      /* answered by the lookup now over */
 	struct dns_question dq;
 	uint8_t msg[DNS_HDR_LEN + DNS_MAX_NAME + 1 + 4];
 	size_t mlen, outmax;
@@ -65,6 +71,7 @@ struct dnsw_q {
 struct dnswait {
 	struct dnsw_q q[DNSW_MAX];
 	unsigned n;
+	uint32_t next_id;
 	struct ratelimit lookups;       /* host lookups started this second */
 	struct ratelimit noted;         /* "too many" lines logged */
 };
@@ -177,58 +184,102 @@ static size_t answer_from_host(struct gw *g, const struct dns_question *dq,
 				  n ? addr : NULL, DNS_TTL, out, outlen);
 }
 
-static struct dnsw_q *dnsw_find(struct gw *g, uint32_t hid)
+static struct dnsw_q *dnsw_find(struct gw *g, uint32_t id)
 {
 	unsigned i;
 
-	for (i = 0; g->dnsw && hid && i < DNSW_MAX; i++)
-		if (g->dnsw->q[i].hid == hid)
+	for (i = 0; g->dnsw && id && i < DNSW_MAX; i++)
+		if (g->dnsw->q[i].id == id)
 			return &g->dnsw->q[i];
+	return NULL;
+}
+
+/* The query asking the host about @name, if one is. */
+static struct dnsw_q *dnsw_asking(struct gw *g, const char *name)
+{
+	unsigned i;
+
+	for (i = 0; g->dnsw && i < DNSW_MAX; i++) {
+		struct dnsw_q *w = &g->dnsw->q[i];
+
+		if (w->id && w->hid && !strcmp(w->dq.name, name))
+			return w;
+	}
 	return NULL;
 }
 
 static void dnsw_free(struct gw *g, struct dnsw_q *w)
 {
+	w->id = 0;
 	w->hid = 0;
 	g->dnsw->n--;
 }
 
-/* The host resolver answered a waiting query (hostdns_cb): answer it. */
+/* Send @w's answer (@resp, @len) where it goes, and free its slot. */
+static void dnsw_deliver(struct gw *g, struct dnsw_q *w, const uint8_t *resp,
+			 size_t len)
+{
+	dnssrv_done_fn done = w->done;
+	void *darg = w->arg;
+	int orphan = w->orphan;
+	struct pbuf *rp;
+
+	dnsw_free(g, w);
+	if (orphan)
+		return;
+	if (done) {
+		done(g, darg, resp, len);
+		return;
+	}
+	rp = len ? pbuf_alloc(PBUF_TRANSPORT, (u16_t)len, PBUF_RAM) : NULL;
+	if (rp) {
+		pbuf_take(rp, resp, (u16_t)len);
+		udp_sendto_if_src(g->dns_pcb, rp, &w->peer, w->port, &g->netif,
+				  &w->local);
+		pbuf_free(rp);
+	}
+}
+
+/* The host resolver answered a lookup (hostdns_cb; @arg: the query that
+ * asked): every query waiting on it is answered.  They are marked first:
+ * an answer handed over may start a new query (DNS over TCP's next). */
 static void dnsw_resolved(struct gw *g, void *arg, int n,
 			  const struct ipaddr *addrs, const char *error)
 {
-	struct dnsw_q *w = arg;
-	uint8_t out[1500];
-	size_t len;
+	struct dnsw_q *asker = arg;
+	int rcode = hostdns_rcode(g->hostdns);
+	char name[sizeof(asker->dq.name)];
+	unsigned i;
 
 	(void)addrs;
-	len = answer_from_host(g, &w->dq, w->msg, w->mlen, n,
-			       hostdns_rcode(g->hostdns), error, out,
-			       w->outmax < sizeof(out) ? w->outmax : sizeof(out),
-			       w->proto);
-	if (w->done) {
-		dnssrv_done_fn done = w->done;
-		void *darg = w->arg;
+	memcpy(name, asker->dq.name, sizeof(name));
+	for (i = 0; i < DNSW_MAX; i++) {
+		struct dnsw_q *w = &g->dnsw->q[i];
 
-		dnsw_free(g, w);
-		done(g, darg, out, len);
-		return;
+		w->ready = w->id && (w == asker || (!w->hid &&
+						    !strcmp(w->dq.name, name)));
 	}
-	if (len) {
-		struct pbuf *rp = pbuf_alloc(PBUF_TRANSPORT, (u16_t)len, PBUF_RAM);
+	for (i = 0; i < DNSW_MAX; i++) {
+		struct dnsw_q *w = &g->dnsw->q[i];
+		uint8_t out[1500];
+		size_t len;
 
-		if (rp) {
-			pbuf_take(rp, out, (u16_t)len);
-			udp_sendto_if_src(g->dns_pcb, rp, &w->peer, w->port,
-					  &g->netif, &w->local);
-			pbuf_free(rp);
-		}
+		if (!w->ready)
+			continue;
+		w->ready = 0;
+		len = w->orphan ? 0 :
+		      answer_from_host(g, &w->dq, w->msg, w->mlen, n, rcode,
+				       error, out,
+				       w->outmax < sizeof(out) ? w->outmax :
+								 sizeof(out),
+				       w->proto);
+		dnsw_deliver(g, w, out, len);
 	}
-	dnsw_free(g, w);
 }
 
 /*
- * Ask the host about @dq's name and keep the query until it answers.
+ * Keep the query until the host answers about @dq's name: ask, or wait
+ * on the lookup already asking.
  * Return: the waiting slot, or NULL (too many waiting, too many lookups
  * this second, or the host resolver is full): answer SERVFAIL now.
  */
@@ -242,22 +293,25 @@ static struct dnsw_q *dnsw_start(struct gw *g, const struct dns_question *dq,
 
 	if (!g->dnsw && !(g->dnsw = calloc(1, sizeof(*g->dnsw))))
 		return NULL;
-	if (dq->qend > sizeof(w->msg) || g->dnsw->n >= DNSW_MAX ||
-	    !ratelimit_ok(&g->dnsw->lookups, now, DNSW_LOOKUPS_PER_SEC)) {
+	for (i = 0; i < DNSW_MAX && !w; i++)
+		if (!g->dnsw->q[i].id)
+			w = &g->dnsw->q[i];
+	if (w && dq->qend <= sizeof(w->msg) && dnsw_asking(g, dq->name)) {
+		w->hid = 0;             /* waits on that lookup */
+	} else if (!w || dq->qend > sizeof(w->msg) ||
+		   !ratelimit_ok(&g->dnsw->lookups, now, DNSW_LOOKUPS_PER_SEC) ||
+		   !(w->hid = hostdns_resolve(g->hostdns, dq->name,
+					      dnsw_resolved, w))) {
 		if (ratelimit_ok(&g->dnsw->noted, now, 1))
 			info("sandbox DNS: too many names to look up at once; "
 			     "answering SERVFAIL");
 		return NULL;
 	}
-	for (i = 0; i < DNSW_MAX && !w; i++)
-		if (!g->dnsw->q[i].hid)
-			w = &g->dnsw->q[i];
-	if (!w)
-		return NULL;
-	w->hid = hostdns_resolve(g->hostdns, dq->name, dnsw_resolved, w);
-	if (!w->hid)
-		return NULL;
 	g->dnsw->n++;
+	if (!++g->dnsw->next_id)
+		g->dnsw->next_id = 1;
+	w->id = g->dnsw->next_id;
+	w->orphan = w->ready = 0;
 	w->dq = *dq;
 	memcpy(w->msg, q, dq->qend);
 	w->mlen = dq->qend;
@@ -348,7 +402,7 @@ size_t gw_dns_query(struct gw *g, const uint8_t *q, size_t len, uint8_t *out,
 	if (w) {
 		w->done = done;
 		w->arg = arg;
-		*wait = w->hid;
+		*wait = w->id;
 	}
 	return n;
 }
@@ -356,10 +410,24 @@ size_t gw_dns_query(struct gw *g, const uint8_t *q, size_t len, uint8_t *out,
 void gw_dns_cancel(struct gw *g, uint32_t wait)
 {
 	struct dnsw_q *w = dnsw_find(g, wait);
+	unsigned i;
 
 	if (!w)
 		return;
-	hostdns_cancel(g->hostdns, w->hid);
+	if (w->hid) {
+		/* others may wait on its lookup: then it stays, answering
+		 * nobody, until the lookup is over */
+		for (i = 0; i < DNSW_MAX; i++) {
+			const struct dnsw_q *o = &g->dnsw->q[i];
+
+			if (o->id && !o->hid && !strcmp(o->dq.name, w->dq.name)) {
+				w->orphan = 1;
+				w->done = NULL;
+				return;
+			}
+		}
+		hostdns_cancel(g->hostdns, w->hid);
+	}
 	dnsw_free(g, w);
 }
 
@@ -424,8 +492,8 @@ void dnssrv_stop(struct gw *g)
 	unsigned i;
 
 	for (i = 0; g->dnsw && i < DNSW_MAX; i++)
-		if (g->dnsw->q[i].hid)
-			gw_dns_cancel(g, g->dnsw->q[i].hid);
+		if (g->dnsw->q[i].id && g->dnsw->q[i].hid)
+			hostdns_cancel(g->hostdns, g->dnsw->q[i].hid);
 	free(g->dnsw);
 	g->dnsw = NULL;
 	if (g->dns_pcb)
