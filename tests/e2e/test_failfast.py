@@ -8,14 +8,17 @@ Packets: a packet the gateway does not carry is answered with an ICMP
 error (rate limited, never for an ICMP error, a broadcast or multicast
 destination), and a link-local source is served at once, not dropped."""
 import json
+import os
 import re
+import shutil
 import socket
+import subprocess
 import time
 import uuid
 
 import pytest
 
-from conftest import audit_events
+from conftest import ISLO, audit_events
 
 PROFILE = """\
 name: failfast
@@ -386,3 +389,103 @@ def test_a_fresh_guest_with_a_tentative_address_does_not_hang(islo, world):
     assert out["ll4-deny"][0] == "refused" and out["ll4-deny"][1] < 1, out
     srcs = [e["src"] for e in audit_events(r.audit) if e["event"] == "connection"]
     assert any(s.startswith("fe80:") for s in srcs) and "169.254.5.5" in srcs, r
+
+
+WAITING = DNSLIB + r"""
+tag = sys.argv[1]
+X = "x-%s.wild.example" % tag
+def tcpq(name, qtype, qid):
+    m = q(name, qtype, qid)
+    return struct.pack("!H", len(m)) + m
+# a query over TCP asks the host; the same name over UDP waits on that
+# lookup; the TCP client goes away before the answer
+t = socket.create_connection(("10.0.2.3", 53), timeout=5)
+t.sendall(tcpq(X, 1, 0x1111))
+time.sleep(0.2)
+u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+u.sendto(q(X, 28, 0x2222), ("10.0.2.3", 53))
+t.close()
+# twenty more TCP clients ask and leave at once
+for i in range(20):
+    c = socket.create_connection(("10.0.2.3", 53), timeout=5)
+    c.sendall(tcpq("gone%d-%s.wild.example" % (i, tag), 1, i))
+    c.close()
+# one TCP client pipelines two questions: answered in order
+p = socket.create_connection(("10.0.2.3", 53), timeout=15)
+p.sendall(tcpq("p1-" + X, 1, 0x3001) + tcpq("p2-" + X, 28, 0x3002))
+start = time.time()
+u.settimeout(10)
+r = u.recv(512)
+out = {"udp": [struct.unpack("!H", r[:2])[0], r[3] & 15], "udp_s": round(time.time() - start, 1)}
+b = b""
+while len(b) < 4 or len(b) < 2 + struct.unpack("!H", b[:2])[0] + 2 or \
+        len(b) < 4 + struct.unpack("!H", b[:2])[0] + struct.unpack("!H", b[2 + struct.unpack("!H", b[:2])[0]:][:2])[0]:
+    c = p.recv(4096)
+    if not c:
+        break
+    b += c
+l1 = struct.unpack("!H", b[:2])[0]
+m1, m2 = b[2:2 + l1], b[4 + l1:]
+out["tcp"] = [[struct.unpack("!H", m[:2])[0], m[3] & 15] for m in (m1, m2)]
+print(json.dumps(out))
+"""
+
+
+def _dead_resolver():
+    import socket as so
+    dead = so.socket(so.AF_INET, so.SOCK_DGRAM)
+    dead.bind(("127.0.0.1", 0))                  # a resolver that never answers
+    return dead
+
+
+def test_waiting_queries_whose_askers_leave(islo, world):
+    """With a host resolver that never answers, every lookup waits its 3 s:
+    a UDP query waiting on a lookup a TCP client started and then left is
+    still answered (SERVFAIL, the resolver's silence); clients that leave
+    while they wait cost nothing; pipelined TCP questions are answered in
+    order."""
+    dead = _dead_resolver()
+    try:
+        r = islo(["/usr/bin/python3", "-c", WAITING, uuid.uuid4().hex[:8]], "failfast",
+                 dns=False, extra=["--dns-upstream", "127.0.0.1:%d" % dead.getsockname()[1]])
+    finally:
+        dead.close()
+    assert r.rc == 0, r
+    out = json.loads(r.out.strip().splitlines()[-1])
+    assert out["udp"] == [0x2222, 2] and 2 <= out["udp_s"] <= 5, out
+    assert out["tcp"] == [[0x3001, 2], [0x3002, 2]], out
+    ev = [e for e in audit_events(r.audit) if e["event"] == "dns" and e["rcode"] == 2]
+    assert ev and all("did not answer" in e["reason"] for e in ev), r
+
+
+@pytest.mark.skipif("asan" in ISLO, reason="valgrind and ASan do not mix: "
+                    "the plain build is checked in the main pass")
+def test_waiting_queries_are_memcheck_clean(world, scratch):
+    """The waiting queries under valgrind: askers that leave, lookups
+    shared, a flood past the caps, the sandbox ending with queries still
+    waiting."""
+    assert shutil.which("valgrind"), "valgrind is missing (scripts/install-deps.sh)"
+    tag = uuid.uuid4().hex[:8]
+    script = WAITING + r"""
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(150):
+    s.sendto(q("f%d-%s.wild.example" % (i, tag), 1, i), ("10.0.2.3", 53))
+t = socket.create_connection(("10.0.2.3", 53), timeout=5)
+t.sendall(tcpq("last-" + X, 1, 7))
+"""
+    dead = _dead_resolver()
+    env = dict(os.environ, ISLO_SECCOMP="off")
+    try:
+        p = subprocess.run(["valgrind", "--quiet", "--error-exitcode=99",
+                            "--leak-check=full", "--show-leak-kinds=definite,indirect",
+                            "--errors-for-leak-kinds=definite,indirect",
+                            "--child-silent-after-fork=yes", "--track-origins=yes",
+                            ISLO, "run", "--profiles-dir", world.profiles, "-g", "failfast",
+                            "--dns-upstream", "127.0.0.1:%d" % dead.getsockname()[1],
+                            "--", "/usr/bin/python3", "-c", script, tag],
+                           capture_output=True, text=True, timeout=180, env=env, cwd=scratch)
+    finally:
+        dead.close()
+    assert p.returncode == 0, p.stderr[-6000:]
+    out = json.loads(p.stdout.strip().splitlines()[0])
+    assert out["udp"] == [0x2222, 2] and out["tcp"] == [[0x3001, 2], [0x3002, 2]], out
