@@ -53,6 +53,7 @@ struct hreq {
 	uint64_t next_send;
 	int tries;
 	int ready;                   /* answer complete (or from cache) */
+	int refused;                 /* the upstream's port is closed */
 	hostdns_cb cb;
 	void *arg;
 };
@@ -199,6 +200,23 @@ static uint16_t rand16(void)
 	return v;
 }
 
+/* The upstream's port is closed (ICMP port unreachable on our connected
+ * socket, reported by a send or a receive): the lookups waiting fail now
+ * rather than after their tries. */
+static void upstream_refused(struct hostdns *h)
+{
+	int i;
+
+	for (i = 0; i < h->req_hi; i++) {
+		struct hreq *r = &h->req[i];
+
+		if (r->id && !r->ready) {
+			r->ready = 1;
+			r->refused = 1;
+		}
+	}
+}
+
 static void send_queries(struct hostdns *h, struct hreq *r)
 {
 	static const uint16_t types[2] = { DNS_T_A, DNS_T_AAAA };
@@ -212,8 +230,12 @@ static void send_queries(struct hostdns *h, struct hreq *r)
 			continue;
 		r->qid[i] = rand16();
 		len = dns_build_query(r->qid[i], r->name, types[i], q, sizeof(q));
-		if (len && send(h->fd, q, len, 0) < 0)
+		if (len && send(h->fd, q, len, 0) < 0) {
 			debug("DNS upstream send: %s", strerror(errno));
+			/* an earlier query's port unreachable, reported here */
+			if (errno == ECONNREFUSED)
+				upstream_refused(h);
+		}
 	}
 	r->tries++;
 	r->next_send = now_ms() + RETRY_MS;
@@ -348,8 +370,11 @@ void hostdns_input(struct hostdns *h)
 		uint16_t id;
 		int i;
 
-		if (n < 0)
+		if (n < 0) {
+			if (errno == ECONNREFUSED)
+				upstream_refused(h);
 			return;
+		}
 		if (n < 12)
 			continue;
 		id = (uint16_t)(buf[0] << 8 | buf[1]);
@@ -424,6 +449,9 @@ void hostdns_tick(struct hostdns *h)
 				why[0] = '\0';
 			else if (h->cur_rcode == DNS_RCODE_NXDOMAIN)
 				snprintf(why, sizeof(why), "NXDOMAIN");
+			else if (r->refused && !r->got[0] && !r->got[1])
+				snprintf(why, sizeof(why),
+					 "DNS upstream refused (port unreachable)");
 			else if (!r->got[0] && !r->got[1])
 				snprintf(why, sizeof(why), "DNS upstream did not answer");
 			else
