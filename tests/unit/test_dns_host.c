@@ -165,3 +165,33 @@ TEST(hostdns_negative_answers)
 	hostdns_free(h);
 	close(u.fd);
 }
+
+TEST(hostdns_closed_upstream_fails_at_once)
+{
+	struct gwd d = { 0 };
+	struct gw g = { .d = &d };
+	struct upstream u;
+	struct got r = { 0 };
+	struct hostdns *h;
+	char err[160];
+	int i;
+
+	/* a port nobody listens on: the first query's "port unreachable"
+	 * comes back on the second's send or on a receive */
+	REQUIRE(up_open(&u) == 0);
+	close(u.fd);
+	h = hostdns_new(&g, u.addr, err, sizeof(err));
+	REQUIRE(h);
+	r.h = h;
+	REQUIRE(hostdns_resolve(h, "any.example", got_cb, &r));
+	for (i = 0; i < 10 && !r.called; i++) {
+		struct pollfd p = { .fd = hostdns_fd(h), .events = POLLIN };
+
+		if (poll(&p, 1, 20) == 1)
+			hostdns_input(h);
+		hostdns_tick(h);
+	}
+	/* well before the first retry (RETRY_MS) */
+	CHECK(r.called == 1 && r.n == 0 && r.rcode == DNS_RCODE_SERVFAIL);
+	hostdns_free(h);
+}
