@@ -331,7 +331,9 @@ def test_a_packet_not_carried_gets_an_icmp_error_at_a_limited_rate(islo, world):
     assert out["sctp6"] == [[6, 1, 1, "2001:db8::78", "2001:db8::78"]], out
     assert out["silent"] == [], out
     assert out["own"] == "reply", out
-    assert 40 <= out["flood"] <= 50, out      # ICMP_ERR_PER_SEC in that second
+    # ICMP_ERR_PER_SEC in that second (two seconds' worth at most, on a
+    # machine slow enough for the burst to straddle one)
+    assert 40 <= out["flood"] <= 100, out
 
 
 LINKLOCAL = r"""
