@@ -116,7 +116,6 @@ static int name_is_routed(const struct profile *p, const char *name)
 	return 0;
 }
 
-
 /* One line in the audit log for an answer (@reason: why it has no
  * address, or NULL). */
 static void dns_audit(struct gw *g, int r, const struct dns_question *dq,

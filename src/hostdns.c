@@ -41,6 +41,8 @@
 /* negative answers: the responses carry no SOA we read, so a short fixed
  * TTL (RFC 2308 5: a name may come to exist; we keep it short) */
 #define NEG_TTL 30
+/* "the upstream does not answer" is said at most this often */
+#define SILENT_WARN_MS 30000
 
 struct hreq {
 	uint32_t id;                 /* 0: free slot */
@@ -79,7 +81,23 @@ struct hostdns {
 	 * tick runs every loop turn, and most turns there is nothing) */
 	int req_hi, cache_hi;
 	int cur_rcode;               /* the answer being handed over */
+	char up_str[INET6_ADDRSTRLEN + 16];
+	uint64_t warned;             /* when its silence was last said */
 };
+
+/* A lookup got no answer at all: say so (rate limited), or a user sees
+ * only names that "do not resolve". */
+static void upstream_silent(struct hostdns *h, int refused)
+{
+	uint64_t now = now_ms();
+
+	if (h->warned && now - h->warned < SILENT_WARN_MS)
+		return;
+	h->warned = now;
+	warn("the DNS upstream %s %s; names a rule could allow do not resolve "
+	     "(--dns-upstream)", h->up_str,
+	     refused ? "refuses (port unreachable)" : "does not answer");
+}
 
 /* What the answer of @r is, as a DNS rcode: NOERROR with addresses, or
  * with none in either family (NODATA); NXDOMAIN; the upstream's own error
@@ -156,6 +174,7 @@ struct hostdns *hostdns_new(struct gw *g, const char *upstream, char *err,
 		}
 		upstream = buf;
 	}
+	snprintf(h->up_str, sizeof(h->up_str), "%s", upstream);
 	if (sockaddr_parse(upstream, 53, &h->up, &h->uplen) < 0) {
 		snprintf(err, errlen,
 			 "--dns-upstream: '%s' is not ADDR[:PORT] (IPv6 as [ADDR]:PORT)",
@@ -454,6 +473,8 @@ void hostdns_tick(struct hostdns *h)
 					 "DNS upstream refused (port unreachable)");
 			else if (!r->got[0] && !r->got[1])
 				snprintf(why, sizeof(why), "DNS upstream did not answer");
+			if (!n && !r->got[0] && !r->got[1])
+				upstream_silent(h, r->refused);
 			else
 				snprintf(why, sizeof(why), "no address (rcode %d)",
 					 r->rcode[0] ? r->rcode[0] : r->rcode[1]);

@@ -458,6 +458,8 @@ def test_waiting_queries_whose_askers_leave(islo, world):
     assert out["tcp"] == [[0x3001, 2], [0x3002, 2]], out
     ev = [e for e in audit_events(r.audit) if e["event"] == "dns" and e["rcode"] == 2]
     assert ev and all("did not answer" in e["reason"] for e in ev), r
+    # and the person running it is told why names do not resolve, once
+    assert r.err.count("does not answer; names a rule could allow do not resolve") == 1, r
 
 
 @pytest.mark.skipif("asan" in ISLO, reason="valgrind and ASan do not mix: "
