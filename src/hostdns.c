@@ -276,12 +276,16 @@ static struct hcache *cache_find(struct hostdns *h, const char *name)
 	return NULL;
 }
 
+/* Negative entries may take at most this many of a full cache's slots: a
+ * flood of random names must not push the names in use out. */
+#define HCACHE_NEG_MAX (HCACHE_MAX / 4)
+
 static void cache_put(struct hostdns *h, const struct hreq *r)
 {
-	struct hcache *victim = &h->cache[0];
+	struct hcache *victim = &h->cache[0], *neg_lru = NULL;
 	uint64_t now = now_ms();
 	uint32_t ttl = r->ttl < TTL_MIN ? TTL_MIN : r->ttl > TTL_MAX ? TTL_MAX : r->ttl;
-	int i, rcode = req_rcode(r);
+	int i, rcode = req_rcode(r), nneg = 0;
 
 	if (!r->n && rcode != DNS_RCODE_NXDOMAIN && rcode != DNS_RCODE_NOERROR)
 		return; /* an error: asked again next time */
@@ -301,7 +305,14 @@ static void cache_put(struct hostdns *h, const struct hreq *r)
 		}
 		if (c->used < victim->used)
 			victim = c;
+		if (!c->n) {
+			nneg++;
+			if (!neg_lru || c->used < neg_lru->used)
+				neg_lru = c;
+		}
 	}
+	if (i == HCACHE_MAX && !r->n && nneg >= HCACHE_NEG_MAX && neg_lru)
+		victim = neg_lru;
 	snprintf(victim->name, sizeof(victim->name), "%s", r->name);
 	memcpy(victim->addrs, r->addrs, sizeof(victim->addrs));
 	victim->n = r->n;

@@ -195,3 +195,41 @@ TEST(hostdns_closed_upstream_fails_at_once)
 	CHECK(r.called == 1 && r.n == 0 && r.rcode == DNS_RCODE_SERVFAIL);
 	hostdns_free(h);
 }
+
+TEST(hostdns_negative_entries_do_not_crowd_out_the_cache)
+{
+	struct gwd d = { 0 };
+	struct gw g = { .d = &d };
+	struct ipaddr addrs[HOSTDNS_MAX_ADDRS];
+	struct upstream u;
+	struct hostdns *h;
+	struct got r;
+	char err[160], name[64];
+	int i, kept = 0, rcode;
+
+	REQUIRE(up_open(&u) == 0);
+	h = hostdns_new(&g, u.addr, err, sizeof(err));
+	REQUIRE(h);
+	/* a full cache of names in use (512: hostdns.c's HCACHE_MAX) ... */
+	for (i = 0; i < 512; i++) {
+		snprintf(name, sizeof(name), "in-use-%d.example", i);
+		run(h, &u, name, DNS_RCODE_NOERROR, 1, &r);
+		REQUIRE(r.n == 1);
+	}
+	/* ... then a flood of names that do not exist */
+	for (i = 0; i < 400; i++) {
+		snprintf(name, sizeof(name), "flood-%d.example", i);
+		run(h, &u, name, DNS_RCODE_NXDOMAIN, 0, &r);
+		REQUIRE(r.rcode == DNS_RCODE_NXDOMAIN);
+	}
+	for (i = 0; i < 512; i++) {
+		snprintf(name, sizeof(name), "in-use-%d.example", i);
+		kept += hostdns_cached(h, name, addrs, &rcode) == 1;
+	}
+	/* the flood took at most a quarter of the slots */
+	CHECK(kept >= 512 - 512 / 4);
+	CHECK(hostdns_cached(h, "flood-399.example", addrs, &rcode) == 0 &&
+	      rcode == DNS_RCODE_NXDOMAIN);
+	hostdns_free(h);
+	close(u.fd);
+}
