@@ -78,8 +78,9 @@ void flowaudit_tcp(struct gw *g, const struct flow *f, enum flow_phase phase,
 		char dst[INET6_ADDRSTRLEN];
 
 		ipaddr_str(&f->dst, dst, sizeof(dst));
-		refusal_note(g, "tcp", f->host[0] ? f->host : dst, f->dport,
-			     policy_rule_label(&f->dec), reason);
+		refusal_note_af(g, f->dst.family, "tcp",
+				f->host[0] ? f->host : dst, f->dport,
+				policy_rule_label(&f->dec), reason);
 	}
 	/* refusals are the sandbox's to trigger at will: budgeted */
 	if (!audit_begin_kind(g->audit, &e, "connection",

@@ -622,8 +622,7 @@ void gw_remove(struct gw *g)
 	flow_close_all(g);
 	flow_reap(g);
 	uflow_tick(g, 1);
-	if (g->dns_pcb)
-		udp_remove(g->dns_pcb);
+	dnssrv_stop(g);
 	if (g->listener)
 		tcp_close(g->listener);
 	net_netif_down(g);

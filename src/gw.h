@@ -43,6 +43,7 @@
 struct audit;
 struct ca;
 struct dns_pool;
+struct dnswait;
 struct proxy;
 struct gw;
 struct gwd;
@@ -68,6 +69,14 @@ void hostdns_cancel(struct hostdns *h, uint32_t id);
 int hostdns_pending(const struct hostdns *h);
 /* The resolver it asks (NAT mode forwards the sandbox's DNS there). */
 const struct sockaddr_storage *hostdns_server(const struct hostdns *h);
+/* While a hostdns_cb runs: its answer as a DNS rcode (NOERROR with no
+ * address is NODATA in both families; SERVFAIL if the upstream did not
+ * answer). */
+int hostdns_rcode(const struct hostdns *h);
+/* @name's answer if the cache holds it (positive or negative): its
+ * addresses in @addrs and count returned, *@rcode set; else -1. */
+int hostdns_cached(struct hostdns *h, const char *name,
+		   struct ipaddr addrs[HOSTDNS_MAX_ADDRS], int *rcode);
 
 #include "flow.h"
 
@@ -140,6 +149,9 @@ struct gw {
 	struct audit *audit;
 	struct dns_pool *pool;
 	struct hostdns *hostdns;
+	struct dnswait *dnsw;           /* queries waiting for the host
+					 * resolver (dnssrv.c), or NULL */
+	struct ratelimit icmp_err;      /* ICMP errors sent (net.c) */
 
 	struct epref dns_ref;          /* REF_HOSTDNS: its resolver's socket */
 

@@ -9,6 +9,13 @@
  * against the transaction id, the upstream's address and port, and the
  * question (dns_parse_response()), cached for their TTL (clamped), and
  * handed to the caller from the loop, never from inside hostdns_resolve().
+ *
+ * A name the upstream says does not exist (NXDOMAIN), or that exists with
+ * no address (NODATA in both families), is cached too, for NEG_TTL
+ * seconds: the sandbox's DNS server (dnssrv.c) asks here before it gives
+ * an allowed name a synthetic address, and a client that retries a typo
+ * must not make the host resolver ask again each time.  The answer's kind
+ * is hostdns_rcode() while the callback runs.
  */
 #include "gw.h"
 
@@ -31,6 +38,11 @@
 #define TRIES 3
 #define TTL_MIN 5
 #define TTL_MAX 300
+/* negative answers: the responses carry no SOA we read, so a short fixed
+ * TTL (RFC 2308 5: a name may come to exist; we keep it short) */
+#define NEG_TTL 30
+/* "the upstream does not answer" is said at most this often */
+#define SILENT_WARN_MS 30000
 
 struct hreq {
 	uint32_t id;                 /* 0: free slot */
@@ -43,6 +55,7 @@ struct hreq {
 	uint64_t next_send;
 	int tries;
 	int ready;                   /* answer complete (or from cache) */
+	int refused;                 /* the upstream's port is closed */
 	hostdns_cb cb;
 	void *arg;
 };
@@ -51,6 +64,7 @@ struct hcache {
 	char name[256];
 	struct ipaddr addrs[HOSTDNS_MAX_ADDRS];
 	int n;
+	int rcode;                   /* n == 0: NXDOMAIN, or 0 (NODATA) */
 	uint64_t expires;
 	uint64_t used;
 };
@@ -66,7 +80,44 @@ struct hostdns {
 	/* slots at and above these are unused: the loops stop there (the
 	 * tick runs every loop turn, and most turns there is nothing) */
 	int req_hi, cache_hi;
+	int cur_rcode;               /* the answer being handed over */
+	char up_str[INET6_ADDRSTRLEN + 16];
+	uint64_t warned;             /* when its silence was last said */
 };
+
+/* A lookup got no answer at all: say so (rate limited), or a user sees
+ * only names that "do not resolve". */
+static void upstream_silent(struct hostdns *h, int refused)
+{
+	uint64_t now = now_ms();
+
+	if (h->warned && now - h->warned < SILENT_WARN_MS)
+		return;
+	h->warned = now;
+	warn("the DNS upstream %s %s; names a rule could allow do not resolve "
+	     "(--dns-upstream)", h->up_str,
+	     refused ? "refuses (port unreachable)" : "does not answer");
+}
+
+/* What the answer of @r is, as a DNS rcode: NOERROR with addresses, or
+ * with none in either family (NODATA); NXDOMAIN; the upstream's own error
+ * (SERVFAIL, REFUSED...); SERVFAIL when it did not answer. */
+static int req_rcode(const struct hreq *r)
+{
+	int t;
+
+	if (r->n)
+		return DNS_RCODE_NOERROR;
+	for (t = 0; t < 2; t++)
+		if (r->got[t] && r->rcode[t] == DNS_RCODE_NXDOMAIN)
+			return DNS_RCODE_NXDOMAIN;
+	if (r->got[0] && r->got[1] && !r->rcode[0] && !r->rcode[1])
+		return DNS_RCODE_NOERROR;
+	for (t = 0; t < 2; t++)
+		if (r->got[t] && r->rcode[t])
+			return r->rcode[t];
+	return DNS_RCODE_SERVFAIL;
+}
 
 static void req_free(struct hostdns *h, struct hreq *r)
 {
@@ -123,6 +174,7 @@ struct hostdns *hostdns_new(struct gw *g, const char *upstream, char *err,
 		}
 		upstream = buf;
 	}
+	snprintf(h->up_str, sizeof(h->up_str), "%s", upstream);
 	if (sockaddr_parse(upstream, 53, &h->up, &h->uplen) < 0) {
 		snprintf(err, errlen,
 			 "--dns-upstream: '%s' is not ADDR[:PORT] (IPv6 as [ADDR]:PORT)",
@@ -167,6 +219,23 @@ static uint16_t rand16(void)
 	return v;
 }
 
+/* The upstream's port is closed (ICMP port unreachable on our connected
+ * socket, reported by a send or a receive): the lookups waiting fail now
+ * rather than after their tries. */
+static void upstream_refused(struct hostdns *h)
+{
+	int i;
+
+	for (i = 0; i < h->req_hi; i++) {
+		struct hreq *r = &h->req[i];
+
+		if (r->id && !r->ready) {
+			r->ready = 1;
+			r->refused = 1;
+		}
+	}
+}
+
 static void send_queries(struct hostdns *h, struct hreq *r)
 {
 	static const uint16_t types[2] = { DNS_T_A, DNS_T_AAAA };
@@ -180,8 +249,12 @@ static void send_queries(struct hostdns *h, struct hreq *r)
 			continue;
 		r->qid[i] = rand16();
 		len = dns_build_query(r->qid[i], r->name, types[i], q, sizeof(q));
-		if (len && send(h->fd, q, len, 0) < 0)
+		if (len && send(h->fd, q, len, 0) < 0) {
 			debug("DNS upstream send: %s", strerror(errno));
+			/* an earlier query's port unreachable, reported here */
+			if (errno == ECONNREFUSED)
+				upstream_refused(h);
+		}
 	}
 	r->tries++;
 	r->next_send = now_ms() + RETRY_MS;
@@ -203,15 +276,21 @@ static struct hcache *cache_find(struct hostdns *h, const char *name)
 	return NULL;
 }
 
+/* Negative entries may take at most this many of a full cache's slots: a
+ * flood of random names must not push the names in use out. */
+#define HCACHE_NEG_MAX (HCACHE_MAX / 4)
+
 static void cache_put(struct hostdns *h, const struct hreq *r)
 {
-	struct hcache *victim = &h->cache[0];
+	struct hcache *victim = &h->cache[0], *neg_lru = NULL;
 	uint64_t now = now_ms();
 	uint32_t ttl = r->ttl < TTL_MIN ? TTL_MIN : r->ttl > TTL_MAX ? TTL_MAX : r->ttl;
-	int i;
+	int i, rcode = req_rcode(r), nneg = 0;
 
+	if (!r->n && rcode != DNS_RCODE_NXDOMAIN && rcode != DNS_RCODE_NOERROR)
+		return; /* an error: asked again next time */
 	if (!r->n)
-		return;
+		ttl = NEG_TTL;
 	for (i = 0; i < HCACHE_MAX; i++) {
 		struct hcache *c = &h->cache[i];
 
@@ -226,10 +305,18 @@ static void cache_put(struct hostdns *h, const struct hreq *r)
 		}
 		if (c->used < victim->used)
 			victim = c;
+		if (!c->n) {
+			nneg++;
+			if (!neg_lru || c->used < neg_lru->used)
+				neg_lru = c;
+		}
 	}
+	if (i == HCACHE_MAX && !r->n && nneg >= HCACHE_NEG_MAX && neg_lru)
+		victim = neg_lru;
 	snprintf(victim->name, sizeof(victim->name), "%s", r->name);
 	memcpy(victim->addrs, r->addrs, sizeof(victim->addrs));
 	victim->n = r->n;
+	victim->rcode = rcode;
 	victim->expires = now + (uint64_t)ttl * 1000;
 	victim->used = now;
 }
@@ -237,6 +324,23 @@ static void cache_put(struct hostdns *h, const struct hreq *r)
 int hostdns_pending(const struct hostdns *h)
 {
 	return h && h->req_hi > 0;
+}
+
+int hostdns_rcode(const struct hostdns *h)
+{
+	return h->cur_rcode;
+}
+
+int hostdns_cached(struct hostdns *h, const char *name,
+		   struct ipaddr addrs[HOSTDNS_MAX_ADDRS], int *rcode)
+{
+	struct hcache *c = cache_find(h, name);
+
+	if (!c)
+		return -1;
+	memcpy(addrs, c->addrs, sizeof(c->addrs));
+	*rcode = c->n ? DNS_RCODE_NOERROR : c->rcode;
+	return c->n;
 }
 
 uint32_t hostdns_resolve(struct hostdns *h, const char *name, hostdns_cb cb,
@@ -268,6 +372,8 @@ uint32_t hostdns_resolve(struct hostdns *h, const char *name, hostdns_cb cb,
 	if (c) {
 		memcpy(r->addrs, c->addrs, sizeof(r->addrs));
 		r->n = c->n;
+		r->got[0] = r->got[1] = 1;
+		r->rcode[0] = r->rcode[1] = c->n ? 0 : c->rcode;
 		r->ready = 1;
 		return r->id;
 	}
@@ -294,8 +400,11 @@ void hostdns_input(struct hostdns *h)
 		uint16_t id;
 		int i;
 
-		if (n < 0)
+		if (n < 0) {
+			if (errno == ECONNREFUSED)
+				upstream_refused(h);
 			return;
+		}
 		if (n < 12)
 			continue;
 		id = (uint16_t)(buf[0] << 8 | buf[1]);
@@ -365,12 +474,18 @@ void hostdns_tick(struct hostdns *h)
 			struct ipaddr addrs[HOSTDNS_MAX_ADDRS];
 
 			memcpy(addrs, r->addrs, sizeof(addrs));
+			h->cur_rcode = req_rcode(r);
 			if (n)
 				why[0] = '\0';
-			else if (r->rcode[0] == 3 || r->rcode[1] == 3)
+			else if (h->cur_rcode == DNS_RCODE_NXDOMAIN)
 				snprintf(why, sizeof(why), "NXDOMAIN");
+			else if (r->refused && !r->got[0] && !r->got[1])
+				snprintf(why, sizeof(why),
+					 "DNS upstream refused (port unreachable)");
 			else if (!r->got[0] && !r->got[1])
 				snprintf(why, sizeof(why), "DNS upstream did not answer");
+			if (!n && !r->got[0] && !r->got[1])
+				upstream_silent(h, r->refused);
 			else
 				snprintf(why, sizeof(why), "no address (rcode %d)",
 					 r->rcode[0] ? r->rcode[0] : r->rcode[1]);

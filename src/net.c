@@ -452,11 +452,49 @@ static void ndp_input(struct gw *g, const uint8_t *ip, size_t len)
 }
 
 /*
- * The error comes from the refused destination's address, so the
- * sandbox's socket sees ECONNREFUSED, as for a TCP RST.
+ * May an ICMP error answer this packet (RFC 1812 4.3.2.7, RFC 4443 2.4 (e))?
+ * Never an ICMP error or any ICMP but an echo request, never a packet to a
+ * multicast or broadcast address, never a non-first fragment, never a
+ * source nobody can be answered at; and at most ICMP_ERR_PER_SEC a second
+ * a sandbox, so a flood of refused packets is not echoed back in full.
  */
-void net_icmp_unreach(struct gw *g, const uint8_t *ip, size_t len,
-		      int family)
+static int icmp_error_ok(struct gw *g, const uint8_t *ip, size_t len,
+			 int family)
+{
+	if (family == AF_INET) {
+		size_t hl = (size_t)(ip[0] & 15) * 4;
+
+		if (len < 20 || hl < 20 || len < hl || (rd16(ip + 6) & 0x1fff))
+			return 0;
+		if (ip[16] >= 224 || !memcmp(ip + 12, "\0\0\0\0", 4) ||
+		    ip[12] >= 224 || ip[12] == 127)
+			return 0;
+		/* the sandbox's subnet broadcast (a /24) */
+		if (!memcmp(ip + 16, g->guest4.a, 3) && ip[19] == 255)
+			return 0;
+		if (ip[9] == 1 && (len < hl + 1 || ip[hl] != 8))
+			return 0;
+	} else {
+		static const uint8_t any6[16];
+
+		if (len < 40 || ip[24] == 0xff || ip[8] == 0xff ||
+		    !memcmp(ip + 8, any6, 16))
+			return 0;
+		if (ip[6] == 44)
+			return 0; /* a fragment that could not be made whole */
+		if (ip[6] == 58 && (len < 41 || ip[40] != 128))
+			return 0;
+	}
+	return ratelimit_ok(&g->icmp_err, now_ms(), ICMP_ERR_PER_SEC);
+}
+
+/*
+ * The error comes from the refused destination's address, so the
+ * sandbox's socket sees it as the destination's answer (ECONNREFUSED for
+ * "port unreachable", as for a TCP RST).
+ */
+void net_icmp_error(struct gw *g, const uint8_t *ip, size_t len, int family,
+		    uint8_t type, uint8_t code)
 {
 	uint8_t *f = g->obuf, *h = f + ETH_HLEN_;
 	size_t quote, hl = family == AF_INET ? 20 : 40, tot;
@@ -467,13 +505,16 @@ void net_icmp_unreach(struct gw *g, const uint8_t *ip, size_t len,
 	if (quote > len)
 		quote = len;
 	tot = hl + 8 + quote;
-	if (!g->guest_mac_known || ETH_HLEN_ + tot > g->bufsize)
+	if (!g->guest_mac_known || ETH_HLEN_ + tot > g->bufsize ||
+	    !icmp_error_ok(g, ip, len, family))
 		return;
 	memcpy(f, g->guest_mac, 6);
 	memcpy(f + 6, g->mac, 6);
 	wr16(f + 12, family == AF_INET ? ETHTYPE_IP4 : ETHTYPE_IP6);
 	memset(h, 0, hl + 8);
 	memcpy(icmp + 8, ip, quote);
+	icmp[0] = type;
+	icmp[1] = code;
 	if (family == AF_INET) {
 		h[0] = 0x45;
 		wr16(h + 2, (uint16_t)tot);
@@ -482,8 +523,6 @@ void net_icmp_unreach(struct gw *g, const uint8_t *ip, size_t len,
 		memcpy(h + 12, ip + 16, 4);
 		memcpy(h + 16, ip + 12, 4);
 		wr16(h + 10, csum_fold(csum_add(0, h, 20)));
-		icmp[0] = 3;    /* destination unreachable */
-		icmp[1] = 3;    /* port unreachable */
 		wr16(icmp + 2, csum_fold(csum_add(0, icmp, 8 + quote)));
 	} else {
 		h[0] = 0x60;
@@ -492,14 +531,31 @@ void net_icmp_unreach(struct gw *g, const uint8_t *ip, size_t len,
 		h[7] = 64;
 		memcpy(h + 8, ip + 24, 16);
 		memcpy(h + 24, ip + 8, 16);
-		icmp[0] = 1;    /* destination unreachable */
-		icmp[1] = 4;    /* port unreachable */
 		sum = csum_add(0, h + 8, 32);
 		sum += (uint32_t)(8 + quote) + 58;
 		sum = csum_add(sum, icmp, 8 + quote);
 		wr16(icmp + 2, csum_fold(sum));
 	}
 	link_write(&g->link, f, ETH_HLEN_ + tot);
+}
+
+void net_icmp_unreach(struct gw *g, const uint8_t *ip, size_t len, int family)
+{
+	if (family == AF_INET)
+		net_icmp_error(g, ip, len, family, 3, 3);  /* port unreachable */
+	else
+		net_icmp_error(g, ip, len, family, 1, 4);
+}
+
+/* A packet the gateway does not carry (ICMP to a destination other than
+ * itself, a transport other than TCP and UDP): "communication
+ * administratively prohibited", so that ping and its kind fail at once. */
+static void icmp_prohibited(struct gw *g, const struct net_pkt *pk)
+{
+	if (pk->family == AF_INET)
+		net_icmp_error(g, pk->ip, pk->len, AF_INET, 3, 13);
+	else
+		net_icmp_error(g, pk->ip, pk->len, AF_INET6, 1, 1);
 }
 
 void gw_send_udp(struct gw *g, const struct ipaddr *src, uint16_t sport,
@@ -679,8 +735,6 @@ static int ip6_header(struct gw *g, struct net_pkt *pk, int *v)
 		if (len >= 41 && ip[40] >= 128 && ip[40] <= 137 &&
 		    ip[40] != 128 && ip[40] != 129)
 			return -1; /* other ND/MLD: nothing to do */
-	} else if (proto != 6 && proto != 17) {
-		return -1;
 	}
 	return proto;
 }
@@ -725,8 +779,11 @@ int net_prefilter(struct gw *g, struct net_pkt *pk)
 	switch (proto) {
 	case 1:   /* ICMP */
 	case 58:  /* ICMPv6 */
-		/* echo to the gateway is answered; elsewhere denied */
-		return gw_is_own_addr(g, &pk->dst) ? NET_LWIP : NET_DONE;
+		/* echo to the gateway is answered; elsewhere refused */
+		if (gw_is_own_addr(g, &pk->dst))
+			return NET_LWIP;
+		icmp_prohibited(g, pk);
+		return NET_DONE;
 	case 17:
 		if (pk->len < pk->hl + 8)
 			return NET_DONE;
@@ -746,6 +803,7 @@ int net_prefilter(struct gw *g, struct net_pkt *pk)
 		/* SYN without ACK: a new connection, held for the policy */
 		return (l4[13] & 0x12) == 0x02 ? NET_SYN : NET_LWIP;
 	default:
+		icmp_prohibited(g, pk);
 		return NET_DONE;
 	}
 }

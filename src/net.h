@@ -75,6 +75,23 @@ void gw_send_udp(struct gw *g, const struct ipaddr *src, uint16_t sport,
 void net_arp_input(struct gw *g, const uint8_t *f, size_t len);
 /* Our router advert (prefix, MTU, RDNSS) to the sandbox. */
 void net_ra_send(struct gw *g);
+/* ICMP errors a sandbox may be sent a second (net_icmp_error()) */
+#define ICMP_ERR_PER_SEC 50
+/**
+ * net_icmp_error() - Answer the IP packet @ip with an ICMP error
+ * @g:      Sandbox
+ * @ip:     The packet (its IP header checked by the pre-filter)
+ * @len:    Its length
+ * @family: AF_INET or AF_INET6
+ * @type:   ICMP or ICMPv6 type
+ * @code:   Code
+ *
+ * Sent from the packet's destination address, quoting the packet; never
+ * for an ICMP error, a multicast or broadcast destination or a non-first
+ * fragment, and at most ICMP_ERR_PER_SEC a second (RFC 4443 2.4).
+ */
+void net_icmp_error(struct gw *g, const uint8_t *ip, size_t len, int family,
+		    uint8_t type, uint8_t code);
 /* Refuse a datagram (the IP packet @ip) with "port unreachable", from the
  * refused destination's address. */
 void net_icmp_unreach(struct gw *g, const uint8_t *ip, size_t len,

@@ -9,6 +9,12 @@
  * Under -v each refusal is also a line as it happens, at most
  * REFUSALS_PER_SEC a second (the rest are in the summary and the audit
  * log).
+ *
+ * The summary counts attempts: a client given a name's IPv4 and IPv6
+ * addresses tries both, and both are refused at once, so a refusal in the
+ * other family of the same (what, host, port, rule, reason) within
+ * REFUSAL_PAIR_MS of a counted one is the same attempt and is not counted
+ * again (the audit log still has both connections).
  */
 #include "gw.h"
 
@@ -23,44 +29,77 @@
 #define REFUSALS_KEPT 32
 #define REFUSALS_SHOWN 8
 #define REFUSALS_PER_SEC 20
+#define REFUSAL_PAIR_MS 2000
 
 struct refusal {
 	char what[16], host[128], rule[64], reason[96];
 	uint16_t port;
 	unsigned long n;
+	int family;             /* of the last one counted (0: not known) */
+	int paired;             /* its other family was seen */
+	uint64_t at;            /* when it was counted */
 };
 
 struct refusals {
 	struct refusal r[REFUSALS_KEPT];
+	struct refusal past;    /* the last one the table had no room for */
 	unsigned nr;
 	unsigned long total;
 	struct ratelimit said;
 };
 
+static int same_key(const struct refusal *e, const struct refusal *k)
+{
+	return e->port == k->port && !strcmp(e->host, k->host) &&
+	       !strcmp(e->what, k->what) && !strcmp(e->rule, k->rule) &&
+	       !strcmp(e->reason, k->reason);
+}
+
+/* @k's entry in the table, a new one, or (the table full) the scratch
+ * entry for the latest one beyond it, never listed. */
 static struct refusal *refusal_slot(struct refusals *rs, const struct refusal *k)
 {
 	unsigned i;
 
-	for (i = 0; i < rs->nr; i++) {
-		const struct refusal *e = &rs->r[i];
-
-		if (e->port == k->port && !strcmp(e->host, k->host) &&
-		    !strcmp(e->what, k->what) && !strcmp(e->rule, k->rule) &&
-		    !strcmp(e->reason, k->reason))
+	for (i = 0; i < rs->nr; i++)
+		if (same_key(&rs->r[i], k))
 			return &rs->r[i];
+	if (rs->nr == REFUSALS_KEPT) {
+		if (!same_key(&rs->past, k)) {
+			rs->past = *k;
+			rs->past.family = 0;
+		}
+		return &rs->past;
 	}
-	if (rs->nr == REFUSALS_KEPT)
-		return NULL;
 	rs->r[rs->nr] = *k;
 	rs->r[rs->nr].n = 0;
 	return &rs->r[rs->nr++];
 }
 
+/* Is this refusal (of @family, at @now) the other family of the attempt
+ * @e counted last?  Then it is marked and not counted again. */
+static int same_attempt(struct refusal *e, int family, uint64_t now)
+{
+	if (!e || !family || !e->family || family == e->family || e->paired ||
+	    now - e->at >= REFUSAL_PAIR_MS)
+		return 0;
+	e->paired = 1;
+	return 1;
+}
+
 void refusal_note(struct gw *g, const char *what, const char *host,
 		  uint16_t port, const char *rule, const char *reason)
 {
+	refusal_note_af(g, 0, what, host, port, rule, reason);
+}
+
+void refusal_note_af(struct gw *g, int family, const char *what,
+		     const char *host, uint16_t port, const char *rule,
+		     const char *reason)
+{
 	struct refusal k = { .port = port };
 	struct refusal *e;
+	uint64_t now = now_ms();
 
 	if (!g->refusals && !(g->refusals = calloc(1, sizeof(*g->refusals))))
 		return;
@@ -69,12 +108,18 @@ void refusal_note(struct gw *g, const char *what, const char *host,
 	log_escape(rule, strlen(rule), k.rule, sizeof(k.rule));
 	log_escape(reason ? reason : "refused", strlen(reason ? reason : "refused"),
 		   k.reason, sizeof(k.reason));
-	g->refusals->total++;
 	e = refusal_slot(g->refusals, &k);
-	if (e)
-		e->n++;
+	if (!same_attempt(e, family, now)) {
+		g->refusals->total++;
+		if (e) {
+			e->n++;
+			e->family = family;
+			e->paired = 0;
+			e->at = now;
+		}
+	}
 	if (log_verbosity >= LOG_INFO &&
-	    ratelimit_ok(&g->refusals->said, now_ms(), REFUSALS_PER_SEC))
+	    ratelimit_ok(&g->refusals->said, now, REFUSALS_PER_SEC))
 		info("refused: %s %s:%u: %s (rule %s)", k.what, k.host, port,
 		     k.reason, k.rule);
 }

@@ -24,6 +24,12 @@ struct gw;
  */
 void refusal_note(struct gw *g, const char *what, const char *host,
 		  uint16_t port, const char *rule, const char *reason);
+/* The same, for a connection in @family (AF_INET or AF_INET6): its
+ * refusal in the other family right after is the same attempt, counted
+ * once in the summary. */
+void refusal_note_af(struct gw *g, int family, const char *what,
+		     const char *host, uint16_t port, const char *rule,
+		     const char *reason);
 
 /* refusal_summary() - The refusals so far, on stderr (nothing under -q or
  * when there were none). */

@@ -186,6 +186,11 @@ class World:
                 "--cache-size=0", "--conf-file=/dev/null"]
         if os.getuid() == 0:
             args.append("--user=root")
+        # authoritative for the wildcard tests' domain: a name it does not
+        # know there is NXDOMAIN (elsewhere dnsmasq answers REFUSED)
+        args.append("--local=/wild.example/")
+        # a name that exists with no address (NODATA, not NXDOMAIN)
+        args.append("--txt-record=noaddr.wild.example,islo-net test")
         for n, a in NAMES.items():
             args.append("--host-record=%s,%s" % (n, a))
         for n, a in V6_NAMES.items():
