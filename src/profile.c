@@ -367,6 +367,13 @@ int pf_profile_has_auth(const struct profile *p)
 	return 0;
 }
 
+int pf_auth_uses(const struct pf_auth *a, int index)
+{
+	return a && index >= 0 && (a->secret_index == index ||
+				   a->akid_index == index ||
+				   a->token_index == index);
+}
+
 const char *pf_auth_header(const struct pf_auth *a)
 {
 	if (a->mode == PF_AUTH_QUERY || a->mode == PF_AUTH_PATH)

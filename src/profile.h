@@ -248,6 +248,14 @@ int pf_profile_has_auth(const struct profile *p);
 const char *pf_auth_header(const struct pf_auth *a);
 
 /**
+ * pf_auth_uses() - Is entry @index of struct secrets one of @a's?
+ * @a:     auth_strategy, or NULL
+ * @index: Entry
+ * Return: 1 if it is its secret, access key id or session token
+ */
+int pf_auth_uses(const struct pf_auth *a, int index);
+
+/**
  * pf_rule_client_tls() - Does the database gateway answer TLS for this rule?
  * @r: Rule
  * Return: 1 for an allow rule with `postgres: client_tls: true` (the
