@@ -94,12 +94,15 @@ static int lower(char c)
 static int param_is(const char *s, size_t n, const char *name)
 {
 	size_t nl = strlen(name), i, o = 0;
+	int hi, lo;
 	char c;
 
 	for (i = 0; i < n; i++, o++) {
 		c = s[i];
-		if (c == '%' && i + 2 < n && hexv(s[i + 1]) >= 0 && hexv(s[i + 2]) >= 0) {
-			c = (char)(hexv(s[i + 1]) << 4 | hexv(s[i + 2]));
+		hi = i + 2 < n ? hexv(s[i + 1]) : -1;
+		lo = i + 2 < n ? hexv(s[i + 2]) : -1;
+		if (c == '%' && hi >= 0 && lo >= 0) {
+			c = (char)(hi * 16 + lo);
 			i += 2;
 		}
 		if (o >= nl || lower(c) != lower(name[o]))

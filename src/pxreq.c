@@ -263,7 +263,7 @@ static int placeholders_check(struct proxy *px, const struct secrets *ss,
 
 	for (i = 0; ss && i < ss->n; i++) {
 		const char *ph = ss->s[i].placeholder;
-		int mine = pf_auth_uses(a, (int)i);
+		int mine = a && pf_auth_uses(a, (int)i);
 
 		nown = 0;
 		if (mine && (a->mode == PF_AUTH_QUERY || a->mode == PF_AUTH_PATH))

@@ -105,13 +105,15 @@ static size_t enc_byte(uint8_t c, int slash, char *out)
 static size_t recode(const char *s, size_t n, int decode, int slash, char *out)
 {
 	size_t i, o = 0;
+	int hi, lo;
 
 	for (i = 0; i < n; i++) {
 		uint8_t c = (uint8_t)s[i];
 
-		if (decode && c == '%' && i + 2 < n &&
-		    hexval(s[i + 1]) >= 0 && hexval(s[i + 2]) >= 0) {
-			c = (uint8_t)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+		hi = decode && i + 2 < n ? hexval(s[i + 1]) : -1;
+		lo = decode && i + 2 < n ? hexval(s[i + 2]) : -1;
+		if (c == '%' && hi >= 0 && lo >= 0) {
+			c = (uint8_t)(hi * 16 + lo);
 			i += 2;
 		}
 		o += enc_byte(c, slash, out + o);
@@ -421,7 +423,10 @@ static void signing_key(const uint8_t *key, size_t kl, const struct sigv4_req *r
 {
 	uint8_t k0[4 + SIGV4_KEY_MAX], t[32];
 
-	memcpy(k0, "AWS4", 4);
+	k0[0] = 'A';
+	k0[1] = 'W';
+	k0[2] = 'S';
+	k0[3] = '4';
 	memcpy(k0 + 4, key, kl);
 	hmac(k0, 4 + kl, rq->amz_date, 8, t);
 	hmac(t, 32, rq->region, strlen(rq->region), out);
@@ -588,18 +593,18 @@ int sigv4_derive(const char *host, char *region, char *service)
 		const char *l = host + lab[i];
 
 		if (ll[i] == 2 && !memcmp(l, "s3", 2)) {
-			strcpy(service, "s3");
+			snprintf(service, SIGV4_NAME_MAX, "s3");
 			if (i + 1 < nl && region_like(host + lab[i + 1], ll[i + 1]))
 				return copy_name(region, host + lab[i + 1], ll[i + 1]);
 			if (i + 2 < nl && ll[i + 1] == 9 &&
 			    !memcmp(host + lab[i + 1], "dualstack", 9) &&
 			    region_like(host + lab[i + 2], ll[i + 2]))
 				return copy_name(region, host + lab[i + 2], ll[i + 2]);
-			strcpy(region, global);
+			snprintf(region, SIGV4_NAME_MAX, "%s", global);
 			return 0;
 		}
 		if (ll[i] > 3 && !memcmp(l, "s3-", 3) && region_like(l + 3, ll[i] - 3)) {
-			strcpy(service, "s3");
+			snprintf(service, SIGV4_NAME_MAX, "s3");
 			return copy_name(region, l + 3, ll[i] - 3);
 		}
 	}
@@ -612,7 +617,7 @@ int sigv4_derive(const char *host, char *region, char *service)
 		i--;
 		r = 0;
 	} else {
-		strcpy(region, global);
+		snprintf(region, SIGV4_NAME_MAX, "%s", global);
 		i = nl - 1;
 		r = 0;
 	}
