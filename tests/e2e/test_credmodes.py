@@ -310,14 +310,14 @@ import os, sys, botocore.session
 from botocore.config import Config
 print("ENV", os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"][:8],
       os.environ["AWS_SESSION_TOKEN"][:8])
-ca = os.environ["SSL_CERT_FILE"]
+# no verify=: islo-net run points AWS_CA_BUNDLE at a bundle with its CA
 s = botocore.session.get_session()
-sts = s.create_client("sts", region_name="us-east-1", endpoint_url="https://sts.amazonaws.com", verify=ca)
+sts = s.create_client("sts", region_name="us-east-1", endpoint_url="https://sts.amazonaws.com")
 who = sts.get_caller_identity()
 print("WHO", who["Arn"], who["UserId"])
 def s3(**kw):
     return s.create_client("s3", region_name="us-west-2", endpoint_url="https://s3.us-west-2.amazonaws.com",
-                           verify=ca, config=Config(s3=dict(addressing_style="path", **kw)))
+                           config=Config(s3=dict(addressing_style="path", **kw)))
 body = os.urandom(20000)
 s3(payload_signing_enabled=True).put_object(Bucket="bkt", Key="signed/a b+c.bin", Body=body)
 s3().put_object(Bucket="bkt", Key="unsigned.bin", Body=b"unsigned body")
@@ -371,15 +371,30 @@ def test_sigv4_curl(islo, world, scratch):
     sig = "--aws-sigv4 aws:amz:us-west-2:s3 -u \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\" " \
           "-H \"X-Amz-Security-Token: $AWS_SESSION_TOKEN\" "
     r = run(islo, world, ["sh", "-c",
+        "echo PH $AWS_ACCESS_KEY_ID $AWS_SESSION_TOKEN; " +
         CURL + sig + "-o /dev/null -w '%{http_code}\\n' -T " + data +
         " https://s3.us-west-2.amazonaws.com/bkt/curl.txt; " +
-        CURL + sig + "-w '\\n%{http_code}\\n' https://s3.us-west-2.amazonaws.com/bkt/curl.txt"])
+        CURL + sig + "-D - -w '\\n%{http_code}\\n' https://s3.us-west-2.amazonaws.com/bkt/curl.txt"])
     assert r.rc == 0, r
     codes = [l for l in r.out.splitlines() if re.fullmatch(r"\d{3}", l)]
     assert codes == ["200", "200"], r
     assert r.out.count("hello from curl") == 100, r
     seen = got("s3.us-west-2.amazonaws.com", n)
     assert [x["method"] for x in seen] == ["PUT", "GET"], seen
+    # curl hashed its body itself: the gateway recomputed it, and signed
+    assert seen[0]["headers"]["x-amz-content-sha256"] == \
+        [hashlib.sha256(seen[0]["body"]).hexdigest()], seen[0]
+    # upstream reflected what it got: the access key id, the session token
+    # and the signature come back as placeholders
+    akid_ph, token_ph = re.search(r"PH (\S+) (\S+)", r.out).groups()
+    echo = [l for l in r.out.splitlines() if l.lower().startswith("x-echo-")]
+    auth = [l for l in echo if l.lower().startswith("x-echo-authorization:")]
+    assert len(auth) == 1 and "Credential=%s/" % akid_ph in auth[0], echo
+    assert "Signature=islo-net-signature-removed" in auth[0], echo
+    assert [l.split(":", 1)[1].strip() for l in echo
+            if l.lower().startswith("x-echo-x-amz-security-token:")] == [token_ph], echo
+    sec = [e for e in audit_events(r.audit) if e["event"] == "security_event"]
+    assert any("scrubbed" in e["reason"] for e in sec), sec
     no_secret(r)
 
 
@@ -401,16 +416,22 @@ def test_sigv4_refusals(islo, world, scratch):
         CURL + w + "-X PUT -H 'Transfer-Encoding: chunked' --data-binary x " + u,
         CURL + w + "-X PUT --data-binary @" + big + " " + u,
         CURL + w + "-H \"Authorization: $AWS_ACCESS_KEY_ID\" https://other.test.example/",
+        # the placeholders anywhere but Authorization and
+        # X-Amz-Security-Token, even toward the rule's own host
+        CURL + w + "-H \"X-Amz-Meta-T: $AWS_SESSION_TOKEN\" " + u,
+        CURL + w + "\"" + u + "?x=$AWS_SECRET_ACCESS_KEY\"",
     ]
     r = run(islo, world, ["sh", "-c", "; ".join(cases)])
     assert r.rc == 0, r
-    assert r.out.split() == ["403", "403", "411", "413", "403"], r
+    assert r.out.split() == ["403", "403", "411", "413", "403", "403", "403"], r
     assert got("s3.us-west-2.amazonaws.com", n) == [] and got("other.test.example", n) == []
     reasons = [e.get("reason", "") for e in audit_events(r.audit) if e["event"] == "http_request"]
     assert any("presigned" in x for x in reasons), reasons
     assert any("streaming" in x for x in reasons), reasons
     assert any("Content-Length" in x for x in reasons), reasons
     assert any("256 KiB" in x for x in reasons), reasons
+    sec = [e["reason"] for e in audit_events(r.audit) if e["event"] == "security_event"]
+    assert len([x for x in sec if "placeholder" in x]) == 3, sec
     no_secret(r)
 
 
