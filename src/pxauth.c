@@ -202,7 +202,7 @@ static int cred_query(struct proxy *px, const struct pf_auth *a,
 		if (e > i && param_is(tg.t + i, eq ? (size_t)(eq - tg.t) - i : e - i,
 				      a->param_name))
 			continue;
-		if (e == i && (e == tg.len || i == tg.q + 1))
+		if (e == i)
 			continue;
 		if (kept++)
 			tput(c, &tg.t[i - 1], 1);
@@ -470,7 +470,8 @@ static int cred_sigv4(struct proxy *px, const struct secrets *ss,
 		px_answer(px, 502, "the request cannot be signed (a key too long, or too many headers)");
 		return -1;
 	}
-	hdr_add(c, sh, &nsh, "Authorization", c->auth, strlen(c->auth));
+	c->add[c->nadd].name = "Authorization";
+	c->add[c->nadd++].value = c->auth;
 	c->drop[c->ndrop++] = "authorization";
 	c->drop[c->ndrop++] = "x-amz-date";
 	c->drop[c->ndrop++] = "x-amz-security-token";
