@@ -118,6 +118,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def handle_any(self):
         n = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(n) if n else b""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            while True:
+                size = int(self.rfile.readline().split(b";")[0], 16)
+                body += self.rfile.read(size)
+                self.rfile.readline()
+                if not size:
+                    break
         self.hdrs = {}
         for k, v in self.headers.items():
             self.hdrs.setdefault(k.lower(), []).append(v)
@@ -395,6 +402,31 @@ def test_sigv4_curl(islo, world, scratch):
             if l.lower().startswith("x-echo-x-amz-security-token:")] == [token_ph], echo
     sec = [e for e in audit_events(r.audit) if e["event"] == "security_event"]
     assert any("scrubbed" in e["reason"] for e in sec), sec
+    no_secret(r)
+
+
+def test_sigv4_many_headers_and_a_streamed_unsigned_body(islo, world, scratch):
+    """90 X-Amz-Meta-* headers, all signed; a chunked body the sandbox
+    marked UNSIGNED-PAYLOAD streams through without being read first."""
+    n = len(RECORDED)
+    data = os.path.join(scratch, "big.txt")
+    with open(data, "w") as f:
+        f.write("0123456789abcdef" * 40000)   # 640 KB: over what is hashed
+    os.chmod(data, 0o644)
+    sig = "--aws-sigv4 aws:amz:us-west-2:s3 -u \"$AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY\" "
+    meta = " ".join("-H 'X-Amz-Meta-H%d: v  %d'" % (i, i) for i in range(90))
+    r = run(islo, world, ["sh", "-c",
+        CURL + sig + meta + " -o /dev/null -w '%{http_code}\\n' https://s3.us-west-2.amazonaws.com/bkt/meta; " +
+        CURL + sig + "-H 'X-Amz-Content-Sha256: UNSIGNED-PAYLOAD' -H 'Transfer-Encoding: chunked' "
+        "-o /dev/null -w '%{http_code}\\n' -T " + data + " https://s3.us-west-2.amazonaws.com/bkt/big"])
+    assert r.rc == 0, r
+    assert r.out.split() == ["404", "200"], r      # 404: verified, no such key
+    seen = got("s3.us-west-2.amazonaws.com", n)
+    assert len(seen) == 2, seen
+    auth = seen[0]["headers"]["authorization"][0]
+    assert all("x-amz-meta-h%d" % i in auth for i in range(90)), auth
+    assert seen[1]["headers"]["x-amz-content-sha256"] == ["UNSIGNED-PAYLOAD"]
+    assert seen[1]["body"] == open(data, "rb").read()
     no_secret(r)
 
 
