@@ -483,3 +483,34 @@ def test_check_names_modes_and_secrets_never_values(world):
             "session token placeholder in $AWS_SESSION_TOKEN") in out, out
     for s in SECRETS:
         assert s not in p.stdout + p.stderr
+
+
+SLOW = r"""
+import socket, ssl, time
+h = "s3.us-west-2.amazonaws.com"
+s = ssl.create_default_context().wrap_socket(socket.create_connection((h, 443), timeout=20),
+                                             server_hostname=h)
+s.sendall(b"PUT /bkt/slow HTTP/1.1\r\nHost: " + h.encode() + b"\r\nContent-Length: 1000\r\n\r\n" + b"x" * 10)
+t = time.time()
+print("GOT", s.recv(4096).split(b"\r\n")[0].decode(), round(time.time() - t))
+"""
+
+
+def test_sigv4_body_that_never_comes_times_out(islo, world, upstream):
+    """The head of a request to sign waits for its body, but no longer than
+    a head may take (timeouts: request_head): a sandbox that holds a
+    connection open with a short body is answered 408."""
+    text = open(os.path.join(world.profiles, "credmodes.yaml")).read()
+    path = os.path.join(world.profiles, "credslow.yaml")
+    with open(path, "w") as f:
+        f.write(text.replace("name: credmodes\n", "name: credslow\ntimeouts:\n  request_head: 2\n"))
+    os.chmod(path, 0o644)
+    n = len(RECORDED)
+    extra = ["--ca-dir", os.path.join(islo.tmp, "ca"), "--upstream-ca", world.ca]
+    env = {"Q_SECRET": Q_SECRET, "TG_SECRET": TG_SECRET, "REAL_AKID": AKID,
+           "REAL_SKEY": SKEY, "REAL_TOKEN": TOKEN}
+    r = islo(["/usr/bin/python3", "-c", SLOW], "credslow", extra=extra, env=env, timeout=60)
+    assert r.rc == 0, r
+    m = re.search(r"GOT HTTP/1\.1 (\d+) [A-Za-z ]+ (\d+)", r.out)
+    assert m and m.group(1) == "408" and int(m.group(2)) <= 5, r
+    assert got("s3.us-west-2.amazonaws.com", n) == []
