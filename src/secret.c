@@ -32,8 +32,10 @@
  * common, deliberate set-up).
  */
 #include "secret.h"
+
 #include "fileutil.h"
 #include "profile.h"
+#include "sigv4.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -425,6 +427,34 @@ static int bind_ref(struct secrets *ss, const struct profile *p,
 	return 0;
 }
 
+/* An aws_sigv4 rule's keys, as the signer takes them: a secret key of at
+ * most SIGV4_KEY_MAX bytes, an access key id of at most 128 printable
+ * bytes without ',' or '/' (it is written into the Authorization). */
+static int sigv4_keys_check(const struct secrets *ss, const struct profile *p,
+			    const struct pf_rule *r, char *err, size_t errlen)
+{
+	const struct pf_auth *a = r->auth;
+	const struct secret *k = &ss->s[a->secret_index];
+	const struct secret *id = &ss->s[a->akid_index];
+	size_t i;
+
+	if (k->len > SIGV4_KEY_MAX) {
+		fu_seterr(err, errlen, "%s:%d: secret for rule '%s': %s: longer than %d bytes, too long for a secret access key",
+			  p->path, a->line, r->name, k->ref, SIGV4_KEY_MAX);
+		return -1;
+	}
+	for (i = 0; i < id->len; i++)
+		if (id->val[i] <= ' ' || id->val[i] >= 0x7f || id->val[i] == ',' ||
+		    id->val[i] == '/')
+			break;
+	if (id->len > 128 || i < id->len) {
+		fu_seterr(err, errlen, "%s:%d: access_key_id for rule '%s': %s: not an access key id (at most 128 printable bytes, no ',', '/' or space)",
+			  p->path, a->line, r->name, id->ref);
+		return -1;
+	}
+	return 0;
+}
+
 int secrets_load_profile(struct secrets *ss, const struct profile *p,
 			 char *err, size_t errlen)
 {
@@ -451,6 +481,9 @@ int secrets_load_profile(struct secrets *ss, const struct profile *p,
 		if (a && a->token_ref &&
 		    bind_ref(ss, p, r, a->token_ref, a->line, &a->token_index,
 			     "session_token", err, errlen))
+			goto fail;
+		if (a && a->mode == PF_AUTH_SIGV4 &&
+		    sigv4_keys_check(ss, p, r, err, errlen))
 			goto fail;
 		if (pg && bind_ref(ss, p, r, pg->password_ref, pg->line,
 				   &pg->secret_index, "password", err, errlen))
