@@ -128,6 +128,42 @@ TEST(sigv4_suite_paths)
 	}
 }
 
+/* More of the suite's requests: get-space, get-slashes,
+ * get-slash-pointless-dot, post-vanilla-query, get-vanilla-empty-query-key,
+ * get-vanilla-query-unreserved and get-vanilla-query-order-value; each
+ * signature also checked against botocore's signer. */
+TEST(sigv4_suite_more)
+{
+	static const struct { const char *method, *target, *sig; } v[] = {
+		{ "GET", "/example space/",
+		  "652487583200325589f1fba4c7e578f72c47cb61beeca81406b39ddec1366741" },
+		{ "GET", "//example//",
+		  "9a624bd73a37c9a373b5312afbebe7a714a789de108f0bdfe846570885f57e84" },
+		{ "GET", "/./example",
+		  "ef75d96142cf21edca26f06005da7988e4f8dc83a165a80865db7089db637ec5" },
+		{ "POST", "/?Param1=value1",
+		  "28038455d6de14eafc1f9222cf5aa6f1a96197d7deb8263271d420d138af7f11" },
+		{ "GET", "/?Param1=value1",
+		  "a67d582fa61cc504c4bae71f336f98b97f1ea3c7a6bfe1b6e45aec72011b9aeb" },
+		{ "GET", "/?-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz="
+			 "-._~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz",
+		  "9c3e54bfcdf0b19771a7f523ee5669cdf59bc7cc0884027167c21bb143a40197" },
+		{ "GET", "/?Param1=value2&Param1=Value1",
+		  "eedbc4e291e521cf13422ffca22be7d2eb8146eecf653089df300a15b2382bd1" },
+	};
+	char a[SIGV4_AUTH_MAX], want[SIGV4_AUTH_MAX];
+	size_t i;
+
+	for (i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+		suite_sign(v[i].method, v[i].target, NULL, 0, "", a, sizeof(a));
+		snprintf(want, sizeof(want), PREFIX "host;x-amz-date, Signature=%s",
+			 v[i].sig);
+		if (strcmp(a, want))
+			fprintf(stderr, "%s %s\n", v[i].method, v[i].target);
+		CHECK_STR(a, want);
+	}
+}
+
 TEST(sigv4_canonical_text)
 {
 	static const struct sigv4_hdr h[] = {
