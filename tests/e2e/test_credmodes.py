@@ -33,6 +33,7 @@ TOKEN = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ+real=token"
 SECRETS = (Q_SECRET, TG_SECRET, AKID, SKEY, TOKEN)
 
 RECORDED = []           # what the server got: dicts
+PLAIN_PORT = [0]        # the same server over plain HTTP
 OBJECTS = {}            # S3 objects the server keeps, by path
 
 
@@ -145,6 +146,11 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if why:
             return self.answer(403, "<Error><Code>SignatureDoesNotMatch</Code>"
                                "<Message>%s</Message></Error>" % why, "application/xml")
+        if host == "sqs.us-east-1.amazonaws.com":
+            return self.answer(200, "<ListQueuesResponse><ListQueuesResult><QueueUrl>"
+                               "https://sqs.us-east-1.amazonaws.com/123456789012/q-%s</QueueUrl>"
+                               "</ListQueuesResult><ResponseMetadata><RequestId>1</RequestId>"
+                               "</ResponseMetadata></ListQueuesResponse>" % AKID, "text/xml")
         if host == "sts.amazonaws.com":
             # the access key id reflected, as AWS does in some answers
             return self.answer(200, "<GetCallerIdentityResponse xmlns=\"https://sts.amazonaws.com/doc/2011-06-15/\">"
@@ -176,8 +182,12 @@ def upstream(world):
     ctx.load_cert_chain(os.path.join(world.dir, "srv.pem"), os.path.join(world.dir, "srv.key"))
     srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
+    plain = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=plain.serve_forever, daemon=True).start()
+    PLAIN_PORT[0] = plain.server_address[1]
     yield port
     srv.shutdown()
+    plain.shutdown()
 
 
 def route(port):
@@ -208,7 +218,9 @@ def profile(world, upstream):
             "    auth_strategy: {mode: path, secret: env:TG_SECRET, placeholder_env: TG_TOKEN}\n"
             "  - name: sts\n    host_pattern: sts.amazonaws.com\n" + r + AWS_KEYS +
             "  - name: s3\n    host_pattern: s3.us-west-2.amazonaws.com\n" + r + AWS_KEYS +
-            "  - name: other\n    host_pattern: other.test.example\n    tls: intercept\n" + r)
+            "  - name: other\n    host_pattern: other.test.example\n    tls: intercept\n" + r +
+            "  - name: sqs-plain\n    host_pattern: sqs.us-east-1.amazonaws.com\n    ports: [80]\n"
+            "    route: 127.0.0.1:%d\n    allow_plaintext: true\n" % PLAIN_PORT[0] + AWS_KEYS)
     path = os.path.join(world.profiles, "credmodes.yaml")
     with open(path, "w") as f:
         f.write(text)
@@ -556,3 +568,25 @@ def test_memcheck_clean_with_every_mode(world, scratch, upstream):
     assert "islo-net-signature-removed" in p.stdout, p.stdout
     for s in SECRETS:
         assert s not in p.stdout + p.stderr
+
+
+SQS = r"""
+import botocore.session
+c = botocore.session.get_session().create_client(
+    "sqs", region_name="us-east-1", endpoint_url="http://sqs.us-east-1.amazonaws.com")
+print("QUEUES", c.list_queues(QueueNamePrefix="q")["QueueUrls"])
+"""
+
+
+def test_sigv4_over_plain_http_with_allow_plaintext(islo, world):
+    """allow_plaintext: the gateway signs plain-HTTP requests too (AWS
+    serves some endpoints over http): the form body of SQS's query protocol
+    is read and hashed on a connection the HTTP engine reads unencrypted."""
+    n = len(RECORDED)
+    r = run(islo, world, ["/usr/bin/python3", "-c", SQS])
+    assert r.rc == 0, r
+    seen = got("sqs.us-east-1.amazonaws.com", n)
+    assert len(seen) == 1 and b"Action=ListQueues" in seen[0]["body"], seen
+    assert "x-amz-content-sha256" not in seen[0]["headers"]
+    assert re.search(r"QUEUES \['https://sqs.us-east-1.amazonaws.com/123456789012/q-islo_ph_", r.out), r
+    no_secret(r)
