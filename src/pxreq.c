@@ -363,6 +363,10 @@ static int cred_other(struct proxy *px, const struct secrets *ss,
 
 	if (px_cred_build(px, ss, r, c) < 0)
 		return -1;
+	if (r->auth->mode == PF_AUTH_PATH && !c->target) {
+		px->creds[0] = '\0';   /* no placeholder in the path: none put */
+		return 0;
+	}
 	for (i = 0; i < c->ndrop; i++)
 		drop[rw->ndrop++] = c->drop[i];
 	for (i = 0; i < c->nadd; i++)

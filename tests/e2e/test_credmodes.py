@@ -309,19 +309,24 @@ def test_path_credential_telegram_style(islo, world):
         + CURL + "-o /dev/null -w '%{http_code}\\n' \"https://path.test.example/admin/$TG_TOKEN\"; "
         # the placeholder in the query or a header: refused
         + CURL + "-o /dev/null -w '%{http_code}\\n' \"https://path.test.example/bot1/x?t=$TG_TOKEN\"; "
-        + CURL + "-o /dev/null -w '%{http_code}\\n' -H \"X-T: $TG_TOKEN\" \"https://path.test.example/bot$TG_TOKEN/x\""])
+        + CURL + "-o /dev/null -w '%{http_code}\\n' -H \"X-T: $TG_TOKEN\" \"https://path.test.example/bot$TG_TOKEN/x\"; "
+        # no placeholder in the path: nothing put, nothing said
+        + CURL + "-o /dev/null -w '%{http_code}\\n' https://path.test.example/bot1/getMe"])
     assert r.rc == 0, r
     ph = re.search(r"PH:(\S+)", r.out).group(1)
     codes = [l for l in r.out.splitlines() if re.fullmatch(r"\d{3}", l)]
-    assert codes == ["200", "403", "403", "403"], r
+    assert codes == ["200", "403", "403", "403", "401"], r
     seen = got("path.test.example", n)
-    assert len(seen) == 1, seen
+    assert len(seen) == 2 and seen[1]["path"] == "/bot1/getMe", seen
     enc = urllib.parse.quote(TG_SECRET, safe=":")
     assert seen[0]["path"] == "/bot%s/sendMessage?chat_id=1" % enc, seen
     # the echo of the path carries the placeholder
     assert '"path": "/bot%s/sendMessage?chat_id=1"' % masked(enc, ph) in r.out, r
     no_secret(r)
     assert enc not in r.out
+    ev = [e for e in audit_events(r.audit) if e["event"] == "http_request"]
+    assert [(e.get("status"), e.get("credentials")) for e in ev
+            if e.get("status") in (200, 401)] == [(200, "env:TG_SECRET"), (401, None)], ev
 
 
 BOTO = r"""
