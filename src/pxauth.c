@@ -301,6 +301,13 @@ static int unsigned_mode(const char *v, size_t n)
 	       is(v, n, "STREAMING-UNSIGNED-PAYLOAD-TRAILER");
 }
 
+/**
+ * px_sigv4_needs_body() - Does rule @r sign a hash of this request's body?
+ * @px: Proxy, with px->ex->req parsed
+ * @r:  The rule that will decide the request, or NULL
+ * Return: 1 if the body must be read whole first (aws_sigv4, injected, a
+ *         Content-Length body that fits reqhead, no unsigned payload mode)
+ */
 int px_sigv4_needs_body(const struct proxy *px, const struct pf_rule *r)
 {
 	const struct http_req *rq = &px->ex->req;
@@ -316,6 +323,12 @@ int px_sigv4_needs_body(const struct proxy *px, const struct pf_rule *r)
 	return !unsigned_mode(v, n);
 }
 
+/**
+ * px_reqhead_cap() - The bound of a flow's request head queue
+ * @f: Flow, admitted
+ * Return: HEAD_MAX, plus CRED_BODY_MAX when its rule signs (aws_sigv4):
+ *         the head of a request to sign waits there with its body
+ */
 size_t px_reqhead_cap(const struct flow *f)
 {
 	const struct pf_rule *r = f->dec.rule;
@@ -482,6 +495,14 @@ static int cred_sigv4(struct proxy *px, const struct secrets *ss,
 /* ------------------------------------------------------------------ */
 /* The entry points                                                    */
 
+/**
+ * px_cred_build() - What a query, path or aws_sigv4 credential changes
+ * @px: Proxy, with the request admitted by @r
+ * @ss: Secrets of the set in force (r->auth's indexes valid in it)
+ * @r:  The rule, with auth of one of those modes
+ * @c:  Filled: target, headers to drop and add (px_cred_end() after)
+ * Return: 0, or -1 if refused (an answer is queued)
+ */
 int px_cred_build(struct proxy *px, const struct secrets *ss,
 		  const struct pf_rule *r, struct px_cred *c)
 {
@@ -505,6 +526,17 @@ int px_cred_build(struct proxy *px, const struct secrets *ss,
 	}
 }
 
+/**
+ * px_cred_scrub() - The mode's own patterns for the response's scrubbing
+ * @px: Proxy, after scrub_setup() for the rule's secret
+ * @ss: Secrets
+ * @r:  Rule
+ * @c:  What px_cred_build() made (aws_sigv4: the signature)
+ *
+ * path: the secret as the path carried it; aws_sigv4: the access key id
+ * and the session token (each back to its own placeholder) and the
+ * signature.
+ */
 void px_cred_scrub(struct proxy *px, const struct secrets *ss,
 		   const struct pf_rule *r, const struct px_cred *c)
 {
@@ -536,6 +568,7 @@ void px_cred_scrub(struct proxy *px, const struct secrets *ss,
 	}
 }
 
+/* px_cred_end() - Wipe and free what px_cred_build() made. */
 void px_cred_end(struct px_cred *c)
 {
 	if (c->target) {
