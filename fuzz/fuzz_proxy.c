@@ -165,9 +165,9 @@ static void scrub_mode(const uint8_t *data, size_t size)
 	for (k = 0; k < 2; k++) {
 		px->scr->pat[k] = (const uint8_t *)pats[k];
 		px->scr->pat_len[k] = strlen(pats[k]);
+		px->scr->to[k] = "islo_ph_00000000000000000000000000000000";
 	}
 	px->scr->npat = 2;
-	px->scr->to = "islo_ph_00000000000000000000000000000000";
 	while (!end && off + 2 <= size) {
 		int payload = data[off] & 1;
 		size_t n = data[off + 1] % 200;

@@ -22,6 +22,9 @@ PKGS="$PKGS postgresql-15 postgresql-client-15 python3-psycopg2 python3-pg8000"
 # groff and man, the shipped profiles validated against the JSON Schema.
 # (systemd-analyze, from systemd, is used where the machine has it.)
 PKGS="$PKGS groff-base man-db python3-jsonschema python3-yaml"
+# The credential modes' test (tests/e2e/test_credmodes.py): a real AWS SDK
+# signing with placeholder keys, and botocore's signer checking upstream.
+PKGS="$PKGS python3-botocore"
 [ -n "${ISLO_EXTRA_PKGS:-}" ] && PKGS="$PKGS $ISLO_EXTRA_PKGS"
 
 missing=""

@@ -32,10 +32,46 @@ static void print_list(const char *what, char *const *v, size_t n)
 	printf("\n");
 }
 
+/* A rule's credential: its mode, where it goes and the names of its
+ * secrets (references), never their values. */
+static void print_auth(const struct pf_auth *a)
+{
+	static const char *const modes[] = { "?", "bearer", "basic", "header",
+					     "query", "path", "aws_sigv4" };
+	char e[1024];
+
+	printf("      %-12s%s", "credential:",
+	       a->mode >= 1 && a->mode < PF_AUTH_NMODES ? modes[a->mode] : "?");
+	if (a->mode == PF_AUTH_HEADER && a->header_name)
+		printf(" (header %s)", esc_str(a->header_name, e, sizeof(e)));
+	if (a->mode == PF_AUTH_QUERY && a->param_name)
+		printf(" (parameter %s)", esc_str(a->param_name, e, sizeof(e)));
+	if (a->mode == PF_AUTH_BASIC && a->username)
+		printf(" (user %s)", esc_str(a->username, e, sizeof(e)));
+	if (a->mode == PF_AUTH_SIGV4)
+		printf(" (region %s, service %s)",
+		       a->region ? esc_str(a->region, e, sizeof(e)) : "from the host name",
+		       a->service ? a->service : "from the host name");
+	if (a->akid_ref)
+		printf(", access key id %s", esc_str(a->akid_ref, e, sizeof(e)));
+	printf(", secret %s", esc_str(a->secret_ref, e, sizeof(e)));
+	if (a->token_ref)
+		printf(", session token %s", esc_str(a->token_ref, e, sizeof(e)));
+	if (a->placeholder_env)
+		printf(", placeholder in $%s",
+		       esc_str(a->placeholder_env, e, sizeof(e)));
+	if (a->akid_placeholder_env)
+		printf(", access key id placeholder in $%s",
+		       esc_str(a->akid_placeholder_env, e, sizeof(e)));
+	if (a->token_placeholder_env)
+		printf(", session token placeholder in $%s",
+		       esc_str(a->token_placeholder_env, e, sizeof(e)));
+	printf("\n");
+}
+
 /* Every key that changes what a rule does, never a secret's value. */
 static void print_rule(const struct pf_rule *r)
 {
-	static const char *const modes[] = { "?", "bearer", "basic", "header" };
 	static const char *const pgtls[] = { "verify-full", "require", "disable" };
 	char e[1024];
 	size_t i;
@@ -67,21 +103,8 @@ static void print_rule(const struct pf_rule *r)
 	print_list("paths:", r->path_patterns, r->npath_patterns);
 	if (r->rate_limit_rpm)
 		printf("      %-12s%d requests/minute\n", "rate:", r->rate_limit_rpm);
-	if (r->auth) {
-		const struct pf_auth *a = r->auth;
-
-		printf("      %-12s%s", "credential:",
-		       a->mode >= 1 && a->mode <= 3 ? modes[a->mode] : "?");
-		if (a->mode == PF_AUTH_HEADER && a->header_name)
-			printf(" (header %s)", esc_str(a->header_name, e, sizeof(e)));
-		if (a->mode == PF_AUTH_BASIC && a->username)
-			printf(" (user %s)", esc_str(a->username, e, sizeof(e)));
-		printf(", secret %s", esc_str(a->secret_ref, e, sizeof(e)));
-		if (a->placeholder_env)
-			printf(", placeholder in $%s",
-			       esc_str(a->placeholder_env, e, sizeof(e)));
-		printf("\n");
-	}
+	if (r->auth)
+		print_auth(r->auth);
 	if (r->route_host)
 		printf("      %-12s%s:%u\n", "route:",
 		       esc_str(r->route_host, e, sizeof(e)), r->route_port);

@@ -129,7 +129,7 @@ static int placeholder_elsewhere(const struct flow *f, size_t head_len)
 	for (i = 0; ss && i < ss->n; i++) {
 		const char *ph = ss->s[i].placeholder;
 
-		if (!ph[0] || (r && r->auth && r->auth->secret_index == (int)i))
+		if (!ph[0] || (r && pf_auth_uses(r->auth, (int)i)))
 			continue;
 		if (memmem(f->peek, head_len, ph, strlen(ph)))
 			return 1;

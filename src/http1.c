@@ -815,7 +815,8 @@ static void put_value(struct wcursor *o, const uint8_t *v, size_t vl,
  * @out: Output buffer
  * @cap: Its size
  *
- * The request line is written as received; each header as "Name: value"
+ * The request line is written as received (its target replaced by
+ * @rw->target, if set: it must be request-target bytes); each header as "Name: value"
  * with CR LF, except those named in @rw->drop and any Content-Length after
  * the first (duplicates were checked to be equal). Placeholders are
  * replaced in header values only. @out may hold secrets afterwards: the
@@ -833,6 +834,11 @@ size_t http_req_write(const struct http_req *r, const uint8_t *buf,
 	size_t k;
 
 	rw->nreplaced = 0;
+	for (k = 0; rw->target && k < rw->target_len; k++)
+		if (!ch_tbyte((uint8_t)rw->target[k]))
+			return 0;
+	if (rw->target && !rw->target_len)
+		return 0;
 	for (k = 0; k < rw->nsubst; k++)
 		if (!rw->subst[k].to || !valid_value(rw->subst[k].to))
 			return 0;
@@ -845,7 +851,10 @@ size_t http_req_write(const struct http_req *r, const uint8_t *buf,
 	wcur_init(&o, out, cap);
 	put_str(&o, r->method);
 	wcur_bytes(&o, " ", 1);
-	wcur_bytes(&o, buf + r->target, r->target_len);
+	if (rw->target)
+		wcur_bytes(&o, rw->target, rw->target_len);
+	else
+		wcur_bytes(&o, buf + r->target, r->target_len);
 	put_str(&o, r->version == 10 ? " HTTP/1.0\r\n" : " HTTP/1.1\r\n");
 
 	for (i = 0; i < r->nhdr; i++) {

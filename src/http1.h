@@ -136,6 +136,9 @@ struct http_field {
  * @nsubst:    Their count
  * @add:       Headers appended after the kept ones
  * @nadd:      Their count
+ * @target:    Request-target written instead of the one sent (a query or a
+ *             path credential), or NULL
+ * @target_len: Its length
  * @nreplaced: Output: placeholder occurrences replaced
  */
 struct http_rewrite {
@@ -145,6 +148,8 @@ struct http_rewrite {
 	size_t nsubst;
 	const struct http_field *add;
 	size_t nadd;
+	const char *target;
+	size_t target_len;
 	size_t nreplaced;
 };
 

@@ -367,8 +367,17 @@ int pf_profile_has_auth(const struct profile *p)
 	return 0;
 }
 
+int pf_auth_uses(const struct pf_auth *a, int index)
+{
+	return a && index >= 0 && (a->secret_index == index ||
+				   a->akid_index == index ||
+				   a->token_index == index);
+}
+
 const char *pf_auth_header(const struct pf_auth *a)
 {
+	if (a->mode == PF_AUTH_QUERY || a->mode == PF_AUTH_PATH)
+		return NULL;
 	return a->mode == PF_AUTH_HEADER ? a->header_name : "Authorization";
 }
 
@@ -408,8 +417,10 @@ static void auth_free(struct pf_auth *a)
 {
 	if (!a)
 		return;
-	FREE_ALL(a->secret_ref, a->header_name, a->username, a->format,
-		 a->placeholder_env, a);
+	FREE_ALL(a->secret_ref, a->header_name, a->param_name, a->username,
+		 a->format, a->placeholder_env, a->akid_ref, a->token_ref,
+		 a->region, a->service, a->akid_placeholder_env,
+		 a->token_placeholder_env, a);
 }
 
 void profile_free(struct profile *p)

@@ -20,7 +20,13 @@ enum pf_proto { PF_TCP = 1, PF_UDP = 2 };
 enum pf_tls { PF_TLS_AUTO = 0, PF_TLS_PASSTHROUGH = 1, PF_TLS_INTERCEPT = 2 };
 
 /* `auth_strategy: mode:` */
-enum pf_auth_mode { PF_AUTH_BEARER = 1, PF_AUTH_BASIC = 2, PF_AUTH_HEADER = 3 };
+enum pf_auth_mode {
+	PF_AUTH_BEARER = 1, PF_AUTH_BASIC = 2, PF_AUTH_HEADER = 3,
+	PF_AUTH_QUERY = 4,      /* `name=<secret>` in the query */
+	PF_AUTH_PATH = 5,       /* the placeholder in the path, replaced */
+	PF_AUTH_SIGV4 = 6,      /* the request signed: AWS Signature V4 */
+	PF_AUTH_NMODES
+};
 
 /* Limits: a profile is configuration, not data. */
 #define PF_MAX_FILE     ((size_t)1024 * 1024) /* bytes in a profile file */
@@ -45,11 +51,13 @@ struct pf_portrange {
 
 /**
  * struct pf_auth - `auth_strategy:` of a rule: a credential the gateway adds
- * @mode:            PF_AUTH_BEARER, PF_AUTH_BASIC or PF_AUTH_HEADER
+ * @mode:            enum pf_auth_mode
  * @secret_ref:      "env:NAME", "file:/ABS/PATH" or "cred:NAME", as written
- *                   (ours); the value is loaded by secret.c, never stored here
+ *                   (ours); the value is loaded by secret.c, never stored here;
+ *                   for aws_sigv4 the secret access key
  * @header_name:     `name:`, the header for PF_AUTH_HEADER (case as written);
- *                   NULL for bearer and basic (they use Authorization)
+ *                   NULL for the other modes
+ * @param_name:      `name:`, the query parameter for PF_AUTH_QUERY, else NULL
  * @username:        `username:` for PF_AUTH_BASIC, else NULL
  * @format:          The header value with "{secret}" where the secret goes,
  *                   exactly once; defaults filled in ("Bearer {secret}" for
@@ -58,16 +66,34 @@ struct pf_portrange {
  *                   (ours), or NULL
  * @secret_index:    Index into struct secrets, set by secrets_load_profile();
  *                   -1 until then
+ * @akid_ref:        aws_sigv4: `access_key_id:` a reference like @secret_ref
+ * @token_ref:       aws_sigv4: `session_token:` a reference, or NULL
+ * @region:          aws_sigv4: `region:`, NULL: from the request's host name
+ * @service:         aws_sigv4: `service:`, NULL: from the request's host name
+ * @akid_placeholder_env:  aws_sigv4: variable set to the access key id's
+ *                   placeholder in the sandbox, or NULL
+ * @token_placeholder_env: aws_sigv4: same for the session token, or NULL
+ * @akid_index:      Index of @akid_ref into struct secrets, -1 until bound
+ * @token_index:     Index of @token_ref, -1 until bound or if none
  * @line:            Line of the `auth_strategy` key in the file, for messages
  */
 struct pf_auth {
 	int mode;
 	char *secret_ref;
 	char *header_name;
+	char *param_name;
 	char *username;
 	char *format;
 	char *placeholder_env;
 	int secret_index;
+	char *akid_ref;
+	char *token_ref;
+	char *region;
+	char *service;
+	char *akid_placeholder_env;
+	char *token_placeholder_env;
+	int akid_index;
+	int token_index;
 	int line;
 };
 
@@ -216,9 +242,18 @@ int pf_profile_has_auth(const struct profile *p);
 /**
  * pf_auth_header() - The request header a credential goes in
  * @a: auth_strategy
- * Return: "Authorization" for bearer and basic, else a->header_name
+ * Return: "Authorization" for bearer, basic and aws_sigv4, a->header_name
+ *         for header, NULL for query and path (no header)
  */
 const char *pf_auth_header(const struct pf_auth *a);
+
+/**
+ * pf_auth_uses() - Is entry @index of struct secrets one of @a's?
+ * @a:     auth_strategy, or NULL
+ * @index: Entry
+ * Return: 1 if it is its secret, access key id or session token
+ */
+int pf_auth_uses(const struct pf_auth *a, int index);
 
 /**
  * pf_rule_client_tls() - Does the database gateway answer TLS for this rule?

@@ -14,6 +14,8 @@
  */
 #include "profile_int.h"
 
+#include "sigv4.h"
+
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,10 +42,14 @@ static const char *const pg_keys[PK_N] = {
 	"client_tls",
 };
 
-enum { AK_MODE, AK_SECRET, AK_NAME, AK_USER, AK_FORMAT, AK_PLACEHOLDER, AK_N };
+enum { AK_MODE, AK_SECRET, AK_NAME, AK_USER, AK_FORMAT, AK_PLACEHOLDER,
+       AK_AKID, AK_TOKEN, AK_REGION, AK_SERVICE, AK_AKID_PH, AK_TOKEN_PH,
+       AK_N };
 
 static const char *const auth_keys[AK_N] = {
 	"mode", "secret", "name", "username", "format", "placeholder_env",
+	"access_key_id", "session_token", "region", "service",
+	"access_key_id_placeholder_env", "session_token_placeholder_env",
 };
 
 #define ARRAY_N(a) (sizeof(a) / sizeof(*(a)))
@@ -241,7 +247,9 @@ static int pp_secret_ref(struct pp *c, const char *key, char **out)
 	return 0;
 }
 
-/* `name:` of an auth_strategy: a header a credential may go in. */
+/* `name:` of an auth_strategy: a header a credential may go in, or a
+ * query parameter (checked as one in auth_check(): the mode may come
+ * after the name). */
 static int pp_auth_header(struct pp *c, struct pf_auth *a)
 {
 	char found_[128];
@@ -252,9 +260,41 @@ static int pp_auth_header(struct pp *c, struct pf_auth *a)
 		return pp_fail(c, c->ev.start_mark,
 			       "expected 'name' to be an HTTP header name (letters, digits and !#$%%&'*+-.^_`|~), found %s",
 			       FOUND(c));
-	if (pv_header_reserved(a->header_name))
+	if (a->mode == PF_AUTH_HEADER && pv_header_reserved(a->header_name))
 		return pp_fail(c, c->ev.start_mark,
 			       "expected 'name' to be a header a credential goes in: %s frames or routes the request",
+			       FOUND(c));
+	return 0;
+}
+
+/* An environment variable name for a placeholder_env-like key. */
+static int pp_env_key(struct pp *c, const char *key, char **out)
+{
+	char found_[128], what[96];
+
+	snprintf(what, sizeof(what), "'%s' to be an environment variable name", key);
+	if (pp_string(c, what, 0, out))
+		return -1;
+	if (!pv_env_name_ok(*out, strlen(*out)))
+		return pp_fail(c, c->ev.start_mark,
+			       "expected %s (letters, digits and '_', not starting with a digit), found %s",
+			       what, FOUND(c));
+	return 0;
+}
+
+/* `region:` or `service:` of aws_sigv4: lower-case letters, digits, '-'. */
+static int pp_aws_name(struct pp *c, const char *key, const char *example,
+		       char **out)
+{
+	char found_[128], what[96];
+
+	snprintf(what, sizeof(what), "'%s' to be an AWS %s name such as %s", key,
+		 key, example);
+	if (pp_string(c, what, 0, out))
+		return -1;
+	if (!sigv4_name_ok(*out))
+		return pp_fail(c, c->ev.start_mark,
+			       "expected %s (a-z, 0-9 and '-'), found %s", what,
 			       FOUND(c));
 	return 0;
 }
@@ -262,7 +302,6 @@ static int pp_auth_header(struct pp *c, struct pf_auth *a)
 /* One key of an auth_strategy mapping. */
 static int auth_value(struct pp *c, int k, void *obj)
 {
-	char found_[128];
 	struct pf_auth *a = obj;
 
 	switch (k) {
@@ -285,53 +324,126 @@ static int auth_value(struct pp *c, int k, void *obj)
 			return pp_fail(c, c->ev.start_mark,
 				       "expected 'format' to contain {secret} exactly once, as in \"token {secret}\"");
 		return 0;
+	case AK_AKID:
+		return pp_secret_ref(c, "access_key_id", &a->akid_ref);
+	case AK_TOKEN:
+		return pp_secret_ref(c, "session_token", &a->token_ref);
+	case AK_REGION:
+		return pp_aws_name(c, "region", "us-east-1", &a->region);
+	case AK_SERVICE:
+		return pp_aws_name(c, "service", "s3", &a->service);
+	case AK_AKID_PH:
+		return pp_env_key(c, auth_keys[k], &a->akid_placeholder_env);
+	case AK_TOKEN_PH:
+		return pp_env_key(c, auth_keys[k], &a->token_placeholder_env);
 	default: /* AK_PLACEHOLDER */
-		if (pp_string(c, "'placeholder_env' to be an environment variable name",
-			      0, &a->placeholder_env))
-			return -1;
-		if (!pv_env_name_ok(a->placeholder_env, strlen(a->placeholder_env)))
-			return pp_fail(c, c->ev.start_mark,
-				       "expected 'placeholder_env' to be an environment variable name (letters, digits and '_', not starting with a digit), found %s",
-				       FOUND(c));
-		return 0;
+		return pp_env_key(c, auth_keys[k], &a->placeholder_env);
 	}
+}
+
+/* A query parameter name the gateway sets: RFC 3986 unreserved bytes, so
+ * it is written as it is and found however the sandbox encodes it. */
+static int param_name_ok(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (!n || n > 128)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || strchr("-._~", s[i])))
+			return 0;
+	return 1;
+}
+
+#define MB(m) (1u << (m))
+#define M_ALL (MB(PF_AUTH_NMODES) - 2)
+
+/* The keys that belong to some modes: needed in @need, refused outside
+ * @allow. */
+static const struct {
+	int key;
+	unsigned need, allow;
+	const char *missing, *misplaced;
+} auth_only[] = {
+	{ AK_NAME, MB(PF_AUTH_HEADER), MB(PF_AUTH_HEADER) | MB(PF_AUTH_QUERY),
+	  "expected 'name' (the header to set) in auth_strategy with mode: header",
+	  "'name' is only for mode: header or query (bearer, basic and aws_sigv4 use the Authorization header; path has no name)" },
+	{ AK_NAME, MB(PF_AUTH_QUERY), M_ALL,
+	  "expected 'name' (the query parameter to set) in auth_strategy with mode: query",
+	  NULL },
+	{ AK_USER, MB(PF_AUTH_BASIC), MB(PF_AUTH_BASIC),
+	  "expected 'username' in auth_strategy with mode: basic",
+	  "'username' is only for mode: basic" },
+	{ AK_PLACEHOLDER, MB(PF_AUTH_PATH), M_ALL,
+	  "expected 'placeholder_env' in auth_strategy with mode: path: the sandbox writes the placeholder in its request paths where the secret goes",
+	  NULL },
+	{ AK_AKID, MB(PF_AUTH_SIGV4), MB(PF_AUTH_SIGV4),
+	  "expected 'access_key_id' (env:NAME, file:/PATH or cred:NAME) in auth_strategy with mode: aws_sigv4",
+	  "'access_key_id' is only for mode: aws_sigv4" },
+	{ AK_TOKEN, 0, MB(PF_AUTH_SIGV4), NULL,
+	  "'session_token' is only for mode: aws_sigv4" },
+	{ AK_REGION, 0, MB(PF_AUTH_SIGV4), NULL,
+	  "'region' is only for mode: aws_sigv4" },
+	{ AK_SERVICE, 0, MB(PF_AUTH_SIGV4), NULL,
+	  "'service' is only for mode: aws_sigv4" },
+	{ AK_AKID_PH, 0, MB(PF_AUTH_SIGV4), NULL,
+	  "'access_key_id_placeholder_env' is only for mode: aws_sigv4" },
+	{ AK_TOKEN_PH, 0, MB(PF_AUTH_SIGV4), NULL,
+	  "'session_token_placeholder_env' is only for mode: aws_sigv4" },
+};
+
+/* The name a query-mode rule sets (it was read as a header name). */
+static int auth_check_name(struct pp *c, struct pf_auth *a,
+			   const yaml_mark_t *kmark)
+{
+	if (a->mode == PF_AUTH_HEADER && pv_header_reserved(a->header_name))
+		return pp_fail(c, kmark[AK_NAME],
+			       "expected 'name' to be a header a credential goes in: '%s' frames or routes the request",
+			       a->header_name);
+	if (a->mode != PF_AUTH_QUERY)
+		return 0;
+	if (!param_name_ok(a->header_name))
+		return pp_fail(c, kmark[AK_NAME],
+			       "expected 'name' with mode: query to be a query parameter name of letters, digits, '-', '.', '_' and '~' (at most 128)");
+	a->param_name = a->header_name;
+	a->header_name = NULL;
+	return 0;
 }
 
 /* The checks across an auth_strategy's keys, and the default format. */
 static int auth_check(struct pp *c, void *obj, yaml_mark_t start,
 		      const size_t *seen, const yaml_mark_t *kmark)
 {
-	/* The keys that belong to one mode: needed there, refused elsewhere. */
-	static const struct {
-		int key, mode;
-		const char *missing, *misplaced;
-	} only[] = {
-		{ AK_NAME, PF_AUTH_HEADER,
-		  "expected 'name' (the header to set) in auth_strategy with mode: header",
-		  "'name' is only for mode: header (bearer and basic use the Authorization header)" },
-		{ AK_USER, PF_AUTH_BASIC,
-		  "expected 'username' in auth_strategy with mode: basic",
-		  "'username' is only for mode: basic" },
-	};
 	struct pf_auth *a = obj;
+	unsigned m = MB(a->mode);
 	size_t i;
 
 	if (!seen[AK_MODE])
 		return pp_fail(c, start,
-			       "expected 'mode' (bearer, basic or header) in auth_strategy");
+			       "expected 'mode' (bearer, basic, header, query, path or aws_sigv4) in auth_strategy");
 	if (!seen[AK_SECRET])
 		return pp_fail(c, start,
 			       "expected 'secret' (env:NAME, file:/PATH or cred:NAME) in auth_strategy");
-	for (i = 0; i < ARRAY_N(only); i++) {
-		if (a->mode == only[i].mode && !seen[only[i].key])
-			return pp_fail(c, start, "%s", only[i].missing);
-		if (a->mode != only[i].mode && seen[only[i].key])
-			return pp_fail(c, kmark[only[i].key], "%s", only[i].misplaced);
-	}
 	if (a->mode == PF_AUTH_BASIC && a->format)
 		return pp_fail(c, kmark[AK_FORMAT],
 			       "'format' is not allowed with mode: basic (the header is always \"Basic base64(username:secret)\")");
-	if (!a->format && a->mode != PF_AUTH_BASIC &&
+	if (a->format && a->mode != PF_AUTH_BEARER && a->mode != PF_AUTH_HEADER)
+		return pp_fail(c, kmark[AK_FORMAT],
+			       "'format' is only for mode: bearer or header (the value of a header)");
+	for (i = 0; i < ARRAY_N(auth_only); i++) {
+		if ((auth_only[i].need & m) && !seen[auth_only[i].key])
+			return pp_fail(c, start, "%s", auth_only[i].missing);
+		if (!(auth_only[i].allow & m) && seen[auth_only[i].key])
+			return pp_fail(c, kmark[auth_only[i].key], "%s",
+				       auth_only[i].misplaced);
+	}
+	if (a->token_placeholder_env && !a->token_ref)
+		return pp_fail(c, kmark[AK_TOKEN_PH],
+			       "'session_token_placeholder_env' needs 'session_token'");
+	if (a->header_name && auth_check_name(c, a, kmark))
+		return -1;
+	if (!a->format && (a->mode == PF_AUTH_BEARER || a->mode == PF_AUTH_HEADER) &&
 	    !(a->format = strdup(a->mode == PF_AUTH_BEARER ? "Bearer {secret}" :
 				 "{secret}")))
 		return pp_fail(c, start, "out of memory");
@@ -344,11 +456,14 @@ static void auth_init(void *obj, int line)
 
 	a->line = line;
 	a->secret_index = -1;
+	a->akid_index = -1;
+	a->token_index = -1;
 }
 
 static const struct pp_word auth_modes[] = {
 	{ "bearer", PF_AUTH_BEARER }, { "basic", PF_AUTH_BASIC },
-	{ "header", PF_AUTH_HEADER },
+	{ "header", PF_AUTH_HEADER }, { "query", PF_AUTH_QUERY },
+	{ "path", PF_AUTH_PATH }, { "aws_sigv4", PF_AUTH_SIGV4 },
 };
 
 static const struct pp_field auth_fields[AK_N] = {
@@ -492,29 +607,85 @@ static const struct pp_object pg_object = {
 	pg_fields, sizeof(struct pf_postgres), pg_init, pg_value, pg_check,
 };
 
+/* The (variable, reference) pairs an auth_strategy puts in the sandbox. */
+static size_t auth_envs(const struct pf_auth *a, const char **env,
+			const char **ref)
+{
+	size_t n = 0;
+
+	if (a->placeholder_env) {
+		env[n] = a->placeholder_env;
+		ref[n++] = a->secret_ref;
+	}
+	if (a->akid_placeholder_env) {
+		env[n] = a->akid_placeholder_env;
+		ref[n++] = a->akid_ref;
+	}
+	if (a->token_placeholder_env) {
+		env[n] = a->token_placeholder_env;
+		ref[n++] = a->token_ref;
+	}
+	return n;
+}
+
 /**
- * placeholder_conflict() - Check a rule's placeholder_env against earlier rules
- * @p: Profile; the rules before @r are complete
- * @r: Rule just parsed, with auth and placeholder_env
- * Return: the conflicting earlier rule, or NULL
+ * placeholder_conflict() - Check a rule's placeholder variables
+ * @p:   Profile; the rules before @r are complete
+ * @r:   Rule just parsed, with auth
+ * @var: Output: the variable in conflict
+ * Return: the conflicting rule (@r itself if two of its own keys name one
+ *         variable for two secrets), or NULL
  *
  * One variable can hold one placeholder: two rules may name the same
- * placeholder_env only if they use the same secret (they then share it).
+ * variable only if they use the same secret (they then share it).
  */
 static const struct pf_rule *placeholder_conflict(const struct profile *p,
-						   const struct pf_rule *r)
+						   const struct pf_rule *r,
+						   const char **var)
 {
-	size_t i;
+	const char *env[3], *ref[3], *oenv[3], *oref[3];
+	size_t n = auth_envs(r->auth, env, ref), on, i, j, k;
 
+	for (j = 0; j < n; j++)
+		for (k = 0; k < j; k++)
+			if (!strcmp(env[j], env[k]) && strcmp(ref[j], ref[k])) {
+				*var = env[j];
+				return r;
+			}
 	for (i = 0; i < p->nrules && &p->rules[i] != r; i++) {
-		const struct pf_auth *o = p->rules[i].auth;
-
-		if (o && o->placeholder_env &&
-		    !strcmp(o->placeholder_env, r->auth->placeholder_env) &&
-		    strcmp(o->secret_ref, r->auth->secret_ref))
-			return &p->rules[i];
+		if (!p->rules[i].auth)
+			continue;
+		on = auth_envs(p->rules[i].auth, oenv, oref);
+		for (j = 0; j < n; j++)
+			for (k = 0; k < on; k++)
+				if (!strcmp(env[j], oenv[k]) && strcmp(ref[j], oref[k])) {
+					*var = env[j];
+					return &p->rules[i];
+				}
 	}
 	return NULL;
+}
+
+/* An auth_strategy against its rule: aws_sigv4 without region or service
+ * must be able to read them from the host name; placeholder variables. */
+static int auth_rule_check(struct pp *c, const struct rule_ctx *x)
+{
+	const struct pf_rule *r = x->r, *o;
+	const struct pf_auth *a = r->auth;
+	const char *h = r->host_pattern, *var = NULL;
+	size_t hl = h ? strlen(h) : 0;
+
+	if (a->mode == PF_AUTH_SIGV4 && (!a->region || !a->service) &&
+	    !(hl > 14 && !strcmp(h + hl - 14, ".amazonaws.com")) &&
+	    !(hl > 17 && !strcmp(h + hl - 17, ".amazonaws.com.cn")))
+		return pp_fail(c, x->kmark[RK_AUTH],
+			       "'auth_strategy' with mode: aws_sigv4 needs 'region' and 'service' for host_pattern '%s': they are read only from AWS endpoint names (*.amazonaws.com)",
+			       h);
+	if ((o = placeholder_conflict(x->p, r, &var)))
+		return pp_fail(c, x->kmark[RK_AUTH],
+			       "placeholder_env '%s' is already used by rule '%s' (line %d) with a different secret",
+			       var, o->name, o->line);
+	return 0;
 }
 
 /**
@@ -530,7 +701,7 @@ static int rule_check(struct pp *c, const struct rule_ctx *x)
 					  RK_PG };
 	static const int not_pg[] = { RK_PATH, RK_METHODS, RK_RPM, RK_TLS,
 				      RK_PLAINTEXT, RK_AUTH };
-	const struct pf_rule *r = x->r, *o;
+	const struct pf_rule *r = x->r;
 	const yaml_mark_t *kmark = x->kmark;
 	const size_t *seen = x->seen;
 	size_t i;
@@ -577,12 +748,7 @@ static int rule_check(struct pp *c, const struct rule_ctx *x)
 	if (r->tls_verify_name && !r->pg && !pf_rule_intercepts(r))
 		return pp_fail(c, kmark[RK_TLSNAME],
 			       "'tls_verify_name' needs an intercepted rule (tls: intercept, or path_pattern, methods, rate_limit_rpm or auth_strategy): in passthrough the sandbox's client verifies TLS");
-	if (r->auth && r->auth->placeholder_env &&
-	    (o = placeholder_conflict(x->p, r)))
-		return pp_fail(c, kmark[RK_AUTH],
-			       "placeholder_env '%s' is already used by rule '%s' (line %d) with a different secret",
-			       r->auth->placeholder_env, o->name, o->line);
-	return 0;
+	return r->auth ? auth_rule_check(c, x) : 0;
 }
 
 

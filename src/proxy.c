@@ -224,7 +224,7 @@ static int req_head_parsed(struct proxy *px, int r, int *moved)
 /* RQ_HEAD: gather the next request's head. */
 static int req_head_step(struct proxy *px, int *moved)
 {
-	size_t len, n;
+	size_t len, n = 0;
 	uint8_t *p;
 	int r;
 
@@ -244,6 +244,9 @@ static int req_head_step(struct proxy *px, int *moved)
 		px->t_head = now_ms();
 	r = http_req_parse(bq_data(&px->reqhead), bq_len(&px->reqhead), HEAD_MAX,
 			   &px->ex->req);
+	/* a body to sign (aws_sigv4) is read whole before the head goes */
+	if (r == HTTP_DONE && px_body_wait(px))
+		return p && len && n ? STEP_AGAIN : STEP_STOP;
 	if (r != HTTP_NEED_MORE)
 		return px->t_head = 0, req_head_parsed(px, r, moved);
 	if (!bq_room(&px->reqhead))
@@ -927,7 +930,8 @@ static int proxy_start(struct flow *f, int tls)
 	px->f = f;
 	px->tls = tls;
 	px->leaf_pin = -1;
-	bq_init(&px->reqhead, HEAD_MAX, 0);
+	/* room for a body the gateway signs, on an aws_sigv4 rule's flow */
+	bq_init(&px->reqhead, px_reqhead_cap(f), 0);
 	bq_init(&px->resphead, HEAD_MAX, 0);
 	bq_init(&px->pend_up, PEND_MAX, 0);
 	bq_init(&px->pend_down, PEND_MAX, 0);

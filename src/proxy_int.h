@@ -4,6 +4,7 @@
  * files (not an API):
  *   proxy.c     the engine between the two sides, the pump, flow_ops
  *   pxreq.c     each request's decision and credential
+ *   pxauth.c    credentials beyond one header: query, path, aws_sigv4
  *   pxscrub.c   the scrubbing of secrets from responses
  *   pxanswer.c  answers of our own and audit events
  *   pxtls.c     the sides: record buffers, TLS engines, session caches
@@ -19,6 +20,7 @@
 #include "bytequeue.h"
 #include "http1.h"
 #include "policy.h"
+#include "sigv4.h"
 #include "tlsbuf.h"
 
 #define HEAD_MAX   16384
@@ -105,29 +107,34 @@ struct exchange {
 /**
  * struct scrub - what the response of a request with a secret is cleaned
  * of (see DOC: Scrubbing); taken for that exchange only, wiped after
- * @pat:         The secret; basic's injected value (base64); each one
+ * @pat:         The secret; basic's injected value (base64); aws_sigv4's
+ *               access key id, session token and signature; each one
  *               percent-encoded, when that differs (a reflection in a URL)
  * @pat_len:     Their lengths
+ * @to:          What replaces each (its placeholder)
  * @npat:        How many
- * @to:          What replaces them (the placeholder)
+ * @nenc:        Encoded forms stored in @enc
  * @reported:    The security_event is written
  * @basic:       Storage of basic's injected value
+ * @sig:         Storage of aws_sigv4's signature
  * @enc:         Storage of the percent-encoded forms
  * @hold:        Body bytes held back: they may begin a pattern
  * @hpay:        For each, 1 if payload, 0 if chunked framing
  * @nhold:       How many
  * @pay:         Scratch: the payload bytes of hold and the new bytes
  */
-#define SCRUB_PATS 4
+#define SCRUB_PATS 8
+#define SCRUB_ENC  4
 
 struct scrub {
 	const uint8_t *pat[SCRUB_PATS];
 	size_t pat_len[SCRUB_PATS];
-	int npat;
-	const char *to;
+	const char *to[SCRUB_PATS];
+	int npat, nenc;
 	int reported;
 	char basic[4200];
-	char enc[2][SCRUB_HOLD / 2];
+	char sig[72];
+	char enc[SCRUB_ENC][SCRUB_HOLD / 2];
 	uint8_t hold[SCRUB_HOLD];
 	uint8_t hpay[SCRUB_HOLD];
 	size_t nhold;
@@ -218,12 +225,58 @@ void px_security_event(struct proxy *px, const char *reason,
 /* --- scrubbing (pxscrub.c) --- */
 int scrub_setup(struct proxy *px, const struct pf_auth *a,
 		       const struct secret *s, const char *value);
+void scrub_add(struct proxy *px, const uint8_t *p, size_t n, const char *to);
 void scrub_end(struct proxy *px);
 size_t scrub_body(struct proxy *px, uint8_t *q, const uint8_t *p,
 			 size_t n, int payload, int end);
 int scrub_head(struct proxy *px, const uint8_t *h, size_t n);
 
+/* --- credentials beyond one header (pxauth.c) --- */
+#define CRED_BODY_MAX ((size_t)256 * 1024) /* a body the gateway signs */
+
+/**
+ * struct px_cred - what a query, path or aws_sigv4 credential changes in
+ * the request head (px_cred_build()); wiped by px_cred_end()
+ * @target:     The request-target to send instead (malloc'd), or NULL
+ * @target_len: Its length
+ * @target_cap: Its allocation
+ * @add:        Headers to add
+ * @nadd:       How many
+ * @drop:       Headers to drop
+ * @ndrop:      How many
+ * @auth:       aws_sigv4: the Authorization value
+ * @date:       aws_sigv4: X-Amz-Date
+ * @payload:    aws_sigv4: the payload hash (X-Amz-Content-Sha256)
+ * @region:     aws_sigv4: the scope's region
+ * @service:    aws_sigv4: the scope's service
+ * @token:      aws_sigv4: the session token (malloc'd), or NULL
+ * @token_len:  Its length
+ */
+struct px_cred {
+	char *target;
+	size_t target_len, target_cap;
+	struct http_field add[4];
+	size_t nadd;
+	const char *drop[4];
+	size_t ndrop;
+	char auth[SIGV4_AUTH_MAX];
+	char date[SIGV4_DATE];
+	char payload[64 + 40];
+	char region[SIGV4_NAME_MAX], service[SIGV4_NAME_MAX];
+	char *token;
+	size_t token_len;
+};
+
+size_t px_reqhead_cap(const struct flow *f);
+int px_sigv4_needs_body(const struct proxy *px, const struct pf_rule *r);
+int px_cred_build(struct proxy *px, const struct secrets *ss,
+		  const struct pf_rule *r, struct px_cred *c);
+void px_cred_scrub(struct proxy *px, const struct secrets *ss,
+		   const struct pf_rule *r, const struct px_cred *c);
+void px_cred_end(struct px_cred *c);
+
 /* --- request decisions (pxreq.c) --- */
 int px_request_decide(struct proxy *px);
+int px_body_wait(struct proxy *px);
 
 #endif /* ISLO_PROXY_INT_H */

@@ -60,7 +60,7 @@ static void json_str(struct bytequeue *b, const char *s)
 /**
  * px_answer() - Queue an HTTP answer of the gateway's own to the sandbox
  * @px:     Proxy
- * @status: 400, 403, 408, 429, 431, 502
+ * @status: 400, 403, 408, 411, 413, 429, 431, 502
  * @reason: Why (shown in the JSON body and the audit log)
  *
  * The connection closes once it is sent.  The body never holds a secret.
@@ -70,14 +70,16 @@ void px_answer(struct proxy *px, int status, const char *reason)
 	static const char *const texts[] = {
 		[0] = "Bad Request", [1] = "Forbidden", [2] = "Too Many Requests",
 		[3] = "Request Header Fields Too Large", [4] = "Bad Gateway",
-		[5] = "Request Timeout",
+		[5] = "Request Timeout", [6] = "Length Required",
+		[7] = "Content Too Large",
 	};
 	struct flow *f = px->f;
 	struct bytequeue body;
 	char head[256];
 	const char *text = status == 403 ? texts[1] : status == 429 ? texts[2] :
 			   status == 431 ? texts[3] : status == 502 ? texts[4] :
-			   status == 408 ? texts[5] : texts[0];
+			   status == 408 ? texts[5] : status == 411 ? texts[6] :
+			   status == 413 ? texts[7] : texts[0];
 	int n;
 
 	bq_init(&body, 2048, 0);

@@ -205,18 +205,19 @@ static int override_check(struct proxy *px, const struct pf_query *q)
 }
 
 /*
- * Is @ph anywhere in the request head but in the header(s) named @own
- * (NULL: anywhere at all)?  The request line and every other field's
- * name and value are searched; a placeholder holds no CR or LF, so it
- * cannot straddle two of them.
+ * Is @ph anywhere in the request head but in the headers named in @own
+ * (@nown of them; none: anywhere at all)?  The request line and every
+ * other field's name and value are searched; a placeholder holds no CR or
+ * LF, so it cannot straddle two of them.
  */
 static int placeholder_outside(const struct http_req *rq, const uint8_t *b,
-			       const char *ph, const char *own)
+			       const char *ph, const char *const *own,
+			       size_t nown)
 {
-	size_t pl = strlen(ph), end;
+	size_t pl = strlen(ph), end, k;
 	unsigned i;
 
-	if (!own)
+	if (!nown)
 		return http_find_token(rq, b, ph);
 	end = rq->nhdr ? rq->hdr[0].name : rq->head_len;
 	if (memmem(b, end, ph, pl))
@@ -224,8 +225,11 @@ static int placeholder_outside(const struct http_req *rq, const uint8_t *b,
 	for (i = 0; i < rq->nhdr; i++) {
 		const struct http_hdr *h = &rq->hdr[i];
 
-		if (h->name_len == strlen(own) &&
-		    !strncasecmp((const char *)b + h->name, own, h->name_len))
+		for (k = 0; k < nown; k++)
+			if (h->name_len == strlen(own[k]) &&
+			    !strncasecmp((const char *)b + h->name, own[k], h->name_len))
+				break;
+		if (k < nown)
 			continue;
 		if (memmem(b + h->name, h->value + h->value_len - h->name, ph, pl))
 			return 1;
@@ -234,32 +238,45 @@ static int placeholder_outside(const struct http_req *rq, const uint8_t *b,
 }
 
 /**
- * px_request_decide() - Decide and rewrite one request head
- * @px: Proxy, with px->req parsed from px->reqhead
+ * placeholders_check() - Where the sandbox's placeholders may be
+ * @px: Proxy, with the request decided
+ * @ss: Secrets of the set in force
+ * @r:  The rule that decided it
  *
- * The request is decided by the set in force now (a reload narrows what
- * an open connection may do from its next request on), by the first rule
- * whose host, port, methods and path match it (policy_decide_request()).
- * That rule's credential replaces its header; its placeholder may appear
- * in that header only, and another rule's placeholder nowhere.
+ * The rule's own placeholders in its credential's place only (where they
+ * are replaced): its header; aws_sigv4's Authorization and
+ * X-Amz-Security-Token (dropped); query and path are checked where the
+ * credential is put (pxauth.c).  Any other secret's placeholder nowhere.
  *
- * Return: 0 if the rewritten head is in px->pend_up, -1 if refused (an
- *         answer is queued)
+ * Return: 0, or -1 (answered 403)
  */
-/* Placeholders: the rule's own in its credential header only (where it
- * is replaced), any other nowhere.  Return: 0, or -1 (answered 403). */
 static int placeholders_check(struct proxy *px, const struct secrets *ss,
 			      const struct pf_rule *r)
 {
+	static const char *const sigv4_own[] = {
+		"authorization", "x-amz-security-token",
+	};
 	const struct http_req *rq = &px->ex->req;
-	size_t i;
+	const struct pf_auth *a = r ? r->auth : NULL;
+	const char *own[2];
+	size_t i, nown;
 
 	for (i = 0; ss && i < ss->n; i++) {
 		const char *ph = ss->s[i].placeholder;
-		int mine = r && r->auth && r->auth->secret_index == (int)i;
+		int mine = a && pf_auth_uses(a, (int)i);
 
+		nown = 0;
+		if (mine && (a->mode == PF_AUTH_QUERY || a->mode == PF_AUTH_PATH))
+			continue;
+		if (mine && a->mode == PF_AUTH_SIGV4) {
+			own[0] = sigv4_own[0];
+			own[1] = sigv4_own[1];
+			nown = 2;
+		} else if (mine) {
+			own[nown++] = pf_auth_header(a);
+		}
 		if (!ph[0] || !placeholder_outside(rq, bq_data(&px->reqhead), ph,
-						   mine ? pf_auth_header(r->auth) : NULL))
+						   own, nown))
 			continue;
 		px_security_event(px, mine ? "placeholder outside the credential header of its rule"
 				       : "placeholder sent to a host outside its rule",
@@ -313,80 +330,181 @@ static int request_admit(struct proxy *px, struct policyset *ps,
 	return 0;
 }
 
+/* What the credential of a header mode (bearer, basic, header) adds:
+ * @value its value.  Return: 0, or -1 (answered). */
+static int cred_header(struct proxy *px, const struct pf_rule *r,
+		       const struct secret *s, char *value, size_t cap,
+		       struct http_rewrite *rw, const char **drop,
+		       struct http_field *add)
+{
+	if (auth_value(r->auth, s, value, cap) < 0) {
+		px_answer(px, 502, "credential does not fit a header");
+		return -1;
+	}
+	drop[rw->ndrop++] = pf_auth_header(r->auth);
+	add[rw->nadd].name = r->auth->mode == PF_AUTH_HEADER ?
+			     r->auth->header_name : "Authorization";
+	add[rw->nadd++].value = value;
+	if (scrub_setup(px, r->auth, s, value) < 0) {
+		px_answer(px, 502, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* What a query, path or aws_sigv4 credential changes (@c, pxauth.c).
+ * Return: 0, or -1 (answered). */
+static int cred_other(struct proxy *px, const struct secrets *ss,
+		      const struct pf_rule *r, struct px_cred *c,
+		      struct http_rewrite *rw, const char **drop,
+		      struct http_field *add)
+{
+	size_t i;
+
+	if (px_cred_build(px, ss, r, c) < 0)
+		return -1;
+	if (r->auth->mode == PF_AUTH_PATH && !c->target) {
+		px->creds[0] = '\0';   /* no placeholder in the path: none put */
+		return 0;
+	}
+	for (i = 0; i < c->ndrop; i++)
+		drop[rw->ndrop++] = c->drop[i];
+	for (i = 0; i < c->nadd; i++)
+		add[rw->nadd++] = c->add[i];
+	rw->target = c->target;
+	rw->target_len = c->target_len;
+	if (scrub_setup(px, r->auth, &ss->s[r->auth->secret_index], NULL) < 0) {
+		px_answer(px, 502, "out of memory");
+		return -1;
+	}
+	px_cred_scrub(px, ss, r, c);
+	return 0;
+}
+
+/* The rewritten head into pend_up.  Return: 0, or -1 (answered). */
+static int head_write(struct proxy *px, struct http_rewrite *rw)
+{
+	const struct http_req *rq = &px->ex->req;
+	size_t room;
+	uint8_t *out;
+
+	if (px_buf_take(px, &px->pend_up) < 0) {
+		scrub_end(px);
+		px_answer(px, 502, "out of memory");
+		return -1;
+	}
+	bq_clear(&px->pend_up);
+	out = bq_tail(&px->pend_up, &room);
+	bq_wrote(&px->pend_up, http_req_write(rq, bq_data(&px->reqhead), rw,
+					      out, room));
+	if (!bq_len(&px->pend_up)) {
+		scrub_end(px);
+		px_answer(px, 431, "request head too large after rewriting");
+		return -1;
+	}
+	return 0;
+}
+
 /* The head sent upstream: the credential injected (and the response's
  * scrubbing set up), h2c upgrades dropped.  Return: 0, or -1 (answered). */
 static int request_rewrite(struct proxy *px, const struct secrets *ss)
 {
 	const struct pf_rule *r = px->rdec.rule;
 	const struct http_req *rq = &px->ex->req;
-	struct http_field add[2];
-	const char *drop[4];
+	struct http_field add[8];
+	const char *drop[10];
 	struct http_rewrite rw;
+	struct px_cred *c = NULL;
 	char value[4200];
 	int inject = r && r->auth && ss && r->auth->secret_index >= 0 &&
 		     (size_t)r->auth->secret_index < ss->n &&
 		     (px->tls || r->allow_plaintext);
-	size_t n = 0;
-	const char *fail = NULL;
-	int status = 502;
+	int rc = -1, mode = inject ? r->auth->mode : 0;
 
 	memset(&rw, 0, sizeof(rw));
+	rw.drop = drop;
+	rw.add = add;
 	if (rq->upgrade_h2c) {
-		drop[n++] = "upgrade";
-		drop[n++] = "http2-settings";
+		drop[rw.ndrop++] = "upgrade";
+		drop[rw.ndrop++] = "http2-settings";
 	}
 	if (inject) {
-		const struct secret *s = &ss->s[r->auth->secret_index];
-
-		if (auth_value(r->auth, s, value, sizeof(value)) < 0) {
-			explicit_bzero(value, sizeof(value));
-			px_answer(px, 502, "credential does not fit a header");
-			return -1;
-		}
-		drop[n++] = pf_auth_header(r->auth);
-		add[0].name = r->auth->mode == PF_AUTH_HEADER ?
-				      r->auth->header_name : "Authorization";
-		add[0].value = value;
+		snprintf(px->creds, sizeof(px->creds), "%s",
+			 ss->s[r->auth->secret_index].ref);
 		/* the response is scrubbed of the secret, which a compressed
 		 * body would hide: ask for it uncompressed */
-		drop[n++] = "accept-encoding";
-		add[1].name = "Accept-Encoding";
-		add[1].value = "identity";
-		rw.add = add;
-		rw.nadd = 2;
-		snprintf(px->creds, sizeof(px->creds), "%s", s->ref);
-		if (scrub_setup(px, r->auth, s, value) < 0) {
-			explicit_bzero(value, sizeof(value));
+		drop[rw.ndrop++] = "accept-encoding";
+		add[rw.nadd].name = "Accept-Encoding";
+		add[rw.nadd++].value = "identity";
+	}
+	if (mode == PF_AUTH_BEARER || mode == PF_AUTH_BASIC || mode == PF_AUTH_HEADER) {
+		if (cred_header(px, r, &ss->s[r->auth->secret_index], value,
+				sizeof(value), &rw, drop, add) < 0)
+			goto out;
+	} else if (mode) {
+		c = malloc(sizeof(*c));
+		if (!c) {
 			px_answer(px, 502, "out of memory");
-			return -1;
+			goto out;
 		}
+		if (cred_other(px, ss, r, c, &rw, drop, add) < 0)
+			goto out;
 	}
-	rw.drop = drop;
-	rw.ndrop = n;
-	if (px_buf_take(px, &px->pend_up) < 0) {
-		fail = "out of memory";
-	} else {
-		size_t room;
-		uint8_t *out;
-
-		bq_clear(&px->pend_up);
-		out = bq_tail(&px->pend_up, &room);
-		bq_wrote(&px->pend_up, http_req_write(rq, bq_data(&px->reqhead),
-						      &rw, out, room));
-		if (!bq_len(&px->pend_up)) {
-			fail = "request head too large after rewriting";
-			status = 431;
-		}
-	}
+	rc = head_write(px, &rw);
+out:
 	explicit_bzero(value, sizeof(value));
-	if (fail) {
-		scrub_end(px);
-		px_answer(px, status, fail);
-		return -1;
+	if (c) {
+		px_cred_end(c);
+		free(c);
 	}
-	return 0;
+	if (rc < 0)
+		scrub_end(px);
+	return rc;
 }
 
+/**
+ * px_body_wait() - Must the request's body be read before its head goes?
+ * @px: Proxy, with px->ex->req parsed from px->reqhead (HTTP_DONE)
+ *
+ * An aws_sigv4 rule signs a hash of the body (unless the sandbox chose
+ * an unsigned payload): the head waits in reqhead until the whole body
+ * is there too, within px_reqhead_cap() bytes and the head's timeout.
+ * The rule is the one px_request_decide() will find (the same pure
+ * decision, made early): nothing is refused or counted here.
+ *
+ * Return: 1 to wait for more bytes, 0 to go on
+ */
+int px_body_wait(struct proxy *px)
+{
+	struct flow *f = px->f;
+	struct policyset *ps = f->g->ps ? f->g->ps : f->ps;
+	const struct http_req *rq = &px->ex->req;
+	struct pf_decision d;
+	struct pf_query q;
+
+	if (rq->content_length <= 0)
+		return 0;
+	flow_query(f, &q);
+	policy_decide_request(ps->prof, &q, rq->method, rq->path, &d);
+	if (d.action != PF_ALLOW || !px_sigv4_needs_body(px, d.rule))
+		return 0;
+	return bq_len(&px->reqhead) <
+	       rq->head_len + (unsigned long long)rq->content_length;
+}
+
+/**
+ * px_request_decide() - Decide and rewrite one request head
+ * @px: Proxy, with px->req parsed from px->reqhead
+ *
+ * The request is decided by the set in force now (a reload narrows what
+ * an open connection may do from its next request on), by the first rule
+ * whose host, port, methods and path match it (policy_decide_request()).
+ * That rule's credential goes in (its header, query, path or signature);
+ * its placeholders may appear only where it goes, another rule's nowhere.
+ *
+ * Return: 0 if the rewritten head is in px->pend_up, -1 if refused (an
+ *         answer is queued)
+ */
 int px_request_decide(struct proxy *px)
 {
 	struct flow *f = px->f;

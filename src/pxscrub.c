@@ -32,13 +32,14 @@
 static void scrub_add_encoded(struct scrub *sc, int k)
 {
 	static const char hex[] = "0123456789ABCDEF";
-	char *e = sc->enc[k];	/* k: 0 or 1, a raw pattern */
+	char *e;
 	size_t i, o = 0, n = sc->pat_len[k];
 	const uint8_t *p = sc->pat[k];
 	int changed = 0;
 
-	if (sc->npat >= SCRUB_PATS)
+	if (sc->npat >= SCRUB_PATS || sc->nenc >= SCRUB_ENC)
 		return;
+	e = sc->enc[sc->nenc];
 	for (i = 0; i < n; i++) {
 		uint8_t c = p[i];
 
@@ -57,8 +58,31 @@ static void scrub_add_encoded(struct scrub *sc, int k)
 	}
 	if (!changed)
 		return;
+	sc->nenc++;
 	sc->pat[sc->npat] = (const uint8_t *)e;
+	sc->to[sc->npat] = sc->to[k];
 	sc->pat_len[sc->npat++] = o;
+}
+
+/**
+ * scrub_add() - One more pattern for the current exchange's response
+ * @px: Proxy, after scrub_setup()
+ * @p:  Bytes (kept until scrub_end(): a secret's value, or scrub storage)
+ * @n:  Their count (0: nothing)
+ * @to: What replaces them (a placeholder)
+ *
+ * Its percent-encoded form is added too, when it differs.
+ */
+void scrub_add(struct proxy *px, const uint8_t *p, size_t n, const char *to)
+{
+	struct scrub *sc = px->scr;
+
+	if (!sc || !n || sc->npat >= SCRUB_PATS)
+		return;
+	sc->pat[sc->npat] = p;
+	sc->to[sc->npat] = to && to[0] ? to : "islo-net-credential-removed";
+	sc->pat_len[sc->npat++] = n;
+	scrub_add_encoded(sc, sc->npat - 1);
 }
 
 /* Set up the scrubbing of the response to a request that carries @s.
@@ -67,6 +91,8 @@ int scrub_setup(struct proxy *px, const struct pf_auth *a,
 		       const struct secret *s, const char *value)
 {
 	struct scrub *sc = px->scr;
+	const char *to = s->placeholder[0] ? s->placeholder :
+			 "islo-net-credential-removed";
 	int k, nraw;
 
 	if (!sc) {
@@ -77,17 +103,19 @@ int scrub_setup(struct proxy *px, const struct pf_auth *a,
 	sc->reported = 0;
 	sc->nhold = 0;
 	sc->npat = 0;
+	sc->nenc = 0;
 	sc->pat[sc->npat] = (const uint8_t *)s->val;
+	sc->to[sc->npat] = to;
 	sc->pat_len[sc->npat++] = s->len;
-	if (a->mode == PF_AUTH_BASIC && strlen(value) > 6) {
+	if (a->mode == PF_AUTH_BASIC && value && strlen(value) > 6) {
 		snprintf(sc->basic, sizeof(sc->basic), "%s", value + 6);
 		sc->pat[sc->npat] = (const uint8_t *)sc->basic;
+		sc->to[sc->npat] = to;
 		sc->pat_len[sc->npat++] = strlen(sc->basic);
 	}
 	nraw = sc->npat;
 	for (k = 0; k < nraw; k++)
 		scrub_add_encoded(sc, k);
-	sc->to = s->placeholder[0] ? s->placeholder : "islo-net-credential-removed";
 	return 0;
 }
 
@@ -149,18 +177,17 @@ static void scrub_report(struct proxy *px)
 static void scrub_mask(struct proxy *px, uint8_t *p, size_t n)
 {
 	const struct scrub *sc = px->scr;
-	size_t tl = strlen(sc->to);
 	int k;
 
 	for (k = 0; k < sc->npat; k++) {
-		size_t pl = sc->pat_len[k], off = 0, i;
+		size_t pl = sc->pat_len[k], off = 0, i, tl = strlen(sc->to[k]);
 		uint8_t *hit;
 
 		if (!pl)
 			continue;
 		while (off < n && (hit = memmem(p + off, n - off, sc->pat[k], pl))) {
 			for (i = 0; i < pl; i++)
-				hit[i] = i < tl ? (uint8_t)sc->to[i] : '*';
+				hit[i] = i < tl ? (uint8_t)sc->to[k][i] : '*';
 			off = (size_t)(hit - p) + pl;
 			scrub_report(px);
 		}
@@ -250,10 +277,11 @@ int scrub_head(struct proxy *px, const uint8_t *h, size_t n)
 {
 	const struct scrub *sc = px->scr;
 	struct bytequeue *b = &px->pend_down;
-	size_t tl = strlen(sc->to), off = 0;
+	size_t off = 0;
 
 	while (off < n) {
-		size_t best = n, bl = 0;
+		size_t best = n, bl = 0, tl;
+		const char *to = NULL;
 		int k;
 
 		for (k = 0; k < sc->npat; k++) {
@@ -265,13 +293,15 @@ int scrub_head(struct proxy *px, const uint8_t *h, size_t n)
 			if (hit && (size_t)(hit - h) < best) {
 				best = (size_t)(hit - h);
 				bl = sc->pat_len[k];
+				to = sc->to[k];
 			}
 		}
 		if (bq_put(b, h + off, best - off) != best - off)
 			return -1;
-		if (best == n)
+		if (best == n || !to)
 			break;
-		if (bq_put(b, sc->to, tl) != tl)
+		tl = strlen(to);
+		if (bq_put(b, to, tl) != tl)
 			return -1;
 		scrub_report(px);
 		off = best + bl;

@@ -23,7 +23,7 @@
 
 static const char *const vars[SANDBOXCA_VARS] = {
 	"SSL_CERT_FILE", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE",
-	"NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO",
+	"NODE_EXTRA_CA_CERTS", "GIT_SSL_CAINFO", "AWS_CA_BUNDLE",
 };
 
 #define SYS_CERTDIR "/etc/ssl/certs"

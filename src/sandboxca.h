@@ -7,7 +7,8 @@
  *   - the system bundle it sees is the system's plus the islo-net CA
  *     (mounted over it by ns.c);
  *   - each of SSL_CERT_FILE, REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE,
- *     NODE_EXTRA_CA_CERTS and GIT_SSL_CAINFO that the user set to a file
+ *     NODE_EXTRA_CA_CERTS, GIT_SSL_CAINFO and AWS_CA_BUNDLE (botocore, the
+ *     aws CLI) that the user set to a file
  *     names a copy of that file plus the islo-net CA; one not set names
  *     the system bundle (which now includes the islo-net CA);
  *   - /etc/ssl/certs, the hashed directory `openssl -CApath` and OpenSSL's
@@ -24,7 +25,7 @@
 
 struct ca;
 
-#define SANDBOXCA_VARS 5
+#define SANDBOXCA_VARS 6
 
 struct sandboxca {
 	char dir[256];                /* our temporary directory ($TMPDIR or

@@ -32,8 +32,10 @@
  * common, deliberate set-up).
  */
 #include "secret.h"
+
 #include "fileutil.h"
 #include "profile.h"
+#include "sigv4.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -357,8 +359,11 @@ static void unbind(const struct profile *p)
 	size_t i;
 
 	for (i = 0; i < p->nrules; i++) {
-		if (p->rules[i].auth)
+		if (p->rules[i].auth) {
 			p->rules[i].auth->secret_index = -1;
+			p->rules[i].auth->akid_index = -1;
+			p->rules[i].auth->token_index = -1;
+		}
 		if (p->rules[i].pg)
 			p->rules[i].pg->secret_index = -1;
 	}
@@ -422,6 +427,34 @@ static int bind_ref(struct secrets *ss, const struct profile *p,
 	return 0;
 }
 
+/* An aws_sigv4 rule's keys, as the signer takes them: a secret key of at
+ * most SIGV4_KEY_MAX bytes, an access key id of at most 128 printable
+ * bytes without ',' or '/' (it is written into the Authorization). */
+static int sigv4_keys_check(const struct secrets *ss, const struct profile *p,
+			    const struct pf_rule *r, char *err, size_t errlen)
+{
+	const struct pf_auth *a = r->auth;
+	const struct secret *k = &ss->s[a->secret_index];
+	const struct secret *id = &ss->s[a->akid_index];
+	size_t i;
+
+	if (k->len > SIGV4_KEY_MAX) {
+		fu_seterr(err, errlen, "%s:%d: secret for rule '%s': %s: longer than %d bytes, too long for a secret access key",
+			  p->path, a->line, r->name, k->ref, SIGV4_KEY_MAX);
+		return -1;
+	}
+	for (i = 0; i < id->len; i++)
+		if (id->val[i] <= ' ' || id->val[i] >= 0x7f || id->val[i] == ',' ||
+		    id->val[i] == '/')
+			break;
+	if (id->len > 128 || i < id->len) {
+		fu_seterr(err, errlen, "%s:%d: access_key_id for rule '%s': %s: not an access key id (at most 128 printable bytes, no ',', '/' or space)",
+			  p->path, a->line, r->name, id->ref);
+		return -1;
+	}
+	return 0;
+}
+
 int secrets_load_profile(struct secrets *ss, const struct profile *p,
 			 char *err, size_t errlen)
 {
@@ -440,6 +473,17 @@ int secrets_load_profile(struct secrets *ss, const struct profile *p,
 
 		if (a && bind_ref(ss, p, r, a->secret_ref, a->line,
 				  &a->secret_index, "secret", err, errlen))
+			goto fail;
+		if (a && a->akid_ref &&
+		    bind_ref(ss, p, r, a->akid_ref, a->line, &a->akid_index,
+			     "access_key_id", err, errlen))
+			goto fail;
+		if (a && a->token_ref &&
+		    bind_ref(ss, p, r, a->token_ref, a->line, &a->token_index,
+			     "session_token", err, errlen))
+			goto fail;
+		if (a && a->mode == PF_AUTH_SIGV4 &&
+		    sigv4_keys_check(ss, p, r, err, errlen))
 			goto fail;
 		if (pg && bind_ref(ss, p, r, pg->password_ref, pg->line,
 				   &pg->secret_index, "password", err, errlen))
@@ -473,6 +517,23 @@ static int env_is(const char *entry, const char *name)
 	return !strncmp(entry, name, nl) && (entry[nl] == '=' || !entry[nl]);
 }
 
+/* Does @entry name a variable an auth_strategy reads a secret from, or
+ * sets to a placeholder? */
+static int auth_env_dropped(const char *entry, const struct pf_auth *a)
+{
+	const char *refs[] = { a->secret_ref, a->akid_ref, a->token_ref };
+	const char *vars[] = { a->placeholder_env, a->akid_placeholder_env,
+			       a->token_placeholder_env };
+	size_t i;
+
+	for (i = 0; i < 3; i++)
+		if ((refs[i] && !strncmp(refs[i], "env:", 4) &&
+		     env_is(entry, refs[i] + 4)) ||
+		    (vars[i] && env_is(entry, vars[i])))
+			return 1;
+	return 0;
+}
+
 /* Is @entry a variable the sandbox must not inherit (or will get anew)? */
 static int env_dropped(const char *entry, const struct profile *p)
 {
@@ -485,12 +546,7 @@ static int env_dropped(const char *entry, const struct profile *p)
 		if (pg && !strncmp(pg->password_ref, "env:", 4) &&
 		    env_is(entry, pg->password_ref + 4))
 			return 1;
-		if (!a)
-			continue;
-		if (!strncmp(a->secret_ref, "env:", 4) &&
-		    env_is(entry, a->secret_ref + 4))
-			return 1;
-		if (a->placeholder_env && env_is(entry, a->placeholder_env))
+		if (a && auth_env_dropped(entry, a))
 			return 1;
 	}
 	return 0;
@@ -507,15 +563,42 @@ void secrets_env_free(char **env)
 	free(env);
 }
 
+/* Add "VAR=placeholder" to @env at @o, unless a rule sharing the secret
+ * added it already (from @first on).  Return: 0, or -1. */
+static int env_add_placeholder(char **env, size_t first, size_t *o,
+			       const struct secrets *ss, const char *var,
+			       int index)
+{
+	const struct secret *s;
+	size_t j;
+
+	if (!var)
+		return 0;
+	if (!ss || index < 0 || (size_t)index >= ss->n)
+		return -1;
+	s = &ss->s[index];
+	if (!s->placeholder[0])
+		return -1;
+	for (j = first; j < *o; j++)
+		if (env_is(env[j], var))
+			return 0;
+	if (asprintf(&env[*o], "%s=%s", var, s->placeholder) < 0) {
+		env[*o] = NULL;
+		return -1;
+	}
+	(*o)++;
+	return 0;
+}
+
 char **secrets_child_env(const struct secrets *ss, const struct profile *p,
 			 char *const *envp)
 {
-	size_t n = 0, cap, o = 0, i, j;
+	size_t n = 0, cap, o = 0, i, first;
 	char **env;
 
 	for (i = 0; envp && envp[i]; i++)
 		n++;
-	cap = n + (p ? p->nrules : 0) + 1;
+	cap = n + 3 * (p ? p->nrules : 0) + 1;
 	env = calloc(cap, sizeof(*env));
 	if (!env)
 		return NULL;
@@ -525,30 +608,18 @@ char **secrets_child_env(const struct secrets *ss, const struct profile *p,
 		if (!(env[o++] = strdup(envp[i])))
 			goto fail;
 	}
+	first = o;
 	for (i = 0; p && i < p->nrules; i++) {
 		const struct pf_auth *a = p->rules[i].auth;
-		const struct secret *s;
-		int dup = 0;
 
-		if (!a || !a->placeholder_env)
-			continue;
-		if (!ss || a->secret_index < 0 || (size_t)a->secret_index >= ss->n)
+		/* rules sharing a secret may name the same variable */
+		if (a && (env_add_placeholder(env, first, &o, ss, a->placeholder_env,
+					      a->secret_index) ||
+			  env_add_placeholder(env, first, &o, ss, a->akid_placeholder_env,
+					      a->akid_index) ||
+			  env_add_placeholder(env, first, &o, ss, a->token_placeholder_env,
+					      a->token_index)))
 			goto fail;
-		s = &ss->s[a->secret_index];
-		if (!s->placeholder[0])
-			goto fail;
-		/* Rules sharing a secret may name the same variable. */
-		for (j = 0; j < i; j++)
-			if (p->rules[j].auth && p->rules[j].auth->placeholder_env &&
-			    !strcmp(p->rules[j].auth->placeholder_env, a->placeholder_env))
-				dup = 1;
-		if (dup)
-			continue;
-		if (asprintf(&env[o], "%s=%s", a->placeholder_env, s->placeholder) < 0) {
-			env[o] = NULL;
-			goto fail;
-		}
-		o++;
 	}
 	env[o] = NULL;
 	return env;

@@ -120,8 +120,9 @@ void secrets_free(struct secrets *ss);
  * @envp: The environment to start from (NULL: empty)
  *
  * A copy of @envp with (a) every variable named by an env: secret reference
- * removed, and (b) each rule's placeholder_env set to its secret's
- * placeholder (replacing any value it had).  Everything else is kept, in
+ * removed, and (b) each rule's placeholder_env (and aws_sigv4's
+ * access_key_id_placeholder_env and session_token_placeholder_env) set to
+ * its secret's placeholder (replacing any value it had).  Everything else is kept, in
  * order.
  *
  * Return: malloc'd NULL-terminated array of malloc'd strings (free with

@@ -386,6 +386,39 @@ RULES = [
     ("{host_pattern: a.example, auth_strategy: {mode: bearer,"
      " format: '{secret}{secret}', secret: 'env:T'}}", False),
     ("{cidr: 10.0.0.0/8, auth_strategy: {mode: bearer, secret: 'env:T'}}", False),
+    # credential modes beyond one header (issue 18)
+    ("{host_pattern: a.example, auth_strategy: {mode: query, name: api_key,"
+     " secret: 'env:T'}}", True),
+    ("{host_pattern: a.example, auth_strategy: {mode: query, name: host,"
+     " secret: 'env:T'}}", True),
+    ("{host_pattern: a.example, auth_strategy: {mode: query, name: 'a+b',"
+     " secret: 'env:T'}}", False),
+    ("{host_pattern: a.example, auth_strategy: {mode: query, secret: 'env:T'}}",
+     False),
+    ("{host_pattern: a.example, auth_strategy: {mode: path, secret: 'env:T',"
+     " placeholder_env: T}}", True),
+    ("{host_pattern: a.example, auth_strategy: {mode: path, secret: 'env:T'}}",
+     False),
+    ("{host_pattern: a.example, auth_strategy: {mode: path, secret: 'env:T',"
+     " placeholder_env: T, format: 'x{secret}'}}", False),
+    ("{host_pattern: s3.amazonaws.com, auth_strategy: {mode: aws_sigv4,"
+     " access_key_id: 'env:A', secret: 'env:S', session_token: 'file:/t',"
+     " access_key_id_placeholder_env: AWS_ACCESS_KEY_ID,"
+     " session_token_placeholder_env: AWS_SESSION_TOKEN}}", True),
+    ("{host_pattern: a.example, auth_strategy: {mode: aws_sigv4,"
+     " access_key_id: 'env:A', secret: 'env:S', region: eu-west-1,"
+     " service: s3}}", True),
+    ("{host_pattern: s3.amazonaws.com, auth_strategy: {mode: aws_sigv4,"
+     " secret: 'env:S'}}", False),
+    ("{host_pattern: s3.amazonaws.com, auth_strategy: {mode: aws_sigv4,"
+     " access_key_id: AKIA0, secret: 'env:S'}}", False),
+    ("{host_pattern: s3.amazonaws.com, auth_strategy: {mode: aws_sigv4,"
+     " access_key_id: 'env:A', secret: 'env:S', region: US}}", False),
+    ("{host_pattern: s3.amazonaws.com, auth_strategy: {mode: aws_sigv4,"
+     " access_key_id: 'env:A', secret: 'env:S',"
+     " session_token_placeholder_env: T}}", False),
+    ("{host_pattern: a.example, auth_strategy: {mode: bearer, secret: 'env:S',"
+     " region: us-east-1}}", False),
     ("{host_pattern: db.example, postgres: {user: u, password: 'env:P',"
      " database: [a, b], tls: require, read_only: false}}", True),
     ("{host_pattern: db.example, postgres: {user: u, password: 'env:P',"

@@ -631,7 +631,7 @@ TEST(http1_rewrite)
 	static const struct http_field add[] = {
 		{ "Authorization", "Bearer REAL" },
 	};
-	struct http_rewrite rw = { drop, 1, subst, 3, add, 1, 0 };
+	struct http_rewrite rw = { drop, 1, subst, 3, add, 1, NULL, 0, 0 };
 	const uint8_t *p = (const uint8_t *)in;
 	uint8_t out[512];
 	size_t n;
@@ -671,8 +671,8 @@ TEST(http1_rewrite)
 		static const struct http_field evil_add[] = {
 			{ "Bad Name", "v" },
 		};
-		struct http_rewrite e1 = { NULL, 0, evil, 1, NULL, 0, 0 };
-		struct http_rewrite e2 = { NULL, 0, NULL, 0, evil_add, 1, 0 };
+		struct http_rewrite e1 = { NULL, 0, evil, 1, NULL, 0, NULL, 0, 0 };
+		struct http_rewrite e2 = { NULL, 0, NULL, 0, evil_add, 1, NULL, 0, 0 };
 
 		CHECK(http_req_write(&R, p, &e1, out, sizeof(out)) == 0);
 		CHECK(http_req_write(&R, p, &e2, out, sizeof(out)) == 0);
@@ -907,4 +907,32 @@ TEST(http1_body_next_runs)
 		CHECK(b.error && !done);
 		CHECK(http_body_next(&b, (const uint8_t *)"5\r\n", 3, &done, &payload) == 0);
 	}
+}
+
+/* A credential in the query or the path: the request-target replaced;
+ * bytes a target cannot hold refused. */
+TEST(http1_rewrite_target)
+{
+	static const char in[] = "GET /q?a=1 HTTP/1.1\r\nHost: h\r\n\r\n";
+	struct http_rewrite rw;
+	struct http_req r;
+	uint8_t out[256];
+	size_t n;
+
+	REQUIRE(http_req_parse((const uint8_t *)in, strlen(in), 4096, &r) == HTTP_DONE);
+	memset(&rw, 0, sizeof(rw));
+	rw.target = "/q?a=1&key=s%20x";
+	rw.target_len = strlen(rw.target);
+	n = http_req_write(&r, (const uint8_t *)in, &rw, out, sizeof(out) - 1);
+	REQUIRE(n > 0);
+	out[n] = '\0';
+	CHECK_STR((char *)out, "GET /q?a=1&key=s%20x HTTP/1.1\r\nHost: h\r\n\r\n");
+	rw.target = "/q?key=s x";
+	rw.target_len = strlen(rw.target);
+	CHECK(http_req_write(&r, (const uint8_t *)in, &rw, out, sizeof(out)) == 0);
+	rw.target = "/q\r\nX: y";
+	rw.target_len = strlen(rw.target);
+	CHECK(http_req_write(&r, (const uint8_t *)in, &rw, out, sizeof(out)) == 0);
+	rw.target_len = 0;
+	CHECK(http_req_write(&r, (const uint8_t *)in, &rw, out, sizeof(out)) == 0);
 }

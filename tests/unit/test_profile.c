@@ -737,9 +737,9 @@ TEST(profile_auth_errors)
 	CHECK(fails_with(R "    auth_strategy: bearer\n",
 			 "t.yaml:3:20: expected 'auth_strategy' to be a mapping with mode and secret, found 'bearer'"));
 	CHECK(fails_with(R "    auth_strategy:\n      mode: digest\n      secret: env:T\n",
-			 "t.yaml:4:13: expected 'mode' to be bearer, basic or header, found 'digest'"));
+			 "t.yaml:4:13: expected 'mode' to be bearer, basic, header, query, path or aws_sigv4, found 'digest'"));
 	CHECK(fails_with(R "    auth_strategy:\n      secret: env:T\n",
-			 "t.yaml:4:7: expected 'mode' (bearer, basic or header) in auth_strategy"));
+			 "t.yaml:4:7: expected 'mode' (bearer, basic, header, query, path or aws_sigv4) in auth_strategy"));
 	CHECK(fails_with(R "    auth_strategy:\n      mode: bearer\n",
 			 "t.yaml:4:7: expected 'secret' (env:NAME, file:/PATH or cred:NAME) in auth_strategy"));
 	CHECK(fails_with(R AUTH "      colour: blue\n",
@@ -968,4 +968,143 @@ TEST(profile_postgres)
 		  "    route: 10.0.0.1:5432\n    tls_verify_name: db.other\n", err, sizeof(err));
 	CHECK(p != NULL);
 	profile_free(p);
+}
+
+/* ---- credential modes beyond one header (issue 18, point 3) ---- */
+
+#define RA "rules:\n  - host_pattern: a.com\n    auth_strategy:\n"
+/* Does @yaml parse?  (Says why not.) */
+static int parses(const char *yaml)
+{
+	char err[512];
+	struct profile *p = parse(yaml, err, sizeof(err));
+
+	if (!p)
+		fprintf(stderr, "unexpected failure: %s\n", err);
+	profile_free(p);
+	return p != NULL;
+}
+
+#define RS3 "rules:\n  - host_pattern: '*.s3.us-east-1.amazonaws.com'\n    auth_strategy:\n"
+
+TEST(profile_auth_modes_good)
+{
+	static const char y[] =
+		"rules:\n"
+		"  - host_pattern: api.example\n"
+		"    auth_strategy: {mode: query, name: api_key, secret: env:K, placeholder_env: K}\n"
+		"  - host_pattern: api.telegram.org\n"
+		"    path_pattern: /bot*\n"
+		"    auth_strategy: {mode: path, secret: env:TG, placeholder_env: TG_TOKEN}\n"
+		"  - host_pattern: '*.s3.eu-west-1.amazonaws.com'\n"
+		"    auth_strategy:\n"
+		"      mode: aws_sigv4\n"
+		"      access_key_id: env:AWS_ACCESS_KEY_ID\n"
+		"      secret: env:AWS_SECRET_ACCESS_KEY\n"
+		"      session_token: file:/run/aws/token\n"
+		"      placeholder_env: AWS_SECRET_ACCESS_KEY\n"
+		"      access_key_id_placeholder_env: AWS_ACCESS_KEY_ID\n"
+		"      session_token_placeholder_env: AWS_SESSION_TOKEN\n"
+		"  - host_pattern: minio.example\n"
+		"    auth_strategy: {mode: aws_sigv4, access_key_id: env:M_ID, secret: env:M_KEY,\n"
+		"                    region: us-east-1, service: s3}\n";
+	char err[512];
+	struct profile *p = parse(y, err, sizeof(err));
+	const struct pf_auth *a;
+
+	if (!p)
+		fprintf(stderr, "%s\n", err);
+	REQUIRE(p);
+	REQUIRE(p->nrules == 4);
+	a = p->rules[0].auth;
+	CHECK(a->mode == PF_AUTH_QUERY);
+	CHECK_STR(a->param_name, "api_key");
+	CHECK(!a->header_name && !a->format && !pf_auth_header(a));
+	a = p->rules[1].auth;
+	CHECK(a->mode == PF_AUTH_PATH && !a->format && !pf_auth_header(a));
+	CHECK_STR(a->placeholder_env, "TG_TOKEN");
+	a = p->rules[2].auth;
+	CHECK(a->mode == PF_AUTH_SIGV4 && !a->format);
+	CHECK_STR(pf_auth_header(a), "Authorization");
+	CHECK_STR(a->akid_ref, "env:AWS_ACCESS_KEY_ID");
+	CHECK_STR(a->token_ref, "file:/run/aws/token");
+	CHECK_STR(a->akid_placeholder_env, "AWS_ACCESS_KEY_ID");
+	CHECK_STR(a->token_placeholder_env, "AWS_SESSION_TOKEN");
+	CHECK(!a->region && !a->service);
+	CHECK(a->akid_index == -1 && a->token_index == -1);
+	a = p->rules[3].auth;
+	CHECK_STR(a->region, "us-east-1");
+	CHECK_STR(a->service, "s3");
+	CHECK(!a->token_ref);
+	profile_free(p);
+}
+
+TEST(profile_auth_modes_errors)
+{
+	/* query */
+	CHECK(fails_with(RA "      mode: query\n      secret: env:T\n",
+			 "t.yaml:4:7: expected 'name' (the query parameter to set) in auth_strategy with mode: query"));
+	CHECK(fails_with(RA "      mode: query\n      name: \"a b\"\n      secret: env:T\n",
+			 "t.yaml:5:13: expected 'name' to be an HTTP header name"));
+	CHECK(fails_with(RA "      mode: query\n      name: \"a&b\"\n      secret: env:T\n",
+			 "t.yaml:5:7: expected 'name' with mode: query to be a query parameter name"));
+	CHECK(fails_with(RA "      mode: query\n      name: \"a+b\"\n      secret: env:T\n",
+			 "t.yaml:5:7: expected 'name' with mode: query to be a query parameter name"));
+	CHECK(fails_with(RA "      mode: query\n      name: k\n      format: \"x{secret}\"\n      secret: env:T\n",
+			 "t.yaml:6:7: 'format' is only for mode: bearer or header"));
+	/* a query parameter may be called host; a header may not, whatever
+	 * the order of the keys */
+	CHECK(parses(RA "      mode: query\n      name: host\n      secret: env:T\n"));
+	CHECK(parses(RA "      name: host\n      mode: query\n      secret: env:T\n"));
+	CHECK(fails_with(RA "      name: host\n      mode: header\n      secret: env:T\n",
+			 "t.yaml:4:7: expected 'name' to be a header a credential goes in: 'host'"));
+	/* path */
+	CHECK(fails_with(RA "      mode: path\n      secret: env:T\n",
+			 "t.yaml:4:7: expected 'placeholder_env' in auth_strategy with mode: path"));
+	CHECK(fails_with(RA "      mode: path\n      name: x\n      secret: env:T\n      placeholder_env: T\n",
+			 "t.yaml:5:7: 'name' is only for mode: header or query"));
+	/* aws_sigv4 */
+	CHECK(fails_with(RS3 "      mode: aws_sigv4\n      secret: env:S\n",
+			 "t.yaml:4:7: expected 'access_key_id' (env:NAME, file:/PATH or cred:NAME) in auth_strategy with mode: aws_sigv4"));
+	CHECK(fails_with(RS3 "      mode: aws_sigv4\n      access_key_id: AKIA1234\n      secret: env:S\n",
+			 "t.yaml:5:22: expected 'access_key_id' to be env:NAME, file:/PATH or cred:NAME; an inline secret is not accepted"));
+	CHECK(fails_with(RS3 "      mode: aws_sigv4\n      access_key_id: env:A\n      secret: env:S\n      region: US-East-1\n",
+			 "t.yaml:7:15: expected 'region' to be an AWS region name such as us-east-1 (a-z, 0-9 and '-'), found 'US-East-1'"));
+	CHECK(fails_with(RS3 "      mode: aws_sigv4\n      access_key_id: env:A\n      secret: env:S\n      service: \"s3 \"\n",
+			 "t.yaml:7:16: expected 'service' to be an AWS service name such as s3"));
+	CHECK(fails_with(RS3 "      mode: aws_sigv4\n      access_key_id: env:A\n      secret: env:S\n      session_token_placeholder_env: T\n",
+			 "t.yaml:7:7: 'session_token_placeholder_env' needs 'session_token'"));
+	CHECK(fails_with(RS3 "      mode: aws_sigv4\n      access_key_id: env:A\n      secret: env:S\n      format: \"{secret}\"\n",
+			 "t.yaml:7:7: 'format' is only for mode: bearer or header"));
+	CHECK(fails_with(RA "      mode: aws_sigv4\n      access_key_id: env:A\n      secret: env:S\n",
+			 "t.yaml:3:5: 'auth_strategy' with mode: aws_sigv4 needs 'region' and 'service' for host_pattern 'a.com'"));
+	CHECK(fails_with(RA "      mode: aws_sigv4\n      access_key_id: env:A\n      secret: env:S\n      region: us-east-1\n",
+			 "t.yaml:3:5: 'auth_strategy' with mode: aws_sigv4 needs 'region' and 'service'"));
+	CHECK(parses(RA "      mode: aws_sigv4\n      access_key_id: env:A\n      secret: env:S\n"
+		     "      region: us-east-1\n      service: s3\n"));
+	/* keys of aws_sigv4 elsewhere */
+	CHECK(fails_with(RA "      mode: bearer\n      secret: env:S\n      access_key_id: env:A\n",
+			 "t.yaml:6:7: 'access_key_id' is only for mode: aws_sigv4"));
+	CHECK(fails_with(RA "      mode: header\n      name: X-K\n      secret: env:S\n      region: us-east-1\n",
+			 "t.yaml:7:7: 'region' is only for mode: aws_sigv4"));
+	CHECK(fails_with(RA "      mode: query\n      name: k\n      secret: env:S\n      session_token: env:T\n",
+			 "t.yaml:7:7: 'session_token' is only for mode: aws_sigv4"));
+	/* one variable, two secrets: within a rule and across rules */
+	CHECK(fails_with(RS3 "      mode: aws_sigv4\n      access_key_id: env:A\n      secret: env:S\n"
+			 "      placeholder_env: X\n      access_key_id_placeholder_env: X\n",
+			 "t.yaml:3:5: placeholder_env 'X' is already used by rule"));
+	CHECK(fails_with("rules:\n  - host_pattern: b.com\n    auth_strategy: {mode: bearer, secret: env:B, placeholder_env: AWS_ACCESS_KEY_ID}\n"
+			 "  - host_pattern: s3.amazonaws.com\n    auth_strategy:\n      mode: aws_sigv4\n      access_key_id: env:A\n"
+			 "      secret: env:S\n      access_key_id_placeholder_env: AWS_ACCESS_KEY_ID\n",
+			 "t.yaml:5:5: placeholder_env 'AWS_ACCESS_KEY_ID' is already used by rule 'b.com' (line 2)"));
+	/* an inline secret in access_key_id or session_token is not repeated */
+	{
+		char err[512];
+		struct profile *p = parse(RS3 "      mode: aws_sigv4\n      access_key_id: env:A\n      secret: env:S\n"
+					  "      session_token: IQoJb3JpZ2luX2VjEXAMPLE\n", err, sizeof(err));
+
+		CHECK(!p);
+		CHECK(!strstr(err, "IQoJb3JpZ2luX2VjEXAMPLE"));
+		profile_free(p);
+	}
 }

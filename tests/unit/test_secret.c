@@ -3,6 +3,7 @@
 #include "unit.h"
 #include "profile.h"
 #include "secret.h"
+#include "sigv4.h"
 
 #include <ctype.h>
 #include <stdlib.h>
@@ -377,6 +378,80 @@ TEST(secrets_child_environment)
 	secrets_env_free(env);
 	unsetenv("ISLO_T_A");
 	unsetenv("ISLO_T_B");
+}
+
+/* aws_sigv4: three secrets per rule, three placeholders, checked keys. */
+TEST(secrets_sigv4)
+{
+	static const char y[] =
+		"rules:\n"
+		"  - host_pattern: s3.amazonaws.com\n"
+		"    auth_strategy:\n"
+		"      mode: aws_sigv4\n"
+		"      access_key_id: env:ISLO_T_ID\n"
+		"      secret: env:ISLO_T_KEY\n"
+		"      session_token: env:ISLO_T_TOK\n"
+		"      placeholder_env: AWS_SECRET_ACCESS_KEY\n"
+		"      access_key_id_placeholder_env: AWS_ACCESS_KEY_ID\n"
+		"      session_token_placeholder_env: AWS_SESSION_TOKEN\n"
+		"  - host_pattern: sqs.us-east-1.amazonaws.com\n"
+		"    auth_strategy: {mode: aws_sigv4, access_key_id: env:ISLO_T_ID, secret: env:ISLO_T_KEY,\n"
+		"                    access_key_id_placeholder_env: AWS_ACCESS_KEY_ID}\n";
+	char *const envp[] = { "ISLO_T_ID=AKIA1", "AWS_ACCESS_KEY_ID=mine",
+			       "ISLO_T_TOK=tok", "KEEP=1", NULL };
+	struct profile *p = parse(y);
+	const struct pf_auth *a;
+	char err[512], want[128];
+	struct secrets ss;
+	char **env;
+	size_t i;
+
+	REQUIRE(p);
+	setenv("ISLO_T_ID", "AKIAEXAMPLE1", 1);
+	setenv("ISLO_T_KEY", "key/with+chars", 1);
+	setenv("ISLO_T_TOK", "session-token=", 1);
+	REQUIRE(!secrets_load_profile(&ss, p, err, sizeof(err)));
+	REQUIRE(ss.n == 3); /* the second rule shares the first's */
+	a = p->rules[0].auth;
+	CHECK(a->secret_index == 0 && a->akid_index == 1 && a->token_index == 2);
+	CHECK(pf_auth_uses(a, 0) && pf_auth_uses(a, 1) && pf_auth_uses(a, 2));
+	CHECK(p->rules[1].auth->akid_index == 1 && p->rules[1].auth->token_index == -1);
+	CHECK(!pf_auth_uses(p->rules[1].auth, 2));
+	env = secrets_child_env(&ss, p, envp);
+	REQUIRE(env);
+	CHECK_STR(env[0], "KEEP=1");
+	snprintf(want, sizeof(want), "AWS_SECRET_ACCESS_KEY=%s", ss.s[0].placeholder);
+	CHECK_STR(env[1], want);
+	snprintf(want, sizeof(want), "AWS_ACCESS_KEY_ID=%s", ss.s[1].placeholder);
+	CHECK_STR(env[2], want);
+	snprintf(want, sizeof(want), "AWS_SESSION_TOKEN=%s", ss.s[2].placeholder);
+	CHECK_STR(env[3], want);
+	CHECK(env[4] == NULL);  /* once each, though two rules name one */
+	for (i = 0; env[i]; i++)
+		CHECK(!strstr(env[i], "AKIAEXAMPLE1") && !strstr(env[i], "key/with"));
+	secrets_env_free(env);
+	secrets_free(&ss);
+
+	/* keys the signer cannot use fail the start, values not shown */
+	setenv("ISLO_T_ID", "AKIA/EXAMPLE", 1);
+	CHECK(secrets_load_profile(&ss, p, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "access_key_id for rule 's3.amazonaws.com': env:ISLO_T_ID: not an access key id") != NULL);
+	CHECK(!strstr(err, "AKIA/EXAMPLE"));
+	setenv("ISLO_T_ID", "AKIAEXAMPLE1", 1);
+	{
+		char big[SIGV4_KEY_MAX + 2];
+
+		memset(big, 'k', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		setenv("ISLO_T_KEY", big, 1);
+	}
+	CHECK(secrets_load_profile(&ss, p, err, sizeof(err)) == -1);
+	CHECK(strstr(err, "too long for a secret access key") != NULL);
+	CHECK(p->rules[0].auth->akid_index == -1 && p->rules[0].auth->token_index == -1);
+	profile_free(p);
+	unsetenv("ISLO_T_ID");
+	unsetenv("ISLO_T_KEY");
+	unsetenv("ISLO_T_TOK");
 }
 
 /* In a child, so the test runner itself stays dumpable. */
