@@ -23,26 +23,6 @@
 
 #define DNS_TTL 60
 
-/* Is there a port on which a TCP connection to @name would be allowed?
- * The first rule whose host pattern matches decides (a deny rule with
- * methods or path_pattern refuses some requests only); else the default. */
-static int name_may_be_allowed(const struct profile *p, const char *name)
-{
-	size_t i;
-
-	for (i = 0; i < p->nrules; i++) {
-		const struct pf_rule *r = &p->rules[i];
-
-		if (r->protocol != PF_TCP || !r->host_pattern ||
-		    !policy_host_match(r->host_pattern, name))
-			continue;
-		if (r->action == PF_DENY && (r->nmethods || r->npath_patterns))
-			continue;
-		return r->action == PF_ALLOW;
-	}
-	return p->default_action == PF_ALLOW && p->internet_enabled;
-}
-
 size_t gw_dns_answer(struct gw *g, const uint8_t *q, size_t len, uint8_t *out,
 		     size_t outlen, const char *proto)
 {
@@ -50,7 +30,7 @@ size_t gw_dns_answer(struct gw *g, const uint8_t *q, size_t len, uint8_t *out,
 	struct audit_ev e;
 	uint8_t addr[16];
 	int r = dns_parse_query(q, len, &dq);
-	int family = 0, rcode = DNS_RCODE_NOERROR, act = ACT_ALLOW;
+	int family = 0, rcode = DNS_RCODE_NOERROR, act = ACT_ALLOW, audited = 0;
 	char abuf[INET6_ADDRSTRLEN] = "";
 
 	if (r == DNS_SHORT)
@@ -77,7 +57,7 @@ size_t gw_dns_answer(struct gw *g, const uint8_t *q, size_t len, uint8_t *out,
 	/* whether a connection to the name could be allowed (the first rule
 	 * whose pattern matches it, on any port, or the default) */
 	if (r == 0 && dq.name[0])
-		act = name_may_be_allowed(g->prof, dq.name) ? ACT_ALLOW : ACT_DENY;
+		act = policy_name_dns(g->prof, dq.name, &audited) ? ACT_ALLOW : ACT_DENY;
 	g->st.dns[act == ACT_ALLOW ? 0 : 1]++;
 	audit_begin_kind(g->audit, &e, "dns", AK_DNS);
 	audit_str(&e, "action", act_name(act));
@@ -90,6 +70,8 @@ size_t gw_dns_answer(struct gw *g, const uint8_t *q, size_t len, uint8_t *out,
 	if (abuf[0])
 		audit_str(&e, "answer", abuf);
 	audit_int(&e, "rcode", rcode);
+	if (audited)
+		audit_bool(&e, "enforced", 0);
 	audit_emit(g->audit, &e);
 	return dns_build_response(r == 0 || r == DNS_BAD_NAME ? &dq : NULL, q,
 				  len, rcode, family, family ? addr : NULL,

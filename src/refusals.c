@@ -8,7 +8,8 @@
  * were.  So a sandbox refusing itself in a loop costs a fixed few KiB.
  * Under -v each refusal is also a line as it happens, at most
  * REFUSALS_PER_SEC a second (the rest are in the summary and the audit
- * log).
+ * log).  What `enforcement: audit` let through is counted the same way,
+ * in a table of its own, and summarised under its own heading.
  */
 #include "gw.h"
 
@@ -30,14 +31,18 @@ struct refusal {
 	unsigned long n;
 };
 
-struct refusals {
+struct refusal_set {
 	struct refusal r[REFUSALS_KEPT];
 	unsigned nr;
 	unsigned long total;
+};
+
+struct refusals {
+	struct refusal_set enforced, audited;
 	struct ratelimit said;
 };
 
-static struct refusal *refusal_slot(struct refusals *rs, const struct refusal *k)
+static struct refusal *refusal_slot(struct refusal_set *rs, const struct refusal *k)
 {
 	unsigned i;
 
@@ -56,10 +61,12 @@ static struct refusal *refusal_slot(struct refusals *rs, const struct refusal *k
 	return &rs->r[rs->nr++];
 }
 
-void refusal_note(struct gw *g, const char *what, const char *host,
-		  uint16_t port, const char *rule, const char *reason)
+static void note(struct gw *g, const char *what, const char *host,
+		 uint16_t port, const char *rule, const char *reason,
+		 int audited)
 {
 	struct refusal k = { .port = port };
+	struct refusal_set *rs;
 	struct refusal *e;
 
 	if (!g->refusals && !(g->refusals = calloc(1, sizeof(*g->refusals))))
@@ -69,27 +76,49 @@ void refusal_note(struct gw *g, const char *what, const char *host,
 	log_escape(rule, strlen(rule), k.rule, sizeof(k.rule));
 	log_escape(reason ? reason : "refused", strlen(reason ? reason : "refused"),
 		   k.reason, sizeof(k.reason));
-	g->refusals->total++;
-	e = refusal_slot(g->refusals, &k);
+	rs = audited ? &g->refusals->audited : &g->refusals->enforced;
+	rs->total++;
+	e = refusal_slot(rs, &k);
 	if (e)
 		e->n++;
 	if (log_verbosity >= LOG_INFO &&
 	    ratelimit_ok(&g->refusals->said, now_ms(), REFUSALS_PER_SEC))
-		info("refused: %s %s:%u: %s (rule %s)", k.what, k.host, port,
-		     k.reason, k.rule);
+		info("%s: %s %s:%u: %s (rule %s)",
+		     audited ? "would refuse (audit, let through)" : "refused",
+		     k.what, k.host, port, k.reason, k.rule);
 }
 
-void refusal_summary(const struct gw *g)
+void refusal_note(struct gw *g, const char *what, const char *host,
+		  uint16_t port, const char *rule, const char *reason)
 {
-	const struct refusals *rs = g->refusals;
+	note(g, what, host, port, rule, reason, 0);
+}
+
+void refusal_note_audited(struct gw *g, const char *what, const char *host,
+			  uint16_t port, const char *rule, const char *reason)
+{
+	note(g, what, host, port, rule, reason, 1);
+}
+
+static void summary(const struct gw *g, const struct refusal_set *rs,
+		    int audited)
+{
 	unsigned long shown = 0;
 	unsigned i;
 
-	if (!rs || !rs->total || log_verbosity < LOG_WARN)
+	if (!rs->total)
 		return;
-	fprintf(stderr, "islo-net: profile '%s' refused %lu %s:\n",
-		g->profile_name ? g->profile_name : "", rs->total,
-		rs->total == 1 ? "connection or request" : "connections or requests");
+	if (audited)
+		fprintf(stderr, "islo-net: profile '%s' would have refused %lu %s "
+			"(enforcement: audit, let through):\n",
+			g->profile_name ? g->profile_name : "", rs->total,
+			rs->total == 1 ? "connection or request" :
+					 "connections or requests");
+	else
+		fprintf(stderr, "islo-net: profile '%s' refused %lu %s:\n",
+			g->profile_name ? g->profile_name : "", rs->total,
+			rs->total == 1 ? "connection or request" :
+					 "connections or requests");
 	for (i = 0; i < rs->nr && i < REFUSALS_SHOWN; i++) {
 		const struct refusal *e = &rs->r[i];
 
@@ -102,6 +131,16 @@ void refusal_summary(const struct gw *g)
 	if (rs->total > shown)
 		fprintf(stderr, "  and %lu more (the audit log has each one; "
 			"-v says each as it happens)\n", rs->total - shown);
+}
+
+void refusal_summary(const struct gw *g)
+{
+	const struct refusals *rs = g->refusals;
+
+	if (!rs || log_verbosity < LOG_WARN)
+		return;
+	summary(g, &rs->enforced, 0);
+	summary(g, &rs->audited, 1);
 }
 
 void refusals_free(struct gw *g)

@@ -25,6 +25,11 @@ struct gw;
 void refusal_note(struct gw *g, const char *what, const char *host,
 		  uint16_t port, const char *rule, const char *reason);
 
+/* refusal_note_audited() - As refusal_note(), for what the profile refuses
+ * but lets through (`enforcement: audit`): listed apart in the summary. */
+void refusal_note_audited(struct gw *g, const char *what, const char *host,
+			  uint16_t port, const char *rule, const char *reason);
+
 /* refusal_summary() - The refusals so far, on stderr (nothing under -q or
  * when there were none). */
 void refusal_summary(const struct gw *g);
