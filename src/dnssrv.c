@@ -57,7 +57,8 @@ size_t gw_dns_answer(struct gw *g, const uint8_t *q, size_t len, uint8_t *out,
 	/* whether a connection to the name could be allowed (the first rule
 	 * whose pattern matches it, on any port, or the default) */
 	if (r == 0 && dq.name[0])
-		act = policy_name_dns(g->prof, dq.name, &audited) ? ACT_ALLOW : ACT_DENY;
+		act = policy_name_dns(g->prof, dq.name, &audited) && !audited ?
+			      ACT_ALLOW : ACT_DENY;
 	g->st.dns[act == ACT_ALLOW ? 0 : 1]++;
 	audit_begin_kind(g->audit, &e, "dns", AK_DNS);
 	audit_str(&e, "action", act_name(act));

@@ -234,7 +234,7 @@ void learn_request(struct learn *l, const char *host, uint16_t port, int priv,
 		path = cut;
 		prefix = 1;
 	}
-	if (!method_ok(method) || !learn_path_ok(path)) {
+	if (!method || !path || !method_ok(method) || !learn_path_ok(path)) {
 		l->skipped++;
 		return;
 	}

@@ -258,7 +258,10 @@ static void audit_refusal(const struct profile *p, struct pf_decision *d,
 	d->audit = 1;
 	d->refused_by = d->rule;
 	d->why = d->rule ? "denied by rule" : "no rule allows it";
-	d->audit_private = p->audit_private;
+	/* the boundary stays: a private address only for learn's
+	 * --allow-private, or when the refusing rule itself says so */
+	d->audit_private = p->audit_private ||
+			   (d->rule && d->rule->allow_private);
 	d->action = PF_ALLOW;
 	d->rule = NULL;
 	d->match = PF_MATCH_DEFAULT;

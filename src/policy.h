@@ -49,8 +49,9 @@ enum pf_match {
  * @refused_by:  With @audit: the rule that refuses (NULL: the default);
  *               policy_rule_label() names it
  * @why:         With @audit: the reason the refusal would have given
- * @audit_private: With @audit: the profile lets audited connections reach
- *               private addresses (`islo-net learn --allow-private`)
+ * @audit_private: With @audit: this audited connection may reach a
+ *               private address: the refusing rule has `allow_private:
+ *               true`, or `islo-net learn --allow-private` said so
  */
 struct pf_decision {
 	enum pf_action action;
