@@ -20,7 +20,8 @@
  * Rules: one per protocol and host, with the ports seen; when HTTP was
  * read on some ports, those get a rule of their own with the methods seen
  * and the paths, a directory with LEARN_PREFIX_MIN or more distinct paths
- * under it becoming one prefix pattern (the directory and a star).
+ * under it becoming one prefix pattern (the directory and a star), but
+ * never the root directory (that would be every path).
  */
 #include "learn.h"
 
@@ -346,7 +347,8 @@ static size_t group_paths(const struct lgroup *g, char **out, size_t max)
 					if (!strncmp(l->d[k].r[m].path, p, dir) &&
 					    !strchr(l->d[k].r[m].path + dir, '/'))
 						same++;
-			if (d->r[j].prefix || same >= LEARN_PREFIX_MIN) {
+			/* never "/": a prefix of every path is no scope */
+			if (d->r[j].prefix || (same >= LEARN_PREFIX_MIN && dir > 1)) {
 				pat = malloc(dir + 2);
 				if (pat) {
 					memcpy(pat, p, dir);

@@ -139,7 +139,9 @@ timeouts:
     added = text[len(head):]
     assert '"/v2/new"' in added and '"/v1/ok"' not in added, added
     assert '- host_pattern: "evil.example.net"' in added, added
-    assert re.search(r'"evil.example.net"\n\s+ports: \[%d\]\n\s+priority: 999' % p, added), added
+    # refused by a rule of priority 1000: the learned one comes before it
+    assert re.search(r'"evil.example.net"\n\s+ports: \[%d\]\n\s+methods: \[GET\]\n'
+                     r'\s+path_pattern:\n\s+- "/e"\n\s+priority: 999' % p, added), added
     c = islo.cli(["check", out])
     assert c.returncode == 0, c
     r = islo(cmd, out)
@@ -189,6 +191,7 @@ def test_hostile_paths_cannot_write_rules(islo, world):
     import yaml as pyyaml
     doc = pyyaml.safe_load(text)
     assert len(doc["rules"]) == 1, doc
+    assert "/*" not in doc["rules"][0]["path_pattern"], doc   # never every path
     for pat in doc["rules"][0]["path_pattern"]:
         assert pat.startswith("/") and "\n" not in pat and ("*" not in pat or pat.endswith("*")), pat
 
