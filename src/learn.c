@@ -580,8 +580,14 @@ static int write_from(struct sbuf *s, const struct learn *l,
 		      const struct learn_from *f, char *err, size_t errlen)
 {
 	size_t at = f->len;
-	int ind = 2, r = from_rules(f, &at, &ind, err, errlen);
+	int ind = 2, r;
+	struct profile *p = profile_parse(f->text, f->len, "--from", err, errlen);
 
+	/* only a valid profile is added to: then an invalid result is ours */
+	if (!p)
+		return -1;
+	profile_free(p);
+	r = from_rules(f, &at, &ind, err, errlen);
 	if (r < 0)
 		return -1;
 	if (at > f->len)
