@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
 #include <sys/socket.h>
 #include <yaml.h>
 
@@ -85,24 +86,40 @@ void learn_free(struct learn *l)
 
 int learn_host_ok(const char *h)
 {
-	size_t i, len = h ? strlen(h) : 0;
-	int colon = 0;
+	size_t i, len = h ? strlen(h) : 0, lab = 0;
+	const char *last;
+	uint8_t a[16];
+	int digits = 1;
 
-	if (!len || len > LEARN_MAX_HOST || h[0] == '.' || h[0] == '-')
+	if (!len || len > LEARN_MAX_HOST)
 		return 0;
+	/* an address as ipaddr_str() writes it (lower case) */
+	if (strchr(h, ':'))
+		return strspn(h, "0123456789abcdef:.") == len &&
+		       inet_pton(AF_INET6, h, a) == 1;
+	if (inet_pton(AF_INET, h, a) == 1)
+		return 1;
+	/* a name as a host_pattern takes it (pv_host_pattern()), lower case */
 	for (i = 0; i < len; i++) {
 		char c = h[i];
 
-		if (c == ':')
-			colon = 1;
-		else if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-			   c == '-' || c == '_' || c == '.' ||
-			   (colon && c >= 'A' && c <= 'F')))
-			return 0;
-		if (c == '.' && h[i + 1] == '.')
+		if (c == '.') {
+			if (!lab)
+				return 0;
+			lab = 0;
+			continue;
+		}
+		if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		      c == '-' || c == '_') || ++lab > 63)
 			return 0;
 	}
-	return 1;
+	if (!lab)
+		return 0;
+	last = strrchr(h, '.');
+	for (last = last ? last + 1 : h; *last; last++)
+		if (*last < '0' || *last > '9')
+			digits = 0;
+	return !digits;
 }
 
 int learn_path_ok(const char *p)
@@ -430,6 +447,9 @@ static void write_seen(struct sbuf *s, const struct lgroup *g, int ind)
 		       "were not learned\n", ind, "", dropped, LEARN_MAX_PATHS);
 }
 
+static int rule_valid(const struct lgroup *g);
+
+/* One rule at indentation @ind; @ind < 0: at 0, unchecked (rule_valid()). */
 static void write_rule(struct sbuf *s, const struct lgroup *g, int ind)
 {
 	const struct learn *l = g->l;
@@ -446,6 +466,15 @@ static void write_rule(struct sbuf *s, const struct lgroup *g, int ind)
 		}
 	if (learn_yaml_quote(g->host, q, sizeof(q)) < 0)
 		return;
+	if (ind >= 0 && !rule_valid(g)) {
+		/* never expected (the checks above): the rule is left out,
+		 * the rest of the profile is still written */
+		sb_add(s, "%*s# a rule that would not be valid was left out\n",
+		       ind, "");
+		return;
+	}
+	if (ind < 0)
+		ind = 0;
 	write_seen(s, g, ind);
 	if (prio >= 0)
 		sb_add(s, "%*s# refused by a rule of priority %d: this one "
@@ -458,6 +487,28 @@ static void write_rule(struct sbuf *s, const struct lgroup *g, int ind)
 		sb_add(s, "%*s  priority: %d\n", ind, "", prio > 0 ? prio - 1 : 0);
 	if (priv)
 		sb_add(s, "%*s  allow_private: true\n", ind, "");
+}
+
+/* Is the rule @g writes valid on its own?  (What the sandbox named must
+ * never keep the rest of the profile from being written.) */
+static int rule_valid(const struct lgroup *g)
+{
+	struct sbuf t = { 0 };
+	struct profile *p;
+	char err[256];
+	int ok;
+
+	sb_add(&t, "rules:\n");
+	write_rule(&t, g, -1);
+	if (t.oom || !t.b) {
+		free(t.b);
+		return 0;
+	}
+	p = profile_parse(t.b, t.len, "<rule>", err, sizeof(err));
+	ok = p != NULL;
+	profile_free(p);
+	free(t.b);
+	return ok;
 }
 
 /* Every rule, at indentation @ind (the column of its '-'). */

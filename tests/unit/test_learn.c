@@ -45,6 +45,11 @@ TEST(learn_host_and_path_checks)
 	CHECK(!learn_host_ok("A.EXAMPLE"));
 	CHECK(!learn_host_ok(".example"));
 	CHECK(!learn_host_ok("a..b"));
+	CHECK(!learn_host_ok("api.e:xample.com"));   /* found by fuzz_learn */
+	CHECK(!learn_host_ok("2001:DB8::1"));
+	CHECK(!learn_host_ok("1.2.3"));
+	CHECK(!learn_host_ok("a.example."));
+	CHECK(learn_host_ok("a.b2c"));
 	CHECK(!learn_host_ok(""));
 	CHECK(!learn_host_ok(NULL));
 	CHECK(learn_path_ok("/v1/items"));
