@@ -52,6 +52,7 @@ struct ldest {
 	int priv;
 	int priority;           /* lowest refusing rule's, or -1 */
 	unsigned long conns, reqs;
+	int http;               /* a request was seen (kept or not) */
 	struct lreq *r;
 	size_t nr;
 	unsigned long dropped;  /* requests past LEARN_MAX_PATHS */
@@ -61,6 +62,7 @@ struct learn {
 	struct ldest *d;
 	size_t n;
 	unsigned long dropped;  /* destinations past LEARN_MAX_DESTS */
+	size_t nreqs;           /* distinct (method, path) kept, all told */
 	unsigned long skipped;  /* names, paths or methods no rule can hold */
 };
 
@@ -241,6 +243,7 @@ void learn_request(struct learn *l, const char *host, uint16_t port, int priv,
 
 	if (!d)
 		return;
+	d->http = 1;
 	d->priv |= priv;
 	note_priority(d, priority);
 	if (path && strlen(path) > LEARN_MAX_PATH) {
@@ -263,7 +266,7 @@ void learn_request(struct learn *l, const char *host, uint16_t port, int priv,
 			d->r[i].n++;
 			return;
 		}
-	if (d->nr == LEARN_MAX_PATHS) {
+	if (d->nr == LEARN_MAX_PATHS || l->nreqs == LEARN_MAX_REQS) {
 		d->dropped++;
 		return;
 	}
@@ -280,6 +283,7 @@ void learn_request(struct learn *l, const char *host, uint16_t port, int priv,
 	q->prefix = prefix;
 	q->n = 1;
 	d->nr++;
+	l->nreqs++;
 }
 
 /* ------------------------------------------------------------------ */
@@ -340,7 +344,7 @@ struct lgroup {
 static int in_group(const struct lgroup *g, const struct ldest *d)
 {
 	return d->proto == g->proto && !strcmp(d->host, g->host) &&
-	       (d->nr > 0) == g->http;
+	       d->http == g->http;
 }
 
 /* The distinct patterns of a group's paths, a crowded directory as one
@@ -422,6 +426,9 @@ static void write_lists(struct sbuf *s, const struct lgroup *g, int ind)
 			sb_add(s, "%*s  - %s\n", ind, "", q);
 		free(pats[k]);
 	}
+	if (np == PF_MAX_LIST)
+		sb_add(s, "%*s# at most %d path patterns in a rule: more paths "
+		       "were seen than are listed\n", ind, "", PF_MAX_LIST);
 }
 
 /* The comment above a rule: how often, numbers and method names only. */
@@ -444,10 +451,21 @@ static void write_seen(struct sbuf *s, const struct lgroup *g, int ind)
 	sb_add(s, "\n");
 	if (dropped)
 		sb_add(s, "%*s# %lu more request(s) on paths past the first %d "
-		       "were not learned\n", ind, "", dropped, LEARN_MAX_PATHS);
+		       "(%d in all) were not learned\n", ind, "", dropped,
+		       LEARN_MAX_PATHS, LEARN_MAX_REQS);
 }
 
 static int rule_valid(const struct lgroup *g);
+
+static int paths_kept(const struct lgroup *g)
+{
+	size_t i;
+
+	for (i = 0; i < g->l->n; i++)
+		if (in_group(g, &g->l->d[i]) && g->l->d[i].nr)
+			return 1;
+	return 0;
+}
 
 /* One rule at indentation @ind; @ind < 0: at 0, unchecked (rule_valid()). */
 static void write_rule(struct sbuf *s, const struct lgroup *g, int ind)
@@ -466,6 +484,14 @@ static void write_rule(struct sbuf *s, const struct lgroup *g, int ind)
 		}
 	if (learn_yaml_quote(g->host, q, sizeof(q)) < 0)
 		return;
+	if (g->http && !paths_kept(g)) {
+		/* HTTP was read there, but no path could be kept: a rule
+		 * without paths would allow more than was seen */
+		if (ind >= 0)
+			sb_add(s, "%*s# requests were seen on a host, but none "
+			       "could be learned: no rule for it\n", ind, "");
+		return;
+	}
 	if (ind >= 0 && !rule_valid(g)) {
 		/* never expected (the checks above): the rule is left out,
 		 * the rest of the profile is still written */

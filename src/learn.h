@@ -20,9 +20,10 @@
 
 #define LEARN_MAX_DESTS  512   /* distinct (protocol, host, port) */
 #define LEARN_MAX_PATHS  256   /* distinct (method, path) per destination */
+#define LEARN_MAX_REQS   8192  /* distinct (method, path) in all */
 #define LEARN_MAX_HOST   253
 #define LEARN_MAX_PATH   512   /* longer paths are learned as a prefix */
-#define LEARN_PREFIX_MIN 3     /* paths under one directory that become one "DIR/" prefix pattern */
+#define LEARN_PREFIX_MIN 3     /* paths under one directory that become a prefix pattern */
 
 struct learn;
 

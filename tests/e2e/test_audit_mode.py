@@ -34,6 +34,20 @@ rules:
     enforcement: enforce
 """
 
+LITERAL = """\
+name: literal
+default_action: deny
+enforcement: audit
+rules:
+  - name: the-net
+    cidr: [{pub_net}]
+    ports: [{pub}]
+  - name: no-evil
+    host_pattern: evil.example.net
+    action: deny
+    ports: ["*"]
+"""
+
 ENFORCE_TOP = """\
 name: per-rule
 default_action: deny
@@ -56,6 +70,7 @@ rules:
 def profiles(world):
     world.profile("audited", AUDIT)
     world.profile("per-rule", ENFORCE_TOP)
+    world.profile("literal", LITERAL)
 
 
 def events(r, **match):
@@ -149,6 +164,32 @@ def test_non_normal_path_and_host_mismatch_stay_refused(islo, world):
     r = islo(CURL + ["-H", "Host: evil.example.net", "http://api.example.com:%d/x" % world.http_port],
              "audited")
     assert "path=/x" not in r.out, r
+
+
+def test_host_denied_on_an_address_is_audited(islo, world):
+    """A connection to an address a cidr rule allows, whose Host names a
+    host a deny rule refuses: audited (a "peek" event), let through."""
+    from conftest import PUB_PEER
+    r = islo(CURL + ["-H", "Host: evil.example.net",
+                     "http://%s:%d/lit" % (PUB_PEER, world.pub_port)], "literal")
+    assert r.rc == 0 and "path=/lit" in r.out, r
+    ev = events(r, event="connection", phase="peek", host="evil.example.net")
+    assert ev and ev[0]["action"] == "deny" and ev[0]["enforced"] is False, r
+    assert ev[0]["rule"] == "no-evil", r
+    assert "would have refused" in r.err, r
+
+
+def test_udp_is_audited(islo, world):
+    py = ("import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); "
+          "s.settimeout(5); s.sendto(b'\\x12\\x34\\x01\\x00\\x00\\x01\\x00\\x00\\x00\\x00\\x00\\x00"
+          "\\x03api\\x07example\\x03com\\x00\\x00\\x01\\x00\\x01', ('evil.example.net', %d)); "
+          "print('udp', len(s.recv(512)) > 12)" % world.dns_port)
+    # evil-tried allows private addresses on TCP only: UDP to it is the
+    # default's refusal, and the address is loopback: refused
+    r = islo(["/usr/bin/python3", "-c", py], "audited")
+    assert "udp True" not in r.out, r
+    ev = events(r, event="connection", proto="udp", action="deny")
+    assert ev and ev[0]["enforced"] is True and "private" in ev[0]["reason"], r
 
 
 def test_check_shows_enforcement(islo, world):

@@ -165,11 +165,34 @@ TEST(learn_is_bounded)
 	}
 	REQUIRE(learn_write(l, NULL, &y, err, sizeof(err)) == 0);
 	CHECK(strstr(y, "# 51 more destination(s) past the first 512")); /* +h0:80 */
-	CHECK(strstr(y, "# 10 more request(s) on paths past the first 256"));
+	CHECK(strstr(y, "# 10 more request(s) on paths past the first 256 (8192 in all)"));
 	p = parse(y);
 	REQUIRE(p);
 	CHECK(p->nrules == LEARN_MAX_DESTS);
 	profile_free(p);
+	free(y);
+	learn_free(l);
+}
+
+TEST(learn_total_paths_are_bounded)
+{
+	struct learn *l = learn_new();
+	char host[64], path[64], err[256], *y = NULL;
+	int i, j;
+
+	REQUIRE(l);
+	for (i = 0; i < 40; i++)
+		for (j = 0; j < LEARN_MAX_PATHS; j++) {
+			snprintf(host, sizeof(host), "h%d.example", i);
+			snprintf(path, sizeof(path), "/%d", j);
+			learn_request(l, host, 80, 0, "GET", path, -1);
+		}
+	REQUIRE(learn_write(l, NULL, &y, err, sizeof(err)) == 0);
+	/* 32 hosts full, the other 8 refused every path: no rule for them
+	 * (one without paths would allow more than was seen) */
+	CHECK(strstr(y, "# requests were seen on a host, but none could be learned"));
+	CHECK(!strstr(y, "\"h39.example\""));
+	CHECK(strstr(y, "\"h31.example\""));
 	free(y);
 	learn_free(l);
 }
