@@ -180,7 +180,7 @@ static struct ldest *dest_get(struct learn *l, int proto, const char *host,
 	struct ldest *d;
 	size_t i;
 
-	if (!learn_host_ok(host)) {
+	if (!learn_host_ok(host) || !port) {    /* no rule holds port 0 */
 		l->skipped++;
 		return NULL;
 	}
@@ -468,7 +468,7 @@ static int paths_kept(const struct lgroup *g)
 }
 
 /* One rule at indentation @ind; @ind < 0: at 0, unchecked (rule_valid()). */
-static void write_rule(struct sbuf *s, const struct lgroup *g, int ind)
+static int write_rule(struct sbuf *s, const struct lgroup *g, int ind)
 {
 	const struct learn *l = g->l;
 	char q[2 * LEARN_MAX_HOST + 8];
@@ -483,21 +483,21 @@ static void write_rule(struct sbuf *s, const struct lgroup *g, int ind)
 				prio = l->d[i].priority;
 		}
 	if (learn_yaml_quote(g->host, q, sizeof(q)) < 0)
-		return;
+		return 0;
 	if (g->http && !paths_kept(g)) {
 		/* HTTP was read there, but no path could be kept: a rule
 		 * without paths would allow more than was seen */
 		if (ind >= 0)
 			sb_add(s, "%*s# requests were seen on a host, but none "
 			       "could be learned: no rule for it\n", ind, "");
-		return;
+		return 0;
 	}
 	if (ind >= 0 && !rule_valid(g)) {
 		/* never expected (the checks above): the rule is left out,
 		 * the rest of the profile is still written */
 		sb_add(s, "%*s# a rule that would not be valid was left out\n",
 		       ind, "");
-		return;
+		return 0;
 	}
 	if (ind < 0)
 		ind = 0;
@@ -513,6 +513,7 @@ static void write_rule(struct sbuf *s, const struct lgroup *g, int ind)
 		sb_add(s, "%*s  priority: %d\n", ind, "", prio > 0 ? prio - 1 : 0);
 	if (priv)
 		sb_add(s, "%*s  allow_private: true\n", ind, "");
+	return 1;
 }
 
 /* Is the rule @g writes valid on its own?  (What the sandbox named must
@@ -537,11 +538,12 @@ static int rule_valid(const struct lgroup *g)
 	return ok;
 }
 
-/* Every rule, at indentation @ind (the column of its '-'). */
-static void write_rules(struct sbuf *s, const struct learn *l, int ind)
+/* Every rule, at indentation @ind (the column of its '-').  Return: how
+ * many were written (the comments beside them are not rules). */
+static int write_rules(struct sbuf *s, const struct learn *l, int ind)
 {
 	size_t i, j;
-	int http;
+	int http, n = 0;
 
 	for (i = 0; i < l->n; i++)
 		for (http = 1; http >= 0; http--) {
@@ -551,7 +553,7 @@ static void write_rules(struct sbuf *s, const struct learn *l, int ind)
 			for (j = 0; j < i && !in_group(&g, &l->d[j]); j++)
 				;
 			if (j == i && in_group(&g, &l->d[i]))
-				write_rule(s, &g, ind);
+				n += write_rule(s, &g, ind);
 		}
 	if (l->dropped)
 		sb_add(s, "%*s# %lu more destination(s) past the first %d were "
@@ -559,6 +561,7 @@ static void write_rules(struct sbuf *s, const struct learn *l, int ind)
 	if (l->skipped)
 		sb_add(s, "%*s# %lu name(s), path(s) or method(s) no rule can "
 		       "hold as written were not learned\n", ind, "", l->skipped);
+	return n;
 }
 
 /*
@@ -637,20 +640,31 @@ static int from_rules(const struct learn_from *f, size_t *at, int *ind,
 	return rc;
 }
 
+/* The rules at @ind under a new `rules:` key ("rules: []" if none). */
+static void write_rules_key(struct sbuf *s, const struct learn *l, int ind)
+{
+	struct sbuf t = { 0 };
+	int n = write_rules(&t, l, ind);
+
+	if (t.oom) {
+		s->oom = 1;
+	} else if (n) {
+		sb_add(s, "rules:\n%.*s", (int)t.len, t.b);
+	} else {
+		if (!l->n)
+			sb_add(s, "# nothing was used\n");
+		sb_add(s, "%.*srules: []\n", (int)t.len, t.b ? t.b : "");
+	}
+	free(t.b);
+}
+
 static void write_new(struct sbuf *s, const struct learn *l)
 {
 	sb_add(s, "# Learned by `islo-net learn`: what the command used, and "
 	       "nothing else.\n# Review it before use: every rule below is "
 	       "something the sandbox asked for.\nname: learned\n"
 	       "default_action: deny\n");
-	if (!l->n) {
-		sb_add(s, "# nothing was used\n");
-		write_rules(s, l, 0);
-		sb_add(s, "rules: []\n");
-		return;
-	}
-	sb_add(s, "rules:\n");
-	write_rules(s, l, 2);
+	write_rules_key(s, l, 2);
 }
 
 static int write_from(struct sbuf *s, const struct learn *l,
@@ -672,14 +686,15 @@ static int write_from(struct sbuf *s, const struct learn *l,
 	sb_add(s, "%.*s", (int)at, f->text);
 	if (at && f->text[at - 1] != '\n')
 		sb_add(s, "\n");
-	if (r == 0 && l->n)
-		sb_add(s, "rules:\n");
-	if (l->n)
+	if (!l->n)
+		sb_add(s, "# `islo-net learn`: the profile refused nothing\n");
+	else if (r == 0)
+		write_rules_key(s, l, ind);
+	else
 		sb_add(s, "%*s# added by `islo-net learn`: what the profile "
 		       "refused\n", ind, "");
-	else
-		sb_add(s, "# `islo-net learn`: the profile refused nothing\n");
-	write_rules(s, l, ind);
+	if (l->n && r == 1)
+		write_rules(s, l, ind);
 	sb_add(s, "%.*s", (int)(f->len - at), f->text + at);
 	return 0;
 }
