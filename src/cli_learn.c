@@ -173,12 +173,15 @@ static int write_atomic(int dirfd, const char *base, const char *buf,
 }
 
 /* The child: the run, then the profile into @mfd.  Never returns. */
-static void learn_child(struct cli *c, const struct learn_from *from, int mfd)
+static void learn_child(struct cli *c, const struct learn_from *from, int mfd,
+			int dirfd)
 {
 	struct learn *l = learn_new();
 	char err[1024], *yaml = NULL;
 	int rc;
 
+	if (dirfd >= 0)
+		close(dirfd);   /* the parent's, to write the file with */
 	if (!l) {
 		fprintf(stderr, "islo-net learn: out of memory\n");
 		_exit(LEARN_EXIT_FAIL);
@@ -300,7 +303,7 @@ int cmd_learn(int argc, char **argv)
 		goto out;
 	}
 	if (pid == 0)
-		learn_child(&c, &from, mfd);
+		learn_child(&c, &from, mfd, dirfd);
 	rc = learn_wait(pid);
 	if (rc != LEARN_EXIT_FAIL && learn_output(&c, mfd, dirfd, base) < 0)
 		rc = LEARN_EXIT_FAIL;
