@@ -139,9 +139,8 @@ void px_audit_request(struct proxy *px, int act, int status,
 			  const char *reason)
 {
 	struct flow *f = px->f;
-	struct audit_ev e;
-
 	int audited = px->rdec_set && px->rdec.audit;
+	struct audit_ev e;
 
 	f->g->st.http[act == ACT_ALLOW && status == 502 ? ACT_ERROR : act]++;
 	if (act == ACT_DENY)

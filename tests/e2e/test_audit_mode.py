@@ -34,6 +34,18 @@ rules:
     enforcement: enforce
 """
 
+RATE = """\
+name: rate
+default_action: deny
+rules:
+  - name: slow
+    host_pattern: api.example.com
+    ports: [{http}]
+    rate_limit_rpm: 1
+    allow_private: true
+    enforcement: audit
+"""
+
 LITERAL = """\
 name: literal
 default_action: deny
@@ -71,6 +83,7 @@ def profiles(world):
     world.profile("audited", AUDIT)
     world.profile("per-rule", ENFORCE_TOP)
     world.profile("literal", LITERAL)
+    world.profile("rate", RATE)
 
 
 def events(r, **match):
@@ -177,6 +190,16 @@ def test_host_denied_on_an_address_is_audited(islo, world):
     assert ev and ev[0]["action"] == "deny" and ev[0]["enforced"] is False, r
     assert ev[0]["rule"] == "no-evil", r
     assert "would have refused" in r.err, r
+
+
+def test_rate_limit_is_audited(islo, world):
+    url = "http://api.example.com:%d/r" % world.http_port
+    r = islo(CURL + ["-w", "%{http_code}\\n"] + ["-o", "/dev/null", url] * 3, "rate")
+    assert r.rc == 0 and r.out.split() == ["200", "200", "200"], r
+    ev = events(r, event="http_request", path="/r")
+    assert [e["action"] for e in ev] == ["allow", "deny", "deny"], r
+    assert ev[1]["enforced"] is False and ev[1]["reason"] == "rate limit of the rule exceeded", r
+    assert ev[1]["rule"] == "slow", r
 
 
 def test_udp_is_audited(islo, world):
