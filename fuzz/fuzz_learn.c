@@ -66,12 +66,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf[size] = buf[size + 1] = '\0';
 	end = buf + size;
 	for (p = buf; p < end; p += strlen(p) + 1) {
+		char *rec;
+
 		if (!*p && p + 1 <= end) {
 			from.text = p + 1;
 			from.len = (size_t)(end - (p + 1));
 			break;
 		}
-		note(l, p);
+		rec = strdup(p);        /* note() cuts it up */
+		if (rec)
+			note(l, rec);
+		free(rec);
 	}
 	if (from.text)
 		fp = profile_parse(from.text, from.len, "from", err, sizeof(err));

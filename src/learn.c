@@ -567,11 +567,12 @@ static int write_rules(struct sbuf *s, const struct learn *l, int ind)
 /*
  * from_rules() - Where the learned rules go in the profile learning
  * started from: after the last item of its top-level block list `rules:`
- * (at the start of the line the next token is on), with its indentation.
+ * (at the start of the line the next token is on), with its indentation;
+ * @top: the indentation of the top-level keys (for a `rules:` to add).
  * Return: 1 found (@at, @ind set), 0 no `rules:` key, -1 (@err said)
  */
 static int from_rules(const struct learn_from *f, size_t *at, int *ind,
-		      char *err, size_t errlen)
+		      int *top, char *err, size_t errlen)
 {
 	yaml_parser_t yp;
 	yaml_event_t ev;
@@ -594,6 +595,13 @@ static int from_rules(const struct learn_from *f, size_t *at, int *ind,
 			break;
 		case YAML_MAPPING_START_EVENT:
 		case YAML_SEQUENCE_START_EVENT:
+			if (!depth && ev.type == YAML_MAPPING_START_EVENT &&
+			    ev.data.mapping_start.style == YAML_FLOW_MAPPING_STYLE) {
+				fu_seterr(err, errlen, "--from: write it as a block mapping (\"key: value\" lines) to add to it");
+				rc = -1;
+				done = 1;
+				break;
+			}
 			if (depth == 1 && in_rules) {
 				if (ev.type != YAML_SEQUENCE_START_EVENT ||
 				    ev.data.sequence_start.style ==
@@ -619,6 +627,7 @@ static int from_rules(const struct learn_from *f, size_t *at, int *ind,
 			break;
 		case YAML_SCALAR_EVENT:
 			if (depth == 1 && key) {
+				*top = (int)ev.start_mark.column;
 				in_rules = ev.data.scalar.length == 5 &&
 					   !memcmp(ev.data.scalar.value, "rules", 5);
 				key = 0;
@@ -640,20 +649,22 @@ static int from_rules(const struct learn_from *f, size_t *at, int *ind,
 	return rc;
 }
 
-/* The rules at @ind under a new `rules:` key ("rules: []" if none). */
-static void write_rules_key(struct sbuf *s, const struct learn *l, int ind)
+/* The rules under a new `rules:` key at indentation @key ("rules: []"
+ * if none). */
+static void write_rules_key(struct sbuf *s, const struct learn *l, int key)
 {
 	struct sbuf t = { 0 };
-	int n = write_rules(&t, l, ind);
+	int n = write_rules(&t, l, key + 2);
 
 	if (t.oom) {
 		s->oom = 1;
 	} else if (n) {
-		sb_add(s, "rules:\n%.*s", (int)t.len, t.b);
+		sb_add(s, "%*srules:\n%.*s", key, "", (int)t.len, t.b);
 	} else {
 		if (!l->n)
 			sb_add(s, "# nothing was used\n");
-		sb_add(s, "%.*srules: []\n", (int)t.len, t.b ? t.b : "");
+		sb_add(s, "%.*s%*srules: []\n", (int)t.len, t.b ? t.b : "", key,
+		       "");
 	}
 	free(t.b);
 }
@@ -664,21 +675,21 @@ static void write_new(struct sbuf *s, const struct learn *l)
 	       "nothing else.\n# Review it before use: every rule below is "
 	       "something the sandbox asked for.\nname: learned\n"
 	       "default_action: deny\n");
-	write_rules_key(s, l, 2);
+	write_rules_key(s, l, 0);
 }
 
 static int write_from(struct sbuf *s, const struct learn *l,
 		      const struct learn_from *f, char *err, size_t errlen)
 {
 	size_t at = f->len;
-	int ind = 2, r;
+	int ind = 2, top = 0, r;
 	struct profile *p = profile_parse(f->text, f->len, "--from", err, errlen);
 
 	/* only a valid profile is added to: then an invalid result is ours */
 	if (!p)
 		return -1;
 	profile_free(p);
-	r = from_rules(f, &at, &ind, err, errlen);
+	r = from_rules(f, &at, &ind, &top, err, errlen);
 	if (r < 0)
 		return -1;
 	if (at > f->len)
@@ -689,7 +700,7 @@ static int write_from(struct sbuf *s, const struct learn *l,
 	if (!l->n)
 		sb_add(s, "# `islo-net learn`: the profile refused nothing\n");
 	else if (r == 0)
-		write_rules_key(s, l, ind);
+		write_rules_key(s, l, top);
 	else
 		sb_add(s, "%*s# added by `islo-net learn`: what the profile "
 		       "refused\n", ind, "");

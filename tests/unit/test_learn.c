@@ -271,6 +271,34 @@ TEST(learn_from_without_rules_and_flow_rules)
 	learn_free(l);
 }
 
+TEST(learn_from_indented_or_flow_mapping)
+{
+	/* found by fuzz_learn: a profile whose keys are indented got a
+	 * `rules:` at column 0 (not YAML) */
+	static const char indented[] = " timeouts:\n  idle: 4\n";
+	static const char flow[] = "{name: x}\n";
+	struct learn_from f = { indented, sizeof(indented) - 1 };
+	struct learn *l = learn_new();
+	struct profile *p;
+	char err[256], *y = NULL;
+
+	REQUIRE(l);
+	learn_conn(l, PF_TCP, "b.example", 443, 0, -1);
+	REQUIRE(learn_write(l, &f, &y, err, sizeof(err)) == 0);
+	CHECK(strstr(y, "\n rules:\n   # seen: 1 connection(s)\n"
+		      "   - host_pattern: \"b.example\"\n"));
+	p = parse(y);
+	REQUIRE(p);
+	CHECK(p->nrules == 1 && p->idle_s == 4);
+	profile_free(p);
+	free(y);
+	f.text = flow;
+	f.len = sizeof(flow) - 1;
+	CHECK(learn_write(l, &f, &y, err, sizeof(err)) < 0);
+	CHECK(strstr(err, "block mapping"));
+	learn_free(l);
+}
+
 static enum pf_action dec(const struct profile *p, const char *host,
 			  uint16_t port, struct pf_decision *d)
 {
