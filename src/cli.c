@@ -23,7 +23,7 @@
 
 static const char usage_text[] =
 "Usage: islo-net run [OPTIONS] [--] CMD [ARGS...]\n"
-"       islo-net learn [--output FILE] [--from PROFILE] [--intercept]\n"
+"       islo-net learn [-o FILE] [--from PROFILE] [--intercept]\n"
 "                      [--allow-private] [OPTIONS] [--] CMD [ARGS...]\n"
 "       islo-net check [--profiles-dir DIR] [-q] PROFILE\n"
 "       islo-net ca path|export [--ca-dir DIR]\n"
@@ -83,7 +83,7 @@ static const char usage_text[] =
 "link-local and metadata addresses still refused), then write a profile\n"
 "that allows exactly what it used (default_action: deny; one rule per\n"
 "host, with the methods and paths of the HTTP it could read):\n"
-"      --output FILE           write it to FILE (atomically, mode 0600);\n"
+"  -o, --output FILE           write it to FILE (atomically, mode 0600);\n"
 "                              default: standard output, after CMD's\n"
 "      --from PROFILE          start from PROFILE (audited as a whole) and\n"
 "                              add only what it refused\n"
@@ -148,7 +148,7 @@ enum {
 	OPT_PROFILE = 256, OPT_PROFILES_DIR, OPT_AUDIT, OPT_DNS, OPT_MTU,
 	OPT_HELP, OPT_VERSION, OPT_CA_DIR, OPT_UPSTREAM_CA,
 	OPT_TAP, OPT_TAP_FD, OPT_NETNS, OPT_SOCKET, OPT_MAX_CONN, OPT_HOST_SERVICES,
-	OPT_CONTROL, OPT_METRICS, OPT_ID, OPT_QEMU_SOCKET, OPT_OUTPUT, OPT_FROM,
+	OPT_CONTROL, OPT_METRICS, OPT_ID, OPT_QEMU_SOCKET, OPT_FROM,
 	OPT_INTERCEPT, OPT_ALLOW_PRIVATE,
 };
 
@@ -171,7 +171,7 @@ static const struct option run_opts_long[] = {
 	{ "metrics-listen", required_argument, NULL, OPT_METRICS },
 	{ "id", required_argument, NULL, OPT_ID },
 	{ "qemu-socket", required_argument, NULL, OPT_QEMU_SOCKET },
-	{ "output", required_argument, NULL, OPT_OUTPUT },
+	{ "output", required_argument, NULL, 'o' },
 	{ "from", required_argument, NULL, OPT_FROM },
 	{ "intercept", no_argument, NULL, OPT_INTERCEPT },
 	{ "allow-private", no_argument, NULL, OPT_ALLOW_PRIVATE },
@@ -244,7 +244,6 @@ static const char **name_opt(struct cli *c, int opt)
 		[OPT_METRICS - OPT_PROFILE] = &c->metrics,
 		[OPT_ID - OPT_PROFILE] = &c->id,
 		[OPT_QEMU_SOCKET - OPT_PROFILE] = &c->qemu_socket,
-		[OPT_OUTPUT - OPT_PROFILE] = &c->learn_output,
 		[OPT_FROM - OPT_PROFILE] = &c->learn_from,
 	};
 
@@ -263,7 +262,7 @@ int cli_parse_opts(struct cli *c, int argc, char **argv)
 	c->tap_fd = -1;
 	optind = 1;
 	/* '+': stop at the first non-option, so CMD's own options are its */
-	while ((opt = getopt_long(argc, argv, "+g:vq", run_opts_long, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+g:vqo:", run_opts_long, NULL)) != -1) {
 		name = name_opt(c, opt);
 		if (name) {
 			*name = optarg;
@@ -294,6 +293,9 @@ int cli_parse_opts(struct cli *c, int argc, char **argv)
 			break;
 		case OPT_HOST_SERVICES:
 			c->host_services = 1;
+			break;
+		case 'o':
+			c->learn_output = optarg;
 			break;
 		case OPT_INTERCEPT:
 			c->learn_intercept = 1;

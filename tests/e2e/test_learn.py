@@ -210,7 +210,7 @@ def test_output_symlink_is_replaced_not_followed(islo, world):
     assert not os.path.islink(out) and "default_action: deny" in open(out).read()
     # and planted from inside the run, while CMD runs
     os.unlink(out)
-    r = learn(islo, world, ["ln", "-s", target, out], ["--output", out])
+    r = learn(islo, world, ["ln", "-s", target, out], ["-o", out])
     assert r.returncode == 0, r
     assert open(target).read() == "precious\n"
     assert not os.path.islink(out), r
