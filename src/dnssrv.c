@@ -23,6 +23,26 @@
 
 #define DNS_TTL 60
 
+/* Is there a port on which a TCP connection to @name would be allowed?
+ * The first rule whose host pattern matches decides (a deny rule with
+ * methods or path_pattern refuses some requests only); else the default. */
+static int name_may_be_allowed(const struct profile *p, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < p->nrules; i++) {
+		const struct pf_rule *r = &p->rules[i];
+
+		if (r->protocol != PF_TCP || !r->host_pattern ||
+		    !policy_host_match(r->host_pattern, name))
+			continue;
+		if (r->action == PF_DENY && (r->nmethods || r->npath_patterns))
+			continue;
+		return r->action == PF_ALLOW;
+	}
+	return p->default_action == PF_ALLOW && p->internet_enabled;
+}
+
 size_t gw_dns_answer(struct gw *g, const uint8_t *q, size_t len, uint8_t *out,
 		     size_t outlen, const char *proto)
 {
@@ -57,8 +77,9 @@ size_t gw_dns_answer(struct gw *g, const uint8_t *q, size_t len, uint8_t *out,
 	/* whether a connection to the name could be allowed (the first rule
 	 * whose pattern matches it, on any port, or the default) */
 	if (r == 0 && dq.name[0])
-		act = policy_name_dns(g->prof, dq.name, &audited) && !audited ?
-			      ACT_ALLOW : ACT_DENY;
+		act = name_may_be_allowed(g->prof, dq.name) ? ACT_ALLOW : ACT_DENY;
+	if (act == ACT_DENY && r == 0 && dq.name[0]) /* enforcement: audit? */
+		policy_name_dns(g->prof, dq.name, &audited);
 	g->st.dns[act == ACT_ALLOW ? 0 : 1]++;
 	audit_begin_kind(g->audit, &e, "dns", AK_DNS);
 	audit_str(&e, "action", act_name(act));
