@@ -46,6 +46,21 @@ rules:
     enforcement: audit
 """
 
+CRED = """\
+name: cred
+enforcement: audit
+rules:
+  - name: api
+    host_pattern: api.example.com
+    ports: [{https}]
+    allow_private: true
+    path_pattern: /record/in/*
+    auth_strategy:
+      mode: bearer
+      secret: env:ISLO_TEST_TOKEN
+      placeholder_env: API_TOKEN
+"""
+
 LITERAL = """\
 name: literal
 default_action: deny
@@ -84,6 +99,7 @@ def profiles(world):
     world.profile("per-rule", ENFORCE_TOP)
     world.profile("literal", LITERAL)
     world.profile("rate", RATE)
+    world.profile("cred", CRED)
 
 
 def events(r, **match):
@@ -200,6 +216,35 @@ def test_rate_limit_is_audited(islo, world):
     assert [e["action"] for e in ev] == ["allow", "deny", "deny"], r
     assert ev[1]["enforced"] is False and ev[1]["reason"] == "rate limit of the rule exceeded", r
     assert ev[1]["rule"] == "slow", r
+
+
+def test_audited_request_gets_no_credential(islo, world):
+    """A request outside the credential rule's path_pattern goes through
+    in audit mode, without the credential; the placeholder is still
+    refused outside its rule; inside, the credential is injected."""
+    import os
+    import servers
+    secret = "audit-s3cret-" + os.urandom(6).hex()
+    tag = os.urandom(4).hex()
+    base = "https://api.example.com:%d/record" % world.https_port
+    auth = "Authorization: Bearer $API_TOKEN"
+    cmd = ["sh", "-c",
+           "curl -sS --max-time 15 -o /dev/null -w '%%{http_code}\\n' %s/in/%s -H '%s'; "
+           "curl -sS --max-time 15 -o /dev/null -w '%%{http_code}\\n' %s/out/%s; "
+           "curl -sS --max-time 15 -o /dev/null -w '%%{http_code}\\n' %s/out/ph-%s -H \"%s\""
+           % (base, tag, auth.replace("$API_TOKEN", "x"), base, tag, base, tag, auth)]
+    r = islo(cmd, "cred", extra=["--upstream-ca", world.ca, "--ca-dir", str(islo.tmp / "ca")],
+             env={"ISLO_TEST_TOKEN": secret})
+    assert r.out.split() == ["200", "200", "403"], r
+    got = {x["path"]: dict((k.lower(), v) for k, v in x["headers"])
+           for x in servers.RECORDED if tag in x["path"]}
+    assert got["/record/in/" + tag].get("authorization") == "Bearer " + secret, got
+    assert "authorization" not in got["/record/out/" + tag], got
+    assert "/record/out/ph-" + tag not in got, got
+    assert secret not in r.out + r.err + r.audit, r
+    out = [e for e in events(r, event="http_request") if e["path"].startswith("/record/out/" + tag)]
+    assert out and out[0]["action"] == "deny" and out[0]["enforced"] is False, r
+    assert "credentials" not in out[0], out
 
 
 def test_udp_is_audited(islo, world):
