@@ -357,6 +357,25 @@ static int path_in(const struct pf_rule *r, const char *path, int normal)
 	return 0;
 }
 
+/*
+ * request_audit() - audit_refusal() for a request; but a path not in
+ * normal form stays refused: what the upstream makes of it is unknown
+ * (malformed input is never audited through).
+ */
+static void request_audit(const struct profile *p, struct pf_decision *d,
+			  const struct pf_rule *cand, int normal)
+{
+	audit_refusal(p, d, cand);
+	d->per_request = 0;     /* a request's decision has none */
+	if (!d->audit || normal)
+		return;
+	d->audit = 0;
+	d->action = PF_DENY;
+	d->rule = d->refused_by;
+	d->refused_by = NULL;
+	d->why = NULL;
+}
+
 void policy_decide_request(const struct profile *p, const struct pf_query *q,
 			   const char *method, const char *path,
 			   struct pf_decision *d)
@@ -374,22 +393,12 @@ void policy_decide_request(const struct profile *p, const struct pf_query *q,
 		if (!method_in(r, method) || !path_in(r, path, normal))
 			continue;
 		decide_set(d, r->action, r, m);
-		audit_refusal(p, d, cand);
+		request_audit(p, d, cand, normal);
 		return;
 	}
 	if (default_allows(p))
 		d->action = PF_ALLOW;
-	audit_refusal(p, d, cand);
-	/* a path not in normal form stays refused: what the upstream makes
-	 * of it is unknown (malformed input is never audited through) */
-	if (d->audit && !normal) {
-		d->audit = 0;
-		d->action = PF_DENY;
-		d->rule = d->refused_by;
-		d->refused_by = NULL;
-		d->why = NULL;
-		d->per_request = 0;
-	}
+	request_audit(p, d, cand, normal);
 }
 
 int policy_name_dns(const struct profile *p, const char *name, int *audited)

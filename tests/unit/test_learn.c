@@ -348,6 +348,19 @@ TEST(policy_audit_mode_decisions)
 	CHECK(dec(p, "other.example", 443, &d) == PF_ALLOW && d.per_request);
 	profile_free(p);
 
+	p = parse("enforcement: audit\nrules:\n"
+		  "  - name: nodel\n    host_pattern: api.example\n    ports: [80]\n"
+		  "    methods: [DELETE]\n    path_pattern: /r/*\n    action: deny\n"
+		  "  - host_pattern: api.example\n    ports: [80]\n");
+	REQUIRE(p);
+	policy_decide_request(p, &q, "DELETE", "/r/x", &d);
+	CHECK(d.action == PF_ALLOW && d.audit);
+	CHECK_STR(policy_rule_label(&d), "nodel");
+	policy_decide_request(p, &q, "DELETE", "/r/x/../y", &d);
+	CHECK(d.action == PF_DENY && !d.audit);      /* malformed: enforced */
+	CHECK_STR(policy_rule_label(&d), "nodel");
+	profile_free(p);
+
 	p = parse("rules:\n  - host_pattern: api.example\n    ports: [80]\n"
 		  "    methods: [GET]\n    enforcement: audit\n");
 	REQUIRE(p);
