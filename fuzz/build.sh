@@ -19,7 +19,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
-TARGETS=${FUZZ_TARGETS:-"fuzz_dns fuzz_peek fuzz_profile fuzz_frames fuzz_http1 fuzz_cert fuzz_dhcp fuzz_proxy fuzz_stream fuzz_ctl fuzz_pg fuzz_vnet fuzz_ec fuzz_ipfrag fuzz_sigv4"}
+TARGETS=${FUZZ_TARGETS:-"fuzz_dns fuzz_peek fuzz_profile fuzz_frames fuzz_http1 fuzz_cert fuzz_dhcp fuzz_proxy fuzz_stream fuzz_ctl fuzz_pg fuzz_vnet fuzz_ec fuzz_ipfrag fuzz_sigv4 fuzz_learn"}
 OUT=fuzz/build
 # lwIP's and BearSSL's trees as the Makefile fetches them (third_party/)
 ver() { sed -n "s/^$1 *:= *//p" third_party/versions.mk; }
@@ -36,6 +36,7 @@ srcs() {
 	fuzz_profile) echo src/profile.c src/profile_rule.c src/profile_yaml.c src/profile_check.c src/fileutil.c src/policy.c src/http1.c src/log.c ;;
 	fuzz_frames|fuzz_stream|fuzz_vnet) ls src/*.c | grep -v '^src/main.c$' ;;
 	fuzz_ctl) echo src/ctlmsg.c ;;
+	fuzz_learn) echo src/learn.c src/profile.c src/profile_rule.c src/profile_yaml.c src/profile_check.c src/fileutil.c src/policy.c src/http1.c src/log.c ;;
 	fuzz_ipfrag) echo src/ipfrag.c ;;
 	fuzz_sigv4) echo src/sigv4.c ;;
 	fuzz_ec) echo src/ecfast.c src/log.c ;;
@@ -47,7 +48,7 @@ srcs() {
 
 libs() {
 	case "$1" in
-	fuzz_profile) echo -lyaml $(pkg-config --libs libpsl) ;;
+	fuzz_profile|fuzz_learn) echo -lyaml $(pkg-config --libs libpsl) ;;
 	fuzz_cert|fuzz_ec) echo build/libbearssl.a -lcrypto ;;
 	fuzz_sigv4) echo build/libbearssl.a ;;
 	fuzz_frames|fuzz_stream|fuzz_proxy|fuzz_vnet) echo build/liblwip.a build/libbearssl.a $(pkg-config --libs yaml-0.1 slirp libcrypto libpsl) ;;

@@ -42,6 +42,13 @@ static void decide_some(const struct profile *p)
 			if (d.rule && (d.rule < p->rules ||
 				       d.rule >= p->rules + p->nrules))
 				abort();
+			/* audit mode: an allow with no rule, that names the
+			 * rule that refused it (one of its own, or none) */
+			if (d.audit && (d.action != PF_ALLOW || d.rule ||
+					(d.refused_by &&
+					 (d.refused_by < p->rules ||
+					  d.refused_by >= p->rules + p->nrules))))
+				abort();
 			if (!policy_rule_label(&d))
 				abort();
 		}

@@ -23,6 +23,8 @@
 
 static const char usage_text[] =
 "Usage: islo-net run [OPTIONS] [--] CMD [ARGS...]\n"
+"       islo-net learn [-o FILE] [--from PROFILE] [--intercept]\n"
+"                      [--allow-private] [OPTIONS] [--] CMD [ARGS...]\n"
 "       islo-net check [--profiles-dir DIR] [-q] PROFILE\n"
 "       islo-net ca path|export [--ca-dir DIR]\n"
 "       islo-net tap (--tap NAME [--netns PATH] | --tap-fd N) [OPTIONS]\n"
@@ -81,6 +83,19 @@ static const char usage_text[] =
 "  -v, --verbose               more diagnostics (repeat for debug)\n"
 "  -q, --quiet                 errors only\n"
 "\n"
+"learn: run CMD with connections allowed and audited (private, loopback,\n"
+"link-local and metadata addresses still refused), then write a profile\n"
+"that allows exactly what it used (default_action: deny; one rule per\n"
+"host, with the methods and paths of the HTTP it could read):\n"
+"  -o, --output FILE           write it to FILE (atomically, mode 0600);\n"
+"                              default: standard output, after CMD's\n"
+"      --from PROFILE          start from PROFILE (audited as a whole) and\n"
+"                              add only what it refused\n"
+"      --intercept             read HTTPS too (the islo-net CA, as run\n"
+"                              does for interception), to learn its paths\n"
+"      --allow-private         let CMD reach private and loopback\n"
+"                              addresses too, and learn them\n"
+"\n"
 "VM backends (the options above apply, without CMD; SIGINT/SIGTERM stop):\n"
 "  tap --tap NAME              serve an existing TAP device (or create it),\n"
 "                              as Firecracker, Cloud Hypervisor or QEMU\n"
@@ -137,7 +152,8 @@ enum {
 	OPT_PROFILE = 256, OPT_PROFILES_DIR, OPT_AUDIT, OPT_DNS, OPT_MTU,
 	OPT_HELP, OPT_VERSION, OPT_CA_DIR, OPT_UPSTREAM_CA,
 	OPT_TAP, OPT_TAP_FD, OPT_NETNS, OPT_SOCKET, OPT_MAX_CONN, OPT_HOST_SERVICES,
-	OPT_CONTROL, OPT_METRICS, OPT_ID, OPT_QEMU_SOCKET, OPT_NAT,
+	OPT_CONTROL, OPT_METRICS, OPT_ID, OPT_QEMU_SOCKET, OPT_NAT, OPT_FROM,
+	OPT_INTERCEPT, OPT_ALLOW_PRIVATE,
 };
 
 static const struct option run_opts_long[] = {
@@ -160,6 +176,10 @@ static const struct option run_opts_long[] = {
 	{ "id", required_argument, NULL, OPT_ID },
 	{ "qemu-socket", required_argument, NULL, OPT_QEMU_SOCKET },
 	{ "nat", required_argument, NULL, OPT_NAT },
+	{ "output", required_argument, NULL, 'o' },
+	{ "from", required_argument, NULL, OPT_FROM },
+	{ "intercept", no_argument, NULL, OPT_INTERCEPT },
+	{ "allow-private", no_argument, NULL, OPT_ALLOW_PRIVATE },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "quiet", no_argument, NULL, 'q' },
 	{ "help", no_argument, NULL, OPT_HELP },
@@ -229,6 +249,7 @@ static const char **name_opt(struct cli *c, int opt)
 		[OPT_METRICS - OPT_PROFILE] = &c->metrics,
 		[OPT_ID - OPT_PROFILE] = &c->id,
 		[OPT_QEMU_SOCKET - OPT_PROFILE] = &c->qemu_socket,
+		[OPT_FROM - OPT_PROFILE] = &c->learn_from,
 	};
 
 	if (opt < OPT_PROFILE || opt - OPT_PROFILE >= (int)(sizeof(dst) /
@@ -246,7 +267,7 @@ int cli_parse_opts(struct cli *c, int argc, char **argv)
 	c->tap_fd = -1;
 	optind = 1;
 	/* '+': stop at the first non-option, so CMD's own options are its */
-	while ((opt = getopt_long(argc, argv, "+g:vq", run_opts_long, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "+g:vqo:", run_opts_long, NULL)) != -1) {
 		name = name_opt(c, opt);
 		if (name) {
 			*name = optarg;
@@ -283,6 +304,15 @@ int cli_parse_opts(struct cli *c, int argc, char **argv)
 				die("--nat: '%s' is neither gateway nor slirp",
 				    optarg);
 			c->nat_slirp = !strcmp(optarg, "slirp");
+			break;
+		case 'o':
+			c->learn_output = optarg;
+			break;
+		case OPT_INTERCEPT:
+			c->learn_intercept = 1;
+			break;
+		case OPT_ALLOW_PRIVATE:
+			c->learn_allow_private = 1;
 			break;
 		case 'v':
 			log_verbosity++;

@@ -30,6 +30,9 @@ struct cli {
 	int nat_slirp;                 /* --nat slirp: libslirp, no profile */
 	char *islo_yaml;               /* the islo.yaml that decided, or NULL */
 	char *trust_file;              /* the trust record, for reloads */
+	/* `islo-net learn` (cli_learn.c) */
+	const char *learn_output, *learn_from;
+	int learn_intercept, learn_allow_private;
 	struct run_opts o;
 };
 
@@ -47,6 +50,11 @@ int cli_load_secrets(struct cli *c);
 /* Open TAP device @name (in @netns if set); Return: its fd, or -1 (said). */
 int cli_tap_open(const char *name, const char *netns);
 
+/* cli_run_loaded() - `run` once its profile (or none) is in c->o: the
+ * secrets, the CA bundle, the confinement, then CMD.  Return: CMD's exit
+ * status, or 125 (said). */
+int cli_run_loaded(struct cli *c);
+
 /* The commands: each returns the process's exit status. */
 int cmd_run(int argc, char **argv);
 int cmd_vm(int argc, char **argv, int qemu);
@@ -55,5 +63,6 @@ int cmd_ctl(int argc, char **argv);
 int cmd_check(int argc, char **argv);
 int cmd_resolve(int argc, char **argv);
 int cmd_trust(int argc, char **argv);
+int cmd_learn(int argc, char **argv);
 
 #endif

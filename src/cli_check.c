@@ -92,6 +92,9 @@ static void print_rule(const struct pf_rule *r)
 	}
 	if (r->allow_private)
 		printf(" allow_private");
+	if (r->enforcement != PF_ENF_INHERIT)
+		printf(" enforcement %s",
+		       r->enforcement == PF_ENF_AUDIT ? "audit" : "enforce");
 	printf("\n");
 	if (r->action == PF_ALLOW && r->protocol != PF_UDP && !r->pg)
 		printf("      %-12s%s\n", "tls:", pf_rule_intercepts(r) ?
@@ -154,6 +157,9 @@ int cmd_check(int argc, char **argv)
 	printf("%s: profile '%s' is valid\n", c.o.profile_path, p->name);
 	printf("  default: %s\n", p->default_action == PF_ALLOW && p->internet_enabled ?
 	       "allow" : "deny");
+	printf("  enforcement: %s\n", p->enforcement == PF_ENF_AUDIT ?
+	       "audit (refusals are logged, not enforced; the boundary stays)" :
+	       "enforce");
 	for (i = 0; i < p->nrules; i++)
 		print_rule(&p->rules[i]);
 	cli_free(&c);

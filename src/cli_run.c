@@ -102,30 +102,36 @@ int cmd_run(int argc, char **argv)
 			"belong to `islo-net tap` and `islo-net qemu`\n");
 		return 2;
 	}
+	if (c.learn_output || c.learn_from || c.learn_intercept ||
+	    c.learn_allow_private) {
+		fprintf(stderr, "islo-net run: --output, --from, --intercept and "
+			"--allow-private belong to `islo-net learn`\n");
+		return 2;
+	}
 	if (cli_load_profile(&c) < 0) {
 		cli_free(&c);
 		return 125;
 	}
-	if (c.o.profile && prepare_interception(&c) < 0) {
-		cli_free(&c);
-		return 125;
-	}
-	if (!c.o.profile && !c.nat_slirp) {
-		/* no profile: the gateway as an unrestricted NAT (nat.c) */
-		c.o.profile = nat_profile();
-		if (!c.o.profile) {
-			fprintf(stderr, "islo-net: out of memory\n");
-			cli_free(&c);
-			return 125;
-		}
-		c.o.profile_name = "nat";
-		c.o.nat = 1;
-	}
-	if (confine_run(&c) < 0) {
-		cli_free(&c);
-		return 125;
-	}
-	rc = run_main(&c.o);
+	rc = cli_run_loaded(&c);
 	cli_free(&c);
 	return rc;
+}
+
+int cli_run_loaded(struct cli *c)
+{
+	if (c->o.profile && prepare_interception(c) < 0)
+		return 125;
+	if (!c->o.profile && !c->nat_slirp) {
+		/* no profile: the gateway as an unrestricted NAT (nat.c) */
+		c->o.profile = nat_profile();
+		if (!c->o.profile) {
+			fprintf(stderr, "islo-net: out of memory\n");
+			return 125;
+		}
+		c->o.profile_name = "nat";
+		c->o.nat = 1;
+	}
+	if (confine_run(c) < 0)
+		return 125;
+	return run_main(&c->o);
 }

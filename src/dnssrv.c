@@ -120,7 +120,7 @@ static int name_is_routed(const struct profile *p, const char *name)
  * address, or NULL). */
 static void dns_audit(struct gw *g, int r, const struct dns_question *dq,
 		      int act, const char *answer, int rcode, const char *proto,
-		      const char *reason)
+		      const char *reason, int audited)
 {
 	struct audit_ev e;
 
@@ -138,6 +138,8 @@ static void dns_audit(struct gw *g, int r, const struct dns_question *dq,
 	audit_int(&e, "rcode", rcode);
 	if (reason)
 		audit_str(&e, "reason", reason);
+	if (audited)    /* refused, but enforcement: audit lets it through */
+		audit_bool(&e, "enforced", 0);
 	audit_emit(g->audit, &e);
 }
 
@@ -178,7 +180,7 @@ static size_t answer_from_host(struct gw *g, const struct dns_question *dq,
 			 rcode == DNS_RCODE_REFUSED ? "REFUSED" : "error");
 		reason = why;
 	}
-	dns_audit(g, 0, dq, ACT_ALLOW, abuf, rcode, proto, reason);
+	dns_audit(g, 0, dq, ACT_ALLOW, abuf, rcode, proto, reason, 0);
 	return dns_build_response(dq, msg, mlen, rcode, n ? family : 0,
 				  n ? addr : NULL, DNS_TTL, out, outlen);
 }
@@ -339,7 +341,7 @@ static size_t ask_host(struct gw *g, const struct dns_question *dq,
 	if (*wp)
 		return 0;
 	dns_audit(g, 0, dq, ACT_ALLOW, NULL, DNS_RCODE_SERVFAIL, proto,
-		  "too many names waiting for the host resolver");
+		  "too many names waiting for the host resolver", 0);
 	return dns_build_response(dq, q, len, DNS_RCODE_SERVFAIL, 0, NULL, 0,
 				  out, outlen);
 }
@@ -352,7 +354,7 @@ static size_t dns_query(struct gw *g, const uint8_t *q, size_t len,
 	struct dns_question dq;
 	uint8_t addr[16];
 	int r = dns_parse_query(q, len, &dq);
-	int family = 0, rcode = DNS_RCODE_NOERROR, act = ACT_ALLOW;
+	int family = 0, rcode = DNS_RCODE_NOERROR, act = ACT_ALLOW, audited = 0;
 	char abuf[INET6_ADDRSTRLEN] = "";
 
 	*wp = NULL;
@@ -384,7 +386,11 @@ static size_t dns_query(struct gw *g, const uint8_t *q, size_t len,
 			inet_ntop(family, addr, abuf, sizeof(abuf));
 		}
 	}
-	dns_audit(g, r, &dq, act, abuf, rcode, proto, NULL);
+	/* a refused name: does enforcement: audit let it through? (it keeps
+	 * its synthetic address, looked up only when a connection comes) */
+	if (act == ACT_DENY && r == 0 && dq.name[0])
+		policy_name_dns(g->prof, dq.name, &audited);
+	dns_audit(g, r, &dq, act, abuf, rcode, proto, NULL, audited);
 	return dns_build_response(r == 0 || r == DNS_BAD_NAME ? &dq : NULL, q,
 				  len, rcode, family, family ? addr : NULL,
 				  DNS_TTL, out, outlen);

@@ -320,7 +320,10 @@ static void peek_done(struct flow *f)
 	free(f->peek);
 	f->peek = NULL;
 	f->peek_len = 0;
-	if ((r && pf_rule_intercepts(r)) || f->dec.per_request || http_named) {
+	/* an audited flow's per_request is learn's --intercept: HTTP and
+	 * TLS only, any other protocol is relayed as it is */
+	if ((r && pf_rule_intercepts(r)) || http_named ||
+	    (f->dec.per_request && (!f->dec.audit || tls || http))) {
 		/* anything but TLS goes to the HTTP parser, which answers
 		 * what is not HTTP/1.x with a 400.  per_request: some rule
 		 * covers only some requests (methods, path_pattern), so each

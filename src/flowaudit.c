@@ -8,7 +8,34 @@
 #include <string.h>
 
 #include "audit.h"
+#include "learn.h"
 #include "refusals.h"
+
+/*
+ * audited_open() - A flow the profile refuses, let through by audit mode:
+ * in the summary at exit, and noted for `islo-net learn` (the name the
+ * sandbox resolved, never the synthetic address; else the address).
+ */
+static void audited_open(struct gw *g, const struct flow_audit *fa)
+{
+	const struct pf_decision *d = fa->dec;
+	char dst[INET6_ADDRSTRLEN];
+	const char *host;
+	int priv;
+
+	ipaddr_str(fa->dst, dst, sizeof(dst));
+	host = fa->host && fa->host[0] ? fa->host : dst;
+	refusal_note_audited(g, fa->proto, host, fa->dport,
+			     policy_rule_label(d), d->why);
+	if (!g->o || !g->o->learn)
+		return;
+	priv = fa->up && fa->up->family ?
+		       policy_addr_is_private(fa->up->family, fa->up->a) :
+		       policy_addr_is_private(fa->dst->family, fa->dst->a);
+	learn_conn(g->o->learn, !strcmp(fa->proto, "udp") ? PF_UDP : PF_TCP,
+		   host, fa->dport, priv,
+		   d->refused_by ? d->refused_by->priority : -1);
+}
 
 void flowaudit_tuple(struct audit_ev *e, const struct gw *g,
 		     const struct flow_audit *fa)
@@ -32,16 +59,26 @@ void flowaudit_emit(struct gw *g, struct audit_ev *e, enum flow_phase phase,
 		    int act, const struct flow_audit *fa, const char *reason)
 {
 	char up[INET6_ADDRSTRLEN];
+	/* audit mode: what the profile refuses and let through is "deny",
+	 * not enforced; a refusal of such a flow (a private address, the
+	 * upstream) is enforced, and says so */
+	int audited = fa->dec && fa->dec->audit;
 
+	if (audited && phase == PH_OPEN && act == ACT_ALLOW)
+		audited_open(g, fa);
 	audit_str(e, "phase", phase == PH_OPEN ? "open" : "close");
-	audit_str(e, "action", act_name(act));
+	audit_str(e, "action", act_name(audited && act == ACT_ALLOW ? ACT_DENY : act));
 	flowaudit_tuple(e, g, fa);
 	if (fa->up && fa->up->family) {
 		ipaddr_str(fa->up, up, sizeof(up));
 		audit_str(e, "upstream", up);
 	}
+	if (audited && act == ACT_ALLOW && !reason)
+		reason = fa->dec->why;
 	if (reason)
 		audit_str(e, "reason", reason);
+	if (audited)
+		audit_bool(e, "enforced", act != ACT_ALLOW);
 	if (phase == PH_CLOSE) {
 		audit_int(e, "bytes_up", (long long)fa->bytes_up);
 		audit_int(e, "bytes_down", (long long)fa->bytes_down);
@@ -89,6 +126,27 @@ void flowaudit_tcp(struct gw *g, const struct flow *f, enum flow_phase phase,
 					       : AK_NONE))
 		return;
 	flowaudit_emit(g, &e, phase, act, &fa, reason);
+}
+
+void flowaudit_peek_audited(struct gw *g, const struct flow *f,
+			    const struct pf_decision *d, const char *name,
+			    const char *reason)
+{
+	struct flow_audit fa = {
+		.proto = "tcp", .dec = d, .src = &f->src, .dst = &f->dst,
+		.sport = f->sport, .dport = f->dport, .host = name,
+		.up = &f->up_addr, .t_start = f->t_start,
+	};
+	struct audit_ev e;
+
+	audited_open(g, &fa);
+	audit_begin_kind(g->audit, &e, "connection", AK_NONE);
+	audit_str(&e, "phase", "peek");
+	audit_str(&e, "action", act_name(ACT_DENY));
+	flowaudit_tuple(&e, g, &fa);
+	audit_str(&e, "reason", reason);
+	audit_bool(&e, "enforced", 0);
+	audit_emit(g->audit, &e);
 }
 
 void flowaudit_udp_refused(struct gw *g, const struct ipaddr *src,

@@ -66,6 +66,19 @@ void flowaudit_emit(struct gw *g, struct audit_ev *e, enum flow_phase phase,
  */
 void flowaudit_tcp(struct gw *g, const struct flow *f, enum flow_phase phase,
 		   int act, const char *reason);
+/**
+ * flowaudit_peek_audited() - A connection to an address whose TLS SNI or
+ * Host names a host the profile refuses, let through by audit mode: a
+ * "connection" event of phase "peek", "action":"deny","enforced":false
+ * @g:      Sandbox
+ * @f:      The flow
+ * @d:      The decision for the name (d->audit set)
+ * @name:   The name the sandbox sent
+ * @reason: Why it would have been refused
+ */
+void flowaudit_peek_audited(struct gw *g, const struct flow *f,
+			    const struct pf_decision *d, const char *name,
+			    const char *reason);
 /* A UDP datagram refused (no flow): counted, and logged within the
  * sandbox's budget. */
 void flowaudit_udp_refused(struct gw *g, const struct ipaddr *src,

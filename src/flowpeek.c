@@ -220,6 +220,9 @@ int flow_peek_decide(struct flow *f)
 					      http);
 			return -1;
 		}
+		if (d.audit && d.refused_by)
+			flowaudit_peek_audited(f->g, f, &d, name,
+					       "host denied by rule");
 		snprintf(f->host, sizeof(f->host), "%s", name);
 	}
 	return 1;

@@ -68,6 +68,8 @@ int profile_intercepts(const struct profile *p)
 {
 	size_t i;
 
+	if (p && p->audit_intercept)    /* islo-net learn --intercept */
+		return 1;
 	for (i = 0; p && i < p->nrules; i++)
 		if ((pf_rule_intercepts(&p->rules[i]) &&
 		     (p->rules[i].action == PF_ALLOW || p->rules[i].nmethods ||

@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+struct learn;
 struct profile;
 struct secrets;
 
@@ -53,6 +54,9 @@ struct run_opts {
 	const struct confine *confine; /* run: what CMD must not read or change */
 	/* VM backends (issue 4) */
 	const char *qemu_socket;       /* serve QEMU -netdev stream here */
+	/* `islo-net learn` (issue 18): what audit mode lets through is
+	 * noted here (learn.h), or NULL */
+	struct learn *learn;
 };
 
 /*

@@ -3,6 +3,7 @@
  * main.c - the islo-net command line.
  *
  *   islo-net run [OPTIONS] -- CMD [ARGS...]   run CMD in a sandbox
+ *   islo-net learn [OPTIONS] -- CMD [ARGS...]  a profile from what CMD used
  *   islo-net check PROFILE                     validate a gateway profile
  *   islo-net resolve                           show which profile applies
  *
@@ -80,6 +81,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "run"))
 		return cmd_run(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "learn"))
+		return cmd_learn(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "check"))
 		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(argv[1], "trust"))

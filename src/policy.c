@@ -227,7 +227,47 @@ static int decide_begin(const struct profile *p, const struct pf_query *q,
 	d->rule = NULL;
 	d->match = PF_MATCH_DEFAULT;
 	d->per_request = 0;
+	d->audit = 0;
+	d->refused_by = NULL;
+	d->why = NULL;
+	d->audit_private = 0;
 	return p && q;
+}
+
+int policy_enforcement(const struct profile *p, const struct pf_rule *deciding,
+		       const struct pf_rule *cand)
+{
+	const struct pf_rule *r = deciding ? deciding : cand;
+
+	if (r && r->enforcement != PF_ENF_INHERIT)
+		return r->enforcement;
+	return p && p->enforcement == PF_ENF_AUDIT ? PF_ENF_AUDIT : PF_ENF_ENFORCE;
+}
+
+/*
+ * audit_refusal() - A refusal the profile only audits becomes an allow
+ * that knows it is one: no rule (so no route, credential or
+ * interception of the refusing rule), the caller logs it.
+ */
+static void audit_refusal(const struct profile *p, struct pf_decision *d,
+			  const struct pf_rule *cand)
+{
+	if (d->action != PF_DENY ||
+	    policy_enforcement(p, d->rule, cand) != PF_ENF_AUDIT)
+		return;
+	d->audit = 1;
+	d->refused_by = d->rule;
+	d->why = d->rule ? "denied by rule" : "no rule allows it";
+	/* the boundary stays: a private address only for learn's
+	 * --allow-private, or when the refusing rule itself says so */
+	d->audit_private = p->audit_private ||
+			   (d->rule && d->rule->allow_private);
+	d->action = PF_ALLOW;
+	d->rule = NULL;
+	d->match = PF_MATCH_DEFAULT;
+	/* what the refusing rule would have read of each request goes
+	 * with it; learn's --intercept reads them all */
+	d->per_request = p->audit_intercept;
 }
 
 static void decide_set(struct pf_decision *d, enum pf_action action,
@@ -261,13 +301,15 @@ static int default_allows(const struct profile *p)
 void policy_decide(const struct profile *p, const struct pf_query *q,
 		   struct pf_decision *d)
 {
-	const struct pf_rule *r, *allow = NULL;
+	const struct pf_rule *r, *allow = NULL, *cand = NULL;
 	enum pf_match m, allow_m = PF_MATCH_DEFAULT;
 	size_t i = 0;
 
 	if (!decide_begin(p, q, d))
 		return;
 	while ((r = next_match(p, q, &i, &m))) {
+		if (!cand && r->enforcement != PF_ENF_INHERIT)
+			cand = r;
 		if (r->action == PF_ALLOW && !allow) {
 			allow = r;
 			allow_m = m;
@@ -281,10 +323,12 @@ void policy_decide(const struct profile *p, const struct pf_query *q,
 			decide_set(d, PF_ALLOW, allow, allow_m);
 		else    /* the deny rule that refuses everything */
 			decide_set(d, PF_DENY, r, m);
+		audit_refusal(p, d, cand);
 		return;
 	}
 	if (allow || default_allows(p))
 		decide_set(d, PF_ALLOW, allow, allow_m);
+	audit_refusal(p, d, cand);
 }
 
 static int method_in(const struct pf_rule *r, const char *m)
@@ -313,25 +357,77 @@ static int path_in(const struct pf_rule *r, const char *path, int normal)
 	return 0;
 }
 
+/*
+ * request_audit() - audit_refusal() for a request; but a path not in
+ * normal form stays refused: what the upstream makes of it is unknown
+ * (malformed input is never audited through).
+ */
+static void request_audit(const struct profile *p, struct pf_decision *d,
+			  const struct pf_rule *cand, int normal)
+{
+	audit_refusal(p, d, cand);
+	d->per_request = 0;     /* a request's decision has none */
+	if (!d->audit || normal)
+		return;
+	d->audit = 0;
+	d->action = PF_DENY;
+	d->rule = d->refused_by;
+	d->refused_by = NULL;
+	d->why = NULL;
+}
+
 void policy_decide_request(const struct profile *p, const struct pf_query *q,
 			   const char *method, const char *path,
 			   struct pf_decision *d)
 {
 	int normal = path && http_path_normal(path) == 0;
-	const struct pf_rule *r;
+	const struct pf_rule *r, *cand = NULL;
 	enum pf_match m;
 	size_t i = 0;
 
 	if (!decide_begin(p, q, d))
 		return;
 	while ((r = next_match(p, q, &i, &m))) {
+		if (!cand && r->enforcement != PF_ENF_INHERIT)
+			cand = r;
 		if (!method_in(r, method) || !path_in(r, path, normal))
 			continue;
 		decide_set(d, r->action, r, m);
+		request_audit(p, d, cand, normal);
 		return;
 	}
 	if (default_allows(p))
 		d->action = PF_ALLOW;
+	request_audit(p, d, cand, normal);
+}
+
+int policy_name_dns(const struct profile *p, const char *name, int *audited)
+{
+	const struct pf_rule *cand = NULL;
+	size_t i;
+
+	*audited = 0;
+	if (!p)
+		return 0;
+	for (i = 0; i < p->nrules; i++) {
+		const struct pf_rule *r = &p->rules[i];
+
+		if (r->protocol != PF_TCP || !r->host_pattern ||
+		    !policy_host_match(r->host_pattern, name))
+			continue;
+		if (!cand && r->enforcement != PF_ENF_INHERIT)
+			cand = r;
+		if (r->action == PF_DENY && (r->nmethods || r->npath_patterns))
+			continue;
+		if (r->action == PF_ALLOW)
+			return 1;
+		*audited = policy_enforcement(p, r, NULL) == PF_ENF_AUDIT;
+		return *audited;
+	}
+	if (default_allows(p))
+		return 1;
+	*audited = policy_enforcement(p, NULL, cand) == PF_ENF_AUDIT;
+	return *audited;
 }
 
 int policy_private_blocked(const struct pf_decision *d, int family,
@@ -341,6 +437,8 @@ int policy_private_blocked(const struct pf_decision *d, int family,
 		return 0;
 	if (!policy_addr_is_private(family, addr))
 		return 0;
+	if (d->audit)   /* the boundary stays, unless learn was told */
+		return !d->audit_private;
 	if (d->rule && (d->rule->allow_private || d->match == PF_MATCH_IP ||
 			d->match == PF_MATCH_CIDR))
 		return 0;
@@ -349,6 +447,9 @@ int policy_private_blocked(const struct pf_decision *d, int family,
 
 const char *policy_rule_label(const struct pf_decision *d)
 {
+	if (d && d->audit)
+		return d->refused_by && d->refused_by->name ?
+			       d->refused_by->name : "default";
 	if (d && d->rule && d->rule->name)
 		return d->rule->name;
 	return "default";

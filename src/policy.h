@@ -40,12 +40,28 @@ enum pf_match {
  *               `path_pattern` is among the candidates, so each HTTP
  *               request must be decided on its own (the connection is
  *               intercepted)
+ * @audit:       The profile refuses this, and the refusal's enforcement
+ *               is `audit` (policy_enforcement()): @action is PF_ALLOW,
+ *               @rule NULL (no route, credential or interception of a
+ *               rule), and the caller logs it as a refusal not enforced.
+ *               Also set by a caller that lets through what a rule limits
+ *               (a rate) under audit.
+ * @refused_by:  With @audit: the rule that refuses (NULL: the default);
+ *               policy_rule_label() names it
+ * @why:         With @audit: the reason the refusal would have given
+ * @audit_private: With @audit: this audited connection may reach a
+ *               private address: the refusing rule has `allow_private:
+ *               true`, or `islo-net learn --allow-private` said so
  */
 struct pf_decision {
 	enum pf_action action;
 	const struct pf_rule *rule;
 	enum pf_match match;
 	int per_request;
+	int audit;
+	const struct pf_rule *refused_by;
+	const char *why;
+	int audit_private;
 };
 
 /**
@@ -154,7 +170,34 @@ int policy_addr_is_private(int family, const uint8_t *addr);
 int policy_private_blocked(const struct pf_decision *d, int family,
 			   const uint8_t *addr);
 
-/* policy_rule_label() - The deciding rule's name, or "default". */
+/**
+ * policy_enforcement() - Is a refusal enforced, or only audited?
+ * @p:        Profile
+ * @deciding: The rule that refuses, or NULL for the profile default
+ * @cand:     With @deciding NULL: the first rule the connection matched
+ *            that sets `enforcement:` itself (a request outside an allow
+ *            rule's path_pattern is that rule's to audit), or NULL
+ * Return: PF_ENF_AUDIT or PF_ENF_ENFORCE: the refusing rule's own
+ *         `enforcement:`, else @cand's, else the profile's
+ */
+int policy_enforcement(const struct profile *p, const struct pf_rule *deciding,
+		       const struct pf_rule *cand);
+
+/**
+ * policy_name_dns() - What the DNS server says of a name (its audit line)
+ * @p:       Profile
+ * @name:    Name asked for
+ * @audited: Set to 1 when a connection to it would be refused but the
+ *           refusal is audited only, else 0
+ * Return: 1 if a TCP connection to @name could be allowed on some port
+ *         (the first rule whose host pattern matches decides: a deny rule
+ *         with methods or path_pattern refuses some requests only; else
+ *         the default), or is audited; else 0
+ */
+int policy_name_dns(const struct profile *p, const char *name, int *audited);
+
+/* policy_rule_label() - The deciding rule's name, or "default" (with
+ * @d->audit: the rule that would have refused). */
 const char *policy_rule_label(const struct pf_decision *d);
 
 #endif

@@ -86,11 +86,16 @@ static int pp_rules(struct pp *c, struct profile *p)
 	}
 }
 
-enum { TK_NAME, TK_DESC, TK_DEFAULT, TK_INTERNET, TK_RULES, TK_TIMEOUTS, TK_N };
+enum { TK_NAME, TK_DESC, TK_DEFAULT, TK_INTERNET, TK_RULES, TK_TIMEOUTS,
+       TK_ENFORCE, TK_N };
 
 static const char *const top_keys[TK_N] = {
 	"name", "description", "default_action", "internet_enabled", "rules",
-	"timeouts",
+	"timeouts", "enforcement",
+};
+
+static const struct pp_word enforcement_words[] = {
+	{ "enforce", PF_ENF_ENFORCE }, { "audit", PF_ENF_AUDIT },
 };
 
 enum { TO_TLS, TO_HEAD, TO_IDLE, TO_N };
@@ -108,6 +113,8 @@ static const struct pp_field top_fields[TK_N] = {
 		  "default_action"),
 	PP_SCALAR(struct profile, TK_INTERNET, PP_BOOL, internet_enabled,
 		  "internet_enabled"),
+	PP_WORD_FIELD(struct profile, TK_ENFORCE, enforcement, "enforcement",
+		      enforcement_words),
 };
 
 static const struct pp_field timeout_fields[TO_N] = {
@@ -151,7 +158,7 @@ static int top_value(struct pp *c, int k, void *arg)
 static int pp_document(struct pp *c, struct profile *p)
 {
 	static const char expect[] =
-		"expected a mapping of profile settings (name, description, default_action, internet_enabled, rules, timeouts)";
+		"expected a mapping of profile settings (name, description, default_action, internet_enabled, enforcement, rules, timeouts)";
 	static const struct pp_keys top = {
 		top_keys, TK_N, "a profile", NULL, 0,
 	};
@@ -231,6 +238,7 @@ struct profile *profile_parse(const char *buf, size_t len, const char *fname,
 	}
 	p->default_action = PF_DENY;
 	p->internet_enabled = 1;
+	p->enforcement = PF_ENF_ENFORCE;
 	p->tls_handshake_s = PF_TLS_HANDSHAKE_S;
 	p->request_head_s = PF_REQUEST_HEAD_S;
 	p->idle_s = PF_IDLE_S;

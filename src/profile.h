@@ -19,6 +19,12 @@ enum pf_proto { PF_TCP = 1, PF_UDP = 2 };
 /* `tls:` on a rule.  AUTO: intercept iff the rule needs to see HTTP. */
 enum pf_tls { PF_TLS_AUTO = 0, PF_TLS_PASSTHROUGH = 1, PF_TLS_INTERCEPT = 2 };
 
+/* `enforcement:` of a profile and of a rule (ours, issue 18).  AUDIT:
+ * what the profile refuses goes through and is logged as a refusal not
+ * enforced; what protects the boundary stays refused (docs/PROFILES.md,
+ * "Audit mode").  INHERIT (rules only): the profile's. */
+enum pf_enforcement { PF_ENF_INHERIT = 0, PF_ENF_ENFORCE = 1, PF_ENF_AUDIT = 2 };
+
 /* `auth_strategy: mode:` */
 enum pf_auth_mode {
 	PF_AUTH_BEARER = 1, PF_AUTH_BASIC = 2, PF_AUTH_HEADER = 3,
@@ -170,6 +176,7 @@ struct pf_rule {
 	int allow_plaintext;   /* `allow_plaintext:` (ours) inject into plain HTTP too; default false */
 	struct pf_auth *auth;  /* `auth_strategy:`, NULL if absent */
 	struct pf_postgres *pg;/* `postgres:` (ours, issue 6), NULL if absent */
+	int enforcement;       /* `enforcement:` (ours) enum pf_enforcement, default PF_ENF_INHERIT */
 };
 
 /* `timeouts:` defaults, in seconds (ours) */
@@ -190,6 +197,11 @@ struct profile {
 	int tls_handshake_s;   /* `tls_handshake:` default PF_TLS_HANDSHAKE_S */
 	int request_head_s;    /* `request_head:` default PF_REQUEST_HEAD_S */
 	int idle_s;            /* `idle:` default PF_IDLE_S */
+	int enforcement;       /* `enforcement:` (ours) PF_ENF_ENFORCE (default) or PF_ENF_AUDIT */
+	/* Set by `islo-net learn` only (no key): what its audit mode lets
+	 * through besides what the profile refuses. */
+	int audit_private;     /* --allow-private: audited connections may reach private addresses */
+	int audit_intercept;   /* --intercept: audited TLS connections are intercepted */
 };
 
 /**

@@ -24,14 +24,14 @@
 enum {
 	RK_NAME, RK_PRIORITY, RK_HOST, RK_CIDR, RK_PORTS, RK_PROTO, RK_ACTION,
 	RK_PRIVATE, RK_PATH, RK_METHODS, RK_RPM, RK_ROUTE, RK_TLS, RK_TLSNAME,
-	RK_PLAINTEXT, RK_AUTH, RK_PG, RK_N
+	RK_PLAINTEXT, RK_AUTH, RK_PG, RK_ENFORCE, RK_N
 };
 
 static const char *const rule_keys[RK_N] = {
 	"name", "priority", "host_pattern", "cidr", "ports", "protocol",
 	"action", "allow_private", "path_pattern", "methods", "rate_limit_rpm",
 	"route", "tls", "tls_verify_name", "allow_plaintext", "auth_strategy",
-	"postgres",
+	"postgres", "enforcement",
 };
 
 enum { PK_USER, PK_PASSWORD, PK_DATABASE, PK_READONLY, PK_TLS, PK_LOGSTMT,
@@ -790,6 +790,10 @@ static const struct pp_word tls_words[] = {
 	{ "passthrough", PF_TLS_PASSTHROUGH }, { "intercept", PF_TLS_INTERCEPT },
 };
 
+static const struct pp_word rule_enforcement_words[] = {
+	{ "enforce", PF_ENF_ENFORCE }, { "audit", PF_ENF_AUDIT },
+};
+
 /* The keys of a rule that are one scalar in one field. */
 static const struct pp_field rule_fields[RK_N] = {
 	PP_SCALAR(struct pf_rule, RK_NAME, PP_STRING, name, "'name' to be a string"),
@@ -804,6 +808,8 @@ static const struct pp_field rule_fields[RK_N] = {
 	PP_WORD_FIELD(struct pf_rule, RK_TLS, tls_mode, "tls", tls_words),
 	PP_SCALAR(struct pf_rule, RK_PLAINTEXT, PP_BOOL, allow_plaintext,
 		  "allow_plaintext"),
+	PP_WORD_FIELD(struct pf_rule, RK_ENFORCE, enforcement, "enforcement",
+		      rule_enforcement_words),
 };
 
 /* The keys of a rule that hold one item or a list of them (pp_list()). */

@@ -6,6 +6,7 @@
  */
 #include "proxy_int.h"
 
+#include "learn.h"
 #include "refusals.h"
 
 #include <arpa/inet.h>
@@ -118,19 +119,41 @@ static const char *px_method(const struct proxy *px)
 	return px->ex ? px->ex->req.method : "";
 }
 
+/* A request the profile refuses, let through by audit mode: in the
+ * summary at exit, and noted for `islo-net learn`. */
+static void request_audited(struct proxy *px)
+{
+	struct flow *f = px->f;
+	const struct pf_decision *d = &px->rdec;
+
+	refusal_note_audited(f->g, px_method(px), f->host, f->dport,
+			     px_rule(px), d->why);
+	if (f->g->o && f->g->o->learn && px->ex && !d->rule) /* not a rate */
+		learn_request(f->g->o->learn, f->host, f->dport,
+			      f->up_addr.family &&
+				      policy_addr_is_private(f->up_addr.family,
+							     f->up_addr.a),
+			      px->ex->req.method, px->ex->req.path,
+			      d->refused_by ? d->refused_by->priority : -1);
+}
+
 void px_audit_request(struct proxy *px, int act, int status,
 			  const char *reason)
 {
 	struct flow *f = px->f;
+	int audited = px->rdec_set && px->rdec.audit;
 	struct audit_ev e;
 
 	f->g->st.http[act == ACT_ALLOW && status == 502 ? ACT_ERROR : act]++;
 	if (act == ACT_DENY)
 		refusal_note(f->g, px_method(px), f->host, f->dport, px_rule(px),
 			     reason);
+	else if (audited)
+		request_audited(px);
 	audit_begin_kind(f->g->audit, &e, "http_request",
 			 act != ACT_ALLOW ? AK_HTTP_REFUSED : AK_NONE);
-	audit_str(&e, "action", act_name(act));
+	/* audit mode: a request the profile refuses, let through */
+	audit_str(&e, "action", act_name(audited ? ACT_DENY : act));
 	audit_str(&e, "profile", f->g->profile_name);
 	audit_str(&e, "rule", px_rule(px));
 	audit_str(&e, "proto", px->tls ? "https" : "http");
@@ -144,8 +167,12 @@ void px_audit_request(struct proxy *px, int act, int status,
 	audit_int(&e, "duration_ms", (long long)(now_ms() - px->t_req));
 	if (px->creds[0])
 		audit_str(&e, "credentials", px->creds);
+	if (audited && act == ACT_ALLOW && !reason)
+		reason = px->rdec.why;
 	if (reason)
 		audit_str(&e, "reason", reason);
+	if (audited)
+		audit_bool(&e, "enforced", act != ACT_ALLOW);
 	audit_emit(f->g->audit, &e);
 }
 

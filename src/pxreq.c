@@ -124,7 +124,9 @@ static int same_upstream(const struct flow *f, const struct pf_decision *d)
 {
 	const struct pf_rule *a = f->dec.rule, *b = d->rule;
 
-	if (a == b)
+	/* audit mode: a request the profile refuses goes, with no rule's
+	 * credential, where the connection was admitted to go */
+	if (a == b || d->audit)
 		return 1;
 	if (!str_eq(a ? a->route_host : NULL, b ? b->route_host : NULL) ||
 	    (a && b && a->route_host && a->route_port != b->route_port) ||
@@ -288,6 +290,19 @@ static int placeholders_check(struct proxy *px, const struct secrets *ss,
 	return 0;
 }
 
+/* A rule's rate limit exceeded under `enforcement: audit`: the request
+ * goes (with the rule's credential: the rule allows it) and is logged as
+ * a refusal not enforced.  Return: 1 if so, 0 if the 429 is enforced. */
+static int rate_audited(const struct profile *p, struct pf_decision *d)
+{
+	if (!d->rule || policy_enforcement(p, d->rule, NULL) != PF_ENF_AUDIT)
+		return 0;
+	d->audit = 1;
+	d->refused_by = d->rule;
+	d->why = "rate limit of the rule exceeded";
+	return 1;
+}
+
 /* The request's Host, rule, upstream, placeholders and rate.  Return: 0,
  * or -1 (answered). */
 static int request_admit(struct proxy *px, struct policyset *ps,
@@ -323,7 +338,7 @@ static int request_admit(struct proxy *px, struct policyset *ps,
 	}
 	if (override_check(px, q) < 0 || placeholders_check(px, ps->secrets, r) < 0)
 		return -1;
-	if (!rate_ok(ps, r)) {
+	if (!rate_ok(ps, r) && !rate_audited(ps->prof, &px->rdec)) {
 		px_answer(px, 429, "rate limit of the rule exceeded");
 		return -1;
 	}

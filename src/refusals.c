@@ -14,7 +14,9 @@
  * addresses tries both, and both are refused at once, so a refusal in the
  * other family of the same (what, host, port, rule, reason) within
  * REFUSAL_PAIR_MS of a counted one is the same attempt and is not counted
- * again (the audit log still has both connections).
+ * again (the audit log still has both connections).  What `enforcement:
+ * audit` let through is counted the same way, in a table of its own, and
+ * summarised under its own heading.
  */
 #include "gw.h"
 
@@ -40,11 +42,15 @@ struct refusal {
 	uint64_t at;            /* when it was counted */
 };
 
-struct refusals {
+struct refusal_set {
 	struct refusal r[REFUSALS_KEPT];
 	struct refusal past;    /* the last one the table had no room for */
 	unsigned nr;
 	unsigned long total;
+};
+
+struct refusals {
+	struct refusal_set enforced, audited;
 	struct ratelimit said;
 };
 
@@ -57,7 +63,8 @@ static int same_key(const struct refusal *e, const struct refusal *k)
 
 /* @k's entry in the table, a new one, or (the table full) the scratch
  * entry for the latest one beyond it, never listed. */
-static struct refusal *refusal_slot(struct refusals *rs, const struct refusal *k)
+static struct refusal *refusal_slot(struct refusal_set *rs,
+				    const struct refusal *k)
 {
 	unsigned i;
 
@@ -87,17 +94,12 @@ static int same_attempt(struct refusal *e, int family, uint64_t now)
 	return 1;
 }
 
-void refusal_note(struct gw *g, const char *what, const char *host,
-		  uint16_t port, const char *rule, const char *reason)
-{
-	refusal_note_af(g, 0, what, host, port, rule, reason);
-}
-
-void refusal_note_af(struct gw *g, int family, const char *what,
-		     const char *host, uint16_t port, const char *rule,
-		     const char *reason)
+static void note(struct gw *g, int family, const char *what,
+		 const char *host, uint16_t port, const char *rule,
+		 const char *reason, int audited)
 {
 	struct refusal k = { .port = port };
+	struct refusal_set *rs;
 	struct refusal *e;
 	uint64_t now = now_ms();
 
@@ -108,9 +110,10 @@ void refusal_note_af(struct gw *g, int family, const char *what,
 	log_escape(rule, strlen(rule), k.rule, sizeof(k.rule));
 	log_escape(reason ? reason : "refused", strlen(reason ? reason : "refused"),
 		   k.reason, sizeof(k.reason));
-	e = refusal_slot(g->refusals, &k);
+	rs = audited ? &g->refusals->audited : &g->refusals->enforced;
+	e = refusal_slot(rs, &k);
 	if (!same_attempt(e, family, now)) {
-		g->refusals->total++;
+		rs->total++;
 		if (e) {
 			e->n++;
 			e->family = family;
@@ -120,21 +123,49 @@ void refusal_note_af(struct gw *g, int family, const char *what,
 	}
 	if (log_verbosity >= LOG_INFO &&
 	    ratelimit_ok(&g->refusals->said, now, REFUSALS_PER_SEC))
-		info("refused: %s %s:%u: %s (rule %s)", k.what, k.host, port,
-		     k.reason, k.rule);
+		info("%s: %s %s:%u: %s (rule %s)",
+		     audited ? "would refuse (audit, let through)" : "refused",
+		     k.what, k.host, port, k.reason, k.rule);
 }
 
-void refusal_summary(const struct gw *g)
+void refusal_note(struct gw *g, const char *what, const char *host,
+		  uint16_t port, const char *rule, const char *reason)
 {
-	const struct refusals *rs = g->refusals;
+	note(g, 0, what, host, port, rule, reason, 0);
+}
+
+void refusal_note_af(struct gw *g, int family, const char *what,
+		     const char *host, uint16_t port, const char *rule,
+		     const char *reason)
+{
+	note(g, family, what, host, port, rule, reason, 0);
+}
+
+void refusal_note_audited(struct gw *g, const char *what, const char *host,
+			  uint16_t port, const char *rule, const char *reason)
+{
+	note(g, 0, what, host, port, rule, reason, 1);
+}
+
+static void summary(const struct gw *g, const struct refusal_set *rs,
+		    int audited)
+{
 	unsigned long shown = 0;
 	unsigned i;
 
-	if (!rs || !rs->total || log_verbosity < LOG_WARN)
+	if (!rs->total)
 		return;
-	fprintf(stderr, "islo-net: profile '%s' refused %lu %s:\n",
-		g->profile_name ? g->profile_name : "", rs->total,
-		rs->total == 1 ? "connection or request" : "connections or requests");
+	if (audited)
+		fprintf(stderr, "islo-net: profile '%s' would have refused %lu %s "
+			"(enforcement: audit, let through):\n",
+			g->profile_name ? g->profile_name : "", rs->total,
+			rs->total == 1 ? "connection or request" :
+					 "connections or requests");
+	else
+		fprintf(stderr, "islo-net: profile '%s' refused %lu %s:\n",
+			g->profile_name ? g->profile_name : "", rs->total,
+			rs->total == 1 ? "connection or request" :
+					 "connections or requests");
 	for (i = 0; i < rs->nr && i < REFUSALS_SHOWN; i++) {
 		const struct refusal *e = &rs->r[i];
 
@@ -147,6 +178,16 @@ void refusal_summary(const struct gw *g)
 	if (rs->total > shown)
 		fprintf(stderr, "  and %lu more (the audit log has each one; "
 			"-v says each as it happens)\n", rs->total - shown);
+}
+
+void refusal_summary(const struct gw *g)
+{
+	const struct refusals *rs = g->refusals;
+
+	if (!rs || log_verbosity < LOG_WARN)
+		return;
+	summary(g, &rs->enforced, 0);
+	summary(g, &rs->audited, 1);
 }
 
 void refusals_free(struct gw *g)

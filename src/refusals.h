@@ -31,6 +31,11 @@ void refusal_note_af(struct gw *g, int family, const char *what,
 		     const char *host, uint16_t port, const char *rule,
 		     const char *reason);
 
+/* refusal_note_audited() - As refusal_note(), for what the profile refuses
+ * but lets through (`enforcement: audit`): listed apart in the summary. */
+void refusal_note_audited(struct gw *g, const char *what, const char *host,
+			  uint16_t port, const char *rule, const char *reason);
+
 /* refusal_summary() - The refusals so far, on stderr (nothing under -q or
  * when there were none). */
 void refusal_summary(const struct gw *g);
