@@ -599,7 +599,11 @@ static int records_out(struct proxy *px, struct side *sd,
 static int from_sandbox(struct proxy *px)
 {
 	struct flow *f = px->f;
-	int eof = px->s.eof, moved = records_in(px, &px->s, sb_in);
+	int eof = px->s.eof, moved;
+
+	if (px->alpn_wait)
+		return 0;       /* its hello waits for upstream's ALPN */
+	moved = records_in(px, &px->s, sb_in);
 
 	if (!px->s.eof && !f->to_host && f->sandbox_eof)
 		px->s.eof = moved = 1;  /* even while the side takes no record */
@@ -670,8 +674,10 @@ static void tls_failure_event(struct proxy *px)
 	audit_emit(f->g->audit, &ev);
 }
 
-/* Handshakes that just finished: let go of the leaf, keep the session. */
-static void handshakes_done(struct proxy *px)
+/* Handshakes that just finished: let go of the leaf, keep the session,
+ * answer the sandbox's ALPN.  Return: 1 if the sandbox's hello may now be
+ * read. */
+static int handshakes_done(struct proxy *px)
 {
 	const unsigned app = BR_SSL_SENDAPP | BR_SSL_RECVAPP;
 
@@ -680,12 +686,19 @@ static void handshakes_done(struct proxy *px)
 		px->s.ready = 1;
 		ca_leaf_unpin(px->f->g->ca, px->leaf_pin);
 		px->leaf_pin = -1;
+		px->h2 = px_speaks_h2(px);
 	}
 	if (px->u.eng && !px->u.ready &&
 	    (br_ssl_engine_current_state(px->u.eng) & app)) {
 		px->u.ready = 1;
 		px_ups_store(px);
 	}
+	if (px->alpn_wait &&
+	    (px->u.ready || px->u.eof || px_side_closed(&px->u))) {
+		px_alpn_settle(px);
+		return 1;
+	}
+	return 0;
 }
 
 /*
@@ -744,7 +757,7 @@ static void proxy_pump(struct flow *f)
 		moved |= http_drive(px, 1);
 		moved |= to_sandbox(px);
 		moved |= to_upstream(px);
-		handshakes_done(px);
+		moved |= handshakes_done(px);
 		if (px->u.eng && px_side_closed(&px->u) && !px->up_error[0]) {
 			int e = br_ssl_engine_last_error(px->u.eng);
 			const char *why = upstls_error(e);

@@ -25,6 +25,11 @@
 #define PEND_MAX   (HEAD_MAX + 8192)
 #define PLAIN_BUF  32768
 
+/* HTTP/2 is offered to upstream and answered to the sandbox (h2*.c) */
+#ifndef PX_SPEAKS_H2
+#define PX_SPEAKS_H2 0
+#endif
+
 #define SLAB_KEEP  16                   /* free record buffers kept */
 
 #define SRV_CACHE_BYTES ((size_t)64 * 1024)     /* sandbox-side sessions, ~650 */
@@ -150,6 +155,9 @@ struct proxy {
 	br_x509_minimal_context xc;
 	int leaf_pin;                   /* ca_leaf_pin() slot, -1 if none */
 	char vname[256];                /* upstream name verified */
+	int alpn_wait;                  /* the sandbox's hello waits for
+					 * upstream's ALPN (px_alpn_settle()) */
+	int h2;                         /* both sides chose HTTP/2 */
 	int ups_offered;                /* a session was offered upstream */
 	uint8_t ups_id[32];             /* ... with this id */
 	size_t ups_id_len;
@@ -205,6 +213,8 @@ int px_pend_flush(struct proxy *px, struct side *sd, struct bytequeue *b);
 int px_rec_in_room(const struct side *sd);
 int px_tls_setup(struct proxy *px);
 void px_side_free(struct proxy *px, struct side *sd);
+void px_alpn_settle(struct proxy *px);
+int px_speaks_h2(struct proxy *px);
 
 /* --- answers of our own (pxanswer.c) --- */
 void px_answer(struct proxy *px, int status, const char *reason);
