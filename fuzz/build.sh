@@ -48,7 +48,7 @@ libs() {
 	case "$1" in
 	fuzz_profile) echo -lyaml $(pkg-config --libs libpsl) ;;
 	fuzz_cert|fuzz_ec) echo build/libbearssl.a -lcrypto ;;
-	fuzz_frames|fuzz_stream|fuzz_proxy|fuzz_vnet) echo build/liblwip.a build/libbearssl.a $(pkg-config --libs yaml-0.1 slirp libcrypto libpsl) ;;
+	fuzz_frames|fuzz_stream|fuzz_proxy|fuzz_vnet|fuzz_h2) echo build/liblwip.a build/libbearssl.a $(pkg-config --libs yaml-0.1 slirp libcrypto libpsl libnghttp2) ;;
 	esac
 }
 

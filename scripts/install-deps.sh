@@ -7,6 +7,7 @@ set -eu
 
 PKGS="gcc make pkg-config patch xz-utils libc6-dev uidmap
 libssl-dev libyaml-dev libslirp-dev libglib2.0-dev libpsl-dev publicsuffix
+libnghttp2-dev
 iproute2 util-linux passwd procps curl openssl dnsmasq-base
 python3 python3-pytest python3-requests"
 # The real-VM test (tests/e2e/test_qemu_guest.py): QEMU and a static busybox

@@ -686,7 +686,6 @@ static int handshakes_done(struct proxy *px)
 		px->s.ready = 1;
 		ca_leaf_unpin(px->f->g->ca, px->leaf_pin);
 		px->leaf_pin = -1;
-		px->h2 = px_speaks_h2(px);
 	}
 	if (px->u.eng && !px->u.ready &&
 	    (br_ssl_engine_current_state(px->u.eng) & app)) {
@@ -753,8 +752,12 @@ static void proxy_pump(struct flow *f)
 			moved = 1;
 			px->t_active = now_ms();
 		}
-		moved |= http_drive(px, 0);
-		moved |= http_drive(px, 1);
+		if (px->h2) {
+			moved |= h2_drive(px);
+		} else {
+			moved |= http_drive(px, 0);
+			moved |= http_drive(px, 1);
+		}
 		moved |= to_sandbox(px);
 		moved |= to_upstream(px);
 		moved |= handshakes_done(px);
@@ -855,6 +858,8 @@ static uint64_t proxy_due(const struct flow *f, uint64_t now)
 	due = now + ms[1];
 	if (px->s.eng && !px->s.ready)
 		d = px->t_open + ms[0];
+	else if (px->h2 && px->outstanding)
+		d = h2_stalled(px, now, ms[2]);
 	else if (px->rq == RQ_HEAD && px->t_head && !px->outstanding)
 		d = px->t_head + ms[1];
 	else if (px->rq == RQ_HEAD && px->rs == RS_IDLE && !px->outstanding)
@@ -896,6 +901,13 @@ static void proxy_tick(struct flow *f, uint64_t now)
 		if (now - px->t_open > tls_ms) {
 			why = "TLS handshake with the sandbox timed out";
 			kind = 0;
+		}
+	} else if (px->h2 && px->outstanding) {
+		uint64_t d = h2_stalled(px, now, idle_ms);
+
+		if (d && now > d) {
+			why = "HTTP/2: a response waited on the sandbox's flow-control window too long";
+			kind = 2;
 		}
 	} else if (px->rq == RQ_HEAD && px->t_head && !px->outstanding) {
 		if (now - px->t_head > head_ms) {
@@ -974,6 +986,7 @@ static void proxy_free(void *h)
 	bq_free(&px->pend_down);
 	px_side_free(px, &px->s);
 	px_side_free(px, &px->u);
+	h2_free(px);
 	ex_free(px);
 	scrub_end(px);
 	policyset_unref(px->rps);

@@ -3,6 +3,8 @@
  * proxy_int.h - the HTTP interception handler's insides, shared by its
  * files (not an API):
  *   proxy.c     the engine between the two sides, the pump, flow_ops
+ *   h2proxy.c   HTTP/2 both ways: the two nghttp2 sessions (h2_int.h)
+ *   h2req.c     ... each stream's decision, answer and response
  *   pxreq.c     each request's decision and credential
  *   pxscrub.c   the scrubbing of secrets from responses
  *   pxanswer.c  answers of our own and audit events
@@ -27,7 +29,7 @@
 
 /* HTTP/2 is offered to upstream and answered to the sandbox (h2*.c) */
 #ifndef PX_SPEAKS_H2
-#define PX_SPEAKS_H2 0
+#define PX_SPEAKS_H2 1
 #endif
 
 #define SLAB_KEEP  16                   /* free record buffers kept */
@@ -158,6 +160,7 @@ struct proxy {
 	int alpn_wait;                  /* the sandbox's hello waits for
 					 * upstream's ALPN (px_alpn_settle()) */
 	int h2;                         /* both sides chose HTTP/2 */
+	struct h2conn *h2c;             /* its engine (h2proxy.c) */
 	int ups_offered;                /* a session was offered upstream */
 	uint8_t ups_id[32];             /* ... with this id */
 	size_t ups_id_len;
@@ -193,6 +196,12 @@ struct proxy {
 	int scrub_body;                 /* ... and the body is identity */
 };
 
+/* --- HTTP/2 (h2proxy.c, h2req.c: h2_int.h) --- */
+struct h2conn;
+int h2_drive(struct proxy *px);
+void h2_free(struct proxy *px);
+uint64_t h2_stalled(const struct proxy *px, uint64_t now, uint64_t idle_ms);
+
 /* --- the sides (pxtls.c) --- */
 struct pxshared *pxshared_get(struct gw *g);
 void px_ups_store(struct proxy *px);
@@ -214,7 +223,6 @@ int px_rec_in_room(const struct side *sd);
 int px_tls_setup(struct proxy *px);
 void px_side_free(struct proxy *px, struct side *sd);
 void px_alpn_settle(struct proxy *px);
-int px_speaks_h2(struct proxy *px);
 
 /* --- answers of our own (pxanswer.c) --- */
 void px_answer(struct proxy *px, int status, const char *reason);

@@ -524,29 +524,20 @@ int px_tls_setup(struct proxy *px)
  * @px: Proxy whose sandbox handshake is held (px->alpn_wait)
  *
  * Called once the upstream handshake is done, or failed, or upstream is
- * gone; the sandbox's hello is read from then on.
+ * gone; the sandbox's hello is read from then on.  When upstream chose
+ * h2, the connection is HTTP/2's (px->h2) from now on: the HTTP/1.1
+ * engine must not read upstream's SETTINGS.
  */
 void px_alpn_settle(struct proxy *px)
 {
 	const char *up = px->u.ready ?
 		br_ssl_engine_get_selected_protocol(&px->cc.eng) : NULL;
 
-	br_ssl_engine_set_protocol_names(&px->sc.eng,
-					 up && !strcmp(up, "h2") ? alpn_h2 : alpn_h1,
+	/* the sandbox offered h2: it is what BearSSL's server picks */
+	px->h2 = up && !strcmp(up, "h2");
+	br_ssl_engine_set_protocol_names(&px->sc.eng, px->h2 ? alpn_h2 : alpn_h1,
 					 1);
 	px->alpn_wait = 0;
-}
-
-/* Do both sides speak HTTP/2 (both handshakes done)? */
-int px_speaks_h2(struct proxy *px)
-{
-	const char *sb, *up;
-
-	if (!px->s.eng || !px->s.ready || !px->u.ready)
-		return 0;
-	sb = br_ssl_engine_get_selected_protocol(px->s.eng);
-	up = br_ssl_engine_get_selected_protocol(px->u.eng);
-	return sb && up && !strcmp(sb, "h2") && !strcmp(up, "h2");
 }
 
 /* Wipe and give back a side's buffers. */
