@@ -482,7 +482,11 @@ static int feed(struct h2conn *h, struct side *sd, nghttp2_session *sess)
 	r = nghttp2_session_mem_recv(sess, p, len);
 	px_app_in_ack(sd, len);
 	if (r < 0 && sess == h->ss) {
-		if (!h->dead)
+		if (r == NGHTTP2_ERR_FLOODED)
+			calm_down(h, "HTTP/2 flood (acknowledgements piling up)");
+		else if (r == NGHTTP2_ERR_TOO_MANY_CONTINUATIONS)
+			calm_down(h, "HTTP/2 CONTINUATION flood");
+		else if (!h->dead)
 			h->dead = nghttp2_strerror((int)r);
 		goaway_build(h);
 	} else if (r < 0) {

@@ -531,16 +531,16 @@ static int req_send(struct h2conn *h, struct h2stream *st)
 void h2_request(struct h2conn *h, struct h2stream *st)
 {
 	struct proxy *px = h->px;
-	int r;
+	const char *deny, *why;
+	int r, closing;
 
 	st->decided = 1;
 	st->t_req = now_ms();
 	if (!st->bad && strcmp(st->scheme, "https"))
 		st->bad = "only https requests are taken over TLS";
 	if (!st->bad && h->up_gone) {
-		const char *why = px->up_error[0] ? px->up_error :
-				  "upstream closed the connection";
-
+		why = px->up_error[0] ? px->up_error :
+		      "upstream closed the connection";
 		h2_answer(h, st, 502, why);
 		h2_audit(h, st, ACT_ALLOW, 502, why);
 		return;
@@ -559,11 +559,17 @@ void h2_request(struct h2conn *h, struct h2stream *st)
 	h2buf_free(&st->path);
 	st_enter(px, st);
 	px->rdec_set = 0;
+	closing = px->closing;
+	deny = px->deny_reason;
 	r = px_request_decide(px);
 	st_leave(px, st);
 	if (r < 0) {
-		h2_answer(h, st, px->status_sent, px->deny_reason);
-		h2_audit(h, st, ACT_DENY, st->status, px->deny_reason);
+		/* its px_answer() closes an HTTP/1.1 connection: not this one */
+		why = px->deny_reason;
+		px->closing = closing;
+		px->deny_reason = deny;
+		h2_answer(h, st, px->status_sent, why);
+		h2_audit(h, st, ACT_DENY, st->status, why);
 		return;
 	}
 	if (req_send(h, st) < 0) {

@@ -91,3 +91,111 @@ def test_curl_http2_to_an_http2_only_upstream_gets_the_credential(islo, world, h
     ev = [e for e in http_events(r) if t in e.get("path", "")]
     assert ev and ev[0]["http_version"] == "2" and ev[0]["status"] == 200, r.audit
     assert ev[0]["action"] == "allow"
+
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def h2client(islo, world, srv, *args, timeout=90):
+    return run(islo, world, ["/usr/bin/python3", os.path.join(HERE, "h2client.py"),
+                             args[0], "api.example.com", str(srv.port)] + list(args[1:]),
+               timeout=timeout)
+
+
+def lines(r):
+    return [json.loads(l) for l in r.out.splitlines() if l.startswith("{")]
+
+
+def test_curl_http2_to_an_http1_only_upstream_speaks_http1(islo, world, h2srv):
+    """The upstream offers no h2: the sandbox is answered http/1.1 and
+    the HTTP/1.1 engine serves it, credential and all."""
+    import servers
+    t = tag()
+    r = run(islo, world, ["sh", "-c",
+        "curl -sS --max-time 20 --http2 -w '\\nversion=%%{http_version}\\n' "
+        "-H \"Authorization: Bearer $API_TOKEN\" "
+        "https://api.example.com:%d/headers?%s" % (world.https_port, t)])
+    assert r.rc == 0, r
+    assert "version=1.1" in r.out, r
+    seen = [x for x in servers.RECORDED if t in x["path"]]
+    assert len(seen) == 1
+    assert ["Authorization", "Bearer " + SECRET] in seen[0]["headers"]
+    assert SECRET not in r.out
+
+
+def test_concurrent_streams_each_decided_one_refused(islo, world, h2srv):
+    """Six streams at once on one connection: five in path_pattern get the
+    credential upstream, the sixth is refused 403 on its stream alone."""
+    t = tag()
+    paths = ["/headers?%s-%d" % (t, i) for i in range(5)] + ["/private?" + t]
+    r = h2client(islo, world, h2srv, "get", *paths)
+    assert r.rc == 0, r
+    out = lines(r)
+    assert out[0]["alpn"] == "h2"
+    res = {x["path"]: x for x in out[1:]}
+    for p in paths[:5]:
+        assert dict(res[p]["headers"]).get(":status") == "200", (r.out, r.audit)
+    refused = res[paths[5]]
+    assert dict(refused["headers"])[":status"] == "403", refused
+    body = json.loads(refused["body"])
+    assert body["error"] == "islo-net: blocked by gateway profile", body
+    assert "rule" in body and "reason" in body
+    seen = recorded(t)
+    assert sorted(x["path"] for x in seen) == sorted(paths[:5]), seen
+    assert len({x["conn"] for x in seen}) == 1          # one upstream connection
+    for x in seen:
+        hd = [tuple(h) for h in x["headers"]]
+        assert ("authorization", "Bearer " + SECRET) in hd
+        assert [k for k, v in hd].count("authorization") == 1
+    ev = [e for e in http_events(r) if t in e.get("path", "")]
+    assert len(ev) == 6, r.audit
+    assert all(e["http_version"] == "2" for e in ev)
+    assert sorted(e["action"] for e in ev) == ["allow"] * 5 + ["deny"]
+    assert SECRET not in r.out + r.audit + r.err
+
+
+def test_reflected_secret_scrubbed_from_fields_body_and_trailers(islo, world, h2srv):
+    """An upstream echoing the credential in a field, its body and its
+    trailers (gRPC's grpc-message): the sandbox gets the placeholder; the
+    trailers themselves pass (grpc-status)."""
+    t = tag()
+    r = h2client(islo, world, h2srv, "get", "/reflect?" + t, "/grpc?" + t)
+    assert r.rc == 0, r
+    out = lines(r)
+    refl, grpc = out[1], out[2]
+    echo = dict(refl["headers"])["x-echo"]
+    assert echo.startswith("Bearer islo_ph_") and SECRET not in echo, refl
+    ph = echo[len("Bearer "):]
+    # a body keeps its length: the placeholder cut or padded to the secret's
+    assert refl["body"] == "you sent: Bearer %s\n" % (ph + "*" * len(SECRET))[:len(SECRET)], refl
+    assert dict(refl["trailers"])["x-trailer-echo"] == "Bearer " + ph, refl
+    tr = dict(grpc["trailers"])
+    assert tr["grpc-status"] == "0", grpc
+    assert tr["grpc-message"] == "ok Bearer " + ph, grpc
+    assert SECRET not in r.out + r.audit + r.err
+    sec = [e for e in audit_events(r.audit) if e["event"] == "security_event"]
+    assert any("scrubbed" in e["reason"] for e in sec), sec
+
+
+@pytest.mark.parametrize("kind", ["rapid-reset", "continuation", "settings-flood",
+                                  "ping-flood"])
+def test_floods_end_the_connection_and_the_gateway_goes_on(islo, world, h2srv, kind):
+    r = h2client(islo, world, h2srv, kind)
+    assert r.rc == 0, r
+    out = lines(r)
+    assert out[0]["alpn"] == "h2"
+    # GOAWAY(ENHANCE_YOUR_CALM); nghttp2's own rapid-reset limit, which
+    # may come first, says INTERNAL_ERROR
+    assert out[1]["goaway"] in ((11, 2) if kind == "rapid-reset" else (11,)), out
+    after = [x for x in out if x.get("path", "").startswith("/headers?after")]
+    assert after and dict(after[0]["headers"])[":status"] == "200", out
+    sec = [e for e in audit_events(r.audit) if e["event"] == "security_event"]
+    assert any("HTTP/2" in e["reason"] for e in sec), r.audit
+
+
+def test_hpack_bomb_is_refused_on_its_stream(islo, world, h2srv):
+    r = h2client(islo, world, h2srv, "hpack-bomb")
+    assert r.rc == 0, r
+    st = lines(r)[0]["statuses"]
+    assert st.get("1") == "431", st
+    assert st.get("3") == "200", st
