@@ -19,7 +19,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
-TARGETS=${FUZZ_TARGETS:-"fuzz_dns fuzz_peek fuzz_profile fuzz_frames fuzz_http1 fuzz_cert fuzz_dhcp fuzz_proxy fuzz_stream fuzz_ctl fuzz_pg fuzz_vnet fuzz_ec fuzz_ipfrag"}
+TARGETS=${FUZZ_TARGETS:-"fuzz_dns fuzz_peek fuzz_profile fuzz_frames fuzz_http1 fuzz_cert fuzz_dhcp fuzz_proxy fuzz_stream fuzz_ctl fuzz_pg fuzz_vnet fuzz_ec fuzz_ipfrag fuzz_h2"}
 OUT=fuzz/build
 # lwIP's and BearSSL's trees as the Makefile fetches them (third_party/)
 ver() { sed -n "s/^$1 *:= *//p" third_party/versions.mk; }
@@ -38,8 +38,9 @@ srcs() {
 	fuzz_ctl) echo src/ctlmsg.c ;;
 	fuzz_ipfrag) echo src/ipfrag.c ;;
 	fuzz_ec) echo src/ecfast.c src/log.c ;;
-	# fuzz_proxy.c includes src/proxy.c itself (its static doors)
-	fuzz_proxy) ls src/*.c | grep -v -e '^src/main.c$' -e '^src/proxy.c$' ;;
+	# fuzz_proxy.c and fuzz_h2.c include src/proxy.c itself (its static
+	# doors)
+	fuzz_proxy|fuzz_h2) ls src/*.c | grep -v -e '^src/main.c$' -e '^src/proxy.c$' ;;
 	*) echo "unknown target $1" >&2; exit 1 ;;
 	esac
 }
@@ -60,7 +61,7 @@ maxlen() {
 	fuzz_frames|fuzz_vnet) echo 70000 ;;
 	fuzz_stream) echo 140000 ;;
 	fuzz_ctl) echo 9000 ;;
-	fuzz_proxy) echo 40000 ;;
+	fuzz_proxy|fuzz_h2) echo 40000 ;;
 	fuzz_cert) echo 300 ;;
 	fuzz_dhcp) echo 1500 ;;
 	fuzz_ec) echo 200 ;;
