@@ -561,6 +561,7 @@ static void upstream_gone(struct h2conn *h)
 	for (st = h->streams; st; st = st->next) {
 		if (st->uid <= 0)
 			continue;
+		nghttp2_session_set_stream_user_data(h->us, st->uid, NULL);
 		st->uid = -1;
 		st->unconsumed = 0;
 		if (!st->answered) {
@@ -616,8 +617,9 @@ int h2_drive(struct proxy *px)
 			  h->goaway_off < h->goaway_n;
 	if (!px->outstanding &&
 	    (h->dead || (!nghttp2_session_want_read(h->ss) &&
-			 !nghttp2_session_want_write(h->ss))))
+			 !nghttp2_session_want_write(h->ss)))) {
 		px->closing = 1;
+	}
 	return moved;
 }
 

@@ -754,7 +754,9 @@ static void proxy_pump(struct flow *f)
 		}
 		if (px->h2) {
 			moved |= h2_drive(px);
-		} else {
+		} else if (!px->alpn_wait) {
+			/* (while it waits, upstream's first bytes may be an
+			 * HTTP/2 server's SETTINGS: not the HTTP/1.1 engine's) */
 			moved |= http_drive(px, 0);
 			moved |= http_drive(px, 1);
 		}
