@@ -46,10 +46,20 @@ def get(host, port, paths):
         client_side=True, header_encoding="utf-8"))
     c.initiate_connection()
     res = {}
-    for p in paths:
+    for spec in paths:
+        # PATH|name=value|...: fields added, or a pseudo-header replaced;
+        # $API_TOKEN in a value is the placeholder
+        p, *extra = spec.split("|")
+        hd = req_headers(host, port, p)
+        for e in extra:
+            n, v = e.split("=", 1)
+            v = v.replace("$API_TOKEN", os.environ.get("API_TOKEN", ""))
+            hd = [(k, v if k == n else x) for k, x in hd]
+            if n not in dict(hd):
+                hd.append((n, v))
         sid = c.get_next_available_stream_id()
-        c.send_headers(sid, req_headers(host, port, p), end_stream=True)
-        res[sid] = {"path": p, "headers": [], "body": "", "trailers": []}
+        c.send_headers(sid, hd, end_stream=True)
+        res[sid] = {"path": spec, "headers": [], "body": "", "trailers": []}
     t.sendall(c.data_to_send())
     left = set(res)
     while left:

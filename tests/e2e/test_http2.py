@@ -295,3 +295,42 @@ def test_a_window_that_never_opens_ends_the_connection(islo, world, h2srv):
     out = lines(r)
     assert 1.5 < out[0]["stall_s"] < 8, out
     assert "flow-control window" in r.audit + r.err, r
+
+
+def test_authority_and_placeholders_are_checked_per_stream(islo, world, h2srv):
+    """On one connection: a stream whose :authority names another host, and
+    one carrying the placeholder outside the credential header, are
+    refused 403 on their streams; the well-formed one goes through."""
+    t = tag()
+    paths = ["/headers?%s-ok" % t,
+             "/headers?%s-host|:authority=other.example.com:%d" % (t, h2srv.port),
+             "/headers?%s-ph|x-request-id=$API_TOKEN" % t,
+             "/headers?%s-port|:authority=api.example.com:1" % t]
+    r = h2client(islo, world, h2srv, "get", *paths)
+    assert r.rc == 0, r
+    res = {x["path"]: dict(x["headers"]).get(":status") for x in lines(r)[1:]}
+    assert [res[p] for p in paths] == ["200", "403", "403", "403"], r
+    assert [x["path"] for x in recorded(t)] == ["/headers?%s-ok" % t]
+    sec = [e for e in audit_events(r.audit) if e["event"] == "security_event"]
+    assert any("placeholder" in e["reason"] for e in sec), sec
+    assert any("Host" in e["reason"] for e in sec), sec
+    assert SECRET not in r.out + r.audit + r.err
+
+
+def test_curl_parallel_streams_share_one_connection(islo, world, h2srv):
+    """curl --http2 --parallel: the requests are streams of one connection,
+    each with the credential; the one outside path_pattern is refused."""
+    t = tag()
+    urls = [h2url(h2srv, "/headers?%s-%d" % (t, i)) for i in range(4)]
+    urls.append(h2url(h2srv, "/private?" + t))
+    cmd = ("curl -sS --max-time 20 --http2 --parallel --parallel-max 10 "
+           "-H \"Authorization: Bearer $API_TOKEN\" "
+           "-w '%%{http_code} %%{http_version}\\n' %s" %
+           " ".join("-o /dev/null " + u for u in urls))
+    r = run(islo, world, ["sh", "-c", cmd])
+    assert r.rc == 0, r
+    assert sorted(r.out.split("\n")[:-1]) == ["200 2"] * 4 + ["403 2"], r
+    seen = recorded(t)
+    assert len(seen) == 4 and len({x["conn"] for x in seen}) == 1, seen
+    for x in seen:
+        assert ("authorization", "Bearer " + SECRET) in [tuple(h) for h in x["headers"]], x
