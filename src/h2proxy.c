@@ -624,22 +624,39 @@ int h2_drive(struct proxy *px)
 }
 
 /**
- * h2_stalled() - Has a response waited on the sandbox's window too long?
+ * h2_deadline() - When an HTTP/2 connection must end, unless things move
  * @px:      Proxy
- * @now:     now_ms()
+ * @head_ms: The profile's request head timeout
  * @idle_ms: The profile's idle timeout
- * Return: when it will have (ms), or 0 if nothing waits
+ * @why:     Output: what it would be for
+ *
+ * A stream whose header block is not whole within the request head
+ * timeout (a slowloris of HEADERS without END_HEADERS), and a response
+ * that waited on the sandbox's flow-control window for the idle timeout.
+ * A stream waiting on upstream is not timed (long polls, gRPC streams).
+ * Return: the earliest such time (ms), or 0 if none
  */
-uint64_t h2_stalled(const struct proxy *px, uint64_t now, uint64_t idle_ms)
+uint64_t h2_deadline(const struct proxy *px, uint64_t head_ms,
+		     uint64_t idle_ms, const char **why)
 {
 	const struct h2conn *h = px->h2c;
 	const struct h2stream *st;
+	uint64_t d = 0, t;
+	int waits = h && h->sout_n;
 
-	(void)now;
-	if (!h)
-		return 0;
-	for (st = h->streams; st; st = st->next)
-		if (st->down.len)
-			return h->t_down + idle_ms;
-	return h->sout_n ? h->t_down + idle_ms : 0;
+	*why = NULL;
+	for (st = h ? h->streams : NULL; st; st = st->next) {
+		waits |= st->down.len > 0;
+		t = st->t_req + head_ms;
+		if (!st->decided && (!d || t < d)) {
+			d = t;
+			*why = "HTTP/2: a request head timed out";
+		}
+	}
+	t = h ? h->t_down + idle_ms : 0;
+	if (waits && (!d || t < d)) {
+		d = t;
+		*why = "HTTP/2: a response waited on the sandbox's flow-control window too long";
+	}
+	return d;
 }

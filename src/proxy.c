@@ -853,6 +853,7 @@ static uint64_t proxy_due(const struct flow *f, uint64_t now)
 {
 	const struct proxy *px = f->h;
 	uint64_t ms[3], due, d = 0;
+	const char *why;
 
 	if (!px || px->closing || f->close_pending)
 		return 0;
@@ -863,8 +864,8 @@ static uint64_t proxy_due(const struct flow *f, uint64_t now)
 	else if (px->h2 && px->outstanding)
 		/* a response may start waiting on the sandbox's window at any
 		 * moment: look again within an idle timeout */
-		d = h2_stalled(px, now, ms[2]) ? h2_stalled(px, now, ms[2]) :
-						 now + ms[2];
+		d = h2_deadline(px, ms[1], ms[2], &why) ?
+			    h2_deadline(px, ms[1], ms[2], &why) : now + ms[2];
 	else if (px->rq == RQ_HEAD && px->t_head && !px->outstanding)
 		d = px->t_head + ms[1];
 	else if (px->rq == RQ_HEAD && px->rs == RS_IDLE && !px->outstanding)
@@ -908,11 +909,12 @@ static void proxy_tick(struct flow *f, uint64_t now)
 			kind = 0;
 		}
 	} else if (px->h2 && px->outstanding) {
-		uint64_t d = h2_stalled(px, now, idle_ms);
+		const char *h2why;
+		uint64_t d = h2_deadline(px, head_ms, idle_ms, &h2why);
 
 		if (d && now > d) {
-			why = "HTTP/2: a response waited on the sandbox's flow-control window too long";
-			kind = 2;
+			why = h2why;
+			kind = strstr(why, "head") ? 1 : 2;
 		}
 	} else if (px->rq == RQ_HEAD && px->t_head && !px->outstanding) {
 		if (now - px->t_head > head_ms) {
@@ -931,7 +933,7 @@ static void proxy_tick(struct flow *f, uint64_t now)
 	log_escape(f->host, strlen(f->host), host, sizeof(host));
 	log_sandbox("%s (%s), %llu so far", why, host,
 		    (unsigned long long)f->g->st.timeouts[kind]);
-	if (kind == 1) {
+	if (kind == 1 && !px->h2) {
 		snprintf(px->path_log, sizeof(px->path_log), "-");
 		px->rdec_set = 0;
 		px_answer(px, 408, why);

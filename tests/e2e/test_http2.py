@@ -280,21 +280,26 @@ def test_grpc_unary_and_server_streaming_with_the_credential(islo, world, grpc_s
     assert all(e["http_version"] == "2" for e in ev)
 
 
-def test_a_window_that_never_opens_ends_the_connection(islo, world, h2srv):
-    """The sandbox asks for a large response with a stream window of 0 and
-    keeps the connection alive with PINGs: the response waits on its
-    window, so after the idle timeout (2 s here) the connection ends."""
+@pytest.mark.parametrize("kind,why", [
+    ("stall", "flow-control window"), ("slow-head", "request head timed out")])
+def test_a_window_that_never_opens_or_a_head_that_never_ends(islo, world, h2srv,
+                                                             kind, why):
+    """The sandbox asks for a large response with a stream window of 0 (or
+    never ends a header block) and keeps the connection alive with PINGs:
+    after the idle (request head) timeout, 2 s here, the connection ends."""
     prof = open(os.path.join(world.profiles, "h2.yaml")).read()
     world.profile("h2slow", prof.replace(
-        "name: h2\n", "name: h2slow\ntimeouts:\n  idle: 2\n  tls_handshake: 2\n"))
+        "name: h2\n", "name: h2slow\ntimeouts:\n  idle: 2\n  tls_handshake: 2\n"
+        "  request_head: 2\n"))
     extra = ["--upstream-ca", world.ca, "--ca-dir", os.path.join(islo.tmp, "ca")]
-    r = islo(["/usr/bin/python3", os.path.join(HERE, "h2client.py"), "stall",
+    r = islo(["/usr/bin/python3", os.path.join(HERE, "h2client.py"), kind,
               "api.example.com", str(h2srv.port)], "h2slow", extra=extra,
              env={"ISLO_TEST_TOKEN": SECRET}, timeout=90)
     assert r.rc == 0, r
     out = lines(r)
     assert 1.5 < out[0]["stall_s"] < 8, out
-    assert "flow-control window" in r.audit + r.err, r
+    assert why in r.audit + r.err, r
+    assert dict(out[-1]["headers"]).get(":status") == "200", out  # then a new one
 
 
 def test_authority_and_placeholders_are_checked_per_stream(islo, world, h2srv):
