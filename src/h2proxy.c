@@ -449,7 +449,7 @@ static void goaway_build(struct h2conn *h)
 	uint32_t code = h->calm ? NGHTTP2_ENHANCE_YOUR_CALM :
 			NGHTTP2_PROTOCOL_ERROR;
 	uint8_t *g = h->goaway;
-	char detail[200];
+	char detail[200], host[300];
 
 	memset(g, 0, sizeof(h->goaway));
 	g[2] = 8;
@@ -461,7 +461,8 @@ static void goaway_build(struct h2conn *h)
 	g[16] = (uint8_t)code;
 	h->goaway_n = sizeof(h->goaway);
 	snprintf(detail, sizeof(detail), "%s", h->dead);
-	log_sandbox("%s (%s): connection ended", h->dead, h->px->f->host);
+	log_escape(h->px->f->host, strlen(h->px->f->host), host, sizeof(host));
+	log_sandbox("%s (%s): connection ended", h->dead, host);
 	h2_sec_event(h, h->calm ? "HTTP/2 flood from the sandbox: GOAWAY" :
 		     "HTTP/2 session with the sandbox failed", detail);
 }

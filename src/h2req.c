@@ -482,7 +482,8 @@ static int req_fields(struct proxy *px, struct h2stream *st, nghttp2_nv *v,
 	 v[n].value = (uint8_t *)(vl), v[n].valuelen = (vlen), v[n++].flags = (fl))
 	NV(":method", 7, rq->method, strlen(rq->method), 0);
 	NV(":scheme", 7, "https", 5, 0);
-	NV(":authority", 10, st->authority, strlen(st->authority), 0);
+	if (st->authority[0])   /* else the request's host field says it */
+		NV(":authority", 10, st->authority, strlen(st->authority), 0);
 	NV(":path", 5, b + rq->target, rq->target_len, 0);
 	for (i = 0; i < rq->nhdr; i++) {
 		const struct http_hdr *f = &rq->hdr[i];
@@ -490,8 +491,9 @@ static int req_fields(struct proxy *px, struct h2stream *st, nghttp2_nv *v,
 
 		for (k = 0; k < f->name_len; k++)
 			b[f->name + k] = (uint8_t)tolower(b[f->name + k]);
-		if (f->name_len == 4 && !memcmp(b + f->name, "host", 4))
-			continue;
+		if (st->authority[0] && f->name_len == 4 &&
+		    !memcmp(b + f->name, "host", 4))
+			continue;       /* ours, from :authority */
 		snprintf(nm, sizeof(nm), "%.*s", (int)f->name_len,
 			 (const char *)b + f->name);
 		NV(b + f->name, f->name_len, b + f->value, f->value_len,

@@ -43,7 +43,8 @@ def get(host, port, paths):
     t = connect(host, port)
     print(json.dumps({"alpn": t.selected_alpn_protocol()}), flush=True)
     c = h2.connection.H2Connection(h2.config.H2Configuration(
-        client_side=True, header_encoding="utf-8"))
+        client_side=True, header_encoding="utf-8",
+        validate_outbound_headers=False))   # what a client may send
     c.initiate_connection()
     res = {}
     for spec in paths:
@@ -54,6 +55,9 @@ def get(host, port, paths):
         for e in extra:
             n, v = e.split("=", 1)
             v = v.replace("$API_TOKEN", os.environ.get("API_TOKEN", ""))
+            if v == "-":                        # removed
+                hd = [(k, x) for k, x in hd if k != n]
+                continue
             hd = [(k, v if k == n else x) for k, x in hd]
             if n not in dict(hd):
                 hd.append((n, v))

@@ -310,12 +310,21 @@ def test_authority_and_placeholders_are_checked_per_stream(islo, world, h2srv):
     paths = ["/headers?%s-ok" % t,
              "/headers?%s-host|:authority=other.example.com:%d" % (t, h2srv.port),
              "/headers?%s-ph|x-request-id=$API_TOKEN" % t,
-             "/headers?%s-port|:authority=api.example.com:1" % t]
+             "/headers?%s-port|:authority=api.example.com:1" % t,
+             # a host field instead of :authority (RFC 9113 8.3.1) is
+             # taken; both at once is refused, whatever they say
+             "/headers?%s-hostfield|:authority=-|host=api.example.com:%d" % (t, h2srv.port),
+             "/headers?%s-both|host=api.example.com:%d" % (t, h2srv.port),
+             "/headers?%s-bothother|host=other.example.com:%d" % (t, h2srv.port)]
     r = h2client(islo, world, h2srv, "get", *paths)
     assert r.rc == 0, r
     res = {x["path"]: dict(x["headers"]).get(":status") for x in lines(r)[1:]}
-    assert [res[p] for p in paths] == ["200", "403", "403", "403"], r
-    assert [x["path"] for x in recorded(t)] == ["/headers?%s-ok" % t]
+    assert [res[p] for p in paths] == ["200", "403", "403", "403", "200", "400",
+                                       "400"], r
+    assert sorted(x["path"] for x in recorded(t)) == [
+        "/headers?%s-hostfield" % t, "/headers?%s-ok" % t]
+    hf = [x for x in recorded(t) if "hostfield" in x["path"]][0]
+    assert ("authorization", "Bearer " + SECRET) in [tuple(h) for h in hf["headers"]]
     sec = [e for e in audit_events(r.audit) if e["event"] == "security_event"]
     assert any("placeholder" in e["reason"] for e in sec), sec
     assert any("Host" in e["reason"] for e in sec), sec
