@@ -98,6 +98,7 @@ struct h2stream {
  * @goaway:    Our own GOAWAY frame, when nghttp2 cannot send one
  * @goaway_n:  Its bytes left to send
  * @up_gone:   Upstream's session is over: every stream answered
+ * @goaway_said: Our graceful GOAWAY is submitted (h2_goaway())
  * @t_down:    Last time a byte of a response body reached the sandbox,
  *             or a response began (the stalled-window timeout)
  */
@@ -114,7 +115,7 @@ struct h2conn {
 	int calm;
 	uint8_t goaway[17];
 	size_t goaway_n, goaway_off;
-	int up_gone;
+	int up_gone, goaway_said;
 	uint64_t t_down;
 };
 
@@ -126,6 +127,7 @@ void h2_stream_free(struct h2conn *h, struct h2stream *st);
 int h2_req_header(struct h2stream *st, const uint8_t *name, size_t nlen,
 		  const uint8_t *value, size_t vlen);
 void h2_request(struct h2conn *h, struct h2stream *st);
+void h2_goaway(struct h2conn *h);
 void h2_answer(struct h2conn *h, struct h2stream *st, int status,
 	       const char *reason);
 int h2_resp_header(struct h2stream *st, const uint8_t *name, size_t nlen,

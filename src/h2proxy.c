@@ -573,10 +573,8 @@ static void upstream_gone(struct h2conn *h)
 						  NGHTTP2_INTERNAL_ERROR);
 		}
 	}
-	if (!h->dead)
-		nghttp2_submit_goaway(h->ss, NGHTTP2_FLAG_NONE,
-				      nghttp2_session_get_last_proc_stream_id(h->ss),
-				      NGHTTP2_NO_ERROR, NULL, 0);
+	/* GOAWAY once every stream is answered (h2_drive()): a client that
+	 * had not asked yet gets its first requests answered 502, with why */
 }
 
 /**
@@ -614,6 +612,11 @@ int h2_drive(struct proxy *px)
 			      &h->sout_n);
 	if (h->dead)
 		moved |= goaway_out(h);
+	if (h->up_gone && !h->dead && !h->nstreams &&
+	    nghttp2_session_get_last_proc_stream_id(h->ss) > 0) {
+		h2_goaway(h);
+		moved |= emit(px, h->ss, &px->s, &h->sout, &h->sout_n);
+	}
 	px->outstanding = h->nstreams > 0 || h->sout_n ||
 			  h->goaway_off < h->goaway_n;
 	if (!px->outstanding &&

@@ -524,6 +524,17 @@ static int req_send(struct h2conn *h, struct h2stream *st)
 	return 0;
 }
 
+/* No new stream is taken: GOAWAY (graceful), once. */
+void h2_goaway(struct h2conn *h)
+{
+	if (h->goaway_said)
+		return;
+	h->goaway_said = 1;
+	nghttp2_submit_goaway(h->ss, NGHTTP2_FLAG_NONE,
+			      nghttp2_session_get_last_proc_stream_id(h->ss),
+			      NGHTTP2_NO_ERROR, NULL, 0);
+}
+
 /**
  * h2_request() - A request's header block is whole: decide, answer or
  * send it upstream
@@ -538,6 +549,9 @@ void h2_request(struct h2conn *h, struct h2stream *st)
 
 	st->decided = 1;
 	st->t_req = now_ms();
+	if (st->path.len)
+		http_path_for_log((const char *)st->path.b + st->path.off,
+				  st->path.len, st->path_log, sizeof(st->path_log));
 	if (!st->bad && strcmp(st->scheme, "https"))
 		st->bad = "only https requests are taken over TLS";
 	if (!st->bad && h->up_gone) {
@@ -548,10 +562,6 @@ void h2_request(struct h2conn *h, struct h2stream *st)
 		return;
 	}
 	if (st->bad || head_build(px, st) < 0) {
-		if (st->path.len)
-			http_path_for_log((const char *)st->path.b + st->path.off,
-					  st->path.len, st->path_log,
-					  sizeof(st->path_log));
 		h2_sec_event(h, "malformed HTTP/2 request", st->bad);
 		r = !strcmp(st->bad, "request head too large") ? 431 : 400;
 		h2_answer(h, st, r, st->bad);

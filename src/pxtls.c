@@ -526,15 +526,26 @@ int px_tls_setup(struct proxy *px)
  * Called once the upstream handshake is done, or failed, or upstream is
  * gone; the sandbox's hello is read from then on.  When upstream chose
  * h2, the connection is HTTP/2's (px->h2) from now on: the HTTP/1.1
- * engine must not read upstream's SETTINGS.
+ * engine must not read upstream's SETTINGS.  So it is when the sandbox
+ * offered only h2: its requests are then answered 502 (px->up_error).
  */
 void px_alpn_settle(struct proxy *px)
 {
 	const char *up = px->u.ready ?
 		br_ssl_engine_get_selected_protocol(&px->cc.eng) : NULL;
+	int up_h2 = up && !strcmp(up, "h2");
+	int sb_h2_only = !(px->f->alpn & PEEK_ALPN_HTTP11);
 
-	/* the sandbox offered h2: it is what BearSSL's server picks */
-	px->h2 = up && !strcmp(up, "h2");
+	/*
+	 * The sandbox offered h2: it is what BearSSL's server picks.  A
+	 * client that offered only h2 (gRPC's) gets it even when upstream
+	 * did not choose it, so that each of its requests is answered 502
+	 * with the reason rather than a handshake it cannot make sense of.
+	 */
+	px->h2 = up_h2 || sb_h2_only;
+	if (sb_h2_only && !up_h2 && px->u.ready && !px->up_error[0])
+		snprintf(px->up_error, sizeof(px->up_error), "%s",
+			 "upstream speaks only HTTP/1.1 and the client offered only HTTP/2");
 	br_ssl_engine_set_protocol_names(&px->sc.eng, px->h2 ? alpn_h2 : alpn_h1,
 					 1);
 	px->alpn_wait = 0;

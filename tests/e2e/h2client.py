@@ -27,7 +27,8 @@ AUTH = "Bearer " + os.environ.get("API_TOKEN", "")
 
 def connect(host, port):
     ctx = ssl.create_default_context()
-    ctx.set_alpn_protocols(["h2", "http/1.1"])
+    # H2_ONLY=1: offer h2 alone, as gRPC clients do
+    ctx.set_alpn_protocols(["h2"] if os.environ.get("H2_ONLY") else ["h2", "http/1.1"])
     s = socket.create_connection((host, port), timeout=20)
     t = ctx.wrap_socket(s, server_hostname=host)
     return t

@@ -348,3 +348,22 @@ def test_curl_parallel_streams_share_one_connection(islo, world, h2srv):
     assert len(seen) == 4 and len({x["conn"] for x in seen}) == 1, seen
     for x in seen:
         assert ("authorization", "Bearer " + SECRET) in [tuple(h) for h in x["headers"]], x
+
+
+def test_an_http2_only_client_to_an_http1_only_upstream_gets_502_with_why(islo, world,
+                                                                         h2srv):
+    """No translation yet: a client that offers only h2 (as gRPC's do) to an
+    upstream that speaks only HTTP/1.1 is answered h2, and its request 502
+    with the reason, then GOAWAY; never a handshake failure it cannot read."""
+    t = tag()
+    extra = ["--upstream-ca", world.ca, "--ca-dir", os.path.join(islo.tmp, "ca")]
+    r = islo(["env", "H2_ONLY=1", "/usr/bin/python3", os.path.join(HERE, "h2client.py"),
+              "get", "api.example.com", str(world.https_port), "/headers?" + t],
+             "h2", extra=extra, env={"ISLO_TEST_TOKEN": SECRET}, timeout=60)
+    assert r.rc == 0, r
+    out = lines(r)
+    assert out[0]["alpn"] == "h2", r
+    assert dict(out[1]["headers"]).get(":status") == "502", r
+    assert "only HTTP/1.1" in json.loads(out[1]["body"])["reason"], r
+    ev = [e for e in http_events(r) if t in e.get("path", "")]
+    assert ev and ev[0]["status"] == 502 and ev[0]["http_version"] == "2", r.audit
