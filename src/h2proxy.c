@@ -617,7 +617,9 @@ int h2_drive(struct proxy *px)
 		h2_goaway(h);
 		moved |= emit(px, h->ss, &px->s, &h->sout, &h->sout_n);
 	}
-	px->outstanding = h->nstreams > 0 || h->sout_n ||
+	/* once the sandbox's session is dead its streams never close: what
+	 * was started and the GOAWAY go out, then the connection ends */
+	px->outstanding = (h->nstreams > 0 && !h->dead) || h->sout_n ||
 			  h->goaway_off < h->goaway_n;
 	if (!px->outstanding &&
 	    (h->dead || (!nghttp2_session_want_read(h->ss) &&

@@ -121,6 +121,19 @@ def read_until_goaway(t, limit=30):
         return "closed"
 
 
+def closed_by_peer(t, limit=10):
+    """After GOAWAY: does the gateway end the connection itself?"""
+    t.settimeout(limit)
+    try:
+        while t.recv(65536):
+            pass
+        return True
+    except socket.timeout:
+        return False
+    except (ConnectionError, ssl.SSLError, OSError):
+        return True
+
+
 def attack(kind, host, port):
     t = connect(host, port)
     print(json.dumps({"alpn": t.selected_alpn_protocol()}), flush=True)
@@ -146,7 +159,8 @@ def attack(kind, host, port):
         t.sendall(b"".join(out))
     except OSError:
         pass
-    print(json.dumps({"goaway": read_until_goaway(t)}), flush=True)
+    print(json.dumps({"goaway": read_until_goaway(t),
+                      "closed": closed_by_peer(t)}), flush=True)
     t.close()
 
 

@@ -187,6 +187,7 @@ def test_floods_end_the_connection_and_the_gateway_goes_on(islo, world, h2srv, k
     # GOAWAY(ENHANCE_YOUR_CALM); nghttp2's own rapid-reset limit, which
     # may come first, says INTERNAL_ERROR
     assert out[1]["goaway"] in ((11, 2) if kind == "rapid-reset" else (11,)), out
+    assert out[1]["closed"], out            # the gateway ended it, not us
     after = [x for x in out if x.get("path", "").startswith("/headers?after")]
     assert after and dict(after[0]["headers"])[":status"] == "200", out
     sec = [e for e in audit_events(r.audit) if e["event"] == "security_event"]
