@@ -4,6 +4,7 @@ alone, so a client that cannot speak HTTP/2 fails its handshake.
 
 Paths:
   /headers...   200, JSON of the request's fields (the echo tests read)
+  /upload...    200, JSON of the body's length and sha256
   /reflect...   200, the request's authorization in a field, in the body
                 and in a trailer (what a careless service does)
   /grpc...      200 application/grpc, a body, trailers grpc-status: 0 and
@@ -58,6 +59,11 @@ class _Conn:
         trailers = None
         if path.startswith("/headers"):
             out = json.dumps({"headers": hdrs, "body": body.decode("latin-1")}).encode() + b"\n"
+            rh = [(":status", "200"), ("content-type", "application/json")]
+        elif path.startswith("/upload"):
+            import hashlib
+            out = json.dumps({"len": len(body),
+                              "sha256": hashlib.sha256(body).hexdigest()}).encode()
             rh = [(":status", "200"), ("content-type", "application/json")]
         elif path.startswith("/reflect"):
             out = ("you sent: %s\n" % auth).encode()

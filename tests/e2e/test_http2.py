@@ -26,7 +26,7 @@ rules:
     host_pattern: api.example.com
     ports: [{h2port}]
     allow_private: true
-    path_pattern: [/headers*, /reflect*, /grpc*, /bytes/*, /stream/*]
+    path_pattern: [/headers*, /reflect*, /grpc*, /bytes/*, /stream/*, /upload*]
     methods: [GET, POST]
     auth_strategy:
       mode: bearer
@@ -368,3 +368,24 @@ def test_an_http2_only_client_to_an_http1_only_upstream_gets_502_with_why(islo, 
     assert "only HTTP/1.1" in json.loads(out[1]["body"])["reason"], r
     ev = [e for e in http_events(r) if t in e.get("path", "")]
     assert ev and ev[0]["status"] == 502 and ev[0]["http_version"] == "2", r.audit
+
+
+def test_large_upload_and_download_through_the_windows(islo, world, h2srv, scratch):
+    """4 MiB each way on one stream: many times the 64 KiB windows the
+    gateway advertises, so flow control has to hand window back as each
+    side drains; the bytes arrive whole."""
+    import hashlib
+    data = os.urandom(4 << 20)
+    src = os.path.join(scratch, "up.bin")
+    with open(src, "wb") as f:
+        f.write(data)
+    os.chmod(src, 0o644)
+    r = run(islo, world, ["sh", "-c",
+        "curl -sS --max-time 60 --http2 -H \"Authorization: Bearer $API_TOKEN\" "
+        "--data-binary @%s %s; echo; "
+        "curl -sS --max-time 60 --http2 %s | wc -c" %
+        (src, h2url(h2srv, "/upload"), h2url(h2srv, "/bytes/4194304"))], timeout=120)
+    assert r.rc == 0, r
+    got = json.loads(r.out.splitlines()[0])
+    assert got == {"len": len(data), "sha256": hashlib.sha256(data).hexdigest()}, r
+    assert r.out.split()[-1] == str(4 << 20), r
