@@ -389,3 +389,29 @@ def test_large_upload_and_download_through_the_windows(islo, world, h2srv, scrat
     got = json.loads(r.out.splitlines()[0])
     assert got == {"len": len(data), "sha256": hashlib.sha256(data).hexdigest()}, r
     assert r.out.split()[-1] == str(4 << 20), r
+
+
+def test_rate_limit_answers_429_on_the_streams_over_it(islo, world, h2srv):
+    """rate_limit_rpm: 2, four streams at once: two go through, two get 429
+    with Retry-After on their streams, on the same connection."""
+    world.profile("h2rate", """\
+name: h2rate
+rules:
+  - name: limited
+    host_pattern: api.example.com
+    ports: [%d]
+    allow_private: true
+    path_pattern: [/headers*]
+    rate_limit_rpm: 2
+""" % h2srv.port)
+    t = tag()
+    paths = ["/headers?%s-%d" % (t, i) for i in range(4)]
+    extra = ["--upstream-ca", world.ca, "--ca-dir", os.path.join(islo.tmp, "ca")]
+    r = islo(["/usr/bin/python3", os.path.join(HERE, "h2client.py"), "get",
+              "api.example.com", str(h2srv.port)] + paths, "h2rate", extra=extra,
+             timeout=60)
+    assert r.rc == 0, r
+    heads = [dict(x["headers"]) for x in lines(r)[1:]]
+    assert sorted(h.get(":status") for h in heads) == ["200", "200", "429", "429"], r
+    assert all(h.get("retry-after") == "60" for h in heads if h.get(":status") == "429")
+    assert len(recorded(t)) == 2
