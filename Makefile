@@ -20,7 +20,7 @@ ifeq ($(V),1)
 Q :=
 endif
 
-PKGS    := yaml-0.1 slirp libcrypto libpsl
+PKGS    := yaml-0.1 slirp libcrypto libpsl libnghttp2
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 

@@ -19,7 +19,7 @@
 set -eu
 
 cd "$(dirname "$0")/.."
-TARGETS=${FUZZ_TARGETS:-"fuzz_dns fuzz_peek fuzz_profile fuzz_frames fuzz_http1 fuzz_cert fuzz_dhcp fuzz_proxy fuzz_stream fuzz_ctl fuzz_pg fuzz_vnet fuzz_ec fuzz_ipfrag fuzz_sigv4 fuzz_learn"}
+TARGETS=${FUZZ_TARGETS:-"fuzz_dns fuzz_peek fuzz_profile fuzz_frames fuzz_http1 fuzz_cert fuzz_dhcp fuzz_proxy fuzz_stream fuzz_ctl fuzz_pg fuzz_vnet fuzz_ec fuzz_ipfrag fuzz_sigv4 fuzz_learn fuzz_h2"}
 OUT=fuzz/build
 # lwIP's and BearSSL's trees as the Makefile fetches them (third_party/)
 ver() { sed -n "s/^$1 *:= *//p" third_party/versions.mk; }
@@ -40,8 +40,9 @@ srcs() {
 	fuzz_ipfrag) echo src/ipfrag.c ;;
 	fuzz_sigv4) echo src/sigv4.c ;;
 	fuzz_ec) echo src/ecfast.c src/log.c ;;
-	# fuzz_proxy.c includes src/proxy.c itself (its static doors)
-	fuzz_proxy) ls src/*.c | grep -v -e '^src/main.c$' -e '^src/proxy.c$' ;;
+	# fuzz_proxy.c and fuzz_h2.c include src/proxy.c itself (its static
+	# doors)
+	fuzz_proxy|fuzz_h2) ls src/*.c | grep -v -e '^src/main.c$' -e '^src/proxy.c$' ;;
 	*) echo "unknown target $1" >&2; exit 1 ;;
 	esac
 }
@@ -51,7 +52,7 @@ libs() {
 	fuzz_profile|fuzz_learn) echo build/libbearssl.a -lyaml $(pkg-config --libs libpsl) ;;
 	fuzz_cert|fuzz_ec) echo build/libbearssl.a -lcrypto ;;
 	fuzz_sigv4) echo build/libbearssl.a ;;
-	fuzz_frames|fuzz_stream|fuzz_proxy|fuzz_vnet) echo build/liblwip.a build/libbearssl.a $(pkg-config --libs yaml-0.1 slirp libcrypto libpsl) ;;
+	fuzz_frames|fuzz_stream|fuzz_proxy|fuzz_vnet|fuzz_h2) echo build/liblwip.a build/libbearssl.a $(pkg-config --libs yaml-0.1 slirp libcrypto libpsl libnghttp2) ;;
 	esac
 }
 
@@ -63,7 +64,7 @@ maxlen() {
 	fuzz_frames|fuzz_vnet) echo 70000 ;;
 	fuzz_stream) echo 140000 ;;
 	fuzz_ctl) echo 9000 ;;
-	fuzz_proxy) echo 40000 ;;
+	fuzz_proxy|fuzz_h2) echo 40000 ;;
 	fuzz_cert) echo 300 ;;
 	fuzz_dhcp) echo 1500 ;;
 	fuzz_ec) echo 200 ;;

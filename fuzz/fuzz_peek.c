@@ -30,10 +30,21 @@ static void check_host(const char *s)
 
 static int tls(const uint8_t *d, size_t n, char *out)
 {
+	char name[256];
+	unsigned alpn;
 	int r = peek_tls_sni(d, n, out, 256);
 
 	if (r == PEEK_DONE)
 		check_host(out);
+	/* the hello with its ALPN offer: the same verdict and name, an
+	 * offer only of the bits defined, and none without the extension */
+	if (peek_tls_hello(d, n, name, sizeof(name), &alpn) != r ||
+	    (r == PEEK_DONE && strcmp(name, out)))
+		abort();
+	if ((r == PEEK_DONE || r == PEEK_NONE) &&
+	    ((alpn & ~0xfu) || ((alpn & 7u) && !(alpn & PEEK_ALPN_SEEN)) ||
+	     (alpn == PEEK_ALPN_SEEN)))
+		abort();
 	return r;
 }
 

@@ -7,6 +7,7 @@ set -eu
 
 PKGS="gcc make pkg-config patch xz-utils libc6-dev uidmap
 libssl-dev libyaml-dev libslirp-dev libglib2.0-dev libpsl-dev publicsuffix
+libnghttp2-dev
 iproute2 util-linux passwd procps curl openssl dnsmasq-base
 python3 python3-pytest python3-requests"
 # The real-VM test (tests/e2e/test_qemu_guest.py): QEMU and a static busybox
@@ -25,6 +26,9 @@ PKGS="$PKGS groff-base man-db python3-jsonschema python3-yaml"
 # The credential modes' test (tests/e2e/test_credmodes.py): a real AWS SDK
 # signing with placeholder keys, and botocore's signer checking upstream.
 PKGS="$PKGS python3-botocore"
+# HTTP/2 interception's test (tests/e2e/test_http2.py): an HTTP/2 server
+# and raw-frame client (python3-h2) and gRPC (python3-grpcio).
+PKGS="$PKGS python3-h2 python3-grpcio"
 [ -n "${ISLO_EXTRA_PKGS:-}" ] && PKGS="$PKGS $ISLO_EXTRA_PKGS"
 
 missing=""

@@ -166,6 +166,8 @@ struct flow {
 	uint8_t *peek;
 	size_t peek_len;
 	uint64_t peek_deadline;
+	unsigned alpn;                  /* its ClientHello's ALPN offer
+					 * (PEEK_ALPN_* bits, peek.h) */
 
 	/* the handler */
 	enum flow_kind kind;

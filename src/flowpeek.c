@@ -151,7 +151,8 @@ int flow_peek_decide(struct flow *f)
 	int r, http = 0;
 
 	if (peek_is_tls(f->peek, f->peek_len)) {
-		r = peek_tls_sni(f->peek, f->peek_len, name, sizeof(name));
+		r = peek_tls_hello(f->peek, f->peek_len, name, sizeof(name),
+				   &f->alpn);
 	} else if (f->named && !f->bytes_down &&
 		   (r = peek_http_start(f->peek, f->peek_len))) {
 		/* plain HTTP to a name: the HTTP engine reads every request

@@ -108,6 +108,7 @@ int host_normalise(char *s)
 #define TLS_CT_HANDSHAKE   0x16
 #define TLS_HS_CLIENTHELLO 1
 #define TLS_EXT_SNI        0
+#define TLS_EXT_ALPN       16
 #define TLS_SNI_HOST_NAME  0
 #define TLS_RECORD_MAX     16384
 
@@ -250,6 +251,48 @@ static int tls_sni_ext(struct hs *h, size_t elen, char *out, size_t outlen)
 }
 
 /**
+ * tls_alpn_ext() - Parse the application_layer_protocol_negotiation
+ * extension (RFC 7301 3.1): the protocols the client offers
+ * @h:    Reader at the extension data
+ * @elen: Extension data length
+ * @alpn: PEEK_ALPN_* bits of what is offered, PEEK_ALPN_SEEN added
+ *
+ * Only two names matter to the gateway (h2, http/1.1); any other is
+ * PEEK_ALPN_OTHER.  An empty list or an empty name is malformed (RFC 7301
+ * 3.1: the list and each name have at least one byte).
+ * Return: PEEK_DONE, PEEK_NEED_MORE or PEEK_BAD
+ */
+static int tls_alpn_ext(struct hs *h, size_t elen, unsigned *alpn)
+{
+	static const char h2[] = "h2", h11[] = "http/1.1";
+	size_t list, end;
+
+	list = hs_u16(h);
+	HS_BAD_IF(h, list < 2 || list + 2 != elen);
+	end = h->pos + list;
+	*alpn |= PEEK_ALPN_SEEN;
+	while (h->pos < end) {
+		size_t nlen = hs_u8(h), i;
+		int is_h2, is_h11;
+
+		HS_BAD_IF(h, nlen == 0 || nlen > end - h->pos);
+		is_h2 = nlen == sizeof(h2) - 1;
+		is_h11 = nlen == sizeof(h11) - 1;
+		for (i = 0; i < nlen; i++) {
+			char c = (char)hs_u8(h);
+
+			is_h2 = is_h2 && c == h2[i];
+			is_h11 = is_h11 && c == h11[i];
+		}
+		HS_CHECK(h);
+		*alpn |= is_h2 ? PEEK_ALPN_H2 : is_h11 ? PEEK_ALPN_HTTP11 :
+			 PEEK_ALPN_OTHER;
+	}
+	HS_CHECK(h);
+	return PEEK_DONE;
+}
+
+/**
  * peek_tls_sni() - Find the server name in a TLS ClientHello
  * @buf:    Bytes received so far from the sandbox
  * @len:    Their length
@@ -266,10 +309,33 @@ static int tls_sni_ext(struct hs *h, size_t elen, char *out, size_t outlen)
  */
 int peek_tls_sni(const uint8_t *buf, size_t len, char *out, size_t outlen)
 {
+	unsigned alpn;
+
+	return peek_tls_hello(buf, len, out, outlen, &alpn);
+}
+
+/**
+ * peek_tls_hello() - Find the server name and the protocols offered in a
+ * TLS ClientHello
+ * @buf:    Bytes received so far from the sandbox
+ * @len:    Their length
+ * @out:    Server name, as peek_tls_sni()'s
+ * @outlen: Its size
+ * @alpn:   What its ALPN extension offers (PEEK_ALPN_* bits; 0 without
+ *          one), set on PEEK_DONE and PEEK_NONE
+ *
+ * As peek_tls_sni(), and a second ALPN extension or a malformed one is
+ * PEEK_BAD too.
+ * Return: as peek_tls_sni()
+ */
+int peek_tls_hello(const uint8_t *buf, size_t len, char *out, size_t outlen,
+		   unsigned *alpn)
+{
 	struct hs h = { buf, buf ? len : 0, 0, 0, 0, (size_t)-1, 0 };
 	size_t mlen, v, end;
 	int seen = 0, r;
 
+	*alpn = 0;
 	if (!out || !outlen)
 		return PEEK_BAD;
 	out[0] = '\0';
@@ -307,6 +373,13 @@ int peek_tls_sni(const uint8_t *buf, size_t len, char *out, size_t outlen)
 		type = hs_u16(&h);
 		elen = hs_u16(&h);
 		HS_BAD_IF(&h, elen > end - h.pos);
+		if (type == TLS_EXT_ALPN) {
+			HS_BAD_IF(&h, *alpn & PEEK_ALPN_SEEN);
+			r = tls_alpn_ext(&h, elen, alpn);
+			if (r != PEEK_DONE)
+				return r;
+			continue;
+		}
 		if (type != TLS_EXT_SNI) {
 			hs_skip(&h, elen);
 			continue;

@@ -21,6 +21,13 @@ enum peek_res {
 #define PEEK_HTTP_METHOD_MAX   32    /* longest method accepted */
 
 int peek_tls_sni(const uint8_t *buf, size_t len, char *out, size_t outlen);
+/* what a ClientHello's ALPN extension offers (peek_tls_hello()) */
+#define PEEK_ALPN_H2     0x1u   /* "h2" */
+#define PEEK_ALPN_HTTP11 0x2u   /* "http/1.1" */
+#define PEEK_ALPN_OTHER  0x4u   /* any other name */
+#define PEEK_ALPN_SEEN   0x8u   /* the extension is there */
+int peek_tls_hello(const uint8_t *buf, size_t len, char *out, size_t outlen,
+		   unsigned *alpn);
 int peek_http(const uint8_t *buf, size_t len, size_t head_max, char *host,
 	      size_t hostlen, char *method, size_t mlen, char *path,
 	      size_t plen, uint16_t *port_in_host, size_t *head_len);

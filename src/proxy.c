@@ -602,7 +602,11 @@ static int records_out(struct proxy *px, struct side *sd,
 static int from_sandbox(struct proxy *px)
 {
 	struct flow *f = px->f;
-	int eof = px->s.eof, moved = records_in(px, &px->s, sb_in);
+	int eof = px->s.eof, moved;
+
+	if (px->alpn_wait)
+		return 0;       /* its hello waits for upstream's ALPN */
+	moved = records_in(px, &px->s, sb_in);
 
 	if (!px->s.eof && !f->to_host && f->sandbox_eof)
 		px->s.eof = moved = 1;  /* even while the side takes no record */
@@ -673,8 +677,10 @@ static void tls_failure_event(struct proxy *px)
 	audit_emit(f->g->audit, &ev);
 }
 
-/* Handshakes that just finished: let go of the leaf, keep the session. */
-static void handshakes_done(struct proxy *px)
+/* Handshakes that just finished: let go of the leaf, keep the session,
+ * answer the sandbox's ALPN.  Return: 1 if the sandbox's hello may now be
+ * read. */
+static int handshakes_done(struct proxy *px)
 {
 	const unsigned app = BR_SSL_SENDAPP | BR_SSL_RECVAPP;
 
@@ -689,6 +695,12 @@ static void handshakes_done(struct proxy *px)
 		px->u.ready = 1;
 		px_ups_store(px);
 	}
+	if (px->alpn_wait &&
+	    (px->u.ready || px->u.eof || px_side_closed(&px->u))) {
+		px_alpn_settle(px);
+		return 1;
+	}
+	return 0;
 }
 
 /*
@@ -743,11 +755,17 @@ static void proxy_pump(struct flow *f)
 			moved = 1;
 			px->t_active = now_ms();
 		}
-		moved |= http_drive(px, 0);
-		moved |= http_drive(px, 1);
+		if (px->h2) {
+			moved |= h2_drive(px);
+		} else if (!px->alpn_wait) {
+			/* (while it waits, upstream's first bytes may be an
+			 * HTTP/2 server's SETTINGS: not the HTTP/1.1 engine's) */
+			moved |= http_drive(px, 0);
+			moved |= http_drive(px, 1);
+		}
 		moved |= to_sandbox(px);
 		moved |= to_upstream(px);
-		handshakes_done(px);
+		moved |= handshakes_done(px);
 		if (px->u.eng && px_side_closed(&px->u) && !px->up_error[0]) {
 			int e = br_ssl_engine_last_error(px->u.eng);
 			const char *why = upstls_error(e);
@@ -838,6 +856,7 @@ static uint64_t proxy_due(const struct flow *f, uint64_t now)
 {
 	const struct proxy *px = f->h;
 	uint64_t ms[3], due, d = 0;
+	const char *why;
 
 	if (!px || px->closing || f->close_pending)
 		return 0;
@@ -845,6 +864,11 @@ static uint64_t proxy_due(const struct flow *f, uint64_t now)
 	due = now + ms[1];
 	if (px->s.eng && !px->s.ready)
 		d = px->t_open + ms[0];
+	else if (px->h2 && px->outstanding)
+		/* a response may start waiting on the sandbox's window at any
+		 * moment: look again within an idle timeout */
+		d = h2_deadline(px, ms[1], ms[2], &why) ?
+			    h2_deadline(px, ms[1], ms[2], &why) : now + ms[2];
 	else if (px->rq == RQ_HEAD && px->t_head && !px->outstanding)
 		d = px->t_head + ms[1];
 	else if (px->rq == RQ_HEAD && px->rs == RS_IDLE && !px->outstanding)
@@ -887,6 +911,14 @@ static void proxy_tick(struct flow *f, uint64_t now)
 			why = "TLS handshake with the sandbox timed out";
 			kind = 0;
 		}
+	} else if (px->h2 && px->outstanding) {
+		const char *h2why;
+		uint64_t d = h2_deadline(px, head_ms, idle_ms, &h2why);
+
+		if (d && now > d) {
+			why = h2why;
+			kind = strstr(why, "head") ? 1 : 2;
+		}
 	} else if (px->rq == RQ_HEAD && px->t_head && !px->outstanding) {
 		if (now - px->t_head > head_ms) {
 			why = "request head timed out";
@@ -904,7 +936,7 @@ static void proxy_tick(struct flow *f, uint64_t now)
 	log_escape(f->host, strlen(f->host), host, sizeof(host));
 	log_sandbox("%s (%s), %llu so far", why, host,
 		    (unsigned long long)f->g->st.timeouts[kind]);
-	if (kind == 1) {
+	if (kind == 1 && !px->h2) {
 		snprintf(px->path_log, sizeof(px->path_log), "-");
 		px->rdec_set = 0;
 		px_answer(px, 408, why);
@@ -965,6 +997,7 @@ static void proxy_free(void *h)
 	bq_free(&px->pend_down);
 	px_side_free(px, &px->s);
 	px_side_free(px, &px->u);
+	h2_free(px);
 	ex_free(px);
 	scrub_end(px);
 	policyset_unref(px->rps);

@@ -3,6 +3,8 @@
  * proxy_int.h - the HTTP interception handler's insides, shared by its
  * files (not an API):
  *   proxy.c     the engine between the two sides, the pump, flow_ops
+ *   h2proxy.c   HTTP/2 both ways: the two nghttp2 sessions (h2_int.h)
+ *   h2req.c     ... each stream's decision, answer and response
  *   pxreq.c     each request's decision and credential
  *   pxauth.c    credentials beyond one header: query, path, aws_sigv4
  *   pxscrub.c   the scrubbing of secrets from responses
@@ -26,6 +28,11 @@
 #define HEAD_MAX   16384
 #define PEND_MAX   (HEAD_MAX + 8192)
 #define PLAIN_BUF  32768
+
+/* HTTP/2 is offered to upstream and answered to the sandbox (h2*.c) */
+#ifndef PX_SPEAKS_H2
+#define PX_SPEAKS_H2 1
+#endif
 
 #define SLAB_KEEP  16                   /* free record buffers kept */
 
@@ -157,6 +164,10 @@ struct proxy {
 	br_x509_minimal_context xc;
 	int leaf_pin;                   /* ca_leaf_pin() slot, -1 if none */
 	char vname[256];                /* upstream name verified */
+	int alpn_wait;                  /* the sandbox's hello waits for
+					 * upstream's ALPN (px_alpn_settle()) */
+	int h2;                         /* both sides chose HTTP/2 */
+	struct h2conn *h2c;             /* its engine (h2proxy.c) */
 	int ups_offered;                /* a session was offered upstream */
 	uint8_t ups_id[32];             /* ... with this id */
 	size_t ups_id_len;
@@ -192,6 +203,13 @@ struct proxy {
 	int scrub_body;                 /* ... and the body is identity */
 };
 
+/* --- HTTP/2 (h2proxy.c, h2req.c: h2_int.h) --- */
+struct h2conn;
+int h2_drive(struct proxy *px);
+void h2_free(struct proxy *px);
+uint64_t h2_deadline(const struct proxy *px, uint64_t head_ms,
+		     uint64_t idle_ms, const char **why);
+
 /* --- the sides (pxtls.c) --- */
 struct pxshared *pxshared_get(struct gw *g);
 void px_ups_store(struct proxy *px);
@@ -212,6 +230,7 @@ int px_pend_flush(struct proxy *px, struct side *sd, struct bytequeue *b);
 int px_rec_in_room(const struct side *sd);
 int px_tls_setup(struct proxy *px);
 void px_side_free(struct proxy *px, struct side *sd);
+void px_alpn_settle(struct proxy *px);
 
 /* --- answers of our own (pxanswer.c) --- */
 void px_answer(struct proxy *px, int status, const char *reason);

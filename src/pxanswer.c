@@ -157,6 +157,8 @@ void px_audit_request(struct proxy *px, int act, int status,
 	audit_str(&e, "profile", f->g->profile_name);
 	audit_str(&e, "rule", px_rule(px));
 	audit_str(&e, "proto", px->tls ? "https" : "http");
+	if (px->h2)
+		audit_str(&e, "http_version", "2");
 	audit_strn(&e, "method", px_method(px), strlen(px_method(px)));
 	audit_strn(&e, "host", f->host, strlen(f->host));
 	audit_strn(&e, "path", px->path_log, strlen(px->path_log));

@@ -20,11 +20,26 @@
 #include "ca.h"
 #include "ecfast.h"
 #include "log.h"
+#include "peek.h"
 #include "profile.h"
 #include "secret.h"
 #include "upstls.h"
 
-static const char *alpn[] = { "http/1.1" }; /* BearSSL wants non-const */
+/*
+ * ALPN, both ways.  Upstream is offered HTTP/2 when the sandbox offered it
+ * and the gateway speaks it (PX_SPEAKS_H2), and HTTP/1.1 always (the
+ * engine speaks it to any upstream).  The sandbox is answered with what
+ * upstream chose: its hello is held (px->alpn_wait) until the upstream
+ * handshake is done, since BearSSL's server picks its protocol as it
+ * reads the ClientHello.  Only when the sandbox could be offered h2 is
+ * its handshake held: an HTTP/1.1 client's runs alongside upstream's, as
+ * before.  Anything but h2 chosen upstream (http/1.1, no ALPN, a failed
+ * handshake) answers the sandbox http/1.1, or no ALPN if it did not
+ * offer it.
+ */
+static const char *alpn_h1[] = { "http/1.1" }; /* BearSSL wants non-const */
+static const char *alpn_h2[] = { "h2" };
+static const char *alpn_both[] = { "h2", "http/1.1" };
 
 /*
  * The suites the sandbox is offered: ECDHE with our ECDSA leaf, AEAD first.
@@ -484,7 +499,9 @@ int px_tls_setup(struct proxy *px)
 		px->sc.policy_vtable = &px->policy;
 	}
 	tlsbuf_init(&px->sc.eng, &px->s.tb, px->s.tb.io);
-	br_ssl_engine_set_protocol_names(&px->sc.eng, alpn, 1);
+	px->alpn_wait = PX_SPEAKS_H2 && (f->alpn & PEEK_ALPN_H2);
+	if (!px->alpn_wait)
+		br_ssl_engine_set_protocol_names(&px->sc.eng, alpn_h1, 1);
 	br_ssl_server_set_cache(&px->sc, &px->sh->srv_cache.vtable);
 	if (!br_ssl_server_reset(&px->sc))
 		return -1;
@@ -492,11 +509,46 @@ int px_tls_setup(struct proxy *px)
 	/* upstream side: verified against the trust store, or resumed */
 	upstls_client_init(&px->cc, &px->xc, g->trust.ta, g->trust.n);
 	tlsbuf_init(&px->cc.eng, &px->u.tb, px->u.tb.io);
-	br_ssl_engine_set_protocol_names(&px->cc.eng, alpn, 1);
+	if (px->alpn_wait)
+		br_ssl_engine_set_protocol_names(&px->cc.eng, alpn_both, 2);
+	else
+		br_ssl_engine_set_protocol_names(&px->cc.eng, alpn_h1, 1);
 	ups_offer(px);
 	if (!br_ssl_client_reset(&px->cc, px->vname, px->ups_offered))
 		return -1;
 	return 0;
+}
+
+/**
+ * px_alpn_settle() - Answer the sandbox's ALPN with upstream's choice
+ * @px: Proxy whose sandbox handshake is held (px->alpn_wait)
+ *
+ * Called once the upstream handshake is done, or failed, or upstream is
+ * gone; the sandbox's hello is read from then on.  When upstream chose
+ * h2, the connection is HTTP/2's (px->h2) from now on: the HTTP/1.1
+ * engine must not read upstream's SETTINGS.  So it is when the sandbox
+ * offered only h2: its requests are then answered 502 (px->up_error).
+ */
+void px_alpn_settle(struct proxy *px)
+{
+	const char *up = px->u.ready ?
+		br_ssl_engine_get_selected_protocol(&px->cc.eng) : NULL;
+	int up_h2 = up && !strcmp(up, "h2");
+	int sb_h2_only = !(px->f->alpn & PEEK_ALPN_HTTP11);
+
+	/*
+	 * The sandbox offered h2: it is what BearSSL's server picks.  A
+	 * client that offered only h2 (gRPC's) gets it even when upstream
+	 * did not choose it, so that each of its requests is answered 502
+	 * with the reason rather than a handshake it cannot make sense of.
+	 */
+	px->h2 = up_h2 || sb_h2_only;
+	if (sb_h2_only && !up_h2 && px->u.ready && !px->up_error[0])
+		snprintf(px->up_error, sizeof(px->up_error), "%s",
+			 "upstream speaks only HTTP/1.1 and the client offered only HTTP/2");
+	br_ssl_engine_set_protocol_names(&px->sc.eng, px->h2 ? alpn_h2 : alpn_h1,
+					 1);
+	px->alpn_wait = 0;
 }
 
 /* Wipe and give back a side's buffers. */

@@ -413,6 +413,109 @@ TEST(peek_tls_hand_built)
 	}
 }
 
+/* An ALPN extension (RFC 7301) of the names given, into @out */
+static size_t alpn_ext(const char *const *names, int n, uint8_t *out)
+{
+	size_t o = 6, l;
+	int i;
+
+	for (i = 0; i < n; i++) {
+		l = strlen(names[i]);
+		out[o++] = (uint8_t)l;
+		memcpy(out + o, names[i], l);
+		o += l;
+	}
+	out[0] = 0;
+	out[1] = 16;
+	out[2] = (uint8_t)((o - 4) >> 8);
+	out[3] = (uint8_t)(o - 4);
+	out[4] = (uint8_t)((o - 6) >> 8);
+	out[5] = (uint8_t)(o - 6);
+	return o;
+}
+
+static int hello_of(const uint8_t *b, size_t len, char *out, unsigned *alpn)
+{
+	return peek_tls_hello(b, len, out, 256, alpn);
+}
+
+/* The protocols a ClientHello offers: real curl's, hand-built ones, and
+ * every malformed list refused */
+TEST(peek_tls_alpn)
+{
+	static const char *const both[] = { "h2", "http/1.1" };
+	static const char *const odd[] = { "h2c", "h", "http/1.0", "spdy/3" };
+	static const char *const h2only[] = { "h2" };
+	uint8_t ext[1024], rec[1200];
+	unsigned alpn = 99;
+	char name[256];
+	size_t e, len, n;
+
+	CHECK(hello_of(ch_curl, sizeof(ch_curl), name, &alpn) == PEEK_DONE);
+	CHECK_STR(name, "files.example.net");
+	CHECK(alpn & PEEK_ALPN_SEEN);
+	CHECK(alpn & PEEK_ALPN_HTTP11);
+	CHECK(hello_of(ch_openssl_nosni, sizeof(ch_openssl_nosni), name,
+		       &alpn) == PEEK_NONE);
+
+	/* none at all */
+	e = sni_ext("a.example", ext);
+	len = build_ch(ext, e, rec);
+	CHECK(hello_of(rec, len, name, &alpn) == PEEK_DONE && alpn == 0);
+
+	e = sni_ext("a.example", ext);
+	e += alpn_ext(both, 2, ext + e);
+	len = build_ch(ext, e, rec);
+	CHECK(hello_of(rec, len, name, &alpn) == PEEK_DONE);
+	CHECK(alpn == (PEEK_ALPN_SEEN | PEEK_ALPN_H2 | PEEK_ALPN_HTTP11));
+	for (n = 0; n < len; n++)
+		CHECK(hello_of(rec, n, name, &alpn) == PEEK_NEED_MORE);
+
+	/* before the server name, and alone */
+	e = alpn_ext(h2only, 1, ext);
+	e += sni_ext("a.example", ext + e);
+	len = build_ch(ext, e, rec);
+	CHECK(hello_of(rec, len, name, &alpn) == PEEK_DONE);
+	CHECK(alpn == (PEEK_ALPN_SEEN | PEEK_ALPN_H2));
+	CHECK_STR(name, "a.example");
+
+	/* look-alikes are other protocols */
+	e = alpn_ext(odd, 4, ext);
+	len = build_ch(ext, e, rec);
+	CHECK(hello_of(rec, len, name, &alpn) == PEEK_NONE);
+	CHECK(alpn == (PEEK_ALPN_SEEN | PEEK_ALPN_OTHER));
+
+	/* a second ALPN extension */
+	e = alpn_ext(both, 2, ext);
+	e += alpn_ext(h2only, 1, ext + e);
+	len = build_ch(ext, e, rec);
+	CHECK(hello_of(rec, len, name, &alpn) == PEEK_BAD);
+
+	/* an empty list */
+	e = alpn_ext(both, 0, ext);
+	len = build_ch(ext, e, rec);
+	CHECK(hello_of(rec, len, name, &alpn) == PEEK_BAD);
+
+	/* an empty name */
+	{
+		static const uint8_t empty[] = { 0, 16, 0, 5, 0, 3, 0, 1, 'x' };
+
+		len = build_ch(empty, sizeof(empty), rec);
+		CHECK(hello_of(rec, len, name, &alpn) == PEEK_BAD);
+	}
+	/* a name running past the list, the list past the extension */
+	{
+		static const uint8_t over[] = { 0, 16, 0, 5, 0, 3, 3, 'h', '2',
+						0, 0, 0, 0 };
+		static const uint8_t skew[] = { 0, 16, 0, 5, 0, 4, 2, 'h', '2' };
+
+		len = build_ch(over, sizeof(over), rec);
+		CHECK(hello_of(rec, len, name, &alpn) == PEEK_BAD);
+		len = build_ch(skew, sizeof(skew), rec);
+		CHECK(hello_of(rec, len, name, &alpn) == PEEK_BAD);
+	}
+}
+
 TEST(peek_tls_not_tls)
 {
 	static const uint8_t http[] = "GET / HTTP/1.1\r\n";
