@@ -455,10 +455,13 @@ static int head_build(struct proxy *px, struct h2stream *st)
 static int sensitive(const struct proxy *px, const char *n)
 {
 	const struct pf_rule *r = px->rdec.rule;
+	/* query and path credentials have no header (NULL) */
+	const char *own = r && r->auth ? pf_auth_header(r->auth) : NULL;
 
 	return !strcasecmp(n, "authorization") ||
 	       !strcasecmp(n, "proxy-authorization") || !strcasecmp(n, "cookie") ||
-	       (r && r->auth && !strcasecmp(n, pf_auth_header(r->auth)));
+	       !strcasecmp(n, "x-amz-security-token") ||
+	       (own && !strcasecmp(n, own));
 }
 
 /* The rewritten head (px->pend_up) as the fields sent upstream; names

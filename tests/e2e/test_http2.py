@@ -415,3 +415,54 @@ rules:
     assert sorted(h.get(":status") for h in heads) == ["200", "200", "429", "429"], r
     assert all(h.get("retry-after") == "60" for h in heads if h.get(":status") == "429")
     assert len(recorded(t)) == 2
+
+
+CRED_MODES = """\
+name: h2modes
+rules:
+  - name: q
+    host_pattern: api.example.com
+    ports: [{h2port}]
+    allow_private: true
+    path_pattern: [/headers*]
+    auth_strategy:
+      mode: query
+      name: key
+      secret: env:ISLO_TEST_TOKEN
+      placeholder_env: API_TOKEN
+  - name: p
+    host_pattern: other.example.com
+    ports: [{h2port}]
+    allow_private: true
+    path_pattern: ["/headers/bot*"]
+    auth_strategy:
+      mode: path
+      secret: env:ISLO_TEST_TOKEN
+      placeholder_env: API_TOKEN
+"""
+
+
+def test_query_and_path_credentials_over_http2(islo, world, h2srv):
+    """The credential modes that rewrite the request-target work on an
+    HTTP/2 stream as on an HTTP/1.1 request: the secret reaches upstream
+    in :path, the sandbox holds the placeholder, the audit log shows the
+    path the sandbox sent."""
+    world.profile("h2modes", CRED_MODES.replace("{h2port}", str(h2srv.port)))
+    t1, t2 = tag(), tag()
+    extra = ["--upstream-ca", world.ca, "--ca-dir", os.path.join(islo.tmp, "ca")]
+    r = islo(["sh", "-c",
+              "curl -sS --max-time 20 --http2 -w '\\nversion=%%{http_version}\\n' "
+              "\"https://api.example.com:%d/headers?t=%s&key=$API_TOKEN\"; "
+              "curl -sS --max-time 20 --http2 -w '\\nversion=%%{http_version}\\n' "
+              "\"https://other.example.com:%d/headers/bot$API_TOKEN/send?t=%s\""
+              % (h2srv.port, t1, h2srv.port, t2)],
+             "h2modes", extra=extra, env={"ISLO_TEST_TOKEN": SECRET})
+    assert r.rc == 0 and r.out.count("version=2") == 2, r
+    q, p = recorded(t1), recorded(t2)
+    assert len(q) == 1 and "key=" + SECRET in q[0]["path"], (q, r)
+    assert PH not in q[0]["path"] and "ISLO" not in q[0]["path"], q
+    assert len(p) == 1 and p[0]["path"].startswith("/headers/bot" + SECRET + "/send"), (p, r)
+    assert SECRET not in r.out and SECRET not in r.err
+    ev = [e for e in http_events(r) if e.get("http_version") == "2"]
+    assert len(ev) == 2 and all(e["status"] == 200 for e in ev), r.audit
+    assert SECRET not in r.audit
