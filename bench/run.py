@@ -124,6 +124,7 @@ FIGURES = {
     "tls_added": ("HTTPS request p50 added to direct TLS's (same round)", "us", False),
     "tls_cps": ("new TLS connections (full handshake + 1 request)", "conn/s", True),
     "tls_cps_par": ("new TLS connections, 4 clients at once", "conn/s", True),
+    "h2_rps": ("HTTP/2 requests (h2load: 10 connections x 10 streams, tiny body)", "req/s", True),
     "tls_cpu_conn": ("islo-net CPU per new TLS connection (1000/this = conn/s per core)",
                      "ms", False),
     "mem_pass": ("islo-net PSS per idle passthrough TLS connection", "KiB", False),
@@ -137,11 +138,12 @@ CRR_CLIENTS = 4
 FIG_REF = {k: ("islo-tls" if k.startswith("tls_") else None if k.startswith("mem_") else REF)
            for k in FIGURES}
 FIG_REF["tls_added"] = None     # a difference already; a ratio of differences says little
+FIG_REF["h2_rps"] = "islo-tls-inject"
 FIG_REF["rr_idle_p50"] = FIG_REF["rr_idle_ratio"] = None  # islo-net gateway only
 FIG_REF["serve_idle_p50"] = FIG_REF["serve_idle_ratio"] = None
 PACKAGES = {"iperf3": "iperf3", "pasta": "passt", "slirp4netns": "slirp4netns",
             "dnsmasq": "dnsmasq-base", "nginx": "nginx", "mitmdump": "mitmproxy",
-            "curl": "curl", "openssl": "openssl"}
+            "curl": "curl", "openssl": "openssl", "h2load": "nghttp2-client"}
 
 
 def log(msg):
@@ -771,6 +773,38 @@ def measure_tls_cps_par(mode, args, servers, _startup):
     return ({"tls_cps_par": v}, None) if v is not None else (None, err)
 
 
+H2LOAD_REQUESTS = 20000
+
+
+def measure_h2(mode, args, servers, _startup):
+    """HTTP/2 requests/s with h2load (10 connections, 10 concurrent streams
+    each, the tiny body): direct to nginx (http2), through islo-net's
+    interception (HTTP/2 both ways), through nginx as an HTTP/2 TLS proxy.
+    mitmproxy runs with HTTP/2 off here, so it has no row."""
+    if kind(mode) == "mitmproxy":
+        return None, "mitmproxy runs with http2=false"
+    if not shutil.which("h2load"):
+        return None, "h2load not installed (Debian package nghttp2-client)"
+    t = servers.tls
+    port = {"tls-direct": t.up_port, "nginx-proxy": t.proxy_port}.get(kind(mode), t.up_port)
+    host = "bench.example" if kind(mode).startswith("islo") else "127.0.0.1"
+    n = max(H2LOAD_REQUESTS // (5 if args.quick else 1), 1000)
+    stdout, err, _ = run_client(
+        mode, "h2load -n %d -c 10 -m 10 https://%s:%d/tiny" % (n, host, port),
+        args, servers, timeout=120)
+    for line in (stdout or "").splitlines():
+        # "finished in 1.23s, 4056.91 req/s, 1.2MB/s"
+        if line.startswith("finished in") and "req/s" in line:
+            try:
+                rps = float(line.split(",")[1].split()[0])
+            except (IndexError, ValueError):
+                break
+            if "succeeded" in stdout and " 0 succeeded" in stdout:
+                return None, "h2load: no request succeeded"
+            return {"h2_rps": rps}, None
+    return None, err or "no h2load result"
+
+
 def measure_mem(mode, args, servers, _startup):
     """islo-net's PSS growth per idle TLS connection (handshake done, idle)."""
     n, warm, hold = args.idle_conns, 10, 3
@@ -1029,7 +1063,7 @@ def main():
     ap.add_argument("--idle-conns", type=int, help="idle connections for the memory figures")
     ap.add_argument("--tests", help="comma-separated subset of: tcp_up, tcp_down, rr, rr_idle, "
                     "serve_idle, crr, "
-                    "crr_par, tls_down, tls_rr, tls_cps, tls_cps_par, mem (default: all)")
+                    "crr_par, tls_down, tls_rr, tls_cps, tls_cps_par, h2, mem (default: all)")
     ap.add_argument("--no-install", action="store_true")
     ap.add_argument("--no-chart", action="store_true")
     ap.add_argument("--chart-only", metavar="JSON", help=argparse.SUPPRESS)
@@ -1114,7 +1148,8 @@ def main():
                   ("tls_rr", lambda m: measure_tls_rr(m, args, servers, startup), tls_live),
                   ("tls_cps", lambda m: measure_tls_cps(m, args, servers, startup), tls_live),
                   ("tls_cps_par", lambda m: measure_tls_cps_par(m, args, servers, startup),
-                   tls_live)]
+                   tls_live),
+                  ("h2", lambda m: measure_h2(m, args, servers, startup), tls_live)]
         if servers.tls and not servers.tls_error:
             tests.append(("mem", lambda m: measure_mem(m, args, servers, startup),
                           [m for m in live if kind(m) in ("islo-gw", "islo-tls")]))
@@ -1127,7 +1162,7 @@ def main():
                      "serve_idle": ["serve_idle_p50", "serve_idle_ratio"],
                      "crr_par": ["crr_par"], "tls_down": ["tls_down", "tls_cpu_gb"],
                      "tls_rr": ["tls_rps", "tls_p50"], "tls_cps": ["tls_cps", "tls_cpu_conn"],
-                     "tls_cps_par": ["tls_cps_par"]}
+                     "tls_cps_par": ["tls_cps_par"], "h2": ["h2_rps"]}
         samples = {f: {} for f in FIGURES}
         failures, raw = {}, []
         round_p50 = {}      # round -> mode -> tls_p50, for the added latency

@@ -177,7 +177,7 @@ http {
             self.upstream = "nginx"
             self.start_nginx("upstream", """
     server {
-        listen 127.0.0.1:%d ssl;
+        listen 127.0.0.1:%d ssl http2;
         server_name bench.example;
         root %s;
         sendfile off;
@@ -190,7 +190,7 @@ http {
         keepalive 64;
     }
     server {
-        listen 127.0.0.1:%d ssl;
+        listen 127.0.0.1:%d ssl http2;
         server_name bench.example;
         location / {
             proxy_pass https://up;
