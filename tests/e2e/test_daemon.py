@@ -474,8 +474,11 @@ def test_syn_flood_in_one_sandbox_does_not_starve_another(world, scratch, sandbo
         # the bound: issue 14's targets are half the throughput and the p50
         # within 2x (typically 75-100 % and 1.0x here); asserted with margin,
         # as the flooder's own process and other tests share two cores
-        assert rate >= base_rate / 2.5, (base_rate, rate)
-        assert lat <= max(2 * base_lat, base_lat + 0.002), (base_lat, lat)
+        # under ASan every frame the flood costs the one loop is several
+        # times dearer (the ordinary build is the one that meets 2x)
+        slow = 2 if "asan" in ISLO else 1
+        assert rate >= base_rate / (2.5 * slow), (base_rate, rate)
+        assert lat <= max(2 * slow * base_lat, base_lat + 0.002 * slow), (base_lat, lat)
         assert vst["refused_over_limit"] == 0
         assert d.p.poll() is None
     finally:
