@@ -34,6 +34,7 @@
 #include "secret.h"
 
 #include "fileutil.h"
+#include "log.h"
 #include "profile.h"
 #include "sigv4.h"
 
@@ -47,6 +48,7 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static size_t page_round(size_t n)
@@ -88,93 +90,114 @@ static void secret_lock(struct secret *s)
 }
 
 /**
+ * read_value() - Read a secret file into a mapping of SECRET_MAX + 1 bytes
+ * @ref:    The reference, for messages
+ * @path:   File to read
+ * @m:      The mapping
+ * @len:    The value's length (without one trailing newline)
+ * @st:     The opened file's status
+ * @err:    Message on error
+ * @errlen: Its size
+ * Return: 0, or -1 on error (@m may hold bytes: the caller zeroes it)
+ */
+static int read_value(const char *ref, const char *path, uint8_t *m,
+		      size_t *len, struct stat *st, char *err, size_t errlen)
+{
+	size_t got;
+	ssize_t n;
+	int fd, rc = -1;
+
+	/* O_NONBLOCK: a FIFO must not hang start-up before fstat() says no. */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+	if (fd < 0) {
+		fu_seterr(err, errlen, "%s: cannot open %s: %s", ref, path,
+			  strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st)) {
+		fu_seterr(err, errlen, "%s: cannot stat %s: %s", ref, path,
+			  strerror(errno));
+	} else if (!S_ISREG(st->st_mode)) {
+		fu_seterr(err, errlen, "%s: %s is not a regular file", ref, path);
+	} else if (st->st_mode & S_IROTH) {
+		fu_seterr(err, errlen,
+			  "%s: %s is readable by other users (mode %04o); a secret file must not be (chmod o-r '%s')",
+			  ref, path, (unsigned)(st->st_mode & 07777), path);
+	} else if (st->st_size > (off_t)SECRET_MAX) {
+		fu_seterr(err, errlen, "%s: %s is larger than %zu bytes", ref,
+			  path, SECRET_MAX);
+	} else if ((n = fu_read_fd(fd, m, SECRET_MAX)) < 0) {
+		fu_seterr(err, errlen, "%s: cannot read %s: %s", ref, path,
+			  strerror(errno));
+	} else if ((size_t)n > SECRET_MAX) {
+		fu_seterr(err, errlen, "%s: %s is larger than %zu bytes", ref,
+			  path, SECRET_MAX);
+	} else {
+		got = (size_t)n;
+		/* One trailing newline is how editors and `echo` end files. */
+		if (got && m[got - 1] == '\n')
+			got--;
+		if (got && m[got - 1] == '\r')
+			got--;
+		if (!got)
+			fu_seterr(err, errlen, "%s: %s is empty", ref, path);
+		else
+			rc = 0;
+		explicit_bzero(m + got, (size_t)n - got);
+		*len = got;
+	}
+	close(fd);
+	return rc;
+}
+
+/* Remember the file as read, to see later that it changed. */
+static void note_stat(struct secret *s, const struct stat *st)
+{
+	s->st_dev = (uint64_t)st->st_dev;
+	s->st_ino = (uint64_t)st->st_ino;
+	s->st_size = (uint64_t)st->st_size;
+	s->st_mtim_s = (int64_t)st->st_mtim.tv_sec;
+	s->st_mtim_ns = (int64_t)st->st_mtim.tv_nsec;
+}
+
+/**
  * load_file() - Read a secret file into @s's mapping
  * @s:      Secret with ref set
  * @path:   File to read
  * @err:    Message on error
  * @errlen: Its size
+ *
+ * The mapping keeps room for SECRET_MAX bytes: a changed file is read
+ * again into the same place (secret_refresh()), so that pointers to the
+ * value (the response scrubber's) never dangle.
+ *
  * Return: 0, or -1 on error
  */
 static int load_file(struct secret *s, const char *path, char *err,
 		     size_t errlen)
 {
-	size_t got = 0, ms, need;
 	struct stat st;
+	size_t ms, got = 0;
 	uint8_t *m;
-	ssize_t n;
-	int fd;
 
-	/* O_NONBLOCK: a FIFO must not hang start-up before fstat() says no. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		fu_seterr(err, errlen, "%s: cannot open %s: %s", s->ref, path,
-			  strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st)) {
-		fu_seterr(err, errlen, "%s: cannot stat %s: %s", s->ref, path,
-			  strerror(errno));
-		goto fail_fd;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		fu_seterr(err, errlen, "%s: %s is not a regular file", s->ref, path);
-		goto fail_fd;
-	}
-	if (st.st_mode & S_IROTH) {
-		fu_seterr(err, errlen,
-			  "%s: %s is readable by other users (mode %04o); a secret file must not be (chmod o-r '%s')",
-			  s->ref, path, (unsigned)(st.st_mode & 07777), path);
-		goto fail_fd;
-	}
-	if (st.st_size > (off_t)SECRET_MAX) {
-		fu_seterr(err, errlen, "%s: %s is larger than %zu bytes", s->ref,
-			  path, SECRET_MAX);
-		goto fail_fd;
-	}
 	m = map_alloc(SECRET_MAX + 1, &ms);
 	if (!m) {
 		fu_seterr(err, errlen, "%s: out of memory", s->ref);
-		goto fail_fd;
+		return -1;
 	}
-	n = fu_read_fd(fd, m, SECRET_MAX);
-	if (n < 0) {
-		fu_seterr(err, errlen, "%s: cannot read %s: %s", s->ref, path,
-			  strerror(errno));
-		goto fail_map;
+	if (read_value(s->ref, path, m, &got, &st, err, errlen) ||
+	    !(s->path = strdup(path))) {
+		if (err && errlen && !err[0])
+			fu_seterr(err, errlen, "%s: out of memory", s->ref);
+		explicit_bzero(m, ms);
+		munmap(m, ms);
+		return -1;
 	}
-	got = (size_t)n;
-	if (got > SECRET_MAX) {
-		fu_seterr(err, errlen, "%s: %s is larger than %zu bytes", s->ref,
-			  path, SECRET_MAX);
-		goto fail_map;
-	}
-	/* One trailing newline is how editors and `echo` end files. */
-	if (got && m[got - 1] == '\n')
-		got--;
-	if (got && m[got - 1] == '\r')
-		got--;
-	if (!got) {
-		fu_seterr(err, errlen, "%s: %s is empty", s->ref, path);
-		goto fail_map;
-	}
-	/* Give back the pages past the value; the kernel drops their bytes. */
-	need = page_round(got);
-	if (need < ms) {
-		explicit_bzero(m + got, need - got);
-		if (mremap(m, ms, need, 0) != MAP_FAILED)
-			ms = need;
-	}
-	close(fd);
+	note_stat(s, &st);
 	s->val = m;
 	s->len = got;
 	s->mapsize = ms;
 	return 0;
-fail_map:
-	explicit_bzero(m, ms);
-	munmap(m, ms);
-fail_fd:
-	close(fd);
-	return -1;
 }
 
 /* env:NAME */
@@ -279,6 +302,7 @@ int secret_load(struct secret *s, const char *ref, char *err, size_t errlen)
 	}
 	if (rc) {
 		free(s->ref);
+		free(s->path);
 		memset(s, 0, sizeof(*s));
 		return -1;
 	}
@@ -297,6 +321,7 @@ void secret_free(struct secret *s)
 		munmap(s->val, s->mapsize);
 	}
 	free(s->ref);
+	free(s->path);
 	explicit_bzero(s->placeholder, sizeof(s->placeholder));
 	memset(s, 0, sizeof(*s));
 }
@@ -351,6 +376,77 @@ static int header_safe(const struct secret *s)
 		if (s->val[i] < 0x20 || s->val[i] == 0x7f)
 			return 0;
 	return 1;
+}
+
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Is @st the file as @s last saw it? */
+static int same_file(const struct secret *s, const struct stat *st)
+{
+	return s->st_dev == (uint64_t)st->st_dev &&
+	       s->st_ino == (uint64_t)st->st_ino &&
+	       s->st_size == (uint64_t)st->st_size &&
+	       s->st_mtim_s == (int64_t)st->st_mtim.tv_sec &&
+	       s->st_mtim_ns == (int64_t)st->st_mtim.tv_nsec;
+}
+
+void secret_refresh(struct secret *s)
+{
+	struct secret tmp;
+	char why[512];
+	struct stat st;
+	uint64_t now;
+	size_t ms;
+
+	if (!s || !s->path || !s->val || s->mapsize < SECRET_MAX + 1)
+		return;
+	now = mono_ms();
+	if (s->checked_ms && now - s->checked_ms < 1000)
+		return;
+	s->checked_ms = now;
+	if (stat(s->path, &st) == 0 && same_file(s, &st))
+		return;
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.val = map_alloc(SECRET_MAX + 1, &ms);
+	if (!tmp.val)
+		return;
+	why[0] = '\0';
+	if (read_value(s->ref, s->path, tmp.val, &tmp.len, &st, why,
+		       sizeof(why)) == 0 && !header_safe(&tmp))
+		fu_seterr(why, sizeof(why),
+			  "%s: contains a control character (a line break or similar)",
+			  s->ref);
+	if (why[0]) {
+		/* keep the last good value; do not warn again until it changes */
+		warn("secret %s changed but cannot be used, keeping the last value: %s",
+		     s->ref, why);
+	} else {
+		memcpy(s->val, tmp.val, tmp.len);
+		if (tmp.len < s->len)
+			explicit_bzero(s->val + tmp.len, s->len - tmp.len);
+		s->len = tmp.len;
+		info("secret %s re-read: its file changed", s->ref);
+	}
+	if (why[0] == '\0' || !strstr(why, "cannot open"))
+		note_stat(s, &st);
+	explicit_bzero(tmp.val, ms);
+	munmap(tmp.val, ms);
+	explicit_bzero(why, sizeof(why));
+}
+
+void secrets_refresh_idx(const struct secrets *ss, const int *idx, size_t n)
+{
+	size_t i;
+
+	for (i = 0; ss && i < n; i++)
+		if (idx[i] >= 0 && (size_t)idx[i] < ss->n)
+			secret_refresh(&ss->s[idx[i]]);
 }
 
 /* Reset every rule's secret_index (after a failed load). */
