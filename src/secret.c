@@ -103,9 +103,9 @@ static void secret_lock(struct secret *s)
 static int read_value(const char *ref, const char *path, uint8_t *m,
 		      size_t *len, struct stat *st, char *err, size_t errlen)
 {
-	size_t got;
-	ssize_t n;
+	ssize_t n = 0;
 	int fd, rc = -1;
+	size_t got;
 
 	/* O_NONBLOCK: a FIFO must not hang start-up before fstat() says no. */
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
@@ -123,13 +123,11 @@ static int read_value(const char *ref, const char *path, uint8_t *m,
 		fu_seterr(err, errlen,
 			  "%s: %s is readable by other users (mode %04o); a secret file must not be (chmod o-r '%s')",
 			  ref, path, (unsigned)(st->st_mode & 07777), path);
-	} else if (st->st_size > (off_t)SECRET_MAX) {
-		fu_seterr(err, errlen, "%s: %s is larger than %zu bytes", ref,
-			  path, SECRET_MAX);
-	} else if ((n = fu_read_fd(fd, m, SECRET_MAX)) < 0) {
+	} else if (st->st_size <= (off_t)SECRET_MAX &&
+		   (n = fu_read_fd(fd, m, SECRET_MAX)) < 0) {
 		fu_seterr(err, errlen, "%s: cannot read %s: %s", ref, path,
 			  strerror(errno));
-	} else if ((size_t)n > SECRET_MAX) {
+	} else if (st->st_size > (off_t)SECRET_MAX || (size_t)n > SECRET_MAX) {
 		fu_seterr(err, errlen, "%s: %s is larger than %zu bytes", ref,
 			  path, SECRET_MAX);
 	} else {
