@@ -14,6 +14,7 @@
  */
 #include "profile_int.h"
 
+#include "secretcmd.h"
 #include "sigv4.h"
 
 #include <stddef.h>
@@ -189,6 +190,28 @@ static int pp_method_one(struct pp *c, void *arg)
 	return 0;
 }
 
+/* cmd:PROGRAM ARGS: split now (secretcmd.h's rule), so that an unclear
+ * command stops the load with its line. */
+static int pp_secret_cmd(struct pp *c, const char *v, size_t len)
+{
+	char *cmd = strndup(v + 4, len - 4), **argv, why[200];
+	int n;
+
+	if (!cmd)
+		return pp_fail(c, c->ev.start_mark, "out of memory");
+	n = memchr(v, '\0', len) ? -1 :
+	    secret_cmd_split(cmd, &argv, why, sizeof(why));
+	if (memchr(v, '\0', len))
+		snprintf(why, sizeof(why), "cmd: a NUL byte");
+	free(cmd);
+	if (n < 0)
+		return pp_fail(c, c->ev.start_mark,
+			       "expected cmd:PROGRAM ARGS (words split at spaces, \"double quotes\" around a word with spaces): %s",
+			       why);
+	secret_cmd_free(argv);
+	return 0;
+}
+
 /**
  * pp_secret_ref() - `secret:` env:NAME, file:/PATH or cred:NAME
  * @c:   Parser context
@@ -207,7 +230,7 @@ static int pp_secret_ref(struct pp *c, const char *key, char **out)
 	size_t len, i;
 
 	snprintf(expect, sizeof(expect),
-		 "expected '%s' to be env:NAME, file:/PATH or cred:NAME", key);
+		 "expected '%s' to be env:NAME, file:/PATH, cred:NAME or cmd:PROGRAM ARGS", key);
 	if (c->ev.type != YAML_SCALAR_EVENT)
 		return pp_fail(c, c->ev.start_mark, "%s, found a %s", expect,
 			       c->ev.type == YAML_MAPPING_START_EVENT ?
@@ -236,6 +259,9 @@ static int pp_secret_ref(struct pp *c, const char *key, char **out)
 			if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
 				return pp_fail(c, c->ev.start_mark,
 					       "expected file:PATH without control characters");
+	} else if (len >= 4 && !memcmp(v, "cmd:", 4)) {
+		if (pp_secret_cmd(c, v, len))
+			return -1;
 	} else {
 		return pp_fail(c, c->ev.start_mark,
 			       "%s; an inline secret is not accepted (the value is not shown here): put it in an environment variable (env:NAME), a file (file:/PATH) or a systemd credential (cred:NAME)",

@@ -36,6 +36,7 @@
 #include "fileutil.h"
 #include "log.h"
 #include "profile.h"
+#include "secretcmd.h"
 #include "sigv4.h"
 
 #include <errno.h>
@@ -231,6 +232,47 @@ static int load_env(struct secret *s, const char *name, char *err,
 	return 0;
 }
 
+/**
+ * load_cmd() - cmd:PROGRAM ARGS: run it now, take its output (secretcmd.c)
+ * @s:      Secret with ref set
+ * @cmd:    The text after "cmd:"
+ * @names:  Variables passed to the program, or NULL
+ * @err:    Message on error: the reference and why, never the output
+ * @errlen: Its size
+ * Return: 0, or -1 on error
+ */
+static int load_cmd(struct secret *s, const char *cmd, char *const *names,
+		    char *err, size_t errlen)
+{
+	char why[1024], **argv;
+	size_t ms, len;
+	uint8_t *m;
+
+	if (secret_cmd_split(cmd, &argv, why, sizeof(why)) < 0) {
+		fu_seterr(err, errlen, "%s", why);
+		return -1;
+	}
+	m = map_alloc(SECRET_MAX + 1, &ms);
+	if (!m) {
+		secret_cmd_free(argv);
+		fu_seterr(err, errlen, "cmd: out of memory");
+		return -1;
+	}
+	if (secret_cmd_run(argv, names, SECRET_CMD_TIMEOUT_MS, m,
+			   SECRET_MAX + 1, &len, why, sizeof(why))) {
+		fu_seterr(err, errlen, "cmd: %s: %s", argv[0], why);
+		secret_cmd_free(argv);
+		explicit_bzero(m, ms);
+		munmap(m, ms);
+		return -1;
+	}
+	secret_cmd_free(argv);
+	s->val = m;
+	s->len = len;
+	s->mapsize = ms;
+	return 0;
+}
+
 /* env:NAME's NAME: [A-Za-z_][A-Za-z0-9_]* */
 static int env_name_valid(const char *n)
 {
@@ -254,6 +296,12 @@ static int cred_name_valid(const char *n)
 
 int secret_load(struct secret *s, const char *ref, char *err, size_t errlen)
 {
+	return secret_load_env(s, ref, NULL, err, errlen);
+}
+
+int secret_load_env(struct secret *s, const char *ref, char *const *names,
+		    char *err, size_t errlen)
+{
 	const char *dir;
 	char *path;
 	int rc = -1;
@@ -263,9 +311,9 @@ int secret_load(struct secret *s, const char *ref, char *err, size_t errlen)
 		err[0] = '\0';
 	/* Unknown forms are not quoted: they may be a pasted secret. */
 	if (!ref || (strncmp(ref, "env:", 4) && strncmp(ref, "file:", 5) &&
-		     strncmp(ref, "cred:", 5))) {
+		     strncmp(ref, "cred:", 5) && strncmp(ref, "cmd:", 4))) {
 		fu_seterr(err, errlen,
-			  "expected a secret reference env:NAME, file:/PATH or cred:NAME (an inline secret is not accepted; the value is not shown)");
+			  "expected a secret reference env:NAME, file:/PATH, cred:NAME or cmd:PROGRAM ARGS (an inline secret is not accepted; the value is not shown)");
 		return -1;
 	}
 	s->ref = strdup(ref);
@@ -278,6 +326,8 @@ int secret_load(struct secret *s, const char *ref, char *err, size_t errlen)
 			fu_seterr(err, errlen, "%s: not a valid environment variable name", ref);
 		else
 			rc = load_env(s, ref + 4, err, errlen);
+	} else if (!strncmp(ref, "cmd:", 4)) {
+		rc = load_cmd(s, ref + 4, names, err, errlen);
 	} else if (!strncmp(ref, "file:", 5)) {
 		if (ref[5] != '/')
 			fu_seterr(err, errlen, "%s: expected an absolute path", ref);

@@ -92,6 +92,18 @@ void secret_refresh(struct secret *s);
  */
 void secrets_refresh_idx(const struct secrets *ss, const int *idx, size_t n);
 
+/**
+ * secret_load_env() - secret_load(), and cmd:PROGRAM ARGS too
+ * @s, @ref, @err, @errlen: As secret_load(); @ref may also be
+ *          cmd:PROGRAM ARGS (secretcmd.h): the program is run now and its
+ *          trimmed standard output is the value
+ * @names:  For cmd: the variables of our environment the program gets
+ *          besides the clean set (NULL-terminated), or NULL
+ * Return: 0, or -1 on error
+ */
+int secret_load_env(struct secret *s, const char *ref, char *const *names,
+		    char *err, size_t errlen);
+
 /* secret_free() - Zero (explicit_bzero), unlock and unmap; idempotent. */
 void secret_free(struct secret *s);
 

@@ -127,3 +127,68 @@ def test_file_secret_rewritten_unusable_keeps_the_last_value(islo, world, scratc
     assert "cannot be used, keeping the last value" in r.err and "readable by other users" in r.err, r
     for text in (r.out, r.err, r.audit):
         assert OLD not in text and NEW not in text
+
+
+def script(scratch, name, body):
+    path = os.path.join(scratch, name)
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\n" + body)
+    os.chmod(path, 0o755)
+    return path
+
+
+def test_cmd_secret_is_injected_and_the_program_gets_a_clean_environment(islo, world, scratch):
+    envdump = os.path.join(scratch, "env.txt")
+    argdump = os.path.join(scratch, "args.txt")
+    prog = script(scratch, "token.sh",
+                  "env > %s; chmod 666 %s\n"
+                  "printf '%%s|' \"$@\" > %s; chmod 666 %s\n"
+                  "echo 'cannot find a config, using defaults' >&2\n"
+                  "printf '  %%s\\n\\n' %s\n" % (envdump, envdump, argdump, argdump, OLD))
+    make_profile(world, "cmdref", 'cmd:%s  auth token \\"--with a space\\"' % prog)
+    tag = os.urandom(6).hex()
+    r = run(islo, world, "cmdref", ["sh", "-c",
+            "echo PH:$API_TOKEN; env | grep -c %s; ps -eo pid,args | grep -c '[t]oken.sh'; %s"
+            % (OLD, curl(world, tag))],
+            env={"ISLO_PRIVATE_THING": "do-not-pass"})
+    assert r.rc == 0, r
+    assert [auth_of(x) for x in recorded(tag)] == [["Bearer " + OLD]], r
+    ph = re.search(r"PH:(\S+)", r.out).group(1)
+    assert ph.startswith("islo_ph_")
+    # the sandbox: no value in its environment, no trace of the program
+    assert r.out.split("\n")[1:3] == ["0", "0"], r
+    for text in (r.out, r.err, r.audit):
+        assert OLD not in text
+    # the program ran on the host, with the clean set only
+    assert open(argdump).read() == "auth|token|--with a space|"
+    names = sorted(l.split("=", 1)[0] for l in open(envdump).read().splitlines() if "=" in l)
+    assert "ISLO_PRIVATE_THING" not in names and "XDG_CONFIG_HOME" not in names, names
+    assert "PATH" in names and set(names) <= {"PATH", "HOME", "USER", "LOGNAME", "LANG", "PWD", "SHLVL", "_"}, names
+    ev = [e for e in audit_events(r.audit) if e["event"] == "http_request"]
+    assert ev and ev[0]["status"] == 200
+
+
+@pytest.mark.parametrize("body,why", [
+    ("exit 0\n", "printed nothing"),
+    ("echo '   '\n", "printed nothing"),
+    ("head -c 70000 /dev/zero | tr '\\0' a\n", "printed more than 65536 bytes"),
+    ("echo oops >&2; echo partial-%s; exit 3\n" % OLD, "exited with status 3; stderr: oops"),
+    ("printf 'a\\001b\\n'\n", "control character"),
+], ids=["nothing", "blank", "too-much", "fails", "control"])
+def test_cmd_secret_that_gives_no_usable_value_stops_the_start(islo, world, scratch, body, why):
+    prog = script(scratch, "bad.sh", body)
+    make_profile(world, "cmdbad", "cmd:" + prog)
+    r = run(islo, world, "cmdbad", ["sh", "-c", "echo SANDBOX-RAN"])
+    assert r.rc != 0 and "SANDBOX-RAN" not in r.out, r
+    assert why in r.err and "cmd:" in r.err, r
+    assert OLD not in r.err and "partial" not in r.err, r
+
+
+def test_cmd_secret_that_hangs_is_killed_and_stops_the_start(islo, world, scratch):
+    prog = script(scratch, "hang.sh", "exec sleep 60\n")
+    make_profile(world, "cmdhang", "cmd:" + prog)
+    t0 = time.time()
+    r = run(islo, world, "cmdhang", ["sh", "-c", "echo SANDBOX-RAN"], timeout=40)
+    assert time.time() - t0 < 30
+    assert r.rc != 0 and "SANDBOX-RAN" not in r.out, r
+    assert "did not finish in time" in r.err, r
