@@ -521,7 +521,9 @@ static void unbind(const struct profile *p)
  * @ref:    auth_strategy's secret or postgres's password
  * @line:   Line of the key that names it
  * @index:  Set to its entry in @ss
- * @what:   "secret" or "password", for messages
+ * @what:   "secret" or "password", for messages (a cmd: program gets the
+ *          `secret_env:` of the table that names @ref; a reference
+ *          shared by rules runs once, with the first rule's)
  * @err:    On error
  * @errlen: Its size
  * Return: 0, or -1
@@ -530,9 +532,11 @@ static int bind_ref(struct secrets *ss, const struct profile *p,
 		    const struct pf_rule *r, const char *ref, int line,
 		    int *index, const char *what, char *err, size_t errlen)
 {
-	char why[512];
+	char *const *env = NULL;
+	char why[1024], **names;
 	struct secret *n;
-	size_t j;
+	size_t j, k = 0;
+	int rc;
 
 	for (j = 0; j < ss->n; j++)
 		if (!strcmp(ss->s[j].ref, ref))
@@ -547,7 +551,24 @@ static int bind_ref(struct secrets *ss, const struct profile *p,
 		return -1;
 	}
 	ss->s = n;
-	if (secret_load(&ss->s[ss->n], ref, why, sizeof(why))) {
+	if (r->auth && (ref == r->auth->secret_ref || ref == r->auth->akid_ref ||
+			ref == r->auth->token_ref)) {
+		env = r->auth->secret_env;
+		k = r->auth->nsecret_env;
+	} else if (r->pg && ref == r->pg->password_ref) {
+		env = r->pg->secret_env;
+		k = r->pg->nsecret_env;
+	}
+	names = calloc(k + 1, sizeof(*names));
+	if (!names) {
+		fu_seterr(err, errlen, "%s:%d: out of memory", p->path, line);
+		return -1;
+	}
+	for (j = 0; j < k; j++)
+		names[j] = env[j];
+	rc = secret_load_env(&ss->s[ss->n], ref, names, why, sizeof(why));
+	free(names);
+	if (rc) {
 		fu_seterr(err, errlen, "%s:%d: %s for rule '%s': %s",
 			  p->path, line, what, r->name, why);
 		explicit_bzero(why, sizeof(why));

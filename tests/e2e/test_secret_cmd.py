@@ -145,12 +145,14 @@ def test_cmd_secret_is_injected_and_the_program_gets_a_clean_environment(islo, w
                   "printf '%%s|' \"$@\" > %s; chmod 666 %s\n"
                   "echo 'cannot find a config, using defaults' >&2\n"
                   "printf '  %%s\\n\\n' %s\n" % (envdump, envdump, argdump, argdump, OLD))
-    make_profile(world, "cmdref", 'cmd:%s  auth token \\"--with a space\\"' % prog)
+    world.profile("cmdref", (PROFILE + "      secret_env: [ISLO_NAMED_VAR]\n")
+                  .replace("{name}", "cmdref")
+                  .replace("{ref}", 'cmd:%s  auth token \\"--with a space\\"' % prog))
     tag = os.urandom(6).hex()
     r = run(islo, world, "cmdref", ["sh", "-c",
             "echo PH:$API_TOKEN; env | grep -c %s; ps -eo pid,args | grep -c '[t]oken.sh'; %s"
             % (OLD, curl(world, tag))],
-            env={"ISLO_PRIVATE_THING": "do-not-pass"})
+            env={"ISLO_PRIVATE_THING": "do-not-pass", "ISLO_NAMED_VAR": "named-value"})
     assert r.rc == 0, r
     assert [auth_of(x) for x in recorded(tag)] == [["Bearer " + OLD]], r
     ph = re.search(r"PH:(\S+)", r.out).group(1)
@@ -163,7 +165,9 @@ def test_cmd_secret_is_injected_and_the_program_gets_a_clean_environment(islo, w
     assert open(argdump).read() == "auth|token|--with a space|"
     names = sorted(l.split("=", 1)[0] for l in open(envdump).read().splitlines() if "=" in l)
     assert "ISLO_PRIVATE_THING" not in names and "XDG_CONFIG_HOME" not in names, names
-    assert "PATH" in names and set(names) <= {"PATH", "HOME", "USER", "LOGNAME", "LANG", "PWD", "SHLVL", "_"}, names
+    assert "PATH" in names and set(names) <= {"PATH", "HOME", "USER", "LOGNAME", "LANG", "PWD", "SHLVL", "_",
+                                              "ISLO_NAMED_VAR"}, names
+    assert "ISLO_NAMED_VAR=named-value" in open(envdump).read().splitlines()
     ev = [e for e in audit_events(r.audit) if e["event"] == "http_request"]
     assert ev and ev[0]["status"] == 200
 

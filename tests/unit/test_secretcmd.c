@@ -103,3 +103,38 @@ TEST(secret_cmd_profile_key)
 	p = profile_parse(y, strlen(y), "t.yaml", err, sizeof(err));
 	CHECK(p == NULL && strstr(err, "no program"));
 }
+
+TEST(secret_cmd_secret_env_key)
+{
+	static const char head[] =
+		"rules:\n  - name: a\n    host_pattern: a.example\n"
+		"    auth_strategy:\n      mode: bearer\n";
+	char y[600], err[512];
+	struct profile *p;
+
+	snprintf(y, sizeof(y), "%s      secret: \"cmd:gh auth token\"\n"
+		 "      secret_env: [GH_HOST, XDG_CONFIG_HOME]\n", head);
+	p = profile_parse(y, strlen(y), "t.yaml", err, sizeof(err));
+	REQUIRE(p != NULL);
+	CHECK(p->rules[0].auth->nsecret_env == 2);
+	CHECK_STR(p->rules[0].auth->secret_env[1], "XDG_CONFIG_HOME");
+	profile_free(p);
+	snprintf(y, sizeof(y), "%s      secret: \"cmd:gh auth token\"\n"
+		 "      secret_env: GH_HOST\n", head);
+	p = profile_parse(y, strlen(y), "t.yaml", err, sizeof(err));
+	CHECK(p != NULL && p->rules[0].auth->nsecret_env == 1);
+	profile_free(p);
+	snprintf(y, sizeof(y), "%s      secret: env:A\n"
+		 "      secret_env: [GH_HOST]\n", head);
+	p = profile_parse(y, strlen(y), "t.yaml", err, sizeof(err));
+	CHECK(p == NULL && strstr(err, "t.yaml:7") &&
+	      strstr(err, "'secret_env' is only for a cmd: secret"));
+	snprintf(y, sizeof(y), "%s      secret: \"cmd:x\"\n"
+		 "      secret_env: [\"1BAD\"]\n", head);
+	p = profile_parse(y, strlen(y), "t.yaml", err, sizeof(err));
+	CHECK(p == NULL && strstr(err, "environment variable names"));
+	snprintf(y, sizeof(y), "%s      secret: \"cmd:x\"\n"
+		 "      secret_env: []\n", head);
+	p = profile_parse(y, strlen(y), "t.yaml", err, sizeof(err));
+	CHECK(p == NULL && strstr(err, "at least one name"));
+}
