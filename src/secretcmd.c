@@ -39,6 +39,13 @@
 #include <time.h>
 #include <unistd.h>
 
+static int forbidden;    /* set once the serving process is isolated */
+
+void secret_cmd_forbid(void)
+{
+	forbidden = 1;
+}
+
 static int is_space(char c)
 {
 	return c == ' ' || c == '\t';
@@ -339,6 +346,11 @@ int secret_cmd_run(char *const *argv, char *const *names, int timeout_ms,
 	pid_t pid;
 
 	*len = 0;
+	if (forbidden) {
+		fu_seterr(err, errlen,
+			  "cmd: secrets are run at start-up only, not once islo-net serves (a profile reload, a sandbox added to `serve`)");
+		return -1;
+	}
 	env = child_env(names);
 	if (!env || pipe2(po, O_CLOEXEC)) {
 		fu_seterr(err, errlen, "cannot run the program: %s", strerror(errno));

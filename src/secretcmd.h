@@ -62,4 +62,14 @@ int secret_cmd_run(char *const *argv, char *const *names, int timeout_ms,
 		   uint8_t *out, size_t cap, size_t *len, char *err,
 		   size_t errlen);
 
+/**
+ * secret_cmd_forbid() - From now on, refuse to run programs
+ *
+ * Called by isolate_serving() (isolation.c): the serving process's filter
+ * allows neither fork nor execve, so a cmd: secret met later (a profile
+ * reload, a sandbox added to `serve`) must be refused with a message, not
+ * kill the process.
+ */
+void secret_cmd_forbid(void);
+
 #endif

@@ -196,3 +196,43 @@ def test_cmd_secret_that_hangs_is_killed_and_stops_the_start(islo, world, scratc
     assert time.time() - t0 < 30
     assert r.rc != 0 and "SANDBOX-RAN" not in r.out, r
     assert "did not finish in time" in r.err, r
+
+
+def test_cmd_secret_in_qemu_mode_and_a_reload_refuses_it_cleanly(world, scratch):
+    """qemu: the program runs at start-up; after isolation (no fork, no
+    execve) a reload that would need to run it again is refused with a
+    message, the process lives and the old profile stays."""
+    import signal
+    import subprocess
+    from conftest import ISLO
+    prog = script(scratch, "tok.sh", "echo %s\n" % OLD)
+    make_profile(world, "cmdq", "cmd:" + prog)
+    sock = os.path.join(scratch, "q.sock")
+    audit = os.path.join(scratch, "q.log")
+    p = subprocess.Popen(
+        [ISLO, "qemu", "--socket", sock, "--profiles-dir", world.profiles, "-g", "cmdq",
+         "--dns-upstream", "127.0.0.1:%d" % world.dns_port, "--upstream-ca", world.ca,
+         "--ca-dir", os.path.join(scratch, "ca"), "--audit-log", audit],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        end = time.time() + 10
+        while time.time() < end and not os.path.exists(sock) and p.poll() is None:
+            time.sleep(0.05)
+        assert os.path.exists(sock), p.stderr.read() if p.poll() is not None else "no socket"
+        time.sleep(0.3)
+        p.send_signal(signal.SIGHUP)
+        end = time.time() + 10
+        ev = []
+        while time.time() < end and not ev and p.poll() is None:
+            time.sleep(0.05)
+            if os.path.exists(audit):
+                ev = [e for e in audit_events(open(audit).read()) if e["event"] == "profile_reload"]
+        assert p.poll() is None, "died on SIGHUP"
+        assert ev and ev[0]["result"] != "ok", ev
+    finally:
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait(timeout=10)
+    err = p.stderr.read()
+    assert rc == 0, err
+    assert "start-up only" in err, err
+    assert OLD not in err and OLD not in open(audit).read()
