@@ -33,10 +33,10 @@ srcs() {
 	fuzz_http1) echo src/http1.c src/http1body.c ;;
 	fuzz_pg) echo src/pgwire.c src/pgguard.c ;;
 	fuzz_cert) echo src/der.c src/ca.c src/ca_mint.c src/ecfast.c src/trust.c src/fileutil.c src/peek.c src/log.c ;;
-	fuzz_profile) echo src/profile.c src/profile_rule.c src/profile_yaml.c src/profile_check.c src/fileutil.c src/policy.c src/http1.c src/log.c src/sigv4.c ;;
+	fuzz_profile) echo src/profile.c src/profile_rule.c src/secretcmd.c src/sigv4.c src/profile_yaml.c src/profile_check.c src/fileutil.c src/policy.c src/http1.c src/log.c ;;
 	fuzz_frames|fuzz_stream|fuzz_vnet) ls src/*.c | grep -v '^src/main.c$' ;;
 	fuzz_ctl) echo src/ctlmsg.c ;;
-	fuzz_learn) echo src/learn.c src/profile.c src/profile_rule.c src/profile_yaml.c src/profile_check.c src/fileutil.c src/policy.c src/http1.c src/log.c src/sigv4.c ;;
+	fuzz_learn) echo src/learn.c src/profile.c src/profile_rule.c src/secretcmd.c src/sigv4.c src/profile_yaml.c src/profile_check.c src/fileutil.c src/policy.c src/http1.c src/log.c ;;
 	fuzz_ipfrag) echo src/ipfrag.c ;;
 	fuzz_sigv4) echo src/sigv4.c ;;
 	fuzz_ec) echo src/ecfast.c src/log.c ;;

@@ -53,6 +53,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "secretcmd.h"
 
 #if defined(__x86_64__)
 #define SECCOMP_ARCH AUDIT_ARCH_X86_64
@@ -396,6 +397,8 @@ static int install_seccomp(int daemon_mode)
  */
 int isolate_serving(void)
 {
+	/* no fork or execve from here on: cmd: secrets are refused cleanly */
+	secret_cmd_forbid();
 	if (drop_privileges() < 0)
 		return -1;
 	return install_seccomp(0);
@@ -408,6 +411,7 @@ int isolate_serving(void)
  */
 int isolate_serving_daemon(void)
 {
+	secret_cmd_forbid();
 	if (drop_privileges() < 0)
 		return -1;
 	return install_seccomp(1);

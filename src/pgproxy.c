@@ -234,6 +234,7 @@ static void up_begin(struct pgproxy *pp, const struct pf_rule *r,
 		pp->up = U_FAILED;
 		return;
 	}
+	secrets_refresh_idx(ss, &r->pg->secret_index, 1);
 	pp->pw = &ss->s[r->pg->secret_index];
 	if (f->fd < 0) {
 		snprintf(pp->up_error, sizeof(pp->up_error), "%s",

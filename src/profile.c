@@ -403,6 +403,7 @@ static void pg_free(struct pf_postgres *pg)
 	if (!pg)
 		return;
 	strv_free(pg->databases, pg->ndatabases);
+	strv_free(pg->secret_env, pg->nsecret_env);
 	FREE_ALL(pg->user, pg->password_ref, pg);
 }
 
@@ -425,6 +426,7 @@ static void auth_free(struct pf_auth *a)
 {
 	if (!a)
 		return;
+	strv_free(a->secret_env, a->nsecret_env);
 	FREE_ALL(a->secret_ref, a->header_name, a->param_name, a->username,
 		 a->format, a->placeholder_env, a->akid_ref, a->token_ref,
 		 a->region, a->service, a->akid_placeholder_env,

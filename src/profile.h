@@ -82,6 +82,9 @@ struct pf_portrange {
  * @akid_index:      Index of @akid_ref into struct secrets, -1 until bound
  * @token_index:     Index of @token_ref, -1 until bound or if none
  * @line:            Line of the `auth_strategy` key in the file, for messages
+ * @secret_env:      `secret_env:` variables of islo-net's environment a
+ *                   cmd: secret's program gets besides the clean set
+ * @nsecret_env:     How many
  */
 struct pf_auth {
 	int mode;
@@ -101,6 +104,8 @@ struct pf_auth {
 	int akid_index;
 	int token_index;
 	int line;
+	char **secret_env;
+	size_t nsecret_env;
 };
 
 /* `postgres: tls:` how the gateway's own connection upstream is protected */
@@ -131,6 +136,8 @@ enum pf_pg_tls { PF_PG_VERIFY_FULL = 0, PF_PG_REQUIRE = 1, PF_PG_DISABLE = 2 };
  *                  the islo-net CA (else 'N': plain on the local link)
  * @secret_index:   Index into struct secrets, set by secrets_load_profile()
  * @line:           Line of the `postgres` key, for messages
+ * @secret_env:     `secret_env:` as in struct pf_auth, for a cmd: password
+ * @nsecret_env:    How many
  */
 struct pf_postgres {
 	char *user;
@@ -144,6 +151,8 @@ struct pf_postgres {
 	int client_tls;
 	int secret_index;
 	int line;
+	char **secret_env;
+	size_t nsecret_env;
 };
 
 struct pf_rule {

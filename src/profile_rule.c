@@ -14,6 +14,7 @@
  */
 #include "profile_int.h"
 
+#include "secretcmd.h"
 #include "sigv4.h"
 
 #include <stddef.h>
@@ -35,21 +36,22 @@ static const char *const rule_keys[RK_N] = {
 };
 
 enum { PK_USER, PK_PASSWORD, PK_DATABASE, PK_READONLY, PK_TLS, PK_LOGSTMT,
-       PK_CLIENTTLS, PK_N };
+       PK_CLIENTTLS, PK_SECENV, PK_N };
 
 static const char *const pg_keys[PK_N] = {
 	"user", "password", "database", "read_only", "tls", "log_statements",
-	"client_tls",
+	"client_tls", "secret_env",
 };
 
 enum { AK_MODE, AK_SECRET, AK_NAME, AK_USER, AK_FORMAT, AK_PLACEHOLDER,
        AK_AKID, AK_TOKEN, AK_REGION, AK_SERVICE, AK_AKID_PH, AK_TOKEN_PH,
-       AK_N };
+       AK_SECENV, AK_N };
 
 static const char *const auth_keys[AK_N] = {
 	"mode", "secret", "name", "username", "format", "placeholder_env",
 	"access_key_id", "session_token", "region", "service",
 	"access_key_id_placeholder_env", "session_token_placeholder_env",
+	"secret_env",
 };
 
 #define ARRAY_N(a) (sizeof(a) / sizeof(*(a)))
@@ -189,6 +191,76 @@ static int pp_method_one(struct pp *c, void *arg)
 	return 0;
 }
 
+/* cmd:PROGRAM ARGS: split now (secretcmd.h's rule), so that an unclear
+ * command stops the load with its line. */
+static int pp_secret_cmd(struct pp *c, const char *v, size_t len)
+{
+	char *cmd = strndup(v + 4, len - 4), **argv, why[200];
+	int n;
+
+	if (!cmd)
+		return pp_fail(c, c->ev.start_mark, "out of memory");
+	n = memchr(v, '\0', len) ? -1 :
+	    secret_cmd_split(cmd, &argv, why, sizeof(why));
+	if (memchr(v, '\0', len))
+		snprintf(why, sizeof(why), "cmd: a NUL byte");
+	free(cmd);
+	if (n < 0)
+		return pp_fail(c, c->ev.start_mark,
+			       "expected cmd:PROGRAM ARGS (words split at spaces, \"double quotes\" around a word with spaces): %s",
+			       why);
+	secret_cmd_free(argv);
+	return 0;
+}
+
+/* Where one `secret_env:` list goes. */
+struct secenv {
+	char ***v;
+	size_t *n;
+};
+
+/* One name of a `secret_env:` list. */
+static int pp_secenv_one(struct pp *c, void *arg)
+{
+	struct secenv *e = arg;
+	char found_[128], **n, *name;
+
+	if (*e->n >= PF_MAX_LIST)
+		return pp_fail(c, c->ev.start_mark,
+			       "expected at most %d entries in 'secret_env'",
+			       PF_MAX_LIST);
+	if (c->ev.type != YAML_SCALAR_EVENT || !pv_env_name_ok(sc_val(c), sc_len(c)))
+		return pp_fail(c, c->ev.start_mark,
+			       "expected 'secret_env' to list environment variable names (letters, digits and '_', not starting with a digit), found %s",
+			       FOUND(c));
+	n = pp_grow(c, *e->v, *e->n, sizeof(*n), "secret_env");
+	if (!n)
+		return -1;
+	*e->v = n;
+	name = strndup(sc_val(c), sc_len(c));
+	if (!name)
+		return pp_fail(c, c->ev.start_mark, "out of memory");
+	n[(*e->n)++] = name;
+	return 0;
+}
+
+/* `secret_env:` a name or a list of names. */
+static int pp_secenv(struct pp *c, char ***v, size_t *n)
+{
+	struct secenv e = { v, n };
+
+	return pp_list(c, 1, "'secret_env' to be a variable name or a list of them",
+		       "expected at least one name in 'secret_env'",
+		       pp_secenv_one, &e, n);
+}
+
+/* Does any of @refs name a cmd: secret? */
+static int any_cmd(const char *a, const char *b, const char *d)
+{
+	return (a && !strncmp(a, "cmd:", 4)) || (b && !strncmp(b, "cmd:", 4)) ||
+	       (d && !strncmp(d, "cmd:", 4));
+}
+
 /**
  * pp_secret_ref() - `secret:` env:NAME, file:/PATH or cred:NAME
  * @c:   Parser context
@@ -207,7 +279,7 @@ static int pp_secret_ref(struct pp *c, const char *key, char **out)
 	size_t len, i;
 
 	snprintf(expect, sizeof(expect),
-		 "expected '%s' to be env:NAME, file:/PATH or cred:NAME", key);
+		 "expected '%s' to be env:NAME, file:/PATH, cred:NAME or cmd:PROGRAM ARGS", key);
 	if (c->ev.type != YAML_SCALAR_EVENT)
 		return pp_fail(c, c->ev.start_mark, "%s, found a %s", expect,
 			       c->ev.type == YAML_MAPPING_START_EVENT ?
@@ -236,6 +308,9 @@ static int pp_secret_ref(struct pp *c, const char *key, char **out)
 			if ((unsigned char)v[i] < 0x20 || v[i] == 0x7f)
 				return pp_fail(c, c->ev.start_mark,
 					       "expected file:PATH without control characters");
+	} else if (len >= 4 && !memcmp(v, "cmd:", 4)) {
+		if (pp_secret_cmd(c, v, len))
+			return -1;
 	} else {
 		return pp_fail(c, c->ev.start_mark,
 			       "%s; an inline secret is not accepted (the value is not shown here): put it in an environment variable (env:NAME), a file (file:/PATH) or a systemd credential (cred:NAME)",
@@ -336,6 +411,8 @@ static int auth_value(struct pp *c, int k, void *obj)
 		return pp_env_key(c, auth_keys[k], &a->akid_placeholder_env);
 	case AK_TOKEN_PH:
 		return pp_env_key(c, auth_keys[k], &a->token_placeholder_env);
+	case AK_SECENV:
+		return pp_secenv(c, &a->secret_env, &a->nsecret_env);
 	default: /* AK_PLACEHOLDER */
 		return pp_env_key(c, auth_keys[k], &a->placeholder_env);
 	}
@@ -425,6 +502,9 @@ static int auth_check(struct pp *c, void *obj, yaml_mark_t start,
 	if (!seen[AK_SECRET])
 		return pp_fail(c, start,
 			       "expected 'secret' (env:NAME, file:/PATH or cred:NAME) in auth_strategy");
+	if (seen[AK_SECENV] && !any_cmd(a->secret_ref, a->akid_ref, a->token_ref))
+		return pp_fail(c, kmark[AK_SECENV],
+			       "'secret_env' is only for a cmd: secret (the variables its program gets)");
 	if (a->mode == PF_AUTH_BASIC && a->format)
 		return pp_fail(c, kmark[AK_FORMAT],
 			       "'format' is not allowed with mode: basic (the header is always \"Basic base64(username:secret)\")");
@@ -550,6 +630,8 @@ static int pg_value(struct pp *c, int k, void *obj)
 				  &pg->user);
 	case PK_PASSWORD:
 		return pp_secret_ref(c, "password", &pg->password_ref);
+	case PK_SECENV:
+		return pp_secenv(c, &pg->secret_env, &pg->nsecret_env);
 	default: /* PK_DATABASE */
 		return pp_pg_databases(c, pg);
 	}
@@ -571,8 +653,9 @@ static int pg_check(struct pp *c, void *obj, yaml_mark_t start,
 {
 	struct pf_postgres *pg = obj;
 
-	(void)seen;
-	(void)kmark;
+	if (seen[PK_SECENV] && !any_cmd(pg->password_ref, NULL, NULL))
+		return pp_fail(c, kmark[PK_SECENV],
+			       "'secret_env' is only for a cmd: password (the variables its program gets)");
 	if (!pg->user)
 		return pp_fail(c, start,
 			       "expected 'user' (the role to log in as upstream) in postgres");

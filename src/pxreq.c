@@ -444,6 +444,11 @@ static int request_rewrite(struct proxy *px, const struct secrets *ss)
 		drop[rw.ndrop++] = "http2-settings";
 	}
 	if (inject) {
+		int idx[3] = { r->auth->secret_index, r->auth->akid_index,
+			       r->auth->token_index };
+
+		/* a file: secret whose file changed is read again (issue 18) */
+		secrets_refresh_idx(ss, idx, 3);
 		snprintf(px->creds, sizeof(px->creds), "%s",
 			 ss->s[r->auth->secret_index].ref);
 		/* the response is scrubbed of the secret, which a compressed

@@ -34,10 +34,13 @@
 #include "secret.h"
 
 #include "fileutil.h"
+#include "log.h"
 #include "profile.h"
+#include "secretcmd.h"
 #include "sigv4.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -47,6 +50,7 @@
 #include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static size_t page_round(size_t n)
@@ -88,93 +92,145 @@ static void secret_lock(struct secret *s)
 }
 
 /**
+ * read_value() - Read a secret file into a mapping of SECRET_MAX + 1 bytes
+ * @ref:    The reference, for messages
+ * @path:   File to read
+ * @m:      The mapping
+ * @len:    The value's length (without one trailing newline)
+ * @st:     The opened file's status
+ * @err:    Message on error
+ * @errlen: Its size
+ * Return: 0, or -1 on error (@m may hold bytes: the caller zeroes it)
+ */
+static int read_value_at(int dfd, const char *name, int flags,
+			 const char *ref, const char *path, uint8_t *m,
+			 size_t *len, struct stat *st, char *err, size_t errlen)
+{
+	ssize_t n = 0;
+	int fd, rc = -1;
+	size_t got;
+
+	/* O_NONBLOCK: a FIFO must not hang start-up before fstat() says no. */
+	fd = openat(dfd, name,
+		    O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY | flags);
+	if (fd < 0) {
+		fu_seterr(err, errlen, "%s: cannot open %s: %s", ref, path,
+			  strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, st)) {
+		fu_seterr(err, errlen, "%s: cannot stat %s: %s", ref, path,
+			  strerror(errno));
+	} else if (!S_ISREG(st->st_mode)) {
+		fu_seterr(err, errlen, "%s: %s is not a regular file", ref, path);
+	} else if (st->st_mode & S_IROTH) {
+		fu_seterr(err, errlen,
+			  "%s: %s is readable by other users (mode %04o); a secret file must not be (chmod o-r '%s')",
+			  ref, path, (unsigned)(st->st_mode & 07777), path);
+	} else if (st->st_size <= (off_t)SECRET_MAX &&
+		   (n = fu_read_fd(fd, m, SECRET_MAX)) < 0) {
+		fu_seterr(err, errlen, "%s: cannot read %s: %s", ref, path,
+			  strerror(errno));
+	} else if (st->st_size > (off_t)SECRET_MAX || (size_t)n > SECRET_MAX) {
+		fu_seterr(err, errlen, "%s: %s is larger than %zu bytes", ref,
+			  path, SECRET_MAX);
+	} else {
+		got = (size_t)n;
+		/* One trailing newline is how editors and `echo` end files. */
+		if (got && m[got - 1] == '\n')
+			got--;
+		if (got && m[got - 1] == '\r')
+			got--;
+		if (!got)
+			fu_seterr(err, errlen, "%s: %s is empty", ref, path);
+		else
+			rc = 0;
+		explicit_bzero(m + got, (size_t)n - got);
+		*len = got;
+	}
+	close(fd);
+	return rc;
+}
+
+static int read_value(const char *ref, const char *path, uint8_t *m,
+		      size_t *len, struct stat *st, char *err, size_t errlen)
+{
+	return read_value_at(AT_FDCWD, path, 0, ref, path, m, len, st, err,
+			     errlen);
+}
+
+/* The file's name within its directory (the part after the last '/'). */
+static const char *base_name(const char *path)
+{
+	const char *b = strrchr(path, '/');
+
+	return b ? b + 1 : path;
+}
+
+/* Remember the file as read, to see later that it changed. */
+static void note_stat(struct secret *s, const struct stat *st)
+{
+	s->st_dev = (uint64_t)st->st_dev;
+	s->st_ino = (uint64_t)st->st_ino;
+	s->st_size = (uint64_t)st->st_size;
+	s->st_mtim_s = (int64_t)st->st_mtim.tv_sec;
+	s->st_mtim_ns = (int64_t)st->st_mtim.tv_nsec;
+}
+
+/**
  * load_file() - Read a secret file into @s's mapping
  * @s:      Secret with ref set
  * @path:   File to read
  * @err:    Message on error
  * @errlen: Its size
+ *
+ * The mapping keeps room for SECRET_MAX bytes: a changed file is read
+ * again into the same place (secret_refresh()), so that pointers to the
+ * value (the response scrubber's) never dangle.
+ *
  * Return: 0, or -1 on error
  */
 static int load_file(struct secret *s, const char *path, char *err,
 		     size_t errlen)
 {
-	size_t got = 0, ms, need;
 	struct stat st;
+	size_t ms, got = 0;
 	uint8_t *m;
-	ssize_t n;
-	int fd;
 
-	/* O_NONBLOCK: a FIFO must not hang start-up before fstat() says no. */
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
-	if (fd < 0) {
-		fu_seterr(err, errlen, "%s: cannot open %s: %s", s->ref, path,
-			  strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st)) {
-		fu_seterr(err, errlen, "%s: cannot stat %s: %s", s->ref, path,
-			  strerror(errno));
-		goto fail_fd;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		fu_seterr(err, errlen, "%s: %s is not a regular file", s->ref, path);
-		goto fail_fd;
-	}
-	if (st.st_mode & S_IROTH) {
-		fu_seterr(err, errlen,
-			  "%s: %s is readable by other users (mode %04o); a secret file must not be (chmod o-r '%s')",
-			  s->ref, path, (unsigned)(st.st_mode & 07777), path);
-		goto fail_fd;
-	}
-	if (st.st_size > (off_t)SECRET_MAX) {
-		fu_seterr(err, errlen, "%s: %s is larger than %zu bytes", s->ref,
-			  path, SECRET_MAX);
-		goto fail_fd;
-	}
 	m = map_alloc(SECRET_MAX + 1, &ms);
 	if (!m) {
 		fu_seterr(err, errlen, "%s: out of memory", s->ref);
-		goto fail_fd;
+		return -1;
 	}
-	n = fu_read_fd(fd, m, SECRET_MAX);
-	if (n < 0) {
-		fu_seterr(err, errlen, "%s: cannot read %s: %s", s->ref, path,
-			  strerror(errno));
-		goto fail_map;
+	if (read_value(s->ref, path, m, &got, &st, err, errlen) ||
+	    !(s->path = strdup(path))) {
+		if (err && errlen && !err[0])
+			fu_seterr(err, errlen, "%s: out of memory", s->ref);
+		explicit_bzero(m, ms);
+		munmap(m, ms);
+		return -1;
 	}
-	got = (size_t)n;
-	if (got > SECRET_MAX) {
-		fu_seterr(err, errlen, "%s: %s is larger than %zu bytes", s->ref,
-			  path, SECRET_MAX);
-		goto fail_map;
-	}
-	/* One trailing newline is how editors and `echo` end files. */
-	if (got && m[got - 1] == '\n')
-		got--;
-	if (got && m[got - 1] == '\r')
-		got--;
-	if (!got) {
-		fu_seterr(err, errlen, "%s: %s is empty", s->ref, path);
-		goto fail_map;
-	}
-	/* Give back the pages past the value; the kernel drops their bytes. */
-	need = page_round(got);
-	if (need < ms) {
-		explicit_bzero(m + got, need - got);
-		if (mremap(m, ms, need, 0) != MAP_FAILED)
-			ms = need;
-	}
-	close(fd);
+	note_stat(s, &st);
+	s->uid = st.st_uid;
 	s->val = m;
 	s->len = got;
 	s->mapsize = ms;
+	/* the directory, held: re-reads are relative to it (secret_refresh()) */
+	{
+		char dir[PATH_MAX];
+		const char *b = base_name(path);
+		size_t dl = (size_t)(b - path);
+		int dfd;
+
+		if (dl == 0)
+			snprintf(dir, sizeof(dir), ".");
+		else
+			snprintf(dir, sizeof(dir), "%.*s", (int)dl, path);
+		dfd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (dfd >= 0)
+			s->dir_fd = dfd + 1;
+	}
 	return 0;
-fail_map:
-	explicit_bzero(m, ms);
-	munmap(m, ms);
-fail_fd:
-	close(fd);
-	return -1;
 }
 
 /* env:NAME */
@@ -210,6 +266,47 @@ static int load_env(struct secret *s, const char *name, char *err,
 	return 0;
 }
 
+/**
+ * load_cmd() - cmd:PROGRAM ARGS: run it now, take its output (secretcmd.c)
+ * @s:      Secret with ref set
+ * @cmd:    The text after "cmd:"
+ * @names:  Variables passed to the program, or NULL
+ * @err:    Message on error: the reference and why, never the output
+ * @errlen: Its size
+ * Return: 0, or -1 on error
+ */
+static int load_cmd(struct secret *s, const char *cmd, char *const *names,
+		    char *err, size_t errlen)
+{
+	char why[1024], **argv;
+	size_t ms, len;
+	uint8_t *m;
+
+	if (secret_cmd_split(cmd, &argv, why, sizeof(why)) < 0) {
+		fu_seterr(err, errlen, "%s", why);
+		return -1;
+	}
+	m = map_alloc(SECRET_MAX + 1, &ms);
+	if (!m) {
+		secret_cmd_free(argv);
+		fu_seterr(err, errlen, "cmd: out of memory");
+		return -1;
+	}
+	if (secret_cmd_run(argv, names, SECRET_CMD_TIMEOUT_MS, m,
+			   SECRET_MAX + 1, &len, why, sizeof(why))) {
+		fu_seterr(err, errlen, "cmd: %s: %s", argv[0], why);
+		secret_cmd_free(argv);
+		explicit_bzero(m, ms);
+		munmap(m, ms);
+		return -1;
+	}
+	secret_cmd_free(argv);
+	s->val = m;
+	s->len = len;
+	s->mapsize = ms;
+	return 0;
+}
+
 /* env:NAME's NAME: [A-Za-z_][A-Za-z0-9_]* */
 static int env_name_valid(const char *n)
 {
@@ -233,6 +330,12 @@ static int cred_name_valid(const char *n)
 
 int secret_load(struct secret *s, const char *ref, char *err, size_t errlen)
 {
+	return secret_load_env(s, ref, NULL, err, errlen);
+}
+
+int secret_load_env(struct secret *s, const char *ref, char *const *names,
+		    char *err, size_t errlen)
+{
 	const char *dir;
 	char *path;
 	int rc = -1;
@@ -242,9 +345,9 @@ int secret_load(struct secret *s, const char *ref, char *err, size_t errlen)
 		err[0] = '\0';
 	/* Unknown forms are not quoted: they may be a pasted secret. */
 	if (!ref || (strncmp(ref, "env:", 4) && strncmp(ref, "file:", 5) &&
-		     strncmp(ref, "cred:", 5))) {
+		     strncmp(ref, "cred:", 5) && strncmp(ref, "cmd:", 4))) {
 		fu_seterr(err, errlen,
-			  "expected a secret reference env:NAME, file:/PATH or cred:NAME (an inline secret is not accepted; the value is not shown)");
+			  "expected a secret reference env:NAME, file:/PATH, cred:NAME or cmd:PROGRAM ARGS (an inline secret is not accepted; the value is not shown)");
 		return -1;
 	}
 	s->ref = strdup(ref);
@@ -257,6 +360,8 @@ int secret_load(struct secret *s, const char *ref, char *err, size_t errlen)
 			fu_seterr(err, errlen, "%s: not a valid environment variable name", ref);
 		else
 			rc = load_env(s, ref + 4, err, errlen);
+	} else if (!strncmp(ref, "cmd:", 4)) {
+		rc = load_cmd(s, ref + 4, names, err, errlen);
 	} else if (!strncmp(ref, "file:", 5)) {
 		if (ref[5] != '/')
 			fu_seterr(err, errlen, "%s: expected an absolute path", ref);
@@ -279,6 +384,7 @@ int secret_load(struct secret *s, const char *ref, char *err, size_t errlen)
 	}
 	if (rc) {
 		free(s->ref);
+		free(s->path);
 		memset(s, 0, sizeof(*s));
 		return -1;
 	}
@@ -297,6 +403,9 @@ void secret_free(struct secret *s)
 		munmap(s->val, s->mapsize);
 	}
 	free(s->ref);
+	free(s->path);
+	if (s->dir_fd)
+		close(s->dir_fd - 1);
 	explicit_bzero(s->placeholder, sizeof(s->placeholder));
 	memset(s, 0, sizeof(*s));
 }
@@ -353,6 +462,94 @@ static int header_safe(const struct secret *s)
 	return 1;
 }
 
+static uint64_t mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* Is @st the file as @s last saw it? */
+static int same_file(const struct secret *s, const struct stat *st)
+{
+	return s->st_dev == (uint64_t)st->st_dev &&
+	       s->st_ino == (uint64_t)st->st_ino &&
+	       s->st_size == (uint64_t)st->st_size &&
+	       s->st_mtim_s == (int64_t)st->st_mtim.tv_sec &&
+	       s->st_mtim_ns == (int64_t)st->st_mtim.tv_nsec;
+}
+
+void secret_refresh(struct secret *s)
+{
+	struct secret tmp;
+	char why[512];
+	struct stat st;
+	uint64_t now;
+	size_t ms;
+
+	if (!s || !s->path || !s->val || s->mapsize < SECRET_MAX + 1)
+		return;
+	now = mono_ms();
+	if (s->checked_ms && now - s->checked_ms < 1000)
+		return;
+	s->checked_ms = now;
+	/*
+	 * Relative to the directory held since start-up, never following a
+	 * symbolic link, and only a file with one name owned by the same
+	 * user: a sandbox that could rename the directory, or plant a link
+	 * or a hard link to another of the user's files under the secret's
+	 * name, must not have that file sent as the credential.
+	 */
+	if (!s->dir_fd)
+		return;
+	if (fstatat(s->dir_fd - 1, base_name(s->path), &st,
+		    AT_SYMLINK_NOFOLLOW) == 0 && same_file(s, &st))
+		return;
+	memset(&tmp, 0, sizeof(tmp));
+	tmp.val = map_alloc(SECRET_MAX + 1, &ms);
+	if (!tmp.val)
+		return;
+	why[0] = '\0';
+	if (read_value_at(s->dir_fd - 1, base_name(s->path), O_NOFOLLOW, s->ref,
+			  s->path, tmp.val, &tmp.len, &st, why,
+			  sizeof(why)) == 0) {
+		if (!header_safe(&tmp))
+			fu_seterr(why, sizeof(why),
+				  "%s: contains a control character (a line break or similar)",
+				  s->ref);
+		else if (st.st_nlink != 1 || st.st_uid != s->uid)
+			fu_seterr(why, sizeof(why),
+				  "%s: the new file has another owner or more than one name",
+				  s->ref);
+	}
+	if (why[0]) {
+		/* keep the last good value; do not warn again until it changes */
+		warn("secret %s changed but cannot be used, keeping the last value: %s",
+		     s->ref, why);
+	} else {
+		memcpy(s->val, tmp.val, tmp.len);
+		if (tmp.len < s->len)
+			explicit_bzero(s->val + tmp.len, s->len - tmp.len);
+		s->len = tmp.len;
+		info("secret %s re-read: its file changed", s->ref);
+	}
+	if (why[0] == '\0' || !strstr(why, "cannot open"))
+		note_stat(s, &st);
+	explicit_bzero(tmp.val, ms);
+	munmap(tmp.val, ms);
+	explicit_bzero(why, sizeof(why));
+}
+
+void secrets_refresh_idx(const struct secrets *ss, const int *idx, size_t n)
+{
+	size_t i;
+
+	for (i = 0; ss && i < n; i++)
+		if (idx[i] >= 0 && (size_t)idx[i] < ss->n)
+			secret_refresh(&ss->s[idx[i]]);
+}
+
 /* Reset every rule's secret_index (after a failed load). */
 static void unbind(const struct profile *p)
 {
@@ -377,7 +574,9 @@ static void unbind(const struct profile *p)
  * @ref:    auth_strategy's secret or postgres's password
  * @line:   Line of the key that names it
  * @index:  Set to its entry in @ss
- * @what:   "secret" or "password", for messages
+ * @what:   "secret" or "password", for messages (a cmd: program gets the
+ *          `secret_env:` of the table that names @ref; a reference
+ *          shared by rules runs once, with the first rule's)
  * @err:    On error
  * @errlen: Its size
  * Return: 0, or -1
@@ -386,9 +585,11 @@ static int bind_ref(struct secrets *ss, const struct profile *p,
 		    const struct pf_rule *r, const char *ref, int line,
 		    int *index, const char *what, char *err, size_t errlen)
 {
-	char why[512];
+	char *const *env = NULL;
+	char why[1024], **names;
 	struct secret *n;
-	size_t j;
+	size_t j, k = 0;
+	int rc;
 
 	for (j = 0; j < ss->n; j++)
 		if (!strcmp(ss->s[j].ref, ref))
@@ -403,7 +604,24 @@ static int bind_ref(struct secrets *ss, const struct profile *p,
 		return -1;
 	}
 	ss->s = n;
-	if (secret_load(&ss->s[ss->n], ref, why, sizeof(why))) {
+	if (r->auth && (ref == r->auth->secret_ref || ref == r->auth->akid_ref ||
+			ref == r->auth->token_ref)) {
+		env = r->auth->secret_env;
+		k = r->auth->nsecret_env;
+	} else if (r->pg && ref == r->pg->password_ref) {
+		env = r->pg->secret_env;
+		k = r->pg->nsecret_env;
+	}
+	names = calloc(k + 1, sizeof(*names));
+	if (!names) {
+		fu_seterr(err, errlen, "%s:%d: out of memory", p->path, line);
+		return -1;
+	}
+	for (j = 0; j < k; j++)
+		names[j] = env[j];
+	rc = secret_load_env(&ss->s[ss->n], ref, names, why, sizeof(why));
+	free(names);
+	if (rc) {
 		fu_seterr(err, errlen, "%s:%d: %s for rule '%s': %s",
 			  p->path, line, what, r->name, why);
 		explicit_bzero(why, sizeof(why));

@@ -19,9 +19,11 @@
 #define ISLO_SECRET_H
 
 #include <stddef.h>
+#include <sys/types.h>
 #include <stdint.h>
 
 struct profile;
+struct secrets;
 
 #define SECRET_MAX        ((size_t)64 * 1024) /* bytes in one secret */
 #define SECRET_PH_PREFIX  "islo_ph_"
@@ -36,6 +38,15 @@ struct profile;
  * @placeholder: NUL-terminated placeholder, empty until secret_placeholder()
  * @mapsize:     Size of the mapping @val points at
  * @locked:      1 if mlock() succeeded on it
+ * @path:        file: and cred: the file's path (malloc'd), for re-reading
+ *               when it changes; NULL for the other sources
+ * @st_dev, @st_ino, @st_size, @st_mtim_s, @st_mtim_ns: the file as last
+ *               read (or last refused), to see that it changed
+ * @checked_ms:  CLOCK_MONOTONIC time of the last check, in milliseconds
+ * @dir_fd:      The directory the file was read from, as an O_PATH fd
+ *               plus one (0: none): a re-read is relative to it, so a
+ *               renamed or swapped parent directory is not followed
+ * @uid:         The file's owner when first read (a re-read must match)
  */
 struct secret {
 	char *ref;
@@ -44,6 +55,12 @@ struct secret {
 	char placeholder[64];
 	size_t mapsize;
 	int locked;
+	char *path;
+	uint64_t st_dev, st_ino, st_size;
+	int64_t st_mtim_s, st_mtim_ns;
+	uint64_t checked_ms;
+	int dir_fd;
+	uid_t uid;
 };
 
 /**
@@ -58,6 +75,41 @@ struct secret {
  * Return: 0, or -1 on error
  */
 int secret_load(struct secret *s, const char *ref, char *err, size_t errlen);
+
+/**
+ * secret_refresh() - Re-read a file: or cred: secret if its file changed
+ * @s: Secret; other sources are left alone
+ *
+ * At most once a second per secret: the file is stat()ed and, if its
+ * device, inode, size or modification time differ from the last read, read
+ * again.  The new value replaces the old one in place (file secrets keep a
+ * mapping of SECRET_MAX + 1 bytes, so pointers into it stay valid), the
+ * rest of the old value zeroed.  A file that is now missing, empty, too
+ * large, readable by others or holds a control character is refused with a
+ * warning naming the reference (never the value), and the last good value
+ * stays in use.
+ */
+void secret_refresh(struct secret *s);
+
+/**
+ * secrets_refresh_idx() - secret_refresh() the secrets a rule uses
+ * @ss:  Secrets of the set in force (may be NULL)
+ * @idx: Indexes into @ss; negative or out-of-range ones are skipped
+ * @n:   How many
+ */
+void secrets_refresh_idx(const struct secrets *ss, const int *idx, size_t n);
+
+/**
+ * secret_load_env() - secret_load(), and cmd:PROGRAM ARGS too
+ * @s, @ref, @err, @errlen: As secret_load(); @ref may also be
+ *          cmd:PROGRAM ARGS (secretcmd.h): the program is run now and its
+ *          trimmed standard output is the value
+ * @names:  For cmd: the variables of our environment the program gets
+ *          besides the clean set (NULL-terminated), or NULL
+ * Return: 0, or -1 on error
+ */
+int secret_load_env(struct secret *s, const char *ref, char *const *names,
+		    char *err, size_t errlen);
 
 /* secret_free() - Zero (explicit_bzero), unlock and unmap; idempotent. */
 void secret_free(struct secret *s);

@@ -786,7 +786,7 @@ TEST(profile_auth_errors)
 	CHECK(fails_with(R "    auth_strategy:\n      mode: bearer\n      secret: \"cred:\"\n",
 			 "t.yaml:5:15: expected cred:NAME with NAME a credential name"));
 	CHECK(fails_with(R "    auth_strategy:\n      mode: bearer\n      secret: ENV:A\n",
-			 "t.yaml:5:15: expected 'secret' to be env:NAME, file:/PATH or cred:NAME; an inline secret is not accepted"));
+			 "t.yaml:5:15: expected 'secret' to be env:NAME, file:/PATH, cred:NAME or cmd:PROGRAM ARGS; an inline secret is not accepted"));
 	CHECK(fails_with(R "    auth_strategy:\n      mode: bearer\n      secret: file:run/x\n",
 			 "t.yaml:5:15: expected file:PATH with an absolute PATH"));
 	CHECK(fails_with(R "    auth_strategy:\n      mode: bearer\n      secret: cred:../x\n",
@@ -794,7 +794,7 @@ TEST(profile_auth_errors)
 	CHECK(fails_with(R "    auth_strategy:\n      mode: bearer\n      secret: cred:a/b\n",
 			 "t.yaml:5:15: expected cred:NAME with NAME a credential name"));
 	CHECK(fails_with(R "    auth_strategy:\n      mode: bearer\n      secret: [env:A]\n",
-			 "t.yaml:5:15: expected 'secret' to be env:NAME, file:/PATH or cred:NAME, found a list"));
+			 "t.yaml:5:15: expected 'secret' to be env:NAME, file:/PATH, cred:NAME or cmd:PROGRAM ARGS, found a list"));
 	/* An inline secret: refused, and the error does not repeat it. */
 	{
 		static const char y[] = R "    auth_strategy:\n      mode: bearer\n"
@@ -803,7 +803,7 @@ TEST(profile_auth_errors)
 		struct profile *p = parse(y, err, sizeof(err));
 
 		CHECK(!p);
-		CHECK(!strncmp(err, "t.yaml:5:15: expected 'secret' to be env:NAME, file:/PATH or cred:NAME; an inline secret is not accepted", 104));
+		CHECK(!strncmp(err, "t.yaml:5:15: expected 'secret' to be env:NAME, file:/PATH, cred:NAME or cmd:PROGRAM ARGS; an inline secret is not accepted", 122));
 		CHECK(strstr(err, "S3cr3t") == NULL);
 		profile_free(p);
 	}
@@ -938,7 +938,7 @@ TEST(profile_postgres)
 	CHECK(fails_with(PG_RULE "      user: a\n      password: env:PG\n",
 			 "t.yaml:4:7: expected 'database'"));
 	CHECK(fails_with(PG_RULE "      user: a\n      password: hunter2\n      database: d\n",
-			 "t.yaml:5:17: expected 'password' to be env:NAME, file:/PATH or cred:NAME; an inline secret is not accepted"));
+			 "t.yaml:5:17: expected 'password' to be env:NAME, file:/PATH, cred:NAME or cmd:PROGRAM ARGS; an inline secret is not accepted"));
 	CHECK(fails_with(PG_RULE "      user: a\n      password: env:PG\n      database: d\n      tls: prefer\n",
 			 "t.yaml:7:12: expected 'tls' to be verify-full, require or disable"));
 	CHECK(fails_with(PG_RULE "      user: a\n      password: env:PG\n      database: [d, d]\n",
@@ -1067,7 +1067,7 @@ TEST(profile_auth_modes_errors)
 	CHECK(fails_with(RS3 "      mode: aws_sigv4\n      secret: env:S\n",
 			 "t.yaml:4:7: expected 'access_key_id' (env:NAME, file:/PATH or cred:NAME) in auth_strategy with mode: aws_sigv4"));
 	CHECK(fails_with(RS3 "      mode: aws_sigv4\n      access_key_id: AKIA1234\n      secret: env:S\n",
-			 "t.yaml:5:22: expected 'access_key_id' to be env:NAME, file:/PATH or cred:NAME; an inline secret is not accepted"));
+			 "t.yaml:5:22: expected 'access_key_id' to be env:NAME, file:/PATH, cred:NAME or cmd:PROGRAM ARGS; an inline secret is not accepted"));
 	CHECK(fails_with(RS3 "      mode: aws_sigv4\n      access_key_id: env:A\n      secret: env:S\n      region: US-East-1\n",
 			 "t.yaml:7:15: expected 'region' to be an AWS region name such as us-east-1 (a-z, 0-9 and '-'), found 'US-East-1'"));
 	CHECK(fails_with(RS3 "      mode: aws_sigv4\n      access_key_id: env:A\n      secret: env:S\n      service: \"s3 \"\n",

@@ -1,0 +1,238 @@
+# SPDX-License-Identifier: MIT
+"""Secrets that change while islo-net runs (issue 18 point 4): a `file:`
+secret re-read when its file changes, and `cmd:` secrets, the output of a
+program run on the host at start-up.
+
+The upstream is the world's HTTPS server; requests to /record/TAG are kept
+in servers.RECORDED (this process), so the tests see what upstream got."""
+import os
+import pwd
+import re
+import stat
+import threading
+import time
+
+import pytest
+
+from conftest import audit_events
+
+OLD = "old-Secret-4b1d9e0a77"
+NEW = "new-Secret-c3f5a8b2e1"
+
+PROFILE = """\
+name: {name}
+rules:
+  - name: api
+    host_pattern: api.example.com
+    ports: [{https}]
+    allow_private: true
+    auth_strategy:
+      mode: bearer
+      secret: "{ref}"
+      placeholder_env: API_TOKEN
+"""
+
+
+def own(path, who):
+    """Give @path to the user islo-net runs as (the test user as root)."""
+    if who == "user":
+        u = pwd.getpwnam("islo-test")
+        os.chown(path, u.pw_uid, u.pw_gid)
+
+
+def write_secret(path, value, who, rename=True):
+    tmp = path + ".new" if rename else path
+    with open(tmp, "w") as f:
+        f.write(value + "\n")
+    os.chmod(tmp, 0o600)
+    own(tmp, who)
+    if rename:
+        os.rename(tmp, path)
+
+
+def make_profile(world, name, ref):
+    return world.profile(name, PROFILE.replace("{name}", name).replace("{ref}", ref))
+
+
+def run(islo, world, name, cmd, env=None, timeout=60):
+    extra = ["--upstream-ca", world.ca, "--ca-dir", os.path.join(islo.tmp, "ca")]
+    return islo(cmd, name, extra=extra, env=env, timeout=timeout)
+
+
+def recorded(tag):
+    import servers
+    return [x for x in servers.RECORDED if tag in x["path"]]
+
+
+def auth_of(rec):
+    return [v for k, v in rec["headers"] if k.lower() == "authorization"]
+
+
+def curl(world, tag):
+    return ("curl -sS --max-time 20 -o /dev/null -w '%%{http_code}\\n' "
+            "-H \"Authorization: Bearer $API_TOKEN\" "
+            "https://api.example.com:%d/record/%s" % (world.https_port, tag))
+
+
+def rotate_after(tag, fn):
+    """Call fn() once upstream got the request for @tag (in a thread)."""
+    def wait():
+        deadline = time.time() + 30
+        while time.time() < deadline and not recorded(tag):
+            time.sleep(0.05)
+        fn()
+    t = threading.Thread(target=wait, daemon=True)
+    t.start()
+    return t
+
+
+@pytest.mark.parametrize("rename", [True, False], ids=["renamed", "in-place"])
+def test_file_secret_rewritten_during_the_run_is_read_again(islo, world, scratch, rename):
+    path = os.path.join(scratch, "token")
+    write_secret(path, OLD, islo.who)
+    make_profile(world, "fileref", "file:" + path)
+    t1, t2 = os.urandom(6).hex(), os.urandom(6).hex()
+    t = rotate_after(t1, lambda: write_secret(path, NEW, islo.who, rename))
+    r = run(islo, world, "fileref", ["sh", "-c",
+            "echo PH:$API_TOKEN; %s; sleep 2.5; %s" % (curl(world, t1), curl(world, t2))])
+    t.join(5)
+    assert r.rc == 0, r
+    assert [auth_of(x) for x in recorded(t1)] == [["Bearer " + OLD]], r
+    assert [auth_of(x) for x in recorded(t2)] == [["Bearer " + NEW]], r
+    ph = re.search(r"PH:(\S+)", r.out).group(1)
+    assert ph.startswith("islo_ph_")
+    for text in (r.out, r.err, r.audit):
+        assert OLD not in text and NEW not in text
+
+
+def test_file_secret_rewritten_unusable_keeps_the_last_value(islo, world, scratch):
+    """A rewrite to an empty or world-readable file is refused with a
+    warning; the last good value stays in use."""
+    path = os.path.join(scratch, "token")
+    write_secret(path, OLD, islo.who)
+    make_profile(world, "fileref2", "file:" + path)
+    t1, t2 = os.urandom(6).hex(), os.urandom(6).hex()
+
+    def spoil():
+        with open(path, "w") as f:
+            f.write(NEW + "\n")
+        os.chmod(path, 0o644)     # readable by others: refused
+    t = rotate_after(t1, spoil)
+    r = run(islo, world, "fileref2", ["sh", "-c",
+            "%s; sleep 2.5; %s" % (curl(world, t1), curl(world, t2))])
+    t.join(5)
+    assert r.rc == 0, r
+    assert [auth_of(x) for x in recorded(t1)] == [["Bearer " + OLD]], r
+    assert [auth_of(x) for x in recorded(t2)] == [["Bearer " + OLD]], r
+    assert "cannot be used, keeping the last value" in r.err and "readable by other users" in r.err, r
+    for text in (r.out, r.err, r.audit):
+        assert OLD not in text and NEW not in text
+
+
+def script(scratch, name, body):
+    path = os.path.join(scratch, name)
+    with open(path, "w") as f:
+        f.write("#!/bin/sh\n" + body)
+    os.chmod(path, 0o755)
+    return path
+
+
+def test_cmd_secret_is_injected_and_the_program_gets_a_clean_environment(islo, world, scratch):
+    envdump = os.path.join(scratch, "env.txt")
+    argdump = os.path.join(scratch, "args.txt")
+    prog = script(scratch, "token.sh",
+                  "env > %s; chmod 666 %s\n"
+                  "printf '%%s|' \"$@\" > %s; chmod 666 %s\n"
+                  "echo 'cannot find a config, using defaults' >&2\n"
+                  "printf '  %%s\\n\\n' %s\n" % (envdump, envdump, argdump, argdump, OLD))
+    world.profile("cmdref", (PROFILE + "      secret_env: [ISLO_NAMED_VAR]\n")
+                  .replace("{name}", "cmdref")
+                  .replace("{ref}", 'cmd:%s  auth token \\"--with a space\\"' % prog))
+    tag = os.urandom(6).hex()
+    r = run(islo, world, "cmdref", ["sh", "-c",
+            "echo PH:$API_TOKEN; env | grep -c %s; ps -eo pid,args | grep -c '[t]oken.sh'; %s"
+            % (OLD, curl(world, tag))],
+            env={"ISLO_PRIVATE_THING": "do-not-pass", "ISLO_NAMED_VAR": "named-value"})
+    assert r.rc == 0, r
+    assert [auth_of(x) for x in recorded(tag)] == [["Bearer " + OLD]], r
+    ph = re.search(r"PH:(\S+)", r.out).group(1)
+    assert ph.startswith("islo_ph_")
+    # the sandbox: no value in its environment, no trace of the program
+    assert r.out.split("\n")[1:3] == ["0", "0"], r
+    for text in (r.out, r.err, r.audit):
+        assert OLD not in text
+    # the program ran on the host, with the clean set only
+    assert open(argdump).read() == "auth|token|--with a space|"
+    names = sorted(l.split("=", 1)[0] for l in open(envdump).read().splitlines() if "=" in l)
+    assert "ISLO_PRIVATE_THING" not in names and "XDG_CONFIG_HOME" not in names, names
+    assert "PATH" in names and set(names) <= {"PATH", "HOME", "USER", "LOGNAME", "LANG", "PWD", "SHLVL", "_",
+                                              "ISLO_NAMED_VAR"}, names
+    assert "ISLO_NAMED_VAR=named-value" in open(envdump).read().splitlines()
+    ev = [e for e in audit_events(r.audit) if e["event"] == "http_request"]
+    assert ev and ev[0]["status"] == 200
+
+
+@pytest.mark.parametrize("body,why", [
+    ("exit 0\n", "printed nothing"),
+    ("echo '   '\n", "printed nothing"),
+    ("head -c 70000 /dev/zero | tr '\\0' a\n", "printed more than 65536 bytes"),
+    ("echo oops >&2; echo partial-%s; exit 3\n" % OLD, "exited with status 3; stderr: oops"),
+    ("printf 'a\\001b\\n'\n", "control character"),
+], ids=["nothing", "blank", "too-much", "fails", "control"])
+def test_cmd_secret_that_gives_no_usable_value_stops_the_start(islo, world, scratch, body, why):
+    prog = script(scratch, "bad.sh", body)
+    make_profile(world, "cmdbad", "cmd:" + prog)
+    r = run(islo, world, "cmdbad", ["sh", "-c", "echo SANDBOX-RAN"])
+    assert r.rc != 0 and "SANDBOX-RAN" not in r.out, r
+    assert why in r.err and "cmd:" in r.err, r
+    assert OLD not in r.err and "partial" not in r.err, r
+
+
+def test_cmd_secret_that_hangs_is_killed_and_stops_the_start(islo, world, scratch):
+    prog = script(scratch, "hang.sh", "exec sleep 60\n")
+    make_profile(world, "cmdhang", "cmd:" + prog)
+    t0 = time.time()
+    r = run(islo, world, "cmdhang", ["sh", "-c", "echo SANDBOX-RAN"], timeout=40)
+    assert time.time() - t0 < 30
+    assert r.rc != 0 and "SANDBOX-RAN" not in r.out, r
+    assert "did not finish in time" in r.err, r
+
+
+def test_cmd_secret_in_qemu_mode_and_a_reload_refuses_it_cleanly(world, scratch):
+    """qemu: the program runs at start-up; after isolation (no fork, no
+    execve) a reload that would need to run it again is refused with a
+    message, the process lives and the old profile stays."""
+    import signal
+    import subprocess
+    from conftest import ISLO
+    prog = script(scratch, "tok.sh", "echo %s\n" % OLD)
+    make_profile(world, "cmdq", "cmd:" + prog)
+    sock = os.path.join(scratch, "q.sock")
+    audit = os.path.join(scratch, "q.log")
+    p = subprocess.Popen(
+        [ISLO, "qemu", "--socket", sock, "--profiles-dir", world.profiles, "-g", "cmdq",
+         "--dns-upstream", "127.0.0.1:%d" % world.dns_port, "--upstream-ca", world.ca,
+         "--ca-dir", os.path.join(scratch, "ca"), "--audit-log", audit],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        end = time.time() + 10
+        while time.time() < end and not os.path.exists(sock) and p.poll() is None:
+            time.sleep(0.05)
+        assert os.path.exists(sock), p.stderr.read() if p.poll() is not None else "no socket"
+        time.sleep(0.3)
+        p.send_signal(signal.SIGHUP)
+        end = time.time() + 10
+        ev = []
+        while time.time() < end and not ev and p.poll() is None:
+            time.sleep(0.05)
+            if os.path.exists(audit):
+                ev = [e for e in audit_events(open(audit).read()) if e["event"] == "profile_reload"]
+        assert p.poll() is None, "died on SIGHUP"
+        assert ev and ev[0]["result"] != "ok", ev
+    finally:
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait(timeout=10)
+    err = p.stderr.read()
+    assert rc == 0, err
+    assert "start-up only" in err, err
+    assert OLD not in err and OLD not in open(audit).read()
