@@ -236,3 +236,42 @@ def test_cmd_secret_in_qemu_mode_and_a_reload_refuses_it_cleanly(world, scratch)
     assert rc == 0, err
     assert "start-up only" in err, err
     assert OLD not in err and OLD not in open(audit).read()
+
+
+@pytest.mark.parametrize("how", ["symlink", "hardlink", "directory"])
+def test_file_secret_swapped_for_another_file_is_not_sent(islo, world, scratch, how):
+    """Whoever can rewrite the secret's directory (the user's files) must
+    not get another of the user's files sent as the credential: a
+    symbolic link or a hard link planted under the secret's name, or the
+    directory renamed and a new one put in its place, is not read; the
+    last good value stays in use."""
+    d = os.path.join(scratch, "sec-" + how)
+    os.mkdir(d)
+    os.chmod(d, 0o777)
+    path = os.path.join(d, "token")
+    other = os.path.join(scratch, "other-" + how)
+    write_secret(path, OLD, islo.who)
+    write_secret(other, NEW, islo.who)
+    make_profile(world, "swap" + how, "file:" + path)
+    t1, t2 = os.urandom(6).hex(), os.urandom(6).hex()
+
+    def swap():
+        if how == "directory":
+            os.rename(d, d + ".old")
+            os.mkdir(d)
+            write_secret(path, NEW, islo.who)
+            return
+        os.unlink(path)
+        if how == "symlink":
+            os.symlink(other, path)
+        else:
+            os.link(other, path)
+    t = rotate_after(t1, swap)
+    r = run(islo, world, "swap" + how, ["sh", "-c",
+            "%s; sleep 2.5; %s" % (curl(world, t1), curl(world, t2))])
+    t.join(5)
+    assert r.rc == 0, r
+    assert [auth_of(x) for x in recorded(t1)] == [["Bearer " + OLD]], r
+    assert [auth_of(x) for x in recorded(t2)] == [["Bearer " + OLD]], r
+    for text in (r.out, r.err, r.audit):
+        assert OLD not in text and NEW not in text
