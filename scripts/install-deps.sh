@@ -29,6 +29,8 @@ PKGS="$PKGS python3-botocore"
 # HTTP/2 interception's test (tests/e2e/test_http2.py): an HTTP/2 server
 # and raw-frame client (python3-h2) and gRPC (python3-grpcio).
 PKGS="$PKGS python3-h2 python3-grpcio"
+# Ping without a profile (tests/e2e/test_nat_ping.py): a real ping.
+PKGS="$PKGS iputils-ping"
 [ -n "${ISLO_EXTRA_PKGS:-}" ] && PKGS="$PKGS $ISLO_EXTRA_PKGS"
 
 missing=""

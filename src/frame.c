@@ -31,49 +31,96 @@ uint16_t csum_fold(uint32_t s)
 	return (uint16_t)~s;
 }
 
+/*
+ * Ethernet and IP headers for an IP payload of @l4len bytes of protocol
+ * @proto; returns the header length, or 0 if it does not fit.  *@pseudo
+ * gets the sum of the pseudo-header's addresses (what the transport's
+ * checksum starts from).
+ */
+static size_t ip_frame(uint8_t *buf, size_t size, const uint8_t *dst_mac,
+		       const uint8_t *src_mac, const struct ipaddr *src,
+		       const struct ipaddr *dst, uint8_t proto, size_t l4len,
+		       uint32_t *pseudo)
+{
+	size_t hl = src->family == AF_INET ? 20 : 40;
+	uint8_t *h = buf + ETH_HDR_LEN;
+
+	if (l4len > 65535 - hl || ETH_HDR_LEN + hl + l4len > size)
+		return 0;
+	memcpy(buf, dst_mac, 6);
+	memcpy(buf + 6, src_mac, 6);
+	wr16(buf + 12, src->family == AF_INET ? 0x0800 : 0x86dd);
+	memset(h, 0, hl);
+	if (src->family == AF_INET) {
+		h[0] = 0x45;
+		wr16(h + 2, (uint16_t)(hl + l4len));
+		h[8] = 64;
+		h[9] = proto;
+		memcpy(h + 12, src->a, 4);
+		memcpy(h + 16, dst->a, 4);
+		wr16(h + 10, csum_fold(csum_add(0, h, 20)));
+		*pseudo = csum_add(0, h + 12, 8);
+	} else {
+		h[0] = 0x60;
+		wr16(h + 4, (uint16_t)l4len);
+		h[6] = proto;
+		h[7] = 64;
+		memcpy(h + 8, src->a, 16);
+		memcpy(h + 24, dst->a, 16);
+		*pseudo = csum_add(0, h + 8, 32);
+	}
+	return ETH_HDR_LEN + hl;
+}
+
 size_t frame_udp(uint8_t *buf, size_t size, const uint8_t *dst_mac,
 		 const uint8_t *src_mac, const struct ipaddr *src,
 		 uint16_t sport, const struct ipaddr *dst, uint16_t dport,
 		 const uint8_t *data, size_t len)
 {
-	size_t hl = src->family == AF_INET ? 20 : 40;
-	size_t tot = hl + 8 + len;
-	uint8_t *h = buf + ETH_HDR_LEN, *u = h + hl;
 	uint32_t sum;
+	size_t off;
+	uint8_t *u;
 
-	if (len > 65535 - 8 - hl || ETH_HDR_LEN + tot > size)
+	if (len > 65535 - 8)
 		return 0;
-	memcpy(buf, dst_mac, 6);
-	memcpy(buf + 6, src_mac, 6);
-	wr16(buf + 12, src->family == AF_INET ? 0x0800 : 0x86dd);
-	memset(h, 0, hl + 8);
+	off = ip_frame(buf, size, dst_mac, src_mac, src, dst, 17, 8 + len,
+		       &sum);
+	if (!off)
+		return 0;
+	u = buf + off;
+	memmove(u + 8, data, len);
 	wr16(u, sport);
 	wr16(u + 2, dport);
 	wr16(u + 4, (uint16_t)(8 + len));
-	memmove(u + 8, data, len);
-	if (src->family == AF_INET) {
-		h[0] = 0x45;
-		wr16(h + 2, (uint16_t)tot);
-		h[8] = 64;
-		h[9] = 17;
-		memcpy(h + 12, src->a, 4);
-		memcpy(h + 16, dst->a, 4);
-		wr16(h + 10, csum_fold(csum_add(0, h, 20)));
-		sum = csum_add(0, h + 12, 8);
-	} else {
-		h[0] = 0x60;
-		wr16(h + 4, (uint16_t)(8 + len));
-		h[6] = 17;
-		h[7] = 64;
-		memcpy(h + 8, src->a, 16);
-		memcpy(h + 24, dst->a, 16);
-		sum = csum_add(0, h + 8, 32);
-	}
+	wr16(u + 6, 0);
 	sum += 17 + (uint32_t)(8 + len);
-	sum = csum_add(sum, u, 8 + len);
-	sum = csum_fold(sum);
+	sum = csum_fold(csum_add(sum, u, 8 + len));
 	wr16(u + 6, sum ? (uint16_t)sum : 0xffff);
-	return ETH_HDR_LEN + tot;
+	return off + 8 + len;
+}
+
+size_t frame_icmp(uint8_t *buf, size_t size, const uint8_t *dst_mac,
+		  const uint8_t *src_mac, const struct ipaddr *src,
+		  const struct ipaddr *dst, const uint8_t *msg, size_t len)
+{
+	uint32_t sum;
+	size_t off;
+	uint8_t *m;
+	int v6 = src->family == AF_INET6;
+
+	if (len < 4)
+		return 0;
+	off = ip_frame(buf, size, dst_mac, src_mac, src, dst, v6 ? 58 : 1,
+		       len, &sum);
+	if (!off)
+		return 0;
+	m = buf + off;
+	memmove(m, msg, len);
+	wr16(m + 2, 0);
+	/* ICMPv6's checksum covers the pseudo-header, ICMP's does not */
+	sum = v6 ? sum + 58 + (uint32_t)len : 0;
+	wr16(m + 2, csum_fold(csum_add(sum, m, len)));
+	return off + len;
 }
 
 /**

@@ -39,6 +39,22 @@ size_t frame_udp(uint8_t *buf, size_t size, const uint8_t *dst_mac,
 		 uint16_t sport, const struct ipaddr *dst, uint16_t dport,
 		 const uint8_t *data, size_t len);
 
+/**
+ * frame_icmp() - Build an Ethernet + IPv4/IPv6 + ICMP/ICMPv6 frame
+ * @buf:     Output
+ * @size:    Its size
+ * @dst_mac: Destination MAC
+ * @src_mac: Source MAC
+ * @src:     Source address (its family decides ICMP or ICMPv6)
+ * @dst:     Destination address, same family
+ * @msg:     The ICMP message from its type byte on (checksum recomputed)
+ * @len:     Its length, at least 4
+ * Return: the frame's length, 0 if it does not fit @size
+ */
+size_t frame_icmp(uint8_t *buf, size_t size, const uint8_t *dst_mac,
+		  const uint8_t *src_mac, const struct ipaddr *src,
+		  const struct ipaddr *dst, const uint8_t *msg, size_t len);
+
 #include <sys/socket.h>
 
 int sockaddr_parse(const char *s, uint16_t defport, struct sockaddr_storage *ss,

@@ -43,6 +43,7 @@
 #include "audit.h"
 #include "ca.h"
 #include "dnspool.h"
+#include "icmpecho.h"
 #include "ipfrag.h"
 #include "log.h"
 #include "profile.h"
@@ -297,6 +298,13 @@ static void on_udp(struct gwd *d, struct epref *r, uint32_t events)
 	uflow_sock_event((struct uflow *)r);
 }
 
+static void on_icmp(struct gwd *d, struct epref *r, uint32_t events)
+{
+	(void)d;
+	(void)events;
+	icmpecho_event((struct iecho *)r);
+}
+
 /* ------------------------------------------------------------------ */
 /* Set-up                                                              */
 
@@ -399,6 +407,7 @@ int gwd_init(struct gwd *d, struct supervisor *sv)
 	loop_handle(d, REF_HOSTDNS, on_hostdns);
 	loop_handle(d, REF_FLOW, on_flow);
 	loop_handle(d, REF_UDP, on_udp);
+	loop_handle(d, REF_ICMP, on_icmp);
 	if (sv) {
 		sv->on_usr1 = on_usr1;
 		sv->opaque = d;
@@ -624,6 +633,7 @@ void gw_remove(struct gw *g)
 	flow_close_all(g);
 	flow_reap(g);
 	uflow_tick(g, 1);
+	icmpecho_tick(g, 1);
 	dnssrv_stop(g);
 	if (g->listener)
 		tcp_close(g->listener);
@@ -781,6 +791,7 @@ int gwd_run_once(struct gwd *d, int timeout_ms)
 			if (g->frag)
 				ipfrag_tick(g->frag, now);
 			uflow_tick(g, 0);
+			icmpecho_tick(g, 0);
 		}
 	}
 	/* only the sandboxes that have work: idle ones cost a turn nothing */

@@ -184,6 +184,9 @@ struct gw {
 	struct epref accept_ref;        /* REF_ACCEPT: the listener's arg */
 	struct uflow *uflows;
 	unsigned nuflows;
+	struct iecho *iechos;           /* ping flows (icmpecho.c, NAT) */
+	unsigned niechos, iecho_refused;
+	struct ratelimit iecho_open;    /* ping flows opened this second */
 
 	/* interception: the CA minting leaves, the upstream trust store
 	 * (loaded when a profile first needs them) */

@@ -38,6 +38,7 @@
 #include "lwip/priv/tcp_priv.h"
 
 #include "dhcp.h"
+#include "icmpecho.h"
 #include "ipfrag.h"
 #include "ra.h"
 
@@ -779,10 +780,13 @@ int net_prefilter(struct gw *g, struct net_pkt *pk)
 	switch (proto) {
 	case 1:   /* ICMP */
 	case 58:  /* ICMPv6 */
-		/* echo to the gateway is answered; elsewhere refused */
+		/* echo to the gateway is answered; elsewhere carried by the
+		 * NAT where the host allows ping, else refused */
 		if (gw_is_own_addr(g, &pk->dst))
 			return NET_LWIP;
-		icmp_prohibited(g, pk);
+		if (!g->o->nat || icmpecho_input(g, &pk->src, &pk->dst, l4,
+						 pk->len - pk->hl) < 0)
+			icmp_prohibited(g, pk);
 		return NET_DONE;
 	case 17:
 		if (pk->len < pk->hl + 8)

@@ -58,3 +58,31 @@ TEST(frame_udp_checksums)
 	CHECK(csum_fold(csum_add(s, out + 34, 11)) == 0);    /* UDP */
 	CHECK(frame_udp(out, 40, mac, mac, &a, 53, &b, 5353, data, 3) == 0);
 }
+
+TEST(frame_icmp_checksums)
+{
+	static const uint8_t mac[6] = { 2, 0, 0, 0, 0, 1 };
+	struct ipaddr a = { .family = AF_INET, .a = { 198, 51, 100, 2 } };
+	struct ipaddr b = { .family = AF_INET, .a = { 10, 0, 2, 100 } };
+	struct ipaddr a6 = { .family = AF_INET6, .a = { 0xfd, 0x99, [15] = 2 } };
+	struct ipaddr b6 = { .family = AF_INET6, .a = { 0xfd, 0, [15] = 0x64 } };
+	/* an echo reply, its checksum field left wrong on purpose */
+	uint8_t msg[12] = { 0, 0, 0xde, 0xad, 0x42, 0x42, 0, 7, 'i', 's', 'l', 'o' };
+	uint8_t out[128];
+	size_t n = frame_icmp(out, sizeof(out), mac, mac, &a, &b, msg, 12);
+	uint32_t s;
+
+	REQUIRE(n == 14 + 20 + 12);
+	CHECK(out[14 + 9] == 1 && out[14 + 8] == 64);
+	CHECK(csum_fold(csum_add(0, out + 14, 20)) == 0);    /* IP header */
+	CHECK(csum_fold(csum_add(0, out + 34, 12)) == 0);    /* ICMP, no pseudo */
+	CHECK(out[34 + 4] == 0x42 && out[34 + 11] == 'o');
+	msg[0] = 129;
+	n = frame_icmp(out, sizeof(out), mac, mac, &a6, &b6, msg, 12);
+	REQUIRE(n == 14 + 40 + 12);
+	CHECK(out[14 + 6] == 58);
+	s = csum_add(0, out + 14 + 8, 32) + 58 + 12;          /* pseudo header */
+	CHECK(csum_fold(csum_add(s, out + 54, 12)) == 0);    /* ICMPv6 */
+	CHECK(frame_icmp(out, 60, mac, mac, &a6, &b6, msg, 12) == 0);
+	CHECK(frame_icmp(out, sizeof(out), mac, mac, &a, &b, msg, 3) == 0);
+}
