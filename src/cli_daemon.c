@@ -60,13 +60,90 @@ static void req_str(struct ctlbuf *b, const char *key, const char *val)
 	cb_jstr(b, val);
 }
 
+/* The fields of an `add` request; Return: 0, or -1 (said). */
+static int add_request(struct cli *c, struct ctlbuf *req, int *fd)
+{
+	char *abs;
+	int have;
+
+	if (!c->id) {
+		fprintf(stderr, "islo-net ctl add: --id ID is required\n");
+		return -1;
+	}
+	if ((c->tap != NULL) + (c->tap_fd >= 0) + (c->qemu_socket != NULL) != 1) {
+		fprintf(stderr, "islo-net ctl add: give exactly one of "
+			"--tap NAME, --tap-fd N and --qemu-socket PATH\n");
+		return -1;
+	}
+	/* the profile is resolved here, as `run` would, and the
+	 * daemon reads the file it names; none: the NAT */
+	have = cli_load_profile(c);
+	if (have < 0)
+		return -1;
+	if (!have && c->nat_slirp) {
+		fprintf(stderr, "islo-net ctl add: --nat slirp is for "
+			"run and tap only; the daemon's NAT is the "
+			"gateway's\n");
+		return -1;
+	}
+	if (!have) {
+		fprintf(stderr, "islo-net ctl add: no gateway profile: "
+			"the sandbox's network is unrestricted "
+			"(user-mode NAT)\n");
+		cb_lit(req, ",\"nat\":true");
+	} else {
+		abs = realpath(c->o.profile_path, NULL);
+		if (!abs) {
+			fprintf(stderr, "islo-net ctl add: %s: %s\n",
+				c->o.profile_path, strerror(errno));
+			return -1;
+		}
+		req_str(req, "profile_path", abs);
+		free(abs);
+		req_str(req, "profile", c->o.profile_name);
+	}
+	if (c->o.audit_path) {
+		char *a = realpath(c->o.audit_path, NULL);
+
+		if (!a && errno == ENOENT && c->o.audit_path[0] == '/') {
+			req_str(req, "audit_log", c->o.audit_path);
+		} else if (!a) {
+			fprintf(stderr, "islo-net ctl add: --audit-log %s: "
+				"give an absolute path\n", c->o.audit_path);
+			return -1;
+		} else {
+			req_str(req, "audit_log", a);
+			free(a);
+		}
+	}
+	if (c->maxconn_set)
+		cb_printf(req, ",\"max_connections\":%d",
+			  c->o.max_connections);
+	if (c->mtu_set)
+		cb_printf(req, ",\"mtu\":%d", c->o.mtu);
+	if (c->qemu_socket) {
+		if (c->qemu_socket[0] != '/') {
+			fprintf(stderr, "islo-net ctl add: --qemu-socket "
+				"needs an absolute path\n");
+			return -1;
+		}
+		req_str(req, "qemu_socket", c->qemu_socket);
+	} else {
+		*fd = c->tap_fd >= 0 ? c->tap_fd : cli_tap_open(c->tap, c->netns);
+		if (*fd < 0)
+			return -1;
+		cb_lit(req, ",\"tap_fd\":true");
+	}
+	return 0;
+}
+
 /* islo-net ctl: one request to a running daemon. */
 int cmd_ctl(int argc, char **argv)
 {
 	struct cli c = { 0 };
 	struct ctlbuf req = { 0 };
 	const char *verb;
-	char *answer = NULL, *abs = NULL;
+	char *answer = NULL;
 	int first = cli_parse_opts(&c, argc, argv), fd = -1, rc = 1;
 
 	if (first >= argc) {
@@ -88,66 +165,8 @@ int cmd_ctl(int argc, char **argv)
 	cb_lit(&req, "{\"cmd\":");
 	cb_jstr(&req, verb);
 	req_str(&req, "id", c.id);
-	if (!strcmp(verb, "add")) {
-		if (!c.id) {
-			fprintf(stderr, "islo-net ctl add: --id ID is required\n");
-			goto out;
-		}
-		if ((c.tap != NULL) + (c.tap_fd >= 0) + (c.qemu_socket != NULL) != 1) {
-			fprintf(stderr, "islo-net ctl add: give exactly one of "
-				"--tap NAME, --tap-fd N and --qemu-socket PATH\n");
-			goto out;
-		}
-		/* the profile is resolved here, as `run` would, and the
-		 * daemon reads the file it names */
-		if (cli_load_profile(&c) <= 0) {
-			if (!c.o.profile)
-				fprintf(stderr, "islo-net ctl add: a gateway profile "
-					"is required (--gateway-profile NAME, or "
-					"an islo.yaml)\n");
-			goto out;
-		}
-		abs = realpath(c.o.profile_path, NULL);
-		if (!abs) {
-			fprintf(stderr, "islo-net ctl add: %s: %s\n",
-				c.o.profile_path, strerror(errno));
-			goto out;
-		}
-		req_str(&req, "profile_path", abs);
-		req_str(&req, "profile", c.o.profile_name);
-		if (c.o.audit_path) {
-			char *a = realpath(c.o.audit_path, NULL);
-
-			if (!a && errno == ENOENT && c.o.audit_path[0] == '/') {
-				req_str(&req, "audit_log", c.o.audit_path);
-			} else if (!a) {
-				fprintf(stderr, "islo-net ctl add: --audit-log %s: "
-					"give an absolute path\n", c.o.audit_path);
-				goto out;
-			} else {
-				req_str(&req, "audit_log", a);
-				free(a);
-			}
-		}
-		if (c.maxconn_set)
-			cb_printf(&req, ",\"max_connections\":%d",
-				  c.o.max_connections);
-		if (c.mtu_set)
-			cb_printf(&req, ",\"mtu\":%d", c.o.mtu);
-		if (c.qemu_socket) {
-			if (c.qemu_socket[0] != '/') {
-				fprintf(stderr, "islo-net ctl add: --qemu-socket "
-					"needs an absolute path\n");
-				goto out;
-			}
-			req_str(&req, "qemu_socket", c.qemu_socket);
-		} else {
-			fd = c.tap_fd >= 0 ? c.tap_fd : cli_tap_open(c.tap, c.netns);
-			if (fd < 0)
-				goto out;
-			cb_lit(&req, ",\"tap_fd\":true");
-		}
-	}
+	if (!strcmp(verb, "add") && add_request(&c, &req, &fd) < 0)
+		goto out;
 	cb_lit(&req, "}");
 	if (req.oom || ctl_call(c.control, req.p, fd, &answer) < 0)
 		goto out;
@@ -170,7 +189,6 @@ int cmd_ctl(int argc, char **argv)
 out:
 	if (fd >= 0 && c.tap_fd < 0)
 		close(fd);
-	free(abs);
 	free(answer);
 	cb_free(&req);
 	cli_free(&c);

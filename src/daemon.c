@@ -47,6 +47,7 @@
 #include "frame.h"
 #include "gw.h"
 #include "isolation.h"
+#include "nat.h"
 #include "peercheck.h"
 #include "log.h"
 #include "supervisor.h"
@@ -356,6 +357,7 @@ static void do_add(struct daemon *dm, struct ctlconn *c,
 	const char *id = ctlmsg_str(m, "id");
 	const char *path = ctlmsg_str(m, "profile_path");
 	const char *qs = ctlmsg_str(m, "qemu_socket");
+	int nat = ctlmsg_int(m, "nat", 0) == 1;
 	int want_fd = (int)ctlmsg_int(m, "tap_fd", 0);
 	struct run_opts o = dm->defaults;
 	struct policyset *ps;
@@ -373,9 +375,10 @@ static void do_add(struct daemon *dm, struct ctlconn *c,
 		answer_error(b, "add: a sandbox with that id exists");
 		return;
 	}
-	if (!path || path[0] != '/') {
-		answer_error(b, "add: \"profile_path\" (an absolute path) is "
-			     "required: a daemon sandbox needs a gateway profile");
+	if (nat ? path != NULL : !path || path[0] != '/') {
+		answer_error(b, "add: give \"profile_path\" (an absolute path) "
+			     "for a gateway profile, or \"nat\":true for an "
+			     "unrestricted NAT, not both");
 		return;
 	}
 	if (!!want_fd == !!qs) {
@@ -416,7 +419,15 @@ static void do_add(struct daemon *dm, struct ctlconn *c,
 	}
 	o.mtu = (int)v;
 	o.qemu_socket = qs;
-	ps = policyset_load(path, ctlmsg_str(m, "profile"), err, sizeof(err));
+	if (nat) {
+		/* no profile: the gateway as an unrestricted NAT (nat.c) */
+		ps = policyset_own(nat_profile(), "nat");
+		snprintf(err, sizeof(err), "add: out of memory");
+		o.nat = 1;
+	} else {
+		ps = policyset_load(path, ctlmsg_str(m, "profile"), err,
+				    sizeof(err));
+	}
 	if (!ps) {
 		answer_error(b, err);
 		goto fail;

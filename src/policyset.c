@@ -101,6 +101,18 @@ struct policyset *policyset_load_ex(const char *path, const char *name,
 	return ps;
 }
 
+struct policyset *policyset_own(struct profile *prof, const char *name)
+{
+	struct policyset *ps = prof ? ps_new(prof, name, NULL) : NULL;
+
+	if (!ps) {
+		profile_free(prof);
+		return NULL;
+	}
+	ps->owns_profile = 1;
+	return ps;
+}
+
 struct policyset *policyset_ref(struct policyset *ps)
 {
 	if (ps)

@@ -52,6 +52,14 @@ struct policyset *policyset_borrow(struct profile *prof,
 				   const char *name, const char *path);
 
 /**
+ * policyset_own() - A set that owns @prof (freed with it); no secrets
+ * @prof: Profile (freed by the set, or here if it fails)
+ * @name: Name for the log
+ * Return: the set with one reference, or NULL (out of memory)
+ */
+struct policyset *policyset_own(struct profile *prof, const char *name);
+
+/**
  * policyset_load() - Read a profile file and load the secrets it names
  * @path:   Profile file
  * @name:   Name to log it under (NULL: the profile's own name)

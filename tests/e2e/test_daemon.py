@@ -487,6 +487,46 @@ def test_syn_flood_in_one_sandbox_does_not_starve_another(world, scratch, sandbo
             assert d.stop() == 0
 
 
+def test_a_sandbox_without_a_profile_is_a_nat(world, scratch, daemon, sandboxes):
+    """`ctl add` resolves no profile (no -g, no islo.yaml): the daemon
+    serves the sandbox as `run` would, an unrestricted NAT with
+    slirp4netns's addresses; the request must say so (`"nat":true`)."""
+    sb = sandboxes("n")
+    r = daemon.ctl("add", "--id", "sb-nat", "--tap", sb.tap, "--netns", "/run/netns/" + sb.ns)
+    assert r.returncode == 0 and "unrestricted" in r.stderr, r
+    assert json.loads(r.stdout)["sandbox"]["profile"] == "nat", r
+    sb.wait_v6()
+    # 10.0.2.2 is the host's loopback; DNS gets the resolver's own answer
+    got = sb.fetch("10.0.2.2", world.http_port, "/nat")
+    assert got.returncode == 0 and "path=/nat" in got.stdout, got
+    dns = sb.run(["getent", "ahostsv4", "api.example.com"])
+    assert dns.returncode == 0 and dns.stdout.split()[0] == "127.0.0.1", dns
+    # nothing to re-read; the NAT carries on
+    assert daemon.ctl_json("reload", "--id", "sb-nat")["ok"] is True
+    assert sb.fetch("10.0.2.2", world.http_port, "/again").returncode == 0
+    slirp = daemon.ctl("add", "--id", "sb-x", "--tap", "tapx", "--netns",
+                       "/run/netns/" + sb.ns, "--nat", "slirp")
+    assert slirp.returncode != 0 and "run and tap only" in slirp.stderr, slirp
+    # a request never gets the NAT by leaving the profile out: it must ask,
+    # and cannot ask for both
+    for line in (b'{"cmd":"add","id":"q1","qemu_socket":"%s"}\n',
+                 b'{"cmd":"add","id":"q2","nat":true,"profile_path":"/etc/passwd",'
+                 b'"qemu_socket":"%s"}\n',
+                 b'{"cmd":"add","id":"q3","nat":"yes","qemu_socket":"%s"}\n'):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(daemon.sock)
+        s.sendall(line % os.path.join(scratch, "q.sock").encode())
+        s.settimeout(5)
+        ans = json.loads(s.recv(65536))
+        s.close()
+        assert ans["ok"] is False and "profile_path" in ans["error"], (line, ans)
+    assert [x["id"] for x in daemon.ctl_json("list")["sandboxes"]] == ["sb-nat"]
+    assert daemon.ctl_json("remove", "--id", "sb-nat") == {"ok": True}
+    ev = audit_events(open(daemon.audit).read())
+    assert any(e["event"] == "connection" and e.get("sandbox") == "sb-nat" and
+               e.get("action") == "allow" for e in ev), ev[-5:]
+
+
 def test_qemu_socket_sandbox(world, scratch, daemon):
     from test_vm import Stream, fr
     path = os.path.join(scratch, "vm.sock")
