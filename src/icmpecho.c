@@ -152,6 +152,25 @@ static int echo_request(const struct ipaddr *src, const struct ipaddr *dst,
 	return csum_fold(csum_add(sum, m, len)) == 0;
 }
 
+/*
+ * A destination an echo may go to: a unicast address off the sandbox's
+ * own link (nobody else is on it), never the host's loopback by its own
+ * name (10.0.2.2 is that), a multicast, broadcast or unspecified one.
+ */
+static int dst_ok(const struct gw *g, const struct ipaddr *d)
+{
+	static const uint8_t lo6[16] = { [15] = 1 };
+	static const uint8_t mapped[12] = { [10] = 0xff, [11] = 0xff };
+
+	if (d->family == AF_INET)
+		return d->a[0] != 0 && d->a[0] != 127 && d->a[0] < 224 &&
+		       memcmp(d->a, g->gw4.a, 3) != 0;
+	return d->a[0] != 0xff && !(d->a[0] == 0xfe && (d->a[1] & 0xc0) == 0x80) &&
+	       memcmp(d->a, lo6, 16) != 0 && memcmp(d->a, mapped, 12) != 0 &&
+	       memcmp(d->a, g->gw6.a, 8) != 0 &&
+	       !(d->a[0] == 0 && !memcmp(d->a, lo6, 15));
+}
+
 int icmpecho_input(struct gw *g, const struct ipaddr *src,
 		   const struct ipaddr *dst, const uint8_t *m, size_t len)
 {
@@ -161,6 +180,8 @@ int icmpecho_input(struct gw *g, const struct ipaddr *src,
 
 	if (v <= 0)
 		return v;       /* damaged: dropped, as a router would */
+	if (!dst_ok(g, dst))
+		return -1;
 	id = rd16(m + 4);
 	e = iecho_find(g, src, dst, id);
 	if (!e)

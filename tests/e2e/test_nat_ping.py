@@ -129,6 +129,8 @@ s.sendto(msg(8, 0x4444, 1, b"damaged", good=False), (dst, 0))
 out["damaged"] = collect(1.0)
 s.sendto(msg(13, 0x4545, 1, b"\0" * 12), (dst, 0))
 out["timestamp"] = collect(1.0)
+s.sendto(msg(8, 0x4646, 1, b"onlink"), ("10.0.2.77", 0))
+out["onlink"] = collect(1.0)
 time.sleep(1.0)  # a new second for the rate of new flows
 for i in range(24):
     s.sendto(msg(8, 0x5000 + i, i, b"many"), (dst, 0))
@@ -150,6 +152,8 @@ def test_echo_identifiers_damage_and_limits(islo, peer, ping_range):
     # not an echo: not carried, and (ICMP other than echo is never
     # answered with an error, RFC 1812 4.3.2.7) nothing comes back
     assert out["timestamp"] == [], out
+    # nobody else is on the sandbox's own link: refused, never sent out
+    assert [(g[0], g[1], g[2]) for g in out["onlink"]] == [("10.0.2.77", 3, 13)], out
     ok = [g for g in out["many"] if g[1] == 0]
     refused = [g for g in out["many"] if g[1] == 3 and g[2] == 13]
     # at most 16 flows: the three above are still open (idle < 10 s)
