@@ -275,3 +275,74 @@ def test_file_secret_swapped_for_another_file_is_not_sent(islo, world, scratch, 
     assert [auth_of(x) for x in recorded(t2)] == [["Bearer " + OLD]], r
     for text in (r.out, r.err, r.audit):
         assert OLD not in text and NEW not in text
+
+
+# ---------------------------------------------------------------------------
+# secret_ttl: the secret fetcher runs the program again (secretfetch.c)
+
+TTLV = "ttl-Secret-7e51c0"
+
+MULTI = """\
+name: {name}
+rules:
+  - name: api
+    host_pattern: api.example.com
+    ports: [{https}]
+    allow_private: true
+    auth_strategy:
+      mode: bearer
+      secret: "{ref}"
+      placeholder_env: API_TOKEN
+      secret_ttl: {ttl}
+  - name: other
+    host_pattern: other.example.com
+    ports: [{https}]
+    allow_private: true
+    tls: intercept
+"""
+
+
+def ttl_profile(world, name, prog, ttl=1):
+    return world.profile(name, MULTI.replace("{name}", name)
+                         .replace("{ref}", "cmd:" + prog).replace("{ttl}", str(ttl)))
+
+
+def counter_prog(scratch, name, after):
+    """A program that prints TTLV-N (N: its run, counted in a file); from
+    run @after + 1 on it does what @after's shell text says instead."""
+    count = os.path.join(scratch, name + ".count")
+    with open(count, "w") as f:
+        f.write("0\n")
+    os.chmod(count, 0o666)
+    return script(scratch, name + ".sh",
+                  "n=$(cat %s); n=$((n+1)); echo $n > %s\n"
+                  "if [ $n -gt %d ]; then %s; fi\n"
+                  "echo %s-$n\n" % (count, count, after[0], after[1], TTLV)), count
+
+
+def curl_host(world, host, tag):
+    return ("curl -sS --max-time 20 -o /dev/null -w '%s:%%{http_code}\\n' "
+            "-H \"Authorization: Bearer $API_TOKEN\" "
+            "https://%s:%d/record/%s" % (tag, host, world.https_port, tag))
+
+
+def no_value(r):
+    for text in (r.out, r.err, r.audit):
+        assert TTLV not in text, text
+
+
+def test_cmd_secret_ttl_runs_the_program_again(islo, world, scratch):
+    prog, count = counter_prog(scratch, "ttl", (1000000, "true"))
+    ttl_profile(world, "ttl1", prog)
+    t1, t2 = os.urandom(6).hex(), os.urandom(6).hex()
+    r = run(islo, world, "ttl1", ["sh", "-c", "%s; sleep 2.2; %s" % (
+        curl_host(world, "api.example.com", t1), curl_host(world, "api.example.com", t2))])
+    assert r.rc == 0, r
+    a1, a2 = [auth_of(x) for x in recorded(t1)], [auth_of(x) for x in recorded(t2)]
+    assert len(a1) == 1 and len(a2) == 1, r
+    n1 = int(a1[0][0].rsplit("-", 1)[1])
+    n2 = int(a2[0][0].rsplit("-", 1)[1])
+    assert a1[0][0].startswith("Bearer " + TTLV) and n2 > n1, (a1, a2)
+    assert int(open(count).read()) >= 3     # at start-up, then every 0.8 s
+    assert "%s:200" % t1 in r.out and "%s:200" % t2 in r.out, r
+    no_value(r)
