@@ -201,6 +201,8 @@ fx_main(int sock, const struct secrets *ss, pid_t parent)
 		_exit(0);
 	fx_fds(sock);
 	(void)setsid();
+	/* its own name in ps and /proc/PID/comm */
+	(void)prctl(PR_SET_NAME, "islo-fetcher", 0, 0, 0);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* secret_cmd_run() waits for its program: SIGCHLD must not be

@@ -320,10 +320,11 @@ def counter_prog(scratch, name, after):
                   "echo %s-$n\n" % (count, count, after[0], after[1], TTLV)), count
 
 
-def curl_host(world, host, tag):
-    return ("curl -sS --max-time 20 -o /dev/null -w '%s:%%{http_code}\\n' "
-            "-H \"Authorization: Bearer $API_TOKEN\" "
-            "https://%s:%d/record/%s" % (tag, host, world.https_port, tag))
+def curl_host(world, host, tag, auth=True):
+    return ("curl -sS --max-time 20 -o /dev/null -w '%s:%%{http_code}\\n' %s"
+            "https://%s:%d/record/%s" % (
+                tag, "-H \"Authorization: Bearer $API_TOKEN\" " if auth else "",
+                host, world.https_port, tag))
 
 
 def no_value(r):
@@ -345,4 +346,103 @@ def test_cmd_secret_ttl_runs_the_program_again(islo, world, scratch):
     assert a1[0][0].startswith("Bearer " + TTLV) and n2 > n1, (a1, a2)
     assert int(open(count).read()) >= 3     # at start-up, then every 0.8 s
     assert "%s:200" % t1 in r.out and "%s:200" % t2 in r.out, r
+    no_value(r)
+
+
+def test_cmd_secret_ttl_failing_keeps_the_last_value_until_it_expires(islo, world, scratch):
+    prog, _ = counter_prog(scratch, "fail", (1, "echo 'token service down' >&2; exit 4"))
+    ttl_profile(world, "ttlfail", prog, ttl=3)
+    t1, t2, t3 = (os.urandom(6).hex() for _ in range(3))
+    api = lambda t: curl_host(world, "api.example.com", t)
+    r = run(islo, world, "ttlfail", ["sh", "-c", "%s; sleep 2.2; %s; sleep 2; %s" % (
+        api(t1), api(t2), api(t3))])
+    assert r.rc == 0, r
+    # the first value, within its TTL, even after a failed run
+    assert [auth_of(x) for x in recorded(t1)] == [["Bearer %s-1" % TTLV]], r
+    assert [auth_of(x) for x in recorded(t2)] == [["Bearer %s-1" % TTLV]], r
+    # expired: not sent, 502, the reason in the audit log
+    assert recorded(t3) == [] and "%s:502" % t3 in r.out, r
+    ev = [e for e in audit_events(r.audit) if e["event"] == "http_request"
+          and e.get("status") == 502]
+    assert ev and "credential expired" in ev[0]["reason"] and "failed" in ev[0]["reason"], ev
+    # the program's stderr: escaped in islo-net's log, never in the audit log
+    assert "running its program again failed" in r.err and "token service down" in r.err, r
+    assert "token service down" not in r.audit
+    no_value(r)
+
+
+def test_cmd_secret_ttl_hanging_program_does_not_stall_other_requests(islo, world, scratch):
+    prog, _ = counter_prog(scratch, "hang", (1, "exec sleep 60"))
+    ttl_profile(world, "ttlhang", prog, ttl=1)
+    t1, t2, t3 = (os.urandom(6).hex() for _ in range(3))
+    timed = ("curl -sS --max-time 20 -o /dev/null -w '%s:%%{http_code}:%%{time_total}\\n' "
+             "https://other.example.com:%d/record/%s" % (t2, world.https_port, t2))
+    r = run(islo, world, "ttlhang", ["sh", "-c", "%s; sleep 1.5; %s; %s" % (
+        curl_host(world, "api.example.com", t1), timed,
+        curl_host(world, "api.example.com", t3))])
+    assert r.rc == 0, r
+    assert [auth_of(x) for x in recorded(t1)] == [["Bearer %s-1" % TTLV]], r
+    # while the refresh hangs (for up to 10 s), another host answers at once
+    m = re.search(r"%s:(\d+):([0-9.]+)" % t2, r.out)
+    assert m and m.group(1) == "200" and float(m.group(2)) < 2.0, r
+    # the expired secret: refused while its program runs
+    assert recorded(t3) == [] and "%s:502" % t3 in r.out, r
+    ev = [e for e in audit_events(r.audit) if e.get("status") == 502]
+    assert ev and "being run again" in ev[0]["reason"], ev
+    no_value(r)
+
+
+def fetchers_of(profile):
+    """The pids of islo-fetcher processes whose parent runs @profile."""
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            comm = open("/proc/%s/comm" % pid).read().strip()
+            if comm != "islo-fetcher":
+                continue
+            ppid = open("/proc/%s/stat" % pid).read().rsplit(")", 1)[1].split()[1]
+            if profile in open("/proc/%s/cmdline" % ppid).read():
+                found.append(int(pid))
+        except OSError:
+            continue
+    return found
+
+
+def test_cmd_secret_ttl_fetcher_killed_hidden_from_the_sandbox(islo, world, scratch):
+    """The fetcher is not in the sandbox's /proc; killed from the host
+    (kill -9), the gateway lives on: the expired secret is refused with a
+    reason, other hosts go on."""
+    import signal
+    prog, _ = counter_prog(scratch, "kill", (1000000, "true"))
+    ttl_profile(world, "ttlkill", prog, ttl=1)
+    t1, t2, t3 = (os.urandom(6).hex() for _ in range(3))
+    killed = []
+
+    def kill():
+        deadline = time.time() + 30
+        while time.time() < deadline and not recorded(t1):
+            time.sleep(0.05)
+        for pid in fetchers_of("ttlkill"):
+            os.kill(pid, signal.SIGKILL)
+            killed.append(pid)
+    th = threading.Thread(target=kill, daemon=True)
+    th.start()
+    r = run(islo, world, "ttlkill", ["sh", "-c",
+            "echo COMMS: $(cat /proc/[0-9]*/comm | sort -u); echo ENV: $(env | grep -c %s); "
+            "%s; sleep 2.5; %s; %s" % (
+                TTLV, curl_host(world, "api.example.com", t1),
+                curl_host(world, "api.example.com", t2),
+                curl_host(world, "other.example.com", t3, auth=False))])
+    th.join(5)
+    assert len(killed) == 1, (killed, r)
+    comms = re.search(r"COMMS: (.*)", r.out).group(1).split()
+    # the sandbox's own init is islo-net (__sandbox-init); the fetcher is not there
+    assert "sh" in comms and "islo-fetcher" not in comms, comms
+    assert "ENV: 0" in r.out, r
+    assert r.rc == 0, r
+    assert "%s:200" % t1 in r.out and "%s:200" % t3 in r.out, r
+    assert recorded(t2) == [] and "%s:502" % t2 in r.out, r
+    ev = [e for e in audit_events(r.audit) if e.get("status") == 502]
+    assert ev and "fetcher has exited" in ev[0]["reason"], ev
+    assert "secret fetcher" in r.err and "has exited" in r.err, r
     no_value(r)
