@@ -416,13 +416,16 @@ def test_cmd_secret_ttl_fetcher_killed_hidden_from_the_sandbox(islo, world, scra
     prog, _ = counter_prog(scratch, "kill", (1000000, "true"))
     ttl_profile(world, "ttlkill", prog, ttl=1)
     t1, t2, t3 = (os.urandom(6).hex() for _ in range(3))
-    killed = []
+    killed, fds, environ = [], {}, {}
 
     def kill():
         deadline = time.time() + 30
         while time.time() < deadline and not recorded(t1):
             time.sleep(0.05)
         for pid in fetchers_of("ttlkill"):
+            fds[pid] = {fd: os.readlink("/proc/%d/fd/%s" % (pid, fd))
+                        for fd in os.listdir("/proc/%d/fd" % pid)}
+            environ[pid] = open("/proc/%d/environ" % pid, "rb").read()
             os.kill(pid, signal.SIGKILL)
             killed.append(pid)
     th = threading.Thread(target=kill, daemon=True)
@@ -432,9 +435,17 @@ def test_cmd_secret_ttl_fetcher_killed_hidden_from_the_sandbox(islo, world, scra
             "%s; sleep 2.5; %s; %s" % (
                 TTLV, curl_host(world, "api.example.com", t1),
                 curl_host(world, "api.example.com", t2),
-                curl_host(world, "other.example.com", t3, auth=False))])
+                curl_host(world, "other.example.com", t3, auth=False))],
+            env={"ISLO_PRIVATE_THING": "do-not-pass"})
     th.join(5)
     assert len(killed) == 1, (killed, r)
+    # it holds its socket and /dev/null, nothing else (no TAP, no upstream
+    # socket, no audit log, no profile), and none of islo-net's other
+    # environment variables
+    f = fds[killed[0]]
+    assert sorted(f) == ["0", "1", "2", "3"], f
+    assert f["0"] == f["1"] == f["2"] == "/dev/null" and f["3"].startswith("socket:"), f
+    assert b"ISLO_PRIVATE_THING" not in environ[killed[0]] and b"PATH=" in environ[killed[0]]
     comms = re.search(r"COMMS: (.*)", r.out).group(1).split()
     # the sandbox's own init is islo-net (__sandbox-init); the fetcher is not there
     assert "sh" in comms and "islo-fetcher" not in comms, comms
