@@ -266,6 +266,62 @@ static int load_env(struct secret *s, const char *name, char *err,
 	return 0;
 }
 
+static const struct secrets *startup;   /* secrets_startup() */
+
+void secrets_startup(const struct secrets *ss)
+{
+	startup = ss;
+}
+
+/* Are two NULL-terminated name lists (NULL: none) the same? */
+static int same_names(char *const *a, char *const *b)
+{
+	size_t i;
+
+	for (i = 0; a && b && a[i] && b[i]; i++)
+		if (strcmp(a[i], b[i]))
+			return 0;
+	return !(a && a[i]) && !(b && b[i]);
+}
+
+/**
+ * adopt_cmd() - After isolation: take the start-up secret of the same
+ *		 reference (secrets_startup())
+ * @s:      Secret with ref set
+ * @names:  Its `secret_env:` names
+ * @err:    Message if there is none to take
+ * @errlen: Its size
+ * Return: 0, or -1
+ */
+static int adopt_cmd(struct secret *s, char *const *names, char *err,
+		     size_t errlen)
+{
+	const struct secret *o = NULL;
+	size_t i, ms;
+
+	for (i = 0; startup && i < startup->n; i++)
+		if (!strcmp(startup->s[i].ref, s->ref) && startup->s[i].val)
+			o = &startup->s[i];
+	if (!o || !same_names(o->cmd_env, names)) {
+		fu_seterr(err, errlen,
+			  "cmd: secrets are run at start-up only, not once islo-net serves (a profile reload, a sandbox added to `serve`): a reload may keep a cmd: secret of the start-up profile as it was (same command, secret_env and secret_ttl), not add or change one");
+		return -1;
+	}
+	s->val = map_alloc(SECRET_MAX + 1, &ms);
+	if (!s->val) {
+		fu_seterr(err, errlen, "cmd: out of memory");
+		return -1;
+	}
+	s->mapsize = ms;
+	memcpy(s->val, o->val, o->len);
+	s->len = o->len;
+	s->fetched_ms = o->fetched_ms;
+	s->ttl_ms = o->ttl_ms;
+	s->run = o->run;
+	s->origin = o;
+	return 0;
+}
+
 /**
  * load_cmd() - cmd:PROGRAM ARGS: run it now, take its output (secretcmd.c)
  * @s:      Secret with ref set
@@ -285,6 +341,10 @@ static int load_cmd(struct secret *s, const char *cmd, char *const *names,
 	if (secret_cmd_split(cmd, &argv, why, sizeof(why)) < 0) {
 		fu_seterr(err, errlen, "%s", why);
 		return -1;
+	}
+	if (secret_cmd_forbidden()) {
+		secret_cmd_free(argv);
+		return adopt_cmd(s, names, err, errlen);
 	}
 	m = map_alloc(SECRET_MAX + 1, &ms);
 	if (!m) {
@@ -567,6 +627,20 @@ void secret_refresh(struct secret *s)
 	uint64_t now;
 	size_t ms;
 
+	if (s && s->origin && s->val) {
+		/* a reload's copy of a start-up cmd: secret: its fresh value */
+		const struct secret *o = s->origin;
+
+		if (o->fetched_ms != s->fetched_ms && o->len) {
+			memcpy(s->val, o->val, o->len);
+			if (o->len < s->len)
+				explicit_bzero(s->val + o->len, s->len - o->len);
+			s->len = o->len;
+			s->fetched_ms = o->fetched_ms;
+		}
+		s->run = o->run;
+		return;
+	}
 	if (!s || !s->path || !s->val || s->mapsize < SECRET_MAX + 1)
 		return;
 	now = secret_now_ms();
@@ -701,10 +775,17 @@ static int bind_ref(struct secrets *ss, const struct profile *p,
 	for (j = 0; j < k; j++)
 		names[j] = env[j];
 	rc = secret_load_env(&ss->s[ss->n], ref, names, why, sizeof(why));
-	if (rc == 0 && !strncmp(ref, "cmd:", 4) && ttl > 0) {
-		/* the fetcher runs it again (secretfetch.c): it needs the
-		 * names; the strings stay the profile's until it is freed,
-		 * so they are copied */
+	if (rc == 0 && ss->s[ss->n].origin &&
+	    ss->s[ss->n].origin->ttl_ms != (uint64_t)ttl * 1000) {
+		secret_free(&ss->s[ss->n]);
+		fu_seterr(why, sizeof(why),
+			  "a reload cannot change a cmd: secret's secret_ttl (restart islo-net)");
+		rc = -1;
+	} else if (rc == 0 && !strncmp(ref, "cmd:", 4) &&
+		   !ss->s[ss->n].origin) {
+		/* the fetcher runs it again (secretfetch.c), a reload
+		 * compares (adopt_cmd()): the names are kept; the strings
+		 * stay the profile's until it is freed, so they are copied */
 		struct secret *s = &ss->s[ss->n];
 
 		s->ttl_ms = (uint64_t)ttl * 1000;

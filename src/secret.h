@@ -58,6 +58,9 @@ struct secrets;
  * @cap:         The longest value its use takes (SECRET_MAX, less for an
  *               aws_sigv4 key): a refreshed value must fit
  * @akid:        1 if it is an aws_sigv4 access key id (no ',', '/', space)
+ * @origin:      cmd: loaded after isolation (a profile reload): the same
+ *               secret of the start-up set, whose value (kept fresh by
+ *               the fetcher) is copied in at use (secret_refresh())
  */
 struct secret {
 	char *ref;
@@ -78,6 +81,7 @@ struct secret {
 	int run;
 	size_t cap;
 	int akid;
+	const struct secret *origin;
 };
 
 /* How a cmd: secret's last run (secretfetch.c) went. */
@@ -239,6 +243,18 @@ struct secrets {
  */
 int secrets_load_profile(struct secrets *ss, const struct profile *p,
 			 char *err, size_t errlen);
+
+/**
+ * secrets_startup() - The secrets loaded before isolation, for reloads
+ * @ss: The start-up set (kept until exit)
+ *
+ * Once islo-net serves, a program cannot be started (the filter allows
+ * neither fork nor execve); a reloaded profile's cmd: reference that is
+ * also in @ss, with the same `secret_env:` and `secret_ttl:`, takes that
+ * secret's value instead (and its refreshes, at use).  Any other cmd:
+ * reference is refused after isolation.
+ */
+void secrets_startup(const struct secrets *ss);
 
 /* secrets_free() - secret_free() each entry, free the array; idempotent. */
 void secrets_free(struct secrets *ss);

@@ -245,6 +245,8 @@ int secretfetch_start(struct secrets *ss, char *err, size_t errlen)
 	size_t i, need = 0;
 	int sv[2];
 
+	/* a reload may keep these cmd: secrets (secret.c) */
+	secrets_startup(ss);
 	for (i = 0; ss && i < ss->n; i++)
 		need += ss->s[i].ttl_ms != 0;
 	if (!need || fx.fd >= 0)
@@ -296,16 +298,6 @@ static void fx_gone(void)
 	for (i = 0; fx.ss && i < fx.ss->n; i++)
 		if (fx.ss->s[i].ttl_ms)
 			fx.ss->s[i].run = SECRET_RUN_GONE;
-}
-
-void secretfetch_stop(void)
-{
-	if (fx.fd >= 0)
-		close(fx.fd);
-	fx.fd = -1;
-	secret_unmap(fx.stage, fx.stagesz);
-	fx.stage = NULL;
-	fx.ss = NULL;
 }
 
 /* A run failed (@why: the fetcher's text, untrusted: escaped here). */

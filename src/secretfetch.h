@@ -67,9 +67,6 @@ void secretfetch_readable(void);
  */
 int secretfetch_tick(void);
 
-/* secretfetch_stop() - Close our end (the fetcher exits at EOF). */
-void secretfetch_stop(void);
-
 /* secretfetch_pid() - The fetcher's pid, or -1 (for tests and logs). */
 int secretfetch_pid(void);
 

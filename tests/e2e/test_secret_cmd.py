@@ -198,15 +198,18 @@ def test_cmd_secret_that_hangs_is_killed_and_stops_the_start(islo, world, scratc
     assert "did not finish in time" in r.err, r
 
 
-def test_cmd_secret_in_qemu_mode_and_a_reload_refuses_it_cleanly(world, scratch):
-    """qemu: the program runs at start-up; after isolation (no fork, no
-    execve) a reload that would need to run it again is refused with a
+def test_cmd_secret_in_qemu_mode_and_a_reload(world, scratch):
+    """qemu: the program runs at start-up, and again through the secret
+    fetcher (secret_ttl); after isolation (no fork, no execve) a reload
+    that keeps the cmd: secret as it was takes the start-up value and its
+    refreshes; one that adds or changes a program is refused with a
     message, the process lives and the old profile stays."""
     import signal
     import subprocess
     from conftest import ISLO
-    prog = script(scratch, "tok.sh", "echo %s\n" % OLD)
-    make_profile(world, "cmdq", "cmd:" + prog)
+    prog, count = counter_prog(scratch, "q", (1000000, "true"))
+    other = script(scratch, "other.sh", "echo %s\n" % NEW)
+    ttl_profile(world, "cmdq", prog, ttl=1)
     sock = os.path.join(scratch, "q.sock")
     audit = os.path.join(scratch, "q.log")
     p = subprocess.Popen(
@@ -214,28 +217,40 @@ def test_cmd_secret_in_qemu_mode_and_a_reload_refuses_it_cleanly(world, scratch)
          "--dns-upstream", "127.0.0.1:%d" % world.dns_port, "--upstream-ca", world.ca,
          "--ca-dir", os.path.join(scratch, "ca"), "--audit-log", audit],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+    def reloads(n):
+        end = time.time() + 10
+        ev = []
+        while time.time() < end and len(ev) < n and p.poll() is None:
+            time.sleep(0.05)
+            if os.path.exists(audit):
+                ev = [e for e in audit_events(open(audit).read()) if e["event"] == "profile_reload"]
+        return ev
     try:
         end = time.time() + 10
         while time.time() < end and not os.path.exists(sock) and p.poll() is None:
             time.sleep(0.05)
         assert os.path.exists(sock), p.stderr.read() if p.poll() is not None else "no socket"
         time.sleep(0.3)
-        p.send_signal(signal.SIGHUP)
-        end = time.time() + 10
-        ev = []
-        while time.time() < end and not ev and p.poll() is None:
-            time.sleep(0.05)
-            if os.path.exists(audit):
-                ev = [e for e in audit_events(open(audit).read()) if e["event"] == "profile_reload"]
+        p.send_signal(signal.SIGHUP)          # the same profile: kept
+        ev = reloads(1)
         assert p.poll() is None, "died on SIGHUP"
-        assert ev and ev[0]["result"] != "ok", ev
+        assert ev and ev[0]["result"] == "ok", ev
+        time.sleep(2)                         # the fetcher runs it again
+        assert int(open(count).read()) >= 3
+        ttl_profile(world, "cmdq", other, ttl=1)
+        p.send_signal(signal.SIGHUP)          # another program: refused
+        ev = reloads(2)
+        assert p.poll() is None, "died on SIGHUP"
+        assert len(ev) == 2 and ev[1]["result"] != "ok", ev
     finally:
         p.send_signal(signal.SIGTERM)
         rc = p.wait(timeout=10)
     err = p.stderr.read()
     assert rc == 0, err
     assert "start-up only" in err, err
-    assert OLD not in err and OLD not in open(audit).read()
+    for text in (err, open(audit).read()):
+        assert OLD not in text and NEW not in text and TTLV not in text
 
 
 @pytest.mark.parametrize("how", ["symlink", "hardlink", "directory"])
