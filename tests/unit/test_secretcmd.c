@@ -249,3 +249,28 @@ TEST(secret_cmd_replace_and_stale)
 	      s.val[5] == 0 && s.val[10] == 0 && s.fetched_ms == t + 5);
 	secret_free(&s);
 }
+
+/* A reload's copy of a start-up cmd: secret follows its refreshes. */
+TEST(secret_cmd_reload_copy_follows)
+{
+	char err[512];
+	struct secret o, c;
+	const uint8_t *at;
+
+	REQUIRE(secret_load_env(&o, "cmd:echo first-value", NULL, err,
+				sizeof(err)) == 0);
+	REQUIRE(secret_load_env(&c, "cmd:echo first-value", NULL, err,
+				sizeof(err)) == 0);
+	o.ttl_ms = c.ttl_ms = 1000;
+	c.origin = &o;
+	at = c.val;
+	CHECK(secret_replace(&o, (const uint8_t *)"v2", 2, o.fetched_ms + 7) == 0);
+	o.run = SECRET_RUN_FAILED;
+	secret_refresh(&c);
+	CHECK(c.val == at && c.len == 2 && !memcmp(c.val, "v2", 2) &&
+	      c.val[2] == 0 && c.fetched_ms == o.fetched_ms &&
+	      c.run == SECRET_RUN_FAILED);
+	CHECK(secret_stale(&c, c.fetched_ms + 1000) != NULL);
+	secret_free(&c);
+	secret_free(&o);
+}
