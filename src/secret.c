@@ -631,14 +631,19 @@ void secret_refresh(struct secret *s)
 		/* a reload's copy of a start-up cmd: secret: its fresh value */
 		const struct secret *o = s->origin;
 
-		if (o->fetched_ms != s->fetched_ms && o->len) {
-			memcpy(s->val, o->val, o->len);
-			if (o->len < s->len)
-				explicit_bzero(s->val + o->len, s->len - o->len);
-			s->len = o->len;
-			s->fetched_ms = o->fetched_ms;
-		}
 		s->run = o->run;
+		if (o->fetched_ms == s->fetched_ms || !o->len)
+			return;
+		/* this set may use it where less fits (an aws_sigv4 key) */
+		if (o->len > s->cap || (s->akid && !akid_ok(o->val, o->len))) {
+			s->run = SECRET_RUN_FAILED;
+			return;
+		}
+		memcpy(s->val, o->val, o->len);
+		if (o->len < s->len)
+			explicit_bzero(s->val + o->len, s->len - o->len);
+		s->len = o->len;
+		s->fetched_ms = o->fetched_ms;
 		return;
 	}
 	if (!s || !s->path || !s->val || s->mapsize < SECRET_MAX + 1)
