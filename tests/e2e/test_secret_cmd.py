@@ -364,8 +364,15 @@ def test_cmd_secret_ttl_runs_the_program_again(islo, world, scratch):
     no_value(r)
 
 
-def test_cmd_secret_ttl_failing_keeps_the_last_value_until_it_expires(islo, world, scratch):
-    prog, _ = counter_prog(scratch, "fail", (1, "echo 'token service down' >&2; exit 4"))
+@pytest.mark.parametrize("after,why", [
+    ("echo 'token service down' >&2; exit 4", "token service down"),
+    ("head -c 70000 /dev/zero | tr '\\0' a; exit 0", "printed more than 65536 bytes"),
+    ("printf 'a\\001b\\n'; exit 0", "cannot be used"),
+    ("kill -9 $$", "killed by signal 9"),
+], ids=["fails", "floods", "control", "killed"])
+def test_cmd_secret_ttl_failing_keeps_the_last_value_until_it_expires(islo, world, scratch,
+                                                                      after, why):
+    prog, _ = counter_prog(scratch, "fail", (1, after))
     ttl_profile(world, "ttlfail", prog, ttl=3)
     t1, t2, t3 = (os.urandom(6).hex() for _ in range(3))
     api = lambda t: curl_host(world, "api.example.com", t)
@@ -381,8 +388,9 @@ def test_cmd_secret_ttl_failing_keeps_the_last_value_until_it_expires(islo, worl
           and e.get("status") == 502]
     assert ev and "credential expired" in ev[0]["reason"] and "failed" in ev[0]["reason"], ev
     # the program's stderr: escaped in islo-net's log, never in the audit log
-    assert "running its program again failed" in r.err and "token service down" in r.err, r
-    assert "token service down" not in r.audit
+    assert "running its program again failed" in r.err and why in r.err, r
+    assert why not in r.audit
+    assert "aaaaaaaa" not in r.err + r.audit
     no_value(r)
 
 
