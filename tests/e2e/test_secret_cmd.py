@@ -480,3 +480,23 @@ def test_cmd_secret_ttl_fetcher_killed_hidden_from_the_sandbox(islo, world, scra
     assert ev and "fetcher has exited" in ev[0]["reason"], ev
     assert "secret fetcher" in r.err and "has exited" in r.err, r
     no_value(r)
+
+
+def test_cmd_secret_ttl_requests_do_not_start_runs(islo, world, scratch):
+    """The sandbox cannot make the gateway run the program in a loop: a
+    burst of requests for an expired secret whose program fails starts no
+    run; runs come from the timer, with a back-off (1 s, 2 s, 4 s...)."""
+    prog, count = counter_prog(scratch, "burst", (1, "exit 1"))
+    ttl_profile(world, "ttlburst", prog, ttl=1)
+    tag = os.urandom(6).hex()
+    loop = "i=0; while [ $i -lt 40 ]; do %s; i=$((i+1)); done" % curl_host(
+        world, "api.example.com", tag)
+    t0 = time.time()
+    r = run(islo, world, "ttlburst", ["sh", "-c", "sleep 1.2; " + loop])
+    took = time.time() - t0
+    assert r.rc == 0, r
+    assert r.out.count("%s:502" % tag) == 40 and recorded(tag) == [], r
+    runs = int(open(count).read())
+    # start-up, then at 0.8 s and retries 1, 2, 4, 8 s apart
+    assert 2 <= runs <= 2 + int(took).bit_length(), (runs, took)
+    no_value(r)
