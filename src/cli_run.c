@@ -11,6 +11,7 @@
 #include "ca.h"
 #include "gw.h"
 #include "ns.h"
+#include "secretfetch.h"
 
 /**
  * prepare_interception() - Secrets, placeholders and the CA bundle for CMD
@@ -25,6 +26,12 @@ static int prepare_interception(struct cli *c)
 
 	if (cli_load_secrets(c) < 0)
 		return -1;
+	/* cmd: secrets with secret_ttl: their fetcher, forked now, before
+	 * the sandbox's namespaces and the CA key exist (secretfetch.h) */
+	if (secretfetch_start(&c->secrets, err, sizeof(err)) < 0) {
+		fprintf(stderr, "islo-net: %s\n", err);
+		return -1;
+	}
 	/* secret files: hidden from CMD (confine_run() adds the rest) */
 	for (i = 0; i < c->secrets.n; i++) {
 		const char *ref = c->secrets.s[i].ref;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "secretfetch.h"
 #include "supervisor.h"
 
 /**
@@ -88,6 +89,16 @@ int cmd_vm(int argc, char **argv, int qemu)
 	if (cli_load_profile(&c) < 0 || (c.o.profile && cli_load_secrets(&c) < 0)) {
 		cli_free(&c);
 		return 125;
+	}
+	{
+		/* cmd: secrets with secret_ttl: their fetcher (secretfetch.h) */
+		char e[256];
+
+		if (secretfetch_start(&c.secrets, e, sizeof(e)) < 0) {
+			fprintf(stderr, "islo-net: %s\n", e);
+			cli_free(&c);
+			return 125;
+		}
 	}
 	if (!c.o.profile) {
 		if (qemu && c.nat_slirp) {

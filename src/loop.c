@@ -17,6 +17,7 @@
 #include "lwip/timeouts.h"
 
 #include "log.h"
+#include "secretfetch.h"
 #include "supervisor.h"
 
 void loop_ctl(int epfd, int fd, struct epref *ref, uint32_t events, int op)
@@ -111,6 +112,17 @@ static void on_signal(struct gwd *d, struct epref *r, uint32_t events)
 		supervisor_handle(d->sv);
 }
 
+/* The secret fetcher's answers (one fetcher per process: its ref too). */
+static struct epref fetch_ref = { REF_FETCH };
+
+static void on_fetch(struct gwd *d, struct epref *r, uint32_t events)
+{
+	(void)d;
+	(void)r;
+	(void)events;
+	secretfetch_readable();
+}
+
 int loop_open(struct gwd *d)
 {
 	struct supervisor *sv = d->sv;
@@ -134,6 +146,11 @@ int loop_open(struct gwd *d)
 			ev.data.ptr = &d->sig_ref;
 			epoll_ctl(d->epfd, EPOLL_CTL_ADD, sv->sigfd, &ev);
 		}
+		if (secretfetch_fd() >= 0) {
+			d->on[REF_FETCH] = on_fetch;
+			ev.data.ptr = &fetch_ref;
+			epoll_ctl(d->epfd, EPOLL_CTL_ADD, secretfetch_fd(), &ev);
+		}
 	}
 	return 0;
 }
@@ -151,9 +168,12 @@ static void arm_timer(struct gwd *d)
 {
 	struct itimerspec its = { 0 };
 	u32_t ms = sys_timeouts_sleeptime();
+	int fetch = secretfetch_tick();   /* a cmd: secret's run due */
 
 	if (ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE || ms > 1000)
 		ms = 1000; /* the flows' timer wheel, housekeeping */
+	if (fetch >= 0 && (u32_t)fetch < ms)
+		ms = (u32_t)fetch;
 	if (d->paused && ms > 1)
 		ms = 1;    /* a paced link to take back */
 	if (ms == 0)

@@ -22,6 +22,7 @@ struct supervisor;
 enum ref_type { REF_TAP = 1, REF_TIMER, REF_SIG, REF_FLOW, REF_HOSTDNS, REF_UDP,
 		REF_LISTEN, REF_CTL_LISTEN, REF_CTL_CONN, REF_METRICS_LISTEN,
 		REF_METRICS_CONN, REF_ICMP,
+		REF_FETCH /* the secret fetcher's socket (secretfetch.h) */,
 		REF_ACCEPT /* lwIP's listener argument (never in epoll) */,
 		REF_N };
 struct epref {

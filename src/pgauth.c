@@ -223,6 +223,18 @@ static int auth_ok(struct pgproxy *pp, const uint8_t *whole, size_t wlen)
 	return 0;
 }
 
+/* A cmd: password older than its secret_ttl is not used (secretfetch.h).
+ * Return: 0, or -1 (the session refused with the reason). */
+static int pw_fresh(struct pgproxy *pp)
+{
+	const char *why = secret_stale(pp->pw, secret_now_ms());
+
+	if (!why)
+		return 0;
+	pgp_up_fail(pp, "%s", why);
+	return -1;
+}
+
 /* The password in clear text: only inside TLS.  Return: 0, or -1. */
 static int auth_cleartext(struct pgproxy *pp)
 {
@@ -230,6 +242,8 @@ static int auth_cleartext(struct pgproxy *pp)
 	uint8_t *m;
 	size_t n;
 
+	if (pw_fresh(pp) < 0)
+		return -1;
 	if (pp->cfg->tls == PF_PG_DISABLE) {
 		pgp_up_fail(pp, "upstream asks for the password in clear text over an unencrypted connection (tls: disable); refused");
 		return -1;
@@ -256,6 +270,8 @@ static int auth_md5(struct pgproxy *pp, const uint8_t *data, size_t dlen)
 	char ans[36];
 	size_t n;
 
+	if (pw_fresh(pp) < 0)
+		return -1;
 	if (dlen != 4) {
 		pgp_up_fail(pp, "malformed md5 authentication request from upstream");
 		return -1;
@@ -302,6 +318,8 @@ static int auth_sasl_continue(struct pgproxy *pp, const uint8_t *data,
 	const char *err;
 	size_t fl, n;
 
+	if (pw_fresh(pp) < 0)
+		return -1;
 	if (!pp->sasl) {
 		pgp_up_fail(pp, "unexpected SASL message from upstream");
 		return -1;

@@ -42,6 +42,7 @@ enum pf_auth_mode {
 #define PF_MAX_PRIORITY 1000000
 #define PF_DEFAULT_PRIORITY 1000
 #define PF_MAX_RPM      1000000       /* `rate_limit_rpm:` */
+#define PF_MAX_SECRET_TTL 604800      /* `secret_ttl:` seconds: one week */
 #define PF_MAX_METHOD   32            /* bytes in one HTTP method token */
 #define PF_MAX_SECRET_NAME 255        /* bytes in env:NAME / cred:NAME */
 
@@ -85,6 +86,9 @@ struct pf_portrange {
  * @secret_env:      `secret_env:` variables of islo-net's environment a
  *                   cmd: secret's program gets besides the clean set
  * @nsecret_env:     How many
+ * @secret_ttl:      `secret_ttl:` seconds a cmd: secret's value is used
+ *                   before its program is run again (secretfetch.h);
+ *                   0: run once, at start-up
  */
 struct pf_auth {
 	int mode;
@@ -106,6 +110,7 @@ struct pf_auth {
 	int line;
 	char **secret_env;
 	size_t nsecret_env;
+	int secret_ttl;
 };
 
 /* `postgres: tls:` how the gateway's own connection upstream is protected */
@@ -138,6 +143,7 @@ enum pf_pg_tls { PF_PG_VERIFY_FULL = 0, PF_PG_REQUIRE = 1, PF_PG_DISABLE = 2 };
  * @line:           Line of the `postgres` key, for messages
  * @secret_env:     `secret_env:` as in struct pf_auth, for a cmd: password
  * @nsecret_env:    How many
+ * @secret_ttl:     `secret_ttl:` as in struct pf_auth, for a cmd: password
  */
 struct pf_postgres {
 	char *user;
@@ -153,6 +159,7 @@ struct pf_postgres {
 	int line;
 	char **secret_env;
 	size_t nsecret_env;
+	int secret_ttl;
 };
 
 struct pf_rule {

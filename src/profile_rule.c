@@ -36,22 +36,22 @@ static const char *const rule_keys[RK_N] = {
 };
 
 enum { PK_USER, PK_PASSWORD, PK_DATABASE, PK_READONLY, PK_TLS, PK_LOGSTMT,
-       PK_CLIENTTLS, PK_SECENV, PK_N };
+       PK_CLIENTTLS, PK_SECENV, PK_TTL, PK_N };
 
 static const char *const pg_keys[PK_N] = {
 	"user", "password", "database", "read_only", "tls", "log_statements",
-	"client_tls", "secret_env",
+	"client_tls", "secret_env", "secret_ttl",
 };
 
 enum { AK_MODE, AK_SECRET, AK_NAME, AK_USER, AK_FORMAT, AK_PLACEHOLDER,
        AK_AKID, AK_TOKEN, AK_REGION, AK_SERVICE, AK_AKID_PH, AK_TOKEN_PH,
-       AK_SECENV, AK_N };
+       AK_SECENV, AK_TTL, AK_N };
 
 static const char *const auth_keys[AK_N] = {
 	"mode", "secret", "name", "username", "format", "placeholder_env",
 	"access_key_id", "session_token", "region", "service",
 	"access_key_id_placeholder_env", "session_token_placeholder_env",
-	"secret_env",
+	"secret_env", "secret_ttl",
 };
 
 #define ARRAY_N(a) (sizeof(a) / sizeof(*(a)))
@@ -505,6 +505,9 @@ static int auth_check(struct pp *c, void *obj, yaml_mark_t start,
 	if (seen[AK_SECENV] && !any_cmd(a->secret_ref, a->akid_ref, a->token_ref))
 		return pp_fail(c, kmark[AK_SECENV],
 			       "'secret_env' is only for a cmd: secret (the variables its program gets)");
+	if (seen[AK_TTL] && !any_cmd(a->secret_ref, a->akid_ref, a->token_ref))
+		return pp_fail(c, kmark[AK_TTL],
+			       "'secret_ttl' is only for a cmd: secret (how long its program's output is used before it is run again); a file: secret is re-read when its file changes");
 	if (a->mode == PF_AUTH_BASIC && a->format)
 		return pp_fail(c, kmark[AK_FORMAT],
 			       "'format' is not allowed with mode: basic (the header is always \"Basic base64(username:secret)\")");
@@ -548,6 +551,8 @@ static const struct pp_word auth_modes[] = {
 
 static const struct pp_field auth_fields[AK_N] = {
 	PP_WORD_FIELD(struct pf_auth, AK_MODE, mode, "mode", auth_modes),
+	PP_INT_FIELD(struct pf_auth, AK_TTL, secret_ttl, "secret_ttl", 1,
+		     PF_MAX_SECRET_TTL),
 };
 
 /* `auth_strategy:` a mapping of its own. */
@@ -656,6 +661,9 @@ static int pg_check(struct pp *c, void *obj, yaml_mark_t start,
 	if (seen[PK_SECENV] && !any_cmd(pg->password_ref, NULL, NULL))
 		return pp_fail(c, kmark[PK_SECENV],
 			       "'secret_env' is only for a cmd: password (the variables its program gets)");
+	if (seen[PK_TTL] && !any_cmd(pg->password_ref, NULL, NULL))
+		return pp_fail(c, kmark[PK_TTL],
+			       "'secret_ttl' is only for a cmd: password (how long its program's output is used before it is run again)");
 	if (!pg->user)
 		return pp_fail(c, start,
 			       "expected 'user' (the role to log in as upstream) in postgres");
@@ -681,6 +689,8 @@ static const struct pp_field pg_fields[PK_N] = {
 		  "log_statements"),
 	PP_SCALAR(struct pf_postgres, PK_CLIENTTLS, PP_BOOL, client_tls,
 		  "client_tls"),
+	PP_INT_FIELD(struct pf_postgres, PK_TTL, secret_ttl, "secret_ttl", 1,
+		     PF_MAX_SECRET_TTL),
 };
 
 /* `postgres:` a mapping of its own. */

@@ -448,9 +448,17 @@ static int request_rewrite(struct proxy *px, const struct secrets *ss)
 			       r->auth->token_index };
 
 		/* a file: secret whose file changed is read again (issue 18) */
+		const char *stale;
+
 		secrets_refresh_idx(ss, idx, 3);
 		snprintf(px->creds, sizeof(px->creds), "%s",
 			 ss->s[r->auth->secret_index].ref);
+		/* a cmd: secret older than its secret_ttl is not sent */
+		stale = secrets_stale_idx(ss, idx, 3);
+		if (stale) {
+			px_answer(px, 502, stale);
+			goto out;
+		}
 		/* the response is scrubbed of the secret, which a compressed
 		 * body would hide: ask for it uncompressed */
 		drop[rw.ndrop++] = "accept-encoding";

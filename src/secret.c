@@ -266,6 +266,62 @@ static int load_env(struct secret *s, const char *name, char *err,
 	return 0;
 }
 
+static const struct secrets *startup;   /* secrets_startup() */
+
+void secrets_startup(const struct secrets *ss)
+{
+	startup = ss;
+}
+
+/* Are two NULL-terminated name lists (NULL: none) the same? */
+static int same_names(char *const *a, char *const *b)
+{
+	size_t i;
+
+	for (i = 0; a && b && a[i] && b[i]; i++)
+		if (strcmp(a[i], b[i]))
+			return 0;
+	return !(a && a[i]) && !(b && b[i]);
+}
+
+/**
+ * adopt_cmd() - After isolation: take the start-up secret of the same
+ *		 reference (secrets_startup())
+ * @s:      Secret with ref set
+ * @names:  Its `secret_env:` names
+ * @err:    Message if there is none to take
+ * @errlen: Its size
+ * Return: 0, or -1
+ */
+static int adopt_cmd(struct secret *s, char *const *names, char *err,
+		     size_t errlen)
+{
+	const struct secret *o = NULL;
+	size_t i, ms;
+
+	for (i = 0; startup && i < startup->n; i++)
+		if (!strcmp(startup->s[i].ref, s->ref) && startup->s[i].val)
+			o = &startup->s[i];
+	if (!o || !same_names(o->cmd_env, names)) {
+		fu_seterr(err, errlen,
+			  "cmd: secrets are run at start-up only, not once islo-net serves (a profile reload, a sandbox added to `serve`): a reload may keep a cmd: secret of the start-up profile as it was (same command, secret_env and secret_ttl), not add or change one");
+		return -1;
+	}
+	s->val = map_alloc(SECRET_MAX + 1, &ms);
+	if (!s->val) {
+		fu_seterr(err, errlen, "cmd: out of memory");
+		return -1;
+	}
+	s->mapsize = ms;
+	memcpy(s->val, o->val, o->len);
+	s->len = o->len;
+	s->fetched_ms = o->fetched_ms;
+	s->ttl_ms = o->ttl_ms;
+	s->run = o->run;
+	s->origin = o;
+	return 0;
+}
+
 /**
  * load_cmd() - cmd:PROGRAM ARGS: run it now, take its output (secretcmd.c)
  * @s:      Secret with ref set
@@ -286,6 +342,10 @@ static int load_cmd(struct secret *s, const char *cmd, char *const *names,
 		fu_seterr(err, errlen, "%s", why);
 		return -1;
 	}
+	if (secret_cmd_forbidden()) {
+		secret_cmd_free(argv);
+		return adopt_cmd(s, names, err, errlen);
+	}
 	m = map_alloc(SECRET_MAX + 1, &ms);
 	if (!m) {
 		secret_cmd_free(argv);
@@ -304,6 +364,7 @@ static int load_cmd(struct secret *s, const char *cmd, char *const *names,
 	s->val = m;
 	s->len = len;
 	s->mapsize = ms;
+	s->fetched_ms = secret_now_ms();
 	return 0;
 }
 
@@ -388,6 +449,7 @@ int secret_load_env(struct secret *s, const char *ref, char *const *names,
 		memset(s, 0, sizeof(*s));
 		return -1;
 	}
+	s->cap = SECRET_MAX;
 	secret_lock(s);
 	return 0;
 }
@@ -404,6 +466,7 @@ void secret_free(struct secret *s)
 	}
 	free(s->ref);
 	free(s->path);
+	secret_cmd_free(s->cmd_env);
 	if (s->dir_fd)
 		close(s->dir_fd - 1);
 	explicit_bzero(s->placeholder, sizeof(s->placeholder));
@@ -462,12 +525,88 @@ static int header_safe(const struct secret *s)
 	return 1;
 }
 
-static uint64_t mono_ms(void)
+uint64_t secret_now_ms(void)
 {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+uint8_t *secret_map(size_t size, size_t *out)
+{
+	uint8_t *m = map_alloc(size, out);
+
+	if (m)
+		(void)mlock(m, *out);
+	return m;
+}
+
+void secret_unmap(uint8_t *m, size_t size)
+{
+	if (!m)
+		return;
+	explicit_bzero(m, size);
+	(void)munlock(m, size);
+	munmap(m, size);
+}
+
+/* An access key id goes into the Authorization header's Credential=. */
+static int akid_ok(const uint8_t *v, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (v[i] <= ' ' || v[i] >= 0x7f || v[i] == ',' || v[i] == '/')
+			return 0;
+	return len <= 128;
+}
+
+int secret_replace(struct secret *s, const uint8_t *v, size_t len,
+		   uint64_t now)
+{
+	size_t i;
+
+	if (!s->val || s->mapsize < SECRET_MAX + 1 || !len || len > s->cap ||
+	    len > SECRET_MAX || (s->akid && !akid_ok(v, len)))
+		return -1;
+	for (i = 0; i < len; i++)
+		if (v[i] < 0x20 || v[i] == 0x7f)
+			return -1;
+	memcpy(s->val, v, len);
+	if (len < s->len)
+		explicit_bzero(s->val + len, s->len - len);
+	s->len = len;
+	s->fetched_ms = now;
+	return 0;
+}
+
+const char *secret_stale(const struct secret *s, uint64_t now)
+{
+	if (!s->ttl_ms || now - s->fetched_ms < s->ttl_ms)
+		return NULL;
+	switch (s->run) {
+	case SECRET_RUN_GONE:
+		return "credential expired: the secret fetcher has exited, its program cannot be run again (restart islo-net)";
+	case SECRET_RUN_FAILED:
+		return "credential expired: its program's last run failed (the reason is in islo-net's log)";
+	default:
+		return "credential expired: its program is being run again";
+	}
+}
+
+const char *secrets_stale_idx(const struct secrets *ss, const int *idx,
+			      size_t n)
+{
+	uint64_t now = secret_now_ms();
+	const char *why;
+	size_t i;
+
+	for (i = 0; ss && i < n; i++)
+		if (idx[i] >= 0 && (size_t)idx[i] < ss->n &&
+		    (why = secret_stale(&ss->s[idx[i]], now)) != NULL)
+			return why;
+	return NULL;
 }
 
 /* Is @st the file as @s last saw it? */
@@ -488,9 +627,28 @@ void secret_refresh(struct secret *s)
 	uint64_t now;
 	size_t ms;
 
+	if (s && s->origin && s->val) {
+		/* a reload's copy of a start-up cmd: secret: its fresh value */
+		const struct secret *o = s->origin;
+
+		s->run = o->run;
+		if (o->fetched_ms == s->fetched_ms || !o->len)
+			return;
+		/* this set may use it where less fits (an aws_sigv4 key) */
+		if (o->len > s->cap || (s->akid && !akid_ok(o->val, o->len))) {
+			s->run = SECRET_RUN_FAILED;
+			return;
+		}
+		memcpy(s->val, o->val, o->len);
+		if (o->len < s->len)
+			explicit_bzero(s->val + o->len, s->len - o->len);
+		s->len = o->len;
+		s->fetched_ms = o->fetched_ms;
+		return;
+	}
 	if (!s || !s->path || !s->val || s->mapsize < SECRET_MAX + 1)
 		return;
-	now = mono_ms();
+	now = secret_now_ms();
 	if (s->checked_ms && now - s->checked_ms < 1000)
 		return;
 	s->checked_ms = now;
@@ -589,7 +747,7 @@ static int bind_ref(struct secrets *ss, const struct profile *p,
 	char why[1024], **names;
 	struct secret *n;
 	size_t j, k = 0;
-	int rc;
+	int rc, ttl = 0;
 
 	for (j = 0; j < ss->n; j++)
 		if (!strcmp(ss->s[j].ref, ref))
@@ -608,9 +766,11 @@ static int bind_ref(struct secrets *ss, const struct profile *p,
 			ref == r->auth->token_ref)) {
 		env = r->auth->secret_env;
 		k = r->auth->nsecret_env;
+		ttl = r->auth->secret_ttl;
 	} else if (r->pg && ref == r->pg->password_ref) {
 		env = r->pg->secret_env;
 		k = r->pg->nsecret_env;
+		ttl = r->pg->secret_ttl;
 	}
 	names = calloc(k + 1, sizeof(*names));
 	if (!names) {
@@ -620,6 +780,31 @@ static int bind_ref(struct secrets *ss, const struct profile *p,
 	for (j = 0; j < k; j++)
 		names[j] = env[j];
 	rc = secret_load_env(&ss->s[ss->n], ref, names, why, sizeof(why));
+	if (rc == 0 && ss->s[ss->n].origin &&
+	    ss->s[ss->n].origin->ttl_ms != (uint64_t)ttl * 1000) {
+		secret_free(&ss->s[ss->n]);
+		fu_seterr(why, sizeof(why),
+			  "a reload cannot change a cmd: secret's secret_ttl (restart islo-net)");
+		rc = -1;
+	} else if (rc == 0 && !strncmp(ref, "cmd:", 4) &&
+		   !ss->s[ss->n].origin) {
+		/* the fetcher runs it again (secretfetch.c), a reload
+		 * compares (adopt_cmd()): the names are kept; the strings
+		 * stay the profile's until it is freed, so they are copied */
+		struct secret *s = &ss->s[ss->n];
+
+		s->ttl_ms = (uint64_t)ttl * 1000;
+		s->backoff_ms = 1000;
+		s->cmd_env = calloc(k + 1, sizeof(char *));
+		for (j = 0; s->cmd_env && j < k; j++)
+			if (!(s->cmd_env[j] = strdup(env[j])))
+				break;
+		if (!s->cmd_env || j < k) {
+			secret_free(s);
+			fu_seterr(why, sizeof(why), "out of memory");
+			rc = -1;
+		}
+	}
 	free(names);
 	if (rc) {
 		fu_seterr(err, errlen, "%s:%d: %s for rule '%s': %s",
@@ -670,6 +855,10 @@ static int sigv4_keys_check(const struct secrets *ss, const struct profile *p,
 			  p->path, a->line, r->name, id->ref);
 		return -1;
 	}
+	/* a value a cmd: program prints later must fit the same way */
+	ss->s[a->secret_index].cap = SIGV4_KEY_MAX;
+	ss->s[a->akid_index].cap = 128;
+	ss->s[a->akid_index].akid = 1;
 	return 0;
 }
 

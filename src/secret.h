@@ -47,6 +47,20 @@ struct secrets;
  *               plus one (0: none): a re-read is relative to it, so a
  *               renamed or swapped parent directory is not followed
  * @uid:         The file's owner when first read (a re-read must match)
+ * @ttl_ms:      cmd: with `secret_ttl:`: how long a value is used, in
+ *               milliseconds; 0: for ever (run once, at start-up)
+ * @cmd_env:     cmd: the `secret_env:` names its program gets (malloc'd,
+ *               NULL-terminated), for the secret fetcher; NULL: none
+ * @fetched_ms:  cmd: CLOCK_MONOTONIC time the value in use was printed
+ * @retry_ms:    cmd: no new run before this time (back-off after a failure)
+ * @backoff_ms:  cmd: the back-off after the next failure
+ * @run:         cmd: enum secret_run, how the last run went
+ * @cap:         The longest value its use takes (SECRET_MAX, less for an
+ *               aws_sigv4 key): a refreshed value must fit
+ * @akid:        1 if it is an aws_sigv4 access key id (no ',', '/', space)
+ * @origin:      cmd: loaded after isolation (a profile reload): the same
+ *               secret of the start-up set, whose value (kept fresh by
+ *               the fetcher) is copied in at use (secret_refresh())
  */
 struct secret {
 	char *ref;
@@ -61,6 +75,21 @@ struct secret {
 	uint64_t checked_ms;
 	int dir_fd;
 	uid_t uid;
+	uint64_t ttl_ms;
+	char **cmd_env;
+	uint64_t fetched_ms, retry_ms, backoff_ms;
+	int run;
+	size_t cap;
+	int akid;
+	const struct secret *origin;
+};
+
+/* How a cmd: secret's last run (secretfetch.c) went. */
+enum secret_run {
+	SECRET_RUN_OK = 0,      /* the value in use is from the last run */
+	SECRET_RUN_BUSY,        /* asked of the fetcher, no answer yet */
+	SECRET_RUN_FAILED,      /* the last run failed; the value is older */
+	SECRET_RUN_GONE,        /* the fetcher has exited: no more runs */
 };
 
 /**
@@ -98,6 +127,59 @@ void secret_refresh(struct secret *s);
  * @n:   How many
  */
 void secrets_refresh_idx(const struct secrets *ss, const int *idx, size_t n);
+
+/**
+ * secret_stale() - Why a cmd: secret's value must not be used now
+ * @s:   Secret
+ * @now: CLOCK_MONOTONIC time in milliseconds
+ *
+ * A value older than its `secret_ttl:` is not sent: the sandbox gets a 502
+ * and the audit log the reason returned here (a fixed text, never the
+ * value or the program's output).
+ *
+ * Return: NULL if it may be used, else the reason (a static string)
+ */
+const char *secret_stale(const struct secret *s, uint64_t now);
+
+/**
+ * secrets_stale_idx() - secret_stale() of the secrets a rule uses
+ * @ss, @idx, @n: As secrets_refresh_idx()
+ * Return: NULL if all may be used, else the first reason
+ */
+const char *secrets_stale_idx(const struct secrets *ss, const int *idx,
+			      size_t n);
+
+/**
+ * secret_replace() - Put a value a cmd: secret's program printed in place
+ * @s:   Secret (its mapping has room for SECRET_MAX bytes)
+ * @v:   The new value, trimmed
+ * @len: Its length
+ * @now: When it was printed (CLOCK_MONOTONIC, ms)
+ *
+ * The value is checked as at load (no control character, at most @s->cap
+ * bytes, an access key id's form) and copied over the old one, the rest
+ * of the old value zeroed; pointers into the value (the response
+ * scrubber's) stay valid.
+ *
+ * Return: 0, or -1 if the value cannot be used (the old one stays)
+ */
+int secret_replace(struct secret *s, const uint8_t *v, size_t len,
+		   uint64_t now);
+
+/**
+ * secret_map() - A mapping for secret bytes: out of core dumps, wiped in
+ *                forked children, best-effort locked
+ * @size: Bytes wanted
+ * @out:  Its size (page-rounded)
+ * Return: the mapping, or NULL
+ */
+uint8_t *secret_map(size_t size, size_t *out);
+
+/* secret_unmap() - Zero and unmap what secret_map() gave. */
+void secret_unmap(uint8_t *m, size_t size);
+
+/* secret_now_ms() - CLOCK_MONOTONIC in milliseconds. */
+uint64_t secret_now_ms(void);
 
 /**
  * secret_load_env() - secret_load(), and cmd:PROGRAM ARGS too
@@ -161,6 +243,18 @@ struct secrets {
  */
 int secrets_load_profile(struct secrets *ss, const struct profile *p,
 			 char *err, size_t errlen);
+
+/**
+ * secrets_startup() - The secrets loaded before isolation, for reloads
+ * @ss: The start-up set (kept until exit)
+ *
+ * Once islo-net serves, a program cannot be started (the filter allows
+ * neither fork nor execve); a reloaded profile's cmd: reference that is
+ * also in @ss, with the same `secret_env:` and `secret_ttl:`, takes that
+ * secret's value instead (and its refreshes, at use).  Any other cmd:
+ * reference is refused after isolation.
+ */
+void secrets_startup(const struct secrets *ss);
 
 /* secrets_free() - secret_free() each entry, free the array; idempotent. */
 void secrets_free(struct secrets *ss);

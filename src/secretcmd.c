@@ -46,6 +46,11 @@ void secret_cmd_forbid(void)
 	forbidden = 1;
 }
 
+int secret_cmd_forbidden(void)
+{
+	return forbidden;
+}
+
 static int is_space(char c)
 {
 	return c == ' ' || c == '\t';

@@ -72,4 +72,7 @@ int secret_cmd_run(char *const *argv, char *const *names, int timeout_ms,
  */
 void secret_cmd_forbid(void);
 
+/* secret_cmd_forbidden() - Has secret_cmd_forbid() been called? */
+int secret_cmd_forbidden(void);
+
 #endif

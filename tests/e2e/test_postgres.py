@@ -659,3 +659,45 @@ def test_pipelined_batch_and_copy(islo, world, pg):
     assert "RESULT 300 ['25006']" in r.out, r
     assert "1\n2\n3\n" in r.out and "COPY 2" in r.out and r.out.rstrip().endswith("2"), r
     pg.sql("analytics", "DELETE FROM items WHERE id >= 20")
+
+
+def test_cmd_password_past_its_secret_ttl_is_not_used(islo, world, pg, scratch):
+    """A `cmd:` password whose program fails on its second run: the first
+    value logs in; once it is secret_ttl old, the login is refused with
+    the reason (issue 18 point 4), never the password."""
+    prog = os.path.join(scratch, "pgpw.sh")
+    count = os.path.join(scratch, "pgpw.count")
+    with open(count, "w") as f:
+        f.write("0\n")
+    os.chmod(count, 0o666)
+    with open(prog, "w") as f:
+        f.write("#!/bin/sh\nn=$(cat %s); n=$((n+1)); echo $n > %s\n"
+                "[ $n -gt 1 ] && { echo vault sealed >&2; exit 2; }\necho %s\n"
+                % (count, count, PW))
+    os.chmod(prog, 0o755)
+    world.profile("pgttl", """\
+name: pgttl
+rules:
+  - name: db
+    host_pattern: rw.internal.example
+    ports: [%d]
+    allow_private: true
+    postgres:
+      user: analyst
+      password: "cmd:%s"
+      secret_ttl: 2
+      database: analytics
+      tls: require
+""" % (pg.port, prog))
+    extra = ["--upstream-ca", world.ca, "--ca-dir", os.path.join(islo.tmp, "ca")]
+    q = psql(pg, "rw.internal.example", "SELECT current_user")
+    r = islo(["sh", "-c", "%s; sleep 2.6; %s; echo rc=$?" % (q, q)], "pgttl",
+             extra=extra, timeout=90)
+    assert r.out.split("\n")[0] == "analyst", r
+    assert "rc=2" in r.out and "credential expired" in r.err + r.out, r
+    s = events(r, "db_session")
+    assert s[0]["result"] == "ok", s
+    bad = [e for e in s if e["result"] == "upstream_failed"]
+    assert bad and "credential expired" in json.dumps(bad[0]), s
+    assert "vault sealed" not in r.audit and "vault sealed" in r.err
+    assert PW not in r.audit and PW not in r.out + r.err

@@ -2,6 +2,7 @@
 /* test_secretcmd.c - cmd: secrets (src/secretcmd.c) and their profile key. */
 #include "unit.h"
 #include "profile.h"
+#include "secret.h"
 #include "secretcmd.h"
 
 #include <stdint.h>
@@ -137,4 +138,139 @@ TEST(secret_cmd_secret_env_key)
 		 "      secret_env: []\n", head);
 	p = profile_parse(y, strlen(y), "t.yaml", err, sizeof(err));
 	CHECK(p == NULL && strstr(err, "at least one name"));
+}
+
+/* `secret_ttl:` only next to a cmd: secret, a whole number of seconds. */
+TEST(secret_cmd_secret_ttl_key)
+{
+	static const char head[] =
+		"rules:\n  - name: a\n    host_pattern: a.example\n"
+		"    auth_strategy:\n      mode: bearer\n";
+	static const char *const bad[] = { "0", "-5", "1.5", "\"60\"", "3000s",
+					   "604801", "99999999999999999999",
+					   "[60]", "~" };
+	char y[700], err[512];
+	struct profile *p;
+	size_t i;
+
+	snprintf(y, sizeof(y), "%s      secret: \"cmd:gh auth token\"\n"
+		 "      secret_ttl: 3000\n", head);
+	p = profile_parse(y, strlen(y), "t.yaml", err, sizeof(err));
+	REQUIRE(p != NULL);
+	CHECK(p->rules[0].auth->secret_ttl == 3000);
+	profile_free(p);
+	snprintf(y, sizeof(y), "%s      secret: \"cmd:gh auth token\"\n", head);
+	p = profile_parse(y, strlen(y), "t.yaml", err, sizeof(err));
+	REQUIRE(p != NULL);
+	CHECK(p->rules[0].auth->secret_ttl == 0);   /* run once */
+	profile_free(p);
+	for (i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+		snprintf(y, sizeof(y), "%s      secret: \"cmd:x\"\n"
+			 "      secret_ttl: %s\n", head, bad[i]);
+		p = profile_parse(y, strlen(y), "t.yaml", err, sizeof(err));
+		CHECK(p == NULL && strstr(err, "t.yaml:7") &&
+		      strstr(err, "'secret_ttl' to be an integer from 1 to 604800"));
+		profile_free(p);
+	}
+	/* not for a secret that no program prints */
+	snprintf(y, sizeof(y), "%s      secret: env:A\n      secret_ttl: 60\n",
+		 head);
+	p = profile_parse(y, strlen(y), "t.yaml", err, sizeof(err));
+	CHECK(p == NULL && strstr(err, "t.yaml:7") &&
+	      strstr(err, "'secret_ttl' is only for a cmd: secret"));
+	snprintf(y, sizeof(y), "%s      secret: \"file:/run/tok\"\n"
+		 "      secret_ttl: 60\n", head);
+	p = profile_parse(y, strlen(y), "t.yaml", err, sizeof(err));
+	CHECK(p == NULL && strstr(err, "re-read when its file changes"));
+	/* aws_sigv4: any of its keys from a program will do */
+	snprintf(y, sizeof(y),
+		 "rules:\n  - name: a\n    host_pattern: s3.us-east-1.amazonaws.com\n"
+		 "    auth_strategy:\n      mode: aws_sigv4\n"
+		 "      secret: env:K\n      access_key_id: env:I\n"
+		 "      session_token: \"cmd:aws-token\"\n"
+		 "      secret_ttl: 900\n");
+	p = profile_parse(y, strlen(y), "t.yaml", err, sizeof(err));
+	CHECK(p != NULL && p->rules[0].auth->secret_ttl == 900);
+	profile_free(p);
+	/* postgres password */
+	snprintf(y, sizeof(y),
+		 "rules:\n  - name: db\n    host_pattern: db.example\n"
+		 "    postgres:\n      user: app\n      database: app\n"
+		 "      password: \"cmd:vault read\"\n      secret_ttl: 600\n");
+	p = profile_parse(y, strlen(y), "t.yaml", err, sizeof(err));
+	CHECK(p != NULL && p->rules[0].pg->secret_ttl == 600);
+	profile_free(p);
+	snprintf(y, sizeof(y),
+		 "rules:\n  - name: db\n    host_pattern: db.example\n"
+		 "    postgres:\n      user: app\n      database: app\n"
+		 "      password: env:PW\n      secret_ttl: 600\n");
+	p = profile_parse(y, strlen(y), "t.yaml", err, sizeof(err));
+	CHECK(p == NULL && strstr(err, "t.yaml:8") &&
+	      strstr(err, "'secret_ttl' is only for a cmd: password"));
+}
+
+/* A value a program prints later: checked as at load, put in place; a
+ * value past its secret_ttl is not used, with a reason. */
+TEST(secret_cmd_replace_and_stale)
+{
+	static const uint8_t ctl[] = "a\nb";
+	char err[512];
+	struct secret s;
+	const uint8_t *at;
+	uint64_t t;
+
+	REQUIRE(secret_load_env(&s, "cmd:echo first-value", NULL, err,
+				sizeof(err)) == 0);
+	at = s.val;
+	CHECK(s.len == 11 && s.cap == SECRET_MAX);
+	CHECK(secret_stale(&s, s.fetched_ms + 100000000) == NULL); /* no TTL */
+	s.ttl_ms = 1000;
+	t = s.fetched_ms;
+	CHECK(secret_stale(&s, t + 999) == NULL);
+	s.run = SECRET_RUN_BUSY;
+	CHECK(strstr(secret_stale(&s, t + 1000), "being run again") != NULL);
+	s.run = SECRET_RUN_FAILED;
+	CHECK(strstr(secret_stale(&s, t + 1000), "last run failed") != NULL);
+	s.run = SECRET_RUN_GONE;
+	CHECK(strstr(secret_stale(&s, t + 1000), "fetcher has exited") != NULL);
+	/* refused: the old value stays */
+	CHECK(secret_replace(&s, ctl, 3, t + 5) < 0);
+	CHECK(secret_replace(&s, ctl, 0, t + 5) < 0);
+	s.cap = 4;
+	CHECK(secret_replace(&s, (const uint8_t *)"12345", 5, t + 5) < 0);
+	s.cap = 128;
+	s.akid = 1;
+	CHECK(secret_replace(&s, (const uint8_t *)"AK/ID", 5, t + 5) < 0);
+	CHECK(s.len == 11 && !memcmp(s.val, "first-value", 11) &&
+	      s.fetched_ms == t);
+	/* taken: in place, the rest of the old value zeroed */
+	CHECK(secret_replace(&s, (const uint8_t *)"AKID2", 5, t + 5) == 0);
+	CHECK(s.val == at && s.len == 5 && !memcmp(s.val, "AKID2", 5) &&
+	      s.val[5] == 0 && s.val[10] == 0 && s.fetched_ms == t + 5);
+	secret_free(&s);
+}
+
+/* A reload's copy of a start-up cmd: secret follows its refreshes. */
+TEST(secret_cmd_reload_copy_follows)
+{
+	char err[512];
+	struct secret o, c;
+	const uint8_t *at;
+
+	REQUIRE(secret_load_env(&o, "cmd:echo first-value", NULL, err,
+				sizeof(err)) == 0);
+	REQUIRE(secret_load_env(&c, "cmd:echo first-value", NULL, err,
+				sizeof(err)) == 0);
+	o.ttl_ms = c.ttl_ms = 1000;
+	c.origin = &o;
+	at = c.val;
+	CHECK(secret_replace(&o, (const uint8_t *)"v2", 2, o.fetched_ms + 7) == 0);
+	o.run = SECRET_RUN_FAILED;
+	secret_refresh(&c);
+	CHECK(c.val == at && c.len == 2 && !memcmp(c.val, "v2", 2) &&
+	      c.val[2] == 0 && c.fetched_ms == o.fetched_ms &&
+	      c.run == SECRET_RUN_FAILED);
+	CHECK(secret_stale(&c, c.fetched_ms + 1000) != NULL);
+	secret_free(&c);
+	secret_free(&o);
 }
