@@ -165,6 +165,9 @@ static void flow_release(struct flow *f)
 		close(f->fd);
 		f->fd = -1;
 	}
+	if (f->up_state)
+		f->up_state_free(f->up_state);
+	f->up_state = NULL;
 	if (f->dns_id) {
 		hostdns_cancel(g->hostdns, f->dns_id);
 		f->dns_id = 0;
@@ -822,6 +825,10 @@ static void flow_start_upstream(struct flow *f)
 	const char *name = f->host[0] ? f->host : NULL;
 
 	f->up_deadline = now_ms() + CONNECT_TIMEOUT_MS;
+	if (flow_handlers_reuse(f)) {
+		flow_connected(f);      /* a parked upstream connection */
+		return;
+	}
 	if (f->dec.rule && f->dec.rule->route_host) {
 		/* `route:` an explicit endpoint, private or not: the profile's
 		 * author named it */

@@ -127,6 +127,7 @@ static void ex_free(struct proxy *px)
 
 static void exchange_done(struct proxy *px)
 {
+	px_retry_drop(px);
 	px_audit_request(px, ACT_ALLOW, px->ex->resp.status, NULL);
 	scrub_end(px);
 	px->outstanding = 0;
@@ -179,6 +180,34 @@ static void body_took(struct bytequeue *held, struct side *from, const uint8_t *
 	*count += n;
 }
 
+/*
+ * The first request on a reused upstream connection: if it is idempotent
+ * and has no body, keep its rewritten head, to send it again on a fresh
+ * connection should the reused one turn out closed before answering
+ * (px_retry()).  Any other request is answered 502 then: never sent twice.
+ */
+static void retry_keep(struct proxy *px)
+{
+	static const char *const idem[] = { "GET", "HEAD", "OPTIONS" };
+	const struct http_req *rq = &px->ex->req;
+	size_t i;
+
+	px_retry_drop(px);
+	if (!px->reused || px->answered || rq->content_length > 0 ||
+	    rq->chunked)
+		return;
+	for (i = 0; i < sizeof(idem) / sizeof(idem[0]); i++)
+		if (!strcmp(rq->method, idem[i]))
+			break;
+	if (i == sizeof(idem) / sizeof(idem[0]) || !bq_len(&px->pend_up))
+		return;
+	px->retry = malloc(bq_len(&px->pend_up));
+	if (!px->retry)
+		return;
+	px->retry_len = bq_len(&px->pend_up);
+	memcpy(px->retry, bq_data(&px->pend_up), px->retry_len);
+}
+
 /* A request head is parsed (@r: http_req_parse()'s verdict): refuse it,
  * or decide it and send it on. */
 static int req_head_parsed(struct proxy *px, int r, int *moved)
@@ -212,6 +241,7 @@ static int req_head_parsed(struct proxy *px, int r, int *moved)
 	}
 	http_body_init(&px->ex->reqbody, px->ex->req.content_length,
 		       px->ex->req.chunked, 0);
+	retry_keep(px);
 	bq_consume(&px->reqhead, px->ex->req.head_len);
 	px->outstanding = 1;
 	px->rs = RS_HEAD;
@@ -338,6 +368,8 @@ static int resp_head_parsed(struct proxy *px, int *moved)
 {
 	if (px_buf_take(px, &px->pend_down) < 0)
 		return STEP_STOP;
+	px->answered = 1;
+	px_retry_drop(px);
 	px->scrub_body = px->scr && identity_body(px);
 	if (!px->scr) {
 		bq_put(&px->pend_down, bq_data(&px->resphead), px->ex->resp.head_len);
@@ -384,7 +416,7 @@ static int resp_head_step(struct proxy *px, int *moved)
 	}
 	gone = px->u.eof || px_side_closed(&px->u);
 	if (!bq_len(&px->resphead)) {
-		if (gone)
+		if (gone && !px_retry(px))
 			resp_fail(px, "upstream closed without answering",
 				  "upstream closed");
 		return STEP_STOP;
@@ -742,6 +774,8 @@ static void proxy_pump(struct flow *f)
 	uint32_t ev = 0;
 	size_t len;
 
+	if (px->tls && !px->u.eng)
+		return;         /* its upstream is parked: the flow is closing */
 	if (px_side_attach(px, &px->s) < 0 || px_side_attach(px, &px->u) < 0) {
 		flow_close_later(f, ACT_ALLOW, "out of memory");
 		return;
@@ -779,7 +813,11 @@ static void proxy_pump(struct flow *f)
 					 "upstream TLS failed (BearSSL error %d)", e);
 		}
 		if (px->up_error[0] && px->outstanding && !bq_len(&px->resphead) &&
-		    px->rs == RS_HEAD && !px->closing) {
+		    px->rs == RS_HEAD && !px->closing && px_retry(px)) {
+			moved = 1;
+		} else if (px->up_error[0] && px->outstanding &&
+			   !bq_len(&px->resphead) && px->rs == RS_HEAD &&
+			   !px->closing) {
 			px_answer(px, 502, px->up_error);
 			px_audit_request(px, ACT_ALLOW, 502, px->up_error);
 			px->deny_reason = NULL;
@@ -813,6 +851,8 @@ static void proxy_pump(struct flow *f)
 	    (px->s.eof && !px->outstanding && !undelivered)) {
 		if (px->s.eng && !px->s.ready)
 			tls_failure_event(px);
+		else
+			px_park(px);
 		flow_close_later(f, ACT_ALLOW, NULL);
 		return;
 	}
@@ -972,7 +1012,8 @@ static int proxy_start(struct flow *f, int tls)
 	bq_init(&px->u.rx, PLAIN_BUF, 0);
 	bq_init(&px->u.tx, PLAIN_BUF, 0);
 	px->sh = pxshared_get(f->g);
-	if (!px->sh || (tls && px_tls_setup(px) < 0))
+	/* a parked upstream is TLS: plain HTTP cannot use it */
+	if (!px->sh || (!tls && f->up_state) || (tls && px_tls_setup(px) < 0))
 		goto fail;
 	px->rq = RQ_HEAD;
 	px->rs = RS_IDLE;
@@ -1000,6 +1041,7 @@ static void proxy_free(void *h)
 	h2_free(px);
 	ex_free(px);
 	scrub_end(px);
+	px_retry_drop(px);
 	policyset_unref(px->rps);
 	if (px->leaf_pin >= 0 && px->f)
 		ca_leaf_unpin(px->f->g->ca, px->leaf_pin);
