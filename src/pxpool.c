@@ -189,7 +189,8 @@ int pxpool_park(struct pxpool *pl, struct flow *f, struct pxupc *uc)
 	if (pl->n >= PXPOOL_MAX) {
 		for (pp = &pl->head; *pp; pp = &(*pp)->next)
 			oldest = pp;    /* most recent first: the last */
-		unlink_free(pl, oldest);
+		if (oldest)
+			unlink_free(pl, oldest);
 	}
 	e = calloc(1, sizeof(*e));
 	if (!e)
