@@ -130,6 +130,8 @@ static void exchange_done(struct proxy *px)
 	px_retry_drop(px);
 	px_audit_request(px, ACT_ALLOW, px->ex->resp.status, NULL);
 	scrub_end(px);
+	px->up_clean = px->ex->resp.up_keep_alive &&
+		       (px->ex->req.keep_alive || px->close_stripped);
 	px->outstanding = 0;
 	px->rs = RS_IDLE;
 	if (px->rq == RQ_WAIT)
@@ -242,6 +244,7 @@ static int req_head_parsed(struct proxy *px, int r, int *moved)
 	http_body_init(&px->ex->reqbody, px->ex->req.content_length,
 		       px->ex->req.chunked, 0);
 	retry_keep(px);
+	px->up_clean = 0;       /* until its exchange ends keep-alive */
 	bq_consume(&px->reqhead, px->ex->req.head_len);
 	px->outstanding = 1;
 	px->rs = RS_HEAD;
@@ -840,6 +843,7 @@ static void proxy_pump(struct flow *f)
 			to_sandbox(px);
 		}
 		if (!px_rec_out(&px->s, &len) || !len) {
+			px_park(px);
 			flow_close_later(f, ACT_ALLOW, px->deny_reason);
 			return;
 		}
@@ -1017,6 +1021,7 @@ static int proxy_start(struct flow *f, int tls)
 		goto fail;
 	px->rq = RQ_HEAD;
 	px->rs = RS_IDLE;
+	px->up_clean = 1;       /* a new (or parked) upstream connection */
 	px->t_open = px->t_active = now_ms();
 	f->h = px;
 	proxy_pump(f);

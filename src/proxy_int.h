@@ -173,6 +173,13 @@ struct proxy {
 					 * no body); wiped when dropped */
 	size_t retry_len;
 	int answered;                   /* a response head came upstream */
+	int up_clean;                   /* upstream may carry another exchange:
+					 * the last one sent ended keep-alive
+					 * (px_park()) */
+	int close_stripped;             /* the request's Connection: close
+					 * was not sent upstream (hop-by-hop:
+					 * the sandbox's connection closes,
+					 * upstream's may be reused) */
 	int leaf_pin;                   /* ca_leaf_pin() slot, -1 if none */
 	char vname[256];                /* upstream name verified */
 	int alpn_wait;                  /* the sandbox's hello waits for

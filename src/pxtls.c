@@ -598,7 +598,7 @@ void px_park(struct proxy *px)
 	size_t len;
 
 	if (!px->tls || !px->uc || !px->u.ready || px->h2 || px->up_error[0] ||
-	    px->closing || px->outstanding || px->rs != RS_IDLE ||
+	    !px->up_clean || px->outstanding || px->rs != RS_IDLE ||
 	    px->rq != RQ_HEAD || px->u.eof || px_side_closed(&px->u) ||
 	    bq_len(&px->reqhead) || bq_len(&px->pend_up) ||
 	    bq_len(&px->resphead) || (px_app_in(&px->u, &len) && len) ||

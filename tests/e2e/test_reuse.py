@@ -77,7 +77,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.rfile.read(n)
         rec = {"conn": self.conn, "n": self.nreq, "method": self.command,
                "path": self.path, "port": self.port,
-               "auth": self.headers.get("Authorization")}
+               "auth": self.headers.get("Authorization"),
+               "connection": self.headers.get_all("Connection")}
         with LOCK:
             SEEN.append(rec)
         if "closeonreuse" in self.path and self.nreq > 1:
@@ -172,6 +173,22 @@ def test_sequential_connections_share_one_upstream(islo, world, ups):
     assert all(e["rule"] == "api" and e["status"] == 200 and
                e["credentials"] == "env:ISLO_TEST_TOKEN" for e in ev), ev
     assert [bool(e.get("upstream_reused")) for e in ev] == [False] + [True] * 4, ev
+
+
+def test_connection_close_is_the_sandbox_connections_only(islo, world, ups):
+    """A client that asks `Connection: close` (one request per
+    connection): its connection closes after the answer, but Connection
+    is hop-by-hop, so upstream's is kept and reused."""
+    port, _ = ups
+    tag = os.urandom(5).hex()
+    script = "; ".join(curl("https://api.example.com:%d/hello?%s-%d" % (port, tag, i),
+                            "-H 'Connection: close'") for i in range(4))
+    r = run(islo, world, script)
+    assert r.rc == 0, r
+    assert r.out.split() == ["200"] * 4, r
+    got = seen(tag)
+    assert len(got) == 4 and all(g["connection"] is None for g in got), got
+    assert len({g["conn"] for g in got}) == 1, got
 
 
 def test_rules_with_different_credentials_never_share(islo, world, ups):
