@@ -10,6 +10,7 @@
  *   pxscrub.c   the scrubbing of secrets from responses
  *   pxanswer.c  answers of our own and audit events
  *   pxtls.c     the sides: record buffers, TLS engines, session caches
+ *   pxpool.c    idle upstream connections parked for reuse (pxpool.h)
  * Each file calls only those below it in this list.
  */
 #ifndef ISLO_PROXY_INT_H
