@@ -90,6 +90,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         self.wfile.write(body)
+        if "unsolicited" in self.path:
+            # a response nobody asked for, on the idle connection: if it
+            # were parked and reused, it would answer the next request
+            time.sleep(0.3)
+            evil = b"EVIL-RESPONSE"
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s"
+                             % (len(evil), evil))
 
     do_GET = do_POST = serve
 
@@ -239,6 +246,38 @@ def test_reused_connection_closed_get_retried_post_not(islo, world, ups):
     assert len(four) == 1 and four[0]["method"] == "POST" and four[0]["n"] > 1, four
     ev = tag_events(r.audit, tag)
     assert [e["status"] for e in ev] == [200, 200, 200, 502], ev
+
+
+def test_upstream_speaking_on_a_parked_connection_closes_it(islo, world, ups):
+    """Upstream sends an answer nobody asked for on the idle, parked
+    connection: it is closed, never handed to the next connection (whose
+    request it would seem to answer)."""
+    port, _ = ups
+    tag = os.urandom(5).hex()
+    u = "https://api.example.com:%d/" % port
+    r = run(islo, world, "; ".join([
+        curl(u + "unsolicited?%s-1" % tag), "sleep 1",
+        "curl -sS --max-time 20 '%shello?%s-2'; echo" % (u, tag)]))
+    assert r.rc == 0, r
+    assert "EVIL" not in r.out, r
+    got = seen(tag)
+    assert len(got) == 2 and got[0]["conn"] != got[1]["conn"], got
+    assert json.loads(r.out.split("\n")[1])["conn"] == got[1]["conn"], r
+
+
+def test_http2_offer_on_a_reused_http1_upstream(islo, world, ups):
+    """A client offering h2 and http/1.1 is answered http/1.1 at once when
+    its connection takes a parked HTTP/1.1 upstream."""
+    port, _ = ups
+    tag = os.urandom(5).hex()
+    script = "; ".join(curl("https://api.example.com:%d/hello?%s-%d" % (port, tag, i),
+                            "--http2", "-w '%{http_code}/%{http_version}\\n'")
+                       for i in range(3))
+    r = run(islo, world, script)
+    assert r.rc == 0, r
+    assert r.out.split() == ["200/1.1"] * 3, r
+    got = seen(tag)
+    assert len(got) == 3 and len({g["conn"] for g in got}) == 1, got
 
 
 def test_upstream_closes_an_idle_parked_connection(islo, world, ups):
