@@ -158,6 +158,7 @@ static void flow_release(struct flow *f)
 		f->hs_pcb = NULL;
 	}
 	g->ndead++;
+	flow_drop_handler(f);   /* first: it may keep f->fd (pxpool.c) */
 	if (f->fd >= 0) {
 		if (f->registered)
 			gw_epoll_mod(g, f->fd, &f->ref, 0, EPOLL_CTL_DEL);
@@ -186,7 +187,6 @@ static void flow_release(struct flow *f)
 	f->peek = NULL;
 	free(f->syn);
 	f->syn = NULL;
-	flow_drop_handler(f);
 	f->state = FLOW_DEAD;
 }
 

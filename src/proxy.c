@@ -803,6 +803,11 @@ static void proxy_pump(struct flow *f)
 		moved |= to_sandbox(px);
 		moved |= to_upstream(px);
 		moved |= handshakes_done(px);
+		if (px->reused && !px->answered && !px->outstanding &&
+		    (px->u.eof || px_side_closed(&px->u)))
+			/* closed as it was taken, before any request: a
+			 * fresh connection (else the flow closes) */
+			moved |= px_reconnect(px) == 0;
 		if (px->u.eng && px_side_closed(&px->u) && !px->up_error[0]) {
 			int e = br_ssl_engine_last_error(px->u.eng);
 			const char *why = upstls_error(e);
@@ -1037,6 +1042,10 @@ static void proxy_free(void *h)
 
 	if (!px)
 		return;
+	/* the flow is going (the sandbox reset it, a timeout): its upstream
+	 * connection may still be clean and worth keeping */
+	if (px->f && px->f->h == px)
+		px_park(px);
 	bq_free(&px->reqhead);
 	bq_free(&px->resphead);
 	bq_free(&px->pend_up);

@@ -253,6 +253,7 @@ void px_alpn_settle(struct proxy *px);
 int px_up_setup(struct proxy *px);
 void px_park(struct proxy *px);
 int px_retry(struct proxy *px);
+int px_reconnect(struct proxy *px);
 void px_retry_drop(struct proxy *px);
 
 /* --- answers of our own (pxanswer.c) --- */

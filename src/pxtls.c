@@ -637,28 +637,24 @@ void px_retry_drop(struct proxy *px)
 }
 
 /**
- * px_retry() - The reused upstream connection failed before answering:
- * send the request again on a fresh one
- * @px: Proxy, its first request on a reused connection sent (px->retry
- *      kept only for an idempotent one without a body)
+ * px_reconnect() - Replace a reused upstream connection that upstream
+ * closed before answering anything on it with a fresh one
+ * @px: Proxy whose upstream was parked (px->reused)
  *
  * A parked connection may be closed by the server just as it is reused
- * (its idle timeout); browsers and proxies retry such a request once.
- * The same address and port, a new TLS client (verified, or resumed).
- * Return: 1 if sent again, 0 if not (the caller answers 502)
+ * (its idle timeout).  The same address and port (the rule's, decided for
+ * this flow), a new TLS client: verified, or its session resumed.
+ * Return: 0, or -1 (nothing changed, or, out of memory, the flow is
+ *         closing: px->oom)
  */
-int px_retry(struct proxy *px)
+int px_reconnect(struct proxy *px)
 {
 	struct flow *f = px->f;
-	int fd;
+	int fd = pxpool_connect(&f->up_addr, f->up_port);
 
-	if (!px->retry || bq_len(&px->resphead) || px->resp_bytes)
-		return 0;
-	fd = pxpool_connect(&f->up_addr, f->up_port);
-	if (fd < 0) {
-		px_retry_drop(px);
-		return 0;
-	}
+	px->reused = 0;         /* once */
+	if (fd < 0)
+		return -1;
 	flow_want_events(f, 0);
 	close(f->fd);
 	f->fd = fd;
@@ -672,17 +668,34 @@ int px_retry(struct proxy *px)
 	px->up_error[0] = '\0';
 	px->ups_offered = 0;
 	px->sh->pool.retried++;
-	if (px_up_setup(px) < 0 || px_buf_take(px, &px->pend_up) < 0) {
+	if (px_up_setup(px) < 0) {
 		/* no engine upstream: nothing may move, the flow closes */
-		px_retry_drop(px);
 		px->oom = px->closing = 1;
-		return 1;
+		return -1;
+	}
+	debug("a reused upstream connection was closed: a fresh one made");
+	return 0;
+}
+
+/**
+ * px_retry() - The reused upstream connection failed before answering
+ * the first request sent on it: send that request again on a fresh one
+ * @px: Proxy (px->retry kept only for an idempotent request without a
+ *      body, as browsers and proxies retry)
+ * Return: 1 if sent again (or the flow is closing), 0 if not (the caller
+ *         answers 502)
+ */
+int px_retry(struct proxy *px)
+{
+	if (!px->retry || bq_len(&px->resphead) || px->resp_bytes)
+		return 0;
+	if (px_reconnect(px) < 0 || px_buf_take(px, &px->pend_up) < 0) {
+		px_retry_drop(px);
+		return px->oom;
 	}
 	bq_clear(&px->pend_up);
 	bq_put(&px->pend_up, px->retry, px->retry_len);
 	px_retry_drop(px);
-	debug("a reused upstream connection closed unanswered: request "
-	      "sent again on a fresh one");
 	return 1;
 }
 

@@ -105,9 +105,13 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
 
 class IdleHandler(Handler):
-    """Closes a connection idle for a second (a server's keep-alive
-    timeout)."""
-    timeout = 1
+    """Closes a connection idle for a second after an answer (a server's
+    keep-alive timeout); a new connection's first request may take five."""
+    timeout = 5
+
+    def handle_one_request(self):
+        self.connection.settimeout(5 if self.nreq == 0 else 1)
+        super().handle_one_request()
 
 
 def serve_https(world, handler):
@@ -292,6 +296,39 @@ def test_upstream_closes_an_idle_parked_connection(islo, world, ups):
     got = seen(tag)
     assert len(got) == 2 and got[0]["conn"] != got[1]["conn"], got
     assert [g["n"] for g in got] == [1, 1], got
+
+
+SLOW_CLIENT = r"""
+import socket, ssl, sys, time
+c = ssl.create_default_context().wrap_socket(
+    socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20),
+    server_hostname=sys.argv[1])
+time.sleep(2)       # upstream's idle timeout (1 s) passes meanwhile
+c.sendall(("GET /hello?%s HTTP/1.1\r\nHost: %s:%s\r\n\r\n"
+           % (sys.argv[3], sys.argv[1], sys.argv[2])).encode())
+print(c.recv(65536).split(b"\r\n")[0].decode())
+"""
+
+
+def test_parked_connection_closed_after_it_was_taken(islo, world, ups, scratch):
+    """The connection a flow took at its SYN is closed by upstream (its
+    idle timeout) before the sandbox sends anything: a fresh one serves
+    the request."""
+    _, idle = ups
+    tag = os.urandom(5).hex()
+    script = os.path.join(scratch, "slow.py")
+    with open(script, "w") as f:
+        f.write(SLOW_CLIENT)
+    os.chmod(script, 0o644)
+    r = run(islo, world, "; ".join([
+        curl("https://api.example.com:%d/hello?%s-1" % (idle, tag)),
+        "python3 %s api.example.com %d %s-2" % (script, idle, tag)]))
+    assert r.rc == 0, r
+    assert r.out.split("\n")[:2] == ["200", "HTTP/1.1 200 OK"], r
+    got = seen(tag)
+    assert len(got) == 2 and got[0]["conn"] != got[1]["conn"], got
+    ev = tag_events(r.audit, tag)
+    assert [e["status"] for e in ev] == [200, 200], ev
 
 
 def test_no_reuse_knob(islo, world, ups):
