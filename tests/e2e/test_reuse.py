@@ -143,7 +143,10 @@ def ups(world):
 def run(islo, world, script, timeout=90):
     extra = ["--upstream-ca", world.ca, "--ca-dir", os.path.join(islo.tmp, "ca")]
     env = {"ISLO_TEST_TOKEN": SECRET, "ISLO_TEST_TOKEN_B": SECRET_B}
-    return islo(["sh", "-c", script], "reuse", extra=extra, env=env, timeout=timeout)
+    r = islo(["sh", "-c", script], "reuse", extra=extra, env=env, timeout=timeout)
+    # under the sanitizer build (ISLO_BIN), any report fails the test
+    assert "Sanitizer" not in r.err and "runtime error" not in r.err, r.err
+    return r
 
 
 def curl(url, *opts):
