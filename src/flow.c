@@ -955,6 +955,7 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
  */
 static void flow_make_room(struct gw *g)
 {
+	flow_handlers_room(g);  /* parked upstream connections first */
 	while (g->ho_head && (g->nhalfopen >= g->max_halfopen ||
 			      flows_live(g) >= g->max_flows)) {
 		struct flow *old = g->ho_head;

@@ -108,6 +108,10 @@ int proxy_upstream_reuse(struct flow *f);
 /* handlers.c: the sandbox's housekeeping (every 250 ms) */
 void flow_handlers_tick(struct gw *g, uint64_t now);
 void proxy_shared_tick(struct gw *g, uint64_t now);
+/* handlers.c: a new flow is coming: what handlers keep gives way at the
+ * connection limit */
+void flow_handlers_room(struct gw *g);
+void proxy_shared_room(struct gw *g);
 
 struct flow {
 	struct epref ref;               /* REF_FLOW, for the host socket */

@@ -53,6 +53,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "flowtab.h"
 #include "log.h"
 #include "profile.h"
 #include "pxpool.h"
@@ -181,7 +182,10 @@ int pxpool_park(struct pxpool *pl, struct flow *f, struct pxupc *uc)
 	struct pxparked *e, **pp, **oldest = NULL;
 	unsigned same = 0;
 
-	if (f->fd < 0 || f->ps != f->g->ps || !poolable(f))
+	/* parked descriptors count against the sandbox's connection limit
+	 * (its share of the descriptors): @f's goes from it to the pool */
+	if (f->fd < 0 || f->ps != f->g->ps || !poolable(f) ||
+	    flows_live(f->g) + pl->n > f->g->max_flows)
 		return 0;
 	for (pp = &pl->head; *pp; pp = &(*pp)->next)
 		if (same_key(*pp, f) && ++same >= PXPOOL_PER_HOST)
@@ -269,6 +273,17 @@ void pxpool_sweep(struct pxpool *pl, const struct policyset *cur,
 			unlink_free(pl, pp);
 		else
 			pp = &e->next;
+	}
+}
+
+void pxpool_trim(struct pxpool *pl, const struct gw *g, unsigned more)
+{
+	while (pl->head && flows_live(g) + more + pl->n > g->max_flows) {
+		struct pxparked **pp = &pl->head;
+
+		while ((*pp)->next)
+			pp = &(*pp)->next;      /* the oldest */
+		unlink_free(pl, pp);
 	}
 }
 

@@ -13,6 +13,7 @@
 
 struct flow;
 struct policyset;
+struct gw;
 struct pxparked;
 struct ipaddr;
 
@@ -80,6 +81,10 @@ struct pxupc *pxpool_adopt(struct flow *f);
  * in force (@cur) no longer are. */
 void pxpool_sweep(struct pxpool *pl, const struct policyset *cur,
 		  uint64_t now);
+
+/* Close the oldest parked connections while they and the sandbox's
+ * flows (and @more to come) are over its connection limit. */
+void pxpool_trim(struct pxpool *pl, const struct gw *g, unsigned more);
 
 /* Close every parked connection. */
 void pxpool_free(struct pxpool *pl);

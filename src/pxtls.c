@@ -710,6 +710,15 @@ int proxy_upstream_reuse(struct flow *f)
 /* The sandbox's housekeeping: parked connections expire. */
 void proxy_shared_tick(struct gw *g, uint64_t now)
 {
-	if (g->pxs && g->pxs->pool.head)
+	if (g->pxs && g->pxs->pool.head) {
 		pxpool_sweep(&g->pxs->pool, g->ps, now);
+		pxpool_trim(&g->pxs->pool, g, 0);
+	}
+}
+
+/* A new flow is coming: parked connections give way at the limit. */
+void proxy_shared_room(struct gw *g)
+{
+	if (g->pxs && g->pxs->pool.head)
+		pxpool_trim(&g->pxs->pool, g, 1);
 }

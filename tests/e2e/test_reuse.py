@@ -307,9 +307,15 @@ c = ssl.create_default_context().wrap_socket(
     socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=20),
     server_hostname=sys.argv[1])
 time.sleep(2)       # upstream's idle timeout (1 s) passes meanwhile
-c.sendall(("GET /hello?%s HTTP/1.1\r\nHost: %s:%s\r\n\r\n"
+c.sendall(("GET /hello?%s HTTP/1.1\r\nHost: %s:%s\r\nConnection: close\r\n\r\n"
            % (sys.argv[3], sys.argv[1], sys.argv[2])).encode())
-print(c.recv(65536).split(b"\r\n")[0].decode())
+got = b""
+while True:     # the whole answer: the gateway closes after it
+    b = c.recv(65536)
+    if not b:
+        break
+    got += b
+print(got.split(b"\r\n")[0].decode())
 """
 
 
@@ -417,4 +423,57 @@ def test_serve_reload_sandboxes_and_descriptors(world, scratch, ups):
         os.environ.pop("ISLO_TEST_TOKEN_B", None)
         v.close()
         w.close()
+        d.stop()
+
+
+HOLD = r"""
+import socket, sys, time
+held = [socket.create_connection((sys.argv[1], int(sys.argv[2])), timeout=10)
+        for _ in range(int(sys.argv[3]))]
+print("held", len(held), flush=True)
+sys.stdin.readline()
+"""
+
+
+@pytest.mark.skipif(os.getuid() != 0, reason="namespaces with TAP devices need root")
+def test_parked_connections_count_against_the_connection_limit(world, scratch, ups):
+    """A sandbox at its connection limit holds no parked connection
+    besides: parked descriptors are its connections' share (the oldest
+    gives way to a new connection)."""
+    import test_daemon
+    port, idle = ups
+    cadir = os.path.join(scratch, "ca")
+    os.environ["ISLO_TEST_TOKEN"] = SECRET
+    os.environ["ISLO_TEST_TOKEN_B"] = SECRET_B
+    d = test_daemon.Daemon(world, scratch, extra=["--ca-dir", cadir, "--upstream-ca", world.ca])
+    sb = test_daemon.Sandbox("rl")
+    tag = os.urandom(5).hex()
+    hold = None
+    try:
+        d.add(sb, "sb-rl", "reuse", "--upstream-ca", world.ca, "--ca-dir", cadir,
+              "--max-connections", "4")
+        ca = subprocess.run([ISLO, "ca", "path", "--ca-dir", cadir], capture_output=True,
+                            text=True).stdout.strip()
+        base = nfds(d.p.pid)
+        for i in range(2):
+            r = sb.run(["sh", "-c", curl("https://api.example.com:%d/hello?%s-%d"
+                                         % (port, tag, i), "--cacert", ca)])
+            assert r.stdout.split() == ["200"], r
+        assert len({g["conn"] for g in seen(tag)}) == 1, seen(tag)
+        parked = nfds(d.p.pid) - base
+        assert parked == 1, parked
+        # four connections held open (the limit) to another port: the
+        # parked one gives way
+        hold = sb.popen(["/usr/bin/python3", "-c", HOLD, "api.example.com", str(idle), "4"],
+                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        assert hold.stdout.readline().strip() == "held 4"
+        time.sleep(0.5)
+        assert nfds(d.p.pid) - base <= 4, nfds(d.p.pid) - base
+    finally:
+        if hold:
+            hold.stdin.close()
+            hold.wait(timeout=10)
+        os.environ.pop("ISLO_TEST_TOKEN", None)
+        os.environ.pop("ISLO_TEST_TOKEN_B", None)
+        sb.close()
         d.stop()
