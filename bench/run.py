@@ -35,7 +35,9 @@ it; the client reaches the loopback servers through that mode's datapath:
 
 TLS modes (bench/tls_world.py makes the CA, the nginx upstream, the nginx
 reverse proxy and mitmdump): tls-direct, islo-tls (tls: intercept),
-islo-tls-inject (auth_strategy bearer), mitmproxy, nginx-proxy; their
+islo-tls-inject (auth_strategy bearer), islo-tls-noreuse (islo-tls with
+upstream connection reuse off: ISLO_NO_REUSE=1, a bench knob; new-connection
+rows only), mitmproxy, nginx-proxy; their
 figures come from curl and bench/tls_client.c, and the memory figures
 read islo-net's PSS around 1,000/10,000 idle TLS connections.
 
@@ -80,8 +82,13 @@ CLK_TCK = os.sysconf("SC_CLK_TCK")
 MODES = ["veth", "islo-gw", "islo-gw-1500", "islo-gw-1500-notso", "islo-nat",
          "islo-slirp", "pasta",
          "slirp4netns",
-         "tls-direct", "islo-tls", "islo-tls-inject", "mitmproxy", "nginx-proxy"]
-TLS_MODES = ["tls-direct", "islo-tls", "islo-tls-inject", "mitmproxy", "nginx-proxy"]
+         "tls-direct", "islo-tls", "islo-tls-noreuse", "islo-tls-inject", "mitmproxy",
+         "nginx-proxy"]
+TLS_MODES = ["tls-direct", "islo-tls", "islo-tls-noreuse", "islo-tls-inject", "mitmproxy",
+             "nginx-proxy"]
+# islo-tls with upstream connection reuse off (ISLO_NO_REUSE): only the
+# new-connection rows, where reuse is what differs
+CPS_ONLY_MODES = ["islo-tls-noreuse"]
 HOST_MODES = ["tls-direct", "mitmproxy", "nginx-proxy"]     # the client runs on the host
 MODE_LABEL = {
     "veth": "veth (kernel)",
@@ -94,6 +101,7 @@ MODE_LABEL = {
     "slirp4netns": "slirp4netns --mtu=65520",
     "tls-direct": "direct TLS (host -> nginx)",
     "islo-tls": "islo-net TLS interception",
+    "islo-tls-noreuse": "islo-net TLS interception, no upstream reuse",
     "islo-tls-inject": "islo-net interception + bearer injection",
     "mitmproxy": "mitmproxy (regular proxy)",
     "nginx-proxy": "nginx TLS-terminating proxy",
@@ -425,10 +433,12 @@ def launch(mode, client_sh, args, servers, extra=()):
         return subprocess.Popen(["ip", "netns", "exec", servers.ns_cli] + sh, **out), None, None
     if mode in HOST_MODES:
         return subprocess.Popen(sh, **out), None, None
-    if mode in ("islo-tls", "islo-tls-inject"):
+    if mode in ("islo-tls", "islo-tls-inject", "islo-tls-noreuse"):
         t = servers.tls
         env = dict(os.environ)
         profile = t.profile_intercept
+        if mode == "islo-tls-noreuse":
+            env["ISLO_NO_REUSE"] = "1"
         if mode == "islo-tls-inject":
             profile = t.profile_inject
             env["BENCH_TOKEN"] = "bench-secret-token"
@@ -694,7 +704,7 @@ def tls_target(mode, servers):
     t = servers.tls
     up = t.up_port
     mode = kind(mode)
-    if mode in ("islo-tls", "islo-tls-inject"):
+    if mode in ("islo-tls", "islo-tls-inject", "islo-tls-noreuse"):
         # the sandbox trusts the islo-net CA (SSL_CERT_FILE, CURL_CA_BUNDLE)
         return "", "bench.example %d" % up, "https://bench.example:%d" % up
     if mode == "tls-direct":
@@ -1144,12 +1154,13 @@ def main():
         old = [m for m in live if kind(m) not in TLS_MODES]
         tests = [(n, f, [m for m in ms if m in old]) for n, f, ms in tests]
         tls_live = [m for m in live if kind(m) in TLS_MODES]
-        tests += [("tls_down", lambda m: measure_tls_down(m, args, servers, startup), tls_live),
-                  ("tls_rr", lambda m: measure_tls_rr(m, args, servers, startup), tls_live),
+        tls_most = [m for m in tls_live if kind(m) not in CPS_ONLY_MODES]
+        tests += [("tls_down", lambda m: measure_tls_down(m, args, servers, startup), tls_most),
+                  ("tls_rr", lambda m: measure_tls_rr(m, args, servers, startup), tls_most),
                   ("tls_cps", lambda m: measure_tls_cps(m, args, servers, startup), tls_live),
                   ("tls_cps_par", lambda m: measure_tls_cps_par(m, args, servers, startup),
                    tls_live),
-                  ("h2", lambda m: measure_h2(m, args, servers, startup), tls_live)]
+                  ("h2", lambda m: measure_h2(m, args, servers, startup), tls_most)]
         if servers.tls and not servers.tls_error:
             tests.append(("mem", lambda m: measure_mem(m, args, servers, startup),
                           [m for m in live if kind(m) in ("islo-gw", "islo-tls")]))

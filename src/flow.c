@@ -158,6 +158,7 @@ static void flow_release(struct flow *f)
 		f->hs_pcb = NULL;
 	}
 	g->ndead++;
+	flow_drop_handler(f);   /* first: it may keep f->fd (pxpool.c) */
 	if (f->fd >= 0) {
 		if (f->registered)
 			gw_epoll_mod(g, f->fd, &f->ref, 0, EPOLL_CTL_DEL);
@@ -165,6 +166,9 @@ static void flow_release(struct flow *f)
 		close(f->fd);
 		f->fd = -1;
 	}
+	if (f->up_state)
+		f->up_state_free(f->up_state);
+	f->up_state = NULL;
 	if (f->dns_id) {
 		hostdns_cancel(g->hostdns, f->dns_id);
 		f->dns_id = 0;
@@ -183,7 +187,6 @@ static void flow_release(struct flow *f)
 	f->peek = NULL;
 	free(f->syn);
 	f->syn = NULL;
-	flow_drop_handler(f);
 	f->state = FLOW_DEAD;
 }
 
@@ -822,6 +825,10 @@ static void flow_start_upstream(struct flow *f)
 	const char *name = f->host[0] ? f->host : NULL;
 
 	f->up_deadline = now_ms() + CONNECT_TIMEOUT_MS;
+	if (flow_handlers_reuse(f)) {
+		flow_connected(f);      /* a parked upstream connection */
+		return;
+	}
 	if (f->dec.rule && f->dec.rule->route_host) {
 		/* `route:` an explicit endpoint, private or not: the profile's
 		 * author named it */
@@ -948,6 +955,7 @@ int flow_syn(struct gw *g, const uint8_t *ip, size_t len, int family)
  */
 static void flow_make_room(struct gw *g)
 {
+	flow_handlers_room(g);  /* parked upstream connections first */
 	while (g->ho_head && (g->nhalfopen >= g->max_halfopen ||
 			      flows_live(g) >= g->max_flows)) {
 		struct flow *old = g->ho_head;

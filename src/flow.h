@@ -101,6 +101,17 @@ void flow_handlers_sandbox_free(struct gw *g);
 /* The HTTP handler's per-sandbox state (record buffers, session caches) */
 struct pxshared;
 void proxy_shared_free(struct pxshared *sh);
+/* handlers.c: a parked upstream connection for @f at its SYN (pxpool.c):
+ * 1 if f->fd is one now (no connect, no upstream handshake) */
+int flow_handlers_reuse(struct flow *f);
+int proxy_upstream_reuse(struct flow *f);
+/* handlers.c: the sandbox's housekeeping (every 250 ms) */
+void flow_handlers_tick(struct gw *g, uint64_t now);
+void proxy_shared_tick(struct gw *g, uint64_t now);
+/* handlers.c: a new flow is coming: what handlers keep gives way at the
+ * connection limit */
+void flow_handlers_room(struct gw *g);
+void proxy_shared_room(struct gw *g);
 
 struct flow {
 	struct epref ref;               /* REF_FLOW, for the host socket */
@@ -154,6 +165,11 @@ struct flow {
 					 * (ops->opens_without_upstream) */
 	int epoll_events;
 	int registered;                 /* fd is in the epoll set */
+	void *up_state;                 /* fd is a parked upstream connection
+					 * (pxpool.c): its state until the
+					 * handler adopts it, else freed by
+					 * up_state_free at the release */
+	void (*up_state_free)(void *);
 
 	/* sandbox side */
 	struct tcp_pcb *pcb;

@@ -792,6 +792,7 @@ int gwd_run_once(struct gwd *d, int timeout_ms)
 				ipfrag_tick(g->frag, now);
 			uflow_tick(g, 0);
 			icmpecho_tick(g, 0);
+			flow_handlers_tick(g, now);
 		}
 	}
 	/* only the sandboxes that have work: idle ones cost a turn nothing */

@@ -25,3 +25,18 @@ void flow_handlers_sandbox_free(struct gw *g)
 	proxy_shared_free(g->pxs);
 	g->pxs = NULL;
 }
+
+int flow_handlers_reuse(struct flow *f)
+{
+	return proxy_upstream_reuse(f);
+}
+
+void flow_handlers_room(struct gw *g)
+{
+	proxy_shared_room(g);
+}
+
+void flow_handlers_tick(struct gw *g, uint64_t now)
+{
+	proxy_shared_tick(g, now);
+}

@@ -655,6 +655,7 @@ static const char *resp_fields(const uint8_t *buf, const struct http_req *req,
 
 	s->keep_alive = s->version == 11 ? !f.close :
 					   (f.keep_alive && !f.close);
+	s->up_keep_alive = s->keep_alive;
 	if (req && !req->keep_alive)
 		s->keep_alive = 0;
 
@@ -688,7 +689,7 @@ static const char *resp_fields(const uint8_t *buf, const struct http_req *req,
 		s->until_close = 1;
 	}
 	if (s->until_close)
-		s->keep_alive = 0;
+		s->keep_alive = s->up_keep_alive = 0;
 	return NULL;
 }
 
@@ -717,7 +718,7 @@ int http_resp_parse(const uint8_t *buf, size_t len, size_t max_head,
 	s->head_len = 0;
 	s->informational = s->tunnel = s->no_body = 0;
 	s->content_length = -1;
-	s->chunked = s->until_close = s->keep_alive = 0;
+	s->chunked = s->until_close = s->keep_alive = s->up_keep_alive = 0;
 	s->error = NULL;
 
 	res = head_scan(buf, len, max_head, &line1, s->hdr, &s->nhdr,

@@ -95,6 +95,8 @@ struct http_req {
  * @chunked:        Body is chunked
  * @until_close:    Body runs until the upstream closes
  * @keep_alive:     The connection may carry another exchange after this one
+ * @up_keep_alive:  ... as far as the response goes (the request's own
+ *                  Connection: close aside)
  * @error:          Static reason on HTTP_BAD, NULL otherwise
  *
  * The framing fields feed http_body_init() directly.
@@ -106,7 +108,7 @@ struct http_resp {
 	unsigned nhdr;
 	int informational, tunnel, no_body;
 	long long content_length;
-	int chunked, until_close, keep_alive;
+	int chunked, until_close, keep_alive, up_keep_alive;
 	const char *error;
 };
 

@@ -127,8 +127,11 @@ static void ex_free(struct proxy *px)
 
 static void exchange_done(struct proxy *px)
 {
+	px_retry_drop(px);
 	px_audit_request(px, ACT_ALLOW, px->ex->resp.status, NULL);
 	scrub_end(px);
+	px->up_clean = px->ex->resp.up_keep_alive &&
+		       (px->ex->req.keep_alive || px->close_stripped);
 	px->outstanding = 0;
 	px->rs = RS_IDLE;
 	if (px->rq == RQ_WAIT)
@@ -179,6 +182,34 @@ static void body_took(struct bytequeue *held, struct side *from, const uint8_t *
 	*count += n;
 }
 
+/*
+ * The first request on a reused upstream connection: if it is idempotent
+ * and has no body, keep its rewritten head, to send it again on a fresh
+ * connection should the reused one turn out closed before answering
+ * (px_retry()).  Any other request is answered 502 then: never sent twice.
+ */
+static void retry_keep(struct proxy *px)
+{
+	static const char *const idem[] = { "GET", "HEAD", "OPTIONS" };
+	const struct http_req *rq = &px->ex->req;
+	size_t i;
+
+	px_retry_drop(px);
+	if (!px->reused || px->answered || rq->content_length > 0 ||
+	    rq->chunked)
+		return;
+	for (i = 0; i < sizeof(idem) / sizeof(idem[0]); i++)
+		if (!strcmp(rq->method, idem[i]))
+			break;
+	if (i == sizeof(idem) / sizeof(idem[0]) || !bq_len(&px->pend_up))
+		return;
+	px->retry = malloc(bq_len(&px->pend_up));
+	if (!px->retry)
+		return;
+	px->retry_len = bq_len(&px->pend_up);
+	memcpy(px->retry, bq_data(&px->pend_up), px->retry_len);
+}
+
 /* A request head is parsed (@r: http_req_parse()'s verdict): refuse it,
  * or decide it and send it on. */
 static int req_head_parsed(struct proxy *px, int r, int *moved)
@@ -212,6 +243,8 @@ static int req_head_parsed(struct proxy *px, int r, int *moved)
 	}
 	http_body_init(&px->ex->reqbody, px->ex->req.content_length,
 		       px->ex->req.chunked, 0);
+	retry_keep(px);
+	px->up_clean = 0;       /* until its exchange ends keep-alive */
 	bq_consume(&px->reqhead, px->ex->req.head_len);
 	px->outstanding = 1;
 	px->rs = RS_HEAD;
@@ -338,6 +371,8 @@ static int resp_head_parsed(struct proxy *px, int *moved)
 {
 	if (px_buf_take(px, &px->pend_down) < 0)
 		return STEP_STOP;
+	px->answered = 1;
+	px_retry_drop(px);
 	px->scrub_body = px->scr && identity_body(px);
 	if (!px->scr) {
 		bq_put(&px->pend_down, bq_data(&px->resphead), px->ex->resp.head_len);
@@ -384,7 +419,7 @@ static int resp_head_step(struct proxy *px, int *moved)
 	}
 	gone = px->u.eof || px_side_closed(&px->u);
 	if (!bq_len(&px->resphead)) {
-		if (gone)
+		if (gone && !px_retry(px))
 			resp_fail(px, "upstream closed without answering",
 				  "upstream closed");
 		return STEP_STOP;
@@ -742,6 +777,8 @@ static void proxy_pump(struct flow *f)
 	uint32_t ev = 0;
 	size_t len;
 
+	if (px->tls && !px->u.eng)
+		return;         /* its upstream is parked: the flow is closing */
 	if (px_side_attach(px, &px->s) < 0 || px_side_attach(px, &px->u) < 0) {
 		flow_close_later(f, ACT_ALLOW, "out of memory");
 		return;
@@ -766,6 +803,11 @@ static void proxy_pump(struct flow *f)
 		moved |= to_sandbox(px);
 		moved |= to_upstream(px);
 		moved |= handshakes_done(px);
+		if (px->reused && !px->answered && !px->outstanding &&
+		    (px->u.eof || px_side_closed(&px->u)))
+			/* closed as it was taken, before any request: a
+			 * fresh connection (else the flow closes) */
+			moved |= px_reconnect(px) == 0;
 		if (px->u.eng && px_side_closed(&px->u) && !px->up_error[0]) {
 			int e = br_ssl_engine_last_error(px->u.eng);
 			const char *why = upstls_error(e);
@@ -779,7 +821,11 @@ static void proxy_pump(struct flow *f)
 					 "upstream TLS failed (BearSSL error %d)", e);
 		}
 		if (px->up_error[0] && px->outstanding && !bq_len(&px->resphead) &&
-		    px->rs == RS_HEAD && !px->closing) {
+		    px->rs == RS_HEAD && !px->closing && px_retry(px)) {
+			moved = 1;
+		} else if (px->up_error[0] && px->outstanding &&
+			   !bq_len(&px->resphead) && px->rs == RS_HEAD &&
+			   !px->closing) {
 			px_answer(px, 502, px->up_error);
 			px_audit_request(px, ACT_ALLOW, 502, px->up_error);
 			px->deny_reason = NULL;
@@ -802,6 +848,7 @@ static void proxy_pump(struct flow *f)
 			to_sandbox(px);
 		}
 		if (!px_rec_out(&px->s, &len) || !len) {
+			px_park(px);
 			flow_close_later(f, ACT_ALLOW, px->deny_reason);
 			return;
 		}
@@ -813,6 +860,8 @@ static void proxy_pump(struct flow *f)
 	    (px->s.eof && !px->outstanding && !undelivered)) {
 		if (px->s.eng && !px->s.ready)
 			tls_failure_event(px);
+		else
+			px_park(px);
 		flow_close_later(f, ACT_ALLOW, NULL);
 		return;
 	}
@@ -972,10 +1021,12 @@ static int proxy_start(struct flow *f, int tls)
 	bq_init(&px->u.rx, PLAIN_BUF, 0);
 	bq_init(&px->u.tx, PLAIN_BUF, 0);
 	px->sh = pxshared_get(f->g);
-	if (!px->sh || (tls && px_tls_setup(px) < 0))
+	/* a parked upstream is TLS: plain HTTP cannot use it */
+	if (!px->sh || (!tls && f->up_state) || (tls && px_tls_setup(px) < 0))
 		goto fail;
 	px->rq = RQ_HEAD;
 	px->rs = RS_IDLE;
+	px->up_clean = 1;       /* a new (or parked) upstream connection */
 	px->t_open = px->t_active = now_ms();
 	f->h = px;
 	proxy_pump(f);
@@ -991,6 +1042,10 @@ static void proxy_free(void *h)
 
 	if (!px)
 		return;
+	/* the flow is going (the sandbox reset it, a timeout): its upstream
+	 * connection may still be clean and worth keeping */
+	if (px->f && px->f->h == px)
+		px_park(px);
 	bq_free(&px->reqhead);
 	bq_free(&px->resphead);
 	bq_free(&px->pend_up);
@@ -1000,6 +1055,7 @@ static void proxy_free(void *h)
 	h2_free(px);
 	ex_free(px);
 	scrub_end(px);
+	px_retry_drop(px);
 	policyset_unref(px->rps);
 	if (px->leaf_pin >= 0 && px->f)
 		ca_leaf_unpin(px->f->g->ca, px->leaf_pin);

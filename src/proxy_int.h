@@ -10,6 +10,7 @@
  *   pxscrub.c   the scrubbing of secrets from responses
  *   pxanswer.c  answers of our own and audit events
  *   pxtls.c     the sides: record buffers, TLS engines, session caches
+ *   pxpool.c    idle upstream connections parked for reuse (pxpool.h)
  * Each file calls only those below it in this list.
  */
 #ifndef ISLO_PROXY_INT_H
@@ -22,6 +23,7 @@
 #include "bytequeue.h"
 #include "http1.h"
 #include "policy.h"
+#include "pxpool.h"
 #include "sigv4.h"
 #include "tlsbuf.h"
 
@@ -89,6 +91,7 @@ struct upsess {
  * @ups:        Upstream sessions (UPS_MAX, allocated on first store)
  * @ups_full:   Upstream handshakes done in full
  * @ups_resumed: ... and resumed
+ * @pool:       Idle upstream connections parked for reuse (pxpool.c)
  */
 struct pxshared {
 	uint8_t *slab[SLAB_KEEP];
@@ -97,6 +100,7 @@ struct pxshared {
 	uint8_t *srv_store;
 	struct upsess *ups;
 	unsigned long ups_full, ups_resumed;
+	struct pxpool pool;
 };
 
 /**
@@ -160,8 +164,23 @@ struct proxy {
 	int tls_failed;                 /* its tls_failure event is out */
 	br_ssl_server_context sc;
 	const br_ssl_server_policy_class *policy; /* prefer_p256 (sc's) */
-	br_ssl_client_context cc;
-	br_x509_minimal_context xc;
+	struct pxupc *uc;               /* upstream TLS client (pxpool.h) */
+	int reused;                     /* uc and f->fd were parked: taken
+					 * at the SYN, no upstream handshake */
+	uint8_t *retry;                 /* the first request's rewritten
+					 * head on a reused connection, kept
+					 * to send again on a fresh one if
+					 * that fails unanswered (idempotent,
+					 * no body); wiped when dropped */
+	size_t retry_len;
+	int answered;                   /* a response head came upstream */
+	int up_clean;                   /* upstream may carry another exchange:
+					 * the last one sent ended keep-alive
+					 * (px_park()) */
+	int close_stripped;             /* the request's Connection: close
+					 * was not sent upstream (hop-by-hop:
+					 * the sandbox's connection closes,
+					 * upstream's may be reused) */
 	int leaf_pin;                   /* ca_leaf_pin() slot, -1 if none */
 	char vname[256];                /* upstream name verified */
 	int alpn_wait;                  /* the sandbox's hello waits for
@@ -231,6 +250,11 @@ int px_rec_in_room(const struct side *sd);
 int px_tls_setup(struct proxy *px);
 void px_side_free(struct proxy *px, struct side *sd);
 void px_alpn_settle(struct proxy *px);
+int px_up_setup(struct proxy *px);
+void px_park(struct proxy *px);
+int px_retry(struct proxy *px);
+int px_reconnect(struct proxy *px);
+void px_retry_drop(struct proxy *px);
 
 /* --- answers of our own (pxanswer.c) --- */
 void px_answer(struct proxy *px, int status, const char *reason);

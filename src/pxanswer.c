@@ -169,6 +169,8 @@ void px_audit_request(struct proxy *px, int act, int status,
 	audit_int(&e, "duration_ms", (long long)(now_ms() - px->t_req));
 	if (px->creds[0])
 		audit_str(&e, "credentials", px->creds);
+	if (px->reused)
+		audit_bool(&e, "upstream_reused", 1);
 	if (audited && act == ACT_ALLOW && !reason)
 		reason = px->rdec.why;
 	if (reason)

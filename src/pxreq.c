@@ -420,6 +420,38 @@ static int head_write(struct proxy *px, struct http_rewrite *rw)
 	return 0;
 }
 
+/*
+ * Is the request's only Connection field "close"?  Connection is
+ * hop-by-hop (RFC 9110 7.6.1): the sandbox's connection closes after this
+ * exchange, but upstream's need not, and an upstream connection asked to
+ * close could not be parked for the next sandbox connection (pxpool.c).
+ * Anything else in Connection (upgrade, other fields named) is sent as it
+ * is.
+ */
+static int close_only(const struct proxy *px)
+{
+	const struct http_req *rq = &px->ex->req;
+	const uint8_t *b = bq_data(&px->reqhead);
+	unsigned i;
+	int seen = 0;
+
+	if (!px->tls || rq->version != 11 || rq->keep_alive || rq->upgrade ||
+	    !pxpool_enabled())
+		return 0;
+	for (i = 0; i < rq->nhdr; i++) {
+		const struct http_hdr *h = &rq->hdr[i];
+
+		if (h->name_len != 10 ||
+		    strncasecmp((const char *)b + h->name, "connection", 10))
+			continue;
+		if (h->value_len != 5 ||
+		    strncasecmp((const char *)b + h->value, "close", 5))
+			return 0;
+		seen = 1;
+	}
+	return seen;
+}
+
 /* The head sent upstream: the credential injected (and the response's
  * scrubbing set up), h2c upgrades dropped.  Return: 0, or -1 (answered). */
 static int request_rewrite(struct proxy *px, const struct secrets *ss)
@@ -443,6 +475,9 @@ static int request_rewrite(struct proxy *px, const struct secrets *ss)
 		drop[rw.ndrop++] = "upgrade";
 		drop[rw.ndrop++] = "http2-settings";
 	}
+	px->close_stripped = close_only(px);
+	if (px->close_stripped)
+		drop[rw.ndrop++] = "connection";
 	if (inject) {
 		int idx[3] = { r->auth->secret_index, r->auth->akid_index,
 			       r->auth->token_index };

@@ -94,6 +94,7 @@ void proxy_shared_free(struct pxshared *sh)
 		explicit_bzero(sh->ups, UPS_MAX * sizeof(*sh->ups));
 		free(sh->ups);
 	}
+	pxpool_free(&sh->pool);
 	explicit_bzero(sh, sizeof(*sh));
 	free(sh);
 }
@@ -138,7 +139,7 @@ static void ups_drop(struct upsess *e)
 	explicit_bzero(e, sizeof(*e));
 }
 
-/* Offer the session kept for this upstream, if any: px->cc gets it. */
+/* Offer the session kept for this upstream, if any: px->uc gets it. */
 static void ups_offer(struct proxy *px)
 {
 	struct flow *f = px->f;
@@ -152,7 +153,7 @@ static void ups_offer(struct proxy *px)
 		return;
 	}
 	e->used = now;
-	br_ssl_engine_set_session_parameters(&px->cc.eng, &e->sp);
+	br_ssl_engine_set_session_parameters(&px->uc->cc.eng, &e->sp);
 	memcpy(px->ups_id, e->sp.session_id, e->sp.session_id_len);
 	px->ups_id_len = e->sp.session_id_len;
 	px->ups_offered = 1;
@@ -169,7 +170,7 @@ void px_ups_store(struct proxy *px)
 	size_t i;
 	int resumed;
 
-	br_ssl_engine_get_session_parameters(&px->cc.eng, &sp);
+	br_ssl_engine_get_session_parameters(&px->uc->cc.eng, &sp);
 	resumed = px->ups_offered && sp.session_id_len == px->ups_id_len &&
 		  !memcmp(sp.session_id, px->ups_id, px->ups_id_len);
 	if (resumed)
@@ -466,6 +467,48 @@ static const br_ssl_server_policy_class prefer_p256 = {
 	prefer_p256_choose, prefer_p256_keyx, prefer_p256_sign,
 };
 
+/**
+ * px_up_setup() - The upstream TLS client of a flow: the one it took
+ * parked at its SYN (handshake done), or a new one (verified against the
+ * trust store, its session resumed if one is kept)
+ * @px: Proxy, px->vname set
+ * Return: 0, or -1
+ */
+int px_up_setup(struct proxy *px)
+{
+	struct gw *g = px->f->g;
+	struct pxupc *uc = pxpool_adopt(px->f);
+
+	if (uc) {
+		px->uc = uc;
+		px->u.eng = &uc->cc.eng;
+		memset(&px->u.tb, 0, sizeof(px->u.tb));
+		px->u.ready = 1;
+		px->reused = 1;
+		return 0;
+	}
+	px->uc = malloc(sizeof(*px->uc));
+	if (!px->uc)
+		return -1;
+	px->u.eng = &px->uc->cc.eng;
+	if (px_side_attach(px, &px->u) < 0) {
+		pxupc_free(px->uc);
+		px->uc = NULL;
+		px->u.eng = NULL;
+		return -1;
+	}
+	upstls_client_init(&px->uc->cc, &px->uc->xc, g->trust.ta, g->trust.n);
+	tlsbuf_init(&px->uc->cc.eng, &px->u.tb, px->u.tb.io);
+	if (px->alpn_wait)
+		br_ssl_engine_set_protocol_names(&px->uc->cc.eng, alpn_both, 2);
+	else
+		br_ssl_engine_set_protocol_names(&px->uc->cc.eng, alpn_h1, 1);
+	ups_offer(px);
+	if (!br_ssl_client_reset(&px->uc->cc, px->vname, px->ups_offered))
+		return -1;
+	return 0;
+}
+
 /* Set up the TLS engines of a flow about to be intercepted. */
 int px_tls_setup(struct proxy *px)
 {
@@ -483,8 +526,7 @@ int px_tls_setup(struct proxy *px)
 	snprintf(px->vname, sizeof(px->vname), "%s",
 		 r && r->tls_verify_name ? r->tls_verify_name : f->host);
 	px->s.eng = &px->sc.eng;
-	px->u.eng = &px->cc.eng;
-	if (px_side_attach(px, &px->s) < 0 || px_side_attach(px, &px->u) < 0)
+	if (px_side_attach(px, &px->s) < 0)
 		return -1;
 
 	/* sandbox side: the pinned leaf, the sandbox's sessions resumable */
@@ -505,18 +547,7 @@ int px_tls_setup(struct proxy *px)
 	br_ssl_server_set_cache(&px->sc, &px->sh->srv_cache.vtable);
 	if (!br_ssl_server_reset(&px->sc))
 		return -1;
-
-	/* upstream side: verified against the trust store, or resumed */
-	upstls_client_init(&px->cc, &px->xc, g->trust.ta, g->trust.n);
-	tlsbuf_init(&px->cc.eng, &px->u.tb, px->u.tb.io);
-	if (px->alpn_wait)
-		br_ssl_engine_set_protocol_names(&px->cc.eng, alpn_both, 2);
-	else
-		br_ssl_engine_set_protocol_names(&px->cc.eng, alpn_h1, 1);
-	ups_offer(px);
-	if (!br_ssl_client_reset(&px->cc, px->vname, px->ups_offered))
-		return -1;
-	return 0;
+	return px_up_setup(px);
 }
 
 /**
@@ -532,7 +563,7 @@ int px_tls_setup(struct proxy *px)
 void px_alpn_settle(struct proxy *px)
 {
 	const char *up = px->u.ready ?
-		br_ssl_engine_get_selected_protocol(&px->cc.eng) : NULL;
+		br_ssl_engine_get_selected_protocol(&px->uc->cc.eng) : NULL;
 	int up_h2 = up && !strcmp(up, "h2");
 	int sb_h2_only = !(px->f->alpn & PEEK_ALPN_HTTP11);
 
@@ -551,6 +582,36 @@ void px_alpn_settle(struct proxy *px)
 	px->alpn_wait = 0;
 }
 
+/*
+ * The sandbox closed an intercepted HTTP/1.1 flow: park its upstream
+ * connection if it is idle and clean (pxpool.c), so the next flow to the
+ * same place skips the connect and the handshake.  Clean: the upstream
+ * handshake done, no TLS error, not HTTP/2, no exchange in progress and
+ * nothing held (the last response whole and keep-alive), no tunnel, and
+ * the engine holds no byte (its buffers given back).
+ */
+void px_park(struct proxy *px)
+{
+	/* it can send, and nothing it received waits unread */
+	const unsigned app = BR_SSL_SENDAPP | BR_SSL_RECVAPP;
+	struct flow *f = px->f;
+	size_t len;
+
+	if (!px->tls || !px->uc || !px->u.ready || px->h2 || px->up_error[0] ||
+	    !px->up_clean || px->outstanding || px->rs != RS_IDLE ||
+	    px->rq != RQ_HEAD || px->u.eof || px_side_closed(&px->u) ||
+	    bq_len(&px->reqhead) || bq_len(&px->pend_up) ||
+	    bq_len(&px->resphead) || (px_app_in(&px->u, &len) && len) ||
+	    (br_ssl_engine_current_state(px->u.eng) & app) != BR_SSL_SENDAPP)
+		return;
+	px_side_release(px, &px->u);
+	if (px->u.tb.io || !pxpool_park(&px->sh->pool, f, px->uc))
+		return;
+	px->uc = NULL;          /* the pool's now, and f->fd with it */
+	px->u.eng = NULL;
+	px->u.ready = 0;
+}
+
 /* Wipe and give back a side's buffers. */
 void px_side_free(struct proxy *px, struct side *sd)
 {
@@ -558,4 +619,106 @@ void px_side_free(struct proxy *px, struct side *sd)
 		slab_put(px->sh, tlsbuf_detach(sd->eng, &sd->tb));
 	bq_free(&sd->rx);
 	bq_free(&sd->tx);
+	if (sd == &px->u) {
+		pxupc_free(px->uc);
+		px->uc = NULL;
+		sd->eng = NULL;
+	}
+}
+
+void px_retry_drop(struct proxy *px)
+{
+	if (!px->retry)
+		return;
+	explicit_bzero(px->retry, px->retry_len);  /* it has the credential */
+	free(px->retry);
+	px->retry = NULL;
+	px->retry_len = 0;
+}
+
+/**
+ * px_reconnect() - Replace a reused upstream connection that upstream
+ * closed before answering anything on it with a fresh one
+ * @px: Proxy whose upstream was parked (px->reused)
+ *
+ * A parked connection may be closed by the server just as it is reused
+ * (its idle timeout).  The same address and port (the rule's, decided for
+ * this flow), a new TLS client: verified, or its session resumed.
+ * Return: 0, or -1 (nothing changed, or, out of memory, the flow is
+ *         closing: px->oom)
+ */
+int px_reconnect(struct proxy *px)
+{
+	struct flow *f = px->f;
+	int fd = pxpool_connect(&f->up_addr, f->up_port);
+
+	px->reused = 0;         /* once */
+	if (fd < 0)
+		return -1;
+	flow_want_events(f, 0);
+	close(f->fd);
+	f->fd = fd;
+	if (px->u.tb.io)
+		slab_put(px->sh, tlsbuf_detach(px->u.eng, &px->u.tb));
+	pxupc_free(px->uc);
+	px->uc = NULL;
+	px->u.eng = NULL;
+	px->u.ready = px->u.eof = 0;
+	px->reused = 0;
+	px->up_error[0] = '\0';
+	px->ups_offered = 0;
+	px->sh->pool.retried++;
+	if (px_up_setup(px) < 0) {
+		/* no engine upstream: nothing may move, the flow closes */
+		px->oom = px->closing = 1;
+		return -1;
+	}
+	debug("a reused upstream connection was closed: a fresh one made");
+	return 0;
+}
+
+/**
+ * px_retry() - The reused upstream connection failed before answering
+ * the first request sent on it: send that request again on a fresh one
+ * @px: Proxy (px->retry kept only for an idempotent request without a
+ *      body, as browsers and proxies retry)
+ * Return: 1 if sent again (or the flow is closing), 0 if not (the caller
+ *         answers 502)
+ */
+int px_retry(struct proxy *px)
+{
+	if (!px->retry || bq_len(&px->resphead) || px->resp_bytes)
+		return 0;
+	if (px_reconnect(px) < 0 || px_buf_take(px, &px->pend_up) < 0) {
+		px_retry_drop(px);
+		return px->oom;
+	}
+	bq_clear(&px->pend_up);
+	bq_put(&px->pend_up, px->retry, px->retry_len);
+	px_retry_drop(px);
+	return 1;
+}
+
+/* The HTTP handler's part of a parked connection taken at a SYN. */
+int proxy_upstream_reuse(struct flow *f)
+{
+	struct pxshared *sh = f->g->pxs;
+
+	return sh && pxpool_take(&sh->pool, f);
+}
+
+/* The sandbox's housekeeping: parked connections expire. */
+void proxy_shared_tick(struct gw *g, uint64_t now)
+{
+	if (g->pxs && g->pxs->pool.head) {
+		pxpool_sweep(&g->pxs->pool, g->ps, now);
+		pxpool_trim(&g->pxs->pool, g, 0);
+	}
+}
+
+/* A new flow is coming: parked connections give way at the limit. */
+void proxy_shared_room(struct gw *g)
+{
+	if (g->pxs && g->pxs->pool.head)
+		pxpool_trim(&g->pxs->pool, g, 1);
 }

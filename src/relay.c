@@ -41,7 +41,9 @@ static void relay_update_events(struct flow *f)
 		return;
 	if (f->to_host && !f->need_peek)   /* peeked bytes wait for the decision */
 		ev |= EPOLLOUT;
-	if (!f->host_eof && !f->h && flow_sb_room(f) > 0)
+	/* a parked upstream TLS connection (f->up_state) is the HTTP
+	 * handler's: none of its bytes are the sandbox's */
+	if (!f->host_eof && !f->h && !f->up_state && flow_sb_room(f) > 0)
 		ev |= EPOLLIN;
 	flow_want_events(f, ev);
 }

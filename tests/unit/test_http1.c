@@ -936,3 +936,26 @@ TEST(http1_rewrite_target)
 	rw.target_len = 0;
 	CHECK(http_req_write(&r, (const uint8_t *)in, &rw, out, sizeof(out)) == 0);
 }
+
+/* The response's own keep-alive, apart from the request's Connection:
+ * close (an upstream connection that may be parked, pxpool.c). */
+TEST(http1_resp_up_keep_alive)
+{
+	REQUIRE(req("GET / HTTP/1.1\r\nHost: h\r\nConnection: close\r\n\r\n")
+		== HTTP_DONE);
+	REQUIRE(resp("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n", &R) ==
+		HTTP_DONE);
+	CHECK(!S.keep_alive && S.up_keep_alive);
+	REQUIRE(resp("HTTP/1.1 200 OK\r\nConnection: close\r\n"
+		     "Content-Length: 2\r\n\r\n", &R) == HTTP_DONE);
+	CHECK(!S.keep_alive && !S.up_keep_alive);
+	/* a body that ends when upstream closes: never kept */
+	REQUIRE(resp("HTTP/1.1 200 OK\r\n\r\n", &R) == HTTP_DONE);
+	CHECK(S.until_close && !S.keep_alive && !S.up_keep_alive);
+	REQUIRE(resp("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\n", &R) ==
+		HTTP_DONE);
+	CHECK(!S.up_keep_alive);
+	REQUIRE(req("GET / HTTP/1.1\r\nHost: h\r\n\r\n") == HTTP_DONE);
+	REQUIRE(resp("HTTP/1.1 204 No Content\r\n\r\n", &R) == HTTP_DONE);
+	CHECK(S.keep_alive && S.up_keep_alive);
+}
