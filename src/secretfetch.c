@@ -52,6 +52,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -231,6 +232,7 @@ static void fx_start(const struct fx_req *q, char ***argv,
 	if (w == 0) {
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self)
 			_exit(0);
+		(void)mlock(buf, bufsz);   /* locks are not inherited */
 		fx_serve(q, argv, ss->n, ss, buf, bufsz);
 		_exit(0);
 	}
