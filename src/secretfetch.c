@@ -27,8 +27,11 @@
  *   the profile it was forked with, split at start-up, never a command
  *   text sent to it.
  *
- * The fetcher runs one program at a time (secret_cmd_run(): clean
- * environment, timeout, bounded output) and answers with one message:
+ * The fetcher runs each program in a worker of its own (one per secret at
+ * most), so a program that hangs holds up no other secret's; the worker
+ * runs it with secret_cmd_run() (clean environment, timeout, bounded
+ * output) and answers with one message (SOCK_SEQPACKET: whole, whoever
+ * sends it):
  * a header (magic, generation, index, ok, length) and the value, or the
  * reason it failed.  The serving side reads it with one recvmsg() into a
  * secret mapping of SECRET_MAX + 1 bytes: a message of any other size, a
@@ -49,10 +52,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #define FX_MAGIC    0x69736678u  /* "isfx" */
@@ -152,6 +157,8 @@ static void fx_fds(int sock)
 	}
 }
 
+static char why_fork[128];     /* the fetcher's own failure, for fx_send() */
+
 static void fx_send(const struct fx_req *q, int ok, const void *d,
 		    size_t len)
 {
@@ -187,6 +194,57 @@ static void fx_serve(const struct fx_req *q, char ***argv, size_t n,
 	explicit_bzero(why, sizeof(why));
 }
 
+/* Forget the workers that have finished (@run: a worker's pid by index). */
+static void fx_reap(pid_t *run, size_t n)
+{
+	pid_t w;
+	size_t i;
+	int st;
+
+	while ((w = waitpid(-1, &st, WNOHANG)) > 0)
+		for (i = 0; i < n; i++)
+			if (run[i] == w)
+				run[i] = 0;
+}
+
+/*
+ * One request: a worker process runs the program and answers, so that a
+ * program that hangs (for up to its timeout) does not hold up another
+ * secret's.  At most one worker per secret: the serving side asks no
+ * more, and a second request for the same secret is answered at once.
+ */
+static void fx_start(const struct fx_req *q, char ***argv,
+		     const struct secrets *ss, pid_t *run, uint8_t *buf,
+		     size_t bufsz)
+{
+	static const char busy[] = "a run of this program is in flight already";
+	pid_t self = getpid(), w;
+
+	if (q->magic != FX_MAGIC || q->idx >= ss->n || !argv[q->idx]) {
+		fx_serve(q, argv, ss->n, ss, buf, bufsz);  /* the refusal */
+		return;
+	}
+	if (run[q->idx]) {
+		fx_send(q, 0, busy, sizeof(busy) - 1);
+		return;
+	}
+	w = fork();
+	if (w == 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != self)
+			_exit(0);
+		(void)mlock(buf, bufsz);   /* locks are not inherited */
+		fx_serve(q, argv, ss->n, ss, buf, bufsz);
+		_exit(0);
+	}
+	if (w < 0) {
+		snprintf(why_fork, sizeof(why_fork), "cannot run it: fork: %s",
+			 strerror(errno));
+		fx_send(q, 0, why_fork, strlen(why_fork));
+		return;
+	}
+	run[q->idx] = w;
+}
+
 /* The fetcher's life: never returns. */
 static void __attribute__((noreturn))
 fx_main(int sock, const struct secrets *ss, pid_t parent)
@@ -196,6 +254,7 @@ fx_main(int sock, const struct secrets *ss, pid_t parent)
 	sigset_t none;
 	size_t i, bufsz;
 	uint8_t *buf;
+	pid_t *run;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
 		_exit(0);
@@ -210,8 +269,9 @@ fx_main(int sock, const struct secrets *ss, pid_t parent)
 	sigaction(SIGCHLD, &dfl, NULL);
 	fx_env_cut(ss);
 	argv = calloc(ss->n + 1, sizeof(*argv));
+	run = calloc(ss->n + 1, sizeof(*run));
 	buf = secret_map(SECRET_MAX + 1, &bufsz);
-	if (!argv || !buf)
+	if (!argv || !run || !buf)
 		_exit(1);
 	for (i = 0; i < ss->n; i++)
 		if (ss->s[i].ttl_ms && !strncmp(ss->s[i].ref, "cmd:", 4) &&
@@ -220,8 +280,9 @@ fx_main(int sock, const struct secrets *ss, pid_t parent)
 			argv[i] = NULL;
 	for (;;) {
 		struct fx_req q;
-		ssize_t n = recv(FX_SOCK, &q, sizeof(q), 0);
+		ssize_t n;
 
+		n = recv(FX_SOCK, &q, sizeof(q), 0);
 		if (n == 0)
 			_exit(0);     /* the serving process has gone */
 		if (n < 0) {
@@ -231,7 +292,8 @@ fx_main(int sock, const struct secrets *ss, pid_t parent)
 		}
 		if (n != (ssize_t)sizeof(q))
 			q.magic = 0;
-		fx_serve(&q, argv, ss->n, ss, buf, bufsz);
+		fx_reap(run, ss->n);   /* the workers that ended while we slept */
+		fx_start(&q, argv, ss, run, buf, bufsz);
 	}
 }
 

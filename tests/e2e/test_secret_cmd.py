@@ -500,3 +500,46 @@ def test_cmd_secret_ttl_requests_do_not_start_runs(islo, world, scratch):
     # start-up, then at 0.8 s and retries 1, 2, 4, 8 s apart
     assert 2 <= runs <= 2 + int(took).bit_length(), (runs, took)
     no_value(r)
+
+
+TWO = """\
+name: {name}
+rules:
+  - name: api
+    host_pattern: api.example.com
+    ports: [{https}]
+    allow_private: true
+    auth_strategy:
+      mode: bearer
+      secret: "cmd:{hang}"
+      placeholder_env: API_TOKEN
+      secret_ttl: 1
+  - name: other
+    host_pattern: other.example.com
+    ports: [{https}]
+    allow_private: true
+    auth_strategy:
+      mode: bearer
+      secret: "cmd:{count}"
+      placeholder_env: OTHER_TOKEN
+      secret_ttl: 1
+"""
+
+
+def test_cmd_secret_ttl_one_hanging_program_does_not_hold_up_another(islo, world, scratch):
+    """Each run has a worker of its own in the fetcher: while one secret's
+    program hangs (up to its 10 s timeout), another's is refreshed."""
+    hang, _ = counter_prog(scratch, "h2", (1, "exec sleep 60"))
+    count, n = counter_prog(scratch, "c2", (1000000, "true"))
+    world.profile("ttltwo", TWO.replace("{name}", "ttltwo").replace("{hang}", hang)
+                  .replace("{count}", count))
+    t1 = os.urandom(6).hex()
+    r = run(islo, world, "ttltwo", ["sh", "-c",
+            "sleep 3; curl -sS --max-time 20 -o /dev/null -w '%s:%%{http_code}\\n' "
+            "-H \"Authorization: Bearer $OTHER_TOKEN\" https://other.example.com:%d/record/%s"
+            % (t1, world.https_port, t1)])
+    assert r.rc == 0, r
+    a = [auth_of(x) for x in recorded(t1)]
+    assert len(a) == 1 and a[0][0].startswith("Bearer %s-" % TTLV), (a, r)
+    assert int(a[0][0].rsplit("-", 1)[1]) >= 3 and int(open(n).read()) >= 3, a
+    no_value(r)
