@@ -164,6 +164,11 @@ static void host_readable(struct flow *f)
 			return;
 		}
 		flow_sb_push(f);
+		/* a short read drained the socket: the next read would be
+		 * EAGAIN (epoll is level-triggered: what comes later is
+		 * reported again) */
+		if ((size_t)n < room)
+			break;
 	}
 }
 
