@@ -755,7 +755,8 @@ static void flow_connect_next(struct flow *f, const char *why)
 
 			if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT)) {
 				f->up_deadline = now_ms() + CONNECT_TIMEOUT_MS;
-				flow_sock_event(f, EPOLLOUT);
+				flow_sock_event(f, pfd.revents & (POLLERR | POLLHUP)
+						   ? EPOLLOUT | EPOLLERR : EPOLLOUT);
 				return;
 			}
 		}
@@ -1053,7 +1054,9 @@ void flow_sock_event(struct flow *f, uint32_t events)
 
 		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
 			return;
-		if (getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
+		/* writable, no error nor hang-up: connected (SO_ERROR 0) */
+		if ((events & (EPOLLERR | EPOLLHUP)) &&
+		    getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
 			e = errno;
 		if (e) {
 			flow_connect_next(f, strerror(e));
