@@ -444,7 +444,11 @@ static void on_err(void *arg, err_t err)
 	if (!f || f->state == FLOW_DEAD)
 		return;
 	f->pcb = NULL; /* already freed by lwIP */
-	if (f->state == FLOW_OPEN)
+	/* ERR_CLSD: the sandbox acknowledged our FIN before the loop's
+	 * flow_close_now() (in the same turn): a close, as asked */
+	if (f->state == FLOW_OPEN && err == ERR_CLSD && f->close_pending)
+		flowaudit_tcp(f->g, f, PH_CLOSE, f->close_act, f->close_reason);
+	else if (f->state == FLOW_OPEN)
 		flowaudit_tcp(f->g, f, PH_CLOSE, ACT_ALLOW,
 			      err == ERR_RST ? "sandbox reset" : "sandbox timeout");
 	flow_release(f);

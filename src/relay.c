@@ -42,7 +42,7 @@ static void relay_update_events(struct flow *f)
 	if (f->to_host && !f->need_peek)   /* peeked bytes wait for the decision */
 		ev |= EPOLLOUT;
 	if (!f->host_eof && !f->h && flow_sb_room(f) > 0)
-		ev |= EPOLLIN;
+		ev |= EPOLLIN | EPOLLRDHUP;
 	flow_want_events(f, ev);
 }
 
@@ -129,7 +129,9 @@ static int hold_rest(struct flow *f, const uint8_t *p, size_t n)
 	return 0;
 }
 
-static void host_readable(struct flow *f)
+/* @hup: upstream has closed (EPOLLRDHUP): read on to its EOF, so that its
+ * last bytes and our FIN leave in the same turn */
+static void host_readable(struct flow *f, int hup)
 {
 	int rounds;
 
@@ -167,7 +169,7 @@ static void host_readable(struct flow *f)
 		/* a short read drained the socket: the next read would be
 		 * EAGAIN (epoll is level-triggered: what comes later is
 		 * reported again) */
-		if ((size_t)n < room)
+		if ((size_t)n < room && !hup)
 			break;
 	}
 }
@@ -202,7 +204,7 @@ static void relay_upstream_event(struct flow *f, uint32_t events)
 	if ((events & EPOLLOUT) && up_flush(f) < 0)
 		flow_abort_later(f, ACT_ALLOW, "upstream write failed");
 	else if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-		host_readable(f);
+		host_readable(f, !!(events & (EPOLLRDHUP | EPOLLHUP)));
 	relay_settle(f);
 }
 
