@@ -422,6 +422,8 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		f->sandbox_eof = 1;
 	if (f->ops)
 		f->ops->sandbox_readable(f);
+	if (!p)
+		flow_sb_fin_ack_later(f);
 	return ERR_OK;
 }
 
