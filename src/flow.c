@@ -426,6 +426,8 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		f->sandbox_eof = 1;
 	if (f->ops)
 		f->ops->sandbox_readable(f);
+	if (!p)
+		flow_sb_fin_ack_later(f);
 	return ERR_OK;
 }
 
@@ -448,7 +450,11 @@ static void on_err(void *arg, err_t err)
 	if (!f || f->state == FLOW_DEAD)
 		return;
 	f->pcb = NULL; /* already freed by lwIP */
-	if (f->state == FLOW_OPEN)
+	/* ERR_CLSD: the sandbox acknowledged our FIN before the loop's
+	 * flow_close_now() (in the same turn): a close, as asked */
+	if (f->state == FLOW_OPEN && err == ERR_CLSD && f->close_pending)
+		flowaudit_tcp(f->g, f, PH_CLOSE, f->close_act, f->close_reason);
+	else if (f->state == FLOW_OPEN)
 		flowaudit_tcp(f->g, f, PH_CLOSE, ACT_ALLOW,
 			      err == ERR_RST ? "sandbox reset" : "sandbox timeout");
 	flow_release(f);
@@ -758,7 +764,8 @@ static void flow_connect_next(struct flow *f, const char *why)
 
 			if (poll(&pfd, 1, 0) == 1 && (pfd.revents & POLLOUT)) {
 				f->up_deadline = now_ms() + CONNECT_TIMEOUT_MS;
-				flow_sock_event(f, EPOLLOUT);
+				flow_sock_event(f, pfd.revents & (POLLERR | POLLHUP)
+						   ? EPOLLOUT | EPOLLERR : EPOLLOUT);
 				return;
 			}
 		}
@@ -880,7 +887,9 @@ void flow_sock_event(struct flow *f, uint32_t events)
 
 		if (!(events & (EPOLLOUT | EPOLLERR | EPOLLHUP)))
 			return;
-		if (getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
+		/* writable, no error nor hang-up: connected (SO_ERROR 0) */
+		if ((events & (EPOLLERR | EPOLLHUP)) &&
+		    getsockopt(f->fd, SOL_SOCKET, SO_ERROR, &e, &el) < 0)
 			e = errno;
 		if (e) {
 			flow_connect_next(f, strerror(e));

@@ -256,6 +256,9 @@ ssize_t flow_sb_write(struct flow *f, const void *p, size_t n);
 int flow_sb_send(struct flow *f, const void *p, size_t n);
 /* Send what was written now. */
 void flow_sb_push(struct flow *f);
+/* The sandbox's FIN has just been seen: its ACK waits for our FIN, data or
+ * lwIP's delayed ACKs (at most 250 ms) instead of a frame of its own. */
+void flow_sb_fin_ack_later(struct flow *f);
 
 /* Us <-> upstream (f->fd, non-blocking).  Return: as read(2)/write(2). */
 ssize_t flow_up_read(struct flow *f, void *p, size_t n);

@@ -159,6 +159,8 @@ struct gw {
 	 * g->epfd is the loop's (d->epfd) */
 	LINK_GROUP(link);
 	uint64_t link_paused_until;     /* paced under SYN flood pressure */
+	unsigned tap_single;            /* wakes left that read one frame
+					 * (tap_input()) */
 
 	struct netif netif;
 	uint8_t mac[6], guest_mac[6];

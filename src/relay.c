@@ -44,7 +44,7 @@ static void relay_update_events(struct flow *f)
 	/* a parked upstream TLS connection (f->up_state) is the HTTP
 	 * handler's: none of its bytes are the sandbox's */
 	if (!f->host_eof && !f->h && !f->up_state && flow_sb_room(f) > 0)
-		ev |= EPOLLIN;
+		ev |= EPOLLIN | EPOLLRDHUP;
 	flow_want_events(f, ev);
 }
 
@@ -131,7 +131,9 @@ static int hold_rest(struct flow *f, const uint8_t *p, size_t n)
 	return 0;
 }
 
-static void host_readable(struct flow *f)
+/* @hup: upstream has closed (EPOLLRDHUP): read on to its EOF, so that its
+ * last bytes and our FIN leave in the same turn */
+static void host_readable(struct flow *f, int hup)
 {
 	int rounds;
 
@@ -166,6 +168,11 @@ static void host_readable(struct flow *f)
 			return;
 		}
 		flow_sb_push(f);
+		/* a short read drained the socket: the next read would be
+		 * EAGAIN (epoll is level-triggered: what comes later is
+		 * reported again) */
+		if ((size_t)n < room && !hup)
+			break;
 	}
 }
 
@@ -199,7 +206,7 @@ static void relay_upstream_event(struct flow *f, uint32_t events)
 	if ((events & EPOLLOUT) && up_flush(f) < 0)
 		flow_abort_later(f, ACT_ALLOW, "upstream write failed");
 	else if (events & (EPOLLIN | EPOLLHUP | EPOLLERR))
-		host_readable(f);
+		host_readable(f, !!(events & (EPOLLRDHUP | EPOLLHUP)));
 	relay_settle(f);
 }
 

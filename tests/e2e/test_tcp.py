@@ -5,6 +5,7 @@ import hashlib
 import socket
 import struct
 import threading
+import time
 
 import pytest
 
@@ -20,6 +21,7 @@ class Services:
         self.halfclose = self.listen(self.serve_halfclose)
         self.reset = self.listen(self.serve_reset)
         self.bulk = self.listen(self.serve_bulk)
+        self.late = self.listen(self.serve_late)
 
     def listen(self, fn):
         s = socket.socket()
@@ -84,6 +86,14 @@ class Services:
             c.sendall(chunk[:min(n, len(chunk))])
             n -= len(chunk)
 
+    @staticmethod
+    def serve_late(c):
+        """Reads to EOF, then answers 1.5 s later (and closes)."""
+        while c.recv(65536):
+            pass
+        time.sleep(1.5)
+        c.sendall(b"late\n")
+
     def close(self):
         for s in self.socks:
             s.close()
@@ -97,9 +107,9 @@ name: svc
 rules:
   - name: services
     host_pattern: api.example.com
-    ports: [%d, %d, %d, %d]
+    ports: [%d, %d, %d, %d, %d]
     allow_private: true
-""" % (s.banner, s.halfclose, s.reset, s.bulk))
+""" % (s.banner, s.halfclose, s.reset, s.bulk, s.late))
     yield s
     s.close()
 
@@ -137,6 +147,72 @@ def test_half_close_keeps_the_other_direction(islo, svc):
     assert got == "got 3000000 " + want.split()[1], r
     close = [e for e in audit_events(r.audit) if e.get("phase") == "close"]
     assert close and close[0]["bytes_up"] == 3000000 and "reason" not in close[0], r
+
+
+# The frames the gateway sends to the sandbox for one connection, seen from
+# inside it (AF_PACKET): (TCP flags, payload length) for each, by local port.
+CAPTURE = (
+    "import socket,struct\n"
+    "cap=socket.socket(socket.AF_PACKET,socket.SOCK_RAW,socket.htons(3))\n"
+    "cap.settimeout(0.3)\n"
+    "def frames_to(lport):\n"
+    "    out=[]\n"
+    "    while True:\n"
+    "        try: d,a=cap.recvfrom(65535)\n"
+    "        except socket.timeout: return out\n"
+    "        if a[0]=='lo' or a[2]==socket.PACKET_OUTGOING or len(d)<54: continue\n"
+    "        ip=d[14:]\n"
+    "        if ip[0]>>4!=4 or ip[9]!=6: continue\n"
+    "        hl=(ip[0]&15)*4; t=ip[hl:]\n"
+    "        if struct.unpack('!H',t[2:4])[0]!=lport: continue\n"
+    "        out.append((t[13], struct.unpack('!H',ip[2:4])[0]-hl-(t[12]>>4)*4))\n")
+
+
+def test_the_sandbox_fin_is_acknowledged_with_the_answer(islo, svc):
+    """A client that sends, shuts down its side and reads the answer (the
+    halfclose service answers at EOF and closes): the gateway's ACK of the
+    sandbox's FIN goes with the answer or the gateway's FIN, not in a frame
+    of its own (lwIP acknowledged a FIN at once: four frames a connection
+    where three do; issue 19).  Five connections; lwIP's delayed ACKs may
+    still send one alone on a loaded machine (its 250 ms timer)."""
+    r = py(islo, CAPTURE + (
+        "alone=[]\n"
+        "for i in range(5):\n"
+        "    s=socket.create_connection(('api.example.com',%d),timeout=10)\n"
+        "    s.sendall(b'\\x01'); s.shutdown(socket.SHUT_WR)\n"
+        "    got=b''\n"
+        "    while True:\n"
+        "        b=s.recv(100)\n"
+        "        if not b: break\n"
+        "        got+=b\n"
+        "    assert got.startswith(b'got 1 '), got\n"
+        "    fr=frames_to(s.getsockname()[1]); s.close()\n"
+        "    assert any(f&1 for f,n in fr) and any(n for f,n in fr), fr\n"
+        "    alone.append(sum(1 for f,n in fr if f==0x10 and n==0))\n"
+        "print(alone)\n" % svc.halfclose))
+    assert r.rc == 0, r
+    alone = [int(x) for x in r.out.strip().strip("[]").split(",")]
+    assert sum(1 for a in alone if a == 0) >= 4, r
+
+
+def test_the_sandbox_fin_is_acknowledged_within_the_delayed_ack_bound(islo, svc):
+    """Upstream answers 1.5 s after the sandbox's FIN: the ACK that waited
+    for the answer is sent by lwIP's delayed-ACK timer (250 ms) instead,
+    before the sandbox's kernel would retransmit its FIN, and the answer
+    still arrives on the half-closed connection."""
+    r = py(islo, (
+        "import socket,time\n"
+        "s=socket.create_connection(('api.example.com',%d),timeout=10)\n"
+        "s.sendall(b'\\x01'); s.shutdown(socket.SHUT_WR); t=time.time()\n"
+        "while s.getsockopt(socket.IPPROTO_TCP,socket.TCP_INFO,8)[0]!=5 and time.time()-t<1.4:\n"
+        "    time.sleep(0.002)\n"
+        "print('acked_ms=%%d state=%%d' %% ((time.time()-t)*1000, s.getsockopt(socket.IPPROTO_TCP,socket.TCP_INFO,8)[0]))\n"
+        "print(s.recv(100).decode().strip())\n" % svc.late))
+    assert r.rc == 0, r
+    acked, late = r.out.splitlines()
+    # 5 = FIN_WAIT2: our FIN acknowledged; 250 ms, and room for a loaded CI
+    assert acked.endswith("state=5") and int(acked.split()[0].split("=")[1]) < 1000, r
+    assert late == "late", r
 
 
 def test_upstream_reset_reaches_the_sandbox(islo, svc):
