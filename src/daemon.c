@@ -996,6 +996,7 @@ int daemon_serve(const struct run_opts *defaults, const char *control,
 {
 	struct daemon dm;
 	struct gwd d;
+	uint64_t sv_check_at = 0;
 	int rc = -1;
 
 	memset(&dm, 0, sizeof(dm));
@@ -1051,8 +1052,13 @@ int daemon_serve(const struct run_opts *defaults, const char *control,
 			break;
 		}
 		daemon_reap(&dm);
-		if (!sv->done)
+		/* signals arrive through the loop; this is only the kill
+		 * deadline's check (as in gw_serve()): not a read of the
+		 * signalfd every turn */
+		if (!sv->done && now_ms() >= sv_check_at) {
 			supervisor_handle(sv);
+			sv_check_at = now_ms() + 100;
+		}
 	}
 out:
 	while (dm.conns) {
