@@ -213,6 +213,28 @@ static size_t scrub_tail(const struct scrub *sc, const uint8_t *p, size_t n)
 	return keep;
 }
 
+/*
+ * scrub_body() when every byte, held or new, is payload (an identity body,
+ * or a chunk's data with no framing in between: nearly always): the same
+ * as its general path, without gathering the payload into sc->pay and
+ * back, two passes over every byte of a download.
+ */
+static size_t scrub_payload(struct scrub *sc, struct proxy *px, uint8_t *q,
+			    size_t m, int end)
+{
+	size_t keep, cut;
+
+	scrub_mask(px, q, m);
+	keep = end ? 0 : scrub_tail(sc, q, m);
+	cut = m - keep;
+	if (m - cut > SCRUB_HOLD)
+		cut = m - SCRUB_HOLD;
+	memset(sc->hpay, 1, m - cut);
+	memmove(sc->hold, q + cut, m - cut);
+	sc->nhold = m - cut;
+	return cut;
+}
+
 /**
  * scrub_body() - Scrub body bytes on their way to the sandbox
  * @px:      Proxy
@@ -235,10 +257,15 @@ size_t scrub_body(struct proxy *px, uint8_t *q, const uint8_t *p,
 {
 	struct scrub *sc = px->scr;
 	size_t m = sc->nhold + n, np = 0, i, j, keep, cut;
+	int all = payload;
 
 	memcpy(q, sc->hold, sc->nhold);
 	if (n)
 		memcpy(q + sc->nhold, p, n);
+	for (i = 0; all && i < sc->nhold; i++)
+		all = sc->hpay[i];
+	if (all)
+		return scrub_payload(sc, px, q, m, end);
 	for (i = 0; i < m; i++)
 		if (i < sc->nhold ? sc->hpay[i] : payload)
 			sc->pay[np++] = q[i];
